@@ -1,0 +1,67 @@
+"""Logging that keeps tokens out: library loggers pinned, a redacting filter on handlers.
+
+Application log lines carry codes and internal references only, never personal data;
+this module is the safety net for what libraries write (request URLs hold the token).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+_TOKEN_IN_URL = re.compile(r"bot\d+:[A-Za-z0-9_-]+")
+_BARE_TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
+
+# At DEBUG these write every request and response in full (texts, PINs, codes).
+_CHATTY = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "telegram": logging.INFO,
+           "apscheduler": logging.WARNING, "aiosqlite": logging.INFO}
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Remove bot tokens (and any given secret) from a piece of text."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "<redacted>")
+    text = _TOKEN_IN_URL.sub("bot<redacted>", text)
+    return _BARE_TOKEN.sub("<redacted>", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message and traceback text without secrets."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not take the record's args with it
+            message = str(record.msg)
+        record.msg = redact(message, self.secrets)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self.secrets)
+        return True
+
+
+def pin_library_loggers() -> None:
+    """Keep chatty libraries at INFO or above whatever the root level is."""
+    for name, level in _CHATTY.items():
+        logging.getLogger(name).setLevel(level)
+
+
+def configure_logging(level: int = logging.INFO, secrets: tuple[str, ...] = ()) -> None:
+    """One stderr handler with the redacting filter; library loggers pinned."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    pin_library_loggers()

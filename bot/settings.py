@@ -1,0 +1,168 @@
+"""Service settings: environment (prefix EWO_), then ./.env, then built-in defaults.
+
+An empty value means *none*, never *the default*; a bad value stops start-up with
+one line naming the setting (see :func:`load_settings`).
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.domain.dates import QuietHours, YearEnd, parse_quiet_days, parse_weekly
+
+# Shipped defaults live beside the package, never relative to the working directory.
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; str() is one line naming the setting."""
+
+
+class Settings(BaseSettings):
+    """Every EWO_ setting of the product contract, typed and validated."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EWO_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,
+        validate_default=True,
+        frozen=True,
+        arbitrary_types_allowed=True,
+    )
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    database: Path = Path("data/ewo.sqlite3")
+    database_key: SecretStr | None = None
+    audit_key: SecretStr | None = None
+    timezone: Annotated[ZoneInfo, NoDecode] = "Europe/London"  # type: ignore[assignment]
+    academic_year_end: Annotated[YearEnd, NoDecode] = "08-31"  # type: ignore[assignment]
+    pa_threshold: int = Field(90, gt=0, lt=100)
+    sa_threshold: int = Field(50, gt=0, lt=100)
+    alert_min_sessions: int = Field(20, ge=0)
+    continuous_absence_sessions: int = Field(20, ge=1)
+    session_idle_minutes: int = Field(30, ge=1)
+    session_max_hours: int = Field(12, ge=1)
+    enrolment_code_hours: int = Field(24, ge=1)
+    sensitive_message_minutes: int = Field(15, ge=0, le=2820)
+    quiet_hours: Annotated[QuietHours | None, NoDecode] = "20:00-07:30"  # type: ignore[assignment]
+    quiet_days: Annotated[frozenset[int], NoDecode] = "SAT,SUN"  # type: ignore[assignment]
+    retention_notice_days: int = Field(30, ge=0)
+    retention_check_time: Annotated[time, NoDecode] = "09:00"  # type: ignore[assignment]
+    caseload_digest: Annotated[tuple[int, time] | None, NoDecode] = "MON 08:00"  # type: ignore[assignment]
+    outbox_poll_seconds: float = Field(5, gt=0)
+    export_dir: Path = Path("data/exports")
+
+    @field_validator("telegram_token", "database_key", "audit_key", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("timezone", mode="before")
+    @classmethod
+    def _zone(cls, value: Any) -> ZoneInfo:
+        if isinstance(value, ZoneInfo):
+            return value
+        try:
+            return ZoneInfo(str(value).strip())
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("not a known time zone, e.g. Europe/London") from exc
+
+    @field_validator("academic_year_end", mode="before")
+    @classmethod
+    def _year_end(cls, value: Any) -> YearEnd:
+        if isinstance(value, YearEnd):
+            return value
+        try:
+            return YearEnd.parse(str(value).strip())
+        except ValueError as exc:
+            raise ValueError("expected MM-DD, a real date other than 02-29") from exc
+
+    @field_validator("quiet_hours", mode="before")
+    @classmethod
+    def _quiet_hours(cls, value: Any) -> QuietHours | None:
+        if value is None or isinstance(value, QuietHours):
+            return value
+        text = str(value).strip()
+        if not text:
+            return None
+        try:
+            return QuietHours.parse(text)
+        except ValueError as exc:
+            raise ValueError("expected HH:MM-HH:MM, or empty for none") from exc
+
+    @field_validator("quiet_days", mode="before")
+    @classmethod
+    def _quiet_days(cls, value: Any) -> frozenset[int]:
+        if isinstance(value, frozenset):
+            return value
+        try:
+            return parse_quiet_days(str(value))
+        except ValueError as exc:
+            raise ValueError("expected day names like SAT,SUN, or empty for none") from exc
+
+    @field_validator("retention_check_time", mode="before")
+    @classmethod
+    def _check_time(cls, value: Any) -> time:
+        if isinstance(value, time):
+            return value
+        try:
+            return time.fromisoformat(str(value).strip())
+        except ValueError as exc:
+            raise ValueError("expected HH:MM") from exc
+
+    @field_validator("caseload_digest", mode="before")
+    @classmethod
+    def _digest(cls, value: Any) -> tuple[int, time] | None:
+        if value is None or isinstance(value, tuple):
+            return value
+        text = str(value).strip()
+        if not text:
+            return None
+        try:
+            return parse_weekly(text)
+        except ValueError as exc:
+            raise ValueError("expected DAY HH:MM such as MON 08:00, or empty for none") from exc
+
+    @model_validator(mode="after")
+    def _bands_nest(self) -> Settings:
+        if not self.sa_threshold < self.pa_threshold:
+            raise ValueError("EWO_SA_THRESHOLD must be below EWO_PA_THRESHOLD")
+        return self
+
+    @property
+    def audit_key_file(self) -> Path:
+        """Where a generated audit key lives: beside the database, never inside it."""
+        return self.database.with_name(self.database.name + ".audit-key")
+
+    @property
+    def pepper_file(self) -> Path:
+        """The PIN pepper, kept outside the database so a stolen file is not enough."""
+        return self.database.with_name(self.database.name + ".pepper")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning a validation failure into one line naming the setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    error = exc.errors(include_input=False)[0]
+    where = [str(part) for part in error.get("loc", ()) if part != "__root__"]
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if where:
+        return f"EWO_{where[0].upper()}: {message}"
+    return message

@@ -1,0 +1,150 @@
+"""The audit trail: append-only entries, each chained to the one before by a keyed hash.
+
+An entry says who (`officer:REF`, `os:USER`, `system`), what (an action code), which
+record (an internal reference such as `pupil:42`, never a name), when, and why (a
+fixed reason code). `detail` holds fixed fields only (counts, a file's SHA-256),
+never free text. The database refuses updates and deletes; `verify` finds the first
+entry whose chain is broken, and a head kept outside the system shows shortening.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.storage.db import Conn
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    at: str
+    actor: str
+    action: str
+    target: str | None
+    reason: str
+    detail: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The chain's head: entry count and hash. Kept outside the system, it shows truncation."""
+
+    count: int
+    hash: str
+
+    def short(self) -> str:
+        return f"{self.count}:{self.hash[:12]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    ok: bool
+    head: Head
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def _digest(key: bytes, prev_hash: str, seq: int, at: str, actor: str, action: str,
+            target: str | None, reason: str, detail: str | None) -> str:
+    body = json.dumps([prev_hash, seq, at, actor, action, target, reason, detail],
+                      ensure_ascii=False, separators=(",", ":"))
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+async def append(conn: Conn, *, actor: str, action: str, reason: str,
+                 target: str | None = None, detail: dict[str, Any] | None = None,
+                 at: datetime | None = None) -> int:
+    """Append one entry inside the caller's write transaction; returns its sequence number."""
+    if not conn.writable:
+        raise RuntimeError("audit entries are written inside db.write()")
+    last = await conn.fetchone("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+    seq = 1 if last is None else last["seq"] + 1
+    prev_hash = GENESIS if last is None else last["hash"]
+    moment = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+    detail_text = None if detail is None else json.dumps(detail, sort_keys=True,
+                                                         separators=(",", ":"))
+    digest = _digest(conn.audit_key, prev_hash, seq, moment, actor, action, target, reason,
+                     detail_text)
+    await conn.execute(
+        "INSERT INTO audit (seq, at, actor, action, target, reason, detail, prev_hash, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (seq, moment, actor, action, target, reason, detail_text, prev_hash, digest),
+    )
+    return seq
+
+
+async def head(conn: Conn) -> Head:
+    row = await conn.fetchone("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+    return Head(0, GENESIS) if row is None else Head(row["seq"], row["hash"])
+
+
+async def verify(conn: Conn, expected: Head | None = None) -> Verification:
+    """Walk the whole chain; report the first entry that does not follow from the one before."""
+    prev_hash = GENESIS
+    count = 0
+    cursor = await conn.raw.execute(
+        "SELECT seq, at, actor, action, target, reason, detail, prev_hash, hash"
+        " FROM audit ORDER BY seq")
+    async for row in cursor:
+        count += 1
+        if row["seq"] != count:
+            return Verification(False, Head(count - 1, prev_hash), count,
+                                f"entry {count} is missing")
+        if row["prev_hash"] != prev_hash:
+            return Verification(False, Head(count - 1, prev_hash), row["seq"],
+                                f"entry {row['seq']} does not follow entry {count - 1}")
+        digest = _digest(conn.audit_key, prev_hash, row["seq"], row["at"], row["actor"],
+                         row["action"], row["target"], row["reason"], row["detail"])
+        if not hmac.compare_digest(digest, row["hash"]):
+            return Verification(False, Head(count - 1, prev_hash), row["seq"],
+                                f"entry {row['seq']} has been altered")
+        prev_hash = row["hash"]
+    await cursor.close()
+    current = Head(count, prev_hash)
+    if expected is not None:
+        problem = _compare_head(current, expected)
+        if problem:
+            return Verification(False, current, min(expected.count, count) + 1, problem)
+    return Verification(True, current)
+
+
+def _compare_head(current: Head, expected: Head) -> str | None:
+    if current.count < expected.count:
+        return f"the trail has {current.count} entries but {expected.count} were recorded"
+    # The expected head is usually a 12-digit prefix; compare what was kept.
+    if current.count == expected.count and not current.hash.startswith(expected.hash.lower()):
+        return f"entry {current.count} differs from the recorded head"
+    return None
+
+
+async def head_matches_entry(conn: Conn, expected: Head) -> bool:
+    """Whether entry number `expected.count` still has the recorded hash (prefix)."""
+    row = await conn.fetchone("SELECT hash FROM audit WHERE seq = ?", (expected.count,))
+    return row is not None and str(row["hash"]).startswith(expected.hash.lower())
+
+
+async def entries(conn: Conn, *, targets: tuple[str, ...] = (), actor: str | None = None,
+                  limit: int | None = None) -> list[AuditEntry]:
+    """Entries about any of the targets and/or by the actor, oldest first."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if targets:
+        clauses.append(f"target IN ({','.join('?' * len(targets))})")
+        params.extend(targets)
+    if actor is not None:
+        clauses.append("actor = ?")
+        params.append(actor)
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    tail = f" LIMIT {int(limit)}" if limit else ""
+    rows = await conn.fetchall(
+        f"SELECT seq, at, actor, action, target, reason, detail FROM audit{where}"
+        f" ORDER BY seq{tail}", params)
+    return [AuditEntry(r["seq"], r["at"], r["actor"], r["action"], r["target"], r["reason"],
+                       None if r["detail"] is None else json.loads(r["detail"])) for r in rows]

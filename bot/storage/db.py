@@ -1,0 +1,314 @@
+"""The only database access path: one writer and one reader connection, serialised writes.
+
+SQLite in WAL mode with `synchronous=FULL`, foreign keys, `secure_delete` and a busy
+timeout on every connection. Write transactions are `BEGIN IMMEDIATE` under one lock
+per process, so a coroutine's write can never ride in another's transaction; readers
+use their own connection and see committed data only. With `EWO_DATABASE_KEY` the
+file is encrypted with SQLCipher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.settings import Settings
+from bot.storage.schema import MIGRATIONS, SCHEMA_VERSION
+
+BUSY_TIMEOUT_MS = 15_000
+_PRAGMAS = (
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA secure_delete = ON",
+    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+    "PRAGMA temp_store = MEMORY",
+)
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; str() is one line for the person at the terminal."""
+
+
+class StatementCounter:
+    """Counts statements sent through Conn (executemany counts once)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+class Conn:
+    """A connection inside a read or write block: a few fetch helpers over aiosqlite."""
+
+    def __init__(self, raw: aiosqlite.Connection, audit_key: bytes, writable: bool,
+                 counter: StatementCounter) -> None:
+        self.raw = raw
+        self.audit_key = audit_key
+        self.writable = writable
+        self._counter = counter
+
+    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        self._counter.count += 1
+        cursor = await self.raw.execute(sql, params)
+        count = cursor.rowcount
+        await cursor.close()
+        return count
+
+    async def insert(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """Run an INSERT and return the new row's id."""
+        self._counter.count += 1
+        cursor = await self.raw.execute(sql, params)
+        row_id = cursor.lastrowid
+        await cursor.close()
+        assert row_id is not None
+        return row_id
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._counter.count += 1
+        await self.raw.executemany(sql, rows)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        self._counter.count += 1
+        return list(await self.raw.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        self._counter.count += 1
+        cursor = await self.raw.execute(sql, params)
+        row = await cursor.fetchone()
+        await cursor.close()
+        return row
+
+    async def fetchval(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)  # counted there
+        return None if row is None else row[0]
+
+
+class Database:
+    """The service database. Open with :meth:`open`, close with :meth:`close`."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection,
+                 audit_key: bytes, key: str | None = None) -> None:
+        self.path = path
+        self._key = key
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+        self._read_lock = asyncio.Lock()
+        self.audit_key = audit_key
+        # Statements issued through Conn, for tests that check a feature's query count.
+        self.counter = StatementCounter()
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Database:
+        """Open (creating and migrating if needed) the database the settings name."""
+        path = settings.database
+        key = settings.database_key.get_secret_value() if settings.database_key else None
+        _create_private_file(path)
+        connector = _connector(path, key)
+        writer = await _connect(connector)
+        try:
+            await _migrate(writer)
+            reader = await _connect(connector)
+        except BaseException:
+            await writer.close()
+            raise
+        await reader.execute("PRAGMA query_only = ON")
+        audit_key = load_audit_key(settings)
+        return cls(path, writer, reader, audit_key, key)
+
+    async def close(self) -> None:
+        await self._reader.close()
+        await self._writer.close()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Conn]:
+        """One serialised write transaction: committed on success, rolled back on error."""
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield Conn(self._writer, self.audit_key, True, self.counter)
+            except BaseException:
+                await asyncio.shield(self._writer.rollback())
+                raise
+            await asyncio.shield(self._writer.commit())
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Conn]:
+        """A consistent read-only snapshot on the reader connection."""
+        async with self._read_lock:
+            await self._reader.execute("BEGIN")
+            try:
+                yield Conn(self._reader, self.audit_key, False, self.counter)
+            finally:
+                await asyncio.shield(self._reader.rollback())
+
+    async def checkpoint(self, attempts: int = 50) -> None:
+        """Move the WAL into the main file and truncate it, confirmed not busy.
+
+        After a disposal this is what makes deleted pages unrecoverable from the WAL
+        (secure_delete has already zeroed them in the pages written there).
+        """
+        async with self._write_lock, self._read_lock:
+            for _ in range(attempts):
+                row = (await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))[0]
+                if row[0] == 0:
+                    return
+                await asyncio.sleep(0.05)  # another process holds a read transaction
+        raise DatabaseError("the write-ahead log could not be checkpointed (busy); try again")
+
+    async def backup(self, target: Path) -> None:
+        """Copy the whole database, online (SQLite backup API), to a new 0600 file.
+
+        The copy is encrypted with the same key when the database is."""
+        if target.exists():
+            raise DatabaseError(f"{target.name} already exists; choose a new file")
+        _create_private_file(target)
+        copy = _connector(target, self._key)()
+        try:
+            async with self._write_lock:
+                await self._writer.backup(copy)
+        finally:
+            copy.close()
+
+
+def _sql_quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the data folder 0700 and an empty file 0600 before SQLite does (umask)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+
+
+def _connector(path: Path, key: str | None) -> Callable[[], sqlite3.Connection]:
+    if key is None:
+        def plain() -> sqlite3.Connection:
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            return conn
+        return plain
+    try:
+        from sqlcipher3 import dbapi2 as sqlcipher  # type: ignore[import-not-found]
+    except ImportError:
+        raise DatabaseError(
+            "EWO_DATABASE_KEY is set but SQLCipher cannot be loaded "
+            "(install sqlcipher3-binary); nothing was written"
+        ) from None
+
+    def encrypted() -> sqlite3.Connection:
+        conn = sqlcipher.connect(str(path), isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlcipher.Row
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        conn.execute(f"PRAGMA key = '{_sql_quote(key)}'")
+        return conn  # type: ignore[no-any-return]
+    return encrypted
+
+
+async def _connect(connector: Callable[[], sqlite3.Connection]) -> aiosqlite.Connection:
+    old_umask = os.umask(0o077)  # -wal and -shm files: owner only
+    try:
+        conn = aiosqlite.Connection(connector, iter_chunk_size=256)
+        try:
+            await conn
+        except Exception as exc:
+            raise DatabaseError(f"cannot open the database: {_reason(exc)}") from None
+        try:
+            # A wrong key shows here: the first read fails with "file is not a database".
+            await conn.execute_fetchall("SELECT count(*) FROM sqlite_master")
+            mode = (await conn.execute_fetchall("PRAGMA journal_mode = WAL"))[0]
+            if mode is None or str(mode[0]).lower() != "wal":
+                raise DatabaseError("cannot switch the database to WAL mode")
+            for pragma in _PRAGMAS:
+                await conn.execute(pragma)
+        except DatabaseError:
+            await conn.close()
+            raise
+        except Exception as exc:
+            await conn.close()
+            raise DatabaseError(f"cannot open the database: {_reason(exc)}") from None
+        return conn
+    finally:
+        os.umask(old_umask)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    if "not a database" in text:
+        return "wrong EWO_DATABASE_KEY, or the file is not an EWO database"
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+async def _migrate(conn: aiosqlite.Connection) -> None:
+    version = (await conn.execute_fetchall("PRAGMA user_version"))[0][0]
+    if version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"the database is newer (schema {version}) than this program ({SCHEMA_VERSION})"
+        )
+    for number in range(version + 1, SCHEMA_VERSION + 1):
+        script = MIGRATIONS[number - 1]
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Statements one by one: executescript would commit the open transaction.
+            for statement in _statements(script):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            await conn.rollback()
+            raise
+        await conn.commit()
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (trigger bodies keep their inner semicolons)."""
+    statements: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements
+
+
+def load_audit_key(settings: Settings) -> bytes:
+    """The audit chain's key: EWO_AUDIT_KEY, else a key generated into a 0600 file."""
+    if settings.audit_key is not None:
+        return settings.audit_key.get_secret_value().encode()
+    return _secret_file(settings.audit_key_file)
+
+
+def load_pepper(settings: Settings) -> bytes:
+    """The PIN pepper, generated once into a 0600 file beside the database."""
+    return _secret_file(settings.pepper_file)
+
+
+def _secret_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    value = secrets.token_hex(32).encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(value)
+    return value

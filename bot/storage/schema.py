@@ -1,0 +1,265 @@
+"""The database schema as an ordered list of migrations; PRAGMA user_version counts them.
+
+Version 1 is not released yet: until the first release it may be edited in place.
+After that, add a migration at the end; never change one that has shipped.
+Dates are ISO `YYYY-MM-DD` text, moments ISO 8601 text in UTC with offset.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the whole service
+    """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+
+    CREATE TABLE schools (
+        urn TEXT PRIMARY KEY,
+        name TEXT NOT NULL
+    );
+
+    -- AUTOINCREMENT: a disposed pupil's id is never reused, so audit references stay unambiguous.
+    CREATE TABLE pupils (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        upn TEXT NOT NULL UNIQUE,
+        case_ref TEXT NOT NULL UNIQUE,
+        first_name TEXT NOT NULL,
+        last_name TEXT NOT NULL,
+        search_first TEXT NOT NULL,
+        search_last TEXT NOT NULL,
+        date_of_birth TEXT NOT NULL,
+        year_group TEXT NOT NULL,
+        school_urn TEXT NOT NULL REFERENCES schools(urn),
+        address TEXT,
+        postcode TEXT,
+        sen TEXT NOT NULL DEFAULT 'N' CHECK (sen IN ('N', 'K', 'E')),
+        health_needs TEXT,
+        first_imported TEXT NOT NULL,
+        last_imported TEXT NOT NULL
+    );
+    CREATE INDEX pupils_search_first ON pupils(search_first);
+    CREATE INDEX pupils_search_last ON pupils(search_last);
+    CREATE INDEX pupils_school ON pupils(school_urn);
+
+    CREATE TABLE contacts (
+        id INTEGER PRIMARY KEY,
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        relationship TEXT NOT NULL,
+        phone TEXT,
+        email TEXT,
+        address TEXT,
+        date_of_birth TEXT,
+        parental_responsibility INTEGER CHECK (parental_responsibility IN (0, 1)),
+        priority INTEGER,
+        UNIQUE (pupil_id, name)
+    );
+
+    CREATE TABLE officers (
+        id INTEGER PRIMARY KEY,
+        ref TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('officer', 'supervisor', 'controller')),
+        supervisor_id INTEGER REFERENCES officers(id),
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked', 'locked')),
+        telegram_user_id INTEGER UNIQUE,
+        chat_id INTEGER,
+        pin_hash TEXT,
+        failed_pins INTEGER NOT NULL DEFAULT 0,
+        enrolled_at TEXT,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE INDEX officers_supervisor ON officers(supervisor_id);
+
+    -- Codes are stored only as hashes; one row per issued code.
+    CREATE TABLE enrolment_codes (
+        code_hash TEXT PRIMARY KEY,
+        officer_id INTEGER NOT NULL REFERENCES officers(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT
+    );
+    CREATE INDEX enrolment_codes_officer ON enrolment_codes(officer_id);
+
+    -- One chat session per officer; NULL unlocked_at means locked.
+    CREATE TABLE sessions (
+        officer_id INTEGER PRIMARY KEY REFERENCES officers(id) ON DELETE CASCADE,
+        unlocked_at TEXT,
+        last_seen_at TEXT,
+        pending_update TEXT
+    );
+
+    CREATE TABLE allocations (
+        pupil_id INTEGER PRIMARY KEY REFERENCES pupils(id) ON DELETE CASCADE,
+        officer_id INTEGER NOT NULL REFERENCES officers(id),
+        allocated_at TEXT NOT NULL
+    );
+    CREATE INDEX allocations_officer ON allocations(officer_id);
+
+    CREATE TABLE marks (
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        date TEXT NOT NULL,
+        session TEXT NOT NULL CHECK (session IN ('AM', 'PM')),
+        code TEXT NOT NULL,
+        PRIMARY KEY (pupil_id, date, session)
+    ) WITHOUT ROWID;
+
+    -- Per-pupil, per-academic-year figures kept by the attendance import, so a card or
+    -- a list reads them in O(1) instead of summing marks. academic_year is the
+    -- calendar year in which that academic year ends.
+    CREATE TABLE pupil_stats (
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        academic_year INTEGER NOT NULL,
+        possible INTEGER NOT NULL DEFAULT 0,
+        attended INTEGER NOT NULL DEFAULT 0,
+        authorised INTEGER NOT NULL DEFAULT 0,
+        unauthorised INTEGER NOT NULL DEFAULT 0,
+        lates_l INTEGER NOT NULL DEFAULT 0,
+        lates_u INTEGER NOT NULL DEFAULT 0,
+        latest_mark TEXT,
+        PRIMARY KEY (pupil_id, academic_year)
+    ) WITHOUT ROWID;
+
+    -- Which alert rules hold for a pupil, so an alert fires only on a crossing.
+    CREATE TABLE rule_states (
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        academic_year INTEGER NOT NULL,
+        rule TEXT NOT NULL,
+        holding INTEGER NOT NULL CHECK (holding IN (0, 1)),
+        changed_at TEXT NOT NULL,
+        PRIMARY KEY (pupil_id, academic_year, rule)
+    ) WITHOUT ROWID;
+
+    -- Visits are never edited: a correction is a new row that supersedes the old one.
+    CREATE TABLE visits (
+        id INTEGER PRIMARY KEY,
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        officer_id INTEGER NOT NULL REFERENCES officers(id),
+        visit_date TEXT NOT NULL,
+        type TEXT NOT NULL,
+        contact TEXT,
+        reason TEXT,
+        action TEXT,
+        follow_up TEXT,
+        notes TEXT,
+        supersedes INTEGER REFERENCES visits(id),
+        source TEXT NOT NULL DEFAULT 'chat' CHECK (source IN ('chat', 'import')),
+        saved_at TEXT NOT NULL,
+        draft_token TEXT UNIQUE
+    );
+    CREATE INDEX visits_pupil ON visits(pupil_id, saved_at);
+    CREATE INDEX visits_officer ON visits(officer_id, visit_date);
+    CREATE UNIQUE INDEX visits_import_key
+        ON visits(pupil_id, officer_id, visit_date, type, IFNULL(contact, ''))
+        WHERE source = 'import';
+
+    -- A multi-step conversation (PIN set-up, visit draft, hold), one per officer,
+    -- written at every step so a restart resumes it.
+    CREATE TABLE conversations (
+        officer_id INTEGER PRIMARY KEY REFERENCES officers(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        step TEXT NOT NULL,
+        token TEXT NOT NULL,
+        pupil_id INTEGER REFERENCES pupils(id) ON DELETE CASCADE,
+        data TEXT NOT NULL DEFAULT '{}',
+        message_id INTEGER,
+        started_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        rule TEXT NOT NULL,
+        academic_year INTEGER NOT NULL,
+        attended INTEGER,
+        possible INTEGER,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX alerts_pupil ON alerts(pupil_id);
+
+    -- Pushed messages, written in the transaction that causes them; recipients are
+    -- resolved at delivery from `audience`.
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        audience TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'sending', 'sent', 'undelivered')),
+        not_before TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        claimed_at TEXT,
+        sent_at TEXT,
+        last_error TEXT,
+        recipient_id INTEGER REFERENCES officers(id),
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox(status, not_before);
+
+    CREATE TABLE outbox_pupils (
+        outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        PRIMARY KEY (outbox_id, pupil_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX outbox_pupils_pupil ON outbox_pupils(pupil_id);
+
+    CREATE TABLE holds (
+        pupil_id INTEGER PRIMARY KEY REFERENCES pupils(id) ON DELETE CASCADE,
+        reason TEXT NOT NULL,
+        review_date TEXT NOT NULL,
+        officer_id INTEGER NOT NULL REFERENCES officers(id),
+        created_at TEXT NOT NULL
+    );
+
+    CREATE TABLE retention_reminders (
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        stage TEXT NOT NULL CHECK (stage IN ('coming', 'past')),
+        reminded_at TEXT NOT NULL,
+        PRIMARY KEY (pupil_id, stage)
+    ) WITHOUT ROWID;
+
+    -- Chat messages with contacts, SEN/health details or notes, due for deletion.
+    CREATE TABLE sensitive_messages (
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        delete_at TEXT NOT NULL,
+        PRIMARY KEY (chat_id, message_id)
+    );
+    CREATE INDEX sensitive_messages_due ON sensitive_messages(delete_at);
+
+    CREATE TABLE subject_access_requests (
+        id INTEGER PRIMARY KEY,
+        pupil_ref TEXT NOT NULL,
+        received TEXT NOT NULL,
+        due TEXT NOT NULL,
+        export_file TEXT,
+        requested_by TEXT NOT NULL
+    );
+
+    -- Append-only, each entry chained to the one before by a keyed hash.
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        reason TEXT NOT NULL,
+        detail TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_target ON audit(target);
+    CREATE INDEX audit_actor ON audit(actor);
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,39 @@
+"""Fixtures shared by the whole suite: settings on a temporary folder, an open database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.settings import Settings
+from bot.storage.db import Database
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for a test: files under tmp_path, no .env, no quiet hours unless asked."""
+    values: dict[str, Any] = {
+        "database": tmp_path / "data" / "ewo.sqlite3",
+        "export_dir": tmp_path / "data" / "exports",
+        "audit_key": "test-audit-key",
+        "quiet_hours": "",
+        "quiet_days": "",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = await Database.open(settings)
+    try:
+        yield database
+    finally:
+        await database.close()

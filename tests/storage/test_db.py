@@ -1,0 +1,158 @@
+"""The database access path: file modes, migrations, serialised writes, encryption."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+from bot.storage.db import Database, DatabaseError
+from bot.storage.schema import SCHEMA_VERSION
+from tests.conftest import make_settings
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_files_are_private(settings: Settings) -> None:
+    db = await Database.open(settings)
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+    try:
+        path = settings.database
+        assert mode(path.parent) == 0o700
+        assert mode(path) == 0o600
+        for suffix in ("-wal", "-shm"):
+            assert mode(path.with_name(path.name + suffix)) == 0o600
+        assert mode(settings.audit_key_file.parent) == 0o700
+    finally:
+        await db.close()
+
+
+async def test_open_is_idempotent_and_sets_pragmas(settings: Settings) -> None:
+    for _ in range(2):
+        db = await Database.open(settings)
+        async with db.read() as conn:
+            assert await conn.fetchval("PRAGMA user_version") == SCHEMA_VERSION
+            assert await conn.fetchval("PRAGMA foreign_keys") == 1
+            assert await conn.fetchval("PRAGMA secure_delete") == 1
+            assert await conn.fetchval("PRAGMA synchronous") == 2  # FULL
+            assert await conn.fetchval("PRAGMA journal_mode") == "wal"
+        await db.close()
+
+
+async def test_newer_schema_is_refused(settings: Settings) -> None:
+    await (await Database.open(settings)).close()
+    raw = sqlite3.connect(settings.database)
+    raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    raw.close()
+    with pytest.raises(DatabaseError, match="newer"):
+        await Database.open(settings)
+
+
+async def test_failed_write_rolls_back_only_its_own_rows(db: Database) -> None:
+    """A coroutine's insert never rides in another coroutine's transaction."""
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def failing() -> None:
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")
+            entered.set()
+            await release.wait()
+            raise RuntimeError("boom")
+
+    async def other() -> None:
+        await entered.wait()
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO meta (key, value) VALUES ('b', '2')")
+
+    task_a = asyncio.create_task(failing())
+    task_b = asyncio.create_task(other())
+    await entered.wait()
+    release.set()
+    with pytest.raises(RuntimeError):
+        await task_a
+    await task_b
+    async with db.read() as conn:
+        keys = [row["key"] for row in await conn.fetchall("SELECT key FROM meta")]
+    assert keys == ["b"]
+
+
+async def test_reader_sees_only_committed_data(db: Database) -> None:
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('x', '1')")
+        async with db.read() as reader:
+            assert await reader.fetchval("SELECT count(*) FROM meta") == 0
+    async with db.read() as reader:
+        assert await reader.fetchval("SELECT count(*) FROM meta") == 1
+
+
+async def test_reader_cannot_write(db: Database) -> None:
+    async with db.read() as conn:
+        with pytest.raises(sqlite3.OperationalError):
+            await conn.execute("INSERT INTO meta (key, value) VALUES ('x', '1')")
+
+
+async def test_checkpoint_empties_the_wal(db: Database, settings: Settings) -> None:
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('x', '1')")
+    await db.checkpoint()
+    wal = settings.database.with_name(settings.database.name + "-wal")
+    assert wal.stat().st_size == 0
+
+
+async def test_backup_is_private_and_complete(db: Database, tmp_path: Path) -> None:
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('x', 'kept')")
+    target = tmp_path / "backup.sqlite3"
+    await db.backup(target)
+    assert mode(target) == 0o600
+    copy = sqlite3.connect(target)
+    assert copy.execute("SELECT value FROM meta").fetchone()[0] == "kept"
+    copy.close()
+    with pytest.raises(DatabaseError, match="already exists"):
+        await db.backup(target)
+
+
+sqlcipher = pytest.importorskip("sqlcipher3")
+
+
+async def test_encrypted_file_holds_no_plain_text(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, database_key="correct horse battery staple")
+    db = await Database.open(settings)
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('canary', 'Zebediah Quuxworth')")
+    await db.checkpoint()
+    await db.close()
+    raw = settings.database.read_bytes()
+    assert b"Zebediah" not in raw
+    assert not raw.startswith(b"SQLite format 3")
+
+
+async def test_wrong_key_fails_with_one_line(tmp_path: Path) -> None:
+    db = await Database.open(make_settings(tmp_path, database_key="right"))
+    await db.close()
+    with pytest.raises(DatabaseError) as caught:
+        await Database.open(make_settings(tmp_path, database_key="wrong"))
+    message = str(caught.value)
+    assert "wrong EWO_DATABASE_KEY" in message
+    assert "\n" not in message
+
+
+async def test_encrypted_backup_needs_the_key(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, database_key="k3y")
+    db = await Database.open(settings)
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('canary', 'Zebediah')")
+    target = tmp_path / "backup.sqlite3"
+    await db.backup(target)
+    await db.close()
+    assert b"Zebediah" not in target.read_bytes()
+    assert os.stat(target).st_size > 0
