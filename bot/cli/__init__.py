@@ -1,0 +1,120 @@
+"""The command line: `ewobot …` (the same as `python -m bot …`).
+
+Output for people goes to stdout; errors to stderr, first line the reason. Exit codes:
+0 done, 1 bad input or data, 2 bad usage. A user mistake never shows a traceback.
+Each area registers its subcommands from its own module (see COMMAND_MODULES).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import importlib
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import NoReturn, TextIO
+
+from bot.clock import Clock
+from bot.settings import Settings, SettingsError, load_settings
+from bot.storage.db import Database, DatabaseError
+
+OK, BAD_INPUT, BAD_USAGE = 0, 1, 2
+
+# Each module has `register(subparsers)`; a handler is `async def (args, env) -> int`.
+COMMAND_MODULES = (
+    "bot.cli.admin",
+    "bot.cli.imports",
+    "bot.cli.records",
+    "bot.cli.service",
+)
+
+
+class CliError(Exception):
+    """A user mistake: one line on stderr, then exit with `code`."""
+
+    def __init__(self, message: str, code: int = BAD_INPUT, details: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = list(details)
+
+
+@dataclass
+class CliEnv:
+    """What a command handler needs: settings, who is acting, the clock, the streams."""
+
+    settings_factory: Callable[[], Settings] = load_settings
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = self.settings_factory()
+        return self._settings
+
+    @property
+    def actor(self) -> str:
+        """The audit actor for an administrator command: the operating-system user."""
+        try:
+            return f"os:{getpass.getuser()}"
+        except (KeyError, OSError):
+            return "os:unknown"
+
+    @property
+    def clock(self) -> Clock:
+        return Clock(self.settings.timezone)
+
+    async def open_db(self) -> Database:
+        return await Database.open(self.settings)
+
+    def say(self, line: str = "") -> None:
+        print(line, file=self.out)
+
+
+Handler = Callable[[argparse.Namespace, CliEnv], Awaitable[int]]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that puts the reason first and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{message}", file=sys.stderr)
+        print(f"usage: {self.format_usage().removeprefix('usage: ').strip()}", file=sys.stderr)
+        raise SystemExit(BAD_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ewobot", description="EWO Bot: the service's command line.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue  # an area not built yet
+            raise
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, env: CliEnv | None = None) -> int:
+    env = env or CliEnv()
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return asyncio.run(handler(args, env))
+    except CliError as exc:
+        print(str(exc), file=env.err)
+        for line in exc.details:
+            print(line, file=env.err)
+        return exc.code
+    except (SettingsError, DatabaseError) as exc:
+        print(str(exc), file=env.err)
+        return BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=env.err)
+        return 130

@@ -1,0 +1,163 @@
+"""`ewobot init` and `ewobot officers add|code|revoke|list`."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+from datetime import timedelta
+
+from bot.cli import BAD_INPUT, OK, CliEnv, CliError
+from bot.storage import audit
+from bot.storage import officers as officer_store
+from bot.storage.db import Conn, Database
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    init = commands.add_parser("init", help="create or upgrade the database (idempotent)")
+    init.set_defaults(handler=cmd_init)
+
+    officers = commands.add_parser("officers", help="create officers and enrolment codes")
+    sub = officers.add_subparsers(dest="action", metavar="ACTION", parser_class=type(officers))
+    sub.required = True
+    add = sub.add_parser("add", help="add an officer, supervisor or controller")
+    add.add_argument("ref")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True, choices=officer_store.ROLES)
+    add.add_argument("--supervisor", metavar="REF")
+    add.set_defaults(handler=cmd_add)
+    code = sub.add_parser("code", help="issue a new enrolment code")
+    code.add_argument("ref")
+    code.set_defaults(handler=cmd_code)
+    revoke = sub.add_parser("revoke", help="end an officer's access")
+    revoke.add_argument("ref")
+    revoke.set_defaults(handler=cmd_revoke)
+    listing = sub.add_parser("list", help="list officers")
+    listing.set_defaults(handler=cmd_list)
+
+
+async def cmd_init(args: argparse.Namespace, env: CliEnv) -> int:
+    db = await env.open_db()
+    try:
+        async with db.write() as conn:
+            await audit.append(conn, actor=env.actor, action="init", reason="admin_command")
+    finally:
+        await db.close()
+    env.say(f"database ready: {env.settings.database}")
+    return OK
+
+
+async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
+    ref = _ref(args.ref)
+    name = " ".join(args.name.split())
+    if not name:
+        raise CliError("--name must not be empty")
+    db = await env.open_db()
+    try:
+        now = env.clock.now()
+        async with db.write() as conn:
+            try:
+                officer = await officer_store.add_officer(
+                    conn, ref=ref, name=name, role=args.role,
+                    supervisor_ref=_ref(args.supervisor) if args.supervisor else None, now=now)
+            except officer_store.OfficerProblem as exc:
+                raise CliError(str(exc)) from None
+            code = await _issue(conn, env, officer)
+            await audit.append(conn, actor=env.actor, action="officer_add",
+                               target=f"officer:{ref}", reason="admin_command",
+                               detail={"role": args.role})
+        await _print_code(env, db, code, f"{officer.role} {ref} added")
+    finally:
+        await db.close()
+    return OK
+
+
+async def cmd_code(args: argparse.Namespace, env: CliEnv) -> int:
+    ref = _ref(args.ref)
+    db = await env.open_db()
+    try:
+        async with db.write() as conn:
+            officer = await _existing(conn, ref)
+            code = await _issue(conn, env, officer)
+            await audit.append(conn, actor=env.actor, action="officer_code",
+                               target=f"officer:{ref}", reason="admin_command")
+        await _print_code(env, db, code, f"new enrolment code for {ref}")
+    finally:
+        await db.close()
+    return OK
+
+
+async def cmd_revoke(args: argparse.Namespace, env: CliEnv) -> int:
+    ref = _ref(args.ref)
+    db = await env.open_db()
+    try:
+        async with db.write() as conn:
+            officer = await _existing(conn, ref)
+            if officer.status == "revoked":
+                raise CliError(f"{ref} is already revoked")
+            await officer_store.revoke(conn, officer, now=env.clock.now())
+            await audit.append(conn, actor=env.actor, action="officer_revoke",
+                               target=f"officer:{ref}", reason="admin_command")
+    finally:
+        await db.close()
+    env.say(f"{ref} revoked: access ends at their next message")
+    return OK
+
+
+async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
+    db = await env.open_db()
+    try:
+        async with db.read() as conn:
+            listing = await officer_store.list_officers(conn)
+    finally:
+        await db.close()
+    if not listing:
+        env.say("no officers yet: add one with `ewobot officers add REF --name NAME --role ROLE`")
+        return OK
+    for item in listing:
+        officer = item.officer
+        flags = []
+        if officer.role == "officer" and item.supervisor_ref is None:
+            flags.append("NO SUPERVISOR")
+        if not officer.enrolled and officer.status == "active":
+            flags.append("not enrolled")
+        if officer.status != "active":
+            flags.append(officer.status)
+        supervisor = f" (supervisor {item.supervisor_ref})" if item.supervisor_ref else ""
+        pupils = f", {item.pupils} pupils" if officer.role != "controller" else ""
+        marker = f"  [{'; '.join(flags)}]" if flags else ""
+        env.say(f"{officer.ref}  {officer.name}  {officer.role}{supervisor}{pupils}{marker}")
+    return OK
+
+
+def _ref(raw: str) -> str:
+    ref = raw.strip()
+    if not ref or len(ref) > 32 or not all(ch.isalnum() or ch in "-_" for ch in ref):
+        raise CliError("REF must be 1–32 letters, digits, '-' or '_'", BAD_INPUT)
+    return ref
+
+
+async def _existing(conn: Conn, ref: str) -> officer_store.Officer:
+    officer = await officer_store.officer_by_ref(conn, ref)
+    if officer is None:
+        raise CliError(f"no officer {ref}")
+    return officer
+
+
+async def _issue(conn: Conn, env: CliEnv, officer: officer_store.Officer) -> str:
+    code = secrets.token_urlsafe(32)  # 43 characters of [A-Za-z0-9_-]
+    now = env.clock.now()
+    await officer_store.issue_code(
+        conn, officer, code=code, now=now,
+        expires_at=now + timedelta(hours=env.settings.enrolment_code_hours))
+    return code
+
+
+async def _print_code(env: CliEnv, db: Database, code: str, headline: str) -> None:
+    """The code is the last line alone; a deep link comes first when the bot's name is known."""
+    async with db.read() as conn:
+        username = await conn.fetchval("SELECT value FROM meta WHERE key = 'bot_username'")
+    env.say(f"{headline}; the code is valid for {env.settings.enrolment_code_hours} hours "
+            "and works once")
+    if username:
+        env.say(f"https://t.me/{username}?start={code}")
+    env.say(code)

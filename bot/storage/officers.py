@@ -1,0 +1,150 @@
+"""Officers, supervisors and controllers: creation, enrolment codes, binding, revocation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.storage.db import Conn
+
+ROLES = ("officer", "supervisor", "controller")
+
+
+@dataclass(frozen=True, slots=True)
+class Officer:
+    id: int
+    ref: str
+    name: str
+    role: str
+    status: str
+    supervisor_id: int | None
+    telegram_user_id: int | None
+    chat_id: int | None
+    enrolled: bool
+    failed_pins: int
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail names this person."""
+        return f"officer:{self.ref}"
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+class OfficerProblem(ValueError):
+    """An administrator asked for something the data does not allow; str() is one line."""
+
+
+_COLUMNS = ("id, ref, name, role, status, supervisor_id, telegram_user_id, chat_id,"
+            " pin_hash IS NOT NULL AS enrolled, failed_pins")
+
+
+def _officer(row: object) -> Officer:
+    return Officer(row["id"], row["ref"], row["name"], row["role"], row["status"],  # type: ignore[index]
+                   row["supervisor_id"], row["telegram_user_id"], row["chat_id"],  # type: ignore[index]
+                   bool(row["enrolled"]), row["failed_pins"])  # type: ignore[index]
+
+
+def hash_code(code: str) -> str:
+    """Enrolment codes carry 256 bits of randomness, so a plain SHA-256 is enough."""
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+async def officer_by_ref(conn: Conn, ref: str) -> Officer | None:
+    row = await conn.fetchone(f"SELECT {_COLUMNS} FROM officers WHERE ref = ?", (ref,))
+    return None if row is None else _officer(row)
+
+
+async def officer_by_id(conn: Conn, officer_id: int) -> Officer | None:
+    row = await conn.fetchone(f"SELECT {_COLUMNS} FROM officers WHERE id = ?", (officer_id,))
+    return None if row is None else _officer(row)
+
+
+async def officer_by_telegram_user(conn: Conn, user_id: int) -> Officer | None:
+    row = await conn.fetchone(f"SELECT {_COLUMNS} FROM officers WHERE telegram_user_id = ?",
+                              (user_id,))
+    return None if row is None else _officer(row)
+
+
+async def add_officer(conn: Conn, *, ref: str, name: str, role: str,
+                      supervisor_ref: str | None, now: datetime) -> Officer:
+    if role not in ROLES:
+        raise OfficerProblem(f"role must be one of {', '.join(ROLES)}")
+    if await officer_by_ref(conn, ref) is not None:
+        raise OfficerProblem(f"officer {ref} already exists")
+    supervisor_id = None
+    if supervisor_ref is not None:
+        if role != "officer":
+            raise OfficerProblem("--supervisor goes only with --role officer")
+        supervisor = await officer_by_ref(conn, supervisor_ref)
+        if supervisor is None or supervisor.role != "supervisor":
+            raise OfficerProblem(f"{supervisor_ref} is not an existing supervisor")
+        supervisor_id = supervisor.id
+    officer_id = await conn.insert(
+        "INSERT INTO officers (ref, name, role, supervisor_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        (ref, name, role, supervisor_id, now.isoformat()))
+    officer = await officer_by_id(conn, officer_id)
+    assert officer is not None
+    return officer
+
+
+async def issue_code(conn: Conn, officer: Officer, *, code: str, now: datetime,
+                     expires_at: datetime) -> None:
+    """A new code: ends the current binding and sessions, reinstates a revoked or locked officer.
+
+    Earlier unused codes stop working. Open conversations (visit drafts) are kept: the
+    same person usually re-enrols on a new phone.
+    """
+    await conn.execute("UPDATE enrolment_codes SET used_at = ? WHERE officer_id = ? "
+                       "AND used_at IS NULL", (now.isoformat(), officer.id))
+    await conn.execute(
+        "INSERT INTO enrolment_codes (code_hash, officer_id, created_at, expires_at)"
+        " VALUES (?, ?, ?, ?)", (hash_code(code), officer.id, now.isoformat(),
+                                 expires_at.isoformat()))
+    if officer.chat_id is not None:
+        await _queue_menu_removal(conn, officer.chat_id, now)
+    await conn.execute(
+        "UPDATE officers SET status = 'active', telegram_user_id = NULL, chat_id = NULL,"
+        " pin_hash = NULL, failed_pins = 0, enrolled_at = NULL, revoked_at = NULL WHERE id = ?",
+        (officer.id,))
+    await conn.execute("DELETE FROM sessions WHERE officer_id = ?", (officer.id,))
+
+
+async def revoke(conn: Conn, officer: Officer, *, now: datetime) -> None:
+    """Access ends at the next update; drafts are discarded; the command menu is removed."""
+    await conn.execute("UPDATE officers SET status = 'revoked', revoked_at = ? WHERE id = ?",
+                       (now.isoformat(), officer.id))
+    await conn.execute("UPDATE enrolment_codes SET used_at = ? WHERE officer_id = ? "
+                       "AND used_at IS NULL", (now.isoformat(), officer.id))
+    await conn.execute("DELETE FROM sessions WHERE officer_id = ?", (officer.id,))
+    await conn.execute("DELETE FROM conversations WHERE officer_id = ?", (officer.id,))
+    if officer.chat_id is not None:
+        await _queue_menu_removal(conn, officer.chat_id, now)
+
+
+async def _queue_menu_removal(conn: Conn, chat_id: int, now: datetime) -> None:
+    """The command menu is Telegram state: the running bot removes it via the outbox."""
+    await conn.execute(
+        "INSERT INTO outbox (kind, audience, payload, not_before, created_at)"
+        " VALUES ('commands', ?, ?, ?, ?)",
+        (f"chat:{chat_id}", json.dumps({"action": "delete"}), now.isoformat(), now.isoformat()))
+
+
+@dataclass(frozen=True, slots=True)
+class OfficerListing:
+    officer: Officer
+    supervisor_ref: str | None
+    pupils: int
+
+
+async def list_officers(conn: Conn) -> list[OfficerListing]:
+    rows = await conn.fetchall(
+        "SELECT o.id, o.ref, o.name, o.role, o.status, o.supervisor_id, o.telegram_user_id,"
+        " o.chat_id, o.pin_hash IS NOT NULL AS enrolled, o.failed_pins, s.ref AS supervisor_ref,"
+        " (SELECT count(*) FROM allocations a WHERE a.officer_id = o.id) AS pupils"
+        " FROM officers o LEFT JOIN officers s ON s.id = o.supervisor_id ORDER BY o.ref")
+    return [OfficerListing(_officer(row), row["supervisor_ref"], row["pupils"]) for row in rows]

@@ -1,0 +1,99 @@
+"""`ewobot init` and `ewobot officers …` as an administrator sees them."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+
+from tests.cli.conftest import Cli
+
+CODE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+
+
+def test_init_is_idempotent(cli: Cli) -> None:
+    assert cli("init").code == 0
+    assert cli("init").code == 0
+    assert cli.settings.database.exists()
+
+
+def test_add_prints_the_code_alone_on_the_last_line(cli: Cli) -> None:
+    result = cli("officers", "add", "SUP1", "--name", "Sam Supervisor", "--role", "supervisor")
+    assert result.code == 0
+    assert CODE.match(result.out.splitlines()[-1])
+    result = cli("officers", "add", "EWO1", "--name", "Olu Officer", "--role", "officer",
+                 "--supervisor", "SUP1")
+    assert result.code == 0 and CODE.match(result.out.splitlines()[-1])
+
+
+def test_codes_are_stored_only_as_hashes(cli: Cli) -> None:
+    code = cli("officers", "add", "EWO1", "--name", "O", "--role", "officer").out.split()[-1]
+    raw = sqlite3.connect(cli.settings.database)
+    dump = "\n".join(raw.iterdump())
+    raw.close()
+    assert code not in dump
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["officers", "add", "X", "--name", "N", "--role", "officer", "--supervisor", "NOPE"],
+         "NOPE is not an existing supervisor"),
+        (["officers", "add", "X", "--name", "N", "--role", "controller", "--supervisor", "S"],
+         "--supervisor goes only with --role officer"),
+        (["officers", "code", "NOBODY"], "no officer NOBODY"),
+        (["officers", "revoke", "NOBODY"], "no officer NOBODY"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(cli: Cli, argv: list[str], reason: str) -> None:
+    cli("officers", "add", "S", "--name", "Sup", "--role", "supervisor")
+    result = cli(*argv)
+    assert result.code == 1
+    assert result.err.splitlines()[0] == reason
+    assert "Traceback" not in result.err
+
+
+def test_duplicate_ref_is_refused(cli: Cli) -> None:
+    cli("officers", "add", "EWO1", "--name", "A", "--role", "officer")
+    result = cli("officers", "add", "EWO1", "--name", "B", "--role", "officer")
+    assert (result.code, result.err.strip()) == (1, "officer EWO1 already exists")
+
+
+def test_bad_usage_exits_2_with_the_reason_first(
+    cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli("officers", "add", "EWO1", "--role", "wizard")
+    assert exited.value.code == 2
+    first = capsys.readouterr().err.splitlines()[0]
+    assert "--role" in first and not first.startswith("usage")
+
+
+def test_list_flags_officers_without_supervisor_and_not_enrolled(cli: Cli) -> None:
+    cli("officers", "add", "SUP1", "--name", "Sam", "--role", "supervisor")
+    cli("officers", "add", "EWO1", "--name", "Olu", "--role", "officer", "--supervisor", "SUP1")
+    cli("officers", "add", "EWO2", "--name", "Ana", "--role", "officer")
+    lines = {line.split()[0]: line for line in cli("officers", "list").out.splitlines()}
+    assert "NO SUPERVISOR" in lines["EWO2"]
+    assert "NO SUPERVISOR" not in lines["EWO1"]
+    assert all("not enrolled" in line for line in lines.values())
+
+
+def test_revoke_then_code_reinstates(cli: Cli) -> None:
+    cli("officers", "add", "EWO1", "--name", "Olu", "--role", "officer")
+    assert cli("officers", "revoke", "EWO1").code == 0
+    assert "revoked" in cli("officers", "list").out
+    assert cli("officers", "revoke", "EWO1").code == 1
+    assert cli("officers", "code", "EWO1").code == 0
+    assert "revoked" not in cli("officers", "list").out
+
+
+def test_every_change_is_audited(cli: Cli) -> None:
+    cli("officers", "add", "EWO1", "--name", "Olu", "--role", "officer")
+    cli("officers", "code", "EWO1")
+    cli("officers", "revoke", "EWO1")
+    raw = sqlite3.connect(cli.settings.database)
+    actions = [row[0] for row in raw.execute("SELECT action FROM audit ORDER BY seq")]
+    raw.close()
+    assert actions == ["officer_add", "officer_code", "officer_revoke"]

@@ -1,0 +1,110 @@
+"""Settings: defaults, empty means none, one clear line for a bad value, secrets hidden."""
+
+from __future__ import annotations
+
+import io
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from bot.cli import CliEnv, main
+from bot.settings import Settings, SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray ./.env
+    for name in list(__import__("os").environ):
+        if name.startswith("EWO_"):
+            monkeypatch.delenv(name)
+
+
+def test_defaults_follow_the_contract() -> None:
+    settings = load_settings()
+    assert settings.telegram_token is None
+    assert settings.telegram_api_url == "https://api.telegram.org/bot"
+    assert settings.database == Path("data/ewo.sqlite3")
+    assert str(settings.timezone) == "Europe/London"
+    assert (settings.pa_threshold, settings.sa_threshold) == (90, 50)
+    assert settings.quiet_hours is not None and settings.quiet_hours.start == time(20, 0)
+    assert settings.quiet_days == frozenset({5, 6})
+    assert settings.caseload_digest == (0, time(8, 0))
+    assert settings.sensitive_message_minutes == 15
+
+
+def test_empty_means_none_not_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EWO_QUIET_HOURS", "")
+    monkeypatch.setenv("EWO_QUIET_DAYS", "")
+    monkeypatch.setenv("EWO_CASELOAD_DIGEST", "")
+    monkeypatch.setenv("EWO_TELEGRAM_TOKEN", "")
+    settings = load_settings()
+    assert settings.quiet_hours is None
+    assert settings.quiet_days == frozenset()
+    assert settings.caseload_digest is None
+    assert settings.telegram_token is None
+
+
+def test_dotenv_is_read_after_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("EWO_PA_THRESHOLD=85\nEWO_SA_THRESHOLD=40\n")
+    monkeypatch.setenv("EWO_SA_THRESHOLD", "45")
+    settings = load_settings()
+    assert (settings.pa_threshold, settings.sa_threshold) == (85, 45)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "starts"),
+    [
+        ("EWO_PA_THRESHOLD", "abc", "EWO_PA_THRESHOLD:"),
+        ("EWO_PA_THRESHOLD", "100", "EWO_PA_THRESHOLD:"),
+        ("EWO_SA_THRESHOLD", "95", "EWO_SA_THRESHOLD must be below EWO_PA_THRESHOLD"),
+        ("EWO_TIMEZONE", "Mars/Olympus", "EWO_TIMEZONE:"),
+        ("EWO_ACADEMIC_YEAR_END", "02-29", "EWO_ACADEMIC_YEAR_END:"),
+        ("EWO_QUIET_HOURS", "8pm-7am", "EWO_QUIET_HOURS:"),
+        ("EWO_QUIET_DAYS", "SAT,FUNDAY", "EWO_QUIET_DAYS:"),
+        ("EWO_CASELOAD_DIGEST", "MONDAY", "EWO_CASELOAD_DIGEST:"),
+        ("EWO_SENSITIVE_MESSAGE_MINUTES", "3000", "EWO_SENSITIVE_MESSAGE_MINUTES:"),
+    ],
+)
+def test_bad_value_gives_one_line_naming_the_setting(monkeypatch: pytest.MonkeyPatch,
+                                                     name: str, value: str, starts: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(starts)
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("name", ["EWO_PA_THRESHOLD", "EWO_TIMEZONE", "EWO_QUIET_HOURS",
+                                  "EWO_OUTBOX_POLL_SECONDS"])
+def test_bad_value_is_not_echoed(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv(name, "zz-canary-value")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "canary" not in str(caught.value)
+
+
+def test_token_never_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = "123456789:AAHsecretsecretsecretsecretsecret"
+    monkeypatch.setenv("EWO_TELEGRAM_TOKEN", token)
+    settings = load_settings()
+    assert token not in repr(settings) and token not in str(settings)
+    assert settings.telegram_token is not None
+    assert settings.telegram_token.get_secret_value() == token
+
+
+def test_command_line_reports_a_bad_setting_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EWO_PA_THRESHOLD", "abc")
+    err = io.StringIO()
+    code = main(["init"], CliEnv(settings_factory=load_settings, out=io.StringIO(), err=err))
+    assert code == 1
+    assert err.getvalue().count("\n") == 1
+    assert err.getvalue().startswith("EWO_PA_THRESHOLD:")
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen-instance error
+        settings.pa_threshold = 10  # type: ignore[misc]
