@@ -1,0 +1,1 @@
+"""CSV reading and row validation for `ewobot import …`: pure checks, no database."""
