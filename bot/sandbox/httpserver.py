@@ -7,7 +7,7 @@ import contextlib
 import json
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -200,7 +200,6 @@ class _Connection:
     busy: bool = False
 
 
-@dataclass
 class LoopbackServer:
     """Accepts connections on one address and passes each request to the handler.
 
@@ -208,12 +207,13 @@ class LoopbackServer:
     reopened on the same port to imitate a network outage.
     """
 
-    handler: Handler
-    host: str = "127.0.0.1"
-    port: int = 0
-    _server: asyncio.Server | None = None
-    _connections: dict[asyncio.Task[Any], _Connection] = field(default_factory=dict)
-    _stopping: bool = False
+    def __init__(self, handler: Handler, host: str, port: int) -> None:
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self._server: asyncio.Server | None = None
+        self._connections: dict[asyncio.Task[Any], _Connection] = {}
+        self._stopping = False
 
     async def start(self) -> None:
         self._stopping = False
@@ -225,10 +225,6 @@ class LoopbackServer:
         )
         # Port 0 asks for an ephemeral port; keep the real one so a reopen reuses it.
         self.port = self._server.sockets[0].getsockname()[1]
-
-    @property
-    def listening(self) -> bool:
-        return self._server is not None
 
     async def close_listener(self, *, drop_connections: bool) -> None:
         """Stop accepting; optionally cut every open connection at once."""

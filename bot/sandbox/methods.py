@@ -175,13 +175,16 @@ def _reply_to(chat: Chat, params: dict[str, Any]) -> int | None:
 
 
 def _new_message(chat: Chat, params: dict[str, Any], **content: Any) -> BotMessage:
+    # Check everything before taking a message id: a refused call leaves no gap.
+    buttons = _inline_buttons(params.get("reply_markup"))
+    reply_to = _reply_to(chat, params)
     return BotMessage(
         message_id=chat.next_message_id(),
         chat_id=chat.id,
-        buttons=_inline_buttons(params.get("reply_markup")),
+        buttons=buttons,
         protect_content=bool(params.get("protect_content")),
         parse_mode=params.get("parse_mode") or None,
-        reply_to_message_id=_reply_to(chat, params),
+        reply_to_message_id=reply_to,
         date=int(time.time()),
         **content,
     )
@@ -441,6 +444,11 @@ def get_chat(world: World, params: dict[str, Any]) -> Any:
     }
 
 
+def set_profile_text(world: World, params: dict[str, Any]) -> Any:
+    """setMyDescription, setMyShortDescription and setChatMenuButton: accepted, kept in calls."""
+    return True
+
+
 def get_file(world: World, params: dict[str, Any]) -> Any:
     file_id = str(params.get("file_id", ""))
     payload = world.files.get(file_id)
@@ -476,6 +484,9 @@ METHODS: dict[str, Method] = {
     "sendChatAction": send_chat_action,
     "getChat": get_chat,
     "getFile": get_file,
+    "setMyDescription": set_profile_text,
+    "setMyShortDescription": set_profile_text,
+    "setChatMenuButton": set_profile_text,
 }
 # getUpdates is answered by the stand-in itself: it waits for updates.
 LONG_POLL = "getUpdates"

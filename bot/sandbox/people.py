@@ -119,6 +119,7 @@ class FakeUser(ChatView):
 
     async def send(self, text: str) -> int:
         """Type a message to the bot; returns its message id."""
+        _check_typed(text)
         return self._world.user_message(self._chat, self._person, text)
 
     async def press(self, label: str, *, message_id: int | None = None) -> str:
@@ -146,7 +147,14 @@ class FakeGroup(ChatView):
 
     async def send(self, user: FakeUser, text: str) -> int:
         """A member writes in the group; the bot gets nothing once it has left."""
+        _check_typed(text)
         return self._world.user_message(self._chat, user.person, text)
 
     async def press(self, user: FakeUser, label: str, *, message_id: int | None = None) -> str:
         return self._press(user.person, label, message_id)
+
+
+def _check_typed(text: str) -> None:
+    # Telegram clients cannot send an empty or whitespace-only message.
+    if not text.strip():
+        raise ValueError("a message needs some text")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from bot.sandbox.models import ApiCall
 from bot.sandbox.people import FakeGroup, FakeUser
 from bot.sandbox.world import Chat, World
 
+_LOGGER = logging.getLogger(__name__)
 _SUPERSEDED = object()
 _DEFAULT_DESCRIPTIONS = {
     400: "Bad Request",
@@ -78,6 +80,8 @@ class BotApiStandIn:
     # Life cycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._stopping = False
+        self._stopped.clear()
         await self._server.start()
         self._running = True
 
@@ -291,6 +295,10 @@ class BotApiStandIn:
                 raise methods.bad_request(f"method {method!r} is not supported by the stand-in")
         except ApiError as exc:
             return _error(exc.status, exc.description)
+        except Exception:
+            # A fault in the stand-in itself: answer like a failing server, keep the trace.
+            _LOGGER.exception("the stand-in failed to answer %s", method)
+            return _error(500, "Internal Server Error")
         return HttpResponse.json(200, {"ok": True, "result": result})
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:

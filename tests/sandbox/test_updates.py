@@ -124,3 +124,18 @@ async def test_drop_pending_updates_on_delete_webhook(standin: BotApiStandIn, bo
     await bot.delete_webhook(drop_pending_updates=True)
 
     assert await bot.get_updates() == ()
+
+
+async def test_a_group_the_bot_left_sends_it_nothing(standin: BotApiStandIn, bot: Bot) -> None:
+    member = standin.user(3008)
+    group = standin.group(-700)
+    await bot.leave_chat(-700)
+
+    await group.send(member, "anyone?")
+
+    assert await bot.get_updates() == ()
+
+
+async def test_users_cannot_send_empty_messages(standin: BotApiStandIn) -> None:
+    with pytest.raises(ValueError):
+        await standin.user(3009).send("   ")
