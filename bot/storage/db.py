@@ -15,6 +15,7 @@ import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,13 @@ _PRAGMAS = (
     f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
     "PRAGMA temp_store = MEMORY",
 )
+
+
+def stamp(moment: datetime) -> str:
+    """How a moment is stored: ISO 8601 in UTC, so text comparison is time order."""
+    if moment.tzinfo is None:
+        raise ValueError("moments must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class DatabaseError(Exception):

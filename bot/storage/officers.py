@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.storage.db import Conn
+from bot.storage.db import Conn, stamp
 
 ROLES = ("officer", "supervisor", "controller")
 
@@ -86,7 +86,7 @@ async def add_officer(conn: Conn, *, ref: str, name: str, role: str,
         supervisor_id = supervisor.id
     officer_id = await conn.insert(
         "INSERT INTO officers (ref, name, role, supervisor_id, created_at) VALUES (?, ?, ?, ?, ?)",
-        (ref, name, role, supervisor_id, now.isoformat()))
+        (ref, name, role, supervisor_id, stamp(now)))
     officer = await officer_by_id(conn, officer_id)
     assert officer is not None
     return officer
@@ -100,11 +100,11 @@ async def issue_code(conn: Conn, officer: Officer, *, code: str, now: datetime,
     same person usually re-enrols on a new phone.
     """
     await conn.execute("UPDATE enrolment_codes SET used_at = ? WHERE officer_id = ? "
-                       "AND used_at IS NULL", (now.isoformat(), officer.id))
+                       "AND used_at IS NULL", (stamp(now), officer.id))
     await conn.execute(
         "INSERT INTO enrolment_codes (code_hash, officer_id, created_at, expires_at)"
-        " VALUES (?, ?, ?, ?)", (hash_code(code), officer.id, now.isoformat(),
-                                 expires_at.isoformat()))
+        " VALUES (?, ?, ?, ?)", (hash_code(code), officer.id, stamp(now),
+                                 stamp(expires_at)))
     if officer.chat_id is not None:
         await _queue_menu_removal(conn, officer.chat_id, now)
     await conn.execute(
@@ -117,9 +117,9 @@ async def issue_code(conn: Conn, officer: Officer, *, code: str, now: datetime,
 async def revoke(conn: Conn, officer: Officer, *, now: datetime) -> None:
     """Access ends at the next update; drafts are discarded; the command menu is removed."""
     await conn.execute("UPDATE officers SET status = 'revoked', revoked_at = ? WHERE id = ?",
-                       (now.isoformat(), officer.id))
+                       (stamp(now), officer.id))
     await conn.execute("UPDATE enrolment_codes SET used_at = ? WHERE officer_id = ? "
-                       "AND used_at IS NULL", (now.isoformat(), officer.id))
+                       "AND used_at IS NULL", (stamp(now), officer.id))
     await conn.execute("DELETE FROM sessions WHERE officer_id = ?", (officer.id,))
     await conn.execute("DELETE FROM conversations WHERE officer_id = ?", (officer.id,))
     if officer.chat_id is not None:
@@ -131,7 +131,7 @@ async def _queue_menu_removal(conn: Conn, chat_id: int, now: datetime) -> None:
     await conn.execute(
         "INSERT INTO outbox (kind, audience, payload, not_before, created_at)"
         " VALUES ('commands', ?, ?, ?, ?)",
-        (f"chat:{chat_id}", json.dumps({"action": "delete"}), now.isoformat(), now.isoformat()))
+        (f"chat:{chat_id}", json.dumps({"action": "delete"}), stamp(now), stamp(now)))
 
 
 @dataclass(frozen=True, slots=True)

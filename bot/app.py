@@ -1,0 +1,155 @@
+"""The composition root: builds the Application, registers every handler and job.
+
+Handler groups, in the order they run for each update:
+  -1  the gate (access.gate): private chats only, resolves and authorises the person,
+      keeps the PIN lock; it raises ApplicationHandlerStop for anything it refuses.
+   0  commands, buttons (by callback-data prefix) and typed text; the first match
+      wins, so the catch-alls (unknown command, stale button) are added last.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.clock import Clock
+from bot.handlers import access, router
+from bot.handlers import help as help_handlers
+from bot.handlers.common import Context, Services, answer
+from bot.jobs import sweeper
+from bot.processing import PerChatUpdateProcessor
+from bot.settings import Settings
+from bot.storage.db import Database, load_pepper
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_COMMAND = "I don't know that command. Send /help to see what you can do."
+STALE = "That button no longer works. Send the command again."
+SOMETHING_WRONG = "Something went wrong on our side (ref {ref}). Please try again."
+
+
+@dataclass
+class Wiring:
+    """What the composition root was given: for tests and the demo to reach in."""
+
+    settings: Settings
+    clock: Clock
+    db: Database | None = None  # opened here when not given; closed here when opened here
+
+
+def build_application(settings: Settings, *, clock: Clock | None = None,
+                      db: Database | None = None,
+                      rate_limiter: BaseRateLimiter | None = None) -> Application:
+    """Everything wired; nothing started. `db` given by a caller stays the caller's to close."""
+    if settings.telegram_token is None:
+        raise ValueError("EWO_TELEGRAM_TOKEN is not set")
+    wiring = Wiring(settings, clock or Clock(settings.timezone), db)
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.get_secret_value())
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot", 1))
+        .defaults(Defaults(tzinfo=settings.timezone, protect_content=True))
+        .rate_limiter(rate_limiter if rate_limiter is not None else AIORateLimiter())
+        .concurrent_updates(PerChatUpdateProcessor())
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    application = builder.build()
+    application.bot_data["wiring"] = wiring
+    register_handlers(application)
+    schedule_jobs(application)
+    application.add_error_handler(_on_error)
+    return application
+
+
+def register_handlers(application: Application) -> None:
+    """Every handler, in one visible place."""
+    application.add_handler(TypeHandler(Update, access.gate), group=-1)
+
+    commands = {
+        "help": help_handlers.help_command,
+        "lock": access.lock_command,
+    }
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback), group=0)
+
+    buttons: dict[str, object] = {
+    }
+    for prefix, callback in buttons.items():
+        application.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"), group=0)
+
+    routes = router.TextRoutes(answers={}, search=None)
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND, router.text_handler(routes)), group=0)
+
+    application.add_handler(MessageHandler(filters.COMMAND, _unknown_command), group=0)
+    application.add_handler(CallbackQueryHandler(_stale_button), group=0)
+
+
+def schedule_jobs(application: Application) -> None:
+    """Due work lives in tables; these repeating sweeps (and one at start) act on it."""
+    jobs = application.job_queue
+    assert jobs is not None
+    jobs.run_repeating(sweeper.sweep_sensitive_messages, interval=60, first=0,
+                       name="sensitive-messages")
+
+
+async def _post_init(application: Application) -> None:
+    wiring: Wiring = application.bot_data["wiring"]
+    db = wiring.db or await Database.open(wiring.settings)
+    application.bot_data["services"] = Services(db, wiring.settings, wiring.clock,
+                                                load_pepper(wiring.settings))
+    async with db.write() as conn:
+        await conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('bot_username', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (application.bot.username,))
+
+
+async def _post_shutdown(application: Application) -> None:
+    wiring: Wiring = application.bot_data["wiring"]
+    services: Services | None = application.bot_data.get("services")
+    if services is not None and wiring.db is None:
+        await services.db.close()
+
+
+async def _unknown_command(update: Update, context: Context) -> None:
+    await answer(update, UNKNOWN_COMMAND)
+
+
+async def _stale_button(update: Update, context: Context) -> None:
+    await answer(update, STALE)
+
+
+async def _on_error(update: object, context: Context) -> None:
+    """Log an error id and the exception's type and place; never the update or user data."""
+    ref = secrets.token_hex(4)
+    error = context.error
+    where = ""
+    if error is not None and error.__traceback__ is not None:
+        frame = error.__traceback__
+        while frame.tb_next is not None:
+            frame = frame.tb_next
+        where = f" at {frame.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.tb_lineno}"
+    log.error("error %s: %s%s", ref, type(error).__name__, where)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await update.effective_chat.send_message(SOMETHING_WRONG.format(ref=ref))
+        except Exception:  # noqa: BLE001 - the error report must not raise in turn
+            log.warning("error %s: the person could not be told", ref)

@@ -1,0 +1,275 @@
+"""Who may talk to the bot: the gate, enrolment with a code, PIN set-up, PIN unlock, /lock.
+
+The gate runs first for every update (handler group -1). Group chats get nothing and
+are left. Strangers get one short refusal, at most once an hour. Revoked and locked
+officers are refused on their very next update. A locked session answers with the PIN
+prompt, keeps the latest request, and replays it, re-authorised, after the right PIN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from datetime import datetime, timedelta
+
+from telegram import BotCommandScopeChat, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
+
+from bot.domain.pinhash import hash_pin, verify_pin
+from bot.domain.pins import pin_problem
+from bot.handlers.common import (
+    Context,
+    answer,
+    current_officer,
+    forget_message,
+    services,
+    set_current_officer,
+)
+from bot.handlers.help import commands_for, help_text
+from bot.storage import audit, conversations, sessions
+from bot.storage import officers as officer_store
+from bot.storage.officers import Officer
+
+log = logging.getLogger(__name__)
+
+STRANGER = ("Sorry, this is a private service. If you work for it, ask your administrator "
+            "for an enrolment code.")
+REVOKED = "Your access has ended. If you think this is a mistake, ask your administrator."
+ACCOUNT_LOCKED = ("Your account is locked after too many wrong PINs. Ask your administrator "
+                  "for a new enrolment code.")
+BAD_CODE = ("That enrolment code is not valid: it may be mistyped, used or expired. "
+            "Ask your administrator for a new one.")
+ALREADY_ENROLLED = "This Telegram account is already enrolled. Send /help to see what you can do."
+ASK_PIN = "Choose a PIN of 4 to 8 digits and send it; I delete it from the chat."
+CHOOSE_PIN = f"Welcome. {ASK_PIN}"
+REPEAT_PIN = "Send the same PIN again to confirm it."
+PIN_MISMATCH = "The two PINs did not match. Choose a PIN of 4 to 8 digits again."
+ENROLLED = "You are enrolled. Your PIN is asked again after a while without use."
+LOCKED_PROMPT = "Locked — send your PIN."
+UNLOCKED = "Unlocked."
+WRONG_PIN = "That PIN is not right. {left} tries left before your account locks."
+LOCKED_NOW = "Your session is locked. Send your PIN to carry on."
+
+PIN_SETUP = "pin_setup"
+_PIN_SHAPE = re.compile(r"^\d{4,8}$")
+_STRANGER_QUIET = timedelta(hours=1)
+_START = re.compile(r"^/start(?:@\w+)?(?:\s+(\S+))?\s*$")
+
+
+async def gate(update: Update, context: Context) -> None:
+    """Group -1: decide whether this update may reach a feature handler at all."""
+    set_current_officer(context, None)
+    chat = update.effective_chat
+    user = update.effective_user
+    if chat is None or user is None:
+        raise ApplicationHandlerStop
+    if chat.type != ChatType.PRIVATE:
+        await _leave(context, chat.id)
+        raise ApplicationHandlerStop
+    svc = services(context)
+    now = svc.clock.now()
+    async with svc.db.read() as conn:
+        officer = await officer_store.officer_by_telegram_user(conn, user.id)
+        session = None if officer is None else await sessions.session_of(conn, officer.id)
+    start_code = _start_code(update)
+    if start_code is not None:
+        await _enrol(update, context, officer, start_code)
+        raise ApplicationHandlerStop
+    if officer is None:
+        await _refuse_stranger(update, context, user.id, now)
+        raise ApplicationHandlerStop
+    if officer.status != "active":
+        await _refuse_officer(update, context, officer)
+        raise ApplicationHandlerStop
+    if not officer.enrolled:
+        await _pin_setup(update, context, officer)
+        raise ApplicationHandlerStop
+    assert session is not None
+    settings = svc.settings
+    if not session.is_unlocked(now, timedelta(minutes=settings.session_idle_minutes),
+                               timedelta(hours=settings.session_max_hours)):
+        await _while_locked(update, context, officer)
+        raise ApplicationHandlerStop
+    async with svc.db.write() as conn:
+        await sessions.touch(conn, officer.id, now)
+    set_current_officer(context, officer)
+
+
+def _start_code(update: Update) -> str | None:
+    message = update.message
+    if message is None or not message.text:
+        return None
+    match = _START.match(message.text.strip())
+    if match is None:
+        return None
+    return match.group(1) or ""
+
+
+async def _leave(context: Context, chat_id: int) -> None:
+    try:
+        await context.bot.leave_chat(chat_id)
+    except TelegramError as exc:
+        log.warning("could not leave a group chat: %s", type(exc).__name__)
+
+
+async def _refuse_stranger(update: Update, context: Context, user_id: int, now: datetime) -> None:
+    """Same short refusal whatever was sent, at most once an hour per account."""
+    last = context.application.bot_data.setdefault("ewo.strangers", {})
+    previous = last.get(user_id)
+    if previous is not None and now - previous < _STRANGER_QUIET:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        return
+    last[user_id] = now
+    svc = services(context)
+    async with svc.db.write() as conn:
+        await audit.append(conn, actor="telegram:unknown", action="refused:stranger",
+                           reason="not_enrolled")
+    await answer(update, STRANGER)
+
+
+async def _refuse_officer(update: Update, context: Context, officer: Officer) -> None:
+    svc = services(context)
+    async with svc.db.write() as conn:
+        await audit.append(conn, actor=officer.actor, action=f"refused:{officer.status}",
+                           reason="access_ended" if officer.status == "revoked" else "pin_lockout")
+    await answer(update, REVOKED if officer.status == "revoked" else ACCOUNT_LOCKED)
+
+
+async def _enrol(update: Update, context: Context, officer: Officer | None, code: str) -> None:
+    """`/start CODE`: bind this Telegram account to the code's officer, then ask for a PIN."""
+    await forget_message(context, update.message)
+    svc = services(context)
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    if officer is not None and officer.enrolled and officer.status == "active":
+        await answer(update, ALREADY_ENROLLED)
+        return
+    now = svc.clock.now()
+    async with svc.db.write() as conn:
+        officer_id = await sessions.claim_code(conn, code, now) if code else None
+        if officer_id is None:
+            await audit.append(conn, actor=officer.actor if officer else "telegram:unknown",
+                               action="enrol_refused", reason="bad_code")
+        else:
+            if officer is not None and officer.id != officer_id:
+                # This account was bound to someone else: that binding ends here.
+                await conn.execute("UPDATE officers SET telegram_user_id = NULL, chat_id = NULL"
+                                   " WHERE id = ?", (officer.id,))
+            await sessions.bind_telegram_user(conn, officer_id, user.id, chat.id, now)
+            await conversations.start(conn, officer_id, kind=PIN_SETUP, step="first", now=now,
+                                      expires_at=now + timedelta(hours=1))
+            enrolled = await officer_store.officer_by_id(conn, officer_id)
+            assert enrolled is not None
+            await audit.append(conn, actor=enrolled.actor, action="enrol",
+                               target=f"officer:{enrolled.ref}", reason="enrolment_code")
+    await answer(update, BAD_CODE if officer_id is None else CHOOSE_PIN)
+
+
+async def _pin_setup(update: Update, context: Context, officer: Officer) -> None:
+    """Bound but no PIN yet: the PIN, twice. Every message holding a PIN is deleted."""
+    svc = services(context)
+    message = update.message
+    if message is None or not message.text:
+        await answer(update, CHOOSE_PIN)
+        return
+    pin = message.text.strip()
+    await forget_message(context, message)
+    now = svc.clock.now()
+    async with svc.db.read() as conn:
+        talk = await conversations.current(conn, officer.id, now)
+    if talk is None or talk.kind != PIN_SETUP or talk.step == "first":
+        problem = pin_problem(pin)
+        if problem is not None:
+            await answer(update, f"{problem} {ASK_PIN}")
+            return
+        first = await asyncio.to_thread(hash_pin, pin, svc.pepper)
+        async with svc.db.write() as conn:
+            if talk is None or talk.kind != PIN_SETUP:
+                talk = await conversations.start(conn, officer.id, kind=PIN_SETUP, step="first",
+                                                 now=now, expires_at=now + timedelta(hours=1))
+            await conversations.advance(conn, talk, step="second", now=now,
+                                        data={"first": first})
+        await answer(update, REPEAT_PIN)
+        return
+    if not await asyncio.to_thread(verify_pin, pin, talk.data.get("first", ""), svc.pepper):
+        async with svc.db.write() as conn:
+            await conversations.advance(conn, talk, step="first", now=now, data={})
+        await answer(update, PIN_MISMATCH)
+        return
+    async with svc.db.write() as conn:
+        await sessions.set_pin(conn, officer.id, talk.data["first"], now)
+        await conversations.end(conn, officer.id, talk.token)
+        await audit.append(conn, actor=officer.actor, action="pin_set",
+                           target=f"officer:{officer.ref}", reason="enrolment")
+    await _set_menu(context, officer)
+    await answer(update, f"{ENROLLED}\n\n{help_text(officer.role)}")
+
+
+async def _set_menu(context: Context, officer: Officer) -> None:
+    chat = officer.chat_id
+    if chat is None:
+        return
+    try:
+        await context.bot.set_my_commands(commands_for(officer.role),
+                                          scope=BotCommandScopeChat(chat))
+    except TelegramError as exc:
+        log.warning("could not set the command menu: %s", type(exc).__name__)
+
+
+async def _while_locked(update: Update, context: Context, officer: Officer) -> None:
+    """A locked session: digits are a PIN attempt; anything else is kept and prompted."""
+    svc = services(context)
+    message = update.message
+    text = message.text.strip() if message is not None and message.text else ""
+    if message is not None and _PIN_SHAPE.match(text):
+        await forget_message(context, message)
+        await _try_pin(update, context, officer, text)
+        return
+    async with svc.db.write() as conn:
+        await sessions.keep_pending(conn, officer.id, json.dumps(update.to_dict()))
+    await answer(update, LOCKED_PROMPT)
+
+
+async def _try_pin(update: Update, context: Context, officer: Officer, pin: str) -> None:
+    svc = services(context)
+    async with svc.db.read() as conn:
+        stored = await sessions.pin_hash_of(conn, officer.id)
+    right = stored is not None and await asyncio.to_thread(verify_pin, pin, stored, svc.pepper)
+    now = svc.clock.now()
+    async with svc.db.write() as conn:
+        if right:
+            pending = await sessions.unlock(conn, officer.id, now)
+            await audit.append(conn, actor=officer.actor, action="unlock",
+                               target=f"officer:{officer.ref}", reason="pin")
+        else:
+            failures = await sessions.record_pin_failure(conn, officer.id)
+            await audit.append(conn, actor=officer.actor, action="pin_failure",
+                               target=f"officer:{officer.ref}", reason="pin",
+                               detail={"failures": failures})
+    if not right:
+        left = sessions.MAX_PIN_FAILURES - failures
+        await answer(update, ACCOUNT_LOCKED if left <= 0 else WRONG_PIN.format(left=left))
+        return
+    await answer(update, UNLOCKED)
+    if pending:
+        replay = Update.de_json(json.loads(pending), context.bot)
+        if replay is not None:
+            # The kept request goes through the gate again, so it is re-authorised.
+            await context.application.process_update(replay)
+
+
+async def lock_command(update: Update, context: Context) -> None:
+    """/lock — lock the session now."""
+    officer = current_officer(context)
+    svc = services(context)
+    async with svc.db.write() as conn:
+        await sessions.lock(conn, officer.id)
+        await audit.append(conn, actor=officer.actor, action="lock",
+                           target=f"officer:{officer.ref}", reason="lock_command")
+    await answer(update, LOCKED_NOW)

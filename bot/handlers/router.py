@@ -1,0 +1,44 @@
+"""Plain text that is not a command: an answer to the open conversation, else a search.
+
+Text sent while a conversation waits is an answer to it, never a search. The
+composition root says which handler answers which conversation kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from telegram import Update
+
+from bot.handlers.common import Context, answer, current_officer, services
+from bot.storage import conversations
+from bot.storage.conversations import Conversation
+
+TextAnswer = Callable[[Update, Context, Conversation], Awaitable[None]]
+Search = Callable[[Update, Context], Awaitable[None]]
+
+NOTHING_TO_DO = "Send /help to see what you can do."
+
+
+@dataclass(frozen=True)
+class TextRoutes:
+    answers: Mapping[str, TextAnswer] = field(default_factory=dict)
+    search: Search | None = None
+
+
+def text_handler(routes: TextRoutes) -> Callable[[Update, Context], Awaitable[None]]:
+    async def on_text(update: Update, context: Context) -> None:
+        """Route typed text to the open conversation, or search the officer's pupils."""
+        officer = current_officer(context)
+        svc = services(context)
+        async with svc.db.read() as conn:
+            talk = await conversations.current(conn, officer.id, svc.clock.now())
+        if talk is not None and talk.kind in routes.answers:
+            await routes.answers[talk.kind](update, context, talk)
+        elif routes.search is not None and officer.role != "controller":
+            await routes.search(update, context)
+        else:
+            await answer(update, NOTHING_TO_DO)
+
+    return on_text

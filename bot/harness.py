@@ -1,0 +1,92 @@
+"""The real bot, running against the loopback stand-in of the Bot API.
+
+Used by the demo, the end-to-end tests and the benchmarks: the bot is built by the
+composition root exactly as `ewobot run` builds it and talks HTTP to the stand-in
+through its real polling loop; nothing inside it is patched.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import SecretStr
+from telegram.ext import Application, BaseRateLimiter
+
+from bot.app import build_application
+from bot.clock import Clock
+from bot.domain.pinhash import hash_pin
+from bot.processing import PerChatUpdateProcessor
+from bot.sandbox import BotApiStandIn
+from bot.settings import Settings
+from bot.storage import officers as officer_store
+from bot.storage import sessions
+from bot.storage.db import Database, load_pepper
+
+
+class RunningBot:
+    """Start and stop the whole Application, polling the stand-in."""
+
+    def __init__(self, settings: Settings, standin: BotApiStandIn, *, clock: Clock,
+                 db: Database, rate_limiter: BaseRateLimiter | None = None) -> None:
+        self.settings = settings.model_copy(update={
+            "telegram_token": SecretStr(standin.token),
+            "telegram_api_url": standin.base_url})
+        self.standin = standin
+        self.clock = clock
+        self.db = db
+        self._rate_limiter = rate_limiter
+        self.application: Application | None = None
+
+    async def start(self) -> Application:
+        application = build_application(self.settings, clock=self.clock, db=self.db,
+                                         rate_limiter=self._rate_limiter)
+        await application.initialize()
+        # run_polling() would call these hooks; starting by hand, the harness does.
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        self.application = application
+        return application
+
+    async def stop(self) -> None:
+        application = self.application
+        if application is None:
+            return
+        self.application = None
+        assert application.updater is not None
+        if application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+
+    async def idle(self) -> None:
+        """Wait until the bot is handling no update."""
+        assert self.application is not None
+        processor = self.application.update_processor
+        assert isinstance(processor, PerChatUpdateProcessor)
+        await processor.idle()
+
+    async def __aenter__(self) -> RunningBot:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+async def enrol_directly(db: Database, settings: Settings, *, ref: str, user_id: int,
+                         pin: str, now: datetime) -> None:
+    """Bind an officer to a Telegram account with a PIN and an unlocked session,
+    as `/start CODE` and the PIN set-up would (for the demo's personas and tests)."""
+    pin_hash = hash_pin(pin, load_pepper(settings))
+    async with db.write() as conn:
+        officer = await officer_store.officer_by_ref(conn, ref)
+        if officer is None:
+            raise LookupError(f"no officer {ref}")
+        await sessions.bind_telegram_user(conn, officer.id, user_id, user_id, now)
+        await sessions.set_pin(conn, officer.id, pin_hash, now)

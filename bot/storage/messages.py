@@ -1,0 +1,36 @@
+"""Chat messages due for deletion (sensitive details, notes), swept every minute."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.storage.db import Conn, Database, stamp
+
+
+@dataclass(frozen=True, slots=True)
+class DueDeletion:
+    chat_id: int
+    message_id: int
+
+
+async def schedule_deletion(conn: Conn, chat_id: int, message_id: int,
+                            delete_at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO sensitive_messages (chat_id, message_id, delete_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (chat_id, message_id) DO UPDATE SET delete_at = excluded.delete_at",
+        (chat_id, message_id, stamp(delete_at)))
+
+
+async def due_deletions(db: Database, now: datetime, limit: int = 200) -> list[DueDeletion]:
+    async with db.read() as conn:
+        rows = await conn.fetchall(
+            "SELECT chat_id, message_id FROM sensitive_messages WHERE delete_at <= ?"
+            " ORDER BY delete_at LIMIT ?", (stamp(now), limit))
+    return [DueDeletion(row["chat_id"], row["message_id"]) for row in rows]
+
+
+async def forget_deletion(db: Database, item: DueDeletion) -> None:
+    async with db.write() as conn:
+        await conn.execute("DELETE FROM sensitive_messages WHERE chat_id = ? AND message_id = ?",
+                           (item.chat_id, item.message_id))

@@ -1,0 +1,118 @@
+"""Chat sessions: enrolment binding, PIN unlock state, failed attempts, the request kept
+while locked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.storage.db import Conn, stamp
+from bot.storage.officers import hash_code
+
+MAX_PIN_FAILURES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    officer_id: int
+    unlocked_at: datetime | None
+    last_seen_at: datetime | None
+    pending_update: str | None
+
+    def is_unlocked(self, now: datetime, idle: timedelta, maximum: timedelta) -> bool:
+        if self.unlocked_at is None or self.last_seen_at is None:
+            return False
+        return now - self.last_seen_at < idle and now - self.unlocked_at < maximum
+
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+async def session_of(conn: Conn, officer_id: int) -> Session:
+    row = await conn.fetchone(
+        "SELECT unlocked_at, last_seen_at, pending_update FROM sessions WHERE officer_id = ?",
+        (officer_id,))
+    if row is None:
+        return Session(officer_id, None, None, None)
+    return Session(officer_id, _moment(row["unlocked_at"]), _moment(row["last_seen_at"]),
+                   row["pending_update"])
+
+
+async def touch(conn: Conn, officer_id: int, now: datetime) -> None:
+    await conn.execute("UPDATE sessions SET last_seen_at = ? WHERE officer_id = ?",
+                       (stamp(now), officer_id))
+
+
+async def unlock(conn: Conn, officer_id: int, now: datetime) -> str | None:
+    """Unlock; reset failures; return (and forget) the request kept while locked."""
+    pending = await conn.fetchval(
+        "SELECT pending_update FROM sessions WHERE officer_id = ?", (officer_id,))
+    await conn.execute(
+        "INSERT INTO sessions (officer_id, unlocked_at, last_seen_at, pending_update)"
+        " VALUES (?, ?, ?, NULL) ON CONFLICT (officer_id) DO UPDATE SET"
+        " unlocked_at = excluded.unlocked_at, last_seen_at = excluded.last_seen_at,"
+        " pending_update = NULL", (officer_id, stamp(now), stamp(now)))
+    await conn.execute("UPDATE officers SET failed_pins = 0 WHERE id = ?", (officer_id,))
+    return pending  # type: ignore[no-any-return]
+
+
+async def lock(conn: Conn, officer_id: int) -> None:
+    await conn.execute("UPDATE sessions SET unlocked_at = NULL WHERE officer_id = ?",
+                       (officer_id,))
+
+
+async def keep_pending(conn: Conn, officer_id: int, update_json: str | None) -> None:
+    """Keep the latest request made while locked (it goes on after the right PIN)."""
+    await conn.execute(
+        "INSERT INTO sessions (officer_id, unlocked_at, last_seen_at, pending_update)"
+        " VALUES (?, NULL, NULL, ?) ON CONFLICT (officer_id) DO UPDATE SET"
+        " unlocked_at = NULL, pending_update = excluded.pending_update",
+        (officer_id, update_json))
+
+
+async def record_pin_failure(conn: Conn, officer_id: int) -> int:
+    """Count a wrong PIN; at the fifth in a row the account locks. Returns the count."""
+    await conn.execute("UPDATE officers SET failed_pins = failed_pins + 1 WHERE id = ?",
+                       (officer_id,))
+    failures = int(await conn.fetchval("SELECT failed_pins FROM officers WHERE id = ?",
+                                       (officer_id,)))
+    if failures >= MAX_PIN_FAILURES:
+        await conn.execute("UPDATE officers SET status = 'locked' WHERE id = ?", (officer_id,))
+        await conn.execute("DELETE FROM sessions WHERE officer_id = ?", (officer_id,))
+    return failures
+
+
+async def pin_hash_of(conn: Conn, officer_id: int) -> str | None:
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        "SELECT pin_hash FROM officers WHERE id = ?", (officer_id,))
+
+
+async def claim_code(conn: Conn, code: str, now: datetime) -> int | None:
+    """Use an enrolment code once: the officer id, or None if unknown, used or expired.
+
+    The single UPDATE makes the code single-use even when two /start race.
+    """
+    code_hash = hash_code(code)
+    changed = await conn.execute(
+        "UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL"
+        " AND expires_at > ?", (stamp(now), code_hash, stamp(now)))
+    if changed != 1:
+        return None
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        "SELECT officer_id FROM enrolment_codes WHERE code_hash = ?", (code_hash,))
+
+
+async def bind_telegram_user(conn: Conn, officer_id: int, user_id: int, chat_id: int,
+                             now: datetime) -> None:
+    await conn.execute(
+        "UPDATE officers SET telegram_user_id = ?, chat_id = ?, pin_hash = NULL,"
+        " failed_pins = 0, enrolled_at = ? WHERE id = ?",
+        (user_id, chat_id, stamp(now), officer_id))
+
+
+async def set_pin(conn: Conn, officer_id: int, pin_hash: str, now: datetime) -> None:
+    await conn.execute("UPDATE officers SET pin_hash = ?, failed_pins = 0 WHERE id = ?",
+                       (pin_hash, officer_id))
+    await unlock(conn, officer_id, now)
+

@@ -1,0 +1,83 @@
+"""End-to-end fixtures: the real bot polling the loopback stand-in, on a test database.
+
+The clock is fixed (a Wednesday in term time) so tests can move it; everything else
+is the bot exactly as `ewobot run` builds it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.harness import RunningBot, enrol_directly
+from bot.sandbox import BotApiStandIn, FakeUser
+from bot.settings import Settings
+from bot.storage import officers as officer_store
+from bot.storage.db import Database
+
+LONDON = ZoneInfo("Europe/London")
+PIN = "2580"
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 25, 10, 0, tzinfo=LONDON))
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[BotApiStandIn]:
+    async with BotApiStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+async def running(settings: Settings, standin: BotApiStandIn, db: Database,
+                  clock: FixedClock) -> AsyncIterator[RunningBot]:
+    async with RunningBot(settings, standin, clock=clock, db=db) as bot:
+        yield bot
+
+
+class People:
+    """Creates officers and their Telegram accounts for a test."""
+
+    def __init__(self, db: Database, settings: Settings, standin: BotApiStandIn,
+                 clock: FixedClock) -> None:
+        self.db, self.settings, self.standin, self.clock = db, settings, standin, clock
+        self._next_user = 1000
+
+    async def add(self, ref: str, role: str = "officer", supervisor: str | None = None,
+                  name: str | None = None) -> str:
+        """Create the officer; returns a fresh enrolment code."""
+        code = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        async with self.db.write() as conn:
+            officer = await officer_store.add_officer(
+                conn, ref=ref, name=name or f"Officer {ref}", role=role,
+                supervisor_ref=supervisor, now=now)
+            await officer_store.issue_code(conn, officer, code=code, now=now,
+                                           expires_at=now + timedelta(hours=24))
+        return code
+
+    def user(self) -> FakeUser:
+        self._next_user += 1
+        return self.standin.user(self._next_user, first_name=f"User{self._next_user}")
+
+    async def enrolled(self, ref: str, role: str = "officer",
+                       supervisor: str | None = None) -> FakeUser:
+        """An officer already enrolled with PIN 2580 and an unlocked session."""
+        await self.add(ref, role, supervisor)
+        user = self.user()
+        await enrol_directly(self.db, self.settings, ref=ref, user_id=user.user_id, pin=PIN,
+                             now=self.clock.now())
+        return user
+
+
+@pytest.fixture
+def people(db: Database, settings: Settings, standin: BotApiStandIn,
+           clock: FixedClock) -> People:
+    return People(db, settings, standin, clock)
