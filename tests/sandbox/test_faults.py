@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dtm
 import warnings
 
@@ -17,7 +18,7 @@ from telegram.error import (
 )
 
 from bot.sandbox import BotApiStandIn
-from tests.sandbox.conftest import PollingBot
+from tests.sandbox.echo_bot import PollingBot
 
 
 def _seconds(value: int | dtm.timedelta) -> float:
@@ -114,7 +115,7 @@ async def test_refused_connections_give_network_error_then_polling_recovers(
     await standin.wait_for_long_poll()
 
     await standin.refuse_connections()
-    await polling_bot.polling_failed.wait()  # the held poll was cut
+    await asyncio.wait_for(polling_bot.polling_failed.wait(), 5)  # the held poll was cut
     with pytest.raises(NetworkError):
         await polling_bot.app.bot.send_message(2007, "while down")
     await user.send("are you there?")

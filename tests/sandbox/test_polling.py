@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.sandbox import BotApiStandIn
-from tests.sandbox.conftest import REPORT_CSV, PollingBot
+from tests.sandbox.echo_bot import REPORT_CSV, PollingBot
 
 
 async def test_echo_reaches_the_user(standin: BotApiStandIn, polling_bot: PollingBot) -> None:
