@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.storage.db import Conn, stamp
+from bot.storage.outbox import enqueue
 
 ROLES = ("officer", "supervisor", "controller")
 
@@ -128,10 +128,8 @@ async def revoke(conn: Conn, officer: Officer, *, now: datetime) -> None:
 
 async def _queue_menu_removal(conn: Conn, chat_id: int, now: datetime) -> None:
     """The command menu is Telegram state: the running bot removes it via the outbox."""
-    await conn.execute(
-        "INSERT INTO outbox (kind, audience, payload, not_before, created_at)"
-        " VALUES ('commands', ?, ?, ?, ?)",
-        (f"chat:{chat_id}", json.dumps({"action": "delete"}), stamp(now), stamp(now)))
+    await enqueue(conn, kind="commands", audience=f"chat:{chat_id}",
+                  payload={"action": "delete"}, now=now)
 
 
 @dataclass(frozen=True, slots=True)
