@@ -32,6 +32,7 @@ from bot.handlers import access, router
 from bot.handlers import help as help_handlers
 from bot.handlers.common import Context, Services, answer
 from bot.jobs import sweeper
+from bot.logs import pin_library_loggers
 from bot.processing import PerChatUpdateProcessor
 from bot.settings import Settings
 from bot.storage.db import Database, load_pepper
@@ -58,6 +59,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
     """Everything wired; nothing started. `db` given by a caller stays the caller's to close."""
     if settings.telegram_token is None:
         raise ValueError("EWO_TELEGRAM_TOKEN is not set")
+    pin_library_loggers()  # whoever configured logging, these never log requests in full
     wiring = Wiring(settings, clock or Clock(settings.timezone), db)
     builder = (
         ApplicationBuilder()

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import getpass
 import importlib
+import inspect
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -74,7 +75,7 @@ class CliEnv:
         print(line, file=self.out)
 
 
-Handler = Callable[[argparse.Namespace, CliEnv], Awaitable[int]]
+Handler = Callable[[argparse.Namespace, CliEnv], Awaitable[int] | int]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,7 +107,9 @@ def main(argv: Sequence[str] | None = None, env: CliEnv | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
-        return asyncio.run(handler(args, env))
+        result = handler(args, env)
+        # Most commands are coroutines; `run` owns its event loop (run_polling).
+        return asyncio.run(result) if inspect.isawaitable(result) else result  # type: ignore[arg-type]
     except CliError as exc:
         print(str(exc), file=env.err)
         for line in exc.details:

@@ -1,0 +1,29 @@
+"""`ewobot run`: the bot itself, long polling (and `ewobot demo`, offline)."""
+
+from __future__ import annotations
+
+import argparse
+
+from telegram import Update
+
+from bot.cli import OK, CliEnv, CliError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser("run", help="the bot: long polling")
+    run.set_defaults(handler=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace, env: CliEnv) -> int:
+    """Start polling; SIGTERM or Ctrl-C stops it cleanly (run_polling handles both)."""
+    from bot.app import build_application
+    from bot.logs import configure_logging
+
+    settings = env.settings
+    if settings.telegram_token is None:
+        raise CliError("EWO_TELEGRAM_TOKEN is not set: put the bot's token from BotFather "
+                       "in the environment or .env")
+    configure_logging(secrets=(settings.telegram_token.get_secret_value(),))
+    application = build_application(settings)
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return OK
