@@ -1,0 +1,317 @@
+"""What an officer may read about pupils: search, their list, a pupil's card and details.
+
+Authorisation is part of every query: each takes the requesting officer and returns
+only what that person may see. An officer sees the pupils allocated to them; a
+supervisor also sees, read-only, the pupils allocated to the officers they supervise
+(`access == "supervision"`, so the view is audited as such); a controller sees no
+pupil data. A pupil nobody may show is answered exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from bot.domain.attendance import Rule, Tally, in_band, percent_text
+from bot.domain.dates import YearEnd, academic_year_of
+from bot.domain.text import fold, pupil_name
+from bot.domain.upn import normalise_upn
+from bot.storage.db import Conn
+from bot.storage.officers import Officer
+
+OWN = "own"
+SUPERVISION = "supervision"
+RECENT_DAYS = 28  # "last four weeks": the 28 calendar days ending today
+LAST_VISITS = 3
+
+# The three rules that need a pupil's recent marks; persistent and severe absence are
+# computed from the year's figures whenever a card is read.
+_MARK_RULES = (Rule.PENALTY, Rule.CONTINUOUS, Rule.PUNCTUALITY)
+
+
+@dataclass(frozen=True, slots=True)
+class PupilSummary:
+    """One pupil as a list line or a search result shows them."""
+
+    id: int
+    case_ref: str
+    first_name: str
+    last_name: str
+    school_name: str
+    year_group: str
+    possible: int  # this academic year
+    attended: int  # this academic year
+    access: str  # OWN or SUPERVISION
+    officer_ref: str  # the officer the pupil is allocated to
+
+    @property
+    def name(self) -> str:
+        return pupil_name(self.first_name, self.last_name)
+
+    @property
+    def attendance_text(self) -> str:
+        """Attendance this academic year as shown, e.g. `85.0 %` or `n/a`."""
+        return percent_text(self.attended, self.possible)
+
+
+@dataclass(frozen=True, slots=True)
+class VisitLine:
+    """A saved visit as the card lists it (superseded visits are never listed)."""
+
+    id: int
+    visit_date: date
+    type: str  # a code of bot.domain.visits.VISIT_TYPES
+    contact: str | None  # a code of CONTACT_OUTCOMES; None for a letter
+    officer_id: int  # the author
+    officer_ref: str
+    saved_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class PupilCard:
+    """Everything a pupil card shows. Date of birth and details are not part of it."""
+
+    summary: PupilSummary
+    year: Tally  # this academic year, from pupil_stats
+    recent: Tally  # the last four weeks, from marks
+    recent_from: date
+    rules: frozenset[Rule]  # penalty, continuous, punctuality holding (rule_states)
+    sen: bool
+    health: bool
+    visits: tuple[VisitLine, ...]  # newest first, at most LAST_VISITS
+    next_follow_up: date | None
+    access: str
+    allocated: bool
+
+    def bands(self, pa_threshold: int, sa_threshold: int) -> frozenset[Rule]:
+        """Persistent / severe absence from this year's figures (severe within persistent)."""
+        if in_band(self.year.attended, self.year.possible, sa_threshold):
+            return frozenset({Rule.PERSISTENT, Rule.SEVERE})
+        if in_band(self.year.attended, self.year.possible, pa_threshold):
+            return frozenset({Rule.PERSISTENT})
+        return frozenset()
+
+    def rules_holding(self, pa_threshold: int, sa_threshold: int) -> frozenset[Rule]:
+        """Band flags from the figures, and the other rules as the last import left them."""
+        return self.bands(pa_threshold, sa_threshold) | self.rules
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    name: str
+    relationship: str
+    phone: str | None
+    email: str | None
+    address: str | None
+    parental_responsibility: bool | None
+    priority: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PupilDetails:
+    """What sits behind the card's details button: contacts, SEN and health details."""
+
+    pupil_id: int
+    case_ref: str
+    first_name: str
+    last_name: str
+    address: str | None
+    postcode: str | None
+    sen: str  # N none, K SEN support, E EHC plan
+    health_needs: str | None
+    contacts: tuple[Contact, ...]  # by priority, first contact first
+    access: str
+
+    @property
+    def name(self) -> str:
+        return pupil_name(self.first_name, self.last_name)
+
+
+# --- scope ----------------------------------------------------------------------------
+
+
+def _scope(officer: Officer, *, include_team: bool) -> tuple[str, dict[str, Any]] | None:
+    """SQL over `a` (allocations) for the pupils this person may see; None for none."""
+    if officer.role == "controller" or not officer.active:
+        return None
+    params = {"me": officer.id}
+    if officer.role == "supervisor" and include_team:
+        return ("(a.officer_id = :me OR a.officer_id IN"
+                " (SELECT t.id FROM officers t WHERE t.supervisor_id = :me))", params)
+    return "a.officer_id = :me", params
+
+
+_SUMMARY_COLUMNS = """
+    p.id, p.case_ref, p.first_name, p.last_name, s.name AS school_name, p.year_group,
+    COALESCE(st.possible, 0) AS possible, COALESCE(st.attended, 0) AS attended,
+    CASE WHEN a.officer_id = :me THEN 'own' ELSE 'supervision' END AS access,
+    o.ref AS officer_ref
+"""
+
+_SUMMARY_FROM = """
+    FROM pupils p
+    JOIN allocations a ON a.pupil_id = p.id
+    JOIN officers o ON o.id = a.officer_id
+    JOIN schools s ON s.urn = p.school_urn
+    LEFT JOIN pupil_stats st ON st.pupil_id = p.id AND st.academic_year = :year
+"""
+
+
+def _summary(row: Any) -> PupilSummary:
+    return PupilSummary(row["id"], row["case_ref"], row["first_name"], row["last_name"],
+                        row["school_name"], row["year_group"], row["possible"],
+                        row["attended"], row["access"], row["officer_ref"])
+
+
+def _like_prefix(text: str) -> str:
+    """A LIKE pattern matching values that start with `text` (wildcards escaped)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+# --- queries ----------------------------------------------------------------------------
+
+
+async def find_pupils(conn: Conn, officer: Officer, query: str, *, today: date,
+                      year_end: YearEnd, limit: int = 10,
+                      include_team: bool = False) -> list[PupilSummary]:
+    """Pupils this person may see whose first name, last name or "first last" starts with
+    `query` (ignoring case and accents), or whose UPN or case reference is `query`.
+
+    Only the officer's own pupils unless `include_team` (a supervisor reading their
+    team). Exact UPN or case-reference matches come first, then by name.
+    """
+    scope = _scope(officer, include_team=include_team)
+    typed = " ".join(query.split())
+    if scope is None or not typed or limit <= 0:
+        return []
+    where, params = scope
+    folded = fold(typed)
+    params = {**params, "year": academic_year_of(today, year_end), "upn": normalise_upn(typed),
+              "ref": typed.upper(), "prefix": _like_prefix(folded) if folded else None,
+              "limit": limit}
+    exact = "(p.upn = :upn OR upper(p.case_ref) = :ref)"
+    rows = await conn.fetchall(
+        f"SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM}"
+        f" WHERE {where} AND ({exact}"
+        "   OR p.search_last LIKE :prefix ESCAPE '\\'"
+        "   OR (p.search_first || ' ' || p.search_last) LIKE :prefix ESCAPE '\\')"
+        f" ORDER BY CASE WHEN {exact} THEN 0 ELSE 1 END,"
+        "   p.search_last, p.search_first, p.id"
+        " LIMIT :limit", params)
+    return [_summary(row) for row in rows]
+
+
+async def pupils_for_officer(conn: Conn, officer: Officer, *, today: date, year_end: YearEnd,
+                             offset: int, limit: int) -> tuple[list[PupilSummary], int]:
+    """One page of the pupils allocated to this person, lowest attendance first (pupils
+    with no possible sessions last), and how many there are in all."""
+    scope = _scope(officer, include_team=False)
+    if scope is None:
+        return [], 0
+    where, params = scope
+    params = {**params, "year": academic_year_of(today, year_end),
+              "offset": max(offset, 0), "limit": max(limit, 0)}
+    # Ordering by a real ratio is exact enough here: equal fractions divide to equal
+    # doubles, and the figures shown are computed with integers elsewhere.
+    rows = await conn.fetchall(
+        f"SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM} WHERE {where}"
+        " ORDER BY CASE WHEN COALESCE(st.possible, 0) = 0 THEN 1 ELSE 0 END,"
+        "   CAST(COALESCE(st.attended, 0) AS REAL) / COALESCE(NULLIF(st.possible, 0), 1),"
+        "   p.search_last, p.search_first, p.id"
+        " LIMIT :limit OFFSET :offset", params)
+    total = await conn.fetchval(f"SELECT count(*) FROM allocations a WHERE {where}", params)
+    return [_summary(row) for row in rows], int(total or 0)
+
+
+# A visit is current unless a later entry supersedes it; looked up within the pupil's
+# own visits so the index on (pupil_id, …) keeps it cheap.
+_CURRENT_VISIT = ("NOT EXISTS (SELECT 1 FROM visits c"
+                  " WHERE c.pupil_id = v.pupil_id AND c.supersedes = v.id)")
+
+
+async def pupil_card(conn: Conn, officer: Officer, pupil_id: int, *, today: date,
+                     year_end: YearEnd) -> PupilCard | None:
+    """The card of a pupil this person may see; None otherwise (as if it did not exist)."""
+    scope = _scope(officer, include_team=True)
+    if scope is None:
+        return None
+    where, params = scope
+    year = academic_year_of(today, year_end)
+    row = await conn.fetchone(
+        f"SELECT {_SUMMARY_COLUMNS}, p.sen, p.health_needs,"
+        " COALESCE(st.authorised, 0) AS authorised,"
+        " COALESCE(st.unauthorised, 0) AS unauthorised,"
+        " COALESCE(st.lates_l, 0) AS lates_l, COALESCE(st.lates_u, 0) AS lates_u,"
+        " (SELECT v.follow_up FROM visits v WHERE v.pupil_id = p.id AND "
+        f"   {_CURRENT_VISIT} ORDER BY v.saved_at DESC, v.id DESC LIMIT 1) AS follow_up"
+        f" {_SUMMARY_FROM} WHERE p.id = :pupil AND {where}",
+        {**params, "year": year, "pupil": pupil_id})
+    if row is None:
+        return None
+    recent_from = today - timedelta(days=RECENT_DAYS - 1)
+    codes = await conn.fetchall(
+        "SELECT code FROM marks WHERE pupil_id = ? AND date >= ? AND date <= ?",
+        (pupil_id, recent_from.isoformat(), today.isoformat()))
+    rules = await conn.fetchall(
+        "SELECT rule FROM rule_states WHERE pupil_id = ? AND academic_year = ? AND holding = 1",
+        (pupil_id, year))
+    visits = await conn.fetchall(
+        "SELECT v.id, v.visit_date, v.type, v.contact, v.officer_id, o.ref, v.saved_at"
+        " FROM visits v JOIN officers o ON o.id = v.officer_id"
+        f" WHERE v.pupil_id = ? AND {_CURRENT_VISIT}"
+        " ORDER BY v.visit_date DESC, v.saved_at DESC, v.id DESC LIMIT ?",
+        (pupil_id, LAST_VISITS))
+    year_tally = Tally(row["possible"], row["attended"], row["authorised"],
+                       row["unauthorised"], row["lates_l"], row["lates_u"])
+    held = {str(rule["rule"]) for rule in rules}
+    return PupilCard(
+        summary=_summary(row),
+        year=year_tally,
+        recent=Tally.of(code["code"] for code in codes),
+        recent_from=recent_from,
+        rules=frozenset(rule for rule in _MARK_RULES if rule.value in held),
+        sen=row["sen"] != "N",
+        health=bool(row["health_needs"]),
+        visits=tuple(_visit(visit) for visit in visits),
+        next_follow_up=date.fromisoformat(row["follow_up"]) if row["follow_up"] else None,
+        access=row["access"],
+        allocated=True,  # the scope reads allocations: an unallocated pupil has no card
+    )
+
+
+def _visit(row: Any) -> VisitLine:
+    return VisitLine(row["id"], date.fromisoformat(row["visit_date"]), row["type"],
+                     row["contact"], row["officer_id"], row["ref"], row["saved_at"])
+
+
+async def pupil_details(conn: Conn, officer: Officer, pupil_id: int) -> PupilDetails | None:
+    """Contacts, SEN and health details of a pupil this person may see; None otherwise."""
+    scope = _scope(officer, include_team=True)
+    if scope is None:
+        return None
+    where, params = scope
+    row = await conn.fetchone(
+        "SELECT p.id, p.case_ref, p.first_name, p.last_name, p.address, p.postcode, p.sen,"
+        " p.health_needs, CASE WHEN a.officer_id = :me THEN 'own' ELSE 'supervision' END"
+        " AS access FROM pupils p JOIN allocations a ON a.pupil_id = p.id"
+        f" WHERE p.id = :pupil AND {where}", {**params, "pupil": pupil_id})
+    if row is None:
+        return None
+    contacts = await conn.fetchall(
+        "SELECT name, relationship, phone, email, address, parental_responsibility, priority"
+        " FROM contacts WHERE pupil_id = ?"
+        " ORDER BY CASE WHEN priority IS NULL THEN 1 ELSE 0 END, priority, name, id",
+        (pupil_id,))
+    return PupilDetails(
+        row["id"], row["case_ref"], row["first_name"], row["last_name"], row["address"],
+        row["postcode"], row["sen"], row["health_needs"],
+        tuple(_contact(contact) for contact in contacts), row["access"])
+
+
+def _contact(row: Any) -> Contact:
+    responsibility = row["parental_responsibility"]
+    return Contact(row["name"], row["relationship"], row["phone"], row["email"],
+                   row["address"], None if responsibility is None else bool(responsibility),
+                   row["priority"])

@@ -1,0 +1,363 @@
+"""Pupil queries: who may see which pupil, search, the list's order, card figures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from bot.domain.attendance import Rule, Tally
+from bot.domain.dates import YearEnd, academic_year_bounds, academic_year_of
+from bot.domain.text import fold
+from bot.storage import officers as officer_store
+from bot.storage import pupils
+from bot.storage.db import Conn, Database, stamp
+from bot.storage.officers import Officer
+
+TODAY = date(2026, 11, 25)
+YEAR_END = YearEnd(8, 31)
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+# Valid UPNs (check letters computed by bot.domain.upn).
+UPNS = ("H801200001001", "G80120000101A", "B801200005001")
+
+
+class Service:
+    """A tiny service written straight into the tables the imports fill."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+        self.serial = 0
+
+    async def officer(self, ref: str, role: str = "officer",
+                      supervisor: str | None = None) -> Officer:
+        return await officer_store.add_officer(self.conn, ref=ref, name=f"Officer {ref}",
+                                               role=role, supervisor_ref=supervisor, now=NOW)
+
+    async def pupil(self, first: str, last: str, *, officer: Officer | None,
+                    upn: str | None = None, school: str = "Hillside Primary School",
+                    year_group: str = "5", sen: str = "N",
+                    health: str | None = None) -> int:
+        self.serial += 1
+        await self.conn.execute(
+            "INSERT INTO schools (urn, name) VALUES (?, ?) ON CONFLICT (urn) DO NOTHING",
+            (str(100000 + len(school)), school))
+        pupil_id = await self.conn.insert(
+            "INSERT INTO pupils (upn, case_ref, first_name, last_name, search_first,"
+            " search_last, date_of_birth, year_group, school_urn, address, postcode, sen,"
+            " health_needs, first_imported, last_imported)"
+            " VALUES (?, ?, ?, ?, ?, ?, '2016-05-01', ?, ?, '1 Mill Lane', 'BS1 4AA', ?, ?,"
+            " '2026-09-01', '2026-09-01')",
+            (upn or f"T{self.serial:012d}", f"C{self.serial:05d}", first, last, fold(first),
+             fold(last), year_group, str(100000 + len(school)), sen, health))
+        if officer is not None:
+            await self.conn.execute(
+                "INSERT INTO allocations (pupil_id, officer_id, allocated_at) VALUES (?, ?, ?)",
+                (pupil_id, officer.id, stamp(NOW)))
+        return pupil_id
+
+    async def team(self) -> dict[str, Officer]:
+        """Two supervisors with one officer each, a controller, and one pupil each:
+        pupil 1 is SUP1's own, 2 is EWO1's (SUP1's team), 3 is EWO2's (SUP2's team)."""
+        people = {"SUP1": await self.officer("SUP1", "supervisor"),
+                  "SUP2": await self.officer("SUP2", "supervisor"),
+                  "CTL1": await self.officer("CTL1", "controller")}
+        people["EWO1"] = await self.officer("EWO1", supervisor="SUP1")
+        people["EWO2"] = await self.officer("EWO2", supervisor="SUP2")
+        await self.pupil("Amy", "Own", officer=people["SUP1"])
+        await self.pupil("Amy", "Team", officer=people["EWO1"])
+        await self.pupil("Amy", "Other", officer=people["EWO2"])
+        return people
+
+    async def marks(self, pupil_id: int, marks: Sequence[tuple[date, str, str]]) -> None:
+        """Marks, and the year's figures as the attendance import keeps them."""
+        await self.conn.executemany(
+            "INSERT INTO marks (pupil_id, date, session, code) VALUES (?, ?, ?, ?)",
+            [(pupil_id, day.isoformat(), session, code) for day, session, code in marks])
+        by_year: dict[int, list[str]] = {}
+        for day, _session, code in marks:
+            by_year.setdefault(academic_year_of(day, YEAR_END), []).append(code)
+        for year, codes in by_year.items():
+            tally = Tally.of(codes)
+            await self.conn.execute(
+                "INSERT INTO pupil_stats (pupil_id, academic_year, possible, attended,"
+                " authorised, unauthorised, lates_l, lates_u) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (pupil_id, year, tally.possible, tally.attended, tally.authorised,
+                 tally.unauthorised, tally.lates_l, tally.lates_u))
+
+    async def figures(self, pupil_id: int, attended: int, possible: int) -> None:
+        await self.conn.execute(
+            "INSERT INTO pupil_stats (pupil_id, academic_year, possible, attended)"
+            " VALUES (?, ?, ?, ?)", (pupil_id, academic_year_of(TODAY, YEAR_END), possible,
+                                     attended))
+
+    async def visit(self, pupil_id: int, officer: Officer, day: date, *, type_: str = "home",
+                    contact: str | None = "parent", follow_up: date | None = None,
+                    supersedes: int | None = None, saved: datetime = NOW) -> int:
+        return await self.conn.insert(
+            "INSERT INTO visits (pupil_id, officer_id, visit_date, type, contact, follow_up,"
+            " supersedes, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (pupil_id, officer.id, day.isoformat(), type_, contact,
+             follow_up.isoformat() if follow_up else None, supersedes, stamp(saved)))
+
+
+@pytest.fixture
+async def service(db: Database):  # type: ignore[no-untyped-def]
+    async with db.write() as conn:
+        yield Service(conn)
+
+
+async def _find(conn: Conn, officer: Officer, query: str, **kw: object) -> list[str]:
+    found = await pupils.find_pupils(conn, officer, query, today=TODAY, year_end=YEAR_END,
+                                     **kw)  # type: ignore[arg-type]
+    return [pupil.name for pupil in found]
+
+
+async def test_an_officer_finds_only_their_own_pupils(service: Service) -> None:
+    ann, bob = await service.officer("EWO1"), await service.officer("EWO2")
+    await service.pupil("Amelia", "Hughes", officer=ann)
+    await service.pupil("Amelia", "Hurst", officer=bob)
+    await service.pupil("Amelia", "Hale", officer=None)  # unallocated: nobody's
+    assert await _find(service.conn, ann, "amelia") == ["Amelia Hughes"]
+    assert await _find(service.conn, bob, "Amelia") == ["Amelia Hurst"]
+
+
+async def test_search_ignores_case_and_accents_and_matches_prefixes(service: Service) -> None:
+    ann = await service.officer("EWO1")
+    await service.pupil("Zoë", "Łukasiewicz", officer=ann)
+    await service.pupil("Seán", "O’Brien", officer=ann)
+    await service.pupil("Zoe", "Smith-Jones", officer=ann)
+    conn = service.conn
+    assert await _find(conn, ann, "ZOE") == ["Zoë Łukasiewicz", "Zoe Smith-Jones"]
+    assert await _find(conn, ann, "zoë ł") == ["Zoë Łukasiewicz"]
+    assert await _find(conn, ann, "lukas") == ["Zoë Łukasiewicz"]
+    assert await _find(conn, ann, "o'bri") == ["Seán O’Brien"]
+    assert await _find(conn, ann, "  sean   o'b ") == ["Seán O’Brien"]
+    assert await _find(conn, ann, "smith-j") == ["Zoe Smith-Jones"]
+    # A prefix of the first name, of the last name, or of "first last" — nothing else.
+    assert await _find(conn, ann, "brien") == []
+    assert await _find(conn, ann, "o'brien sean") == []
+    assert await _find(conn, ann, "zoe x") == []
+
+
+async def test_search_wildcards_are_literal(service: Service) -> None:
+    ann = await service.officer("EWO1")
+    await service.pupil("Amelia", "Hughes", officer=ann)
+    for typed in ("%", "_melia", "a%", "\\", ""):
+        assert await _find(service.conn, ann, typed) == []
+
+
+async def test_exact_upn_and_case_reference(service: Service) -> None:
+    ann, bob = await service.officer("EWO1"), await service.officer("EWO2")
+    await service.pupil("Amelia", "Hughes", officer=ann, upn=UPNS[0])
+    await service.pupil("Noah", "Patel", officer=bob, upn=UPNS[1])
+    conn = service.conn
+    assert await _find(conn, ann, "h801 2000 01001") == ["Amelia Hughes"]
+    assert await _find(conn, ann, UPNS[0][:-1]) == []  # a UPN is exact, never a prefix
+    assert await _find(conn, ann, UPNS[1]) == []  # another officer's pupil
+    assert await _find(conn, bob, UPNS[1].lower()) == ["Noah Patel"]
+    assert await _find(conn, ann, "c00001") == ["Amelia Hughes"]
+    assert await _find(conn, ann, "C00002") == []  # Noah's case reference, not Ann's pupil
+
+
+async def test_supervisor_sees_own_and_team_only_when_asked(service: Service) -> None:
+    sup = await service.team()
+    conn = service.conn
+    assert await _find(conn, sup["SUP1"], "a") == ["Amy Own"]
+    with_team = await pupils.find_pupils(conn, sup["SUP1"], "a", today=TODAY,
+                                         year_end=YEAR_END, include_team=True)
+    assert [(p.name, p.access, p.officer_ref) for p in with_team] == [
+        ("Amy Own", "own", "SUP1"), ("Amy Team", "supervision", "EWO1")]
+    # include_team means nothing to an officer.
+    assert await _find(conn, sup["EWO1"], "a", include_team=True) == ["Amy Team"]
+
+
+async def test_controller_sees_no_pupil_data(service: Service) -> None:
+    people = await service.team()
+    conn, ctl = service.conn, people["CTL1"]
+    assert await _find(conn, ctl, "amy", include_team=True) == []
+    assert await pupils.pupils_for_officer(conn, ctl, today=TODAY, year_end=YEAR_END,
+                                           offset=0, limit=10) == ([], 0)
+    for pupil_id in (1, 2, 3):
+        assert await pupils.pupil_card(conn, ctl, pupil_id, today=TODAY,
+                                       year_end=YEAR_END) is None
+        assert await pupils.pupil_details(conn, ctl, pupil_id) is None
+
+
+async def test_cards_and_details_follow_the_same_scope(service: Service) -> None:
+    people = await service.team()  # pupils 1 (SUP1), 2 (EWO1), 3 (EWO2)
+    conn = service.conn
+    expected = {
+        "SUP1": {1: "own", 2: "supervision"},
+        "SUP2": {3: "supervision"},
+        "EWO1": {2: "own"},
+        "EWO2": {3: "own"},
+        "CTL1": {},
+    }
+    for ref, visible in expected.items():
+        for pupil_id in (1, 2, 3, 99):
+            card = await pupils.pupil_card(conn, people[ref], pupil_id, today=TODAY,
+                                           year_end=YEAR_END)
+            details = await pupils.pupil_details(conn, people[ref], pupil_id)
+            access = visible.get(pupil_id)
+            assert (card.access if card else None) == access, (ref, pupil_id)
+            assert (details.access if details else None) == access, (ref, pupil_id)
+
+
+async def test_a_reallocated_pupil_leaves_the_old_officers_view(service: Service) -> None:
+    ann, bob = await service.officer("EWO1"), await service.officer("EWO2")
+    pupil_id = await service.pupil("Amelia", "Hughes", officer=ann)
+    await service.conn.execute("UPDATE allocations SET officer_id = ? WHERE pupil_id = ?",
+                               (bob.id, pupil_id))
+    assert await pupils.pupil_card(service.conn, ann, pupil_id, today=TODAY,
+                                   year_end=YEAR_END) is None
+    assert await _find(service.conn, ann, "amelia") == []
+
+
+async def test_list_is_lowest_attendance_first_with_na_last(service: Service) -> None:
+    ann, bob = await service.officer("EWO1"), await service.officer("EWO2")
+    figures = {"Ava": (181, 201), "Ben": None, "Cal": (72, 80), "Dan": (0, 10),
+               "Eve": (10, 10), "Fay": (0, 0), "Gus": (9, 10)}
+    for first, figure in figures.items():
+        pupil_id = await service.pupil(first, "Test", officer=ann)
+        if figure is not None:
+            await service.figures(pupil_id, *figure)
+    other = await service.pupil("Zed", "Other", officer=bob)
+    await service.figures(other, 0, 10)
+    page, total = await pupils.pupils_for_officer(service.conn, ann, today=TODAY,
+                                                  year_end=YEAR_END, offset=0, limit=4)
+    assert total == 7
+    # 72/80 and 9/10 are exactly 90 % (then by name); 181/201 is just above it.
+    assert [(p.first_name, p.attendance_text) for p in page] == [
+        ("Dan", "0.0 %"), ("Cal", "90.0 %"), ("Gus", "90.0 %"), ("Ava", "90.0 %")]
+    rest, total = await pupils.pupils_for_officer(service.conn, ann, today=TODAY,
+                                                  year_end=YEAR_END, offset=4, limit=4)
+    assert [(p.first_name, p.attendance_text) for p in rest] == [
+        ("Eve", "100.0 %"), ("Ben", "n/a"), ("Fay", "n/a")]
+
+
+async def test_last_years_figures_do_not_count_this_year(service: Service) -> None:
+    ann = await service.officer("EWO1")
+    pupil_id = await service.pupil("Amelia", "Hughes", officer=ann)
+    await service.marks(pupil_id, [(date(2026, 6, 1), "AM", "N")])
+    [summary] = await pupils.find_pupils(service.conn, ann, "amelia", today=TODAY,
+                                         year_end=YEAR_END)
+    assert (summary.possible, summary.attended, summary.attendance_text) == (0, 0, "n/a")
+
+
+def _term_marks() -> list[tuple[date, str, str]]:
+    """A term of weekday marks up to today, with lates, absences and a closure."""
+    pattern = ["/", "L", "N", "/", "U", "/", "C", "#", "/", "O", "Y1", "/", "/"]
+    first, _ = academic_year_bounds(academic_year_of(TODAY, YEAR_END), YEAR_END)
+    marks = []
+    day, index = first - timedelta(days=30), 0  # some of last year's marks too
+    while day <= TODAY:
+        if day.weekday() < 5:
+            for session in ("AM", "PM"):
+                marks.append((day, session, pattern[index % len(pattern)]))
+                index += 1
+        day += timedelta(days=1)
+    return marks
+
+
+async def test_card_figures_equal_the_domain_functions(service: Service) -> None:
+    ann = await service.officer("EWO1")
+    pupil_id = await service.pupil("Amelia", "Hughes", officer=ann, sen="K", health="Asthma")
+    marks = _term_marks()
+    await service.marks(pupil_id, marks)
+    await service.conn.executemany(
+        "INSERT INTO rule_states (pupil_id, academic_year, rule, holding, changed_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(pupil_id, 2027, Rule.PENALTY.value, 1, stamp(NOW)),
+         (pupil_id, 2027, Rule.PUNCTUALITY.value, 0, stamp(NOW)),
+         (pupil_id, 2026, Rule.CONTINUOUS.value, 1, stamp(NOW))])
+    card = await pupils.pupil_card(service.conn, ann, pupil_id, today=TODAY, year_end=YEAR_END)
+    assert card is not None
+    first, _ = academic_year_bounds(2027, YEAR_END)
+    assert card.year == Tally.of(code for day, _s, code in marks if day >= first)
+    recent_from = TODAY - timedelta(days=27)
+    assert card.recent_from == recent_from
+    assert card.recent == Tally.of(code for day, _s, code in marks if day >= recent_from)
+    assert card.summary.attendance_text == card.year.attendance_percent_text
+    assert (card.year.lates_l, card.year.lates_u) == (
+        sum(code == "L" for day, _s, code in marks if day >= first),
+        sum(code == "U" for day, _s, code in marks if day >= first))
+    assert card.rules == {Rule.PENALTY}  # last year's continuous absence does not carry
+    assert (card.sen, card.health, card.access, card.allocated) == (True, True, "own", True)
+
+
+async def test_band_flags_come_from_the_figures(service: Service) -> None:
+    ann = await service.officer("EWO1")
+    cases = {(72, 80): {Rule.PERSISTENT}, (181, 201): set(),
+             (40, 80): {Rule.PERSISTENT, Rule.SEVERE}, (0, 0): set()}
+    for (attended, possible), bands in cases.items():
+        pupil_id = await service.pupil("Amelia", "Hughes", officer=ann)
+        await service.figures(pupil_id, attended, possible)
+        card = await pupils.pupil_card(service.conn, ann, pupil_id, today=TODAY,
+                                       year_end=YEAR_END)
+        assert card is not None
+        assert card.bands(90, 50) == bands
+        assert card.rules_holding(90, 50) == bands
+
+
+async def test_card_lists_current_visits_and_the_open_follow_up(service: Service) -> None:
+    ann, bob = await service.officer("EWO1"), await service.officer("EWO2")
+    pupil_id = await service.pupil("Amelia", "Hughes", officer=ann)
+    early = NOW - timedelta(days=20)
+    await service.visit(pupil_id, bob, date(2026, 10, 1), saved=early)
+    wrong = await service.visit(pupil_id, ann, date(2026, 11, 20), follow_up=date(2026, 12, 1),
+                                saved=early + timedelta(days=1))
+    await service.visit(pupil_id, ann, date(2026, 11, 2), type_="letter", contact=None,
+                        saved=early + timedelta(days=2))
+    fixed = await service.visit(pupil_id, ann, date(2026, 11, 19), follow_up=date(2026, 12, 3),
+                                supersedes=wrong, saved=early + timedelta(days=3))
+    await service.visit(pupil_id, ann, date(2026, 10, 5), saved=early + timedelta(days=4))
+    card = await pupils.pupil_card(service.conn, ann, pupil_id, today=TODAY, year_end=YEAR_END)
+    assert card is not None
+    assert [(v.id, v.visit_date, v.type, v.contact, v.officer_ref) for v in card.visits] == [
+        (fixed, date(2026, 11, 19), "home", "parent", "EWO1"),
+        (3, date(2026, 11, 2), "letter", None, "EWO1"),
+        (5, date(2026, 10, 5), "home", "parent", "EWO1")]
+    # The latest saved visit set no follow-up: the earlier one is closed by it.
+    assert card.next_follow_up is None
+    await service.visit(pupil_id, ann, date(2026, 11, 24), follow_up=date(2026, 12, 8),
+                        saved=NOW)
+    card = await pupils.pupil_card(service.conn, ann, pupil_id, today=TODAY, year_end=YEAR_END)
+    assert card is not None and card.next_follow_up == date(2026, 12, 8)
+
+
+async def test_details_list_contacts_by_priority(service: Service) -> None:
+    ann = await service.officer("EWO1")
+    pupil_id = await service.pupil("Amelia", "Hughes", officer=ann, sen="E", health="Asthma")
+    await service.conn.executemany(
+        "INSERT INTO contacts (pupil_id, name, relationship, phone, parental_responsibility,"
+        " priority) VALUES (?, ?, ?, ?, ?, ?)",
+        [(pupil_id, "Grandma Hughes", "Grandmother", None, None, None),
+         (pupil_id, "Dad Hughes", "Father", "07700 900002", 1, 2),
+         (pupil_id, "Mum Hughes", "Mother", "07700 900001", 1, 1)])
+    details = await pupils.pupil_details(service.conn, ann, pupil_id)
+    assert details is not None
+    assert [c.name for c in details.contacts] == ["Mum Hughes", "Dad Hughes", "Grandma Hughes"]
+    assert details.contacts[0].parental_responsibility is True
+    assert details.contacts[2].parental_responsibility is None
+    assert (details.sen, details.health_needs, details.postcode) == ("E", "Asthma", "BS1 4AA")
+
+
+async def test_queries_are_a_handful_of_statements(db: Database) -> None:
+    async with db.write() as conn:
+        service = Service(conn)
+        ann = await service.officer("EWO1")
+        ids = [await service.pupil(f"Pupil{n}", "Test", officer=ann) for n in range(30)]
+        for pupil_id in ids:
+            await service.visit(pupil_id, ann, date(2026, 11, 1))
+    async with db.read() as conn:
+        for call in (
+            pupils.find_pupils(conn, ann, "pupil", today=TODAY, year_end=YEAR_END, limit=30),
+            pupils.pupils_for_officer(conn, ann, today=TODAY, year_end=YEAR_END, offset=0,
+                                      limit=30),
+            pupils.pupil_card(conn, ann, ids[0], today=TODAY, year_end=YEAR_END),
+            pupils.pupil_details(conn, ann, ids[0]),
+        ):
+            before = db.counter.count
+            await call
+            assert db.counter.count - before <= 4
