@@ -10,7 +10,7 @@ from typing import TextIO
 from bot.importing.rows import FileKind, ParsedFile, RowCheck, parse_file
 
 COLUMNS = ("upn", "officer_ref")
-OFFICER_REF_MAX = 64
+OFFICER_REF_MAX = 32  # as `ewobot officers add` allows
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,25 +51,22 @@ def _slot(day: date, session: int) -> int:
 class PupilMarks:
     """One pupil's rows from the file, in file order."""
 
-    __slots__ = ("upn", "_slots", "_codes", "_lines", "_no_mark")
+    __slots__ = ("upn", "_slots", "_codes", "_lines")
 
     def __init__(self, upn: str) -> None:
         self.upn = upn
         self._slots = array("I")  # _slot(date, session)
         self._codes = bytearray()  # position in CODE_TABLE, or NO_MARK
         self._lines = array("I")
-        self._no_mark = 0
 
     def add(self, slot: int, code: int, line: int) -> None:
         self._slots.append(slot)
         self._codes.append(code)
         self._lines.append(line)
-        if code == NO_MARK:
-            self._no_mark += 1
 
     def __len__(self) -> int:
         """The number of marks (rows without a mark are not marks)."""
-        return len(self._codes) - self._no_mark
+        return len(self._codes) - self._codes.count(NO_MARK)
 
     def marks(self) -> Iterator[tuple[date, str, str]]:
         """(date, session, code) of each mark, in file order."""
@@ -121,6 +118,7 @@ class _MarkReader:
 
     def __init__(self, fields: Fields) -> None:
         self._fields = fields
+        self._upns: dict[str, str] = {}
         self._days: dict[str, int] = {}
         self._sessions: dict[str, int] = {name: n for n, name in enumerate(SESSIONS)}
         self._codes: dict[str, int] = {}
@@ -129,7 +127,7 @@ class _MarkReader:
 
     def add(self, line: int, values: tuple[str, ...]) -> None:
         raw_upn, raw_date, raw_session, raw_code = values
-        upn = self._fields.upn(raw_upn) if raw_upn else None
+        upn = self._upns.get(raw_upn)
         day = self._days.get(raw_date)
         session = self._sessions.get(raw_session)
         code = self._codes.get(raw_code)
@@ -167,6 +165,7 @@ class _MarkReader:
         slot = _slot(day, 0)
         if day <= self._fields.today:
             self._days[raw_date] = slot
+        self._upns[raw_upn] = upn
         position = self._sessions[raw_session] = SESSIONS.index(session)
         self._codes[raw_code] = code
         return upn, slot, position, code

@@ -125,8 +125,7 @@ def _count(number: int, noun: str) -> str:
 
 
 class _FileError(Exception):
-    """Raised inside the read loop for a file-level fault, turned into ImportRejected
-    outside any `except` block so no exception holding file bytes is chained to it."""
+    """A fault of the whole file, found while reading; it becomes ImportRejected."""
 
 
 class _CountingReader(io.RawIOBase):
@@ -183,11 +182,11 @@ class CsvReader:
         self.rows_read = 0
         try:
             raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
-            size = os.fstat(raw.fileno()).st_size
         except OSError as exc:
             raise ImportRejected(
                 f"cannot read the file: {exc.strerror or 'unknown error'}"
             ) from None
+        size = os.fstat(raw.fileno()).st_size
         self._progress = Progress(f"Reading {Path(path).name}", size, progress)
         self._counter = _CountingReader(raw, self._progress.advance_to)
         self._text = io.TextIOWrapper(
@@ -214,53 +213,51 @@ class CsvReader:
         return self._counter.sha256.hexdigest()
 
     def __iter__(self) -> Iterator[tuple[int, tuple[str, ...]]]:
+        reader = csv.reader(self._text, strict=True)
+        line_after = 1  # where the record being read starts
         failure: str | None = None
         try:
-            yield from self._records()
+            pick, width = self._header(next(reader, None))
+            line_after = reader.line_num + 1
+            for row in reader:
+                line, line_after = line_after, reader.line_num + 1
+                if not any(row):
+                    continue  # a blank line
+                if len(row) != width:
+                    self._ragged(line, row, width)
+                    continue
+                row.append("")  # what an absent optional column reads as
+                values = tuple(map(str.strip, pick(row)))
+                if not any(values) and _blank(row):
+                    continue
+                self.rows_read += 1
+                yield line, values
         except _FileError as exc:
             failure = str(exc)
+        except csv.Error as exc:
+            failure = _csv_fault(str(exc), line_after)
         except UnicodeDecodeError:
             failure = ENCODING_REASON
         if failure is not None:
+            # Raised here, outside the handlers, so that no exception holding bytes of
+            # the file is chained to it.
             raise ImportRejected(failure)
 
-    def _records(self) -> Iterator[tuple[int, tuple[str, ...]]]:
-        reader = csv.reader(self._text, strict=True)
-        header = self._next_record(reader)
+    def _header(
+        self, header: list[str] | None
+    ) -> tuple[Callable[[list[str]], tuple[str, ...]], int]:
         if header is None:
             raise _FileError("the file is empty")
         if not header:
             raise _FileError("line 1 is blank: the first line must be the header row")
-        pick = self._picker(header)
-        width = len(header)
-        problems = self._problems
-        strip = str.strip
-        line_after = reader.line_num + 1
-        while (row := self._next_record(reader, line_after)) is not None:
-            line, line_after = line_after, reader.line_num + 1
-            if not any(map(strip, row)):
-                continue
-            self.rows_read += 1
-            if len(row) != width:
-                problems.add(line, "", f"has {len(row)} values where the header has {width}")
-                continue
-            row.append("")  # what an absent optional column reads as
-            yield line, tuple(map(strip, pick(row)))
+        return self._picker(header), len(header)
 
-    @staticmethod
-    def _next_record(reader: Iterator[list[str]], line: int = 1) -> list[str] | None:
-        try:
-            return next(reader)
-        except StopIteration:
-            return None
-        except csv.Error as exc:
-            if "larger than field limit" in str(exc):
-                raise _FileError(
-                    f"line {line}: a value is too long (is a quote not closed?)"
-                ) from None
-            raise _FileError(
-                f"line {line} is not valid CSV: a quote is misplaced or not closed"
-            ) from None
+    def _ragged(self, line: int, row: list[str], width: int) -> None:
+        if not _blank(row):
+            self.rows_read += 1
+            self._problems.add(
+                line, "", f"has {_count(len(row), 'value')} where the header has {width}"
+            )
 
     def _picker(self, header: list[str]) -> Callable[[list[str]], tuple[str, ...]]:
         """Map the header onto `columns`; refuse missing or repeated known columns."""
@@ -284,3 +281,15 @@ class CsvReader:
             (index,) = indices
             return lambda row: (row[index],)
         return itemgetter(*indices)  # type: ignore[return-value]
+
+
+def _blank(row: list[str]) -> bool:
+    """Spreadsheets leave rows of empty cells (`,,,`) below the data."""
+    return not any(map(str.strip, row))
+
+
+def _csv_fault(message: str, line: int) -> str:
+    """csv.Error in words; its own text is not shown, in case it ever quotes the file."""
+    if "larger than field limit" in message:
+        return f"line {line}: a value is too long (is a quote not closed?)"
+    return f"line {line} is not valid CSV: a quote is misplaced or not closed"

@@ -117,7 +117,7 @@ def test_ragged_rows_are_bad_rows(write_file: WriteFile) -> None:
         problems.raise_if_any()
     assert caught.value.reason == "2 bad rows in the file; nothing was imported"
     assert problem_lines(caught.value) == [
-        "line 3: has 1 values where the header has 2",
+        "line 3: has 1 value where the header has 2",
         "line 4: has 3 values where the header has 2",
     ]
     assert_not_echoed(caught.value, "canary")

@@ -1,0 +1,173 @@
+"""The synthetic service: deterministic, valid for every import, realistic attendance."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.domain.attendance import Tally, in_band
+from bot.importing.allocations import parse_allocations
+from bot.importing.attendance import parse_attendance
+from bot.importing.contacts import parse_contacts
+from bot.importing.pupils import parse_pupils
+from bot.importing.visits import parse_visits
+from bot.synthetic import IMPORT_ORDER, SyntheticService, generate, school_days
+
+TODAY = date(2025, 3, 14)  # a Friday
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> SyntheticService:
+    return generate(tmp_path_factory.mktemp("synthetic"), seed=7, pupils=300, today=TODAY)
+
+
+def test_the_same_seed_writes_the_same_files(tmp_path: Path) -> None:
+    first = generate(tmp_path / "a", seed=3, pupils=60, today=TODAY)
+    again = generate(tmp_path / "b", seed=3, pupils=60, today=TODAY)
+    other = generate(tmp_path / "c", seed=4, pupils=60, today=TODAY)
+    for kind in IMPORT_ORDER:
+        assert first.files[kind].read_bytes() == again.files[kind].read_bytes()
+    assert first.files["attendance"].read_bytes() != other.files["attendance"].read_bytes()
+    assert first.officers == again.officers
+
+
+def test_every_file_parses_cleanly_and_the_counts_agree(service: SyntheticService) -> None:
+    assert list(service.files) == list(IMPORT_ORDER)
+    pupils = parse_pupils(service.files["pupils"], today=TODAY)
+    contacts = parse_contacts(service.files["contacts"], today=TODAY)
+    attendance = parse_attendance(service.files["attendance"], today=TODAY)
+    allocations = parse_allocations(service.files["allocations"], today=TODAY)
+    visits = parse_visits(service.files["visits"], today=TODAY)
+    assert len(pupils.rows) == service.pupils == 300
+    assert len(contacts.rows) == service.contacts + service.contacts_not_held
+    assert len(attendance.rows) == service.marks + service.marks_not_held
+    assert attendance.no_mark == service.no_mark > 0  # this afternoon, not marked yet
+    assert len(allocations.rows) == service.allocations > 0
+    assert len(visits.rows) == service.visits > 0
+    held = {row.upn for row in pupils.rows}
+    assert {row.upn for row in allocations.rows} <= held
+    assert {row.upn for row in visits.rows} <= held
+    assert {row.upn for row in contacts.rows} - held  # some rows for pupils not held
+    assert set(attendance.rows.by_pupil) - held  # type: ignore[attr-defined]
+
+
+def test_small_and_odd_services_parse_too(tmp_path: Path) -> None:
+    for number, options in enumerate(
+        [
+            {"schools": 1, "pupils": 25, "officers": 0, "supervisors": 0, "controllers": 0},
+            {"schools": 9, "pupils": 40, "officers": 7, "supervisors": 3, "weeks": 3},
+            {"pupils": 0},
+        ]
+    ):
+        made = generate(tmp_path / str(number), today=date(2025, 3, 16), **options)  # Sunday
+        assert made.no_mark == 0  # no school today
+        parse_pupils(made.files["pupils"], today=made.today)
+        parse_attendance(made.files["attendance"], today=made.today)
+        parse_allocations(made.files["allocations"], today=made.today)
+        parse_visits(made.files["visits"], today=made.today)
+        parse_contacts(made.files["contacts"], today=made.today)
+
+
+def test_officers_are_split_into_teams(service: SyntheticService) -> None:
+    roles = Counter(person.role for person in service.officers)
+    assert roles == {"officer": 4, "supervisor": 1, "controller": 1}
+    supervisors = {p.ref for p in service.officers if p.role == "supervisor"}
+    for person in service.officers:
+        expected = supervisors if person.role == "officer" else {None}
+        assert person.supervisor_ref in expected
+    allocations = parse_allocations(service.files["allocations"], today=TODAY)
+    caseloads = Counter(row.officer_ref for row in allocations.rows)
+    assert 1 <= caseloads["SUP01"] <= 5  # a few pupils of their own
+    assert all(caseloads[f"EWO0{n}"] > 5 for n in range(1, 5))
+    assert "DPO01" not in caseloads
+
+
+def test_pupils_look_like_a_real_service(service: SyntheticService) -> None:
+    pupils = list(parse_pupils(service.files["pupils"], today=TODAY).rows)
+    years = Counter(row.year_group for row in pupils)
+    compulsory = sum(years[y] for y in ("R", *map(str, range(1, 12))))
+    assert compulsory > 0.85 * len(pupils)
+    assert years["N1"] + years["N2"] > 0 and years["12"] + years["13"] > 0
+    assert any(not row.first_name.isascii() for row in pupils)  # Zoë, Siân, José…
+    assert len({row.school_urn for row in pupils}) == 3
+    assert any(row.upn[-1].isalpha() for row in pupils)  # a temporary UPN
+    for row in pupils:  # dates of birth fit the year group (September to August)
+        offset = {"N1": -2, "N2": -1, "R": 0}.get(row.year_group)
+        offset = int(row.year_group) if offset is None else offset
+        assert row.date_of_birth.year in (2019 - offset, 2020 - offset)
+
+
+def test_school_days_are_weekdays_with_a_half_term_gap() -> None:
+    days = school_days(TODAY, 12)
+    assert len(days) == 60 and days[-1] == TODAY
+    assert all(day.weekday() < 5 for day in days)
+    gaps = [later - earlier for earlier, later in zip(days, days[1:], strict=False)]
+    assert gaps.count(timedelta(days=10)) == 1  # the half-term week
+    assert timedelta(days=17) in gaps  # Christmas
+    assert len(school_days(date(2025, 2, 5), 3)) == 13  # Wednesday: the week so far
+
+
+def tallies(service: SyntheticService) -> dict[str, tuple[Tally, list[str]]]:
+    attendance = parse_attendance(service.files["attendance"], today=TODAY)
+    held = {row.upn for row in parse_pupils(service.files["pupils"], today=TODAY).rows}
+    result = {}
+    for upn, marks in attendance.rows.by_pupil.items():  # type: ignore[attr-defined]
+        if upn in held:
+            codes = [code for _, _, code in sorted(marks.marks())]
+            result[upn] = (Tally.of(codes), codes)
+    return result
+
+
+def test_attendance_is_spread_like_a_real_service(service: SyntheticService) -> None:
+    pupils = tallies(service)
+    assert len(pupils) == 300
+    share = {
+        "persistent": sum(in_band(t.attended, t.possible, 90) for t, _ in pupils.values()),
+        "severe": sum(in_band(t.attended, t.possible, 50) for t, _ in pupils.values()),
+        "95 or more": sum(t.attended * 100 >= 95 * t.possible for t, _ in pupils.values()),
+        "10 lates": sum(t.lates >= 10 for t, _ in pupils.values()),
+    }
+    assert 0.08 * 300 <= share["persistent"] <= 0.30 * 300
+    assert 0.01 * 300 <= share["severe"] <= 0.08 * 300
+    assert share["95 or more"] > 0.5 * 300
+    assert share["10 lates"] >= 3
+
+
+def test_attendance_has_the_codes_rules_need(service: SyntheticService) -> None:
+    pupils = tallies(service)
+    used = Counter(code for _, codes in pupils.values() for code in codes)
+    assert {"/", "\\", "L", "U", "N", "O", "I", "M", "#"} <= set(used)
+    assert used["V"] + used["B"] > 0 and used["C"] > 0
+    continuous = [
+        upn
+        for upn, (_, codes) in pupils.items()
+        if all(code in "NO" for code in [c for c in codes if c != "#"][-20:])
+    ]
+    assert 1 <= len(continuous) <= 30
+
+
+def test_closures_are_shared_by_a_school(service: SyntheticService) -> None:
+    pupils = {
+        row.upn: row.school_urn for row in parse_pupils(service.files["pupils"], today=TODAY).rows
+    }
+    attendance = parse_attendance(service.files["attendance"], today=TODAY)
+    closed: dict[str, set[tuple[date, str]]] = defaultdict(set)
+    for row in attendance.rows:
+        if row.code == "#" and row.upn in pupils:
+            closed[pupils[row.upn]].add((row.date, row.upn))
+    for urn in set(pupils.values()):
+        by_day = Counter(day for day, _ in closed[urn])
+        school_size = sum(1 for school in pupils.values() if school == urn)
+        assert by_day and all(count == school_size for count in by_day.values())
+
+
+def test_visits_have_follow_ups_after_them(service: SyntheticService) -> None:
+    visits = list(parse_visits(service.files["visits"], today=TODAY).rows)
+    assert all(visit.date < TODAY for visit in visits)
+    with_follow_up = [visit for visit in visits if visit.follow_up]
+    assert with_follow_up and all(v.follow_up >= v.date for v in with_follow_up)  # type: ignore[operator]
+    assert any(v.follow_up <= TODAY for v in with_follow_up)  # type: ignore[operator]
+    assert {v.type for v in visits} >= {"home", "phone"}
