@@ -1,0 +1,38 @@
+"""The caseload chart is a valid PNG of a fixed size, whatever the numbers."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+from bot.charts import HEIGHT_PX, MAX_BARS, WIDTH_PX, caseload_chart
+from bot.domain.caseload import band_labels
+
+LABELS = band_labels(pa_threshold=90, sa_threshold=50)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the IHDR chunk, after checking the signature and its CRC."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert kind == b"IHDR" and length == 13
+    body = data[16:16 + length]
+    (crc,) = struct.unpack(">I", data[16 + length:20 + length])
+    assert zlib.crc32(kind + body) == crc
+    assert data.endswith(b"IEND\xaeB`\x82")
+    width, height = struct.unpack(">II", body[:8])
+    return width, height
+
+
+def test_chart_is_a_png_of_the_expected_size() -> None:
+    data = caseload_chart([("EWO1", (3, 2, 4, 1, 0)), ("EWO2", (0, 0, 0, 0, 2)),
+                           ("SUP1 (you)", (1, 0, 0, 0, 0))], LABELS, title="Team")
+    assert (WIDTH_PX, HEIGHT_PX) == (800, 500)
+    assert png_size(data) == (800, 500)
+
+
+def test_many_officers_and_empty_caseloads_keep_the_size() -> None:
+    many = [(f"EWO{n:03d}", (n, n % 3, n % 5, n % 2, 1)) for n in range(MAX_BARS + 15)]
+    assert png_size(caseload_chart(many, LABELS, title="Team")) == (800, 500)
+    empty = [("EWO1", (0, 0, 0, 0, 0))]
+    assert png_size(caseload_chart(empty, LABELS, title="Team")) == (800, 500)
