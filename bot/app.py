@@ -28,7 +28,7 @@ from telegram.ext import (
 )
 
 from bot.clock import Clock
-from bot.handlers import access, router
+from bot.handlers import access, pupils, router
 from bot.handlers import help as help_handlers
 from bot.handlers.common import Context, Services, answer
 from bot.jobs import sweeper
@@ -87,16 +87,22 @@ def register_handlers(application: Application) -> None:
     commands = {
         "help": help_handlers.help_command,
         "lock": access.lock_command,
+        "pupils": pupils.pupils_command,
+        "pupil": pupils.pupil_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback), group=0)
 
     buttons: dict[str, object] = {
+        "card": pupils.card_button,
+        "det": pupils.details_button,
+        "pg": pupils.page_button,
+        "pick": pupils.pick_button,
     }
     for prefix, callback in buttons.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"), group=0)
 
-    routes = router.TextRoutes(answers={}, search=None)
+    routes = router.TextRoutes(answers={}, search=pupils.search_text)
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND, router.text_handler(routes)), group=0)
 

@@ -1,0 +1,385 @@
+"""/pupils, /pupil and typed names: an officer's list, search, pupil cards and details.
+
+Every card and details view is audited (`pupil_card` / `pupil_details`, target
+`pupil:<id>`, a fixed reason). Buttons (`card:`, `det:`, `pg:`, `pick:`) are untrusted:
+each press is decoded and answered from a query scoped to the person pressing, so a
+forged button for someone else's pupil gets the same answer as a pupil that does not
+exist. Supervisors see their team's pupils read-only, audited as `supervision`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import date, datetime, timedelta
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot.domain.attendance import RULE_LABELS, Rule, Tally
+from bot.domain.visits import CONTACT_OUTCOMES, VISIT_TYPES, label_of
+from bot.handlers.common import (
+    STALE_BUTTON,
+    Context,
+    answer,
+    button_data,
+    current_officer,
+    keyboard,
+    parse_id,
+    requires_role,
+    send_sensitive,
+    services,
+)
+from bot.storage import audit
+from bot.storage import pupils as pupil_store
+from bot.storage.db import Conn
+from bot.storage.officers import Officer
+from bot.storage.pupils import PupilCard, PupilDetails, PupilSummary
+
+NOT_FOUND = "No pupil of yours matches"
+TOO_MANY = "More than 10 match — type more of the name"
+CHOOSE = "{count} pupils match — choose one:"
+PUPIL_HINT = "Send /pupil with a name, UPN or case reference, e.g. /pupil Amelia"
+NO_PUPILS = "No pupils are allocated to you."
+LIST_HEADER = "My pupils ({total}), lowest attendance first — page {page} of {pages}"
+READ_ONLY = "Read only: allocated to {ref}"
+DETAILS_BUTTON = "Contacts & needs"
+VISIT_BUTTON = "Record visit"
+CORRECT_BUTTON = "Correct {date}"
+PREVIOUS = "◀ Previous"
+NEXT = "Next ▶"
+DELETED_AFTER = "This message is deleted after {minutes} minutes."
+
+PAGE_SIZE = 10
+SEARCH_LIMIT = 10
+CORRECT_DAYS = 7  # a visit's author may correct it for this long
+_LONGEST_QUERY = 100
+_ROLES = ("officer", "supervisor")
+
+# Fixed audit reason codes: how the person came to the record.
+PUPIL_COMMAND, SEARCH, LIST_BUTTON, ALERT_BUTTON = (
+    "pupil_command", "search", "list_button", "alert_button")
+CARD_BUTTON, SUPERVISION = "card_button", "supervision"
+
+SEN_LABELS = {"N": "none", "K": "SEN support", "E": "EHC plan"}
+
+
+# --- /pupils -------------------------------------------------------------------------------
+
+
+@requires_role(*_ROLES)
+async def pupils_command(update: Update, context: Context) -> None:
+    """/pupils — my allocated pupils, lowest attendance first, first page."""
+    text, markup = await _list_page(context, current_officer(context), 1)
+    await answer(update, text, markup=markup)
+
+
+@requires_role(*_ROLES)
+async def page_button(update: Update, context: Context) -> None:
+    """`pg:<page>` — another page of /pupils, in the same message."""
+    parts = button_data(update)
+    page = parse_id(parts[1]) if len(parts) == 2 else None
+    if not page:
+        await answer(update, STALE_BUTTON)
+        return
+    text, markup = await _list_page(context, current_officer(context), page)
+    query = update.callback_query
+    assert query is not None
+    with contextlib.suppress(BadRequest):  # the same page again: "message is not modified"
+        await query.edit_message_text(text, reply_markup=markup)
+    await _acknowledge(update)
+
+
+async def _list_page(context: Context, officer: Officer,
+                     page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    svc = services(context)
+    today = svc.clock.today()
+    async with svc.db.read() as conn:
+        shown, total = await pupil_store.pupils_for_officer(
+            conn, officer, today=today, year_end=svc.settings.academic_year_end,
+            offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        pages = max(1, -(-total // PAGE_SIZE))
+        if total and not shown:  # a page past the end (the list shrank): show the last
+            page = pages
+            shown, total = await pupil_store.pupils_for_officer(
+                conn, officer, today=today, year_end=svc.settings.academic_year_end,
+                offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    if not total:
+        return NO_PUPILS, None
+    first = (page - 1) * PAGE_SIZE + 1
+    lines = [LIST_HEADER.format(total=total, page=page, pages=pages)]
+    lines += [f"{number}. {list_line(pupil)}" for number, pupil in enumerate(shown, first)]
+    buttons = [(f"{number}. {pupil.name}", f"card:{pupil.id}")
+               for number, pupil in enumerate(shown, first)]
+    rows = [buttons[index:index + 2] for index in range(0, len(buttons), 2)]
+    paging = []
+    if page > 1:
+        paging.append((PREVIOUS, f"pg:{page - 1}"))
+    if page < pages:
+        paging.append((NEXT, f"pg:{page + 1}"))
+    if paging:
+        rows.append(paging)
+    return "\n".join(lines), keyboard(rows)
+
+
+def list_line(pupil: PupilSummary) -> str:
+    """"Name (case ref) — School, Yr N — NN.N %"."""
+    return (f"{pupil.name} ({pupil.case_ref}) — {pupil.school_name}, Yr {pupil.year_group}"
+            f" — {pupil.attendance_text}")
+
+
+# --- /pupil and typed names ---------------------------------------------------------------
+
+
+@requires_role(*_ROLES)
+async def pupil_command(update: Update, context: Context) -> None:
+    """/pupil NAME-OR-UPN-OR-REF — find one of my pupils and show the card."""
+    typed = " ".join(context.args or ())
+    if not typed.strip():
+        await answer(update, PUPIL_HINT)
+        return
+    await _find_and_show(update, context, typed, PUPIL_COMMAND)
+
+
+@requires_role(*_ROLES)
+async def search_text(update: Update, context: Context) -> None:
+    """Plain text with no conversation waiting: a search of my pupils."""
+    message = update.effective_message
+    typed = message.text if message is not None and message.text else ""
+    await _find_and_show(update, context, typed, SEARCH)
+
+
+async def _find_and_show(update: Update, context: Context, typed: str, reason: str) -> None:
+    officer = current_officer(context)
+    svc = services(context)
+    found: list[PupilSummary] = []
+    if len(typed) <= _LONGEST_QUERY:
+        async with svc.db.read() as conn:
+            # Supervisors find their team's pupils too (their cards are read-only).
+            found = await pupil_store.find_pupils(
+                conn, officer, typed, today=svc.clock.today(),
+                year_end=svc.settings.academic_year_end, limit=SEARCH_LIMIT + 1,
+                include_team=officer.role == "supervisor")
+    if not found:
+        await answer(update, NOT_FOUND)
+    elif len(found) == 1:
+        await show_card(update, context, found[0].id, reason)
+    else:
+        await answer(update, _choice_text(found), markup=keyboard(
+            [[(_choice_label(pupil), f"pick:{pupil.id}")] for pupil in found[:SEARCH_LIMIT]]))
+
+
+def _choice_text(found: list[PupilSummary]) -> str:
+    if len(found) > SEARCH_LIMIT:
+        return TOO_MANY
+    return CHOOSE.format(count=len(found))
+
+
+def _choice_label(pupil: PupilSummary) -> str:
+    label = f"{pupil.name} ({pupil.case_ref}), Yr {pupil.year_group}"
+    return label if pupil.access == pupil_store.OWN else f"{label} — {pupil.officer_ref}"
+
+
+# --- cards -----------------------------------------------------------------------------------
+
+
+@requires_role(*_ROLES)
+async def card_button(update: Update, context: Context) -> None:
+    """`card:<pupil_id>` — a card from the /pupils list."""
+    await _card_from_button(update, context, LIST_BUTTON)
+
+
+@requires_role(*_ROLES)
+async def pick_button(update: Update, context: Context) -> None:
+    """`pick:<pupil_id>` — a card chosen among search results."""
+    await _card_from_button(update, context, SEARCH)
+
+
+async def _card_from_button(update: Update, context: Context, reason: str) -> None:
+    parts = button_data(update)
+    pupil_id = parse_id(parts[1]) if len(parts) == 2 else None
+    if pupil_id is None:
+        await answer(update, STALE_BUTTON)
+        return
+    await show_card(update, context, pupil_id, reason)
+
+
+async def show_card(update: Update, context: Context, pupil_id: int, reason: str) -> bool:
+    """Send the card of a pupil this person may see, audited with `reason` (or
+    `supervision`); answer NOT_FOUND otherwise. For other features' buttons too
+    (an alert's button passes ALERT_BUTTON). Returns whether a card was shown."""
+    officer = current_officer(context)
+    svc = services(context)
+    async with svc.db.write() as conn:
+        card = await pupil_store.pupil_card(conn, officer, pupil_id, today=svc.clock.today(),
+                                            year_end=svc.settings.academic_year_end)
+        await _audit_view(conn, officer, "pupil_card", pupil_id,
+                          None if card is None else card.access, reason)
+    if card is None:
+        await answer(update, NOT_FOUND)
+        return False
+    settings = svc.settings
+    text = card_text(card, pa_threshold=settings.pa_threshold,
+                     sa_threshold=settings.sa_threshold)
+    markup = keyboard(card_buttons(card, officer, svc.clock.now()))
+    await _send(update, text, markup)
+    return True
+
+
+async def _audit_view(conn: Conn, officer: Officer, action: str, pupil_id: int,
+                      access: str | None, reason: str) -> None:
+    """A view, or (same answer to the person) a view refused: nothing shows which."""
+    target = f"pupil:{pupil_id}"
+    if access is None:
+        await audit.append(conn, actor=officer.actor, action=f"refused:{action}",
+                           target=target, reason="not_visible", detail={"via": reason})
+    elif access == pupil_store.SUPERVISION:
+        await audit.append(conn, actor=officer.actor, action=action, target=target,
+                           reason=SUPERVISION, detail={"via": reason})
+    else:
+        await audit.append(conn, actor=officer.actor, action=action, target=target,
+                           reason=reason)
+
+
+def card_text(card: PupilCard, *, pa_threshold: int, sa_threshold: int) -> str:
+    """The card as plain text: short lines, figures as ATTENDANCE.md shows them."""
+    pupil = card.summary
+    lines = []
+    if card.access == pupil_store.SUPERVISION:
+        lines.append(READ_ONLY.format(ref=pupil.officer_ref))
+    lines += [
+        f"{pupil.name} ({pupil.case_ref})",
+        f"{pupil.school_name}, {year_label(pupil.year_group)}",
+        f"Attendance this year: {_figure(card.year)}",
+        f"Last four weeks: {_figure(card.recent)}",
+        f"Lates this year: L {card.year.lates_l}, U {card.year.lates_u}",
+        f"Flags: {_flags(card.rules_holding(pa_threshold, sa_threshold))}",
+        f"SEN: {_yes_no(card.sen)} · Health needs: {_yes_no(card.health)}",
+    ]
+    if card.visits:
+        lines.append("Last visits:")
+        lines += [f"• {_visit_line(visit)}" for visit in card.visits]
+    else:
+        lines.append("Last visits: none")
+    lines.append(f"Next follow-up: {_day(card.next_follow_up) if card.next_follow_up else 'none'}")
+    return "\n".join(lines)
+
+
+def card_buttons(card: PupilCard, officer: Officer,
+                 now: datetime) -> list[list[tuple[str, str]]]:
+    """Details for anyone who may see the card; visits only on the officer's own pupils."""
+    pupil_id = card.summary.id
+    rows = [[(DETAILS_BUTTON, f"det:{pupil_id}")]]
+    if card.access == pupil_store.OWN:
+        rows.append([(VISIT_BUTTON, f"v:new:{pupil_id}")])
+        correctable = [visit for visit in card.visits if visit.officer_id == officer.id
+                       and now - datetime.fromisoformat(visit.saved_at)
+                       < timedelta(days=CORRECT_DAYS)]
+        rows += [[(CORRECT_BUTTON.format(date=_day(visit.visit_date)), f"vc:{visit.id}")]
+                 for visit in correctable]
+    return rows
+
+
+def year_label(year_group: str) -> str:
+    names = {"N1": "Nursery 1", "N2": "Nursery 2", "R": "Reception"}
+    return names.get(year_group, f"Year {year_group}")
+
+
+def _figure(tally: Tally) -> str:
+    if not tally.possible:
+        return "n/a"
+    return f"{tally.attendance_percent_text} ({tally.attended} of {tally.possible} sessions)"
+
+
+def _flags(rules: frozenset[Rule]) -> str:
+    # Bands are nested: the deepest band reached is the one named.
+    shown = [rule for rule in Rule if rule in rules
+             and not (rule is Rule.PERSISTENT and Rule.SEVERE in rules)]
+    return ", ".join(RULE_LABELS[rule] for rule in shown) if shown else "none"
+
+
+def _yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _day(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _visit_line(visit: pupil_store.VisitLine) -> str:
+    parts = [_day(visit.visit_date), _label(VISIT_TYPES, visit.type)]
+    if visit.contact:
+        parts.append(_label(CONTACT_OUTCOMES, visit.contact))
+    return f"{' — '.join(parts)} ({visit.officer_ref})"
+
+
+def _label(vocabulary: tuple[tuple[str, str], ...], code: str) -> str:
+    try:
+        return label_of(vocabulary, code)
+    except KeyError:
+        return code
+
+
+# --- details ---------------------------------------------------------------------------------
+
+
+@requires_role(*_ROLES)
+async def details_button(update: Update, context: Context) -> None:
+    """`det:<pupil_id>` — contacts, SEN and health details; deleted from the chat later."""
+    parts = button_data(update)
+    pupil_id = parse_id(parts[1]) if len(parts) == 2 else None
+    if pupil_id is None:
+        await answer(update, STALE_BUTTON)
+        return
+    officer = current_officer(context)
+    svc = services(context)
+    async with svc.db.write() as conn:
+        details = await pupil_store.pupil_details(conn, officer, pupil_id)
+        await _audit_view(conn, officer, "pupil_details", pupil_id,
+                          None if details is None else details.access, CARD_BUTTON)
+    if details is None or update.effective_chat is None:
+        await answer(update, NOT_FOUND)
+        return
+    text = details_text(details, svc.settings.sensitive_message_minutes)
+    await send_sensitive(context, update.effective_chat.id, text)
+    await _acknowledge(update)
+
+
+def details_text(details: PupilDetails, minutes: int) -> str:
+    lines = [f"{details.name} ({details.case_ref}) — contacts and needs"]
+    home = ", ".join(part for part in (details.address, details.postcode) if part)
+    lines.append(f"Home: {home or 'not held'}")
+    lines.append(f"SEN: {SEN_LABELS.get(details.sen, details.sen)}")
+    lines.append(f"Health needs: {details.health_needs or 'none recorded'}")
+    lines.append("")
+    if not details.contacts:
+        lines.append("Contacts: none held")
+    else:
+        lines.append("Contacts:")
+    for number, contact in enumerate(details.contacts, 1):
+        responsibility = (", parental responsibility"
+                          if contact.parental_responsibility else "")
+        lines.append(f"{number}. {contact.name} — {contact.relationship}{responsibility}")
+        lines += [f"   {label}: {value}" for label, value in (
+            ("Phone", contact.phone), ("Email", contact.email), ("Address", contact.address))
+            if value]
+    if minutes:
+        lines += ["", DELETED_AFTER.format(minutes=minutes)]
+    return "\n".join(lines)
+
+
+# --- replies ---------------------------------------------------------------------------------
+
+
+async def _send(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:
+    """A new message in the chat (a pressed button keeps its own message)."""
+    chat = update.effective_chat
+    if chat is not None:
+        await chat.send_message(text, reply_markup=markup)
+    await _acknowledge(update)
+
+
+async def _acknowledge(update: Update) -> None:
+    """Stop the pressed button's spinner (a replayed press may be too old to answer)."""
+    if update.callback_query is not None:
+        with contextlib.suppress(BadRequest):
+            await update.callback_query.answer()
