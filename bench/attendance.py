@@ -1,0 +1,116 @@
+"""The attendance import of a whole service (20,000 pupils × 300 sessions) and the alert
+evaluation that runs with it, against raw `executemany` of the same rows."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from bench.report import Result, Unavailable
+from bench.workspace import ACTOR, Workspace, add_officers, bench_clock, bench_settings, need
+from bot.storage.db import Database
+from bot.synthetic import SyntheticService
+
+IMPORT = "attendance import"
+ALERTS = "alert evaluation"
+INSERT_MARK = "INSERT INTO marks (pupil_id, date, session, code) VALUES (?, ?, ?, ?)"
+_CHUNK = 50_000  # rows per timed executemany: the rows are built between the calls
+
+
+async def run(workspace: Workspace) -> list[Result]:
+    """Both figures: the import against the raw insert, the alerts against the import."""
+    try:
+        run_import = need("bot.importing.service", "run_import")
+    except Unavailable as missing:
+        return [Result.skip(IMPORT, str(missing)), Result.skip(ALERTS, str(missing))]
+    service = workspace.service()
+    raw_seconds, raw_rows = await raw_insert(workspace, service)
+    settings = bench_settings(workspace.folder("import"))
+    db = await Database.open(settings)
+    try:
+        await add_officers(db, service, bench_clock().now())
+        for kind in ("pupils", "contacts", "allocations"):
+            await run_import(db, kind, service.files[kind], actor=ACTOR, today=service.today,
+                             baseline=False)
+        started = time.perf_counter()
+        await run_import(db, "attendance", service.files["attendance"], actor=ACTOR,
+                         today=service.today, baseline=False)
+        import_seconds = time.perf_counter() - started
+        await run_import(db, "visits", service.files["visits"], actor=ACTOR,
+                         today=service.today, baseline=False)
+    finally:
+        await db.close()
+    workspace.mark_loaded(settings)
+    return [_import_result(service, import_seconds, raw_seconds, raw_rows)]
+
+
+def _import_result(service: SyntheticService, seconds: float, raw_seconds: float,
+                   raw_rows: int) -> Result:
+    rate = service.marks / seconds
+    raw_rate = raw_rows / raw_seconds
+    ratio = rate / raw_rate
+    return Result(
+        IMPORT,
+        figures={"marks": service.marks, "pupils": service.pupils, "seconds": seconds,
+                 "marks_per_s": rate, "raw_seconds": raw_seconds, "raw_marks_per_s": raw_rate},
+        headline=f"{service.marks:,} marks in {seconds:.1f} s = {rate:,.0f} marks/s",
+        baseline=f"raw executemany {raw_rate:,.0f} rows/s ({raw_seconds:.1f} s)",
+        ratio=ratio, target="≥ 0.5", met=ratio >= 0.5,
+        notes=["The import reads, checks and stages the CSV file "
+               f"({service.pupils:,} pupils × {service.sessions} sessions) before it writes;"
+               " the baseline's rows are built in memory outside the timed calls."])
+
+
+async def raw_insert(workspace: Workspace, service: SyntheticService) -> tuple[float, int]:
+    """Seconds spent in `executemany` (and the commit) inserting the service's marks into
+    the marks table of a fresh database with the same schema and settings."""
+    run_import = need("bot.importing.service", "run_import")
+    db = await Database.open(bench_settings(workspace.folder("raw-insert")))
+    try:
+        await run_import(db, "pupils", service.files["pupils"], actor=ACTOR,
+                         today=service.today, baseline=False)
+        async with db.read() as conn:
+            pupil_ids = {row[1]: row[0] for row in await conn.fetchall(
+                "SELECT id, upn FROM pupils")}
+        spent, rows = 0.0, 0
+        async with db.write() as conn:
+            for chunk in _mark_rows(service.files["attendance"], pupil_ids):
+                started = time.perf_counter()
+                await conn.raw.executemany(INSERT_MARK, chunk)
+                spent += time.perf_counter() - started
+                rows += len(chunk)
+            started = time.perf_counter()
+        spent += time.perf_counter() - started  # the commit
+    finally:
+        await db.close()
+    return spent, rows
+
+
+def _mark_rows(path: Path, pupil_ids: dict[str, int]) -> Iterator[list[tuple[int, str, str, str]]]:
+    """(pupil id, ISO date, session, code) of the file's marks for pupils held, in chunks."""
+    iso_dates: dict[str, str] = {}
+    chunk: list[tuple[int, str, str, str]] = []
+    with path.open(encoding="utf-8") as lines:
+        next(lines)
+        for line in lines:
+            upn, day, session, code = line.rstrip("\n").split(",")
+            pupil_id = pupil_ids.get(upn)
+            if pupil_id is None or code in ("", "-"):
+                continue
+            iso = iso_dates.get(day)
+            if iso is None:
+                iso = iso_dates[day] = _iso(day)
+            chunk.append((pupil_id, iso, session, code))
+            if len(chunk) == _CHUNK:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _iso(day: str) -> str:
+    if "/" in day:
+        dd, mm, yyyy = day.split("/")
+        return f"{yyyy}-{mm}-{dd}"
+    return day

@@ -1,0 +1,276 @@
+"""Chat throughput through the loopback stand-in and the real polling loop: pupil cards
+and whole visit conversations, against a bare python-telegram-bot echo handler."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    ApplicationBuilder,
+    BaseRateLimiter,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bench.report import Result, Unavailable
+from bench.workspace import PIN, Workspace, bench_clock
+from bot.harness import RunningBot, enrol_directly
+from bot.sandbox import BotApiStandIn, BotMessage, FakeUser
+from bot.settings import Settings
+from bot.storage.db import Database
+
+ECHO = "echo baseline"
+CARDS = "pupil cards"
+VISITS = "visits recorded"
+REPLY_TIMEOUT = 30.0  # seconds: far above any healthy reply, short enough to notice a hang
+FIRST_USER_ID = 7_000
+# The bot and the baseline both take up to this many updates at once.
+CONCURRENT_UPDATES = 64
+
+Exchange = Callable[[], Awaitable[int]]  # one request and its answer; returns updates sent
+
+
+class NoRateLimit(BaseRateLimiter):
+    """Sends at once: the benchmark measures the bot, not Telegram's flood limits."""
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def process_request(self, callback: Callable[..., Any], args: Any, kwargs: Any,
+                              endpoint: str, data: dict[str, Any],
+                              rate_limit_args: Any) -> Any:
+        return await callback(*args, **kwargs)
+
+
+@dataclass
+class Load:
+    """What a closed-loop run measured: each person sends, waits for the answer, repeats."""
+
+    seconds: float
+    exchanges: int
+    updates: int
+    latencies: list[float] = field(default_factory=list)  # seconds, one per exchange
+
+    @property
+    def updates_per_s(self) -> float:
+        return self.updates / self.seconds
+
+    @property
+    def exchanges_per_s(self) -> float:
+        return self.exchanges / self.seconds
+
+    def percentile_ms(self, percent: int) -> float:
+        if len(self.latencies) < 2:
+            return self.latencies[0] * 1000 if self.latencies else 0.0
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[percent - 1] * 1000
+
+
+async def closed_loop(sessions: Sequence[Sequence[Exchange]]) -> Load:
+    """Run each person's exchanges in order, all people at once; time every exchange."""
+    latencies: list[float] = []
+    updates = 0
+
+    async def person(exchanges: Sequence[Exchange]) -> None:
+        nonlocal updates
+        for exchange in exchanges:
+            started = time.perf_counter()
+            updates += await exchange()
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(person(exchanges) for exchanges in sessions))
+    seconds = time.perf_counter() - started
+    return Load(seconds, len(latencies), updates, latencies)
+
+
+# --- the baseline ------------------------------------------------------------------------
+
+
+async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.message is not None and update.message.text is not None
+    await update.message.reply_text(update.message.text)
+
+
+async def echo_load(people: int, requests: int) -> Load:
+    """A bare Application with one echo handler, polling its own stand-in."""
+    async with BotApiStandIn() as standin:
+        application = (ApplicationBuilder().token(standin.token).base_url(standin.base_url)
+                       .base_file_url(standin.base_file_url)
+                       .concurrent_updates(CONCURRENT_UPDATES).build())
+        application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, _echo))
+        await application.initialize()
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            users = [standin.user(FIRST_USER_ID + n, first_name=f"Echo{n}")
+                     for n in range(people)]
+
+            def say(user: FakeUser, text: str) -> Exchange:
+                async def exchange() -> int:
+                    await user.send(text)
+                    reply = await user.next_message(REPLY_TIMEOUT)
+                    if reply.text != text:
+                        raise AssertionError("the echo bot answered something else")
+                    return 1
+                return exchange
+
+            await closed_loop([[say(user, "warm up")] for user in users])
+            return await closed_loop(
+                [[say(user, f"hello {n}") for n in range(requests)] for user in users])
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            await application.shutdown()
+
+
+async def echo_result(workspace: Workspace) -> tuple[Result, Load]:
+    scale = workspace.scale
+    load = await echo_load(scale.chat_officers, scale.chat_requests)
+    return Result(
+        ECHO,
+        figures={"updates_per_s": load.updates_per_s, "p50_ms": load.percentile_ms(50),
+                 "p95_ms": load.percentile_ms(95), "p99_ms": load.percentile_ms(99)},
+        headline=(f"{load.updates_per_s:,.0f} updates/s; p50/p95/p99"
+                  f" {_percentiles(load)} ms"),
+        baseline="(is the baseline)",
+        notes=[f"{scale.chat_officers} people at once, each sending {scale.chat_requests}"
+               " messages and waiting for each answer; the bot and the echo handler both"
+               f" take up to {CONCURRENT_UPDATES} updates at once and run without a rate"
+               " limiter (Telegram's flood limits are not the bot's speed)."],
+    ), load
+
+
+def _percentiles(load: Load) -> str:
+    return "/".join(f"{load.percentile_ms(p):.1f}" for p in (50, 95, 99))
+
+
+# --- the bot -----------------------------------------------------------------------------
+
+
+@dataclass
+class Officers:
+    """Enrolled officers talking to the running bot, each with their allocated pupils."""
+
+    users: list[FakeUser]
+    pupils: list[list[str]]  # UPNs allocated to each
+
+
+def allocations(workspace: Workspace) -> dict[str, list[str]]:
+    """Officer ref -> UPNs allocated, from the service's allocations file."""
+    found: dict[str, list[str]] = {}
+    with workspace.service().files["allocations"].open(encoding="utf-8", newline="") as rows:
+        for row in csv.DictReader(rows):
+            found.setdefault(row["officer_ref"], []).append(row["upn"])
+    return found
+
+
+async def enrol_officers(workspace: Workspace, db: Database, settings: Settings,
+                         standin: BotApiStandIn, count: int,
+                         now: datetime | None = None) -> Officers:
+    """The first `count` officers with pupils, enrolled with sessions unlocked at `now`
+    (the benchmark clock's by default)."""
+    by_officer = allocations(workspace)
+    refs = [officer.ref for officer in workspace.service().officers
+            if officer.role == "officer" and by_officer.get(officer.ref)][:count]
+    users, pupils = [], []
+    for number, ref in enumerate(refs):
+        user_id = FIRST_USER_ID + 1_000 + number
+        await enrol_directly(db, settings, ref=ref, user_id=user_id, pin=PIN,
+                             now=now or bench_clock().now())
+        users.append(standin.user(user_id, first_name=f"Officer{number}"))
+        pupils.append(by_officer[ref])
+    return Officers(users, pupils)
+
+
+def card_exchange(user: FakeUser, upn: str, *, typed: bool) -> Exchange:
+    """Ask for a pupil's card (by /pupil or by typing the UPN) and wait for it."""
+    from bot.handlers.pupils import DETAILS_BUTTON
+
+    async def exchange() -> int:
+        await user.send(upn if typed else f"/pupil {upn}")
+        card = await user.next_message(REPLY_TIMEOUT)
+        if DETAILS_BUTTON not in card.labels():
+            raise AssertionError(f"no card came back: {_first_line(card)}")
+        return 1
+    return exchange
+
+
+def _first_line(message: BotMessage) -> str:
+    return (message.text or "").split("\n", 1)[0][:60]
+
+
+def has_command(bot: RunningBot, name: str) -> bool:
+    """Whether the running bot has a handler for /name (features land one by one)."""
+    from telegram.ext import CommandHandler
+
+    assert bot.application is not None
+    return any(isinstance(handler, CommandHandler) and name in handler.commands
+               for handlers in bot.application.handlers.values() for handler in handlers)
+
+
+async def run(workspace: Workspace) -> list[Result]:
+    """The echo baseline, then cards and visits on the bot with the whole service loaded."""
+    baseline, echo = await echo_result(workspace)
+    results = [baseline]
+    try:
+        settings = await workspace.loaded()
+    except Unavailable as missing:
+        return [*results, Result.skip(CARDS, str(missing)), Result.skip(VISITS, str(missing))]
+    db = await Database.open(settings)
+    try:
+        async with BotApiStandIn() as standin:
+            bot = RunningBot(settings, standin, clock=bench_clock(), db=db,
+                             rate_limiter=NoRateLimit())
+            async with bot:
+                officers = await enrol_officers(workspace, db, settings, standin,
+                                                workspace.scale.chat_officers)
+                results.append(await cards_result(workspace, bot, officers, echo))
+                results.append(await visits_result(workspace, bot, officers, echo))
+    finally:
+        await db.close()
+    return results
+
+
+async def cards_result(workspace: Workspace, bot: RunningBot, officers: Officers,
+                       echo: Load) -> Result:
+    if not has_command(bot, "pupil"):
+        return Result.skip(CARDS, "the /pupil command is not registered yet")
+    requests = workspace.scale.chat_requests
+    warm_up = [[card_exchange(user, pupils[0], typed=False)]
+               for user, pupils in zip(officers.users, officers.pupils, strict=True)]
+    await closed_loop(warm_up)
+    sessions = [
+        [card_exchange(user, pupils[n % len(pupils)], typed=n % 2 == 1) for n in range(requests)]
+        for user, pupils in zip(officers.users, officers.pupils, strict=True)]
+    load = await closed_loop(sessions)
+    ratio = load.updates_per_s / echo.updates_per_s
+    p95 = load.percentile_ms(95)
+    return Result(
+        CARDS,
+        figures={"cards": load.exchanges, "cards_per_s": load.exchanges_per_s,
+                 "p50_ms": load.percentile_ms(50), "p95_ms": p95,
+                 "p99_ms": load.percentile_ms(99), "echo_updates_per_s": echo.updates_per_s},
+        headline=(f"{load.exchanges_per_s:,.0f} cards/s; p50/p95/p99 {_percentiles(load)} ms"),
+        baseline=f"echo {echo.updates_per_s:,.0f} updates/s",
+        ratio=ratio, target="≥ 0.6; p95 ≤ 25 ms", met=ratio >= 0.6 and p95 <= 25,
+        notes=[f"{len(officers.users)} officers at once, {requests} cards each, of their own"
+               f" pupils among {workspace.service().pupils:,}; half by /pupil UPN, half by"
+               " typing the UPN."])
+
+
+async def visits_result(workspace: Workspace, bot: RunningBot, officers: Officers,
+                        echo: Load) -> Result:
+    return Result.skip(VISITS, "the /visit conversation is not registered yet")

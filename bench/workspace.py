@@ -1,0 +1,168 @@
+"""What the benchmarks share in one run: the size, a temporary folder, the synthetic
+service and the database with that service imported."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bench.report import Unavailable
+from bot.clock import FixedClock
+from bot.settings import Settings
+from bot.storage import officers as officer_store
+from bot.storage.db import Database
+from bot.synthetic import SyntheticService, generate
+
+LONDON = ZoneInfo("Europe/London")
+# A Saturday in the summer term: thirty school weeks back stay in one academic year,
+# and every session of the last week is marked (none is "this afternoon").
+TODAY = date(2026, 7, 18)
+ACTOR = "os:bench"
+PIN = "2580"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big each benchmark is; `full` is the issue's size, `smoke` proves it starts."""
+
+    name: str
+    pupils: int
+    weeks: int
+    schools: int
+    officers: int
+    chat_officers: int  # officers talking to the bot at once
+    chat_requests: int  # card queries per officer
+    visits: int  # visits recorded per officer
+    retention_pupils: int
+    memory_cards: int  # cards asked for before the bot's memory is read
+
+
+FULL = Scale("full", pupils=20_000, weeks=30, schools=12, officers=40, chat_officers=20,
+             chat_requests=100, visits=15, retention_pupils=100_000, memory_cards=2_000)
+SMOKE = Scale("smoke", pupils=60, weeks=2, schools=2, officers=3, chat_officers=2,
+              chat_requests=3, visits=1, retention_pupils=50, memory_cards=4)
+SCALES = {scale.name: scale for scale in (FULL, SMOKE)}
+
+
+def need(module: str, name: str) -> Any:
+    """A function of a feature, or Unavailable naming what is missing."""
+    try:
+        found = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            raise Unavailable(f"{module} is not written yet") from None
+        raise
+    if not hasattr(found, name):
+        raise Unavailable(f"{module}.{name} is not written yet")
+    return getattr(found, name)
+
+
+def bench_settings(folder: Path, **overrides: Any) -> Settings:
+    """Settings for a benchmark database in `folder`: no quiet hours, a fixed audit key."""
+    values: dict[str, Any] = {
+        "database": folder / "ewo.sqlite3",
+        "export_dir": folder / "exports",
+        "audit_key": "bench-audit-key",
+        "quiet_hours": "",
+        "quiet_days": "",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def bench_clock() -> FixedClock:
+    return FixedClock(datetime.combine(TODAY, time(10, 0), LONDON))
+
+
+async def add_officers(db: Database, service: SyntheticService, now: datetime) -> None:
+    """Create the service's people, as `ewobot officers add` would; supervisors first."""
+    async with db.write() as conn:
+        for officer in service.officers:
+            await officer_store.add_officer(conn, ref=officer.ref, name=officer.name,
+                                            role=officer.role,
+                                            supervisor_ref=officer.supervisor_ref, now=now)
+
+
+async def import_files(db: Database, service: SyntheticService, kinds: Sequence[str],
+                       *, baseline: bool = False) -> None:
+    """Import the service's files of these kinds through the import service."""
+    run_import = need("bot.importing.service", "run_import")
+    for kind in kinds:
+        await run_import(db, kind, service.files[kind], actor=ACTOR, today=service.today,
+                         baseline=baseline and kind == "attendance")
+
+
+class Workspace:
+    """A temporary folder for one run; removed by `close()`."""
+
+    def __init__(self, scale: Scale, root: Path | None = None) -> None:
+        self.scale = scale
+        self._own_root = root is None
+        self.root = root if root is not None else Path(tempfile.mkdtemp(prefix="ewo-bench-"))
+        self._service: SyntheticService | None = None
+        self._loaded: Settings | None = None
+        self._unavailable: Unavailable | None = None
+        self._quiet = False  # the loaded database's outbox has been emptied
+
+    def folder(self, name: str) -> Path:
+        path = self.root / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def service(self) -> SyntheticService:
+        """The synthetic service of this size, generated once per run."""
+        if self._service is None:
+            scale = self.scale
+            self._service = generate(self.folder("service"), seed=8, pupils=scale.pupils,
+                                     schools=scale.schools, officers=scale.officers,
+                                     supervisors=max(1, scale.officers // 10), weeks=scale.weeks,
+                                     today=TODAY)
+        return self._service
+
+    def mark_loaded(self, settings: Settings) -> None:
+        """A benchmark has imported the whole service into this database: reuse it."""
+        self._loaded = settings
+
+    async def loaded(self) -> Settings:
+        """Settings of a database holding the whole service (imported once per run).
+
+        The import's alerts are dropped from the outbox: chat benchmarks time answers,
+        and a pushed alert arriving among them would be taken for one.
+        """
+        if self._unavailable is not None:
+            raise self._unavailable
+        if self._loaded is None:
+            need("bot.importing.service", "run_import")
+            settings = bench_settings(self.folder("loaded"))
+            db = await Database.open(settings)
+            try:
+                service = self.service()
+                await add_officers(db, service, bench_clock().now())
+                await import_files(db, service, ("pupils", "contacts", "allocations",
+                                                 "attendance", "visits"))
+            except Unavailable as missing:
+                self._unavailable = missing
+                raise
+            finally:
+                await db.close()
+            self._loaded = settings
+        if not self._quiet:
+            db = await Database.open(self._loaded)
+            try:
+                async with db.write() as conn:
+                    await conn.execute("DELETE FROM outbox")
+            finally:
+                await db.close()
+            self._quiet = True
+        return self._loaded
+
+    def close(self) -> None:
+        if self._own_root:
+            shutil.rmtree(self.root, ignore_errors=True)
