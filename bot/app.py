@@ -29,6 +29,7 @@ from telegram.ext import (
 
 from bot.clock import Clock
 from bot.handlers import access, pupils, router
+from bot.handlers import caseload as caseload_handlers
 from bot.handlers import help as help_handlers
 from bot.handlers.common import Context, Services, answer
 from bot.jobs import sweeper
@@ -89,6 +90,7 @@ def register_handlers(application: Application) -> None:
         "lock": access.lock_command,
         "pupils": pupils.pupils_command,
         "pupil": pupils.pupil_command,
+        "caseload": caseload_handlers.caseload_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback), group=0)
@@ -98,6 +100,7 @@ def register_handlers(application: Application) -> None:
         "det": pupils.details_button,
         "pg": pupils.page_button,
         "pick": pupils.pick_button,
+        "cl": caseload_handlers.caseload_button,
     }
     for prefix, callback in buttons.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"), group=0)

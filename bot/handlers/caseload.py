@@ -1,0 +1,306 @@
+"""/caseload for supervisors: their team's summary with a chart, and one officer in detail.
+
+Supervisors only; officers and controllers get the polite refusal. Every request,
+button presses included, is audited (`caseload`, reason `supervision`). Buttons
+(`cl:page:<n>`, `cl:pupils:<officer_ref>:<n>`) are untrusted: each press is answered
+from queries scoped to the supervisor pressing, so another team's officer is answered
+exactly like an unknown reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, InputFile, Update
+from telegram.error import BadRequest
+
+from bot import charts
+from bot.domain.attendance import percent_text
+from bot.domain.caseload import Figures, band_labels
+from bot.domain.text import pupil_name
+from bot.handlers.common import (
+    STALE_BUTTON,
+    Context,
+    answer,
+    button_data,
+    current_officer,
+    keyboard,
+    parse_id,
+    requires_role,
+    services,
+)
+from bot.storage import audit
+from bot.storage import caseload as caseload_store
+from bot.storage.caseload import OfficerCaseload, OfficerLine, PupilInNeed, TeamCaseload, Terms
+from bot.storage.officers import Officer
+
+TITLE = "Caseload of your team, {date}"
+PAGE_OF = " — page {page} of {pages}"
+LEGEND = ("Pupils · PA persistent absence (severe included) · SA severe absence · visits in "
+          "the last 28 days · follow-ups overdue · not visited for 28 days · undelivered "
+          "alerts. Officers most in need of support first.")
+FIGURES = ("pupils {pupils} · PA {persistent} · SA {severe} · visits {visits} · "
+           "overdue {overdue} · not visited {not_visited} · undelivered {undelivered}")
+TOTAL = "Team total: {figures}"
+OWN = "Your own caseload ({ref}): {figures}"
+OFFICER = "{name} ({ref}){ended}: {figures}"
+ENDED = " — access ended"
+NO_TEAM = "No officers are in your team yet."
+FOOTER = "Send /caseload REF for one officer in detail."
+NOTHING = "No officers are in your team and no pupils are allocated to you."
+UNKNOWN_OFFICER = "No officer in your team has that reference. Send /caseload to see your team."
+CHART_TITLE = "Pupils by attendance band, {date}"
+CHART_CAPTION = "Your team's pupils by attendance band this academic year."
+CHART_SOME = " The {count} officers most in need of support are shown."
+YOU = "{ref} (you)"
+
+DETAIL_TITLE = "{name} ({ref}) — caseload on {date}"
+OWN_TITLE = "Your own caseload ({ref}) — {date}"
+DETAIL_FIGURES = (
+    "Pupils allocated: {pupils}\n"
+    "In persistent absence (severe included): {persistent}\n"
+    "In severe absence: {severe}\n"
+    "Visits in the last 28 days: {visits}\n"
+    "Follow-ups overdue: {overdue}\n"
+    "Not visited for 28 days: {not_visited}\n"
+    "Undelivered alerts: {undelivered}")
+IN_NEED = "Pupils in need, most in need first ({first}–{last} of {total}):"
+NONE_IN_NEED = "No pupils in need of attention."
+SEVERE, PERSISTENT = "severe absence", "persistent absence"
+OVERDUE = "follow-up overdue since {date}"
+NOT_VISITED = "not visited for 28 days"
+LAST_VISIT, NEVER_VISITED = "last visit {date}", "never visited"
+PREVIOUS = "◀ Previous"
+NEXT = "Next ▶"
+
+PUPILS_PER_PAGE = 8
+PAGE_BUDGET = 3800  # UTF-16 units; Telegram's limit is 4,096
+_LONGEST_NAME = 60
+ACTION, REASON = "caseload", "supervision"
+
+
+# --- /caseload ---------------------------------------------------------------------------
+
+
+@requires_role("supervisor")
+async def caseload_command(update: Update, context: Context) -> None:
+    """/caseload — the team's summary and chart; /caseload REF — one officer in detail."""
+    args = context.args or ()
+    if args:
+        await _show_officer(update, context, args[0], 0, edit=False)
+        return
+    supervisor = current_officer(context)
+    team = await _team(context, supervisor)
+    await _audit(context, supervisor, target=None, detail={"view": "team", "page": 0})
+    if not team.officers and not team.own.figures.pupils:
+        await answer(update, NOTHING)
+        return
+    pages = summary_pages(team, title=TITLE.format(date=_day(team.today)))
+    await answer(update, pages[0], markup=_summary_markup(0, len(pages)))
+    await _send_chart(update, context, team)
+
+
+@requires_role("supervisor")
+async def caseload_button(update: Update, context: Context) -> None:
+    """`cl:page:<n>` a page of the summary; `cl:pupils:<ref>:<n>` an officer's pupils."""
+    parts = button_data(update)
+    page = parse_id(parts[-1]) if len(parts) in (3, 4) else None
+    if page is not None and len(parts) == 3 and parts[1] == "page":
+        await _summary_page(update, context, page)
+    elif page is not None and len(parts) == 4 and parts[1] == "pupils":
+        await _show_officer(update, context, parts[2], page, edit=True)
+    else:
+        await answer(update, STALE_BUTTON)
+
+
+async def _summary_page(update: Update, context: Context, page: int) -> None:
+    supervisor = current_officer(context)
+    team = await _team(context, supervisor)
+    pages = summary_pages(team, title=TITLE.format(date=_day(team.today)))
+    page = min(page, len(pages) - 1)  # the team shrank since the button was sent
+    await _audit(context, supervisor, target=None, detail={"view": "team", "page": page})
+    await _edit(update, pages[page], _summary_markup(page, len(pages)))
+
+
+async def _show_officer(update: Update, context: Context, ref: str, page: int, *,
+                        edit: bool) -> None:
+    supervisor = current_officer(context)
+    svc = services(context)
+    async with svc.db.read() as conn:
+        detail = await caseload_store.officer_caseload(
+            conn, supervisor, ref, terms=Terms.of(svc.settings, svc.clock.now()))
+    if detail is None:
+        await _audit(context, supervisor, target=None, detail={"view": "officer",
+                                                               "found": False})
+        await answer(update, UNKNOWN_OFFICER)
+        return
+    page = min(page, max(0, _page_count(len(detail.pupils_in_need)) - 1))
+    shown = detail.pupils_in_need[page * PUPILS_PER_PAGE:(page + 1) * PUPILS_PER_PAGE]
+    await _audit(context, supervisor, target=f"officer:{detail.line.ref}",
+                 detail={"view": "officer", "page": page,
+                         "pupils": [pupil.pupil_id for pupil in shown]})
+    text, markup = officer_page(detail, page)
+    if edit:
+        await _edit(update, text, markup)
+    else:
+        await answer(update, text, markup=markup)
+
+
+# --- text --------------------------------------------------------------------------------
+
+
+def summary_pages(team: TeamCaseload, *, title: str) -> list[str]:
+    """The summary as messages that each fit in Telegram: the first holds the legend,
+    the team total and the supervisor's own line; officers follow, most in need first."""
+    head = [LEGEND, "", TOTAL.format(figures=_figures(team.total)),
+            OWN.format(ref=team.own.ref, figures=_figures(team.own.figures)), ""]
+    lines = [_officer_line(line) for line in team.officers] or [NO_TEAM]
+    bodies: list[list[str]] = [head]
+    for line in [*lines, "", FOOTER]:
+        if _length("\n".join([title, *bodies[-1], line])) > PAGE_BUDGET:
+            bodies.append([])
+        if line or bodies[-1]:  # a page never starts with a blank line
+            bodies[-1].append(line)
+    if len(bodies) == 1:
+        return ["\n".join([title, *bodies[0]])]
+    return ["\n".join([title + PAGE_OF.format(page=number, pages=len(bodies)), *body])
+            for number, body in enumerate(bodies, 1)]
+
+
+def officer_page(detail: OfficerCaseload, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    """One officer's figures and a page of their pupils in need, with card buttons."""
+    line = detail.line
+    title = (OWN_TITLE.format(ref=line.ref, date=_day(detail.today)) if line.own else
+             DETAIL_TITLE.format(name=_short(line.name), ref=line.ref, date=_day(detail.today)))
+    parts = [title + (ENDED if line.revoked else ""),
+             DETAIL_FIGURES.format(**_counts(line.figures)), ""]
+    total = len(detail.pupils_in_need)
+    first = page * PUPILS_PER_PAGE
+    shown = list(enumerate(detail.pupils_in_need[first:first + PUPILS_PER_PAGE], first + 1))
+    if not shown:
+        parts.append(NONE_IN_NEED)
+    else:
+        parts.append(IN_NEED.format(first=first + 1, last=first + len(shown), total=total))
+        parts += [f"{number}. {_pupil_line(pupil)}" for number, pupil in shown]
+    buttons = [(f"{number}. {pupil_name(pupil.first_name, pupil.last_name)}",
+                f"card:{pupil.pupil_id}") for number, pupil in shown]
+    rows = [buttons[index:index + 2] for index in range(0, len(buttons), 2)]
+    paging = _paging(page, _page_count(total), f"cl:pupils:{line.ref}:")
+    if paging:
+        rows.append(paging)
+    return "\n".join(parts), keyboard(rows)
+
+
+def _officer_line(line: OfficerLine) -> str:
+    return OFFICER.format(name=_short(line.name), ref=line.ref,
+                          ended=ENDED if line.revoked else "", figures=_figures(line.figures))
+
+
+def _pupil_line(pupil: PupilInNeed) -> str:
+    standing = pupil.standing
+    flags = [percent_text(pupil.attended, pupil.possible)]
+    if standing.severe:
+        flags.append(SEVERE)
+    elif standing.persistent:
+        flags.append(PERSISTENT)
+    if standing.overdue and pupil.follow_up is not None:
+        flags.append(OVERDUE.format(date=_day(pupil.follow_up)))
+    if standing.not_visited:
+        flags.append(NOT_VISITED)
+    flags.append(LAST_VISIT.format(date=_day(pupil.last_visit)) if pupil.last_visit
+                 else NEVER_VISITED)
+    name = pupil_name(pupil.first_name, pupil.last_name)
+    return f"{name} ({pupil.case_ref}) — {'; '.join(flags)}"
+
+
+def _figures(figures: Figures) -> str:
+    return FIGURES.format(**_counts(figures))
+
+
+def _counts(figures: Figures) -> dict[str, int]:
+    return {"pupils": figures.pupils, "persistent": figures.persistent,
+            "severe": figures.severe, "visits": figures.visits, "overdue": figures.overdue,
+            "not_visited": figures.not_visited, "undelivered": figures.undelivered}
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= _LONGEST_NAME else name[:_LONGEST_NAME - 1] + "…"
+
+
+def _day(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _page_count(items: int) -> int:
+    return max(1, -(-items // PUPILS_PER_PAGE))
+
+
+def _paging(page: int, pages: int, prefix: str) -> list[tuple[str, str]]:
+    paging = []
+    if page > 0:
+        paging.append((PREVIOUS, f"{prefix}{page - 1}"))
+    if page < pages - 1:
+        paging.append((NEXT, f"{prefix}{page + 1}"))
+    # A reference too long for a button's 64 bytes gets no paging rather than an error.
+    return [button for button in paging if len(button[1].encode()) <= 64]
+
+
+def _summary_markup(page: int, pages: int) -> InlineKeyboardMarkup | None:
+    paging = _paging(page, pages, "cl:page:")
+    return keyboard([paging]) if paging else None
+
+
+# --- chart, replies, audit -----------------------------------------------------------------
+
+
+async def _send_chart(update: Update, context: Context, team: TeamCaseload) -> None:
+    settings = services(context).settings
+    labels = band_labels(pa_threshold=settings.pa_threshold, sa_threshold=settings.sa_threshold)
+    bars: list[tuple[str, Sequence[int]]] = []
+    room = charts.MAX_BARS - (1 if team.own.figures.pupils else 0)
+    bars += [(line.ref, line.figures.bands) for line in team.officers[:room]]
+    if team.own.figures.pupils:
+        bars.append((YOU.format(ref=team.own.ref), team.own.figures.bands))
+    caption = CHART_CAPTION
+    if len(team.officers) > room:
+        caption += CHART_SOME.format(count=room)
+    # Rendering takes a moment of CPU: keep the event loop answering meanwhile.
+    png = await asyncio.to_thread(charts.caseload_chart, bars, labels,
+                                  title=CHART_TITLE.format(date=_day(team.today)))
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_photo(InputFile(png, filename="caseload.png"), caption=caption)
+
+
+async def _team(context: Context, supervisor: Officer) -> TeamCaseload:
+    svc = services(context)
+    async with svc.db.read() as conn:
+        return await caseload_store.team_caseload(
+            conn, supervisor, terms=Terms.of(svc.settings, svc.clock.now()))
+
+
+async def _audit(context: Context, supervisor: Officer, *, target: str | None,
+                 detail: dict[str, Any]) -> None:
+    svc = services(context)
+    async with svc.db.write() as conn:
+        await audit.append(conn, actor=supervisor.actor, action=ACTION, target=target,
+                           reason=REASON, detail=detail, at=svc.clock.now())
+
+
+async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Show a page in the message whose button was pressed."""
+    query = update.callback_query
+    assert query is not None
+    with contextlib.suppress(BadRequest):  # the same page again: "message is not modified"
+        await query.edit_message_text(text, reply_markup=markup)
+    with contextlib.suppress(BadRequest):  # a replayed press may be too old to answer
+        await query.answer()

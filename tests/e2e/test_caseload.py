@@ -1,0 +1,214 @@
+"""/caseload through the stand-in and the real bot: scoping, paging, chart, refusals."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from bot.handlers import caseload as caseload_handlers
+from bot.handlers import pupils as pupil_handlers
+from bot.handlers.common import NOT_ALLOWED, STALE_BUTTON
+from bot.harness import RunningBot
+from bot.sandbox import FakeUser
+from bot.storage import officers as officer_store
+from bot.storage.db import Database
+from tests.e2e.conftest import People
+from tests.storage import caseload_seed as seed
+from tests.test_charts import png_size
+
+SEPT = date(2026, 9, 1)
+
+
+async def officer_id(db: Database, ref: str) -> int:
+    async with db.read() as conn:
+        found = await officer_store.officer_by_ref(conn, ref)
+    assert found is not None
+    return found.id
+
+
+async def caseload_audit(db: Database) -> list[tuple[str, str, str | None, str, dict | None]]:
+    async with db.read() as conn:
+        rows = await conn.fetchall(
+            "SELECT actor, action, target, reason, detail FROM audit"
+            " WHERE action = 'caseload' ORDER BY seq")
+    return [(row["actor"], row["action"], row["target"], row["reason"],
+             None if row["detail"] is None else json.loads(row["detail"])) for row in rows]
+
+
+async def two_teams(people: People, db: Database) -> FakeUser:
+    """SUP1 leads EWO1 and EWO2; SUP2 leads EWO9. Returns SUP1's chat."""
+    sup = await people.enrolled("SUP1", "supervisor")
+    await people.add("EWO1", "officer", "SUP1")
+    await people.add("EWO2", "officer", "SUP1")
+    await people.add("SUP2", "supervisor")
+    await people.add("EWO9", "officer", "SUP2")
+    ewo1, ewo2, ewo9 = [await officer_id(db, ref) for ref in ("EWO1", "EWO2", "EWO9")]
+    async with db.write() as conn:
+        await seed.pupil(conn, 1, officer_id=ewo1, allocated=SEPT, attended=40, possible=100,
+                         first_name="Amelia", last_name="Hughes")
+        await seed.pupil(conn, 2, officer_id=ewo1, allocated=SEPT, attended=99, possible=100)
+        await seed.visit(conn, pupil_id=2, officer_id=ewo1, on=date(2026, 11, 20))
+        await seed.pupil(conn, 3, officer_id=ewo2, allocated=SEPT, attended=80, possible=100)
+        await seed.visit(conn, pupil_id=3, officer_id=ewo2, on=date(2026, 11, 2),
+                         follow_up=date(2026, 11, 9))
+        await seed.pupil(conn, 9, officer_id=ewo9, allocated=SEPT, attended=10, possible=100,
+                         first_name="Secret", last_name="Otherteam")
+        await seed.outbox_row(conn, audience=f"officer:{ewo9}")
+    return sup
+
+
+async def test_a_supervisor_gets_their_team_summary_and_chart(running: RunningBot,
+                                                              people: People,
+                                                              db: Database) -> None:
+    sup = await two_teams(people, db)
+    await sup.send("/caseload")
+    summary = await sup.next_message()
+    assert summary.text.splitlines() == [
+        "Caseload of your team, 25/11/2026",
+        caseload_handlers.LEGEND,
+        "",
+        "Team total: pupils 3 · PA 2 · SA 1 · visits 2 · overdue 1 · not visited 1 · "
+        "undelivered 0",
+        "Your own caseload (SUP1): pupils 0 · PA 0 · SA 0 · visits 0 · overdue 0 · "
+        "not visited 0 · undelivered 0",
+        "",
+        "Officer EWO1 (EWO1): pupils 2 · PA 1 · SA 1 · visits 1 · overdue 0 · not visited 1 · "
+        "undelivered 0",
+        "Officer EWO2 (EWO2): pupils 1 · PA 1 · SA 0 · visits 1 · overdue 1 · not visited 0 · "
+        "undelivered 0",
+        "",
+        caseload_handlers.FOOTER,
+    ]
+    assert summary.protect_content and summary.buttons == []
+    chart = await sup.next_message()
+    assert chart.photo is not None and chart.caption == caseload_handlers.CHART_CAPTION
+    assert png_size(chart.photo.content) == (800, 500)
+    assert await caseload_audit(db) == [
+        ("officer:SUP1", "caseload", None, "supervision", {"view": "team", "page": 0})]
+
+
+async def test_another_teams_officer_is_answered_like_an_unknown_ref(running: RunningBot,
+                                                                     people: People,
+                                                                     db: Database) -> None:
+    sup = await two_teams(people, db)
+    await sup.send("/caseload EWO9")
+    other_team = await sup.next_message()
+    await sup.send("/caseload NOPE")
+    unknown = await sup.next_message()
+    assert other_team.text == unknown.text == caseload_handlers.UNKNOWN_OFFICER
+    assert other_team.buttons == unknown.buttons == []
+    # A forged button for the other team's officer gets the same answer.
+    press = await sup.press_data("cl:pupils:EWO9:0", message_id=unknown.message_id)
+    assert await sup.answer_to(press) == caseload_handlers.UNKNOWN_OFFICER
+    press = await sup.press_data("cl:bogus", message_id=unknown.message_id)
+    assert await sup.answer_to(press) == STALE_BUTTON
+    # Nothing about the other team ever reached this chat.
+    assert not any("Otherteam" in (message.text or "") or "EWO9" in (message.text or "")
+                   for message in sup.history)
+    found = [entry for entry in await caseload_audit(db) if entry[4] == {
+        "view": "officer", "found": False}]
+    assert len(found) == 3
+
+
+async def test_one_officer_in_detail_pages_through_pupils_in_need(running: RunningBot,
+                                                                  people: People,
+                                                                  db: Database) -> None:
+    sup = await people.enrolled("SUP1", "supervisor")
+    await people.add("EWO1", "officer", "SUP1")
+    ewo1 = await officer_id(db, "EWO1")
+    async with db.write() as conn:
+        for number in range(1, 11):  # ten pupils in severe absence, 1 % to 10 %
+            await seed.pupil(conn, number, officer_id=ewo1, allocated=SEPT, attended=number,
+                             possible=100, first_name=f"Pupil{number:02d}", last_name="Test")
+        await seed.visit(conn, pupil_id=1, officer_id=ewo1, on=date(2026, 11, 20),
+                         follow_up=date(2026, 11, 24))
+        await seed.pupil(conn, 11, officer_id=ewo1, allocated=SEPT, attended=99, possible=100)
+        await seed.visit(conn, pupil_id=11, officer_id=ewo1, on=date(2026, 11, 20))
+    await sup.send("/caseload ewo1")
+    first = await sup.next_message()
+    lines = first.text.splitlines()
+    assert lines[:8] == [
+        "Officer EWO1 (EWO1) — caseload on 25/11/2026",
+        "Pupils allocated: 11",
+        "In persistent absence (severe included): 10",
+        "In severe absence: 10",
+        "Visits in the last 28 days: 2",
+        "Follow-ups overdue: 1",
+        "Not visited for 28 days: 9",
+        "Undelivered alerts: 0",
+    ]
+    assert lines[9] == "Pupils in need, most in need first (1–8 of 10):"
+    assert lines[10] == ("1. Pupil01 Test (C00001) — 1.0 %; severe absence; follow-up overdue "
+                         "since 24/11/2026; last visit 20/11/2026")
+    assert lines[11] == ("2. Pupil02 Test (C00002) — 2.0 %; severe absence; not visited for "
+                         "28 days; never visited")
+    assert len(lines) == 18
+    assert first.labels()[:2] == ["1. Pupil01 Test", "2. Pupil02 Test"]
+    assert first.button("1. Pupil01 Test").data == "card:1"
+    assert first.labels()[-1] == caseload_handlers.NEXT
+    press = await sup.press(caseload_handlers.NEXT)
+    assert await sup.answer_to(press) is None
+    second = sup.last()
+    assert second.message_id == first.message_id and second.edited
+    assert second.text.splitlines()[9] == "Pupils in need, most in need first (9–10 of 10):"
+    assert second.labels() == ["9. Pupil09 Test", "10. Pupil10 Test",
+                               caseload_handlers.PREVIOUS]
+    # The card button opens the pupil's read-only card (supervision).
+    press = await sup.press("9. Pupil09 Test")
+    card = await sup.next_message()
+    assert pupil_handlers.READ_ONLY.format(ref="EWO1") in card.text
+    assert "Pupil09 Test (C00009)" in card.text
+    details = [entry[4] for entry in await caseload_audit(db)]
+    assert details == [{"view": "officer", "page": 0, "pupils": [1, 2, 3, 4, 5, 6, 7, 8]},
+                       {"view": "officer", "page": 1, "pupils": [9, 10]}]
+
+
+async def test_a_large_team_is_paged_past_one_message(running: RunningBot, people: People,
+                                                      db: Database) -> None:
+    sup = await people.enrolled("SUP1", "supervisor")
+    async with db.write() as conn:
+        await seed.volume(conn, await officer_id(db, "SUP1"), officers=120, pupils=1200,
+                          today=date(2026, 11, 25))
+    await sup.send("/caseload")
+    first = await sup.next_message()
+    title = first.text.splitlines()[0]
+    assert title.startswith("Caseload of your team, 25/11/2026 — page 1 of ")
+    pages = int(title.rsplit(" ", 1)[1])
+    assert pages > 1 and first.labels() == [caseload_handlers.NEXT]
+    chart = await sup.next_message()
+    assert chart.caption.endswith(caseload_handlers.CHART_SOME.format(count=20))
+    seen = [line for line in first.text.splitlines() if line.startswith("Officer V")]
+    for page in range(2, pages + 1):
+        press = await sup.press(caseload_handlers.NEXT, message_id=first.message_id)
+        await sup.answer_to(press)
+        shown = sup.history[0]
+        assert shown.text.splitlines()[0].endswith(f"page {page} of {pages}")
+        seen += [line for line in shown.text.splitlines() if line.startswith("Officer V")]
+    assert len(seen) == len(set(seen)) == 120
+    assert sup.history[0].labels() == [caseload_handlers.PREVIOUS]
+
+
+async def test_officers_and_controllers_are_refused_politely(running: RunningBot,
+                                                             people: People,
+                                                             db: Database) -> None:
+    await people.add("SUP1", "supervisor")
+    officer = await people.enrolled("EWO1", "officer", "SUP1")
+    controller = await people.enrolled("DPO1", "controller")
+    for user in (officer, controller):
+        await user.send("/caseload")
+        assert (await user.next_message()).text == NOT_ALLOWED
+        await user.send("/caseload EWO1")
+        assert (await user.next_message()).text == NOT_ALLOWED
+    press = await officer.press_data("cl:page:0", message_id=officer.last().message_id)
+    assert await officer.answer_to(press) == NOT_ALLOWED
+    async with db.read() as conn:
+        rows = await conn.fetchall(
+            "SELECT actor, action, reason FROM audit WHERE action LIKE 'refused:%' ORDER BY seq")
+    assert [tuple(row) for row in rows] == [
+        ("officer:EWO1", "refused:caseload", "role"),
+        ("officer:EWO1", "refused:caseload", "role"),
+        ("officer:DPO1", "refused:caseload", "role"),
+        ("officer:DPO1", "refused:caseload", "role"),
+        ("officer:EWO1", "refused:button", "role"),
+    ]
+    assert await caseload_audit(db) == []
