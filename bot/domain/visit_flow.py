@@ -1,0 +1,167 @@
+"""The /visit conversation's steps, in order, and the checks on each answer (no I/O).
+
+A draft is a dict of answers keyed by step: `type`, `contact`, `reason`, `action`
+(vocabulary codes), `date` and `follow_up` (ISO dates; `follow_up` None for none),
+`notes` (text or None). A step answered again (a correction walks every step with
+the earlier answers kept) simply replaces its value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from bot.domain.dates import parse_chat_date
+from bot.domain.visits import (
+    ABSENCE_REASONS,
+    ACTIONS,
+    CONTACT_OUTCOMES,
+    NO_CONTACT_TYPES,
+    VISIT_TYPES,
+    code_for_label,
+)
+
+PUPIL, TYPE, DATE, CONTACT, REASON, ACTION, FOLLOW_UP, NOTES, SUMMARY = (
+    "pupil", "type", "date", "contact", "reason", "action", "follow_up", "notes", "summary")
+STEPS = (PUPIL, TYPE, DATE, CONTACT, REASON, ACTION, FOLLOW_UP, NOTES, SUMMARY)
+
+NOTES_MAX = 4096
+
+# Steps answered from a fixed vocabulary (a typed label counts as pressing its button).
+VOCABULARIES: dict[str, tuple[tuple[str, str], ...]] = {
+    TYPE: VISIT_TYPES,
+    CONTACT: CONTACT_OUTCOMES,
+    REASON: ABSENCE_REASONS,
+    ACTION: ACTIONS,
+}
+
+# Button choices of the date steps; KEEP keeps the value a correction started with.
+TODAY, YESTERDAY, KEEP = "today", "yesterday", "keep"
+IN_1_WEEK, IN_2_WEEKS, NONE = "1w", "2w", "none"
+SKIP = "skip"
+
+_TYPED_WORDS: dict[str, dict[str, str]] = {
+    DATE: {"today": TODAY, "yesterday": YESTERDAY},
+    FOLLOW_UP: {"in 1 week": IN_1_WEEK, "in 2 weeks": IN_2_WEEKS, "none": NONE},
+}
+
+
+class Problem(Enum):
+    """Why an answer was not taken; the handler words the hint."""
+
+    CHOOSE = "choose"  # not one of this step's choices
+    NOT_A_DATE = "not_a_date"
+    FUTURE_VISIT = "future_visit"
+    FUTURE_VISIT_NO_YEAR = "future_visit_no_year"  # DD/MM read as this year, in the future
+    PAST_FOLLOW_UP = "past_follow_up"
+    PAST_FOLLOW_UP_NO_YEAR = "past_follow_up_no_year"
+    NOTES_TOO_LONG = "notes_too_long"
+
+
+class AnswerProblem(ValueError):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+def step_after(step: str, draft: Mapping[str, Any]) -> str:
+    """The step that follows `step` (a letter has no contact step)."""
+    following = STEPS[STEPS.index(step) + 1]
+    if following == CONTACT and draft.get(TYPE) in NO_CONTACT_TYPES:
+        return REASON
+    return following
+
+
+def is_complete(draft: Mapping[str, Any]) -> bool:
+    """Whether every step has been answered, so the draft can be saved."""
+    required = [TYPE, DATE, REASON, ACTION]
+    if draft.get(TYPE) not in NO_CONTACT_TYPES:
+        required.append(CONTACT)
+    answered = all(draft.get(key) is not None for key in required)
+    return answered and FOLLOW_UP in draft and NOTES in draft
+
+
+def apply_choice(step: str, choice: str, draft: Mapping[str, Any],
+                 today: date) -> dict[str, Any]:
+    """The draft after a button press at `step`; AnswerProblem when `choice` is not one
+    of that step's buttons (button data is untrusted)."""
+    updated = dict(draft)
+    if step in VOCABULARIES:
+        if choice not in {code for code, _ in VOCABULARIES[step]}:
+            raise AnswerProblem(Problem.CHOOSE)
+        updated[step] = choice
+        if step == TYPE and choice in NO_CONTACT_TYPES:
+            updated[CONTACT] = None
+        elif step == TYPE and updated.get(CONTACT, "") is None:
+            del updated[CONTACT]  # was a letter: the contact step must be answered now
+        return updated
+    if choice == KEEP and step in (DATE, FOLLOW_UP, NOTES) and step in draft:
+        return updated
+    if step == DATE and choice in (TODAY, YESTERDAY):
+        updated[DATE] = (today - timedelta(days=0 if choice == TODAY else 1)).isoformat()
+        return updated
+    if step == FOLLOW_UP and choice in (IN_1_WEEK, IN_2_WEEKS, NONE):
+        weeks = {IN_1_WEEK: 1, IN_2_WEEKS: 2}.get(choice)
+        updated[FOLLOW_UP] = None if weeks is None else (today + timedelta(weeks=weeks)).isoformat()
+        return updated
+    if step == NOTES and choice == SKIP:
+        updated[NOTES] = None
+        return updated
+    raise AnswerProblem(Problem.CHOOSE)
+
+
+def apply_text(step: str, text: str, draft: Mapping[str, Any], today: date) -> dict[str, Any]:
+    """The draft after typed text at `step`; AnswerProblem with the reason otherwise."""
+    typed = " ".join(text.split())
+    if step in VOCABULARIES:
+        code = code_for_label(VOCABULARIES[step], typed)
+        if code is None:
+            raise AnswerProblem(Problem.CHOOSE)
+        return apply_choice(step, code, draft, today)
+    if step in _TYPED_WORDS and typed.casefold() in _TYPED_WORDS[step]:
+        return apply_choice(step, _TYPED_WORDS[step][typed.casefold()], draft, today)
+    if step == DATE:
+        return {**draft, DATE: _visit_date(typed, today).isoformat()}
+    if step == FOLLOW_UP:
+        return {**draft, FOLLOW_UP: _follow_up(typed, today).isoformat()}
+    if step == NOTES:
+        notes = text.strip()
+        if len(notes) > NOTES_MAX:
+            raise AnswerProblem(Problem.NOTES_TOO_LONG)
+        return {**draft, NOTES: notes}
+    raise AnswerProblem(Problem.CHOOSE)
+
+
+def _typed_date(text: str, today: date) -> tuple[date, bool]:
+    """The date and whether the year was typed."""
+    try:
+        when = parse_chat_date(text, today)
+    except ValueError:
+        raise AnswerProblem(Problem.NOT_A_DATE) from None
+    return when, text.count("/") == 2
+
+
+def _visit_date(text: str, today: date) -> date:
+    when, with_year = _typed_date(text, today)
+    if when > today:
+        raise AnswerProblem(Problem.FUTURE_VISIT if with_year else Problem.FUTURE_VISIT_NO_YEAR)
+    return when
+
+
+def _follow_up(text: str, today: date) -> date:
+    when, with_year = _typed_date(text, today)
+    if when < today:
+        raise AnswerProblem(
+            Problem.PAST_FOLLOW_UP if with_year else Problem.PAST_FOLLOW_UP_NO_YEAR)
+    return when
+
+
+# The card offers Correct to a visit's author for this long after it was saved.
+CORRECTION_WINDOW = timedelta(days=7)
+
+
+def correctable(saved_at: datetime, now: datetime) -> bool:
+    """Whether a visit saved at `saved_at` may still be corrected by its author."""
+    return now - saved_at <= CORRECTION_WINDOW
