@@ -32,7 +32,7 @@ from bot.handlers import access, pupils, router
 from bot.handlers import caseload as caseload_handlers
 from bot.handlers import help as help_handlers
 from bot.handlers.common import Context, Services, answer
-from bot.jobs import sweeper
+from bot.jobs import digest, sweeper
 from bot.logs import pin_library_loggers
 from bot.processing import PerChatUpdateProcessor
 from bot.settings import Settings
@@ -119,6 +119,8 @@ def schedule_jobs(application: Application) -> None:
     assert jobs is not None
     jobs.run_repeating(sweeper.sweep_sensitive_messages, interval=60, first=0,
                        name="sensitive-messages")
+    jobs.run_repeating(digest.digest_job, interval=digest.INTERVAL_SECONDS, first=0,
+                       name="caseload-digest")
 
 
 async def _post_init(application: Application) -> None:

@@ -13,13 +13,16 @@ from bot.storage.db import Database
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    """Settings for a test: files under tmp_path, no .env, no quiet hours unless asked."""
+    """Settings for a test: files under tmp_path, no .env, no quiet hours and no weekly
+    digest unless asked."""
     values: dict[str, Any] = {
         "database": tmp_path / "data" / "ewo.sqlite3",
         "export_dir": tmp_path / "data" / "exports",
         "audit_key": "test-audit-key",
         "quiet_hours": "",
         "quiet_days": "",
+        # The weekly digest would reach supervisors mid-test; digest tests turn it on.
+        "caseload_digest": "",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
