@@ -10,12 +10,13 @@ exist. Supervisors see their team's pupils read-only, audited as `supervision`.
 from __future__ import annotations
 
 import contextlib
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.domain.attendance import RULE_LABELS, Rule, Tally
+from bot.domain.visit_flow import correctable
 from bot.domain.visits import CONTACT_OUTCOMES, VISIT_TYPES, label_of
 from bot.handlers.common import (
     STALE_BUTTON,
@@ -51,7 +52,6 @@ DELETED_AFTER = "This message is deleted after {minutes} minutes."
 
 PAGE_SIZE = 10
 SEARCH_LIMIT = 10
-CORRECT_DAYS = 7  # a visit's author may correct it for this long
 _LONGEST_QUERY = 100
 _ROLES = ("officer", "supervisor")
 
@@ -271,11 +271,10 @@ def card_buttons(card: PupilCard, officer: Officer,
     rows = [[(DETAILS_BUTTON, f"det:{pupil_id}")]]
     if card.access == pupil_store.OWN:
         rows.append([(VISIT_BUTTON, f"v:new:{pupil_id}")])
-        correctable = [visit for visit in card.visits if visit.officer_id == officer.id
-                       and now - datetime.fromisoformat(visit.saved_at)
-                       < timedelta(days=CORRECT_DAYS)]
+        # Correct is offered to a visit's author for a while after it was saved.
         rows += [[(CORRECT_BUTTON.format(date=_day(visit.visit_date)), f"vc:{visit.id}")]
-                 for visit in correctable]
+                 for visit in card.visits if visit.officer_id == officer.id
+                 and correctable(datetime.fromisoformat(visit.saved_at), now)]
     return rows
 
 
