@@ -6,10 +6,11 @@ whole team's summary is four statements, however many officers and pupils it has
 
 Definitions (shared/spec/PRODUCT.md, `/caseload`):
 - a visit that a correction superseded does not count anywhere;
-- a pupil's open follow-up is the follow-up of their latest visit (by visit date, then
-  save time): saving a later visit closes it; it is overdue when dated before today;
-- a pupil is not visited for 28 days when their latest visit (by anyone), or their
-  allocation when never visited, is 28 or more days before today;
+- a pupil's open follow-up is the follow-up of the visit saved last for them (as /due
+  and the card read it): the next visit saved closes it; it is overdue when dated
+  before today;
+- a pupil is not visited for 28 days when their latest visit date (a visit by anyone),
+  or their allocation when never visited, is 28 or more days before today;
 - visits in the last 28 days are those an officer recorded, dated today or in the
   27 days before;
 - an undelivered alert counts for the person it was resolved to (`recipient_id`), else
@@ -42,9 +43,10 @@ _SUPERSEDED = "SELECT supersedes FROM visits WHERE supersedes IS NOT NULL"
 
 _PUPILS_SQL = f"""
     WITH latest AS (
-        SELECT v.pupil_id, v.visit_date, v.follow_up,
+        SELECT v.pupil_id, v.follow_up,
+               MAX(v.visit_date) OVER (PARTITION BY v.pupil_id) AS last_visit,
                ROW_NUMBER() OVER (PARTITION BY v.pupil_id
-                                  ORDER BY v.visit_date DESC, v.saved_at DESC, v.id DESC) AS n
+                                  ORDER BY v.saved_at DESC, v.id DESC) AS n
         FROM visits v
         JOIN allocations a ON a.pupil_id = v.pupil_id
         JOIN officers o ON o.id = a.officer_id
@@ -52,7 +54,7 @@ _PUPILS_SQL = f"""
           AND v.id NOT IN ({_SUPERSEDED})
     )
     SELECT a.officer_id, a.pupil_id, a.allocated_at, s.possible, s.attended,
-           l.visit_date AS last_visit, l.follow_up {{name_columns}}
+           l.last_visit, l.follow_up {{name_columns}}
     FROM allocations a
     JOIN officers o ON o.id = a.officer_id
     JOIN pupils p ON p.id = a.pupil_id

@@ -62,6 +62,12 @@ async def small_team(db: Database) -> dict[str, int]:
                          possible=100)
         await seed.pupil(conn, 9, officer_id=b, allocated=SEPT, attended=99, possible=100)
         await seed.visit(conn, pupil_id=9, officer_id=b, on=TODAY, follow_up=TODAY)
+        # A visit recorded late (dated earlier, saved later) still closes the follow-up.
+        await seed.pupil(conn, 13, officer_id=b, allocated=SEPT, attended=99, possible=100)
+        await seed.visit(conn, pupil_id=13, officer_id=b, on=date(2026, 11, 20),
+                         follow_up=date(2026, 11, 22))
+        await seed.visit(conn, pupil_id=13, officer_id=b, on=date(2026, 11, 10),
+                         saved=date(2026, 11, 21))
         # SUP1's own caseload
         await seed.pupil(conn, 10, officer_id=s, allocated=SEPT, attended=30, possible=100)
         # Another team
@@ -101,15 +107,15 @@ async def test_figures_equal_hand_computed_values(db: Database, settings: Settin
                            not_visited=3, undelivered=2,
                            bands=bands(GOOD=1, ABOVE_PA=1, PERSISTENT=1, SEVERE=2,
                                        NOT_AVAILABLE=2))
-    assert ewo2 == Figures(pupils=2, persistent=1, severe=0, visits=2, overdue=0,
-                           not_visited=0, undelivered=0, bands=bands(GOOD=1, PERSISTENT=1))
+    assert ewo2 == Figures(pupils=3, persistent=1, severe=0, visits=4, overdue=0,
+                           not_visited=0, undelivered=0, bands=bands(GOOD=2, PERSISTENT=1))
     assert gone2 == Figures(pupils=1, not_visited=1, bands=bands(GOOD=1))
     assert team.own.ref == "SUP1" and team.own.own
     assert team.own.figures == Figures(pupils=1, persistent=1, severe=1, not_visited=1,
                                        undelivered=1, bands=bands(SEVERE=1))
-    assert team.total == Figures(pupils=11, persistent=5, severe=3, visits=4, overdue=2,
+    assert team.total == Figures(pupils=12, persistent=5, severe=3, visits=6, overdue=2,
                                  not_visited=5, undelivered=3,
-                                 bands=bands(GOOD=3, ABOVE_PA=1, PERSISTENT=2, SEVERE=3,
+                                 bands=bands(GOOD=4, ABOVE_PA=1, PERSISTENT=2, SEVERE=3,
                                              NOT_AVAILABLE=2))
 
 
