@@ -152,6 +152,9 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX visits_pupil ON visits(pupil_id, saved_at);
     CREATE INDEX visits_officer ON visits(officer_id, visit_date);
+    -- The retention check reads every pupil's last intervention at once.
+    CREATE INDEX visits_pupil_date ON visits(pupil_id, visit_date);
+    CREATE INDEX visits_supersedes ON visits(supersedes) WHERE supersedes IS NOT NULL;
     CREATE UNIQUE INDEX visits_import_key
         ON visits(pupil_id, officer_id, visit_date, type, IFNULL(contact, ''))
         WHERE source = 'import';

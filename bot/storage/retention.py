@@ -1,0 +1,325 @@
+"""Retention: which records are coming due or past due, holds, reminders and disposal.
+
+A record's deadline follows from its last intervention (the latest current visit) or,
+with none, the latest date data about the pupil was imported. Deadlines are year ends
+and grow with that date, so "past due" and "coming due" are two date ranges over it
+(bot.domain.retention): every question here is one set-based query, whatever the
+number of pupils. Only an active controller may list, hold or dispose of records;
+the check that sends reminders reads counts only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.domain.retention import COMING, PAST, REMINDER_INTERVAL_DAYS, RetentionPolicy
+from bot.storage import audit
+from bot.storage.db import Conn, stamp
+from bot.storage.officers import Officer
+
+LAST_CHECK_KEY = "retention_last_check"
+
+# One row per pupil: its base date (what the deadline follows from) and its hold. The
+# last intervention is the latest visit not superseded by a correction; both lookups
+# are index searches (visits_pupil_date, visits_supersedes).
+_DUE = """
+    WITH due AS MATERIALIZED (
+        SELECT p.id AS pupil_id, p.school_urn,
+               (SELECT MAX(v.visit_date) FROM visits v WHERE v.pupil_id = p.id
+                AND NOT EXISTS (SELECT 1 FROM visits c WHERE c.supersedes = v.id)) AS last_visit,
+               substr(p.last_imported, 1, 10) AS last_imported,
+               h.reason AS hold_reason, h.review_date AS hold_review,
+               CASE WHEN h.review_date > :today THEN 1 ELSE 0 END AS held
+        FROM pupils p LEFT JOIN holds h ON h.pupil_id = p.id {where}
+    ), d AS (
+        SELECT due.*, COALESCE(last_visit, last_imported) AS base_date FROM due
+    )
+"""
+_BASE = _DUE.format(where="")
+_ONE = _DUE.format(where="WHERE p.id = :pupil")
+
+_CONTROLLER = ("EXISTS (SELECT 1 FROM officers viewer WHERE viewer.id = :viewer"
+               " AND viewer.role = 'controller' AND viewer.status = 'active')")
+
+
+def _params(policy: RetentionPolicy, **more: Any) -> dict[str, Any]:
+    return {"today": policy.today.isoformat(), "past": policy.past_due_through.isoformat(),
+            "coming": policy.coming_due_through.isoformat(), **more}
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolCount:
+    """Records coming due and past due at one school (held ones counted apart)."""
+
+    school_name: str
+    coming_due: int
+    past_due: int
+    held: int
+
+
+@dataclass(frozen=True, slots=True)
+class DueRecord:
+    """One record as /retention lists it: no names, only references, school and dates."""
+
+    pupil_id: int
+    case_ref: str
+    school_name: str
+    stage: str  # PAST or COMING
+    deadline: date
+    last_intervention: date | None
+    allocated: bool
+    latest_mark: date | None
+    hold_reason: str | None
+    hold_review: date | None
+    held: bool
+
+    @property
+    def disposable(self) -> bool:
+        return self.stage == PAST and not self.held
+
+
+async def school_counts(conn: Conn, policy: RetentionPolicy) -> list[SchoolCount]:
+    """Per school, records coming due and past due not on hold, and those on hold."""
+    rows = await conn.fetchall(
+        f"{_BASE} SELECT s.name AS school_name,"
+        " SUM(CASE WHEN d.held = 0 AND d.base_date > :past THEN 1 ELSE 0 END) AS coming_due,"
+        " SUM(CASE WHEN d.held = 0 AND d.base_date <= :past THEN 1 ELSE 0 END) AS past_due,"
+        " SUM(d.held) AS held"
+        " FROM d JOIN schools s ON s.urn = d.school_urn"
+        " WHERE d.base_date <= :coming GROUP BY s.urn, s.name ORDER BY s.name, s.urn",
+        _params(policy))
+    return [SchoolCount(r["school_name"], r["coming_due"], r["past_due"], r["held"])
+            for r in rows]
+
+
+_RECORD_COLUMNS = """
+    d.pupil_id, p.case_ref, s.name AS school_name, d.base_date, d.last_visit,
+    d.hold_reason, d.hold_review, d.held,
+    EXISTS (SELECT 1 FROM allocations a WHERE a.pupil_id = d.pupil_id) AS allocated,
+    (SELECT MAX(m.date) FROM marks m WHERE m.pupil_id = d.pupil_id) AS latest_mark
+"""
+
+
+def _record(row: Any, policy: RetentionPolicy) -> DueRecord:
+    base = date.fromisoformat(row["base_date"])
+    return DueRecord(
+        pupil_id=row["pupil_id"], case_ref=row["case_ref"], school_name=row["school_name"],
+        stage=PAST if row["base_date"] <= policy.past_due_through.isoformat() else COMING,
+        deadline=policy.deadline(base),
+        last_intervention=date.fromisoformat(row["last_visit"]) if row["last_visit"] else None,
+        allocated=bool(row["allocated"]),
+        latest_mark=date.fromisoformat(row["latest_mark"]) if row["latest_mark"] else None,
+        hold_reason=row["hold_reason"],
+        hold_review=date.fromisoformat(row["hold_review"]) if row["hold_review"] else None,
+        held=bool(row["held"]))
+
+
+async def due_records(conn: Conn, viewer: Officer, policy: RetentionPolicy, *, offset: int = 0,
+                      limit: int = 10) -> tuple[list[DueRecord], int]:
+    """A page of records coming due or past due (past due first, earliest deadline first)
+    and how many there are; nothing for anyone but an active controller."""
+    params = _params(policy, viewer=viewer.id, offset=max(offset, 0), limit=max(limit, 0))
+    # The page is chosen (and counted) first; its few rows then get their details.
+    rows = await conn.fetchall(
+        f"{_BASE}, page AS ("
+        "   SELECT d.*, p.case_ref, count(*) OVER () AS total"
+        "   FROM d JOIN pupils p ON p.id = d.pupil_id"
+        f"  WHERE d.base_date <= :coming AND {_CONTROLLER}"
+        "   ORDER BY d.base_date, p.case_ref LIMIT :limit OFFSET :offset)"
+        f" SELECT {_RECORD_COLUMNS}, d.total FROM page d"
+        " JOIN pupils p ON p.id = d.pupil_id JOIN schools s ON s.urn = d.school_urn"
+        " ORDER BY d.base_date, p.case_ref", params)
+    if rows:
+        return [_record(row, policy) for row in rows], int(rows[0]["total"])
+    total = await conn.fetchval(
+        f"{_BASE} SELECT count(*) FROM d WHERE d.base_date <= :coming AND {_CONTROLLER}",
+        params)
+    return [], int(total or 0)
+
+
+async def due_record(conn: Conn, viewer: Officer, policy: RetentionPolicy,
+                     pupil_id: int) -> DueRecord | None:
+    """One record if it is coming due or past due and the viewer is an active controller."""
+    row = await conn.fetchone(
+        f"{_ONE} SELECT {_RECORD_COLUMNS}"
+        " FROM d JOIN pupils p ON p.id = d.pupil_id JOIN schools s ON s.urn = d.school_urn"
+        f" WHERE d.pupil_id = :pupil AND d.base_date <= :coming AND {_CONTROLLER}",
+        _params(policy, viewer=viewer.id, pupil=pupil_id))
+    return None if row is None else _record(row, policy)
+
+
+async def disposable_ids(conn: Conn, viewer: Officer, policy: RetentionPolicy) -> list[int]:
+    """Every past-due record not on hold, for "Dispose all" (empty for a non-controller)."""
+    rows = await conn.fetchall(
+        f"{_BASE} SELECT d.pupil_id FROM d"
+        f" WHERE d.base_date <= :past AND d.held = 0 AND {_CONTROLLER} ORDER BY d.pupil_id",
+        _params(policy, viewer=viewer.id))
+    return [row["pupil_id"] for row in rows]
+
+
+# --- holds ---------------------------------------------------------------------------
+
+
+async def hold(conn: Conn, viewer: Officer, policy: RetentionPolicy, pupil_id: int, *,
+               reason: str, review_date: date, now: datetime) -> DueRecord | None:
+    """Put a due record on hold until `review_date` (audited); None when not allowed."""
+    record = await due_record(conn, viewer, policy, pupil_id)
+    if record is None:
+        return None
+    await conn.execute(
+        "INSERT INTO holds (pupil_id, reason, review_date, officer_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (pupil_id) DO UPDATE SET reason = excluded.reason,"
+        " review_date = excluded.review_date, officer_id = excluded.officer_id,"
+        " created_at = excluded.created_at",
+        (pupil_id, reason, review_date.isoformat(), viewer.id, stamp(now)))
+    await audit.append(conn, actor=viewer.actor, action="hold", target=f"pupil:{pupil_id}",
+                       reason="retention_hold", at=now,
+                       detail={"hold_reason": reason, "review_date": review_date.isoformat()})
+    return await due_record(conn, viewer, policy, pupil_id)
+
+
+# --- disposal ----------------------------------------------------------------------------
+
+# Everything held about a pupil, children first. Foreign keys cascade from pupils too;
+# naming each table keeps disposal complete even where cascades are not declared.
+_PUPIL_TABLES = ("outbox_pupils", "retention_reminders", "holds", "alerts", "rule_states",
+                 "pupil_stats", "marks", "conversations", "visits", "allocations", "contacts")
+
+
+async def dispose(conn: Conn, pupil_id: int, *, by: Officer, policy: RetentionPolicy,
+                  now: datetime) -> bool:
+    """Remove a past-due record not on hold and everything about it, inside the caller's
+    write transaction, leaving an audit entry that names no one.
+
+    False (and nothing removed) unless `by` is an active controller and the record is
+    still past due and not on hold. The caller checkpoints the database afterwards
+    (`Database.checkpoint`) so nothing is recoverable from the files.
+    """
+    record = await due_record(conn, by, policy, pupil_id)
+    if record is None or not record.disposable:
+        return False
+    # Messages still about the pupil (waiting, or kept as sent or undelivered) go too:
+    # their text carries the case reference and initials.
+    await conn.execute(
+        "DELETE FROM outbox WHERE id IN (SELECT outbox_id FROM outbox_pupils WHERE pupil_id = ?)",
+        (pupil_id,))
+    for table in _PUPIL_TABLES:
+        await conn.execute(f"DELETE FROM {table} WHERE pupil_id = ?", (pupil_id,))
+    await conn.execute("DELETE FROM pupils WHERE id = ?", (pupil_id,))
+    await audit.append(conn, actor=by.actor, action="disposal", target=f"pupil:{pupil_id}",
+                       reason="retention_due", at=now,
+                       detail={"deadline": record.deadline.isoformat()})
+    return True
+
+
+# --- the daily check ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderNews:
+    """What a check finds that the controllers have not been told yet."""
+
+    newly_coming: int
+    newly_past: int
+    reminded_again: int
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.newly_coming or self.newly_past or self.reminded_again)
+
+
+@dataclass(frozen=True, slots=True)
+class Stock:
+    """One check's reading: counts by school, and what is new since the last reminder."""
+
+    counts: list[SchoolCount]
+    news: ReminderNews
+
+
+_STOCK_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS retention_stock ("
+                " pupil_id INTEGER PRIMARY KEY, school_urn TEXT NOT NULL,"
+                " stage TEXT NOT NULL, held INTEGER NOT NULL)")
+
+
+async def take_stock(conn: Conn, policy: RetentionPolicy, now: datetime) -> Stock:
+    """The daily check, inside the caller's write transaction.
+
+    When anything is new (records newly coming due or past due, or past due and last
+    reminded REMINDER_INTERVAL_DAYS ago), every record counted, not on hold, is marked
+    reminded now: the caller queues the reminder in the same transaction. Every pupil
+    is read once, into a temporary table the other statements work from.
+    """
+    await conn.execute(_STOCK_TABLE)
+    await conn.execute("DELETE FROM temp.retention_stock")
+    await conn.execute(
+        f"{_BASE} INSERT INTO temp.retention_stock (pupil_id, school_urn, stage, held)"
+        " SELECT d.pupil_id, d.school_urn,"
+        "   CASE WHEN d.base_date <= :past THEN 'past' ELSE 'coming' END, d.held"
+        " FROM d WHERE d.base_date <= :coming", _params(policy))
+    try:
+        await _forget_stale_reminders(conn)
+        counts = await _stock_counts(conn)
+        news = await _news(conn, now)
+        if news.anything:
+            await _record_reminders(conn, now)
+    finally:
+        await conn.execute("DELETE FROM temp.retention_stock")
+    return Stock(counts, news)
+
+
+async def _forget_stale_reminders(conn: Conn) -> None:
+    """A new intervention moves the deadline: a record no longer at a stage is reminded
+    of it afresh when it comes round again."""
+    await conn.execute(
+        "DELETE FROM retention_reminders WHERE NOT EXISTS (SELECT 1 FROM temp.retention_stock s"
+        " WHERE s.pupil_id = retention_reminders.pupil_id"
+        " AND (retention_reminders.stage = 'coming' OR s.stage = 'past'))")
+
+
+async def _stock_counts(conn: Conn) -> list[SchoolCount]:
+    rows = await conn.fetchall(
+        "SELECT sc.name AS school_name,"
+        " SUM(CASE WHEN s.held = 0 AND s.stage = 'coming' THEN 1 ELSE 0 END) AS coming_due,"
+        " SUM(CASE WHEN s.held = 0 AND s.stage = 'past' THEN 1 ELSE 0 END) AS past_due,"
+        " SUM(s.held) AS held"
+        " FROM temp.retention_stock s JOIN schools sc ON sc.urn = s.school_urn"
+        " GROUP BY sc.urn, sc.name ORDER BY sc.name, sc.urn")
+    return [SchoolCount(r["school_name"], r["coming_due"], r["past_due"], r["held"])
+            for r in rows]
+
+
+async def _news(conn: Conn, now: datetime) -> ReminderNews:
+    row = await conn.fetchone(
+        "SELECT"
+        " SUM(CASE WHEN s.stage = 'coming' AND r.pupil_id IS NULL THEN 1 ELSE 0 END) AS coming,"
+        " SUM(CASE WHEN s.stage = 'past' AND r.pupil_id IS NULL THEN 1 ELSE 0 END) AS past,"
+        " SUM(CASE WHEN s.stage = 'past' AND r.reminded_at <= :again THEN 1 ELSE 0 END) AS again"
+        " FROM temp.retention_stock s"
+        " LEFT JOIN retention_reminders r ON r.pupil_id = s.pupil_id AND r.stage = s.stage"
+        " WHERE s.held = 0",
+        {"again": stamp(now - timedelta(days=REMINDER_INTERVAL_DAYS))})
+    return ReminderNews(int(row["coming"] or 0), int(row["past"] or 0), int(row["again"] or 0))
+
+
+async def _record_reminders(conn: Conn, now: datetime) -> None:
+    """Coming due is told once; past due again with every reminder that counts it."""
+    await conn.execute(
+        "INSERT INTO retention_reminders (pupil_id, stage, reminded_at)"
+        " SELECT s.pupil_id, s.stage, :now FROM temp.retention_stock s WHERE s.held = 0"
+        " ON CONFLICT (pupil_id, stage) DO UPDATE SET reminded_at = CASE"
+        "   WHEN excluded.stage = 'past' THEN excluded.reminded_at"
+        "   ELSE retention_reminders.reminded_at END", {"now": stamp(now)})
+
+
+async def last_check(conn: Conn) -> datetime | None:
+    """When the retention check last ran, or None if never."""
+    value = await conn.fetchval("SELECT value FROM meta WHERE key = ?", (LAST_CHECK_KEY,))
+    return None if value is None else datetime.fromisoformat(value)
+
+
+async def record_check(conn: Conn, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (LAST_CHECK_KEY, stamp(now)))

@@ -1,0 +1,128 @@
+"""Records written straight into the tables, for retention, disposal and subject-access tests.
+
+`full_record` fills every table that holds rows about a pupil, so a test can check
+that disposal removes, and an export shows, each of them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+from bot.domain.text import fold
+from bot.storage import officers as officer_store
+from bot.storage.db import Conn, Database, stamp
+from bot.storage.officers import Officer
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+SCHOOLS = {"100001": "Hillside Primary", "100002": "Riverside Academy"}
+
+
+class Seed:
+    """A small service written row by row."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.serial = 0
+
+    async def officer(self, ref: str, role: str = "officer",
+                      supervisor: str | None = None) -> Officer:
+        async with self.db.write() as conn:
+            return await officer_store.add_officer(conn, ref=ref, name=f"Officer {ref}",
+                                                   role=role, supervisor_ref=supervisor,
+                                                   now=NOW)
+
+    async def pupil(self, *, imported: date, first: str = "Pupil", last: str | None = None,
+                    urn: str = "100001", upn: str | None = None,
+                    officer: Officer | None = None) -> int:
+        """A pupil last imported on `imported` (and allocated to `officer`, if given)."""
+        self.serial += 1
+        last = last or f"Number{self.serial}"
+        async with self.db.write() as conn:
+            await conn.execute("INSERT OR IGNORE INTO schools (urn, name) VALUES (?, ?)",
+                               (urn, SCHOOLS[urn]))
+            pupil_id = await conn.insert(
+                "INSERT INTO pupils (upn, case_ref, first_name, last_name, search_first,"
+                " search_last, date_of_birth, year_group, school_urn, address, postcode,"
+                " first_imported, last_imported)"
+                " VALUES (?, ?, ?, ?, ?, ?, '2014-03-01', '7', ?, '1 Mill Lane', 'BS1 4AA',"
+                " ?, ?)",
+                (upn or f"T{self.serial:012d}", f"C{self.serial:05d}", first, last,
+                 fold(first), fold(last), urn, imported.isoformat(), imported.isoformat()))
+            if officer is not None:
+                await conn.execute(
+                    "INSERT INTO allocations (pupil_id, officer_id, allocated_at)"
+                    " VALUES (?, ?, ?)", (pupil_id, officer.id, stamp(NOW)))
+        return pupil_id
+
+    async def visit(self, pupil_id: int, officer: Officer, day: date, *,
+                    notes: str | None = None, supersedes: int | None = None) -> int:
+        async with self.db.write() as conn:
+            return await conn.insert(
+                "INSERT INTO visits (pupil_id, officer_id, visit_date, type, contact, notes,"
+                " supersedes, saved_at) VALUES (?, ?, ?, 'home', 'parent', ?, ?, ?)",
+                (pupil_id, officer.id, day.isoformat(), notes, supersedes, stamp(NOW)))
+
+    async def hold(self, pupil_id: int, by: Officer, review: date) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO holds (pupil_id, reason, review_date, officer_id, created_at)"
+                " VALUES (?, 'legal', ?, ?, ?)", (pupil_id, review.isoformat(), by.id, stamp(NOW)))
+
+    async def full_record(self, pupil_id: int, officer: Officer, name: str) -> None:
+        """A row about the pupil in every table that holds one; `name` appears in each
+        free-text place (contact, notes, draft) so its absence can be checked."""
+        async with self.db.write() as conn:
+            await _contacts(conn, pupil_id, name)
+            await conn.executemany(
+                "INSERT INTO marks (pupil_id, date, session, code) VALUES (?, ?, ?, ?)",
+                [(pupil_id, "2024-05-13", "AM", "/"), (pupil_id, "2024-05-13", "PM", "O"),
+                 (pupil_id, "2024-05-14", "AM", "L"), (pupil_id, "2024-05-14", "PM", "I")])
+            await conn.execute(
+                "INSERT INTO pupil_stats (pupil_id, academic_year, possible, attended,"
+                " authorised, unauthorised, lates_l, lates_u, latest_mark)"
+                " VALUES (?, 2024, 4, 2, 1, 1, 1, 0, '2024-05-14')", (pupil_id,))
+            await conn.execute(
+                "INSERT INTO rule_states (pupil_id, academic_year, rule, holding, changed_at)"
+                " VALUES (?, 2024, 'persistent', 1, ?)", (pupil_id, stamp(NOW)))
+            await conn.execute(
+                "INSERT INTO alerts (pupil_id, rule, academic_year, attended, possible,"
+                " created_at) VALUES (?, 'persistent', 2024, 2, 4, ?)", (pupil_id, stamp(NOW)))
+            outbox_id = await conn.insert(
+                "INSERT INTO outbox (kind, audience, payload, not_before, created_at)"
+                " VALUES ('alert', ?, ?, ?, ?)",
+                (f"officer:{officer.id}", json.dumps({"text": f"C{pupil_id:05d} alert"}),
+                 stamp(NOW), stamp(NOW)))
+            await conn.execute("INSERT INTO outbox_pupils (outbox_id, pupil_id) VALUES (?, ?)",
+                               (outbox_id, pupil_id))
+            await conn.execute(
+                "INSERT INTO conversations (officer_id, kind, step, token, pupil_id, data,"
+                " started_at, updated_at, expires_at) VALUES (?, 'visit', 'notes', 'abcd1234',"
+                " ?, ?, ?, ?, '2999-01-01T00:00:00+00:00')",
+                (officer.id, pupil_id, json.dumps({"notes": f"draft about {name}"}),
+                 stamp(NOW), stamp(NOW)))
+            await conn.execute(
+                "INSERT INTO retention_reminders (pupil_id, stage, reminded_at)"
+                " VALUES (?, 'past', ?)", (pupil_id, stamp(NOW)))
+            # A hold whose review date has passed: it no longer stops disposal.
+            await conn.execute(
+                "INSERT INTO holds (pupil_id, reason, review_date, officer_id, created_at)"
+                " VALUES (?, 'other', '2025-01-31', ?, ?)", (pupil_id, officer.id, stamp(NOW)))
+        await self.visit(pupil_id, officer, date(2024, 5, 20), notes=f"Spoke to {name}'s mother")
+
+
+async def _contacts(conn: Conn, pupil_id: int, name: str) -> None:
+    await conn.executemany(
+        "INSERT INTO contacts (pupil_id, name, relationship, phone, email, address,"
+        " parental_responsibility, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(pupil_id, f"{name} Senior", "Mother", "07700 900123", "mum@example.org",
+          "1 Mill Lane", 1, 1),
+         (pupil_id, "Shared Grandparent", "Grandmother", None, None, None, 0, 2)])
+
+
+async def contact(db: Database, pupil_id: int, name: str) -> None:
+    """One more contact row for a pupil (the same person may be held for several)."""
+    async with db.write() as conn:
+        await conn.execute(
+            "INSERT INTO contacts (pupil_id, name, relationship) VALUES (?, ?, 'Grandmother')",
+            (pupil_id, name))

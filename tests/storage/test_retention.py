@@ -1,0 +1,258 @@
+"""Which records are due, holds and disposal, against a real database file."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import date
+
+import pytest
+
+from bot.domain.dates import YearEnd
+from bot.domain.retention import COMING, PAST, RetentionPolicy
+from bot.settings import Settings
+from bot.storage import audit, retention
+from bot.storage.db import Database
+from bot.storage.officers import Officer
+from tests.storage.retention_seed import NOW, Seed, contact
+
+AUGUST = YearEnd(8, 31)
+TODAY = date(2026, 11, 25)
+POLICY = RetentionPolicy(TODAY, AUGUST, 30)
+CANARY = "Zebediah Quuxworth"
+
+
+def pupil_tables(path: object) -> list[str]:
+    """Every table with a pupil_id column, read from the schema itself."""
+    raw = sqlite3.connect(str(path))
+    try:
+        tables = [row[0] for row in
+                  raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return [table for table in tables
+                if any(column[1] == "pupil_id"
+                       for column in raw.execute(f"PRAGMA table_info({table})"))]
+    finally:
+        raw.close()
+
+
+@pytest.fixture
+async def seed(db: Database) -> Seed:
+    return Seed(db)
+
+
+@pytest.fixture
+async def controller(seed: Seed) -> Officer:
+    return await seed.officer("DPO1", "controller")
+
+
+@pytest.fixture
+async def officer(seed: Seed) -> Officer:
+    return await seed.officer("EWO1")
+
+
+async def listing(db: Database, viewer: Officer,
+                  policy: RetentionPolicy = POLICY) -> dict[int, retention.DueRecord]:
+    async with db.read() as conn:
+        records, total = await retention.due_records(conn, viewer, policy, limit=100)
+    assert total == len(records)
+    return {record.pupil_id: record for record in records}
+
+
+async def test_deadlines_at_the_year_boundary(db: Database, seed: Seed, controller: Officer,
+                                              officer: Officer) -> None:
+    kept_a_year_more = await seed.pupil(imported=date(2025, 9, 1))
+    last_day = await seed.pupil(imported=date(2025, 8, 31))
+    visited = await seed.pupil(imported=date(2020, 1, 1))
+    await seed.visit(visited, officer, date(2025, 9, 1))  # the visit, not the import, counts
+    leap = await seed.pupil(imported=date(2024, 2, 29))
+
+    on_deadline = await listing(db, controller, RetentionPolicy(date(2026, 8, 31), AUGUST, 30))
+    assert on_deadline[last_day].stage == COMING
+    assert on_deadline[last_day].deadline == date(2026, 8, 31)
+    assert kept_a_year_more not in on_deadline and visited not in on_deadline
+
+    next_day = await listing(db, controller, RetentionPolicy(date(2026, 9, 1), AUGUST, 30))
+    assert next_day[last_day].stage == PAST
+    assert next_day[leap].stage == PAST and next_day[leap].deadline == date(2025, 8, 31)
+    assert kept_a_year_more not in next_day and visited not in next_day
+
+
+async def test_a_configured_year_end(seed: Seed, db: Database, controller: Officer) -> None:
+    pupil = await seed.pupil(imported=date(2025, 7, 31))
+    july = YearEnd(7, 31)
+    before = await listing(db, controller, RetentionPolicy(date(2026, 7, 31), july, 0))
+    after = await listing(db, controller, RetentionPolicy(date(2026, 8, 1), july, 0))
+    assert before[pupil].stage == COMING and before[pupil].deadline == date(2026, 7, 31)
+    assert after[pupil].stage == PAST
+
+
+async def test_a_correction_replaces_the_visit_it_supersedes(db: Database, seed: Seed,
+                                                             controller: Officer,
+                                                             officer: Officer) -> None:
+    pupil = await seed.pupil(imported=date(2023, 1, 1))
+    mistyped = await seed.visit(pupil, officer, date(2025, 10, 1))
+    await seed.visit(pupil, officer, date(2024, 10, 1), supersedes=mistyped)
+    record = (await listing(db, controller))[pupil]
+    assert record.last_intervention == date(2024, 10, 1)
+    assert record.deadline == date(2026, 8, 31) and record.stage == PAST
+
+
+async def test_listing_shows_references_and_dates_to_controllers_only(
+        db: Database, seed: Seed, controller: Officer, officer: Officer) -> None:
+    allocated = await seed.pupil(imported=date(2024, 3, 1), officer=officer)
+    await seed.pupil(imported=date(2024, 3, 2), urn="100002")
+    await seed.pupil(imported=date(2026, 9, 2))  # not due
+    records = await listing(db, controller)
+    assert len(records) == 2
+    assert records[allocated].allocated and records[allocated].case_ref == "C00001"
+    assert records[allocated].school_name == "Hillside Primary"
+    assert await listing(db, officer) == {}
+    supervisor = await seed.officer("SUP1", "supervisor")
+    assert await listing(db, supervisor) == {}
+    async with db.read() as conn:
+        assert await retention.due_record(conn, officer, POLICY, allocated) is None
+        assert await retention.disposable_ids(conn, officer, POLICY) == []
+
+
+async def test_counts_by_school_keep_held_records_apart(db: Database, seed: Seed,
+                                                        controller: Officer) -> None:
+    first = await seed.pupil(imported=date(2024, 3, 1))
+    await seed.pupil(imported=date(2024, 3, 1))
+    await seed.pupil(imported=date(2024, 3, 1), urn="100002")
+    await seed.hold(first, controller, date(2027, 1, 1))
+    async with db.read() as conn:
+        counts = await retention.school_counts(conn, POLICY)
+    assert [(c.school_name, c.past_due, c.coming_due, c.held) for c in counts] == [
+        ("Hillside Primary", 1, 0, 1), ("Riverside Academy", 1, 0, 0)]
+
+
+async def test_hold_is_audited_and_stops_disposal_until_review(db: Database, seed: Seed,
+                                                               controller: Officer) -> None:
+    pupil = await seed.pupil(imported=date(2024, 3, 1))
+    async with db.write() as conn:
+        record = await retention.hold(conn, controller, POLICY, pupil, reason="legal",
+                                      review_date=date(2027, 1, 15), now=NOW)
+    assert record is not None and record.held and not record.disposable
+    async with db.write() as conn:
+        assert not await retention.dispose(conn, pupil, by=controller, policy=POLICY, now=NOW)
+        entries = await audit.entries(conn, targets=(f"pupil:{pupil}",))
+    assert [(e.action, e.reason, e.detail) for e in entries] == [
+        ("hold", "retention_hold", {"hold_reason": "legal", "review_date": "2027-01-15"})]
+    on_review = RetentionPolicy(date(2027, 1, 15), AUGUST, 30)
+    async with db.write() as conn:
+        assert await retention.dispose(conn, pupil, by=controller, policy=on_review, now=NOW)
+
+
+async def test_hold_refused_for_non_controllers_and_records_not_due(
+        db: Database, seed: Seed, controller: Officer, officer: Officer) -> None:
+    due = await seed.pupil(imported=date(2024, 3, 1))
+    not_due = await seed.pupil(imported=date(2026, 9, 1))
+    async with db.write() as conn:
+        assert await retention.hold(conn, officer, POLICY, due, reason="legal",
+                                    review_date=date(2027, 1, 1), now=NOW) is None
+        assert await retention.hold(conn, controller, POLICY, not_due, reason="legal",
+                                    review_date=date(2027, 1, 1), now=NOW) is None
+        assert await conn.fetchval("SELECT count(*) FROM holds") == 0
+
+
+async def test_disposal_removes_every_row_about_the_pupil_and_nothing_else(
+        db: Database, seed: Seed, settings: Settings, controller: Officer,
+        officer: Officer) -> None:
+    disposed = await seed.pupil(imported=date(2024, 3, 1), first="Zebediah",
+                                last="Quuxworth", officer=officer)
+    await seed.full_record(disposed, officer, CANARY)
+    kept = await seed.pupil(imported=date(2024, 3, 1), officer=officer)
+    await contact(db, kept, "Shared Grandparent")  # the same person, held for another pupil
+    tables = pupil_tables(settings.database)
+    async with db.read() as conn:
+        before = {t: await conn.fetchval(f"SELECT count(*) FROM {t} WHERE pupil_id = ?",
+                                         (disposed,)) for t in tables}
+    # Every table about pupils really held a row about this one.
+    assert all(before[t] for t in tables if t != "pupils"), before
+
+    async with db.write() as conn:
+        assert await retention.dispose(conn, disposed, by=controller, policy=POLICY, now=NOW)
+    async with db.read() as conn:
+        for table in tables:
+            assert await conn.fetchval(f"SELECT count(*) FROM {table} WHERE pupil_id = ?",
+                                       (disposed,)) == 0, table
+        assert await conn.fetchval("SELECT count(*) FROM pupils WHERE id = ?", (disposed,)) == 0
+        assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+        assert await conn.fetchval("SELECT name FROM contacts WHERE pupil_id = ?",
+                                   (kept,)) == "Shared Grandparent"
+        assert await conn.fetchval("SELECT count(*) FROM allocations WHERE pupil_id = ?",
+                                   (kept,)) == 1
+        entry = (await audit.entries(conn, targets=(f"pupil:{disposed}",)))[-1]
+    assert (entry.actor, entry.action, entry.reason) == ("officer:DPO1", "disposal",
+                                                         "retention_due")
+    assert entry.detail == {"deadline": "2025-08-31"}
+
+
+async def test_disposal_leaves_no_trace_in_the_database_files(
+        db: Database, seed: Seed, settings: Settings, controller: Officer,
+        officer: Officer) -> None:
+    pupil = await seed.pupil(imported=date(2024, 3, 1), first="Zebediah", last="Quuxworth",
+                             officer=officer)
+    await seed.full_record(pupil, officer, CANARY)
+    files = [settings.database, settings.database.with_name(settings.database.name + "-wal")]
+    canary = CANARY.encode()
+
+    def traces() -> int:
+        return sum(path.read_bytes().count(canary) for path in files if path.exists())
+
+    assert traces() > 0  # the name really was written to the files
+    async with db.write() as conn:
+        assert await retention.dispose(conn, pupil, by=controller, policy=POLICY, now=NOW)
+    await db.checkpoint()
+    assert traces() == 0
+    assert b"Quuxworth" not in settings.database.read_bytes()
+
+
+async def test_disposal_refused_unless_past_due_and_by_a_controller(
+        db: Database, seed: Seed, controller: Officer, officer: Officer) -> None:
+    past = await seed.pupil(imported=date(2024, 3, 1))
+    coming = await seed.pupil(imported=date(2025, 8, 1))
+    held = await seed.pupil(imported=date(2024, 3, 1))
+    await seed.hold(held, controller, date(2027, 1, 1))
+    august = RetentionPolicy(date(2026, 8, 10), AUGUST, 30)
+    async with db.write() as conn:
+        assert not await retention.dispose(conn, past, by=officer, policy=POLICY, now=NOW)
+        assert not await retention.dispose(conn, coming, by=controller, policy=august, now=NOW)
+        assert not await retention.dispose(conn, held, by=controller, policy=POLICY, now=NOW)
+        assert not await retention.dispose(conn, 9999, by=controller, policy=POLICY, now=NOW)
+        assert await conn.fetchval("SELECT count(*) FROM pupils") == 3
+        assert await retention.disposable_ids(conn, controller, POLICY) == [past, coming]
+
+
+async def test_the_whole_service_is_read_in_well_under_a_second(
+        db: Database, controller: Officer, officer: Officer) -> None:
+    pupils = 100_000
+    async with db.write() as conn:
+        await conn.executemany("INSERT INTO schools (urn, name) VALUES (?, ?)",
+                               [(str(200000 + n), f"School {n}") for n in range(50)])
+        await conn.executemany(
+            "INSERT INTO pupils (upn, case_ref, first_name, last_name, search_first,"
+            " search_last, date_of_birth, year_group, school_urn, first_imported,"
+            " last_imported) VALUES (?, ?, 'A', 'B', 'a', 'b', '2014-01-01', '7', ?, ?, ?)",
+            [(f"T{n:012d}", f"C{n:06d}", str(200000 + n % 50),
+              f"{2022 + n % 5}-03-01", f"{2022 + n % 5}-03-01") for n in range(pupils)])
+        await conn.executemany(
+            "INSERT INTO visits (pupil_id, officer_id, visit_date, type, saved_at)"
+            " VALUES (?, ?, ?, 'home', ?)",
+            [(1 + (n * 7) % pupils, officer.id, f"{2022 + n % 5}-06-0{1 + n % 9}", "x")
+             for n in range(2 * pupils)])
+    started = time.perf_counter()
+    async with db.write() as conn:
+        stock = await retention.take_stock(conn, POLICY, NOW)
+    checked = time.perf_counter() - started
+    async with db.read() as conn:
+        counts = await retention.school_counts(conn, POLICY)
+        records, total = await retention.due_records(conn, controller, POLICY, offset=500,
+                                                     limit=5)
+    elapsed = time.perf_counter() - started
+    assert stock.counts == counts
+    assert sum(c.past_due for c in counts) == total == stock.news.newly_past > 0
+    assert len(records) == 5
+    # Typically a quarter of a second each; the bounds leave room for a busy machine.
+    assert checked < 1.0, f"the daily check took {checked:.2f} s"
+    assert elapsed - checked < 1.5, f"a /retention page took {elapsed - checked:.2f} s"
