@@ -28,11 +28,11 @@ from telegram.ext import (
 )
 
 from bot.clock import Clock
-from bot.handlers import access, pupils, router
+from bot.handlers import access, pupils, router, visit
 from bot.handlers import caseload as caseload_handlers
 from bot.handlers import help as help_handlers
 from bot.handlers.common import Context, Services, answer
-from bot.jobs import digest, sweeper
+from bot.jobs import digest, sweeper, visit_drafts
 from bot.logs import pin_library_loggers
 from bot.processing import PerChatUpdateProcessor
 from bot.settings import Settings
@@ -91,6 +91,9 @@ def register_handlers(application: Application) -> None:
         "pupils": pupils.pupils_command,
         "pupil": pupils.pupil_command,
         "caseload": caseload_handlers.caseload_command,
+        "visit": visit.visit_command,
+        "cancel": visit.cancel_command,
+        "due": visit.due_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback), group=0)
@@ -101,11 +104,13 @@ def register_handlers(application: Application) -> None:
         "pg": pupils.page_button,
         "pick": pupils.pick_button,
         "cl": caseload_handlers.caseload_button,
+        "v": visit.on_button,
+        "vc": visit.correct_button,
     }
     for prefix, callback in buttons.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"), group=0)
 
-    routes = router.TextRoutes(answers={}, search=pupils.search_text)
+    routes = router.TextRoutes(answers={"visit": visit.on_text}, search=pupils.search_text)
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND, router.text_handler(routes)), group=0)
 
@@ -121,6 +126,8 @@ def schedule_jobs(application: Application) -> None:
                        name="sensitive-messages")
     jobs.run_repeating(digest.digest_job, interval=digest.INTERVAL_SECONDS, first=0,
                        name="caseload-digest")
+    jobs.run_repeating(visit_drafts.discard_expired_drafts, interval=3600, first=0,
+                       name="expired-visit-drafts")
 
 
 async def _post_init(application: Application) -> None:

@@ -164,4 +164,4 @@ CORRECTION_WINDOW = timedelta(days=7)
 
 def correctable(saved_at: datetime, now: datetime) -> bool:
     """Whether a visit saved at `saved_at` may still be corrected by its author."""
-    return now - saved_at <= CORRECTION_WINDOW
+    return now - saved_at < CORRECTION_WINDOW

@@ -113,5 +113,5 @@ def test_complete_drafts() -> None:
 
 def test_correction_window_is_seven_days() -> None:
     saved = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
-    assert flow.correctable(saved, saved + timedelta(days=7))
-    assert not flow.correctable(saved, saved + timedelta(days=7, seconds=1))
+    assert flow.correctable(saved, saved + timedelta(days=7, seconds=-1))
+    assert not flow.correctable(saved, saved + timedelta(days=7))
