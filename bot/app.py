@@ -33,6 +33,7 @@ from bot.handlers import caseload as caseload_handlers
 from bot.handlers import help as help_handlers
 from bot.handlers.common import Context, Services, answer
 from bot.jobs import digest, sweeper, visit_drafts
+from bot.jobs import retention as retention_jobs
 from bot.logs import pin_library_loggers
 from bot.processing import PerChatUpdateProcessor
 from bot.settings import Settings
@@ -128,6 +129,8 @@ def schedule_jobs(application: Application) -> None:
                        name="caseload-digest")
     jobs.run_repeating(visit_drafts.discard_expired_drafts, interval=3600, first=0,
                        name="expired-visit-drafts")
+    jobs.run_repeating(retention_jobs.retention_job, interval=retention_jobs.INTERVAL_SECONDS,
+                       first=0, name="retention-check")
 
 
 async def _post_init(application: Application) -> None:

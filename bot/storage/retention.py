@@ -11,7 +11,7 @@ the check that sends reminders reads counts only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bot.domain.retention import COMING, PAST, REMINDER_INTERVAL_DAYS, RetentionPolicy
@@ -248,8 +248,9 @@ async def take_stock(conn: Conn, policy: RetentionPolicy, now: datetime) -> Stoc
 
     When anything is new (records newly coming due or past due, or past due and last
     reminded REMINDER_INTERVAL_DAYS ago), every record counted, not on hold, is marked
-    reminded now: the caller queues the reminder in the same transaction. Every pupil
-    is read once, into a temporary table the other statements work from.
+    reminded now: the caller queues the reminder in the same transaction. `now` is in
+    the service's time zone. Every pupil is read once, into a temporary table the
+    other statements work from.
     """
     await conn.execute(_STOCK_TABLE)
     await conn.execute("DELETE FROM temp.retention_stock")
@@ -299,8 +300,15 @@ async def _news(conn: Conn, now: datetime) -> ReminderNews:
         " FROM temp.retention_stock s"
         " LEFT JOIN retention_reminders r ON r.pupil_id = s.pupil_id AND r.stage = s.stage"
         " WHERE s.held = 0",
-        {"again": stamp(now - timedelta(days=REMINDER_INTERVAL_DAYS))})
+        {"again": stamp(_remind_again_before(now))})
     return ReminderNews(int(row["coming"] or 0), int(row["past"] or 0), int(row["again"] or 0))
+
+
+def _remind_again_before(now: datetime) -> datetime:
+    """Reminders sent before this are a week old: counted in days on the local calendar,
+    so a check that runs a little earlier than last week's still reminds."""
+    first_day = now.date() - timedelta(days=REMINDER_INTERVAL_DAYS - 1)
+    return datetime.combine(first_day, time(0), tzinfo=now.tzinfo)
 
 
 async def _record_reminders(conn: Conn, now: datetime) -> None:

@@ -1,0 +1,136 @@
+"""The daily retention check: one reminder per stage, weekly while past due, holds, catch-up."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from bot.jobs.retention import check_if_due, check_is_due, run_retention_check
+from bot.settings import Settings
+from bot.storage import audit
+from bot.storage.db import Database
+from tests.storage.retention_seed import Seed
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def at(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=LONDON)
+
+
+async def reminders(db: Database) -> list[dict]:
+    async with db.read() as conn:
+        rows = await conn.fetchall(
+            "SELECT audience, payload FROM outbox WHERE kind = 'retention' ORDER BY id")
+    assert all(row["audience"] == "controllers" for row in rows)
+    return [json.loads(row["payload"]) for row in rows]
+
+
+async def test_one_reminder_per_stage_then_weekly_while_past_due(db: Database,
+                                                                 settings: Settings) -> None:
+    seed = Seed(db)
+    await seed.officer("DPO1", "controller")
+    await seed.pupil(imported=date(2025, 6, 1), first="Zebediah", last="Quuxworth")
+    sent_on = []
+    for day in [at(2026, 7, 31), at(2026, 8, 1), at(2026, 8, 1, 15), at(2026, 8, 2),
+                at(2026, 8, 31), at(2026, 9, 1), at(2026, 9, 2), at(2026, 9, 7),
+                at(2026, 9, 8), at(2026, 9, 9), at(2026, 9, 15)]:
+        result = await run_retention_check(db, settings, day)
+        if result.reminded:
+            sent_on.append(day)
+    assert sent_on == [at(2026, 8, 1), at(2026, 9, 1), at(2026, 9, 8), at(2026, 9, 15)]
+    coming, past, again, _ = await reminders(db)
+    assert coming["text"].splitlines()[0] == (
+        "Retention check 01/08/2026: 0 past due, 1 coming due by 31/08/2026, 0 on hold.")
+    assert "Hillside Primary: 0 past due, 1 coming due" in coming["text"]
+    assert "Hillside Primary: 1 past due, 0 coming due" in past["text"]
+    assert past["buttons"] == [["Open /retention", "ret:open"]]
+    for message in (coming, past, again):  # names no one, not even a case reference
+        assert "Zebediah" not in message["text"] and "Quuxworth" not in message["text"]
+        assert "C00001" not in message["text"]
+
+
+async def test_the_reminder_carries_the_audit_head(db: Database, settings: Settings) -> None:
+    seed = Seed(db)
+    await seed.pupil(imported=date(2024, 3, 1))
+    result = await run_retention_check(db, settings, at(2026, 11, 25), actor="os:dpo")
+    async with db.read() as conn:
+        head = await audit.head(conn)
+        (entry,) = await audit.entries(conn, actor="os:dpo")
+    assert result.head == head and head.count == entry.seq  # the check's own entry
+    assert entry.detail == {"coming_due": 0, "past_due": 1, "held": 0, "reminded": True}
+    (message,) = await reminders(db)
+    assert f"Audit trail head: {head.short()}." in message["text"]
+    assert len(head.short().split(":")[1]) == 12
+
+
+async def test_a_hold_stops_reminders_until_its_review_date(db: Database,
+                                                            settings: Settings) -> None:
+    seed = Seed(db)
+    controller = await seed.officer("DPO1", "controller")
+    held = await seed.pupil(imported=date(2024, 3, 1))
+    await seed.hold(held, controller, date(2026, 12, 10))
+    quiet = await run_retention_check(db, settings, at(2026, 11, 25))
+    assert (quiet.reminded, quiet.past_due, quiet.held) == (False, 0, 1)
+    assert not (await run_retention_check(db, settings, at(2026, 12, 9))).reminded
+    resumed = await run_retention_check(db, settings, at(2026, 12, 10))
+    assert resumed.reminded and resumed.news.newly_past == 1
+
+
+async def test_a_new_visit_moves_the_record_out_and_resets_its_reminders(
+        db: Database, settings: Settings) -> None:
+    seed = Seed(db)
+    officer = await seed.officer("EWO1")
+    pupil = await seed.pupil(imported=date(2024, 3, 1))
+    assert (await run_retention_check(db, settings, at(2026, 11, 2))).reminded
+    await seed.visit(pupil, officer, date(2026, 11, 3))
+    later = await run_retention_check(db, settings, at(2026, 11, 20))
+    assert (later.reminded, later.past_due, later.coming_due) == (False, 0, 0)
+    async with db.read() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM retention_reminders") == 0
+
+
+def test_the_check_is_due_daily_at_its_time_and_after_downtime() -> None:
+    nine = time(9, 0)
+    assert check_is_due(at(2026, 11, 25, 8), None, nine)  # never run
+    assert not check_is_due(at(2026, 11, 25, 8), at(2026, 11, 24, 9), nine)
+    assert check_is_due(at(2026, 11, 25, 9), at(2026, 11, 24, 9), nine)
+    assert not check_is_due(at(2026, 11, 25, 9, 1), at(2026, 11, 25, 9), nine)
+    # Down at nine yesterday and today until now: more than a day since the last check.
+    assert check_is_due(at(2026, 11, 25, 8), at(2026, 11, 23, 9), nine)
+
+
+async def test_a_check_missed_while_down_runs_at_start(db: Database, settings: Settings) -> None:
+    seed = Seed(db)
+    assert await check_if_due(db, settings, at(2026, 11, 20)) is not None
+    assert await check_if_due(db, settings, at(2026, 11, 20, 20)) is None
+    # The bot is down over the weekend; a record falls past due meanwhile.
+    await seed.pupil(imported=date(2024, 3, 1))
+    result = await check_if_due(db, settings, at(2026, 11, 23, 7))
+    assert result is not None and result.reminded
+    (message,) = await reminders(db)
+    assert "1 past due" in message["text"]
+    assert await check_if_due(db, settings, at(2026, 11, 23, 8)) is None
+    assert await check_if_due(db, settings, at(2026, 11, 23, 9)) is not None  # the daily one
+
+
+async def test_the_same_check_twice_in_a_day_sends_nothing_new(db: Database,
+                                                               settings: Settings) -> None:
+    seed = Seed(db)
+    for _ in range(3):
+        await seed.pupil(imported=date(2024, 3, 1))
+    first = await run_retention_check(db, settings, at(2026, 11, 25))
+    second = await run_retention_check(db, settings, at(2026, 11, 25, 17))
+    assert first.reminded and first.news.newly_past == 3
+    assert not second.reminded and second.past_due == 3
+    assert len(await reminders(db)) == 1
+
+
+async def test_a_week_is_counted_in_days_whatever_the_minute(db: Database,
+                                                             settings: Settings) -> None:
+    seed = Seed(db)
+    await seed.pupil(imported=date(2024, 3, 1))
+    assert (await run_retention_check(db, settings, at(2026, 11, 2, 10))).reminded
+    assert not (await run_retention_check(db, settings, at(2026, 11, 8, 23))).reminded
+    assert (await run_retention_check(db, settings, at(2026, 11, 9, 0))).reminded
