@@ -31,6 +31,7 @@ from bot.clock import Clock
 from bot.handlers import access, pupils, router, visit
 from bot.handlers import caseload as caseload_handlers
 from bot.handlers import help as help_handlers
+from bot.handlers import retention as retention_handlers
 from bot.handlers.common import Context, Services, answer
 from bot.jobs import digest, sweeper, visit_drafts
 from bot.jobs import retention as retention_jobs
@@ -95,6 +96,7 @@ def register_handlers(application: Application) -> None:
         "visit": visit.visit_command,
         "cancel": visit.cancel_command,
         "due": visit.due_command,
+        "retention": retention_handlers.retention_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback), group=0)
@@ -107,11 +109,14 @@ def register_handlers(application: Application) -> None:
         "cl": caseload_handlers.caseload_button,
         "v": visit.on_button,
         "vc": visit.correct_button,
+        "ret": retention_handlers.on_button,
     }
     for prefix, callback in buttons.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"), group=0)
 
-    routes = router.TextRoutes(answers={"visit": visit.on_text}, search=pupils.search_text)
+    routes = router.TextRoutes(answers={"visit": visit.on_text,
+                                        "hold": retention_handlers.on_text},
+                               search=pupils.search_text)
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND, router.text_handler(routes)), group=0)
 

@@ -10,6 +10,7 @@ sent only when there is something new; it names no one.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -19,8 +20,10 @@ from bot.domain.dates import next_delivery_time
 from bot.domain.retention import RetentionPolicy
 from bot.settings import Settings
 from bot.storage import audit, outbox, retention
-from bot.storage.db import Database
+from bot.storage.db import Database, DatabaseError
 from bot.storage.retention import ReminderNews, SchoolCount
+
+log = logging.getLogger(__name__)
 
 CATCH_UP_AFTER = timedelta(days=1)
 INTERVAL_SECONDS = 60
@@ -45,12 +48,6 @@ class CheckResult:
     head: audit.Head
 
 
-def policy_for(settings: Settings, now: datetime) -> RetentionPolicy:
-    """The retention rule on the service's local date of `now`."""
-    return RetentionPolicy(now.astimezone(settings.timezone).date(),
-                           settings.academic_year_end, settings.retention_notice_days)
-
-
 async def run_retention_check(db: Database, settings: Settings, now: datetime, *,
                               actor: str | None = None) -> CheckResult:
     """Check every record once; queue one reminder to the controllers if anything is new.
@@ -58,7 +55,7 @@ async def run_retention_check(db: Database, settings: Settings, now: datetime, *
     Run by a person (`actor`, e.g. `os:USER` from the command line), the check is
     audited; the daily job's own runs change no record and are not."""
     now = now.astimezone(settings.timezone)
-    policy = policy_for(settings, now)
+    policy = retention.policy_for(settings, now)
     async with db.write() as conn:
         stock = await retention.take_stock(conn, policy, now)
         counts, news = stock.counts, stock.news
@@ -126,4 +123,10 @@ async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     database (not from an in-memory daily job, which a restart or a busy moment at the
     check time would lose) makes a missed check run as soon as the bot is back."""
     svc = context.application.bot_data["services"]
-    await check_if_due(svc.db, svc.settings, svc.clock.now())
+    if await check_if_due(svc.db, svc.settings, svc.clock.now()) is None:
+        return
+    try:
+        # Clears the write-ahead log even when a checkpoint after a disposal was busy.
+        await svc.db.checkpoint()
+    except DatabaseError:
+        log.warning("retention check: the write-ahead log is busy; checkpoint retried tomorrow")

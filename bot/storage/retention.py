@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bot.domain.retention import COMING, PAST, REMINDER_INTERVAL_DAYS, RetentionPolicy
+from bot.settings import Settings
 from bot.storage import audit
 from bot.storage.db import Conn, stamp
 from bot.storage.officers import Officer
@@ -42,6 +43,12 @@ _ONE = _DUE.format(where="WHERE p.id = :pupil")
 
 _CONTROLLER = ("EXISTS (SELECT 1 FROM officers viewer WHERE viewer.id = :viewer"
                " AND viewer.role = 'controller' AND viewer.status = 'active')")
+
+
+def policy_for(settings: Settings, now: datetime) -> RetentionPolicy:
+    """The retention rule on the service's local date of `now`."""
+    return RetentionPolicy(now.astimezone(settings.timezone).date(),
+                           settings.academic_year_end, settings.retention_notice_days)
 
 
 def _params(policy: RetentionPolicy, **more: Any) -> dict[str, Any]:

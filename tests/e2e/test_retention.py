@@ -1,0 +1,191 @@
+"""/retention through the stand-in: the overview, Hold, Dispose, and refused presses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.handlers import retention
+from bot.handlers.common import NOT_ALLOWED, STALE_BUTTON
+from bot.harness import RunningBot
+from bot.sandbox import BotMessage, FakeUser
+from bot.settings import Settings
+from bot.storage import audit
+from bot.storage.db import Database
+from tests.e2e.conftest import People
+from tests.e2e.retention_files import CANARY_FIRST, CANARY_LAST, import_service
+
+
+@pytest.fixture
+async def controller(running: RunningBot, people: People, db: Database, settings: Settings,
+                     tmp_path: Path) -> FakeUser:
+    await people.add("EWO1")
+    await import_service(db, settings, tmp_path)
+    return await people.enrolled("DPO1", "controller")
+
+
+async def edited(user: FakeUser) -> BotMessage:
+    """The next message the bot edited in this chat (after the press that edits it)."""
+    while (event := await user.next_event()).kind != "edited":
+        pass
+    assert event.message is not None
+    return event.message
+
+
+async def pupils_left(db: Database) -> list[str]:
+    async with db.read() as conn:
+        return [row["case_ref"] for row in
+                await conn.fetchall("SELECT case_ref FROM pupils ORDER BY id")]
+
+
+async def test_the_overview_shows_references_and_dates_only(controller: FakeUser) -> None:
+    await controller.send("/retention")
+    overview = await controller.next_message()
+    assert overview.text.splitlines()[:3] == [
+        "Retention on 25/11/2026: 2 past due, 0 coming due, 0 on hold.",
+        "Hillside Primary: 1 past due, 0 coming due, 0 on hold",
+        "Riverside Academy: 1 past due, 0 coming due, 0 on hold",
+    ]
+    assert ("C00001 · Hillside Primary · deadline 31/08/2025 (past due) · last intervention "
+            "none · allocated · latest mark none") in overview.text
+    assert "C00002 · Riverside Academy" in overview.text and "C00003" not in overview.text
+    assert CANARY_FIRST not in overview.text and CANARY_LAST not in overview.text
+    assert "Amelia" not in overview.text
+    assert overview.labels() == ["Hold C00001", "Dispose C00001", "Hold C00002",
+                                 "Dispose C00002", "Dispose all 2 past due"]
+    assert overview.protect_content
+
+
+async def test_dispose_asks_once_then_leaves_no_trace(controller: FakeUser, db: Database,
+                                                      settings: Settings) -> None:
+    await controller.send("/retention")
+    await controller.next_message()
+    await controller.press("Dispose C00001")
+    confirm = await controller.next_message()
+    assert confirm.text.startswith("Dispose of C00001 (Hillside Primary, deadline 31/08/2025)?")
+    assert await pupils_left(db) == ["C00001", "C00002", "C00003"]  # nothing yet
+    await controller.press("Yes, dispose")
+    assert (await edited(controller)).text == "C00001 has been disposed of."
+    assert await pupils_left(db) == ["C00002", "C00003"]
+    # The same person, held as pupil 2's contact, stays there.
+    async with db.read() as conn:
+        assert await conn.fetchval("SELECT name FROM contacts") == "Grace Shared"
+        entry = (await audit.entries(conn, targets=("pupil:1",)))[-1]
+    assert (entry.actor, entry.action, entry.reason) == ("officer:DPO1", "disposal",
+                                                         "retention_due")
+    files = [settings.database, settings.database.with_name(settings.database.name + "-wal")]
+    for path in files:
+        if path.exists():
+            assert CANARY_LAST.encode() not in path.read_bytes(), path.name
+
+
+async def test_keep_disposes_of_nothing(controller: FakeUser, db: Database) -> None:
+    await controller.send("/retention")
+    await controller.next_message()
+    await controller.press("Dispose C00002")
+    confirm = await controller.next_message()
+    await controller.press("No, keep", message_id=confirm.message_id)
+    assert (await edited(controller)).text == retention.KEPT
+    assert await pupils_left(db) == ["C00001", "C00002", "C00003"]
+
+
+async def test_dispose_all_behind_one_confirmation(controller: FakeUser, db: Database) -> None:
+    await controller.send("/retention")
+    await controller.next_message()
+    await controller.press("Dispose all 2 past due")
+    confirm = await controller.next_message()
+    assert confirm.text.startswith("Dispose of all 2 past-due records not on hold?")
+    assert confirm.labels() == ["Yes, dispose of 2", "No, keep"]
+    await controller.press("Yes, dispose of 2")
+    assert (await edited(controller)).text == "2 records have been disposed of."
+    assert await pupils_left(db) == ["C00003"]
+
+
+async def test_a_confirmation_for_another_list_is_refused(controller: FakeUser,
+                                                          db: Database) -> None:
+    await controller.send("/retention")
+    overview = await controller.next_message()
+    forged = retention.fingerprint([1])  # a list of one, when two are past due
+    await controller.press_data(f"ret:aok:1:{forged}", overview.message_id)
+    assert (await edited(controller)).text == retention.CHANGED
+    assert await pupils_left(db) == ["C00001", "C00002", "C00003"]
+
+
+async def test_disposal_refused_to_others_and_for_forged_buttons(
+        controller: FakeUser, people: People, db: Database) -> None:
+    officer = await people.enrolled("EWO2")
+    await officer.send("/help")
+    shown = await officer.next_message()
+    press = await officer.press_data("ret:dok:1", shown.message_id)
+    assert await officer.answer_to(press) == NOT_ALLOWED
+    press = await officer.press_data("ret:aok:2:0000", shown.message_id)
+    assert await officer.answer_to(press) == NOT_ALLOWED
+
+    await controller.send("/retention")
+    overview = await controller.next_message()
+    for forged in ("ret:dok:3", "ret:dok:999", "ret:dis:3"):  # not due, unknown
+        press = await controller.press_data(forged, overview.message_id)
+        assert await controller.answer_to(press) == retention.CANNOT_DISPOSE
+    press = await controller.press_data("ret:dok:one", overview.message_id)
+    assert await controller.answer_to(press) == retention.CANNOT_DISPOSE
+    press = await controller.press_data("ret:nonsense", overview.message_id)
+    assert await controller.answer_to(press) == STALE_BUTTON
+    assert await pupils_left(db) == ["C00001", "C00002", "C00003"]
+    async with db.read() as conn:
+        refusals = [(e.actor, e.action, e.reason)
+                    for e in await audit.entries(conn) if e.action.startswith("refused")]
+    assert refusals.count(("officer:EWO2", "refused:button", "role")) == 2
+    assert ("officer:DPO1", "refused:button", "not_disposable") in refusals
+
+
+async def test_hold_asks_a_reason_and_a_review_date(controller: FakeUser, db: Database) -> None:
+    await controller.send("/retention")
+    await controller.next_message()
+    await controller.press("Hold C00001")
+    ask = await controller.next_message()
+    assert ask.text == "Hold C00001: why is it kept past its deadline?"
+    assert ask.labels() == [*retention.HOLD_REASON_LABELS.values(), "Cancel"]
+    await controller.press("Legal proceedings")
+    assert (await edited(controller)).text.startswith(
+        "Hold C00001 (Legal proceedings): type the review date as DD/MM/YYYY.")
+    await controller.send("31/02/2027")
+    assert (await controller.next_message()).text == retention.REVIEW_HINT.format(
+        problem=retention.REVIEW_FORMAT)
+    await controller.send("24/11/2026")
+    assert (await controller.next_message()).text == retention.REVIEW_HINT.format(
+        problem="after today")
+    await controller.send("15/01/2027")
+    assert (await controller.next_message()).text == (
+        "C00001 is on hold until 15/01/2027 (Legal proceedings). "
+        "No reminders about it until then.")
+
+    await controller.send("/retention")
+    overview = await controller.next_message()
+    assert overview.text.startswith("Retention on 25/11/2026: 1 past due, 0 coming due, 1 on hold.")
+    assert "· on hold until 15/01/2027" in overview.text
+    assert "Dispose C00001" not in overview.labels() and "Hold C00001" in overview.labels()
+    press = await controller.press_data("ret:dok:1", overview.message_id)
+    assert await controller.answer_to(press) == retention.CANNOT_DISPOSE
+    async with db.read() as conn:
+        (entry,) = [e for e in await audit.entries(conn, targets=("pupil:1",))
+                    if e.action == "hold"]
+    assert entry.reason == "retention_hold"
+    assert entry.detail == {"hold_reason": "legal", "review_date": "2027-01-15"}
+
+
+async def test_a_stale_hold_button_is_refused(controller: FakeUser) -> None:
+    await controller.send("/retention")
+    await controller.next_message()
+    await controller.press("Hold C00001")
+    first = await controller.next_message()
+    await controller.press("Hold C00002")
+    await controller.next_message()
+    press = await controller.press("Legal proceedings", message_id=first.message_id)
+    assert await controller.answer_to(press) == STALE_BUTTON
+
+
+async def test_retention_is_for_controllers_only(controller: FakeUser, people: People) -> None:
+    officer = await people.enrolled("EWO2")
+    await officer.send("/retention")
+    assert (await officer.next_message()).text == NOT_ALLOWED
