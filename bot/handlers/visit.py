@@ -101,7 +101,7 @@ ESCALATION = "{action}: case {case_ref}, {initials}, {school}. Recorded by {offi
 NO_FOLLOW_UPS = "No follow-ups are due."
 DUE_HEADER = "Follow-ups due, oldest first:"
 DUE_MORE = "…and {count} more."
-OVERDUE = "{days} days overdue"
+DUE_TODAY, OVERDUE_ONE, OVERDUE = "today", "1 day overdue", "{days} days overdue"
 
 LABEL_TODAY, LABEL_YESTERDAY = "Today", "Yesterday"
 LABEL_1_WEEK, LABEL_2_WEEKS, LABEL_NONE = "In 1 week", "In 2 weeks", "None"
@@ -776,7 +776,12 @@ async def cancel_command(update: Update, context: Context) -> None:
 
 def _due_line(item: visit_store.FollowUp, today: date) -> str:
     late = (today - item.follow_up).days
-    when = "today" if late == 0 else OVERDUE.format(days=late) if late > 1 else "1 day overdue"
+    if late == 0:
+        when = DUE_TODAY
+    elif late == 1:
+        when = OVERDUE_ONE
+    else:
+        when = OVERDUE.format(days=late)
     return f"{_day(item.follow_up)} ({when}) — {item.name}, {item.case_ref}, {item.school_name}"
 
 

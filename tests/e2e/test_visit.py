@@ -11,6 +11,7 @@ from bot.clock import FixedClock
 from bot.domain import visit_flow as flow
 from bot.domain.visits import ABSENCE_REASONS, ACTIONS, CONTACT_OUTCOMES, VISIT_TYPES
 from bot.handlers import access, visit
+from bot.handlers.common import NOT_ALLOWED
 from bot.harness import RunningBot, enrol_directly
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
@@ -549,3 +550,17 @@ async def test_correct_is_for_the_author_within_seven_days(
         ("officer:EWO1", None, "not_author"),
         ("officer:EWO2", None, "not_author")]
     assert await rows(db, "SELECT * FROM conversations") == []
+
+
+async def test_visit_and_due_are_not_for_controllers(running: RunningBot, people: People,
+                                                     db: Database) -> None:
+    controller = await people.enrolled("CTL1", "controller")
+    for command in ("/visit", "/visit Amelia", "/due"):
+        await controller.send(command)
+        assert (await controller.next_message()).text == NOT_ALLOWED
+    press = await controller.press_data("vc:1", 1)
+    assert await controller.answer_to(press) == NOT_ALLOWED
+    refused = await rows(db, "SELECT action, reason FROM audit WHERE action LIKE 'refused:%'")
+    assert [tuple(row) for row in refused] == [
+        ("refused:visit", "role"), ("refused:visit", "role"), ("refused:due", "role"),
+        ("refused:button", "role")]
