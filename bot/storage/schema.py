@@ -181,9 +181,13 @@ MIGRATIONS: tuple[str, ...] = (
         academic_year INTEGER NOT NULL,
         attended INTEGER,
         possible INTEGER,
-        created_at TEXT NOT NULL
+        created_at TEXT NOT NULL,
+        -- When the alert went into an outbox message; NULL while the pupil has no
+        -- allocation (it waits, and is queued once the pupil is allocated).
+        queued_at TEXT
     );
     CREATE INDEX alerts_pupil ON alerts(pupil_id);
+    CREATE INDEX alerts_waiting ON alerts(pupil_id) WHERE queued_at IS NULL;
 
     -- Pushed messages, written in the transaction that causes them; recipients are
     -- resolved at delivery from `audience`.
@@ -210,6 +214,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (outbox_id, pupil_id)
     ) WITHOUT ROWID;
     CREATE INDEX outbox_pupils_pupil ON outbox_pupils(pupil_id);
+    CREATE INDEX outbox_recipient ON outbox(recipient_id, status);
+
+    -- A person who blocked the bot (403): nothing more is sent to them until they
+    -- talk to the bot again (a later session activity or enrolment).
+    CREATE TABLE delivery_blocks (
+        officer_id INTEGER PRIMARY KEY REFERENCES officers(id) ON DELETE CASCADE,
+        blocked_at TEXT NOT NULL
+    );
 
     CREATE TABLE holds (
         pupil_id INTEGER PRIMARY KEY REFERENCES pupils(id) ON DELETE CASCADE,

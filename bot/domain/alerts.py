@@ -1,0 +1,115 @@
+"""Which crossings become alerts, and what an alert message says: lines, pages, buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain.attendance import RULE_LABELS, Rule, percent_text
+
+# Severe absence lies within persistent absence: one family, the deeper band wins.
+_FAMILY: dict[Rule, str] = {
+    Rule.PERSISTENT: "band",
+    Rule.SEVERE: "band",
+    Rule.PENALTY: "penalty",
+    Rule.CONTINUOUS: "continuous",
+    Rule.PUNCTUALITY: "punctuality",
+}
+_DEPTH: dict[Rule, int] = {Rule.SEVERE: 2, Rule.PERSISTENT: 1}
+
+# Most urgent first, so the first page of a digest shows what matters most.
+RULE_ORDER: tuple[Rule, ...] = (Rule.SEVERE, Rule.CONTINUOUS, Rule.PERSISTENT, Rule.PENALTY,
+                                Rule.PUNCTUALITY)
+
+# Rules whose alerts also go to the allocated officer's supervisor.
+SUPERVISOR_RULES = frozenset({Rule.SEVERE, Rule.CONTINUOUS})
+
+PUPILS_PER_PAGE = 20
+BUTTON_COLUMNS = 2
+# Telegram refuses texts over 4,096 characters; leave room for the page marker.
+_PAGE_CHARACTERS = 3_800
+
+DIGEST_TITLE = "New attendance alerts"
+SUPERVISOR_TITLE = "Severe or continuous absence among {ref}'s pupils (copy for supervisor)"
+PAGE_MARK = " — page {page} of {pages}"
+MORE = "More"
+
+
+def new_alerts(before: Iterable[Rule], now: Iterable[Rule]) -> list[Rule]:
+    """The rules to alert on when the holding rules go from `before` to `now`: those
+    newly holding, at most one per family (the deepest band), most urgent first."""
+    newly = set(now) - set(before)
+    chosen: dict[str, Rule] = {}
+    for rule in newly:
+        family = _FAMILY[rule]
+        current = chosen.get(family)
+        if current is None or _DEPTH.get(rule, 0) > _DEPTH.get(current, 0):
+            chosen[family] = rule
+    return sorted(chosen.values(), key=RULE_ORDER.index)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertLine:
+    """One alert as a pushed message shows it: no name, only what identifies the case."""
+
+    pupil_id: int
+    case_ref: str
+    initials: str
+    school: str
+    rule: Rule
+    attended: int
+    possible: int
+
+    @property
+    def text(self) -> str:
+        figure = percent_text(self.attended, self.possible)
+        return f"• {self.case_ref} {self.initials}, {self.school}: {RULE_LABELS[self.rule]}, " \
+               f"{figure} this year"
+
+    @property
+    def button(self) -> list[str]:
+        return [f"{self.case_ref} {self.initials}", f"card:{self.pupil_id}"]
+
+
+def digest_payload(title: str, lines: Sequence[AlertLine]) -> dict[str, Any]:
+    """The outbox payload of one digest: the first page as `text` and `buttons`, every
+    page in `pages` (the delivery adds a "More" button when there is more than one)."""
+    pages = _pages(title, _by_pupil(lines))
+    return {"text": pages[0]["text"], "buttons": pages[0]["buttons"], "columns": BUTTON_COLUMNS,
+            "pages": pages}
+
+
+def _by_pupil(lines: Sequence[AlertLine]) -> list[list[AlertLine]]:
+    """Alerts grouped per pupil, the pupil with the most urgent alert first."""
+    groups: dict[int, list[AlertLine]] = {}
+    for line in sorted(lines, key=lambda line: (RULE_ORDER.index(line.rule), line.case_ref)):
+        groups.setdefault(line.pupil_id, []).append(line)
+    return list(groups.values())
+
+
+def _pages(title: str, pupils: list[list[AlertLine]]) -> list[dict[str, Any]]:
+    pages: list[list[list[AlertLine]]] = [[]]
+    size = 0
+    for group in pupils:
+        length = sum(len(line.text) + 1 for line in group)
+        page = pages[-1]
+        if page and (len(page) >= PUPILS_PER_PAGE or size + length > _PAGE_CHARACTERS):
+            pages.append([])
+            size = 0
+        pages[-1].append(group)
+        size += length
+    count = sum(len(group) for group in pupils)
+    heading = f"{title} ({count})"
+    rendered = []
+    for number, page in enumerate(pages, start=1):
+        mark = PAGE_MARK.format(page=number, pages=len(pages)) if len(pages) > 1 else ""
+        body = "\n".join(line.text for group in page for line in group)
+        rendered.append({"text": f"{heading}{mark}\n{body}",
+                         "buttons": [group[0].button for group in page]})
+    return rendered
+
+
+def more_button(outbox_id: int, page: int) -> list[str]:
+    """The button that shows page `page` (0-based) of the digest sent as `outbox_id`."""
+    return [MORE, f"al:more:{outbox_id}:{page}"]

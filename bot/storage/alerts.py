@@ -1,0 +1,397 @@
+"""Attendance alerts: rule states after an import, alert rows, and their outbox digests.
+
+Called inside the attendance import's write transaction with the pupils it touched,
+so the marks, the rule states, the alerts and the messages commit together. Work is
+set-based, a few statements per chunk of pupils, never one query per pupil.
+
+An alert for a pupil with no allocation waits: its row keeps `queued_at` NULL until
+the pupil is allocated; `queue_waiting` (run after each import and by the delivery
+job) puts waiting alerts of allocated pupils into one message per officer.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.domain import alerts as alert_text
+from bot.domain.alerts import AlertLine
+from bot.domain.attendance import (
+    CODES,
+    PENALTY_SESSIONS,
+    PENALTY_WEEKS,
+    PUNCTUALITY_LATES,
+    PUNCTUALITY_WEEKS,
+    Rule,
+    Tally,
+    covers_recent_window,
+    is_late,
+    is_possible,
+    is_unauthorised,
+    recent_window_start,
+    rules_holding,
+)
+from bot.domain.dates import academic_year_of, compulsory_school_age, school_week_start
+from bot.domain.text import initials
+from bot.settings import Settings
+from bot.storage import audit
+from bot.storage.db import Conn, stamp
+from bot.storage.outbox import enqueue
+
+_CHUNK = 500  # pupils per statement: well inside SQLite's limit on bound parameters
+# How far back marks are read for the window rules: first 10 school weeks and a
+# half-term holiday, then the domain's wider first guess, then everything; a pupil
+# goes further only when the nearer reach does not settle the answer.
+_REACHES: tuple[Callable[[date], date], ...] = (
+    lambda latest: school_week_start(latest) - timedelta(weeks=11),
+    recent_window_start,
+    lambda latest: date.min,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """What one evaluation did: pupils whose rules were evaluated, alerts, messages."""
+
+    evaluated: int
+    alerts: int
+    messages: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Pupil:
+    pupil_id: int
+    date_of_birth: date
+    tally: Tally
+    latest_mark: date | None
+
+
+async def evaluate_import(conn: Conn, pupil_ids: Collection[int], *, settings: Settings,
+                          today: date, now: datetime, baseline: bool,
+                          actor: str = "system") -> Evaluation:
+    """Evaluate the five rules for `pupil_ids` after an attendance import, inside `conn`.
+
+    Rule states are recorded for this academic year (the one holding `today`); a rule
+    that goes from not holding to holding gives an alert (one per family, the deepest
+    band), unless `baseline`, which records states without alerting. Alerts are audited
+    and queued into one message per allocated officer.
+    """
+    year = academic_year_of(today, settings.academic_year_end)
+    evaluated = created = 0
+    for chunk in _chunks(sorted(set(pupil_ids))):
+        pupils = await _pupils(conn, chunk, year)
+        eligible = {p.pupil_id: p for p in pupils if _eligible(p, settings)}
+        marks = await _recent_marks(conn, eligible, settings.continuous_absence_sessions)
+        before = await _holding(conn, chunk, year)
+        changes: list[tuple[int, Rule, bool]] = []
+        fresh: list[tuple[_Pupil, Rule]] = []
+        for pupil_id in chunk:
+            pupil = eligible.get(pupil_id)
+            now_holding = frozenset() if pupil is None else rules_holding(
+                year_tally=pupil.tally, marks_recent=marks.get(pupil_id, []),
+                pa_threshold=settings.pa_threshold, sa_threshold=settings.sa_threshold,
+                continuous_sessions=settings.continuous_absence_sessions)
+            was = before.get(pupil_id, frozenset())
+            changes += [(pupil_id, rule, True) for rule in now_holding - was]
+            changes += [(pupil_id, rule, False) for rule in was - now_holding]
+            if pupil is not None and not baseline:
+                fresh += [(pupil, rule) for rule in alert_text.new_alerts(was, now_holding)]
+        await _record_states(conn, changes, year, now)
+        await _record_alerts(conn, fresh, year, now, actor)
+        evaluated += len(eligible)
+        created += len(fresh)
+    messages = await queue_waiting(conn, now) if created else 0
+    return Evaluation(evaluated, created, messages)
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield list(ids[start:start + _CHUNK])
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+def _eligible(pupil: _Pupil, settings: Settings) -> bool:
+    """Rules apply only at compulsory school age (on the latest mark's date) and once
+    enough sessions were possible this year; other pupils get figures, never alerts."""
+    if pupil.latest_mark is None or pupil.tally.possible < settings.alert_min_sessions:
+        return False
+    return compulsory_school_age(pupil.date_of_birth, pupil.latest_mark)
+
+
+async def _pupils(conn: Conn, chunk: list[int], year: int) -> list[_Pupil]:
+    rows = await conn.fetchall(
+        "SELECT p.id, p.date_of_birth, s.possible, s.attended, s.authorised, s.unauthorised,"
+        " s.lates_l, s.lates_u, s.latest_mark"
+        " FROM pupils p JOIN pupil_stats s ON s.pupil_id = p.id AND s.academic_year = ?"
+        f" WHERE p.id IN ({_marks(len(chunk))})", (year, *chunk))
+    return [_Pupil(row["id"], date.fromisoformat(row["date_of_birth"]),
+                   Tally(row["possible"], row["attended"], row["authorised"],
+                         row["unauthorised"], row["lates_l"], row["lates_u"]),
+                   None if row["latest_mark"] is None else date.fromisoformat(row["latest_mark"]))
+            for row in rows]
+
+
+async def _holding(conn: Conn, chunk: list[int], year: int) -> dict[int, frozenset[Rule]]:
+    rows = await conn.fetchall(
+        "SELECT pupil_id, rule FROM rule_states WHERE academic_year = ? AND holding = 1"
+        f" AND pupil_id IN ({_marks(len(chunk))})", (year, *chunk))
+    holding: defaultdict[int, set[Rule]] = defaultdict(set)
+    for row in rows:
+        holding[row["pupil_id"]].add(Rule(row["rule"]))
+    return {pupil_id: frozenset(rules) for pupil_id, rules in holding.items()}
+
+
+Marks = list[tuple[date, str, str]]
+
+_UNAUTHORISED = tuple(code for code in CODES if is_unauthorised(code))
+_LATES = tuple(code for code in CODES if is_late(code))
+_POSSIBLE = tuple(code for code in CODES if is_possible(code))
+_CONTINUOUS = ("N", "O")
+# Day number of Monday 3 January 2000 (julian day): weeks counted from it start on Mondays.
+_MONDAY_JULIAN = 2451546.5
+
+
+async def _recent_marks(conn: Conn, pupils: dict[int, _Pupil],
+                        continuous_sessions: int) -> dict[int, Marks]:
+    """The marks the window rules need, for the pupils for whom one of them might hold.
+
+    A screen in SQL settles most pupils without reading their marks: when the pupil's
+    10 most recent school weeks all lie in the screened reach and it holds fewer than
+    10 unauthorised and fewer than 10 late sessions, and the latest possible session is
+    not N or O, no window rule can hold. The others' marks are read in full.
+    """
+    possibly = await _screen(conn, pupils)
+    return await _marks_for(conn, {pupil_id: pupils[pupil_id] for pupil_id in possibly},
+                            continuous_sessions)
+
+
+async def _screen(conn: Conn, pupils: dict[int, _Pupil]) -> set[int]:
+    """The pupils for whom a window rule might hold (a superset, never missing one)."""
+    if not pupils:
+        return set()
+    ids = list(pupils)
+    latest_possible = await conn.fetchall(
+        "SELECT p.id, (SELECT m.code FROM marks m WHERE m.pupil_id = p.id"
+        f" AND m.code IN ({_marks(len(_POSSIBLE))}) ORDER BY m.date DESC, m.session DESC"
+        f" LIMIT 1) AS code FROM pupils p WHERE p.id IN ({_marks(len(ids))})",
+        (*_POSSIBLE, *ids))
+    possibly = {row["id"] for row in latest_possible if row["code"] in _CONTINUOUS}
+    unsure = {p.pupil_id: p.latest_mark for p in pupils.values()
+              if p.latest_mark is not None and p.pupil_id not in possibly}
+    for reach in _REACHES[:-1]:  # a narrow reach settles most pupils, and reads less
+        by_start: defaultdict[date, list[int]] = defaultdict(list)
+        for pupil_id, latest in unsure.items():
+            by_start[reach(latest)].append(pupil_id)
+        for since, group in by_start.items():
+            for row in await _recent_counts(conn, group, since):
+                if row["weeks"] < max(PENALTY_WEEKS, PUNCTUALITY_WEEKS):
+                    continue  # the recent school weeks reach further back
+                del unsure[row["pupil_id"]]
+                if row["u"] >= PENALTY_SESSIONS or row["l"] >= PUNCTUALITY_LATES:
+                    possibly.add(row["pupil_id"])
+    return possibly | set(unsure)
+
+
+async def _recent_counts(conn: Conn, pupil_ids: list[int], since: date) -> list[Any]:
+    """Per pupil from `since` on: unauthorised sessions, late marks, school weeks."""
+    # julianday is SQLite's; the week number only needs to be the same within a week.
+    return await conn.fetchall(
+        "SELECT pupil_id,"
+        f" SUM(CASE WHEN code IN ({_marks(len(_UNAUTHORISED))}) THEN 1 ELSE 0 END) AS u,"
+        f" SUM(CASE WHEN code IN ({_marks(len(_LATES))}) THEN 1 ELSE 0 END) AS l,"
+        " COUNT(DISTINCT CASE WHEN code <> '#'"
+        "   THEN CAST((julianday(date) - ?) / 7 AS INTEGER) END) AS weeks"
+        f" FROM marks WHERE pupil_id IN ({_marks(len(pupil_ids))}) AND date >= ?"
+        " GROUP BY pupil_id",
+        (*_UNAUTHORISED, *_LATES, _MONDAY_JULIAN, *pupil_ids, since.isoformat()))
+
+
+async def _marks_for(conn: Conn, pupils: dict[int, _Pupil],
+                     continuous_sessions: int) -> dict[int, Marks]:
+    """Each pupil's marks, enough of them for the window rules: first from a tight
+    window, then a wider one, then all marks, for the pupils the narrower one did not
+    settle (covers_recent_window, or no earlier marks at all)."""
+    first_marks = await _first_mark_dates(conn, list(pupils))
+    found: dict[int, Marks] = {}
+    waiting = {p.pupil_id: p.latest_mark for p in pupils.values() if p.latest_mark is not None}
+    for reach in _REACHES:
+        if not waiting:
+            break
+        by_start: defaultdict[date, list[int]] = defaultdict(list)
+        for pupil_id, latest in waiting.items():
+            by_start[reach(latest)].append(pupil_id)
+        for since, ids in by_start.items():
+            fetched = await _marks_since(conn, ids, since)
+            for pupil_id in ids:
+                marks = fetched.get(pupil_id, [])
+                first = first_marks.get(pupil_id)
+                settled = since == date.min or first is None or first >= since or \
+                    covers_recent_window(marks, since=since,
+                                         continuous_sessions=continuous_sessions)
+                if settled:
+                    found[pupil_id] = marks
+                    del waiting[pupil_id]
+    return found
+
+
+async def _first_mark_dates(conn: Conn, pupil_ids: list[int]) -> dict[int, date]:
+    if not pupil_ids:
+        return {}
+    rows = await conn.fetchall(
+        "SELECT p.id, (SELECT m.date FROM marks m WHERE m.pupil_id = p.id"
+        " ORDER BY m.date LIMIT 1) AS first"
+        f" FROM pupils p WHERE p.id IN ({_marks(len(pupil_ids))})", pupil_ids)
+    return {row["id"]: date.fromisoformat(row["first"]) for row in rows
+            if row["first"] is not None}
+
+
+async def _marks_since(conn: Conn, pupil_ids: list[int], since: date) -> dict[int, Marks]:
+    """Marks from `since` (a Monday, or date.min for all) on, chronological per pupil."""
+    rows = await conn.fetchall(
+        "SELECT pupil_id, date, session, code FROM marks"
+        f" WHERE pupil_id IN ({_marks(len(pupil_ids))}) AND date >= ?"
+        " ORDER BY pupil_id, date, session", (*pupil_ids, since.isoformat()))
+    marks: defaultdict[int, Marks] = defaultdict(list)
+    days: dict[str, date] = {}  # a few dozen distinct dates repeat for every pupil
+    for pupil_id, day, session, code in rows:
+        when = days.get(day)
+        if when is None:
+            when = days[day] = date.fromisoformat(day)
+        marks[pupil_id].append((when, session, code))
+    return marks
+
+
+async def _record_states(conn: Conn, changes: list[tuple[int, Rule, bool]], year: int,
+                         now: datetime) -> None:
+    if not changes:
+        return
+    moment = stamp(now)
+    await conn.executemany(
+        "INSERT INTO rule_states (pupil_id, academic_year, rule, holding, changed_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (pupil_id, academic_year, rule) DO UPDATE SET"
+        " holding = excluded.holding, changed_at = excluded.changed_at",
+        [(pupil_id, year, rule.value, int(holds), moment) for pupil_id, rule, holds in changes])
+
+
+async def _record_alerts(conn: Conn, fresh: list[tuple[_Pupil, Rule]], year: int,
+                         now: datetime, actor: str) -> None:
+    if not fresh:
+        return
+    await conn.executemany(
+        "INSERT INTO alerts (pupil_id, rule, academic_year, attended, possible, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(pupil.pupil_id, rule.value, year, pupil.tally.attended, pupil.tally.possible,
+          stamp(now)) for pupil, rule in fresh])
+    for pupil, rule in fresh:
+        await audit.append(conn, actor=actor, action="alert_created",
+                           target=f"pupil:{pupil.pupil_id}", reason=rule.value, at=now)
+
+
+# --- queuing -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    alert_id: int
+    officer_id: int
+    officer_ref: str
+    officer_role: str
+    officer_status: str
+    line: AlertLine
+
+
+async def queue_waiting(conn: Conn, now: datetime) -> int:
+    """Put every waiting alert of an allocated pupil into outbox messages: one per
+    officer (all their alerts) and, for severe and continuous absence, one copy for
+    that officer's supervisor. Returns the number of messages queued."""
+    waiting = await _waiting_alerts(conn)
+    by_officer: defaultdict[int, list[_Waiting]] = defaultdict(list)
+    for alert in waiting:
+        by_officer[alert.officer_id].append(alert)
+    messages = 0
+    for officer_id, alerts in by_officer.items():
+        lines = [alert.line for alert in alerts]
+        pupil_ids = sorted({line.pupil_id for line in lines})
+        await enqueue(conn, kind="alert", audience=f"officer:{officer_id}",
+                      payload=alert_text.digest_payload(alert_text.DIGEST_TITLE, lines),
+                      now=now, pupil_ids=pupil_ids)
+        messages += 1
+        copies = [line for line in lines if line.rule in alert_text.SUPERVISOR_RULES]
+        first = alerts[0]
+        # A supervisor's own pupils have no supervisor above; a revoked officer's
+        # messages already go to the supervisor whole.
+        if copies and first.officer_role == "officer" and first.officer_status != "revoked":
+            title = alert_text.SUPERVISOR_TITLE.format(ref=first.officer_ref)
+            await enqueue(conn, kind="alert", audience=f"supervisor_of:{officer_id}",
+                          payload=alert_text.digest_payload(title, copies), now=now,
+                          pupil_ids=sorted({line.pupil_id for line in copies}))
+            messages += 1
+    if waiting:
+        await conn.executemany("UPDATE alerts SET queued_at = ? WHERE id = ?",
+                               [(stamp(now), alert.alert_id) for alert in waiting])
+    return messages
+
+
+async def _waiting_alerts(conn: Conn) -> list[_Waiting]:
+    rows = await conn.fetchall(
+        "SELECT a.id, a.pupil_id, a.rule, a.attended, a.possible, p.case_ref, p.first_name,"
+        " p.last_name, s.name AS school, o.id AS officer_id, o.ref, o.role, o.status"
+        " FROM alerts a"
+        " JOIN pupils p ON p.id = a.pupil_id"
+        " JOIN schools s ON s.urn = p.school_urn"
+        " JOIN allocations al ON al.pupil_id = a.pupil_id"
+        " JOIN officers o ON o.id = al.officer_id"
+        " WHERE a.queued_at IS NULL ORDER BY o.id, a.id")
+    return [_Waiting(row["id"], row["officer_id"], row["ref"], row["role"], row["status"],
+                     AlertLine(row["pupil_id"], row["case_ref"],
+                               initials(row["first_name"], row["last_name"]), row["school"],
+                               Rule(row["rule"]), row["attended"] or 0, row["possible"] or 0))
+            for row in rows]
+
+
+async def has_waiting(conn: Conn) -> bool:
+    """Whether an alert waits for its pupil's allocation and the pupil is now allocated."""
+    row = await conn.fetchone(
+        "SELECT 1 FROM alerts a JOIN allocations al ON al.pupil_id = a.pupil_id"
+        " WHERE a.queued_at IS NULL LIMIT 1")
+    return row is not None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """An alert as stored, for tests and the subject-access export."""
+
+    pupil_id: int
+    rule: Rule
+    academic_year: int
+    attended: int | None
+    possible: int | None
+    created_at: str
+    queued: bool
+
+
+async def alerts_for(conn: Conn, pupil_ids: Sequence[int]) -> list[AlertRecord]:
+    """The alerts held about these pupils, oldest first."""
+    if not pupil_ids:
+        return []
+    rows = await conn.fetchall(
+        "SELECT pupil_id, rule, academic_year, attended, possible, created_at, queued_at"
+        f" FROM alerts WHERE pupil_id IN ({_marks(len(pupil_ids))}) ORDER BY id",
+        list(pupil_ids))
+    return [AlertRecord(row["pupil_id"], Rule(row["rule"]), row["academic_year"],
+                        row["attended"], row["possible"], row["created_at"],
+                        row["queued_at"] is not None) for row in rows]
+
+
+async def rules_held(conn: Conn, pupil_id: int, academic_year: int) -> frozenset[Rule]:
+    """The rules recorded as holding for a pupil in an academic year."""
+    rows = await conn.fetchall(
+        "SELECT rule FROM rule_states WHERE pupil_id = ? AND academic_year = ? AND holding = 1",
+        (pupil_id, academic_year))
+    return frozenset(Rule(row["rule"]) for row in rows)
