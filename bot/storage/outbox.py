@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from bot.storage import audit
 from bot.storage.db import Conn, stamp
 
 AUDIENCE_FORMS = ("officer:<id>", "supervisor_of:<officer_id>", "supervisor:<id>",
@@ -35,3 +37,284 @@ async def enqueue(conn: Conn, *, kind: str, audience: str, payload: dict[str, An
             "INSERT OR IGNORE INTO outbox_pupils (outbox_id, pupil_id) VALUES (?, ?)",
             [(outbox_id, pupil_id) for pupil_id in pupil_ids])
     return outbox_id
+
+
+# --- delivery --------------------------------------------------------------------------
+#
+# A row is `pending` until the running bot claims it (`sending`, with claimed_at), then
+# `sent` once Telegram accepted it, or `undelivered` when Telegram refused it for good;
+# a retryable failure puts it back to `pending` with a later not_before. Recipients are
+# resolved at each claim and written to `recipient_id`; an audience of several people
+# (`controllers`) is expanded at claim time into one row per person, so a retry never
+# sends again to someone who already has the message.
+
+CLAIM_TIMEOUT = timedelta(minutes=1)  # a row `sending` longer than this was left by a crash
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One claimed row, ready to send to one chat."""
+
+    id: int
+    kind: str
+    audience: str
+    payload: dict[str, Any]
+    attempts: int
+    chat_id: int
+    recipient_id: int | None  # None for a `chat:<chat_id>` audience
+    recipient_ref: str | None
+    forwarded_from: str | None  # a revoked officer's ref, when their message goes upwards
+
+    @property
+    def target(self) -> str:
+        return f"outbox:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    id: int
+    ref: str
+    role: str
+    status: str
+    supervisor_id: int | None
+    chat_id: int | None
+    enrolled: bool
+    blocked: bool
+
+    @property
+    def reachable(self) -> bool:
+        """Active, enrolled and not blocking the bot: a message can go to them now."""
+        return (self.status == "active" and self.enrolled and self.chat_id is not None
+                and not self.blocked)
+
+
+async def release_claims(conn: Conn, *, claimed_before: datetime | None = None) -> int:
+    """Put rows left `sending` back to `pending`: all of them (at start, when no send can
+    be in flight) or those claimed before `claimed_before`. Returns how many."""
+    if claimed_before is None:
+        return await conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'")
+    return await conn.execute(
+        "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND claimed_at < ?",
+        (stamp(claimed_before),))
+
+
+async def has_due_work(conn: Conn, now: datetime) -> bool:
+    """Whether any row may be due (read-only: the job opens a write only when needed)."""
+    row = await conn.fetchone(
+        "SELECT 1 FROM outbox WHERE (status = 'pending' AND not_before <= ?)"
+        " OR (status = 'sending' AND claimed_at < ?) LIMIT 1",
+        (stamp(now), stamp(now - CLAIM_TIMEOUT)))
+    return row is not None
+
+
+async def claim_due(conn: Conn, now: datetime, *, quiet: bool) -> list[Delivery]:
+    """Claim the next due row of each reachable recipient (in order per recipient: a
+    recipient with a row in flight or waiting to be retried gets nothing new).
+
+    During quiet time only `commands` rows (menu removal, seen by no one) go.
+    """
+    people = await _people(conn)
+    busy = await _busy_recipients(conn, now)
+    rows = await conn.fetchall(
+        "SELECT id, kind, audience, payload, attempts, recipient_id FROM outbox"
+        " WHERE status = 'pending' AND not_before <= ? ORDER BY id", (stamp(now),))
+    claimed: list[Delivery] = []
+    for row in rows:
+        if quiet and row["kind"] != "commands":
+            continue
+        delivery = await _resolve(conn, row, people)
+        if delivery is None:
+            continue  # waits: nobody reachable yet
+        key = delivery.recipient_id if delivery.recipient_id is not None else delivery.audience
+        if key in busy:
+            continue
+        busy.add(key)
+        await conn.execute(
+            "UPDATE outbox SET status = 'sending', claimed_at = ?, recipient_id = ?"
+            " WHERE id = ?", (stamp(now), delivery.recipient_id, delivery.id))
+        claimed.append(delivery)
+    return claimed
+
+
+async def _people(conn: Conn) -> dict[int, _Person]:
+    rows = await conn.fetchall(
+        "SELECT o.id, o.ref, o.role, o.status, o.supervisor_id, o.chat_id,"
+        " o.pin_hash IS NOT NULL AS enrolled,"
+        " EXISTS (SELECT 1 FROM delivery_blocks b LEFT JOIN sessions s"
+        "         ON s.officer_id = b.officer_id WHERE b.officer_id = o.id"
+        "         AND b.blocked_at >= COALESCE(s.last_seen_at, '')"
+        "         AND b.blocked_at >= COALESCE(o.enrolled_at, '')) AS blocked"
+        " FROM officers o")
+    return {row["id"]: _Person(row["id"], row["ref"], row["role"], row["status"],
+                               row["supervisor_id"], row["chat_id"], bool(row["enrolled"]),
+                               bool(row["blocked"])) for row in rows}
+
+
+async def _busy_recipients(conn: Conn, now: datetime) -> set[int | str]:
+    """Recipients with a row in flight, or one waiting for a retry after a failure."""
+    rows = await conn.fetchall(
+        "SELECT recipient_id, audience FROM outbox WHERE status = 'sending'"
+        " OR (status = 'pending' AND attempts > 0 AND not_before > ?)", (stamp(now),))
+    return {row["recipient_id"] if row["recipient_id"] is not None else row["audience"]
+            for row in rows}
+
+
+def _number(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+async def _resolve(conn: Conn, row: Any, people: dict[int, _Person]) -> Delivery | None:
+    """Who gets this row now, or None while it must wait."""
+    audience: str = row["audience"]
+    form, _, arg = audience.partition(":")
+    number = _number(arg) if arg else None
+    forwarded_from = None
+    person: _Person | None = None
+    if form == "chat" and number is not None:
+        return _delivery(row, number, None, None)
+    if row["recipient_id"] is not None and form == "controllers":
+        person = people.get(row["recipient_id"])  # an expanded copy keeps its person
+    elif form == "controllers":
+        person = await _expand_to_controllers(conn, row, people)
+    elif form == "officer" and number in people:
+        person = people[number]
+        if person.status == "revoked":
+            # A revoked officer's messages go to their supervisor instead.
+            forwarded_from = person.ref
+            person = people.get(person.supervisor_id or 0)
+    elif form == "supervisor_of" and number in people:
+        person = people.get(people[number].supervisor_id or 0)
+    elif form == "supervisor" and number is not None:
+        person = people.get(number)
+    if person is None or not person.reachable or person.chat_id is None:
+        return None
+    return _delivery(row, person.chat_id, person, forwarded_from)
+
+
+def _delivery(row: Any, chat_id: int, person: _Person | None,
+              forwarded_from: str | None) -> Delivery:
+    return Delivery(row["id"], row["kind"], row["audience"], json.loads(row["payload"]),
+                    row["attempts"], chat_id, None if person is None else person.id,
+                    None if person is None else person.ref, forwarded_from)
+
+
+async def _expand_to_controllers(conn: Conn, row: Any,
+                                 people: dict[int, _Person]) -> _Person | None:
+    """This row goes to the first reachable controller; a copy is written for each other
+    one (claimed on a later round), so each person's delivery is tracked on its own."""
+    controllers = sorted((p for p in people.values() if p.role == "controller" and p.reachable),
+                         key=lambda p: p.id)
+    if not controllers:
+        return None
+    for other in controllers[1:]:
+        copy_id = await conn.insert(
+            "INSERT INTO outbox (kind, audience, payload, not_before, created_at, recipient_id)"
+            " SELECT kind, audience, payload, not_before, created_at, ? FROM outbox WHERE id = ?",
+            (other.id, row["id"]))
+        await conn.execute(
+            "INSERT INTO outbox_pupils (outbox_id, pupil_id)"
+            " SELECT ?, pupil_id FROM outbox_pupils WHERE outbox_id = ?", (copy_id, row["id"]))
+    return controllers[0]
+
+
+def _actions(kind: str) -> tuple[str, str]:
+    return ("alert_sent", "alert_failed") if kind == "alert" else ("message_sent",
+                                                                    "message_failed")
+
+
+async def mark_sent(conn: Conn, delivery: Delivery, now: datetime) -> None:
+    """Telegram accepted the message: the row is done. Audited."""
+    changed = await conn.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+        " last_error = NULL WHERE id = ?", (stamp(now), delivery.id))
+    if changed:
+        await audit.append(conn, actor="system", action=_actions(delivery.kind)[0],
+                           target=delivery.target, reason="delivered", at=now,
+                           detail=_detail(delivery))
+
+
+async def mark_failed(conn: Conn, delivery: Delivery, now: datetime, *, error: str,
+                      retry_at: datetime | None, blocked: bool = False) -> None:
+    """A failed send: retried from `retry_at`, or (None) kept as undelivered for good.
+
+    `blocked` (403) stops all sending to that person until they talk to the bot again.
+    `error` is a fixed code such as `http_400`, `http_403`, `http_429`, `timeout`.
+    """
+    if retry_at is not None:
+        changed = await conn.execute(
+            "UPDATE outbox SET status = 'pending', not_before = ?, attempts = attempts + 1,"
+            " last_error = ? WHERE id = ?", (stamp(retry_at), error, delivery.id))
+    else:
+        changed = await conn.execute(
+            "UPDATE outbox SET status = 'undelivered', attempts = attempts + 1,"
+            " last_error = ? WHERE id = ?", (error, delivery.id))
+    if blocked and delivery.recipient_id is not None:
+        await conn.execute(
+            "INSERT INTO delivery_blocks (officer_id, blocked_at) VALUES (?, ?)"
+            " ON CONFLICT (officer_id) DO UPDATE SET blocked_at = excluded.blocked_at",
+            (delivery.recipient_id, stamp(now)))
+    if changed:
+        await audit.append(conn, actor="system", action=_actions(delivery.kind)[1],
+                           target=delivery.target, reason=error, at=now,
+                           detail={**_detail(delivery), "retry": retry_at is not None,
+                                   "attempts": delivery.attempts + 1})
+
+
+def _detail(delivery: Delivery) -> dict[str, Any]:
+    recipient = f"officer:{delivery.recipient_ref}" if delivery.recipient_ref else "chat"
+    return {"kind": delivery.kind, "recipient": recipient}
+
+
+# --- what others read --------------------------------------------------------------------
+
+
+async def undelivered_counts(conn: Conn, officer_ids: Sequence[int]) -> dict[int, int]:
+    """Alerts Telegram refused for good (400, or 403 blocked), per recipient officer."""
+    if not officer_ids:
+        return {}
+    rows = await conn.fetchall(
+        "SELECT recipient_id, count(*) AS undelivered FROM outbox"
+        " WHERE status = 'undelivered' AND kind = 'alert'"
+        f" AND recipient_id IN ({','.join('?' * len(officer_ids))}) GROUP BY recipient_id",
+        list(officer_ids))
+    return {row["recipient_id"]: row["undelivered"] for row in rows}
+
+
+async def digest_pages(conn: Conn, outbox_id: int, *, recipient_id: int) -> list[Any] | None:
+    """The pages of an alert digest, only for the person it was sent to (else None)."""
+    payload = await conn.fetchval(
+        "SELECT payload FROM outbox WHERE id = ? AND recipient_id = ? AND kind = 'alert'",
+        (outbox_id, recipient_id))
+    if payload is None:
+        return None
+    pages = json.loads(payload).get("pages")
+    return pages if isinstance(pages, list) else None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A row as stored, for tests and the subject-access export."""
+
+    id: int
+    kind: str
+    audience: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    not_before: str
+    last_error: str | None
+    recipient_id: int | None
+
+
+async def rows(conn: Conn, *, kind: str | None = None) -> list[OutboxRow]:
+    """Every row (of one kind), oldest first."""
+    where, params = ("WHERE kind = ?", (kind,)) if kind else ("", ())
+    found = await conn.fetchall(
+        "SELECT id, kind, audience, payload, status, attempts, not_before, last_error,"
+        f" recipient_id FROM outbox {where} ORDER BY id", params)
+    return [OutboxRow(r["id"], r["kind"], r["audience"], json.loads(r["payload"]), r["status"],
+                      r["attempts"], r["not_before"], r["last_error"], r["recipient_id"])
+            for r in found]
