@@ -157,6 +157,14 @@ async def due_record(conn: Conn, viewer: Officer, policy: RetentionPolicy,
     return None if row is None else _record(row, policy)
 
 
+async def deadline_of(conn: Conn, pupil_id: int, policy: RetentionPolicy) -> date | None:
+    """A pupil's retention deadline, due or not (for a subject-access export); None when
+    no such pupil is held."""
+    base = await conn.fetchval(f"{_ONE} SELECT d.base_date FROM d",
+                               _params(policy, pupil=pupil_id))
+    return None if base is None else policy.deadline(date.fromisoformat(base))
+
+
 async def disposable_ids(conn: Conn, viewer: Officer, policy: RetentionPolicy) -> list[int]:
     """Every past-due record not on hold, for "Dispose all" (empty for a non-controller)."""
     rows = await conn.fetchall(

@@ -1,0 +1,301 @@
+"""Subject access: everything held about one pupil, written as one JSON file on the server.
+
+The export is for the controller to review and redact before disclosure: a short
+summary first, then the pupil's record, their contacts (third parties), marks with
+the year's figures, visits, alerts, holds, every other row held about them, the
+audit entries about them, and why the data is held, who receives it, how long it is
+kept and where it came from. The request is recorded (received today, due one
+calendar month later) and the export audited, in the transaction that reads the
+data; the file is written 0600 before that transaction commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.domain.attendance import Tally
+from bot.domain.dates import academic_year_bounds, academic_year_of
+from bot.domain.retention import one_calendar_month_after
+from bot.domain.upn import is_valid_upn, normalise_upn
+from bot.domain.visits import ABSENCE_REASONS, ACTIONS, CONTACT_OUTCOMES, VISIT_TYPES, label_of
+from bot.settings import Settings
+from bot.storage import audit, retention
+from bot.storage.db import Conn, Database
+from bot.storage.officers import Officer
+
+SEN_LABELS = {"N": "none", "K": "SEN support", "E": "EHC plan"}
+PURPOSES = (
+    "Monitoring the pupil's school attendance and punctuality for the schools that "
+    "commission the education welfare service.",
+    "Planning and recording interventions (home visits, meetings, letters) where "
+    "attendance or punctuality causes concern.",
+    "Alerting the pupil's education welfare officer and their supervisor when an "
+    "attendance rule is met, and escalating safeguarding concerns.",
+)
+RECIPIENTS = (
+    "The education welfare officer the pupil is allocated to.",
+    "That officer's supervisor (read-only, audited as supervision).",
+    "The service's data controller representative (case references and dates only).",
+    "Telegram, as the carrier of the service's chat messages (protected content, "
+    "deleted after a set time where they show contacts or notes).",
+)
+SOURCE = ("The pupil's school (pupil, contact and attendance files imported by the "
+          "service's administrator) and the education welfare service's own visit records.")
+SUMMARY = ("Subject-access export for case {ref}, made {made}. Held: the pupil's record; "
+           "{contacts} contact(s) (third parties: review before disclosure); {marks} "
+           "attendance mark(s) over {years} academic year(s); {visits} visit(s); "
+           "{alerts} alert(s); {holds} hold(s); {audit} audit entr(ies) about the pupil. "
+           "Kept until {deadline} unless on hold. Request received {received}; "
+           "response due by {due}.")
+
+
+class SubjectAccessProblem(Exception):
+    """The export cannot be made; str() is one line for the person asking."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectAccessExport:
+    """What was written: the file, its rows by section, and the request recorded."""
+
+    path: Path
+    counts: dict[str, int]
+    request_id: int
+    received: date
+    due: date
+
+
+async def export_subject_access(db: Database, settings: Settings, upn: str, *, actor: str,
+                                now: datetime, requester: Officer | None = None,
+                                out: Path | None = None,
+                                force: bool = False) -> SubjectAccessExport:
+    """Write the export for the pupil with this UPN; SubjectAccessProblem when it cannot be.
+
+    `requester` is the controller asking in the chat (checked to be one, active); the
+    command line, run by an administrator on the server, passes None. `out` names the
+    file (default: a new file in EWO_EXPORT_DIR); an existing file needs `force`.
+    """
+    wanted = normalise_upn(upn)
+    if not is_valid_upn(wanted):
+        raise SubjectAccessProblem("that is not a valid UPN")
+    if out is not None and out.exists() and not force:
+        raise SubjectAccessProblem(f"{out} already exists; add --force to overwrite it")
+    if out is not None and not out.parent.is_dir():
+        raise SubjectAccessProblem(f"no folder {out.parent} to write the export into")
+    local = now.astimezone(settings.timezone)
+    received = local.date()
+    due = one_calendar_month_after(received)
+    async with db.write() as conn:
+        if requester is not None and not await _is_controller(conn, requester):
+            raise SubjectAccessProblem("subject-access exports are for controllers only")
+        pupil = await conn.fetchone(
+            "SELECT p.*, s.name AS school_name FROM pupils p"
+            " JOIN schools s ON s.urn = p.school_urn WHERE p.upn = ?", (wanted,))
+        if pupil is None:
+            raise SubjectAccessProblem("no pupil with that UPN is held")
+        path = out or _default_path(settings, pupil["case_ref"], local)
+        request_id = await conn.insert(
+            "INSERT INTO subject_access_requests (pupil_ref, received, due, export_file,"
+            " requested_by) VALUES (?, ?, ?, ?, ?)",
+            (f"pupil:{pupil['id']}", received.isoformat(), due.isoformat(), path.name, actor))
+        await audit.append(conn, actor=actor, action="sar_export", target=f"pupil:{pupil['id']}",
+                           reason="subject_access", at=now, detail={"request": request_id})
+        document, counts = await _document(conn, settings, pupil, local)
+        document["request"] = {"id": request_id, "received": received.isoformat(),
+                               "due": due.isoformat(), "requested_by": actor}
+        document["summary"] = SUMMARY.format(
+            ref=pupil["case_ref"], made=local.strftime("%d/%m/%Y %H:%M"),
+            contacts=counts["contacts"], marks=counts["marks"], years=counts["figures"],
+            visits=counts["visits"], alerts=counts["alerts"], holds=counts["holds"],
+            audit=counts["audit"], deadline=_day(document["retention_deadline"]),
+            received=_day(received.isoformat()), due=_day(due.isoformat()))
+        _write(path, document, force=force)
+    return SubjectAccessExport(path, counts, request_id, received, due)
+
+
+async def _is_controller(conn: Conn, officer: Officer) -> bool:
+    found = await conn.fetchval(
+        "SELECT 1 FROM officers WHERE id = ? AND role = 'controller' AND status = 'active'",
+        (officer.id,))
+    return found is not None
+
+
+def _day(iso: str) -> str:
+    return date.fromisoformat(iso).strftime("%d/%m/%Y")
+
+
+def _default_path(settings: Settings, case_ref: str, local: datetime) -> Path:
+    folder = settings.export_dir
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / f"sar-{case_ref}-{local:%Y%m%d-%H%M%S}.json"
+    if path.exists():
+        raise SubjectAccessProblem(f"{path.name} already exists; try again in a second")
+    return path
+
+
+# --- the document --------------------------------------------------------------------------
+
+
+async def _document(conn: Conn, settings: Settings, pupil: Any,
+                    local: datetime) -> tuple[dict[str, Any], dict[str, int]]:
+    """Every section in the order the controller reads them, and rows per section."""
+    pupil_id = pupil["id"]
+    sections: dict[str, Any] = {"summary": ""}
+    sections["pupil"] = await _pupil(conn, pupil)
+    sections["contacts"] = await _contacts(conn, pupil_id)
+    marks = await _rows(conn, "SELECT date, session, code FROM marks WHERE pupil_id = ?"
+                              " ORDER BY date, session", pupil_id)
+    sections["marks"] = {"figures": _figures(marks, settings), "sessions": marks}
+    sections["visits"] = await _visits(conn, pupil_id)
+    sections["alerts"] = await _rows(
+        conn, "SELECT rule, academic_year, attended, possible, created_at FROM alerts"
+              " WHERE pupil_id = ? ORDER BY id", pupil_id)
+    sections["holds"] = await _rows(
+        conn, "SELECT h.reason, h.review_date, o.ref AS placed_by, h.created_at FROM holds h"
+              " JOIN officers o ON o.id = h.officer_id WHERE h.pupil_id = ?", pupil_id)
+    sections["alert_rules"] = await _rows(
+        conn, "SELECT academic_year, rule, holding, changed_at FROM rule_states"
+              " WHERE pupil_id = ? ORDER BY academic_year, rule", pupil_id)
+    sections["stored_figures"] = await _rows(
+        conn, "SELECT academic_year, possible, attended, authorised, unauthorised, lates_l,"
+              " lates_u, latest_mark FROM pupil_stats WHERE pupil_id = ?"
+              " ORDER BY academic_year", pupil_id)
+    # Messages are listed without their text, which may be about other pupils too.
+    sections["messages"] = await _rows(
+        conn, "SELECT o.id, o.kind, o.status, o.created_at, o.sent_at FROM outbox o"
+              " JOIN outbox_pupils op ON op.outbox_id = o.id WHERE op.pupil_id = ?"
+              " ORDER BY o.id", pupil_id)
+    drafts = await _rows(
+        conn, "SELECT kind, step, data, started_at, updated_at FROM conversations"
+              " WHERE pupil_id = ?", pupil_id)
+    sections["drafts"] = [{**draft, "data": json.loads(draft["data"])} for draft in drafts]
+    sections["retention_reminders"] = await _rows(
+        conn, "SELECT stage, reminded_at FROM retention_reminders WHERE pupil_id = ?", pupil_id)
+    sections["audit"] = [
+        {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "target": e.target,
+         "reason": e.reason, "detail": e.detail}
+        for e in await audit.entries(conn, targets=(f"pupil:{pupil_id}",))]
+    sections["purposes"] = list(PURPOSES)
+    sections["recipients"] = list(RECIPIENTS)
+    sections["retention_deadline"] = await _deadline(conn, settings, pupil, local)
+    sections["source"] = SOURCE
+    counts = {"pupil": 1, "allocation": int(sections["pupil"]["allocation"] is not None),
+              "contacts": len(sections["contacts"]), "marks": len(marks),
+              "figures": len(sections["marks"]["figures"])}
+    counts.update({name: len(sections[name]) for name in (
+        "visits", "alerts", "holds", "alert_rules", "stored_figures", "messages", "drafts",
+        "retention_reminders", "audit")})
+    return sections, counts
+
+
+async def _rows(conn: Conn, sql: str, pupil_id: int) -> list[dict[str, Any]]:
+    return [dict(row) for row in await conn.fetchall(sql, (pupil_id,))]
+
+
+async def _pupil(conn: Conn, pupil: Any) -> dict[str, Any]:
+    allocation = await conn.fetchone(
+        "SELECT o.ref, a.allocated_at FROM allocations a JOIN officers o ON o.id = a.officer_id"
+        " WHERE a.pupil_id = ?", (pupil["id"],))
+    return {
+        "upn": pupil["upn"], "case_ref": pupil["case_ref"],
+        "first_name": pupil["first_name"], "last_name": pupil["last_name"],
+        "date_of_birth": pupil["date_of_birth"], "year_group": pupil["year_group"],
+        "school": {"urn": pupil["school_urn"], "name": pupil["school_name"]},
+        "address": pupil["address"], "postcode": pupil["postcode"],
+        "sen": {"code": pupil["sen"], "meaning": SEN_LABELS.get(pupil["sen"], pupil["sen"])},
+        "health_needs": pupil["health_needs"],
+        "first_imported": pupil["first_imported"], "last_imported": pupil["last_imported"],
+        "allocation": None if allocation is None else {
+            "officer_ref": allocation["ref"], "allocated_at": allocation["allocated_at"]},
+    }
+
+
+async def _contacts(conn: Conn, pupil_id: int) -> list[dict[str, Any]]:
+    rows = await _rows(
+        conn, "SELECT name, relationship, phone, email, address, date_of_birth,"
+              " parental_responsibility, priority FROM contacts WHERE pupil_id = ?"
+              " ORDER BY CASE WHEN priority IS NULL THEN 1 ELSE 0 END, priority, name", pupil_id)
+    for row in rows:
+        responsibility = row["parental_responsibility"]
+        row["parental_responsibility"] = None if responsibility is None else bool(responsibility)
+        row["third_party"] = True  # someone other than the data subject: redact before disclosure
+    return rows
+
+
+async def _visits(conn: Conn, pupil_id: int) -> list[dict[str, Any]]:
+    rows = await _rows(
+        conn, "SELECT v.id, v.visit_date, o.ref AS officer_ref, v.type, v.contact, v.reason,"
+              " v.action, v.follow_up, v.notes, v.supersedes, v.source, v.saved_at"
+              " FROM visits v JOIN officers o ON o.id = v.officer_id WHERE v.pupil_id = ?"
+              " ORDER BY v.visit_date, v.saved_at, v.id", pupil_id)
+    vocabularies = {"type": VISIT_TYPES, "contact": CONTACT_OUTCOMES,
+                    "reason": ABSENCE_REASONS, "action": ACTIONS}
+    for row in rows:
+        for field, vocabulary in vocabularies.items():
+            if row[field] is not None:
+                row[field] = label_of(vocabulary, row[field])
+    return rows
+
+
+def _figures(marks: list[dict[str, Any]], settings: Settings) -> list[dict[str, Any]]:
+    """Per academic year: sessions possible, attended, absences, lates and the figure."""
+    by_year: dict[int, list[str]] = {}
+    for mark in marks:
+        year = academic_year_of(date.fromisoformat(mark["date"]), settings.academic_year_end)
+        by_year.setdefault(year, []).append(mark["code"])
+    figures = []
+    for year, codes in sorted(by_year.items()):
+        tally = Tally.of(codes)
+        first, last = academic_year_bounds(year, settings.academic_year_end)
+        figures.append({
+            "academic_year": f"{first.year}/{str(last.year)[-2:]}",
+            "from": first.isoformat(), "to": last.isoformat(),
+            "possible": tally.possible, "attended": tally.attended,
+            "authorised": tally.authorised, "unauthorised": tally.unauthorised,
+            "lates": tally.lates, "attendance": tally.attendance_percent_text})
+    return figures
+
+
+async def _deadline(conn: Conn, settings: Settings, pupil: Any, local: datetime) -> str:
+    deadline = await retention.deadline_of(conn, pupil["id"], retention.policy_for(settings, local))
+    assert deadline is not None  # the pupil was read in this same transaction
+    return deadline.isoformat()
+
+
+# --- the file -------------------------------------------------------------------------------
+
+
+def _write(path: Path, document: dict[str, Any], *, force: bool) -> None:
+    """Write 0600; never over an existing file unless `force` (then replaced whole)."""
+    data = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+    if not force:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise SubjectAccessProblem(
+                f"{path} already exists; add --force to overwrite it") from None
+        _fill(fd, path, data)
+        return
+    temporary = path.with_name(f".{path.name}.partial")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    _fill(fd, temporary, data)
+    os.replace(temporary, path)
+
+
+def _fill(fd: int, path: Path, data: bytes) -> None:
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise
