@@ -32,6 +32,7 @@ from bot.handlers import access, pupils, router, visit
 from bot.handlers import caseload as caseload_handlers
 from bot.handlers import help as help_handlers
 from bot.handlers import retention as retention_handlers
+from bot.handlers import sar as sar_handlers
 from bot.handlers.common import Context, Services, answer
 from bot.jobs import digest, sweeper, visit_drafts
 from bot.jobs import retention as retention_jobs
@@ -97,6 +98,7 @@ def register_handlers(application: Application) -> None:
         "cancel": visit.cancel_command,
         "due": visit.due_command,
         "retention": retention_handlers.retention_command,
+        "sar": sar_handlers.sar_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback), group=0)

@@ -1,4 +1,5 @@
-"""/retention through the stand-in: the overview, Hold, Dispose, and refused presses."""
+"""/retention and /sar through the stand-in: the overview, Hold, Dispose, refused presses,
+and subject-access exports written on the server."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.handlers import retention
+from bot.handlers import retention, sar
 from bot.handlers.common import NOT_ALLOWED, STALE_BUTTON
 from bot.harness import RunningBot
 from bot.sandbox import BotMessage, FakeUser
@@ -14,7 +15,7 @@ from bot.settings import Settings
 from bot.storage import audit
 from bot.storage.db import Database
 from tests.e2e.conftest import People
-from tests.e2e.retention_files import CANARY_FIRST, CANARY_LAST, import_service
+from tests.e2e.retention_files import CANARY_FIRST, CANARY_LAST, import_service, upn
 
 
 @pytest.fixture
@@ -189,3 +190,35 @@ async def test_retention_is_for_controllers_only(controller: FakeUser, people: P
     officer = await people.enrolled("EWO2")
     await officer.send("/retention")
     assert (await officer.next_message()).text == NOT_ALLOWED
+
+
+async def test_sar_writes_the_export_on_the_server_and_replies_with_counts(
+        controller: FakeUser, settings: Settings, db: Database) -> None:
+    typed = await controller.send(f"/sar {upn(1)}")
+    reply = await controller.next_message()
+    lines = reply.text.splitlines()
+    assert lines[0] == ("Subject-access export written on the server: "
+                        "sar-C00001-20261125-100000.json")
+    assert lines[1].startswith("Rows: pupil 1, allocation 1, contacts 2, marks 0,")
+    assert lines[2] == "Request received 25/11/2026; response due by 25/12/2026."
+    assert CANARY_FIRST not in reply.text and upn(1) not in reply.text
+    assert reply.document is None  # the export never travels through Telegram
+    assert typed in controller.deleted  # the UPN does not stay in the chat
+    export = settings.export_dir / "sar-C00001-20261125-100000.json"
+    assert export.exists() and '"Zebediah"' in export.read_text(encoding="utf-8")
+    async with db.read() as conn:
+        assert await conn.fetchval("SELECT requested_by FROM subject_access_requests") == (
+            "officer:DPO1")
+
+
+async def test_sar_refuses_others_and_unknown_upns(controller: FakeUser, people: People,
+                                                   settings: Settings) -> None:
+    officer = await people.enrolled("EWO2")
+    await officer.send(f"/sar {upn(1)}")
+    assert (await officer.next_message()).text == NOT_ALLOWED
+    await controller.send(f"/sar {upn(77)}")
+    assert (await controller.next_message()).text == (
+        "No export was made: no pupil with that UPN is held.")
+    await controller.send("/sar")
+    assert (await controller.next_message()).text == sar.USAGE
+    assert not settings.export_dir.exists() or not any(settings.export_dir.iterdir())

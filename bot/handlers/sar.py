@@ -1,0 +1,48 @@
+"""/sar UPN for controllers: record a subject-access request and write the export on the server.
+
+The export never travels through Telegram: the reply gives the file's name and its
+row counts only. The message holding the UPN is deleted once read.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.handlers.common import (
+    Context,
+    answer,
+    current_officer,
+    forget_message,
+    requires_role,
+    services,
+)
+from bot.storage.sar import SubjectAccessProblem, export_subject_access
+
+USAGE = "Send /sar followed by the pupil's UPN."
+WRITTEN = ("Subject-access export written on the server: {file}\n"
+           "Rows: {rows}.\n"
+           "Request received {received}; response due by {due}.\n"
+           "Review and redact it on the server before disclosure; it is not sent here.")
+PROBLEM = "No export was made: {problem}."
+
+
+@requires_role("controller")
+async def sar_command(update: Update, context: Context) -> None:
+    """/sar UPN — the export, written on the server; the reply names the file only."""
+    officer = current_officer(context)
+    svc = services(context)
+    args = context.args or []
+    await forget_message(context, update.effective_message)  # it holds a UPN
+    if len(args) != 1:
+        await answer(update, USAGE)
+        return
+    try:
+        export = await export_subject_access(svc.db, svc.settings, args[0], actor=officer.actor,
+                                             requester=officer, now=svc.clock.now())
+    except SubjectAccessProblem as problem:
+        await answer(update, PROBLEM.format(problem=problem))
+        return
+    rows = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in export.counts.items())
+    await answer(update, WRITTEN.format(file=export.path.name, rows=rows,
+                                        received=export.received.strftime("%d/%m/%Y"),
+                                        due=export.due.strftime("%d/%m/%Y")))
