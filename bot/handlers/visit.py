@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 
 from bot.domain import visit_flow as flow
 from bot.domain.visit_flow import AnswerProblem, Problem
@@ -261,14 +261,6 @@ async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None =
             raise
 
 
-async def _drop_keyboard(context: Context, chat_id: int, message_id: int | None) -> None:
-    """Take the buttons off an earlier step's message (they would only be stale)."""
-    if message_id is None:
-        return
-    with contextlib.suppress(TelegramError):
-        await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
-
-
 async def _schedule(conn: Conn, context: Context, chat_id: int, message_id: int) -> None:
     svc = services(context)
     minutes = svc.settings.sensitive_message_minutes
@@ -278,13 +270,14 @@ async def _schedule(conn: Conn, context: Context, chat_id: int, message_id: int)
 
 
 async def _show(update: Update, context: Context, talk: Conversation, screen: Screen, *,
-                edit: bool, previous_message_id: int | None = None) -> None:
-    """Show the step: edit the pressed message, or send a new one; then remember it."""
+                edit: bool) -> None:
+    """Show the step: edit the pressed message, or send a new one; then remember it.
+
+    One screen per answer: an earlier message's buttons are left alone (pressed, they
+    are refused as stale unless they are the current step's).
+    """
     svc = services(context)
     chat_id = _chat_id(update)
-    if previous_message_id is not None and (not edit
-                                            or previous_message_id != _pressed_message_id(update)):
-        await _drop_keyboard(context, chat_id, previous_message_id)
     if edit:
         await _edit(update, screen.text, screen.markup)
         message_id = _pressed_message_id(update)
@@ -301,12 +294,10 @@ async def _show(update: Update, context: Context, talk: Conversation, screen: Sc
 
 async def _end_with(update: Update, context: Context, talk: Conversation, text: str, *,
                     edit: bool) -> None:
-    """End the draft and say why, taking the buttons off its message."""
+    """End the draft and say why."""
     svc = services(context)
     async with svc.db.write() as conn:
         await conversations.end(conn, talk.officer_id, talk.token)
-    if not edit or _pressed_message_id(update) != talk.message_id:
-        await _drop_keyboard(context, _chat_id(update), talk.message_id)
     if edit:
         await _edit(update, text)
     else:
@@ -522,8 +513,7 @@ async def _move(update: Update, context: Context, talk: Conversation, pupil: Vis
     if moved is None:  # ended or replaced meanwhile
         await _ack(update, STALE, alert=True)
         return
-    await _show(update, context, moved, _screen(moved, pupil), edit=edit,
-                previous_message_id=talk.message_id)
+    await _show(update, context, moved, _screen(moved, pupil), edit=edit)
     await _ack(update)
 
 
@@ -538,13 +528,11 @@ async def _on_resume(update: Update, context: Context, officer: Officer, talk: C
         if talk.pupil_id is not None and pupil is None:
             await _end_with(update, context, talk, NOT_ALLOCATED, edit=True)
         else:
-            await _show(update, context, talk, _screen(talk, pupil, choices=urgent), edit=True,
-                        previous_message_id=talk.message_id)
+            await _show(update, context, talk, _screen(talk, pupil, choices=urgent), edit=True)
         await _ack(update)
         return
     async with services(context).db.write() as conn:
         await conversations.end(conn, officer.id, talk.token)
-    await _drop_keyboard(context, _chat_id(update), talk.message_id)
     if choice.startswith("c") and (visit_id := parse_id(choice[1:])) is not None:
         await _begin_correction(update, context, officer, visit_id, edit=True)
         return
@@ -582,13 +570,13 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
         return
     if talk.step == flow.SUMMARY:
         await _show(update, context, talk, _screen(talk, pupil, hint=HINTS[Problem.CHOOSE]),
-                    edit=False, previous_message_id=talk.message_id)
+                    edit=False)
         return
     try:
         draft = flow.apply_text(talk.step, text, talk.data, _today(context))
     except AnswerProblem as problem:
         await _show(update, context, talk, _screen(talk, pupil, hint=HINTS[problem.problem]),
-                    edit=False, previous_message_id=talk.message_id)
+                    edit=False)
         return
     await _move(update, context, talk, pupil, draft, edit=False)
 
@@ -606,7 +594,7 @@ async def _on_pupil_text(update: Update, context: Context, officer: Officer,
         return
     screen = _screen(talk, None, choices=matches or urgent, several=bool(matches),
                      hint=None if matches else NO_MATCH)
-    await _show(update, context, talk, screen, edit=False, previous_message_id=talk.message_id)
+    await _show(update, context, talk, screen, edit=False)
 
 
 # --- saving ---------------------------------------------------------------------------
@@ -770,7 +758,6 @@ async def cancel_command(update: Update, context: Context) -> None:
     if talk is None:
         await answer(update, NOTHING_TO_CANCEL)
         return
-    await _drop_keyboard(context, _chat_id(update), talk.message_id)
     await answer(update, CANCELLED if talk.kind == KIND else CANCELLED_OTHER)
 
 
