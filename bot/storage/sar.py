@@ -118,6 +118,12 @@ async def export_subject_access(db: Database, settings: Settings, upn: str, *, a
     return SubjectAccessExport(path, counts, request_id, received, due)
 
 
+async def pupil_target(conn: Conn, upn: str) -> str | None:
+    """The audit reference (`pupil:<id>`) of the pupil with this UPN, or None."""
+    pupil_id = await conn.fetchval("SELECT id FROM pupils WHERE upn = ?", (normalise_upn(upn),))
+    return None if pupil_id is None else f"pupil:{pupil_id}"
+
+
 async def _is_controller(conn: Conn, officer: Officer) -> bool:
     found = await conn.fetchval(
         "SELECT 1 FROM officers WHERE id = ? AND role = 'controller' AND status = 'active'",

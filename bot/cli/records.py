@@ -1,0 +1,165 @@
+"""`ewobot retention check`, `sar`, `audit verify|show` and `backup`: the records commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from bot.cli import BAD_INPUT, OK, CliEnv, CliError
+from bot.jobs.retention import run_retention_check
+from bot.storage import audit
+from bot.storage import officers as officer_store
+from bot.storage.audit import AuditEntry, Head
+from bot.storage.db import Conn, DatabaseError
+from bot.storage.sar import SubjectAccessProblem, export_subject_access, pupil_target
+
+_HEAD = re.compile(r"([0-9]{1,12}):([0-9a-fA-F]{12,64})")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    retention = commands.add_parser("retention", help="retention of pupils' records")
+    sub = retention.add_subparsers(dest="action", metavar="ACTION", parser_class=type(retention))
+    sub.required = True
+    check = sub.add_parser("check", help="run the retention check now (as the daily job does)")
+    check.set_defaults(handler=cmd_retention_check)
+
+    sar = commands.add_parser("sar", help="subject-access export of everything held about a pupil")
+    sar.add_argument("upn", metavar="UPN")
+    sar.add_argument("--out", metavar="FILE", help="write here instead of EWO_EXPORT_DIR")
+    sar.add_argument("--force", action="store_true", help="overwrite an existing FILE")
+    sar.set_defaults(handler=cmd_sar)
+
+    trail = commands.add_parser("audit", help="check or read the audit trail")
+    sub = trail.add_subparsers(dest="action", metavar="ACTION", parser_class=type(trail))
+    sub.required = True
+    verify = sub.add_parser("verify", help="check the trail is whole, untampered, not shortened")
+    verify.add_argument("--head", metavar="COUNT:HASH", type=parse_head,
+                        help="a head noted earlier (e.g. from a retention reminder)")
+    verify.set_defaults(handler=cmd_audit_verify)
+    show = sub.add_parser("show", help="list entries, one per line")
+    show.add_argument("--upn", metavar="UPN", help="entries about this pupil")
+    show.add_argument("--officer", metavar="REF", help="entries by or about this officer")
+    show.set_defaults(handler=cmd_audit_show)
+
+    backup = commands.add_parser("backup", help="online backup of the database (mode 0600)")
+    backup.add_argument("--out", metavar="FILE", required=True)
+    backup.set_defaults(handler=cmd_backup)
+
+
+def parse_head(text: str) -> Head:
+    """`COUNT:HASH` as a retention reminder shows it (the hash's first 12 hex digits or more)."""
+    match = _HEAD.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError("--head must be COUNT:HASH, e.g. 1234:0123456789ab")
+    return Head(int(match.group(1)), match.group(2).lower())
+
+
+async def cmd_retention_check(args: argparse.Namespace, env: CliEnv) -> int:
+    db = await env.open_db()
+    try:
+        result = await run_retention_check(db, env.settings, env.clock.now(), actor=env.actor)
+        try:
+            await db.checkpoint()  # clears what any disposal left in the write-ahead log
+        except DatabaseError as busy:
+            env.err.write(f"{busy}\n")
+    finally:
+        await db.close()
+    env.say(f"retention check: {result.past_due} past due, {result.coming_due} coming due, "
+            f"{result.held} on hold")
+    env.say("a reminder is queued for the controllers" if result.reminded
+            else "nothing new to remind the controllers of")
+    env.say(f"audit trail head: {result.head.short()}")
+    return OK
+
+
+async def cmd_sar(args: argparse.Namespace, env: CliEnv) -> int:
+    out = Path(args.out) if args.out else None
+    db = await env.open_db()
+    try:
+        export = await export_subject_access(db, env.settings, args.upn, actor=env.actor,
+                                             now=env.clock.now(), out=out, force=args.force)
+    except SubjectAccessProblem as problem:
+        raise CliError(str(problem), BAD_INPUT) from None
+    finally:
+        await db.close()
+    env.say(f"export written: {export.path}")
+    env.say("rows: " + ", ".join(f"{name} {count}" for name, count in export.counts.items()))
+    env.say(f"request received {export.received:%d/%m/%Y}; response due by {export.due:%d/%m/%Y}")
+    return OK
+
+
+async def cmd_audit_verify(args: argparse.Namespace, env: CliEnv) -> int:
+    db = await env.open_db()
+    try:
+        async with db.read() as conn:
+            result = await audit.verify(conn, args.head)
+    finally:
+        await db.close()
+    if not result.ok:
+        raise CliError(f"audit trail broken at entry {result.first_bad_seq}: {result.problem}",
+                       BAD_INPUT)
+    env.say(f"OK {result.head.short()} ({result.head.count} entries)")
+    return OK
+
+
+async def cmd_audit_show(args: argparse.Namespace, env: CliEnv) -> int:
+    db = await env.open_db()
+    try:
+        async with db.read() as conn:
+            entries = await _entries(conn, args)
+    finally:
+        await db.close()
+    for entry in entries:
+        env.say(entry_line(entry))
+    return OK
+
+
+async def _entries(conn: Conn, args: argparse.Namespace) -> list[AuditEntry]:
+    targets: tuple[str, ...] = ()
+    if args.upn is not None:
+        target = await pupil_target(conn, args.upn)
+        if target is None:
+            raise CliError("no pupil with that UPN is held")
+        targets = (target,)
+    if args.officer is None:
+        return await audit.entries(conn, targets=targets)
+    ref = args.officer.strip()
+    if await officer_store.officer_by_ref(conn, ref) is None:
+        raise CliError(f"no officer {ref}")
+    person = f"officer:{ref}"
+    if targets:  # what this officer did about this pupil
+        return await audit.entries(conn, targets=targets, actor=person)
+    found = {entry.seq: entry for entry in await audit.entries(conn, actor=person)}
+    found.update((entry.seq, entry) for entry in await audit.entries(conn, targets=(person,)))
+    return [found[seq] for seq in sorted(found)]
+
+
+def entry_line(entry: AuditEntry) -> str:
+    """One entry on one line: number, time, who, what, which record, why, fixed details."""
+    detail = "" if entry.detail is None else "  " + json.dumps(entry.detail, sort_keys=True,
+                                                               separators=(",", ":"))
+    return (f"{entry.seq}  {entry.at}  {entry.actor}  {entry.action}  {entry.target or '-'}  "
+            f"{entry.reason}{detail}")
+
+
+async def cmd_backup(args: argparse.Namespace, env: CliEnv) -> int:
+    out = Path(args.out)
+    if out.exists():
+        raise CliError(f"{out} already exists; choose a new file")
+    if not out.parent.is_dir():
+        raise CliError(f"no folder {out.parent} to write the backup into")
+    db = await env.open_db()
+    try:
+        await db.backup(out)
+        async with db.write() as conn:
+            await audit.append(conn, actor=env.actor, action="backup", reason="admin_command",
+                               detail={"encrypted": env.settings.database_key is not None})
+    finally:
+        await db.close()
+    env.say(f"backup written: {out}")
+    env.say("encrypted with EWO_DATABASE_KEY" if env.settings.database_key is not None
+            else "not encrypted: keep it as safe as the database itself")
+    env.say("the audit key is not in it: keep that apart from the backup")
+    return OK
