@@ -29,12 +29,14 @@ from telegram.ext import (
 
 from bot.clock import Clock
 from bot.handlers import access, pupils, router, visit
+from bot.handlers import alerts as alert_handlers
 from bot.handlers import caseload as caseload_handlers
 from bot.handlers import help as help_handlers
 from bot.handlers import retention as retention_handlers
 from bot.handlers import sar as sar_handlers
 from bot.handlers.common import Context, Services, answer
 from bot.jobs import digest, sweeper, visit_drafts
+from bot.jobs import outbox as outbox_jobs
 from bot.jobs import retention as retention_jobs
 from bot.logs import pin_library_loggers
 from bot.processing import PerChatUpdateProcessor
@@ -109,6 +111,7 @@ def register_handlers(application: Application) -> None:
         "pg": pupils.page_button,
         "pick": pupils.pick_button,
         "cl": caseload_handlers.caseload_button,
+        "al": alert_handlers.on_button,
         "v": visit.on_button,
         "vc": visit.correct_button,
         "ret": retention_handlers.on_button,
@@ -132,6 +135,11 @@ def schedule_jobs(application: Application) -> None:
     assert jobs is not None
     jobs.run_repeating(sweeper.sweep_sensitive_messages, interval=60, first=0,
                        name="sensitive-messages")
+    # Pushed messages written by any process: once at start (a crash's leftovers go
+    # again), then every EWO_OUTBOX_POLL_SECONDS.
+    poll = application.bot_data["wiring"].settings.outbox_poll_seconds
+    jobs.run_once(outbox_jobs.deliver_at_start, when=0, name="outbox-start")
+    jobs.run_repeating(outbox_jobs.deliver_due, interval=poll, first=poll, name="outbox")
     jobs.run_repeating(digest.digest_job, interval=digest.INTERVAL_SECONDS, first=0,
                        name="caseload-digest")
     jobs.run_repeating(visit_drafts.discard_expired_drafts, interval=3600, first=0,

@@ -31,7 +31,7 @@ BUTTON_COLUMNS = 2
 _PAGE_CHARACTERS = 3_800
 
 DIGEST_TITLE = "New attendance alerts"
-SUPERVISOR_TITLE = "Severe or continuous absence among {ref}'s pupils (copy for supervisor)"
+SUPERVISOR_TITLE = "Copy for supervisor: severe or continuous absence among {ref}'s pupils"
 PAGE_MARK = " — page {page} of {pages}"
 MORE = "More"
 
@@ -69,7 +69,7 @@ class AlertLine:
 
     @property
     def button(self) -> list[str]:
-        return [f"{self.case_ref} {self.initials}", f"card:{self.pupil_id}"]
+        return [f"{self.case_ref} {self.initials}", card_button_data(self.pupil_id)]
 
 
 def digest_payload(title: str, lines: Sequence[AlertLine]) -> dict[str, Any]:
@@ -108,6 +108,11 @@ def _pages(title: str, pupils: list[list[AlertLine]]) -> list[dict[str, Any]]:
         rendered.append({"text": f"{heading}{mark}\n{body}",
                          "buttons": [group[0].button for group in page]})
     return rendered
+
+
+def card_button_data(pupil_id: int) -> str:
+    """A digest's pupil button: opens the card, audited as reached from an alert."""
+    return f"al:card:{pupil_id}"
 
 
 def more_button(outbox_id: int, page: int) -> list[str]:

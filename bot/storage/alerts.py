@@ -301,8 +301,8 @@ class _Waiting:
     alert_id: int
     officer_id: int
     officer_ref: str
-    officer_role: str
     officer_status: str
+    has_supervisor: bool
     line: AlertLine
 
 
@@ -324,9 +324,9 @@ async def queue_waiting(conn: Conn, now: datetime) -> int:
         messages += 1
         copies = [line for line in lines if line.rule in alert_text.SUPERVISOR_RULES]
         first = alerts[0]
-        # A supervisor's own pupils have no supervisor above; a revoked officer's
+        # Only an officer with a supervisor has someone to copy to; a revoked officer's
         # messages already go to the supervisor whole.
-        if copies and first.officer_role == "officer" and first.officer_status != "revoked":
+        if copies and first.has_supervisor and first.officer_status != "revoked":
             title = alert_text.SUPERVISOR_TITLE.format(ref=first.officer_ref)
             await enqueue(conn, kind="alert", audience=f"supervisor_of:{officer_id}",
                           payload=alert_text.digest_payload(title, copies), now=now,
@@ -341,14 +341,16 @@ async def queue_waiting(conn: Conn, now: datetime) -> int:
 async def _waiting_alerts(conn: Conn) -> list[_Waiting]:
     rows = await conn.fetchall(
         "SELECT a.id, a.pupil_id, a.rule, a.attended, a.possible, p.case_ref, p.first_name,"
-        " p.last_name, s.name AS school, o.id AS officer_id, o.ref, o.role, o.status"
+        " p.last_name, s.name AS school, o.id AS officer_id, o.ref, o.status,"
+        " o.supervisor_id IS NOT NULL AS has_supervisor"
         " FROM alerts a"
         " JOIN pupils p ON p.id = a.pupil_id"
         " JOIN schools s ON s.urn = p.school_urn"
         " JOIN allocations al ON al.pupil_id = a.pupil_id"
         " JOIN officers o ON o.id = al.officer_id"
         " WHERE a.queued_at IS NULL ORDER BY o.id, a.id")
-    return [_Waiting(row["id"], row["officer_id"], row["ref"], row["role"], row["status"],
+    return [_Waiting(row["id"], row["officer_id"], row["ref"], row["status"],
+                     bool(row["has_supervisor"]),
                      AlertLine(row["pupil_id"], row["case_ref"],
                                initials(row["first_name"], row["last_name"]), row["school"],
                                Rule(row["rule"]), row["attended"] or 0, row["possible"] or 0))

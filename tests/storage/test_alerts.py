@@ -251,7 +251,7 @@ async def test_one_message_per_officer_with_twenty_buttons_then_more(
     assert [row.audience for row in rows] == [f"officer:{officer.id}", f"officer:{other.id}"]
     payload = rows[0].payload
     assert len(payload["pages"]) == 2
-    assert payload["buttons"] == [[f"C-{n:05d} A.H.", f"card:{pupil_id}"]
+    assert payload["buttons"] == [[f"C-{n:05d} A.H.", f"al:card:{pupil_id}"]
                                   for n, pupil_id in enumerate(ids[:20], start=1)]
     assert payload["text"].startswith("New attendance alerts (25) — page 1 of 2\n")
     assert "• C-00001 A.H., Hillside Primary: persistent absence, 90.0 % this year" \
@@ -275,8 +275,9 @@ async def test_severe_and_continuous_absence_are_copied_to_the_supervisor(
                                               f"supervisor_of:{officer.id}"]
     assert rows[0].payload["text"].count("\n•") == 4  # the N sessions: penalty too
     copy = rows[1].payload
-    assert copy["text"].startswith("Severe or continuous absence among EWO1's pupils")
-    assert [button[1] for button in copy["buttons"]] == [f"card:{severe}", f"card:{missing}"]
+    assert copy["text"].startswith(
+        "Copy for supervisor: severe or continuous absence among EWO1's pupils (2)\n")
+    assert [button[1] for button in copy["buttons"]] == [f"al:card:{severe}", f"al:card:{missing}"]
     assert "continuous absence (possible CME — check)" in copy["text"]
 
 
@@ -305,7 +306,7 @@ async def test_an_unallocated_pupils_alert_waits_for_an_allocation(seed: AlertSe
         rows = await outbox_store.rows(conn, kind="alert")
         assert not await alert_store.has_waiting(conn)
     assert [row.audience for row in rows] == [f"officer:{officer.id}"]
-    assert f"card:{pupil_id}" in json.dumps(rows[0].payload)
+    assert f"al:card:{pupil_id}" in json.dumps(rows[0].payload)
 
 
 async def test_each_alert_is_audited_by_reference(seed: AlertSeed, db: Database) -> None:

@@ -1,0 +1,172 @@
+"""Delivers the outbox: pushed messages written by any process, sent by the running bot.
+
+Runs once at start (rows a crash left mid-send go out again: delivery is at least
+once) and then every EWO_OUTBOX_POLL_SECONDS. Each round claims the next due row of
+each reachable recipient in a write transaction, sends outside it, and marks the row
+sent only after Telegram accepted it. Inside quiet hours and on quiet days messages
+wait. Failures: 429 waits the time Telegram asks; timeouts and network errors retry
+with capped exponential backoff; 400 and 403 are kept as undelivered (403 also stops
+sending to that person until they talk to the bot again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import Application, ContextTypes
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.domain.alerts import more_button
+from bot.domain.dates import in_quiet_time
+from bot.storage import alerts as alert_store
+from bot.storage import outbox
+from bot.storage.outbox import Delivery
+
+log = logging.getLogger(__name__)
+
+FORWARDED = "For {ref}'s pupils: {ref}'s access has ended, so this comes to you."
+
+BACKOFF_FIRST = timedelta(seconds=10)
+BACKOFF_CAP = timedelta(minutes=15)
+MAX_ROUNDS = 50  # per run; whatever is left goes at the next poll
+_LOCK_KEY = "ewo.outbox_lock"
+
+
+async def deliver_at_start(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """At start no send of this process can be in flight: rows left `sending` were
+    interrupted by a crash, so they go again at once."""
+    svc = context.application.bot_data["services"]
+    async with _lock(context.application):
+        async with svc.db.write() as conn:
+            released = await outbox.release_claims(conn)
+        if released:
+            log.info("outbox: %d message(s) interrupted by a stop will be sent again", released)
+        await _deliver(context.bot, svc)
+
+
+async def deliver_due(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The repeating poll: deliver whatever is due."""
+    svc = context.application.bot_data["services"]
+    async with _lock(context.application):
+        await _deliver(context.bot, svc)
+
+
+def _lock(application: Application[Any, Any, Any, Any, Any, Any]) -> asyncio.Lock:
+    """One delivery run at a time in this process (the start run and the poll may meet)."""
+    lock = application.bot_data.get(_LOCK_KEY)
+    if lock is None:
+        lock = application.bot_data[_LOCK_KEY] = asyncio.Lock()
+    return lock  # type: ignore[no-any-return]
+
+
+async def _deliver(bot: Bot, svc: Any) -> None:
+    now = svc.clock.now()
+    async with svc.db.read() as conn:
+        work = await outbox.has_due_work(conn, now) or await alert_store.has_waiting(conn)
+    if not work:
+        return
+    async with svc.db.write() as conn:
+        await outbox.release_claims(conn, claimed_before=now - outbox.CLAIM_TIMEOUT)
+        await alert_store.queue_waiting(conn, now)
+    settings = svc.settings
+    for _ in range(MAX_ROUNDS):
+        now = svc.clock.now()
+        quiet = in_quiet_time(now, settings.quiet_hours, settings.quiet_days)
+        async with svc.db.write() as conn:
+            batch = await outbox.claim_due(conn, now, quiet=quiet)
+        if not batch:
+            return
+        for delivery in batch:
+            await _send_and_mark(bot, svc, delivery)
+
+
+async def _send_and_mark(bot: Bot, svc: Any, delivery: Delivery) -> None:
+    error: str | None = None
+    retry_in: timedelta | None = None
+    try:
+        await _send(bot, delivery)
+    except RetryAfter as exc:
+        error, retry_in = "http_429", _retry_after(exc)
+    except Forbidden:
+        error = "http_403"
+    except BadRequest:
+        error = "http_400"
+    except TimedOut:
+        error, retry_in = "timeout", _backoff(delivery.attempts)
+    except NetworkError:
+        error, retry_in = "network", _backoff(delivery.attempts)
+    except TelegramError:
+        error, retry_in = "telegram", _backoff(delivery.attempts)
+    except Exception as exc:  # noqa: BLE001 - a fault of ours must not lose the message
+        log.error("outbox: sending %s failed: %s", delivery.target, type(exc).__name__)
+        error, retry_in = "error", _backoff(delivery.attempts)
+    now = svc.clock.now()
+    async with svc.db.write() as conn:
+        if error is None:
+            await outbox.mark_sent(conn, delivery, now)
+        else:
+            await outbox.mark_failed(conn, delivery, now, error=error,
+                                     retry_at=None if retry_in is None else now + retry_in,
+                                     blocked=error == "http_403")
+    if error is not None:
+        log.warning("outbox: %s not delivered (%s)%s", delivery.target, error,
+                    "; will retry" if retry_in is not None else "")
+
+
+async def _send(bot: Bot, delivery: Delivery) -> None:
+    if delivery.kind == "commands":
+        if delivery.payload.get("action") == "delete":
+            await bot.delete_my_commands(scope=BotCommandScopeChat(delivery.chat_id))
+        return
+    text = str(delivery.payload.get("text", ""))
+    if delivery.forwarded_from:
+        text = f"{FORWARDED.format(ref=delivery.forwarded_from)}\n\n{text}"
+    # protect_content comes from the Application's Defaults.
+    await bot.send_message(delivery.chat_id, text, reply_markup=markup(delivery))
+
+
+def markup(delivery: Delivery) -> InlineKeyboardMarkup | None:
+    """The message's buttons; a digest of several pages gets "More" for the next one."""
+    buttons: list[Sequence[str]] = list(delivery.payload.get("buttons") or [])
+    more = None
+    pages = delivery.payload.get("pages")
+    if isinstance(pages, list) and len(pages) > 1:
+        more = more_button(delivery.id, 1)
+    return keyboard(buttons, int(delivery.payload.get("columns", 1)), more)
+
+
+def keyboard(buttons: Sequence[Sequence[str]], columns: int,
+             last: Sequence[str] | None = None) -> InlineKeyboardMarkup | None:
+    """Buttons `[label, data]` laid out `columns` to a row, then `last` on its own row."""
+    columns = max(columns, 1)
+    cells = [InlineKeyboardButton(label, callback_data=data) for label, data in buttons]
+    rows = [cells[start:start + columns] for start in range(0, len(cells), columns)]
+    if last is not None:
+        rows.append([InlineKeyboardButton(last[0], callback_data=last[1])])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _retry_after(exc: RetryAfter) -> timedelta:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = exc.retry_after
+    return wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
+
+
+def _backoff(attempts: int) -> timedelta:
+    """10 s, 20 s, 40 s … at most 15 minutes."""
+    return min(BACKOFF_FIRST * (2 ** min(attempts, 16)), BACKOFF_CAP)

@@ -1,0 +1,301 @@
+"""Alerts reach people through the running bot: digests, copies, failures, quiet time.
+
+Delivery is triggered by running the bot's own outbox job (the poll interval is set
+long here so the test decides when a poll happens); the clock is the injected one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.handlers.common import STALE_BUTTON
+from bot.harness import RunningBot, enrol_directly
+from bot.jobs import outbox as outbox_jobs
+from bot.sandbox import BotApiStandIn
+from bot.settings import Settings
+from bot.storage import audit
+from bot.storage import officers as officer_store
+from bot.storage import outbox as outbox_store
+from bot.storage.db import Database
+from bot.storage.officers import Officer
+from tests.conftest import make_settings
+from tests.e2e.conftest import LONDON, PIN, People
+from tests.storage.alert_seed import AlertSeed, sessions
+
+PERSISTENT = ["/"] * 72 + ["I"] * 8  # 90.0 %
+SEVERE = ["/"] * 30 + ["I"] * 50  # 37.5 %
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path, outbox_poll_seconds=3600)
+
+
+@pytest.fixture
+def seed(db: Database, settings: Settings) -> AlertSeed:
+    return AlertSeed(db, settings)
+
+
+async def deliver(bot: RunningBot) -> None:
+    """One poll of the outbox, as the repeating job runs it; returns once it is done."""
+    application = bot.application
+    assert application is not None and application.job_queue is not None
+    [job] = application.job_queue.get_jobs_by_name("outbox")
+    await job.run(application)
+
+
+async def officer(db: Database, ref: str) -> Officer:
+    async with db.read() as conn:
+        found = await officer_store.officer_by_ref(conn, ref)
+    assert found is not None
+    return found
+
+
+async def alerted(seed: AlertSeed, codes: list[str], owner: Officer | None,
+                  clock: FixedClock) -> int:
+    """A pupil with these marks whose rules were just evaluated (as an import does)."""
+    pupil_id = await seed.pupil(officer=owner)
+    await seed.marks(pupil_id, sessions(codes))
+    await seed.evaluate([pupil_id], now=clock.now())
+    return pupil_id
+
+
+async def statuses(db: Database) -> list[tuple[str, str, str | None]]:
+    async with db.read() as conn:
+        return [(row.audience, row.status, row.last_error)
+                for row in await outbox_store.rows(conn, kind="alert")]
+
+
+async def test_a_digest_per_officer_with_buttons_more_and_a_supervisor_copy(
+        running: RunningBot, people: People, seed: AlertSeed, db: Database,
+        clock: FixedClock) -> None:
+    boss = await people.enrolled("SUP1", "supervisor")
+    ewo = await people.enrolled("EWO1", supervisor="SUP1")
+    owner = await officer(db, "EWO1")
+    ids = []
+    for codes in [SEVERE] + [PERSISTENT] * 24:
+        pupil_id = await seed.pupil(officer=owner)
+        await seed.marks(pupil_id, sessions(codes))
+        ids.append(pupil_id)
+    await seed.evaluate(ids, now=clock.now())  # one import
+    await deliver(running)
+
+    digest = await ewo.next_message()
+    assert digest.protect_content
+    assert digest.text is not None
+    assert digest.text.startswith("New attendance alerts (25) — page 1 of 2\n")
+    assert "• C-00001 A.H., Hillside Primary: severe absence, 37.5 % this year" in digest.text
+    assert "Amy" not in digest.text  # no names, only case references and initials
+    assert digest.labels()[:2] == ["C-00001 A.H.", "C-00002 A.H."]
+    assert len(digest.labels()) == 21 and digest.labels()[-1] == "More"
+    copy = await boss.next_message()
+    assert copy.protect_content and copy.text is not None
+    assert "C-00001 A.H." in copy.text and "C-00002" not in copy.text
+
+    await ewo.press("More")
+    page_two = await ewo.next_message()
+    assert page_two.text is not None and page_two.text.startswith(
+        "New attendance alerts (25) — page 2 of 2\n")
+    assert len(page_two.labels()) == 5 and "More" not in page_two.labels()
+
+    await ewo.press("C-00001 A.H.", message_id=digest.message_id)
+    card = await ewo.next_message()
+    assert card.text is not None and "(C-00001)" in card.text
+    async with db.read() as conn:
+        entries = await audit.entries(conn, targets=(f"pupil:{ids[0]}",))
+    assert ("pupil_card", "alert_button") in [(e.action, e.reason) for e in entries]
+    # Someone else's digest: the More button is refused like a stale one.
+    press = await boss.press_data(digest.button("More").data or "", digest.message_id)
+    assert await boss.answer_to(press) == STALE_BUTTON
+
+
+async def test_the_same_marks_evaluated_again_send_nothing_new(
+        running: RunningBot, people: People, seed: AlertSeed, db: Database,
+        clock: FixedClock) -> None:
+    ewo = await people.enrolled("EWO1")
+    pupil_id = await alerted(seed, PERSISTENT, await officer(db, "EWO1"), clock)
+    await deliver(running)
+    assert "persistent absence" in ((await ewo.next_message()).text or "")
+    await seed.evaluate([pupil_id], now=clock.now())
+    await deliver(running)
+    assert len(ewo.history) == 1
+
+
+async def test_429_waits_as_long_as_telegram_asks(
+        running: RunningBot, people: People, seed: AlertSeed, db: Database,
+        clock: FixedClock, standin: BotApiStandIn) -> None:
+    ewo = await people.enrolled("EWO1")
+    standin.fail_next("sendMessage", status=429, retry_after=30)
+    await alerted(seed, PERSISTENT, await officer(db, "EWO1"), clock)
+    await deliver(running)
+    assert ewo.history == []
+    assert await statuses(db) == [(f"officer:{(await officer(db, 'EWO1')).id}", "pending",
+                                   "http_429")]
+    clock.advance(timedelta(seconds=29))
+    await deliver(running)
+    assert ewo.history == []
+    clock.advance(timedelta(seconds=1))
+    await deliver(running)
+    assert "persistent absence" in ((await ewo.next_message()).text or "")
+    assert [status for _, status, _ in await statuses(db)] == ["sent"]
+
+
+async def test_a_timeout_is_retried_with_backoff_and_may_arrive_twice(
+        running: RunningBot, people: People, seed: AlertSeed, db: Database,
+        clock: FixedClock, standin: BotApiStandIn) -> None:
+    ewo = await people.enrolled("EWO1")
+    # The stand-in takes the message, then answers too late: the bot gives up waiting.
+    standin.delay_next("sendMessage", 8)
+    await alerted(seed, PERSISTENT, await officer(db, "EWO1"), clock)
+    await deliver(running)
+    first = await ewo.next_message()
+    assert [(status, error) for _, status, error in await statuses(db)] == [
+        ("pending", "timeout")]
+    clock.advance(outbox_jobs.BACKOFF_FIRST - timedelta(seconds=1))
+    await deliver(running)
+    assert len(ewo.history) == 1
+    clock.advance(timedelta(seconds=1))
+    await deliver(running)
+    again = await ewo.next_message()
+    assert again.text == first.text  # at least once: the same reference again
+    assert [status for _, status, _ in await statuses(db)] == ["sent"]
+
+
+async def test_network_errors_retry_until_the_network_is_back(
+        running: RunningBot, people: People, seed: AlertSeed, db: Database,
+        clock: FixedClock, standin: BotApiStandIn) -> None:
+    ewo = await people.enrolled("EWO1")
+    await alerted(seed, PERSISTENT, await officer(db, "EWO1"), clock)
+    standin.fail_next("sendMessage", status=502, times=2)
+    await deliver(running)
+    clock.advance(timedelta(seconds=10))
+    await deliver(running)
+    async with db.read() as conn:
+        [row] = await outbox_store.rows(conn, kind="alert")
+    assert (row.status, row.last_error, row.attempts) == ("pending", "network", 2)
+    clock.advance(timedelta(seconds=19))  # the second wait is twice as long
+    await deliver(running)
+    assert ewo.history == []
+    clock.advance(timedelta(seconds=1))
+    await deliver(running)
+    assert "persistent absence" in ((await ewo.next_message()).text or "")
+
+
+async def test_400_is_kept_undelivered_and_the_next_alert_still_goes(
+        running: RunningBot, people: People, seed: AlertSeed, db: Database,
+        clock: FixedClock, standin: BotApiStandIn) -> None:
+    ewo = await people.enrolled("EWO1")
+    owner = await officer(db, "EWO1")
+    standin.fail_next("sendMessage", status=400, description="Bad Request: chat not found")
+    await alerted(seed, PERSISTENT, owner, clock)
+    await deliver(running)
+    await deliver(running)  # not retried
+    assert len(standin.calls_to("sendMessage")) == 1
+    await alerted(seed, SEVERE, owner, clock)
+    await deliver(running)
+    assert "severe absence" in ((await ewo.next_message()).text or "")
+    assert [(status, error) for _, status, error in await statuses(db)] == [
+        ("undelivered", "http_400"), ("sent", None)]
+    async with db.read() as conn:
+        assert await outbox_store.undelivered_counts(conn, [owner.id]) == {owner.id: 1}
+        [first, _] = await outbox_store.rows(conn, kind="alert")
+        entries = await audit.entries(conn, targets=(f"outbox:{first.id}",))
+    assert [(e.action, e.reason) for e in entries] == [("alert_failed", "http_400")]
+
+
+async def test_403_stops_sending_until_the_officer_talks_to_the_bot_again(
+        running: RunningBot, people: People, seed: AlertSeed, db: Database,
+        clock: FixedClock, standin: BotApiStandIn) -> None:
+    ewo = await people.enrolled("EWO1")
+    owner = await officer(db, "EWO1")
+    ewo.block()
+    await alerted(seed, PERSISTENT, owner, clock)
+    await deliver(running)
+    await alerted(seed, SEVERE, owner, clock)
+    await deliver(running)
+    assert len(standin.calls_to("sendMessage")) == 1  # the second was not even tried
+    assert [(status, error) for _, status, error in await statuses(db)] == [
+        ("undelivered", "http_403"), ("pending", None)]
+    ewo.unblock()
+    clock.advance(timedelta(minutes=1))
+    await ewo.send("/help")
+    assert "/pupils" in ((await ewo.next_message()).text or "")
+    await deliver(running)
+    assert "severe absence" in ((await ewo.next_message()).text or "")
+    assert [status for _, status, _ in await statuses(db)] == ["undelivered", "sent"]
+
+
+async def test_a_revoked_officers_alerts_go_to_the_supervisor(
+        running: RunningBot, people: People, seed: AlertSeed, db: Database,
+        clock: FixedClock, standin: BotApiStandIn) -> None:
+    boss = await people.enrolled("SUP1", "supervisor")
+    ewo = await people.enrolled("EWO1", supervisor="SUP1")
+    owner = await officer(db, "EWO1")
+    async with db.write() as conn:
+        await officer_store.revoke(conn, owner, now=clock.now())
+    await alerted(seed, SEVERE, owner, clock)
+    await deliver(running)
+    message = await boss.next_message()
+    assert message.text is not None
+    assert message.text.startswith(outbox_jobs.FORWARDED.format(ref="EWO1"))
+    assert "severe absence" in message.text
+    assert ewo.history == []
+    assert len(boss.history) == 1  # no second copy of the same alert
+    # Revocation also removed the command menu of the officer's chat.
+    call = await standin.wait_for_call("deleteMyCommands")
+    assert call.params["scope"] == {"type": "chat", "chat_id": ewo.chat_id}
+
+
+async def test_alerts_wait_for_enrolment_and_for_an_allocation(
+        running: RunningBot, people: People, seed: AlertSeed, db: Database,
+        clock: FixedClock, settings: Settings) -> None:
+    await people.add("EWO1")  # not enrolled yet
+    owner = await officer(db, "EWO1")
+    await alerted(seed, PERSISTENT, owner, clock)
+    unallocated = await alerted(seed, SEVERE, None, clock)
+    await deliver(running)
+    assert await statuses(db) == [(f"officer:{owner.id}", "pending", None)]
+
+    ewo = people.user()
+    await enrol_directly(db, settings, ref="EWO1", user_id=ewo.user_id, pin=PIN,
+                         now=clock.now())
+    await deliver(running)
+    first = await ewo.next_message()
+    assert first.text is not None and "C-00001" in first.text and "C-00002" not in first.text
+
+    await seed.allocate(unallocated, owner)
+    await deliver(running)
+    second = await ewo.next_message()
+    assert second.text is not None and "C-00002 A.H." in second.text
+    assert "severe absence" in second.text
+
+
+@pytest.fixture
+async def quiet_bot(tmp_path: Path, standin: BotApiStandIn, db: Database,
+                    clock: FixedClock) -> AsyncIterator[RunningBot]:
+    quiet = make_settings(tmp_path, outbox_poll_seconds=3600, quiet_hours="20:00-07:30",
+                          quiet_days="SAT,SUN")
+    async with RunningBot(quiet, standin, clock=clock, db=db) as bot:
+        yield bot
+
+
+async def test_quiet_hours_and_quiet_days_hold_alerts_until_monday_morning(
+        quiet_bot: RunningBot, people: People, seed: AlertSeed, db: Database,
+        clock: FixedClock) -> None:
+    clock.set(datetime(2026, 11, 27, 20, 0, tzinfo=LONDON))  # Friday evening
+    ewo = await people.enrolled("EWO1")
+    await alerted(seed, PERSISTENT, await officer(db, "EWO1"), clock)
+    for moment in (datetime(2026, 11, 27, 23, 0), datetime(2026, 11, 28, 12, 0),
+                   datetime(2026, 11, 30, 7, 29)):
+        clock.set(moment.replace(tzinfo=LONDON))
+        await deliver(quiet_bot)
+        assert ewo.history == []
+    clock.set(datetime(2026, 11, 30, 7, 30, tzinfo=LONDON))
+    await deliver(quiet_bot)
+    assert "persistent absence" in ((await ewo.next_message()).text or "")
+
