@@ -1,0 +1,62 @@
+"""Which crossings alert, and how a digest is laid out in pages."""
+
+from __future__ import annotations
+
+from bot.domain.alerts import (
+    DIGEST_TITLE,
+    PUPILS_PER_PAGE,
+    AlertLine,
+    digest_payload,
+    new_alerts,
+)
+from bot.domain.attendance import Rule
+
+PA, SA, PN, CME, LATE = (Rule.PERSISTENT, Rule.SEVERE, Rule.PENALTY, Rule.CONTINUOUS,
+                         Rule.PUNCTUALITY)
+
+
+def test_a_rule_alerts_only_when_it_starts_to_hold() -> None:
+    assert new_alerts(set(), {PA}) == [PA]
+    assert new_alerts({PA}, {PA}) == []
+    assert new_alerts({PA}, set()) == []
+
+
+def test_bands_nest_and_the_deepest_is_named() -> None:
+    assert new_alerts(set(), {PA, SA}) == [SA]
+    assert new_alerts({PA}, {PA, SA}) == [SA]
+    assert new_alerts({PA, SA}, {PA}) == []  # recovering out of severe is no alert
+
+
+def test_other_families_alert_on_their_own_most_urgent_first() -> None:
+    assert new_alerts(set(), {LATE, PN, PA, CME}) == [CME, PA, PN, LATE]
+
+
+def line(pupil_id: int, rule: Rule = PA, school: str = "Hillside Primary") -> AlertLine:
+    return AlertLine(pupil_id, f"C-{pupil_id:05d}", "A.H.", school, rule, 72, 80)
+
+
+def test_one_page_needs_no_page_marks() -> None:
+    payload = digest_payload(DIGEST_TITLE, [line(1), line(2, SA)])
+    assert payload["text"] == (
+        "New attendance alerts (2)\n"
+        "• C-00002 A.H., Hillside Primary: severe absence, 90.0 % this year\n"
+        "• C-00001 A.H., Hillside Primary: persistent absence, 90.0 % this year")
+    assert payload["buttons"] == [["C-00002 A.H.", "al:card:2"], ["C-00001 A.H.", "al:card:1"]]
+    assert len(payload["pages"]) == 1
+
+
+def test_a_pupil_with_several_alerts_has_one_button() -> None:
+    payload = digest_payload(DIGEST_TITLE, [line(1, CME), line(1, PN), line(2)])
+    assert [button[1] for button in payload["buttons"]] == ["al:card:1", "al:card:2"]
+    assert payload["text"].count("C-00001") == 2
+
+
+def test_pages_hold_twenty_pupils_and_stay_under_telegrams_limit() -> None:
+    school = "The Very Long Name of a Church of England Voluntary Aided Primary School"
+    lines = [line(n, rule, school) for n in range(1, 46) for rule in (CME, PA, PN, LATE)]
+    pages = digest_payload(DIGEST_TITLE, lines)["pages"]
+    assert all(len(page["text"]) <= 4096 for page in pages)
+    assert all(len(page["buttons"]) <= PUPILS_PER_PAGE for page in pages)
+    assert sum(len(page["buttons"]) for page in pages) == 45
+    assert sum(page["text"].count("\n•") for page in pages) == 180
+    assert pages[0]["text"].startswith(f"New attendance alerts (180) — page 1 of {len(pages)}\n")
