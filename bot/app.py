@@ -144,8 +144,12 @@ def schedule_jobs(application: Application) -> None:
                        name="caseload-digest")
     jobs.run_repeating(visit_drafts.discard_expired_drafts, interval=3600, first=0,
                        name="expired-visit-drafts")
+    # A repeating job's first=0 is already past when the scheduler starts, so APScheduler
+    # moves it a whole interval on: the start-up run is a one-off that runs however late.
+    jobs.run_once(retention_jobs.retention_job, when=0, name="retention-check-start",
+                  job_kwargs={"misfire_grace_time": None})
     jobs.run_repeating(retention_jobs.retention_job, interval=retention_jobs.INTERVAL_SECONDS,
-                       first=0, name="retention-check")
+                       first=retention_jobs.INTERVAL_SECONDS, name="retention-check")
 
 
 async def _post_init(application: Application) -> None:

@@ -3,16 +3,19 @@ and subject-access exports written on the server."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.clock import FixedClock
 from bot.handlers import retention, sar
 from bot.handlers.common import NOT_ALLOWED, STALE_BUTTON
 from bot.harness import RunningBot
-from bot.sandbox import BotMessage, FakeUser
+from bot.sandbox import BotApiStandIn, BotMessage, FakeUser
 from bot.settings import Settings
 from bot.storage import audit
+from bot.storage import retention as retention_store
 from bot.storage.db import Database
 from tests.e2e.conftest import People
 from tests.e2e.retention_files import CANARY_FIRST, CANARY_LAST, import_service, upn
@@ -60,6 +63,13 @@ async def test_the_overview_shows_references_and_dates_only(controller: FakeUser
 
 async def test_dispose_asks_once_then_leaves_no_trace(controller: FakeUser, db: Database,
                                                       settings: Settings) -> None:
+    files = [settings.database, settings.database.with_name(settings.database.name + "-wal")]
+
+    def traces() -> int:
+        return sum(path.read_bytes().count(CANARY_LAST.encode())
+                   for path in files if path.exists())
+
+    assert traces() > 0  # the name, address and a contact's name were written to the files
     await controller.send("/retention")
     await controller.next_message()
     await controller.press("Dispose C00001")
@@ -75,10 +85,7 @@ async def test_dispose_asks_once_then_leaves_no_trace(controller: FakeUser, db: 
         entry = (await audit.entries(conn, targets=("pupil:1",)))[-1]
     assert (entry.actor, entry.action, entry.reason) == ("officer:DPO1", "disposal",
                                                          "retention_due")
-    files = [settings.database, settings.database.with_name(settings.database.name + "-wal")]
-    for path in files:
-        if path.exists():
-            assert CANARY_LAST.encode() not in path.read_bytes(), path.name
+    assert traces() == 0
 
 
 async def test_keep_disposes_of_nothing(controller: FakeUser, db: Database) -> None:
@@ -222,3 +229,25 @@ async def test_sar_refuses_others_and_unknown_upns(controller: FakeUser, people:
     await controller.send("/sar")
     assert (await controller.next_message()).text == sar.USAGE
     assert not settings.export_dir.exists() or not any(settings.export_dir.iterdir())
+
+
+async def test_a_check_missed_while_down_reminds_the_controller_at_start(
+        db: Database, settings: Settings, standin: BotApiStandIn, clock: FixedClock,
+        people: People, tmp_path: Path) -> None:
+    await people.add("EWO1")
+    await import_service(db, settings, tmp_path)
+    user = await people.enrolled("DPO1", "controller")
+    async with db.write() as conn:  # the last check ran three days ago; the bot was down since
+        await retention_store.record_check(conn, clock.now() - timedelta(days=3))
+    quick = settings.model_copy(update={"outbox_poll_seconds": 0.1})
+    async with RunningBot(quick, standin, clock=clock, db=db):
+        reminder = await user.next_message()
+        assert reminder.text.splitlines()[0] == (
+            "Retention check 25/11/2026: 2 past due, 0 coming due by 25/12/2026, 0 on hold.")
+        assert "Hillside Primary: 1 past due, 0 coming due" in reminder.text
+        assert "C00001" not in reminder.text and CANARY_LAST not in reminder.text
+        assert reminder.labels() == ["Open /retention"]
+        await user.press("Open /retention")
+        overview = await user.next_message()
+        assert overview.text.startswith("Retention on 25/11/2026: 2 past due, 0 coming due")
+        assert "Dispose C00001" in overview.labels()
