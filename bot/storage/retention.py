@@ -268,9 +268,9 @@ async def take_stock(conn: Conn, policy: RetentionPolicy, now: datetime) -> Stoc
     other statements work from.
     """
     await conn.execute(_STOCK_TABLE)
-    await conn.execute("DELETE FROM temp.retention_stock")
+    await conn.execute("DELETE FROM retention_stock")
     await conn.execute(
-        f"{_BASE} INSERT INTO temp.retention_stock (pupil_id, school_urn, stage, held)"
+        f"{_BASE} INSERT INTO retention_stock (pupil_id, school_urn, stage, held)"
         " SELECT d.pupil_id, d.school_urn,"
         "   CASE WHEN d.base_date <= :past THEN 'past' ELSE 'coming' END, d.held"
         " FROM d WHERE d.base_date <= :coming", _params(policy))
@@ -281,7 +281,7 @@ async def take_stock(conn: Conn, policy: RetentionPolicy, now: datetime) -> Stoc
         if news.anything:
             await _record_reminders(conn, now)
     finally:
-        await conn.execute("DELETE FROM temp.retention_stock")
+        await conn.execute("DELETE FROM retention_stock")
     return Stock(counts, news)
 
 
@@ -289,7 +289,7 @@ async def _forget_stale_reminders(conn: Conn) -> None:
     """A new intervention moves the deadline: a record no longer at a stage is reminded
     of it afresh when it comes round again."""
     await conn.execute(
-        "DELETE FROM retention_reminders WHERE NOT EXISTS (SELECT 1 FROM temp.retention_stock s"
+        "DELETE FROM retention_reminders WHERE NOT EXISTS (SELECT 1 FROM retention_stock s"
         " WHERE s.pupil_id = retention_reminders.pupil_id"
         " AND (retention_reminders.stage = 'coming' OR s.stage = 'past'))")
 
@@ -300,7 +300,7 @@ async def _stock_counts(conn: Conn) -> list[SchoolCount]:
         " SUM(CASE WHEN s.held = 0 AND s.stage = 'coming' THEN 1 ELSE 0 END) AS coming_due,"
         " SUM(CASE WHEN s.held = 0 AND s.stage = 'past' THEN 1 ELSE 0 END) AS past_due,"
         " SUM(s.held) AS held"
-        " FROM temp.retention_stock s JOIN schools sc ON sc.urn = s.school_urn"
+        " FROM retention_stock s JOIN schools sc ON sc.urn = s.school_urn"
         " GROUP BY sc.urn, sc.name ORDER BY sc.name, sc.urn")
     return [SchoolCount(r["school_name"], r["coming_due"], r["past_due"], r["held"])
             for r in rows]
@@ -312,7 +312,7 @@ async def _news(conn: Conn, now: datetime) -> ReminderNews:
         " SUM(CASE WHEN s.stage = 'coming' AND r.pupil_id IS NULL THEN 1 ELSE 0 END) AS coming,"
         " SUM(CASE WHEN s.stage = 'past' AND r.pupil_id IS NULL THEN 1 ELSE 0 END) AS past,"
         " SUM(CASE WHEN s.stage = 'past' AND r.reminded_at <= :again THEN 1 ELSE 0 END) AS again"
-        " FROM temp.retention_stock s"
+        " FROM retention_stock s"
         " LEFT JOIN retention_reminders r ON r.pupil_id = s.pupil_id AND r.stage = s.stage"
         " WHERE s.held = 0",
         {"again": stamp(_remind_again_before(now))})
@@ -330,7 +330,7 @@ async def _record_reminders(conn: Conn, now: datetime) -> None:
     """Coming due is told once; past due again with every reminder that counts it."""
     await conn.execute(
         "INSERT INTO retention_reminders (pupil_id, stage, reminded_at)"
-        " SELECT s.pupil_id, s.stage, :now FROM temp.retention_stock s WHERE s.held = 0"
+        " SELECT s.pupil_id, s.stage, :now FROM retention_stock s WHERE s.held = 0"
         " ON CONFLICT (pupil_id, stage) DO UPDATE SET reminded_at = CASE"
         "   WHEN excluded.stage = 'past' THEN excluded.reminded_at"
         "   ELSE retention_reminders.reminded_at END", {"now": stamp(now)})
