@@ -58,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"no benchmark called {', '.join(unknown)}")
     logging.basicConfig(level=logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)  # the bot keeps its libraries' loggers at INFO
     names = args.names or list(BENCHMARKS)
     scale = SCALES[args.size]
     started_at, started = datetime.now(), time.perf_counter()

@@ -178,15 +178,15 @@ def allocations(workspace: Workspace) -> dict[str, list[str]]:
 
 
 async def enrol_officers(workspace: Workspace, db: Database, settings: Settings,
-                         standin: BotApiStandIn, count: int,
+                         standin: BotApiStandIn, count: int, *, skip: int = 0,
                          now: datetime | None = None) -> Officers:
-    """The first `count` officers with pupils, enrolled with sessions unlocked at `now`
-    (the benchmark clock's by default)."""
+    """`count` officers with pupils (after the first `skip`), enrolled with sessions
+    unlocked at `now` (the benchmark clock's by default)."""
     by_officer = allocations(workspace)
     refs = [officer.ref for officer in workspace.service().officers
-            if officer.role == "officer" and by_officer.get(officer.ref)][:count]
+            if officer.role == "officer" and by_officer.get(officer.ref)][skip:skip + count]
     users, pupils = [], []
-    for number, ref in enumerate(refs):
+    for number, ref in enumerate(refs, start=skip):
         user_id = FIRST_USER_ID + 1_000 + number
         await enrol_directly(db, settings, ref=ref, user_id=user_id, pin=PIN,
                              now=now or bench_clock().now())
@@ -235,10 +235,13 @@ async def run(workspace: Workspace) -> list[Result]:
             bot = RunningBot(settings, standin, clock=bench_clock(), db=db,
                              rate_limiter=NoRateLimit())
             async with bot:
-                officers = await enrol_officers(workspace, db, settings, standin,
-                                                workspace.scale.chat_officers)
+                count = workspace.scale.chat_officers
+                officers = await enrol_officers(workspace, db, settings, standin, count)
                 results.append(await cards_result(workspace, bot, officers, echo))
-                results.append(await visits_result(workspace, bot, officers, echo))
+                # Others record visits: each chat's messages and events are read once.
+                recorders = await enrol_officers(workspace, db, settings, standin, count,
+                                                 skip=count)
+                results.append(await visits_result(workspace, bot, recorders, echo))
     finally:
         await db.close()
     return results
@@ -273,4 +276,64 @@ async def cards_result(workspace: Workspace, bot: RunningBot, officers: Officers
 
 async def visits_result(workspace: Workspace, bot: RunningBot, officers: Officers,
                         echo: Load) -> Result:
-    return Result.skip(VISITS, "the /visit conversation is not registered yet")
+    if not has_command(bot, "visit"):
+        return Result.skip(VISITS, "the /visit command is not registered yet")
+    visits = workspace.scale.visits
+    sessions = [
+        [step for n in range(visits) for step in visit_steps(user, pupils[-1 - n % len(pupils)], n)]
+        for user, pupils in zip(officers.users, officers.pupils, strict=True)]
+    load = await closed_loop(sessions)
+    recorded = visits * len(officers.users)
+    ratio = load.updates_per_s / echo.updates_per_s
+    steps = len(sessions[0]) // visits
+    return Result(
+        VISITS,
+        figures={"visits": recorded, "visits_per_s": recorded / load.seconds,
+                 "updates_per_s": load.updates_per_s, "p50_ms": load.percentile_ms(50),
+                 "p95_ms": load.percentile_ms(95), "p99_ms": load.percentile_ms(99),
+                 "echo_updates_per_s": echo.updates_per_s},
+        headline=(f"{recorded / load.seconds:,.1f} visits/s = {load.updates_per_s:,.0f}"
+                  f" updates/s; per step p50/p95/p99 {_percentiles(load)} ms"),
+        baseline=f"echo {echo.updates_per_s:,.0f} updates/s",
+        ratio=ratio, target="report",
+        notes=[f"{len(officers.users)} other officers at once, {visits} visits each, every"
+               f" visit a whole conversation of {steps} updates (/visit UPN, type, date,"
+               " contact, reason, action, follow-up, notes typed or skipped, Save)."])
+
+
+def visit_steps(user: FakeUser, upn: str, number: int) -> list[Exchange]:
+    """A whole visit: /visit, one answer a step, Save; each waits for the bot's screen."""
+    from bot.handlers.visit import LABEL_1_WEEK, LABEL_NONE, LABEL_SAVE, LABEL_SKIP, LABEL_TODAY
+
+    typed_notes = number % 2 == 0
+    actions: list[tuple[str, str]] = [
+        ("send", f"/visit {upn}"), ("press", "Home visit"), ("press", LABEL_TODAY),
+        ("press", "Parent/carer seen"), ("press", "Illness"), ("press", "Follow-up visit"),
+        ("press", LABEL_1_WEEK if typed_notes else LABEL_NONE),
+        ("send", "Agreed a morning routine with the family.") if typed_notes
+        else ("press", LABEL_SKIP),
+        ("press", LABEL_SAVE)]
+    return [_visit_step(user, how, what, last=n == len(actions) - 1)
+            for n, (how, what) in enumerate(actions)]
+
+
+def _visit_step(user: FakeUser, how: str, what: str, *, last: bool) -> Exchange:
+    async def exchange() -> int:
+        if how == "send":
+            await user.send(what)
+        else:
+            await user.press(what)
+        screen = await _next_screen(user)
+        if last and not (screen.text or "").startswith("Saved:"):
+            raise AssertionError(f"the visit was not saved: {_first_line(screen)}")
+        return 1
+    return exchange
+
+
+async def _next_screen(user: FakeUser) -> BotMessage:
+    """The next message the bot sent or edited in this chat (answers to presses and
+    deletions are not screens)."""
+    while True:
+        event = await user.next_event(REPLY_TIMEOUT)
+        if event.kind in ("sent", "edited") and event.message is not None:
+            return event.message

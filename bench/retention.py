@@ -15,6 +15,7 @@ from bench.workspace import (
     add_officers,
     bench_settings,
     import_files,
+    morning_of,
     need,
 )
 from bot.storage.db import Database
@@ -47,8 +48,8 @@ async def run(workspace: Workspace) -> list[Result]:
     settings = bench_settings(workspace.folder("retention"))
     db = await Database.open(settings)
     try:
-        await add_officers(db, service, CHECKS[0])
-        await import_files(db, service, ("pupils", "allocations", "visits"))
+        await add_officers(db, service, morning_of(service.today))
+        await import_files(db, settings, service, ("pupils", "allocations", "visits"))
         seconds = []
         for now in CHECKS:
             started = time.perf_counter()

@@ -46,7 +46,7 @@ class Scale:
 
 FULL = Scale("full", pupils=20_000, weeks=30, schools=12, officers=40, chat_officers=20,
              chat_requests=100, visits=15, retention_pupils=100_000, memory_cards=2_000)
-SMOKE = Scale("smoke", pupils=60, weeks=2, schools=2, officers=3, chat_officers=2,
+SMOKE = Scale("smoke", pupils=80, weeks=2, schools=2, officers=4, chat_officers=2,
               chat_requests=3, visits=1, retention_pupils=50, memory_cards=4)
 SCALES = {scale.name: scale for scale in (FULL, SMOKE)}
 
@@ -77,8 +77,13 @@ def bench_settings(folder: Path, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+def morning_of(day: date) -> datetime:
+    return datetime.combine(day, time(10, 0), LONDON)
+
+
 def bench_clock() -> FixedClock:
-    return FixedClock(datetime.combine(TODAY, time(10, 0), LONDON))
+    """The chat benchmarks' clock: the morning after the last school day imported."""
+    return FixedClock(morning_of(TODAY))
 
 
 async def add_officers(db: Database, service: SyntheticService, now: datetime) -> None:
@@ -90,13 +95,19 @@ async def add_officers(db: Database, service: SyntheticService, now: datetime) -
                                             supervisor_ref=officer.supervisor_ref, now=now)
 
 
-async def import_files(db: Database, service: SyntheticService, kinds: Sequence[str],
-                       *, baseline: bool = False) -> None:
+async def import_files(db: Database, settings: Settings, service: SyntheticService,
+                       kinds: Sequence[str]) -> None:
     """Import the service's files of these kinds through the import service."""
-    run_import = need("bot.importing.service", "run_import")
     for kind in kinds:
-        await run_import(db, kind, service.files[kind], actor=ACTOR, today=service.today,
-                         baseline=baseline and kind == "attendance")
+        await import_file(db, settings, service, kind)
+
+
+async def import_file(db: Database, settings: Settings, service: SyntheticService,
+                      kind: str) -> None:
+    """One file, as `ewobot import KIND FILE` would, on the benchmark's day and settings."""
+    run_import = need("bot.importing.service", "run_import")
+    await run_import(db, kind, service.files[kind], actor=ACTOR, today=service.today,
+                     settings=settings, now=morning_of(service.today))
 
 
 class Workspace:
@@ -145,8 +156,8 @@ class Workspace:
             try:
                 service = self.service()
                 await add_officers(db, service, bench_clock().now())
-                await import_files(db, service, ("pupils", "contacts", "allocations",
-                                                 "attendance", "visits"))
+                await import_files(db, settings, service, ("pupils", "contacts", "allocations",
+                                                           "attendance", "visits"))
             except Unavailable as missing:
                 self._unavailable = missing
                 raise
