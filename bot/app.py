@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import Update
 from telegram.ext import (
@@ -22,6 +24,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     Defaults,
+    JobQueue,
     MessageHandler,
     TypeHandler,
     filters,
@@ -44,6 +47,7 @@ from bot.settings import Settings
 from bot.storage.db import Database, load_pepper
 
 log = logging.getLogger(__name__)
+JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
 
 UNKNOWN_COMMAND = "I don't know that command. Send /help to see what you can do."
 STALE = "That button no longer works. Send the command again."
@@ -130,26 +134,31 @@ def register_handlers(application: Application) -> None:
 
 
 def schedule_jobs(application: Application) -> None:
-    """Due work lives in tables; these repeating sweeps (and one at start) act on it."""
+    """Due work lives in tables; these sweeps act on it once at start, then repeatedly."""
     jobs = application.job_queue
     assert jobs is not None
-    jobs.run_repeating(sweeper.sweep_sensitive_messages, interval=60, first=0,
-                       name="sensitive-messages")
-    # Pushed messages written by any process: once at start (a crash's leftovers go
-    # again), then every EWO_OUTBOX_POLL_SECONDS.
-    poll = application.bot_data["wiring"].settings.outbox_poll_seconds
-    jobs.run_once(outbox_jobs.deliver_at_start, when=0, name="outbox-start")
-    jobs.run_repeating(outbox_jobs.deliver_due, interval=poll, first=poll, name="outbox")
-    jobs.run_repeating(digest.digest_job, interval=digest.INTERVAL_SECONDS, first=0,
-                       name="caseload-digest")
-    jobs.run_repeating(visit_drafts.discard_expired_drafts, interval=3600, first=0,
-                       name="expired-visit-drafts")
-    # A repeating job's first=0 is already past when the scheduler starts, so APScheduler
-    # moves it a whole interval on: the start-up run is a one-off that runs however late.
-    jobs.run_once(retention_jobs.retention_job, when=0, name="retention-check-start",
+    settings: Settings = application.bot_data["wiring"].settings
+    _at_start_and_every(jobs, sweeper.sweep_sensitive_messages, 60, "sensitive-messages")
+    # Pushed messages written by any process; at start, a crash's leftovers go again.
+    _at_start_and_every(jobs, outbox_jobs.deliver_due, settings.outbox_poll_seconds, "outbox",
+                        at_start=outbox_jobs.deliver_at_start)
+    _at_start_and_every(jobs, digest.digest_job, digest.INTERVAL_SECONDS, "caseload-digest")
+    _at_start_and_every(jobs, visit_drafts.discard_expired_drafts, 3600, "expired-visit-drafts")
+    _at_start_and_every(jobs, retention_jobs.retention_job, retention_jobs.INTERVAL_SECONDS,
+                        "retention-check")
+
+
+def _at_start_and_every(jobs: JobQueue, callback: JobCallback, interval: float, name: str,
+                        at_start: JobCallback | None = None) -> None:
+    """Run once as soon as the bot starts, however late, then every `interval` seconds.
+
+    A repeating job's `first=0` is already past when the scheduler starts, and
+    APScheduler would move it a whole interval on (its misfire grace is one second):
+    the start-up run is a one-off with no misfire limit.
+    """
+    jobs.run_once(at_start or callback, when=0, name=f"{name}-start",
                   job_kwargs={"misfire_grace_time": None})
-    jobs.run_repeating(retention_jobs.retention_job, interval=retention_jobs.INTERVAL_SECONDS,
-                       first=retention_jobs.INTERVAL_SECONDS, name="retention-check")
+    jobs.run_repeating(callback, interval=interval, first=interval, name=name)
 
 
 async def _post_init(application: Application) -> None:
