@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from bot.domain.visits import ABSENCE_REASONS, ACTIONS, CONTACT_OUTCOMES, VISIT_
 from bot.handlers import access, visit
 from bot.handlers.common import NOT_ALLOWED
 from bot.harness import RunningBot, enrol_directly
+from bot.importing.service import run_import
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage.db import Database
@@ -566,3 +568,54 @@ async def test_visit_and_due_are_not_for_controllers(running: RunningBot, people
     assert [tuple(row) for row in refused] == [
         ("refused:visit", "role"), ("refused:visit", "role"), ("refused:due", "role"),
         ("refused:button", "role")]
+
+
+async def test_imported_visits_follow_ups_are_due_until_the_next_visit(
+        running: RunningBot, people: People, db: Database, settings: Settings,
+        clock: FixedClock, tmp_path: Path) -> None:
+    await people.add("SUP1", "supervisor")
+    user = await people.enrolled("EWO1", supervisor="SUP1")
+    await people.add("EWO2", supervisor="SUP1")
+    files = {
+        "pupils": ("upn,first_name,last_name,date_of_birth,year_group,school_urn,school_name\n"
+                   "H801200001001,Ava,Brown,2015-03-02,6,100001,Oak Primary\n"
+                   "G80120000101A,Ben,Cole,2014-07-19,7,100002,Elm Academy\n"),
+        "allocations": "upn,officer_ref\nH801200001001,EWO1\nG80120000101A,EWO2\n",
+        "visits": ("upn,officer_ref,date,type,outcome,action,follow_up,notes\n"
+                   "H801200001001,EWO1,11/11/2026,Home visit,No reply – card left,"
+                   "Follow-up visit,18/11/2026,Card left.\n"
+                   "G80120000101A,EWO2,2026-11-10,Phone call,Parent/carer seen,,"
+                   "2026-11-17,\n"),
+    }
+    for kind, text in files.items():
+        path = tmp_path / f"{kind}.csv"
+        path.write_text(text, encoding="utf-8")
+        await run_import(db, kind, path, actor="os:test", today=clock.today(),
+                         settings=settings, now=clock.now())
+    ava = (await rows(db, "SELECT id, case_ref FROM pupils WHERE upn = 'H801200001001'"))[0]
+
+    await user.send("/due")
+    assert (await user.next_message()).text.splitlines() == [
+        visit.DUE_HEADER,
+        f"18/11/2026 (7 days overdue) — Ava Brown, {ava['case_ref']}, Oak Primary"]
+    await user.send("/visit Ben")  # EWO2's pupil
+    assert (await user.next_message()).text.startswith(visit.NO_MATCH)
+    await user.send("/cancel")
+    await user.next_message()
+
+    await user.send("/visit ava")
+    assert (await user.next_message()).text.startswith("Visit for Ava Brown")
+    for label in ("Home visit", "Today", "Child and parent/carer seen", "Illness",
+                  "No further action", "None", "Skip", "Save"):
+        await tap(user, label)
+    await user.send("/due")
+    assert (await user.next_message()).text == visit.NO_FOLLOW_UPS
+    # The imported visit cannot be corrected from the chat after its week is up either.
+    imported = (await rows(db, "SELECT id FROM visits WHERE source = 'import'"
+                               " AND pupil_id = ?", (ava["id"],)))[0]["id"]
+    clock.advance(timedelta(days=7))
+    await user.send(PIN)  # the session locked while the week passed
+    await user.next_message()
+    await marker(user)
+    press = await user.press_data(f"vc:{imported}", 1)
+    assert await user.answer_to(press) == visit.TOO_OLD
