@@ -11,6 +11,7 @@ from array import array
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import TextIO
@@ -43,6 +44,12 @@ class AttendanceRow:
     code: str
 
 
+@lru_cache(maxsize=4096)
+def _day(ordinal: int) -> date:
+    """The date of an ordinal; one object per date, as a file repeats its dates."""
+    return date.fromordinal(ordinal)
+
+
 def _slot(day: date, session: int) -> int:
     """A date and session as one number: later sessions have larger numbers."""
     return day.toordinal() * 2 + session
@@ -70,15 +77,15 @@ class PupilMarks:
 
     def marks(self) -> Iterator[tuple[date, str, str]]:
         """(date, session, code) of each mark, in file order."""
-        for row in self.rows():
-            yield row.date, row.session, row.code
+        for slot, code in zip(self._slots, self._codes, strict=True):
+            if code != NO_MARK:
+                yield _day(slot >> 1), SESSIONS[slot & 1], CODE_TABLE[code]
 
     def rows(self) -> Iterator[AttendanceRow]:
         for slot, code, line in zip(self._slots, self._codes, self._lines, strict=True):
             if code != NO_MARK:
-                day, session = divmod(slot, 2)
                 yield AttendanceRow(
-                    line, self.upn, date.fromordinal(day), SESSIONS[session], CODE_TABLE[code]
+                    line, self.upn, _day(slot >> 1), SESSIONS[slot & 1], CODE_TABLE[code]
                 )
 
     def repeats(self) -> Iterator[tuple[int, int]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.importing.rows import TEXT_MAX, FileKind, ParsedFile, RowCheck, parse_file
+from bot.storage.imports import contact_name_key
 
 COLUMNS = (
     "upn",
@@ -43,12 +44,6 @@ class ContactRow:
     date_of_birth: date | None
     parental_responsibility: bool | None
     priority: int | None  # 1 = first
-
-
-def contact_key(upn: str, name: str) -> tuple[str, str]:
-    """What identifies a contact of a pupil: the UPN and the name, ignoring case and
-    spacing (one school's file writes "SMITH, Jane", the next "Smith,  Jane")."""
-    return upn, " ".join(name.casefold().split())
 
 
 def _contact(check: RowCheck, values: tuple[str, ...]) -> ContactRow | None:
@@ -97,7 +92,7 @@ CONTACTS = FileKind(
     columns=COLUMNS,
     required=REQUIRED,
     build=_contact,
-    key=lambda row: contact_key(row.upn, row.name),
+    key=lambda row: (row.upn, contact_name_key(row.name)),
     key_column="name",
     key_text="the same upn and name",
 )

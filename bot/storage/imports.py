@@ -1,0 +1,552 @@
+"""Applying checked import files, inside the caller's write transaction.
+
+Every function takes `conn` from the caller's `db.write()`, so an import, its alert
+rows and its audit entry commit or roll back together. Rows are compared with what
+is held and only differences are written, so importing the same file twice changes
+nothing; nothing is deleted because a file leaves it out. Rows come from
+bot.importing, already checked; the protocols below say what is read from them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol, TypeVar
+
+from bot.domain.attendance import Tally
+from bot.domain.dates import YearEnd, academic_year_of
+from bot.domain.text import fold
+from bot.storage.db import Conn, stamp
+
+BATCH = 500  # keys per IN (…) list, well inside SQLite's limit on parameters
+
+T = TypeVar("T")
+
+
+class PupilFields(Protocol):
+    """What apply_pupils reads from a row (bot.importing.pupils.PupilRow)."""
+
+    @property
+    def upn(self) -> str: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def last_name(self) -> str: ...
+    @property
+    def date_of_birth(self) -> date: ...
+    @property
+    def year_group(self) -> str: ...
+    @property
+    def school_urn(self) -> str: ...
+    @property
+    def school_name(self) -> str: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def postcode(self) -> str | None: ...
+    @property
+    def sen(self) -> str | None: ...
+    @property
+    def health_needs(self) -> str | None: ...
+
+
+class ContactFields(Protocol):
+    """What apply_contacts reads from a row (bot.importing.contacts.ContactRow)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def relationship(self) -> str: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def date_of_birth(self) -> date | None: ...
+    @property
+    def parental_responsibility(self) -> bool | None: ...
+    @property
+    def priority(self) -> int | None: ...
+
+
+class VisitFields(Protocol):
+    """What apply_visits reads from a row (bot.importing.visits.VisitRow)."""
+
+    @property
+    def date(self) -> date: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def outcome(self) -> str | None: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def action(self) -> str | None: ...
+    @property
+    def follow_up(self) -> date | None: ...
+    @property
+    def notes(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What applying a file did: counts by outcome (in the order they are worth
+    reading), and the pupils whose records changed."""
+
+    counts: Mapping[str, int]
+    changed_pupils: tuple[int, ...] = field(default=())
+
+
+def contact_name_key(name: str) -> str:
+    """What tells a pupil's contacts apart: the name, ignoring case and spacing (one
+    school's file writes "Jane SMITH", the next "Jane  Smith")."""
+    return " ".join(name.casefold().split())
+
+
+def _chunks(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+# --- who the rows are about --------------------------------------------------------------
+
+
+async def pupil_ids(conn: Conn, upns: Iterable[str]) -> dict[str, int]:
+    """The id of each of `upns` the service holds; UPNs it does not hold are left out."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(upns))):
+        rows = await conn.fetchall(
+            f"SELECT id, upn FROM pupils WHERE upn IN ({_placeholders(len(chunk))})", chunk
+        )
+        found.update((row["upn"], row["id"]) for row in rows)
+    return found
+
+
+async def record_import_date(conn: Conn, pupils: Iterable[int], today: date) -> None:
+    """Note that data about these pupils was imported today: with no visit, retention
+    counts from the latest such date."""
+    day = today.isoformat()
+    await conn.executemany(
+        "UPDATE pupils SET last_imported = ? WHERE id = ? AND last_imported < ?",
+        ((day, pupil, day) for pupil in sorted(set(pupils))),
+    )
+
+
+# --- pupils ----------------------------------------------------------------------------
+
+# Stored pupil columns an import sets, besides the UPN; the optional ones only when
+# the file's header names them.
+PUPIL_COLUMNS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "year_group",
+    "school_urn",
+    "address",
+    "postcode",
+    "sen",
+    "health_needs",
+)
+OPTIONAL_PUPIL_COLUMNS = frozenset({"address", "postcode", "sen", "health_needs"})
+
+
+def _pupil_values(row: PupilFields) -> dict[str, Any]:
+    return {
+        "first_name": row.first_name,
+        "last_name": row.last_name,
+        "date_of_birth": row.date_of_birth.isoformat(),
+        "year_group": row.year_group,
+        "school_urn": row.school_urn,
+        "address": row.address,
+        "postcode": row.postcode,
+        "sen": row.sen or "N",  # blank means no special educational needs recorded
+        "health_needs": row.health_needs,
+    }
+
+
+async def apply_pupils(
+    conn: Conn, rows: Sequence[PupilFields], *, columns: Collection[str], today: date
+) -> Applied:
+    """Add new pupils and update held ones in place, by UPN."""
+    await _save_schools(conn, rows)
+    kept = [name for name in PUPIL_COLUMNS if name not in OPTIONAL_PUPIL_COLUMNS or name in columns]
+    held = await _held_pupils(conn, [row.upn for row in rows])
+    new: list[tuple[str, dict[str, Any]]] = []
+    changed: list[tuple[int, dict[str, Any]]] = []
+    for row in rows:
+        values = _pupil_values(row)
+        stored = held.get(row.upn)
+        if stored is None:
+            new.append((row.upn, values))
+        elif any(stored[name] != values[name] for name in kept):
+            changed.append((stored["id"], values))
+    await _insert_pupils(conn, new, today)
+    await _update_pupils(conn, changed, kept)
+    counts = {"added": len(new), "updated": len(changed)}
+    counts["unchanged"] = len(rows) - len(new) - len(changed)
+    return Applied(counts, tuple(pupil for pupil, _ in changed))
+
+
+async def _save_schools(conn: Conn, rows: Sequence[PupilFields]) -> None:
+    schools = {row.school_urn: row.school_name for row in rows}
+    await conn.executemany(
+        "INSERT INTO schools (urn, name) VALUES (?, ?)"
+        " ON CONFLICT (urn) DO UPDATE SET name = excluded.name"
+        " WHERE schools.name <> excluded.name",
+        sorted(schools.items()),
+    )
+
+
+async def _held_pupils(conn: Conn, upns: Sequence[str]) -> dict[str, Any]:
+    held: dict[str, Any] = {}
+    for chunk in _chunks(sorted(set(upns))):
+        rows = await conn.fetchall(
+            f"SELECT id, upn, {', '.join(PUPIL_COLUMNS)} FROM pupils"
+            f" WHERE upn IN ({_placeholders(len(chunk))})",
+            chunk,
+        )
+        held.update((row["upn"], row) for row in rows)
+    return held
+
+
+async def _insert_pupils(
+    conn: Conn, pupils: Sequence[tuple[str, dict[str, Any]]], today: date
+) -> None:
+    """Insert, then give each new pupil its case reference, made from its id (ids are
+    never reused): a placeholder reference keeps the column's uniqueness meanwhile."""
+    day = today.isoformat()
+    await conn.executemany(
+        f"INSERT INTO pupils (upn, case_ref, search_first, search_last, first_imported,"
+        f" last_imported, {', '.join(PUPIL_COLUMNS)})"
+        f" VALUES (?, ?, ?, ?, ?, ?, {_placeholders(len(PUPIL_COLUMNS))})",
+        (
+            (upn, f"~{index}", fold(values["first_name"]), fold(values["last_name"]), day, day,
+             *(values[name] for name in PUPIL_COLUMNS))
+            for index, (upn, values) in enumerate(pupils)
+        ),
+    )  # fmt: skip
+    if not pupils:
+        return
+    fresh = await conn.fetchall("SELECT id FROM pupils WHERE case_ref LIKE '~%'")
+    await conn.executemany(
+        "UPDATE pupils SET case_ref = ? WHERE id = ?",
+        ((f"C{row['id']:05d}", row["id"]) for row in fresh),
+    )
+
+
+async def _update_pupils(
+    conn: Conn, pupils: Sequence[tuple[int, dict[str, Any]]], kept: Sequence[str]
+) -> None:
+    assignments = ", ".join(f"{name} = ?" for name in kept)
+    await conn.executemany(
+        f"UPDATE pupils SET {assignments}, search_first = ?, search_last = ? WHERE id = ?",
+        (
+            (*(values[name] for name in kept), fold(values["first_name"]),
+             fold(values["last_name"]), pupil)
+            for pupil, values in pupils
+        ),
+    )  # fmt: skip
+
+
+# --- contacts ----------------------------------------------------------------------------
+
+CONTACT_COLUMNS = (
+    "name",
+    "relationship",
+    "phone",
+    "email",
+    "address",
+    "date_of_birth",
+    "parental_responsibility",
+    "priority",
+)
+OPTIONAL_CONTACT_COLUMNS = frozenset(CONTACT_COLUMNS) - {"name", "relationship"}
+
+
+def _contact_values(row: ContactFields) -> dict[str, Any]:
+    responsibility = row.parental_responsibility
+    return {
+        "name": row.name,
+        "relationship": row.relationship,
+        "phone": row.phone,
+        "email": row.email,
+        "address": row.address,
+        "date_of_birth": _iso(row.date_of_birth),
+        "parental_responsibility": None if responsibility is None else int(responsibility),
+        "priority": row.priority,
+    }
+
+
+async def apply_contacts(
+    conn: Conn, rows: Sequence[tuple[int, ContactFields]], *, columns: Collection[str]
+) -> Applied:
+    """Add new contacts and update held ones in place, by pupil and name."""
+    kept = [n for n in CONTACT_COLUMNS if n not in OPTIONAL_CONTACT_COLUMNS or n in columns]
+    held = await _held_contacts(conn, [pupil for pupil, _ in rows])
+    new: list[tuple[int, dict[str, Any]]] = []
+    changed: list[tuple[int, dict[str, Any]]] = []
+    touched: set[int] = set()
+    for pupil, row in rows:
+        values = _contact_values(row)
+        stored = held.get((pupil, contact_name_key(row.name)))
+        if stored is None:
+            new.append((pupil, values))
+        elif any(stored[name] != values[name] for name in kept):
+            changed.append((stored["id"], values))
+        else:
+            continue
+        touched.add(pupil)
+    await conn.executemany(
+        f"INSERT INTO contacts (pupil_id, {', '.join(CONTACT_COLUMNS)})"
+        f" VALUES (?, {_placeholders(len(CONTACT_COLUMNS))})",
+        ((pupil, *(values[name] for name in CONTACT_COLUMNS)) for pupil, values in new),
+    )
+    assignments = ", ".join(f"{name} = ?" for name in kept)
+    await conn.executemany(
+        f"UPDATE contacts SET {assignments} WHERE id = ?",
+        ((*(values[name] for name in kept), contact) for contact, values in changed),
+    )
+    counts = {"added": len(new), "updated": len(changed)}
+    counts["unchanged"] = len(rows) - len(new) - len(changed)
+    return Applied(counts, tuple(sorted(touched)))
+
+
+async def _held_contacts(conn: Conn, pupils: Sequence[int]) -> dict[tuple[int, str], Any]:
+    held: dict[tuple[int, str], Any] = {}
+    for chunk in _chunks(sorted(set(pupils))):
+        rows = await conn.fetchall(
+            f"SELECT id, pupil_id, {', '.join(CONTACT_COLUMNS)} FROM contacts"
+            f" WHERE pupil_id IN ({_placeholders(len(chunk))})",
+            chunk,
+        )
+        held.update(((row["pupil_id"], contact_name_key(row["name"])), row) for row in rows)
+    return held
+
+
+# --- attendance ------------------------------------------------------------------------
+
+_STATS = ("possible", "attended", "authorised", "unauthorised", "lates_l", "lates_u")
+
+
+class _YearChange:
+    """The marks one import adds to and takes from one pupil's academic year."""
+
+    __slots__ = ("added", "removed", "latest")
+
+    def __init__(self) -> None:
+        self.added: list[str] = []
+        self.removed: list[str] = []
+        self.latest = ""
+
+    def tally(self, held: Tally) -> Tally:
+        """The year's figures after the change, from the figures before it: every
+        replaced mark is taken away (Tally.without_code) and every new one added
+        (Tally.with_code), counted code by code rather than mark by mark."""
+        return held + Tally.of(self.added) - Tally.of(self.removed)
+
+
+async def apply_marks(
+    conn: Conn,
+    marks_by_pupil: Iterable[tuple[int, Iterable[tuple[date, str, str]]]],
+    *,
+    year_end: YearEnd,
+) -> Applied:
+    """Add marks, replace marks whose code differs, and keep each pupil's figures for
+    each academic year (pupil_stats) exact by applying only the difference.
+
+    `marks_by_pupil` gives each pupil's (date, session, code) marks, one per session.
+    """
+    counts: Counter[str] = Counter(added=0, replaced=0, unchanged=0)
+    changed: list[int] = []
+    days = _DayCache(year_end)
+    batch: list[tuple[int, list[tuple[str, str, str]]]] = []
+    for pupil, marks in marks_by_pupil:
+        batch.append((pupil, [(days.iso(day), session, code) for day, session, code in marks]))
+        if len(batch) == BATCH:
+            changed += await _apply_mark_batch(conn, batch, days, counts)
+            batch = []
+    if batch:
+        changed += await _apply_mark_batch(conn, batch, days, counts)
+    return Applied(dict(counts), tuple(changed))
+
+
+class _DayCache:
+    """ISO text and academic year of each date: a file repeats a few hundred dates."""
+
+    def __init__(self, year_end: YearEnd) -> None:
+        self._year_end = year_end
+        self._iso: dict[date, str] = {}
+        self._years: dict[str, int] = {}
+
+    def iso(self, day: date) -> str:
+        text = self._iso.get(day)
+        if text is None:
+            text = self._iso[day] = day.isoformat()
+            self._years[text] = academic_year_of(day, self._year_end)
+        return text
+
+    def year(self, iso: str) -> int:
+        return self._years[iso]
+
+
+async def _apply_mark_batch(
+    conn: Conn,
+    batch: Sequence[tuple[int, list[tuple[str, str, str]]]],
+    days: _DayCache,
+    counts: Counter[str],
+) -> list[int]:
+    held = await _held_marks(conn, batch)
+    writes: list[tuple[int, str, str, str]] = []
+    years: dict[tuple[int, int], _YearChange] = {}
+    changed: list[int] = []
+    for pupil, marks in batch:
+        before = len(writes)
+        for iso, session, code in marks:
+            old = held.get((pupil, iso, session))
+            if old == code:
+                counts["unchanged"] += 1
+                continue
+            writes.append((pupil, iso, session, code))
+            change = years.setdefault((pupil, days.year(iso)), _YearChange())
+            change.added.append(code)
+            change.latest = max(change.latest, iso)
+            if old is None:
+                counts["added"] += 1
+            else:
+                change.removed.append(old)
+                counts["replaced"] += 1
+        if len(writes) > before:
+            changed.append(pupil)
+    await conn.executemany(
+        "INSERT INTO marks (pupil_id, date, session, code) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (pupil_id, date, session) DO UPDATE SET code = excluded.code",
+        writes,
+    )
+    await _apply_year_changes(conn, years)
+    return changed
+
+
+async def _held_marks(
+    conn: Conn, batch: Sequence[tuple[int, list[tuple[str, str, str]]]]
+) -> dict[tuple[int, str, str], str]:
+    """The marks already held for these pupils between the batch's first and last date."""
+    dates = [iso for _, marks in batch for iso, _, _ in marks]
+    if not dates:
+        return {}
+    pupils = [pupil for pupil, _ in batch]
+    rows = await conn.fetchall(
+        "SELECT pupil_id, date, session, code FROM marks"
+        f" WHERE pupil_id IN ({_placeholders(len(pupils))}) AND date >= ? AND date <= ?",
+        (*pupils, min(dates), max(dates)),
+    )
+    return {(row["pupil_id"], row["date"], row["session"]): row["code"] for row in rows}
+
+
+async def _apply_year_changes(conn: Conn, years: Mapping[tuple[int, int], _YearChange]) -> None:
+    if not years:
+        return
+    pupils = sorted({pupil for pupil, _ in years})
+    rows = await conn.fetchall(
+        f"SELECT pupil_id, academic_year, latest_mark, {', '.join(_STATS)} FROM pupil_stats"
+        f" WHERE pupil_id IN ({_placeholders(len(pupils))})",
+        pupils,
+    )
+    held = {(row["pupil_id"], row["academic_year"]): row for row in rows}
+    updates = []
+    for (pupil, year), change in sorted(years.items()):
+        row = held.get((pupil, year))
+        before = Tally(*(row[name] for name in _STATS)) if row else Tally()
+        latest = max(change.latest, (row["latest_mark"] or "") if row else "")
+        after = change.tally(before)
+        updates.append((pupil, year, *(getattr(after, name) for name in _STATS), latest))
+    await conn.executemany(
+        f"INSERT INTO pupil_stats (pupil_id, academic_year, {', '.join(_STATS)}, latest_mark)"
+        f" VALUES (?, ?, {_placeholders(len(_STATS))}, ?)"
+        " ON CONFLICT (pupil_id, academic_year) DO UPDATE SET "
+        + ", ".join(f"{name} = excluded.{name}" for name in (*_STATS, "latest_mark")),
+        updates,
+    )
+
+
+# --- allocations -----------------------------------------------------------------------
+
+
+async def apply_allocations(
+    conn: Conn, rows: Sequence[tuple[int, int | None]], *, now: datetime
+) -> Applied:
+    """Allocate each pupil to an officer (reallocating if needed); None ends it."""
+    held: dict[int, int] = {}
+    for chunk in _chunks(sorted({pupil for pupil, _ in rows})):
+        found = await conn.fetchall(
+            "SELECT pupil_id, officer_id FROM allocations"
+            f" WHERE pupil_id IN ({_placeholders(len(chunk))})",
+            chunk,
+        )
+        held.update((row["pupil_id"], row["officer_id"]) for row in found)
+    writes = [(p, o) for p, o in rows if o is not None and held.get(p) != o]
+    ends = [(p,) for p, o in rows if o is None and p in held]
+    await conn.executemany(
+        "INSERT INTO allocations (pupil_id, officer_id, allocated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (pupil_id) DO UPDATE SET officer_id = excluded.officer_id,"
+        " allocated_at = excluded.allocated_at",
+        ((pupil, officer, stamp(now)) for pupil, officer in writes),
+    )
+    await conn.executemany("DELETE FROM allocations WHERE pupil_id = ?", ends)
+    reallocated = sum(1 for pupil, _ in writes if pupil in held)
+    counts = {
+        "allocated": len(writes) - reallocated,
+        "reallocated": reallocated,
+        "ended": len(ends),
+        "unchanged": len(rows) - len(writes) - len(ends),
+    }
+    changed = sorted({pupil for pupil, _ in writes} | {pupil for (pupil,) in ends})
+    return Applied(counts, tuple(changed))
+
+
+# --- visits ----------------------------------------------------------------------------
+
+
+def _visit_key(pupil: int, officer: int, row: VisitFields) -> tuple[int, int, str, str, str]:
+    """What makes an imported visit the same visit (as the visits_import_key index)."""
+    return pupil, officer, row.date.isoformat(), row.type, row.outcome or ""
+
+
+async def apply_visits(
+    conn: Conn, rows: Sequence[tuple[int, int, VisitFields]], *, now: datetime
+) -> Applied:
+    """Add past visits; a visit already imported (same key) is left as it is."""
+    held: set[tuple[int, int, str, str, str]] = set()
+    for chunk in _chunks(sorted({pupil for pupil, _, _ in rows})):
+        found = await conn.fetchall(
+            "SELECT pupil_id, officer_id, visit_date, type, contact FROM visits"
+            f" WHERE source = 'import' AND pupil_id IN ({_placeholders(len(chunk))})",
+            chunk,
+        )
+        held.update(
+            (r["pupil_id"], r["officer_id"], r["visit_date"], r["type"], r["contact"] or "")
+            for r in found
+        )
+    new = [(p, o, row) for p, o, row in rows if _visit_key(p, o, row) not in held]
+    await conn.executemany(
+        "INSERT INTO visits (pupil_id, officer_id, visit_date, type, contact, reason, action,"
+        " follow_up, notes, source, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'import', ?)",
+        (
+            (pupil, officer, row.date.isoformat(), row.type, row.outcome, row.reason,
+             row.action, _iso(row.follow_up), row.notes, stamp(now))
+            for pupil, officer, row in new
+        ),
+    )  # fmt: skip
+    counts = {"added": len(new), "unchanged": len(rows) - len(new)}
+    return Applied(counts, tuple(sorted({pupil for pupil, _, _ in new})))

@@ -1,0 +1,110 @@
+"""`ewobot import …` as an administrator sees it: one line on success, reasons on stderr."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Cli
+
+UPN_1 = "H801200001001"
+UPN_2 = "B801200005001"
+PUPILS = (
+    "upn,first_name,last_name,date_of_birth,year_group,school_urn,school_name\n"
+    f"{UPN_1},Zoë,Hughes,2014-05-02,6,100001,Hill Primary\n"
+    f"{UPN_2},Siân,Jones,2013-09-03,6,100001,Hill Primary\n"
+)
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_a_good_file_prints_one_summary_line(cli: Cli, tmp_path: Path) -> None:
+    result = cli("import", "pupils", write(tmp_path, "pupils.csv", PUPILS))
+    assert (result.code, result.err) == (0, "")
+    assert result.out == "pupils: 2 rows; 2 added, 0 updated, 0 unchanged\n"
+    again = cli("import", "pupils", write(tmp_path, "pupils.csv", PUPILS))
+    assert again.out == "pupils: 2 rows; 0 added, 0 updated, 2 unchanged\n"
+
+
+def test_a_refused_file_gives_the_reason_then_each_bad_row(cli: Cli, tmp_path: Path) -> None:
+    cli("import", "pupils", write(tmp_path, "pupils.csv", PUPILS))
+    path = write(tmp_path, "marks.csv", (
+        "upn,date,session,code\n"
+        f"{UPN_1},2025-03-10,AM,CANARY\n"
+        f"{UPN_2},2099-03-10,AM,/\n"
+        f"{UPN_2},2025-03-10,XX,/\n"))  # fmt: skip
+    result = cli("import", "attendance", path)
+    assert result.code == 1 and result.out == ""
+    assert result.err.splitlines() == [
+        "3 bad rows in the file; nothing was imported",
+        "line 2, column code: is not an attendance code (see ATTENDANCE.md)",
+        "line 3, column date: is after today",
+        "line 4, column session: must be AM or PM",
+    ]
+    assert "CANARY" not in result.err
+    with sqlite3.connect(cli.settings.database) as raw:
+        assert raw.execute("SELECT count(*) FROM marks").fetchone() == (0,)
+
+
+def test_more_than_twenty_bad_rows_are_counted(cli: Cli, tmp_path: Path) -> None:
+    rows = "".join(f"{UPN_1},2025-01-{day:02},AM,Q9\n" for day in range(1, 26))
+    result = cli("import", "attendance", write(tmp_path, "m.csv", "upn,date,session,code\n" + rows))
+    lines = result.err.splitlines()
+    assert result.code == 1 and len(lines) == 22
+    assert lines[0] == "25 bad rows in the file; nothing was imported"
+    assert lines[-1] == "… and 5 more bad rows"
+
+
+def test_a_file_in_another_encoding(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "pupils.csv"
+    path.write_bytes(PUPILS.encode("latin-1"))
+    result = cli("import", "pupils", str(path))
+    assert result.code == 1
+    assert result.err == "the file is not UTF-8 text: save as CSV UTF-8 and import it again\n"
+
+
+def test_a_missing_file_is_one_line_and_creates_no_database(cli: Cli, tmp_path: Path) -> None:
+    result = cli("import", "contacts", str(tmp_path / "nowhere.csv"))
+    assert result.code == 1
+    assert result.err == f"no such file: {tmp_path / 'nowhere.csv'}\n"
+    assert not cli.settings.database.exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [("pupils", "FILE", "--baseline"), ("pupils",), ("schools", "FILE"), ()],
+)
+def test_bad_usage_exits_2(cli: Cli, tmp_path: Path, argv: tuple[str, ...],
+                           capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    pupils = write(tmp_path, "pupils.csv", PUPILS)
+    with pytest.raises(SystemExit) as exited:
+        cli("import", *(pupils if arg == "FILE" else arg for arg in argv))
+    assert exited.value.code == 2
+    reason, usage = capsys.readouterr().err.splitlines()[:2]
+    assert reason and usage.startswith("usage: ewobot")
+
+
+def test_baseline_is_for_attendance(cli: Cli, tmp_path: Path) -> None:
+    pupils = write(tmp_path, "pupils.csv", PUPILS)
+    marks = write(tmp_path, "m.csv", f"upn,date,session,code\n{UPN_1},2025-03-10,AM,/\n")
+    cli("import", "pupils", pupils)
+    result = cli("import", "attendance", marks, "--baseline")
+    assert result.code == 0
+    assert result.out.startswith("attendance: 1 row; 1 added") and "(baseline" in result.out
+
+
+def test_an_import_is_audited_with_the_files_digest(cli: Cli, tmp_path: Path) -> None:
+    pupils = write(tmp_path, "pupils.csv", PUPILS)
+    cli("import", "pupils", pupils)
+    with sqlite3.connect(cli.settings.database) as raw:
+        actor, action, detail = raw.execute(
+            "SELECT actor, action, detail FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    assert actor.startswith("os:") and action == "import_pupils"
+    assert hashlib.sha256(PUPILS.encode()).hexdigest() in detail
