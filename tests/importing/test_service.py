@@ -50,7 +50,7 @@ async def dump(db: Database, *, audit_trail: bool = True) -> dict[str, list[tupl
         for table in tables:
             if table == "audit" and not audit_trail:
                 continue
-            rows = await conn.fetchall(f"SELECT * FROM {table}")  # noqa: S608 - table names
+            rows = await conn.fetchall(f"SELECT * FROM {table}")
             contents[table] = sorted((tuple(row) for row in rows), key=repr)
     return contents
 
@@ -216,6 +216,11 @@ def marks_file(rows: list[tuple[str, date, str, str]]) -> str:
         f"{upn},{day.isoformat()},{session},{code}\n" for upn, day, session, code in rows)
 
 
+def figures(tally: Tally) -> tuple[int, ...]:
+    return (tally.possible, tally.attended, tally.authorised, tally.unauthorised,
+            tally.lates_l, tally.lates_u)  # fmt: skip
+
+
 async def assert_figures_match_the_marks(db: Database, settings: Settings) -> None:
     """pupil_stats, kept by difference, equals a recount from every mark held."""
     marks = await rows_of(db, "SELECT pupil_id, date, code FROM marks")
@@ -225,7 +230,7 @@ async def assert_figures_match_the_marks(db: Database, settings: Settings) -> No
         key = (pupil, academic_year_of(date.fromisoformat(day), settings.academic_year_end))
         codes[key].append(code)
         latest[key] = max(latest.get(key, ""), day)
-    expected = {key: (*Tally.of(found)._counts(), latest[key]) for key, found in codes.items()}
+    expected = {key: (*figures(Tally.of(found)), latest[key]) for key, found in codes.items()}
     stats = await rows_of(
         db, "SELECT pupil_id, academic_year, possible, attended, authorised, unauthorised,"
         " lates_l, lates_u, latest_mark FROM pupil_stats")  # fmt: skip
