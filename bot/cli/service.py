@@ -12,6 +12,9 @@ from bot.cli import OK, CliEnv, CliError
 def register(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="the bot: long polling")
     run.set_defaults(handler=cmd_run)
+    demo = commands.add_parser(
+        "demo", help="the bot offline, on synthetic data, with a chat in the terminal")
+    demo.set_defaults(handler=cmd_demo)
 
 
 def cmd_run(args: argparse.Namespace, env: CliEnv) -> int:
@@ -26,4 +29,18 @@ def cmd_run(args: argparse.Namespace, env: CliEnv) -> int:
     configure_logging(secrets=(settings.telegram_token.get_secret_value(),))
     application = build_application(settings)
     application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return OK
+
+
+async def cmd_demo(args: argparse.Namespace, env: CliEnv) -> int:
+    """A synthetic service in a temporary folder; never EWO_DATABASE, no token, no network."""
+    import logging
+
+    from bot.demo import StdinLines, run_demo
+    from bot.logs import configure_logging
+
+    configure_logging(level=logging.WARNING)
+    for handler in logging.getLogger().handlers:  # the terminal is the chat: warnings only
+        handler.setLevel(logging.WARNING)
+    await run_demo(env.settings, read_line=StdinLines(), out=env.out)
     return OK
