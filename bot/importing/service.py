@@ -24,6 +24,7 @@ from bot.importing.pupils import parse_pupils
 from bot.importing.rows import ParsedFile
 from bot.importing.visits import VisitRow, parse_visits
 from bot.settings import Settings, load_settings
+from bot.storage import alerts as alert_store
 from bot.storage import audit
 from bot.storage import imports as store
 from bot.storage import officers as officer_store
@@ -274,7 +275,6 @@ async def evaluate_alerts(
     """The alert hook of the attendance import: the five rules are evaluated here, in
     the import's own transaction, for the pupils whose marks it added or replaced.
     With `baseline`, the rules that hold are recorded without alerting.
-
-    Not wired yet: until the alert rules are, an import alerts no one.
     """
-    return None
+    await alert_store.evaluate_import(conn, pupil_ids, settings=settings, today=today,
+                                      now=now, baseline=baseline, actor=actor)

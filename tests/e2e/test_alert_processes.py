@@ -7,9 +7,7 @@ These use the real clock (the bot runs in another process), with no quiet time.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,53 +19,10 @@ from bot.settings import Settings
 from bot.storage import officers as officer_store
 from bot.storage import outbox as outbox_store
 from bot.storage.db import Database
+from tests.e2e.processes import BotProcess, bot_environment
 from tests.storage.alert_seed import AlertSeed, sessions
 
-REPO = Path(__file__).resolve().parents[2]
 PIN = "2580"
-
-
-def bot_environment(settings: Settings, standin: BotApiStandIn) -> dict[str, str]:
-    """The environment of a bot process on the test database and the stand-in."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("EWO_")}
-    env.update({
-        "EWO_TELEGRAM_TOKEN": standin.token,
-        "EWO_TELEGRAM_API_URL": standin.base_url,
-        "EWO_DATABASE": str(settings.database),
-        "EWO_EXPORT_DIR": str(settings.export_dir),
-        "EWO_AUDIT_KEY": "test-audit-key",
-        "EWO_QUIET_HOURS": "",
-        "EWO_QUIET_DAYS": "",
-        "EWO_OUTBOX_POLL_SECONDS": "0.2",
-        "PYTHONPATH": str(REPO),
-    })
-    return env
-
-
-class BotProcess:
-    """`python -m bot run` in a child process (its working folder holds no .env)."""
-
-    def __init__(self, env: Mapping[str, str], cwd: Path) -> None:
-        self.env, self.cwd = dict(env), cwd
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=self.env, cwd=self.cwd,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-
-    async def kill(self) -> None:
-        """SIGKILL: no clean-up of any kind runs."""
-        assert self.process is not None
-        self.process.kill()
-        await self.process.wait()
-        self.process = None
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            await asyncio.wait_for(self.process.wait(), 20)
-        self.process = None
 
 
 @pytest.fixture
