@@ -101,7 +101,7 @@ CANNOT_DISPOSE = ("That record cannot be disposed of now: it is not past due, it
                   "or it is gone.")
 CANNOT_HOLD = "That record is not coming due or past due, or it is gone."
 CLEAN_UP_WAITING = (" The database files could not be cleaned straight away; this is retried "
-                    "at the next retention check.")
+                    "every minute until done.")
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -329,7 +329,7 @@ async def _checkpoint(context: Context) -> bool:
     try:
         await services(context).db.checkpoint()
     except DatabaseError:
-        log.warning("checkpoint after disposal was busy; retried at the next retention check")
+        log.warning("checkpoint after disposal was busy; retried every minute until done")
         return False
     return True
 

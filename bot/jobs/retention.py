@@ -121,12 +121,26 @@ async def check_if_due(db: Database, settings: Settings, now: datetime) -> Check
 async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Every minute and at start. Deciding from the time of the last check kept in the
     database (not from an in-memory daily job, which a restart or a busy moment at the
-    check time would lose) makes a missed check run as soon as the bot is back."""
+    check time would lose) makes a missed check run as soon as the bot is back. A
+    disposal whose files could not be cleaned (a crash just after it, or another process
+    reading at the time) is cleaned up here too."""
     svc = context.application.bot_data["services"]
-    if await check_if_due(svc.db, svc.settings, svc.clock.now()) is None:
-        return
+    await clean_up_after_disposals(svc.db)
+    await check_if_due(svc.db, svc.settings, svc.clock.now())
+
+
+async def clean_up_after_disposals(db: Database) -> bool:
+    """Checkpoint the database if a disposal still owes it, so nothing disposed of stays
+    readable in the files; False while another process keeps it busy (retried)."""
+    async with db.read() as conn:
+        marker = await retention.clean_up_owed(conn)
+    if marker is None:
+        return True
     try:
-        # Clears the write-ahead log even when a checkpoint after a disposal was busy.
-        await svc.db.checkpoint()
+        await db.checkpoint()
     except DatabaseError:
-        log.warning("retention check: the write-ahead log is busy; checkpoint retried tomorrow")
+        log.warning("disposal clean-up: the write-ahead log is busy; retried in a minute")
+        return False
+    async with db.write() as conn:
+        await retention.clean_up_done(conn, marker)
+    return True

@@ -163,13 +163,22 @@ class Database:
 
         After a disposal this is what makes deleted pages unrecoverable from the WAL
         (secure_delete has already zeroed them in the pages written there).
+
+        Each attempt gives up at once when another process reads or writes (the busy
+        timeout would hold this process's locks, and so every chat, for up to 15 s an
+        attempt); between attempts this process's readers and writers carry on.
         """
-        async with self._write_lock, self._read_lock:
-            for _ in range(attempts):
-                row = (await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))[0]
-                if row[0] == 0:
-                    return
-                await asyncio.sleep(0.05)  # another process holds a read transaction
+        for _ in range(attempts):
+            async with self._write_lock, self._read_lock:
+                await self._writer.execute("PRAGMA busy_timeout = 0")
+                try:
+                    row = (await self._writer.execute_fetchall(
+                        "PRAGMA wal_checkpoint(TRUNCATE)"))[0]
+                finally:
+                    await self._writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if row[0] == 0:
+                return
+            await asyncio.sleep(0.05)  # another process holds a read or write transaction
         raise DatabaseError("the write-ahead log could not be checkpointed (busy); try again")
 
     async def backup(self, target: Path) -> None:

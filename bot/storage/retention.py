@@ -21,6 +21,7 @@ from bot.storage.db import Conn, stamp
 from bot.storage.officers import Officer
 
 LAST_CHECK_KEY = "retention_last_check"
+CLEAN_UP_KEY = "disposal_clean_up_owed"  # set by a disposal until the files are cleaned
 
 # One row per pupil: its base date (what the deadline follows from) and its hold. The
 # last intervention is the latest visit not superseded by a correction; both lookups
@@ -226,7 +227,26 @@ async def dispose(conn: Conn, pupil_id: int, *, by: Officer, policy: RetentionPo
     await audit.append(conn, actor=by.actor, action="disposal", target=f"pupil:{pupil_id}",
                        reason="retention_due", at=now,
                        detail={"deadline": record.deadline.isoformat()})
+    # Committed with the disposal: a crash or a busy checkpoint before the files are
+    # cleaned leaves the clean-up owed, and the retention job finishes it.
+    await conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (CLEAN_UP_KEY, f"{stamp(now)} pupil:{pupil_id}"))
     return True
+
+
+async def clean_up_owed(conn: Conn) -> str | None:
+    """A marker while a disposal's data may still be readable from the database files
+    (until `Database.checkpoint` succeeds after it); None when nothing is owed."""
+    value = await conn.fetchval("SELECT value FROM meta WHERE key = ?", (CLEAN_UP_KEY,))
+    return None if value is None else str(value)
+
+
+async def clean_up_done(conn: Conn, marker: str) -> None:
+    """The files were cleaned after the disposal that left `marker` (a later disposal
+    leaves its own marker, which stays)."""
+    await conn.execute("DELETE FROM meta WHERE key = ? AND value = ?", (CLEAN_UP_KEY, marker))
 
 
 # --- the daily check ---------------------------------------------------------------------

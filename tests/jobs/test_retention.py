@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date, datetime, time
+from time import monotonic as time_now
 from zoneinfo import ZoneInfo
 
-from bot.jobs.retention import check_if_due, check_is_due, run_retention_check
+import pytest
+
+from bot.domain.retention import RetentionPolicy
+from bot.jobs.retention import (
+    check_if_due,
+    check_is_due,
+    clean_up_after_disposals,
+    run_retention_check,
+)
 from bot.settings import Settings
-from bot.storage import audit
-from bot.storage.db import Database
-from tests.storage.retention_seed import Seed
+from bot.storage import audit, retention
+from bot.storage.db import Database, DatabaseError
+from tests.storage.retention_seed import NOW, Seed
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -134,3 +144,38 @@ async def test_a_week_is_counted_in_days_whatever_the_minute(db: Database,
     assert (await run_retention_check(db, settings, at(2026, 11, 2, 10))).reminded
     assert not (await run_retention_check(db, settings, at(2026, 11, 8, 23))).reminded
     assert (await run_retention_check(db, settings, at(2026, 11, 9, 0))).reminded
+
+
+async def test_a_disposal_left_uncleaned_is_cleaned_by_the_next_run(
+        db: Database, settings: Settings) -> None:
+    """Another process was reading when the record was disposed of (or the bot was killed
+    just after): the files still hold it until the retention job's next run cleans them."""
+    seed = Seed(db)
+    controller = await seed.officer("DPO1", "controller")
+    officer = await seed.officer("EWO1")
+    pupil = await seed.pupil(imported=date(2024, 3, 1), first="Zebediah", last="Quuxworth",
+                             officer=officer)
+    await seed.full_record(pupil, officer, "Zebediah Quuxworth")
+    files = [settings.database, settings.database.with_name(settings.database.name + "-wal")]
+
+    def readable() -> bool:
+        return any(b"Quuxworth" in path.read_bytes() for path in files if path.exists())
+
+    reader = sqlite3.connect(settings.database, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM pupils").fetchall()
+    async with db.write() as conn:
+        policy = RetentionPolicy(date(2026, 11, 25), settings.academic_year_end, 30)
+        assert await retention.dispose(conn, pupil, by=controller, policy=policy, now=NOW)
+    started = time_now()
+    with pytest.raises(DatabaseError):
+        await db.checkpoint(attempts=3)
+    assert time_now() - started < 2  # each attempt gives up at once, not after 15 s
+    assert not await clean_up_after_disposals(db)
+    assert readable()
+    reader.close()
+
+    assert await clean_up_after_disposals(db)
+    assert not readable()
+    async with db.read() as conn:
+        assert await retention.clean_up_owed(conn) is None
