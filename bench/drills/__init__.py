@@ -1,0 +1,1 @@
+"""Reliability and security drills (`python -m bench.drills`)."""

@@ -1,0 +1,134 @@
+"""What every drill shares: its running account (what it tried, what held), its sizes,
+and the checks of a database file after a fault."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.storage import audit
+from bot.storage.db import Database
+
+
+class DrillFailed(AssertionError):
+    """A drill found a fault: the message says what was tried and what did not hold."""
+
+
+@dataclass
+class Drill:
+    """The account of one drill, printed as it goes: what was tried and what held."""
+
+    name: str
+    out: Callable[[str], None] = print
+    lines: list[str] = field(default_factory=list)
+
+    def _say(self, kind: str, text: str) -> None:
+        line = f"[{self.name}] {kind}: {text}"
+        self.lines.append(line)
+        self.out(line)
+
+    def tried(self, text: str) -> None:
+        self._say("tried", text)
+
+    def held(self, text: str) -> None:
+        self._say("held", text)
+
+    def note(self, text: str) -> None:
+        self._say("note", text)
+
+    def check(self, ok: bool, held: str, failed: str | Callable[[], str]) -> None:
+        """Say what held, or stop the drill saying what did not."""
+        if not ok:
+            reason = failed() if callable(failed) else failed
+            self._say("FAILED", reason)
+            raise DrillFailed(f"{self.name}: {reason}")
+        self.held(held)
+
+
+@dataclass(frozen=True)
+class Size:
+    """How hard each drill pushes: `suite` keeps the test suite quick, `full` is the
+    issue's size (run with `python -m bench.drills`)."""
+
+    name: str
+    kills: int  # kill -9 per crash scenario
+    reader_seconds: float  # another process's read during a disposal
+    import_pupils: int  # pupils in the attendance file killed mid-import (40 marks each)
+    officers: int  # officers working at once
+    visits_each: int
+    cards_each: int
+    stops: int  # SIGTERMs while updates are in flight
+    outage_seconds: float  # Telegram unreachable
+    alerts_each: int  # pushed messages owed to each officer
+    inputs_per_step: int  # random texts and button data at each conversation step
+    big_rows: int  # rows of the largest hostile import file
+
+
+SUITE = Size("suite", kills=2, reader_seconds=2.0, import_pupils=100, officers=10,
+             visits_each=5, cards_each=5, stops=1, outage_seconds=3.0, alerts_each=3,
+             inputs_per_step=3, big_rows=100_000)
+FULL = Size("full", kills=20, reader_seconds=20.0, import_pupils=1_000, officers=20,
+            visits_each=50, cards_each=50, stops=10, outage_seconds=60.0, alerts_each=20,
+            inputs_per_step=40, big_rows=100_000)
+SIZES = {size.name: size for size in (SUITE, FULL)}
+
+
+def integrity(path: Path) -> str:
+    """`PRAGMA integrity_check` of the file as another process finds it after a fault."""
+    raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = raw.execute("PRAGMA integrity_check").fetchall()
+    finally:
+        raw.close()
+    return "; ".join(str(row[0]) for row in rows)
+
+
+def rows(path: Path, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+    """Rows from the file, read by a fresh connection as another process would."""
+    raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return raw.execute(sql, params).fetchall()
+    finally:
+        raw.close()
+
+
+def count(path: Path, sql: str, params: Sequence[object] = ()) -> int:
+    """One number from the file."""
+    [(value, *_)] = rows(path, sql, params)
+    return int(value or 0)  # type: ignore[call-overload]
+
+
+def snapshot(path: Path) -> sqlite3.Connection:
+    """A read transaction held open, as another process's long read (a backup, an
+    export) would hold it; close the connection to end it."""
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("BEGIN")
+    raw.execute("SELECT count(*) FROM pupils").fetchall()
+    return raw
+
+
+async def poll_until(probe: Callable[[], bool], seconds: float) -> None:
+    """Wait for another process's commit: that is no event this one can await, so look
+    every 20 ms, for at most `seconds` (TimeoutError after)."""
+    async with asyncio.timeout(seconds):
+        while not probe():  # noqa: ASYNC110 - another process's change, not an event
+            await asyncio.sleep(0.02)
+
+
+async def audit_verifies(db: Database) -> str | None:
+    """None when the audit trail is whole and untampered, else what is wrong."""
+    async with db.read() as conn:
+        verification = await audit.verify(conn)
+    return None if verification.ok else verification.problem or "the trail does not verify"
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The value below which `fraction` of `values` lie (nearest rank)."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[rank]
