@@ -4,6 +4,8 @@ messages from a killed process skipped."""
 
 from __future__ import annotations
 
+import time
+
 from bot.domain import visit_flow as flow
 from bot.handlers import retention as retention_handlers
 from bot.handlers import visit
@@ -32,19 +34,54 @@ def visit_press(message: BotMessage) -> str | None:
     return None
 
 
-async def record_one_visit(user: FakeUser, upn: str, *, timeout: float = REPLY) -> bool:  # noqa: ASYNC109
+async def record_one_visit(user: FakeUser, upn: str, *, timeout: float = REPLY,  # noqa: ASYNC109
+                           timings: list[float] | None = None) -> bool:
     """/visit UPN and press through every step to Save (continuing a draft left by a
-    crash). True once the chat shows the visit saved."""
+    crash). True once the chat shows the visit saved. Each answer's wait is added to
+    `timings` (seconds)."""
+    started = time.perf_counter()
     await user.send(f"/visit {upn}")
-    shown = await user.next_message(timeout=timeout)
+    shown = await next_reply(user, timeout)
     for _ in range(2 * len(VISIT_PRESSES)):
+        if timings is not None:
+            timings.append(time.perf_counter() - started)
         label = visit_press(shown)
         if label is None:
             return (shown.text or "").startswith(_SAVED)
+        started = time.perf_counter()
         press = await user.press(label, message_id=shown.message_id)
         await user.answer_to(press, timeout=timeout)  # the screen is edited before this
         shown = as_shown(user, shown)
     return False
+
+
+async def visit_up_to(user: FakeUser, upn: str, step: str, *,
+                      timeout: float = REPLY) -> BotMessage:  # noqa: ASYNC109
+    """/visit UPN and press the usual answers until the screen asks for `step`."""
+    await user.send(f"/visit {upn}")
+    shown = await next_reply(user, timeout)
+    while not (shown.text or "").endswith(visit.QUESTIONS[step]):
+        label = visit_press(shown)
+        if label is None:
+            raise LookupError(f"no visit step on screen: {shown.text!r:.80}")
+        press = await user.press(label, message_id=shown.message_id)
+        await user.answer_to(press, timeout=timeout)
+        shown = as_shown(user, shown)
+    return shown
+
+
+def is_pushed(message: BotMessage) -> bool:
+    """An alert or reminder from the outbox, not an answer to what the person sent."""
+    return any(button.data and (button.data.startswith("al:") or button.data == "ret:open")
+               for row in message.buttons for button in row)
+
+
+async def next_reply(user: FakeUser, timeout: float) -> BotMessage:  # noqa: ASYNC109
+    """The next message that answers the person, past any pushed message."""
+    while True:
+        message = await user.next_message(timeout=timeout)
+        if not is_pushed(message):
+            return message
 
 
 def as_shown(user: FakeUser, message: BotMessage) -> BotMessage:

@@ -176,18 +176,19 @@ class Service:
         self.pupils.extend(added)
         return added
 
-    def attendance_file(self, pupils: Sequence[Pupil], *, weeks: int, absent_every: int,
-                        name: str = "attendance.csv",
+    def attendance_file(self, pupils: Sequence[Pupil], *, weeks: int,
+                        absent_every: int | None, name: str = "attendance.csv",
                         until: date | None = None) -> tuple[Path, int]:
         """Marks for every school session of the `weeks` before `until` (today): one
-        session in `absent_every` unauthorised absence (`O`), the rest present. Returns
-        the file and how many marks it holds."""
+        session in `absent_every` unauthorised absence (`O`), the rest present (all of
+        them with None). Returns the file and how many marks it holds."""
         days = school_days((until or self.today) - timedelta(days=1), weeks)
         rows = []
         for pupil in pupils:
             for index, day in enumerate(days):
                 for half, session in enumerate(("AM", "PM")):
-                    absent = (2 * index + half + pupil.number) % absent_every == 0
+                    absent = (absent_every is not None
+                              and (2 * index + half + pupil.number) % absent_every == 0)
                     rows.append((pupil.upn, day.isoformat(), session, "O" if absent else "/"))
         return self.write_csv(name, ("upn", "date", "session", "code"), rows), len(rows)
 
