@@ -17,7 +17,6 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseRateLimiter,
@@ -42,7 +41,7 @@ from bot.jobs import digest, sweeper, visit_drafts
 from bot.jobs import outbox as outbox_jobs
 from bot.jobs import retention as retention_jobs
 from bot.logs import pin_library_loggers
-from bot.processing import PerChatUpdateProcessor
+from bot.processing import PerChatUpdateProcessor, RateLimiter
 from bot.settings import Settings
 from bot.storage.db import Database, load_pepper
 
@@ -77,7 +76,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot", 1))
         .defaults(Defaults(tzinfo=settings.timezone, protect_content=True))
-        .rate_limiter(rate_limiter if rate_limiter is not None else AIORateLimiter())
+        .rate_limiter(rate_limiter if rate_limiter is not None else RateLimiter())
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

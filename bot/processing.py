@@ -1,13 +1,23 @@
-"""Update processing: updates of one chat run in order, different chats at once."""
+"""Update and request processing: updates of one chat run in order, different chats at
+once; requests to Telegram within its flood limits, a short wait it asks for waited out."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import warnings
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseUpdateProcessor
+from telegram.error import RetryAfter
+from telegram.ext import AIORateLimiter, BaseRateLimiter, BaseUpdateProcessor
+from telegram.warnings import PTBDeprecationWarning
+
+# Telegram's 429 names the seconds to wait. Up to this long, the request is sent again
+# after the wait (the person's chat waits with it); a longer wait goes back to the
+# caller: the outbox keeps it in the database, a handler's reply is reported as failed.
+SHORT_WAIT = timedelta(seconds=5)
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -71,3 +81,45 @@ def _chat_key(update: object) -> int:
         if update.effective_user is not None:
             return update.effective_user.id
     return 0
+
+
+class RateLimiter(BaseRateLimiter[int]):
+    """python-telegram-bot's AIORateLimiter (30 messages a second in all, 20 a minute
+    per group), repeating a request once when Telegram asks for a short wait."""
+
+    def __init__(self) -> None:
+        self._limits = AIORateLimiter(max_retries=0)
+
+    async def initialize(self) -> None:
+        await self._limits.initialize()
+
+    async def shutdown(self) -> None:
+        await self._limits.shutdown()
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        try:
+            return await self._limits.process_request(callback, args, kwargs, endpoint, data,
+                                                      rate_limit_args)
+        except RetryAfter as exc:
+            wait = retry_after(exc)
+            if wait > SHORT_WAIT:
+                raise
+        await asyncio.sleep(wait.total_seconds())
+        return await self._limits.process_request(callback, args, kwargs, endpoint, data,
+                                                  rate_limit_args)
+
+
+def retry_after(exc: RetryAfter) -> timedelta:
+    """The wait Telegram asked for (read without the library's deprecation warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = exc.retry_after
+    return wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
