@@ -288,9 +288,9 @@ async def _record_alerts(conn: Conn, fresh: list[tuple[_Pupil, Rule]], year: int
         " VALUES (?, ?, ?, ?, ?, ?)",
         [(pupil.pupil_id, rule.value, year, pupil.tally.attended, pupil.tally.possible,
           stamp(now)) for pupil, rule in fresh])
-    for pupil, rule in fresh:
-        await audit.append(conn, actor=actor, action="alert_created",
-                           target=f"pupil:{pupil.pupil_id}", reason=rule.value, at=now)
+    await audit.append_many(conn, [
+        audit.NewEntry(actor, "alert_created", rule.value, f"pupil:{pupil.pupil_id}")
+        for pupil, rule in fresh], at=now)
 
 
 # --- queuing -----------------------------------------------------------------------------

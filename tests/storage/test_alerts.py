@@ -15,6 +15,8 @@ from bot.storage import outbox as outbox_store
 from bot.storage.db import Database
 from tests.storage.alert_seed import NOW, AlertSeed, ending_on, sessions
 
+SEVERE_CODES = ["/"] * 30 + ["I"] * 50
+
 
 @pytest.fixture
 def seed(db: Database, settings: Settings) -> AlertSeed:
@@ -316,3 +318,21 @@ async def test_each_alert_is_audited_by_reference(seed: AlertSeed, db: Database)
         entries = await audit.entries(conn, targets=(f"pupil:{pupil_id}",))
     assert [(e.action, e.reason, e.actor) for e in entries] == [
         ("alert_created", "severe_absence", "os:test")]
+
+
+async def test_alerts_written_together_keep_the_audit_chain_whole(seed: AlertSeed,
+                                                                  db: Database) -> None:
+    async with db.write() as conn:
+        await audit.append(conn, actor="os:test", action="import_pupils",
+                           reason="admin_command")
+    ids = [await pupil_with(seed, SEVERE_CODES) for _ in range(3)]
+    await seed.evaluate(ids)
+    async with db.write() as conn:
+        await audit.append(conn, actor="os:test", action="import_attendance",
+                           reason="admin_command")
+    async with db.read() as conn:
+        result = await audit.verify(conn)
+        entries = await audit.entries(conn, actor="os:test")
+    assert result.ok and result.head.count == 5
+    assert [e.target for e in entries if e.action == "alert_created"] == [
+        f"pupil:{pupil_id}" for pupil_id in ids]
