@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FixedClock
+from bot.handlers import access
 from bot.handlers.common import STALE_BUTTON
 from bot.harness import RunningBot, enrol_directly
 from bot.jobs import outbox as outbox_jobs
@@ -299,3 +300,19 @@ async def test_quiet_hours_and_quiet_days_hold_alerts_until_monday_morning(
     await deliver(quiet_bot)
     assert "persistent absence" in ((await ewo.next_message()).text or "")
 
+
+
+async def test_an_alert_button_opens_the_card_after_the_pin_when_locked(
+        running: RunningBot, people: People, seed: AlertSeed, db: Database,
+        clock: FixedClock) -> None:
+    ewo = await people.enrolled("EWO1")
+    await alerted(seed, PERSISTENT, await officer(db, "EWO1"), clock)
+    await deliver(running)
+    digest = await ewo.next_message()
+    clock.advance(timedelta(minutes=31))  # idle: the session locks
+    press = await ewo.press("C-00001 A.H.", message_id=digest.message_id)
+    assert await ewo.answer_to(press) == access.LOCKED_PROMPT
+    await ewo.send(PIN)
+    assert (await ewo.next_message()).text == access.UNLOCKED
+    card = await ewo.next_message()
+    assert card.text is not None and "(C-00001)" in card.text
