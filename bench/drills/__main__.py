@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bench.drills import concurrency, crash, faults, stop
+from bench.drills import concurrency, crash, faults, hostile_files, stop
 from bench.drills.common import FULL, SIZES, Drill, DrillFailed, Size
 
 Run = Callable[..., Awaitable[Drill]]
@@ -27,6 +27,7 @@ DRILLS: dict[str, Run] = {
     "concurrency": concurrency.concurrency_drill,
     "stop": stop.stop_drill,
     "faults": faults.faults_drill,
+    "hostile-files": hostile_files.hostile_files_drill,
 }
 
 
