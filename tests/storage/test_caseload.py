@@ -3,7 +3,6 @@ number of statements for a large team."""
 
 from __future__ import annotations
 
-import time as wallclock
 from datetime import date, datetime
 
 from bot.domain.caseload import Band, Figures
@@ -171,16 +170,13 @@ async def test_statements_for_200_officers_and_20000_pupils(db: Database,
     terms = caseload.Terms.of(settings, NOW)
     async with db.read() as conn:
         before = db.counter.count
-        started = wallclock.perf_counter()
         team = await caseload.team_caseload(conn, sup, terms=terms)
-        elapsed = wallclock.perf_counter() - started
         team_statements = db.counter.count - before
         before = db.counter.count
         detail = await caseload.officer_caseload(conn, sup, "V0007", terms=terms)
         detail_statements = db.counter.count - before
     assert team_statements == 4
     assert detail_statements == 4
-    assert elapsed < 5
     assert len(team.officers) == 200
     assert team.total.pupils == 20_000
     assert sum(line.figures.pupils for line in team.officers) == 20_000

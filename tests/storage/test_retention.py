@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from datetime import date
 
 import pytest
@@ -224,7 +223,7 @@ async def test_disposal_refused_unless_past_due_and_by_a_controller(
         assert await retention.disposable_ids(conn, controller, POLICY) == [past, coming]
 
 
-async def test_the_whole_service_is_read_in_well_under_a_second(
+async def test_the_whole_service_is_read_in_few_statements(
         db: Database, controller: Officer, officer: Officer) -> None:
     pupils = 100_000
     async with db.write() as conn:
@@ -241,18 +240,16 @@ async def test_the_whole_service_is_read_in_well_under_a_second(
             " VALUES (?, ?, ?, 'home', ?)",
             [(1 + (n * 7) % pupils, officer.id, f"{2022 + n % 5}-06-0{1 + n % 9}", "x")
              for n in range(2 * pupils)])
-    started = time.perf_counter()
+    # Speed is measured in bench/ (retention sweep); here, the work is set-based.
+    before = db.counter.count
     async with db.write() as conn:
         stock = await retention.take_stock(conn, POLICY, NOW)
-    checked = time.perf_counter() - started
+    check_statements = db.counter.count - before
     async with db.read() as conn:
         counts = await retention.school_counts(conn, POLICY)
         records, total = await retention.due_records(conn, controller, POLICY, offset=500,
                                                      limit=5)
-    elapsed = time.perf_counter() - started
     assert stock.counts == counts
     assert sum(c.past_due for c in counts) == total == stock.news.newly_past > 0
     assert len(records) == 5
-    # Typically a quarter of a second each; the bounds leave room for a busy machine.
-    assert checked < 1.0, f"the daily check took {checked:.2f} s"
-    assert elapsed - checked < 1.5, f"a /retention page took {elapsed - checked:.2f} s"
+    assert check_statements < 30, "the check reads the service set-wise, not per pupil"
