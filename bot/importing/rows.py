@@ -33,6 +33,20 @@ NOT_ONE_LINE = "must be on one line, without control characters"
 # A placeholder returned with a problem; the row is dropped, so it is never stored.
 NO_DATE = date.min
 
+# Invisible, yet part of how names are written: the zero-width non-joiner inside
+# Persian and other words, the zero-width joiner inside emoji. Other format characters
+# (bidirectional overrides above all, which can disguise text) stay refused.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def _shown(character: str) -> bool:
+    """Whether a character is text as people read it (not a control character)."""
+    return character.isprintable() or character in _JOINERS
+
+
+def _one_line(raw: str) -> bool:
+    return raw.isprintable() or all(map(_shown, raw))  # the quick test first
+
 
 @dataclass(frozen=True)
 class ParsedFile(Generic[RowT]):
@@ -129,7 +143,7 @@ class RowCheck:
         """A one-line value, or None when blank."""
         if not raw:
             return None
-        if not raw.isprintable():
+        if not _one_line(raw):
             self.fail(column, NOT_ONE_LINE)
             return None
         return self._within(column, raw, max_length)
@@ -138,7 +152,7 @@ class RowCheck:
         """A value that may run over several lines (addresses, notes), or None."""
         if not raw:
             return None
-        if any(not ch.isprintable() and ch not in "\r\n\t" for ch in raw):
+        if any(not _shown(ch) and ch not in "\r\n\t" for ch in raw):
             self.fail(column, "holds control characters")
             return None
         return self._within(column, raw, max_length)

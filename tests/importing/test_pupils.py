@@ -113,3 +113,15 @@ def test_every_bad_value_of_every_row_is_reported(write_file: WriteFile) -> None
         " columns first_name, date_of_birth are bad too",
         "line 4, column upn: the same upn as line 3",
     ]
+
+
+def test_joiners_inside_names_are_text_but_bidirectional_overrides_are_not(
+        write_file: WriteFile) -> None:
+    persian, astronaut = "مهر\u200cانگیز", "Astra 👩\u200d🚀"
+    path = write_file(HEADER + f"\n{UPN_1},{persian},{astronaut},2014-05-02,6,1,S\n")
+    (row,) = parse_pupils(path, today=TODAY).rows
+    assert (row.first_name, row.last_name) == (persian, astronaut)
+    disguised = write_file(HEADER + f"\n{UPN_1},Ann\u202eeB,B,2014-05-02,6,1,S\n")
+    with pytest.raises(ImportRejected) as rejected:
+        parse_pupils(disguised, today=TODAY)
+    assert "column first_name: must be on one line" in problem_lines(rejected.value)[0]
