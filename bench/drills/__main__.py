@@ -13,7 +13,15 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bench.drills import concurrency, crash, faults, hostile_files, stop
+from bench.drills import (
+    concurrency,
+    crash,
+    faults,
+    hostile_chat,
+    hostile_files,
+    round_trip,
+    stop,
+)
 from bench.drills.common import FULL, SIZES, Drill, DrillFailed, Size
 
 Run = Callable[..., Awaitable[Drill]]
@@ -28,6 +36,8 @@ DRILLS: dict[str, Run] = {
     "stop": stop.stop_drill,
     "faults": faults.faults_drill,
     "hostile-files": hostile_files.hostile_files_drill,
+    "hostile-chat": hostile_chat.hostile_chat_drill,
+    "round-trip": round_trip.round_trip_drill,
 }
 
 

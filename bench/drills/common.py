@@ -4,6 +4,7 @@ and the checks of a database file after a fault."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +76,54 @@ FULL = Size("full", kills=20, reader_seconds=20.0, import_pupils=1_000, officers
             visits_each=50, cards_each=50, stops=10, outage_seconds=60.0, timeouts=3,
             alerts_each=20, inputs_per_step=40, big_rows=100_000)
 SIZES = {size.name: size for size in (SUITE, FULL)}
+
+
+class LogCapture(logging.Handler):
+    """Every record of every logger, from DEBUG up, as a log file would show it (the
+    message and any exception text), for drills that run the bot in this process."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[tuple[int, str, str]] = []  # level, logger, text
+        self._root_level = logging.WARNING
+
+    @classmethod
+    def install(cls, level: int = logging.DEBUG) -> LogCapture:
+        capture = cls()
+        root = logging.getLogger()
+        capture._root_level = root.level
+        root.addHandler(capture)
+        root.setLevel(level)
+        return capture
+
+    def remove(self) -> None:
+        root = logging.getLogger()
+        root.removeHandler(self)
+        root.setLevel(self._root_level)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string still shows its parts
+            text = f"{record.msg} {record.args}"
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            text += "\n" + record.exc_text
+        if record.stack_info:
+            text += "\n" + record.stack_info
+        self.records.append((record.levelno, record.name, text))
+
+    def clear(self) -> None:
+        self.records.clear()
+
+    def problems(self) -> list[str]:
+        """Records at ERROR or above: the error handler's, and any library's."""
+        return [f"{name}: {text}" for level, name, text in self.records
+                if level >= logging.ERROR]
+
+    def text(self) -> str:
+        return "\n".join(f"{name}: {text}" for _, name, text in self.records)
 
 
 def integrity(path: Path) -> str:
