@@ -160,6 +160,9 @@ async def _find_and_show(update: Update, context: Context, typed: str, reason: s
                 year_end=svc.settings.academic_year_end, limit=SEARCH_LIMIT + 1,
                 include_team=officer.role == "supervisor")
     if not found:
+        if len(typed) <= _LONGEST_QUERY:
+            async with svc.db.write() as conn:
+                await pupil_store.record_refused_lookup(conn, officer, typed, via=reason)
         await answer(update, NOT_FOUND)
     elif len(found) == 1:
         await show_card(update, context, found[0].id, reason)

@@ -337,6 +337,12 @@ async def _find(conn: Conn, context: Context, officer: Officer, text: str) -> li
         limit=PUPIL_BUTTONS)
 
 
+async def _record_refused_lookup(context: Context, officer: Officer, typed: str) -> None:
+    """A UPN or case reference of a pupil not allocated to this officer: audited."""
+    async with services(context).db.write() as conn:
+        await pupil_store.record_refused_lookup(conn, officer, typed, via="visit_command")
+
+
 async def _open_draft(conn: Conn, context: Context,
                       officer: Officer) -> tuple[Conversation, VisitPupil] | None:
     """The officer's visit draft with its pupil, when there is one worth continuing."""
@@ -387,6 +393,8 @@ async def visit_command(update: Update, context: Context) -> None:
         open_draft = await _open_draft(conn, context, officer)
         matches = await _find(conn, context, officer, typed) if typed else []
         urgent = await _urgent_pupils(conn, context, officer) if len(matches) != 1 else []
+    if typed and not matches:
+        await _record_refused_lookup(context, officer, typed)
     if open_draft is not None:
         talk, pupil = open_draft
         then = f"p{matches[0].id}" if len(matches) == 1 else NEW
@@ -592,6 +600,8 @@ async def _on_pupil_text(update: Update, context: Context, officer: Officer,
         await _move(update, context, talk, pupil, dict(talk.data), pupil_id=pupil.id,
                     edit=False)
         return
+    if not matches:
+        await _record_refused_lookup(context, officer, text)
     screen = _screen(talk, None, choices=matches or urgent, several=bool(matches),
                      hint=None if matches else NO_MATCH)
     await _show(update, context, talk, screen, edit=False)

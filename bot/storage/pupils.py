@@ -17,6 +17,7 @@ from bot.domain.attendance import Rule, Tally, in_band, percent_text
 from bot.domain.dates import YearEnd, academic_year_of
 from bot.domain.text import fold, pupil_name
 from bot.domain.upn import normalise_upn
+from bot.storage import audit
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
 
@@ -201,6 +202,25 @@ async def find_pupils(conn: Conn, officer: Officer, query: str, *, today: date,
         "   p.search_last, p.search_first, p.id"
         " LIMIT :limit", params)
     return [_summary(row) for row in rows]
+
+
+async def record_refused_lookup(conn: Conn, officer: Officer, query: str, *, via: str) -> bool:
+    """Audit a lookup the person's own scoped query answered with nothing, when what was
+    typed is the exact UPN or case reference of a pupil the service holds: a refused
+    access like a forged card button (`refused:pupil_lookup`, `pupil:<id>`, reason
+    `not_visible`, detail `via`). A name is not an identifier (a miss may be anyone's
+    typo), so a name search is not. Returns whether an entry was written."""
+    typed = " ".join(query.split())
+    if not typed:
+        return False
+    pupil_id = await conn.fetchval(
+        "SELECT id FROM pupils WHERE upn = ? OR upper(case_ref) = ?",
+        (normalise_upn(typed), typed.upper()))
+    if pupil_id is None:
+        return False
+    await audit.append(conn, actor=officer.actor, action="refused:pupil_lookup",
+                       target=f"pupil:{pupil_id}", reason="not_visible", detail={"via": via})
+    return True
 
 
 async def pupils_for_officer(conn: Conn, officer: Officer, *, today: date, year_end: YearEnd,

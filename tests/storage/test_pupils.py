@@ -77,6 +77,21 @@ async def test_exact_upn_and_case_reference(service: Service) -> None:
     assert await _find(conn, ann, "C00002") == []  # Noah's case reference, not Ann's pupil
 
 
+async def test_a_refused_lookup_by_upn_or_case_reference_is_audited(
+        service: Service) -> None:
+    ann, bob = await service.officer("EWO1"), await service.officer("EWO2")
+    await service.pupil("Noah", "Patel", officer=bob, upn=UPNS[1])
+    conn = service.conn
+    for typed in (UPNS[1].lower(), " c00001 "):
+        assert await pupils.record_refused_lookup(conn, ann, typed, via="pupil_command")
+    for typed in ("Noah", "Patel", UPNS[0], "C00009", ""):  # names and misses are not
+        assert not await pupils.record_refused_lookup(conn, ann, typed, via="search")
+    entries = await conn.fetchall("SELECT actor, action, target, reason, detail FROM audit")
+    assert [tuple(entry) for entry in entries] == [
+        ("officer:EWO1", "refused:pupil_lookup", "pupil:1", "not_visible",
+         '{"via":"pupil_command"}')] * 2
+
+
 async def test_supervisor_sees_own_and_team_only_when_asked(service: Service) -> None:
     sup = await service.team()
     conn = service.conn
