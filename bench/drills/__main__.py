@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from bench.drills import (
+    access,
     concurrency,
     crash,
     faults,
@@ -38,6 +39,7 @@ DRILLS: dict[str, Run] = {
     "hostile-files": hostile_files.hostile_files_drill,
     "hostile-chat": hostile_chat.hostile_chat_drill,
     "round-trip": round_trip.round_trip_drill,
+    "access": access.access_drill,
 }
 
 

@@ -9,6 +9,9 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from telegram.ext import BaseRateLimiter
 
 from bot.storage import audit
 from bot.storage.db import Database
@@ -76,6 +79,22 @@ FULL = Size("full", kills=20, reader_seconds=20.0, import_pupils=1_000, officers
             visits_each=50, cards_each=50, stops=10, outage_seconds=60.0, timeouts=3,
             alerts_each=20, inputs_per_step=40, big_rows=100_000)
 SIZES = {size.name: size for size in (SUITE, FULL)}
+
+
+class NoRateLimit(BaseRateLimiter[int]):
+    """Sends at once: for drills about what the bot answers, not how fast Telegram lets
+    it (the rate limiter would hold thousands of replies to 30 a second)."""
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def process_request(self, callback: Callable[..., Any], args: Any, kwargs: Any,
+                              endpoint: str, data: dict[str, Any],
+                              rate_limit_args: int | None) -> Any:
+        return await callback(*args, **kwargs)
 
 
 class LogCapture(logging.Handler):

@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bench.drills.chat import next_reply, visit_up_to
-from bench.drills.common import Drill, LogCapture, Size
+from bench.drills.common import Drill, LogCapture, NoRateLimit, Size
 from bench.drills.stage import PIN, Pupil, Service, made_up_pupil
 from bot.app import SOMETHING_WRONG
 from bot.clock import FixedClock
@@ -112,7 +112,8 @@ async def hostile_chat_drill(folder: Path, size: Size, *, seed: int = 7,
     try:
         async with BotApiStandIn() as standin:
             people = await _people(service, standin)
-            async with RunningBot(service.settings, standin, clock=clock, db=service.db):
+            async with RunningBot(service.settings, standin, clock=clock, db=service.db,
+                                  rate_limiter=NoRateLimit()):
                 enrolling = people["enrolling"]
                 assert isinstance(enrolling, _Person)
                 await enrolling.user.send(f"/start {people['code']}")

@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bench.drills.chat import next_reply, visit_up_to
-from bench.drills.common import Drill, Size, rows
+from bench.drills.common import Drill, NoRateLimit, Size, rows
 from bench.drills.stage import Service, upn
 from bot.clock import FixedClock
 from bot.domain import visit_flow as flow
@@ -67,7 +67,8 @@ async def round_trip_drill(folder: Path, size: Size, *,
         async with BotApiStandIn() as standin:
             officer = standin.user(9_101, "EWO1")
             controller = standin.user(9_102, "CON1")
-            async with RunningBot(service.settings, standin, clock=clock, db=service.db):
+            async with RunningBot(service.settings, standin, clock=clock, db=service.db,
+                                  rate_limiter=NoRateLimit()):
                 await _cards(drill, officer, held)
                 await _searches(drill, officer, held)
                 await _notes(drill, service, officer, controller, held["emoji"])
