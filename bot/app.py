@@ -19,6 +19,7 @@ from telegram import Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
@@ -188,7 +189,12 @@ async def _stale_button(update: Update, context: Context) -> None:
 
 
 async def _on_error(update: object, context: Context) -> None:
-    """Log an error id and the exception's type and place; never the update or user data."""
+    """Log an error id and the exception's type and place; never the update or user data.
+
+    The update goes no further: after an error in the gate (Telegram failing its PIN
+    prompt, say) python-telegram-bot would otherwise go on to the feature handlers,
+    which must never run without the gate's verdict.
+    """
     ref = secrets.token_hex(4)
     error = context.error
     where = ""
@@ -203,3 +209,4 @@ async def _on_error(update: object, context: Context) -> None:
             await update.effective_chat.send_message(SOMETHING_WRONG.format(ref=ref))
         except Exception:  # noqa: BLE001 - the error report must not raise in turn
             log.warning("error %s: the person could not be told", ref)
+    raise ApplicationHandlerStop
