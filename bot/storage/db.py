@@ -21,6 +21,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.logs import pin_library_loggers
 from bot.settings import Settings
 from bot.storage.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -117,6 +118,9 @@ class Database:
     @classmethod
     async def open(cls, settings: Settings) -> Database:
         """Open (creating and migrating if needed) the database the settings name."""
+        # At DEBUG aiosqlite logs every statement with its parameters (pupils' data):
+        # pinned here, so no process that reads the data can log it, whoever set the level.
+        pin_library_loggers()
         path = settings.database
         key = settings.database_key.get_secret_value() if settings.database_key else None
         _create_private_file(path)
