@@ -20,6 +20,7 @@ from bench.drills import (
     faults,
     hostile_chat,
     hostile_files,
+    leaks,
     round_trip,
     stop,
 )
@@ -40,6 +41,7 @@ DRILLS: dict[str, Run] = {
     "hostile-chat": hostile_chat.hostile_chat_drill,
     "round-trip": round_trip.round_trip_drill,
     "access": access.access_drill,
+    "leaks": leaks.leaks_drill,
 }
 
 
