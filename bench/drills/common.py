@@ -73,7 +73,7 @@ class Size:
 
 
 SUITE = Size("suite", kills=2, reader_seconds=2.0, import_pupils=100, officers=10,
-             visits_each=2, cards_each=4, stops=1, outage_seconds=3.0, timeouts=1,
+             visits_each=2, cards_each=4, stops=1, outage_seconds=3.0, timeouts=0,
              alerts_each=3, inputs_per_step=3, big_rows=100_000)
 FULL = Size("full", kills=20, reader_seconds=20.0, import_pupils=1_000, officers=20,
             visits_each=50, cards_each=50, stops=10, outage_seconds=60.0, timeouts=3,

@@ -143,6 +143,9 @@ async def _each_fault(drill: Drill, service: Service, standin: BotApiStandIn,
                   if call.status == fault["status"]]
         drill.check(bool(failed), "the pushed message it hit was delivered on a later round",
                     f"{label} hit no pushed message")
+    if not size.timeouts:
+        drill.note("timeouts are drilled at the full size: each one waits out the bot's "
+                   "5 s read timeout")
     for _ in range(size.timeouts):
         await _owe_alerts(service, officers, 1)
         drill.tried("Telegram answers a pushed message only after the bot stopped waiting "

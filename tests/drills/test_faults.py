@@ -1,5 +1,6 @@
-"""Drill 4 at the suite's size: 429, 5xx, a timeout and three seconds of refused
-connections (`python -m bench.drills faults` keeps Telegram away for a minute)."""
+"""Drill 4 at the suite's size: 429, 5xx and three seconds of refused connections
+(`python -m bench.drills faults` adds timeouts and keeps Telegram away for a minute;
+tests/e2e/test_alerts.py has a pushed message's timeout)."""
 
 from __future__ import annotations
 
