@@ -38,16 +38,20 @@ class Scale:
     schools: int
     officers: int
     chat_officers: int  # officers talking to the bot at once
-    chat_requests: int  # card queries per officer
+    chat_requests: int  # card queries per officer, each as soon as the last is answered
+    paced_requests: int  # card queries per officer on a timetable, for latency
     visits: int  # visits recorded per officer
     retention_pupils: int
-    memory_cards: int  # cards asked for before the bot's memory is read
+    # Cards asked for before the bot's memory is read (`ewobot run` keeps Telegram's
+    # limit of 30 messages a second, so this sets the benchmark's length).
+    memory_cards: int
 
 
 FULL = Scale("full", pupils=20_000, weeks=30, schools=12, officers=40, chat_officers=20,
-             chat_requests=100, visits=15, retention_pupils=100_000, memory_cards=2_000)
+             chat_requests=100, paced_requests=20, visits=15, retention_pupils=100_000,
+             memory_cards=600)
 SMOKE = Scale("smoke", pupils=80, weeks=2, schools=2, officers=4, chat_officers=2,
-              chat_requests=3, visits=1, retention_pupils=50, memory_cards=4)
+              chat_requests=3, paced_requests=2, visits=1, retention_pupils=50, memory_cards=4)
 SCALES = {scale.name: scale for scale in (FULL, SMOKE)}
 
 

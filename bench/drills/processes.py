@@ -30,7 +30,7 @@ def environment(settings: Settings, standin: BotApiStandIn | None = None,
     env.update({
         "EWO_DATABASE": str(settings.database),
         "EWO_EXPORT_DIR": str(settings.export_dir),
-        "EWO_AUDIT_KEY": "drill-audit-key",
+        "EWO_AUDIT_KEY": settings.audit_key.get_secret_value() if settings.audit_key else "",
         "EWO_QUIET_HOURS": "",
         "EWO_QUIET_DAYS": "",
         "EWO_CASELOAD_DIGEST": "",

@@ -21,6 +21,7 @@ from bot.importing.service import run_import
 from bot.settings import Settings
 from bot.storage import officers as officer_store
 from bot.storage.db import Database
+from bot.storage.imports import pupil_ids
 from bot.storage.officers import Officer
 from bot.synthetic import school_days
 
@@ -110,6 +111,8 @@ class Service:
 
     @classmethod
     async def open(cls, folder: Path, now: datetime, **overrides: Any) -> Service:
+        """A new database in `folder`, its settings changed by `overrides`; `now` stamps
+        what the drill adds (officers, imports)."""
         folder.mkdir(parents=True, exist_ok=True)
         settings = drill_settings(folder, **overrides)
         db = await Database.open(settings)
@@ -167,10 +170,7 @@ class Service:
             path = self.write_csv(f"allocations-{name}", ("upn", "officer_ref"), allocated)
             await self.import_file("allocations", path, imported_on)
         async with self.db.read() as conn:
-            found = await conn.fetchall(
-                f"SELECT id, upn FROM pupils WHERE upn IN ({','.join('?' * len(pupils))})",
-                [p.upn for p in pupils])
-        ids = {row["upn"]: row["id"] for row in found}
+            ids = await pupil_ids(conn, (p.upn for p in pupils))
         added = [Pupil(p.number, p.upn, p.first_name, p.last_name, p.date_of_birth, p.address,
                        p.officer_ref, ids[p.upn]) for p in pupils]
         self.pupils.extend(added)
