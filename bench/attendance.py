@@ -43,7 +43,8 @@ async def run(workspace: Workspace) -> list[Result]:
     try:
         await add_officers(db, service, bench_clock().now())
         await import_files(db, settings, service, ("pupils", "contacts", "allocations"))
-        with stopwatch_on("bot.storage.alerts", "evaluate_import") as alerts:
+        with (stopwatch_on("bot.storage.alerts", "evaluate_import") as alerts,
+              stopwatch_on("bot.storage.imports", "apply_marks") as writing):
             started = time.perf_counter()
             await import_file(db, settings, service, "attendance")
             import_seconds = time.perf_counter() - started
@@ -51,25 +52,31 @@ async def run(workspace: Workspace) -> list[Result]:
     finally:
         await db.close()
     workspace.mark_loaded(settings)
-    return [_import_result(service, import_seconds, raw_seconds, raw_rows),
+    return [_import_result(service, import_seconds, raw_seconds, raw_rows, writing, alerts),
             _alerts_result(alerts, import_seconds)]
 
 
 def _import_result(service: SyntheticService, seconds: float, raw_seconds: float,
-                   raw_rows: int) -> Result:
+                   raw_rows: int, writing: Stopwatch, alerts: Stopwatch) -> Result:
     rate = service.marks / seconds
     raw_rate = raw_rows / raw_seconds
     ratio = rate / raw_rate
+    # Reading and checking the file (and resolving its pupils) is what is left over.
+    reading = seconds - writing.seconds - alerts.seconds
     return Result(
         IMPORT,
         figures={"marks": service.marks, "pupils": service.pupils, "seconds": seconds,
-                 "marks_per_s": rate, "raw_seconds": raw_seconds, "raw_marks_per_s": raw_rate},
+                 "marks_per_s": rate, "reading_s": reading, "writing_s": writing.seconds,
+                 "alerts_s": alerts.seconds, "raw_seconds": raw_seconds,
+                 "raw_marks_per_s": raw_rate},
         headline=f"{service.marks:,} marks in {seconds:.1f} s = {rate:,.0f} marks/s",
         baseline=f"raw executemany {raw_rate:,.0f} rows/s ({raw_seconds:.1f} s)",
         ratio=ratio, target="≥ 0.5", met=ratio >= 0.5,
-        notes=["The import reads, checks and stages the CSV file "
-               f"({service.pupils:,} pupils × {service.sessions} sessions) before it writes;"
-               " the baseline's rows are built in memory outside the timed calls."])
+        notes=[f"{service.pupils:,} pupils × {service.sessions} sessions. Of the"
+               f" {seconds:.1f} s: reading and checking the whole file {reading:.1f} s (before"
+               f" the write transaction, as the contract asks), writing marks and each pupil's"
+               f" figures {writing.seconds:.1f} s, alert rules {alerts.seconds:.1f} s. The"
+               " baseline's rows are built in memory outside its timed calls."])
 
 
 def _alerts_result(alerts: Stopwatch, import_seconds: float) -> Result:
