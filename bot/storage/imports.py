@@ -411,24 +411,35 @@ async def _apply_mark_batch(
     writes: list[tuple[int, str, str, str]] = []
     years: dict[tuple[int, int], _YearChange] = {}
     changed: list[int] = []
+    # This loop runs once per mark (millions in a whole-school file): no object is made
+    # for a mark that does not need one, and the counts are summed locally.
+    added = replaced = unchanged = 0
+    year_of = days.year
     for pupil, marks in batch:
         before = len(writes)
         for iso, session, code in marks:
-            old = held.get((pupil, iso, session))
+            old = held.get((pupil, iso, session)) if held else None
             if old == code:
-                counts["unchanged"] += 1
+                unchanged += 1
                 continue
             writes.append((pupil, iso, session, code))
-            change = years.setdefault((pupil, days.year(iso)), _YearChange())
+            key = (pupil, year_of(iso))
+            change = years.get(key)
+            if change is None:
+                change = years[key] = _YearChange()
             change.added.append(code)
-            change.latest = max(change.latest, iso)
+            if iso > change.latest:
+                change.latest = iso
             if old is None:
-                counts["added"] += 1
+                added += 1
             else:
                 change.removed.append(old)
-                counts["replaced"] += 1
+                replaced += 1
         if len(writes) > before:
             changed.append(pupil)
+    counts["added"] += added
+    counts["replaced"] += replaced
+    counts["unchanged"] += unchanged
     await conn.executemany(
         "INSERT INTO marks (pupil_id, date, session, code) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (pupil_id, date, session) DO UPDATE SET code = excluded.code",
