@@ -26,7 +26,8 @@ BENCHMARKS: dict[str, Benchmark] = {
 }
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.md"
-CHANGES = HERE / "changes.md"  # before/after figures of fixes made for the targets
+# Written by hand: fixes made for the targets (before/after) and what limits the others.
+FINDINGS = HERE / "findings.md"
 
 
 async def run_all(names: Sequence[str], workspace: Workspace,
@@ -74,9 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if out is None and scale is FULL and names == list(BENCHMARKS):
         out = RESULTS
     if out is not None:
-        history = CHANGES.read_text(encoding="utf-8").splitlines() if CHANGES.exists() else []
+        findings = FINDINGS.read_text(encoding="utf-8") if FINDINGS.exists() else ""
         out.write_text(table(results, scale=scale.name, seconds=seconds, started=started_at,
-                             history=history), encoding="utf-8")
+                             appendix=findings), encoding="utf-8")
         print(f"table written to {out}")
     # A missed target is a figure to act on, not a failure of the run; a broken one is.
     return 0 if all(result.error is None for result in results) else 1

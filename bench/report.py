@@ -78,8 +78,8 @@ def machine() -> str:
 
 
 def table(results: Sequence[Result], *, scale: str, seconds: float,
-          started: datetime, history: Sequence[str] = ()) -> str:
-    """The markdown written to bench/results.md."""
+          started: datetime, appendix: str = "") -> str:
+    """The markdown written to bench/results.md; `appendix` (markdown) goes at the end."""
     rows = [
         "| benchmark | result | baseline (same run) | ratio | target | verdict |",
         "|---|---|---|---|---|---|",
@@ -106,8 +106,8 @@ def table(results: Sequence[Result], *, scale: str, seconds: float,
     ]
     if notes:
         text += ["", "## Notes", "", *notes]
-    if history:
-        text += ["", "## Changes made for the targets", "", *history]
+    if appendix.strip():
+        text += ["", appendix.strip()]
     return "\n".join(text) + "\n"
 
 

@@ -42,7 +42,8 @@ def test_the_table_has_a_row_per_result_with_its_ratio_and_verdict() -> None:
         Result.skip("visits recorded", "the /visit conversation is not registered yet"),
     ]
 
-    text = table(results, scale="full", seconds=12.0, started=datetime(2026, 7, 18, 10, 0))
+    text = table(results, scale="full", seconds=12.0, started=datetime(2026, 7, 18, 10, 0),
+                 appendix="## Changes made for the targets\n\n- none yet\n")
 
     lines = text.splitlines()
     assert ("| attendance import | 400,000 marks/s | raw executemany 600,000 rows/s | 0.67"
@@ -51,6 +52,7 @@ def test_the_table_has_a_row_per_result_with_its_ratio_and_verdict() -> None:
     assert ("| visits recorded | skipped: the /visit conversation is not registered yet"
             " | — | — | — | skipped |") in lines
     assert "- **retention sweep**: 100,000 pupils" in lines
+    assert text.endswith("## Changes made for the targets\n\n- none yet\n")
 
 
 def test_the_runner_writes_the_table_where_asked(tmp_path: Path) -> None:
