@@ -1,0 +1,29 @@
+"""The weekly caseload digest reaches the supervisor's chat through the outbox.
+
+(Once a week across restarts is tested on the job itself, tests/jobs/test_digest.py.)"""
+
+from __future__ import annotations
+
+from bot.clock import FixedClock
+from bot.harness import RunningBot
+from bot.jobs import digest
+from bot.sandbox import BotApiStandIn
+from bot.storage.db import Database
+from tests.conftest import make_settings
+from tests.e2e.conftest import People
+from tests.e2e.test_caseload import two_teams
+
+
+async def test_the_digest_reaches_the_supervisor(
+        tmp_path, standin: BotApiStandIn, db: Database, clock: FixedClock,
+        people: People) -> None:
+    # The fixed clock is Wednesday 25/11/2026 10:00: a digest due at 09:00 that day is owed.
+    settings = make_settings(tmp_path, caseload_digest="WED 09:00")
+    sup = await two_teams(people, db)
+    async with RunningBot(settings, standin, clock=clock, db=db):
+        message = await sup.next_message(timeout=10)
+    assert message.text.startswith("Weekly caseload digest for your team")
+    assert "EWO1" in message.text and "EWO2" in message.text
+    assert "EWO9" not in message.text and "Otherteam" not in message.text
+    assert message.labels() == [digest.OPEN_BUTTON]
+    assert message.protect_content
