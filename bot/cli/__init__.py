@@ -13,7 +13,8 @@ import getpass
 import importlib
 import inspect
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import NoReturn, TextIO
 
@@ -68,8 +69,14 @@ class CliEnv:
     def clock(self) -> Clock:
         return Clock(self.settings.timezone)
 
-    async def open_db(self) -> Database:
-        return await Database.open(self.settings)
+    @asynccontextmanager
+    async def database(self) -> AsyncIterator[Database]:
+        """The service database for one command, closed however the command ends."""
+        db = await Database.open(self.settings)
+        try:
+            yield db
+        finally:
+            await db.close()
 
     def say(self, line: str = "") -> None:
         print(line, file=self.out)

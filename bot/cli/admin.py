@@ -36,12 +36,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 async def cmd_init(args: argparse.Namespace, env: CliEnv) -> int:
-    db = await env.open_db()
-    try:
-        async with db.write() as conn:
-            await audit.append(conn, actor=env.actor, action="init", reason="admin_command")
-    finally:
-        await db.close()
+    async with env.database() as db, db.write() as conn:
+        await audit.append(conn, actor=env.actor, action="init", reason="admin_command")
     env.say(f"database ready: {env.settings.database}")
     return OK
 
@@ -51,8 +47,7 @@ async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
     name = " ".join(args.name.split())
     if not name:
         raise CliError("--name must not be empty")
-    db = await env.open_db()
-    try:
+    async with env.database() as db:
         now = env.clock.now()
         async with db.write() as conn:
             try:
@@ -66,50 +61,37 @@ async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
                                target=f"officer:{ref}", reason="admin_command",
                                detail={"role": args.role})
         await _print_code(env, db, code, f"{officer.role} {ref} added")
-    finally:
-        await db.close()
     return OK
 
 
 async def cmd_code(args: argparse.Namespace, env: CliEnv) -> int:
     ref = _ref(args.ref)
-    db = await env.open_db()
-    try:
+    async with env.database() as db:
         async with db.write() as conn:
             officer = await _existing(conn, ref)
             code = await _issue(conn, env, officer)
             await audit.append(conn, actor=env.actor, action="officer_code",
                                target=f"officer:{ref}", reason="admin_command")
         await _print_code(env, db, code, f"new enrolment code for {ref}")
-    finally:
-        await db.close()
     return OK
 
 
 async def cmd_revoke(args: argparse.Namespace, env: CliEnv) -> int:
     ref = _ref(args.ref)
-    db = await env.open_db()
-    try:
-        async with db.write() as conn:
-            officer = await _existing(conn, ref)
-            if officer.status == "revoked":
-                raise CliError(f"{ref} is already revoked")
-            await officer_store.revoke(conn, officer, now=env.clock.now())
-            await audit.append(conn, actor=env.actor, action="officer_revoke",
-                               target=f"officer:{ref}", reason="admin_command")
-    finally:
-        await db.close()
+    async with env.database() as db, db.write() as conn:
+        officer = await _existing(conn, ref)
+        if officer.status == "revoked":
+            raise CliError(f"{ref} is already revoked")
+        await officer_store.revoke(conn, officer, now=env.clock.now())
+        await audit.append(conn, actor=env.actor, action="officer_revoke",
+                           target=f"officer:{ref}", reason="admin_command")
     env.say(f"{ref} revoked: access ends at their next message")
     return OK
 
 
 async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
-    db = await env.open_db()
-    try:
-        async with db.read() as conn:
-            listing = await officer_store.list_officers(conn)
-    finally:
-        await db.close()
+    async with env.database() as db, db.read() as conn:
+        listing = await officer_store.list_officers(conn)
     if not listing:
         env.say("no officers yet: add one with `ewobot officers add REF --name NAME --role ROLE`")
         return OK

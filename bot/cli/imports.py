@@ -38,17 +38,15 @@ async def cmd_import(args: argparse.Namespace, env: CliEnv) -> int:
     if not path.is_file():
         # Before opening the database: a mistyped name should not create one.
         raise CliError(f"no such file: {args.file}", BAD_INPUT)
-    db = await env.open_db()
-    try:
-        summary = await run_import(
-            db, args.kind, path, actor=env.actor, today=env.clock.today(),
-            settings=env.settings, baseline=getattr(args, "baseline", False),
-            now=env.clock.now(), progress=env.err,
-        )  # fmt: skip
-    except ImportRejected as rejected:
-        lines = rejected.report_lines()
-        raise CliError(lines[0], BAD_INPUT, details=lines[1:]) from None
-    finally:
-        await db.close()
+    async with env.database() as db:
+        try:
+            summary = await run_import(
+                db, args.kind, path, actor=env.actor, today=env.clock.today(),
+                settings=env.settings, baseline=getattr(args, "baseline", False),
+                now=env.clock.now(), progress=env.err,
+            )  # fmt: skip
+        except ImportRejected as rejected:
+            lines = rejected.report_lines()
+            raise CliError(lines[0], BAD_INPUT, details=lines[1:]) from None
     env.say(summary.line())
     return OK

@@ -57,15 +57,12 @@ def parse_head(text: str) -> Head:
 
 
 async def cmd_retention_check(args: argparse.Namespace, env: CliEnv) -> int:
-    db = await env.open_db()
-    try:
+    async with env.database() as db:
         result = await run_retention_check(db, env.settings, env.clock.now(), actor=env.actor)
         try:
             await db.checkpoint()  # clears what any disposal left in the write-ahead log
         except DatabaseError as busy:
             env.err.write(f"{busy}\n")
-    finally:
-        await db.close()
     env.say(f"retention check: {result.past_due} past due, {result.coming_due} coming due, "
             f"{result.held} on hold")
     env.say("a reminder is queued for the controllers" if result.reminded
@@ -76,14 +73,12 @@ async def cmd_retention_check(args: argparse.Namespace, env: CliEnv) -> int:
 
 async def cmd_sar(args: argparse.Namespace, env: CliEnv) -> int:
     out = Path(args.out) if args.out else None
-    db = await env.open_db()
-    try:
-        export = await export_subject_access(db, env.settings, args.upn, actor=env.actor,
-                                             now=env.clock.now(), out=out, force=args.force)
-    except SubjectAccessProblem as problem:
-        raise CliError(str(problem), BAD_INPUT) from None
-    finally:
-        await db.close()
+    async with env.database() as db:
+        try:
+            export = await export_subject_access(db, env.settings, args.upn, actor=env.actor,
+                                                 now=env.clock.now(), out=out, force=args.force)
+        except SubjectAccessProblem as problem:
+            raise CliError(str(problem), BAD_INPUT) from None
     env.say(f"export written: {export.path}")
     env.say("rows: " + ", ".join(f"{name} {count}" for name, count in export.counts.items()))
     env.say(f"request received {export.received:%d/%m/%Y}; response due by {export.due:%d/%m/%Y}")
@@ -91,12 +86,8 @@ async def cmd_sar(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def cmd_audit_verify(args: argparse.Namespace, env: CliEnv) -> int:
-    db = await env.open_db()
-    try:
-        async with db.read() as conn:
-            result = await audit.verify(conn, args.head)
-    finally:
-        await db.close()
+    async with env.database() as db, db.read() as conn:
+        result = await audit.verify(conn, args.head)
     if not result.ok:
         raise CliError(f"audit trail broken at entry {result.first_bad_seq}: {result.problem}",
                        BAD_INPUT)
@@ -105,12 +96,8 @@ async def cmd_audit_verify(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def cmd_audit_show(args: argparse.Namespace, env: CliEnv) -> int:
-    db = await env.open_db()
-    try:
-        async with db.read() as conn:
-            entries = await _entries(conn, args)
-    finally:
-        await db.close()
+    async with env.database() as db, db.read() as conn:
+        entries = await _entries(conn, args)
     for entry in entries:
         env.say(entry_line(entry))
     return OK
@@ -150,14 +137,11 @@ async def cmd_backup(args: argparse.Namespace, env: CliEnv) -> int:
         raise CliError(f"{out} already exists; choose a new file")
     if not out.parent.is_dir():
         raise CliError(f"no folder {out.parent} to write the backup into")
-    db = await env.open_db()
-    try:
+    async with env.database() as db:
         await db.backup(out)
         async with db.write() as conn:
             await audit.append(conn, actor=env.actor, action="backup", reason="admin_command",
                                detail={"encrypted": env.settings.database_key is not None})
-    finally:
-        await db.close()
     env.say(f"backup written: {out}")
     env.say("encrypted with EWO_DATABASE_KEY" if env.settings.database_key is not None
             else "not encrypted: keep it as safe as the database itself")
