@@ -57,6 +57,10 @@ LOCKED_NOW = "Your session is locked. Send your PIN to carry on."
 PIN_SETUP = "pin_setup"
 _PIN_SHAPE = re.compile(r"^\d{4,8}$")
 _STRANGER_QUIET = timedelta(hours=1)
+# Activity is recorded at most once a minute: a write transaction per update would
+# queue every officer behind the write lock, and the idle limit counts in minutes
+# (a session may lock up to this much before its idle limit, never after).
+_TOUCH_EVERY = timedelta(minutes=1)
 _START = re.compile(r"^/start(?:@\w+)?(?:\s+(\S+))?\s*$")
 
 
@@ -94,8 +98,9 @@ async def gate(update: Update, context: Context) -> None:
                                timedelta(hours=settings.session_max_hours)):
         await _while_locked(update, context, officer)
         raise ApplicationHandlerStop
-    async with svc.db.write() as conn:
-        await sessions.touch(conn, officer.id, now)
+    if session.last_seen_at is None or now - session.last_seen_at >= _TOUCH_EVERY:
+        async with svc.db.write() as conn:
+            await sessions.touch(conn, officer.id, now)
     set_current_officer(context, officer)
 
 

@@ -207,3 +207,12 @@ async def test_unknown_command_gets_a_hint(running: RunningBot, people: People) 
     await user.send("/frobnicate")
     assert (await user.next_message()).text == "I don't know that command. Send /help to see " \
         "what you can do."
+
+
+async def test_activity_keeps_the_session_open(running: RunningBot, people: People,
+                                               clock: FixedClock) -> None:
+    user = await people.enrolled("EWO1")
+    for _ in range(3):  # 60 minutes in all, never 30 without a message
+        clock.advance(timedelta(minutes=20))
+        await user.send("/help")
+        assert "/pupils" in (await user.next_message()).text
