@@ -8,11 +8,11 @@ import re
 from pathlib import Path
 
 from bot.cli import BAD_INPUT, OK, CliEnv, CliError
-from bot.jobs.retention import run_retention_check
+from bot.jobs.retention import clean_up_after_disposals, run_retention_check
 from bot.storage import audit
 from bot.storage import officers as officer_store
 from bot.storage.audit import AuditEntry, Head
-from bot.storage.db import Conn, DatabaseError
+from bot.storage.db import Conn
 from bot.storage.sar import SubjectAccessProblem, export_subject_access, pupil_target
 
 _HEAD = re.compile(r"([0-9]{1,12}):([0-9a-fA-F]{12,64})")
@@ -59,10 +59,9 @@ def parse_head(text: str) -> Head:
 async def cmd_retention_check(args: argparse.Namespace, env: CliEnv) -> int:
     async with env.database() as db:
         result = await run_retention_check(db, env.settings, env.clock.now(), actor=env.actor)
-        try:
-            await db.checkpoint()  # clears what any disposal left in the write-ahead log
-        except DatabaseError as busy:
-            env.err.write(f"{busy}\n")
+        if not await clean_up_after_disposals(db):  # what a disposal left in the files
+            env.err.write("the database files could not be scrubbed after a disposal (busy); "
+                          "the running bot retries every minute\n")
     env.say(f"retention check: {result.past_due} past due, {result.coming_due} coming due, "
             f"{result.held} on hold")
     env.say("a reminder is queued for the controllers" if result.reminded

@@ -4,7 +4,8 @@ Controllers see case references, schools and dates, never names. Buttons (`ret:�
 are untrusted: every press is re-authorised by the storage query it leads to (an
 active controller; for Dispose, a record still past due and not on hold), and a
 refused press is audited. Each Dispose, and "Dispose all", asks for one
-confirmation; disposal is followed by a WAL checkpoint so nothing is recoverable.
+confirmation; disposal is followed by a scrub of the database files (rebuilt, then
+checkpointed) so nothing is recoverable.
 
     /retention, ret:open ──> overview + page ──ret:pg:<n>──> another page
        ├─ ret:hold:<id> ──> reason buttons (ret:hr:<token>:<code>) ──> typed review date ──> held
@@ -262,7 +263,7 @@ async def _dispose_one(update: Update, context: Context, args: Sequence[str]) ->
     if not done or record is None:
         await _refuse_dispose(update, context, args[0])
         return
-    cleaned = await _checkpoint(context)
+    cleaned = await _scrub(context)
     await _ack(update)
     await _edit(update, DISPOSED.format(ref=record.case_ref) + ("" if cleaned
                                                                  else CLEAN_UP_WAITING))
@@ -306,7 +307,7 @@ async def _dispose_all(update: Update, context: Context, args: Sequence[str]) ->
             for pupil_id in ids[start:start + DISPOSE_CHUNK]:
                 disposed += await retention_store.dispose(conn, pupil_id, by=officer,
                                                           policy=policy, now=svc.clock.now())
-    cleaned = await _checkpoint(context)
+    cleaned = await _scrub(context)
     await _ack(update)
     await _edit(update, DISPOSED_ALL.format(count=disposed) + ("" if cleaned
                                                                else CLEAN_UP_WAITING))
@@ -324,12 +325,13 @@ async def _refuse_dispose(update: Update, context: Context, raw_id: str | None) 
                  text=CANNOT_DISPOSE)
 
 
-async def _checkpoint(context: Context) -> bool:
-    """Clear the write-ahead log after a disposal; False when another process kept it busy."""
+async def _scrub(context: Context) -> bool:
+    """Rebuild and checkpoint the database after a disposal; False when another process
+    kept it busy (the retention job retries every minute until done)."""
     try:
-        await services(context).db.checkpoint()
+        await services(context).db.scrub()
     except DatabaseError:
-        log.warning("checkpoint after disposal was busy; retried every minute until done")
+        log.warning("scrub after disposal was busy; retried every minute until done")
         return False
     return True
 

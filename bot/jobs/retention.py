@@ -130,14 +130,14 @@ async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def clean_up_after_disposals(db: Database) -> bool:
-    """Checkpoint the database if a disposal still owes it, so nothing disposed of stays
+    """Scrub the database if a disposal still owes it, so nothing disposed of stays
     readable in the files; False while another process keeps it busy (retried)."""
     async with db.read() as conn:
         marker = await retention.clean_up_owed(conn)
     if marker is None:
         return True
     try:
-        await db.checkpoint()
+        await db.scrub()
     except DatabaseError:
         log.warning("disposal clean-up: the write-ahead log is busy; retried in a minute")
         return False

@@ -174,16 +174,39 @@ class Database:
         """
         for _ in range(attempts):
             async with self._write_lock, self._read_lock:
-                await self._writer.execute("PRAGMA busy_timeout = 0")
+                # Read to the end: a statement left open would block VACUUM.
+                await self._writer.execute_fetchall("PRAGMA busy_timeout = 0")
                 try:
                     row = (await self._writer.execute_fetchall(
                         "PRAGMA wal_checkpoint(TRUNCATE)"))[0]
                 finally:
-                    await self._writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                    await self._writer.execute_fetchall(
+                        f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if row[0] == 0:
                 return
             await asyncio.sleep(0.05)  # another process holds a read or write transaction
         raise DatabaseError("the write-ahead log could not be checkpointed (busy); try again")
+
+    async def scrub(self, attempts: int = 50) -> None:
+        """Rebuild the file from the rows it holds (VACUUM), then checkpoint: after a
+        disposal, nothing deleted can be read back from the database's files.
+
+        secure_delete zeroes a row where it is deleted, but a page rebuilt earlier (rows
+        moved by inserts and deletes around them) can still hold an old copy of a row in
+        its free space; only rebuilding the file clears those. It takes this process's
+        writers for as long as it runs (about a second for 50 MB), so it is for
+        disposals, never the hot path. DatabaseError when another process keeps the
+        database busy (try again later).
+        """
+        async with self._write_lock, self._read_lock:
+            await self._writer.execute_fetchall("PRAGMA busy_timeout = 0")
+            try:
+                await self._writer.execute_fetchall("VACUUM")
+            except sqlite3.OperationalError:
+                raise DatabaseError("the database could not be rebuilt (busy); try again") from None
+            finally:
+                await self._writer.execute_fetchall(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await self.checkpoint(attempts)
 
     async def backup(self, target: Path) -> None:
         """Copy the whole database, online (SQLite backup API), to a new 0600 file.
