@@ -179,6 +179,32 @@ def snapshot(path: Path) -> sqlite3.Connection:
     return raw
 
 
+_SEARCH = """
+import json, sys
+paths, needles = json.load(sys.stdin)
+contents = b"".join(open(path, "rb").read().lower() for path in paths)
+print(json.dumps([needle for needle in needles if needle.lower().encode() in contents]))
+"""
+
+
+async def found_in_files(paths: Sequence[Path], needles: Sequence[str]) -> list[str]:
+    """Which of `needles` (ignoring case) are anywhere in the bytes of these files.
+
+    Read by a child process: closing a file descriptor of the database in this process
+    would drop every POSIX lock SQLite holds here on it, so another process could take
+    itself for the last user and delete the write-ahead log from under this one.
+    """
+    import json
+    import sys
+
+    existing = [str(path) for path in paths if path.exists()]
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _SEARCH, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE)
+    out, _ = await child.communicate(json.dumps([existing, list(needles)]).encode())
+    return list(json.loads(out))
+
+
 async def poll_until(probe: Callable[[], bool], seconds: float) -> None:
     """Wait for another process's commit: that is no event this one can await, so look
     every 20 ms, for at most `seconds` (TimeoutError after)."""

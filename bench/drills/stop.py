@@ -132,7 +132,8 @@ async def _work_finished(drill: Drill, service: Service,
                 and bool(notes) and "all well" in json.loads(str(notes[0][0])).get("notes", ""),
                 "the typed note was kept in the draft, now at its summary",
                 f"the typed note: draft at {steps.get(typing.first_name)}")
-    statuses = [str(status) for (status,) in rows(database, "SELECT status FROM outbox")]
+    statuses = [str(status) for (status,) in rows(
+        database, "SELECT status FROM outbox ORDER BY id DESC LIMIT 1")]
     drill.check(statuses == ["sent"], "the alert being sent was finished and marked sent",
                 f"the alert being sent was left {statuses}")
     drill.held(f"update {late} sent during the stop waits at Telegram for the next start")
