@@ -71,6 +71,8 @@ class _World:
 
 
 async def access_drill(folder: Path, size: Size, *, out: Callable[[str], None] = print) -> Drill:
+    """Everyone tries everything; `size.pupils_each` pupils for each officer and
+    supervisor, one unallocated."""
     drill = Drill("access attempts", out)
     clock = FixedClock(MORNING)
     service = await Service.open(folder, MORNING, session_idle_minutes=100_000,
@@ -78,7 +80,7 @@ async def access_drill(folder: Path, size: Size, *, out: Callable[[str], None] =
     capture = LogCapture.install()
     try:
         async with BotApiStandIn() as standin:
-            world = await _world(service, standin, pupils_each=max(1, size.kills // 2))
+            world = await _world(service, standin, pupils_each=size.pupils_each)
             async with RunningBot(service.settings, standin, clock=clock, db=service.db,
                                   rate_limiter=NoRateLimit()):
                 await _open_conversations(world)
@@ -175,8 +177,7 @@ def _commands(world: _World) -> list[str]:
 def _name_searches(world: _World) -> list[str]:
     """Every pupil asked for by name: a miss is no refusal (it may be a typo)."""
     return [text for pupil in world.pupils
-            for text in (f"/pupil {pupil.first_name}", pupil.last_name, pupil.name,
-                         f"/visit {pupil.first_name}")]
+            for text in (f"/pupil {pupil.first_name}", pupil.name, f"/visit {pupil.last_name}")]
 
 
 def _buttons(world: _World, person: _Person) -> list[str]:

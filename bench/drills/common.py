@@ -70,14 +70,15 @@ class Size:
     alerts_each: int  # pushed messages owed to each officer
     inputs_per_step: int  # random texts and button data at each conversation step
     big_rows: int  # rows of the largest hostile import file
+    pupils_each: int  # pupils of each officer whose ids are forged in the access drill
 
 
 SUITE = Size("suite", kills=2, reader_seconds=2.0, import_pupils=100, officers=10,
              visits_each=2, cards_each=4, stops=1, outage_seconds=3.0, timeouts=0,
-             alerts_each=3, inputs_per_step=3, big_rows=100_000)
+             alerts_each=3, inputs_per_step=3, big_rows=100_000, pupils_each=1)
 FULL = Size("full", kills=20, reader_seconds=20.0, import_pupils=1_000, officers=20,
             visits_each=50, cards_each=50, stops=10, outage_seconds=60.0, timeouts=3,
-            alerts_each=20, inputs_per_step=40, big_rows=100_000)
+            alerts_each=20, inputs_per_step=40, big_rows=100_000, pupils_each=5)
 SIZES = {size.name: size for size in (SUITE, FULL)}
 
 

@@ -109,7 +109,8 @@ async def import_drill(folder: Path, size: Size, *, seed: int = 1,
     outcomes = {"none": 0, "whole": 0}
     async with BotApiStandIn() as standin:
         for number in range(1, size.kills + 1):
-            moment = rng.uniform(0.0, seconds)
+            # Every other kill lands near the end, where the write transaction commits.
+            moment = rng.uniform(0.0, seconds) if number % 2 else rng.uniform(0.8, 1.05) * seconds
             drill.tried(f"kill -9 {moment:.2f} s into the import (kill {number})")
             round_folder = folder / f"kill-{number}"
             found = await _import_round(drill, round_folder, base, path, kill_after=moment)

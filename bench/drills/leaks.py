@@ -51,6 +51,7 @@ def canaries() -> dict[str, str]:
 
 
 async def leaks_drill(folder: Path, size: Size, *, out: Callable[[str], None] = print) -> Drill:
+    """The same working day at any size: what it proves does not grow with numbers."""
     drill = Drill("no leaks", out)
     clock = FixedClock(MORNING)
     service = await Service.open(folder, MORNING, outbox_poll_seconds=0.1)

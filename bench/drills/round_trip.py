@@ -55,6 +55,7 @@ def long_note() -> str:
 
 async def round_trip_drill(folder: Path, size: Size, *,
                            out: Callable[[str], None] = print) -> Drill:
+    """The same names and notes at any size: what it proves does not grow with numbers."""
     drill = Drill("text round trips", out)
     clock = FixedClock(MORNING)
     service = await Service.open(folder, MORNING)
