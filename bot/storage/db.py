@@ -173,15 +173,8 @@ class Database:
         attempt); between attempts this process's readers and writers carry on.
         """
         for _ in range(attempts):
-            async with self._write_lock, self._read_lock:
-                # Read to the end: a statement left open would block VACUUM.
-                await self._writer.execute_fetchall("PRAGMA busy_timeout = 0")
-                try:
-                    row = (await self._writer.execute_fetchall(
-                        "PRAGMA wal_checkpoint(TRUNCATE)"))[0]
-                finally:
-                    await self._writer.execute_fetchall(
-                        f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            async with self._write_lock, self._read_lock, self._not_waiting():
+                row = (await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))[0]
             if row[0] == 0:
                 return
             await asyncio.sleep(0.05)  # another process holds a read or write transaction
@@ -198,15 +191,23 @@ class Database:
         disposals, never the hot path. DatabaseError when another process keeps the
         database busy (try again later).
         """
-        async with self._write_lock, self._read_lock:
-            await self._writer.execute_fetchall("PRAGMA busy_timeout = 0")
+        async with self._write_lock, self._read_lock, self._not_waiting():
             try:
                 await self._writer.execute_fetchall("VACUUM")
             except sqlite3.OperationalError:
                 raise DatabaseError("the database could not be rebuilt (busy); try again") from None
-            finally:
-                await self._writer.execute_fetchall(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await self.checkpoint(attempts)
+
+    @asynccontextmanager
+    async def _not_waiting(self) -> AsyncIterator[None]:
+        """The writer gives up at once on a busy database instead of waiting the busy
+        timeout (which would hold this process's locks, and so every chat, meanwhile).
+        Statements are read to the end: one left open would block VACUUM."""
+        await self._writer.execute_fetchall("PRAGMA busy_timeout = 0")
+        try:
+            yield
+        finally:
+            await self._writer.execute_fetchall(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     async def backup(self, target: Path) -> None:
         """Copy the whole database, online (SQLite backup API), to a new 0600 file.
