@@ -107,6 +107,7 @@ class Database:
                  audit_key: bytes, key: str | None = None) -> None:
         self.path = path
         self._key = key
+        self._operational_errors = _operational_errors(key)
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
@@ -194,7 +195,7 @@ class Database:
         async with self._write_lock, self._read_lock, self._not_waiting():
             try:
                 await self._writer.execute_fetchall("VACUUM")
-            except sqlite3.OperationalError:
+            except self._operational_errors:
                 raise DatabaseError("the database could not be rebuilt (busy); try again") from None
         await self.checkpoint(attempts)
 
@@ -234,6 +235,14 @@ def _create_private_file(path: Path) -> None:
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.close(fd)
+
+
+def _operational_errors(key: str | None) -> tuple[type[Exception], ...]:
+    """SQLCipher raises its own error classes, not sqlite3's subclasses."""
+    if key is None:
+        return (sqlite3.OperationalError,)
+    from sqlcipher3 import dbapi2 as sqlcipher  # type: ignore[import-not-found]
+    return (sqlite3.OperationalError, sqlcipher.OperationalError)
 
 
 def _connector(path: Path, key: str | None) -> Callable[[], sqlite3.Connection]:

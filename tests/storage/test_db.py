@@ -156,3 +156,16 @@ async def test_encrypted_backup_needs_the_key(tmp_path: Path) -> None:
     await db.close()
     assert b"Zebediah" not in target.read_bytes()
     assert os.stat(target).st_size > 0
+
+
+async def test_busy_scrub_of_an_encrypted_database_is_one_line(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, database_key="k3y")
+    db = await Database.open(settings)
+    other = await Database.open(settings)  # another process's write transaction
+    try:
+        async with other.write():
+            with pytest.raises(DatabaseError, match="could not be rebuilt"):
+                await db.scrub(attempts=1)
+    finally:
+        await other.close()
+        await db.close()
