@@ -152,8 +152,13 @@ class Tally:
     def of(cls, codes: Iterable[str]) -> Tally:
         """The tally of normalised codes (one per session)."""
         # Count first, then weigh each distinct code once: a year holds ~380 sessions.
+        return cls.of_counts(Counter(codes))
+
+    @classmethod
+    def of_counts(cls, counts: Mapping[str, int]) -> Tally:
+        """The tally of sessions counted by normalised code (`{"/": 170, "N": 3}`)."""
         totals = [0] * len(fields(cls))
-        for code, times in Counter(codes).items():
+        for code, times in counts.items():
             for index, count in enumerate(cls._one(code)._counts()):
                 totals[index] += times * count
         return cls(*totals)

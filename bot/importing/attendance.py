@@ -1,36 +1,50 @@
 """The attendance import file: session marks, held compactly while the file is checked.
 
 A school's whole-school file can hold millions of marks, and the file is checked
-completely before anything is written, so marks are kept in arrays (9 bytes a mark)
-rather than as one object per row.
+completely before anything is written, so marks are kept in arrays (4 bytes a mark,
+and a line number for each run of consecutive lines) rather than as one object per
+row, and rows are checked a block at a time where they can be.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Collection, Iterator, Mapping
+from bisect import bisect_right
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from itertools import groupby, repeat
+from operator import add, and_, itemgetter, lshift, rshift
 from pathlib import Path
 from types import MappingProxyType
 from typing import TextIO
 
-from bot.domain.attendance import CODES, SESSIONS, UnknownCode, normalise_code
-from bot.importing.csvfile import CsvReader, Problems
+from bot.domain.attendance import SESSIONS, UnknownCode, normalise_code
+from bot.domain.marks import (
+    CODE_BITS,
+    CODE_MASK,
+    CODE_NUMBER,
+    CODE_TABLE,
+    UNMARKED,
+    CompactMarks,
+    mark,
+    slot,
+    slot_day,
+    slot_session,
+)
+from bot.domain.upn import UPN_LENGTH
+from bot.importing.csvfile import Columns, CsvReader, Problems
 from bot.importing.rows import Fields, ParsedFile
 
 COLUMNS = ("upn", "date", "session", "code")
 
-# A mark stores its code as a position in this table; NO_MARK stands for `-`/blank,
-# kept only so that a repeated key is noticed whatever the rows say.
-CODE_TABLE: tuple[str, ...] = tuple(CODES)
-_CODE_POSITION = {code: position for position, code in enumerate(CODE_TABLE)}
-NO_MARK = 255
-
 NOT_CODE = "is not an attendance code (see ATTENDANCE.md)"
 NOT_SESSION = "must be AM or PM"
 REPEATED = "the same upn, date and session as line {first}"
+
+# Distinct row texts after the UPN remembered, at most (a file with more is read
+# column by column instead).
+_MAX_TAILS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,57 +58,81 @@ class AttendanceRow:
     code: str
 
 
-@lru_cache(maxsize=4096)
-def _day(ordinal: int) -> date:
-    """The date of an ordinal; one object per date, as a file repeats its dates."""
-    return date.fromordinal(ordinal)
-
-
-def _slot(day: date, session: int) -> int:
-    """A date and session as one number: later sessions have larger numbers."""
-    return day.toordinal() * 2 + session
-
-
 class PupilMarks:
     """One pupil's rows from the file, in file order."""
 
-    __slots__ = ("upn", "_slots", "_codes", "_lines")
+    __slots__ = ("upn", "_marks", "_run_starts", "_run_lines", "_next_line", "_unmarked")
 
     def __init__(self, upn: str) -> None:
         self.upn = upn
-        self._slots = array("I")  # _slot(date, session)
-        self._codes = bytearray()  # position in CODE_TABLE, or NO_MARK
-        self._lines = array("I")
+        self._marks = array("I")  # mark(slot, code); code UNMARKED for a row without one
+        # Line numbers, a run of consecutive lines at a time: row _run_starts[k] is on
+        # line _run_lines[k], and the rows after it on the following lines.
+        self._run_starts = array("I")
+        self._run_lines = array("I")
+        self._next_line = 0
+        self._unmarked: int | None = None  # counted once all rows are in
 
-    def add(self, slot: int, code: int, line: int) -> None:
-        self._slots.append(slot)
-        self._codes.append(code)
-        self._lines.append(line)
+    def add(self, number: int, code: int, line: int) -> None:
+        self._note_line(line, 1)
+        self._marks.append(mark(number, code))
+
+    def extend(self, marks: Sequence[int], first_line: int) -> None:
+        """Rows (as mark() gives them) on consecutive lines from `first_line`."""
+        self._note_line(first_line, len(marks))
+        self._marks.extend(marks)
+
+    def _note_line(self, line: int, count: int) -> None:
+        if line != self._next_line:
+            self._run_starts.append(len(self._marks))
+            self._run_lines.append(line)
+        self._next_line = line + count
+
+    def _line(self, index: int) -> int:
+        run = bisect_right(self._run_starts, index) - 1
+        return self._run_lines[run] + index - self._run_starts[run]
+
+    def _codes(self) -> bytes:
+        return bytes(map(and_, self._marks, repeat(CODE_MASK)))
+
+    def _slots(self) -> array[int]:
+        return array("I", map(rshift, self._marks, repeat(CODE_BITS)))
+
+    @property
+    def unmarked(self) -> int:
+        """The number of rows without a mark (`-` or blank)."""
+        if self._unmarked is None:
+            self._unmarked = self._codes().count(UNMARKED)
+        return self._unmarked
 
     def __len__(self) -> int:
         """The number of marks (rows without a mark are not marks)."""
-        return len(self._codes) - self._codes.count(NO_MARK)
+        return len(self._marks) - self.unmarked
+
+    def compact(self) -> CompactMarks:
+        """The marks, as the import writes them."""
+        return CompactMarks.marked(self._marks)
 
     def marks(self) -> Iterator[tuple[date, str, str]]:
         """(date, session, code) of each mark, in file order."""
-        for slot, code in zip(self._slots, self._codes, strict=True):
-            if code != NO_MARK:
-                yield _day(slot >> 1), SESSIONS[slot & 1], CODE_TABLE[code]
+        return iter(self.compact())
 
     def rows(self) -> Iterator[AttendanceRow]:
-        for slot, code, line in zip(self._slots, self._codes, self._lines, strict=True):
-            if code != NO_MARK:
-                yield AttendanceRow(
-                    line, self.upn, _day(slot >> 1), SESSIONS[slot & 1], CODE_TABLE[code]
-                )
+        for index, value in enumerate(self._marks):
+            code, number = value & CODE_MASK, value >> CODE_BITS
+            if code != UNMARKED:
+                yield AttendanceRow(self._line(index), self.upn, slot_day(number),
+                                    slot_session(number), CODE_TABLE[code])
 
     def repeats(self) -> Iterator[tuple[int, int]]:
         """(line, first line) for each row whose date and session came earlier."""
-        if len(set(self._slots)) == len(self._slots):
+        slots = self._slots()
+        if len(set(slots)) == len(slots):
             return  # the usual case, checked without a Python loop
         first: dict[int, int] = {}
-        for slot, line in zip(self._slots, self._lines, strict=True):
-            earlier = first.setdefault(slot, line)
+        for index, number in enumerate(slots):
+            line = self._line(index)
+            earlier = first.setdefault(number, line)
             if earlier != line:
                 yield line, earlier
 
@@ -120,47 +158,60 @@ class AttendanceMarks(Collection[AttendanceRow]):
 
 
 class _MarkReader:
-    """Checks attendance rows one by one, remembering the raw texts already found
-    good: a file repeats a few hundred dates and a few codes millions of times."""
+    """Checks attendance rows, remembering the raw texts already found good: a file
+    repeats a few hundred dates and a few codes millions of times, and each pupil's
+    UPN on a few hundred rows in a row.
+
+    A row is taken as it is when its texts are known good (and its date is not after
+    today unless it has no mark); any other row is checked in full. A block of plain
+    lines is looked up a column at a time, or, when the UPN comes first and is 13
+    characters on every line, by the UPN and the rest of the line.
+    """
 
     def __init__(self, fields: Fields) -> None:
         self._fields = fields
+        # Checks whose problems are not kept: a row checked only to learn its texts is
+        # checked again, with its problems recorded, if it turns out not to be good.
+        self._learning = Fields(Problems(), fields.today)
         self._upns: dict[str, str] = {}
-        self._days: dict[str, int] = {}
+        self._days: dict[str, int] = {}  # raw date → slot of its morning
         self._sessions: dict[str, int] = {name: n for n, name in enumerate(SESSIONS)}
         self._codes: dict[str, int] = {}
+        self._tails: dict[str, int] = {}  # the text after the UPN → mark(slot, code)
+        self._last_slot = slot(fields.today, 1)
         self.by_pupil: dict[str, PupilMarks] = {}
-        self.no_mark = 0
 
-    def add(self, line: int, values: tuple[str, ...]) -> None:
+    # --- a row at a time ---------------------------------------------------------------
+
+    def add(self, line: int, values: Sequence[str]) -> None:
+        """One row, its values trimmed."""
         raw_upn, raw_date, raw_session, raw_code = values
         upn = self._upns.get(raw_upn)
         day = self._days.get(raw_date)
         session = self._sessions.get(raw_session)
         code = self._codes.get(raw_code)
-        if upn is None or day is None or session is None or code is None:
-            checked = self._check(line, values)
+        if (upn is None or day is None or session is None or code is None
+                or (day > self._last_slot and code != UNMARKED)):
+            checked = self._check(line, values, self._fields)
             if checked is None:
                 return
             upn, day, session, code = checked
-        marks = self.by_pupil.get(upn)
-        if marks is None:
-            marks = self.by_pupil[upn] = PupilMarks(upn)
-        marks.add(day + session, code, line)
-        if code == NO_MARK:
-            self.no_mark += 1
+            self._remember(values, upn, day, session, code)
+        self._pupil(upn).add(day + session, code, line)
 
-    def _check(self, line: int, values: tuple[str, ...]) -> tuple[str, int, int, int] | None:
-        """Check each value in full, recording problems; remember the good texts.
+    def _check(self, line: int, values: Sequence[str],
+               fields: Fields) -> tuple[str, int, int, int] | None:
+        """Check each value in full, recording problems in `fields`; returns the UPN,
+        the morning's slot, the session and the code of a good row.
 
         A row without a mark may be dated after today: schools' files carry the
         rest of the current week unmarked.
         """
         raw_upn, raw_date, raw_session, raw_code = values
         code = self._code(raw_code)
-        check = self._fields.row(line)
+        check = fields.row(line)
         upn = check.upn("upn", raw_upn)
-        if code == NO_MARK:
+        if code == UNMARKED:
             day = check.any_date("date", raw_date)
         else:
             day = check.past_date("date", raw_date)
@@ -169,13 +220,16 @@ class _MarkReader:
             check.fail("code", NOT_CODE)
         if not check.ok or session is None or code is None:
             return None
-        slot = _slot(day, 0)
-        if day <= self._fields.today:
-            self._days[raw_date] = slot
-        self._upns[raw_upn] = upn
-        position = self._sessions[raw_session] = SESSIONS.index(session)
-        self._codes[raw_code] = code
-        return upn, slot, position, code
+        return upn, slot(day, 0), SESSIONS.index(session), code
+
+    def _remember(self, keys: Sequence[str], upn: str, day: int, session: int,
+                  code: int) -> None:
+        """A good row's texts (`keys`, as the file has them) and what they mean."""
+        key_upn, key_date, key_session, key_code = keys
+        self._upns[key_upn] = upn
+        self._days[key_date] = day
+        self._sessions[key_session] = session
+        self._codes[key_code] = code
 
     @staticmethod
     def _code(raw: str) -> int | None:
@@ -183,12 +237,130 @@ class _MarkReader:
             code = normalise_code(raw)
         except UnknownCode:
             return None
-        return NO_MARK if code is None else _CODE_POSITION[code]
+        return UNMARKED if code is None else CODE_NUMBER[code]
+
+    def _pupil(self, upn: str) -> PupilMarks:
+        marks = self.by_pupil.get(upn)
+        if marks is None:
+            marks = self.by_pupil[upn] = PupilMarks(upn)
+        return marks
+
+    # --- a block at a time -------------------------------------------------------------
+
+    def add_block(self, block: Columns) -> None:
+        """A block of plain rows; row by row only if it holds a row that is not good
+        (or is blank), so that problems are recorded in line order."""
+        found = self._by_line(block) if self._keyed_by_line(block) else None
+        if found is None:
+            found = self._by_column(block)
+        if found is None:
+            for index in range(len(block)):
+                values = block.row(index)
+                if values is not None:
+                    self.add(block.first_line + index, values)
+            return
+        runs, marks = found
+        start, line = 0, block.first_line
+        for upn, count in runs:
+            end = start + count
+            self._pupil(upn).extend(marks[start:end], line + start)
+            start = end
+
+    def _keyed_by_line(self, block: Columns) -> bool:
+        return (block.width == len(COLUMNS) and block.positions[0] == 0
+                and len(self._tails) < _MAX_TAILS
+                and min(map(len, block.lines)) > UPN_LENGTH
+                and list(map(itemgetter(UPN_LENGTH), block.lines)).count(",") == len(block))
+
+    def _by_line(self, block: Columns) -> tuple[list[tuple[str, int]], list[int]] | None:
+        """Each row's UPN (by runs of rows) and mark, looking up the first 13 characters
+        of the line and the rest after its comma; None when a row is not good."""
+        lines = block.lines
+        upn_texts = list(map(itemgetter(slice(UPN_LENGTH)), lines))
+        tails = list(map(itemgetter(slice(UPN_LENGTH + 1, None)), lines))
+        runs = [(raw, len(list(rows))) for raw, rows in groupby(upn_texts)]
+        upns = list(map(self._upns.get, [raw for raw, _ in runs]))
+        marks = list(map(self._tails.get, tails))
+        if None in upns or None in marks:
+            unknown = {index for index, mark in enumerate(marks) if mark is None}
+            unknown.update(_run_starts(runs, upns))
+            for index in sorted(unknown):
+                if upn_texts[index] in self._upns and tails[index] in self._tails:
+                    continue  # learnt from an earlier row of this block
+                self._learn_line(block, index, upn_texts[index], tails[index])
+            upns = list(map(self._upns.get, [raw for raw, _ in runs]))
+            marks = list(map(self._tails.get, tails))
+            if None in upns or None in marks:
+                return None
+        return list(zip(upns, (count for _, count in runs), strict=True)), marks  # type: ignore[arg-type]
+
+    def _learn_line(self, block: Columns, index: int, upn_text: str, tail: str) -> None:
+        if "," in upn_text:
+            return  # the UPN is not the first 13 characters: read by column
+        values = block.row(index)
+        if values is None:
+            return
+        checked = self._check(block.first_line + index, values, self._learning)
+        if checked is not None:
+            upn, day, session, code = checked
+            self._upns[upn_text] = upn
+            self._tails[tail] = mark(day + session, code)
+
+    def _by_column(self, block: Columns) -> tuple[list[tuple[str, int]], list[int]] | None:
+        """Each row's UPN (by runs of rows) and mark, looking up each column's raw
+        texts; None when a row is not good."""
+        raw_upns, *others = block.values
+        caches = (self._days, self._sessions, self._codes)
+        runs = [(raw, len(list(rows))) for raw, rows in groupby(raw_upns)]
+        upns = list(map(self._upns.get, [raw for raw, _ in runs]))
+        found = [list(map(cache.get, column)) for cache, column in zip(caches, others, strict=True)]
+        if None in upns or any(None in values for values in found):
+            unknown = set(_run_starts(runs, upns))
+            for values in found:
+                if None in values:
+                    unknown.update(index for index, value in enumerate(values) if value is None)
+            for index in sorted(unknown):
+                self._learn_row(block, index)
+            upns = list(map(self._upns.get, [raw for raw, _ in runs]))
+            found = [list(map(cache.get, column)) if None in values else values
+                     for cache, column, values in zip(caches, others, found, strict=True)]
+            if None in upns or any(None in values for values in found):
+                return None
+        days, sessions, codes = found
+        if max(days) > self._last_slot and any(  # type: ignore[type-var]
+            day > self._last_slot and code != UNMARKED  # type: ignore[operator]
+            for day, code in zip(days, codes, strict=True)
+        ):
+            return None  # a mark after today (a date is known good for a row without one)
+        slots = list(map(add, days, sessions))  # type: ignore[arg-type]
+        marks = list(map(add, map(lshift, slots, repeat(CODE_BITS)), codes))  # type: ignore[arg-type]
+        return list(zip(upns, (count for _, count in runs), strict=True)), marks  # type: ignore[arg-type]
+
+    def _learn_row(self, block: Columns, index: int) -> None:
+        keys = tuple(column[index] for column in block.values)
+        if all(key in cache for key, cache in zip(
+                keys, (self._upns, self._days, self._sessions, self._codes), strict=True)):
+            return  # learnt from an earlier row of this block
+        values = block.row(index)
+        if values is None:
+            return
+        checked = self._check(block.first_line + index, values, self._learning)
+        if checked is not None:
+            self._remember(keys, *checked)
 
     def report_repeats(self, problems: Problems) -> None:
         for marks in self.by_pupil.values():
             for line, first in marks.repeats():
                 problems.add(line, "session", REPEATED.format(first=first))
+
+
+def _run_starts(runs: list[tuple[str, int]], upns: list[str | None]) -> Iterator[int]:
+    """The first row of each run whose UPN text is not known."""
+    start = 0
+    for (_, count), upn in zip(runs, upns, strict=True):
+        if upn is None:
+            yield start
+        start += count
 
 
 def parse_attendance(
@@ -203,15 +375,20 @@ def parse_attendance(
     with CsvReader(
         path, COLUMNS, required=frozenset(COLUMNS), problems=problems, progress=progress
     ) as reader:
-        for line, values in reader:
-            reader_of_marks.add(line, values)
+        for block in reader.blocks():
+            if isinstance(block, Columns):
+                reader_of_marks.add_block(block)
+            else:
+                for line, values in block.rows:
+                    reader_of_marks.add(line, values)
+    by_pupil = reader_of_marks.by_pupil
     reader_of_marks.report_repeats(problems)
     problems.raise_if_any()
     return ParsedFile(
         "attendance",
-        AttendanceMarks(reader_of_marks.by_pupil),
+        AttendanceMarks(by_pupil),
         reader.present,
         reader.sha256,
         reader.rows_read,
-        no_mark=reader_of_marks.no_mark,
+        no_mark=sum(marks.unmarked for marks in by_pupil.values()),
     )

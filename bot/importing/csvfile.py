@@ -5,6 +5,10 @@ case-insensitively, unknown columns ignored, values trimmed, physical line numbe
 The file is streamed once: its SHA-256 and the progress figure come from the same
 read. Nothing here ever repeats a value from the file in a message, because import
 files hold children's personal data and messages end up in terminals and logs.
+
+A file of millions of rows (a whole-school attendance file) is read with `blocks()`:
+text without quotes is split by str methods a block at a time, column by column,
+instead of by the csv module row by row; what it gives is what iterating gives.
 """
 
 from __future__ import annotations
@@ -14,21 +18,26 @@ import hashlib
 import heapq
 import io
 import os
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from bot.importing.progress import Progress
 
 MAX_REPORTED = 20
 
+T = TypeVar("T")
+
 ENCODING_REASON = "the file is not UTF-8 text: save as CSV UTF-8 and import it again"
 NUL_REASON = "the file holds NUL bytes, so it is not plain CSV text: save as CSV UTF-8"
 
 _READ_CHUNK = 1 << 16
+_BLOCK_CHARS = 1 << 20  # text split at a time by blocks()
+_BLOCK_ROWS = 4096  # rows per Rows block
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +133,63 @@ def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """A block of `(line, values)` rows, exactly as iterating the reader gives them."""
+
+    rows: list[tuple[int, tuple[str, ...]]]
+
+
+class Columns:
+    """A block of plain rows on consecutive physical lines from `first_line`: `lines`
+    are their texts, each with `width - 1` commas and no quote or line break.
+
+    `values[k][i]` is the raw value (not trimmed) of the reader's k-th column on row i,
+    "" for an optional column the header does not name; `positions[k]` is where that
+    column is in a line (`width` when absent). A row whose raw values the caller cannot
+    use as they are (they need trimming, or are wrong, or are all blank) is taken
+    through `row(i)`.
+    """
+
+    __slots__ = ("_reader", "first_line", "lines", "width", "positions", "_values", "_blank")
+
+    def __init__(self, reader: CsvReader, first_line: int, lines: list[str]) -> None:
+        self._reader = reader
+        self.first_line = first_line
+        self.lines = lines
+        self.width = reader.width
+        self.positions = reader.positions
+        self._values: tuple[list[str], ...] | None = None
+        self._blank: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    @property
+    def values(self) -> tuple[list[str], ...]:
+        """The raw values column by column (split on first use)."""
+        if self._values is None:
+            cells = "\n".join(self.lines).replace("\n", ",").split(",")
+            width, count = self.width, len(self.lines)
+            self._values = tuple(
+                cells[position::width] if position < width else [""] * count
+                for position in self.positions
+            )
+        return self._values
+
+    def row(self, index: int) -> tuple[str, ...] | None:
+        """Row `index` as iterating gives it (values trimmed), or None for a blank row
+        (a spreadsheet's `,,,`), which is then not counted as read."""
+        if index in self._blank:
+            return None
+        reader = self._reader
+        reader.rows_read -= 1  # counted again by values_of unless blank
+        values = reader.values_of(self.first_line + index, self.lines[index].split(","))
+        if values is None:
+            self._blank.add(index)
+        return values
+
+
 class _FileError(Exception):
     """A fault of the whole file, found while reading; it becomes ImportRejected."""
 
@@ -180,6 +246,10 @@ class CsvReader:
         self._problems = problems
         self.present: frozenset[str] = frozenset()
         self.rows_read = 0
+        self._line_after = 1  # where the record being read starts
+        self._pick: Callable[[list[str]], tuple[str, ...]] = tuple
+        self.width = 0  # values in the header
+        self.positions: tuple[int, ...] = ()  # of `columns` in a row (width when absent)
         try:
             raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
         except OSError as exc:
@@ -213,29 +283,51 @@ class CsvReader:
         return self._counter.sha256.hexdigest()
 
     def __iter__(self) -> Iterator[tuple[int, tuple[str, ...]]]:
+        return self._refusing(self._each_row())
+
+    def blocks(self) -> Iterator[Columns | Rows]:
+        """The rows in blocks, for files of millions of rows; the same rows, line numbers,
+        problems and `rows_read` as iterating.
+
+        Lines without quotes, each with the header's number of values, come as Columns,
+        split by str methods; any other block as Rows, read by the csv module, and from
+        the first quote on the rest of the file too (a quoted value may span lines).
+        """
+        return self._refusing(self._each_block())
+
+    def _each_row(self) -> Iterator[tuple[int, tuple[str, ...]]]:
         reader = csv.reader(self._text, strict=True)
-        line_after = 1  # where the record being read starts
+        self._header(next(reader, None))
+        yield from self._rows(reader, 0)
+
+    def _each_block(self) -> Iterator[Columns | Rows]:
+        texts = self._texts()
+        first = next(texts, "")
+        head = io.StringIO(first, newline="")
+        header_reader = csv.reader(head, strict=True)
+        self._header(next(header_reader, None))
+        line = header_reader.line_num  # physical lines read so far
+        texts = chain([first[head.tell():]], texts)
+        for text in texts:
+            if '"' in text:
+                yield from self._csv_blocks(chain([text], texts), line)
+                return
+            block = self._split(text, line + 1)
+            if block is not None:
+                line += len(block)
+                yield block
+            else:
+                line += yield from self._csv_blocks([text], line)
+
+    def _refusing(self, items: Iterator[T]) -> Iterator[T]:
+        """A fault of the whole file becomes ImportRejected, with nothing of it chained."""
         failure: str | None = None
         try:
-            pick, width = self._header(next(reader, None))
-            line_after = reader.line_num + 1
-            for row in reader:
-                line, line_after = line_after, reader.line_num + 1
-                if not any(row):
-                    continue  # a blank line
-                if len(row) != width:
-                    self._ragged(line, row, width)
-                    continue
-                row.append("")  # what an absent optional column reads as
-                values = tuple(map(str.strip, pick(row)))
-                if not any(values) and _blank(row):
-                    continue
-                self.rows_read += 1
-                yield line, values
+            yield from items
         except _FileError as exc:
             failure = str(exc)
         except csv.Error as exc:
-            failure = _csv_fault(str(exc), line_after)
+            failure = _csv_fault(str(exc), self._line_after)
         except UnicodeDecodeError:
             failure = ENCODING_REASON
         if failure is not None:
@@ -243,14 +335,84 @@ class CsvReader:
             # the file is chained to it.
             raise ImportRejected(failure)
 
-    def _header(
-        self, header: list[str] | None
-    ) -> tuple[Callable[[list[str]], tuple[str, ...]], int]:
+    def _rows(
+        self, reader: Iterator[list[str]], before: int
+    ) -> Iterator[tuple[int, tuple[str, ...]]]:
+        """(line, values) of each record of a csv reader whose text starts after
+        physical line `before`."""
+        line_num = reader.line_num  # type: ignore[attr-defined]
+        self._line_after = before + line_num + 1  # where the record being read starts
+        for row in reader:
+            line = self._line_after
+            self._line_after = before + reader.line_num + 1  # type: ignore[attr-defined]
+            values = self.values_of(line, row)
+            if values is not None:
+                yield line, values
+
+    def values_of(self, line: int, row: list[str]) -> tuple[str, ...] | None:
+        """The trimmed values of one record, counted as read; None for a blank row, or
+        for a row of the wrong width (recorded as a problem)."""
+        if not any(row):
+            return None  # a blank line
+        if len(row) != self.width:
+            self._ragged(line, row, self.width)
+            return None
+        row.append("")  # what an absent optional column reads as
+        values = tuple(map(str.strip, self._pick(row)))
+        if not any(values) and _blank(row):
+            return None
+        self.rows_read += 1
+        return values
+
+    def _texts(self) -> Iterator[str]:
+        """The decoded file in pieces of whole lines (the last may lack its newline)."""
+        pending = ""
+        while piece := self._text.read(_BLOCK_CHARS):
+            text = pending + piece
+            cut = text.rfind("\n") + 1
+            pending = text[cut:]
+            if cut:
+                yield text[:cut]
+        if pending:
+            yield pending
+
+    def _split(self, text: str, first_line: int) -> Columns | None:
+        """Plain lines (no quote, every line of the header's width, line ends all
+        `\n` or all `\r\n`) as Columns; None for any other text."""
+        if "\r" in text:
+            if text.count("\r") != text.count("\r\n"):
+                return None  # a lone carriage return ends a line as the csv module reads
+            text = text.replace("\r\n", "\n")
+        lines = (text[:-1] if text.endswith("\n") else text).split("\n")
+        if list(map(str.count, lines, repeat(","))).count(self.width - 1) != len(lines):
+            return None  # blank lines or rows of another width: as the csv module reads
+        if max(map(len, lines)) > csv.field_size_limit():
+            return None  # the csv module refuses a value this long
+        self.rows_read += len(lines)
+        return Columns(self, first_line, lines)
+
+    def _csv_blocks(self, texts: Iterable[str], before: int) -> Iterator[Rows]:
+        """The records of `texts` (starting after physical line `before`) as Rows
+        blocks, read by the csv module; returns the number of physical lines read."""
+        lines = chain.from_iterable(io.StringIO(text, newline="") for text in texts)
+        reader = csv.reader(lines, strict=True)
+        rows: list[tuple[int, tuple[str, ...]]] = []
+        for row in self._rows(reader, before):
+            rows.append(row)
+            if len(rows) == _BLOCK_ROWS:
+                yield Rows(rows)
+                rows = []
+        if rows:
+            yield Rows(rows)
+        return reader.line_num  # type: ignore[no-any-return]
+
+    def _header(self, header: list[str] | None) -> None:
         if header is None:
             raise _FileError("the file is empty")
         if not header:
             raise _FileError("line 1 is blank: the first line must be the header row")
-        return self._picker(header), len(header)
+        self._pick = self._picker(header)
+        self.width = len(header)
 
     def _ragged(self, line: int, row: list[str], width: int) -> None:
         if not _blank(row):
@@ -276,7 +438,9 @@ class CsvReader:
             noun = "column" if len(missing) == 1 else "columns"
             raise _FileError(f"the header has no {noun} {', '.join(missing)}")
         self.present = frozenset(positions)
-        indices = [positions.get(name, -1) for name in self._columns]
+        # An absent column reads the "" appended after the row's values.
+        indices = [positions.get(name, len(header)) for name in self._columns]
+        self.positions = tuple(indices)
         if len(indices) == 1:
             (index,) = indices
             return lambda row: (row[index],)

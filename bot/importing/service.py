@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.domain.marks import CompactMarks
 from bot.importing.allocations import AllocationRow, parse_allocations
 from bot.importing.attendance import AttendanceMarks, parse_attendance
 from bot.importing.contacts import parse_contacts
@@ -241,10 +242,10 @@ def _officer_id(plan: _Plan, row: AllocationRow) -> int | None:
 async def _apply_attendance(
     conn: Conn, marks: AttendanceMarks, plan: _Plan, context: _Context, *, no_mark: int
 ) -> dict[str, int]:
-    def held_marks() -> Iterator[tuple[int, Iterator[tuple[date, str, str]]]]:
+    def held_marks() -> Iterator[tuple[int, CompactMarks]]:
         for upn, pupil_marks in marks.by_pupil.items():
             if upn in plan.pupils:
-                yield plan.pupils[upn], pupil_marks.marks()
+                yield plan.pupils[upn], pupil_marks.compact()
 
     year_end = context.settings.academic_year_end
     applied = await store.apply_marks(conn, held_marks(), year_end=year_end)

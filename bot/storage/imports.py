@@ -9,14 +9,24 @@ bot.importing, already checked; the protocols below say what is read from them.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
-from bot.domain.attendance import Tally
+from bot.domain.attendance import SESSIONS, Tally
 from bot.domain.dates import YearEnd, academic_year_of
+from bot.domain.marks import (
+    CODE_BITS,
+    CODE_MASK,
+    CODE_TABLE,
+    CompactMarks,
+    slot,
+    slot_day,
+    slot_session,
+)
 from bot.domain.text import fold
 from bot.storage.db import Conn, stamp
 
@@ -338,6 +348,18 @@ async def _held_contacts(conn: Conn, pupils: Sequence[int]) -> dict[tuple[int, s
 # --- attendance ------------------------------------------------------------------------
 
 _STATS = ("possible", "attended", "authorised", "unauthorised", "lates_l", "lates_u")
+_UPSERT_MARK = (
+    "INSERT INTO marks (pupil_id, date, session, code) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (pupil_id, date, session) DO UPDATE SET code = excluded.code"
+)
+# A pupil's new marks in one statement, as a JSON array of [date, session, code]:
+# SQLite unpacks them, so a first import binds two values a pupil, not four a mark,
+# and the statement runs without Python's lock for all of a pupil's marks at once.
+_INSERT_MARKS = (
+    "INSERT INTO marks (pupil_id, date, session, code)"
+    " SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
+    " json_extract(value, '$[2]') FROM json_each(?2)"
+)
 
 
 class _YearChange:
@@ -346,123 +368,177 @@ class _YearChange:
     __slots__ = ("added", "removed", "latest")
 
     def __init__(self) -> None:
-        self.added: list[str] = []
-        self.removed: list[str] = []
+        self.added: Counter[str] = Counter()
+        self.removed: Counter[str] = Counter()
         self.latest = ""
 
     def tally(self, held: Tally) -> Tally:
         """The year's figures after the change, from the figures before it: every
-        replaced mark is taken away (Tally.without_code) and every new one added
-        (Tally.with_code), counted code by code rather than mark by mark."""
-        return held + Tally.of(self.added) - Tally.of(self.removed)
+        replaced mark is taken away and every new one added, counted code by code
+        rather than mark by mark."""
+        return held + Tally.of_counts(self.added) - Tally.of_counts(self.removed)
 
 
 async def apply_marks(
-    conn: Conn,
-    marks_by_pupil: Iterable[tuple[int, Iterable[tuple[date, str, str]]]],
-    *,
-    year_end: YearEnd,
+    conn: Conn, marks_by_pupil: Iterable[tuple[int, CompactMarks]], *, year_end: YearEnd
 ) -> Applied:
     """Add marks, replace marks whose code differs, and keep each pupil's figures for
     each academic year (pupil_stats) exact by applying only the difference.
 
-    `marks_by_pupil` gives each pupil's (date, session, code) marks, one per session.
+    `marks_by_pupil` gives each pupil's marks, one per session.
     """
     counts: Counter[str] = Counter(added=0, replaced=0, unchanged=0)
     changed: list[int] = []
-    days = _DayCache(year_end)
-    batch: list[tuple[int, list[tuple[str, str, str]]]] = []
+    texts = _MarkTexts(year_end)
+    batch: list[tuple[int, CompactMarks]] = []
     for pupil, marks in marks_by_pupil:
-        batch.append((pupil, [(days.iso(day), session, code) for day, session, code in marks]))
+        batch.append((pupil, marks))
         if len(batch) == BATCH:
-            changed += await _apply_mark_batch(conn, batch, days, counts)
+            changed += await _apply_mark_batch(conn, batch, texts, counts)
             batch = []
     if batch:
-        changed += await _apply_mark_batch(conn, batch, days, counts)
+        changed += await _apply_mark_batch(conn, batch, texts, counts)
     return Applied(dict(counts), tuple(changed))
 
 
-class _DayCache:
-    """ISO text and academic year of each date: a file repeats a few hundred dates."""
+class _MarkTexts:
+    """How a mark is stored, and its slot's academic year, each worked out once:
+    a file repeats a few hundred slots and a few codes millions of times."""
 
     def __init__(self, year_end: YearEnd) -> None:
-        self._year_end = year_end
-        self._iso: dict[date, str] = {}
-        self._years: dict[str, int] = {}
+        self.iso = _Cached(lambda number: slot_day(number).isoformat())
+        self.year = _Cached(lambda number: academic_year_of(slot_day(number), year_end))
+        self.json = _Cached(self._json)  # mark → its [date, session, code] in JSON
+        self._slots: dict[tuple[str, str], int] = {}
 
-    def iso(self, day: date) -> str:
-        text = self._iso.get(day)
-        if text is None:
-            text = self._iso[day] = day.isoformat()
-            self._years[text] = academic_year_of(day, self._year_end)
-        return text
+    def _json(self, value: int) -> str:
+        number = value >> CODE_BITS
+        return json.dumps([self.iso[number], slot_session(number), CODE_TABLE[value & CODE_MASK]])
 
-    def year(self, iso: str) -> int:
-        return self._years[iso]
+    def slot_of(self, iso: str, session: str) -> int:
+        """The slot of a stored mark."""
+        found = self._slots.get((iso, session))
+        if found is None:
+            day = date.fromisoformat(iso)
+            found = self._slots[iso, session] = slot(day, SESSIONS.index(session))
+        return found
+
+
+class _Cached(dict[int, T]):
+    """A dict that works out a missing value once (so map(d.__getitem__) stays in C)."""
+
+    def __init__(self, work_out: Callable[[int], T]) -> None:
+        super().__init__()
+        self._work_out = work_out
+
+    def __missing__(self, key: int) -> T:
+        value = self[key] = self._work_out(key)
+        return value
 
 
 async def _apply_mark_batch(
     conn: Conn,
-    batch: Sequence[tuple[int, list[tuple[str, str, str]]]],
-    days: _DayCache,
+    batch: Sequence[tuple[int, CompactMarks]],
+    texts: _MarkTexts,
     counts: Counter[str],
 ) -> list[int]:
-    held = await _held_marks(conn, batch)
+    """Pupils with no marks held in the batch's dates (a first import) have all their
+    marks inserted as they are, without an object per mark; the others' are compared
+    mark by mark with what is held."""
+    held = await _held_marks(conn, batch, texts)
+    new: list[tuple[int, str]] = []
     writes: list[tuple[int, str, str, str]] = []
     years: dict[tuple[int, int], _YearChange] = {}
     changed: list[int] = []
-    # This loop runs once per mark (millions in a whole-school file): no object is made
-    # for a mark that does not need one, and the counts are summed locally.
-    added = replaced = unchanged = 0
-    year_of = days.year
     for pupil, marks in batch:
-        before = len(writes)
-        for iso, session, code in marks:
-            old = held.get((pupil, iso, session)) if held else None
-            if old == code:
-                unchanged += 1
-                continue
-            writes.append((pupil, iso, session, code))
-            key = (pupil, year_of(iso))
-            change = years.get(key)
-            if change is None:
-                change = years[key] = _YearChange()
-            change.added.append(code)
-            if iso > change.latest:
-                change.latest = iso
-            if old is None:
-                added += 1
-            else:
-                change.removed.append(old)
-                replaced += 1
-        if len(writes) > before:
+        if not marks:
+            continue
+        held_marks = held.get(pupil)
+        if held_marks is None:
+            new.append((pupil, f"[{','.join(map(texts.json.__getitem__, marks.marks))}]"))
+            _count_new(pupil, marks, texts, years)
+            counts["added"] += len(marks)
             changed.append(pupil)
-    counts["added"] += added
-    counts["replaced"] += replaced
-    counts["unchanged"] += unchanged
-    await conn.executemany(
-        "INSERT INTO marks (pupil_id, date, session, code) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (pupil_id, date, session) DO UPDATE SET code = excluded.code",
-        writes,
-    )
+        elif _compare(pupil, marks, held_marks, texts, years, writes, counts):
+            changed.append(pupil)
+    await conn.executemany(_INSERT_MARKS, new)
+    await conn.executemany(_UPSERT_MARK, writes)
     await _apply_year_changes(conn, years)
     return changed
 
 
+def _count_new(pupil: int, marks: CompactMarks, texts: _MarkTexts,
+               years: dict[tuple[int, int], _YearChange]) -> None:
+    """Add a pupil's new marks to their years' changes, all at once when the marks
+    lie in one academic year (as a school's file does)."""
+    first, last = min(marks.marks) >> CODE_BITS, max(marks.marks) >> CODE_BITS
+    year = texts.year[first]
+    if year == texts.year[last]:
+        change = years.setdefault((pupil, year), _YearChange())
+        for code, times in Counter(marks.codes()).items():
+            change.added[CODE_TABLE[code]] += times
+        change.latest = max(change.latest, texts.iso[last])
+        return
+    for number, code in zip(marks.slots(), marks.codes(), strict=True):
+        change = years.setdefault((pupil, texts.year[number]), _YearChange())
+        change.added[CODE_TABLE[code]] += 1
+        change.latest = max(change.latest, texts.iso[number])
+
+
+def _compare(pupil: int, marks: CompactMarks, held: dict[int, str], texts: _MarkTexts,
+             years: dict[tuple[int, int], _YearChange],
+             writes: list[tuple[int, str, str, str]], counts: Counter[str]) -> bool:
+    """Add the pupil's new and replaced marks to `writes` and their years' changes;
+    whether any mark changed."""
+    added = replaced = unchanged = 0
+    before = len(writes)
+    for number, position in zip(marks.slots(), marks.codes(), strict=True):
+        code = CODE_TABLE[position]
+        old = held.get(number)
+        if old == code:
+            unchanged += 1
+            continue
+        iso = texts.iso[number]
+        writes.append((pupil, iso, slot_session(number), code))
+        key = (pupil, texts.year[number])
+        change = years.get(key)
+        if change is None:
+            change = years[key] = _YearChange()
+        change.added[code] += 1
+        if iso > change.latest:
+            change.latest = iso
+        if old is None:
+            added += 1
+        else:
+            change.removed[old] += 1
+            replaced += 1
+    counts["added"] += added
+    counts["replaced"] += replaced
+    counts["unchanged"] += unchanged
+    return len(writes) > before
+
+
 async def _held_marks(
-    conn: Conn, batch: Sequence[tuple[int, list[tuple[str, str, str]]]]
-) -> dict[tuple[int, str, str], str]:
-    """The marks already held for these pupils between the batch's first and last date."""
-    dates = [iso for _, marks in batch for iso, _, _ in marks]
-    if not dates:
+    conn: Conn, batch: Sequence[tuple[int, CompactMarks]], texts: _MarkTexts
+) -> dict[int, dict[int, str]]:
+    """The marks already held for these pupils between the batch's first and last
+    date, by pupil and slot; a pupil with none is left out."""
+    marked = [marks.marks for _, marks in batch if marks]
+    if not marked:
         return {}
+    first = min(map(min, marked)) >> CODE_BITS
+    last = max(map(max, marked)) >> CODE_BITS
     pupils = [pupil for pupil, _ in batch]
     rows = await conn.fetchall(
         "SELECT pupil_id, date, session, code FROM marks"
         f" WHERE pupil_id IN ({_placeholders(len(pupils))}) AND date >= ? AND date <= ?",
-        (*pupils, min(dates), max(dates)),
+        (*pupils, texts.iso[first], texts.iso[last]),
     )
-    return {(row["pupil_id"], row["date"], row["session"]): row["code"] for row in rows}
+    held: dict[int, dict[int, str]] = {}
+    for row in rows:
+        number = texts.slot_of(row["date"], row["session"])
+        held.setdefault(row["pupil_id"], {})[number] = row["code"]
+    return held
 
 
 async def _apply_year_changes(conn: Conn, years: Mapping[tuple[int, int], _YearChange]) -> None:

@@ -1,0 +1,82 @@
+"""Marks held compactly: a whole-school attendance file holds millions of them.
+
+A mark's date and session are one number, its *slot* (later sessions have larger
+slots), and its code is one byte, its position in CODE_TABLE. The import keeps a
+file's marks this way from reading to writing, so that no object is made per mark.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from itertools import compress, repeat
+from operator import and_, rshift
+
+from bot.domain.attendance import CODES, SESSIONS
+
+CODE_TABLE: tuple[str, ...] = tuple(CODES)
+CODE_NUMBER: dict[str, int] = {code: number for number, code in enumerate(CODE_TABLE)}
+# A row without a mark (`-` or blank): kept by the reader only so that a repeated
+# date and session is noticed whatever the rows say; never stored.
+UNMARKED = 255
+CODE_BITS = 8
+CODE_MASK = (1 << CODE_BITS) - 1
+
+
+def slot(day: date, session: int) -> int:
+    """A date and session (0 for AM, 1 for PM) as one number."""
+    return day.toordinal() * 2 + session
+
+
+@lru_cache(maxsize=4096)
+def slot_day(number: int) -> date:
+    """The date of a slot; one object per date, as a file repeats its dates."""
+    return date.fromordinal(number >> 1)
+
+
+def slot_session(number: int) -> str:
+    return SESSIONS[number & 1]
+
+
+def mark(number: int, code: int) -> int:
+    """A mark as one number: its slot, then its code's position in the low byte."""
+    return number << CODE_BITS | code
+
+
+@dataclass(frozen=True, slots=True)
+class CompactMarks:
+    """One pupil's marks, each `mark(slot, code)`, at most one per slot."""
+
+    marks: array[int]  # typecode "I"
+
+    @classmethod
+    def of(cls, marks: Iterable[tuple[date, str, str]]) -> CompactMarks:
+        """From (date, session, code) marks, codes as stored (e.g. from normalise_code)."""
+        return cls(array("I", (mark(slot(day, SESSIONS.index(session)), CODE_NUMBER[code])
+                               for day, session, code in marks)))
+
+    @classmethod
+    def marked(cls, rows: array[int]) -> CompactMarks:
+        """The marks among rows, some of which may be UNMARKED."""
+        codes = bytes(map(and_, rows, repeat(CODE_MASK)))
+        if UNMARKED not in codes:
+            return cls(rows)
+        return cls(array("I", compress(rows, [code != UNMARKED for code in codes])))
+
+    def __len__(self) -> int:
+        return len(self.marks)
+
+    def slots(self) -> list[int]:
+        return list(map(rshift, self.marks, repeat(CODE_BITS)))
+
+    def codes(self) -> bytes:
+        return bytes(map(and_, self.marks, repeat(CODE_MASK)))
+
+    def __iter__(self) -> Iterator[tuple[date, str, str]]:
+        """(date, session, code) of each mark, in the order held."""
+        for value in self.marks:
+            number = value >> CODE_BITS
+            yield slot_day(number), slot_session(number), CODE_TABLE[value & CODE_MASK]
