@@ -48,32 +48,35 @@ def mark(number: int, code: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class CompactMarks:
-    """One pupil's marks, each `mark(slot, code)`, at most one per slot."""
+    """One pupil's marks, each `mark(slot, code)`, at most one per slot; `codes` are
+    their codes' positions in CODE_TABLE, in the same order."""
 
     marks: array[int]  # typecode "I"
+    codes: bytes
 
     @classmethod
     def of(cls, marks: Iterable[tuple[date, str, str]]) -> CompactMarks:
         """From (date, session, code) marks, codes as stored (e.g. from normalise_code)."""
-        return cls(array("I", (mark(slot(day, SESSIONS.index(session)), CODE_NUMBER[code])
-                               for day, session, code in marks)))
+        return cls.marked(array("I", (mark(slot(day, SESSIONS.index(session)),
+                                           CODE_NUMBER[code])
+                                      for day, session, code in marks)))
 
     @classmethod
-    def marked(cls, rows: array[int]) -> CompactMarks:
-        """The marks among rows, some of which may be UNMARKED."""
-        codes = bytes(map(and_, rows, repeat(CODE_MASK)))
+    def marked(cls, rows: array[int], codes: bytes | None = None) -> CompactMarks:
+        """The marks among rows, some of which may be UNMARKED (`codes`: the rows'
+        codes, when already worked out)."""
+        if codes is None:
+            codes = bytes(map(and_, rows, repeat(CODE_MASK)))
         if UNMARKED not in codes:
-            return cls(rows)
-        return cls(array("I", compress(rows, [code != UNMARKED for code in codes])))
+            return cls(rows, codes)
+        keep = [code != UNMARKED for code in codes]
+        return cls(array("I", compress(rows, keep)), bytes(compress(codes, keep)))
 
     def __len__(self) -> int:
         return len(self.marks)
 
     def slots(self) -> list[int]:
         return list(map(rshift, self.marks, repeat(CODE_BITS)))
-
-    def codes(self) -> bytes:
-        return bytes(map(and_, self.marks, repeat(CODE_MASK)))
 
     def __iter__(self) -> Iterator[tuple[date, str, str]]:
         """(date, session, code) of each mark, in the order held."""

@@ -61,7 +61,8 @@ class AttendanceRow:
 class PupilMarks:
     """One pupil's rows from the file, in file order."""
 
-    __slots__ = ("upn", "_marks", "_run_starts", "_run_lines", "_next_line", "_unmarked")
+    __slots__ = ("upn", "_marks", "_run_starts", "_run_lines", "_next_line", "_unmarked",
+                 "_code_bytes")
 
     def __init__(self, upn: str) -> None:
         self.upn = upn
@@ -72,6 +73,7 @@ class PupilMarks:
         self._run_lines = array("I")
         self._next_line = 0
         self._unmarked: int | None = None  # counted once all rows are in
+        self._code_bytes: bytes | None = None
 
     def add(self, number: int, code: int, line: int) -> None:
         self._note_line(line, 1)
@@ -83,6 +85,7 @@ class PupilMarks:
         self._marks.extend(marks)
 
     def _note_line(self, line: int, count: int) -> None:
+        self._unmarked = self._code_bytes = None  # rows change
         if line != self._next_line:
             self._run_starts.append(len(self._marks))
             self._run_lines.append(line)
@@ -93,7 +96,10 @@ class PupilMarks:
         return self._run_lines[run] + index - self._run_starts[run]
 
     def _codes(self) -> bytes:
-        return bytes(map(and_, self._marks, repeat(CODE_MASK)))
+        """The rows' codes (worked out once, when all rows are in)."""
+        if self._code_bytes is None:
+            self._code_bytes = bytes(map(and_, self._marks, repeat(CODE_MASK)))
+        return self._code_bytes
 
     def _slots(self) -> array[int]:
         return array("I", map(rshift, self._marks, repeat(CODE_BITS)))
@@ -111,7 +117,7 @@ class PupilMarks:
 
     def compact(self) -> CompactMarks:
         """The marks, as the import writes them."""
-        return CompactMarks.marked(self._marks)
+        return CompactMarks.marked(self._marks, self._codes())
 
     def marks(self) -> Iterator[tuple[date, str, str]]:
         """(date, session, code) of each mark, in file order."""
@@ -126,9 +132,9 @@ class PupilMarks:
 
     def repeats(self) -> Iterator[tuple[int, int]]:
         """(line, first line) for each row whose date and session came earlier."""
-        slots = self._slots()
-        if len(set(slots)) == len(slots):
+        if len(set(map(rshift, self._marks, repeat(CODE_BITS)))) == len(self._marks):
             return  # the usual case, checked without a Python loop
+        slots = self._slots()
         first: dict[int, int] = {}
         for index, number in enumerate(slots):
             line = self._line(index)
@@ -281,15 +287,18 @@ class _MarkReader:
         runs = [(raw, len(list(rows))) for raw, rows in groupby(upn_texts)]
         upns = list(map(self._upns.get, [raw for raw, _ in runs]))
         marks = list(map(self._tails.get, tails))
-        if None in upns or None in marks:
-            unknown = {index for index, mark in enumerate(marks) if mark is None}
-            unknown.update(_run_starts(runs, upns))
+        unknown_marks = None in marks
+        if unknown_marks or None in upns:
+            unknown = set(_run_starts(runs, upns))
+            if unknown_marks:
+                unknown.update(index for index, mark in enumerate(marks) if mark is None)
             for index in sorted(unknown):
                 if upn_texts[index] in self._upns and tails[index] in self._tails:
                     continue  # learnt from an earlier row of this block
                 self._learn_line(block, index, upn_texts[index], tails[index])
             upns = list(map(self._upns.get, [raw for raw, _ in runs]))
-            marks = list(map(self._tails.get, tails))
+            if unknown_marks:
+                marks = list(map(self._tails.get, tails))
             if None in upns or None in marks:
                 return None
         return list(zip(upns, (count for _, count in runs), strict=True)), marks  # type: ignore[arg-type]

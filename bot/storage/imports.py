@@ -475,11 +475,11 @@ def _count_new(pupil: int, marks: CompactMarks, texts: _MarkTexts,
     year = texts.year[first]
     if year == texts.year[last]:
         change = years.setdefault((pupil, year), _YearChange())
-        for code, times in Counter(marks.codes()).items():
+        for code, times in Counter(marks.codes).items():
             change.added[CODE_TABLE[code]] += times
         change.latest = max(change.latest, texts.iso[last])
         return
-    for number, code in zip(marks.slots(), marks.codes(), strict=True):
+    for number, code in zip(marks.slots(), marks.codes, strict=True):
         change = years.setdefault((pupil, texts.year[number]), _YearChange())
         change.added[CODE_TABLE[code]] += 1
         change.latest = max(change.latest, texts.iso[number])
@@ -492,7 +492,7 @@ def _compare(pupil: int, marks: CompactMarks, held: dict[int, str], texts: _Mark
     whether any mark changed."""
     added = replaced = unchanged = 0
     before = len(writes)
-    for number, position in zip(marks.slots(), marks.codes(), strict=True):
+    for number, position in zip(marks.slots(), marks.codes, strict=True):
         code = CODE_TABLE[position]
         old = held.get(number)
         if old == code:
