@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
+from functools import lru_cache
 from types import MappingProxyType
 
 from bot.domain.dates import school_week_start
@@ -157,14 +158,18 @@ class Tally:
     @classmethod
     def of_counts(cls, counts: Mapping[str, int]) -> Tally:
         """The tally of sessions counted by normalised code (`{"/": 170, "N": 3}`)."""
-        totals = [0] * len(fields(cls))
+        totals = [0] * _TALLY_FIELDS
         for code, times in counts.items():
-            for index, count in enumerate(cls._one(code)._counts()):
+            for index, count in enumerate(_weights(code)):
                 totals[index] += times * count
         return cls(*totals)
 
     @classmethod
     def _one(cls, code: str) -> Tally:
+        return cls(*_weights(code))
+
+    @classmethod
+    def _work_out_one(cls, code: str) -> Tally:
         group = code_group(code)
         if group not in _POSSIBLE:
             return cls()
@@ -196,7 +201,8 @@ class Tally:
         return Tally(*counts)
 
     def _counts(self) -> tuple[int, ...]:
-        return tuple(getattr(self, field.name) for field in fields(self))
+        return (self.possible, self.attended, self.authorised, self.unauthorised,
+                self.lates_l, self.lates_u)
 
     def with_code(self, code: str) -> Tally:
         """This tally with one more session marked `code`."""
@@ -225,6 +231,15 @@ class Tally:
     def absence_percent_text(self) -> str:
         """Absence (authorised and unauthorised) as shown to people."""
         return percent_text(self.absent, self.possible)
+
+
+_TALLY_FIELDS = len(fields(Tally))
+
+
+@lru_cache(maxsize=64)  # the codes of ATTENDANCE.md
+def _weights(code: str) -> tuple[int, ...]:
+    """How one session marked `code` counts, field by field (worked out once a code)."""
+    return Tally._work_out_one(code)._counts()
 
 
 # --- rules ---------------------------------------------------------------------------

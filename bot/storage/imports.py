@@ -376,7 +376,8 @@ class _YearChange:
         """The year's figures after the change, from the figures before it: every
         replaced mark is taken away and every new one added, counted code by code
         rather than mark by mark."""
-        return held + Tally.of_counts(self.added) - Tally.of_counts(self.removed)
+        after = held + Tally.of_counts(self.added)
+        return after - Tally.of_counts(self.removed) if self.removed else after
 
 
 async def apply_marks(
