@@ -274,8 +274,23 @@ def school_weeks(marks: Iterable[tuple[date, str]]) -> list[date]:
 def _count_in_recent_weeks(
     marks: Sequence[tuple[date, str]], weeks: int, counted: frozenset[str]
 ) -> int:
-    recent = set(school_weeks(marks)[:weeks])
-    return sum(1 for day, code in marks if code in counted and school_week_start(day) in recent)
+    return _WeekCounts(marks).count(weeks, counted)
+
+
+class _WeekCounts:
+    """A pupil's marks by school week, worked out once for every window rule."""
+
+    def __init__(self, marks: Iterable[tuple[date, str]]) -> None:
+        self._marks = [(school_week_start(day), code) for day, code in marks]
+        mondays = {monday for monday, code in self._marks if code != PLANNED_CLOSURE}
+        self._weeks = sorted(mondays, reverse=True)
+
+    def count(self, weeks: int, counted: frozenset[str]) -> int:
+        """Marks with a code in `counted` in the `weeks` most recent school weeks."""
+        if not self._weeks:
+            return 0
+        earliest = self._weeks[: weeks][-1]
+        return sum(1 for monday, code in self._marks if code in counted and monday >= earliest)
 
 
 _UNAUTHORISED_CODES = frozenset(c for c, g in CODES.items() if g is CodeGroup.UNAUTHORISED)
@@ -366,10 +381,10 @@ def rules_holding(
         holding |= {Rule.SEVERE, Rule.PERSISTENT}
     elif in_band(year_tally.attended, year_tally.possible, pa_threshold):
         holding.add(Rule.PERSISTENT)
-    day_codes = [(day, code) for day, _session, code in marks_recent]
-    if penalty_notice_holds(day_codes):
+    weeks = _WeekCounts((day, code) for day, _session, code in marks_recent)
+    if weeks.count(PENALTY_WEEKS, _UNAUTHORISED_CODES) >= PENALTY_SESSIONS:
         holding.add(Rule.PENALTY)
-    if punctuality_holds(day_codes):
+    if weeks.count(PUNCTUALITY_WEEKS, _LATE) >= PUNCTUALITY_LATES:
         holding.add(Rule.PUNCTUALITY)
     if continuous_absence_holds(marks_recent, continuous_sessions):
         holding.add(Rule.CONTINUOUS)
