@@ -20,6 +20,7 @@ from bot.storage import audit
 from bot.storage import officers as officer_store
 from bot.storage.db import Database
 from bot.synthetic import IMPORT_ORDER, generate
+from tests.conftest import make_settings
 from tests.importing.conftest import UPN_1, UPN_2, UPN_TEMPORARY, WriteFile, problem_lines
 
 TODAY = date(2025, 3, 14)
@@ -279,6 +280,26 @@ async def test_figures_stay_exact_over_many_random_imports(
         rows = [(upn, day, session, rng.choice(codes)) for upn, day, session in keys]
         await importing(db, settings, "attendance", write_file(marks_file(rows), f"{number}.csv"))
         await assert_figures_match_the_marks(db, settings)
+
+
+async def test_marks_import_into_an_encrypted_database(
+    tmp_path: Path, write_file: WriteFile
+) -> None:
+    """A first import's marks are unpacked by SQLite (json_each): SQLCipher's too."""
+    settings = make_settings(tmp_path, database_key="k3y")
+    db = await Database.open(settings)
+    try:
+        await importing(db, settings, "pupils", write_file(PUPILS, "pupils.csv"))
+        monday = date(2025, 3, 10)
+        rows = [(UPN_1, monday + timedelta(days=n), session, code)
+                for n, code in enumerate(["/", "\\", "N", "L"]) for session in ("AM", "PM")]
+        summary = await importing(db, settings, "attendance", write_file(marks_file(rows)))
+        assert summary.counts["added"] == 8
+        assert await rows_of(db, "SELECT date, session, code FROM marks ORDER BY 1, 2") == [
+            (day.isoformat(), session, code) for _, day, session, code in sorted(rows)]
+        await assert_figures_match_the_marks(db, settings)
+    finally:
+        await db.close()
 
 
 async def test_marks_for_pupils_not_held_are_skipped_and_counted(
