@@ -121,15 +121,23 @@ class SyncConn:
         return None if row is None else row[0]
 
 
-async def _on_worker(raw: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], R]) -> R:
-    """Run `fn(sqlite3 connection)` on `raw`'s worker thread: one hop there and back.
+def _queue(raw: aiosqlite.Connection,
+           fn: Callable[[sqlite3.Connection], R]) -> asyncio.Future[R]:
+    """Queue `fn(sqlite3 connection)` on `raw`'s worker thread now, before returning; the
+    future is its result (one hop there and back).
 
-    aiosqlite runs each connection's calls one at a time, in order, on its own thread;
-    `Connection._execute` queues a function there and `Connection._conn` is the sqlite3
-    connection. Both are private, so this is the one place that uses them
+    aiosqlite runs each connection's calls one at a time, in the order queued, on its
+    own thread: what `Connection._execute` does, except that the call is queued at once,
+    not when a coroutine first runs, so a caller holding a lock knows where its call
+    stands in the queue. The queue (`_tx`), its `(future, function)` items, `_running`,
+    `_connection` and `_conn` are private, so this is the one place that uses them
     (tests/storage/test_db_calls.py checks them on the aiosqlite range pyproject allows).
     """
-    return await raw._execute(lambda: fn(raw._conn))  # noqa: SLF001
+    if not raw._running or raw._connection is None:  # as _execute: a stopped worker
+        raise ValueError("Connection closed")           # would leave the future waiting
+    future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+    raw._tx.put_nowait((future, lambda: fn(raw._conn)))
+    return future
 
 
 class Conn:
@@ -154,7 +162,7 @@ class Conn:
             return fn(SyncConn(raw, self.audit_key, self.writable, self._counter),
                       *args, **kwargs)
 
-        return await _on_worker(self.raw, run)
+        return await _queue(self.raw, run)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
@@ -245,23 +253,29 @@ class Database:
         """A whole write transaction as one call on the writer's thread: BEGIN IMMEDIATE,
         `fn(sync_conn, *args, **kwargs)`, COMMIT; ROLLBACK and re-raise on error.
 
-        Serialised with `write()` by the same lock. The event loop carries on while the
-        call waits for a database another process keeps busy. A caller cancelled
-        meanwhile does not cut the transaction short: the worker thread runs its calls in
-        order, so it commits or rolls back before the next one begins."""
+        The call is queued under the write lock, so never inside a `write()` block's
+        transaction; the writer's thread runs its queue in order, so transactions queued
+        one after another run one after another, without a round trip through the event
+        loop between them (the lock is not held meanwhile). The event loop carries on
+        while the call waits for a database another process keeps busy. A caller
+        cancelled meanwhile does not cut the transaction short: it commits or rolls back
+        before the next one begins."""
         async with self._write_lock:
-            return await _on_worker(self._writer, functools.partial(
+            result = _queue(self._writer, functools.partial(
                 _transaction, "BEGIN IMMEDIATE", True, self.audit_key, self.counter,
                 lambda conn: fn(conn, *args, **kwargs)))
+        return await result
 
     async def read_call(self, fn: Callable[Concatenate[SyncConn, P], R], /,
                         *args: P.args, **kwargs: P.kwargs) -> R:
         """`read()` as one call on the reader's thread: one consistent snapshot for
-        `fn(sync_conn, *args, **kwargs)`; the reader connection is query-only."""
+        `fn(sync_conn, *args, **kwargs)`; the reader connection is query-only. Queued
+        under the read lock, so never inside a `read()` block (as `write_call`)."""
         async with self._read_lock:
-            return await _on_worker(self._reader, functools.partial(
+            result = _queue(self._reader, functools.partial(
                 _transaction, "BEGIN", False, self.audit_key, self.counter,
                 lambda conn: fn(conn, *args, **kwargs)))
+        return await result
 
     async def checkpoint(self, attempts: int = 50) -> None:
         """Move the WAL into the main file and truncate it, confirmed not busy.
@@ -303,7 +317,12 @@ class Database:
     async def _not_waiting(self) -> AsyncIterator[None]:
         """The writer gives up at once on a busy database instead of waiting the busy
         timeout (which would hold this process's locks, and so every chat, meanwhile).
-        Statements are read to the end: one left open would block VACUUM."""
+        Statements are read to the end: one left open would block VACUUM.
+
+        Taken with both locks held; calls queued on the reader before them (read_call)
+        are let finish first, so this process holds no snapshot meanwhile (the writer's
+        queue runs before the pragma anyway)."""
+        await _queue(self._reader, lambda raw: None)
         await self._writer.execute_fetchall("PRAGMA busy_timeout = 0")
         try:
             yield

@@ -29,14 +29,45 @@ def put_then_fail(conn: SyncConn, key: str) -> None:
     raise RuntimeError("boom")
 
 
-def test_the_private_aiosqlite_calls_db_relies_on_are_there() -> None:
-    """bot/storage/db.py `_on_worker` uses Connection._execute and ._conn: checked on the
-    aiosqlite range pyproject allows (>=0.20,<0.23); a newer aiosqlite must be checked
-    again before this range is widened."""
+async def test_the_private_aiosqlite_parts_db_relies_on_are_there(db: Database) -> None:
+    """bot/storage/db.py `_queue` puts `(future, function)` on Connection._tx and reads
+    `_running`, `_connection` and `_conn`: checked on the aiosqlite range pyproject allows
+    (>=0.20,<0.23); a newer aiosqlite must be checked again before that range is widened."""
     version = tuple(int(part) for part in aiosqlite.__version__.split(".")[:2])
     assert (0, 20) <= version < (0, 23)
-    assert callable(aiosqlite.Connection._execute)
-    assert isinstance(aiosqlite.Connection._conn, property)
+    raw = aiosqlite.Connection(lambda: sqlite3.connect(":memory:", check_same_thread=False),
+                               iter_chunk_size=64)
+    await raw
+    try:
+        assert raw._running is True
+        assert isinstance(raw._connection, sqlite3.Connection)
+        assert raw._conn is raw._connection
+        future = asyncio.get_running_loop().create_future()
+        raw._tx.put_nowait((future, lambda: "ran"))
+        assert await asyncio.wait_for(future, timeout=5) == "ran"
+    finally:
+        await raw.close()
+
+
+def keys_in_order(conn: SyncConn) -> list[str]:
+    return [row["key"] for row in conn.fetchall("SELECT key FROM meta ORDER BY rowid")]
+
+
+async def test_calls_queue_in_order_and_never_inside_a_write_block(db: Database) -> None:
+    """The lock is not held while a call runs, yet each transaction stays whole: calls
+    wait for an open write() block, and run in the order they were queued."""
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('a', 'block')")
+        early = [asyncio.create_task(db.write_call(put, f"k{n:02}", "call")) for n in range(10)]
+        await asyncio.sleep(0)  # each call is waiting for the lock
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('b', 'block')")
+    await asyncio.gather(*early)
+    late = [asyncio.create_task(db.write_call(put, f"k{n:02}", "call")) for n in range(10, 20)]
+    await asyncio.sleep(0)  # each call is queued on the writer's thread
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('z', 'block')")
+    await asyncio.gather(*late)
+    assert await db.read_call(keys_in_order) == ["a", "b"] + [f"k{n:02}" for n in range(20)] + ["z"]
 
 
 async def test_a_call_runs_on_the_worker_thread_and_counts_statements(db: Database) -> None:
