@@ -152,8 +152,13 @@ class Tally:
     def of(cls, codes: Iterable[str]) -> Tally:
         """The tally of normalised codes (one per session)."""
         # Count first, then weigh each distinct code once: a year holds ~380 sessions.
+        return cls.of_counts(Counter(codes).items())
+
+    @classmethod
+    def of_counts(cls, counted: Iterable[tuple[str, int]]) -> Tally:
+        """The tally of normalised codes given as (code, sessions with that code)."""
         totals = [0] * len(fields(cls))
-        for code, times in Counter(codes).items():
+        for code, times in counted:
             for index, count in enumerate(cls._one(code)._counts()):
                 totals[index] += times * count
         return cls(*totals)
