@@ -153,35 +153,22 @@ async def _find_and_show(update: Update, context: Context, typed: str, reason: s
     officer = current_officer(context)
     svc = services(context)
     found: list[PupilSummary] = []
-    card = None
     if len(typed) <= _LONGEST_QUERY:
-        found, card = await svc.db.read_call(
-            _search, officer, typed, today=svc.clock.today(),
-            year_end=svc.settings.academic_year_end)
+        # Supervisors find their team's pupils too (their cards are read-only).
+        found = await svc.db.read_call(
+            pupil_store.find_pupils_sync, officer, typed, today=svc.clock.today(),
+            year_end=svc.settings.academic_year_end, limit=SEARCH_LIMIT + 1,
+            include_team=officer.role == "supervisor")
     if not found:
         if len(typed) <= _LONGEST_QUERY:
             await svc.db.write_call(pupil_store.record_refused_lookup_sync, officer, typed,
                                     via=reason)
         await answer(update, NOT_FOUND)
     elif len(found) == 1:
-        await _show(update, context, officer, found[0].id, card, reason)
+        await show_card(update, context, found[0].id, reason)
     else:
         await answer(update, _choice_text(found), markup=keyboard(
             [[(_choice_label(pupil), f"pick:{pupil.id}")] for pupil in found[:SEARCH_LIMIT]]))
-
-
-def _search(conn: SyncConn, officer: Officer, typed: str, *, today: date,
-            year_end: YearEnd) -> tuple[list[PupilSummary], PupilCard | None]:
-    """The pupils matching `typed` and, when exactly one does, its card: one snapshot,
-    one call on the reader's thread."""
-    # Supervisors find their team's pupils too (their cards are read-only).
-    found = pupil_store.find_pupils_sync(conn, officer, typed, today=today, year_end=year_end,
-                                         limit=SEARCH_LIMIT + 1,
-                                         include_team=officer.role == "supervisor")
-    if len(found) != 1:
-        return found, None
-    return found, pupil_store.pupil_card_sync(conn, officer, found[0].id, today=today,
-                                              year_end=year_end)
 
 
 def _choice_text(found: list[PupilSummary]) -> str:
@@ -225,21 +212,10 @@ async def show_card(update: Update, context: Context, pupil_id: int, reason: str
     (an alert's button passes ALERT_BUTTON). Returns whether a card was shown."""
     officer = current_officer(context)
     svc = services(context)
-    card = await svc.db.read_call(pupil_store.pupil_card_sync, officer, pupil_id,
-                                  today=svc.clock.today(),
-                                  year_end=svc.settings.academic_year_end)
-    return await _show(update, context, officer, pupil_id, card, reason)
-
-
-async def _show(update: Update, context: Context, officer: Officer, pupil_id: int,
-                card: PupilCard | None, reason: str) -> bool:
-    """Audit the view (or the refusal), then send the card or NOT_FOUND.
-
-    The card was read on the reader; only the audit entry is written, so the one writer
-    is held for as little as it can be. Nothing is sent unless the entry is committed."""
-    svc = services(context)
-    await svc.db.write_call(_audit_view, officer, "pupil_card", pupil_id,
-                            None if card is None else card.access, reason)
+    # The card and its audit entry: one transaction, one call on the writer's thread.
+    card = await svc.db.write_call(_audited_card, officer, pupil_id, reason,
+                                   today=svc.clock.today(),
+                                   year_end=svc.settings.academic_year_end)
     if card is None:
         await answer(update, NOT_FOUND)
         return False
@@ -249,6 +225,14 @@ async def _show(update: Update, context: Context, officer: Officer, pupil_id: in
     markup = keyboard(card_buttons(card, officer, svc.clock.now()))
     await _send(update, text, markup)
     return True
+
+
+def _audited_card(conn: SyncConn, officer: Officer, pupil_id: int, reason: str, *,
+                  today: date, year_end: YearEnd) -> PupilCard | None:
+    card = pupil_store.pupil_card_sync(conn, officer, pupil_id, today=today, year_end=year_end)
+    _audit_view(conn, officer, "pupil_card", pupil_id, None if card is None else card.access,
+                reason)
+    return card
 
 
 def _audited_details(conn: SyncConn, officer: Officer, pupil_id: int) -> PupilDetails | None:
