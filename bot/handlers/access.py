@@ -32,7 +32,9 @@ from bot.handlers.common import (
 from bot.handlers.help import commands_for, help_text
 from bot.storage import audit, conversations, sessions
 from bot.storage import officers as officer_store
+from bot.storage.db import SyncConn
 from bot.storage.officers import Officer
+from bot.storage.sessions import Session
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +78,7 @@ async def gate(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
     svc = services(context)
     now = svc.clock.now()
-    async with svc.db.read() as conn:
-        officer = await officer_store.officer_by_telegram_user(conn, user.id)
-        session = None if officer is None else await sessions.session_of(conn, officer.id)
+    officer, session = await svc.db.read_call(_person, user.id)
     start_code = _start_code(update)
     if start_code is not None:
         await _enrol(update, context, officer, start_code)
@@ -102,6 +102,13 @@ async def gate(update: Update, context: Context) -> None:
         async with svc.db.write() as conn:
             await sessions.touch(conn, officer.id, now)
     set_current_officer(context, officer)
+
+
+def _person(conn: SyncConn, user_id: int) -> tuple[Officer | None, Session | None]:
+    """The officer behind a Telegram account and their session: the gate's one read,
+    run as one call on the reader's thread (it comes before every update)."""
+    officer = officer_store.officer_by_telegram_user_sync(conn, user_id)
+    return officer, None if officer is None else sessions.session_of_sync(conn, officer.id)
 
 
 def _start_code(update: Update) -> str | None:

@@ -16,6 +16,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.domain.attendance import RULE_LABELS, Rule, Tally
+from bot.domain.dates import YearEnd
 from bot.domain.visit_flow import correctable
 from bot.domain.visits import CONTACT_OUTCOMES, VISIT_TYPES, label_of
 from bot.handlers.common import (
@@ -32,7 +33,7 @@ from bot.handlers.common import (
 )
 from bot.storage import audit
 from bot.storage import pupils as pupil_store
-from bot.storage.db import Conn
+from bot.storage.db import SyncConn
 from bot.storage.officers import Officer
 from bot.storage.pupils import PupilCard, PupilDetails, PupilSummary
 
@@ -153,16 +154,15 @@ async def _find_and_show(update: Update, context: Context, typed: str, reason: s
     svc = services(context)
     found: list[PupilSummary] = []
     if len(typed) <= _LONGEST_QUERY:
-        async with svc.db.read() as conn:
-            # Supervisors find their team's pupils too (their cards are read-only).
-            found = await pupil_store.find_pupils(
-                conn, officer, typed, today=svc.clock.today(),
-                year_end=svc.settings.academic_year_end, limit=SEARCH_LIMIT + 1,
-                include_team=officer.role == "supervisor")
+        # Supervisors find their team's pupils too (their cards are read-only).
+        found = await svc.db.read_call(
+            pupil_store.find_pupils_sync, officer, typed, today=svc.clock.today(),
+            year_end=svc.settings.academic_year_end, limit=SEARCH_LIMIT + 1,
+            include_team=officer.role == "supervisor")
     if not found:
         if len(typed) <= _LONGEST_QUERY:
-            async with svc.db.write() as conn:
-                await pupil_store.record_refused_lookup(conn, officer, typed, via=reason)
+            await svc.db.write_call(pupil_store.record_refused_lookup_sync, officer, typed,
+                                    via=reason)
         await answer(update, NOT_FOUND)
     elif len(found) == 1:
         await show_card(update, context, found[0].id, reason)
@@ -212,11 +212,10 @@ async def show_card(update: Update, context: Context, pupil_id: int, reason: str
     (an alert's button passes ALERT_BUTTON). Returns whether a card was shown."""
     officer = current_officer(context)
     svc = services(context)
-    async with svc.db.write() as conn:
-        card = await pupil_store.pupil_card(conn, officer, pupil_id, today=svc.clock.today(),
-                                            year_end=svc.settings.academic_year_end)
-        await _audit_view(conn, officer, "pupil_card", pupil_id,
-                          None if card is None else card.access, reason)
+    # The card and its audit entry: one transaction, one call on the writer's thread.
+    card = await svc.db.write_call(_audited_card, officer, pupil_id, reason,
+                                   today=svc.clock.today(),
+                                   year_end=svc.settings.academic_year_end)
     if card is None:
         await answer(update, NOT_FOUND)
         return False
@@ -228,19 +227,34 @@ async def show_card(update: Update, context: Context, pupil_id: int, reason: str
     return True
 
 
-async def _audit_view(conn: Conn, officer: Officer, action: str, pupil_id: int,
-                      access: str | None, reason: str) -> None:
+def _audited_card(conn: SyncConn, officer: Officer, pupil_id: int, reason: str, *,
+                  today: date, year_end: YearEnd) -> PupilCard | None:
+    card = pupil_store.pupil_card_sync(conn, officer, pupil_id, today=today, year_end=year_end)
+    _audit_view(conn, officer, "pupil_card", pupil_id, None if card is None else card.access,
+                reason)
+    return card
+
+
+def _audited_details(conn: SyncConn, officer: Officer, pupil_id: int) -> PupilDetails | None:
+    details = pupil_store.pupil_details_sync(conn, officer, pupil_id)
+    _audit_view(conn, officer, "pupil_details", pupil_id,
+                None if details is None else details.access, CARD_BUTTON)
+    return details
+
+
+def _audit_view(conn: SyncConn, officer: Officer, action: str, pupil_id: int,
+                access: str | None, reason: str) -> None:
     """A view, or (same answer to the person) a view refused: nothing shows which."""
     target = f"pupil:{pupil_id}"
     if access is None:
-        await audit.append(conn, actor=officer.actor, action=f"refused:{action}",
-                           target=target, reason="not_visible", detail={"via": reason})
+        audit.append_sync(conn, actor=officer.actor, action=f"refused:{action}",
+                          target=target, reason="not_visible", detail={"via": reason})
     elif access == pupil_store.SUPERVISION:
-        await audit.append(conn, actor=officer.actor, action=action, target=target,
-                           reason=SUPERVISION, detail={"via": reason})
+        audit.append_sync(conn, actor=officer.actor, action=action, target=target,
+                          reason=SUPERVISION, detail={"via": reason})
     else:
-        await audit.append(conn, actor=officer.actor, action=action, target=target,
-                           reason=reason)
+        audit.append_sync(conn, actor=officer.actor, action=action, target=target,
+                          reason=reason)
 
 
 def card_text(card: PupilCard, *, pa_threshold: int, sa_threshold: int) -> str:
@@ -334,10 +348,7 @@ async def details_button(update: Update, context: Context) -> None:
         return
     officer = current_officer(context)
     svc = services(context)
-    async with svc.db.write() as conn:
-        details = await pupil_store.pupil_details(conn, officer, pupil_id)
-        await _audit_view(conn, officer, "pupil_details", pupil_id,
-                          None if details is None else details.access, CARD_BUTTON)
+    details = await svc.db.write_call(_audited_details, officer, pupil_id)
     if details is None or update.effective_chat is None:
         await answer(update, NOT_FOUND)
         return

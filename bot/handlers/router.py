@@ -32,8 +32,8 @@ def text_handler(routes: TextRoutes) -> Callable[[Update, Context], Awaitable[No
         """Route typed text to the open conversation, or search the officer's pupils."""
         officer = current_officer(context)
         svc = services(context)
-        async with svc.db.read() as conn:
-            talk = await conversations.current(conn, officer.id, svc.clock.now())
+        # One call on the reader's thread: this comes before every typed search.
+        talk = await svc.db.read_call(conversations.current_sync, officer.id, svc.clock.now())
         if talk is not None and talk.kind in routes.answers:
             await routes.answers[talk.kind](update, context, talk)
         elif routes.search is not None and officer.role != "controller":

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.storage.db import Conn
+from bot.storage.db import Conn, SyncConn
 
 GENESIS = "0" * 64
 
@@ -63,9 +63,17 @@ async def append(conn: Conn, *, actor: str, action: str, reason: str,
                  target: str | None = None, detail: dict[str, Any] | None = None,
                  at: datetime | None = None) -> int:
     """Append one entry inside the caller's write transaction; returns its sequence number."""
+    return await conn.call(append_sync, actor=actor, action=action, reason=reason,
+                           target=target, detail=detail, at=at)
+
+
+def append_sync(conn: SyncConn, *, actor: str, action: str, reason: str,
+                target: str | None = None, detail: dict[str, Any] | None = None,
+                at: datetime | None = None) -> int:
+    """`append` for a function running as one call on the writer's thread."""
     if not conn.writable:
         raise RuntimeError("audit entries are written inside db.write()")
-    last = await conn.fetchone("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+    last = conn.fetchone("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
     seq = 1 if last is None else last["seq"] + 1
     prev_hash = GENESIS if last is None else last["hash"]
     moment = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
@@ -73,7 +81,7 @@ async def append(conn: Conn, *, actor: str, action: str, reason: str,
                                                          separators=(",", ":"))
     digest = _digest(conn.audit_key, prev_hash, seq, moment, actor, action, target, reason,
                      detail_text)
-    await conn.execute(
+    conn.execute(
         "INSERT INTO audit (seq, at, actor, action, target, reason, detail, prev_hash, hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (seq, moment, actor, action, target, reason, detail_text, prev_hash, digest),

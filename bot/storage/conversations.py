@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.storage.db import Conn, stamp
+from bot.storage.db import Conn, SyncConn, stamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,12 @@ class Conversation:
 
 async def current(conn: Conn, officer_id: int, now: datetime) -> Conversation | None:
     """The officer's open conversation, or None (an expired one counts as none)."""
-    row = await conn.fetchone(
+    return await conn.call(current_sync, officer_id, now)
+
+
+def current_sync(conn: SyncConn, officer_id: int, now: datetime) -> Conversation | None:
+    """`current` for a function running as one call on a worker thread."""
+    row = conn.fetchone(
         "SELECT kind, step, token, pupil_id, data, message_id, started_at, expires_at"
         " FROM conversations WHERE officer_id = ?", (officer_id,))
     if row is None:

@@ -10,14 +10,16 @@ file is encrypted with SQLCipher.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import secrets
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
@@ -47,14 +49,102 @@ class DatabaseError(Exception):
 
 
 class StatementCounter:
-    """Counts statements sent through Conn (executemany counts once)."""
+    """Counts statements sent through Conn and SyncConn (executemany counts once).
+
+    Statements run on the connections' worker threads, so counting takes a lock."""
 
     def __init__(self) -> None:
         self.count = 0
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self.count += 1
+
+
+Params = Sequence[Any] | dict[str, Any]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class SyncConn:
+    """The synchronous twin of Conn, for a function that runs as one call on the
+    connection's worker thread (`Conn.call`, `Database.read_call`, `Database.write_call`):
+    the same helpers and the same rows (`sqlite3.Row`), with no thread hop per statement.
+
+    Only used on that thread, inside the call it was made for."""
+
+    def __init__(self, raw: sqlite3.Connection, audit_key: bytes, writable: bool,
+                 counter: StatementCounter) -> None:
+        self.raw = raw
+        self.audit_key = audit_key
+        self.writable = writable
+        self._counter = counter
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        self._counter.add()
+        cursor = self.raw.execute(sql, params)
+        count = cursor.rowcount
+        cursor.close()
+        return count
+
+    def insert(self, sql: str, params: Params = ()) -> int:
+        """Run an INSERT and return the new row's id."""
+        self._counter.add()
+        cursor = self.raw.execute(sql, params)
+        row_id = cursor.lastrowid
+        cursor.close()
+        assert row_id is not None
+        return row_id
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._counter.add()
+        self.raw.executemany(sql, rows).close()
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
+        self._counter.add()
+        cursor = self.raw.execute(sql, params)
+        rows = cursor.fetchall()
+        cursor.close()
+        return rows
+
+    def fetchone(self, sql: str, params: Params = ()) -> Any:
+        self._counter.add()
+        cursor = self.raw.execute(sql, params)
+        row = cursor.fetchone()
+        cursor.close()
+        return row
+
+    def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = self.fetchone(sql, params)  # counted there
+        return None if row is None else row[0]
+
+
+def _queue(raw: aiosqlite.Connection,
+           fn: Callable[[sqlite3.Connection], R]) -> asyncio.Future[R]:
+    """Queue `fn(sqlite3 connection)` on `raw`'s worker thread now, before returning; the
+    future is its result (one hop there and back).
+
+    aiosqlite runs each connection's calls one at a time, in the order queued, on its
+    own thread: what `Connection._execute` does, except that the call is queued at once,
+    not when a coroutine first runs, so a caller holding a lock knows where its call
+    stands in the queue. The queue (`_tx`), its `(future, function)` items, `_running`,
+    `_connection` and `_conn` are private, so this is the one place that uses them
+    (tests/storage/test_db_calls.py checks them on the aiosqlite range pyproject allows).
+    """
+    if not raw._running or raw._connection is None:  # as _execute: a stopped worker
+        raise ValueError("Connection closed")           # would leave the future waiting
+    future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+    raw._tx.put_nowait((future, lambda: fn(raw._conn)))
+    return future
 
 
 class Conn:
-    """A connection inside a read or write block: a few fetch helpers over aiosqlite."""
+    """A connection inside a read or write block: a few fetch helpers over aiosqlite.
+
+    Each helper is one hop to the connection's worker thread; `call` runs a whole group
+    of statements (a synchronous function over a SyncConn) as one hop."""
 
     def __init__(self, raw: aiosqlite.Connection, audit_key: bytes, writable: bool,
                  counter: StatementCounter) -> None:
@@ -63,41 +153,36 @@ class Conn:
         self.writable = writable
         self._counter = counter
 
-    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
-        """Run one statement; returns the number of rows it changed."""
-        self._counter.count += 1
-        cursor = await self.raw.execute(sql, params)
-        count = cursor.rowcount
-        await cursor.close()
-        return count
+    async def call(self, fn: Callable[Concatenate[SyncConn, P], R], /,
+                   *args: P.args, **kwargs: P.kwargs) -> R:
+        """`fn(sync_conn, *args, **kwargs)` on the worker thread, in this block's
+        transaction; the event loop carries on meanwhile (a busy database waits there)."""
 
-    async def insert(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        def run(raw: sqlite3.Connection) -> R:
+            return fn(SyncConn(raw, self.audit_key, self.writable, self._counter),
+                      *args, **kwargs)
+
+        return await _queue(self.raw, run)
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        return await self.call(SyncConn.execute, sql, params)
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
         """Run an INSERT and return the new row's id."""
-        self._counter.count += 1
-        cursor = await self.raw.execute(sql, params)
-        row_id = cursor.lastrowid
-        await cursor.close()
-        assert row_id is not None
-        return row_id
+        return await self.call(SyncConn.insert, sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self._counter.count += 1
-        await self.raw.executemany(sql, rows)
+        await self.call(SyncConn.executemany, sql, rows)
 
-    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
-        self._counter.count += 1
-        return list(await self.raw.execute_fetchall(sql, params))
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
+        return await self.call(SyncConn.fetchall, sql, params)
 
-    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
-        self._counter.count += 1
-        cursor = await self.raw.execute(sql, params)
-        row = await cursor.fetchone()
-        await cursor.close()
-        return row
+    async def fetchone(self, sql: str, params: Params = ()) -> Any:
+        return await self.call(SyncConn.fetchone, sql, params)
 
-    async def fetchval(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
-        row = await self.fetchone(sql, params)  # counted there
-        return None if row is None else row[0]
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        return await self.call(SyncConn.fetchval, sql, params)
 
 
 class Database:
@@ -163,6 +248,35 @@ class Database:
             finally:
                 await asyncio.shield(self._reader.rollback())
 
+    async def write_call(self, fn: Callable[Concatenate[SyncConn, P], R], /,
+                         *args: P.args, **kwargs: P.kwargs) -> R:
+        """A whole write transaction as one call on the writer's thread: BEGIN IMMEDIATE,
+        `fn(sync_conn, *args, **kwargs)`, COMMIT; ROLLBACK and re-raise on error.
+
+        The call is queued under the write lock, so never inside a `write()` block's
+        transaction; the writer's thread runs its queue in order, so transactions queued
+        one after another run one after another, without a round trip through the event
+        loop between them (the lock is not held meanwhile). The event loop carries on
+        while the call waits for a database another process keeps busy. A caller
+        cancelled meanwhile does not cut the transaction short: it commits or rolls back
+        before the next one begins."""
+        async with self._write_lock:
+            result = _queue(self._writer, functools.partial(
+                _transaction, "BEGIN IMMEDIATE", True, self.audit_key, self.counter,
+                lambda conn: fn(conn, *args, **kwargs)))
+        return await result
+
+    async def read_call(self, fn: Callable[Concatenate[SyncConn, P], R], /,
+                        *args: P.args, **kwargs: P.kwargs) -> R:
+        """`read()` as one call on the reader's thread: one consistent snapshot for
+        `fn(sync_conn, *args, **kwargs)`; the reader connection is query-only. Queued
+        under the read lock, so never inside a `read()` block (as `write_call`)."""
+        async with self._read_lock:
+            result = _queue(self._reader, functools.partial(
+                _transaction, "BEGIN", False, self.audit_key, self.counter,
+                lambda conn: fn(conn, *args, **kwargs)))
+        return await result
+
     async def checkpoint(self, attempts: int = 50) -> None:
         """Move the WAL into the main file and truncate it, confirmed not busy.
 
@@ -203,7 +317,12 @@ class Database:
     async def _not_waiting(self) -> AsyncIterator[None]:
         """The writer gives up at once on a busy database instead of waiting the busy
         timeout (which would hold this process's locks, and so every chat, meanwhile).
-        Statements are read to the end: one left open would block VACUUM."""
+        Statements are read to the end: one left open would block VACUUM.
+
+        Taken with both locks held; calls queued on the reader before them (read_call)
+        are let finish first, so this process holds no snapshot meanwhile (the writer's
+        queue runs before the pragma anyway)."""
+        await _queue(self._reader, lambda raw: None)
         await self._writer.execute_fetchall("PRAGMA busy_timeout = 0")
         try:
             yield
@@ -223,6 +342,21 @@ class Database:
                 await self._writer.backup(copy)
         finally:
             copy.close()
+
+
+def _transaction(begin: str, writable: bool, audit_key: bytes, counter: StatementCounter,
+                 fn: Callable[[SyncConn], R], raw: sqlite3.Connection) -> R:
+    """On a worker thread: `fn` in a transaction of its own, committed only when writable
+    and `fn` returned; rolled back otherwise."""
+    raw.execute(begin).close()
+    try:
+        result = fn(SyncConn(raw, audit_key, writable, counter))
+        if writable:
+            raw.commit()
+    finally:
+        if raw.in_transaction:
+            raw.rollback()
+    return result
 
 
 def _sql_quote(text: str) -> str:

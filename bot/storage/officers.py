@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.storage.db import Conn, stamp
+from bot.storage.db import Conn, SyncConn, stamp
 from bot.storage.outbox import enqueue
 
 ROLES = ("officer", "supervisor", "controller")
@@ -65,8 +65,13 @@ async def officer_by_id(conn: Conn, officer_id: int) -> Officer | None:
 
 
 async def officer_by_telegram_user(conn: Conn, user_id: int) -> Officer | None:
-    row = await conn.fetchone(f"SELECT {_COLUMNS} FROM officers WHERE telegram_user_id = ?",
-                              (user_id,))
+    return await conn.call(officer_by_telegram_user_sync, user_id)
+
+
+def officer_by_telegram_user_sync(conn: SyncConn, user_id: int) -> Officer | None:
+    """`officer_by_telegram_user` for a function running as one call on a worker thread."""
+    row = conn.fetchone(f"SELECT {_COLUMNS} FROM officers WHERE telegram_user_id = ?",
+                        (user_id,))
     return None if row is None else _officer(row)
 
 

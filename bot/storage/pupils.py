@@ -18,7 +18,7 @@ from bot.domain.dates import YearEnd, academic_year_of
 from bot.domain.text import fold, pupil_name
 from bot.domain.upn import normalise_upn
 from bot.storage import audit
-from bot.storage.db import Conn
+from bot.storage.db import Conn, SyncConn
 from bot.storage.officers import Officer
 
 OWN = "own"
@@ -183,6 +183,14 @@ async def find_pupils(conn: Conn, officer: Officer, query: str, *, today: date,
     Only the officer's own pupils unless `include_team` (a supervisor reading their
     team). Exact UPN or case-reference matches come first, then by name.
     """
+    return await conn.call(find_pupils_sync, officer, query, today=today, year_end=year_end,
+                           limit=limit, include_team=include_team)
+
+
+def find_pupils_sync(conn: SyncConn, officer: Officer, query: str, *, today: date,
+                     year_end: YearEnd, limit: int = 10,
+                     include_team: bool = False) -> list[PupilSummary]:
+    """`find_pupils` for a function running as one call on a worker thread."""
     scope = _scope(officer, include_team=include_team)
     typed = " ".join(query.split())
     if scope is None or not typed or limit <= 0:
@@ -193,7 +201,7 @@ async def find_pupils(conn: Conn, officer: Officer, query: str, *, today: date,
               "ref": typed.upper(), "prefix": _like_prefix(folded) if folded else None,
               "limit": limit}
     exact = "(p.upn = :upn OR upper(p.case_ref) = :ref)"
-    rows = await conn.fetchall(
+    rows = conn.fetchall(
         f"SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM}"
         f" WHERE {where} AND ({exact}"
         "   OR p.search_last LIKE :prefix ESCAPE '\\'"
@@ -210,16 +218,22 @@ async def record_refused_lookup(conn: Conn, officer: Officer, query: str, *, via
     access like a forged card button (`refused:pupil_lookup`, `pupil:<id>`, reason
     `not_visible`, detail `via`). A name is not an identifier (a miss may be anyone's
     typo), so a name search is not. Returns whether an entry was written."""
+    return await conn.call(record_refused_lookup_sync, officer, query, via=via)
+
+
+def record_refused_lookup_sync(conn: SyncConn, officer: Officer, query: str, *,
+                               via: str) -> bool:
+    """`record_refused_lookup` for a function running as one call on the writer's thread."""
     typed = " ".join(query.split())
     if not typed:
         return False
-    pupil_id = await conn.fetchval(
+    pupil_id = conn.fetchval(
         "SELECT id FROM pupils WHERE upn = ? OR upper(case_ref) = ?",
         (normalise_upn(typed), typed.upper()))
     if pupil_id is None:
         return False
-    await audit.append(conn, actor=officer.actor, action="refused:pupil_lookup",
-                       target=f"pupil:{pupil_id}", reason="not_visible", detail={"via": via})
+    audit.append_sync(conn, actor=officer.actor, action="refused:pupil_lookup",
+                      target=f"pupil:{pupil_id}", reason="not_visible", detail={"via": via})
     return True
 
 
@@ -254,12 +268,18 @@ _CURRENT_VISIT = ("NOT EXISTS (SELECT 1 FROM visits c"
 async def pupil_card(conn: Conn, officer: Officer, pupil_id: int, *, today: date,
                      year_end: YearEnd) -> PupilCard | None:
     """The card of a pupil this person may see; None otherwise (as if it did not exist)."""
+    return await conn.call(pupil_card_sync, officer, pupil_id, today=today, year_end=year_end)
+
+
+def pupil_card_sync(conn: SyncConn, officer: Officer, pupil_id: int, *, today: date,
+                    year_end: YearEnd) -> PupilCard | None:
+    """`pupil_card` for a function running as one call on a worker thread."""
     scope = _scope(officer, include_team=True)
     if scope is None:
         return None
     where, params = scope
     year = academic_year_of(today, year_end)
-    row = await conn.fetchone(
+    row = conn.fetchone(
         f"SELECT {_SUMMARY_COLUMNS}, p.sen, p.health_needs,"
         " COALESCE(st.authorised, 0) AS authorised,"
         " COALESCE(st.unauthorised, 0) AS unauthorised,"
@@ -271,13 +291,16 @@ async def pupil_card(conn: Conn, officer: Officer, pupil_id: int, *, today: date
     if row is None:
         return None
     recent_from = today - timedelta(days=RECENT_DAYS - 1)
-    codes = await conn.fetchall(
-        "SELECT code FROM marks WHERE pupil_id = ? AND date >= ? AND date <= ?",
+    # Counted in SQL: a few rows back instead of one per session (each row fetched is a
+    # hand-over of the interpreter lock between this thread and the event loop's).
+    codes = conn.fetchall(
+        "SELECT code, count(*) AS sessions FROM marks"
+        " WHERE pupil_id = ? AND date >= ? AND date <= ? GROUP BY code",
         (pupil_id, recent_from.isoformat(), today.isoformat()))
-    rules = await conn.fetchall(
+    rules = conn.fetchall(
         "SELECT rule FROM rule_states WHERE pupil_id = ? AND academic_year = ? AND holding = 1",
         (pupil_id, year))
-    visits = await conn.fetchall(
+    visits = conn.fetchall(
         "SELECT v.id, v.visit_date, v.type, v.contact, v.officer_id, o.ref, v.saved_at"
         " FROM visits v JOIN officers o ON o.id = v.officer_id"
         f" WHERE v.pupil_id = ? AND {_CURRENT_VISIT}"
@@ -289,7 +312,7 @@ async def pupil_card(conn: Conn, officer: Officer, pupil_id: int, *, today: date
     return PupilCard(
         summary=_summary(row),
         year=year_tally,
-        recent=Tally.of(code["code"] for code in codes),
+        recent=Tally.of_counts({code["code"]: code["sessions"] for code in codes}),
         recent_from=recent_from,
         rules=frozenset(rule for rule in _MARK_RULES if rule.value in held),
         sen=row["sen"] != "N",
@@ -308,18 +331,23 @@ def _visit(row: Any) -> VisitLine:
 
 async def pupil_details(conn: Conn, officer: Officer, pupil_id: int) -> PupilDetails | None:
     """Contacts, SEN and health details of a pupil this person may see; None otherwise."""
+    return await conn.call(pupil_details_sync, officer, pupil_id)
+
+
+def pupil_details_sync(conn: SyncConn, officer: Officer, pupil_id: int) -> PupilDetails | None:
+    """`pupil_details` for a function running as one call on a worker thread."""
     scope = _scope(officer, include_team=True)
     if scope is None:
         return None
     where, params = scope
-    row = await conn.fetchone(
+    row = conn.fetchone(
         "SELECT p.id, p.case_ref, p.first_name, p.last_name, p.address, p.postcode, p.sen,"
         " p.health_needs, CASE WHEN a.officer_id = :me THEN 'own' ELSE 'supervision' END"
         " AS access FROM pupils p JOIN allocations a ON a.pupil_id = p.id"
         f" WHERE p.id = :pupil AND {where}", {**params, "pupil": pupil_id})
     if row is None:
         return None
-    contacts = await conn.fetchall(
+    contacts = conn.fetchall(
         "SELECT name, relationship, phone, email, address, parental_responsibility, priority"
         " FROM contacts WHERE pupil_id = ?"
         " ORDER BY CASE WHEN priority IS NULL THEN 1 ELSE 0 END, priority, name, id",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.storage.db import Conn, stamp
+from bot.storage.db import Conn, SyncConn, stamp
 from bot.storage.officers import hash_code
 
 MAX_PIN_FAILURES = 5
@@ -30,7 +30,12 @@ def _moment(text: str | None) -> datetime | None:
 
 
 async def session_of(conn: Conn, officer_id: int) -> Session:
-    row = await conn.fetchone(
+    return await conn.call(session_of_sync, officer_id)
+
+
+def session_of_sync(conn: SyncConn, officer_id: int) -> Session:
+    """`session_of` for a function running as one call on a worker thread."""
+    row = conn.fetchone(
         "SELECT unlocked_at, last_seen_at, pending_update FROM sessions WHERE officer_id = ?",
         (officer_id,))
     if row is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -200,6 +201,11 @@ def test_with_code_then_without_code_round_trips(codes: list[str], code: str) ->
     tally = Tally.of(codes)
     assert tally.with_code(code).without_code(code) == tally
     assert tally.with_code(code) == Tally.of([*codes, code])
+
+
+@given(codes_lists)
+def test_tally_of_counted_codes_is_the_tally_of_the_codes(codes: list[str]) -> None:
+    assert Tally.of_counts(Counter(codes)) == Tally.of(codes)
 
 
 @given(codes_lists, codes_lists)
