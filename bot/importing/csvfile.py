@@ -366,15 +366,16 @@ class CsvReader:
 
     def _texts(self) -> Iterator[str]:
         """The decoded file in pieces of whole lines (the last may lack its newline)."""
-        pending = ""
+        pending: list[str] = []  # pieces since the last newline (one very long line)
         while piece := self._text.read(_BLOCK_CHARS):
-            text = pending + piece
-            cut = text.rfind("\n") + 1
-            pending = text[cut:]
-            if cut:
-                yield text[:cut]
-        if pending:
-            yield pending
+            cut = piece.rfind("\n") + 1
+            if not cut:
+                pending.append(piece)
+                continue
+            yield "".join([*pending, piece[:cut]])
+            pending = [piece[cut:]]
+        if "".join(pending):
+            yield "".join(pending)
 
     def _split(self, text: str, first_line: int) -> Columns | None:
         """Plain lines (no quote, every line of the header's width, line ends all

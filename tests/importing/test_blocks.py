@@ -103,6 +103,14 @@ def test_blocks_give_what_rows_give(write_file: WriteFile, text: str) -> None:
     assert by_blocks(path) == by_rows(path)
 
 
+def test_a_line_longer_than_many_blocks(write_file: WriteFile) -> None:
+    path = write_file("upn,note\nA1," + "x" * 500 + "\nA2,y\nA3," + "z" * 300)
+    assert by_blocks(path) == by_rows(path)
+    rows, rows_read, problems = by_blocks(path)
+    assert [(line, values[0]) for line, values in rows] == [(2, "A1"), (3, "A2"), (4, "A3")]
+    assert (rows_read, problems) == (3, [])
+
+
 def test_plain_lines_come_as_columns_and_a_quote_sends_the_rest_to_the_csv_module(
     write_file: WriteFile,
 ) -> None:
