@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -28,10 +27,10 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import Application, ContextTypes
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.domain.alerts import more_button
 from bot.domain.dates import in_quiet_time
+from bot.processing import retry_after
 from bot.storage import alerts as alert_store
 from bot.storage import outbox
 from bot.storage.outbox import Delivery
@@ -100,7 +99,7 @@ async def _send_and_mark(bot: Bot, svc: Any, delivery: Delivery) -> None:
     try:
         await _send(bot, delivery)
     except RetryAfter as exc:
-        error, retry_in = "http_429", _retry_after(exc)
+        error, retry_in = "http_429", retry_after(exc)
     except Forbidden:
         error = "http_403"
     except BadRequest:
@@ -158,13 +157,6 @@ def keyboard(buttons: Sequence[Sequence[str]], columns: int,
     if last is not None:
         rows.append([InlineKeyboardButton(last[0], callback_data=last[1])])
     return InlineKeyboardMarkup(rows) if rows else None
-
-
-def _retry_after(exc: RetryAfter) -> timedelta:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        wait = exc.retry_after
-    return wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
 
 
 def _backoff(attempts: int) -> timedelta:
