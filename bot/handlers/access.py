@@ -78,7 +78,7 @@ async def gate(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
     svc = services(context)
     now = svc.clock.now()
-    officer, session = await svc.db.read_call(_person, user.id)
+    officer, session = await svc.db.quick_read(_person, user.id)
     start_code = _start_code(update)
     if start_code is not None:
         await _enrol(update, context, officer, start_code)

@@ -155,7 +155,7 @@ async def _find_and_show(update: Update, context: Context, typed: str, reason: s
     found: list[PupilSummary] = []
     if len(typed) <= _LONGEST_QUERY:
         # Supervisors find their team's pupils too (their cards are read-only).
-        found = await svc.db.read_call(
+        found = await svc.db.quick_read(
             pupil_store.find_pupils_sync, officer, typed, today=svc.clock.today(),
             year_end=svc.settings.academic_year_end, limit=SEARCH_LIMIT + 1,
             include_team=officer.role == "supervisor")

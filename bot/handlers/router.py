@@ -33,7 +33,7 @@ def text_handler(routes: TextRoutes) -> Callable[[Update, Context], Awaitable[No
         officer = current_officer(context)
         svc = services(context)
         # One call on the reader's thread: this comes before every typed search.
-        talk = await svc.db.read_call(conversations.current_sync, officer.id, svc.clock.now())
+        talk = await svc.db.quick_read(conversations.current_sync, officer.id, svc.clock.now())
         if talk is not None and talk.kind in routes.answers:
             await routes.answers[talk.kind](update, context, talk)
         elif routes.search is not None and officer.role != "controller":

@@ -12,6 +12,7 @@ import aiosqlite
 import pytest
 
 from bot.settings import Settings
+from bot.storage import db as db_module
 from bot.storage.db import Database, SyncConn
 from tests.conftest import make_settings
 
@@ -181,5 +182,58 @@ async def test_calls_work_on_an_encrypted_database(tmp_path: Path) -> None:
         assert await db.read_call(keys) == ["canary"]
         async with db.read() as conn:
             assert await conn.call(keys) == ["canary"]
+    finally:
+        await db.close()
+
+
+# --- quick reads, on the event loop's thread --------------------------------------------
+
+
+async def test_a_quick_read_sees_what_is_committed_and_runs_on_the_loops_thread(
+    db: Database,
+) -> None:
+    await db.write_call(put, "b", "2")
+    threads: list[threading.Thread] = []
+
+    def where_and_keys(conn: SyncConn) -> list[str]:
+        threads.append(threading.current_thread())
+        return keys(conn)
+
+    assert await db.quick_read(where_and_keys) == await db.read_call(where_and_keys) == ["b"]
+    assert threads[0] is threading.current_thread()  # no hop for the quick one
+    assert threads[1] is not threading.current_thread()
+
+
+async def test_a_quick_read_cannot_write(db: Database) -> None:
+    with pytest.raises(sqlite3.OperationalError):
+        await db.quick_read(put, "x", "1")
+    assert await db.read_call(keys) == []
+
+
+async def test_a_busy_database_sends_a_quick_read_the_workers_way(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the loop's thread a read never waits; on SQLITE_BUSY it is read on the reader's
+    thread instead (where waiting holds up no chat), and gives the same answer."""
+    await db.write_call(put, "a", "1")
+    loop_thread = threading.current_thread()
+
+
+    original = db_module._transaction
+
+    def busy_on_the_loops_thread(*args: object) -> object:
+        if threading.current_thread() is loop_thread:
+            raise sqlite3.OperationalError("database is locked")
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db_module, "_transaction", busy_on_the_loops_thread)
+    assert await db.quick_read(keys) == ["a"]
+
+
+async def test_a_quick_read_of_an_encrypted_database(tmp_path: Path) -> None:
+    db = await Database.open(make_settings(tmp_path, database_key="k3y"))
+    try:
+        await db.write_call(put, "k", "v")
+        assert await db.quick_read(keys) == ["k"]
     finally:
         await db.close()
