@@ -16,7 +16,6 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.domain.attendance import RULE_LABELS, Rule, Tally
-from bot.domain.dates import YearEnd
 from bot.domain.visit_flow import correctable
 from bot.domain.visits import CONTACT_OUTCOMES, VISIT_TYPES, label_of
 from bot.handlers.common import (
@@ -212,10 +211,12 @@ async def show_card(update: Update, context: Context, pupil_id: int, reason: str
     (an alert's button passes ALERT_BUTTON). Returns whether a card was shown."""
     officer = current_officer(context)
     svc = services(context)
-    # The card and its audit entry: one transaction, one call on the writer's thread.
-    card = await svc.db.write_call(_audited_card, officer, pupil_id, reason,
+    card = await svc.db.quick_read(pupil_store.pupil_card_sync, officer, pupil_id,
                                    today=svc.clock.today(),
                                    year_end=svc.settings.academic_year_end)
+    # Shown only once its audit entry is committed.
+    await svc.db.write_call(_audit_view, officer, "pupil_card", pupil_id,
+                            None if card is None else card.access, reason)
     if card is None:
         await answer(update, NOT_FOUND)
         return False
@@ -225,14 +226,6 @@ async def show_card(update: Update, context: Context, pupil_id: int, reason: str
     markup = keyboard(card_buttons(card, officer, svc.clock.now()))
     await _send(update, text, markup)
     return True
-
-
-def _audited_card(conn: SyncConn, officer: Officer, pupil_id: int, reason: str, *,
-                  today: date, year_end: YearEnd) -> PupilCard | None:
-    card = pupil_store.pupil_card_sync(conn, officer, pupil_id, today=today, year_end=year_end)
-    _audit_view(conn, officer, "pupil_card", pupil_id, None if card is None else card.access,
-                reason)
-    return card
 
 
 def _audited_details(conn: SyncConn, officer: Officer, pupil_id: int) -> PupilDetails | None:

@@ -285,7 +285,7 @@ class Database:
     async def quick_read(self, fn: Callable[Concatenate[SyncConn, P], R], /,
                          *args: P.args, **kwargs: P.kwargs) -> R:
         """`read_call` run on the event loop's own thread, for a handful of index
-        lookups on every update (the gate's, the search's): no hop to a worker thread,
+        lookups on every update (the gate's, the search's, a card's): no hop to a worker thread,
         and no wait for Python's interpreter lock on the way back.
 
         It never waits for the database either (busy timeout 0): should another
