@@ -10,18 +10,17 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from telegram import Update
 from telegram.ext import (
     ApplicationBuilder,
-    BaseRateLimiter,
     CommandHandler,
     ContextTypes,
     MessageHandler,
     filters,
 )
 
+from bench.drills.common import NoRateLimit
 from bench.report import Result, Unavailable
 from bench.workspace import PIN, Scale, Workspace, bench_clock
 from bot.domain.visits import ABSENCE_REASONS, ACTIONS, CONTACT_OUTCOMES, VISIT_TYPES, label_of
@@ -54,19 +53,6 @@ ROUNDS = 2  # throughput rounds of the echo and of the cards, taken in turn
 Exchange = Callable[[], Awaitable[int]]  # one request and its answer; returns updates sent
 
 
-class NoRateLimit(BaseRateLimiter):
-    """Sends at once: the benchmark measures the bot, not Telegram's flood limits."""
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def process_request(self, callback: Callable[..., Any], args: Any, kwargs: Any,
-                              endpoint: str, data: dict[str, Any],
-                              rate_limit_args: Any) -> Any:
-        return await callback(*args, **kwargs)
 
 
 @dataclass

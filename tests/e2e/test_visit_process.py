@@ -7,17 +7,14 @@ to the real time before enrolling anyone.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
-import signal
-import sys
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bench.drills.processes import STARTUP, BotProcess
 from bot.clock import FixedClock
 from bot.domain import visit_flow as flow
 from bot.handlers import visit
@@ -27,66 +24,15 @@ from bot.storage.db import Database
 from tests.e2e.conftest import People
 from tests.e2e.visit_helpers import caseload, newest_with, rows
 
-STARTUP = 60.0  # seconds a fresh interpreter may take to import and start polling
-
-
-class BotProcess:
-    """`python -m bot run` in a child process, started and killed on demand."""
-
-    def __init__(self, settings: Settings, standin: BotApiStandIn, workdir: Path) -> None:
-        self.env = {key: value for key, value in os.environ.items()
-                    if not key.startswith("EWO_")}
-        self.env.update({
-            "EWO_TELEGRAM_TOKEN": standin.token,
-            "EWO_TELEGRAM_API_URL": standin.base_url,
-            "EWO_DATABASE": str(settings.database),
-            "EWO_AUDIT_KEY": "test-audit-key",
-            "EWO_QUIET_HOURS": "",
-            "EWO_QUIET_DAYS": "",
-            "EWO_EXPORT_DIR": str(workdir / "exports"),
-        })
-        self.workdir = workdir
-        self.process: asyncio.subprocess.Process | None = None
-        self.starts = 0
-
-    async def start(self) -> None:
-        self.starts += 1
-        log = (self.workdir / f"bot-{self.starts}.log").open("wb")
-        with log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", cwd=self.workdir, env=self.env,
-                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log)
-
-    async def kill(self) -> None:
-        """SIGKILL: no shutdown hook runs, nothing is flushed."""
-        process, self.process = self.process, None
-        if process is not None and process.returncode is None:
-            process.send_signal(signal.SIGKILL)
-            await process.wait()
-
-    async def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.returncode is not None:
-            return
-        process.terminate()
-        try:
-            async with asyncio.timeout(20):
-                await process.wait()
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
 
 @pytest.fixture
 async def bot_process(settings: Settings, standin: BotApiStandIn,
                       tmp_path: Path) -> AsyncIterator[BotProcess]:
-    workdir = tmp_path / "work"
-    workdir.mkdir()
-    child = BotProcess(settings, standin, workdir)
+    child = BotProcess(settings, standin, tmp_path / "work")
     try:
         yield child
     finally:
-        await child.stop()
+        await child.terminate()
 
 
 async def press(user: FakeUser, label: str, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109
@@ -124,7 +70,7 @@ async def test_a_killed_bot_process_resumes_the_visit(
     assert summary.text.endswith(visit.QUESTIONS[flow.SUMMARY])
     assert summary.message_id != shown.message_id
     await press(user, "Save")
-    await bot_process.stop()
+    await bot_process.terminate()
 
     yesterday = (clock.today() - timedelta(days=1)).isoformat()
     saved = await rows(db, "SELECT pupil_id, visit_date, type, contact, notes FROM visits")
