@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from functools import lru_cache
@@ -313,21 +313,17 @@ def punctuality_holds(marks: Sequence[tuple[date, str]]) -> bool:
     return _count_in_recent_weeks(marks, PUNCTUALITY_WEEKS, _LATE) >= PUNCTUALITY_LATES
 
 
-def _continuous_run(marks: Sequence[tuple[date, str, str]], sessions: int) -> bool | None:
+def _continuous_run(marks: Sequence[tuple[date, str, str]], sessions: int, *,
+                    in_order: bool = True) -> bool | None:
     """Walk back from the latest session: True once `sessions` possible sessions are
     all N/O, False at the first thing that breaks the run, None if the marks ran out
-    first (earlier marks could still decide it)."""
+    first (earlier marks could still decide it). Marks `in_order` (by date) are read
+    from the end only as far back as the run goes; others are sorted first."""
     if sessions < 1:
         raise ValueError("the continuous-absence run needs at least one session")
-    by_day: dict[date, dict[str, str]] = {}
-    for day, session, code in marks:
-        if session not in SESSIONS:
-            raise ValueError("a session is AM or PM")
-        by_day.setdefault(day, {})[session] = code  # a later mark replaces an earlier one
-    days = sorted(by_day, reverse=True)
+    days = _days_latest_first(marks) if in_order else _days_sorted(marks)
     count = 0
-    for index, day in enumerate(days):
-        day_marks = by_day[day]
+    for index, day_marks in enumerate(days):
         slots = ["PM", "AM"]
         if index == 0 and "PM" not in day_marks:
             slots = ["AM"]  # the latest afternoon is not marked yet: the run ends at AM
@@ -345,6 +341,35 @@ def _continuous_run(marks: Sequence[tuple[date, str, str]], sessions: int) -> bo
     return None
 
 
+def _days_sorted(marks: Iterable[tuple[date, str, str]]) -> list[dict[str, str]]:
+    """Each day's marks by session, the latest day first (of two marks for the same
+    session, the later one counts)."""
+    by_day: dict[date, dict[str, str]] = {}
+    for day, session, code in marks:
+        if session not in SESSIONS:
+            raise ValueError("a session is AM or PM")
+        by_day.setdefault(day, {})[session] = code
+    return [by_day[day] for day in sorted(by_day, reverse=True)]
+
+
+def _days_latest_first(marks: Sequence[tuple[date, str, str]]) -> Iterator[dict[str, str]]:
+    """`_days_sorted` for marks in order of date, read from the end as asked."""
+    day: date | None = None
+    day_marks: dict[str, str] = {}
+    for when, session, code in reversed(marks):
+        if session not in SESSIONS:
+            raise ValueError("a session is AM or PM")
+        if when != day:
+            if day is not None:
+                if when > day:
+                    raise ValueError("marks must be in chronological order")
+                yield day_marks
+            day, day_marks = when, {}
+        day_marks.setdefault(session, code)
+    if day is not None:
+        yield day_marks
+
+
 def continuous_absence_holds(marks: Sequence[tuple[date, str, str]], sessions: int) -> bool:
     """The pupil's latest `sessions` possible sessions are all N or O.
 
@@ -354,8 +379,9 @@ def continuous_absence_holds(marks: Sequence[tuple[date, str, str]], sessions: i
     afternoon of the latest day, which may simply not be marked yet). A day with no
     marks at all is not missing: weekends, bank holidays and closures often carry no
     marks, and the data cannot tell those apart from a school day left unmarked.
+    Of two marks for the same session, the later in `marks` counts.
     """
-    return _continuous_run(marks, sessions) is True
+    return _continuous_run(marks, sessions, in_order=False) is True
 
 
 def rules_holding(
@@ -386,7 +412,7 @@ def rules_holding(
         holding.add(Rule.PENALTY)
     if weeks.count(PUNCTUALITY_WEEKS, _LATE) >= PUNCTUALITY_LATES:
         holding.add(Rule.PUNCTUALITY)
-    if continuous_absence_holds(marks_recent, continuous_sessions):
+    if _continuous_run(marks_recent, continuous_sessions) is True:
         holding.add(Rule.CONTINUOUS)
     return frozenset(holding)
 

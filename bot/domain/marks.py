@@ -8,7 +8,8 @@ file's marks this way from reading to writing, so that no object is made per mar
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -24,6 +25,8 @@ CODE_NUMBER: dict[str, int] = {code: number for number, code in enumerate(CODE_T
 UNMARKED = 255
 CODE_BITS = 8
 CODE_MASK = (1 << CODE_BITS) - 1
+# A mark shifted right this far is its date's ordinal (date.toordinal): see `slot`.
+DAY_SHIFT = CODE_BITS + 1
 
 
 def slot(day: date, session: int) -> int:
@@ -75,6 +78,20 @@ class CompactMarks:
     def __len__(self) -> int:
         return len(self.marks)
 
+    @classmethod
+    def by_slot(cls, codes: Mapping[int, int]) -> CompactMarks:
+        """From each slot's code position, in slot order."""
+        ordered = sorted(codes)
+        return cls(array("I", (mark(number, codes[number]) for number in ordered)),
+                   bytes(codes[number] for number in ordered))
+
+    def in_order(self) -> CompactMarks:
+        """The same marks in slot order (a file may list them in any order)."""
+        ordered = array("I", sorted(self.marks))
+        if ordered == self.marks:
+            return self
+        return CompactMarks(ordered, bytes(map(and_, ordered, repeat(CODE_MASK))))
+
     def slots(self) -> list[int]:
         return list(map(rshift, self.marks, repeat(CODE_BITS)))
 
@@ -83,3 +100,17 @@ class CompactMarks:
         for value in self.marks:
             number = value >> CODE_BITS
             yield slot_day(number), slot_session(number), CODE_TABLE[value & CODE_MASK]
+
+
+@dataclass(frozen=True, slots=True)
+class MarkWindow:
+    """Every mark one pupil holds from `first` to `last` (dates, inclusive), in slot
+    order: what an attendance import knows of a pupil once it has written the file."""
+
+    first: date
+    last: date
+    marks: CompactMarks
+
+    def index(self, day: date) -> int:
+        """The position of the first mark on or after `day`."""
+        return bisect_left(self.marks.marks, mark(slot(day, 0), 0))

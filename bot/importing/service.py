@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.domain.marks import CompactMarks
+from bot.domain.marks import CompactMarks, MarkWindow
 from bot.importing.allocations import AllocationRow, parse_allocations
 from bot.importing.attendance import AttendanceMarks, parse_attendance
 from bot.importing.contacts import parse_contacts
@@ -253,6 +253,7 @@ async def _apply_attendance(
     await evaluate_alerts(
         conn,
         applied.changed_pupils,
+        known=applied.marks,
         baseline=context.baseline,
         settings=context.settings,
         today=context.today,
@@ -272,10 +273,12 @@ async def evaluate_alerts(
     today: date,
     now: datetime,
     actor: str,
+    known: Mapping[int, MarkWindow] | None = None,
 ) -> None:
     """The alert hook of the attendance import: the five rules are evaluated here, in
     the import's own transaction, for the pupils whose marks it added or replaced.
-    With `baseline`, the rules that hold are recorded without alerting.
+    With `baseline`, the rules that hold are recorded without alerting. `known`: the
+    pupils' marks as the import wrote them, so that they need not be read back.
     """
     await alert_store.evaluate_import(conn, pupil_ids, settings=settings, today=today,
-                                      now=now, baseline=baseline, actor=actor)
+                                      now=now, baseline=baseline, actor=actor, known=known)

@@ -12,10 +12,12 @@ job) puts waiting alerts of allocated pupils into one message per officer.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from itertools import compress, repeat
+from operator import rshift
+from typing import Any, cast
 
 from bot.domain import alerts as alert_text
 from bot.domain.alerts import AlertLine
@@ -23,6 +25,7 @@ from bot.domain.attendance import (
     CODES,
     PENALTY_SESSIONS,
     PENALTY_WEEKS,
+    PLANNED_CLOSURE,
     PUNCTUALITY_LATES,
     PUNCTUALITY_WEEKS,
     Rule,
@@ -35,6 +38,16 @@ from bot.domain.attendance import (
     rules_holding,
 )
 from bot.domain.dates import academic_year_of, compulsory_school_age, school_week_start
+from bot.domain.marks import (
+    CODE_BITS,
+    CODE_MASK,
+    CODE_NUMBER,
+    CODE_TABLE,
+    DAY_SHIFT,
+    MarkWindow,
+    slot_day,
+    slot_session,
+)
 from bot.domain.text import initials
 from bot.settings import Settings
 from bot.storage import audit
@@ -70,21 +83,24 @@ class _Pupil:
 
 
 async def evaluate_import(conn: Conn, pupil_ids: Collection[int], *, settings: Settings,
-                          today: date, now: datetime, baseline: bool,
-                          actor: str = "system") -> Evaluation:
+                          today: date, now: datetime, baseline: bool, actor: str = "system",
+                          known: Mapping[int, MarkWindow] | None = None) -> Evaluation:
     """Evaluate the five rules for `pupil_ids` after an attendance import, inside `conn`.
 
     Rule states are recorded for this academic year (the one holding `today`); a rule
     that goes from not holding to holding gives an alert (one per family, the deepest
     band), unless `baseline`, which records states without alerting. Alerts are audited
-    and queued into one message per allocated officer.
+    and queued into one message per allocated officer. `known` holds the marks the
+    import has just written, by pupil: where they cover what a rule needs, they are
+    used instead of reading the marks back.
     """
     year = academic_year_of(today, settings.academic_year_end)
     evaluated = created = 0
     for chunk in _chunks(sorted(set(pupil_ids))):
         pupils = await _pupils(conn, chunk, year)
         eligible = {p.pupil_id: p for p in pupils if _eligible(p, settings)}
-        marks = await _recent_marks(conn, eligible, settings.continuous_absence_sessions)
+        marks = await _recent_marks(conn, eligible, settings.continuous_absence_sessions,
+                                    known or {})
         before = await _holding(conn, chunk, year)
         changes: list[tuple[int, Rule, bool]] = []
         fresh: list[tuple[_Pupil, Rule]] = []
@@ -157,22 +173,80 @@ _CONTINUOUS = ("N", "O")
 _MONDAY_JULIAN = 2451546.5
 
 
-async def _recent_marks(conn: Conn, pupils: dict[int, _Pupil],
-                        continuous_sessions: int) -> dict[int, Marks]:
+async def _recent_marks(conn: Conn, pupils: dict[int, _Pupil], continuous_sessions: int,
+                        known: Mapping[int, MarkWindow]) -> dict[int, Marks]:
     """The marks the window rules need, for the pupils for whom one of them might hold.
 
-    A screen in SQL settles most pupils without reading their marks: when the pupil's
-    10 most recent school weeks all lie in the screened reach and it holds fewer than
-    10 unauthorised and fewer than 10 late sessions, and the latest possible session is
-    not N or O, no window rule can hold. The others' marks are read in full.
+    A screen settles most pupils without reading their marks: when the pupil's 10 most
+    recent school weeks all lie in the screened reach and it holds fewer than 10
+    unauthorised and fewer than 10 late sessions, and the latest possible session is
+    not N or O, no window rule can hold. The others' marks are read in full. Marks the
+    import holds in memory (`known`) are used where they cover what is needed;
+    the rest are read from the database.
     """
-    possibly = await _screen(conn, pupils)
+    possibly = await _screen(conn, pupils, known)
     return await _marks_for(conn, {pupil_id: pupils[pupil_id] for pupil_id in possibly},
-                            continuous_sessions)
+                            continuous_sessions, known)
 
 
-async def _screen(conn: Conn, pupils: dict[int, _Pupil]) -> set[int]:
+def _window(known: Mapping[int, MarkWindow], pupil: _Pupil, since: date,
+            first: date | None = None) -> MarkWindow | None:
+    """The import's marks of `pupil`, if they hold every mark from `since` on: the
+    window reaches back to `since` (or to the pupil's first mark) and on to the
+    latest mark (no mark is dated after today, so none lies beyond it)."""
+    window = known.get(pupil.pupil_id)
+    if window is None or pupil.latest_mark is None or pupil.latest_mark > window.last:
+        return None
+    if since >= window.first or (first is not None and first >= window.first):
+        return window
+    return None
+
+
+async def _screen(conn: Conn, pupils: dict[int, _Pupil],
+                  known: Mapping[int, MarkWindow]) -> set[int]:
     """The pupils for whom a window rule might hold (a superset, never missing one)."""
+    possibly: set[int] = set()
+    unread: dict[int, _Pupil] = {}
+    for pupil_id, pupil in pupils.items():
+        if pupil.latest_mark is None:
+            continue
+        since = _REACHES[0](pupil.latest_mark)
+        window = _window(known, pupil, since)
+        if window is None:
+            unread[pupil_id] = pupil
+        elif _might_hold(window, since):
+            possibly.add(pupil_id)
+    return possibly | await _screen_stored(conn, unread)
+
+
+_UNAUTHORISED_NUMBERS = tuple(CODE_NUMBER[code] for code in _UNAUTHORISED)
+_LATE_NUMBERS = tuple(CODE_NUMBER[code] for code in _LATES)
+_POSSIBLE_NUMBERS = frozenset(CODE_NUMBER[code] for code in _POSSIBLE)
+_CONTINUOUS_NUMBERS = frozenset(CODE_NUMBER[code] for code in _CONTINUOUS)
+# A code's position → 0 for a planned closure, 1 for any other (bytes.translate).
+_OPEN = bytes(int(number != CODE_NUMBER[PLANNED_CLOSURE]) for number in range(256))
+
+
+def _might_hold(window: MarkWindow, since: date) -> bool:
+    """The screen of `_screen_stored`, on the marks of `window` from `since` on."""
+    start = window.index(since)
+    codes = window.marks.codes[start:]
+    latest_possible = next((code for code in reversed(codes) if code in _POSSIBLE_NUMBERS),
+                           None)
+    if latest_possible is None or latest_possible in _CONTINUOUS_NUMBERS:
+        return True
+    if sum(map(codes.count, _UNAUTHORISED_NUMBERS)) >= PENALTY_SESSIONS or \
+            sum(map(codes.count, _LATE_NUMBERS)) >= PUNCTUALITY_LATES:
+        return True
+    open_marks = compress(window.marks.marks[start:], codes.translate(_OPEN))
+    days = set(map(rshift, open_marks, repeat(DAY_SHIFT)))
+    # Day ordinals count from a Monday (1 January of year 1): (day - 1) // 7 is a week
+    # from Monday to Sunday. Too few weeks: the recent school weeks reach further back.
+    return len({(day - 1) // 7 for day in days}) < max(PENALTY_WEEKS, PUNCTUALITY_WEEKS)
+
+
+async def _screen_stored(conn: Conn, pupils: dict[int, _Pupil]) -> set[int]:
+    """`_screen` in SQL, for pupils whose marks are read from the database."""
     if not pupils:
         return set()
     ids = list(pupils)
@@ -212,32 +286,50 @@ async def _recent_counts(conn: Conn, pupil_ids: list[int], since: date) -> list[
         (*_UNAUTHORISED, *_LATES, _MONDAY_JULIAN, *pupil_ids, since.isoformat()))
 
 
-async def _marks_for(conn: Conn, pupils: dict[int, _Pupil],
-                     continuous_sessions: int) -> dict[int, Marks]:
+async def _marks_for(conn: Conn, pupils: dict[int, _Pupil], continuous_sessions: int,
+                     known: Mapping[int, MarkWindow]) -> dict[int, Marks]:
     """Each pupil's marks, enough of them for the window rules: first from a tight
     window, then a wider one, then all marks, for the pupils the narrower one did not
     settle (covers_recent_window, or no earlier marks at all)."""
     first_marks = await _first_mark_dates(conn, list(pupils))
     found: dict[int, Marks] = {}
-    waiting = {p.pupil_id: p.latest_mark for p in pupils.values() if p.latest_mark is not None}
+    waiting = {p.pupil_id: p for p in pupils.values() if p.latest_mark is not None}
+    as_read = _MarkTuples()
     for reach in _REACHES:
         if not waiting:
             break
+        fetched: dict[int, Marks] = {}
         by_start: defaultdict[date, list[int]] = defaultdict(list)
-        for pupil_id, latest in waiting.items():
-            by_start[reach(latest)].append(pupil_id)
+        starts: dict[int, date] = {}
+        for pupil_id, pupil in waiting.items():
+            since = starts[pupil_id] = reach(cast(date, pupil.latest_mark))
+            window = _window(known, pupil, since, first_marks.get(pupil_id))
+            if window is None:
+                by_start[since].append(pupil_id)
+            else:
+                tail = window.marks.marks[window.index(since):]
+                fetched[pupil_id] = list(map(as_read.__getitem__, tail))
         for since, ids in by_start.items():
-            fetched = await _marks_since(conn, ids, since)
-            for pupil_id in ids:
-                marks = fetched.get(pupil_id, [])
-                first = first_marks.get(pupil_id)
-                settled = since == date.min or first is None or first >= since or \
-                    covers_recent_window(marks, since=since,
-                                         continuous_sessions=continuous_sessions)
-                if settled:
-                    found[pupil_id] = marks
-                    del waiting[pupil_id]
+            fetched.update(await _marks_since(conn, ids, since))
+        for pupil_id, since in starts.items():
+            marks = fetched.get(pupil_id, [])
+            first = first_marks.get(pupil_id)
+            settled = since == date.min or first is None or first >= since or \
+                covers_recent_window(marks, since=since, continuous_sessions=continuous_sessions)
+            if settled:
+                found[pupil_id] = marks
+                del waiting[pupil_id]
     return found
+
+
+class _MarkTuples(dict[int, tuple[date, str, str]]):
+    """A compact mark as (date, session, code), each worked out once."""
+
+    def __missing__(self, value: int) -> tuple[date, str, str]:
+        number = value >> CODE_BITS
+        found = self[value] = (slot_day(number), slot_session(number),
+                               CODE_TABLE[value & CODE_MASK])
+        return found
 
 
 async def _first_mark_dates(conn: Conn, pupil_ids: list[int]) -> dict[int, date]:

@@ -21,8 +21,10 @@ from bot.domain.dates import YearEnd, academic_year_of
 from bot.domain.marks import (
     CODE_BITS,
     CODE_MASK,
+    CODE_NUMBER,
     CODE_TABLE,
     CompactMarks,
+    MarkWindow,
     slot,
     slot_day,
     slot_session,
@@ -109,6 +111,8 @@ class Applied:
 
     counts: Mapping[str, int]
     changed_pupils: tuple[int, ...] = field(default=())
+    # An attendance import's changed pupils' marks in the file's dates, as now held.
+    marks: Mapping[int, MarkWindow] = field(default_factory=dict)
 
 
 def contact_name_key(name: str) -> str:
@@ -390,16 +394,17 @@ async def apply_marks(
     """
     counts: Counter[str] = Counter(added=0, replaced=0, unchanged=0)
     changed: list[int] = []
+    windows: dict[int, MarkWindow] = {}
     texts = _MarkTexts(year_end)
     batch: list[tuple[int, CompactMarks]] = []
     for pupil, marks in marks_by_pupil:
         batch.append((pupil, marks))
         if len(batch) == BATCH:
-            changed += await _apply_mark_batch(conn, batch, texts, counts)
+            changed += await _apply_mark_batch(conn, batch, texts, counts, windows)
             batch = []
     if batch:
-        changed += await _apply_mark_batch(conn, batch, texts, counts)
-    return Applied(dict(counts), tuple(changed))
+        changed += await _apply_mark_batch(conn, batch, texts, counts, windows)
+    return Applied(dict(counts), tuple(changed), windows)
 
 
 class _MarkTexts:
@@ -442,11 +447,18 @@ async def _apply_mark_batch(
     batch: Sequence[tuple[int, CompactMarks]],
     texts: _MarkTexts,
     counts: Counter[str],
+    windows: dict[int, MarkWindow],
 ) -> list[int]:
     """Pupils with no marks held in the batch's dates (a first import) have all their
     marks inserted as they are, without an object per mark; the others' are compared
-    mark by mark with what is held."""
-    held = await _held_marks(conn, batch, texts)
+    mark by mark with what is held. Each pupil's marks in the batch's dates, as held
+    once written, go into `windows`."""
+    marked = [marks.marks for _, marks in batch if marks]
+    if not marked:
+        return []
+    first = slot_day(min(map(min, marked)) >> CODE_BITS)
+    last = slot_day(max(map(max, marked)) >> CODE_BITS)
+    held = await _held_marks(conn, [pupil for pupil, _ in batch], first, last, texts)
     new: list[tuple[int, str]] = []
     writes: list[tuple[int, str, str, str]] = []
     years: dict[tuple[int, int], _YearChange] = {}
@@ -460,8 +472,13 @@ async def _apply_mark_batch(
             _count_new(pupil, marks, texts, years)
             counts["added"] += len(marks)
             changed.append(pupil)
-        elif _compare(pupil, marks, held_marks, texts, years, writes, counts):
+            windows[pupil] = MarkWindow(first, last, marks.in_order())
+            continue
+        if _compare(pupil, marks, held_marks, texts, years, writes, counts):
             changed.append(pupil)
+            after = {number: CODE_NUMBER[code] for number, code in held_marks.items()}
+            after.update(zip(marks.slots(), marks.codes, strict=True))
+            windows[pupil] = MarkWindow(first, last, CompactMarks.by_slot(after))
     await conn.executemany(_INSERT_MARKS, new)
     await conn.executemany(_UPSERT_MARK, writes)
     await _apply_year_changes(conn, years)
@@ -520,20 +537,14 @@ def _compare(pupil: int, marks: CompactMarks, held: dict[int, str], texts: _Mark
 
 
 async def _held_marks(
-    conn: Conn, batch: Sequence[tuple[int, CompactMarks]], texts: _MarkTexts
+    conn: Conn, pupils: Sequence[int], first: date, last: date, texts: _MarkTexts
 ) -> dict[int, dict[int, str]]:
-    """The marks already held for these pupils between the batch's first and last
-    date, by pupil and slot; a pupil with none is left out."""
-    marked = [marks.marks for _, marks in batch if marks]
-    if not marked:
-        return {}
-    first = min(map(min, marked)) >> CODE_BITS
-    last = max(map(max, marked)) >> CODE_BITS
-    pupils = [pupil for pupil, _ in batch]
+    """The marks already held for `pupils` from `first` to `last`, by pupil and slot;
+    a pupil with none is left out."""
     rows = await conn.fetchall(
         "SELECT pupil_id, date, session, code FROM marks"
         f" WHERE pupil_id IN ({_placeholders(len(pupils))}) AND date >= ? AND date <= ?",
-        (*pupils, texts.iso[first], texts.iso[last]),
+        (*pupils, first.isoformat(), last.isoformat()),
     )
     held: dict[int, dict[int, str]] = {}
     for row in rows:

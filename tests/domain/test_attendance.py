@@ -415,6 +415,20 @@ def test_continuous_absence_a_later_mark_replaces_an_earlier_one() -> None:
     assert continuous_absence_holds(marks, 3)
 
 
+def test_rules_holding_reads_a_run_from_the_end_and_refuses_marks_out_of_order() -> None:
+    run = sessions_of(MONDAY, "N N N N")
+    later = sessions_of(MONDAY + timedelta(weeks=1), "/ /")
+
+    def rules(marks: list[tuple[date, str, str]]) -> frozenset[Rule]:
+        return rules_holding(year_tally=Tally(), marks_recent=marks, pa_threshold=90,
+                             sa_threshold=50, continuous_sessions=4)
+
+    assert rules(run) == {Rule.CONTINUOUS}
+    assert rules(run + later) == frozenset()
+    with pytest.raises(ValueError, match="chronological"):
+        rules(later + run)
+
+
 def test_rules_holding_bands_from_the_year_tally() -> None:
     def rules(attended: int, possible: int) -> frozenset[Rule]:
         tally = Tally(possible=possible, attended=attended)
