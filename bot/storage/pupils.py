@@ -188,28 +188,54 @@ async def find_pupils(conn: Conn, officer: Officer, query: str, *, today: date,
 
 
 def find_pupils_sync(conn: SyncConn, officer: Officer, query: str, *, today: date,
-                     year_end: YearEnd, limit: int = 10,
-                     include_team: bool = False) -> list[PupilSummary]:
-    """`find_pupils` for a function running as one call on a worker thread."""
+                     year_end: YearEnd, limit: int = 10, include_team: bool = False,
+                     by_index: bool | None = None) -> list[PupilSummary]:
+    """`find_pupils` for a function running as one call on a worker thread.
+
+    `by_index` chooses how the matches are found (the answer is the same either way):
+    through the indexes on UPN, case reference and names, or by reading every pupil in
+    scope. By default the indexes are used for a query that names few pupils (one
+    holding a digit, as a UPN or case reference does, or of three characters or more).
+    """
     scope = _scope(officer, include_team=include_team)
     typed = " ".join(query.split())
     if scope is None or not typed or limit <= 0:
         return []
     where, params = scope
     folded = fold(typed)
+    first_word = folded.split(" ", 1)[0]
     params = {**params, "year": academic_year_of(today, year_end), "upn": normalise_upn(typed),
               "ref": typed.upper(), "prefix": _like_prefix(folded) if folded else None,
-              "limit": limit}
+              "last_from": folded or None, "last_to": folded + _AFTER_ALL if folded else None,
+              "first_from": first_word or None,
+              "first_to": first_word + _AFTER_ALL if first_word else None, "limit": limit}
+    if by_index is None:
+        by_index = len(folded) >= 3 or any(ch.isdigit() for ch in typed)
     exact = "(p.upn = :upn OR upper(p.case_ref) = :ref)"
     rows = conn.fetchall(
         f"SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM}"
-        f" WHERE {where} AND ({exact}"
+        f" WHERE {where} {_CANDIDATES if by_index else ''} AND ({exact}"
         "   OR p.search_last LIKE :prefix ESCAPE '\\'"
         "   OR (p.search_first || ' ' || p.search_last) LIKE :prefix ESCAPE '\\')"
         f" ORDER BY CASE WHEN {exact} THEN 0 ELSE 1 END,"
         "   p.search_last, p.search_first, p.id"
         " LIMIT :limit", params)
     return [_summary(row) for row in rows]
+
+
+# Sorts after any text a name holds: values from X up to X + this start with X.
+_AFTER_ALL = "\U0010ffff"
+# The pupils the search's conditions can match, found through the indexes: "first
+# last" starts with the query only if the first name starts with its first word.
+_CANDIDATES = """
+    AND p.id IN (
+        SELECT id FROM pupils WHERE upn = :upn
+        UNION ALL SELECT id FROM pupils WHERE upper(case_ref) = :ref
+        UNION ALL SELECT id FROM pupils WHERE search_last >= :last_from
+            AND search_last < :last_to
+        UNION ALL SELECT id FROM pupils WHERE search_first >= :first_from
+            AND search_first < :first_to)
+"""
 
 
 async def record_refused_lookup(conn: Conn, officer: Officer, query: str, *, via: str) -> bool:

@@ -41,6 +41,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX pupils_search_first ON pupils(search_first);
     CREATE INDEX pupils_search_last ON pupils(search_last);
+    CREATE INDEX pupils_case_ref ON pupils(upper(case_ref));  -- found as typed, any case
     CREATE INDEX pupils_school ON pupils(school_urn);
 
     CREATE TABLE contacts (

@@ -77,6 +77,28 @@ async def test_exact_upn_and_case_reference(service: Service) -> None:
     assert await _find(conn, ann, "C00002") == []  # Noah's case reference, not Ann's pupil
 
 
+async def test_the_indexes_find_what_reading_every_pupil_finds(service: Service) -> None:
+    sup = await service.team()
+    ann = sup["EWO1"]
+    names = [("Amy", "Own"), ("Zoë", "Łukasiewicz"), ("Mary Ann", "Smith-Jones"),
+             ("Mary", "Ann Smith"), ("Ann", "C00002"), ("T0000", "Hill"), ("50%", "Off_Cut"),
+             ("Seán", "O’Brien"), ("Jo", "Jo Jo"), ("Åsa", "\\back")]
+    for number, (first, last) in enumerate(names):
+        await service.pupil(first, last, officer=(ann, sup["SUP1"], sup["EWO2"])[number % 3])
+    await service.conn.execute("UPDATE pupils SET case_ref = 'c-low1' WHERE id = 4")
+    rows = await service.conn.fetchall("SELECT upn, case_ref, first_name, last_name FROM pupils")
+    queries = {"", " ", "%", "_", "\\", "mary a", "mary ann s", "jo jo j", "sean o'", "zoe l"}
+    for upn, case_ref, first, last in rows:
+        for text in (f"{first} {last}", last, upn, case_ref.lower()):
+            queries |= {text[:length] for length in range(1, len(text) + 1)}
+    for person, team in ((ann, False), (sup["SUP1"], True), (sup["SUP1"], False)):
+        for typed in sorted(queries):
+            found = [await service.conn.call(
+                pupils.find_pupils_sync, person, typed, today=TODAY, year_end=YEAR_END,
+                include_team=team, by_index=by_index) for by_index in (True, False)]
+            assert found[0] == found[1], typed
+
+
 async def test_a_refused_lookup_by_upn_or_case_reference_is_audited(
         service: Service) -> None:
     ann, bob = await service.officer("EWO1"), await service.officer("EWO2")
