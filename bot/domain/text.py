@@ -31,7 +31,9 @@ _FOLD_TABLE = str.maketrans(
 def fold(text: str) -> str:
     """A case- and accent-insensitive form of `text`, for prefix search: apply it to
     both the name and what was typed, then compare."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Decomposed, case-folded, decomposed again: a compatibility letter such as ℌ
+    # decomposes to an upper-case H, and case folding can leave a mark to split off.
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(bare.translate(_FOLD_TABLE).split())
 

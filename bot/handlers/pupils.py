@@ -16,6 +16,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.domain.attendance import RULE_LABELS, Rule, Tally
+from bot.domain.dates import YearEnd
 from bot.domain.visit_flow import correctable
 from bot.domain.visits import CONTACT_OUTCOMES, VISIT_TYPES, label_of
 from bot.handlers.common import (
@@ -152,22 +153,34 @@ async def _find_and_show(update: Update, context: Context, typed: str, reason: s
     officer = current_officer(context)
     svc = services(context)
     found: list[PupilSummary] = []
+    card: PupilCard | None = None
     if len(typed) <= _LONGEST_QUERY:
         # Supervisors find their team's pupils too (their cards are read-only).
-        found = await svc.db.quick_read(
-            pupil_store.find_pupils_sync, officer, typed, today=svc.clock.today(),
-            year_end=svc.settings.academic_year_end, limit=SEARCH_LIMIT + 1,
-            include_team=officer.role == "supervisor")
+        found, card = await svc.db.quick_read(
+            _find_with_card, officer, typed, today=svc.clock.today(),
+            year_end=svc.settings.academic_year_end)
     if not found:
         if len(typed) <= _LONGEST_QUERY:
             await svc.db.write_call(pupil_store.record_refused_lookup_sync, officer, typed,
                                     via=reason)
         await answer(update, NOT_FOUND)
     elif len(found) == 1:
-        await show_card(update, context, found[0].id, reason)
+        await _show(update, context, found[0].id, card, reason)
     else:
         await answer(update, _choice_text(found), markup=keyboard(
             [[(_choice_label(pupil), f"pick:{pupil.id}")] for pupil in found[:SEARCH_LIMIT]]))
+
+
+def _find_with_card(conn: SyncConn, officer: Officer, typed: str, *, today: date,
+                    year_end: YearEnd) -> tuple[list[PupilSummary], PupilCard | None]:
+    """The search's matches and, when there is just one, its card: one snapshot."""
+    found = pupil_store.find_pupils_sync(
+        conn, officer, typed, today=today, year_end=year_end, limit=SEARCH_LIMIT + 1,
+        include_team=officer.role == "supervisor")
+    if len(found) != 1:
+        return found, None
+    return found, pupil_store.pupil_card_sync(conn, officer, found[0].id, today=today,
+                                              year_end=year_end)
 
 
 def _choice_text(found: list[PupilSummary]) -> str:
@@ -209,11 +222,18 @@ async def show_card(update: Update, context: Context, pupil_id: int, reason: str
     """Send the card of a pupil this person may see, audited with `reason` (or
     `supervision`); answer NOT_FOUND otherwise. For other features' buttons too
     (an alert's button passes ALERT_BUTTON). Returns whether a card was shown."""
+    svc = services(context)
+    card = await svc.db.quick_read(pupil_store.pupil_card_sync, current_officer(context),
+                                   pupil_id, today=svc.clock.today(),
+                                   year_end=svc.settings.academic_year_end)
+    return await _show(update, context, pupil_id, card, reason)
+
+
+async def _show(update: Update, context: Context, pupil_id: int, card: PupilCard | None,
+                reason: str) -> bool:
+    """Audit a card read for `pupil_id` (None: not this person's to see), then send it."""
     officer = current_officer(context)
     svc = services(context)
-    card = await svc.db.quick_read(pupil_store.pupil_card_sync, officer, pupil_id,
-                                   today=svc.clock.today(),
-                                   year_end=svc.settings.academic_year_end)
     # Shown only once its audit entry is committed.
     await svc.db.write_call(_audit_view, officer, "pupil_card", pupil_id,
                             None if card is None else card.access, reason)

@@ -165,12 +165,6 @@ def _summary(row: Any) -> PupilSummary:
                         row["attended"], row["access"], row["officer_ref"])
 
 
-def _like_prefix(text: str) -> str:
-    """A LIKE pattern matching values that start with `text` (wildcards escaped)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"
-
-
 # --- queries ----------------------------------------------------------------------------
 
 
@@ -205,18 +199,20 @@ def find_pupils_sync(conn: SyncConn, officer: Officer, query: str, *, today: dat
     folded = fold(typed)
     first_word = folded.split(" ", 1)[0]
     params = {**params, "year": academic_year_of(today, year_end), "upn": normalise_upn(typed),
-              "ref": typed.upper(), "prefix": _like_prefix(folded) if folded else None,
+              "ref": typed.upper(), "folded": folded or None, "length": len(folded),
               "last_from": folded or None, "last_to": folded + _AFTER_ALL if folded else None,
               "first_from": first_word or None,
               "first_to": first_word + _AFTER_ALL if first_word else None, "limit": limit}
     if by_index is None:
         by_index = len(folded) >= 3 or any(ch.isdigit() for ch in typed)
     exact = "(p.upn = :upn OR upper(p.case_ref) = :ref)"
+    # Prefixes are compared with substr, not LIKE: a LIKE pattern given as a parameter
+    # makes SQLite prepare the statement again at every use.
     rows = conn.fetchall(
         f"SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM}"
         f" WHERE {where} {_CANDIDATES if by_index else ''} AND ({exact}"
-        "   OR p.search_last LIKE :prefix ESCAPE '\\'"
-        "   OR (p.search_first || ' ' || p.search_last) LIKE :prefix ESCAPE '\\')"
+        "   OR substr(p.search_last, 1, :length) = :folded"
+        "   OR substr(p.search_first || ' ' || p.search_last, 1, :length) = :folded)"
         f" ORDER BY CASE WHEN {exact} THEN 0 ELSE 1 END,"
         "   p.search_last, p.search_first, p.id"
         " LIMIT :limit", params)

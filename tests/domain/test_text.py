@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.domain.text import fold, initials, name_matches, pupil_name
 
@@ -21,6 +23,7 @@ from bot.domain.text import fold, initials, name_matches, pupil_name
         ("Smith–Jones", "smith-jones"),
         ("İlkay", "ilkay"),
         ("Zoe\u0308", "zoe"),  # decomposed diaeresis
+        ("\u210cill", "hill"),  # a compatibility letter decomposes to an upper-case one
         ("", ""),
     ],
 )
@@ -31,6 +34,14 @@ def test_fold(text: str, folded: str) -> None:
 def test_fold_is_idempotent() -> None:
     for text in ("ÉLODIE", "O’Brien", "Łukasz  Nowak"):
         assert fold(fold(text)) == fold(text)
+
+
+@given(st.text())
+def test_folded_text_has_no_case_left(text: str) -> None:
+    # Search compares folded text exactly: what was typed in any case must fold alike.
+    folded = fold(text)
+    assert fold(folded) == folded
+    assert folded.casefold() == folded
 
 
 @pytest.mark.parametrize(
