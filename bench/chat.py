@@ -48,11 +48,9 @@ CONCURRENT_UPDATES = 64
 # Cards a second in all while latency is measured: far above a real service's peak
 # (forty officers each asking every two seconds), well below saturation.
 PACED_RATE = 20.0
-ROUNDS = 2  # throughput rounds of the echo and of the cards, taken in turn
+ROUNDS = 3  # throughput rounds of the echo and of the cards, taken in turn
 
 Exchange = Callable[[], Awaitable[int]]  # one request and its answer; returns updates sent
-
-
 
 
 @dataclass
