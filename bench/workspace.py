@@ -93,10 +93,7 @@ def bench_clock() -> FixedClock:
 async def add_officers(db: Database, service: SyntheticService, now: datetime) -> None:
     """Create the service's people, as `ewobot officers add` would; supervisors first."""
     async with db.write() as conn:
-        for officer in service.officers:
-            await officer_store.add_officer(conn, ref=officer.ref, name=officer.name,
-                                            role=officer.role,
-                                            supervisor_ref=officer.supervisor_ref, now=now)
+        await officer_store.add_officers(conn, service.officers, now=now)
 
 
 async def import_files(db: Database, settings: Settings, service: SyntheticService,

@@ -66,11 +66,7 @@ async def build_service(settings: Settings, folder: Path, clock: Clock, *,
     db = await Database.open(settings)
     try:
         async with db.write() as conn:
-            for person in service.officers:
-                await officer_store.add_officer(conn, ref=person.ref, name=person.name,
-                                                role=person.role,
-                                                supervisor_ref=person.supervisor_ref,
-                                                now=clock.now())
+            await officer_store.add_officers(conn, service.officers, now=clock.now())
         for kind in IMPORT_ORDER:
             await run_import(db, kind, service.files[kind], actor=ACTOR, today=today,
                              settings=settings, now=clock.now())

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from bot.storage.db import Conn, SyncConn, stamp
 from bot.storage.outbox import enqueue
@@ -95,6 +97,27 @@ async def add_officer(conn: Conn, *, ref: str, name: str, role: str,
     officer = await officer_by_id(conn, officer_id)
     assert officer is not None
     return officer
+
+
+class NewOfficer(Protocol):
+    """Who `add_officers` adds: what `ewobot officers add` is given."""
+
+    @property
+    def ref(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def supervisor_ref(self) -> str | None: ...
+
+
+async def add_officers(conn: Conn, people: Iterable[NewOfficer], *,
+                       now: datetime) -> list[Officer]:
+    """`add_officer` for each person in turn (a supervisor before their officers)."""
+    return [await add_officer(conn, ref=person.ref, name=person.name, role=person.role,
+                              supervisor_ref=person.supervisor_ref, now=now)
+            for person in people]
 
 
 async def issue_code(conn: Conn, officer: Officer, *, code: str, now: datetime,

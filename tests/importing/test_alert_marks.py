@@ -101,10 +101,7 @@ async def _results(service: SyntheticService, folder: Path, files: list[Path]
     db = await Database.open(settings)
     try:
         async with db.write() as conn:
-            for person in service.officers:
-                await officer_store.add_officer(conn, ref=person.ref, name=person.name,
-                                                role=person.role,
-                                                supervisor_ref=person.supervisor_ref, now=NOW)
+            await officer_store.add_officers(conn, service.officers, now=NOW)
         for kind in ("pupils", "allocations"):
             await run_import(db, kind, service.files[kind], actor="os:tester", today=TODAY,
                              settings=settings, now=NOW)

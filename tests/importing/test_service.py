@@ -169,10 +169,7 @@ async def test_importing_the_same_files_twice_changes_nothing(
 ) -> None:
     service = generate(tmp_path / "files", seed=5, pupils=60, today=TODAY)
     async with db.write() as conn:
-        for person in service.officers:
-            await officer_store.add_officer(conn, ref=person.ref, name=person.name,
-                                            role=person.role, supervisor_ref=person.supervisor_ref,
-                                            now=NOW)  # fmt: skip
+        await officer_store.add_officers(conn, service.officers, now=NOW)
     first = [await importing(db, settings, kind, service.files[kind]) for kind in IMPORT_ORDER]
     assert first[3].counts["added"] == service.marks
     before = await dump(db, audit_trail=False)
