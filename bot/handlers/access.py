@@ -244,7 +244,9 @@ async def _while_locked(update: Update, context: Context, officer: Officer) -> N
         await _try_pin(update, context, officer, text)
         return
     async with svc.db.write() as conn:
-        await sessions.keep_pending(conn, officer.id, json.dumps(update.to_dict()))
+        await sessions.keep_pending(
+            conn, officer.id, json.dumps(update.to_dict()),
+            until=svc.clock.now() + timedelta(hours=svc.settings.session_max_hours))
     await answer(update, LOCKED_PROMPT)
 
 

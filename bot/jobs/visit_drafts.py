@@ -1,13 +1,17 @@
-"""Deletes visit drafts whose time is up (they may hold notes), every hour and at start."""
+"""Deletes visit drafts, and requests kept while locked, whose time is up (they may
+hold notes or name a pupil), every hour and at start."""
 
 from __future__ import annotations
 
 from telegram.ext import ContextTypes
 
+from bot.storage import sessions
 from bot.storage import visits as visit_store
 
 
 async def discard_expired_drafts(context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = context.application.bot_data["services"]
+    now = svc.clock.now()
     async with svc.db.write() as conn:
-        await visit_store.discard_expired_drafts(conn, svc.clock.now())
+        await visit_store.discard_expired_drafts(conn, now)
+        await sessions.discard_expired_requests(conn, now)

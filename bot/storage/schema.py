@@ -90,7 +90,10 @@ MIGRATIONS: tuple[str, ...] = (
         officer_id INTEGER PRIMARY KEY REFERENCES officers(id) ON DELETE CASCADE,
         unlocked_at TEXT,
         last_seen_at TEXT,
-        pending_update TEXT
+        -- The request made while locked (it may name a pupil), replayed after the PIN
+        -- until pending_until; then dropped.
+        pending_update TEXT,
+        pending_until TEXT
     );
 
     CREATE TABLE allocations (

@@ -50,14 +50,16 @@ async def touch(conn: Conn, officer_id: int, now: datetime) -> None:
 
 
 async def unlock(conn: Conn, officer_id: int, now: datetime) -> str | None:
-    """Unlock; reset failures; return (and forget) the request kept while locked."""
+    """Unlock; reset failures; return (and forget) the request kept while locked, unless
+    its time is up."""
     pending = await conn.fetchval(
-        "SELECT pending_update FROM sessions WHERE officer_id = ?", (officer_id,))
+        "SELECT pending_update FROM sessions WHERE officer_id = ? AND pending_until > ?",
+        (officer_id, stamp(now)))
     await conn.execute(
-        "INSERT INTO sessions (officer_id, unlocked_at, last_seen_at, pending_update)"
-        " VALUES (?, ?, ?, NULL) ON CONFLICT (officer_id) DO UPDATE SET"
-        " unlocked_at = excluded.unlocked_at, last_seen_at = excluded.last_seen_at,"
-        " pending_update = NULL", (officer_id, stamp(now), stamp(now)))
+        "INSERT INTO sessions (officer_id, unlocked_at, last_seen_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (officer_id) DO UPDATE SET unlocked_at = excluded.unlocked_at,"
+        " last_seen_at = excluded.last_seen_at, pending_update = NULL, pending_until = NULL",
+        (officer_id, stamp(now), stamp(now)))
     await conn.execute("UPDATE officers SET failed_pins = 0 WHERE id = ?", (officer_id,))
     return pending  # type: ignore[no-any-return]
 
@@ -67,13 +69,24 @@ async def lock(conn: Conn, officer_id: int) -> None:
                        (officer_id,))
 
 
-async def keep_pending(conn: Conn, officer_id: int, update_json: str | None) -> None:
-    """Keep the latest request made while locked (it goes on after the right PIN)."""
+async def keep_pending(conn: Conn, officer_id: int, update_json: str | None, *,
+                       until: datetime) -> None:
+    """Keep the latest request made while locked: it goes on after the right PIN, if
+    that comes before `until`."""
     await conn.execute(
-        "INSERT INTO sessions (officer_id, unlocked_at, last_seen_at, pending_update)"
-        " VALUES (?, NULL, NULL, ?) ON CONFLICT (officer_id) DO UPDATE SET"
-        " unlocked_at = NULL, pending_update = excluded.pending_update",
-        (officer_id, update_json))
+        "INSERT INTO sessions (officer_id, unlocked_at, last_seen_at, pending_update,"
+        " pending_until) VALUES (?, NULL, NULL, ?, ?) ON CONFLICT (officer_id) DO UPDATE SET"
+        " unlocked_at = NULL, pending_update = excluded.pending_update,"
+        " pending_until = excluded.pending_until",
+        (officer_id, update_json, stamp(until)))
+
+
+async def discard_expired_requests(conn: Conn, now: datetime) -> int:
+    """Forget requests kept while locked whose time is up (they may name a pupil);
+    returns how many."""
+    return await conn.execute(
+        "UPDATE sessions SET pending_update = NULL, pending_until = NULL"
+        " WHERE pending_until <= ?", (stamp(now),))
 
 
 async def record_pin_failure(conn: Conn, officer_id: int) -> int:

@@ -120,6 +120,21 @@ async def test_idle_lock_keeps_the_request_and_replays_it(running: RunningBot, p
     assert pin_message in user.deleted
 
 
+async def test_a_request_kept_longer_than_a_session_is_dropped(running: RunningBot,
+                                                               people: People,
+                                                               clock: FixedClock) -> None:
+    user = await people.enrolled("EWO1")
+    await user.send("/lock")
+    assert (await user.next_message()).text == access.LOCKED_NOW
+    await user.send("/help")
+    assert (await user.next_message()).text == access.LOCKED_PROMPT
+    clock.advance(timedelta(hours=12))  # EWO_SESSION_MAX_HOURS
+    await user.send(PIN)
+    assert (await user.next_message()).text == access.UNLOCKED
+    await user.send("/lock")  # answered next: the kept /help was not replayed
+    assert (await user.next_message()).text == access.LOCKED_NOW
+
+
 async def test_session_ends_after_the_maximum_even_when_active(running: RunningBot,
                                                                people: People,
                                                                clock: FixedClock) -> None:
