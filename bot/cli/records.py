@@ -59,7 +59,7 @@ def parse_head(text: str) -> Head:
 async def cmd_retention_check(args: argparse.Namespace, env: CliEnv) -> int:
     async with env.database() as db:
         result = await run_retention_check(db, env.settings, env.clock.now(), actor=env.actor)
-        if not await clean_up_after_disposals(db):  # what a disposal left in the files
+        if not await clean_up_after_disposals(db, env.settings.export_dir):  # leftovers
             env.err.write("the database files could not be scrubbed after a disposal (busy); "
                           "the running bot retries every minute\n")
     env.say(f"retention check: {result.past_due} past due, {result.coming_due} coming due, "

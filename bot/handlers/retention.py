@@ -38,10 +38,10 @@ from bot.handlers.common import (
     requires_role,
     services,
 )
+from bot.jobs.retention import clean_up_after_disposals
 from bot.storage import conversations
 from bot.storage import retention as retention_store
 from bot.storage.conversations import Conversation
-from bot.storage.db import DatabaseError
 from bot.storage.officers import Officer
 from bot.storage.retention import DueRecord, SchoolCount
 
@@ -326,14 +326,11 @@ async def _refuse_dispose(update: Update, context: Context, raw_id: str | None) 
 
 
 async def _scrub(context: Context) -> bool:
-    """Rebuild and checkpoint the database after a disposal; False when another process
-    kept it busy (the retention job retries every minute until done)."""
-    try:
-        await services(context).db.scrub()
-    except DatabaseError:
-        log.warning("scrub after disposal was busy; retried every minute until done")
-        return False
-    return True
+    """Rebuild and checkpoint the database after a disposal, and delete the records'
+    subject-access exports; False when another process kept the database busy (the
+    retention job retries every minute until done)."""
+    svc = services(context)
+    return await clean_up_after_disposals(svc.db, svc.settings.export_dir)
 
 
 # --- Hold ----------------------------------------------------------------------------------

@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from telegram.ext import ContextTypes
 
 from bot.domain.dates import next_delivery_time
 from bot.domain.retention import RetentionPolicy
 from bot.settings import Settings
-from bot.storage import audit, outbox, retention
+from bot.storage import audit, outbox, retention, sar
 from bot.storage.db import Database, DatabaseError
 from bot.storage.retention import ReminderNews, SchoolCount
 
@@ -125,17 +126,27 @@ async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     disposal whose files could not be cleaned (a crash just after it, or another process
     reading at the time) is cleaned up here too."""
     svc = context.application.bot_data["services"]
-    await clean_up_after_disposals(svc.db)
+    await clean_up_after_disposals(svc.db, svc.settings.export_dir)
     await check_if_due(svc.db, svc.settings, svc.clock.now())
 
 
-async def clean_up_after_disposals(db: Database) -> bool:
+async def clean_up_after_disposals(db: Database, export_dir: Path) -> bool:
     """Scrub the database if a disposal still owes it, so nothing disposed of stays
-    readable in the files; False while another process keeps it busy (retried)."""
+    readable in the files, and delete the subject-access exports of the records
+    disposed of from `export_dir`; False while another process keeps the database
+    busy (retried)."""
     async with db.read() as conn:
         marker = await retention.clean_up_owed(conn)
     if marker is None:
         return True
+    try:
+        removed = await sar.remove_exports_of_disposed(db, export_dir)
+    except OSError as exc:  # the database is still cleaned; the files wait for a person
+        log.warning("disposal clean-up: an export could not be deleted (%s)",
+                    type(exc).__name__)
+    else:
+        if removed:
+            log.info("disposal clean-up: %d subject-access export(s) deleted", removed)
     try:
         await db.scrub()
     except DatabaseError:

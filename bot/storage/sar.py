@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -118,6 +119,25 @@ async def export_subject_access(db: Database, settings: Settings, upn: str, *, a
     return SubjectAccessExport(path, counts, request_id, received, due)
 
 
+async def remove_exports_of_disposed(db: Database, folder: Path) -> int:
+    """Delete the exports still in `folder` (EWO_EXPORT_DIR) that were made for pupils
+    since disposed of: the record is gone, so its copy goes too. Files written
+    elsewhere (`--out`) are the administrator's to remove. Returns how many went."""
+    async with db.read() as conn:
+        rows = await conn.fetchall(
+            "SELECT export_file FROM subject_access_requests r WHERE export_file IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM pupils p WHERE r.pupil_ref = 'pupil:' || p.id)")
+    removed = 0
+    for row in rows:
+        name = row["export_file"]
+        if not _DEFAULT_NAME.fullmatch(name):
+            continue  # not a name this module gives a file in the export folder
+        with contextlib.suppress(FileNotFoundError):
+            (folder / name).unlink()
+            removed += 1
+    return removed
+
+
 async def pupil_target(conn: Conn, upn: str) -> str | None:
     """The audit reference (`pupil:<id>`) of the pupil with this UPN, or None."""
     pupil_id = await conn.fetchval("SELECT id FROM pupils WHERE upn = ?", (normalise_upn(upn),))
@@ -133,6 +153,9 @@ async def _is_controller(conn: Conn, officer: Officer) -> bool:
 
 def _day(iso: str) -> str:
     return date.fromisoformat(iso).strftime("%d/%m/%Y")
+
+
+_DEFAULT_NAME = re.compile(r"sar-[^/\\]+-\d{8}-\d{6}\.json")
 
 
 def _default_path(settings: Settings, case_ref: str, local: datetime) -> Path:

@@ -40,7 +40,7 @@ async def test_sixty_disposals_in_a_row_leave_nothing_readable(tmp_path: Path) -
         kept = [text for pupil in pupils[60:] for text in (pupil.last_name, pupil.upn)]
         assert await found_in_files(files, disposed) == []
         assert await found_in_files(files, kept) == kept  # the search does find what is held
-        assert await clean_up_after_disposals(service.db)  # and the owed clean-up is done
+        assert await clean_up_after_disposals(service.db, service.settings.export_dir)  # owed
         async with service.db.read() as conn:
             assert await retention.clean_up_owed(conn) is None
     finally:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from time import monotonic as time_now
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,8 @@ from bot.jobs.retention import (
 from bot.settings import Settings
 from bot.storage import audit, retention
 from bot.storage.db import Database, DatabaseError
+from bot.storage.sar import export_subject_access
+from tests.e2e.retention_files import upn
 from tests.storage.retention_seed import NOW, Seed
 
 LONDON = ZoneInfo("Europe/London")
@@ -171,11 +174,29 @@ async def test_a_disposal_left_uncleaned_is_cleaned_by_the_next_run(
     with pytest.raises(DatabaseError):
         await db.checkpoint(attempts=3)
     assert time_now() - started < 2  # each attempt gives up at once, not after 15 s
-    assert not await clean_up_after_disposals(db)
+    assert not await clean_up_after_disposals(db, settings.export_dir)
     assert readable()
     reader.close()
 
-    assert await clean_up_after_disposals(db)
+    assert await clean_up_after_disposals(db, settings.export_dir)
     assert not readable()
     async with db.read() as conn:
         assert await retention.clean_up_owed(conn) is None
+
+
+async def test_a_disposed_records_subject_access_exports_go_with_it(
+        db: Database, settings: Settings, tmp_path: Path) -> None:
+    seed = Seed(db)
+    controller = await seed.officer("DPO1", "controller")
+    disposed = await seed.pupil(imported=date(2024, 3, 1), upn=upn(1))
+    await seed.pupil(imported=date(2026, 11, 1), upn=upn(2))  # not yet due: stays
+    made = [await export_subject_access(db, settings, upn(number), actor="os:dpo", now=moment)
+            for number, moment in ((1, NOW), (1, NOW + timedelta(seconds=1)), (2, NOW))]
+    elsewhere = await export_subject_access(db, settings, upn(1), actor="os:dpo", now=NOW,
+                                            out=tmp_path / "for-the-family.json")
+    async with db.write() as conn:
+        policy = RetentionPolicy(date(2026, 11, 25), settings.academic_year_end, 30)
+        assert await retention.dispose(conn, disposed, by=controller, policy=policy, now=NOW)
+    assert await clean_up_after_disposals(db, settings.export_dir)
+    assert [export.path.exists() for export in made] == [False, False, True]
+    assert elsewhere.path.exists()  # written with --out: where the administrator chose
