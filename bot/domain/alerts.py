@@ -71,13 +71,34 @@ class AlertLine:
     def button(self) -> list[str]:
         return [f"{self.case_ref} {self.initials}", card_button_data(self.pupil_id)]
 
+    def as_json(self) -> dict[str, Any]:
+        return {"pupil_id": self.pupil_id, "case_ref": self.case_ref,
+                "initials": self.initials, "school": self.school, "rule": self.rule.value,
+                "attended": self.attended, "possible": self.possible}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AlertLine:
+        return cls(data["pupil_id"], data["case_ref"], data["initials"], data["school"],
+                   Rule(data["rule"]), data["attended"], data["possible"])
+
 
 def digest_payload(title: str, lines: Sequence[AlertLine]) -> dict[str, Any]:
     """The outbox payload of one digest: the first page as `text` and `buttons`, every
-    page in `pages` (the delivery adds a "More" button when there is more than one)."""
+    page in `pages` (the delivery adds a "More" button when there is more than one);
+    `title` and `lines` let it be written again without a pupil (`without_pupil`)."""
     pages = _pages(title, _by_pupil(lines))
     return {"text": pages[0]["text"], "buttons": pages[0]["buttons"], "columns": BUTTON_COLUMNS,
-            "pages": pages}
+            "pages": pages, "title": title, "lines": [line.as_json() for line in lines]}
+
+
+def without_pupil(payload: dict[str, Any], pupil_id: int) -> dict[str, Any] | None:
+    """The digest `payload` written again without `pupil_id`'s alerts (a disposed record),
+    or None when nothing else is left in it (or it is not a digest)."""
+    lines = payload.get("lines")
+    if not isinstance(lines, list) or not isinstance(payload.get("title"), str):
+        return None
+    kept = [AlertLine.from_json(line) for line in lines if line["pupil_id"] != pupil_id]
+    return digest_payload(payload["title"], kept) if kept else None
 
 
 def _by_pupil(lines: Sequence[AlertLine]) -> list[list[AlertLine]]:

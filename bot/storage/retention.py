@@ -10,10 +10,12 @@ the check that sends reminders reads counts only.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from bot.domain import alerts as alert_text
 from bot.domain.retention import COMING, PAST, REMINDER_INTERVAL_DAYS, RetentionPolicy
 from bot.settings import Settings
 from bot.storage import audit
@@ -216,11 +218,7 @@ async def dispose(conn: Conn, pupil_id: int, *, by: Officer, policy: RetentionPo
     record = await due_record(conn, by, policy, pupil_id)
     if record is None or not record.disposable:
         return False
-    # Messages still about the pupil (waiting, or kept as sent or undelivered) go too:
-    # their text carries the case reference and initials.
-    await conn.execute(
-        "DELETE FROM outbox WHERE id IN (SELECT outbox_id FROM outbox_pupils WHERE pupil_id = ?)",
-        (pupil_id,))
+    await _forget_in_messages(conn, pupil_id)
     for table in _PUPIL_TABLES:
         await conn.execute(f"DELETE FROM {table} WHERE pupil_id = ?", (pupil_id,))
     await conn.execute("DELETE FROM pupils WHERE id = ?", (pupil_id,))
@@ -234,6 +232,24 @@ async def dispose(conn: Conn, pupil_id: int, *, by: Officer, policy: RetentionPo
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (CLEAN_UP_KEY, f"{stamp(now)} pupil:{pupil_id}"))
     return True
+
+
+async def _forget_in_messages(conn: Conn, pupil_id: int) -> None:
+    """Messages about the pupil (waiting, or kept as sent or undelivered) carry its case
+    reference and initials: an alert digest that names other pupils too is written
+    again without this one (their alerts must still reach the officer); any other
+    message about the pupil is deleted."""
+    rows = await conn.fetchall(
+        "SELECT o.id, o.kind, o.payload FROM outbox o JOIN outbox_pupils op"
+        " ON op.outbox_id = o.id WHERE op.pupil_id = ?", (pupil_id,))
+    for row in rows:
+        kept = alert_text.without_pupil(json.loads(row["payload"]), pupil_id) \
+            if row["kind"] == "alert" else None
+        if kept is None:
+            await conn.execute("DELETE FROM outbox WHERE id = ?", (row["id"],))
+        else:
+            await conn.execute("UPDATE outbox SET payload = ? WHERE id = ?",
+                               (json.dumps(kept, ensure_ascii=False), row["id"]))
 
 
 async def clean_up_owed(conn: Conn) -> str | None:

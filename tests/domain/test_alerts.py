@@ -8,6 +8,7 @@ from bot.domain.alerts import (
     AlertLine,
     digest_payload,
     new_alerts,
+    without_pupil,
 )
 from bot.domain.attendance import Rule
 
@@ -60,3 +61,14 @@ def test_pages_hold_twenty_pupils_and_stay_under_telegrams_limit() -> None:
     assert sum(len(page["buttons"]) for page in pages) == 45
     assert sum(page["text"].count("\n•") for page in pages) == 180
     assert pages[0]["text"].startswith(f"New attendance alerts (180) — page 1 of {len(pages)}\n")
+
+
+def test_a_digest_is_written_again_without_one_pupil() -> None:
+    many = [line(n, rule) for n in range(1, 30) for rule in (PA, PN)]
+    payload = digest_payload(DIGEST_TITLE, many)
+    assert len(payload["pages"]) == 2
+    again = without_pupil(payload, 3)
+    assert again == digest_payload(DIGEST_TITLE, [item for item in many if item.pupil_id != 3])
+    assert "C-00003" not in str(again)
+    assert without_pupil(digest_payload(DIGEST_TITLE, [line(3)]), 3) is None  # nothing left
+    assert without_pupil({"text": "Escalated by EWO1", "buttons": []}, 3) is None

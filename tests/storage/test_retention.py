@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date
 
 import pytest
 
+from bot.domain.alerts import DIGEST_TITLE, AlertLine, digest_payload
+from bot.domain.attendance import Rule
 from bot.domain.dates import YearEnd
 from bot.domain.retention import COMING, PAST, RetentionPolicy
 from bot.settings import Settings
 from bot.storage import audit, retention
+from bot.storage import outbox as outbox_store
 from bot.storage.db import Database
 from bot.storage.officers import Officer
 from tests.storage.retention_seed import NOW, Seed, contact
@@ -185,6 +189,30 @@ async def test_disposal_removes_every_row_about_the_pupil_and_nothing_else(
     assert (entry.actor, entry.action, entry.reason) == ("officer:DPO1", "disposal",
                                                          "retention_due")
     assert entry.detail == {"deadline": "2025-08-31"}
+
+
+async def test_a_digest_naming_other_pupils_is_written_again_without_the_disposed_one(
+        db: Database, seed: Seed, controller: Officer, officer: Officer) -> None:
+    disposed = await seed.pupil(imported=date(2024, 3, 1), officer=officer)
+    kept = await seed.pupil(imported=date(2024, 3, 1), officer=officer)
+    lines = {pupil: AlertLine(pupil, f"C0000{pupil}", "A.B.", "Hillside Primary",
+                              Rule.PERSISTENT, 70, 80) for pupil in (disposed, kept)}
+    async with db.write() as conn:
+        both = await outbox_store.enqueue(
+            conn, kind="alert", audience=f"officer:{officer.id}", now=NOW,
+            payload=digest_payload(DIGEST_TITLE, list(lines.values())),
+            pupil_ids=[disposed, kept])
+        await outbox_store.enqueue(  # a copy about the disposed pupil alone
+            conn, kind="alert", audience=f"supervisor_of:{officer.id}", now=NOW,
+            payload=digest_payload(DIGEST_TITLE, [lines[disposed]]), pupil_ids=[disposed])
+        assert await retention.dispose(conn, disposed, by=controller, policy=POLICY, now=NOW)
+        rows = await conn.fetchall("SELECT id, payload FROM outbox")
+        linked = await conn.fetchall("SELECT outbox_id, pupil_id FROM outbox_pupils")
+    assert [row["id"] for row in rows] == [both]  # the copy is gone
+    payload = json.loads(rows[0]["payload"])
+    assert payload == digest_payload(DIGEST_TITLE, [lines[kept]])  # still reaches the officer
+    assert f"C0000{disposed}" not in rows[0]["payload"]
+    assert [tuple(row) for row in linked] == [(both, kept)]
 
 
 async def test_disposal_leaves_no_trace_in_the_database_files(
