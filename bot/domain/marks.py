@@ -49,6 +49,13 @@ def mark(number: int, code: int) -> int:
     return number << CODE_BITS | code
 
 
+@lru_cache(maxsize=16384)
+def mark_tuple(value: int) -> tuple[date, str, str]:
+    """A mark as (date, session, code); one tuple per distinct mark, as files repeat them."""
+    number = value >> CODE_BITS
+    return slot_day(number), slot_session(number), CODE_TABLE[value & CODE_MASK]
+
+
 @dataclass(frozen=True, slots=True)
 class CompactMarks:
     """One pupil's marks, each `mark(slot, code)`, at most one per slot; `codes` are
@@ -88,18 +95,14 @@ class CompactMarks:
     def in_order(self) -> CompactMarks:
         """The same marks in slot order (a file may list them in any order)."""
         ordered = array("I", sorted(self.marks))
-        if ordered == self.marks:
-            return self
-        return CompactMarks(ordered, bytes(map(and_, ordered, repeat(CODE_MASK))))
+        return self if ordered == self.marks else CompactMarks.marked(ordered)
 
     def slots(self) -> list[int]:
         return list(map(rshift, self.marks, repeat(CODE_BITS)))
 
     def __iter__(self) -> Iterator[tuple[date, str, str]]:
         """(date, session, code) of each mark, in the order held."""
-        for value in self.marks:
-            number = value >> CODE_BITS
-            yield slot_day(number), slot_session(number), CODE_TABLE[value & CODE_MASK]
+        return map(mark_tuple, self.marks)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,14 +39,10 @@ from bot.domain.attendance import (
 )
 from bot.domain.dates import academic_year_of, compulsory_school_age, school_week_start
 from bot.domain.marks import (
-    CODE_BITS,
-    CODE_MASK,
     CODE_NUMBER,
-    CODE_TABLE,
     DAY_SHIFT,
     MarkWindow,
-    slot_day,
-    slot_session,
+    mark_tuple,
 )
 from bot.domain.text import initials
 from bot.settings import Settings
@@ -294,7 +290,6 @@ async def _marks_for(conn: Conn, pupils: dict[int, _Pupil], continuous_sessions:
     first_marks = await _first_mark_dates(conn, list(pupils))
     found: dict[int, Marks] = {}
     waiting = {p.pupil_id: p for p in pupils.values() if p.latest_mark is not None}
-    as_read = _MarkTuples()
     for reach in _REACHES:
         if not waiting:
             break
@@ -308,7 +303,7 @@ async def _marks_for(conn: Conn, pupils: dict[int, _Pupil], continuous_sessions:
                 by_start[since].append(pupil_id)
             else:
                 tail = window.marks.marks[window.index(since):]
-                fetched[pupil_id] = list(map(as_read.__getitem__, tail))
+                fetched[pupil_id] = list(map(mark_tuple, tail))
         for since, ids in by_start.items():
             fetched.update(await _marks_since(conn, ids, since))
         for pupil_id, since in starts.items():
@@ -320,16 +315,6 @@ async def _marks_for(conn: Conn, pupils: dict[int, _Pupil], continuous_sessions:
                 found[pupil_id] = marks
                 del waiting[pupil_id]
     return found
-
-
-class _MarkTuples(dict[int, tuple[date, str, str]]):
-    """A compact mark as (date, session, code), each worked out once."""
-
-    def __missing__(self, value: int) -> tuple[date, str, str]:
-        number = value >> CODE_BITS
-        found = self[value] = (slot_day(number), slot_session(number),
-                               CODE_TABLE[value & CODE_MASK])
-        return found
 
 
 async def _first_mark_dates(conn: Conn, pupil_ids: list[int]) -> dict[int, date]:
