@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 from collections.abc import Sequence
 from datetime import date, timedelta
 
@@ -44,8 +43,6 @@ from bot.storage import retention as retention_store
 from bot.storage.conversations import Conversation
 from bot.storage.officers import Officer
 from bot.storage.retention import DueRecord, SchoolCount
-
-log = logging.getLogger(__name__)
 
 PREFIX = "ret"
 KIND = "hold"

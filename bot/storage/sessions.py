@@ -17,7 +17,6 @@ class Session:
     officer_id: int
     unlocked_at: datetime | None
     last_seen_at: datetime | None
-    pending_update: str | None
 
     def is_unlocked(self, now: datetime, idle: timedelta, maximum: timedelta) -> bool:
         if self.unlocked_at is None or self.last_seen_at is None:
@@ -36,12 +35,10 @@ async def session_of(conn: Conn, officer_id: int) -> Session:
 def session_of_sync(conn: SyncConn, officer_id: int) -> Session:
     """`session_of` for a function running as one call on a worker thread."""
     row = conn.fetchone(
-        "SELECT unlocked_at, last_seen_at, pending_update FROM sessions WHERE officer_id = ?",
-        (officer_id,))
+        "SELECT unlocked_at, last_seen_at FROM sessions WHERE officer_id = ?", (officer_id,))
     if row is None:
-        return Session(officer_id, None, None, None)
-    return Session(officer_id, _moment(row["unlocked_at"]), _moment(row["last_seen_at"]),
-                   row["pending_update"])
+        return Session(officer_id, None, None)
+    return Session(officer_id, _moment(row["unlocked_at"]), _moment(row["last_seen_at"]))
 
 
 async def touch(conn: Conn, officer_id: int, now: datetime) -> None:
