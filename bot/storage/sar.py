@@ -126,7 +126,8 @@ async def remove_exports_of_disposed(db: Database, folder: Path) -> int:
     async with db.read() as conn:
         rows = await conn.fetchall(
             "SELECT export_file FROM subject_access_requests r WHERE export_file IS NOT NULL"
-            " AND NOT EXISTS (SELECT 1 FROM pupils p WHERE r.pupil_ref = 'pupil:' || p.id)")
+            " AND NOT EXISTS (SELECT 1 FROM pupils p"
+            "   WHERE p.id = CAST(substr(r.pupil_ref, length('pupil:') + 1) AS INTEGER))")
     removed = 0
     for row in rows:
         name = row["export_file"]
