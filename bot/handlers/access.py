@@ -105,8 +105,8 @@ async def gate(update: Update, context: Context) -> None:
 
 
 def _person(conn: SyncConn, user_id: int) -> tuple[Officer | None, Session | None]:
-    """The officer behind a Telegram account and their session: the gate's one read,
-    run as one call on the reader's thread (it comes before every update)."""
+    """The officer behind a Telegram account and their session: the gate's one read
+    (a quick_read: it comes before every update)."""
     officer = officer_store.officer_by_telegram_user_sync(conn, user_id)
     return officer, None if officer is None else sessions.session_of_sync(conn, officer.id)
 

@@ -32,7 +32,7 @@ def text_handler(routes: TextRoutes) -> Callable[[Update, Context], Awaitable[No
         """Route typed text to the open conversation, or search the officer's pupils."""
         officer = current_officer(context)
         svc = services(context)
-        # One call on the reader's thread: this comes before every typed search.
+        # A quick_read: this comes before every typed search.
         talk = await svc.db.quick_read(conversations.current_sync, officer.id, svc.clock.now())
         if talk is not None and talk.kind in routes.answers:
             await routes.answers[talk.kind](update, context, talk)

@@ -265,21 +265,23 @@ class Database:
         while the call waits for a database another process keeps busy. A caller
         cancelled meanwhile does not cut the transaction short: it commits or rolls back
         before the next one begins."""
-        async with self._write_lock:
-            result = _queue(self._writer, functools.partial(
-                _transaction, "BEGIN IMMEDIATE", True, self.audit_key, self.counter,
-                lambda conn: fn(conn, *args, **kwargs)))
-        return await result
+        return await self._queued(self._write_lock, self._writer, "BEGIN IMMEDIATE", True,
+                                  lambda conn: fn(conn, *args, **kwargs))
 
     async def read_call(self, fn: Callable[Concatenate[SyncConn, P], R], /,
                         *args: P.args, **kwargs: P.kwargs) -> R:
         """`read()` as one call on the reader's thread: one consistent snapshot for
         `fn(sync_conn, *args, **kwargs)`; the reader connection is query-only. Queued
         under the read lock, so never inside a `read()` block (as `write_call`)."""
-        async with self._read_lock:
-            result = _queue(self._reader, functools.partial(
-                _transaction, "BEGIN", False, self.audit_key, self.counter,
-                lambda conn: fn(conn, *args, **kwargs)))
+        return await self._queued(self._read_lock, self._reader, "BEGIN", False,
+                                  lambda conn: fn(conn, *args, **kwargs))
+
+    async def _queued(self, lock: asyncio.Lock, raw: aiosqlite.Connection, begin: str,
+                      writable: bool, fn: Callable[[SyncConn], R]) -> R:
+        """`fn` as a transaction of its own on `raw`'s thread, queued under `lock`."""
+        async with lock:
+            result = _queue(raw, functools.partial(
+                _transaction, begin, writable, self.audit_key, self.counter, fn))
         return await result
 
     async def quick_read(self, fn: Callable[Concatenate[SyncConn, P], R], /,
@@ -376,8 +378,9 @@ class Database:
 
 def _transaction(begin: str, writable: bool, audit_key: bytes, counter: StatementCounter,
                  fn: Callable[[SyncConn], R], raw: sqlite3.Connection) -> R:
-    """On a worker thread: `fn` in a transaction of its own, committed only when writable
-    and `fn` returned; rolled back otherwise."""
+    """`fn` in a transaction of its own on `raw` (on its worker thread, or the event
+    loop's for quick_read), committed only when writable and `fn` returned; rolled back
+    otherwise."""
     raw.execute(begin).close()
     try:
         result = fn(SyncConn(raw, audit_key, writable, counter))
