@@ -44,6 +44,7 @@ from bot.jobs import retention as retention_jobs
 from bot.logs import pin_library_loggers
 from bot.processing import PerChatUpdateProcessor, RateLimiter
 from bot.settings import Settings
+from bot.storage.audit import Appender
 from bot.storage.db import Database, load_pepper
 
 log = logging.getLogger(__name__)
@@ -177,7 +178,7 @@ async def _post_init(application: Application) -> None:
     wiring: Wiring = application.bot_data["wiring"]
     db = wiring.db or await Database.open(wiring.settings)
     application.bot_data["services"] = Services(db, wiring.settings, wiring.clock,
-                                                load_pepper(wiring.settings))
+                                                load_pepper(wiring.settings), Appender(db))
     async with db.write() as conn:
         await conn.execute(
             "INSERT INTO meta (key, value) VALUES ('bot_username', ?)"

@@ -235,8 +235,8 @@ async def _show(update: Update, context: Context, pupil_id: int, card: PupilCard
     officer = current_officer(context)
     svc = services(context)
     # Shown only once its audit entry is committed.
-    await svc.db.write_call(_audit_view, officer, "pupil_card", pupil_id,
-                            None if card is None else card.access, reason)
+    await svc.audit_trail.append(_view_entry(officer, "pupil_card", pupil_id,
+                                             None if card is None else card.access, reason))
     if card is None:
         await answer(update, NOT_FOUND)
         return False
@@ -250,24 +250,23 @@ async def _show(update: Update, context: Context, pupil_id: int, card: PupilCard
 
 def _audited_details(conn: SyncConn, officer: Officer, pupil_id: int) -> PupilDetails | None:
     details = pupil_store.pupil_details_sync(conn, officer, pupil_id)
-    _audit_view(conn, officer, "pupil_details", pupil_id,
-                None if details is None else details.access, CARD_BUTTON)
+    audit.append_many_sync(conn, [_view_entry(officer, "pupil_details", pupil_id,
+                                              None if details is None else details.access,
+                                              CARD_BUTTON)])
     return details
 
 
-def _audit_view(conn: SyncConn, officer: Officer, action: str, pupil_id: int,
-                access: str | None, reason: str) -> None:
+def _view_entry(officer: Officer, action: str, pupil_id: int, access: str | None,
+                reason: str) -> audit.NewEntry:
     """A view, or (same answer to the person) a view refused: nothing shows which."""
     target = f"pupil:{pupil_id}"
     if access is None:
-        audit.append_sync(conn, actor=officer.actor, action=f"refused:{action}",
-                          target=target, reason="not_visible", detail={"via": reason})
-    elif access == pupil_store.SUPERVISION:
-        audit.append_sync(conn, actor=officer.actor, action=action, target=target,
-                          reason=SUPERVISION, detail={"via": reason})
-    else:
-        audit.append_sync(conn, actor=officer.actor, action=action, target=target,
-                          reason=reason)
+        return audit.NewEntry(actor=officer.actor, action=f"refused:{action}", target=target,
+                              reason="not_visible", detail={"via": reason})
+    if access == pupil_store.SUPERVISION:
+        return audit.NewEntry(actor=officer.actor, action=action, target=target,
+                              reason=SUPERVISION, detail={"via": reason})
+    return audit.NewEntry(actor=officer.actor, action=action, target=target, reason=reason)
 
 
 def card_text(card: PupilCard, *, pa_threshold: int, sa_threshold: int) -> str:

@@ -9,6 +9,7 @@ entry whose chain is broken, and a head kept outside the system shows shortening
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.storage.db import Conn, SyncConn
+from bot.storage.db import Conn, Database, SyncConn
 
 GENESIS = "0" * 64
 
@@ -104,11 +105,17 @@ async def append_many(conn: Conn, entries: Sequence[NewEntry], *,
                       at: datetime | None = None) -> None:
     """Append several entries, chained in order, with one read and one insert: for a
     feature that writes thousands at once (the alerts of a large import)."""
+    await conn.call(append_many_sync, entries, at=at)
+
+
+def append_many_sync(conn: SyncConn, entries: Sequence[NewEntry], *,
+                     at: datetime | None = None) -> None:
+    """`append_many` for a function running as one call on the writer's thread."""
     if not conn.writable:
         raise RuntimeError("audit entries are written inside db.write()")
     if not entries:
         return
-    last = await conn.fetchone("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+    last = conn.fetchone("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
     seq = 0 if last is None else last["seq"]
     prev_hash = GENESIS if last is None else last["hash"]
     moment = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
@@ -122,9 +129,59 @@ async def append_many(conn: Conn, entries: Sequence[NewEntry], *,
         rows.append((seq, moment, entry.actor, entry.action, entry.target, entry.reason,
                      detail_text, prev_hash, digest))
         prev_hash = digest
-    await conn.executemany(
+    conn.executemany(
         "INSERT INTO audit (seq, at, actor, action, target, reason, detail, prev_hash, hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+class Appender:
+    """Appends entries that many chats hand in at about the same time, several to a
+    write transaction (a group commit): while one group is being written, the next
+    one gathers.
+
+    For the entries written on every card or details view: one transaction each would
+    keep the writer's thread busy a view at a time, and that thread's Python code
+    shares the interpreter lock with every chat's (bench/findings.md). `append`
+    returns once its entry is committed; when a group's transaction fails, every
+    entry in it fails with the same error, and none of them is in the trail.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._gathering: list[tuple[NewEntry, asyncio.Future[None]]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    async def append(self, entry: NewEntry) -> None:
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._gathering.append((entry, committed))
+        if self._writing is None:
+            self._writing = asyncio.create_task(self._write_groups())
+        # A caller cancelled meanwhile leaves its entry to be written all the same.
+        await asyncio.shield(committed)
+
+    async def _write_groups(self) -> None:
+        group: list[tuple[NewEntry, asyncio.Future[None]]] = []
+        try:
+            while self._gathering:
+                group, self._gathering = self._gathering, []
+                failure: BaseException | None = None
+                try:
+                    await self._db.write_call(append_many_sync, [entry for entry, _ in group])
+                except Exception as exc:  # handed to each caller, who reports it
+                    failure = exc
+                for _, committed in group:
+                    if failure is None:
+                        committed.set_result(None)
+                    else:
+                        committed.set_exception(failure)
+                group = []
+        except BaseException:  # cancelled (shutting down) with entries unwritten
+            for _, committed in group + self._gathering:
+                committed.cancel()
+            self._gathering = []
+            raise
+        finally:
+            self._writing = None
 
 
 async def head(conn: Conn) -> Head:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -97,3 +98,62 @@ async def test_entries_filter_by_target_and_actor(db: Database) -> None:
     assert [entry.seq for entry in found] == [2]
     assert found[0].detail == {"n": 1}
     assert len(by_actor) == 3
+
+
+# --- the appender: entries of many chats, committed a group at a time -----------------
+
+
+def view(number: int, **detail: object) -> audit.NewEntry:
+    return audit.NewEntry(actor=f"officer:EWO{number}", action="pupil_card",
+                          reason="search", target=f"pupil:{number}", detail=detail or None)
+
+
+async def trail(db: Database) -> list[tuple[str, str | None]]:
+    async with db.read() as conn:
+        rows = await conn.fetchall("SELECT actor, target FROM audit ORDER BY seq")
+        assert (await audit.verify(conn)).ok
+    return [(row["actor"], row["target"]) for row in rows]
+
+
+async def test_entries_handed_in_together_are_committed_together_in_order(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    transactions = 0
+    write_call = db.write_call
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        nonlocal transactions
+        transactions += 1
+        return await write_call(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db, "write_call", counted)
+    appender = audit.Appender(db)
+    first = asyncio.ensure_future(appender.append(view(0)))
+    await asyncio.sleep(0)  # its group is on its way to the writer: the rest gather
+    await asyncio.gather(*(appender.append(view(number)) for number in range(1, 30)))
+    await first
+
+    assert await trail(db) == [(f"officer:EWO{n}", f"pupil:{n}") for n in range(30)]
+    assert transactions == 2
+
+
+async def test_a_failed_group_fails_each_of_its_callers_and_leaves_nothing(
+        db: Database) -> None:
+    appender = audit.Appender(db)
+    results = await asyncio.gather(appender.append(view(1)),
+                                   appender.append(view(2, unwritable=object())),
+                                   return_exceptions=True)
+
+    assert [type(result) for result in results] == [TypeError, TypeError]
+    assert await trail(db) == []
+    await appender.append(view(3))  # the next group is written as usual
+    assert await trail(db) == [("officer:EWO3", "pupil:3")]
+
+
+async def test_a_caller_that_gives_up_still_has_its_entry_written(db: Database) -> None:
+    appender = audit.Appender(db)
+    waiting = asyncio.ensure_future(appender.append(view(1)))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    await appender.append(view(2))
+
+    assert await trail(db) == [("officer:EWO1", "pupil:1"), ("officer:EWO2", "pupil:2")]
