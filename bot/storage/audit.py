@@ -139,9 +139,9 @@ class Appender:
     write transaction (a group commit): while one group is being written, the next
     one gathers.
 
-    For the entries written on every card or details view: one transaction each would
-    keep the writer's thread busy a view at a time, and that thread's Python code
-    shares the interpreter lock with every chat's (bench/findings.md). `append`
+    For the entry written on every card view: a transaction each would keep the
+    writer's thread busy a view at a time, and that thread's Python code shares the
+    interpreter lock with every chat's (bench/findings.md). `append`
     returns once its entry is committed; when a group's transaction fails, every
     entry in it fails with the same error, and none of them is in the trail.
     """
