@@ -141,9 +141,10 @@ class Appender:
 
     For the entry written on every card view: a transaction each would keep the
     writer's thread busy a view at a time, and that thread's Python code shares the
-    interpreter lock with every chat's (bench/findings.md). `append`
-    returns once its entry is committed; when a group's transaction fails, every
-    entry in it fails with the same error, and none of them is in the trail.
+    interpreter lock with every chat's (bench/findings.md).
+
+    `append` returns once its entry is committed. When a group's transaction fails,
+    every entry in it fails with the same error, and none of them is in the trail.
     """
 
     def __init__(self, db: Database) -> None:
