@@ -41,7 +41,7 @@ class Services:
     settings: Settings
     clock: Clock
     pepper: bytes
-    audit_trail: audit.Appender  # entries written on every view, committed a group at a time
+    audit_trail: audit.Appender  # the entry of every card view, a group at a time
 
 
 def services(context: Context) -> Services:

@@ -72,21 +72,9 @@ def append_sync(conn: SyncConn, *, actor: str, action: str, reason: str,
                 target: str | None = None, detail: dict[str, Any] | None = None,
                 at: datetime | None = None) -> int:
     """`append` for a function running as one call on the writer's thread."""
-    if not conn.writable:
-        raise RuntimeError("audit entries are written inside db.write()")
-    last = conn.fetchone("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-    seq = 1 if last is None else last["seq"] + 1
-    prev_hash = GENESIS if last is None else last["hash"]
-    moment = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
-    detail_text = None if detail is None else json.dumps(detail, sort_keys=True,
-                                                         separators=(",", ":"))
-    digest = _digest(conn.audit_key, prev_hash, seq, moment, actor, action, target, reason,
-                     detail_text)
-    conn.execute(
-        "INSERT INTO audit (seq, at, actor, action, target, reason, detail, prev_hash, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (seq, moment, actor, action, target, reason, detail_text, prev_hash, digest),
-    )
+    seq = append_many_sync(conn, [NewEntry(actor=actor, action=action, reason=reason,
+                                           target=target, detail=detail)], at=at)
+    assert seq is not None  # one entry was given
     return seq
 
 
@@ -109,12 +97,13 @@ async def append_many(conn: Conn, entries: Sequence[NewEntry], *,
 
 
 def append_many_sync(conn: SyncConn, entries: Sequence[NewEntry], *,
-                     at: datetime | None = None) -> None:
-    """`append_many` for a function running as one call on the writer's thread."""
+                     at: datetime | None = None) -> int | None:
+    """`append_many` for a function running as one call on the writer's thread; returns
+    the last new entry's sequence number (None when `entries` is empty)."""
     if not conn.writable:
         raise RuntimeError("audit entries are written inside db.write()")
     if not entries:
-        return
+        return None
     last = conn.fetchone("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
     seq = 0 if last is None else last["seq"]
     prev_hash = GENESIS if last is None else last["hash"]
@@ -132,6 +121,7 @@ def append_many_sync(conn: SyncConn, entries: Sequence[NewEntry], *,
     conn.executemany(
         "INSERT INTO audit (seq, at, actor, action, target, reason, detail, prev_hash, hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return seq
 
 
 class Appender:
@@ -165,16 +155,14 @@ class Appender:
         try:
             while self._gathering:
                 group, self._gathering = self._gathering, []
-                failure: BaseException | None = None
                 try:
                     await self._db.write_call(append_many_sync, [entry for entry, _ in group])
                 except Exception as exc:  # handed to each caller, who reports it
-                    failure = exc
-                for _, committed in group:
-                    if failure is None:
+                    for _, committed in group:
+                        committed.set_exception(exc)
+                else:
+                    for _, committed in group:
                         committed.set_result(None)
-                    else:
-                        committed.set_exception(failure)
                 group = []
         except BaseException:  # cancelled (shutting down) with entries unwritten
             for _, committed in group + self._gathering:
