@@ -66,12 +66,9 @@ async def officer_by_id(conn: Conn, officer_id: int) -> Officer | None:
     return None if row is None else _officer(row)
 
 
-async def officer_by_telegram_user(conn: Conn, user_id: int) -> Officer | None:
-    return await conn.call(officer_by_telegram_user_sync, user_id)
-
-
 def officer_by_telegram_user_sync(conn: SyncConn, user_id: int) -> Officer | None:
-    """`officer_by_telegram_user` for a function running as one call on a worker thread."""
+    """The officer bound to a Telegram account, inside a call over a SyncConn (the
+    gate's quick_read)."""
     row = conn.fetchone(f"SELECT {_COLUMNS} FROM officers WHERE telegram_user_id = ?",
                         (user_id,))
     return None if row is None else _officer(row)

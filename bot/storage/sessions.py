@@ -28,12 +28,9 @@ def _moment(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-async def session_of(conn: Conn, officer_id: int) -> Session:
-    return await conn.call(session_of_sync, officer_id)
-
-
 def session_of_sync(conn: SyncConn, officer_id: int) -> Session:
-    """`session_of` for a function running as one call on a worker thread."""
+    """The officer's session (never unlocked if none is held), inside a call over a
+    SyncConn (the gate's quick_read)."""
     row = conn.fetchone(
         "SELECT unlocked_at, last_seen_at FROM sessions WHERE officer_id = ?", (officer_id,))
     if row is None:
