@@ -253,7 +253,7 @@ class BotApiStandIn:
         if token != self.token:
             return _error(401, "Unauthorized")
         try:
-            params = methods.decode_params(request.fields())
+            params = methods.decode_params(await request.fields())
         except (HttpError, ValueError, UnicodeDecodeError):
             return _error(400, "Bad Request: can't parse the request body")
         return await self._call(methods.canonical_name(method), params)

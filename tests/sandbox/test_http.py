@@ -60,7 +60,8 @@ async def test_keep_alive_serves_form_and_json_bodies_on_one_connection(
     second = await raw.request(_post(path, "application/json", as_json), as_json)
 
     assert first[0] == second[0] == 200
-    assert first[1]["connection"] == "keep-alive"
+    # HTTP/1.1 keeps the connection open unless a side says "close".
+    assert first[1].get("connection", "keep-alive") == "keep-alive"
     assert json.loads(second[2])["result"]["reply_markup"]["inline_keyboard"][0][0]["text"] == "OK"
     assert [(m.text, m.protect_content) for m in user.history] == [("café", True), ("two", False)]
     assert user.last().labels() == ["OK"]
@@ -132,3 +133,34 @@ async def test_reopens_on_the_same_port(standin: BotApiStandIn) -> None:
     _, writer = await asyncio.open_connection(address.hostname, address.port)
     writer.close()
     await writer.wait_closed()
+
+
+async def test_unreadable_json_body_gets_400(standin: BotApiStandIn, raw: RawClient) -> None:
+    body = b"{not json"
+    path = f"/bot{standin.token}/sendMessage"
+
+    status, _, payload = await raw.request(_post(path, "application/json", body), body)
+
+    assert status == 400
+    assert "can't parse" in json.loads(payload)["description"]
+    assert standin.calls == []
+
+
+async def test_a_body_over_the_limit_gets_413(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.sandbox import httpserver
+
+    monkeypatch.setattr(httpserver, "MAX_BODY_BYTES", 1024)
+    async with BotApiStandIn() as standin:
+        address = urlsplit(standin.base_url)
+        reader, writer = await asyncio.open_connection(address.hostname, address.port)
+        client = RawClient(reader, writer)
+        body = b"text=" + b"x" * 2048
+        path = f"/bot{standin.token}/sendMessage"
+
+        status, _, _ = await client.request(
+            _post(path, "application/x-www-form-urlencoded", body), body)
+
+        writer.close()
+        await writer.wait_closed()
+    assert status == 413
+    assert standin.calls == []
