@@ -70,9 +70,12 @@ class CliEnv:
         return Clock(self.settings.timezone)
 
     @asynccontextmanager
-    async def database(self) -> AsyncIterator[Database]:
-        """The service database for one command, closed however the command ends."""
-        db = await Database.open(self.settings)
+    async def database(self, *, create: bool = True) -> AsyncIterator[Database]:
+        """The service database for one command, closed however the command ends.
+
+        A command that only reads passes `create=False`: a mistyped EWO_DATABASE is then
+        an error, never a new empty database (nor new key files) that verifies."""
+        db = await Database.open(self.settings, create=create)
         try:
             yield db
         finally:
