@@ -224,6 +224,8 @@ class Database:
             raise DatabaseError(f"no database at {path}: check EWO_DATABASE "
                                 "(`ewobot init` creates one)")
         audit_key = load_audit_key(settings, create=create)
+        if settings.pin_pepper is None and settings.pepper_path.exists():
+            load_pepper(settings, create=False)  # a loose pepper stops every command
         connector = _connector(path, key)
         writer = await _connect(connector)
         try:
