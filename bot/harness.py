@@ -7,6 +7,7 @@ through its real polling loop; nothing inside it is patched.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from pydantic import SecretStr
@@ -14,7 +15,7 @@ from telegram.ext import Application, BaseRateLimiter
 
 from bot.app import build_application
 from bot.clock import Clock
-from bot.domain.pinhash import hash_pin
+from bot.domain.pinhash import PinCost, cost_in_effect, hash_pin
 from bot.processing import PerChatUpdateProcessor
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
@@ -79,11 +80,18 @@ class RunningBot:
         await self.stop()
 
 
+@functools.lru_cache(maxsize=8)
+def _pin_hash(pin: str, pepper: bytes, cost: PinCost) -> str:
+    """One slow hash per PIN, pepper and cost, shared by every persona or test officer
+    enrolled with it (a hundred bench officers would otherwise wait half a minute)."""
+    return hash_pin(pin, pepper, cost)
+
+
 async def enrol_directly(db: Database, settings: Settings, *, ref: str, user_id: int,
                          pin: str, now: datetime) -> None:
     """Bind an officer to a Telegram account with a PIN and an unlocked session,
     as `/start CODE` and the PIN set-up would (for the demo's personas and tests)."""
-    pin_hash = hash_pin(pin, load_pepper(settings))
+    pin_hash = _pin_hash(pin, load_pepper(settings), cost_in_effect())
     async with db.write() as conn:
         officer = await officer_store.officer_by_ref(conn, ref)
         if officer is None:

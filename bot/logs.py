@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
+from types import TracebackType
 
 _TOKEN_IN_URL = re.compile(r"bot\d+:[A-Za-z0-9_-]+")
 _BARE_TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
@@ -57,7 +59,10 @@ def pin_library_loggers() -> None:
 
 
 def configure_logging(level: int = logging.INFO, secrets: tuple[str, ...] = ()) -> None:
-    """One stderr handler with the redacting filter; library loggers pinned."""
+    """One stderr handler with the redacting filter; library loggers pinned.
+
+    Whatever else would reach stderr goes through that handler too: warnings (which
+    Python prints itself otherwise) and exceptions no one caught, in any thread."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(secrets))
@@ -65,3 +70,17 @@ def configure_logging(level: int = logging.INFO, secrets: tuple[str, ...] = ()) 
     root.handlers[:] = [handler]
     root.setLevel(level)
     pin_library_loggers()
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(kind: type[BaseException], value: BaseException,
+                  trace: TracebackType | None) -> None:
+    """Python's own printing of an uncaught exception, through the redacting handler."""
+    logging.getLogger("ewobot").critical("uncaught exception", exc_info=(kind, value, trace))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback)

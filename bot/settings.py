@@ -18,6 +18,8 @@ from bot.domain.dates import QuietHours, YearEnd, parse_quiet_days, parse_weekly
 
 # Shipped defaults live beside the package, never relative to the working directory.
 PACKAGE_DIR = Path(__file__).resolve().parent
+# 32 bytes of randomness as URL-safe text (secrets.token_urlsafe(32)) at the least.
+MIN_PEPPER_CHARS = 43
 
 
 class SettingsError(Exception):
@@ -43,6 +45,9 @@ class Settings(BaseSettings):
     database: Path = Path("data/ewo.sqlite3")
     database_key: SecretStr | None = None
     audit_key: SecretStr | None = None
+    audit_key_file: Path | None = None
+    pin_pepper: SecretStr | None = None
+    pin_pepper_file: Path | None = None
     timezone: Annotated[ZoneInfo, NoDecode] = "Europe/London"  # type: ignore[assignment]
     academic_year_end: Annotated[YearEnd, NoDecode] = "08-31"  # type: ignore[assignment]
     pa_threshold: int = Field(90, gt=0, lt=100)
@@ -61,11 +66,20 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(5, gt=0)
     export_dir: Path = Path("data/exports")
 
-    @field_validator("telegram_token", "database_key", "audit_key", mode="before")
+    @field_validator("telegram_token", "database_key", "audit_key", "audit_key_file",
+                     "pin_pepper", "pin_pepper_file", mode="before")
     @classmethod
     def _empty_secret_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("pin_pepper")
+    @classmethod
+    def _pepper_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_PEPPER_CHARS:
+            raise ValueError(f"must be at least {MIN_PEPPER_CHARS} characters of randomness, "
+                             "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'")
         return value
 
     @field_validator("timezone", mode="before")
@@ -140,15 +154,25 @@ class Settings(BaseSettings):
             raise ValueError("EWO_SA_THRESHOLD must be below EWO_PA_THRESHOLD")
         return self
 
-    @property
-    def audit_key_file(self) -> Path:
-        """Where a generated audit key lives: beside the database, never inside it."""
-        return self.database.with_name(self.database.name + ".audit-key")
+    @model_validator(mode="after")
+    def _one_source_per_secret(self) -> Settings:
+        for name, value, file in (("AUDIT_KEY", self.audit_key, self.audit_key_file),
+                                  ("PIN_PEPPER", self.pin_pepper, self.pin_pepper_file)):
+            if value is not None and file is not None:
+                raise ValueError(f"EWO_{name} and EWO_{name}_FILE are both set: keep one")
+        return self
 
     @property
-    def pepper_file(self) -> Path:
-        """The PIN pepper, kept outside the database so a stolen file is not enough."""
-        return self.database.with_name(self.database.name + ".pepper")
+    def audit_key_path(self) -> Path:
+        """Where the audit key is read from when EWO_AUDIT_KEY is unset: EWO_AUDIT_KEY_FILE,
+        else a key generated beside the database, never inside it."""
+        return self.audit_key_file or self.database.with_name(self.database.name + ".audit-key")
+
+    @property
+    def pepper_path(self) -> Path:
+        """Where the PIN pepper is read from when EWO_PIN_PEPPER is unset: EWO_PIN_PEPPER_FILE,
+        else one generated beside the database (outside it, so a stolen file is not enough)."""
+        return self.pin_pepper_file or self.database.with_name(self.database.name + ".pepper")
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -8,8 +8,14 @@ from typing import Any
 
 import pytest
 
+from bot.domain import pinhash
 from bot.settings import Settings
 from bot.storage.db import Database
+
+# PINs hashed at the production cost (about 0.3 s each) would make the suite wait
+# minutes and prove nothing more: tests/domain/test_pinhash.py checks that cost.
+TEST_PIN_COST = pinhash.PinCost(2**8, 1, 1)
+pinhash.use_cost(TEST_PIN_COST)
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:

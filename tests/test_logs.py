@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
 
-from bot.logs import RedactingFilter, pin_library_loggers, redact
+import pytest
+
+from bot.cli import CliEnv, main
+from bot.logs import RedactingFilter, configure_logging, pin_library_loggers, redact
+from tests.conftest import make_settings
 
 TOKEN = "123456789:AAH-secret_token_value_abcdefghijkl"
 
@@ -49,3 +58,49 @@ def test_library_loggers_stay_quiet_at_debug() -> None:
     pin_library_loggers()
     assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
     assert logging.getLogger("telegram.ext.ExtBot").getEffectiveLevel() >= logging.INFO
+
+
+@pytest.fixture
+def configured() -> Iterator[None]:
+    """configure_logging for one test, with the process's logging put back after."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, sys.excepthook, threading.excepthook)
+    yield
+    root.handlers[:], level, sys.excepthook, threading.excepthook = saved
+    root.setLevel(level)
+    logging.captureWarnings(False)
+
+
+def test_warnings_and_uncaught_exceptions_go_through_the_filter(
+        configured: None, capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(level=logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn(f"retrying https://x/bot{TOKEN}/getMe", UserWarning, stacklevel=1)
+    try:
+        raise RuntimeError(f"token {TOKEN}")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+    thread = threading.Thread(target=lambda: (_ for _ in ()).throw(ValueError(TOKEN)))
+    thread.start()
+    thread.join()
+    err = capsys.readouterr().err
+    assert "bot<redacted>/getMe" in err and "RuntimeError: token <redacted>" in err
+    assert "ValueError: <redacted>" in err
+    assert "secret_token" not in err
+
+
+def test_an_unexpected_error_in_a_command_prints_no_secret(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    async def broken(args: object, env: CliEnv) -> int:
+        raise RuntimeError(f"bug while holding {TOKEN} and key hunter2-database-key")
+
+    monkeypatch.setattr("bot.cli.records.cmd_audit_verify", broken)
+    settings = make_settings(tmp_path, telegram_token=TOKEN,
+                             database_key="hunter2-database-key")
+    err = io.StringIO()
+    env = CliEnv(settings_factory=lambda: settings, out=io.StringIO(), err=err)
+    env.settings  # noqa: B018 -- read, as a command would before failing
+    assert main(["audit", "verify"], env) == 1
+    assert "Traceback" in err.getvalue() and "RuntimeError: bug while holding" in err.getvalue()
+    assert "secret_token" not in err.getvalue() and "hunter2" not in err.getvalue()

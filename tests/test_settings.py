@@ -108,3 +108,31 @@ def test_settings_are_frozen() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen-instance error
         settings.pa_threshold = 10  # type: ignore[misc]
+
+
+def test_secrets_may_come_from_settings_or_files(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    monkeypatch.setenv("EWO_PIN_PEPPER", "x" * 43)
+    monkeypatch.setenv("EWO_AUDIT_KEY_FILE", str(tmp_path / "audit"))
+    settings = load_settings()
+    assert settings.pin_pepper is not None and "x" * 43 not in repr(settings)
+    assert settings.audit_key_path == tmp_path / "audit"
+    assert settings.pepper_path == Path("data/ewo.sqlite3.pepper")
+
+
+def test_a_short_pepper_is_refused_without_echoing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EWO_PIN_PEPPER", "short-pepper")
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert str(refused.value).startswith("EWO_PIN_PEPPER: must be at least 43 characters")
+    assert "short-pepper" not in str(refused.value)
+
+
+@pytest.mark.parametrize("name", ["AUDIT_KEY", "PIN_PEPPER"])
+def test_a_secret_and_its_file_together_are_refused(monkeypatch: pytest.MonkeyPatch,
+                                                    name: str) -> None:
+    monkeypatch.setenv(f"EWO_{name}", "y" * 43)
+    monkeypatch.setenv(f"EWO_{name}_FILE", "/run/credentials/x")
+    with pytest.raises(SettingsError,
+                       match=f"^EWO_{name} and EWO_{name}_FILE are both set: keep one$"):
+        load_settings()

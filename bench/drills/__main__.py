@@ -17,6 +17,7 @@ from bench.drills import (
     access,
     concurrency,
     crash,
+    custody,
     faults,
     hostile_chat,
     hostile_files,
@@ -42,6 +43,9 @@ DRILLS: dict[str, Run] = {
     "round-trip": round_trip.round_trip_drill,
     "access": access.access_drill,
     "leaks": leaks.leaks_drill,
+    "audit-head": custody.audit_head_drill,
+    "exit-paths": custody.exit_paths_drill,
+    "key-files": custody.key_files_drill,
 }
 
 

@@ -12,13 +12,16 @@ import asyncio
 import getpass
 import importlib
 import inspect
+import logging
 import sys
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import NoReturn, TextIO
 
 from bot.clock import Clock
+from bot.logs import configure_logging, redact
 from bot.settings import Settings, SettingsError, load_settings
 from bot.storage.db import Database, DatabaseError
 
@@ -70,9 +73,12 @@ class CliEnv:
         return Clock(self.settings.timezone)
 
     @asynccontextmanager
-    async def database(self) -> AsyncIterator[Database]:
-        """The service database for one command, closed however the command ends."""
-        db = await Database.open(self.settings)
+    async def database(self, *, create: bool = True) -> AsyncIterator[Database]:
+        """The service database for one command, closed however the command ends.
+
+        A command that only reads passes `create=False`: a mistyped EWO_DATABASE is then
+        an error, never a new empty database (nor new key files) that verifies."""
+        db = await Database.open(self.settings, create=create)
         try:
             yield db
         finally:
@@ -80,6 +86,14 @@ class CliEnv:
 
     def say(self, line: str = "") -> None:
         print(line, file=self.out)
+
+    def secrets(self) -> tuple[str, ...]:
+        """The secret settings' values, for redaction (none before settings are read)."""
+        if self._settings is None:
+            return ()
+        values = (self._settings.telegram_token, self._settings.database_key,
+                  self._settings.audit_key, self._settings.pin_pepper)
+        return tuple(value.get_secret_value() for value in values if value is not None)
 
 
 Handler = Callable[[argparse.Namespace, CliEnv], Awaitable[int] | int]
@@ -110,7 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, env: CliEnv | None = None) -> int:
+    """Every command's one exit path: what it prints on the way out is redacted."""
     env = env or CliEnv()
+    if not logging.getLogger().handlers:
+        # Else Python's last-resort handler prints warnings unfiltered; `run` and `demo`
+        # configure their own. Under a test runner the runner's handlers stay.
+        configure_logging(level=logging.WARNING)
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
@@ -118,13 +137,19 @@ def main(argv: Sequence[str] | None = None, env: CliEnv | None = None) -> int:
         # Most commands are coroutines; `run` owns its event loop (run_polling).
         return asyncio.run(result) if inspect.isawaitable(result) else result  # type: ignore[arg-type]
     except CliError as exc:
-        print(str(exc), file=env.err)
-        for line in exc.details:
-            print(line, file=env.err)
+        _print(env, str(exc), *exc.details)
         return exc.code
     except (SettingsError, DatabaseError) as exc:
-        print(str(exc), file=env.err)
+        _print(env, str(exc))
         return BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=env.err)
         return 130
+    except Exception:  # a bug, not a user mistake: its traceback, without secrets
+        _print(env, traceback.format_exc().rstrip())
+        return BAD_INPUT
+
+
+def _print(env: CliEnv, *lines: str) -> None:
+    for line in lines:
+        print(redact(line, env.secrets()), file=env.err)

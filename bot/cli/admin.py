@@ -9,7 +9,7 @@ from datetime import timedelta
 from bot.cli import BAD_INPUT, OK, CliEnv, CliError
 from bot.storage import audit
 from bot.storage import officers as officer_store
-from bot.storage.db import Conn, Database
+from bot.storage.db import Conn, Database, load_pepper
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -38,6 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 async def cmd_init(args: argparse.Namespace, env: CliEnv) -> int:
     async with env.database() as db, db.write() as conn:
         await audit.append(conn, actor=env.actor, action="init", reason="admin_command")
+    load_pepper(env.settings)  # made now, so it can be kept apart from backups from the start
     env.say(f"database ready: {env.settings.database}")
     return OK
 
@@ -90,7 +91,7 @@ async def cmd_revoke(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
-    async with env.database() as db, db.read() as conn:
+    async with env.database(create=False) as db, db.read() as conn:
         listing = await officer_store.list_officers(conn)
     if not listing:
         env.say("no officers yet: add one with `ewobot officers add REF --name NAME --role ROLE`")

@@ -72,7 +72,7 @@ async def cmd_retention_check(args: argparse.Namespace, env: CliEnv) -> int:
 
 async def cmd_sar(args: argparse.Namespace, env: CliEnv) -> int:
     out = Path(args.out) if args.out else None
-    async with env.database() as db:
+    async with env.database(create=False) as db:
         try:
             export = await export_subject_access(db, env.settings, args.upn, actor=env.actor,
                                                  now=env.clock.now(), out=out, force=args.force)
@@ -85,17 +85,17 @@ async def cmd_sar(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def cmd_audit_verify(args: argparse.Namespace, env: CliEnv) -> int:
-    async with env.database() as db, db.read() as conn:
+    async with env.database(create=False) as db, db.read() as conn:
         result = await audit.verify(conn, args.head)
     if not result.ok:
-        raise CliError(f"audit trail broken at entry {result.first_bad_seq}: {result.problem}",
-                       BAD_INPUT)
+        where = "" if result.first_bad_seq is None else f" at entry {result.first_bad_seq}"
+        raise CliError(f"audit trail broken{where}: {result.problem}", BAD_INPUT)
     env.say(f"OK {result.head.short()} ({result.head.count} entries)")
     return OK
 
 
 async def cmd_audit_show(args: argparse.Namespace, env: CliEnv) -> int:
-    async with env.database() as db, db.read() as conn:
+    async with env.database(create=False) as db, db.read() as conn:
         entries = await _entries(conn, args)
     for entry in entries:
         env.say(entry_line(entry))
@@ -136,7 +136,7 @@ async def cmd_backup(args: argparse.Namespace, env: CliEnv) -> int:
         raise CliError(f"{out} already exists; choose a new file")
     if not out.parent.is_dir():
         raise CliError(f"no folder {out.parent} to write the backup into")
-    async with env.database() as db:
+    async with env.database(create=False) as db:
         await db.backup(out)
         async with db.write() as conn:
             await audit.append(conn, actor=env.actor, action="backup", reason="admin_command",

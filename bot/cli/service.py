@@ -19,16 +19,25 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_run(args: argparse.Namespace, env: CliEnv) -> int:
     """Start polling; SIGTERM or Ctrl-C stops it cleanly (run_polling handles both)."""
+    import asyncio
+
+    from telegram.error import TelegramError
+
     from bot.app import build_application
+    from bot.cli.preflight import check_before_run, problem_line
     from bot.logs import configure_logging
 
     settings = env.settings
     if settings.telegram_token is None:
         raise CliError("EWO_TELEGRAM_TOKEN is not set: put the bot's token from BotFather "
                        "in the environment or .env")
-    configure_logging(secrets=(settings.telegram_token.get_secret_value(),))
+    configure_logging(secrets=env.secrets())
+    asyncio.run(check_before_run(settings))
     application = build_application(settings)
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except TelegramError as exc:  # Telegram went away between the check and the start
+        raise CliError(problem_line(exc, settings)) from None
     return OK
 
 

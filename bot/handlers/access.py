@@ -19,7 +19,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.domain.pinhash import hash_pin, verify_pin
+from bot.domain.pinhash import PinCheck, check_pin, hash_pin, verify_pin
 from bot.domain.pins import pin_problem
 from bot.handlers.common import (
     Context,
@@ -254,10 +254,14 @@ async def _try_pin(update: Update, context: Context, officer: Officer, pin: str)
     svc = services(context)
     async with svc.db.read() as conn:
         stored = await sessions.pin_hash_of(conn, officer.id)
-    right = stored is not None and await asyncio.to_thread(verify_pin, pin, stored, svc.pepper)
+    check = (PinCheck(False) if stored is None
+             else await asyncio.to_thread(check_pin, pin, stored, svc.pepper))
+    right = check.right
     now = svc.clock.now()
     async with svc.db.write() as conn:
         if right:
+            if stored is not None and check.rehashed is not None:  # made at an older cost
+                await sessions.upgrade_pin_hash(conn, officer.id, stored, check.rehashed)
             pending = await sessions.unlock(conn, officer.id, now)
             await audit.append(conn, actor=officer.actor, action="unlock",
                                target=f"officer:{officer.ref}", reason="pin")

@@ -179,9 +179,15 @@ async def head(conn: Conn) -> Head:
 
 
 async def verify(conn: Conn, expected: Head | None = None) -> Verification:
-    """Walk the whole chain; report the first entry that does not follow from the one before."""
+    """Walk the whole chain; report the first entry that does not follow from the one before.
+
+    With `expected` (a head kept outside the system), the entry at `expected.count` must
+    still carry that hash, however many entries were added since: a trail cut back and
+    grown again by normal work chains, but not through the recorded entry."""
     prev_hash = GENESIS
     count = 0
+    # The hash now at expected.count (a head of 0 entries is the genesis hash).
+    recorded = GENESIS if expected is not None and expected.count == 0 else None
     cursor = await conn.raw.execute(
         "SELECT seq, at, actor, action, target, reason, detail, prev_hash, hash"
         " FROM audit ORDER BY seq")
@@ -198,29 +204,28 @@ async def verify(conn: Conn, expected: Head | None = None) -> Verification:
         if not hmac.compare_digest(digest, row["hash"]):
             return Verification(False, Head(count - 1, prev_hash), row["seq"],
                                 f"entry {row['seq']} has been altered")
+        if expected is not None and count == expected.count:
+            recorded = row["hash"]
         prev_hash = row["hash"]
     await cursor.close()
     current = Head(count, prev_hash)
-    if expected is not None:
-        problem = _compare_head(current, expected)
-        if problem:
-            return Verification(False, current, min(expected.count, count) + 1, problem)
-    return Verification(True, current)
+    if expected is None:
+        return Verification(True, current)
+    return _against_head(current, expected, recorded)
 
 
-def _compare_head(current: Head, expected: Head) -> str | None:
+def _against_head(current: Head, expected: Head, recorded: str | None) -> Verification:
+    """The verdict on a whole chain against a head kept outside it."""
     if current.count < expected.count:
-        return f"the trail has {current.count} entries but {expected.count} were recorded"
+        # Name the last entry that exists, not the first one that does not.
+        where = (f"ends at entry {current.count}" if current.count else "is empty")
+        return Verification(False, current, None,
+                            f"the trail {where} but the recorded head is entry {expected.count}")
     # The expected head is usually a 12-digit prefix; compare what was kept.
-    if current.count == expected.count and not current.hash.startswith(expected.hash.lower()):
-        return f"entry {current.count} differs from the recorded head"
-    return None
-
-
-async def head_matches_entry(conn: Conn, expected: Head) -> bool:
-    """Whether entry number `expected.count` still has the recorded hash (prefix)."""
-    row = await conn.fetchone("SELECT hash FROM audit WHERE seq = ?", (expected.count,))
-    return row is not None and str(row["hash"]).startswith(expected.hash.lower())
+    if recorded is None or not recorded.startswith(expected.hash.lower()):
+        return Verification(False, current, expected.count,
+                            f"entry {expected.count} differs from the recorded head")
+    return Verification(True, current)
 
 
 async def entries(conn: Conn, *, targets: tuple[str, ...] = (), actor: str | None = None,

@@ -15,6 +15,7 @@ import functools
 import os
 import secrets
 import sqlite3
+import stat
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -205,14 +206,26 @@ class Database:
         self._quick: sqlite3.Connection | None = None  # quick_read's, on the loop's thread
 
     @classmethod
-    async def open(cls, settings: Settings) -> Database:
-        """Open (creating and migrating if needed) the database the settings name."""
+    async def open(cls, settings: Settings, *, create: bool = True) -> Database:
+        """Open (creating and migrating if needed) the database the settings name.
+
+        With `create=False` (commands that only read) a missing database, or a missing
+        generated key file, is a DatabaseError: nothing is created. A database file, its
+        -wal/-shm or its folder open to group or others is refused either way."""
         # At DEBUG aiosqlite logs every statement with its parameters (pupils' data):
         # pinned here, so no process that reads the data can log it, whoever set the level.
         pin_library_loggers()
         path = settings.database
         key = settings.database_key.get_secret_value() if settings.database_key else None
-        _create_private_file(path)
+        check_private_files(path)
+        if create:
+            _create_private_file(path)
+        elif not path.is_file():
+            raise DatabaseError(f"no database at {path}: check EWO_DATABASE "
+                                "(`ewobot init` creates one)")
+        audit_key = load_audit_key(settings, create=create)
+        if settings.pin_pepper is None and settings.pepper_path.exists():
+            load_pepper(settings, create=False)  # a loose pepper stops every command
         connector = _connector(path, key)
         writer = await _connect(connector)
         try:
@@ -222,7 +235,6 @@ class Database:
             await writer.close()
             raise
         await reader.execute("PRAGMA query_only = ON")
-        audit_key = load_audit_key(settings)
         return cls(path, writer, reader, audit_key, key)
 
     async def close(self) -> None:
@@ -507,29 +519,78 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
-def load_audit_key(settings: Settings) -> bytes:
-    """The audit chain's key: EWO_AUDIT_KEY, else a key generated into a 0600 file."""
+def load_audit_key(settings: Settings, *, create: bool = True) -> bytes:
+    """The audit chain's key: EWO_AUDIT_KEY, else EWO_AUDIT_KEY_FILE, else a key generated
+    once into a 0600 file beside the database (when `create`)."""
     if settings.audit_key is not None:
         return settings.audit_key.get_secret_value().encode()
-    return _secret_file(settings.audit_key_file)
+    return _key_file(settings.audit_key_path, "EWO_AUDIT_KEY_FILE",
+                     generated=settings.audit_key_file is None, create=create)
 
 
-def load_pepper(settings: Settings) -> bytes:
-    """The PIN pepper, generated once into a 0600 file beside the database."""
-    return _secret_file(settings.pepper_file)
+def load_pepper(settings: Settings, *, create: bool = True) -> bytes:
+    """The PIN pepper: EWO_PIN_PEPPER, else EWO_PIN_PEPPER_FILE, else one generated once
+    into a 0600 file beside the database (when `create`)."""
+    if settings.pin_pepper is not None:
+        return settings.pin_pepper.get_secret_value().strip().encode()
+    return _key_file(settings.pepper_path, "EWO_PIN_PEPPER_FILE",
+                     generated=settings.pin_pepper_file is None, create=create)
 
 
-def _secret_file(path: Path) -> bytes:
+def check_private_files(path: Path) -> None:
+    """Refuse a database whose folder group or others can write, or whose file (or -wal,
+    -shm) they can read or write, as ssh's strict modes do: never used silently."""
+    folder = path.parent
+    if folder.is_dir() and folder.stat().st_mode & 0o022:
+        raise DatabaseError(f"refused: the data folder {folder} can be written by group or "
+                            f"others (mode {_mode(folder)}); chmod 700 it")
+    for file in (path, *(path.with_name(path.name + tail) for tail in ("-wal", "-shm"))):
+        if file.exists() and file.stat().st_mode & 0o077:
+            raise DatabaseError(f"refused: {file} is open to group or others "
+                                f"(mode {_mode(file)}); chmod 600 it")
+
+
+def _mode(path: Path) -> str:
+    return f"{stat.S_IMODE(path.stat().st_mode):04o}"
+
+
+def _key_file(path: Path, setting: str, *, generated: bool, create: bool) -> bytes:
+    """A key read from a private, non-empty file; a file generated beside the database
+    is made when missing (and `create`), one named by a setting never is."""
     try:
-        return path.read_bytes().strip()
+        mode = path.stat().st_mode
     except FileNotFoundError:
-        pass
+        if not generated:
+            raise DatabaseError(f"{setting}: no such file {path}") from None
+        if not create:
+            raise DatabaseError(f"no key file {path}: the database's keys are kept there "
+                                "(`ewobot init` creates it)") from None
+        return _generate_key_file(path)
+    if mode & 0o077:
+        raise DatabaseError(f"refused: key file {path} can be read by group or others "
+                            f"(mode {_mode(path)}); chmod 600 it")
+    value = path.read_bytes().strip()
+    if not value:
+        raise DatabaseError(f"refused: key file {path} is empty")
+    return value
+
+
+def _generate_key_file(path: Path) -> bytes:
+    """A new random key in a 0600 file, which appears whole or not at all (a process
+    starting meanwhile never reads it empty)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_hex(32).encode()
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(value)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(value)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:  # another process made it first: theirs is the key
+            return _key_file(path, "", generated=True, create=False)
+    finally:
+        draft.unlink()
     return value

@@ -128,3 +128,9 @@ async def set_pin(conn: Conn, officer_id: int, pin_hash: str, now: datetime) -> 
                        (pin_hash, officer_id))
     await unlock(conn, officer_id, now)
 
+
+
+async def upgrade_pin_hash(conn: Conn, officer_id: int, old_hash: str, new_hash: str) -> None:
+    """Store the same PIN's hash at a newer cost, unless the PIN changed meanwhile."""
+    await conn.execute("UPDATE officers SET pin_hash = ? WHERE id = ? AND pin_hash = ?",
+                       (new_hash, officer_id, old_hash))

@@ -187,8 +187,40 @@ def test_a_shortened_trail_is_caught_by_the_head(records: Records) -> None:
     assert records("audit", "verify").code == 0  # what is left still chains...
     result = records("audit", "verify", "--head", head)  # ...but the noted head shows the cut
     assert result.code == 1
-    assert result.err == ("audit trail broken at entry 3: "
-                          "the trail has 2 entries but 4 were recorded\n")
+    assert result.err == ("audit trail broken: "
+                          "the trail ends at entry 2 but the recorded head is entry 4\n")
+
+
+def test_a_trail_cut_back_and_grown_again_is_caught_by_the_head(records: Records) -> None:
+    for _ in range(4):
+        records("retention", "check")
+    head = records("audit", "verify").out.split()[1]  # 4 entries
+    raw = records.raw()
+    untrigger(raw)
+    raw.execute("DELETE FROM audit WHERE seq > 2")
+    raw.commit()
+    raw.close()
+    for _ in range(3):  # normal work: 5 entries now
+        records("officers", "add", f"EWO{_ + 5}", "--name", "New", "--role", "officer")
+    assert records("audit", "verify").code == 0
+    result = records("audit", "verify", "--head", head)
+    assert (result.code, result.err) == (
+        1, "audit trail broken at entry 4: entry 4 differs from the recorded head\n")
+
+
+@pytest.mark.parametrize("argv", [["audit", "verify"], ["audit", "show"], ["sar", upn(1)],
+                                  ["backup", "--out", "copy.sqlite3"], ["officers", "list"]])
+def test_a_command_that_only_reads_never_creates_a_database(
+        tmp_path: Path, argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "mistyped" / "ewo.sqlite3"
+    records = Records.__new__(Records)
+    records.settings = make_settings(tmp_path, database=missing, audit_key=None)
+    result = records(*argv)
+    assert result.code == 1
+    assert result.err == (f"no database at {missing}: check EWO_DATABASE "
+                          "(`ewobot init` creates one)\n")
+    assert not missing.parent.exists()
 
 
 def test_a_malformed_head_is_bad_usage(records: Records,

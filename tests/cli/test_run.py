@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
+
+import pytest
 
 from bot.handlers import access
 from bot.sandbox import BotApiStandIn
@@ -47,3 +51,88 @@ async def test_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             out, err = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 0
     assert standin.token not in err.decode() and standin.token not in out.decode()
+
+
+TOKEN = "123456789:AAH-not_a_real_token_but_shaped_like_one"
+
+
+class FixedAnswer:
+    """A stand-in Bot API that answers every request with one status, as Telegram does
+    for a revoked token (401) or a mistyped base URL (404)."""
+
+    def __init__(self, status: int, description: str) -> None:
+        body = json.dumps({"ok": False, "error_code": status, "description": description})
+        self.response = (f"HTTP/1.1 {status} {description}\r\nContent-Type: application/json"
+                         f"\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}")
+        self.requests = 0
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        self.requests += 1
+        writer.write(self.response.encode())
+        await writer.drain()
+        writer.close()
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._answer, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/bot"
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def run_once(tmp_path: Path, api_url: str) -> tuple[int | None, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path,
+        env=bot_env(tmp_path, EWO_TELEGRAM_TOKEN=TOKEN, EWO_TELEGRAM_API_URL=api_url),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    return process.returncode, out.decode(), err.decode()
+
+
+def assert_one_line_without_the_token(out: str, err: str) -> None:
+    assert out == ""
+    assert err.count("\n") == 1, err
+    secret_part = TOKEN.split(":")[1]
+    assert secret_part not in err and TOKEN.split(":")[0] not in err
+
+
+@pytest.mark.parametrize(("status", "description"), [(401, "Unauthorized"),
+                                                     (404, "Not Found")])
+async def test_a_refused_token_is_one_line_and_exit_1(tmp_path: Path, status: int,
+                                                      description: str) -> None:
+    async with FixedAnswer(status, description) as api_url:
+        code, out, err = await run_once(tmp_path, api_url)
+    assert code == 1
+    assert_one_line_without_the_token(out, err)
+    assert err.startswith(f"Telegram refused the bot token ({description}): "
+                          "check EWO_TELEGRAM_TOKEN")
+
+
+async def test_an_unreachable_api_is_retried_then_one_line_and_exit_1(tmp_path: Path) -> None:
+    port = closed_port()
+    code, out, err = await run_once(tmp_path, f"http://127.0.0.1:{port}/bot")
+    assert code == 1
+    assert_one_line_without_the_token(out, err)
+    assert err.startswith(f"cannot reach the Telegram Bot API at 127.0.0.1:{port} (")
+    assert "after 3 attempts" in err
+
+
+async def test_a_loose_database_stops_run_before_telegram_is_asked(tmp_path: Path) -> None:
+    database = tmp_path / "data" / "ewo.sqlite3"
+    database.parent.mkdir(mode=0o700)
+    database.touch(mode=0o666)
+    database.chmod(0o666)
+    telegram = FixedAnswer(401, "Unauthorized")
+    async with telegram as api_url:
+        code, out, err = await run_once(tmp_path, api_url)
+    assert code == 1 and telegram.requests == 0
+    assert_one_line_without_the_token(out, err)
+    assert err == f"refused: {database} is open to group or others (mode 0666); chmod 600 it\n"

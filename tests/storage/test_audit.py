@@ -79,6 +79,58 @@ async def test_shortened_trail_is_found_against_a_kept_head(db: Database,
     assert not result.ok  # …but shorter than the head kept outside
 
 
+def cut_back(settings: Settings, keep: int) -> None:
+    """What someone with write access to the file (and no key) can do: drop the guard
+    and delete the last entries."""
+    raw = sqlite3.connect(settings.database)
+    raw.execute("DROP TRIGGER audit_no_delete")
+    raw.execute("DELETE FROM audit WHERE seq > ?", (keep,))
+    raw.commit()
+    raw.close()
+
+
+async def test_a_trail_cut_back_and_grown_again_fails_the_kept_head(
+        db: Database, settings: Settings) -> None:
+    await write_entries(db, 6)
+    async with db.read() as conn:
+        kept = (await audit.verify(conn)).head
+    cut_back(settings, keep=3)
+    await write_entries(db, 5)  # normal work: now 8 entries, past the kept count
+    async with db.read() as conn:
+        assert (await audit.verify(conn)).ok  # the regrown trail chains…
+        result = await audit.verify(conn, expected=audit.Head(kept.count, kept.hash[:12]))
+    assert not result.ok  # …but entry 6 no longer carries the hash noted
+    assert result.first_bad_seq == 6
+    assert result.problem == "entry 6 differs from the recorded head"
+
+
+async def test_a_kept_head_still_holds_however_many_entries_follow(db: Database) -> None:
+    await write_entries(db, 3)
+    async with db.read() as conn:
+        kept = (await audit.verify(conn)).head
+    await write_entries(db, 4)
+    async with db.read() as conn:
+        assert (await audit.verify(conn, expected=audit.Head(3, kept.hash[:12]))).ok
+        assert (await audit.verify(conn, expected=kept)).ok
+
+
+async def test_a_wrong_hash_at_a_smaller_count_fails(db: Database) -> None:
+    await write_entries(db, 5)
+    async with db.read() as conn:
+        result = await audit.verify(conn, expected=audit.Head(2, "0123456789ab"))
+    assert not result.ok and result.first_bad_seq == 2
+
+
+async def test_a_trail_shorter_than_the_head_names_its_last_entry(
+        db: Database, settings: Settings) -> None:
+    await write_entries(db, 5)
+    cut_back(settings, keep=2)
+    async with db.read() as conn:
+        result = await audit.verify(conn, expected=audit.Head(5, "0123456789ab"))
+    assert not result.ok and result.first_bad_seq is None
+    assert result.problem == "the trail ends at entry 2 but the recorded head is entry 5"
+
+
 async def test_a_different_key_fails_verification(db: Database, settings: Settings) -> None:
     await write_entries(db, 2)
     other = await Database.open(settings.model_copy(update={"audit_key": None}))

@@ -30,7 +30,7 @@ async def test_files_are_private(settings: Settings) -> None:
         assert mode(path) == 0o600
         for suffix in ("-wal", "-shm"):
             assert mode(path.with_name(path.name + suffix)) == 0o600
-        assert mode(settings.audit_key_file.parent) == 0o700
+        assert mode(settings.audit_key_path.parent) == 0o700
     finally:
         await db.close()
 
