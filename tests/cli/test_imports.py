@@ -108,3 +108,15 @@ def test_an_import_is_audited_with_the_files_digest(cli: Cli, tmp_path: Path) ->
             "SELECT actor, action, detail FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     assert actor.startswith("os:") and action == "import_pupils"
     assert hashlib.sha256(PUPILS.encode()).hexdigest() in detail
+
+
+def test_every_bad_column_of_a_row_gets_its_reason(cli: Cli, tmp_path: Path) -> None:
+    path = write(tmp_path, "pupils.csv", (
+        "upn,first_name,last_name,date_of_birth,year_group,school_urn,school_name,sen\n"
+        f"{UPN_1},Zoë,Hughes,2014-05-02,Y6,100001,Hill Primary,X\n"))  # fmt: skip
+    result = cli("import", "pupils", path)
+    assert result.code == 1
+    assert result.err.splitlines()[1:] == [
+        "line 2, column year_group: must be N1, N2, R or 1 to 14;"
+        " column sen: must be N (none), K (SEN support) or E (EHC plan)"
+    ]
