@@ -120,3 +120,55 @@ def test_every_bad_column_of_a_row_gets_its_reason(cli: Cli, tmp_path: Path) -> 
         "line 2, column year_group: must be N1, N2, R or 1 to 14;"
         " column sen: must be N (none), K (SEN support) or E (EHC plan)"
     ]
+
+
+def test_a_visits_file_reports_unknown_officers_with_its_other_bad_rows(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli("import", "pupils", write(tmp_path, "pupils.csv", PUPILS))
+    cli("officers", "add", "EWO1", "--name", "Ann Lee", "--role", "officer")
+    path = write(tmp_path, "visits.csv", (
+        "upn,officer_ref,date,type,outcome\n"
+        f"{UPN_1},EWO1,2025-13-01,Home visit,Parent/carer seen\n"
+        f"{UPN_2},EWO9,2025-01-10,Home visit,Parent/carer seen\n"
+        "H801200009001,EWO9,2025-01-10,Home visit,Parent/carer seen\n"
+        f"{UPN_2},EWO9,2025-01-11,Visit,Parent/carer seen\n"))  # fmt: skip
+    result = cli("import", "visits", path)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        "4 bad rows in the file; nothing was imported",
+        "line 2, column date: is not a date (use YYYY-MM-DD or DD/MM/YYYY)",
+        "line 3, column officer_ref: is not an officer (add them with ewobot officers add)",
+        "line 4, column upn: is not a valid UPN (13 characters with a matching check letter);"
+        " column officer_ref: is not an officer (add them with ewobot officers add)",
+        "line 5, column type: is not a visit type (Home visit, School meeting, Phone call,"
+        " Letter, Other);"
+        " column officer_ref: is not an officer (add them with ewobot officers add)",
+    ]
+
+
+def test_a_repeated_key_is_reported_with_the_bad_values_of_its_row(
+    cli: Cli, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "pupils.csv", PUPILS + f"{UPN_1},Zoë,Hughes,2014-05-02,Y6,1,Hill\n")
+    result = cli("import", "pupils", path)
+    assert result.err.splitlines()[1:] == [
+        "line 4, column year_group: must be N1, N2, R or 1 to 14;"
+        " column upn: the same upn as line 2",
+    ]
+
+
+def test_an_allocations_file_reports_pupils_not_held_with_its_other_bad_rows(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli("import", "pupils", write(tmp_path, "pupils.csv", PUPILS))
+    cli("officers", "add", "EWO1", "--name", "Ann Lee", "--role", "officer")
+    path = write(tmp_path, "allocations.csv", (
+        "upn,officer_ref\n"
+        f"{UPN_1},EWO1\tx\n"
+        "Q801200005002,EWO1\n"))  # fmt: skip
+    result = cli("import", "allocations", path)
+    assert result.err.splitlines()[1:] == [
+        "line 2, column officer_ref: must be on one line, without control characters",
+        "line 3, column upn: is not a pupil the service holds (import the pupil first)",
+    ]
