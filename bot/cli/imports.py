@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from bot.cli import BAD_INPUT, OK, CliEnv, CliError
-from bot.importing.csvfile import ImportRejected
+from bot.importing.csvfile import ImportRejected, file_problem
 from bot.importing.service import KINDS, run_import
 
 _HELP = {
@@ -35,9 +35,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 async def cmd_import(args: argparse.Namespace, env: CliEnv) -> int:
     path = Path(args.file)
-    if not path.is_file():
+    problem = file_problem(path, args.file)
+    if problem is not None:
         # Before opening the database: a mistyped name should not create one.
-        raise CliError(f"no such file: {args.file}", BAD_INPUT)
+        raise CliError(problem, BAD_INPUT)
     async with env.database() as db:
         try:
             summary = await run_import(

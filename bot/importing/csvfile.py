@@ -18,6 +18,7 @@ import hashlib
 import heapq
 import io
 import os
+import stat
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
@@ -34,6 +35,15 @@ T = TypeVar("T")
 
 ENCODING_REASON = "the file is not UTF-8 text: save as CSV UTF-8 and import it again"
 NUL_REASON = "the file holds NUL bytes, so it is not plain CSV text: save as CSV UTF-8"
+
+NO_FILE = "no such file: {path}"
+FOLDER = "{path} is a folder, not a file: give the path of the CSV file in it"
+NOT_REGULAR = "{path} is not a regular file: give the path of a CSV file"
+EMPTY_FILE = "{path} is empty (0 bytes): export the data again"
+UNREADABLE = "cannot read {path}: {reason}"
+# The header is split on commas; a header that holds these instead names the mistake.
+OTHER_SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
+SEPARATOR_REASON = "the file uses {separator} — save as CSV UTF-8 (comma)"
 
 _READ_CHUNK = 1 << 16
 _BLOCK_CHARS = 1 << 20  # text split at a time by blocks()
@@ -459,6 +469,9 @@ class CsvReader:
             name for name in self._columns if name in self._required and name not in positions
         ]
         if missing:
+            separator = _other_separator(header, self._columns)
+            if separator is not None:
+                raise _FileError(SEPARATOR_REASON.format(separator=separator))
             noun = "column" if len(missing) == 1 else "columns"
             raise _FileError(f"the header has no {noun} {', '.join(missing)}")
         self.present = frozenset(positions)
@@ -471,9 +484,50 @@ class CsvReader:
         return itemgetter(*indices)  # type: ignore[return-value]
 
 
+def file_problem(path: Path, shown: str) -> str | None:
+    """What stops `path` being read as an import file, in one line naming it as
+    `shown` (as the person typed it); None when it is a readable, non-empty file.
+
+    Checked before anything else, so that a mistyped name creates no database.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return NO_FILE.format(path=shown)
+    except OSError as exc:
+        return UNREADABLE.format(path=shown, reason=_reason(exc))
+    if stat.S_ISDIR(info.st_mode):
+        return FOLDER.format(path=shown)
+    if not stat.S_ISREG(info.st_mode):
+        return NOT_REGULAR.format(path=shown)
+    if info.st_size == 0:
+        return EMPTY_FILE.format(path=shown)
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        return UNREADABLE.format(path=shown, reason=_reason(exc))
+    return None
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or "unknown error").lower()
+
+
 def _blank(row: list[str]) -> bool:
     """Spreadsheets leave rows of empty cells (`,,,`) below the data."""
     return not any(map(str.strip, row))
+
+
+def _other_separator(header: list[str], columns: Sequence[str]) -> str | None:
+    """How the values are separated when the header names known columns between
+    semicolons or tabs (a spreadsheet saved in a European locale, or as text)."""
+    text = ",".join(header)
+    for separator, name in OTHER_SEPARATORS.items():
+        names = {part.strip().casefold() for part in text.split(separator)}
+        if separator in text and not names.isdisjoint(columns):
+            return name
+    return None
 
 
 def _csv_fault(message: str, line: int) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
+from bot.importing import csvfile
 from tests.cli.conftest import Cli
 
 UPN_1 = "H801200001001"
@@ -172,3 +175,48 @@ def test_an_allocations_file_reports_pupils_not_held_with_its_other_bad_rows(
         "line 2, column officer_ref: must be on one line, without control characters",
         "line 3, column upn: is not a pupil the service holds (import the pupil first)",
     ]
+
+
+@pytest.mark.parametrize(("separator", "named"), [(";", "';'"), ("\t", "tabs")])
+def test_a_file_separated_otherwise_says_how_to_save_it(
+    cli: Cli, tmp_path: Path, separator: str, named: str
+) -> None:
+    path = write(tmp_path, "pupils.csv", PUPILS.replace(",", separator))
+    result = cli("import", "pupils", path)
+    assert result.code == 1
+    assert result.err == f"the file uses {named} — save as CSV UTF-8 (comma)\n"
+
+
+def test_a_folder_is_named_as_a_folder(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "csv").mkdir()
+    result = cli("import", "pupils", str(tmp_path / "csv"))
+    assert result.code == 1
+    assert result.err == (
+        f"{tmp_path / 'csv'} is a folder, not a file: give the path of the CSV file in it\n"
+    )
+    assert not cli.settings.database.exists()
+
+
+def test_an_empty_file_and_a_pipe_are_named_for_what_they_are(cli: Cli, tmp_path: Path) -> None:
+    empty = write(tmp_path, "empty.csv", "")
+    empty_told = cli("import", "pupils", empty).err
+    assert empty_told == f"{empty} is empty (0 bytes): export the data again\n"
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    assert cli("import", "pupils", str(pipe)).err == (
+        f"{pipe} is not a regular file: give the path of a CSV file\n"
+    )
+    assert not cli.settings.database.exists()
+
+
+def test_an_unreadable_file_says_so(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "pupils.csv", PUPILS)
+
+    def refused(*args: object, **kwargs: object) -> NoReturn:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(csvfile, "open", refused, raising=False)  # tests run as root too
+    result = cli("import", "pupils", path)
+    assert (result.code, result.err) == (1, f"cannot read {path}: permission denied\n")
