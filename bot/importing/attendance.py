@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TextIO
 
-from bot.domain.attendance import SESSIONS, UnknownCode, normalise_code
+from bot.domain.attendance import CODES, RETIRED_CODES, SESSIONS, UnknownCode, normalise_code
 from bot.domain.marks import (
     CODE_BITS,
     CODE_MASK,
@@ -38,7 +38,14 @@ from bot.importing.rows import Fields, ParsedFile
 
 COLUMNS = ("upn", "date", "session", "code")
 
-NOT_CODE = "is not an attendance code (see ATTENDANCE.md)"
+NOT_CODE = "is not an attendance code (the codes accepted are listed below)"
+# Shown once after the bad rows: the file's own value is never repeated, so the
+# person is told what would have been accepted instead.
+CODES_NOTE = (
+    "attendance codes: " + " ".join(code for code in CODES if code not in RETIRED_CODES)
+    + f" (retired, still read: {' '.join(RETIRED_CODES)}); - or blank: no mark"
+    " — `ewobot codes` says what each means"
+)
 NOT_SESSION = "must be AM or PM"
 REPEATED = "the same upn, date and session as line {first}"
 
@@ -224,6 +231,7 @@ class _MarkReader:
         session = check.choice("session", raw_session, SESSIONS, NOT_SESSION, required=True)
         if code is None:
             check.fail("code", NOT_CODE)
+            fields.problems.note(CODES_NOTE)
         if not check.ok or session is None or code is None:
             return None
         return upn, slot(day, 0), SESSIONS.index(session), code

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 import pytest
 
+from bot.domain.attendance import CODES
 from bot.importing import csvfile
 from tests.cli.conftest import Cli
 
@@ -47,9 +48,12 @@ def test_a_refused_file_gives_the_reason_then_each_bad_row(cli: Cli, tmp_path: P
     assert result.code == 1 and result.out == ""
     assert result.err.splitlines() == [
         "3 bad rows in the file; nothing was imported",
-        "line 2, column code: is not an attendance code (see ATTENDANCE.md)",
+        "line 2, column code: is not an attendance code (the codes accepted are listed below)",
         "line 3, column date: is after today",
         "line 4, column session: must be AM or PM",
+        "attendance codes: / \\ L K V P W B C C1 C2 M J1 S I R T E G N O U Q Y1 Y2 Y3 Y4 Y5"
+        " Y6 Y7 D X Z # (retired, still read: H J F Y); - or blank: no mark"
+        " — `ewobot codes` says what each means",
     ]
     assert "CANARY" not in result.err
     with sqlite3.connect(cli.settings.database) as raw:
@@ -60,9 +64,10 @@ def test_more_than_twenty_bad_rows_are_counted(cli: Cli, tmp_path: Path) -> None
     rows = "".join(f"{UPN_1},2025-01-{day:02},AM,Q9\n" for day in range(1, 26))
     result = cli("import", "attendance", write(tmp_path, "m.csv", "upn,date,session,code\n" + rows))
     lines = result.err.splitlines()
-    assert result.code == 1 and len(lines) == 22
+    assert result.code == 1 and len(lines) == 23
     assert lines[0] == "25 bad rows in the file; nothing was imported"
-    assert lines[-1] == "… and 5 more bad rows"
+    assert lines[-2] == "… and 5 more bad rows"
+    assert lines[-1].startswith("attendance codes: / \\ L K V P W B C C1 C2 M J1")
 
 
 def test_a_file_in_another_encoding(cli: Cli, tmp_path: Path) -> None:
@@ -220,3 +225,16 @@ def test_an_unreadable_file_says_so(
     monkeypatch.setattr(csvfile, "open", refused, raising=False)  # tests run as root too
     result = cli("import", "pupils", path)
     assert (result.code, result.err) == (1, f"cannot read {path}: permission denied\n")
+
+
+def test_codes_lists_every_accepted_code_with_its_meaning(cli: Cli) -> None:
+    result = cli("codes")
+    assert (result.code, result.err) == (0, "")
+    lines = result.out.splitlines()
+    assert "present (counts as attendance)" in lines
+    assert "  C1  leave of absence for a regulated performance or employment abroad" in lines
+    assert "  #   planned whole or partial school closure" in lines
+    assert "  H   holiday authorised by the school (authorised absence)" in lines
+    listed = {line.split()[0] for line in lines if line.startswith("  ")}
+    assert listed == set(CODES)
+    assert not cli.settings.database.exists()  # nothing is read or written
