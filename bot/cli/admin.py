@@ -58,7 +58,7 @@ async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
                 raise CliError(str(exc)) from None
             code = await _issue(conn, env, officer)
             await audit.append(conn, actor=env.actor, action="officer_add",
-                               target=f"officer:{ref}", reason="admin_command",
+                               target=officer.actor, reason="admin_command",
                                detail={"role": args.role})
         await _print_code(env, db, code, f"{officer.role} {ref} added")
     return OK
@@ -71,8 +71,8 @@ async def cmd_code(args: argparse.Namespace, env: CliEnv) -> int:
             officer = await _existing(conn, ref)
             code = await _issue(conn, env, officer)
             await audit.append(conn, actor=env.actor, action="officer_code",
-                               target=f"officer:{ref}", reason="admin_command")
-        await _print_code(env, db, code, f"new enrolment code for {ref}")
+                               target=officer.actor, reason="admin_command")
+        await _print_code(env, db, code, f"new enrolment code for {officer.ref}")
     return OK
 
 
@@ -81,11 +81,11 @@ async def cmd_revoke(args: argparse.Namespace, env: CliEnv) -> int:
     async with env.database() as db, db.write() as conn:
         officer = await _existing(conn, ref)
         if officer.status == "revoked":
-            raise CliError(f"{ref} is already revoked")
+            raise CliError(f"{officer.ref} is already revoked")
         await officer_store.revoke(conn, officer, now=env.clock.now())
         await audit.append(conn, actor=env.actor, action="officer_revoke",
-                           target=f"officer:{ref}", reason="admin_command")
-    env.say(f"{ref} revoked: access ends at their next message")
+                           target=officer.actor, reason="admin_command")
+    env.say(f"{officer.ref} revoked: access ends at their next message")
     return OK
 
 

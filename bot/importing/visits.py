@@ -103,7 +103,8 @@ VISITS = FileKind(
     required=REQUIRED,
     build=_visit,
     key_columns=frozenset({"upn", "officer_ref", "date", "type", "outcome"}),
-    key=lambda row: (row.upn, row.officer_ref, row.date, row.type, row.outcome),
+    # References are matched in any case, as the officers themselves are found.
+    key=lambda row: (row.upn, row.officer_ref.upper(), row.date, row.type, row.outcome),
     key_column="upn",
     key_text="the same upn, officer_ref, date, type and outcome",
 )

@@ -97,3 +97,36 @@ def test_every_change_is_audited(cli: Cli) -> None:
     actions = [row[0] for row in raw.execute("SELECT action FROM audit ORDER BY seq")]
     raw.close()
     assert actions == ["officer_add", "officer_code", "officer_revoke"]
+
+
+def test_references_differing_only_in_case_are_one_officer(cli: Cli) -> None:
+    cli("officers", "add", "SUP1", "--name", "Sam Supervisor", "--role", "supervisor")
+    cli("officers", "add", "EWO1", "--name", "Olu Officer", "--role", "officer")
+    again = cli("officers", "add", "ewo1", "--name", "Other", "--role", "officer")
+    assert (again.code, again.err) == (1, "officer EWO1 already exists\n")
+    added = cli("officers", "add", "EWO2", "--name", "Bo", "--role", "officer",
+                "--supervisor", "sup1")
+    assert added.code == 0
+    code = cli("officers", "code", "ewo1")
+    assert code.code == 0 and code.out.startswith("new enrolment code for EWO1;")
+    revoked = cli("officers", "revoke", "Ewo1")
+    assert revoked.out == "EWO1 revoked: access ends at their next message\n"
+    assert cli("officers", "revoke", "EWO1").err == "EWO1 is already revoked\n"
+    shown = cli("audit", "show", "--officer", "ewo1").out
+    assert shown.count("officer:EWO1") == 3  # added, new code, revoked: as stored
+    with sqlite3.connect(cli.settings.database) as raw:
+        targets = [row[0] for row in raw.execute(
+            "SELECT target FROM audit WHERE target LIKE 'officer:%' ORDER BY seq")]
+        refs = [row[0] for row in raw.execute("SELECT ref FROM officers ORDER BY id")]
+        supervisor = raw.execute(
+            "SELECT s.ref FROM officers o JOIN officers s ON s.id = o.supervisor_id"
+            " WHERE o.ref = 'EWO2'").fetchone()
+    assert refs == ["SUP1", "EWO1", "EWO2"] and supervisor == ("SUP1",)
+    assert "officer:ewo1" not in targets and "officer:Ewo1" not in targets
+
+
+def test_the_database_refuses_a_reference_in_another_case(cli: Cli) -> None:
+    cli("officers", "add", "EWO1", "--name", "Olu Officer", "--role", "officer")
+    with sqlite3.connect(cli.settings.database) as raw, pytest.raises(sqlite3.IntegrityError):
+        raw.execute("INSERT INTO officers (ref, name, role, created_at)"
+                    " VALUES ('ewo1', 'X', 'officer', '2025-01-01T00:00:00+00:00')")

@@ -238,3 +238,19 @@ def test_codes_lists_every_accepted_code_with_its_meaning(cli: Cli) -> None:
     listed = {line.split()[0] for line in lines if line.startswith("  ")}
     assert listed == set(CODES)
     assert not cli.settings.database.exists()  # nothing is read or written
+
+
+def test_officer_references_in_files_are_found_in_any_case(cli: Cli, tmp_path: Path) -> None:
+    cli("import", "pupils", write(tmp_path, "pupils.csv", PUPILS))
+    cli("officers", "add", "EWO1", "--name", "Ann Lee", "--role", "officer")
+    allocations = write(tmp_path, "a.csv", f"upn,officer_ref\n{UPN_1},ewo1\n{UPN_2},Ewo1\n")
+    assert cli("import", "allocations", allocations).out == (
+        "allocations: 2 rows; 2 allocated, 0 reallocated, 0 ended, 0 unchanged\n"
+    )
+    visits = write(tmp_path, "v.csv", (
+        "upn,officer_ref,date,type,outcome\n"
+        f"{UPN_1},ewo1,2025-01-10,Home visit,Child seen\n"
+        f"{UPN_1},EWO1,2025-01-10,Home visit,Child seen\n"))  # fmt: skip
+    assert cli("import", "visits", visits).err.splitlines()[1:] == [
+        "line 3, column upn: the same upn, officer_ref, date, type and outcome as line 2"
+    ]
