@@ -134,12 +134,39 @@ async def _issue(conn: Conn, env: CliEnv, officer: officer_store.Officer) -> str
     return code
 
 
+READ_ALOUD = ("to read aloud (letters are case-sensitive: say \"capital\" before an upper-case"
+              " one; _ is underscore, - is hyphen; typed without the spaces): {groups}")
+SCAN = "or scan this with the phone's camera to open the link in Telegram:"
+_GROUP = 4  # characters per group read aloud
+
+
 async def _print_code(env: CliEnv, db: Database, code: str, headline: str) -> None:
-    """The code is the last line alone; a deep link comes first when the bot's name is known."""
+    """The code is the last line alone; a deep link comes first when the bot's name is
+    known (with a QR code of it on a terminal), then the code in groups to read aloud."""
     async with db.read() as conn:
         username = await conn.fetchval("SELECT value FROM meta WHERE key = 'bot_username'")
     env.say(f"{headline}; the code is valid for {env.settings.enrolment_code_hours} hours "
             "and works once")
     if username:
-        env.say(f"https://t.me/{username}?start={code}")
+        link = f"https://t.me/{username}?start={code}"
+        env.say(link)
+        if env.out.isatty():  # a script reading the output gets no picture
+            _print_qr(env, link)
+    env.say(READ_ALOUD.format(groups=read_aloud_groups(code)))
     env.say(code)
+
+
+def read_aloud_groups(code: str) -> str:
+    """The code in groups of four, easier to read out over the phone than 43 in a row."""
+    return " ".join(code[start:start + _GROUP] for start in range(0, len(code), _GROUP))
+
+
+def _print_qr(env: CliEnv, link: str) -> None:
+    """A QR code of the link in Unicode half blocks (no escape sequences), or nothing
+    when segno is not installed: the code has been issued and must still be shown."""
+    try:
+        import segno  # here: only on a terminal, only for these two commands
+    except ImportError:
+        return
+    env.say(SCAN)
+    segno.make(link, error="l", micro=False).terminal(out=env.out, compact=True)
