@@ -1,8 +1,10 @@
 """What every kind of import file shares: value checks, repeated keys, the parsed file.
 
 Every check records a problem that describes the value without repeating it, and
-returns a placeholder, so a row function can check every column, then build its
-row only if nothing was wrong.
+returns a placeholder, so a row function checks every column and builds its row;
+the row is kept only if nothing was wrong, yet its good key still finds repeats and
+its good UPN and officer reference are still checked against the database, so that
+every problem of a file is reported at once.
 """
 
 from __future__ import annotations
