@@ -47,6 +47,9 @@ CODES_NOTE = (
     " — `ewobot codes` says what each means"
 )
 NOT_SESSION = "must be AM or PM"
+# The code of a row whose only bad value is its code (no code's position): kept for
+# finding repeats alone, since a file with such a row is refused whole.
+BAD_CODE = 254
 REPEATED = "the same upn, date and session as line {first}"
 
 # Distinct row texts after the UPN remembered, at most (a file with more is read
@@ -137,8 +140,9 @@ class PupilMarks:
                 yield AttendanceRow(self._line(index), self.upn, slot_day(number),
                                     slot_session(number), CODE_TABLE[code])
 
-    def repeats(self) -> Iterator[tuple[int, int]]:
-        """(line, first line) for each row whose date and session came earlier."""
+    def repeats(self) -> Iterator[tuple[int, int, bool]]:
+        """(line, first line, whether the row is a bad one) for each row whose date and
+        session came earlier."""
         if len(set(map(rshift, self._marks, repeat(CODE_BITS)))) == len(self._marks):
             return  # the usual case, checked without a Python loop
         slots = self._slots()
@@ -147,7 +151,7 @@ class PupilMarks:
             line = self._line(index)
             earlier = first.setdefault(number, line)
             if earlier != line:
-                yield line, earlier
+                yield line, earlier, self._marks[index] & CODE_MASK == BAD_CODE
 
 
 class AttendanceMarks(Collection[AttendanceRow]):
@@ -232,6 +236,10 @@ class _MarkReader:
         if code is None:
             check.fail("code", NOT_CODE)
             fields.problems.note(CODES_NOTE)
+            if check.failed == {"code"} and session is not None and fields is self._fields:
+                # Only the code is bad: the row still takes part in finding sessions
+                # given twice, so that a repeat is reported in this same pass.
+                self._pupil(upn).add(slot(day, 0) + SESSIONS.index(session), BAD_CODE, line)
         if not check.ok or session is None or code is None:
             return None
         return upn, slot(day, 0), SESSIONS.index(session), code
@@ -367,8 +375,8 @@ class _MarkReader:
 
     def report_repeats(self, problems: Problems) -> None:
         for marks in self.by_pupil.values():
-            for line, first in marks.repeats():
-                problems.add(line, "session", REPEATED.format(first=first))
+            for line, first, bad in marks.repeats():
+                problems.add(line, "session", REPEATED.format(first=first), counted=bad)
 
 
 def _run_starts(runs: list[tuple[str, int]], upns: list[str | None]) -> Iterator[int]:

@@ -254,3 +254,22 @@ def test_officer_references_in_files_are_found_in_any_case(cli: Cli, tmp_path: P
     assert cli("import", "visits", visits).err.splitlines()[1:] == [
         "line 3, column upn: the same upn, officer_ref, date, type and outcome as line 2"
     ]
+
+
+def test_a_session_given_twice_is_reported_with_a_bad_code_on_either_row(
+    cli: Cli, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "marks.csv", (
+        "upn,date,session,code\n"
+        f"{UPN_1},2025-03-10,AM,Q9\n"
+        f"{UPN_1},2025-03-10,AM,/\n"
+        f"{UPN_2},2025-03-10,PM,/\n"
+        f"{UPN_2},2025-03-10,PM,Q9\n"))  # fmt: skip
+    result = cli("import", "attendance", path)
+    assert result.err.splitlines()[:4] == [
+        "3 bad rows in the file; nothing was imported",
+        "line 2, column code: is not an attendance code (the codes accepted are listed below)",
+        "line 3, column session: the same upn, date and session as line 2",
+        "line 5, column code: is not an attendance code (the codes accepted are listed below);"
+        " column session: the same upn, date and session as line 4",
+    ]
