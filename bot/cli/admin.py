@@ -59,7 +59,7 @@ async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
                 raise CliError(str(exc)) from None
             code = await _issue(conn, env, officer)
             await audit.append(conn, actor=env.actor, action="officer_add",
-                               target=f"officer:{ref}", reason="admin_command",
+                               target=officer.actor, reason="admin_command",
                                detail={"role": args.role})
         await _print_code(env, db, code, f"{officer.role} {ref} added")
     return OK
@@ -72,8 +72,8 @@ async def cmd_code(args: argparse.Namespace, env: CliEnv) -> int:
             officer = await _existing(conn, ref)
             code = await _issue(conn, env, officer)
             await audit.append(conn, actor=env.actor, action="officer_code",
-                               target=f"officer:{ref}", reason="admin_command")
-        await _print_code(env, db, code, f"new enrolment code for {ref}")
+                               target=officer.actor, reason="admin_command")
+        await _print_code(env, db, code, f"new enrolment code for {officer.ref}")
     return OK
 
 
@@ -82,11 +82,11 @@ async def cmd_revoke(args: argparse.Namespace, env: CliEnv) -> int:
     async with env.database() as db, db.write() as conn:
         officer = await _existing(conn, ref)
         if officer.status == "revoked":
-            raise CliError(f"{ref} is already revoked")
+            raise CliError(f"{officer.ref} is already revoked")
         await officer_store.revoke(conn, officer, now=env.clock.now())
         await audit.append(conn, actor=env.actor, action="officer_revoke",
-                           target=f"officer:{ref}", reason="admin_command")
-    env.say(f"{ref} revoked: access ends at their next message")
+                           target=officer.actor, reason="admin_command")
+    env.say(f"{officer.ref} revoked: access ends at their next message")
     return OK
 
 
@@ -135,12 +135,39 @@ async def _issue(conn: Conn, env: CliEnv, officer: officer_store.Officer) -> str
     return code
 
 
+READ_ALOUD = ("to read aloud (letters are case-sensitive: say \"capital\" before an upper-case"
+              " one; _ is underscore, - is hyphen; typed without the spaces): {groups}")
+SCAN = "or scan this with the phone's camera to open the link in Telegram:"
+_GROUP = 4  # characters per group read aloud
+
+
 async def _print_code(env: CliEnv, db: Database, code: str, headline: str) -> None:
-    """The code is the last line alone; a deep link comes first when the bot's name is known."""
+    """The code is the last line alone; a deep link comes first when the bot's name is
+    known (with a QR code of it on a terminal), then the code in groups to read aloud."""
     async with db.read() as conn:
         username = await conn.fetchval("SELECT value FROM meta WHERE key = 'bot_username'")
     env.say(f"{headline}; the code is valid for {env.settings.enrolment_code_hours} hours "
             "and works once")
     if username:
-        env.say(f"https://t.me/{username}?start={code}")
+        link = f"https://t.me/{username}?start={code}"
+        env.say(link)
+        if env.out.isatty():  # a script reading the output gets no picture
+            _print_qr(env, link)
+    env.say(READ_ALOUD.format(groups=read_aloud_groups(code)))
     env.say(code)
+
+
+def read_aloud_groups(code: str) -> str:
+    """The code in groups of four, easier to read out over the phone than 43 in a row."""
+    return " ".join(code[start:start + _GROUP] for start in range(0, len(code), _GROUP))
+
+
+def _print_qr(env: CliEnv, link: str) -> None:
+    """A QR code of the link in Unicode half blocks (no escape sequences), or nothing
+    when segno is not installed: the code has been issued and must still be shown."""
+    try:
+        import segno  # here: only on a terminal, only for these two commands
+    except ImportError:
+        return
+    env.say(SCAN)
+    segno.make(link, error="l", micro=False).terminal(out=env.out, compact=True)

@@ -112,9 +112,10 @@ async def _entries(conn: Conn, args: argparse.Namespace) -> list[AuditEntry]:
     if args.officer is None:
         return await audit.entries(conn, targets=targets)
     ref = args.officer.strip()
-    if await officer_store.officer_by_ref(conn, ref) is None:
+    officer = await officer_store.officer_by_ref(conn, ref)  # in any case
+    if officer is None:
         raise CliError(f"no officer {ref}")
-    person = f"officer:{ref}"
+    person = officer.actor  # as the audit trail spells it
     if targets:  # what this officer did about this pupil
         return await audit.entries(conn, targets=targets, actor=person)
     found = {entry.seq: entry for entry in await audit.entries(conn, actor=person)}

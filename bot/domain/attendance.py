@@ -44,6 +44,52 @@ CODES: Mapping[str, CodeGroup] = MappingProxyType(
     }
 )
 
+# What each code means (DfE school attendance guidance, codes in force from 19 August
+# 2024), for `ewobot codes` and the attendance import's errors.
+CODE_MEANINGS: Mapping[str, str] = MappingProxyType(
+    {
+        "/": "present (morning)",
+        "\\": "present (afternoon)",
+        "L": "late, arrived before the register closed",
+        "K": "attending education provision arranged by the local authority",
+        "V": "attending an educational visit or trip",
+        "P": "participating in a supervised sporting activity",
+        "W": "attending work experience",
+        "B": "attending any other approved educational activity",
+        "C": "leave of absence for exceptional circumstances",
+        "C1": "leave of absence for a regulated performance or employment abroad",
+        "C2": "leave of absence for a part-time timetable",
+        "M": "leave of absence for a medical or dental appointment",
+        "J1": "leave of absence for an interview for employment or further education",
+        "S": "leave of absence for study leave",
+        "I": "illness (not medical or dental appointments)",
+        "R": "religious observance",
+        "T": "parent travelling for occupational purposes",
+        "E": "suspended or permanently excluded, no alternative provision",
+        "G": "holiday not authorised by the school",
+        "N": "reason for absence not yet provided",
+        "O": "absent in other or unknown circumstances",
+        "U": "arrived after the register closed",
+        "Q": "unable to attend: lack of access arrangements",
+        "Y1": "unable to attend: transport normally provided not available",
+        "Y2": "unable to attend: widespread disruption to travel",
+        "Y3": "unable to attend: part of the school premises closed",
+        "Y4": "unable to attend: whole school site unexpectedly closed",
+        "Y5": "unable to attend: in criminal justice detention",
+        "Y6": "unable to attend: public health guidance or law",
+        "Y7": "unable to attend: any other unavoidable cause",
+        "D": "dual registered, attending the other school",
+        "X": "not of compulsory school age, not required to attend",
+        "Z": "prospective pupil, not yet on roll",
+        "#": "planned whole or partial school closure",
+        "H": "retired: holiday authorised by the school",
+        "J": "retired: interview",
+        "F": "retired: extended family holiday agreed",
+        "Y": "retired: unable to attend, exceptional circumstances",
+    }
+)
+RETIRED_CODES = ("H", "J", "F", "Y")
+
 NO_MARK = "-"
 PLANNED_CLOSURE = "#"
 SESSIONS = ("AM", "PM")

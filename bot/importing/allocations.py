@@ -22,7 +22,7 @@ class AllocationRow:
     officer_ref: str | None
 
 
-def _allocation(check: RowCheck, values: tuple[str, ...]) -> AllocationRow | None:
+def _allocation(check: RowCheck, values: tuple[str, ...]) -> AllocationRow:
     upn, officer_ref = values
     row = AllocationRow(
         line=check.line,
@@ -31,7 +31,7 @@ def _allocation(check: RowCheck, values: tuple[str, ...]) -> AllocationRow | Non
             "officer_ref", officer_ref, max_length=OFFICER_REF_MAX
         ),
     )
-    return row if check.ok else None
+    return row
 
 
 ALLOCATIONS = FileKind(
@@ -39,6 +39,7 @@ ALLOCATIONS = FileKind(
     columns=COLUMNS,
     required=frozenset(COLUMNS),
     build=_allocation,
+    key_columns=frozenset({"upn"}),
     key=lambda row: row.upn,
     key_column="upn",
     key_text="the same upn",
@@ -46,7 +47,7 @@ ALLOCATIONS = FileKind(
 
 
 def parse_allocations(
-    path: Path, *, today: date, progress: TextIO | None = None
+    path: Path, *, today: date, progress: TextIO | None = None, finish: bool = True
 ) -> ParsedFile[AllocationRow]:
     """Every row of an allocations file, checked; ImportRejected listing the bad rows."""
-    return parse_file(ALLOCATIONS, path, today=today, progress=progress)
+    return parse_file(ALLOCATIONS, path, today=today, progress=progress, finish=finish)

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TextIO
 
-from bot.domain.attendance import SESSIONS, UnknownCode, normalise_code
+from bot.domain.attendance import CODES, RETIRED_CODES, SESSIONS, UnknownCode, normalise_code
 from bot.domain.marks import (
     CODE_BITS,
     CODE_MASK,
@@ -38,8 +38,18 @@ from bot.importing.rows import Fields, ParsedFile
 
 COLUMNS = ("upn", "date", "session", "code")
 
-NOT_CODE = "is not an attendance code (see ATTENDANCE.md)"
+NOT_CODE = "is not an attendance code (the codes accepted are listed below)"
+# Shown once after the bad rows: the file's own value is never repeated, so the
+# person is told what would have been accepted instead.
+CODES_NOTE = (
+    "attendance codes: " + " ".join(code for code in CODES if code not in RETIRED_CODES)
+    + f" (retired, still read: {' '.join(RETIRED_CODES)}); - or blank: no mark"
+    " — `ewobot codes` says what each means"
+)
 NOT_SESSION = "must be AM or PM"
+# The code of a row whose only bad value is its code (no code's position): kept for
+# finding repeats alone, since a file with such a row is refused whole.
+BAD_CODE = 254
 REPEATED = "the same upn, date and session as line {first}"
 
 # Distinct row texts after the UPN remembered, at most (a file with more is read
@@ -130,8 +140,9 @@ class PupilMarks:
                 yield AttendanceRow(self._line(index), self.upn, slot_day(number),
                                     slot_session(number), CODE_TABLE[code])
 
-    def repeats(self) -> Iterator[tuple[int, int]]:
-        """(line, first line) for each row whose date and session came earlier."""
+    def repeats(self) -> Iterator[tuple[int, int, bool]]:
+        """(line, first line, whether the row is a bad one) for each row whose date and
+        session came earlier."""
         if len(set(map(rshift, self._marks, repeat(CODE_BITS)))) == len(self._marks):
             return  # the usual case, checked without a Python loop
         slots = self._slots()
@@ -140,7 +151,7 @@ class PupilMarks:
             line = self._line(index)
             earlier = first.setdefault(number, line)
             if earlier != line:
-                yield line, earlier
+                yield line, earlier, self._marks[index] & CODE_MASK == BAD_CODE
 
 
 class AttendanceMarks(Collection[AttendanceRow]):
@@ -224,6 +235,11 @@ class _MarkReader:
         session = check.choice("session", raw_session, SESSIONS, NOT_SESSION, required=True)
         if code is None:
             check.fail("code", NOT_CODE)
+            fields.problems.note(CODES_NOTE)
+            if check.failed == {"code"} and session is not None and fields is self._fields:
+                # Only the code is bad: the row still takes part in finding sessions
+                # given twice, so that a repeat is reported in this same pass.
+                self._pupil(upn).add(slot(day, 0) + SESSIONS.index(session), BAD_CODE, line)
         if not check.ok or session is None or code is None:
             return None
         return upn, slot(day, 0), SESSIONS.index(session), code
@@ -359,8 +375,8 @@ class _MarkReader:
 
     def report_repeats(self, problems: Problems) -> None:
         for marks in self.by_pupil.values():
-            for line, first in marks.repeats():
-                problems.add(line, "session", REPEATED.format(first=first))
+            for line, first, bad in marks.repeats():
+                problems.add(line, "session", REPEATED.format(first=first), counted=bad)
 
 
 def _run_starts(runs: list[tuple[str, int]], upns: list[str | None]) -> Iterator[int]:

@@ -46,7 +46,7 @@ class ContactRow:
     priority: int | None  # 1 = first
 
 
-def _contact(check: RowCheck, values: tuple[str, ...]) -> ContactRow | None:
+def _contact(check: RowCheck, values: tuple[str, ...]) -> ContactRow:
     upn, name, relationship, phone, email, address, born, responsibility, priority = values
     row = ContactRow(
         line=check.line,
@@ -60,7 +60,7 @@ def _contact(check: RowCheck, values: tuple[str, ...]) -> ContactRow | None:
         parental_responsibility=_yes_no(check, responsibility),
         priority=check.whole_number("priority", priority, 1, PRIORITY_MAX),
     )
-    return row if check.ok else None
+    return row
 
 
 def _phone(check: RowCheck, raw: str) -> str | None:
@@ -92,6 +92,7 @@ CONTACTS = FileKind(
     columns=COLUMNS,
     required=REQUIRED,
     build=_contact,
+    key_columns=frozenset({"upn", "name"}),
     key=lambda row: (row.upn, contact_name_key(row.name)),
     key_column="name",
     key_text="the same upn and name",
@@ -99,7 +100,7 @@ CONTACTS = FileKind(
 
 
 def parse_contacts(
-    path: Path, *, today: date, progress: TextIO | None = None
+    path: Path, *, today: date, progress: TextIO | None = None, finish: bool = True
 ) -> ParsedFile[ContactRow]:
     """Every row of a contacts file, checked; ImportRejected listing the bad rows."""
-    return parse_file(CONTACTS, path, today=today, progress=progress)
+    return parse_file(CONTACTS, path, today=today, progress=progress, finish=finish)

@@ -18,6 +18,7 @@ import hashlib
 import heapq
 import io
 import os
+import stat
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
@@ -35,6 +36,15 @@ T = TypeVar("T")
 ENCODING_REASON = "the file is not UTF-8 text: save as CSV UTF-8 and import it again"
 NUL_REASON = "the file holds NUL bytes, so it is not plain CSV text: save as CSV UTF-8"
 
+NO_FILE = "no such file: {path}"
+FOLDER = "{path} is a folder, not a file: give the path of the CSV file in it"
+NOT_REGULAR = "{path} is not a regular file: give the path of a CSV file"
+EMPTY_FILE = "{path} is empty (0 bytes): export the data again"
+UNREADABLE = "cannot read {path}: {reason}"
+# The header is split on commas; a header that holds these instead names the mistake.
+OTHER_SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
+SEPARATOR_REASON = "the file uses {separator} — save as CSV UTF-8 (comma)"
+
 _READ_CHUNK = 1 << 16
 _BLOCK_CHARS = 1 << 20  # text split at a time by blocks()
 _BLOCK_ROWS = 4096  # rows per Rows block
@@ -42,34 +52,50 @@ _BLOCK_ROWS = 4096  # rows per Rows block
 
 @dataclass(frozen=True, slots=True)
 class RowProblem:
-    """One bad value (or a whole bad row when `column` is empty), by physical line."""
+    """What is wrong with one row, by physical line: its bad columns in the order
+    they were found, each with its reason (`column` empty for the whole row)."""
 
     line: int
     column: str
     problem: str
+    others: tuple[tuple[str, str], ...] = ()  # further (column, problem) of the row
 
     def __str__(self) -> str:
-        if self.column:
-            return f"line {self.line}, column {self.column}: {self.problem}"
-        return f"line {self.line}: {self.problem}"
+        parts = [_part(column, problem) for column, problem in ((self.column, self.problem),
+                                                                *self.others)]
+        return f"line {self.line}{', ' if self.column else ': '}{'; '.join(parts)}"
+
+
+def _part(column: str, problem: str) -> str:
+    return f"column {column}: {problem}" if column else problem
 
 
 class ImportRejected(Exception):
     """The whole file is refused: `reason` is one line, `problems` the first bad rows
-    (at most MAX_REPORTED, in line order) and `more` how many others there were."""
+    (at most MAX_REPORTED, in line order), `more` how many others there were and
+    `notes` lines that explain the problems once (the accepted codes, say)."""
 
-    def __init__(self, reason: str, problems: Sequence[RowProblem] = (), *, more: int = 0) -> None:
+    def __init__(
+        self,
+        reason: str,
+        problems: Sequence[RowProblem] = (),
+        *,
+        more: int = 0,
+        notes: Sequence[str] = (),
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.problems: list[RowProblem] = list(problems)
         self.more = more
+        self.notes: list[str] = list(notes)
 
     def report_lines(self) -> list[str]:
-        """What stderr shows: the reason, one line per bad row, then the rest counted."""
+        """What stderr shows: the reason, one line per bad row, the rest counted, then
+        the notes."""
         lines = [self.reason, *(str(problem) for problem in self.problems)]
         if self.more:
             lines.append(f"… and {_count(self.more, 'more bad row')}")
-        return lines
+        return lines + self.notes
 
     def __str__(self) -> str:
         return "\n".join(self.report_lines())
@@ -78,55 +104,62 @@ class ImportRejected(Exception):
 class Problems:
     """The bad rows of a file: every one counted, the MAX_REPORTED earliest kept.
 
-    A bad row is reported once, by its first bad column, naming any other bad
-    columns of the same row, as the contract asks for one line per bad row.
+    A bad row is reported once, on one line that gives every bad column of the row
+    with its own reason, as the contract asks for one line per bad row. The problems
+    of one row are added one after another; a later pass (the checks against the
+    database) may add to a row already counted with `counted=True`.
     """
 
     def __init__(self) -> None:
         self.bad_rows = 0
-        self._row: RowProblem | None = None  # the row being recorded
-        self._also: list[str] = []  # its other bad columns
-        # A max-heap (negated line) of the earliest rows.
-        self._kept: list[tuple[int, RowProblem]] = []
+        self._current = 0  # the line of the row being recorded
+        # The earliest rows' problems, and a max-heap (negated line) of their lines.
+        self._kept: dict[int, list[tuple[str, str]]] = {}
+        self._heap: list[int] = []
+        self._notes: dict[str, None] = {}  # in the order first given, once each
 
-    def add(self, line: int, column: str, problem: str) -> None:
+    def add(self, line: int, column: str, problem: str, *, counted: bool = False) -> None:
         """Record one problem; `problem` must describe, never quote, the value.
 
-        The problems of one row are added one after another.
+        `counted`: the row is already counted as bad (by an earlier pass).
         """
-        row = self._row
-        if row is not None and row.line == line:
-            if column not in (row.column, *self._also):
-                self._also.append(column)
+        kept = self._kept.get(line)
+        if kept is not None:
+            if all(column != known for known, _ in kept):
+                kept.append((column, problem))
             return
-        self._finish_row()
+        if counted or line == self._current:
+            return  # a row already counted, beyond those kept
         self.bad_rows += 1
-        self._row = RowProblem(line, column, problem)
-
-    def _finish_row(self) -> None:
-        row = self._row
-        if row is None:
+        self._current = line
+        if len(self._heap) < MAX_REPORTED:
+            heapq.heappush(self._heap, -line)
+        elif line < -self._heap[0]:
+            del self._kept[-heapq.heapreplace(self._heap, -line)]
+        else:
             return
-        if self._also:
-            also = ", ".join(self._also)
-            verb = "is" if len(self._also) == 1 else "are"
-            noun = "column" if len(self._also) == 1 else "columns"
-            row = RowProblem(row.line, row.column, f"{row.problem}; {noun} {also} {verb} bad too")
-        entry = (-row.line, row)
-        if len(self._kept) < MAX_REPORTED:
-            heapq.heappush(self._kept, entry)
-        elif entry[0] > self._kept[0][0]:
-            heapq.heapreplace(self._kept, entry)
-        self._row, self._also = None, []
+        self._kept[line] = [(column, problem)]
+
+    def note(self, text: str) -> None:
+        """A line shown once after the bad rows, whatever number of rows need it."""
+        self._notes.setdefault(text)
+
+    def is_kept(self, line: int) -> bool:
+        """Whether the row on `line` is among those reported in full."""
+        return line in self._kept
 
     def raise_if_any(self) -> None:
         """Refuse the file if any row was bad."""
-        self._finish_row()
         if not self.bad_rows:
             return
-        kept = [problem for _, problem in sorted(self._kept, key=lambda entry: -entry[0])]
+        kept = [
+            RowProblem(line, *found[0], others=tuple(found[1:]))
+            for line, found in sorted(self._kept.items())
+        ]
         reason = f"{_count(self.bad_rows, 'bad row')} in the file; nothing was imported"
-        raise ImportRejected(reason, kept, more=self.bad_rows - len(kept))
+        raise ImportRejected(
+            reason, kept, more=self.bad_rows - len(kept), notes=list(self._notes)
+        )
 
 
 def _count(number: int, noun: str) -> str:
@@ -436,6 +469,9 @@ class CsvReader:
             name for name in self._columns if name in self._required and name not in positions
         ]
         if missing:
+            separator = _other_separator(header, self._columns)
+            if separator is not None:
+                raise _FileError(SEPARATOR_REASON.format(separator=separator))
             noun = "column" if len(missing) == 1 else "columns"
             raise _FileError(f"the header has no {noun} {', '.join(missing)}")
         self.present = frozenset(positions)
@@ -448,9 +484,50 @@ class CsvReader:
         return itemgetter(*indices)  # type: ignore[return-value]
 
 
+def file_problem(path: Path, shown: str) -> str | None:
+    """What stops `path` being read as an import file, in one line naming it as
+    `shown` (as the person typed it); None when it is a readable, non-empty file.
+
+    Checked before anything else, so that a mistyped name creates no database.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return NO_FILE.format(path=shown)
+    except OSError as exc:
+        return UNREADABLE.format(path=shown, reason=_reason(exc))
+    if stat.S_ISDIR(info.st_mode):
+        return FOLDER.format(path=shown)
+    if not stat.S_ISREG(info.st_mode):
+        return NOT_REGULAR.format(path=shown)
+    if info.st_size == 0:
+        return EMPTY_FILE.format(path=shown)
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        return UNREADABLE.format(path=shown, reason=_reason(exc))
+    return None
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or "unknown error").lower()
+
+
 def _blank(row: list[str]) -> bool:
     """Spreadsheets leave rows of empty cells (`,,,`) below the data."""
     return not any(map(str.strip, row))
+
+
+def _other_separator(header: list[str], columns: Sequence[str]) -> str | None:
+    """How the values are separated when the header names known columns between
+    semicolons or tabs (a spreadsheet saved in a European locale, or as text)."""
+    text = ",".join(header)
+    for separator, name in OTHER_SEPARATORS.items():
+        names = {part.strip().casefold() for part in text.split(separator)}
+        if separator in text and not names.isdisjoint(columns):
+            return name
+    return None
 
 
 def _csv_fault(message: str, line: int) -> str:

@@ -46,7 +46,7 @@ class PupilRow:
     health_needs: str | None
 
 
-def _pupil(check: RowCheck, values: tuple[str, ...]) -> PupilRow | None:
+def _pupil(check: RowCheck, values: tuple[str, ...]) -> PupilRow:
     upn, first, last, born, year, urn, school, address, postcode, sen, health = values
     row = PupilRow(
         line=check.line,
@@ -67,7 +67,7 @@ def _pupil(check: RowCheck, values: tuple[str, ...]) -> PupilRow | None:
         ),
         health_needs=check.optional_text("health_needs", health, max_length=TEXT_MAX),
     )
-    return row if check.ok else None
+    return row
 
 
 def _school_urn(check: RowCheck, raw: str) -> str:
@@ -89,6 +89,7 @@ PUPILS = FileKind(
     columns=COLUMNS,
     required=frozenset(COLUMNS) - OPTIONAL,
     build=_pupil,
+    key_columns=frozenset({"upn"}),
     key=lambda row: row.upn,
     key_column="upn",
     key_text="the same upn",
@@ -96,7 +97,7 @@ PUPILS = FileKind(
 
 
 def parse_pupils(
-    path: Path, *, today: date, progress: TextIO | None = None
+    path: Path, *, today: date, progress: TextIO | None = None, finish: bool = True
 ) -> ParsedFile[PupilRow]:
     """Every row of a pupils file, checked; ImportRejected listing the bad rows."""
-    return parse_file(PUPILS, path, today=today, progress=progress)
+    return parse_file(PUPILS, path, today=today, progress=progress, finish=finish)

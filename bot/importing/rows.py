@@ -1,8 +1,10 @@
 """What every kind of import file shares: value checks, repeated keys, the parsed file.
 
 Every check records a problem that describes the value without repeating it, and
-returns a placeholder, so a row function can check every column, then build its
-row only if nothing was wrong.
+returns a placeholder, so a row function checks every column and builds its row;
+the row is kept only if nothing was wrong, yet its good key still finds repeats and
+its good UPN and officer reference are still checked against the database, so that
+every problem of a file is reported at once.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ class ParsedFile(Generic[RowT]):
     `columns` are the known columns its header named (an optional column the header
     does not name leaves stored values alone); `rows_read` counts non-blank rows;
     `no_mark` counts attendance rows without a mark (`-` or blank), which are skipped.
+
+    Read with `finish=False`, a file may have bad rows still to report: `problems`
+    holds them, and `bad` the reported bad rows, each with its bad columns, so that
+    the checks against the database can add their findings on the same lines.
     """
 
     kind: str
@@ -63,6 +69,13 @@ class ParsedFile(Generic[RowT]):
     sha256: str
     rows_read: int
     no_mark: int = 0
+    problems: Problems | None = None
+    bad: tuple[tuple[RowT, frozenset[str]], ...] = ()
+
+    def raise_if_any(self) -> None:
+        """Refuse the file if it has bad rows not yet raised."""
+        if self.problems is not None:
+            self.problems.raise_if_any()
 
 
 class Fields:
@@ -113,11 +126,15 @@ class RowCheck:
         self._fields = fields
         self._problems = fields.problems
         self.line = line
-        self.ok = True
+        self.failed: set[str] = set()  # the columns whose values were bad
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
 
     def fail(self, column: str, problem: str) -> None:
         """Record a problem with this row's value in `column`."""
-        self.ok = False
+        self.failed.add(column)
         self._problems.add(self.line, column, problem)
 
     def upn(self, column: str, raw: str) -> str:
@@ -254,37 +271,54 @@ class KeyLines:
 class FileKind(Generic[RowT]):
     """How to read one kind of import file.
 
-    `build` checks one row's values (in `columns` order) and returns the row, or
-    None when a value was bad; `key` gives what may appear only once in a file.
+    `build` checks every value of one row (in `columns` order) and returns the row,
+    with placeholders where a value was bad (`RowCheck.failed`); `key` gives what may
+    appear only once in a file, made of the `key_columns`: a bad row whose key columns
+    are good still takes part, so a repeat is found in the same pass as bad values.
     """
 
     name: str
     columns: tuple[str, ...]
     required: frozenset[str]
-    build: Callable[[RowCheck, tuple[str, ...]], RowT | None]
+    build: Callable[[RowCheck, tuple[str, ...]], RowT]
     key: Callable[[RowT], Hashable]
+    key_columns: frozenset[str]
     key_column: str
     key_text: str  # "the same … as line N"
 
 
 def parse_file(
-    kind: FileKind[RowT], path: Path, *, today: date, progress: TextIO | None = None
+    kind: FileKind[RowT],
+    path: Path,
+    *,
+    today: date,
+    progress: TextIO | None = None,
+    finish: bool = True,
 ) -> ParsedFile[RowT]:
     """Read and check a whole file; ImportRejected with every problem found.
 
     `progress` is where the percentage goes (stderr by default), shown only on a
-    terminal.
+    terminal. With `finish=False`, bad rows are not raised but handed on in the
+    ParsedFile, for the checks against the database to add to.
     """
     problems = Problems()
     fields = Fields(problems, today)
     keys = KeyLines(problems, kind.key_column, kind.key_text)
     rows: list[RowT] = []
+    bad: dict[int, tuple[RowT, frozenset[str]]] = {}
     with CsvReader(
         path, kind.columns, required=kind.required, problems=problems, progress=progress
     ) as reader:
         for line, values in reader:
-            row = kind.build(fields.row(line), values)
-            if row is not None and keys.is_new(kind.key(row), line):
+            check = fields.row(line)
+            row = kind.build(check, values)
+            new = kind.key_columns.isdisjoint(check.failed) and keys.is_new(kind.key(row), line)
+            if check.ok and new:
                 rows.append(row)
-    problems.raise_if_any()
-    return ParsedFile(kind.name, rows, reader.present, reader.sha256, reader.rows_read)
+            elif not check.ok and problems.is_kept(line):
+                bad[line] = (row, frozenset(check.failed))
+    if finish:
+        problems.raise_if_any()
+    reported = tuple(found for line, found in sorted(bad.items()) if problems.is_kept(line))
+    return ParsedFile(kind.name, rows, reader.present, reader.sha256, reader.rows_read,
+                      problems=problems, bad=reported)

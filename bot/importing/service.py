@@ -41,6 +41,10 @@ _PARSERS: dict[str, Callable[..., ParsedFile[Any]]] = {
     "visits": parse_visits,
 }
 
+# Files whose rows name pupils and officers that must exist: every bad row, in the file
+# or against the database, is reported in one pass.
+_LOOKED_UP = frozenset({"allocations", "visits"})
+
 NOT_HELD = "is not a pupil the service holds (import the pupil first)"
 NOT_OFFICER = "is not an officer (add them with ewobot officers add)"
 CONTROLLER = "is a controller, who holds no pupils"
@@ -138,7 +142,11 @@ async def run_import(
     if baseline and kind != "attendance":
         raise ValueError("only the attendance import has a baseline")
     parse = _PARSERS[kind]
-    parsed = await asyncio.to_thread(parse, path, today=today, progress=progress)
+    if kind in _LOOKED_UP:  # the file's bad rows are reported with the database's
+        parsed = await asyncio.to_thread(parse, path, today=today, progress=progress,
+                                         finish=False)
+    else:
+        parsed = await asyncio.to_thread(parse, path, today=today, progress=progress)
     async with db.read() as conn:
         await _plan(conn, parsed)  # refuse bad rows before taking the write lock
     moment = now or datetime.now(UTC)
@@ -158,23 +166,30 @@ async def run_import(
 
 
 async def _plan(conn: Conn, parsed: ParsedFile[Any]) -> _Plan:
-    """Resolve pupils and officers; ImportRejected when a row names one that will not do."""
+    """Resolve pupils and officers; ImportRejected when a row names one that will not do,
+    together with the file's own bad rows (`parsed.problems`)."""
     if parsed.kind == "pupils":
         return _Plan({})
     if parsed.kind == "attendance":
         marks: AttendanceMarks = parsed.rows  # type: ignore[assignment]
         return _Plan(await store.pupil_ids(conn, marks.by_pupil))
     rows: Sequence[Any] = parsed.rows  # type: ignore[assignment]
-    pupils = await store.pupil_ids(conn, (row.upn for row in rows))
+    # A bad row's good UPN and officer_ref are looked up too (it is already counted).
+    named = [(row, frozenset[str](), False) for row in rows]
+    named += [(row, failed, True) for row, failed in parsed.bad]
+    pupils = await store.pupil_ids(conn, (row.upn for row, failed, _ in named
+                                          if "upn" not in failed))
     if parsed.kind == "contacts":
         return _Plan(pupils)
-    officers, officer_problems = await _officers(conn, rows, parsed.kind)
-    problems = Problems()
-    for row in rows:  # in file order, as the problems are reported
-        if row.upn not in pupils:
-            problems.add(row.line, "upn", NOT_HELD)
-        if row.officer_ref in officer_problems:
-            problems.add(row.line, "officer_ref", officer_problems[row.officer_ref])
+    good_refs = [row for row, failed, _ in named if "officer_ref" not in failed]
+    officers, officer_problems = await _officers(conn, good_refs, parsed.kind)
+    problems = parsed.problems if parsed.problems is not None else Problems()
+    for row, failed, counted in named:
+        if "upn" not in failed and row.upn not in pupils:
+            problems.add(row.line, "upn", NOT_HELD, counted=counted)
+        if "officer_ref" not in failed and row.officer_ref in officer_problems:
+            problems.add(row.line, "officer_ref", officer_problems[row.officer_ref],
+                         counted=counted)
     problems.raise_if_any()
     return _Plan(pupils, officers)
 
@@ -182,7 +197,8 @@ async def _plan(conn: Conn, parsed: ParsedFile[Any]) -> _Plan:
 async def _officers(
     conn: Conn, rows: Sequence[AllocationRow | VisitRow], kind: str
 ) -> tuple[dict[str, int], dict[str, str]]:
-    """The ids of the officers the rows name, and what is wrong with the others.
+    """The ids of the officers the rows name (as the file spells them, any case), and
+    what is wrong with the others.
 
     Visits are history, so a revoked officer's past visits are still imported;
     pupils are allocated only to officers and supervisors who have not been revoked.

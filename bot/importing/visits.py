@@ -51,7 +51,7 @@ class VisitRow:
     notes: str | None
 
 
-def _visit(check: RowCheck, values: tuple[str, ...]) -> VisitRow | None:
+def _visit(check: RowCheck, values: tuple[str, ...]) -> VisitRow:
     upn, officer_ref, when, kind, outcome, reason, action, follow_up, notes = values
     pupil_upn = check.upn("upn", upn)
     officer = check.line_text("officer_ref", officer_ref, max_length=OFFICER_REF_MAX)
@@ -69,7 +69,7 @@ def _visit(check: RowCheck, values: tuple[str, ...]) -> VisitRow | None:
         follow_up=_follow_up(check, follow_up, visit_date),
         notes=check.optional_text("notes", notes, max_length=NOTES_MAX),
     )
-    return row if check.ok else None
+    return row
 
 
 def _visit_type(check: RowCheck, raw: str) -> str | None:
@@ -102,14 +102,16 @@ VISITS = FileKind(
     columns=COLUMNS,
     required=REQUIRED,
     build=_visit,
-    key=lambda row: (row.upn, row.officer_ref, row.date, row.type, row.outcome),
+    key_columns=frozenset({"upn", "officer_ref", "date", "type", "outcome"}),
+    # References are matched in any case, as the officers themselves are found.
+    key=lambda row: (row.upn, row.officer_ref.upper(), row.date, row.type, row.outcome),
     key_column="upn",
     key_text="the same upn, officer_ref, date, type and outcome",
 )
 
 
 def parse_visits(
-    path: Path, *, today: date, progress: TextIO | None = None
+    path: Path, *, today: date, progress: TextIO | None = None, finish: bool = True
 ) -> ParsedFile[VisitRow]:
     """Every row of a visits file, checked; ImportRejected listing the bad rows."""
-    return parse_file(VISITS, path, today=today, progress=progress)
+    return parse_file(VISITS, path, today=today, progress=progress, finish=finish)

@@ -57,7 +57,10 @@ def hash_code(code: str) -> str:
 
 
 async def officer_by_ref(conn: Conn, ref: str) -> Officer | None:
-    row = await conn.fetchone(f"SELECT {_COLUMNS} FROM officers WHERE ref = ?", (ref,))
+    """The officer with this reference in any case (`ewo1` finds `EWO1`); the Officer
+    carries the reference as stored, which is how the audit trail names them."""
+    row = await conn.fetchone(f"SELECT {_COLUMNS} FROM officers WHERE upper(ref) = upper(?)",
+                              (ref,))
     return None if row is None else _officer(row)
 
 
@@ -78,8 +81,9 @@ async def add_officer(conn: Conn, *, ref: str, name: str, role: str,
                       supervisor_ref: str | None, now: datetime) -> Officer:
     if role not in ROLES:
         raise OfficerProblem(f"role must be one of {', '.join(ROLES)}")
-    if await officer_by_ref(conn, ref) is not None:
-        raise OfficerProblem(f"officer {ref} already exists")
+    existing = await officer_by_ref(conn, ref)
+    if existing is not None:
+        raise OfficerProblem(f"officer {existing.ref} already exists")
     supervisor_id = None
     if supervisor_ref is not None:
         if role != "officer":

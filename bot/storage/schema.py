@@ -74,6 +74,8 @@ MIGRATIONS: tuple[str, ...] = (
         revoked_at TEXT
     );
     CREATE INDEX officers_supervisor ON officers(supervisor_id);
+    -- References are found in any case, so `ewo1` beside `EWO1` would be one person twice.
+    CREATE UNIQUE INDEX officers_ref_any_case ON officers(upper(ref));
 
     -- Codes are stored only as hashes; one row per issued code.
     CREATE TABLE enrolment_codes (

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 import sqlite3
 
 import pytest
+import segno
 
+from bot.cli import CliEnv, main
 from tests.cli.conftest import Cli
 
 CODE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -97,3 +100,80 @@ def test_every_change_is_audited(cli: Cli) -> None:
     actions = [row[0] for row in raw.execute("SELECT action FROM audit ORDER BY seq")]
     raw.close()
     assert actions == ["officer_add", "officer_code", "officer_revoke"]
+
+
+def test_references_differing_only_in_case_are_one_officer(cli: Cli) -> None:
+    cli("officers", "add", "SUP1", "--name", "Sam Supervisor", "--role", "supervisor")
+    cli("officers", "add", "EWO1", "--name", "Olu Officer", "--role", "officer")
+    again = cli("officers", "add", "ewo1", "--name", "Other", "--role", "officer")
+    assert (again.code, again.err) == (1, "officer EWO1 already exists\n")
+    added = cli("officers", "add", "EWO2", "--name", "Bo", "--role", "officer",
+                "--supervisor", "sup1")
+    assert added.code == 0
+    code = cli("officers", "code", "ewo1")
+    assert code.code == 0 and code.out.startswith("new enrolment code for EWO1;")
+    revoked = cli("officers", "revoke", "Ewo1")
+    assert revoked.out == "EWO1 revoked: access ends at their next message\n"
+    assert cli("officers", "revoke", "EWO1").err == "EWO1 is already revoked\n"
+    shown = cli("audit", "show", "--officer", "ewo1").out
+    assert shown.count("officer:EWO1") == 3  # added, new code, revoked: as stored
+    with sqlite3.connect(cli.settings.database) as raw:
+        targets = [row[0] for row in raw.execute(
+            "SELECT target FROM audit WHERE target LIKE 'officer:%' ORDER BY seq")]
+        refs = [row[0] for row in raw.execute("SELECT ref FROM officers ORDER BY id")]
+        supervisor = raw.execute(
+            "SELECT s.ref FROM officers o JOIN officers s ON s.id = o.supervisor_id"
+            " WHERE o.ref = 'EWO2'").fetchone()
+    assert refs == ["SUP1", "EWO1", "EWO2"] and supervisor == ("SUP1",)
+    assert "officer:ewo1" not in targets and "officer:Ewo1" not in targets
+
+
+def test_the_database_refuses_a_reference_in_another_case(cli: Cli) -> None:
+    cli("officers", "add", "EWO1", "--name", "Olu Officer", "--role", "officer")
+    with sqlite3.connect(cli.settings.database) as raw, pytest.raises(sqlite3.IntegrityError):
+        raw.execute("INSERT INTO officers (ref, name, role, created_at)"
+                    " VALUES ('ewo1', 'X', 'officer', '2025-01-01T00:00:00+00:00')")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _with_bot_name(cli: Cli) -> None:
+    cli("init")
+    with sqlite3.connect(cli.settings.database) as raw:
+        raw.execute("INSERT INTO meta (key, value) VALUES ('bot_username', 'ewo_test_bot')")
+
+
+def test_the_code_comes_in_groups_of_four_to_read_aloud_before_the_bare_code(
+    cli: Cli,
+) -> None:
+    _with_bot_name(cli)
+    lines = cli("officers", "add", "EWO1", "--name", "Olu", "--role", "officer").out.splitlines()
+    code = lines[-1]
+    assert CODE.match(code) and len(code) == 43
+    assert lines[1] == f"https://t.me/ewo_test_bot?start={code}"
+    assert lines[-2].startswith("to read aloud (letters are case-sensitive")
+    groups = lines[-2].rsplit(": ", 1)[1].split(" ")
+    assert [len(group) for group in groups] == [4] * 10 + [3]
+    assert "".join(groups) == code
+    assert not any("█" in line or "▀" in line for line in lines)  # not a terminal: no QR
+    again = cli("officers", "code", "EWO1").out.splitlines()
+    assert "".join(again[-2].rsplit(": ", 1)[1].split(" ")) == again[-1] != code
+
+
+def test_on_a_terminal_a_qr_code_of_the_link_comes_before_the_code(cli: Cli) -> None:
+    _with_bot_name(cli)
+    out, err = _Terminal(), io.StringIO()
+    env = CliEnv(settings_factory=lambda: cli.settings, out=out, err=err)
+    assert main(["officers", "add", "EWO1", "--name", "Olu", "--role", "officer"], env) == 0
+    lines = out.getvalue().splitlines()
+    assert CODE.match(lines[-1])
+    picture = [line for line in lines if set(line) <= set("█▀▄ ") and line.strip()]
+    assert len(picture) > 10 and lines.index(picture[0]) == 3  # after the link and a hint
+    assert "\x1b" not in out.getvalue()  # plain text, no escape sequences
+    decoded = segno.make(lines[1], error="l", micro=False)
+    rendered = io.StringIO()
+    decoded.terminal(out=rendered, compact=True)
+    assert rendered.getvalue().splitlines() == picture

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.importing.attendance import AttendanceRow, parse_attendance
+from bot.importing.attendance import CODES_NOTE, AttendanceRow, parse_attendance
 from bot.importing.csvfile import ImportRejected
 from tests.importing.conftest import (
     TODAY,
@@ -78,7 +78,7 @@ def test_each_kind_of_bad_value(write_file: WriteFile) -> None:
     )
     assert rejected.reason == "7 bad rows in the file; nothing was imported"
     assert problem_lines(rejected) == [
-        "line 2, column code: is not an attendance code (see ATTENDANCE.md)",
+        "line 2, column code: is not an attendance code (the codes accepted are listed below)",
         "line 3, column date: is after today",
         "line 5, column date: is not a date (use YYYY-MM-DD or DD/MM/YYYY)",
         "line 6, column session: must be AM or PM",
@@ -114,7 +114,7 @@ def test_crlf_and_multi_line_values_give_physical_lines(write_file: WriteFile) -
         f"{UPN_1},,2025-03-10,PM,Q9\r\n"
     )
     assert problem_lines(rejection(write_file, content)) == [
-        "line 5, column code: is not an attendance code (see ATTENDANCE.md)"
+        "line 5, column code: is not an attendance code (the codes accepted are listed below)"
     ]
 
 
@@ -125,4 +125,4 @@ def test_at_most_twenty_problems_are_listed(write_file: WriteFile) -> None:
     assert len(rejected.problems) == 20
     assert [problem.line for problem in rejected.problems] == list(range(2, 22))
     assert rejected.reason == "26 bad rows in the file; nothing was imported"
-    assert rejected.report_lines()[-1] == "… and 6 more bad rows"
+    assert rejected.report_lines()[-2:] == ["… and 6 more bad rows", CODES_NOTE]

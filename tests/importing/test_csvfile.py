@@ -179,7 +179,8 @@ def test_problems_keep_the_twenty_earliest_rows_and_count_the_rest() -> None:
     assert len(rejected.problems) == MAX_REPORTED
     assert [problem.line for problem in rejected.problems] == list(range(2, 22))
     assert str(rejected.problems[0]) == (
-        "line 2, column upn: is empty; columns date, code are bad too"
+        "line 2, column upn: is empty; column date: is after today;"
+        " column code: is not an attendance code"
     )
     assert str(rejected.problems[1]) == "line 3, column code: is not an attendance code"
     assert rejected.more == 59 - MAX_REPORTED

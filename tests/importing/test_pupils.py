@@ -110,7 +110,8 @@ def test_every_bad_value_of_every_row_is_reported(write_file: WriteFile) -> None
     assert caught.value.reason == "2 bad rows in the file; nothing was imported"
     assert problem_lines(caught.value) == [
         "line 2, column upn: is not a valid UPN (13 characters with a matching check letter);"
-        " columns first_name, date_of_birth are bad too",
+        " column first_name: is empty;"
+        " column date_of_birth: is not a date (use YYYY-MM-DD or DD/MM/YYYY)",
         "line 4, column upn: the same upn as line 3",
     ]
 

@@ -365,7 +365,7 @@ async def test_allocations_allocate_reallocate_and_end(
         (f"{UPN_2},EWO2", "column officer_ref: is a revoked officer"),
         (f"{UPN_2},Canary", "column officer_ref: is not an officer"),
         (f"{UPN_3},Canary", "column upn: is not a pupil the service holds (import the pupil"
-                            " first); column officer_ref is bad too"),
+                            " first); column officer_ref: is not an officer"),
     ],
 )  # fmt: skip
 async def test_allocation_rows_the_database_refuses(
