@@ -64,3 +64,8 @@ def pupil_name(first_name: str, last_name: str) -> str:
     Plain text: a message sent with a parse mode must escape it.
     """
     return " ".join(f"{first_name} {last_name}".split())
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """`1 record`, `2 records`: a count with its noun agreeing (plural defaults to +s)."""
+    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
