@@ -133,6 +133,11 @@ def pupil_name(first_name: str, last_name: str) -> str:
     return " ".join(f"{first_name} {last_name}".split())
 
 
+def noun_for(count: int, singular: str, plural: str | None = None) -> str:
+    """The noun agreeing with `count`: `record` for 1, else `records` (or `plural`)."""
+    return singular if count == 1 else (plural or singular + "s")
+
+
 def counted(count: int, singular: str, plural: str | None = None) -> str:
     """`1 record`, `2 records`: a count with its noun agreeing (plural defaults to +s)."""
-    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
+    return f"{count} {noun_for(count, singular, plural)}"

@@ -26,7 +26,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.domain.dates import parse_chat_date
 from bot.domain.retention import HOLD_REASONS, PAST, review_date_problem
-from bot.domain.text import counted
+from bot.domain.text import noun_for
 from bot.handlers.common import (
     STALE_BUTTON,
     Context,
@@ -54,7 +54,7 @@ DISPOSE_CHUNK = 50  # records per transaction when disposing of all
 
 TITLE = "Retention on {day}: {past} past due, {coming} coming due, {held} on hold."
 SCHOOL_LINE = "{school}: {past} past due, {coming} coming due, {held} on hold"
-MORE_SCHOOLS = "…and {schools} more."
+MORE_SCHOOLS = "…and {count} more {schools}."
 SCHOOL = "school"
 NOTHING_DUE = "No records are coming due or past due."
 PAGE_HEAD = "Records {first}–{last} of {total}, earliest deadline first:"
@@ -134,7 +134,8 @@ def overview_text(counts: Sequence[SchoolCount], records: Sequence[DueRecord], *
     lines += [SCHOOL_LINE.format(school=c.school_name, past=c.past_due, coming=c.coming_due,
                                  held=c.held) for c in counts[:MAX_SCHOOL_LINES]]
     if len(counts) > MAX_SCHOOL_LINES:
-        lines.append(MORE_SCHOOLS.format(schools=counted(len(counts) - MAX_SCHOOL_LINES, SCHOOL)))
+        more = len(counts) - MAX_SCHOOL_LINES
+        lines.append(MORE_SCHOOLS.format(count=more, schools=noun_for(more, SCHOOL)))
     if not total:
         return "\n".join([*lines, "", NOTHING_DUE])
     first = page * PER_PAGE + 1
