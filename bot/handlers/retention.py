@@ -1,4 +1,4 @@
-"""/retention for controllers: records coming due and past due, Hold and Dispose.
+"""/retention for controllers: records coming due and past due, Hold, Release hold and Dispose.
 
 Controllers see case references, schools and dates, never names. Buttons (`ret:…`)
 are untrusted: every press is re-authorised by the storage query it leads to (an
