@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.handlers import pupils as pupil_handlers
 from bot.harness import RunningBot
-from bot.sandbox import FakeUser
+from bot.sandbox import BotMessage, FakeUser
 from bot.storage import officers as officer_store
 from bot.storage.db import Database
 from bot.storage.officers import Officer
@@ -23,7 +23,7 @@ async def officer(db: Database, ref: str) -> Officer:
     return found
 
 
-async def reply(user: FakeUser, text: str):  # noqa: ANN201 - a BotMessage
+async def reply(user: FakeUser, text: str) -> BotMessage:
     await user.send(text)
     return await user.next_message()
 
