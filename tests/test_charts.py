@@ -5,7 +5,14 @@ from __future__ import annotations
 import struct
 import zlib
 
-from bot.charts import HEIGHT_PX, MAX_BARS, WIDTH_PX, caseload_chart
+from bot.charts import (
+    HEIGHT_PX,
+    MAX_BARS,
+    WIDTH_PX,
+    caseload_chart,
+    caseload_figure,
+    legend_entries,
+)
 from bot.domain.caseload import band_labels
 
 LABELS = band_labels(pa_threshold=90, sa_threshold=50)
@@ -36,3 +43,25 @@ def test_many_officers_and_empty_caseloads_keep_the_size() -> None:
     assert png_size(caseload_chart(many, LABELS, title="Team")) == (800, 500)
     empty = [("EWO1", (0, 0, 0, 0, 0))]
     assert png_size(caseload_chart(empty, LABELS, title="Team")) == (800, 500)
+
+
+def test_the_legend_lists_only_bands_with_pupils_and_their_totals() -> None:
+    bars = [("EWO1", (3, 2, 0, 1, 0)), ("EWO2", (1, 0, 0, 4, 0))]
+    figure = caseload_figure(bars, LABELS, "Team")
+    (legend,) = figure.legends
+    assert [text.get_text() for text in legend.get_texts()] == [
+        "≥ 95 % (4)", "> 90 % and < 95 % (2)", "severe: ≤ 50 % (5)"]
+    assert [entry.total for entry in legend_entries(bars, LABELS)] == [4, 2, 5]
+
+
+def test_each_segment_shows_its_count() -> None:
+    figure = caseload_figure([("EWO1", (3, 2, 0, 1, 0)), ("EWO2", (1, 0, 0, 4, 0))],
+                             LABELS, "Team")
+    (axes,) = figure.axes
+    # Per band drawn, one label per bar (blank where that bar has none of the band).
+    assert [text.get_text() for text in axes.texts] == ["3", "1", "2", "", "1", "4"]
+
+
+def test_nothing_to_draw_has_no_legend() -> None:
+    figure = caseload_figure([("EWO1", (0, 0, 0, 0, 0))], LABELS, "Team")
+    assert list(figure.legends) == [] and list(figure.axes[0].texts) == []

@@ -62,12 +62,6 @@ class AlertLine:
     possible: int
 
     @property
-    def text(self) -> str:
-        figure = percent_text(self.attended, self.possible)
-        return f"• {self.case_ref} {self.initials}, {self.school}: {RULE_LABELS[self.rule]}, " \
-               f"{figure} this year"
-
-    @property
     def button(self) -> list[str]:
         return [f"{self.case_ref} {self.initials}", card_button_data(self.pupil_id)]
 
@@ -101,11 +95,25 @@ def without_pupil(payload: dict[str, Any], pupil_id: int) -> dict[str, Any] | No
     return digest_payload(payload["title"], kept) if kept else None
 
 
+def pupil_line(alerts: Sequence[AlertLine]) -> str:
+    """One pupil's line in a digest, naming every rule that newly holds (most urgent
+    first) and the attendance figure this year of the latest import (the most sessions)."""
+    first = alerts[0]
+    latest = max(alerts, key=lambda alert: alert.possible)
+    rules = [RULE_LABELS[alert.rule] for alert in alerts]
+    named = rules[0] if len(rules) == 1 else f"{', '.join(rules[:-1])} and {rules[-1]}"
+    return (f"• {first.case_ref} {first.initials}, {first.school}: {named}, "
+            f"{percent_text(latest.attended, latest.possible)} this year")
+
+
 def _by_pupil(lines: Sequence[AlertLine]) -> list[list[AlertLine]]:
     """Alerts grouped per pupil, the pupil with the most urgent alert first."""
     groups: dict[int, list[AlertLine]] = {}
+    # The same rule twice (alerts waiting from two imports) is named once.
     for line in sorted(lines, key=lambda line: (RULE_ORDER.index(line.rule), line.case_ref)):
-        groups.setdefault(line.pupil_id, []).append(line)
+        group = groups.setdefault(line.pupil_id, [])
+        if all(alert.rule is not line.rule for alert in group):
+            group.append(line)
     return list(groups.values())
 
 
@@ -113,19 +121,18 @@ def _pages(title: str, pupils: list[list[AlertLine]]) -> list[dict[str, Any]]:
     pages: list[list[list[AlertLine]]] = [[]]
     size = 0
     for group in pupils:
-        length = sum(len(line.text) + 1 for line in group)
+        length = len(pupil_line(group)) + 1
         page = pages[-1]
         if page and (len(page) >= PUPILS_PER_PAGE or size + length > _PAGE_CHARACTERS):
             pages.append([])
             size = 0
         pages[-1].append(group)
         size += length
-    count = sum(len(group) for group in pupils)
-    heading = f"{title} ({count})"
+    heading = f"{title} ({len(pupils)})"  # pupils, as many as the lines
     rendered = []
     for number, page in enumerate(pages, start=1):
         mark = PAGE_MARK.format(page=number, pages=len(pages)) if len(pages) > 1 else ""
-        body = "\n".join(line.text for group in page for line in group)
+        body = "\n".join(pupil_line(group) for group in page)
         rendered.append({"text": f"{heading}{mark}\n{body}",
                          "buttons": [group[0].button for group in page]})
     return rendered

@@ -39,15 +39,15 @@ def band_of(attended: int, possible: int, *, pa_threshold: int, sa_threshold: in
 
 
 def band_labels(*, pa_threshold: int, sa_threshold: int) -> tuple[str, ...]:
-    """Labels for the bands, in Band order, following the thresholds in force."""
-    return (
-        f"≥ {GOOD_ATTENDANCE} %",
-        f"{pa_threshold}–{GOOD_ATTENDANCE} %" if pa_threshold < GOOD_ATTENDANCE
-        else f"above {pa_threshold} %",
-        f"persistent (≤ {pa_threshold} %)",
-        f"severe (≤ {sa_threshold} %)",
-        "n/a",
-    )
+    """Labels for the bands, in Band order, with their edges exactly as band_of compares
+    them (whole per cent, "≤" where the threshold is in the band), so no two overlap."""
+    pa, sa, good = pa_threshold, sa_threshold, GOOD_ATTENDANCE
+    if pa < good:
+        top, middle = f"≥ {good} %", f"> {pa} % and < {good} %"
+    else:  # the threshold reaches 95 %: the middle band cannot hold anyone
+        top, middle = f"> {pa} %", f"above {pa} %"
+    return (top, middle, f"persistent: > {sa} % and ≤ {pa} %", f"severe: ≤ {sa} %",
+            "n/a: no sessions yet")
 
 
 def follow_up_overdue(follow_up: date | None, today: date) -> bool:

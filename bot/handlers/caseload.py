@@ -21,7 +21,7 @@ from telegram.error import BadRequest
 from bot import charts
 from bot.domain.attendance import percent_text
 from bot.domain.caseload import Figures, band_labels
-from bot.domain.text import pupil_name
+from bot.domain.text import counted, pupil_name
 from bot.handlers.common import (
     STALE_BUTTON,
     Context,
@@ -40,11 +40,19 @@ from bot.storage.officers import Officer
 
 TITLE = "Caseload of your team, {date}"
 PAGE_OF = " — page {page} of {pages}"
-LEGEND = ("Pupils · PA persistent absence (severe included) · SA severe absence · visits in "
-          "the last 28 days · follow-ups overdue · not visited for 28 days · undelivered "
-          "alerts. Officers most in need of support first.")
-FIGURES = ("pupils {pupils} · PA {persistent} · SA {severe} · visits {visits} · "
-           "overdue {overdue} · not visited {not_visited} · undelivered {undelivered}")
+LEGEND = ("Persistent absence counts severe absence too; not visited for 28 days counts "
+          "from allocation when never visited. Officers most in need of support first.")
+# Each figure with its own plain label, the noun agreeing with the count.
+FIGURE_LABELS = (
+    ("pupils", "pupil", "pupils"),
+    ("persistent", "in persistent absence", "in persistent absence"),
+    ("severe", "in severe absence", "in severe absence"),
+    ("visits", "visit in the last 28 days", "visits in the last 28 days"),
+    ("overdue", "follow-up overdue", "follow-ups overdue"),
+    ("not_visited", "not visited for 28 days", "not visited for 28 days"),
+    ("undelivered", "undelivered alert", "undelivered alerts"),
+)
+FIGURE_SEPARATOR = " · "
 TOTAL = "Team total: {figures}"
 OWN = "Your own caseload ({ref}): {figures}"
 OFFICER = "{name} ({ref}){ended}: {figures}"
@@ -73,7 +81,7 @@ NONE_IN_NEED = "No pupils in need of attention."
 SEVERE, PERSISTENT = "severe absence", "persistent absence"
 OVERDUE = "follow-up overdue since {date}"
 NOT_VISITED = "not visited for 28 days"
-LAST_VISIT, NEVER_VISITED = "last visit {date}", "never visited"
+LAST_VISIT, NEVER_VISITED = "last visit {date}", "never visited (allocated {date})"
 PREVIOUS = "◀ Previous"
 NEXT = "Next ▶"
 
@@ -212,13 +220,15 @@ def _pupil_line(pupil: PupilInNeed) -> str:
     if standing.not_visited:
         flags.append(NOT_VISITED)
     flags.append(LAST_VISIT.format(date=_day(pupil.last_visit)) if pupil.last_visit
-                 else NEVER_VISITED)
+                 else NEVER_VISITED.format(date=_day(pupil.allocated_on)))
     name = pupil_name(pupil.first_name, pupil.last_name)
     return f"{name} ({pupil.case_ref}) — {'; '.join(flags)}"
 
 
 def _figures(figures: Figures) -> str:
-    return FIGURES.format(**_counts(figures))
+    counts = _counts(figures)
+    return FIGURE_SEPARATOR.join(counted(counts[key], one, many)
+                                 for key, one, many in FIGURE_LABELS)
 
 
 def _counts(figures: Figures) -> dict[str, int]:

@@ -38,6 +38,7 @@ from bot.storage.officers import Officer
 from bot.storage.pupils import PupilCard, PupilDetails, PupilSummary
 
 NOT_FOUND = "No pupil of yours matches"
+DID_YOU_MEAN = "No pupil of yours matches. Did you mean:"
 TOO_MANY = "More than 10 match — type more of the name"
 CHOOSE = "{count} pupils match — choose one:"
 PUPIL_HINT = "Send /pupil with a name, UPN or case reference, e.g. /pupil Amelia"
@@ -53,6 +54,7 @@ DELETED_AFTER = "This message is deleted after {minutes} minutes."
 
 PAGE_SIZE = 10
 SEARCH_LIMIT = 10
+NEAR_MISS_LIMIT = 5
 _LONGEST_QUERY = 100
 _ROLES = ("officer", "supervisor")
 
@@ -163,12 +165,30 @@ async def _find_and_show(update: Update, context: Context, typed: str, reason: s
         if len(typed) <= _LONGEST_QUERY:
             await svc.db.write_call(pupil_store.record_refused_lookup_sync, officer, typed,
                                     via=reason)
-        await answer(update, NOT_FOUND)
+        await _not_found(update, context, typed)
     elif len(found) == 1:
         await _show(update, context, found[0].id, card, reason)
     else:
         await answer(update, _choice_text(found), markup=keyboard(
             [[(_choice_label(pupil), f"pick:{pupil.id}")] for pupil in found[:SEARCH_LIMIT]]))
+
+
+async def _not_found(update: Update, context: Context, typed: str) -> None:
+    """Nothing matched: offer the officer's own pupils whose name nearly matches (a
+    typing slip), as buttons, or say plainly that none does."""
+    officer = current_officer(context)
+    svc = services(context)
+    near: list[PupilSummary] = []
+    if len(typed) <= _LONGEST_QUERY:
+        # Compared in Python over the caseload: on a worker, not the event loop's thread.
+        near = await svc.db.read_call(
+            pupil_store.near_misses_sync, officer, typed, today=svc.clock.today(),
+            year_end=svc.settings.academic_year_end, limit=NEAR_MISS_LIMIT)
+    if not near:
+        await answer(update, NOT_FOUND)
+        return
+    await answer(update, DID_YOU_MEAN, markup=keyboard(
+        [[(_choice_label(pupil), f"pick:{pupil.id}")] for pupil in near]))
 
 
 def _find_with_card(conn: SyncConn, officer: Officer, typed: str, *, today: date,

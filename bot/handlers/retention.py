@@ -1,4 +1,4 @@
-"""/retention for controllers: records coming due and past due, Hold and Dispose.
+"""/retention for controllers: records coming due and past due, Hold, Release hold and Dispose.
 
 Controllers see case references, schools and dates, never names. Buttons (`ret:…`)
 are untrusted: every press is re-authorised by the storage query it leads to (an
@@ -9,6 +9,7 @@ checkpointed) so nothing is recoverable.
 
     /retention, ret:open ──> overview + page ──ret:pg:<n>──> another page
        ├─ ret:hold:<id> ──> reason buttons (ret:hr:<token>:<code>) ──> typed review date ──> held
+       ├─ ret:rel:<id> ──> hold released (a held record only)
        ├─ ret:dis:<id> ──> confirm (ret:dok:<id> | ret:x) ──> disposed
        └─ ret:all ──> confirm (ret:aok:<count>:<fingerprint> | ret:x) ──> all disposed
 """
@@ -25,6 +26,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.domain.dates import parse_chat_date
 from bot.domain.retention import HOLD_REASONS, PAST, review_date_problem
+from bot.domain.text import noun_for
 from bot.handlers.common import (
     STALE_BUTTON,
     Context,
@@ -52,7 +54,8 @@ DISPOSE_CHUNK = 50  # records per transaction when disposing of all
 
 TITLE = "Retention on {day}: {past} past due, {coming} coming due, {held} on hold."
 SCHOOL_LINE = "{school}: {past} past due, {coming} coming due, {held} on hold"
-MORE_SCHOOLS = "…and {count} more schools."
+MORE_SCHOOLS = "…and {count} more {schools}."
+SCHOOL = "school"
 NOTHING_DUE = "No records are coming due or past due."
 PAGE_HEAD = "Records {first}–{last} of {total}, earliest deadline first:"
 RECORD = ("{ref} · {school} · deadline {deadline} ({stage}) · last intervention {last} · "
@@ -65,6 +68,8 @@ ON_HOLD = " · on hold until {day}"
 HOLD_BUTTON = "Hold {ref}"
 DISPOSE_BUTTON = "Dispose {ref}"
 DISPOSE_ALL = "Dispose all {count} past due"
+DISPOSE_THE_ONE = "Dispose the 1 past due"  # never "all 1"
+RELEASE_BUTTON = "Release hold {ref}"
 PREVIOUS, NEXT = "◀ Previous", "Next ▶"
 
 HOLD_REASON_LABELS = {
@@ -88,16 +93,22 @@ CONFIRM_ONE = ("Dispose of {ref} ({school}, deadline {deadline})? Everything hel
                "pupil is removed for good; the audit trail keeps only that it was done.")
 CONFIRM_ALL = ("Dispose of all {count} past-due records not on hold? Everything held about "
                "these pupils is removed for good.")
+CONFIRM_THE_ONE = ("Dispose of the 1 past-due record not on hold? Everything held about this "
+                   "pupil is removed for good.")
 YES_ONE = "Yes, dispose"
 YES_ALL = "Yes, dispose of {count}"
 KEEP = "No, keep"
 DISPOSED = "{ref} has been disposed of."
 DISPOSED_ALL = "{count} records have been disposed of."
+DISPOSED_THE_ONE = "1 record has been disposed of."
 KEPT = "Nothing was disposed of."
 CHANGED = "The past-due list has changed since you asked. Send /retention to look again."
 CANNOT_DISPOSE = ("That record cannot be disposed of now: it is not past due, it is on hold, "
                   "or it is gone.")
 CANNOT_HOLD = "That record is not coming due or past due, or it is gone."
+RELEASED = ("The hold on {ref} is released: it is {stage} again and reminders resume. "
+            "Send /retention to see it.")
+CANNOT_RELEASE = "That record is not on hold, or it is gone."
 CLEAN_UP_WAITING = (" The database files could not be cleaned straight away; this is retried "
                     "every minute until done.")
 
@@ -123,7 +134,8 @@ def overview_text(counts: Sequence[SchoolCount], records: Sequence[DueRecord], *
     lines += [SCHOOL_LINE.format(school=c.school_name, past=c.past_due, coming=c.coming_due,
                                  held=c.held) for c in counts[:MAX_SCHOOL_LINES]]
     if len(counts) > MAX_SCHOOL_LINES:
-        lines.append(MORE_SCHOOLS.format(count=len(counts) - MAX_SCHOOL_LINES))
+        more = len(counts) - MAX_SCHOOL_LINES
+        lines.append(MORE_SCHOOLS.format(count=more, schools=noun_for(more, SCHOOL)))
     if not total:
         return "\n".join([*lines, "", NOTHING_DUE])
     first = page * PER_PAGE + 1
@@ -148,6 +160,9 @@ def overview_keyboard(records: Sequence[DueRecord], *, page: int, total: int,
     rows: list[list[tuple[str, str]]] = []
     for record in records:
         row = [(HOLD_BUTTON.format(ref=record.case_ref), f"{PREFIX}:hold:{record.pupil_id}")]
+        if record.held:
+            row.append((RELEASE_BUTTON.format(ref=record.case_ref),
+                        f"{PREFIX}:rel:{record.pupil_id}"))
         if record.disposable:
             row.append((DISPOSE_BUTTON.format(ref=record.case_ref),
                         f"{PREFIX}:dis:{record.pupil_id}"))
@@ -160,7 +175,8 @@ def overview_keyboard(records: Sequence[DueRecord], *, page: int, total: int,
     if paging:
         rows.append(paging)
     if disposable:
-        rows.append([(DISPOSE_ALL.format(count=disposable), f"{PREFIX}:all")])
+        label = DISPOSE_THE_ONE if disposable == 1 else DISPOSE_ALL.format(count=disposable)
+        rows.append([(label, f"{PREFIX}:all")])
     return keyboard(rows) if rows else None
 
 
@@ -275,7 +291,8 @@ async def _ask_dispose_all(update: Update, context: Context, args: Sequence[str]
         await _refuse_dispose(update, context, None)
         return
     await _ack(update)
-    await _send(update, context, CONFIRM_ALL.format(count=len(ids)),
+    await _send(update, context,
+                CONFIRM_THE_ONE if len(ids) == 1 else CONFIRM_ALL.format(count=len(ids)),
                 keyboard([[(YES_ALL.format(count=len(ids)),
                             f"{PREFIX}:aok:{len(ids)}:{fingerprint(ids)}"),
                            (KEEP, f"{PREFIX}:x")]]))
@@ -306,8 +323,8 @@ async def _dispose_all(update: Update, context: Context, args: Sequence[str]) ->
                                                           policy=policy, now=svc.clock.now())
     cleaned = await _scrub(context)
     await _ack(update)
-    await _edit(update, DISPOSED_ALL.format(count=disposed) + ("" if cleaned
-                                                               else CLEAN_UP_WAITING))
+    done = DISPOSED_THE_ONE if disposed == 1 else DISPOSED_ALL.format(count=disposed)
+    await _edit(update, done + ("" if cleaned else CLEAN_UP_WAITING))
 
 
 async def _keep(update: Update, context: Context, args: Sequence[str]) -> None:
@@ -434,6 +451,26 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
                                      reason=HOLD_REASON_LABELS[reason]))
 
 
+async def _release(update: Update, context: Context, args: Sequence[str]) -> None:
+    """`ret:rel:<id>`: lift a hold (nothing is removed, so no confirmation is asked);
+    re-authorised and audited as the hold row is deleted."""
+    svc = services(context)
+    officer = current_officer(context)
+    pupil_id = parse_id(args[0])
+    record = None
+    if pupil_id is not None:
+        async with svc.db.write() as conn:
+            record = await retention_store.release_hold(conn, officer, _policy(context),
+                                                        pupil_id, now=svc.clock.now())
+    if record is None:
+        await refuse(update, context, officer, reason="not_held", text=CANNOT_RELEASE,
+                     target=f"pupil:{pupil_id}" if pupil_id is not None else None)
+        return
+    await _ack(update)
+    await _send(update, context, RELEASED.format(ref=record.case_ref,
+                                                 stage=STAGES[record.stage]), None)
+
+
 # --- chat plumbing -------------------------------------------------------------------------
 
 
@@ -481,4 +518,5 @@ _BUTTONS = {
     ("hold", 3): _start_hold,
     ("hr", 4): _hold_reason,
     ("hx", 3): _hold_cancel,
+    ("rel", 3): _release,
 }

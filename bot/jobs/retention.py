@@ -19,6 +19,7 @@ from telegram.ext import ContextTypes
 
 from bot.domain.dates import next_delivery_time
 from bot.domain.retention import RetentionPolicy
+from bot.domain.text import noun_for
 from bot.settings import Settings
 from bot.storage import audit, outbox, retention, sar
 from bot.storage.db import Database, DatabaseError
@@ -32,7 +33,8 @@ MAX_SCHOOL_LINES = 40  # keeps the reminder well inside one Telegram message
 
 HEADLINE = "Retention check {day}: {past} past due, {coming} coming due by {by}, {held} on hold."
 SCHOOL_LINE = "{school}: {past} past due, {coming} coming due"
-MORE_SCHOOLS = "…and {count} more schools."
+MORE_SCHOOLS = "…and {count} more {schools}."
+SCHOOL = "school"
 HEAD_LINE = "Audit trail head: {head}. Keep a note of it outside this system."
 OPEN_BUTTON = "Open /retention"
 
@@ -91,7 +93,8 @@ def reminder_payload(counts: list[SchoolCount], head: audit.Head,
                                  coming=count.coming_due)
               for count in shown[:MAX_SCHOOL_LINES]]
     if len(shown) > MAX_SCHOOL_LINES:
-        lines.append(MORE_SCHOOLS.format(count=len(shown) - MAX_SCHOOL_LINES))
+        more = len(shown) - MAX_SCHOOL_LINES
+        lines.append(MORE_SCHOOLS.format(count=more, schools=noun_for(more, SCHOOL)))
     lines.append(HEAD_LINE.format(head=head.short()))
     return {"text": "\n".join(lines), "buttons": [[OPEN_BUTTON, "ret:open"]]}
 

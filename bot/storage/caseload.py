@@ -140,6 +140,7 @@ class PupilInNeed:
     possible: int
     last_visit: date | None
     follow_up: date | None
+    allocated_on: date
     standing: PupilStanding
 
 
@@ -256,12 +257,17 @@ async def _counts(conn: Conn, sql: str, params: dict[str, object], column: str) 
 def _standing(row: object, terms: Terms) -> PupilStanding:
     last_visit = _date(row["last_visit"])  # type: ignore[index]
     follow_up = _date(row["follow_up"])  # type: ignore[index]
-    allocated_on = datetime.fromisoformat(row["allocated_at"]).astimezone(  # type: ignore[index]
-        terms.now.tzinfo).date()
+    allocated_on = _allocated_on(row, terms)
     band = band_of(row["attended"] or 0, row["possible"] or 0,  # type: ignore[index]
                    pa_threshold=terms.pa_threshold, sa_threshold=terms.sa_threshold)
     return PupilStanding(band, follow_up_overdue(follow_up, terms.today),
                          not_visited(last_visit, allocated_on, terms.today))
+
+
+def _allocated_on(row: object, terms: Terms) -> date:
+    """The allocation's day in the service's time zone."""
+    return datetime.fromisoformat(row["allocated_at"]).astimezone(  # type: ignore[index]
+        terms.now.tzinfo).date()
 
 
 def _pupil(row: object, terms: Terms) -> PupilInNeed:
@@ -269,7 +275,7 @@ def _pupil(row: object, terms: Terms) -> PupilInNeed:
         row["pupil_id"], row["case_ref"], row["first_name"], row["last_name"],  # type: ignore[index]
         row["attended"] or 0, row["possible"] or 0,  # type: ignore[index]
         _date(row["last_visit"]), _date(row["follow_up"]),  # type: ignore[index]
-        _standing(row, terms))
+        _allocated_on(row, terms), _standing(row, terms))
 
 
 def _pupil_order(pupil: PupilInNeed) -> tuple[object, ...]:

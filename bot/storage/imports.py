@@ -29,7 +29,7 @@ from bot.domain.marks import (
     slot_day,
     slot_session,
 )
-from bot.domain.text import fold
+from bot.domain.text import search_key
 from bot.storage.db import Conn, stamp
 
 BATCH = 500  # keys per IN (…) list, well inside SQLite's limit on parameters
@@ -246,7 +246,8 @@ async def _insert_pupils(
         f" last_imported, {', '.join(PUPIL_COLUMNS)})"
         f" VALUES (?, ?, ?, ?, ?, ?, {_placeholders(len(PUPIL_COLUMNS))})",
         (
-            (upn, f"~{index}", fold(values["first_name"]), fold(values["last_name"]), day, day,
+            (upn, f"~{index}", search_key(values["first_name"]),
+             search_key(values["last_name"]), day, day,
              *(values[name] for name in PUPIL_COLUMNS))
             for index, (upn, values) in enumerate(pupils)
         ),
@@ -267,8 +268,8 @@ async def _update_pupils(
     await conn.executemany(
         f"UPDATE pupils SET {assignments}, search_first = ?, search_last = ? WHERE id = ?",
         (
-            (*(values[name] for name in kept), fold(values["first_name"]),
-             fold(values["last_name"]), pupil)
+            (*(values[name] for name in kept), search_key(values["first_name"]),
+             search_key(values["last_name"]), pupil)
             for pupil, values in pupils
         ),
     )  # fmt: skip

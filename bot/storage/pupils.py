@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.domain.attendance import Rule, Tally, in_band, percent_text
 from bot.domain.dates import YearEnd, academic_year_of
-from bot.domain.text import fold, pupil_name
+from bot.domain.text import near_miss, pupil_name, search_key, slips_allowed
 from bot.domain.upn import normalise_upn
 from bot.storage import audit
 from bot.storage.db import Conn, SyncConn
@@ -196,23 +196,20 @@ def find_pupils_sync(conn: SyncConn, officer: Officer, query: str, *, today: dat
     if scope is None or not typed or limit <= 0:
         return []
     where, params = scope
-    folded = fold(typed)
-    first_word = folded.split(" ", 1)[0]
+    key = search_key(typed)
     params = {**params, "year": academic_year_of(today, year_end), "upn": normalise_upn(typed),
-              "ref": typed.upper(), "folded": folded or None, "length": len(folded),
-              "last_from": folded or None, "last_to": folded + _AFTER_ALL if folded else None,
-              "first_from": first_word or None,
-              "first_to": first_word + _AFTER_ALL if first_word else None, "limit": limit}
+              "ref": typed.upper(), "key": key or None, "length": len(key),
+              "key_to": key + _AFTER_ALL if key else None, "limit": limit}
     if by_index is None:
-        by_index = len(folded) >= 3 or any(ch.isdigit() for ch in typed)
+        by_index = len(key) >= 3 or any(ch.isdigit() for ch in typed)
     exact = "(p.upn = :upn OR upper(p.case_ref) = :ref)"
     # Prefixes are compared with substr, not LIKE: a LIKE pattern given as a parameter
     # makes SQLite prepare the statement again at every use.
     rows = conn.fetchall(
-        f"SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM}"
+        f"{_PREFIXES if by_index else ''} SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM}"
         f" WHERE {where} {_CANDIDATES if by_index else ''} AND ({exact}"
-        "   OR substr(p.search_last, 1, :length) = :folded"
-        "   OR substr(p.search_first || ' ' || p.search_last, 1, :length) = :folded)"
+        "   OR substr(p.search_last, 1, :length) = :key"
+        "   OR substr(p.search_first || p.search_last, 1, :length) = :key)"
         f" ORDER BY CASE WHEN {exact} THEN 0 ELSE 1 END,"
         "   p.search_last, p.search_first, p.id"
         " LIMIT :limit", params)
@@ -221,17 +218,57 @@ def find_pupils_sync(conn: SyncConn, officer: Officer, query: str, *, today: dat
 
 # Sorts after any text a name holds: values from X up to X + this start with X.
 _AFTER_ALL = "\U0010ffff"
+# Every prefix of what was typed (as search_key has it), for the first names it begins with.
+_PREFIXES = """
+    WITH RECURSIVE cut(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM cut WHERE n < :length)
+"""
 # The pupils the search's conditions can match, found through the indexes: "first
-# last" starts with the query only if the first name starts with its first word.
+# last" starts with the query only if the first name starts with the query or is
+# itself a prefix of it (names are compared without spaces, so both can happen).
 _CANDIDATES = """
     AND p.id IN (
         SELECT id FROM pupils WHERE upn = :upn
         UNION ALL SELECT id FROM pupils WHERE upper(case_ref) = :ref
-        UNION ALL SELECT id FROM pupils WHERE search_last >= :last_from
-            AND search_last < :last_to
-        UNION ALL SELECT id FROM pupils WHERE search_first >= :first_from
-            AND search_first < :first_to)
+        UNION ALL SELECT id FROM pupils WHERE search_last >= :key AND search_last < :key_to
+        UNION ALL SELECT id FROM pupils WHERE search_first >= :key AND search_first < :key_to
+        UNION ALL SELECT id FROM pupils
+            WHERE search_first IN (SELECT substr(:key, 1, n) FROM cut))
 """
+
+
+def near_misses_sync(conn: SyncConn, officer: Officer, query: str, *, today: date,
+                     year_end: YearEnd, limit: int = 5) -> list[PupilSummary]:
+    """Up to `limit` of the officer's own pupils whose name the query nearly matches
+    (a slip or two, bot.domain.text.near_miss), nearest first: for "Did you mean".
+
+    Only pupils allocated to this person (never a supervisor's team, never another
+    officer's); for the search's fallback when it found nothing, so it reads the
+    officer's own caseload (a few hundred names at most) and compares them here.
+    """
+    scope = _scope(officer, include_team=False)
+    wanted = search_key(query)
+    if scope is None or not slips_allowed(wanted) or limit <= 0:
+        return []
+    where, params = scope
+    names = conn.fetchall(
+        f"SELECT p.id, p.search_first, p.search_last FROM pupils p"
+        f" JOIN allocations a ON a.pupil_id = p.id WHERE {where}", params)
+    scored = sorted((slips, row["search_last"], row["search_first"], row["id"])
+                    for row in names
+                    if (slips := near_miss(wanted, row["search_first"], row["search_last"]))
+                    is not None)
+    chosen = [pupil_id for *_, pupil_id in scored[:limit]]
+    if not chosen:
+        return []
+    # One placeholder per place, unused ones NULL: the statement's text stays the same.
+    places = {f"near{index}": None for index in range(limit)}
+    places.update({f"near{index}": pupil_id for index, pupil_id in enumerate(chosen)})
+    rows = conn.fetchall(
+        f"SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM} WHERE {where}"
+        f" AND p.id IN ({', '.join(':' + name for name in places)})",
+        {**params, **places, "year": academic_year_of(today, year_end)})
+    by_id = {row["id"]: _summary(row) for row in rows}
+    return [by_id[pupil_id] for pupil_id in chosen if pupil_id in by_id]
 
 
 async def record_refused_lookup(conn: Conn, officer: Officer, query: str, *, via: str) -> bool:

@@ -198,6 +198,20 @@ async def hold(conn: Conn, viewer: Officer, policy: RetentionPolicy, pupil_id: i
     return await due_record(conn, viewer, policy, pupil_id)
 
 
+async def release_hold(conn: Conn, viewer: Officer, policy: RetentionPolicy, pupil_id: int, *,
+                       now: datetime) -> DueRecord | None:
+    """Lift a due record's hold before its review date (audited, reason
+    `retention_release`); None when the viewer may not, or the record is not on hold."""
+    record = await due_record(conn, viewer, policy, pupil_id)
+    if record is None or not record.held:
+        return None
+    await conn.execute("DELETE FROM holds WHERE pupil_id = ?", (pupil_id,))
+    await audit.append(conn, actor=viewer.actor, action="release_hold",
+                       target=f"pupil:{pupil_id}", reason="retention_release", at=now,
+                       detail={"hold_reason": record.hold_reason})
+    return await due_record(conn, viewer, policy, pupil_id)
+
+
 # --- disposal ----------------------------------------------------------------------------
 
 # Everything held about a pupil, children first. Foreign keys cascade from pupils too;

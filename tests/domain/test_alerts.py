@@ -49,7 +49,23 @@ def test_one_page_needs_no_page_marks() -> None:
 def test_a_pupil_with_several_alerts_has_one_button() -> None:
     payload = digest_payload(DIGEST_TITLE, [line(1, CME), line(1, PN), line(2)])
     assert [button[1] for button in payload["buttons"]] == ["al:card:1", "al:card:2"]
-    assert payload["text"].count("C-00001") == 2
+    assert payload["text"].splitlines()[1:] == [
+        "• C-00001 A.H., Hillside Primary: continuous absence (possible CME — check) and "
+        "penalty-notice consideration, 90.0 % this year",
+        "• C-00002 A.H., Hillside Primary: persistent absence, 90.0 % this year"]
+    assert payload["text"].startswith("New attendance alerts (2)\n")
+
+
+def test_one_line_per_pupil_names_every_new_rule_once_with_the_latest_figure() -> None:
+    older = AlertLine(1, "C-00001", "A.H.", "Hillside Primary", PN, 30, 40)
+    lines = [line(1, LATE), older, line(1, CME), line(1, PN), line(2, SA)]
+    payload = digest_payload(DIGEST_TITLE, lines)
+    assert payload["text"].splitlines() == [
+        "New attendance alerts (2)",
+        "• C-00002 A.H., Hillside Primary: severe absence, 90.0 % this year",
+        "• C-00001 A.H., Hillside Primary: continuous absence (possible CME — check), "
+        "penalty-notice consideration and punctuality concern, 90.0 % this year"]
+    assert [button[1] for button in payload["buttons"]] == ["al:card:2", "al:card:1"]
 
 
 def test_pages_hold_twenty_pupils_and_stay_under_telegrams_limit() -> None:
@@ -59,8 +75,9 @@ def test_pages_hold_twenty_pupils_and_stay_under_telegrams_limit() -> None:
     assert all(len(page["text"]) <= 4096 for page in pages)
     assert all(len(page["buttons"]) <= PUPILS_PER_PAGE for page in pages)
     assert sum(len(page["buttons"]) for page in pages) == 45
-    assert sum(page["text"].count("\n•") for page in pages) == 180
-    assert pages[0]["text"].startswith(f"New attendance alerts (180) — page 1 of {len(pages)}\n")
+    assert sum(page["text"].count("\n•") for page in pages) == 45  # one line per pupil
+    assert pages[0]["text"].startswith(f"New attendance alerts (45) — page 1 of {len(pages)}\n")
+    assert pages[0]["text"].splitlines()[1].count(" and ") == 1  # four rules on one line
 
 
 def test_a_digest_is_written_again_without_one_pupil() -> None:

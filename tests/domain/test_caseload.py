@@ -40,9 +40,12 @@ def test_bands_at_their_boundaries() -> None:
 def test_a_pa_threshold_above_95_leaves_the_middle_band_empty() -> None:
     assert band_of(95, 100, pa_threshold=96, sa_threshold=50) is Band.PERSISTENT
     assert band_of(97, 100, pa_threshold=96, sa_threshold=50) is Band.GOOD
-    assert band_labels(pa_threshold=96, sa_threshold=50)[Band.ABOVE_PA] == "above 96 %"
+    assert band_labels(pa_threshold=96, sa_threshold=50)[:2] == ("> 96 %", "above 96 %")
     assert band_labels(pa_threshold=90, sa_threshold=50) == (
-        "≥ 95 %", "90–95 %", "persistent (≤ 90 %)", "severe (≤ 50 %)", "n/a")
+        "≥ 95 %", "> 90 % and < 95 %", "persistent: > 50 % and ≤ 90 %", "severe: ≤ 50 %",
+        "n/a: no sessions yet")
+    assert band_labels(pa_threshold=85, sa_threshold=40)[1:4] == (
+        "> 85 % and < 95 %", "persistent: > 40 % and ≤ 85 %", "severe: ≤ 40 %")
 
 
 @given(st.integers(1, 400), st.integers(0, 400), st.integers(2, 98))

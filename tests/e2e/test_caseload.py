@@ -67,15 +67,19 @@ async def test_a_supervisor_gets_their_team_summary_and_chart(running: RunningBo
         "Caseload of your team, 25/11/2026",
         caseload_handlers.LEGEND,
         "",
-        "Team total: pupils 3 · PA 2 · SA 1 · visits 2 · overdue 1 · not visited 1 · "
-        "undelivered 0",
-        "Your own caseload (SUP1): pupils 0 · PA 0 · SA 0 · visits 0 · overdue 0 · "
-        "not visited 0 · undelivered 0",
+        "Team total: 3 pupils · 2 in persistent absence · 1 in severe absence · "
+        "2 visits in the last 28 days · 1 follow-up overdue · 1 not visited for 28 days · "
+        "0 undelivered alerts",
+        "Your own caseload (SUP1): 0 pupils · 0 in persistent absence · 0 in severe absence · "
+        "0 visits in the last 28 days · 0 follow-ups overdue · 0 not visited for 28 days · "
+        "0 undelivered alerts",
         "",
-        "Officer EWO1 (EWO1): pupils 2 · PA 1 · SA 1 · visits 1 · overdue 0 · not visited 1 · "
-        "undelivered 0",
-        "Officer EWO2 (EWO2): pupils 1 · PA 1 · SA 0 · visits 1 · overdue 1 · not visited 0 · "
-        "undelivered 0",
+        "Officer EWO1 (EWO1): 2 pupils · 1 in persistent absence · 1 in severe absence · "
+        "1 visit in the last 28 days · 0 follow-ups overdue · 1 not visited for 28 days · "
+        "0 undelivered alerts",
+        "Officer EWO2 (EWO2): 1 pupil · 1 in persistent absence · 0 in severe absence · "
+        "1 visit in the last 28 days · 1 follow-up overdue · 0 not visited for 28 days · "
+        "0 undelivered alerts",
         "",
         caseload_handlers.FOOTER,
     ]
@@ -141,7 +145,7 @@ async def test_one_officer_in_detail_pages_through_pupils_in_need(running: Runni
     assert lines[10] == ("1. Pupil01 Test (C00001) — 1.0 %; severe absence; follow-up overdue "
                          "since 24/11/2026; last visit 20/11/2026")
     assert lines[11] == ("2. Pupil02 Test (C00002) — 2.0 %; severe absence; not visited for "
-                         "28 days; never visited")
+                         "28 days; never visited (allocated 01/09/2026)")
     assert len(lines) == 18
     assert first.labels()[:2] == ["1. Pupil01 Test", "2. Pupil02 Test"]
     assert first.button("1. Pupil01 Test").data == "card:1"
@@ -212,3 +216,24 @@ async def test_officers_and_controllers_are_refused_politely(running: RunningBot
         ("officer:EWO1", "refused:button", "role"),
     ]
     assert await caseload_audit(db) == []
+
+
+async def test_never_visited_pupils_count_from_allocation_as_the_list_says(
+        running: RunningBot, people: People, db: Database) -> None:
+    sup = await people.enrolled("SUP1", "supervisor")
+    await people.add("EWO1", "officer", "SUP1")
+    ewo1 = await officer_id(db, "EWO1")
+    async with db.write() as conn:  # both in severe absence, neither ever visited
+        await seed.pupil(conn, 1, officer_id=ewo1, allocated=SEPT, attended=10,
+                         possible=100, first_name="Long", last_name="Allocated")
+        await seed.pupil(conn, 2, officer_id=ewo1, allocated=date(2026, 11, 20), attended=20,
+                         possible=100, first_name="Newly", last_name="Allocated")
+    await sup.send("/caseload EWO1")
+    lines = (await sup.next_message()).text.splitlines()
+    assert "Not visited for 28 days: 1" in lines
+    assert lines[-2:] == [
+        "1. Long Allocated (C00001) — 10.0 %; severe absence; not visited for 28 days; "
+        "never visited (allocated 01/09/2026)",
+        "2. Newly Allocated (C00002) — 20.0 %; severe absence; "
+        "never visited (allocated 20/11/2026)",
+    ]

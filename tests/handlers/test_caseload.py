@@ -35,7 +35,7 @@ def test_pages_fit_and_show_every_officer_once() -> None:
             if "(REF" in line]
     assert refs == [f"REF{n:04d}" for n in range(200)]
     assert pages[0].splitlines()[0].endswith(f"page 1 of {len(pages)}")
-    assert pages[0].splitlines()[3].startswith("Team total: pupils 2469000 · ")
+    assert pages[0].splitlines()[3].startswith("Team total: 2469000 pupils · ")
     assert pages[-1].splitlines()[-1] == caseload.FOOTER
     assert not any(page.splitlines()[1] == "" for page in pages[1:])
     assert "access ended" in pages[0]
@@ -44,7 +44,7 @@ def test_pages_fit_and_show_every_officer_once() -> None:
 def test_a_small_team_is_one_page_without_page_numbers() -> None:
     pages = caseload.summary_pages(team_of(3, "Ann"), title="Caseload")
     assert len(pages) == 1 and pages[0].splitlines()[0] == "Caseload"
-    assert pages[0].splitlines()[4].startswith("Your own caseload (SUP1): pupils 0 ·")
+    assert pages[0].splitlines()[4].startswith("Your own caseload (SUP1): 0 pupils ·")
 
 
 def test_an_empty_team_says_so() -> None:

@@ -126,7 +126,7 @@ async def test_pupils_update_in_place_and_absent_columns_are_kept(
     stored = await rows_of(
         db, "SELECT first_name, last_name, search_last, address, sen, case_ref, first_imported,"
         " last_imported FROM pupils WHERE upn = ?", UPN_1)  # fmt: skip
-    assert stored == [("Zoe", "Hughes-Ward", "hughes-ward", "1 Lane", "K", "C00001",
+    assert stored == [("Zoe", "Hughes-Ward", "hughesward", "1 Lane", "K", "C00001",
                        "2025-03-14", "2025-03-17")]  # fmt: skip
     assert await rows_of(db, "SELECT name FROM schools WHERE urn = '100001'") == [
         ("Hill Primary School",)]  # fmt: skip

@@ -75,7 +75,8 @@ async def test_sent_once_per_week_across_restarts(tmp_path: Path) -> None:
         assert payload == {"text": digest.digest_text(team),
                            "buttons": [[digest.OPEN_BUTTON, "cl:page:0"]]}
         assert payload["text"].startswith("Weekly caseload digest for your team, 23/11/2026\n")
-        assert "Officer EWO1 (EWO1): pupils 7 · PA 3 · SA 2" in payload["text"]
+        assert ("Officer EWO1 (EWO1): 7 pupils · 3 in persistent absence · "
+                "2 in severe absence") in payload["text"]
         assert "EWO9" not in payload["text"]
         # The next week brings the next digest, once.
         assert await digest.enqueue_due_digests(db, settings, at(30, 8)) == 2

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.domain.attendance import Tally
 from bot.domain.dates import YearEnd, academic_year_of
-from bot.domain.text import fold
+from bot.domain.text import search_key
 from bot.settings import Settings
 from bot.storage import alerts as alert_store
 from bot.storage import officers as officer_store
@@ -88,8 +88,8 @@ class AlertSeed:
                 "INSERT INTO pupils (upn, case_ref, first_name, last_name, search_first,"
                 " search_last, date_of_birth, year_group, school_urn, first_imported,"
                 " last_imported) VALUES (?, ?, ?, ?, ?, ?, ?, '7', ?, ?, ?)",
-                (f"T{self.serial:012d}", f"C-{self.serial:05d}", first, last, fold(first),
-                 fold(last), born.isoformat(), urn, TODAY.isoformat(), TODAY.isoformat()))
+                (f"T{self.serial:012d}", f"C-{self.serial:05d}", first, last, search_key(first),
+                 search_key(last), born.isoformat(), urn, TODAY.isoformat(), TODAY.isoformat()))
         if officer is not None:
             await self.allocate(pupil_id, officer)
         return pupil_id

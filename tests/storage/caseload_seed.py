@@ -10,7 +10,7 @@ import json
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot.domain.text import fold
+from bot.domain.text import search_key
 from bot.storage.db import Conn, stamp
 
 LONDON = ZoneInfo("Europe/London")
@@ -52,7 +52,8 @@ async def pupil(conn: Conn, pupil_id: int, *, officer_id: int, allocated: date,
     await school(conn)
     last = last_name or f"Number{pupil_id}"
     await conn.execute(_PUPIL_SQL, (pupil_id, f"UPN{pupil_id:010d}", f"C{pupil_id:05d}",
-                                    first_name, last, fold(first_name), fold(last), SCHOOL_URN))
+                                    first_name, last, search_key(first_name), search_key(last),
+                                    SCHOOL_URN))
     await conn.execute(_ALLOCATION_SQL, (pupil_id, officer_id, moment(allocated)))
     if possible is not None:
         await conn.execute(_STATS_SQL, (pupil_id, year, possible, attended or 0))

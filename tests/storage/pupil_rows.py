@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 from bot.domain.attendance import Tally
 from bot.domain.dates import YearEnd, academic_year_of
-from bot.domain.text import fold
+from bot.domain.text import search_key
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, stamp
 from bot.storage.officers import Officer
@@ -44,8 +44,8 @@ class Service:
             " health_needs, first_imported, last_imported)"
             " VALUES (?, ?, ?, ?, ?, ?, '2016-05-01', ?, ?, '1 Mill Lane', 'BS1 4AA', ?, ?,"
             " '2026-09-01', '2026-09-01')",
-            (upn or f"T{self.serial:012d}", f"C{self.serial:05d}", first, last, fold(first),
-             fold(last), year_group, str(100000 + len(school)), sen, health))
+            (upn or f"T{self.serial:012d}", f"C{self.serial:05d}", first, last, search_key(first),
+             search_key(last), year_group, str(100000 + len(school)), sen, health))
         if officer is not None:
             await self.conn.execute(
                 "INSERT INTO allocations (pupil_id, officer_id, allocated_at) VALUES (?, ?, ?)",

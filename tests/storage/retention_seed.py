@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 
-from bot.domain.text import fold
+from bot.domain.text import search_key
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database, stamp
 from bot.storage.officers import Officer
@@ -48,7 +48,8 @@ class Seed:
                 " VALUES (?, ?, ?, ?, ?, ?, '2014-03-01', '7', ?, '1 Mill Lane', 'BS1 4AA',"
                 " ?, ?)",
                 (upn or f"T{self.serial:012d}", f"C{self.serial:05d}", first, last,
-                 fold(first), fold(last), urn, imported.isoformat(), imported.isoformat()))
+                 search_key(first), search_key(last), urn, imported.isoformat(),
+                 imported.isoformat()))
             if officer is not None:
                 await conn.execute(
                     "INSERT INTO allocations (pupil_id, officer_id, allocated_at)"

@@ -275,7 +275,9 @@ async def test_severe_and_continuous_absence_are_copied_to_the_supervisor(
         rows = await outbox_store.rows(conn, kind="alert")
     assert [row.audience for row in rows] == [f"officer:{officer.id}",
                                               f"supervisor_of:{officer.id}"]
-    assert rows[0].payload["text"].count("\n•") == 4  # the N sessions: penalty too
+    assert rows[0].payload["text"].count("\n•") == 3  # one line per pupil
+    assert ("continuous absence (possible CME — check) and penalty-notice consideration, "
+            "90.9 % this year") in rows[0].payload["text"]  # the N sessions: penalty too
     copy = rows[1].payload
     assert copy["text"].startswith(
         "Copy for supervisor: severe or continuous absence among EWO1's pupils (2)\n")

@@ -57,6 +57,35 @@ async def test_search_ignores_case_and_accents_and_matches_prefixes(service: Ser
     assert await _find(conn, ann, "zoe x") == []
 
 
+async def test_search_ignores_apostrophes_hyphens_and_spaces_inside_names(
+        service: Service) -> None:
+    ann = await service.officer("EWO1")
+    await service.pupil("Dylan", "O’Brien", officer=ann)
+    await service.pupil("Mary-Jane", "Van der Berg", officer=ann)
+    conn = service.conn
+    for typed in ("obrien", "O'Brien", "o brien", "dylan o brien", "dylanob", "DYLAN O’BRIEN"):
+        assert await _find(conn, ann, typed) == ["Dylan O’Brien"], typed
+    for typed in ("vanderberg", "van derb", "maryjane", "mary jane van", "mary-jane-v"):
+        assert await _find(conn, ann, typed) == ["Mary-Jane Van der Berg"], typed
+    assert await _find(conn, ann, "brien") == []  # still a prefix, not any part
+
+
+async def test_near_misses_are_the_officers_own_pupils_only(service: Service) -> None:
+    sup = await service.team()  # Amy Own (SUP1's), Amy Team (EWO1's), Amy Other (EWO2's)
+
+    async def near(person: Officer, typed: str) -> list[str]:
+        found = await service.conn.call(pupils.near_misses_sync, person, typed, today=TODAY,
+                                        year_end=YEAR_END)
+        return [pupil.name for pupil in found]
+
+    assert await near(sup["SUP1"], "Amy Ownn") == ["Amy Own"]
+    assert await near(sup["SUP1"], "Amy Taem") == []  # the team's pupil: never offered
+    assert await near(sup["EWO1"], "Amy Taem") == ["Amy Team"]
+    assert await near(sup["EWO1"], "Amy Othr") == []  # another officer's
+    assert await near(sup["CTL1"], "Amy Ownn") == []
+    assert await near(sup["EWO1"], "Amt") == []  # too short to guess at
+
+
 async def test_search_wildcards_are_literal(service: Service) -> None:
     ann = await service.officer("EWO1")
     await service.pupil("Amelia", "Hughes", officer=ann)
@@ -87,7 +116,8 @@ async def test_the_indexes_find_what_reading_every_pupil_finds(service: Service)
         await service.pupil(first, last, officer=(ann, sup["SUP1"], sup["EWO2"])[number % 3])
     await service.conn.execute("UPDATE pupils SET case_ref = 'c-low1' WHERE id = 4")
     rows = await service.conn.fetchall("SELECT upn, case_ref, first_name, last_name FROM pupils")
-    queries = {"", " ", "%", "_", "\\", "mary a", "mary ann s", "jo jo j", "sean o'", "zoe l"}
+    queries = {"", " ", "%", "_", "\\", "mary a", "mary ann s", "jo jo j", "sean o'", "zoe l",
+               "obrien", "o brien", "seanob", "maryanns", "mary-ann", "jojoj", "annsmi"}
     for upn, case_ref, first, last in rows:
         for text in (f"{first} {last}", last, upn, case_ref.lower()):
             queries |= {text[:length] for length in range(1, len(text) + 1)}

@@ -1,0 +1,99 @@
+"""Finding a pupil through the stand-in: names match whatever the apostrophes, hyphens
+and spaces inside them, and a near miss offers up to five of the officer's own pupils
+("Did you mean"), never another officer's."""
+
+from __future__ import annotations
+
+from bot.handlers import pupils as pupil_handlers
+from bot.harness import RunningBot
+from bot.sandbox import BotMessage, FakeUser
+from bot.storage import officers as officer_store
+from bot.storage.db import Database
+from bot.storage.officers import Officer
+from tests.e2e.conftest import People
+from tests.storage.pupil_rows import Service
+
+NOT_FOUND, DID_YOU_MEAN = pupil_handlers.NOT_FOUND, pupil_handlers.DID_YOU_MEAN
+
+
+async def officer(db: Database, ref: str) -> Officer:
+    async with db.read() as conn:
+        found = await officer_store.officer_by_ref(conn, ref)
+    assert found is not None
+    return found
+
+
+async def reply(user: FakeUser, text: str) -> BotMessage:
+    await user.send(text)
+    return await user.next_message()
+
+
+async def caseload(people: People, db: Database) -> FakeUser:
+    """EWO1's pupils, and EWO2's Amelia Ahmed and Sam Walkden that EWO1 must never see."""
+    user = await people.enrolled("EWO1")
+    await people.enrolled("EWO2")
+    ann, bob = await officer(db, "EWO1"), await officer(db, "EWO2")
+    async with db.write() as conn:
+        service = Service(conn)
+        await service.pupil("Dylan", "O’Brien", officer=ann)  # C00001, a curly apostrophe
+        await service.pupil("Amelia", "Ahmed", officer=ann)  # C00002
+        await service.pupil("Jack", "Walker", officer=ann)  # C00003
+        await service.pupil("Mary-Jane", "Van der Berg", officer=ann)  # C00004
+        await service.pupil("Amelia", "Ahmad", officer=bob)  # C00005, another officer's
+        await service.pupil("Sam", "Walkden", officer=bob)  # C00006, another officer's
+    return user
+
+
+async def test_names_match_without_their_apostrophes_hyphens_and_spaces(
+        running: RunningBot, people: People, db: Database) -> None:
+    user = await caseload(people, db)
+    for typed in ("obrien", "O'Brien", "o brien", "dylan o brien", "Dylan O’B", "dylanobrien",
+                  "/pupil obrien"):
+        assert (await reply(user, typed)).text.startswith("Dylan O’Brien (C00001)"), typed
+    for typed in ("vanderberg", "van der b", "mary jane", "maryjane van", "Mary-Jane V"):
+        assert (await reply(user, typed)).text.startswith(
+            "Mary-Jane Van der Berg (C00004)"), typed
+
+
+async def test_a_near_miss_offers_the_officers_own_pupils(running: RunningBot,
+                                                         people: People, db: Database) -> None:
+    user = await caseload(people, db)
+    walker = await reply(user, "Walkr")
+    assert walker.text == DID_YOU_MEAN
+    assert walker.labels() == ["Jack Walker (C00003), Yr 5"]  # not EWO2's Sam Walkden
+    assert walker.button("Jack Walker (C00003), Yr 5").data == "pick:3"
+    await user.press("Jack Walker (C00003), Yr 5")
+    assert (await user.next_message()).text.startswith("Jack Walker (C00003)")
+
+    amelia = await reply(user, "Amelia Ahmd")
+    assert amelia.text == DID_YOU_MEAN
+    assert amelia.labels() == ["Amelia Ahmed (C00002), Yr 5"]  # not EWO2's Amelia Ahmad
+    assert (await reply(user, "/pupil Amelia Ahmd")).labels() == amelia.labels()
+
+
+async def test_another_officers_pupil_is_never_offered(running: RunningBot, people: People,
+                                                       db: Database) -> None:
+    user = await caseload(people, db)
+    for typed in ("Walkden", "Sam Walkdn", "Amelia Ahmad", "C00006", "Zebedee", "Wal k"):
+        shown = await reply(user, typed)
+        assert "Walkden" not in shown.text and "Ahmad" not in shown.text, typed
+        assert not any("Walkden" in label or "Ahmad" in label for label in shown.labels())
+    assert (await reply(user, "Sam Walkdn")).text == NOT_FOUND
+    assert (await reply(user, "Zebedee")).text == NOT_FOUND
+    # "Amelia Ahmad" is one slip from EWO1's own Amelia Ahmed: that is the one offered.
+    assert (await reply(user, "Amelia Ahmad")).labels() == ["Amelia Ahmed (C00002), Yr 5"]
+
+
+async def test_at_most_five_near_misses_nearest_first(running: RunningBot, people: People,
+                                                      db: Database) -> None:
+    user = await people.enrolled("EWO1")
+    ann = await officer(db, "EWO1")
+    async with db.write() as conn:
+        service = Service(conn)
+        for last in ("Marson", "Mason", "Macon", "Zola", "Madsen", "Bason", "Masin"):
+            await service.pupil("Kit", last, officer=ann)
+    shown = await reply(user, "Kit Masen")  # eight letters: two slips allowed
+    assert shown.text == DID_YOU_MEAN
+    # One slip (by name), then two (by name): Marson, two slips too, is the sixth.
+    assert [label.split(" (")[0] for label in shown.labels()] == [
+        "Kit Madsen", "Kit Masin", "Kit Mason", "Kit Bason", "Kit Macon"]
