@@ -384,14 +384,14 @@ class TerminalChat:
             self._show_message(persona, message, kind=event.kind)
 
     def _show_message(self, persona: Persona, message: BotMessage, *, kind: str) -> None:
-        text = message.text or message.caption or ""
-        lines = text.splitlines() or [""]
+        lines = (message.text or message.caption or "").splitlines()
+        for payload, saved in ((message.photo, PICTURE_SAVED), (message.document, FILE_SAVED)):
+            if payload is not None and kind == "sent":  # an edit shows the same file again
+                lines.append(saved.format(path=self._save(payload)))
+        lines = lines or [""]
         self._print(f"bot{' (edited)' if kind == 'edited' else ''}: {lines[0]}")
         for line in lines[1:]:
             self._say(f"     {line}")
-        for payload, saved in ((message.photo, PICTURE_SAVED), (message.document, FILE_SAVED)):
-            if payload is not None and kind == "sent":
-                self._say("     " + saved.format(path=self._save(payload)))
         if not message.labels():
             return
         numbered: dict[int, tuple[int, str]] = {}
