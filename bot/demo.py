@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
@@ -164,9 +164,8 @@ async def build_service(settings: Settings, folder: Path, clock: Clock, *,
             persona = Persona(person.ref, person.name, person.role, FIRST_USER_ID + number)
             await enrol_directly(db, settings, ref=persona.ref, user_id=persona.user_id,
                                  pin=PIN, now=clock.now())
-            tries = await _tries(db, settings, clock, service, persona)
-            staff.append(Persona(persona.ref, persona.name, persona.role, persona.user_id,
-                                 tries))
+            staff.append(replace(persona,
+                                 tries=await _tries(db, settings, clock, service, persona)))
     except BaseException:
         await db.close()
         raise
