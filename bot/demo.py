@@ -1,8 +1,15 @@
 """`ewobot demo`: the real bot on a synthetic service, offline, with a chat in the terminal.
 
-A temporary folder holds everything (never EWO_DATABASE): the synthetic import files,
-the database and its keys. The bot runs exactly as `ewobot run` builds it, polling the
+A temporary folder holds the service (never EWO_DATABASE): the synthetic import files,
+the database and its keys; it is deleted at the end. A second folder, named at start
+and kept, receives what a person would keep: pictures and files the bot sends, and
+subject-access exports. The bot runs exactly as `ewobot run` builds it, polling the
 loopback stand-in of the Bot API; the terminal plays the people talking to it.
+
+The synthetic service carries the demo's showcase (bot.synthetic.Showcase): records
+past due (one on hold) and coming due, and a pupil for each alert rule whose marks
+arrive in a second attendance import after the first message typed, so that an alert
+is pushed while the person watches.
 """
 
 from __future__ import annotations
@@ -13,85 +20,231 @@ import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
 from bot.clock import Clock
+from bot.domain.retention import PAST
 from bot.harness import RunningBot, enrol_directly
 from bot.importing.service import run_import
+from bot.jobs import outbox as outbox_jobs
 from bot.sandbox import BotApiStandIn, FakeUser
-from bot.sandbox.models import BotMessage, ChatEvent
+from bot.sandbox.models import BotMessage, ChatEvent, FilePayload
 from bot.settings import Settings
+from bot.storage import imports as import_store
 from bot.storage import officers as officer_store
-from bot.storage.db import Database
-from bot.synthetic import IMPORT_ORDER, generate
+from bot.storage import pupils as pupil_store
+from bot.storage import retention as retention_store
+from bot.storage.db import Conn, Database
+from bot.synthetic import IMPORT_ORDER, Showcase, SyntheticService, generate
 
 PIN = "2580"
 ACTOR = "system:demo"
 FIRST_USER_ID = 7001
+STRANGER_USER_ID = 7999
 REPLY_WAIT_SECONDS = 10.0  # how long a silent bot is waited for before saying so
+WATCH_SECONDS = 3600.0  # the watcher's wait for the next event, renewed while it lasts
+# Deadlines fall on academic year ends; a notice of a year and a day makes records whose
+# last visit was in the previous academic year count as coming due on any day.
+DEMO_NOTICE_DAYS = 366
+HOLD_DAYS = 90  # the review date of the hold the demo puts on one past-due record
+PUPILS_SHOWN = 3
+STRANGER_ROLE = "not enrolled"
 
 ReadLine = Callable[[], Awaitable[str | None]]  # the next line typed; None at the end
+
+# What the terminal says (the bot's own texts live beside its handlers).
+BUILDING = "Building a synthetic service ({pupils} pupils)…"
+FOLDERS = (
+    "Pictures and files the bot sends are saved in {files} (kept after :quit).\n"
+    "Subject-access exports (EWO_EXPORT_DIR) are written to {exports}.\n"
+    "The service's database lives in {work} and is deleted at :quit.")
+DEMO_RULES = (
+    "In this demo pushed messages ignore quiet hours, and a record counts as coming due "
+    f"{DEMO_NOTICE_DAYS} days before its deadline (EWO_RETENTION_NOTICE_DAYS).\n"
+    "After your first message the schools send their latest marks: new alerts then "
+    "arrive in {officer}'s chat.")
+RUNNING = ("The bot is running offline. Buttons show as [1] Label: type the number to "
+           "press. :help lists the demo's commands and people, :who switches person, "
+           ":quit ends.")
+WHO = "Who are you?"
+PICK = "Type a number from 1 to {count}, or :quit."
+YOU_ARE = "You are {ref} ({role}). Your PIN is {pin}."
+YOU_ARE_STRANGER = "You are someone the service has not enrolled."
+TRY = {
+    "officer": "Try /help, /pupils, /due, /visit, or type a name, UPN or case reference.",
+    "supervisor": "Try /caseload (its chart is saved as a picture), /pupils, /due, or "
+                  "type a name; copies of severe and continuous absence alerts come here.",
+    "controller": "Try /retention (Hold, Release hold, Dispose) and /sar UPN.",
+    STRANGER_ROLE: "Send anything, /start or /help: a person who is not enrolled is refused.",
+}
+PUPILS_HEADING = "Pupils to try (case reference · UPN · name):"
+RECORDS_HEADING = "Records to try (case reference · UPN · retention):"
+HELP = (
+    "The demo's own commands (not sent to the bot):\n"
+    "  :help  this list\n"
+    "  :who   be someone else\n"
+    "  :quit  end the demo (saved pictures and files stay in {files})\n"
+    "  a number presses the button shown with it, e.g. [1]")
+PEOPLE = "People you can be:"
+NOT_A_DEMO_COMMAND = "The demo's commands are :help, :who and :quit."
+LATE_MARKS = ("(The schools' latest attendance marks have just been imported: new alerts "
+              "are on their way to {officer}.)")
+NO_REPLY = "(no reply)"
+BUTTON_GONE = "That button is gone."
+DELETED = "(the bot deleted one of its messages)"
+PICTURE_SAVED = "(picture saved: {path})"
+FILE_SAVED = "(file saved: {path})"
+GOODBYE = "Goodbye. The pictures, files and exports stay in {files}."
 
 
 @dataclass(frozen=True)
 class Persona:
-    """Someone the person at the terminal can be: an enrolled officer of the demo."""
+    """Someone the person at the terminal can be: an enrolled member of staff of the
+    demo, or a stranger. `tries` are lines naming pupils or records to try."""
 
     ref: str
     name: str
     role: str
     user_id: int
+    tries: tuple[str, ...] = ()
+
+    @property
+    def enrolled(self) -> bool:
+        return self.role != STRANGER_ROLE
 
 
-def demo_settings(base: Settings, folder: Path) -> Settings:
-    """The service's settings, with every file inside `folder` and no secrets of its own."""
+STRANGER = Persona("GUEST", "Not enrolled", STRANGER_ROLE, STRANGER_USER_ID)
+
+
+@dataclass(frozen=True)
+class DemoService:
+    """What `build_service` made: the open database, who can be played, the showcase."""
+
+    db: Database
+    personas: tuple[Persona, ...]
+    showcase: Showcase
+
+
+def demo_settings(base: Settings, folder: Path, files: Path | None = None) -> Settings:
+    """The service's settings, with every file inside `folder` (exports inside `files`),
+    no secrets of its own, and pushed messages at any hour."""
     return base.model_copy(update={
         "database": folder / "ewo.sqlite3",
         "database_key": None,
         "audit_key": None,  # generated beside the temporary database
-        "export_dir": folder / "exports",
+        "export_dir": (files or folder) / "exports",
         "telegram_token": None,
+        "quiet_hours": None,
+        "quiet_days": frozenset(),
+        "retention_notice_days": DEMO_NOTICE_DAYS,
     })
 
 
 async def build_service(settings: Settings, folder: Path, clock: Clock, *,
-                        pupils: int = 100, schools: int = 3,
-                        seed: int = 1) -> tuple[Database, list[Persona]]:
-    """Write a synthetic service, import it, and enrol every officer with the demo PIN."""
+                        pupils: int = 100, schools: int = 3, seed: int = 1) -> DemoService:
+    """Write a synthetic service with the showcase, import it (attendance as the
+    go-live baseline), hold one past-due record and enrol every officer with the PIN."""
     today = clock.today()
     service = generate(folder / "import", seed=seed, schools=schools, pupils=pupils,
-                       today=today)
+                       today=today, showcase=True)
+    assert service.showcase is not None
     db = await Database.open(settings)
     try:
         async with db.write() as conn:
             await officer_store.add_officers(conn, service.officers, now=clock.now())
         for kind in IMPORT_ORDER:
             await run_import(db, kind, service.files[kind], actor=ACTOR, today=today,
-                             settings=settings, now=clock.now())
-        personas = [Persona(person.ref, person.name, person.role, FIRST_USER_ID + number)
-                    for number, person in enumerate(service.officers)]
-        for persona in personas:
+                             baseline=kind == "attendance", settings=settings, now=clock.now())
+        await _hold_one(db, settings, clock, service)
+        staff = []
+        for number, person in enumerate(service.officers):
+            persona = Persona(person.ref, person.name, person.role, FIRST_USER_ID + number)
             await enrol_directly(db, settings, ref=persona.ref, user_id=persona.user_id,
                                  pin=PIN, now=clock.now())
+            staff.append(replace(persona,
+                                 tries=await _tries(db, settings, clock, service, persona)))
     except BaseException:
         await db.close()
         raise
-    return db, personas
+    return DemoService(db, (*staff, STRANGER), service.showcase)
+
+
+async def _hold_one(db: Database, settings: Settings, clock: Clock,
+                    service: SyntheticService) -> None:
+    """Put the showcase's held record on hold, as its controller would (audited)."""
+    assert service.showcase is not None
+    controller = next((p.ref for p in service.officers if p.role == "controller"), None)
+    if controller is None:
+        return
+    policy = retention_store.policy_for(settings, clock.now())
+    async with db.write() as conn:
+        viewer = await officer_store.officer_by_ref(conn, controller)
+        ids = await import_store.pupil_ids(conn, [service.showcase.held])
+        assert viewer is not None
+        await retention_store.hold(conn, viewer, policy, ids[service.showcase.held],
+                                   reason="complaint", now=clock.now(),
+                                   review_date=clock.today() + timedelta(days=HOLD_DAYS))
+
+
+async def _tries(db: Database, settings: Settings, clock: Clock, service: SyntheticService,
+                 persona: Persona) -> tuple[str, ...]:
+    """A few of the persona's pupils (or, for a controller, due records) to try."""
+    assert service.showcase is not None
+    async with db.read() as conn:
+        viewer = await officer_store.officer_by_ref(conn, persona.ref)
+        assert viewer is not None
+        if persona.role == "controller":
+            return await _records_to_try(conn, viewer, settings, clock, service.showcase)
+        lines = []
+        for upn, name in service.allocated.get(persona.ref, ())[:PUPILS_SHOWN]:
+            found = await pupil_store.find_pupils(conn, viewer, upn, today=clock.today(),
+                                                  year_end=settings.academic_year_end, limit=1)
+            if found:
+                lines.append(f"  {found[0].case_ref} · {upn} · {name}")
+    return tuple(lines)
+
+
+async def _records_to_try(conn: Conn, viewer: officer_store.Officer, settings: Settings,
+                          clock: Clock, showcase: Showcase) -> tuple[str, ...]:
+    policy = retention_store.policy_for(settings, clock.now())
+    upns = [*showcase.past_due, *showcase.coming_due]
+    ids = await import_store.pupil_ids(conn, upns)
+    records, _ = await retention_store.due_records(conn, viewer, policy, limit=100)
+    by_id = {record.pupil_id: record for record in records}
+    lines = []
+    for upn in upns:
+        record = by_id.get(ids.get(upn, -1))
+        if record is not None:
+            stage = "past due" if record.stage == PAST else "coming due"
+            lines.append(f"  {record.case_ref} · {upn} · {stage}"
+                         f"{' (on hold)' if record.held else ''}")
+    return tuple(lines)
 
 
 class TerminalChat:
-    """A chat with the bot in a terminal: pick who you are, type, press buttons by number."""
+    """A chat with the bot in a terminal: pick who you are, type, press buttons by number.
+
+    While a line is being typed, a watcher prints what the bot pushes (alerts, deleted
+    messages) as it happens; after a line is sent, the bot's whole reply is printed once
+    the bot has taken the update and finished handling it.
+    """
 
     def __init__(self, running: RunningBot, standin: BotApiStandIn,
-                 personas: Sequence[Persona], read_line: ReadLine, out: TextIO) -> None:
+                 personas: Sequence[Persona], read_line: ReadLine, out: TextIO, *,
+                 files: Path, after_first: Callable[[], Awaitable[None]] | None = None) -> None:
         self._running = running
         self._personas = list(personas)
         self._users = {persona.ref: standin.user(persona.user_id, first_name=persona.ref)
                        for persona in personas}
         self._read_line = read_line
         self._out = out
+        self._files = files
+        self._after_first = after_first
+        self._printed = 0  # bot messages and notices printed so far
+        self._saved = 0
         # Per chat: the numbered buttons of the newest message that had any.
         self._buttons: dict[str, dict[int, tuple[int, str]]] = {}
 
@@ -101,53 +254,91 @@ class TerminalChat:
         while persona is not None:
             user = self._users[persona.ref]
             await self._show_unread(persona, user)
-            line = await self._ask(f"{persona.ref}> ")
+            line = await self._ask_watching(persona, user)
             if line is None or line == ":quit":
                 break
             if line == ":who":
                 persona = await self._choose()
+            elif line == ":help":
+                self._help()
+            elif line.startswith(":"):
+                self._say(NOT_A_DEMO_COMMAND)
             elif line:
                 await self._act(persona, user, line)
-        self._say("Goodbye.")
+                await self._first_done()
+        self._say(GOODBYE.format(files=self._files))
 
-    async def _choose(self) -> Persona | None:
-        self._say("Who are you?")
+    async def _first_done(self) -> None:
+        if self._after_first is not None:
+            after_first, self._after_first = self._after_first, None
+            await after_first()
+
+    def _help(self) -> None:
+        self._say(HELP.format(files=self._files))
+        self._say(PEOPLE)
+        self._list_personas()
+
+    def _list_personas(self) -> None:
         for number, persona in enumerate(self._personas, 1):
             self._say(f"  [{number}] {persona.ref} {persona.name} ({persona.role})")
+
+    async def _choose(self) -> Persona | None:
+        self._say(WHO)
+        self._list_personas()
         while True:
             line = await self._ask("number> ")
             if line is None or line == ":quit":
                 return None
-            if line.isdigit() and 1 <= int(line) <= len(self._personas):
+            if line == ":help":
+                self._help()
+            elif line.isdigit() and 1 <= int(line) <= len(self._personas):
                 persona = self._personas[int(line) - 1]
-                self._say(f"You are {persona.ref} ({persona.role}). Your PIN is {PIN}. "
-                          "Try /help.")
+                self._introduce(persona)
                 return persona
-            self._say(f"Type a number from 1 to {len(self._personas)}, or :quit.")
+            else:
+                self._say(PICK.format(count=len(self._personas)))
+
+    def _introduce(self, persona: Persona) -> None:
+        if persona.enrolled:
+            self._say(YOU_ARE.format(ref=persona.ref, role=persona.role, pin=PIN))
+        else:
+            self._say(YOU_ARE_STRANGER)
+        self._say(TRY[persona.role])
+        if persona.tries:
+            self._say(RECORDS_HEADING if persona.role == "controller" else PUPILS_HEADING)
+            for line in persona.tries:
+                self._say(line)
 
     async def _act(self, persona: Persona, user: FakeUser, line: str) -> None:
+        await self._show_unread(persona, user)  # what came before is shown before the reply
         buttons = self._buttons.get(persona.ref, {})
         if line.isdigit() and int(line) in buttons:
             message_id, label = buttons[int(line)]
             try:
                 await user.press(label, message_id=message_id)
             except LookupError:
-                self._say("That button is gone.")
+                self._say(BUTTON_GONE)
                 return
         else:
             await user.send(line)
         await self._settle(persona, user)
 
     async def _settle(self, persona: Persona, user: FakeUser) -> None:
-        """Show the bot's reply once it has finished handling what was sent."""
+        """Show the bot's reply once it has taken what was sent and finished handling it.
+
+        Waiting for the first event instead would take a message the bot deleted while
+        the line was typed for the reply, and print the real reply only after the next
+        line (the bug this replaces)."""
+        printed = self._printed
         try:
-            first = await user.next_event(timeout=REPLY_WAIT_SECONDS)
+            await user.taken(timeout=REPLY_WAIT_SECONDS)
+            await self._running.idle()
         except TimeoutError:
-            self._say("(no reply)")
+            self._say(NO_REPLY)
             return
-        await self._running.idle()
-        self._show(persona, first)
         await self._show_unread(persona, user)
+        if self._printed == printed:
+            self._say(NO_REPLY)
 
     async def _show_unread(self, persona: Persona, user: FakeUser) -> None:
         while True:
@@ -157,25 +348,47 @@ class TerminalChat:
                 return
             self._show(persona, event)
 
+    async def _ask_watching(self, persona: Persona, user: FakeUser) -> str | None:
+        """The next line typed, printing whatever the bot does in the meantime."""
+        prompt = f"{persona.ref}> "
+        watcher = asyncio.create_task(self._watch(persona, user, prompt))
+        try:
+            return await self._ask(prompt)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    async def _watch(self, persona: Persona, user: FakeUser, prompt: str) -> None:
+        while True:
+            try:
+                event = await user.next_event(timeout=WATCH_SECONDS)
+            except TimeoutError:
+                continue
+            self._say()  # off the prompt's line
+            self._show(persona, event)
+            await self._show_unread(persona, user)
+            self._out.write(prompt)
+            self._out.flush()
+
     def _show(self, persona: Persona, event: ChatEvent) -> None:
         message = event.message
         if event.kind == "answered":
             if event.answer:
-                self._say(f"bot (notice): {event.answer}")
+                self._print(f"bot (notice): {event.answer}")
         elif event.kind == "deleted":
             if message is not None:
-                self._say("(the bot deleted one of its messages)")
+                self._print(DELETED)
         elif message is not None:
-            self._show_message(persona, message, edited=event.kind == "edited")
+            self._show_message(persona, message, kind=event.kind)
 
-    def _show_message(self, persona: Persona, message: BotMessage, *, edited: bool) -> None:
-        text = message.text or message.caption or ""
-        if message.document is not None:
-            text = f"{text}\n(file: {message.document.filename})".strip()
-        if message.photo is not None:
-            text = f"{text}\n(picture)".strip()
-        lines = text.splitlines() or [""]
-        self._say(f"bot{' (edited)' if edited else ''}: {lines[0]}")
+    def _show_message(self, persona: Persona, message: BotMessage, *, kind: str) -> None:
+        lines = (message.text or message.caption or "").splitlines()
+        for payload, saved in ((message.photo, PICTURE_SAVED), (message.document, FILE_SAVED)):
+            if payload is not None and kind == "sent":  # an edit shows the same file again
+                lines.append(saved.format(path=self._save(payload)))
+        lines = lines or [""]
+        self._print(f"bot{' (edited)' if kind == 'edited' else ''}: {lines[0]}")
         for line in lines[1:]:
             self._say(f"     {line}")
         if not message.labels():
@@ -189,6 +402,15 @@ class TerminalChat:
             self._say("     " + "  ".join(shown))
         self._buttons[persona.ref] = numbered
 
+    def _save(self, payload: FilePayload) -> Path:
+        """Write a picture or file the bot sent into the kept folder, numbered in order."""
+        self._saved += 1
+        name = Path(payload.filename or "file").name  # never a path of the sender's choosing
+        path = self._files / f"{self._saved:03d}-{name}"
+        self._files.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(payload.content)
+        return path
+
     async def _ask(self, prompt: str) -> str | None:
         self._out.write(prompt)
         self._out.flush()
@@ -198,27 +420,52 @@ class TerminalChat:
             return None
         return line.strip()
 
+    def _print(self, line: str) -> None:
+        self._printed += 1
+        self._say(line)
+
     def _say(self, line: str = "") -> None:
         print(line, file=self._out, flush=True)
 
 
 async def run_demo(base: Settings, *, read_line: ReadLine, out: TextIO,
-                   clock: Clock | None = None, pupils: int = 100) -> None:
-    """Build the synthetic service in a temporary folder, run the bot, chat until done."""
+                   clock: Clock | None = None, pupils: int = 100,
+                   files: Path | None = None) -> None:
+    """Build the synthetic service in a temporary folder, run the bot, chat until done.
+
+    Pictures, files and exports go to `files` (by default a new folder that is kept)."""
     clock = clock or Clock(base.timezone)
+    files = files or Path(tempfile.mkdtemp(prefix="ewobot-demo-files-"))
     with tempfile.TemporaryDirectory(prefix="ewobot-demo-") as folder:
-        settings = demo_settings(base, Path(folder))
-        print(f"Building a synthetic service ({pupils} pupils)…", file=out, flush=True)
-        db, personas = await build_service(settings, Path(folder), clock, pupils=pupils)
+        settings = demo_settings(base, Path(folder), files)
+        print(BUILDING.format(pupils=pupils), file=out, flush=True)
+        service = await build_service(settings, Path(folder), clock, pupils=pupils)
+        print(FOLDERS.format(files=files, exports=settings.export_dir, work=folder), file=out)
+        print(DEMO_RULES.format(officer=service.showcase.officer_ref), file=out, flush=True)
         try:
             async with BotApiStandIn() as standin, RunningBot(settings, standin, clock=clock,
-                                                              db=db) as running:
-                print("The bot is running offline. Buttons show as [1] Label: type the "
-                      "number to press. :who switches person, :quit ends.", file=out,
-                      flush=True)
-                await TerminalChat(running, standin, personas, read_line, out).run()
+                                                              db=service.db) as running:
+                print(RUNNING, file=out, flush=True)
+
+                async def late_marks() -> None:
+                    await _import_late_marks(running, service, clock, out)
+
+                chat = TerminalChat(running, standin, service.personas, read_line, out,
+                                    files=files, after_first=late_marks)
+                await chat.run()
         finally:
-            await db.close()
+            await service.db.close()
+
+
+async def _import_late_marks(running: RunningBot, service: DemoService, clock: Clock,
+                             out: TextIO) -> None:
+    """The showcase's later attendance file, imported as `ewobot import` would, then
+    delivered at once rather than at the next outbox poll."""
+    await run_import(service.db, "attendance", service.showcase.late_attendance, actor=ACTOR,
+                     today=clock.today(), settings=running.settings, now=clock.now())
+    print(LATE_MARKS.format(officer=service.showcase.officer_ref), file=out, flush=True)
+    assert running.application is not None and running.application.job_queue is not None
+    running.application.job_queue.run_once(outbox_jobs.deliver_due, 0)
 
 
 class StdinLines:

@@ -13,7 +13,7 @@ import random
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -86,6 +86,20 @@ class SyntheticOfficer:
 
 
 @dataclass(frozen=True)
+class Showcase:
+    """Hand-made cases written only when asked (the demo), so that every feature has
+    something to show: a pupil for each alert rule, whose marks come in a later file,
+    and records past due (`held` among them) and coming due for retention."""
+
+    late_attendance: Path  # import it after the others: each alert case newly holds
+    officer_ref: str  # the officer the alert cases are allocated to
+    alert_cases: Mapping[str, str]  # rule (bot.domain.attendance.Rule value) → UPN
+    past_due: tuple[str, ...]  # UPNs whose last visit was two academic years ago
+    coming_due: tuple[str, ...]  # UPNs whose last visit was in the previous academic year
+    held: str  # the past-due UPN to put on hold
+
+
+@dataclass(frozen=True)
 class SyntheticService:
     """What `generate` wrote: the files in import order, the officers, headline counts."""
 
@@ -104,6 +118,10 @@ class SyntheticService:
     contacts_not_held: int = 0
     marks_not_held: int = 0
     no_mark: int = 0  # rows with `-`: today's afternoon, not marked yet
+    # A few allocated pupils of each officer, in file order: (upn, "first last").
+    allocated: Mapping[str, tuple[tuple[str, str], ...]] = field(
+        default_factory=lambda: MappingProxyType({}))
+    showcase: Showcase | None = None
 
     @property
     def sessions(self) -> int:
@@ -153,9 +171,14 @@ def generate(
     controllers: int = 1,
     weeks: int = 12,
     today: date,
+    showcase: bool = False,
 ) -> SyntheticService:
     """Write pupils.csv, contacts.csv, allocations.csv, attendance.csv and visits.csv
-    into `out_dir` (created if needed), in exactly the import formats."""
+    into `out_dir` (created if needed), in exactly the import formats.
+
+    With `showcase`, the hand-made cases of `Showcase` are added to those files (after
+    the generated rows, from a random stream of their own, so nothing else changes) and
+    their marks are written to attendance-late.csv."""
     if schools < 1 or pupils < 0 or weeks < 1 or min(officers, supervisors, controllers) < 0:
         raise ValueError("need at least one school and one week, and no negative counts")
     rng = random.Random(seed)
@@ -175,6 +198,14 @@ def generate(
         files["attendance"], rng, held, not_held, days, school_list, today
     )
     visits = _write_visits(files["visits"], rng, held, days, today)
+    cases = None
+    if showcase:
+        cases, added, added_contacts = _write_showcase(out_dir, files, people, staff, days,
+                                                       today, seed)
+        held = held + added
+        visits += len(cases.past_due) + len(cases.coming_due)
+        contacts += added_contacts
+        allocations += len(cases.alert_cases)
     return SyntheticService(
         directory=out_dir,
         files=MappingProxyType(files),
@@ -190,7 +221,21 @@ def generate(
         contacts_not_held=contacts_not_held,
         marks_not_held=marks_not_held,
         no_mark=no_mark,
+        allocated=_allocated(held),
+        showcase=cases,
     )
+
+
+def _allocated(pupils: Sequence[_Pupil],
+               per_officer: int = 5) -> Mapping[str, tuple[tuple[str, str], ...]]:
+    """The first few pupils allocated to each officer: (UPN, full name)."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for pupil in pupils:
+        if pupil.officer_ref:
+            some = found.setdefault(pupil.officer_ref, [])
+            if len(some) < per_officer:
+                some.append((pupil.upn, f"{pupil.first_name} {pupil.last_name}"))
+    return MappingProxyType({ref: tuple(some) for ref, some in found.items()})
 
 
 # --- people ---------------------------------------------------------------------------
@@ -230,6 +275,28 @@ class _Generator:
         self._year_start = _academic_year_start(today)
         self._serials: dict[tuple[int, int], int] = {}
         self._families = 0
+
+    def sharing_upns(self, rng: random.Random) -> _Generator:
+        """A generator drawing from `rng` that never repeats one of this one's UPNs."""
+        twin = _Generator(rng, self._year_start, self._schools)
+        twin._serials = self._serials
+        twin._families = self._families + 1_000_000  # families apart from this one's
+        return twin
+
+    def one(self, year_group: str) -> _Pupil:
+        """A pupil of `year_group`, alone in their family, with no absence profile."""
+        rng = self._rng
+        self._families += 1
+        last_name = rng.choice(LAST_NAMES)
+        town, area = rng.choice(TOWNS)
+        school = rng.choice([s for s in self._schools if year_group in s.years])
+        return _Pupil(
+            upn=self._upn(school, year_group), first_name=rng.choice(FIRST_NAMES),
+            last_name=last_name, date_of_birth=self._birthday(year_group),
+            year_group=year_group, school=school,
+            address=f"{rng.randint(1, 199)} {rng.choice(STREETS)}, {town}",
+            postcode=f"{area}{rng.randint(1, 16)} {rng.randint(1, 9)}{_letter(rng)}{_letter(rng)}",
+            family=self._families)
 
     def pupils(self, count: int) -> list[_Pupil]:
         result: list[_Pupil] = []
@@ -505,21 +572,24 @@ def _write_pupils(path: Path, rng: random.Random, pupils: Sequence[_Pupil]) -> N
     """Written with a byte-order mark, as Excel's "CSV UTF-8" does."""
     with _csv_file(path, pupils_file.COLUMNS, bom=True) as writer:
         for pupil in pupils:
-            writer.writerow(
-                {
-                    "upn": pupil.upn,
-                    "first_name": pupil.first_name,
-                    "last_name": pupil.last_name,
-                    "date_of_birth": pupil.date_of_birth.isoformat(),
-                    "year_group": pupil.year_group,
-                    "school_urn": pupil.school.urn,
-                    "school_name": pupil.school.name,
-                    "address": pupil.address,
-                    "postcode": pupil.postcode,
-                    "sen": rng.choices("NKE", weights=(85, 12, 3))[0],
-                    "health_needs": rng.choice(HEALTH_NEEDS) if rng.random() < 0.1 else "",
-                }
-            )
+            writer.writerow(_pupil_row(rng, pupil))
+
+
+def _pupil_row(rng: random.Random, pupil: _Pupil) -> dict[str, str]:
+    """One row of pupils.csv (draws the SEN and health flags from `rng`)."""
+    return {
+        "upn": pupil.upn,
+        "first_name": pupil.first_name,
+        "last_name": pupil.last_name,
+        "date_of_birth": pupil.date_of_birth.isoformat(),
+        "year_group": pupil.year_group,
+        "school_urn": pupil.school.urn,
+        "school_name": pupil.school.name,
+        "address": pupil.address,
+        "postcode": pupil.postcode,
+        "sen": rng.choices("NKE", weights=(85, 12, 3))[0],
+        "health_needs": rng.choice(HEALTH_NEEDS) if rng.random() < 0.1 else "",
+    }
 
 
 def _write_contacts(
@@ -616,3 +686,84 @@ def _visit(rng: random.Random, pupil: _Pupil, day: date, *, latest: bool) -> dic
         "follow_up": follow_up,
         "notes": rng.choice(VISIT_NOTES) if rng.random() < 0.8 else "",
     }
+
+
+# --- the demo's hand-made cases ----------------------------------------------------------
+
+# One pupil for each alert rule, each in a year group of compulsory school age.
+_ALERT_CASES = (("persistent_absence", "4"), ("severe_absence", "9"),
+                ("penalty_notice", "6"), ("continuous_absence", "10"), ("punctuality", "2"))
+_LEAVERS_YEARS = ("3", "7", "11")
+LATE_ATTENDANCE = "attendance-late.csv"
+
+
+def _write_showcase(out_dir: Path, files: Mapping[str, Path], people: _Generator,
+                    staff: Sequence[SyntheticOfficer], days: Sequence[date], today: date,
+                    seed: int) -> tuple[Showcase, list[_Pupil], int]:
+    """Append the showcase's pupils to the files; returns it, its pupils, contact rows."""
+    rng = random.Random(f"showcase-{seed}")
+    maker = people.sharing_upns(rng)
+    team = [p.ref for p in staff if p.role == "officer"] or \
+        [p.ref for p in staff if p.role == "supervisor"]
+    if not team:
+        raise ValueError("the showcase needs an officer or a supervisor")
+    alerts = {rule: maker.one(year) for rule, year in _ALERT_CASES}
+    for pupil in alerts.values():
+        pupil.officer_ref = team[0]
+    year = _academic_year_start(today).year
+    # Two academic years back is past due; the previous academic year is due at the
+    # coming year end (coming due when the notice reaches that far).
+    past = [(maker.one(rng.choice(_LEAVERS_YEARS)), day)
+            for day in (date(year - 2, 11, 12), date(year - 1, 2, 4), date(year - 1, 5, 20))]
+    coming = [(maker.one(rng.choice(_LEAVERS_YEARS)), day)
+              for day in (date(year - 1, 11, 18), date(year, 3, 10))]
+    added = [*alerts.values(), *(pupil for pupil, _ in past + coming)]
+    _append(files["pupils"], pupils_file.COLUMNS, [_pupil_row(rng, pupil) for pupil in added])
+    contacts = [{"upn": pupil.upn, **contact} for pupil in added
+                for contact in _family_contacts(rng, pupil)]
+    _append(files["contacts"], contacts_file.COLUMNS, contacts)
+    _append(files["allocations"], allocations_file.COLUMNS,
+            [{"upn": p.upn, "officer_ref": p.officer_ref} for p in alerts.values()])
+    visits = [{**_visit(rng, pupil, day, latest=False), "officer_ref": team[-1]}
+              for pupil, day in past + coming]
+    _append(files["visits"], visits_file.COLUMNS, visits)
+    late = out_dir / LATE_ATTENDANCE
+    iso = [f",{day.isoformat()}," for day in days]
+    with late.open("w", encoding="utf-8", newline="") as out:
+        out.write(",".join(attendance_file.COLUMNS) + "\n")
+        for rule, pupil in alerts.items():
+            _write_marks(out, pupil.upn, pupil.school, iso, iso, _case_codes(rule, days, today))
+    showcase = Showcase(late, team[0], MappingProxyType({r: p.upn for r, p in alerts.items()}),
+                        tuple(p.upn for p, _ in past), tuple(p.upn for p, _ in coming),
+                        held=past[0][0].upn)
+    return showcase, added, len(contacts)
+
+
+def _append(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+    with path.open("a", encoding="utf-8", newline="") as out:
+        csv.DictWriter(out, columns).writerows(rows)
+
+
+def _case_codes(rule: str, days: Sequence[date], today: date) -> list[str]:
+    """Marks that make exactly `rule` hold (continuous absence brings the others that
+    unauthorised absence does), present otherwise; today's afternoon not marked yet."""
+    codes = ["\\" if index % 2 else "/" for index in range(2 * len(days))]
+    marked = len(codes) - (1 if days and days[-1] == today else 0)
+    picked: Sequence[int]
+    if rule == "persistent_absence":  # one session in seven, illness: about 86 %
+        picked = range(3, marked, 7)
+    elif rule == "severe_absence":  # three sessions in five, illness: about 40 %
+        picked = [index for index in range(marked) if index % 5 < 3]
+    elif rule == "penalty_notice":  # ten unauthorised sessions over eight weeks, > 90 %
+        picked = range(marked - 3, -1, -8)[:10]
+    elif rule == "continuous_absence":  # the latest 24 sessions
+        picked = range(max(0, marked - 24), marked)
+    else:  # punctuality: late on each of the latest 12 mornings
+        picked = range(0, marked, 2)[-12:]
+    code = {"persistent_absence": "I", "severe_absence": "I", "penalty_notice": "G",
+            "continuous_absence": "N", "punctuality": "L"}[rule]
+    for index in picked:
+        codes[index] = code
+    if marked < len(codes):
+        codes[-1] = "-"
+    return codes

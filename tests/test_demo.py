@@ -1,27 +1,59 @@
-"""`ewobot demo`: the terminal chat driven by a script, on a small synthetic service."""
+"""`ewobot demo`: the terminal chat driven by a script, on a small synthetic service, and
+once as a real process on its stdin and stdout."""
 
 from __future__ import annotations
 
+import asyncio
 import io
-from collections.abc import Iterable
-from datetime import datetime
+import os
+import re
+import sys
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from telegram import Bot
+from telegram.ext import CallbackContext
+
 from bot.cli import build_parser
 from bot.clock import FixedClock
-from bot.demo import ReadLine, StdinLines, run_demo
+from bot.demo import (
+    DELETED,
+    GOODBYE,
+    ReadLine,
+    StdinLines,
+    TerminalChat,
+    build_service,
+    demo_settings,
+    run_demo,
+)
+from bot.domain.attendance import RULE_LABELS
+from bot.handlers import access
 from bot.handlers.common import NOT_ALLOWED
+from bot.harness import RunningBot
+from bot.jobs import sweeper
+from bot.sandbox import BotApiStandIn
 from tests.conftest import make_settings
 
 CLOCK = FixedClock(datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London")))
+# A line the demo prints for one of its officers' pupils: case reference · UPN · name.
+PUPIL_LINE = re.compile(r"^  C\d{5} · [A-Z]\d{11}[0-9A-Z] · \S+", re.MULTILINE)
+
+Step = str | Callable[[], Awaitable[None]]  # a line to type, or something to do first
 
 
-def script(lines: Iterable[str]) -> ReadLine:
+def script(lines: Iterable[Step]) -> ReadLine:
+    """Typed lines in order; a callable in the list is awaited before the next line."""
     pending = list(lines)
 
     async def read_line() -> str | None:
-        return pending.pop(0) + "\n" if pending else None
+        while pending:
+            step = pending.pop(0)
+            if isinstance(step, str):
+                return step + "\n"
+            await step()
+        return None
 
     return read_line
 
@@ -29,35 +61,159 @@ def script(lines: Iterable[str]) -> ReadLine:
 async def test_a_scripted_chat_lists_opens_a_card_and_switches_person(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     out = io.StringIO()
-    await run_demo(settings, out=out, clock=CLOCK, pupils=30, read_line=script([
-        "9",  # not a person: asked again
-        "2",  # EWO01, the first officer (the supervisor comes first)
-        "/pupils",
-        "1",  # the first pupil's button
-        ":who",
-        "6",  # DPO01, the controller
-        "/pupils",
-        ":quit",
-    ]))
+    await run_demo(settings, out=out, clock=CLOCK, pupils=30, files=tmp_path / "kept",
+                   read_line=script([
+                       "9",  # not a person: asked again
+                       "2",  # EWO01, the first officer (the supervisor comes first)
+                       "/pupils",
+                       "1",  # the first pupil's button
+                       "/due",
+                       ":who",
+                       "6",  # DPO01, the controller
+                       "/pupils",
+                       ":quit",
+                   ]))
     transcript = out.getvalue()
-    assert "Type a number from 1 to 6, or :quit." in transcript
+    assert "Type a number from 1 to 7, or :quit." in transcript
     assert "You are EWO01 (officer). Your PIN is 2580." in transcript
     assert "bot: My pupils (" in transcript
     assert "[1] 1. " in transcript  # the list's buttons, numbered
     card = transcript.split("EWO01> ")[2]  # what pressing [1] showed
     assert "Attendance this year:" in card and "[1] Contacts & needs" in card
+    due = transcript.split("EWO01> ")[3]
+    assert due.startswith("bot: Follow-ups due") and "days overdue)" in due
     assert f"bot: {NOT_ALLOWED}" in transcript.split("DPO01> ")[1]
-    assert transcript.rstrip().endswith("Goodbye.")
+    assert transcript.rstrip().endswith(GOODBYE.format(files=tmp_path / "kept"))
     assert not settings.database.exists()  # EWO_DATABASE never touched
 
 
-async def test_the_end_of_input_ends_the_demo(tmp_path: Path) -> None:
+async def test_the_start_screen_names_folders_people_and_pupils_to_try(tmp_path: Path) -> None:
     out = io.StringIO()
-    await run_demo(make_settings(tmp_path), out=out, clock=CLOCK, pupils=5,
-                   read_line=script(["1", "/help"]))
+    kept = tmp_path / "kept"
+    await run_demo(make_settings(tmp_path), out=out, clock=CLOCK, pupils=30, files=kept,
+                   read_line=script(["2", ":who", "6", ":quit"]))
     transcript = out.getvalue()
-    assert "/caseload" in transcript  # the supervisor's help
-    assert transcript.rstrip().endswith("Goodbye.")
+    assert f"saved in {kept} (kept after :quit)" in transcript
+    assert f"Subject-access exports (EWO_EXPORT_DIR) are written to {kept / 'exports'}." \
+        in transcript
+    assert "[7] GUEST Not enrolled (not enrolled)" in transcript
+    officer = transcript.split("You are EWO01")[1].split("EWO01> ")[0]
+    assert "Pupils to try (case reference · UPN · name):" in officer
+    assert len(PUPIL_LINE.findall(officer)) == 3
+    controller = transcript.split("You are DPO01")[1]
+    assert "past due (on hold)" in controller and "coming due" in controller
+    assert "Try /retention (Hold, Release hold, Dispose) and /sar UPN." in controller
+
+
+async def test_help_is_the_demos_own_and_the_stranger_is_refused(tmp_path: Path) -> None:
+    out = io.StringIO()
+    await run_demo(make_settings(tmp_path), out=out, clock=CLOCK, pupils=10,
+                   files=tmp_path / "kept",
+                   read_line=script(["7", ":help", "hello", ":nonsense", ":quit"]))
+    transcript = out.getvalue()
+    after_help = transcript.split("GUEST> ")[1]
+    assert after_help.startswith("The demo's own commands (not sent to the bot):")
+    assert ":who   be someone else" in after_help and "[1] SUP01 " in after_help
+    assert "bot:" not in after_help  # nothing went to the bot
+    assert f"bot: {access.STRANGER}" in transcript.split("GUEST> ")[2]
+    assert "The demo's commands are :help, :who and :quit." in transcript
+
+
+class Screen(io.StringIO):
+    """What the terminal shows, with a wait until a text appears on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._changed = asyncio.Event()
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        self._changed.set()
+        return written
+
+    def until(self, text: str) -> Callable[[], Awaitable[None]]:
+        """A script step: wait (as a person at the prompt does) until `text` shows."""
+
+        async def wait() -> None:
+            async with asyncio.timeout(30):
+                while text not in self.getvalue():
+                    self._changed.clear()
+                    await self._changed.wait()
+
+        return wait
+
+
+async def test_an_alert_arrives_after_the_first_message(tmp_path: Path) -> None:
+    out = Screen()
+    await run_demo(make_settings(tmp_path), out=out, clock=CLOCK, pupils=30,
+                   files=tmp_path / "kept",
+                   read_line=script(["2", "/help", out.until("bot: New attendance alerts"),
+                                     ":who", "1", out.until("Copy for supervisor"), ":quit"]))
+    transcript = out.getvalue()
+    before = transcript.split("bot: /pupils — ")[0]
+    assert "New attendance alerts" not in before  # not at start: after the first message
+    alert = transcript.split("bot: New attendance alerts")[1].split("Who are you?")[0]
+    for label in RULE_LABELS.values():
+        assert label in alert
+    supervisor = transcript.split("You are SUP01")[1]
+    assert "Copy for supervisor: severe or continuous absence among EWO01's pupils" \
+        in supervisor
+
+
+async def test_a_picture_is_saved_and_its_path_printed(tmp_path: Path) -> None:
+    out = io.StringIO()
+    kept = tmp_path / "kept"
+    await run_demo(make_settings(tmp_path), out=out, clock=CLOCK, pupils=30, files=kept,
+                   read_line=script(["1", "/caseload", ":quit"]))
+    saved = re.findall(r"\(picture saved: (.+)\)", out.getvalue())
+    assert len(saved) == 1
+    picture = Path(saved[0])
+    assert picture.parent == kept and picture.name.endswith(".png")
+    assert picture.read_bytes().startswith(b"\x89PNG")  # still there after :quit
+
+
+async def test_a_deletion_while_typing_does_not_hide_the_next_reply(tmp_path: Path) -> None:
+    """A sensitive message deleted while a line is typed is shown as deleted, and the
+    reply to that line is printed before the next line is read; a file the bot sends
+    meanwhile is saved."""
+    clock = FixedClock(CLOCK.now())
+    kept = tmp_path / "kept"
+    settings = demo_settings(make_settings(tmp_path), tmp_path / "service", kept)
+    (tmp_path / "service").mkdir()
+    service = await build_service(settings, tmp_path / "service", clock, pupils=30)
+    out = io.StringIO()
+    seen_before_next_line: list[str] = []
+    try:
+        async with BotApiStandIn() as standin, RunningBot(settings, standin, clock=clock,
+                                                          db=service.db) as running:
+
+            async def time_passes() -> None:  # the sensitive message's time is up
+                clock.advance(timedelta(minutes=settings.sensitive_message_minutes + 1))
+                assert running.application is not None
+                await sweeper.sweep_sensitive_messages(CallbackContext(running.application))
+
+            async def a_file_arrives() -> None:
+                async with Bot(standin.token, base_url=standin.base_url) as bot:
+                    await bot.send_document(service.personas[1].user_id, b"{}",
+                                            filename="../export.json")
+
+            async def note_the_screen() -> None:
+                seen_before_next_line.append(out.getvalue())
+
+            chat = TerminalChat(running, standin, service.personas, script([
+                "2", "/pupils", "1", "1",  # EWO01 opens a card, then its contacts
+                time_passes, a_file_arrives, "/help", note_the_screen, ":quit",
+            ]), out, files=kept)
+            await chat.run()
+    finally:
+        await service.db.close()
+    screen = seen_before_next_line[0]
+    after_help = screen.split(DELETED)[-1]
+    assert DELETED in screen
+    assert "bot: /pupils — My pupils, lowest attendance first" in after_help
+    saved = re.findall(r"\(file saved: (.+)\)", screen)
+    assert [Path(path).parent for path in saved] == [kept]
+    assert Path(saved[0]).name == "001-export.json" and Path(saved[0]).read_bytes() == b"{}"
 
 
 async def test_stdin_lines_end_with_none() -> None:
@@ -68,3 +224,72 @@ async def test_stdin_lines_end_with_none() -> None:
 def test_demo_is_a_command() -> None:
     args = build_parser().parse_args(["demo"])
     assert args.handler.__name__ == "cmd_demo"
+
+
+# --- the demo as a real process ----------------------------------------------------------
+
+
+class Terminal:
+    """`python -m bot demo` on pipes: type a line, read until a text shows."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.seen = ""
+        self._read_to = 0  # the end of the text the last `until` returned
+
+    async def until(self, text: str, timeout: float = 60) -> str:  # noqa: ASYNC109
+        """What was shown after the last `until` up to and including `text`."""
+        assert self.process.stdout is not None
+        start = self._read_to
+        async with asyncio.timeout(timeout):
+            while text not in self.seen[start:]:
+                chunk = await self.process.stdout.read(4096)
+                if not chunk:
+                    raise AssertionError(f"the demo ended before {text!r}:\n{self.seen}")
+                self.seen += chunk.decode()
+        self._read_to = self.seen.index(text, start) + len(text)
+        return self.seen[start:self._read_to]
+
+    async def type(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{line}\n".encode())
+        await self.process.stdin.drain()
+
+
+async def test_the_demo_as_a_process(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("EWO_")}
+    env.update({"EWO_DATABASE": str(tmp_path / "data" / "ewo.sqlite3"),
+                "TMPDIR": str(tmp_path)})  # the demo's folders go under tmp_path
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "demo", cwd=tmp_path, env=env,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    terminal = Terminal(process)
+    try:
+        start = await terminal.until("number> ", timeout=120)
+        assert "[7] GUEST Not enrolled (not enrolled)" in start
+        await terminal.type(":help")
+        assert ":quit  end the demo" in await terminal.until("number> ")
+        await terminal.type("1")
+        intro = await terminal.until("SUP01> ")
+        assert PUPIL_LINE.search(intro)
+        await terminal.type("/caseload")
+        await terminal.until("(picture saved: ")
+        path = Path((await terminal.until(")\n")).removesuffix(")\n"))
+        assert path.is_file() and path.read_bytes().startswith(b"\x89PNG")
+        await terminal.until("Copy for supervisor: severe or continuous absence")
+        await terminal.type(":who")
+        await terminal.until("number> ")
+        await terminal.type("7")
+        await terminal.until("GUEST> ")
+        await terminal.type("hello")
+        await terminal.until(f"bot: {access.STRANGER}")
+        await terminal.type(":quit")
+        await terminal.until("Goodbye.")
+        assert await asyncio.wait_for(process.wait(), timeout=60) == 0
+        assert path.is_file()  # the kept folder outlives :quit
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert not (tmp_path / "data").exists()  # EWO_DATABASE never touched

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.attendance import Tally, in_band
+from bot.domain.attendance import Rule, Tally, in_band, rules_holding
+from bot.domain.retention import COMING, PAST, RetentionPolicy
 from bot.importing.allocations import parse_allocations
 from bot.importing.attendance import parse_attendance
 from bot.importing.contacts import parse_contacts
 from bot.importing.pupils import parse_pupils
 from bot.importing.visits import parse_visits
 from bot.synthetic import IMPORT_ORDER, SyntheticService, generate, school_days
+from tests.conftest import make_settings
 
 TODAY = date(2025, 3, 14)  # a Friday
 
@@ -171,3 +173,66 @@ def test_visits_have_follow_ups_after_them(service: SyntheticService) -> None:
     assert with_follow_up and all(v.follow_up >= v.date for v in with_follow_up)  # type: ignore[operator]
     assert any(v.follow_up <= TODAY for v in with_follow_up)  # type: ignore[operator]
     assert {v.type for v in visits} >= {"home", "phone"}
+
+
+def test_the_showcase_adds_rows_and_changes_none(tmp_path: Path) -> None:
+    plain = generate(tmp_path / "plain", seed=3, pupils=60, today=TODAY)
+    shown = generate(tmp_path / "shown", seed=3, pupils=60, today=TODAY, showcase=True)
+    assert plain.showcase is None and shown.showcase is not None
+    assert shown.files["attendance"].read_bytes() == plain.files["attendance"].read_bytes()
+    for kind in ("pupils", "contacts", "allocations", "visits"):
+        before, after = plain.files[kind].read_bytes(), shown.files[kind].read_bytes()
+        assert after.startswith(before) and len(after) > len(before)
+    pupils = parse_pupils(shown.files["pupils"], today=TODAY)
+    assert len(pupils.rows) == shown.pupils == 60 + 5 + 5  # alert cases, due records
+    assert len(parse_contacts(shown.files["contacts"], today=TODAY).rows) == \
+        shown.contacts + shown.contacts_not_held
+    assert len(parse_allocations(shown.files["allocations"], today=TODAY).rows) == \
+        shown.allocations
+    assert len(parse_visits(shown.files["visits"], today=TODAY).rows) == shown.visits
+    assert len({row.upn for row in pupils.rows}) == len(pupils.rows)  # UPNs stay unique
+    assert all(len(upns) <= 5 for upns in shown.allocated.values())
+    assert set(shown.allocated) == {"SUP01", "EWO01", "EWO02", "EWO03", "EWO04"}
+
+
+def test_each_alert_case_makes_its_rule_hold(tmp_path: Path) -> None:
+    made = generate(tmp_path, seed=1, pupils=20, today=TODAY, showcase=True)
+    assert made.showcase is not None
+    late = parse_attendance(made.showcase.late_attendance, today=TODAY)
+    by_pupil = late.rows.by_pupil  # type: ignore[attr-defined]
+    assert set(by_pupil) == set(made.showcase.alert_cases.values())
+    expected = {
+        Rule.PERSISTENT: {Rule.PERSISTENT},
+        Rule.SEVERE: {Rule.SEVERE, Rule.PERSISTENT},
+        Rule.PENALTY: {Rule.PENALTY},
+        # A long unauthorised absence brings persistent absence and a penalty notice.
+        Rule.CONTINUOUS: {Rule.CONTINUOUS, Rule.PERSISTENT, Rule.PENALTY},
+        Rule.PUNCTUALITY: {Rule.PUNCTUALITY},
+    }
+    for rule, upn in made.showcase.alert_cases.items():
+        marks = sorted(by_pupil[upn].marks())
+        holding = rules_holding(year_tally=Tally.of([code for _, _, code in marks]),
+                                marks_recent=marks, pa_threshold=90, sa_threshold=50,
+                                continuous_sessions=20)
+        assert holding == expected[Rule(rule)], rule
+    allocations = parse_allocations(made.files["allocations"], today=TODAY)
+    officer = {row.upn: row.officer_ref for row in allocations.rows}
+    assert {officer[upn] for upn in made.showcase.alert_cases.values()} == \
+        {made.showcase.officer_ref} == {"EWO01"}
+
+
+def test_the_due_records_are_past_due_and_coming_due(tmp_path: Path) -> None:
+    made = generate(tmp_path, seed=1, pupils=20, today=TODAY, showcase=True)
+    assert made.showcase is not None
+    visits = parse_visits(made.files["visits"], today=TODAY).rows
+    last = {row.upn: row.date for row in visits}
+    year_end = make_settings(tmp_path).academic_year_end
+    demo = RetentionPolicy(TODAY, year_end, 366)
+    usual = RetentionPolicy(TODAY, year_end, 30)
+    assert made.showcase.held in made.showcase.past_due
+    assert [demo.stage(last[upn]) for upn in made.showcase.past_due] == [PAST] * 3
+    assert [demo.stage(last[upn]) for upn in made.showcase.coming_due] == [COMING] * 2
+    assert [usual.stage(last[upn]) for upn in made.showcase.coming_due] == [None] * 2
+    allocated = {row.upn for row in parse_allocations(made.files["allocations"],
+                                                      today=TODAY).rows}
+    assert not allocated & {*made.showcase.past_due, *made.showcase.coming_due}  # left

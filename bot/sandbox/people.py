@@ -63,6 +63,17 @@ class ChatView:
         async with asyncio.timeout(timeout):
             return await self._world.signal.wait_until(unread)
 
+    async def taken(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 (public API)
+        """Return once the bot has confirmed (taken) every update from this chat."""
+
+        def none_pending() -> bool | None:
+            pending = any(_update_chat(update) == self._chat.id
+                          for update in self._world.updates)
+            return None if pending else True
+
+        async with asyncio.timeout(timeout):
+            await self._world.signal.wait_until(none_pending)
+
     async def answer_to(
         self, callback_id: str, timeout: float = 5.0  # noqa: ASYNC109
     ) -> str | None:
@@ -158,3 +169,14 @@ def _check_typed(text: str) -> None:
     # Telegram clients cannot send an empty or whitespace-only message.
     if not text.strip():
         raise ValueError("a message needs some text")
+
+
+def _update_chat(update: dict[str, Any]) -> int | None:
+    """The chat an update comes from (a message's or a pressed button's message's)."""
+    for kind, payload in update.items():
+        if kind == "update_id" or not isinstance(payload, dict):
+            continue
+        chat = payload.get("chat") or payload.get("message", {}).get("chat")
+        if isinstance(chat, dict):
+            return chat.get("id")
+    return None

@@ -139,3 +139,18 @@ async def test_a_group_the_bot_left_sends_it_nothing(standin: BotApiStandIn, bot
 async def test_users_cannot_send_empty_messages(standin: BotApiStandIn) -> None:
     with pytest.raises(ValueError):
         await standin.user(3009).send("   ")
+
+
+async def test_taken_waits_until_the_bot_confirms_this_chats_updates(
+    standin: BotApiStandIn, bot: Bot
+) -> None:
+    user, other = standin.user(3101), standin.user(3102)
+    await user.send("one")
+    waiting = asyncio.create_task(user.taken(timeout=5))
+    fetched = await bot.get_updates()  # fetched, not yet confirmed
+    assert not waiting.done()
+    await other.send("elsewhere")  # another chat's update does not hold it up
+    await bot.get_updates(offset=fetched[-1].update_id + 1)
+    await asyncio.wait_for(waiting, timeout=5)
+    with pytest.raises(TimeoutError):
+        await other.taken(timeout=0)
