@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "bot.cli.admin",
     "bot.cli.imports",
     "bot.cli.records",
+    "bot.cli.reports",
     "bot.cli.service",
 )
 
