@@ -100,3 +100,86 @@ def caseload_figure(bars: Sequence[tuple[str, Sequence[int]]], band_labels: Sequ
         figure.legend(loc="lower center", ncol=min(len(entries), LEGEND_COLUMNS),
                       frameon=False, fontsize=9)
     return figure
+
+
+# --- school reports (printed, so drawn at print resolution) ------------------------------
+
+REPORT_DPI = 150
+
+
+def weekly_attendance_chart(weeks: Sequence[tuple[str, float | None]], *, title: str,
+                            pa_threshold: int) -> bytes:
+    """A line of attendance % week by week (None: no sessions that week), with the PA
+    threshold drawn across; 16 × 7 cm at REPORT_DPI."""
+    with _drawing:
+        return _draw_weekly(list(weeks), title, pa_threshold)
+
+
+def _draw_weekly(weeks: list[tuple[str, float | None]], title: str, pa_threshold: int) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(16 / 2.54, 7 / 2.54), dpi=REPORT_DPI)
+    FigureCanvasAgg(figure)
+    try:
+        figure.subplots_adjust(left=0.1, right=0.98, top=0.88, bottom=0.22)
+        axes = figure.add_subplot()
+        positions = [n for n, (_, value) in enumerate(weeks) if value is not None]
+        values = [value for _, value in weeks if value is not None]
+        axes.plot(positions, values, color="#2c7bb6", marker="o", markersize=3, linewidth=1.5)
+        axes.axhline(pa_threshold, color="#d73027", linewidth=0.8, linestyle="--")
+        axes.text(0, pa_threshold + 1, f"persistent absence (≤ {pa_threshold} %)",
+                  fontsize=6, color="#d73027")
+        step = max(1, len(weeks) // 10)
+        ticks = list(range(0, len(weeks), step))
+        axes.set_xticks(ticks, [weeks[n][0] for n in ticks], fontsize=6, rotation=45)
+        axes.set_ylim(0, 100)
+        axes.set_ylabel("attendance %", fontsize=7)
+        axes.tick_params(axis="y", labelsize=6)
+        axes.set_title(title, fontsize=8)
+        axes.spines[["top", "right"]].set_visible(False)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=REPORT_DPI, pil_kwargs={"compress_level": 1})
+        return buffer.getvalue()
+    finally:
+        figure.clear()
+
+
+def band_mix_chart(before: Sequence[int], after: Sequence[int], band_labels: Sequence[str],
+                   *, title: str, names: tuple[str, str] = ("at referral", "now")) -> bytes:
+    """Two stacked bars (before and after), one segment per band, with the counts."""
+    with _drawing:
+        return _draw_band_mix(list(before), list(after), band_labels, title, names)
+
+
+def _draw_band_mix(before: list[int], after: list[int], band_labels: Sequence[str],
+                   title: str, names: tuple[str, str]) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(16 / 2.54, 6 / 2.54), dpi=REPORT_DPI)
+    FigureCanvasAgg(figure)
+    try:
+        figure.subplots_adjust(left=0.14, right=0.98, top=0.86, bottom=0.3)
+        axes = figure.add_subplot()
+        left = [0, 0]
+        for entry in legend_entries([("", before), ("", after)], band_labels):
+            widths = [before[entry.band], after[entry.band]]
+            bars = axes.barh([0, 1], widths, left=left, color=entry.colour, label=entry.label,
+                             height=0.6)
+            axes.bar_label(bars, labels=[str(w) if w else "" for w in widths],
+                           label_type="center", fontsize=6)
+            left = [start + width for start, width in zip(left, widths, strict=True)]
+        axes.set_yticks([0, 1], list(names), fontsize=7)
+        axes.invert_yaxis()
+        axes.set_xlabel("pupils", fontsize=7)
+        axes.tick_params(axis="x", labelsize=6)
+        axes.xaxis.get_major_locator().set_params(integer=True)
+        axes.set_title(title, fontsize=8)
+        axes.spines[["top", "right"]].set_visible(False)
+        figure.legend(loc="lower center", ncol=5, frameon=False, fontsize=6)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=REPORT_DPI, pil_kwargs={"compress_level": 1})
+        return buffer.getvalue()
+    finally:
+        figure.clear()

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "bot.cli.admin",
     "bot.cli.imports",
     "bot.cli.records",
+    "bot.cli.reports",
     "bot.cli.service",
 )
 

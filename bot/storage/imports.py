@@ -604,6 +604,7 @@ async def apply_allocations(
         ((pupil, officer, stamp(now)) for pupil, officer in writes),
     )
     await conn.executemany("DELETE FROM allocations WHERE pupil_id = ?", ends)
+    await _record_allocation_history(conn, writes, [pupil for (pupil,) in ends], now=now)
     reallocated = sum(1 for pupil, _ in writes if pupil in held)
     counts = {
         "allocated": len(writes) - reallocated,
@@ -613,6 +614,18 @@ async def apply_allocations(
     }
     changed = sorted({pupil for pupil, _ in writes} | {pupil for (pupil,) in ends})
     return Applied(counts, tuple(changed))
+
+
+async def _record_allocation_history(conn: Conn, writes: Sequence[tuple[int, int]],
+                                     ends: Sequence[int], *, now: datetime) -> None:
+    """Close the open span of every pupil whose allocation changed; open the new ones."""
+    today = now.date().isoformat()
+    closing = [(today, pupil) for pupil in (*(pupil for pupil, _ in writes), *ends)]
+    await conn.executemany(
+        "UPDATE allocation_history SET ended = ? WHERE pupil_id = ? AND ended IS NULL", closing)
+    await conn.executemany(
+        "INSERT INTO allocation_history (pupil_id, officer_id, started) VALUES (?, ?, ?)",
+        ((pupil, officer, today) for pupil, officer in writes))
 
 
 # --- visits ----------------------------------------------------------------------------

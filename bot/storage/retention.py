@@ -217,7 +217,8 @@ async def release_hold(conn: Conn, viewer: Officer, policy: RetentionPolicy, pup
 # Everything held about a pupil, children first. Foreign keys cascade from pupils too;
 # naming each table keeps disposal complete even where cascades are not declared.
 _PUPIL_TABLES = ("outbox_pupils", "retention_reminders", "holds", "alerts", "rule_states",
-                 "pupil_stats", "marks", "conversations", "visits", "allocations", "contacts")
+                 "pupil_stats", "marks", "conversations", "visits", "allocation_history",
+                 "allocations", "contacts")
 
 
 async def dispose(conn: Conn, pupil_id: int, *, by: Officer, policy: RetentionPolicy,

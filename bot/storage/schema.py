@@ -105,6 +105,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX allocations_officer ON allocations(officer_id);
 
+    -- Every allocation as a span of days (ended NULL while it lasts), so a school's
+    -- report can tell who was referred in a period after reallocations and ends.
+    CREATE TABLE allocation_history (
+        id INTEGER PRIMARY KEY,
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        officer_id INTEGER NOT NULL REFERENCES officers(id),
+        started TEXT NOT NULL,
+        ended TEXT
+    );
+    CREATE INDEX allocation_history_pupil ON allocation_history(pupil_id, started);
+
     CREATE TABLE marks (
         pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
         date TEXT NOT NULL,

@@ -1,0 +1,200 @@
+"""What a commissioning school's report says, worked out from plain values (no I/O).
+
+A pupil is *referred* when allocated to an officer at any time in the period; the
+referral date is the first day of the period on which they were allocated. Attendance
+is the academic year's, as on the pupil card: "at referral" counts the marks of the
+referral's academic year before the referral date, "now" those of the period end's
+academic year up to its last day. Bands follow the card's and the chart's rules.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from bot.domain.attendance import Tally, in_band
+from bot.domain.caseload import Band, band_labels, band_of
+from bot.domain.dates import YearEnd, academic_year_bounds, academic_year_of, school_week_start
+
+
+class EmptyPeriod(ValueError):
+    """A period that ends before it starts, or starts in the future."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days a report covers, both ends included."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def of(cls, start: date | None, end: date | None, *, today: date,
+           year_end: YearEnd) -> Period:
+        """The period asked for; by default this academic year to date."""
+        end = end or today
+        start = start or academic_year_bounds(academic_year_of(end, year_end), year_end)[0]
+        if start > today:
+            raise EmptyPeriod("the period starts after today")
+        if end < start:
+            raise EmptyPeriod("the period ends before it starts")
+        return cls(start, min(end, today))
+
+    def weeks(self) -> list[date]:
+        """The Monday of every week the period touches, in order."""
+        first = school_week_start(self.start)
+        count = (school_week_start(self.end) - first).days // 7 + 1
+        return [first + timedelta(weeks=n) for n in range(count)]
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """One span of an allocation: the officer's ref, first and last day (None: open)."""
+
+    officer_ref: str
+    started: date
+    ended: date | None
+
+
+def referral(spans: Sequence[Allocation], period: Period) -> tuple[date, str] | None:
+    """The referral date in `period` and the officer ref of the last span in it; None when
+    the pupil was not allocated at any time in the period."""
+    inside = [span for span in spans
+              if span.started <= period.end and (span.ended is None or span.ended >= period.start)]
+    if not inside:
+        return None
+    first = min(max(span.started, period.start) for span in inside)
+    last = max(inside, key=lambda span: span.started)
+    return first, last.officer_ref
+
+
+def attendance_at_referral(marks: Iterable[tuple[date, str]], referred_on: date,
+                           year_end: YearEnd) -> Tally:
+    """The referral's academic year to the day before the referral."""
+    first, _ = academic_year_bounds(academic_year_of(referred_on, year_end), year_end)
+    return Tally.of(code for day, code in marks if first <= day < referred_on)
+
+
+def attendance_now(marks: Iterable[tuple[date, str]], period: Period,
+                   year_end: YearEnd) -> Tally:
+    """The period end's academic year up to the period's last day."""
+    first, _ = academic_year_bounds(academic_year_of(period.end, year_end), year_end)
+    return Tally.of(code for day, code in marks if first <= day <= period.end)
+
+
+@dataclass(frozen=True)
+class ReferredPupil:
+    """One row of the report's table (the school holds these pupils' data already)."""
+
+    pupil_id: int
+    name: str
+    year_group: str
+    case_ref: str
+    officer_ref: str
+    referred_on: date
+    at_referral: Tally
+    now: Tally
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The persistent- and severe-absence thresholds in force (EWO_PA/SA_THRESHOLD)."""
+
+    pa: int
+    sa: int
+
+    def band(self, tally: Tally) -> Band:
+        return band_of(tally.attended, tally.possible, pa_threshold=self.pa,
+                       sa_threshold=self.sa)
+
+    def persistent(self, tally: Tally) -> bool:
+        """In persistent absence, severe included."""
+        return in_band(tally.attended, tally.possible, self.pa)
+
+    def severe(self, tally: Tally) -> bool:
+        return in_band(tally.attended, tally.possible, self.sa)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The report's large numbers."""
+
+    referred: int
+    at_referral: Tally
+    now: Tally
+    persistent_at_referral: int
+    persistent_now: int
+    severe_at_referral: int
+    severe_now: int
+
+
+def headline(pupils: Sequence[ReferredPupil], thresholds: Thresholds) -> Headline:
+    """Totals over the referred pupils: attendance as one pooled figure, bands as counts."""
+    return Headline(
+        referred=len(pupils),
+        at_referral=sum((pupil.at_referral for pupil in pupils), Tally()),
+        now=sum((pupil.now for pupil in pupils), Tally()),
+        persistent_at_referral=sum(thresholds.persistent(p.at_referral) for p in pupils),
+        persistent_now=sum(thresholds.persistent(p.now) for p in pupils),
+        severe_at_referral=sum(thresholds.severe(p.at_referral) for p in pupils),
+        severe_now=sum(thresholds.severe(p.now) for p in pupils),
+    )
+
+
+def band_mix(pupils: Sequence[ReferredPupil], thresholds: Thresholds
+             ) -> tuple[list[int], list[int]]:
+    """Pupils per band (in Band order) at referral and now."""
+    at_referral = Counter(thresholds.band(pupil.at_referral) for pupil in pupils)
+    now = Counter(thresholds.band(pupil.now) for pupil in pupils)
+    return [at_referral[band] for band in Band], [now[band] for band in Band]
+
+
+def weekly_attendance(marks: Mapping[int, Sequence[tuple[date, str]]], period: Period
+                      ) -> list[tuple[date, Tally]]:
+    """Every week of the period with the pooled tally of the referred pupils' marks in it."""
+    codes: dict[date, Counter[str]] = {week: Counter() for week in period.weeks()}
+    for pupil_marks in marks.values():
+        for day, code in pupil_marks:
+            if period.start <= day <= period.end:
+                codes[school_week_start(day)][code] += 1
+    return [(week, Tally.of_counts(counted)) for week, counted in codes.items()]
+
+
+@dataclass(frozen=True)
+class Interventions:
+    """Visits delivered in the period to the referred pupils, counted by label."""
+
+    by_type: Mapping[str, int] = field(default_factory=dict)
+    by_contact: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def visits(self) -> int:
+        return sum(self.by_type.values())
+
+
+@dataclass(frozen=True)
+class SchoolReport:
+    """Everything one school's PDF shows."""
+
+    urn: str
+    school: str
+    period: Period
+    made_at: str  # when it was made, as shown in the footer
+    pupils: tuple[ReferredPupil, ...]
+    headline: Headline
+    band_mix: tuple[list[int], list[int]]
+    thresholds: Thresholds
+    weeks: tuple[tuple[date, Tally], ...]
+    interventions: Interventions
+
+    @property
+    def band_labels(self) -> tuple[str, ...]:
+        return band_labels(pa_threshold=self.thresholds.pa, sa_threshold=self.thresholds.sa)
+
+    def counts(self) -> dict[str, int]:
+        """The figures the audit entry keeps (counts only, never names)."""
+        return {"referred": self.headline.referred, "visits": self.interventions.visits,
+                "persistent_now": self.headline.persistent_now,
+                "severe_now": self.headline.severe_now}

@@ -1,0 +1,1 @@
+"""Reports for the schools that commission the service (`ewobot report …`)."""

@@ -1,0 +1,123 @@
+"""Making school reports: read one school in one snapshot, work out its figures with the
+domain rules the cards and alerts use, draw the PDF, write it 0600, audit it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from bot.domain.dates import academic_year_bounds, academic_year_of
+from bot.domain.school_report import (
+    Period,
+    ReferredPupil,
+    SchoolReport,
+    Thresholds,
+    attendance_at_referral,
+    attendance_now,
+    band_mix,
+    headline,
+    weekly_attendance,
+)
+from bot.files import write_private
+from bot.reports import pdf
+from bot.settings import Settings
+from bot.storage import reports as store
+from bot.storage.db import Database
+
+
+class ReportProblem(Exception):
+    """A report that cannot be made as asked: one line for the person who asked."""
+
+
+@dataclass(frozen=True)
+class ReportWritten:
+    path: Path
+    report: SchoolReport
+
+
+def file_name(urn: str, period: Period) -> str:
+    """`school-100001-2026-09-01-to-2026-12-04.pdf`."""
+    return f"school-{urn}-{period.start.isoformat()}-to-{period.end.isoformat()}.pdf"
+
+
+async def write_school_report(db: Database, settings: Settings, urn: str, period: Period,
+                              out: Path, *, force: bool, actor: str, now: datetime
+                              ) -> ReportWritten:
+    """One school's report at `out`; ReportProblem for an unknown URN or a path that
+    cannot be written (nothing is audited then)."""
+    found = await db.read_call(store.school, urn)
+    if found is None:
+        raise ReportProblem(f"no school with URN {urn} is held")
+    return await _write(db, settings, found, period, out, force=force, actor=actor, now=now)
+
+
+async def write_all_reports(db: Database, settings: Settings, period: Period, folder: Path, *,
+                            force: bool, actor: str, now: datetime,
+                            progress: Callable[[int, int], None] = lambda done, total: None
+                            ) -> list[ReportWritten]:
+    """One report per school into `folder` (created 0700 when missing)."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportProblem(f"cannot create the folder {folder}: {exc.strerror}") from None
+    if not folder.is_dir():
+        raise ReportProblem(f"{folder} is not a folder")
+    schools = await db.read_call(store.schools)
+    if not schools:
+        raise ReportProblem("the service holds no schools yet (import pupils first)")
+    written = []
+    for done, found in enumerate(schools):
+        progress(done, len(schools))
+        written.append(await _write(db, settings, found, period,
+                                    folder / file_name(found.urn, period),
+                                    force=force, actor=actor, now=now))
+    progress(len(schools), len(schools))
+    return written
+
+
+async def _write(db: Database, settings: Settings, found: store.School, period: Period,
+                 out: Path, *, force: bool, actor: str, now: datetime) -> ReportWritten:
+    report = await build_report(db, settings, found, period, now)
+    document = await asyncio.to_thread(pdf.render, report)
+    try:
+        write_private(out, document, force=force)
+    except FileExistsError:
+        raise ReportProblem(f"{out} already exists; add --force to overwrite it") from None
+    except IsADirectoryError:
+        raise ReportProblem(f"{out} is a folder; give a file name ending .pdf") from None
+    except OSError as exc:
+        raise ReportProblem(f"cannot write {out}: {exc.strerror}") from None
+    async with db.write() as conn:
+        await store.record_report(conn, actor=actor, urn=found.urn, period=period,
+                                  counts=report.counts(), now=now)
+    return ReportWritten(out, report)
+
+
+async def build_report(db: Database, settings: Settings, found: store.School, period: Period,
+                       now: datetime) -> SchoolReport:
+    """The figures of one school's report, read in one snapshot."""
+    year_end = settings.academic_year_end
+    marks_from = _year_start(period.start, settings)
+    data = await db.read_call(store.school_data, found, period, marks_from)
+    pupils = tuple(
+        ReferredPupil(row.pupil_id, row.name, row.year_group, row.case_ref, row.officer_ref,
+                      row.referred_on,
+                      attendance_at_referral(data.marks[row.pupil_id], row.referred_on, year_end),
+                      attendance_now(data.marks[row.pupil_id], period, year_end))
+        for row in data.pupils)
+    thresholds = Thresholds(settings.pa_threshold, settings.sa_threshold)
+    return SchoolReport(
+        urn=found.urn, school=found.name, period=period,
+        made_at=f"{now:%d/%m/%Y %H:%M}", pupils=pupils,
+        headline=headline(pupils, thresholds), band_mix=band_mix(pupils, thresholds),
+        thresholds=thresholds, weeks=tuple(weekly_attendance(data.marks, period)),
+        interventions=data.interventions)
+
+
+def _year_start(day: date, settings: Settings) -> date:
+    """The first day of the academic year holding `day`: the earliest mark a figure reads."""
+    year_end = settings.academic_year_end
+    return academic_year_bounds(academic_year_of(day, year_end), year_end)[0]

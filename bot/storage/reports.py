@@ -1,0 +1,143 @@
+"""What a commissioning school's report reads: its referred pupils, their marks and the
+visits delivered to them, in one snapshot; and the audit entry for each report made."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+
+from bot.domain.school_report import (
+    Allocation,
+    Interventions,
+    Period,
+    referral,
+)
+from bot.domain.text import pupil_name
+from bot.domain.visits import CONTACT_OUTCOMES, VISIT_TYPES, label_of
+from bot.storage import audit
+from bot.storage.db import Conn, SyncConn
+
+
+@dataclass(frozen=True)
+class School:
+    urn: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ReferredRow:
+    """A referred pupil as held, before the attendance figures are worked out."""
+
+    pupil_id: int
+    name: str
+    year_group: str
+    case_ref: str
+    officer_ref: str
+    referred_on: date
+
+
+@dataclass(frozen=True)
+class SchoolData:
+    """One school's referred pupils, their marks from `marks_from`, and the visits."""
+
+    school: School
+    pupils: tuple[ReferredRow, ...]
+    marks: dict[int, list[tuple[date, str]]]
+    interventions: Interventions
+
+
+def schools(conn: SyncConn) -> list[School]:
+    """Every school the service holds pupils of, by URN."""
+    rows = conn.fetchall("SELECT urn, name FROM schools ORDER BY urn")
+    return [School(row["urn"], row["name"]) for row in rows]
+
+
+def school(conn: SyncConn, urn: str) -> School | None:
+    row = conn.fetchone("SELECT urn, name FROM schools WHERE urn = ?", (urn,))
+    return None if row is None else School(row["urn"], row["name"])
+
+
+def school_data(conn: SyncConn, found: School, period: Period, marks_from: date
+                ) -> SchoolData:
+    """The referred pupils of `found` in `period`, with their marks from `marks_from` to the
+    period's end and the visits delivered to them in the period (corrections counted once)."""
+    pupils = _referred(conn, found.urn, period)
+    ids = {pupil.pupil_id for pupil in pupils}
+    return SchoolData(found, tuple(pupils), _marks(conn, found.urn, ids, marks_from, period.end),
+                      _interventions(conn, found.urn, ids, period))
+
+
+def _referred(conn: SyncConn, urn: str, period: Period) -> list[ReferredRow]:
+    rows = conn.fetchall(
+        "SELECT h.pupil_id, h.started, h.ended, o.ref, p.first_name, p.last_name,"
+        " p.year_group, p.case_ref"
+        " FROM allocation_history h JOIN pupils p ON p.id = h.pupil_id"
+        " JOIN officers o ON o.id = h.officer_id"
+        " WHERE p.school_urn = ? AND h.started <= ? AND (h.ended IS NULL OR h.ended >= ?)",
+        (urn, period.end.isoformat(), period.start.isoformat()))
+    spans: defaultdict[int, list[Allocation]] = defaultdict(list)
+    pupils = {}
+    for row in rows:
+        spans[row["pupil_id"]].append(Allocation(
+            row["ref"], date.fromisoformat(row["started"]),
+            None if row["ended"] is None else date.fromisoformat(row["ended"])))
+        pupils[row["pupil_id"]] = row
+    referred = []
+    for pupil_id, row in pupils.items():
+        found = referral(spans[pupil_id], period)
+        assert found is not None  # the query kept only spans inside the period
+        referred_on, officer_ref = found
+        referred.append(ReferredRow(pupil_id, pupil_name(row["first_name"], row["last_name"]),
+                                    row["year_group"], row["case_ref"], officer_ref,
+                                    referred_on))
+    return sorted(referred, key=lambda pupil: (pupil.name.casefold(), pupil.case_ref))
+
+
+@lru_cache(maxsize=2048)
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def _marks(conn: SyncConn, urn: str, pupil_ids: set[int], first: date, last: date
+           ) -> dict[int, list[tuple[date, str]]]:
+    marks: dict[int, list[tuple[date, str]]] = {pupil: [] for pupil in pupil_ids}
+    rows = conn.raw.execute(
+        "SELECT m.pupil_id, m.date, m.code FROM pupils p JOIN marks m ON m.pupil_id = p.id"
+        " WHERE p.school_urn = ? AND m.date BETWEEN ? AND ?",
+        (urn, first.isoformat(), last.isoformat()))
+    for pupil, day, code in rows:
+        held = marks.get(pupil)
+        if held is not None:
+            held.append((_day(day), code))
+    return marks
+
+
+def _interventions(conn: SyncConn, urn: str, pupil_ids: set[int], period: Period
+                   ) -> Interventions:
+    rows = conn.fetchall(
+        "SELECT v.pupil_id, v.type, v.contact FROM visits v JOIN pupils p ON p.id = v.pupil_id"
+        " WHERE p.school_urn = ? AND v.visit_date BETWEEN ? AND ?"
+        " AND NOT EXISTS (SELECT 1 FROM visits later WHERE later.supersedes = v.id)",
+        (urn, period.start.isoformat(), period.end.isoformat()))
+    by_type: Counter[str] = Counter()
+    by_contact: Counter[str] = Counter()
+    for row in rows:
+        if row["pupil_id"] not in pupil_ids:
+            continue
+        by_type[label_of(VISIT_TYPES, row["type"])] += 1
+        by_contact[label_of(CONTACT_OUTCOMES, row["contact"]) if row["contact"]
+                   else "No contact step (letter)"] += 1
+    order = {label: n for n, (_, label) in enumerate((*VISIT_TYPES, *CONTACT_OUTCOMES))}
+    return Interventions(dict(sorted(by_type.items(), key=lambda item: order[item[0]])),
+                         dict(sorted(by_contact.items(), key=lambda item: order.get(item[0], 99))))
+
+
+async def record_report(conn: Conn, *, actor: str, urn: str, period: Period,
+                        counts: dict[str, int], now: datetime) -> None:
+    """The audit entry of a report made: the school, the period and counts, never names."""
+    await audit.append(conn, actor=actor, action="school_report", target=f"school:{urn}",
+                       reason="school_report", at=now,
+                       detail={"from": period.start.isoformat(), "to": period.end.isoformat(),
+                               **counts})

@@ -1,0 +1,279 @@
+"""School reports: the figures equal the domain rules on the same marks, only the
+school's referred pupils appear, the PDF reads back and renders, disposal removes."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from pypdf import PdfReader
+
+from bot.domain.attendance import Tally
+from bot.domain.school_report import Period
+from bot.domain.upn import check_letter
+from bot.importing.service import run_import
+from bot.reports.pdf import FOOTER_WARNING
+from bot.reports.service import build_report, write_school_report
+from bot.settings import Settings
+from bot.storage import officers as officer_store
+from bot.storage import reports as report_store
+from bot.storage import retention as retention_store
+from bot.storage.db import Database
+from tests.conftest import make_settings
+
+LONDON = ZoneInfo("Europe/London")
+TODAY = date(2025, 12, 5)
+ACTOR = "os:test"
+HILLSIDE, RIVERSIDE = "100001", "100002"
+
+
+def upn(serial: int) -> str:
+    tail = f"801200{serial:06d}"
+    return check_letter("A" + tail) + tail
+
+
+PUPILS = {  # key: (UPN, first, last, school)
+    "referred": (upn(1), "Amelia", "Hughes", HILLSIDE),
+    "before": (upn(2), "Oscar", "Pemberton", HILLSIDE),  # allocated only before the period
+    "unallocated": (upn(3), "Ivy", "Lancaster", HILLSIDE),
+    "elsewhere": (upn(4), "Nadia", "Okonkwo", RIVERSIDE),
+    "old": (upn(5), "Rufus", "Treadwell", HILLSIDE),  # referred years ago, past due now
+}
+
+
+def at(day: date) -> datetime:
+    return datetime.combine(day, time(10), LONDON)
+
+
+def school_days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)
+            if (first + timedelta(days=n)).weekday() < 5]
+
+
+def code_for(key: str, day: date, session: str) -> str:
+    """Attendance that worsens for the referred pupil after October starts."""
+    if key == "referred":
+        return "O" if day >= date(2025, 10, 1) and session == "PM" else "/"
+    return "N" if (day.day + (session == "PM")) % 5 == 0 else "/"
+
+
+class Service:
+    def __init__(self, tmp_path: Path, db: Database, settings: Settings) -> None:
+        self.tmp, self.db, self.settings = tmp_path, db, settings
+        self.files = 0
+
+    async def load(self, kind: str, header: str, rows: list[str], *, on: date) -> None:
+        self.files += 1
+        path = self.tmp / f"{kind}-{self.files}.csv"
+        path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+        await run_import(self.db, kind, path, actor=ACTOR, today=on, now=at(on),
+                         settings=self.settings, progress=None)
+
+    def marks(self, key: str, first: date, last: date) -> list[tuple[date, str]]:
+        return [(day, code_for(key, day, session)) for day in school_days(first, last)
+                for session in ("AM", "PM")]
+
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[Service]:
+    settings = make_settings(tmp_path)
+    db = await Database.open(settings)
+    seeded = Service(tmp_path, db, settings)
+    async with db.write() as conn:
+        await officer_store.add_officer(conn, ref="EWO1", name="Officer One", role="officer",
+                                        supervisor_ref=None, now=at(date(2023, 9, 1)))
+        await officer_store.add_officer(conn, ref="EWO2", name="Officer Two", role="officer",
+                                        supervisor_ref=None, now=at(date(2023, 9, 1)))
+        await officer_store.add_officer(conn, ref="DPO1", name="Controller", role="controller",
+                                        supervisor_ref=None, now=at(date(2023, 9, 1)))
+    schools = {HILLSIDE: "Hillside Primary", RIVERSIDE: "Riverside Academy"}
+    await seeded.load(
+        "pupils", "upn,first_name,last_name,date_of_birth,year_group,school_urn,school_name",
+        [f"{u},{f},{last},2015-05-01,5,{s},{schools[s]}" for u, f, last, s in PUPILS.values()],
+        on=date(2023, 9, 4))
+    # Rufus: a record from 2023-24, allocated then, visited then, gone quiet since.
+    await seeded.load("allocations", "upn,officer_ref", [f"{PUPILS['old'][0]},EWO2"],
+                      on=date(2023, 10, 2))
+    await seeded.load("attendance", "upn,date,session,code",
+                      [f"{PUPILS['old'][0]},{d},{s},{code_for('old', d, s)}"
+                       for d in school_days(date(2023, 9, 4), date(2024, 5, 31))
+                       for s in ("AM", "PM")], on=date(2024, 6, 1))
+    await seeded.load("visits", "upn,officer_ref,date,type,outcome",
+                      [f"{PUPILS['old'][0]},EWO2,2023-11-06,Home visit,Parent/carer seen"],
+                      on=date(2023, 11, 6))
+    await seeded.load("allocations", "upn,officer_ref", [f"{PUPILS['old'][0]},"],
+                      on=date(2024, 6, 3))
+    # This year.
+    await seeded.load("allocations", "upn,officer_ref", [f"{PUPILS['before'][0]},EWO2"],
+                      on=date(2025, 9, 3))
+    await seeded.load("allocations", "upn,officer_ref", [f"{PUPILS['before'][0]},"],
+                      on=date(2025, 9, 20))
+    await seeded.load("allocations", "upn,officer_ref",
+                      [f"{PUPILS['referred'][0]},EWO1", f"{PUPILS['elsewhere'][0]},EWO2"],
+                      on=date(2025, 10, 1))
+    rows = []
+    for key in ("referred", "before", "unallocated", "elsewhere"):
+        for day in school_days(date(2025, 9, 1), date(2025, 12, 4)):
+            for session in ("AM", "PM"):
+                rows.append(f"{PUPILS[key][0]},{day},{session},{code_for(key, day, session)}")
+    await seeded.load("attendance", "upn,date,session,code", rows, on=TODAY)
+    await seeded.load("visits", "upn,officer_ref,date,type,outcome", [
+        f"{PUPILS['referred'][0]},EWO1,2025-10-08,Home visit,No reply – card left",
+        f"{PUPILS['referred'][0]},EWO1,2025-10-15,Home visit,Parent/carer seen",
+        f"{PUPILS['referred'][0]},EWO1,2025-11-03,School meeting,Child seen",
+        f"{PUPILS['before'][0]},EWO2,2025-09-10,Phone call,Parent/carer seen",
+    ], on=TODAY)
+    yield seeded
+    await db.close()
+
+
+PERIOD = Period(date(2025, 10, 1), TODAY)
+
+
+async def report_of(service: Service, urn: str = HILLSIDE, period: Period = PERIOD):
+    found = await service.db.read_call(report_store.school, urn)
+    assert found is not None
+    return await build_report(service.db, service.settings, found, period, at(TODAY))
+
+
+async def test_figures_are_the_domain_rules_on_the_same_marks(service: Service) -> None:
+    report = await report_of(service)
+
+    year = (date(2025, 9, 1), TODAY)
+    before = [c for d, c in service.marks("referred", *year) if d < date(2025, 10, 1)]
+    now = [c for _, c in service.marks("referred", year[0], date(2025, 12, 4))]
+    assert [pupil.name for pupil in report.pupils] == ["Amelia Hughes"]
+    pupil = report.pupils[0]
+    assert (pupil.referred_on, pupil.officer_ref) == (date(2025, 10, 1), "EWO1")
+    assert pupil.at_referral == Tally.of(before)
+    assert pupil.now == Tally.of(now)
+    assert pupil.at_referral.attendance_percent_text == "100.0 %"
+    assert report.headline.referred == 1
+    assert (report.headline.persistent_at_referral, report.headline.persistent_now) == (0, 1)
+    assert report.interventions.by_type == {"Home visit": 2, "School meeting": 1}
+    assert report.interventions.by_contact == {
+        "Child seen": 1, "Parent/carer seen": 1, "No reply – card left": 1}
+    weeks = dict(report.weeks)
+    assert weeks[date(2025, 10, 6)] == Tally.of(
+        code_for("referred", d, s) for d in school_days(date(2025, 10, 6), date(2025, 10, 10))
+        for s in ("AM", "PM"))
+
+
+async def test_only_pupils_referred_in_the_period_at_that_school(service: Service) -> None:
+    whole_term = Period(date(2025, 9, 1), TODAY)
+
+    hillside = await report_of(service, HILLSIDE, whole_term)
+    october = await report_of(service, HILLSIDE)
+    riverside = await report_of(service, RIVERSIDE)
+
+    assert [p.name for p in hillside.pupils] == ["Amelia Hughes", "Oscar Pemberton"]
+    assert [p.referred_on for p in hillside.pupils] == [date(2025, 10, 1), date(2025, 9, 3)]
+    assert "Oscar Pemberton" not in [p.name for p in october.pupils]  # allocation ended
+    assert [p.name for p in riverside.pupils] == ["Nadia Okonkwo"]
+    assert hillside.interventions.visits == 4
+
+
+def embedded(font: dict) -> bool:
+    """A font whose file is inside the PDF (the standard PDF fonts are not)."""
+    if "/DescendantFonts" in font:
+        font = font["/DescendantFonts"][0].get_object()
+    descriptor = font.get("/FontDescriptor")
+    return descriptor is not None and any(
+        key in descriptor.get_object() for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+
+
+def pdf_text(path: Path) -> list[str]:
+    return [page.extract_text() for page in PdfReader(path).pages]
+
+
+async def test_the_pdf_reads_back_with_the_figures_and_a_footer_on_every_page(
+        service: Service, tmp_path: Path) -> None:
+    out = tmp_path / "hillside.pdf"
+    written = await write_school_report(service.db, service.settings, HILLSIDE, PERIOD, out,
+                                        force=False, actor=ACTOR, now=at(TODAY))
+
+    pages = pdf_text(out)
+    text = "\n".join(pages)
+    pupil = written.report.pupils[0]
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert "Hillside Primary (URN 100001)" in text
+    assert "1 October 2025 to 5 December 2025" in text
+    assert "Amelia Hughes" in text and pupil.case_ref in text
+    assert pupil.now.attendance_percent_text in text
+    assert "01/10/2025" in text
+    for name in ("Nadia Okonkwo", "Oscar Pemberton", "Ivy Lancaster", "Rufus Treadwell"):
+        assert name not in text
+    assert len(pages) >= 2
+    for page in pages:
+        assert FOOTER_WARNING in page
+        assert "made 05/12/2025 10:00" in page
+    fonts = [font.get_object() for page in PdfReader(out).pages
+             for font in page["/Resources"]["/Font"].values()]
+    assert fonts and all(embedded(font) for font in fonts), [f["/BaseFont"] for f in fonts]
+
+
+async def test_a_long_table_breaks_across_pages_with_its_header_repeated(
+        service: Service, tmp_path: Path) -> None:
+    rows = []
+    for n in range(60):
+        number = upn(100 + n)
+        rows.append(f"{number},Pupil,Surname{n:02d},2015-05-01,5,{HILLSIDE},Hillside Primary")
+    await service.load("pupils", "upn,first_name,last_name,date_of_birth,year_group,"
+                       "school_urn,school_name", rows, on=date(2025, 10, 2))
+    await service.load("allocations", "upn,officer_ref",
+                       [f"{upn(100 + n)},EWO1" for n in range(60)], on=date(2025, 10, 2))
+    out = tmp_path / "long.pdf"
+    await write_school_report(service.db, service.settings, HILLSIDE, PERIOD, out,
+                              force=False, actor=ACTOR, now=at(TODAY))
+
+    pages = [page for page in pdf_text(out) if "Surname" in page]
+    assert len(pages) >= 2
+    for page in pages:
+        assert "Case ref" in page and "At referral" in page
+
+
+async def test_a_page_renders_to_a_non_blank_a4_png(service: Service, tmp_path: Path) -> None:
+    if shutil.which("pdftoppm") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must have pdftoppm: .ci/run installs poppler-utils")
+        pytest.skip("pdftoppm (poppler-utils) is not installed: the PNG rendering is not "
+                    "checked here (CI installs it)")
+    out = tmp_path / "hillside.pdf"
+    await write_school_report(service.db, service.settings, HILLSIDE, PERIOD, out,
+                              force=False, actor=ACTOR, now=at(TODAY))
+
+    await asyncio.to_thread(subprocess.run, ["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1",
+                                             str(out), str(tmp_path / "page")],
+                            check=True, timeout=60)
+
+    png = next(tmp_path.glob("page*.png")).read_bytes()
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (math.ceil(210 / 25.4 * 50), math.ceil(297 / 25.4 * 50))  # A4
+    assert len(png) > 5000  # text, numbers and colour: not a blank page
+
+
+async def test_a_disposed_pupil_is_gone_from_the_next_report(service: Service) -> None:
+    old_year = Period(date(2023, 9, 1), date(2024, 7, 31))
+    assert [p.name for p in (await report_of(service, period=old_year)).pupils] == [
+        "Rufus Treadwell"]
+    async with service.db.write() as conn:
+        controller = await officer_store.officer_by_ref(conn, "DPO1")
+        assert controller is not None
+        policy = retention_store.policy_for(service.settings, at(TODAY))
+        pupil_id = await conn.fetchval("SELECT id FROM pupils WHERE upn = ?",
+                                       (PUPILS["old"][0],))
+        assert await retention_store.dispose(conn, pupil_id, by=controller, policy=policy,
+                                             now=at(TODAY))
+
+    after = await report_of(service, period=old_year)
+
+    assert after.pupils == ()
+    assert after.interventions.visits == 0
