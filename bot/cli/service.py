@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from telegram import Update
-
 from bot.cli import OK, CliEnv, CliError
 
 
@@ -19,7 +17,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_run(args: argparse.Namespace, env: CliEnv) -> int:
     """Start polling; SIGTERM or Ctrl-C stops it cleanly (run_polling handles both)."""
-    from bot.app import build_application
+    from bot.app import ALLOWED_UPDATES, build_application
     from bot.logs import configure_logging
 
     settings = env.settings
@@ -28,7 +26,7 @@ def cmd_run(args: argparse.Namespace, env: CliEnv) -> int:
                        "in the environment or .env")
     configure_logging(secrets=(settings.telegram_token.get_secret_value(),))
     application = build_application(settings)
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    application.run_polling(allowed_updates=ALLOWED_UPDATES)
     return OK
 
 
