@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 
 WINDOW = timedelta(hours=1)
 MAX_WRONG_CODES = 5
-# Accounts seen once and never again are forgotten when this many are held.
+# Accounts not seen within the window are forgotten once this many are held, then
+# again each time the number held has doubled (so a flood of new accounts costs a
+# constant amount of work per attempt, not a scan of all of them each time).
 _PRUNE_AT = 1024
 
 
@@ -27,15 +29,18 @@ class AttemptLimits:
     max_wrong_codes: int = MAX_WRONG_CODES
     _refused: dict[int, datetime] = field(default_factory=dict)
     _wrong_codes: dict[int, deque[datetime]] = field(default_factory=dict)
+    _prune_refused_at: int = _PRUNE_AT
+    _prune_codes_at: int = _PRUNE_AT
 
     def may_refuse(self, account: int, now: datetime) -> bool:
         """True (and counted) if this account has had no refusal within the window."""
         last = self._refused.get(account)
         if last is not None and now - last < self.window:
             return False
-        if len(self._refused) >= _PRUNE_AT:
+        if len(self._refused) >= self._prune_refused_at:
             self._refused = {key: moment for key, moment in self._refused.items()
                              if now - moment < self.window}
+            self._prune_refused_at = max(_PRUNE_AT, 2 * len(self._refused))
         self._refused[account] = now
         return True
 
@@ -45,9 +50,10 @@ class AttemptLimits:
 
     def wrong_code(self, account: int, now: datetime) -> int:
         """Count a wrong code; returns how many this account has within the window."""
-        if len(self._wrong_codes) >= _PRUNE_AT:
+        if len(self._wrong_codes) >= self._prune_codes_at:
             for key in list(self._wrong_codes):
                 self._recent(key, now)
+            self._prune_codes_at = max(_PRUNE_AT, 2 * len(self._wrong_codes))
         self._wrong_codes.setdefault(account, deque()).append(now)
         return len(self._wrong_codes[account])
 
