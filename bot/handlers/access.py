@@ -2,11 +2,11 @@
 
 The gate runs first for every update (handler group -1). Group chats get nothing and
 are left; an update that is not from the sender's own private chat with the bot (a
-business message, a message in a third party's chat) is ignored. Anyone who may not
-use the bot gets one short refusal at most once an hour, `/start` with a wrong code
-included; five wrong codes in an hour and an account's enrolment attempts are ignored
-for the hour (bot/domain/attempts.py). Revoked and locked officers are refused on
-their very next update. A locked session answers with the PIN
+business message, a message in a third party's chat) is ignored. Strangers get one
+short refusal at most once an hour, `/start` with a wrong code included; five wrong
+codes in an hour and an account's enrolment attempts are ignored for the hour
+(bot/domain/attempts.py). Revoked and locked officers are refused on their very next
+update. A locked session answers with the PIN
 prompt, keeps the latest request, and replays it, re-authorised, after the right PIN.
 """
 
@@ -71,6 +71,9 @@ UPDATE_TYPES = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER)
 # queue every officer behind the write lock, and the idle limit counts in minutes
 # (a session may lock up to this much before its idle limit, never after).
 _TOUCH_EVERY = timedelta(minutes=1)
+# A locked or revoked officer's /start with a wrong code (or none) is told what is
+# wrong with the account, not with the code: only an administrator's new code helps.
+_REFUSED_START = {"locked": ACCOUNT_LOCKED, "revoked": REVOKED}
 _START = re.compile(r"^/start(?:@\w+)?(?:\s+(\S+))?\s*$")
 
 
@@ -158,20 +161,12 @@ def _limits(context: Context) -> AttemptLimits:
     return limits
 
 
-async def _refused_this_hour(update: Update, context: Context, user_id: int,
-                             now: datetime) -> bool:
-    """True if this account had its one refusal of the hour: nothing more is said (a
-    press is still answered, silently, so the client stops waiting)."""
-    if _limits(context).may_refuse(user_id, now):
-        return False
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    return True
-
-
 async def _refuse_stranger(update: Update, context: Context, user_id: int, now: datetime) -> None:
-    """Same short refusal whatever was sent, at most once an hour per account."""
-    if await _refused_this_hour(update, context, user_id, now):
+    """Same short refusal whatever was sent, at most once an hour per account (a press
+    is still answered, silently, so the client stops waiting)."""
+    if not _limits(context).may_refuse(user_id, now):
+        if update.callback_query is not None:
+            await update.callback_query.answer()
         return
     svc = services(context)
     async with svc.db.write() as conn:
@@ -181,12 +176,7 @@ async def _refuse_stranger(update: Update, context: Context, user_id: int, now: 
 
 
 async def _refuse_officer(update: Update, context: Context, officer: Officer) -> None:
-    """A revoked or locked officer: refused, with the reason at most once an hour."""
     svc = services(context)
-    user = update.effective_user
-    assert user is not None
-    if await _refused_this_hour(update, context, user.id, svc.clock.now()):
-        return
     async with svc.db.write() as conn:
         await audit.append(conn, actor=officer.actor, action=f"refused:{officer.status}",
                            reason="access_ended" if officer.status == "revoked" else "pin_lockout")
@@ -197,8 +187,9 @@ async def _enrol(update: Update, context: Context, officer: Officer | None, code
     """`/start CODE`: bind this Telegram account to the code's officer, then ask for a PIN.
 
     A wrong code counts against the Telegram account: after five in an hour its
-    attempts are ignored for the hour (no deletion, no audit entry, no reply). The
-    refusal is said at most once an hour to anyone who may not use the bot.
+    attempts are ignored for the hour (no deletion, no audit entry, no reply). To an
+    account bound to no officer the refusal is said at most once an hour, shared with
+    the stranger's refusal; a locked or revoked officer is told why, as on any update.
     """
     svc = services(context)
     user = update.effective_user
@@ -222,11 +213,10 @@ async def _enrol(update: Update, context: Context, officer: Officer | None, code
             await _bind(conn, officer, officer_id, user.id, chat.id, now)
     if officer_id is not None:
         await answer(update, CHOOSE_PIN)
-    elif officer is not None and officer.status == "active":
-        await answer(update, BAD_CODE)  # bound and setting a PIN: a known person
+    elif officer is not None:  # a known person: told why, as on any other update
+        await answer(update, _REFUSED_START.get(officer.status, BAD_CODE))
     elif limits.may_refuse(user.id, now):
-        status = officer.status if officer is not None else ""
-        await answer(update, {"locked": ACCOUNT_LOCKED, "revoked": REVOKED}.get(status, BAD_CODE))
+        await answer(update, BAD_CODE)
 
 
 async def _bind(conn: Conn, officer: Officer | None, officer_id: int, user_id: int,

@@ -147,3 +147,15 @@ async def test_the_bot_asks_telegram_only_for_what_it_handles(
     await user.send("/help")
     assert "/pupils" in (await user.next_message()).text
     assert third_party.history == []
+
+
+async def test_a_revoked_officer_sending_start_is_told_access_ended(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    user = await people.enrolled("EWO1")
+    async with db.write() as conn:
+        found = await officer_store.officer_by_ref(conn, "EWO1")
+        assert found is not None
+        await officer_store.revoke(conn, found, now=clock.now())
+    for text in ("/start", "/start not-the-code"):  # told each time: a known person
+        await user.send(text)
+        assert (await user.next_message()).text == access.REVOKED
