@@ -18,6 +18,7 @@ from bench.drills import (
     concurrency,
     crash,
     faults,
+    flood,
     hostile_chat,
     hostile_files,
     leaks,
@@ -42,6 +43,7 @@ DRILLS: dict[str, Run] = {
     "round-trip": round_trip.round_trip_drill,
     "access": access.access_drill,
     "leaks": leaks.leaks_drill,
+    "flood": flood.flood_drill,
 }
 
 
