@@ -50,6 +50,10 @@ from bot.storage.db import Database, load_pepper
 log = logging.getLogger(__name__)
 JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
 
+# What the bot asks Telegram for (getUpdates' allowed_updates): the types the gate lets
+# through, nothing else (business messages, inline queries, channel posts never come).
+ALLOWED_UPDATES = list(access.UPDATE_TYPES)
+
 UNKNOWN_COMMAND = "I don't know that command. Send /help to see what you can do."
 STALE = "That button no longer works. Send the command again."
 SOMETHING_WRONG = "Something went wrong on our side (ref {ref}). Please try again."

@@ -13,7 +13,7 @@ from datetime import datetime
 from pydantic import SecretStr
 from telegram.ext import Application, BaseRateLimiter
 
-from bot.app import build_application
+from bot.app import ALLOWED_UPDATES, build_application
 from bot.clock import Clock
 from bot.domain.pinhash import PinCost, cost_in_effect, hash_pin
 from bot.processing import PerChatUpdateProcessor
@@ -47,7 +47,8 @@ class RunningBot:
             await application.post_init(application)
         await application.start()
         assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0, timeout=1)
+        await application.updater.start_polling(poll_interval=0, timeout=1,
+                                                allowed_updates=ALLOWED_UPDATES)
         self.application = application
         return application
 
@@ -71,6 +72,13 @@ class RunningBot:
         processor = self.application.update_processor
         assert isinstance(processor, PerChatUpdateProcessor)
         await processor.idle()
+
+    async def settled(self) -> None:
+        """Wait until every update sent so far has been taken from the stand-in and
+        handled, replies and all: for a test to see that nothing was said."""
+        assert self.application is not None
+        await self.standin.wait_until_taken()
+        await self.application.update_queue.join()
 
     async def __aenter__(self) -> RunningBot:
         await self.start()

@@ -1,17 +1,20 @@
 """Update and request processing: updates of one chat run in order, different chats at
-once; requests to Telegram within its flood limits, a short wait it asks for waited out."""
+once and in turn; requests to Telegram within its flood limits, shared fairly between
+chats, a short wait it asks for waited out."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from datetime import timedelta
 from typing import Any
 
 from telegram import Update
 from telegram.error import RetryAfter
-from telegram.ext import AIORateLimiter, BaseRateLimiter, BaseUpdateProcessor
+from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 from telegram.warnings import PTBDeprecationWarning
 
 # Telegram's 429 names the seconds to wait. Up to this long, the request is sent again
@@ -20,16 +23,26 @@ from telegram.warnings import PTBDeprecationWarning
 SHORT_WAIT = timedelta(seconds=5)
 
 
+# The library takes its own semaphore before `do_process_update`: a chat's backlog
+# waiting there for its own chat's lock would hold every slot, and another chat's update
+# would queue behind the whole backlog. Its bound is set out of reach; this class bounds
+# the updates being handled instead, with a slot taken only once the chat's lock is held.
+_OUT_OF_REACH = 2**31 - 1
+
+
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Serialises the updates of each chat; lets different chats proceed concurrently.
 
     Conversation state lives in the database and is read at each step, so two
     updates of one chat must never interleave; two officers must never wait on each
-    other. `idle()` lets tests and the demo wait until every update has been handled.
+    other. A chat waiting for its own lock holds no slot, so each chat has at most one
+    update at the slots' queue: a flood from one chat takes one slot in turn with every
+    other chat. `idle()` lets tests and the demo wait until every update has been handled.
     """
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(_OUT_OF_REACH)
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
         self._in_flight = 0
@@ -43,7 +56,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if self._idle is not None:
             self._idle.clear()
         try:
-            async with lock:
+            async with lock, self._slots:
                 await coroutine
         finally:
             self._waiting[key] -= 1
@@ -83,18 +96,93 @@ def _chat_key(update: object) -> int:
     return 0
 
 
-class RateLimiter(BaseRateLimiter[int]):
-    """python-telegram-bot's AIORateLimiter (30 messages a second in all, 20 a minute
-    per group), repeating a request once when Telegram asks for a short wait."""
+class FairTurns:
+    """Turns to send, at most `per_second` a second (a burst of as many after a quiet
+    second), handed round-robin to the queues of waiting requests, one queue a key.
 
-    def __init__(self) -> None:
-        self._limits = AIORateLimiter(max_retries=0)
+    A key with a backlog takes one turn in each round, like every other waiting key, so
+    a reply to one chat waits for at most one turn of each other busy chat, never for
+    another chat's whole backlog. A request finding no one waiting and a turn to spare
+    goes at once.
+    """
+
+    def __init__(self, per_second: float, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._per_second = per_second
+        self._clock = clock
+        self._credit = per_second
+        self._updated = clock()
+        self._queues: dict[Hashable, deque[asyncio.Future[None]]] = {}  # in turn order
+        self._dispatcher: asyncio.Task[None] | None = None
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(queue) for queue in self._queues.values())
+
+    async def turn(self, key: Hashable) -> None:
+        """Return when `key` may send one request."""
+        self._refill()
+        if not self._queues and self._credit >= 1:
+            self._credit -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queues.setdefault(key, deque()).append(future)
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(self._dispatch(), name="fair-turns")
+        await future  # cancelled with its waiter; the dispatcher then skips it
+
+    def close(self) -> None:
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
+        for queue in self._queues.values():
+            for future in queue:
+                future.cancel()
+        self._queues.clear()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._credit = min(self._per_second,
+                           self._credit + (now - self._updated) * self._per_second)
+        self._updated = now
+
+    async def _dispatch(self) -> None:
+        while self._queues:
+            self._refill()
+            if self._credit < 1:
+                await asyncio.sleep((1 - self._credit) / self._per_second)
+                continue
+            key = next(iter(self._queues))
+            queue = self._queues.pop(key)
+            future = queue.popleft()
+            if queue:
+                self._queues[key] = queue  # to the back of the round
+            if future.done():  # its waiter gave up: no turn used
+                continue
+            self._credit -= 1
+            future.set_result(None)
+
+
+class RateLimiter(BaseRateLimiter[int]):
+    """Telegram's flood limit (about 30 messages a second in all) shared fairly between
+    chats: each chat's requests wait in the chat's own queue and the queues take turns
+    (FairTurns), so one chat's backlog never delays another chat's reply. A request
+    Telegram answers with a short wait (429) is sent again after it, in its chat's turn.
+
+    Requests that name no chat (answering a button press, getMe) are not limited, as
+    python-telegram-bot's AIORateLimiter does not limit them. Its 20-a-minute limit for
+    groups is not kept: the bot sends nothing to groups but `leaveChat`.
+    """
+
+    def __init__(self, per_second: float = 30.0) -> None:
+        self._per_second = per_second
+        self._turns: FairTurns | None = None
 
     async def initialize(self) -> None:
-        await self._limits.initialize()
+        self._turns = FairTurns(self._per_second)
 
     async def shutdown(self) -> None:
-        await self._limits.shutdown()
+        if self._turns is not None:
+            self._turns.close()
 
     async def process_request(
         self,
@@ -105,16 +193,21 @@ class RateLimiter(BaseRateLimiter[int]):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        chat = data.get("chat_id")
+        if chat is None:
+            return await callback(*args, **kwargs)
+        if self._turns is None:
+            self._turns = FairTurns(self._per_second)
+        await self._turns.turn(str(chat))
         try:
-            return await self._limits.process_request(callback, args, kwargs, endpoint, data,
-                                                      rate_limit_args)
+            return await callback(*args, **kwargs)
         except RetryAfter as exc:
             wait = retry_after(exc)
             if wait > SHORT_WAIT:
                 raise
         await asyncio.sleep(wait.total_seconds())
-        return await self._limits.process_request(callback, args, kwargs, endpoint, data,
-                                                  rate_limit_args)
+        await self._turns.turn(str(chat))
+        return await callback(*args, **kwargs)
 
 
 def retry_after(exc: RetryAfter) -> timedelta:

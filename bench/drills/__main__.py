@@ -19,6 +19,7 @@ from bench.drills import (
     crash,
     custody,
     faults,
+    flood,
     hostile_chat,
     hostile_files,
     leaks,
@@ -46,6 +47,7 @@ DRILLS: dict[str, Run] = {
     "audit-head": custody.audit_head_drill,
     "exit-paths": custody.exit_paths_drill,
     "key-files": custody.key_files_drill,
+    "flood": flood.flood_drill,
 }
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from telegram import Update
-
 from bot.cli import OK, CliEnv, CliError
 
 
@@ -23,7 +21,7 @@ def cmd_run(args: argparse.Namespace, env: CliEnv) -> int:
 
     from telegram.error import TelegramError
 
-    from bot.app import build_application
+    from bot.app import ALLOWED_UPDATES, build_application
     from bot.cli.preflight import check_before_run, problem_line
     from bot.logs import configure_logging
 
@@ -35,7 +33,7 @@ def cmd_run(args: argparse.Namespace, env: CliEnv) -> int:
     asyncio.run(check_before_run(settings))
     application = build_application(settings)
     try:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
     except TelegramError as exc:  # Telegram went away between the check and the start
         raise CliError(problem_line(exc, settings)) from None
     return OK

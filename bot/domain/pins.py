@@ -1,4 +1,5 @@
-"""PIN strength: which PINs are refused, and why (in the officer's words)."""
+"""PIN shape and strength: which messages are PIN attempts, which PINs are refused, and
+why (in the officer's words)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,10 @@ def pin_problem(pin: str) -> str | None:
     if steps in ({1}, {9}):
         return "A PIN must not be a run of consecutive digits."
     return None
+
+
+def is_pin_shaped(text: str) -> bool:
+    """4 to 8 ASCII digits (spaces around ignored): a PIN attempt, never a search, since
+    no name, UPN or case reference is all digits."""
+    text = text.strip()
+    return MIN_LENGTH <= len(text) <= MAX_LENGTH and _DIGITS.issuperset(text)

@@ -1,8 +1,12 @@
 """Who may talk to the bot: the gate, enrolment with a code, PIN set-up, PIN unlock, /lock.
 
 The gate runs first for every update (handler group -1). Group chats get nothing and
-are left. Strangers get one short refusal, at most once an hour. Revoked and locked
-officers are refused on their very next update. A locked session answers with the PIN
+are left; an update that is not from the sender's own private chat with the bot (a
+business message, a message in a third party's chat) is ignored. Strangers get one
+short refusal at most once an hour, `/start` with a wrong code included; five wrong
+codes in an hour and an account's enrolment attempts are ignored for the hour
+(bot/domain/attempts.py). Revoked and locked officers are refused on their very next
+update. A locked session answers with the PIN
 prompt, keeps the latest request, and replays it, re-authorised, after the right PIN.
 """
 
@@ -19,8 +23,9 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
+from bot.domain.attempts import AttemptLimits
 from bot.domain.pinhash import PinCheck, check_pin, hash_pin, verify_pin
-from bot.domain.pins import pin_problem
+from bot.domain.pins import is_pin_shaped, pin_problem
 from bot.handlers.common import (
     Context,
     answer,
@@ -32,7 +37,7 @@ from bot.handlers.common import (
 from bot.handlers.help import commands_for, help_text
 from bot.storage import audit, conversations, sessions
 from bot.storage import officers as officer_store
-from bot.storage.db import SyncConn
+from bot.storage.db import Conn, SyncConn
 from bot.storage.officers import Officer
 from bot.storage.sessions import Session
 
@@ -53,16 +58,22 @@ PIN_MISMATCH = "The two PINs did not match. Choose a PIN of 4 to 8 digits again.
 ENROLLED = "You are enrolled. Your PIN is asked again after a while without use."
 LOCKED_PROMPT = "Locked — send your PIN."
 UNLOCKED = "Unlocked."
-WRONG_PIN = "That PIN is not right. {left} tries left before your account locks."
+WRONG_PIN = "That PIN is not right. {left} left before your account locks."
+ONE_TRY = "1 try"
+TRIES = "{count} tries"
 LOCKED_NOW = "Your session is locked. Send your PIN to carry on."
 
 PIN_SETUP = "pin_setup"
-_PIN_SHAPE = re.compile(r"^\d{4,8}$")
-_STRANGER_QUIET = timedelta(hours=1)
+# The update types the gate lets through; the bot asks Telegram for these only. A
+# group's my_chat_member (the bot added to it) is one: the gate leaves the group.
+UPDATE_TYPES = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER)
 # Activity is recorded at most once a minute: a write transaction per update would
 # queue every officer behind the write lock, and the idle limit counts in minutes
 # (a session may lock up to this much before its idle limit, never after).
 _TOUCH_EVERY = timedelta(minutes=1)
+# A locked or revoked officer's /start with a wrong code (or none) is told what is
+# wrong with the account, not with the code: only an administrator's new code helps.
+_REFUSED_START = {"locked": ACCOUNT_LOCKED, "revoked": REVOKED}
 _START = re.compile(r"^/start(?:@\w+)?(?:\s+(\S+))?\s*$")
 
 
@@ -75,6 +86,8 @@ async def gate(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
     if chat.type != ChatType.PRIVATE:
         await _leave(context, chat.id)
+        raise ApplicationHandlerStop
+    if not _from_own_private_chat(update, user.id):
         raise ApplicationHandlerStop
     svc = services(context)
     now = svc.clock.now()
@@ -111,6 +124,19 @@ def _person(conn: SyncConn, user_id: int) -> tuple[Officer | None, Session | Non
     return officer, None if officer is None else sessions.session_of_sync(conn, officer.id)
 
 
+def _from_own_private_chat(update: Update, user_id: int) -> bool:
+    """A message, or a press on one of the bot's messages, in the sender's own private
+    chat with the bot: the gate authorises the sender and the reply goes to the chat, so
+    the two must be the same person (a business message's chat is a third party's)."""
+    message = update.message
+    if message is not None:
+        return message.chat.id == user_id and message.business_connection_id is None
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        return query.message.chat.id == user_id
+    return False
+
+
 def _start_code(update: Update) -> str | None:
     message = update.message
     if message is None or not message.text:
@@ -128,15 +154,20 @@ async def _leave(context: Context, chat_id: int) -> None:
         log.warning("could not leave a group chat: %s", type(exc).__name__)
 
 
+def _limits(context: Context) -> AttemptLimits:
+    limits = context.application.bot_data.get("ewo.attempts")
+    if not isinstance(limits, AttemptLimits):
+        limits = context.application.bot_data["ewo.attempts"] = AttemptLimits()
+    return limits
+
+
 async def _refuse_stranger(update: Update, context: Context, user_id: int, now: datetime) -> None:
-    """Same short refusal whatever was sent, at most once an hour per account."""
-    last = context.application.bot_data.setdefault("ewo.strangers", {})
-    previous = last.get(user_id)
-    if previous is not None and now - previous < _STRANGER_QUIET:
+    """Same short refusal whatever was sent, at most once an hour per account (a press
+    is still answered, silently, so the client stops waiting)."""
+    if not _limits(context).may_refuse(user_id, now):
         if update.callback_query is not None:
             await update.callback_query.answer()
         return
-    last[user_id] = now
     svc = services(context)
     async with svc.db.write() as conn:
         await audit.append(conn, actor="telegram:unknown", action="refused:stranger",
@@ -153,34 +184,55 @@ async def _refuse_officer(update: Update, context: Context, officer: Officer) ->
 
 
 async def _enrol(update: Update, context: Context, officer: Officer | None, code: str) -> None:
-    """`/start CODE`: bind this Telegram account to the code's officer, then ask for a PIN."""
-    await forget_message(context, update.message)
+    """`/start CODE`: bind this Telegram account to the code's officer, then ask for a PIN.
+
+    A wrong code counts against the Telegram account: after five in an hour its
+    attempts are ignored for the hour (no deletion, no audit entry, no reply). To an
+    account bound to no officer the refusal is said at most once an hour, shared with
+    the stranger's refusal; a locked or revoked officer is told why, as on any update.
+    """
     svc = services(context)
     user = update.effective_user
     chat = update.effective_chat
     assert user is not None and chat is not None
+    now = svc.clock.now()
+    limits = _limits(context)
+    if limits.codes_blocked(user.id, now):
+        return
+    await forget_message(context, update.message)
     if officer is not None and officer.enrolled and officer.status == "active":
         await answer(update, ALREADY_ENROLLED)
         return
-    now = svc.clock.now()
     async with svc.db.write() as conn:
         officer_id = await sessions.claim_code(conn, code, now) if code else None
         if officer_id is None:
             await audit.append(conn, actor=officer.actor if officer else "telegram:unknown",
-                               action="enrol_refused", reason="bad_code")
+                               action="enrol_refused", reason="bad_code",
+                               detail={"failures": limits.wrong_code(user.id, now)})
         else:
-            if officer is not None and officer.id != officer_id:
-                # This account was bound to someone else: that binding ends here.
-                await conn.execute("UPDATE officers SET telegram_user_id = NULL, chat_id = NULL"
-                                   " WHERE id = ?", (officer.id,))
-            await sessions.bind_telegram_user(conn, officer_id, user.id, chat.id, now)
-            await conversations.start(conn, officer_id, kind=PIN_SETUP, step="first", now=now,
-                                      expires_at=now + timedelta(hours=1))
-            enrolled = await officer_store.officer_by_id(conn, officer_id)
-            assert enrolled is not None
-            await audit.append(conn, actor=enrolled.actor, action="enrol",
-                               target=f"officer:{enrolled.ref}", reason="enrolment_code")
-    await answer(update, BAD_CODE if officer_id is None else CHOOSE_PIN)
+            await _bind(conn, officer, officer_id, user.id, chat.id, now)
+    if officer_id is not None:
+        await answer(update, CHOOSE_PIN)
+    elif officer is not None:  # a known person: told why, as on any other update
+        await answer(update, _REFUSED_START.get(officer.status, BAD_CODE))
+    elif limits.may_refuse(user.id, now):
+        await answer(update, BAD_CODE)
+
+
+async def _bind(conn: Conn, officer: Officer | None, officer_id: int, user_id: int,
+                chat_id: int, now: datetime) -> None:
+    """The code was good: this account is the code's officer's, who now chooses a PIN."""
+    if officer is not None and officer.id != officer_id:
+        # This account was bound to someone else: that binding ends here.
+        await conn.execute("UPDATE officers SET telegram_user_id = NULL, chat_id = NULL"
+                           " WHERE id = ?", (officer.id,))
+    await sessions.bind_telegram_user(conn, officer_id, user_id, chat_id, now)
+    await conversations.start(conn, officer_id, kind=PIN_SETUP, step="first", now=now,
+                              expires_at=now + timedelta(hours=1))
+    enrolled = await officer_store.officer_by_id(conn, officer_id)
+    assert enrolled is not None
+    await audit.append(conn, actor=enrolled.actor, action="enrol",
+                       target=f"officer:{enrolled.ref}", reason="enrolment_code")
 
 
 async def _pin_setup(update: Update, context: Context, officer: Officer) -> None:
@@ -239,7 +291,7 @@ async def _while_locked(update: Update, context: Context, officer: Officer) -> N
     svc = services(context)
     message = update.message
     text = message.text.strip() if message is not None and message.text else ""
-    if message is not None and _PIN_SHAPE.match(text):
+    if message is not None and is_pin_shaped(text):
         await forget_message(context, message)
         await _try_pin(update, context, officer, text)
         return
@@ -272,7 +324,7 @@ async def _try_pin(update: Update, context: Context, officer: Officer, pin: str)
                                detail={"failures": failures})
     if not right:
         left = sessions.MAX_PIN_FAILURES - failures
-        await answer(update, ACCOUNT_LOCKED if left <= 0 else WRONG_PIN.format(left=left))
+        await answer(update, ACCOUNT_LOCKED if left <= 0 else wrong_pin_text(left))
         return
     await answer(update, UNLOCKED)
     if pending:
@@ -280,6 +332,11 @@ async def _try_pin(update: Update, context: Context, officer: Officer, pin: str)
         if replay is not None:
             # The kept request goes through the gate again, so it is re-authorised.
             await context.application.process_update(replay)
+
+
+def wrong_pin_text(left: int) -> str:
+    """The wrong-PIN reply, with the tries left in the right number."""
+    return WRONG_PIN.format(left=ONE_TRY if left == 1 else TRIES.format(count=left))
 
 
 async def lock_command(update: Update, context: Context) -> None:

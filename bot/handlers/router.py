@@ -1,7 +1,8 @@
 """Plain text that is not a command: an answer to the open conversation, else a search.
 
-Text sent while a conversation waits is an answer to it, never a search. The
-composition root says which handler answers which conversation kind.
+Text sent while a conversation waits is an answer to it, never a search. A message of
+4 to 8 digits is neither: it is a PIN sent while already unlocked, so it is deleted
+from the chat. The composition root says which handler answers which conversation kind.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 
-from bot.handlers.common import Context, answer, current_officer, services
+from bot.domain.pins import is_pin_shaped
+from bot.handlers.common import Context, answer, current_officer, forget_message, services
 from bot.storage import conversations
 from bot.storage.conversations import Conversation
 
@@ -19,6 +21,7 @@ TextAnswer = Callable[[Update, Context, Conversation], Awaitable[None]]
 Search = Callable[[Update, Context], Awaitable[None]]
 
 NOTHING_TO_DO = "Send /help to see what you can do."
+ALREADY_UNLOCKED = "Already unlocked."
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,11 @@ class TextRoutes:
 def text_handler(routes: TextRoutes) -> Callable[[Update, Context], Awaitable[None]]:
     async def on_text(update: Update, context: Context) -> None:
         """Route typed text to the open conversation, or search the officer's pupils."""
+        message = update.effective_message
+        if message is not None and message.text and is_pin_shaped(message.text):
+            await forget_message(context, message)
+            await answer(update, ALREADY_UNLOCKED)
+            return
         officer = current_officer(context)
         svc = services(context)
         # A quick_read: this comes before every typed search.

@@ -137,6 +137,17 @@ class FakeUser(ChatView):
         """Press the button with this exact label on the newest message that has it."""
         return self._press(self._person, label, message_id)
 
+    async def send_in(self, other: FakeUser, text: str, *, business: bool = False) -> int:
+        """Write in `other`'s private chat as this user: a business message (this user's
+        business account connected to the bot), or with `business=False` a plain message
+        whose chat is not the sender's own, as a forged or broken client could."""
+        _check_typed(text)
+        if business:
+            return self._world.user_message(other._chat, self._person, text,
+                                            kind="business_message",
+                                            business_connection_id=f"bc{self.user_id}")
+        return self._world.user_message(other._chat, self._person, text)
+
     async def press_data(self, data: str, message_id: int) -> str:
         """Send a callback query with any data at all, as a modified client could."""
         return self._world.press(self._chat, self._person, data, message_id)

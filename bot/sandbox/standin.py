@@ -202,6 +202,18 @@ class BotApiStandIn:
         async with asyncio.timeout(timeout):
             return await self._world.signal.wait_until(unclaimed)
 
+    async def wait_until_taken(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Return once the bot has confirmed every update queued so far (it has them all)
+        and is polling for more."""
+        async with asyncio.timeout(timeout):
+            await self._world.signal.wait_until(
+                lambda: True if self._polls_waiting and not self._world.updates else None)
+
+    @property
+    def allowed_updates(self) -> frozenset[str] | None:
+        """The update types the bot last asked for (None: Telegram's default)."""
+        return self._world.allowed_updates
+
     async def wait_for_long_poll(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Return once a getUpdates request is being held open waiting for updates."""
         async with asyncio.timeout(timeout):
@@ -304,6 +316,7 @@ class BotApiStandIn:
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         world = self._world
         world.confirm_updates(_int(params.get("offset"), 0))
+        world.allow_updates(params.get("allowed_updates"))
         limit = min(max(_int(params.get("limit"), 100), 1), 100)
         timeout = max(_int(params.get("timeout"), 0), 0)
         # A newer getUpdates ends an older one with 409, as Telegram does.

@@ -89,6 +89,10 @@ class CallbackQuery:
     show_alert: bool = False
 
 
+# Update types Telegram sends only when getUpdates' allowed_updates names them.
+_NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+
+
 class World:
     """Everything the stand-in knows; the HTTP side and the fake people both change it."""
 
@@ -108,13 +112,25 @@ class World:
         self.file_ids: dict[FilePayload, str] = {}
         self.left_chats: set[int] = set()
         self.commands: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        self.allowed_updates: frozenset[str] | None = None  # None: Telegram's default
         self._update_ids = itertools.count(1)
         self._callback_ids = itertools.count(4_000_000_001)
         self._file_numbers = itertools.count(1)
 
     # Updates -------------------------------------------------------------------------
 
+    def allow_updates(self, kinds: object) -> None:
+        """getUpdates' allowed_updates: kept until a later call names others; an empty
+        list means Telegram's default again."""
+        if isinstance(kinds, list):
+            self.allowed_updates = frozenset(str(kind) for kind in kinds) or None
+
     def queue_update(self, kind: str, payload: dict[str, Any]) -> None:
+        """An update of this type, unless the bot asked not to get that type (Telegram
+        then never creates it)."""
+        allowed = self.allowed_updates
+        if kind in _NOT_BY_DEFAULT if allowed is None else kind not in allowed:
+            return
         self.updates.append({"update_id": next(self._update_ids), kind: payload})
         self.signal.notify()
 
@@ -127,7 +143,8 @@ class World:
             return
         self.updates = [update for update in self.updates if update["update_id"] >= offset]
 
-    def user_message(self, chat: Chat, person: dict[str, Any], text: str) -> int:
+    def user_message(self, chat: Chat, person: dict[str, Any], text: str, *,
+                     kind: str = "message", business_connection_id: str | None = None) -> int:
         message_id = chat.next_message_id()
         chat.user_message_ids.add(message_id)
         message: dict[str, Any] = {
@@ -140,8 +157,10 @@ class World:
         entities = command_entities(text)
         if entities:
             message["entities"] = entities
+        if business_connection_id is not None:
+            message["business_connection_id"] = business_connection_id
         if chat.id not in self.left_chats:
-            self.queue_update("message", message)
+            self.queue_update(kind, message)
         return message_id
 
     def press(self, chat: Chat, person: dict[str, Any], data: str, message_id: int) -> str:

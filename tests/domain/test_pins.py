@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.pins import pin_problem
+from bot.domain.pins import is_pin_shaped, pin_problem
 
 LENGTH = "A PIN must be 4 to 8 digits."
 REPEATED = "A PIN must not be one digit repeated."
@@ -39,3 +39,13 @@ def test_acceptable_pins(pin: str) -> None:
 )
 def test_refused_pins(pin: str, problem: str) -> None:
     assert pin_problem(pin) == problem
+
+
+@pytest.mark.parametrize("text", ["2580", " 4829 ", "12345678", "0000"])
+def test_four_to_eight_ascii_digits_are_pin_shaped(text: str) -> None:
+    assert is_pin_shaped(text)
+
+
+@pytest.mark.parametrize("text", ["123", "123456789", "12 34", "١٢٣٤", "１２３４", "C00001", ""])
+def test_anything_else_is_not(text: str) -> None:
+    assert not is_pin_shaped(text)

@@ -1,0 +1,94 @@
+"""Fairness of update processing and of the requests to Telegram: one chat's backlog
+never holds up another chat (bot/processing.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from telegram import Chat, Message, Update, User
+
+from bot.processing import PerChatUpdateProcessor, RateLimiter
+
+
+def _update(update_id: int, chat_id: int) -> Update:
+    chat = Chat(chat_id, Chat.PRIVATE)
+    message = Message(update_id, None, chat, from_user=User(chat_id, "P", False), text="x")  # type: ignore[arg-type]
+    return Update(update_id, message=message)
+
+
+async def test_a_chat_waiting_for_its_own_lock_holds_no_slot() -> None:
+    """A backlog of one chat larger than the slots: another chat's update still runs
+    while the backlog's first update is being handled."""
+    processor = PerChatUpdateProcessor(max_concurrent_updates=4)
+    await processor.initialize()
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def flood_update(number: int) -> None:
+        order.append(f"flood {number}")
+        await release.wait()
+
+    async def other_update() -> None:
+        order.append("other")
+        release.set()  # only the other chat's update lets the flood go on
+
+    tasks = [asyncio.create_task(processor.process_update(_update(n, 1), flood_update(n)))
+             for n in range(20)]
+    tasks.append(asyncio.create_task(processor.process_update(_update(99, 2), other_update())))
+    async with asyncio.timeout(5):
+        await asyncio.gather(*tasks)
+    assert order[:2] == ["flood 0", "other"]
+    assert order[2:] == [f"flood {n}" for n in range(1, 20)]  # one chat stays in order
+    await processor.idle()
+    assert processor.in_flight == 0
+
+
+async def test_another_chats_request_takes_the_next_turn_not_the_backlogs_end() -> None:
+    """Telegram's 30 a second shared in turn: one chat with a hundred requests waiting,
+    another chat's request goes within a round, not after the hundred."""
+    limiter = RateLimiter()
+    await limiter.initialize()
+    sent: list[int] = []
+
+    async def send(chat: int) -> bool:
+        sent.append(chat)
+        return True
+
+    async def request(chat: int) -> Any:
+        return await limiter.process_request(send, (chat,), {}, "sendMessage",
+                                             {"chat_id": chat}, None)
+
+    flood = [asyncio.create_task(request(1)) for _ in range(100)]
+    await asyncio.sleep(0)  # the flood is queued first
+    try:
+        async with asyncio.timeout(5):
+            assert await request(2) is True
+        # The burst of one second went to the flood, which was alone; then turns alternate.
+        assert sent.index(2) <= 32
+    finally:
+        for task in flood:
+            task.cancel()
+        await asyncio.gather(*flood, return_exceptions=True)
+        await limiter.shutdown()
+
+
+async def test_requests_naming_no_chat_are_not_held() -> None:
+    limiter = RateLimiter(per_second=1)
+    await limiter.initialize()
+
+    async def send() -> bool:
+        return True
+
+    blocked = [asyncio.create_task(limiter.process_request(
+        send, (), {}, "sendMessage", {"chat_id": 1}, None)) for _ in range(5)]
+    await asyncio.sleep(0)
+    try:
+        async with asyncio.timeout(1):
+            assert await limiter.process_request(send, (), {}, "answerCallbackQuery",
+                                                 {"callback_query_id": "7"}, None)
+    finally:
+        for task in blocked:
+            task.cancel()
+        await asyncio.gather(*blocked, return_exceptions=True)
+        await limiter.shutdown()
