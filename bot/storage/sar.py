@@ -231,6 +231,10 @@ async def _pupil(conn: Conn, pupil: Any) -> dict[str, Any]:
     allocation = await conn.fetchone(
         "SELECT o.ref, a.allocated_at FROM allocations a JOIN officers o ON o.id = a.officer_id"
         " WHERE a.pupil_id = ?", (pupil["id"],))
+    spans = await conn.fetchall(
+        "SELECT o.ref, h.started, h.ended FROM allocation_history h"
+        " JOIN officers o ON o.id = h.officer_id WHERE h.pupil_id = ? ORDER BY h.started, h.id",
+        (pupil["id"],))
     return {
         "upn": pupil["upn"], "case_ref": pupil["case_ref"],
         "first_name": pupil["first_name"], "last_name": pupil["last_name"],
@@ -242,6 +246,8 @@ async def _pupil(conn: Conn, pupil: Any) -> dict[str, Any]:
         "first_imported": pupil["first_imported"], "last_imported": pupil["last_imported"],
         "allocation": None if allocation is None else {
             "officer_ref": allocation["ref"], "allocated_at": allocation["allocated_at"]},
+        "allocation_history": [{"officer_ref": span["ref"], "from": span["started"],
+                                "to": span["ended"]} for span in spans],
     }
 
 

@@ -54,6 +54,9 @@ class Seed:
                 await conn.execute(
                     "INSERT INTO allocations (pupil_id, officer_id, allocated_at)"
                     " VALUES (?, ?, ?)", (pupil_id, officer.id, stamp(NOW)))
+                await conn.execute(
+                    "INSERT INTO allocation_history (pupil_id, officer_id, started)"
+                    " VALUES (?, ?, ?)", (pupil_id, officer.id, NOW.date().isoformat()))
         return pupil_id
 
     async def visit(self, pupil_id: int, officer: Officer, day: date, *,

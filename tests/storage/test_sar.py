@@ -35,6 +35,7 @@ def rows_in_export(document: dict, table: str) -> int:
         "conversations": lambda: len(document["drafts"]),
         "retention_reminders": lambda: len(document["retention_reminders"]),
         "allocations": lambda: int(document["pupil"]["allocation"] is not None),
+        "allocation_history": lambda: len(document["pupil"]["allocation_history"]),
     }
     return sections[table]()
 
