@@ -1,7 +1,8 @@
 """/pupils, /pupil and typed names: an officer's list, search, pupil cards and details.
 
 Every card and details view is audited (`pupil_card` / `pupil_details`, target
-`pupil:<id>`, a fixed reason). Buttons (`card:`, `det:`, `pg:`, `pick:`) are untrusted:
+`pupil:<id>`, a fixed reason), and so is every list of pupils shown (`pupil_list`,
+one entry naming each pupil listed). Buttons (`card:`, `det:`, `pg:`, `pick:`) are untrusted:
 each press is decoded and answered from a query scoped to the person pressing, so a
 forged button for someone else's pupil gets the same answer as a pupil that does not
 exist. Supervisors see their team's pupils read-only, audited as `supervision`.
@@ -10,7 +11,9 @@ exist. Supervisors see their team's pupils read-only, audited as `supervision`.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -59,6 +62,7 @@ _ROLES = ("officer", "supervisor")
 # Fixed audit reason codes: how the person came to the record.
 PUPIL_COMMAND, SEARCH, LIST_BUTTON, ALERT_BUTTON = (
     "pupil_command", "search", "list_button", "alert_button")
+PUPILS_COMMAND = "pupils_command"
 CARD_BUTTON, SUPERVISION = "card_button", "supervision"
 
 SEN_LABELS = {"N": "none", "K": "SEN support", "E": "EHC plan"}
@@ -70,7 +74,7 @@ SEN_LABELS = {"N": "none", "K": "SEN support", "E": "EHC plan"}
 @requires_role(*_ROLES)
 async def pupils_command(update: Update, context: Context) -> None:
     """/pupils — my allocated pupils, lowest attendance first, first page."""
-    text, markup = await _list_page(context, current_officer(context), 1)
+    text, markup = await _list_page(context, current_officer(context), 1, PUPILS_COMMAND)
     await answer(update, text, markup=markup)
 
 
@@ -82,7 +86,7 @@ async def page_button(update: Update, context: Context) -> None:
     if not page:
         await answer(update, STALE_BUTTON)
         return
-    text, markup = await _list_page(context, current_officer(context), page)
+    text, markup = await _list_page(context, current_officer(context), page, LIST_BUTTON)
     query = update.callback_query
     assert query is not None
     with contextlib.suppress(BadRequest):  # the same page again: "message is not modified"
@@ -90,8 +94,9 @@ async def page_button(update: Update, context: Context) -> None:
     await _acknowledge(update)
 
 
-async def _list_page(context: Context, officer: Officer,
-                     page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+async def _list_page(context: Context, officer: Officer, page: int,
+                     reason: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A page of the list, audited (once committed) as naming each pupil on it."""
     svc = services(context)
     today = svc.clock.today()
     async with svc.db.read() as conn:
@@ -106,6 +111,7 @@ async def _list_page(context: Context, officer: Officer,
                 offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     if not total:
         return NO_PUPILS, None
+    await audit_listing(context, officer, shown, reason, detail={"page": page})
     first = (page - 1) * PAGE_SIZE + 1
     lines = [LIST_HEADER.format(total=total, page=page, pages=pages)]
     lines += [f"{number}. {list_line(pupil)}" for number, pupil in enumerate(shown, first)]
@@ -167,8 +173,29 @@ async def _find_and_show(update: Update, context: Context, typed: str, reason: s
     elif len(found) == 1:
         await _show(update, context, found[0].id, card, reason)
     else:
-        await answer(update, _choice_text(found), markup=keyboard(
-            [[(_choice_label(pupil), f"pick:{pupil.id}")] for pupil in found[:SEARCH_LIMIT]]))
+        await show_choices(update, context, found, reason)
+
+
+async def show_choices(update: Update, context: Context, found: Sequence[PupilSummary],
+                       reason: str) -> None:
+    """Several matches: a button each (up to SEARCH_LIMIT), the list audited first."""
+    shown = found[:SEARCH_LIMIT]
+    await audit_listing(context, current_officer(context), shown, reason)
+    await answer(update, _choice_text(found), markup=keyboard(
+        [[(_choice_label(pupil), f"pick:{pupil.id}")] for pupil in shown]))
+
+
+async def audit_listing(context: Context, officer: Officer, shown: Sequence[PupilSummary],
+                        reason: str, *, detail: dict[str, Any] | None = None) -> None:
+    """The one entry of a list of pupils about to be shown, naming each by reference;
+    returns once it is committed. A list holding a team member's pupil is supervision."""
+    if not shown:
+        return
+    if any(pupil.access == pupil_store.SUPERVISION for pupil in shown):
+        detail, reason = {**(detail or {}), "via": reason}, SUPERVISION
+    await services(context).audit_trail.append(audit.listing(
+        actor=officer.actor, reason=reason, pupil_ids=[pupil.id for pupil in shown],
+        detail=detail))
 
 
 def _find_with_card(conn: SyncConn, officer: Officer, typed: str, *, today: date,
@@ -183,7 +210,7 @@ def _find_with_card(conn: SyncConn, officer: Officer, typed: str, *, today: date
                                               year_end=year_end)
 
 
-def _choice_text(found: list[PupilSummary]) -> str:
+def _choice_text(found: Sequence[PupilSummary]) -> str:
     if len(found) > SEARCH_LIMIT:
         return TOO_MANY
     return CHOOSE.format(count=len(found))

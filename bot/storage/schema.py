@@ -278,6 +278,19 @@ MIGRATIONS: tuple[str, ...] = (
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+
+    -- The further records an entry names (a listing names every pupil it showed), as
+    -- written in its hashed detail's "targets": an index, so a pupil's entries are
+    -- found without reading every detail. Append-only like the trail.
+    CREATE TABLE audit_targets (
+        target TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (target, seq)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER audit_targets_no_update BEFORE UPDATE ON audit_targets
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_targets_no_delete BEFORE DELETE ON audit_targets
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     """,
 )
 
