@@ -9,7 +9,6 @@ prompt, keeps the latest request, and replays it, re-authorised, after the right
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.domain.pinhash import hash_pin, verify_pin
 from bot.domain.pins import pin_problem
+from bot.handlers import kept
 from bot.handlers.common import (
     Context,
     answer,
@@ -236,17 +236,13 @@ async def _set_menu(context: Context, officer: Officer) -> None:
 
 async def _while_locked(update: Update, context: Context, officer: Officer) -> None:
     """A locked session: digits are a PIN attempt; anything else is kept and prompted."""
-    svc = services(context)
     message = update.message
     text = message.text.strip() if message is not None and message.text else ""
     if message is not None and _PIN_SHAPE.match(text):
         await forget_message(context, message)
         await _try_pin(update, context, officer, text)
         return
-    async with svc.db.write() as conn:
-        await sessions.keep_pending(
-            conn, officer.id, json.dumps(update.to_dict()),
-            until=svc.clock.now() + timedelta(hours=svc.settings.session_max_hours))
+    await kept.keep(update, context, officer)  # as references, never the words typed
     await answer(update, LOCKED_PROMPT)
 
 
@@ -272,10 +268,7 @@ async def _try_pin(update: Update, context: Context, officer: Officer, pin: str)
         return
     await answer(update, UNLOCKED)
     if pending:
-        replay = Update.de_json(json.loads(pending), context.bot)
-        if replay is not None:
-            # The kept request goes through the gate again, so it is re-authorised.
-            await context.application.process_update(replay)
+        await kept.replay(update, context, officer, pending)
 
 
 async def lock_command(update: Update, context: Context) -> None:

@@ -56,7 +56,7 @@ DELETED_AFTER = "This message is deleted after {minutes} minutes."
 
 PAGE_SIZE = 10
 SEARCH_LIMIT = 10
-_LONGEST_QUERY = 100
+LONGEST_QUERY = 100
 _ROLES = ("officer", "supervisor")
 
 # Fixed audit reason codes: how the person came to the record.
@@ -160,13 +160,13 @@ async def _find_and_show(update: Update, context: Context, typed: str, reason: s
     svc = services(context)
     found: list[PupilSummary] = []
     card: PupilCard | None = None
-    if len(typed) <= _LONGEST_QUERY:
+    if len(typed) <= LONGEST_QUERY:
         # Supervisors find their team's pupils too (their cards are read-only).
         found, card = await svc.db.quick_read(
             _find_with_card, officer, typed, today=svc.clock.today(),
             year_end=svc.settings.academic_year_end)
     if not found:
-        if len(typed) <= _LONGEST_QUERY:
+        if len(typed) <= LONGEST_QUERY:
             await svc.db.write_call(pupil_store.record_refused_lookup_sync, officer, typed,
                                     via=reason)
         await answer(update, NOT_FOUND)
@@ -174,6 +174,39 @@ async def _find_and_show(update: Update, context: Context, typed: str, reason: s
         await _show(update, context, found[0].id, card, reason)
     else:
         await show_choices(update, context, found, reason)
+
+
+async def show_kept_matches(update: Update, context: Context, pupil_ids: Sequence[int],
+                            reason: str) -> None:
+    """After the PIN, a search kept while locked (its matches by id, never the words):
+    answered as the search was, from the matches this person may still see."""
+    officer = current_officer(context)
+    if officer.role not in _ROLES:
+        await answer(update, NOT_FOUND)
+        return
+    svc = services(context)
+    found, card = await svc.db.quick_read(
+        _among_with_card, officer, pupil_ids, today=svc.clock.today(),
+        year_end=svc.settings.academic_year_end)
+    if len(pupil_ids) == 1 or len(found) == 1:
+        # One match: its card, or (no longer this person's) the refused view, audited.
+        await _show(update, context, found[0].id if found else pupil_ids[0], card, reason)
+    elif not found:
+        await answer(update, NOT_FOUND)
+    else:
+        await show_choices(update, context, found, reason)
+
+
+def _among_with_card(conn: SyncConn, officer: Officer, pupil_ids: Sequence[int], *,
+                     today: date, year_end: YearEnd) -> tuple[list[PupilSummary],
+                                                              PupilCard | None]:
+    found = pupil_store.pupils_among_sync(conn, officer, pupil_ids, today=today,
+                                          year_end=year_end,
+                                          include_team=officer.role == "supervisor")
+    if len(found) != 1:
+        return found, None
+    return found, pupil_store.pupil_card_sync(conn, officer, found[0].id, today=today,
+                                              year_end=year_end)
 
 
 async def show_choices(update: Update, context: Context, found: Sequence[PupilSummary],

@@ -9,6 +9,7 @@ pupil data. A pupil nobody may show is answered exactly like one that does not e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -232,6 +233,25 @@ _CANDIDATES = """
         UNION ALL SELECT id FROM pupils WHERE search_first >= :first_from
             AND search_first < :first_to)
 """
+
+
+def pupils_among_sync(conn: SyncConn, officer: Officer, pupil_ids: Sequence[int], *,
+                      today: date, year_end: YearEnd,
+                      include_team: bool = False) -> list[PupilSummary]:
+    """Those of `pupil_ids` this person may see now, in the order given: a search kept
+    while locked names its matches by id, and they are read again in the person's scope
+    when it goes on (an allocation may have changed meanwhile)."""
+    scope = _scope(officer, include_team=include_team)
+    if scope is None or not pupil_ids:
+        return []
+    where, params = scope
+    wanted = {f"id{number}": pupil_id for number, pupil_id in enumerate(pupil_ids)}
+    rows = conn.fetchall(
+        f"SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM} WHERE {where}"
+        f" AND p.id IN ({','.join(':' + name for name in wanted)})",
+        {**params, **wanted, "year": academic_year_of(today, year_end)})
+    found = {summary.id: summary for summary in map(_summary, rows)}
+    return [found[pupil_id] for pupil_id in dict.fromkeys(pupil_ids) if pupil_id in found]
 
 
 async def record_refused_lookup(conn: Conn, officer: Officer, query: str, *, via: str) -> bool:

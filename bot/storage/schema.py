@@ -90,11 +90,20 @@ MIGRATIONS: tuple[str, ...] = (
         officer_id INTEGER PRIMARY KEY REFERENCES officers(id) ON DELETE CASCADE,
         unlocked_at TEXT,
         last_seen_at TEXT,
-        -- The request made while locked (it may name a pupil), replayed after the PIN
-        -- until pending_until; then dropped.
+        -- The request made while locked, replayed after the PIN until pending_until;
+        -- then dropped. References only (bot/handlers/kept.py), never the words typed.
         pending_update TEXT,
         pending_until TEXT
     );
+
+    -- The pupils a kept request names (by id): disposal removes every request that
+    -- names the pupil, and a subject-access export lists them.
+    CREATE TABLE kept_request_pupils (
+        officer_id INTEGER NOT NULL REFERENCES sessions(officer_id) ON DELETE CASCADE,
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        PRIMARY KEY (officer_id, pupil_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX kept_request_pupils_pupil ON kept_request_pupils(pupil_id);
 
     CREATE TABLE allocations (
         pupil_id INTEGER PRIMARY KEY REFERENCES pupils(id) ON DELETE CASCADE,
