@@ -20,6 +20,7 @@ from bench.drills import (
     faults,
     hostile_chat,
     hostile_files,
+    kept_and_listed,
     leaks,
     round_trip,
     stop,
@@ -42,6 +43,7 @@ DRILLS: dict[str, Run] = {
     "round-trip": round_trip.round_trip_drill,
     "access": access.access_drill,
     "leaks": leaks.leaks_drill,
+    "kept-and-listed": kept_and_listed.kept_and_listed_drill,
 }
 
 
