@@ -22,6 +22,7 @@ from bench.drills import (
     flood,
     hostile_chat,
     hostile_files,
+    kept_and_listed,
     leaks,
     round_trip,
     stop,
@@ -48,6 +49,7 @@ DRILLS: dict[str, Run] = {
     "exit-paths": custody.exit_paths_drill,
     "key-files": custody.key_files_drill,
     "flood": flood.flood_drill,
+    "kept-and-listed": kept_and_listed.kept_and_listed_drill,
 }
 
 

@@ -13,7 +13,6 @@ prompt, keeps the latest request, and replays it, re-authorised, after the right
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot.domain.attempts import AttemptLimits
 from bot.domain.pinhash import PinCheck, check_pin, hash_pin, verify_pin
 from bot.domain.pins import is_pin_shaped, pin_problem
+from bot.handlers import kept
 from bot.handlers.common import (
     Context,
     answer,
@@ -288,17 +288,13 @@ async def _set_menu(context: Context, officer: Officer) -> None:
 
 async def _while_locked(update: Update, context: Context, officer: Officer) -> None:
     """A locked session: digits are a PIN attempt; anything else is kept and prompted."""
-    svc = services(context)
     message = update.message
     text = message.text.strip() if message is not None and message.text else ""
     if message is not None and is_pin_shaped(text):
         await forget_message(context, message)
         await _try_pin(update, context, officer, text)
         return
-    async with svc.db.write() as conn:
-        await sessions.keep_pending(
-            conn, officer.id, json.dumps(update.to_dict()),
-            until=svc.clock.now() + timedelta(hours=svc.settings.session_max_hours))
+    await kept.keep(update, context, officer)  # as references, never the words typed
     await answer(update, LOCKED_PROMPT)
 
 
@@ -328,10 +324,7 @@ async def _try_pin(update: Update, context: Context, officer: Officer, pin: str)
         return
     await answer(update, UNLOCKED)
     if pending:
-        replay = Update.de_json(json.loads(pending), context.bot)
-        if replay is not None:
-            # The kept request goes through the gate again, so it is re-authorised.
-            await context.application.process_update(replay)
+        await kept.replay(update, context, officer, pending)
 
 
 def wrong_pin_text(left: int) -> str:

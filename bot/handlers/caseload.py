@@ -148,9 +148,10 @@ async def _show_officer(update: Update, context: Context, ref: str, page: int, *
         return
     page = min(page, max(0, _page_count(len(detail.pupils_in_need)) - 1))
     shown = detail.pupils_in_need[page * PUPILS_PER_PAGE:(page + 1) * PUPILS_PER_PAGE]
+    # The entry names each pupil listed too, so their subject-access exports show it.
     await _audit(context, supervisor, target=f"officer:{detail.line.ref}",
-                 detail={"view": "officer", "page": page,
-                         "pupils": [pupil.pupil_id for pupil in shown]})
+                 detail={"view": "officer", "page": page},
+                 pupil_ids=[pupil.pupil_id for pupil in shown])
     text, markup = officer_page(detail, page)
     if edit:
         await _edit(update, text, markup)
@@ -299,11 +300,12 @@ async def _team(context: Context, supervisor: Officer) -> TeamCaseload:
 
 
 async def _audit(context: Context, supervisor: Officer, *, target: str | None,
-                 detail: dict[str, Any]) -> None:
+                 detail: dict[str, Any], pupil_ids: Sequence[int] = ()) -> None:
     svc = services(context)
     async with svc.db.write() as conn:
         await audit.append(conn, actor=supervisor.actor, action=ACTION, target=target,
-                           reason=REASON, detail=detail, at=svc.clock.now())
+                           reason=REASON, detail=detail, at=svc.clock.now(),
+                           targets=audit.pupil_refs(pupil_ids))
 
 
 async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:

@@ -1,7 +1,8 @@
 """/pupils, /pupil and typed names: an officer's list, search, pupil cards and details.
 
 Every card and details view is audited (`pupil_card` / `pupil_details`, target
-`pupil:<id>`, a fixed reason). Buttons (`card:`, `det:`, `pg:`, `pick:`) are untrusted:
+`pupil:<id>`, a fixed reason), and so is every list of pupils shown (`pupil_list`,
+one entry naming each pupil listed). Buttons (`card:`, `det:`, `pg:`, `pick:`) are untrusted:
 each press is decoded and answered from a query scoped to the person pressing, so a
 forged button for someone else's pupil gets the same answer as a pupil that does not
 exist. Supervisors see their team's pupils read-only, audited as `supervision`.
@@ -10,7 +11,9 @@ exist. Supervisors see their team's pupils read-only, audited as `supervision`.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -55,12 +58,13 @@ DELETED_AFTER = "This message is deleted after {minutes} minutes."
 PAGE_SIZE = 10
 SEARCH_LIMIT = 10
 NEAR_MISS_LIMIT = 5
-_LONGEST_QUERY = 100
+LONGEST_QUERY = 100
 _ROLES = ("officer", "supervisor")
 
 # Fixed audit reason codes: how the person came to the record.
 PUPIL_COMMAND, SEARCH, LIST_BUTTON, ALERT_BUTTON = (
     "pupil_command", "search", "list_button", "alert_button")
+PUPILS_COMMAND = "pupils_command"
 CARD_BUTTON, SUPERVISION = "card_button", "supervision"
 
 SEN_LABELS = {"N": "none", "K": "SEN support", "E": "EHC plan"}
@@ -72,7 +76,7 @@ SEN_LABELS = {"N": "none", "K": "SEN support", "E": "EHC plan"}
 @requires_role(*_ROLES)
 async def pupils_command(update: Update, context: Context) -> None:
     """/pupils — my allocated pupils, lowest attendance first, first page."""
-    text, markup = await _list_page(context, current_officer(context), 1)
+    text, markup = await _list_page(context, current_officer(context), 1, PUPILS_COMMAND)
     await answer(update, text, markup=markup)
 
 
@@ -84,7 +88,7 @@ async def page_button(update: Update, context: Context) -> None:
     if not page:
         await answer(update, STALE_BUTTON)
         return
-    text, markup = await _list_page(context, current_officer(context), page)
+    text, markup = await _list_page(context, current_officer(context), page, LIST_BUTTON)
     query = update.callback_query
     assert query is not None
     with contextlib.suppress(BadRequest):  # the same page again: "message is not modified"
@@ -92,8 +96,9 @@ async def page_button(update: Update, context: Context) -> None:
     await _acknowledge(update)
 
 
-async def _list_page(context: Context, officer: Officer,
-                     page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+async def _list_page(context: Context, officer: Officer, page: int,
+                     reason: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A page of the list, audited (once committed) as naming each pupil on it."""
     svc = services(context)
     today = svc.clock.today()
     async with svc.db.read() as conn:
@@ -108,6 +113,7 @@ async def _list_page(context: Context, officer: Officer,
                 offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     if not total:
         return NO_PUPILS, None
+    await audit_listing(context, officer, shown, reason, detail={"page": page})
     first = (page - 1) * PAGE_SIZE + 1
     lines = [LIST_HEADER.format(total=total, page=page, pages=pages)]
     lines += [f"{number}. {list_line(pupil)}" for number, pupil in enumerate(shown, first)]
@@ -156,30 +162,85 @@ async def _find_and_show(update: Update, context: Context, typed: str, reason: s
     svc = services(context)
     found: list[PupilSummary] = []
     card: PupilCard | None = None
-    if len(typed) <= _LONGEST_QUERY:
+    if len(typed) <= LONGEST_QUERY:
         # Supervisors find their team's pupils too (their cards are read-only).
         found, card = await svc.db.quick_read(
             _find_with_card, officer, typed, today=svc.clock.today(),
             year_end=svc.settings.academic_year_end)
     if not found:
-        if len(typed) <= _LONGEST_QUERY:
+        if len(typed) <= LONGEST_QUERY:
             await svc.db.write_call(pupil_store.record_refused_lookup_sync, officer, typed,
                                     via=reason)
-        await _not_found(update, context, typed)
+        await _not_found(update, context, typed, reason)
     elif len(found) == 1:
         await _show(update, context, found[0].id, card, reason)
     else:
-        await answer(update, _choice_text(found), markup=keyboard(
-            [[(_choice_label(pupil), f"pick:{pupil.id}")] for pupil in found[:SEARCH_LIMIT]]))
+        await show_choices(update, context, found, reason)
 
 
-async def _not_found(update: Update, context: Context, typed: str) -> None:
+async def show_kept_matches(update: Update, context: Context, pupil_ids: Sequence[int],
+                            reason: str) -> None:
+    """After the PIN, a search kept while locked (its matches by id, never the words):
+    answered as the search was, from the matches this person may still see."""
+    officer = current_officer(context)
+    if officer.role not in _ROLES:
+        await answer(update, NOT_FOUND)
+        return
+    svc = services(context)
+    found, card = await svc.db.quick_read(
+        _among_with_card, officer, pupil_ids, today=svc.clock.today(),
+        year_end=svc.settings.academic_year_end)
+    if len(pupil_ids) == 1 or len(found) == 1:
+        # One match: its card, or (no longer this person's) the refused view, audited.
+        await _show(update, context, found[0].id if found else pupil_ids[0], card, reason)
+    elif not found:
+        await answer(update, NOT_FOUND)
+    else:
+        await show_choices(update, context, found, reason)
+
+
+def _among_with_card(conn: SyncConn, officer: Officer, pupil_ids: Sequence[int], *,
+                     today: date, year_end: YearEnd) -> tuple[list[PupilSummary],
+                                                              PupilCard | None]:
+    found = pupil_store.pupils_among_sync(conn, officer, pupil_ids, today=today,
+                                          year_end=year_end,
+                                          include_team=officer.role == "supervisor")
+    if len(found) != 1:
+        return found, None
+    return found, pupil_store.pupil_card_sync(conn, officer, found[0].id, today=today,
+                                              year_end=year_end)
+
+
+async def show_choices(update: Update, context: Context, found: Sequence[PupilSummary],
+                       reason: str) -> None:
+    """Several matches: a button each (up to SEARCH_LIMIT), the list audited first."""
+    shown = found[:SEARCH_LIMIT]
+    await audit_listing(context, current_officer(context), shown, reason)
+    await answer(update, _choice_text(found), markup=keyboard(
+        [[(_choice_label(pupil), f"pick:{pupil.id}")] for pupil in shown]))
+
+
+async def audit_listing(context: Context, officer: Officer, shown: Sequence[PupilSummary],
+                        reason: str, *, detail: dict[str, Any] | None = None) -> None:
+    """The one entry of a list of pupils about to be shown, naming each by reference;
+    returns once it is committed. A list holding a team member's pupil is supervision."""
+    if not shown:
+        return
+    if any(pupil.access == pupil_store.SUPERVISION for pupil in shown):
+        detail, reason = {**(detail or {}), "via": reason}, SUPERVISION
+    await services(context).audit_trail.append(audit.listing(
+        actor=officer.actor, reason=reason, pupil_ids=[pupil.id for pupil in shown],
+        detail=detail))
+
+
+async def _not_found(update: Update, context: Context, typed: str, reason: str) -> None:
     """Nothing matched: offer the officer's own pupils whose name nearly matches (a
-    typing slip), as buttons, or say plainly that none does."""
+    typing slip), as buttons (a list of pupils, audited as one), or say plainly that
+    none does."""
     officer = current_officer(context)
     svc = services(context)
     near: list[PupilSummary] = []
-    if len(typed) <= _LONGEST_QUERY:
+    if len(typed) <= LONGEST_QUERY:
         # Compared in Python over the caseload: on a worker, not the event loop's thread.
         near = await svc.db.read_call(
             pupil_store.near_misses_sync, officer, typed, today=svc.clock.today(),
@@ -187,6 +248,7 @@ async def _not_found(update: Update, context: Context, typed: str) -> None:
     if not near:
         await answer(update, NOT_FOUND)
         return
+    await audit_listing(context, officer, near, reason)
     await answer(update, DID_YOU_MEAN, markup=keyboard(
         [[(_choice_label(pupil), f"pick:{pupil.id}")] for pupil in near]))
 
@@ -203,7 +265,7 @@ def _find_with_card(conn: SyncConn, officer: Officer, typed: str, *, today: date
                                               year_end=year_end)
 
 
-def _choice_text(found: list[PupilSummary]) -> str:
+def _choice_text(found: Sequence[PupilSummary]) -> str:
     if len(found) > SEARCH_LIMIT:
         return TOO_MANY
     return CHOOSE.format(count=len(found))

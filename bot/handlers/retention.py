@@ -40,7 +40,7 @@ from bot.handlers.common import (
     services,
 )
 from bot.jobs.retention import clean_up_after_disposals
-from bot.storage import conversations
+from bot.storage import audit, conversations
 from bot.storage import retention as retention_store
 from bot.storage.conversations import Conversation
 from bot.storage.officers import Officer
@@ -111,6 +111,9 @@ RELEASED = ("The hold on {ref} is released: it is {stage} again and reminders re
 CANNOT_RELEASE = "That record is not on hold, or it is gone."
 CLEAN_UP_WAITING = (" The database files could not be cleaned straight away; this is retried "
                     "every minute until done.")
+
+
+RETENTION_REVIEW = "retention_review"  # the audit reason of a page of records
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -193,6 +196,10 @@ async def _overview(context: Context, officer: Officer,
             records, total = await retention_store.due_records(
                 conn, officer, policy, offset=page * PER_PAGE, limit=PER_PAGE)
         disposable = len(await retention_store.disposable_ids(conn, officer, policy))
+    if records:  # a list of records (by case reference) is audited like any list of pupils
+        await svc.audit_trail.append(audit.listing(
+            actor=officer.actor, reason=RETENTION_REVIEW,
+            pupil_ids=[record.pupil_id for record in records], detail={"page": page}))
     text = overview_text(counts, records, total=total, page=page, today=policy.today)
     return text, overview_keyboard(records, page=page, total=total, disposable=disposable)
 

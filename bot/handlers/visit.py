@@ -101,6 +101,8 @@ ESCALATION = "{action}: case {case_ref}, {initials}, {school}. Recorded by {offi
 NO_FOLLOW_UPS = "No follow-ups are due."
 DUE_HEADER = "Follow-ups due, oldest first:"
 DUE_MORE = "…and {count} more."
+# Audit reasons of the lists of pupils shown: /due, and the visit's pupil step.
+DUE_COMMAND, VISIT_COMMAND = "due_command", "visit_command"
 DUE_TODAY, OVERDUE_ONE, OVERDUE = "today", "1 day overdue", "{days} days overdue"
 
 LABEL_TODAY, LABEL_YESTERDAY = "Today", "Yesterday"
@@ -130,6 +132,7 @@ class Screen:
     text: str
     markup: InlineKeyboardMarkup | None
     sensitive: bool = False  # visit summaries with notes and details: deleted later
+    listed: tuple[int, ...] = ()  # pupils the pupil step lists by name: audited as a list
 
 
 # --- rendering ------------------------------------------------------------------------
@@ -231,7 +234,8 @@ def _screen(talk: Conversation, pupil: VisitPupil | None, *, hint: str | None = 
         buttons = [[(_pupil_label(choice), _data(talk, flow.PUPIL, str(choice.id)))]
                    for choice in choices]
         text = SEVERAL_MATCH if several else CHOOSE_PUPIL
-        return Screen(prefix + text, keyboard(buttons) if buttons else None)
+        return Screen(prefix + text, keyboard(buttons) if buttons else None,
+                      listed=tuple(choice.id for choice in choices))
     if talk.step == flow.SUMMARY:
         return Screen(prefix + _summary_text(talk, pupil), keyboard(_step_keyboard(talk)),
                       sensitive=True)
@@ -278,6 +282,9 @@ async def _show(update: Update, context: Context, talk: Conversation, screen: Sc
     """
     svc = services(context)
     chat_id = _chat_id(update)
+    if screen.listed:  # a list of pupils shows only once its audit entry is committed
+        await svc.audit_trail.append(audit.listing(
+            actor=current_officer(context).actor, reason=VISIT_COMMAND, pupil_ids=screen.listed))
     if edit:
         await _edit(update, screen.text, screen.markup)
         message_id = _pressed_message_id(update)
@@ -792,6 +799,10 @@ async def due_command(update: Update, context: Context) -> None:
     if not due:
         await answer(update, NO_FOLLOW_UPS)
         return
+    # Each pupil named is in the one audit entry of this list, committed before it shows.
+    await services(context).audit_trail.append(audit.listing(
+        actor=officer.actor, reason=DUE_COMMAND,
+        pupil_ids=[item.pupil_id for item in due[:DUE_LINES]]))
     lines = [DUE_HEADER, *(_due_line(item, today) for item in due[:DUE_LINES])]
     if len(due) > DUE_LINES:
         lines.append(DUE_MORE.format(count=len(due) - DUE_LINES))

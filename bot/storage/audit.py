@@ -3,7 +3,10 @@
 An entry says who (`officer:REF`, `os:USER`, `system`), what (an action code), which
 record (an internal reference such as `pupil:42`, never a name), when, and why (a
 fixed reason code). `detail` holds fixed fields only (counts, a file's SHA-256),
-never free text. The database refuses updates and deletes; `verify` finds the first
+never free text. An entry may name further records (a listing names every pupil it
+showed): they are kept in its detail as `targets`, covered by the hash like the rest,
+and indexed in `audit_targets` so a pupil's entries are found without reading every
+detail. The database refuses updates and deletes; `verify` finds the first
 entry whose chain is broken, and a head kept outside the system shows shortening.
 """
 
@@ -62,31 +65,59 @@ def _digest(key: bytes, prev_hash: str, seq: int, at: str, actor: str, action: s
 
 async def append(conn: Conn, *, actor: str, action: str, reason: str,
                  target: str | None = None, detail: dict[str, Any] | None = None,
-                 at: datetime | None = None) -> int:
+                 at: datetime | None = None, targets: Sequence[str] = ()) -> int:
     """Append one entry inside the caller's write transaction; returns its sequence number."""
     return await conn.call(append_sync, actor=actor, action=action, reason=reason,
-                           target=target, detail=detail, at=at)
+                           target=target, detail=detail, at=at, targets=targets)
 
 
 def append_sync(conn: SyncConn, *, actor: str, action: str, reason: str,
                 target: str | None = None, detail: dict[str, Any] | None = None,
-                at: datetime | None = None) -> int:
+                at: datetime | None = None, targets: Sequence[str] = ()) -> int:
     """`append` for a function running as one call on the writer's thread."""
     seq = append_many_sync(conn, [NewEntry(actor=actor, action=action, reason=reason,
-                                           target=target, detail=detail)], at=at)
+                                           target=target, detail=detail,
+                                           targets=tuple(targets))], at=at)
     assert seq is not None  # one entry was given
     return seq
 
 
 @dataclass(frozen=True, slots=True)
 class NewEntry:
-    """One entry for `append_many`: the same fields `append` takes."""
+    """One entry for `append_many`: the same fields `append` takes. `targets` are the
+    further records it names (internal references), e.g. every pupil a listing showed."""
 
     actor: str
     action: str
     reason: str
     target: str | None = None
     detail: dict[str, Any] | None = None
+    targets: tuple[str, ...] = ()
+
+    def stored_detail(self) -> str | None:
+        """The detail as hashed and stored: the further targets go in it, so the chain
+        covers them (and `verify` needs nothing else)."""
+        detail = self.detail
+        if self.targets:
+            detail = {**(detail or {}), "targets": list(dict.fromkeys(self.targets))}
+        return None if detail is None else json.dumps(detail, sort_keys=True,
+                                                      separators=(",", ":"))
+
+
+LISTING = "pupil_list"
+
+
+def pupil_refs(pupil_ids: Sequence[int]) -> tuple[str, ...]:
+    """The audit references of pupils, as a listing's entry names them."""
+    return tuple(f"pupil:{pupil_id}" for pupil_id in pupil_ids)
+
+
+def listing(*, actor: str, reason: str, pupil_ids: Sequence[int],
+            detail: dict[str, Any] | None = None, action: str = LISTING) -> NewEntry:
+    """The one entry of a listing of pupils (a page of /pupils, search results, /due):
+    it names every pupil shown, so each one's subject-access export shows who saw them."""
+    return NewEntry(actor=actor, action=action, reason=reason, detail=detail,
+                    targets=pupil_refs(pupil_ids))
 
 
 async def append_many(conn: Conn, entries: Sequence[NewEntry], *,
@@ -109,10 +140,11 @@ def append_many_sync(conn: SyncConn, entries: Sequence[NewEntry], *,
     prev_hash = GENESIS if last is None else last["hash"]
     moment = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
     rows = []
+    named: list[tuple[str, int]] = []
     for entry in entries:
         seq += 1
-        detail_text = None if entry.detail is None else json.dumps(
-            entry.detail, sort_keys=True, separators=(",", ":"))
+        detail_text = entry.stored_detail()
+        named += [(target, seq) for target in dict.fromkeys(entry.targets)]
         digest = _digest(conn.audit_key, prev_hash, seq, moment, entry.actor, entry.action,
                          entry.target, entry.reason, detail_text)
         rows.append((seq, moment, entry.actor, entry.action, entry.target, entry.reason,
@@ -121,6 +153,8 @@ def append_many_sync(conn: SyncConn, entries: Sequence[NewEntry], *,
     conn.executemany(
         "INSERT INTO audit (seq, at, actor, action, target, reason, detail, prev_hash, hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    if named:
+        conn.executemany("INSERT INTO audit_targets (target, seq) VALUES (?, ?)", named)
     return seq
 
 
@@ -230,12 +264,15 @@ def _against_head(current: Head, expected: Head, recorded: str | None) -> Verifi
 
 async def entries(conn: Conn, *, targets: tuple[str, ...] = (), actor: str | None = None,
                   limit: int | None = None) -> list[AuditEntry]:
-    """Entries about any of the targets and/or by the actor, oldest first."""
+    """Entries about any of the targets (as their target, or among the further records
+    they name) and/or by the actor, oldest first."""
     clauses: list[str] = []
     params: list[Any] = []
     if targets:
-        clauses.append(f"target IN ({','.join('?' * len(targets))})")
-        params.extend(targets)
+        marks = ",".join("?" * len(targets))
+        clauses.append(f"(target IN ({marks}) OR seq IN"
+                       f" (SELECT seq FROM audit_targets WHERE target IN ({marks})))")
+        params.extend([*targets, *targets])
     if actor is not None:
         clauses.append("actor = ?")
         params.append(actor)

@@ -9,6 +9,7 @@ pupil data. A pupil nobody may show is answered exactly like one that does not e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -260,15 +261,26 @@ def near_misses_sync(conn: SyncConn, officer: Officer, query: str, *, today: dat
     chosen = [pupil_id for *_, pupil_id in scored[:limit]]
     if not chosen:
         return []
-    # One placeholder per place, unused ones NULL: the statement's text stays the same.
-    places = {f"near{index}": None for index in range(limit)}
-    places.update({f"near{index}": pupil_id for index, pupil_id in enumerate(chosen)})
+    return pupils_among_sync(conn, officer, chosen, today=today, year_end=year_end)
+
+
+def pupils_among_sync(conn: SyncConn, officer: Officer, pupil_ids: Sequence[int], *,
+                      today: date, year_end: YearEnd,
+                      include_team: bool = False) -> list[PupilSummary]:
+    """Those of `pupil_ids` this person may see now, in the order given: a search kept
+    while locked names its matches by id, and they are read again in the person's scope
+    when it goes on (an allocation may have changed meanwhile)."""
+    scope = _scope(officer, include_team=include_team)
+    if scope is None or not pupil_ids:
+        return []
+    where, params = scope
+    wanted = {f"id{number}": pupil_id for number, pupil_id in enumerate(pupil_ids)}
     rows = conn.fetchall(
         f"SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM} WHERE {where}"
-        f" AND p.id IN ({', '.join(':' + name for name in places)})",
-        {**params, **places, "year": academic_year_of(today, year_end)})
-    by_id = {row["id"]: _summary(row) for row in rows}
-    return [by_id[pupil_id] for pupil_id in chosen if pupil_id in by_id]
+        f" AND p.id IN ({','.join(':' + name for name in wanted)})",
+        {**params, **wanted, "year": academic_year_of(today, year_end)})
+    found = {summary.id: summary for summary in map(_summary, rows)}
+    return [found[pupil_id] for pupil_id in dict.fromkeys(pupil_ids) if pupil_id in found]
 
 
 async def record_refused_lookup(conn: Conn, officer: Officer, query: str, *, via: str) -> bool:

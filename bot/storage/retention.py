@@ -18,7 +18,7 @@ from typing import Any
 from bot.domain import alerts as alert_text
 from bot.domain.retention import COMING, PAST, REMINDER_INTERVAL_DAYS, RetentionPolicy
 from bot.settings import Settings
-from bot.storage import audit
+from bot.storage import audit, sessions
 from bot.storage.db import Conn, stamp
 from bot.storage.officers import Officer
 
@@ -234,6 +234,9 @@ async def dispose(conn: Conn, pupil_id: int, *, by: Officer, policy: RetentionPo
     if record is None or not record.disposable:
         return False
     await _forget_in_messages(conn, pupil_id)
+    # A request kept while locked that names the pupil goes whole (it may name others
+    # too; replaying a part of it would answer something nobody asked).
+    await sessions.forget_requests_naming(conn, pupil_id)
     for table in _PUPIL_TABLES:
         await conn.execute(f"DELETE FROM {table} WHERE pupil_id = ?", (pupil_id,))
     await conn.execute("DELETE FROM pupils WHERE id = ?", (pupil_id,))

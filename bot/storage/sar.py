@@ -2,11 +2,12 @@
 
 The export is for the controller to review and redact before disclosure: a short
 summary first, then the pupil's record, their contacts (third parties), marks with
-the year's figures, visits, alerts, holds, every other row held about them, the
-audit entries about them, and why the data is held, who receives it, how long it is
-kept and where it came from. The request is recorded (received today, due one
-calendar month later) and the export audited, in the transaction that reads the
-data; the file is written 0600 before that transaction commits.
+the year's figures, visits, alerts, holds, every other row held about them (requests
+kept while a session was locked that name them included), the audit entries about
+them, and why the data is held, who receives it, how long it is kept and where it
+came from. The request is recorded (received today, due one calendar month later)
+and the export audited, in the transaction that reads the data; the file is written
+0600 before that transaction commits.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from bot.domain.retention import one_calendar_month_after
 from bot.domain.upn import is_valid_upn, normalise_upn
 from bot.domain.visits import ABSENCE_REASONS, ACTIONS, CONTACT_OUTCOMES, VISIT_TYPES, label_of
 from bot.settings import Settings
-from bot.storage import audit, retention
+from bot.storage import audit, retention, sessions
 from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 
@@ -145,6 +146,12 @@ async def pupil_target(conn: Conn, upn: str) -> str | None:
     return None if pupil_id is None else f"pupil:{pupil_id}"
 
 
+async def upn_of(conn: Conn, pupil_id: int) -> str | None:
+    """The UPN of a pupil held, or None (a `/sar` kept while locked keeps the id only)."""
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        "SELECT upn FROM pupils WHERE id = ?", (pupil_id,))
+
+
 async def _is_controller(conn: Conn, officer: Officer) -> bool:
     found = await conn.fetchval(
         "SELECT 1 FROM officers WHERE id = ? AND role = 'controller' AND status = 'active'",
@@ -204,6 +211,7 @@ async def _document(conn: Conn, settings: Settings, pupil: Any,
         conn, "SELECT kind, step, data, started_at, updated_at FROM conversations"
               " WHERE pupil_id = ?", pupil_id)
     sections["drafts"] = [{**draft, "data": json.loads(draft["data"])} for draft in drafts]
+    sections["kept_requests"] = await _kept_requests(conn, pupil_id)
     sections["retention_reminders"] = await _rows(
         conn, "SELECT stage, reminded_at FROM retention_reminders WHERE pupil_id = ?", pupil_id)
     sections["audit"] = [
@@ -219,8 +227,20 @@ async def _document(conn: Conn, settings: Settings, pupil: Any,
               "figures": len(sections["marks"]["figures"])}
     counts.update({name: len(sections[name]) for name in (
         "visits", "alerts", "holds", "alert_rules", "stored_figures", "messages", "drafts",
-        "retention_reminders", "audit")})
+        "kept_requests", "retention_reminders", "audit")})
     return sections, counts
+
+
+async def _kept_requests(conn: Conn, pupil_id: int) -> list[dict[str, Any]]:
+    """Requests kept while a session was locked that name the pupil: whose, what kind,
+    until when. Other pupils a request names are left out (they are not the subject)."""
+    kept = []
+    for request in await sessions.requests_naming(conn, pupil_id):
+        data = json.loads(request.request)
+        kept.append({"officer_ref": request.officer_ref, "kind": data.get("kind"),
+                     "via": data.get("via") or data.get("data"),
+                     "kept_until": request.kept_until.isoformat()})
+    return kept
 
 
 async def _rows(conn: Conn, sql: str, pupil_id: int) -> list[dict[str, Any]]:

@@ -92,11 +92,20 @@ MIGRATIONS: tuple[str, ...] = (
         officer_id INTEGER PRIMARY KEY REFERENCES officers(id) ON DELETE CASCADE,
         unlocked_at TEXT,
         last_seen_at TEXT,
-        -- The request made while locked (it may name a pupil), replayed after the PIN
-        -- until pending_until; then dropped.
+        -- The request made while locked, replayed after the PIN until pending_until;
+        -- then dropped. References only (bot/handlers/kept.py), never the words typed.
         pending_update TEXT,
         pending_until TEXT
     );
+
+    -- The pupils a kept request names (by id): disposal removes every request that
+    -- names the pupil, and a subject-access export lists them.
+    CREATE TABLE kept_request_pupils (
+        officer_id INTEGER NOT NULL REFERENCES sessions(officer_id) ON DELETE CASCADE,
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        PRIMARY KEY (officer_id, pupil_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX kept_request_pupils_pupil ON kept_request_pupils(pupil_id);
 
     CREATE TABLE allocations (
         pupil_id INTEGER PRIMARY KEY REFERENCES pupils(id) ON DELETE CASCADE,
@@ -290,6 +299,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+
+    -- The further records an entry names (a listing names every pupil it showed), as
+    -- written in its hashed detail's "targets": an index, so a pupil's entries are
+    -- found without reading every detail. Append-only like the trail.
+    CREATE TABLE audit_targets (
+        target TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (target, seq)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER audit_targets_no_update BEFORE UPDATE ON audit_targets
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_targets_no_delete BEFORE DELETE ON audit_targets
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     """,
 )

@@ -3,6 +3,7 @@ while locked."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,6 +50,7 @@ async def unlock(conn: Conn, officer_id: int, now: datetime) -> str | None:
     pending = await conn.fetchval(
         "SELECT pending_update FROM sessions WHERE officer_id = ? AND pending_until > ?",
         (officer_id, stamp(now)))
+    await conn.execute("DELETE FROM kept_request_pupils WHERE officer_id = ?", (officer_id,))
     await conn.execute(
         "INSERT INTO sessions (officer_id, unlocked_at, last_seen_at) VALUES (?, ?, ?)"
         " ON CONFLICT (officer_id) DO UPDATE SET unlocked_at = excluded.unlocked_at,"
@@ -63,24 +65,64 @@ async def lock(conn: Conn, officer_id: int) -> None:
                        (officer_id,))
 
 
-async def keep_pending(conn: Conn, officer_id: int, update_json: str | None, *,
-                       until: datetime) -> None:
-    """Keep the latest request made while locked: it goes on after the right PIN, if
-    that comes before `until`."""
+async def keep_pending(conn: Conn, officer_id: int, request_json: str | None, *,
+                       until: datetime, pupil_ids: Sequence[int] = ()) -> None:
+    """Keep the latest request made while locked (references only, naming `pupil_ids`):
+    it goes on after the right PIN, if that comes before `until`."""
     await conn.execute(
         "INSERT INTO sessions (officer_id, unlocked_at, last_seen_at, pending_update,"
         " pending_until) VALUES (?, NULL, NULL, ?, ?) ON CONFLICT (officer_id) DO UPDATE SET"
         " unlocked_at = NULL, pending_update = excluded.pending_update,"
         " pending_until = excluded.pending_until",
-        (officer_id, update_json, stamp(until)))
+        (officer_id, request_json, stamp(until)))
+    await conn.execute("DELETE FROM kept_request_pupils WHERE officer_id = ?", (officer_id,))
+    await conn.executemany(
+        "INSERT INTO kept_request_pupils (officer_id, pupil_id)"
+        " SELECT ?, id FROM pupils WHERE id = ?",  # a pupil disposed of meanwhile is not named
+        [(officer_id, pupil_id) for pupil_id in dict.fromkeys(pupil_ids)])
 
 
 async def discard_expired_requests(conn: Conn, now: datetime) -> int:
     """Forget requests kept while locked whose time is up (they may name a pupil);
     returns how many."""
+    await conn.execute(
+        "DELETE FROM kept_request_pupils WHERE officer_id IN"
+        " (SELECT officer_id FROM sessions WHERE pending_until <= ?)", (stamp(now),))
     return await conn.execute(
         "UPDATE sessions SET pending_update = NULL, pending_until = NULL"
         " WHERE pending_until <= ?", (stamp(now),))
+
+
+async def forget_requests_naming(conn: Conn, pupil_id: int) -> int:
+    """Forget every request kept while locked that names this pupil (disposal); returns
+    how many."""
+    naming = "SELECT officer_id FROM kept_request_pupils WHERE pupil_id = ?"
+    forgotten = await conn.execute(
+        "UPDATE sessions SET pending_update = NULL, pending_until = NULL"
+        f" WHERE officer_id IN ({naming})", (pupil_id,))
+    await conn.execute(f"DELETE FROM kept_request_pupils WHERE officer_id IN ({naming})",
+                       (pupil_id,))
+    return forgotten
+
+
+@dataclass(frozen=True, slots=True)
+class KeptRequest:
+    """A request kept while locked that names a pupil, as a subject-access export lists
+    it: whose session, and until when."""
+
+    officer_ref: str
+    request: str
+    kept_until: datetime
+
+
+async def requests_naming(conn: Conn, pupil_id: int) -> list[KeptRequest]:
+    """The requests kept while locked that name this pupil."""
+    rows = await conn.fetchall(
+        "SELECT o.ref, s.pending_update, s.pending_until FROM kept_request_pupils k"
+        " JOIN sessions s ON s.officer_id = k.officer_id JOIN officers o ON o.id = k.officer_id"
+        " WHERE k.pupil_id = ? AND s.pending_update IS NOT NULL ORDER BY o.ref", (pupil_id,))
+    return [KeptRequest(row["ref"], row["pending_update"],
+                        datetime.fromisoformat(row["pending_until"])) for row in rows]
 
 
 async def record_pin_failure(conn: Conn, officer_id: int) -> int:

@@ -10,6 +10,7 @@ from bot.handlers import pupils as pupil_handlers
 from bot.handlers.common import NOT_ALLOWED, STALE_BUTTON
 from bot.harness import RunningBot
 from bot.sandbox import FakeUser
+from bot.storage import audit
 from bot.storage import officers as officer_store
 from bot.storage.db import Database
 from tests.e2e.conftest import People
@@ -163,8 +164,15 @@ async def test_one_officer_in_detail_pages_through_pupils_in_need(running: Runni
     assert pupil_handlers.READ_ONLY.format(ref="EWO1") in card.text
     assert "Pupil09 Test (C00009)" in card.text
     details = [entry[4] for entry in await caseload_audit(db)]
-    assert details == [{"view": "officer", "page": 0, "pupils": [1, 2, 3, 4, 5, 6, 7, 8]},
-                       {"view": "officer", "page": 1, "pupils": [9, 10]}]
+    assert details == [
+        {"view": "officer", "page": 0, "targets": [f"pupil:{n}" for n in range(1, 9)]},
+        {"view": "officer", "page": 1, "targets": ["pupil:9", "pupil:10"]}]
+    # Each entry names the pupils it listed: pupil 9's entries (its subject-access
+    # export) show the supervisor saw it on page 2 of EWO1's caseload.
+    async with db.read() as conn:
+        about_nine = await audit.entries(conn, targets=("pupil:9",))
+    assert [(e.actor, e.action, e.target) for e in about_nine][:1] == [
+        ("officer:SUP1", "caseload", "officer:EWO1")]
 
 
 async def test_a_large_team_is_paged_past_one_message(running: RunningBot, people: People,

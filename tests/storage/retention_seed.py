@@ -7,10 +7,11 @@ that disposal removes, and an export shows, each of them.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from bot.domain.text import search_key
 from bot.storage import officers as officer_store
+from bot.storage import sessions
 from bot.storage.db import Conn, Database, stamp
 from bot.storage.officers import Officer
 
@@ -108,6 +109,10 @@ class Seed:
             await conn.execute(
                 "INSERT INTO retention_reminders (pupil_id, stage, reminded_at)"
                 " VALUES (?, 'past', ?)", (pupil_id, stamp(NOW)))
+            # A search kept while the officer's session is locked, naming the pupil.
+            await sessions.keep_pending(conn, officer.id, json.dumps(
+                {"kind": "search", "via": "search", "pupils": [pupil_id]}),
+                until=NOW + timedelta(hours=12), pupil_ids=[pupil_id])
             # A hold whose review date has passed: it no longer stops disposal.
             await conn.execute(
                 "INSERT INTO holds (pupil_id, reason, review_date, officer_id, created_at)"

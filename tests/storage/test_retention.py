@@ -181,6 +181,9 @@ async def test_disposal_removes_every_row_about_the_pupil_and_nothing_else(
                                        (disposed,)) == 0, table
         assert await conn.fetchval("SELECT count(*) FROM pupils WHERE id = ?", (disposed,)) == 0
         assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+        # The request kept while locked that named the pupil is gone, not just its link.
+        assert await conn.fetchval("SELECT count(*) FROM sessions"
+                                   " WHERE pending_update IS NOT NULL") == 0
         assert await conn.fetchval("SELECT name FROM contacts WHERE pupil_id = ?",
                                    (kept,)) == "Shared Grandparent"
         assert await conn.fetchval("SELECT count(*) FROM allocations WHERE pupil_id = ?",

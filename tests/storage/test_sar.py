@@ -33,6 +33,7 @@ def rows_in_export(document: dict, table: str) -> int:
         "holds": lambda: len(document["holds"]),
         "outbox_pupils": lambda: len(document["messages"]),
         "conversations": lambda: len(document["drafts"]),
+        "kept_request_pupils": lambda: len(document["kept_requests"]),
         "retention_reminders": lambda: len(document["retention_reminders"]),
         "allocations": lambda: int(document["pupil"]["allocation"] is not None),
         "allocation_history": lambda: len(document["pupil"]["allocation_history"]),

@@ -39,3 +39,25 @@ async def test_expired_requests_are_discarded(service: Service) -> None:
     assert await sessions.discard_expired_requests(conn, NOW) == 1
     rows = await conn.fetchall("SELECT officer_id, pending_update FROM sessions ORDER BY 1")
     assert [tuple(row) for row in rows] == [(ann.id, None), (bob.id, '{"text": "Noah"}')]
+
+
+async def test_forgetting_the_requests_naming_a_pupil_leaves_the_others(
+        service: Service) -> None:
+    ann, bob = await service.officer("EWO1"), await service.officer("EWO2")
+    amelia = await service.pupil("Amelia", "Hughes", officer=ann)
+    noah = await service.pupil("Noah", "Hughes", officer=bob)
+    conn = service.conn
+    until = NOW + timedelta(hours=12)
+    await sessions.keep_pending(conn, ann.id, '{"kind": "search"}', until=until,
+                                pupil_ids=[amelia, noah])
+    await sessions.keep_pending(conn, bob.id, '{"kind": "search"}', until=until,
+                                pupil_ids=[noah])
+    assert [k.officer_ref for k in await sessions.requests_naming(conn, noah)] == ["EWO1",
+                                                                               "EWO2"]
+    assert await sessions.forget_requests_naming(conn, amelia) == 1
+    assert await sessions.requests_naming(conn, noah) == [
+        sessions.KeptRequest("EWO2", '{"kind": "search"}', until)]
+    assert await conn.fetchval("SELECT count(*) FROM kept_request_pupils") == 1
+    # A later request replaces the kept one and what it named.
+    await sessions.keep_pending(conn, bob.id, '{"kind": "text"}', until=until)
+    assert await sessions.requests_naming(conn, noah) == []
