@@ -97,3 +97,18 @@ async def test_at_most_five_near_misses_nearest_first(running: RunningBot, peopl
     # One slip (by name), then two (by name): Marson, two slips too, is the sixth.
     assert [label.split(" (")[0] for label in shown.labels()] == [
         "Kit Madsen", "Kit Masin", "Kit Mason", "Kit Bason", "Kit Macon"]
+
+
+async def test_a_did_you_mean_list_is_audited_naming_the_pupils_offered(
+        running: RunningBot, people: People, db: Database) -> None:
+    from bot.storage import audit
+
+    user = await caseload(people, db)
+    offered = await reply(user, "Walkr")
+    assert offered.text == DID_YOU_MEAN
+
+    async with db.read() as conn:
+        entries = [entry for entry in await audit.entries(conn)
+                   if entry.action == audit.LISTING]
+    assert [(e.actor, e.reason, e.detail["targets"]) for e in entries] == [
+        ("officer:EWO1", "search", ["pupil:3"])]
