@@ -64,4 +64,11 @@ def _cut_at(line: str, limit: int) -> int:
             break
         end += 1
     space = line.rfind(" ", 0, end)
-    return space + 1 if space > 0 else max(end, 1)
+    # A space far back would leave a stub of a part: then cut mid-word instead.
+    return space + 1 if space > end // 2 else max(end, 1)
+
+
+def clipped(text: str, longest: int) -> str:
+    """`text` cut to `longest` characters, an ellipsis marking the cut: one field of a list
+    line (a page edited in place cannot be split, so its lines must stay short)."""
+    return text if len(text) <= longest else text[:longest - 1].rstrip() + "…"

@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.clock import FixedClock
 from bot.handlers import access
 from bot.handlers import pupils as pupil_handlers
+from bot.handlers import visit as visit_handlers
 from bot.handlers.common import SENSITIVE_PLACEHOLDER
 from bot.harness import RunningBot
 from bot.importing.service import run_import
@@ -119,7 +120,7 @@ async def test_details_past_4096_characters_arrive_in_parts_each_deleted(
         running: RunningBot, people: People, db: Database, clock: FixedClock,
         settings: Settings, tmp_path: Path) -> None:
     user = await people.enrolled("EWO1")
-    address = ("Flat 1 " + "Long Terrace " * 80)[:1000].strip()  # the longest address an import takes
+    address = ("Flat 1 " + "Long Terrace " * 80)[:1000].strip()  # as long as an import takes
     files = {
         "pupils": "upn,first_name,last_name,date_of_birth,year_group,school_urn,school_name,"
                   "address,health_needs\n"
@@ -195,3 +196,31 @@ async def test_a_failed_deletion_of_the_code_neither_keeps_it_valid_nor_visible(
     clock.advance(timedelta(minutes=2))
     await _sweep(running)
     assert start_id in user.deleted
+
+
+async def test_long_names_neither_stop_the_pupil_list_nor_the_due_list(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    """Names and schools of 200 characters each, as an import takes them."""
+    user = await people.enrolled("EWO1")
+    ann = await officer(db, "EWO1")
+    long_school = "The " + "Very Long Name " * 13 + "Academy"
+    async with db.write() as conn:
+        service = Service(conn)
+        for n in range(40):
+            pupil = await service.pupil(f"Amelia{n:02d}" + "a" * 190, "Hughes" + "h" * 194,
+                                        officer=ann, school=long_school)
+            await service.visit(pupil, ann, clock.today(), follow_up=clock.today())
+    await user.send("/pupils")
+    listing = await user.next_message()
+    assert (listing.text or "").splitlines()[0].endswith("page 1 of 4")
+    assert len((listing.text or "").splitlines()) == 11 and len(listing.labels()) == 11
+    await user.send("/due")
+    due = [await user.next_message()]
+    while not due[-1].labels():  # the buttons come with the last part
+        due.append(await user.next_message())
+    await _settled(user)
+    texts = [message.text or "" for message in due]
+    assert len(due) > 1 and all(len(text) <= 4096 for text in texts)
+    lines = "\n".join(texts).splitlines()
+    assert lines[0] == visit_handlers.DUE_HEADER
+    assert len(lines) == 1 + visit_handlers.DUE_LINES  # every line, none lost at a cut
