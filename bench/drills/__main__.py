@@ -22,6 +22,7 @@ from bench.drills import (
     hostile_files,
     leaks,
     round_trip,
+    sensitive,
     stop,
 )
 from bench.drills.common import FULL, SIZES, Drill, DrillFailed, Size
@@ -42,6 +43,7 @@ DRILLS: dict[str, Run] = {
     "round-trip": round_trip.round_trip_drill,
     "access": access.access_drill,
     "leaks": leaks.leaks_drill,
+    "sensitive": sensitive.sensitive_drill,
 }
 
 
