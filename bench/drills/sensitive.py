@@ -142,6 +142,7 @@ async def _round(drill: Drill, standin: BotApiStandIn, user: FakeUser, pupil: Pu
     _inject(standin, method, how)
     await user.press(pupil_handlers.DETAILS_BUTTON, message_id=card.message_id)
     await _settled(user)
+    standin.clear_faults()  # one the press did not meet must not hit the visit's steps
     chat.canaries.append(_phone(pupil.number))
     await visit_up_to(user, pupil.upn, flow.NOTES, timeout=ANSWER)
     _inject(standin, method, how)
@@ -149,6 +150,7 @@ async def _round(drill: Drill, standin: BotApiStandIn, user: FakeUser, pupil: Pu
     chat.secrets.append((user, await user.send(note)))
     chat.canaries.append(note)
     await _settled(user)
+    standin.clear_faults()
     await user.send("/cancel")
     await _settled(user)
 

@@ -241,6 +241,12 @@ class BotApiStandIn:
         for _ in range(times):
             self._lost_replies[method.lower()] += 1
 
+    def clear_faults(self) -> None:
+        """Forget every scripted fault, delay and lost reply not used yet."""
+        self._faults.clear()
+        self._delays.clear()
+        self._lost_replies.clear()
+
     async def refuse_connections(self) -> None:
         """Close the listening socket and cut open connections, as if the network went down."""
         await self._server.close_listener(drop_connections=True)
