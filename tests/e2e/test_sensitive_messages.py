@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.clock import FixedClock
+from bot.domain import visit_flow as flow
 from bot.handlers import access
 from bot.handlers import pupils as pupil_handlers
 from bot.handlers import visit as visit_handlers
@@ -22,6 +23,7 @@ from bot.settings import Settings
 from bot.storage.db import Database
 from tests.e2e.conftest import PIN, People
 from tests.e2e.test_pupils import audit_rows, officer
+from tests.e2e.visit_helpers import caseload, message, walk_to
 from tests.storage.pupil_rows import Service
 
 PHONE = "07700 900123"
@@ -224,3 +226,25 @@ async def test_long_names_neither_stop_the_pupil_list_nor_the_due_list(
     lines = "\n".join(texts).splitlines()
     assert lines[0] == visit_handlers.DUE_HEADER
     assert len(lines) == 1 + visit_handlers.DUE_LINES  # every line, none lost at a cut
+
+
+async def test_a_summary_shown_by_an_edit_whose_reply_is_lost_is_still_deleted(
+        running: RunningBot, people: People, db: Database, standin: BotApiStandIn,
+        clock: FixedClock) -> None:
+    case = await caseload(people, db)
+    user = case.user
+    notes_step = await walk_to(user, flow.NOTES)
+    await user.send("Mum says she is anxious about her new class.")  # notes kept in the draft
+    summary = await user.edited(await user.next_message())
+    await user.press(visit_handlers.LABEL_CANCEL, message_id=summary.message_id)
+    await _settled(user)
+    notes_step = await walk_to(user, flow.NOTES)
+    standin.lose_reply_next("editMessageText")  # the summary is shown; the bot sees an error
+    await user.press(visit_handlers.LABEL_SKIP, message_id=notes_step.message_id)
+    await _settled(user)
+    shown = message(user, notes_step.message_id)
+    assert (shown.text or "").endswith(visit_handlers.QUESTIONS[flow.SUMMARY])
+    clock.advance(timedelta(minutes=running.settings.sensitive_message_minutes))
+    await _sweep(running)
+    assert notes_step.message_id in user.deleted
+    assert summary.message_id in user.deleted
