@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from telegram.error import BadRequest, NetworkError, TelegramError
 
-from bot.jobs.sweeper import MAX_ATTEMPTS, delete_due, retry_wait
+from bot.jobs.sweeper import MAX_ATTEMPTS, delete_due, retry_wait, sweep_sensitive_messages
 from bot.storage import messages as message_store
 from bot.storage.db import Database
 
@@ -73,3 +74,20 @@ async def test_scheduling_a_message_again_starts_its_attempts_afresh(db: Databas
     await _due(db)  # scheduled anew, due now
     [fresh] = await message_store.due_deletions(db, NOW)
     assert fresh.attempts == 0
+
+
+async def test_a_sweep_stops_at_the_first_failure_and_the_rest_wait_their_turn(
+        db: Database) -> None:
+    async with db.write() as conn:
+        for message_id in (5, 6, 7):
+            await message_store.schedule_deletion(conn, 1, message_id, NOW)
+    down = FailingBot(NetworkError("down"))
+    context = SimpleNamespace(bot=down, application=SimpleNamespace(
+        bot_data={"services": SimpleNamespace(db=db, clock=SimpleNamespace(now=lambda: NOW))}))
+    await sweep_sensitive_messages(context)  # type: ignore[arg-type]
+    assert len(down.calls) == 1  # Telegram is not answering: one try, not one per message
+    waiting = await message_store.due_deletions(db, NOW)
+    assert sorted(item.message_id for item in waiting) == [6, 7]
+    context.bot = FailingBot(None)
+    await sweep_sensitive_messages(context)  # type: ignore[arg-type]
+    assert sorted(context.bot.calls) == [(1, 6), (1, 7)]  # the failed one waits its minute
