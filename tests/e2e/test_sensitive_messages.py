@@ -18,9 +18,13 @@ from bot.handlers import visit as visit_handlers
 from bot.handlers.common import SENSITIVE_PLACEHOLDER
 from bot.harness import RunningBot
 from bot.importing.service import run_import
+from bot.jobs import retention as retention_jobs
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.settings import Settings
+from bot.storage import audit, outbox
+from bot.storage import retention as retention_store
 from bot.storage.db import Database
+from bot.storage.retention import SchoolCount
 from tests.e2e.conftest import PIN, People
 from tests.e2e.test_pupils import audit_rows, officer
 from tests.e2e.visit_helpers import caseload, message, walk_to
@@ -248,3 +252,25 @@ async def test_a_summary_shown_by_an_edit_whose_reply_is_lost_is_still_deleted(
     await _sweep(running)
     assert notes_step.message_id in user.deleted
     assert summary.message_id in user.deleted
+
+
+async def test_a_pushed_message_past_4096_characters_arrives_in_parts(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    """The retention reminder lists up to 40 schools, whose names an import takes at 200."""
+    user = await people.enrolled("CTL1", role="controller")
+    controller = await officer(db, "CTL1")
+    long_school = "The " + "Very Long Name " * 13 + "Academy"
+    counts = [SchoolCount(f"{long_school} {n}", 1, 2, 0) for n in range(40)]
+    async with db.read() as conn:
+        head = await audit.head(conn)
+    policy = retention_store.policy_for(running.settings, clock.now())
+    payload = retention_jobs.reminder_payload(counts, head, policy)
+    async with db.write() as conn:
+        await outbox.enqueue(conn, kind="retention", audience=f"officer:{controller.id}",
+                             payload=payload, now=clock.now())
+    parts = [await user.next_message()]
+    while not parts[-1].labels():
+        parts.append(await user.next_message())
+    assert len(parts) > 1 and all(len(part.text or "") <= 4096 for part in parts)
+    assert "\n".join(part.text or "" for part in parts) == payload["text"]
+    assert parts[-1].labels() == [retention_jobs.OPEN_BUTTON]
