@@ -24,6 +24,7 @@ from bench.drills.common import NoRateLimit
 from bench.report import Result, Unavailable
 from bench.workspace import PIN, Scale, Workspace, bench_clock
 from bot.domain.visits import ABSENCE_REASONS, ACTIONS, CONTACT_OUTCOMES, VISIT_TYPES, label_of
+from bot.handlers.common import SENSITIVE_PLACEHOLDER
 from bot.handlers.pupils import DETAILS_BUTTON
 from bot.handlers.visit import (
     LABEL_1_WEEK,
@@ -382,9 +383,10 @@ def _visit_step(user: FakeUser, how: str, what: str, *, last: bool) -> Exchange:
 
 
 async def _next_screen(user: FakeUser) -> BotMessage:
-    """The next message the bot sent or edited in this chat (answers to presses and
-    deletions are not screens)."""
+    """The next message the bot sent or edited in this chat (answers to presses,
+    deletions and a sensitive message's placeholder before its edit are not screens)."""
     while True:
         event = await user.next_event(REPLY_TIMEOUT)
-        if event.kind in ("sent", "edited") and event.message is not None:
+        if (event.kind in ("sent", "edited") and event.message is not None
+                and event.message.text != SENSITIVE_PLACEHOLDER):
             return event.message

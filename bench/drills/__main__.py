@@ -25,6 +25,7 @@ from bench.drills import (
     kept_and_listed,
     leaks,
     round_trip,
+    sensitive,
     stop,
 )
 from bench.drills.common import FULL, SIZES, Drill, DrillFailed, Size
@@ -50,6 +51,7 @@ DRILLS: dict[str, Run] = {
     "key-files": custody.key_files_drill,
     "flood": flood.flood_drill,
     "kept-and-listed": kept_and_listed.kept_and_listed_drill,
+    "sensitive": sensitive.sensitive_drill,
 }
 
 

@@ -9,6 +9,7 @@ import time
 from bot.domain import visit_flow as flow
 from bot.handlers import retention as retention_handlers
 from bot.handlers import visit
+from bot.handlers.common import SENSITIVE_PLACEHOLDER
 from bot.sandbox import BotMessage, FakeUser
 
 REPLY = 10.0  # seconds an answer may take from a busy child process
@@ -77,9 +78,12 @@ def is_pushed(message: BotMessage) -> bool:
 
 
 async def next_reply(user: FakeUser, timeout: float) -> BotMessage:  # noqa: ASYNC109
-    """The next message that answers the person, past any pushed message."""
+    """The next message that answers the person, past any pushed message; a sensitive
+    one as shown once its placeholder is edited into the text."""
     while True:
         message = await user.next_message(timeout=timeout)
+        if message.text == SENSITIVE_PLACEHOLDER:
+            return await user.edited(message, timeout=timeout)
         if not is_pushed(message):
             return message
 

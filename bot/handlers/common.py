@@ -6,18 +6,19 @@ handler runs and leaves the result here; handlers never look people up themselve
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.clock import Clock
+from bot.domain.message_parts import split_message
+from bot.jobs import sweeper
 from bot.settings import Settings
 from bot.storage import audit
 from bot.storage import messages as message_store
@@ -31,6 +32,8 @@ H = TypeVar("H", bound=Handler)
 _OFFICER_KEY = "ewo.officer"
 NOT_ALLOWED = "Sorry, that is not available to you."
 STALE_BUTTON = "That button is out of date. Send the command again."
+# What a sensitive message says for the moment between its send and its text.
+SENSITIVE_PLACEHOLDER = "One moment…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,31 +111,95 @@ async def answer(update: Update, text: str, *, alert: bool = False,
             await query.answer(text[:200], show_alert=alert)
         except BadRequest:  # the press is too old to answer; say it in the chat instead
             if query.message is not None:
-                await query.message.chat.send_message(text, reply_markup=markup)
+                await _send_in_parts(query.message.chat, text, markup)
         return
     if update.effective_chat is not None:
-        await update.effective_chat.send_message(text, reply_markup=markup)
+        await _send_in_parts(update.effective_chat, text, markup)
+
+
+async def _send_in_parts(chat: Chat, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """A reply too long for one message goes as several; the keyboard on the last."""
+    parts = split_message(text)
+    for part in parts[:-1]:
+        await chat.send_message(part)
+    await chat.send_message(parts[-1], reply_markup=markup)
+
+
+async def schedule_sensitive(context: Context, chat_id: int, message_id: int) -> None:
+    """Record that this message goes after EWO_SENSITIVE_MESSAGE_MINUTES (0: it stays)."""
+    svc = services(context)
+    minutes = svc.settings.sensitive_message_minutes
+    if minutes:
+        async with svc.db.write() as conn:
+            await message_store.schedule_deletion(
+                conn, chat_id, message_id, svc.clock.now() + timedelta(minutes=minutes))
 
 
 async def send_sensitive(context: Context, chat_id: int, text: str, *,
-                         markup: InlineKeyboardMarkup | None = None) -> Message:
-    """Send a message holding contacts, SEN/health details or notes; it is deleted later."""
-    services_ = services(context)
-    message = await context.bot.send_message(chat_id, text, reply_markup=markup)
-    minutes = services_.settings.sensitive_message_minutes
-    if minutes:
-        delete_at = services_.clock.now() + timedelta(minutes=minutes)
-        async with services_.db.write() as conn:
-            await message_store.schedule_deletion(conn, chat_id, message.message_id, delete_at)
-    return message
+                         markup: InlineKeyboardMarkup | None = None) -> int:
+    """Send contacts, SEN/health details or notes, deleted later; returns the last part's id.
+
+    Each part goes out as a placeholder first, its deletion row is written once its id
+    is known, and only then is it edited into the text: a slow, failed or interrupted
+    send can leave a placeholder behind, never the text (and a lock-screen
+    notification shows only the placeholder). Text over 4,096 characters is split.
+    """
+    return await _sensitive_parts(context, chat_id, split_message(text), markup)
+
+
+async def edit_sensitive(context: Context, chat_id: int, message_id: int, text: str, *,
+                         markup: InlineKeyboardMarkup | None = None) -> int:
+    """Turn a message of the bot's into a sensitive one: its row first, then the edit.
+
+    A text over 4,096 characters fills this message and continues in new ones."""
+    parts = split_message(text)
+    await schedule_sensitive(context, chat_id, message_id)
+    await _edit_to(context, chat_id, message_id, parts[0], markup if len(parts) == 1 else None)
+    if len(parts) == 1:
+        return message_id
+    return await _sensitive_parts(context, chat_id, parts[1:], markup)
+
+
+async def _sensitive_parts(context: Context, chat_id: int, parts: Sequence[str],
+                           markup: InlineKeyboardMarkup | None) -> int:
+    keep = not services(context).settings.sensitive_message_minutes
+    message_id = 0
+    for number, part in enumerate(parts, 1):
+        part_markup = markup if number == len(parts) else None
+        if keep:  # nothing is deleted: no placeholder needed
+            sent = await context.bot.send_message(chat_id, part, reply_markup=part_markup)
+            message_id = sent.message_id
+            continue
+        placeholder = await context.bot.send_message(chat_id, SENSITIVE_PLACEHOLDER)
+        message_id = placeholder.message_id
+        await schedule_sensitive(context, chat_id, message_id)
+        await _edit_to(context, chat_id, message_id, part, part_markup)
+    return message_id
+
+
+async def _edit_to(context: Context, chat_id: int, message_id: int, text: str,
+                   markup: InlineKeyboardMarkup | None) -> None:
+    try:
+        await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
+                                            reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():  # the same screen shown again
+            raise
 
 
 async def forget_message(context: Context, message: Message | None) -> None:
-    """Delete a message that held a secret (code, PIN) once it has been read."""
+    """Delete a message that held a secret (code, PIN, UPN) once it has been read.
+
+    Its row is written first, due now: a deletion that fails (or a crash before it)
+    is retried by the sweep."""
     if message is None:
         return
-    with contextlib.suppress(BadRequest):  # already gone
-        await message.delete()
+    svc = services(context)
+    now = svc.clock.now()
+    item = message_store.DueDeletion(message.chat_id, message.message_id)
+    async with svc.db.write() as conn:
+        await message_store.schedule_deletion(conn, item.chat_id, item.message_id, now)
+    await sweeper.delete_due(context.bot, svc.db, item, now)
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:

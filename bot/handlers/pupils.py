@@ -20,6 +20,7 @@ from telegram.error import BadRequest
 
 from bot.domain.attendance import RULE_LABELS, Rule, Tally
 from bot.domain.dates import YearEnd
+from bot.domain.message_parts import clipped
 from bot.domain.visit_flow import correctable
 from bot.domain.visits import CONTACT_OUTCOMES, VISIT_TYPES, label_of
 from bot.handlers.common import (
@@ -56,6 +57,7 @@ NEXT = "Next ▶"
 DELETED_AFTER = "This message is deleted after {minutes} minutes."
 
 PAGE_SIZE = 10
+LIST_FIELD_MAX = 80  # characters of a name or school on a list line: 10 lines fit a message
 SEARCH_LIMIT = 10
 NEAR_MISS_LIMIT = 5
 LONGEST_QUERY = 100
@@ -131,8 +133,9 @@ async def _list_page(context: Context, officer: Officer, page: int,
 
 
 def list_line(pupil: PupilSummary) -> str:
-    """"Name (case ref) — School, Yr N — NN.N %"."""
-    return (f"{pupil.name} ({pupil.case_ref}) — {pupil.school_name}, Yr {pupil.year_group}"
+    """"Name (case ref) — School, Yr N — NN.N %" (a page of long names stays one message)."""
+    return (f"{clipped(pupil.name, LIST_FIELD_MAX)} ({pupil.case_ref}) —"
+            f" {clipped(pupil.school_name, LIST_FIELD_MAX)}, Yr {pupil.year_group}"
             f" — {pupil.attendance_text}")
 
 

@@ -25,6 +25,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot.domain.dates import parse_chat_date
+from bot.domain.message_parts import MESSAGE_LIMIT, clipped, text_length
 from bot.domain.retention import HOLD_REASONS, PAST, review_date_problem
 from bot.domain.text import noun_for
 from bot.handlers.common import (
@@ -50,6 +51,7 @@ PREFIX = "ret"
 KIND = "hold"
 PER_PAGE = 5
 MAX_SCHOOL_LINES = 30
+SCHOOL_NAME_MAX = 60  # characters of a school's name on a line of the overview
 DISPOSE_CHUNK = 50  # records per transaction when disposing of all
 
 TITLE = "Retention on {day}: {past} past due, {coming} coming due, {held} on hold."
@@ -130,26 +132,37 @@ def _policy(context: Context) -> retention_store.RetentionPolicy:
 
 def overview_text(counts: Sequence[SchoolCount], records: Sequence[DueRecord], *, total: int,
                   page: int, today: date) -> str:
-    """The counts by school, then one page of records: references and dates only."""
-    lines = [TITLE.format(day=_day(today), past=sum(c.past_due for c in counts),
-                          coming=sum(c.coming_due for c in counts),
-                          held=sum(c.held for c in counts))]
-    lines += [SCHOOL_LINE.format(school=c.school_name, past=c.past_due, coming=c.coming_due,
-                                 held=c.held) for c in counts[:MAX_SCHOOL_LINES]]
-    if len(counts) > MAX_SCHOOL_LINES:
-        more = len(counts) - MAX_SCHOOL_LINES
-        lines.append(MORE_SCHOOLS.format(count=more, schools=noun_for(more, SCHOOL)))
-    if not total:
-        return "\n".join([*lines, "", NOTHING_DUE])
-    first = page * PER_PAGE + 1
-    lines += ["", PAGE_HEAD.format(first=first, last=first + len(records) - 1, total=total)]
-    lines += [_record_line(record) for record in records]
-    return "\n".join(lines)
+    """The counts by school, then one page of records: references and dates only.
+
+    The page is edited in place, so it must stay one message: school lines that would
+    pass Telegram's limit are counted in "…and N more schools" instead."""
+    title = TITLE.format(day=_day(today), past=sum(c.past_due for c in counts),
+                         coming=sum(c.coming_due for c in counts),
+                         held=sum(c.held for c in counts))
+    tail = ["", NOTHING_DUE]
+    if total:
+        first = page * PER_PAGE + 1
+        tail = ["", PAGE_HEAD.format(first=first, last=first + len(records) - 1, total=total),
+                *(_record_line(record) for record in records)]
+    room = MESSAGE_LIMIT - text_length("\n".join([title, MORE_SCHOOLS, *tail]))
+    schools: list[str] = []
+    for count in counts[:MAX_SCHOOL_LINES]:
+        line = SCHOOL_LINE.format(school=clipped(count.school_name, SCHOOL_NAME_MAX),
+                                  past=count.past_due, coming=count.coming_due, held=count.held)
+        room -= text_length(line) + 1
+        if room < 0:
+            break
+        schools.append(line)
+    if len(counts) > len(schools):
+        more = len(counts) - len(schools)
+        schools.append(MORE_SCHOOLS.format(count=more, schools=noun_for(more, SCHOOL)))
+    return "\n".join([title, *schools, *tail])
 
 
 def _record_line(record: DueRecord) -> str:
     return RECORD.format(
-        ref=record.case_ref, school=record.school_name, deadline=_day(record.deadline),
+        ref=record.case_ref, school=clipped(record.school_name, SCHOOL_NAME_MAX),
+        deadline=_day(record.deadline),
         stage=STAGES[record.stage],
         last=_day(record.last_intervention) if record.last_intervention else NO_INTERVENTION,
         allocated=ALLOCATED if record.allocated else NOT_ALLOCATED,

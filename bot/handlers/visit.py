@@ -33,14 +33,16 @@ from bot.handlers.common import (
     answer,
     button_data,
     current_officer,
+    edit_sensitive,
     keyboard,
     parse_id,
     refuse,
     requires_role,
+    schedule_sensitive,
+    send_sensitive,
     services,
 )
 from bot.storage import audit, conversations, outbox
-from bot.storage import messages as message_store
 from bot.storage import pupils as pupil_store
 from bot.storage import visits as visit_store
 from bot.storage.conversations import Conversation
@@ -265,14 +267,6 @@ async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None =
             raise
 
 
-async def _schedule(conn: Conn, context: Context, chat_id: int, message_id: int) -> None:
-    svc = services(context)
-    minutes = svc.settings.sensitive_message_minutes
-    if minutes:
-        await message_store.schedule_deletion(conn, chat_id, message_id,
-                                              svc.clock.now() + timedelta(minutes=minutes))
-
-
 async def _show(update: Update, context: Context, talk: Conversation, screen: Screen, *,
                 edit: bool) -> None:
     """Show the step: edit the pressed message, or send a new one; then remember it.
@@ -285,9 +279,14 @@ async def _show(update: Update, context: Context, talk: Conversation, screen: Sc
     if screen.listed:  # a list of pupils shows only once its audit entry is committed
         await svc.audit_trail.append(audit.listing(
             actor=current_officer(context).actor, reason=VISIT_COMMAND, pupil_ids=screen.listed))
-    if edit:
+    if edit and screen.sensitive:  # its deletion is recorded before the text is shown
+        message_id = await edit_sensitive(context, chat_id, _pressed_message_id(update),
+                                          screen.text, markup=screen.markup)
+    elif edit:
         await _edit(update, screen.text, screen.markup)
         message_id = _pressed_message_id(update)
+    elif screen.sensitive:
+        message_id = await send_sensitive(context, chat_id, screen.text, markup=screen.markup)
     else:
         message = await context.bot.send_message(chat_id, screen.text,
                                                   reply_markup=screen.markup)
@@ -295,8 +294,6 @@ async def _show(update: Update, context: Context, talk: Conversation, screen: Sc
     async with svc.db.write() as conn:
         await conversations.advance(conn, talk, step=talk.step, now=svc.clock.now(),
                                     message_id=message_id)
-        if screen.sensitive:
-            await _schedule(conn, context, chat_id, message_id)
 
 
 async def _end_with(update: Update, context: Context, talk: Conversation, text: str, *,
@@ -572,8 +569,7 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
     text = message.text
     if talk.step == flow.NOTES:
         # The officer's own notes are sensitive: their message goes after a while too.
-        async with services(context).db.write() as conn:
-            await _schedule(conn, context, _chat_id(update), message.message_id)
+        await schedule_sensitive(context, _chat_id(update), message.message_id)
     if talk.step == flow.PUPIL:
         await _on_pupil_text(update, context, officer, talk, text)
         return

@@ -30,6 +30,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.domain.alerts import more_button
 from bot.domain.dates import in_quiet_time
+from bot.domain.message_parts import split_message
 from bot.processing import retry_after
 from bot.storage import alerts as alert_store
 from bot.storage import outbox
@@ -134,8 +135,13 @@ async def _send(bot: Bot, delivery: Delivery) -> None:
     text = str(delivery.payload.get("text", ""))
     if delivery.forwarded_from:
         text = f"{FORWARDED.format(ref=delivery.forwarded_from)}\n\n{text}"
-    # protect_content comes from the Application's Defaults.
-    await bot.send_message(delivery.chat_id, text, reply_markup=markup(delivery))
+    # protect_content comes from the Application's Defaults. A text over Telegram's limit
+    # goes as several messages, the buttons on the last (a retry sends them all again:
+    # delivery is at-least-once).
+    parts = split_message(text)
+    for part in parts[:-1]:
+        await bot.send_message(delivery.chat_id, part)
+    await bot.send_message(delivery.chat_id, parts[-1], reply_markup=markup(delivery))
 
 
 def markup(delivery: Delivery) -> InlineKeyboardMarkup | None:

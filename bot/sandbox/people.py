@@ -51,6 +51,16 @@ class ChatView:
         async with asyncio.timeout(timeout):
             return await self._world.signal.wait_until(unread)
 
+    async def edited(self, message: BotMessage, timeout: float = 5.0) -> BotMessage:  # noqa: ASYNC109
+        """`message` as shown once the bot has edited it (at once, when it already has)."""
+
+        def done() -> BotMessage | None:
+            current = self._chat.messages.get(message.message_id)
+            return current.snapshot() if current is not None and current.edited else None
+
+        async with asyncio.timeout(timeout):
+            return await self._world.signal.wait_until(done)
+
     async def next_event(self, timeout: float = 5.0) -> ChatEvent:  # noqa: ASYNC109
         """The next thing the bot did here: sent, edited, deleted or answered."""
 

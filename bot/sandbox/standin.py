@@ -69,6 +69,7 @@ class BotApiStandIn:
         self._groups: dict[int, FakeGroup] = {}
         self._faults: defaultdict[str, deque[_Fault]] = defaultdict(deque)
         self._delays: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._lost_replies: defaultdict[str, int] = defaultdict(int)
         self._calls_by_method: defaultdict[str, list[ApiCall]] = defaultdict(list)
         self._claimed: set[int] = set()
         self._poll_generation = 0
@@ -246,6 +247,18 @@ class BotApiStandIn:
         for _ in range(times):
             self._delays[method.lower()].append(seconds)
 
+    def lose_reply_next(self, method: str, times: int = 1) -> None:
+        """Let the next `times` calls of a method take effect, then answer 502 Bad Gateway:
+        the bot cannot tell what happened (a reply lost on its way back)."""
+        for _ in range(times):
+            self._lost_replies[method.lower()] += 1
+
+    def clear_faults(self) -> None:
+        """Forget every scripted fault, delay and lost reply not used yet."""
+        self._faults.clear()
+        self._delays.clear()
+        self._lost_replies.clear()
+
     async def refuse_connections(self) -> None:
         """Close the listening socket and cut open connections, as if the network went down."""
         await self._server.close_listener(drop_connections=True)
@@ -288,6 +301,9 @@ class BotApiStandIn:
             response = _error(fault.status, fault.description, fault.retry_after)
         else:
             response = await self._answer(method, params)
+            if self._lost_replies.get(key):
+                self._lost_replies[key] -= 1
+                response = _error(HTTPStatus.BAD_GATEWAY, "Bad Gateway")
         call.status = response.status
         self.calls.append(call)
         self._calls_by_method[key].append(call)

@@ -1,4 +1,9 @@
-"""Chat messages due for deletion (sensitive details, notes), swept every minute."""
+"""Chat messages due for deletion (sensitive details, notes, codes and PINs), swept every minute.
+
+A row is written before the message's text reaches the chat, so whatever happens to
+the send, the sweep finds it; a failed deletion is tried again later, a bounded
+number of times.
+"""
 
 from __future__ import annotations
 
@@ -12,25 +17,36 @@ from bot.storage.db import Conn, Database, stamp
 class DueDeletion:
     chat_id: int
     message_id: int
+    attempts: int = 0  # deletions of this message that failed so far
 
 
 async def schedule_deletion(conn: Conn, chat_id: int, message_id: int,
                             delete_at: datetime) -> None:
     await conn.execute(
         "INSERT INTO sensitive_messages (chat_id, message_id, delete_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (chat_id, message_id) DO UPDATE SET delete_at = excluded.delete_at",
+        " ON CONFLICT (chat_id, message_id) DO UPDATE SET delete_at = excluded.delete_at,"
+        " attempts = 0",
         (chat_id, message_id, stamp(delete_at)))
 
 
 async def due_deletions(db: Database, now: datetime, limit: int = 200) -> list[DueDeletion]:
     async with db.read() as conn:
         rows = await conn.fetchall(
-            "SELECT chat_id, message_id FROM sensitive_messages WHERE delete_at <= ?"
+            "SELECT chat_id, message_id, attempts FROM sensitive_messages WHERE delete_at <= ?"
             " ORDER BY delete_at LIMIT ?", (stamp(now), limit))
-    return [DueDeletion(row["chat_id"], row["message_id"]) for row in rows]
+    return [DueDeletion(row["chat_id"], row["message_id"], row["attempts"]) for row in rows]
 
 
 async def forget_deletion(db: Database, item: DueDeletion) -> None:
     async with db.write() as conn:
         await conn.execute("DELETE FROM sensitive_messages WHERE chat_id = ? AND message_id = ?",
                            (item.chat_id, item.message_id))
+
+
+async def retry_deletion(db: Database, item: DueDeletion, at: datetime) -> None:
+    """The deletion failed: try again at `at`, one more attempt counted."""
+    async with db.write() as conn:
+        await conn.execute(
+            "UPDATE sensitive_messages SET delete_at = ?, attempts = attempts + 1"
+            " WHERE chat_id = ? AND message_id = ?",
+            (stamp(at), item.chat_id, item.message_id))

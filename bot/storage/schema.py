@@ -264,11 +264,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (pupil_id, stage)
     ) WITHOUT ROWID;
 
-    -- Chat messages with contacts, SEN/health details or notes, due for deletion.
+    -- Chat messages due for deletion: contacts, SEN/health details or notes (written
+    -- before their text is sent), and codes or PINs (due at once). A failed deletion
+    -- is tried again at a later delete_at, a bounded number of attempts.
     CREATE TABLE sensitive_messages (
         chat_id INTEGER NOT NULL,
         message_id INTEGER NOT NULL,
         delete_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (chat_id, message_id)
     );
     CREATE INDEX sensitive_messages_due ON sensitive_messages(delete_at);

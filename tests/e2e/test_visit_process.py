@@ -66,7 +66,7 @@ async def test_a_killed_bot_process_resumes_the_visit(
     for label in ("Parent/carer seen", "Illness", "Follow-up visit", "In 2 weeks"):
         await press(user, label)
     await user.send("Seen at home after the restart.")
-    summary = await user.next_message()
+    summary = await user.edited(await user.next_message())
     assert summary.text.endswith(visit.QUESTIONS[flow.SUMMARY])
     assert summary.message_id != shown.message_id
     await press(user, "Save")
