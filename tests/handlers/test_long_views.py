@@ -21,7 +21,7 @@ def test_the_retention_overview_of_thirty_long_school_names_is_one_message() -> 
     lines = text.splitlines()
     shown = [line for line in lines if line.endswith("on hold") and "Academy" not in line]
     more = [line for line in lines if line.startswith("…and ")]
-    assert more == [retention.MORE_SCHOOLS.format(count=40 - len(shown))]
+    assert more == [retention.MORE_SCHOOLS.format(count=40 - len(shown), schools="schools")]
     assert all(f"C{n:05d}" in text for n in range(retention.PER_PAGE))  # every record shown
 
 
