@@ -83,8 +83,15 @@ HINTS = {
     Problem.NOTES_TOO_LONG: ("Notes can be up to 4,096 characters: please shorten them and "
                              "send them again."),
 }
+HEADER = "Visit for {initials} ({case_ref})"
 RESUME = "Continue visit for {initials}?"
-SAVED = "Saved: {type} for {name} on {date}. Next follow-up: {follow_up}."
+SAVED = "Saved: {type} for {initials} on {date}. Next follow-up: {follow_up}."
+TOLD_SUPERVISOR = "{action}: 1 person was told, your supervisor."
+TOLD_OTHERS = "{action}: you have no supervisor, so {people} told."
+TOLD_ONE = "1 other supervisor was"
+TOLD_MANY = "{count} other supervisors were"
+TOLD_NOBODY = ("{action}: nobody could be told, as you have no supervisor and there is no "
+               "other supervisor. Contact the DSL directly.")
 ALREADY_SAVED = "That visit is already saved."
 CANCELLED = "Visit cancelled. Nothing was saved."
 CANCELLED_OTHER = "Cancelled. Nothing was saved."
@@ -155,7 +162,9 @@ def _rows(buttons: Sequence[tuple[str, str]], per_row: int) -> list[list[tuple[s
 
 
 def _header(talk: Conversation, pupil: VisitPupil) -> str:
-    lines = [f"Visit for {pupil.name} ({pupil.case_ref})"]
+    # Initials, as in "Continue visit for A.H.?" and the pushed messages: a step's
+    # message stays in the chat, and a glance over the shoulder should not name the child.
+    lines = [HEADER.format(initials=pupil.initials, case_ref=pupil.case_ref)]
     corrects = talk.data.get("corrects_date")
     if corrects:
         lines.append(CORRECTING.format(date=_day(corrects)))
@@ -640,11 +649,11 @@ async def _save(update: Update, context: Context, officer: Officer, talk: Conver
     svc = services(context)
     now = svc.clock.now()
     visit = _new_visit(talk)
-    outcome = await _record(svc.db, officer, talk, visit, now)
+    outcome, told = await _record(svc.db, officer, talk, visit, now)
     if outcome == "saved":
-        await _edit(update, SAVED.format(
-            type=label_of(VISIT_TYPES, visit.type), name=pupil.name,
-            date=_day(visit.visit_date), follow_up=_day(visit.follow_up)))
+        saved = SAVED.format(type=label_of(VISIT_TYPES, visit.type), initials=pupil.initials,
+                             date=_day(visit.visit_date), follow_up=_day(visit.follow_up))
+        await _edit(update, saved if told is None else f"{saved}\n{_told_text(visit, told)}")
         await _ack(update, "Saved")
     elif outcome == "repeat":
         await _ack(update, ALREADY_SAVED, alert=True)
@@ -658,30 +667,66 @@ async def _save(update: Update, context: Context, officer: Officer, talk: Conver
         await _ack(update, STALE, alert=True)
 
 
+def _told_text(visit: NewVisit, told: Told) -> str:
+    """Who an escalation or safeguarding concern went to, or that nobody could be told."""
+    assert visit.action is not None
+    action = label_of(ACTIONS, visit.action)
+    if told.count == 0:
+        return TOLD_NOBODY.format(action=action)
+    if told.own_supervisor:
+        return TOLD_SUPERVISOR.format(action=action)
+    people = TOLD_ONE if told.count == 1 else TOLD_MANY.format(count=told.count)
+    return TOLD_OTHERS.format(action=action, people=people)
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """How many people an escalation was addressed to, and whether it was the
+    recorder's own supervisor."""
+
+    count: int
+    own_supervisor: bool
+
+
+async def _escalate(conn: Conn, officer: Officer, pupil: VisitPupil, visit: NewVisit,
+                    now: datetime) -> Told:
+    """Queue the message naming no one: to the recorder's supervisor, else to every other
+    supervisor; when there is nobody, the row is kept as undelivered (counted), not
+    left waiting for no one."""
+    audiences = await outbox.escalation_audiences(conn, officer.id)
+    payload = _escalation(officer, pupil, visit)
+    for audience in audiences or (f"supervisor_of:{officer.id}",):
+        await outbox.enqueue(conn, kind="escalation", audience=audience, payload=payload,
+                             now=now, pupil_ids=[visit.pupil_id], nobody=not audiences)
+    own = bool(audiences) and audiences[0].startswith("supervisor_of:")
+    return Told(len(audiences), own)
+
+
 async def _record(db: Database, officer: Officer, talk: Conversation, visit: NewVisit,
-                  now: datetime) -> str:
-    """One write transaction; returns saved, repeat, gone, corrected or stale."""
+                  now: datetime) -> tuple[str, Told | None]:
+    """One write transaction; returns saved, repeat, gone, corrected or stale, and who
+    was told of an escalation (None when there was none)."""
     async with db.write() as conn:
         if await visit_store.saved_from_draft(conn, talk.token):
-            return "repeat"
+            return "repeat", None
         current = await conversations.current(conn, officer.id, now)
         if current is None or current.token != talk.token or current.step != flow.SUMMARY:
-            return "stale"
+            return "stale", None
         pupil = await visit_store.visit_pupil(conn, officer, visit.pupil_id)
         if pupil is None:
             await conversations.end(conn, officer.id, talk.token)
-            return "gone"
+            return "gone", None
         old = None
         if visit.supersedes is not None:
             old = await visit_store.visit_for_correction(conn, officer, visit.supersedes)
             if old is None or old.superseded or old.pupil_id != visit.pupil_id:
                 await conversations.end(conn, officer.id, talk.token)
-                return "corrected"
+                return "corrected", None
         visit_id = await visit_store.record_visit(conn, officer, visit, draft_token=talk.token,
                                                   now=now)
         await conversations.end(conn, officer.id, talk.token)
         if visit_id is None:
-            return "repeat"
+            return "repeat", None
         detail = {"visit_id": visit_id}
         if visit.supersedes is not None:
             detail["supersedes"] = visit.supersedes
@@ -689,10 +734,8 @@ async def _record(db: Database, officer: Officer, talk: Conversation, visit: New
                            target=f"pupil:{visit.pupil_id}",
                            reason="visit_correction" if old else "visit_command", detail=detail)
         if visit.action in SUPERVISOR_ACTIONS and (old is None or old.action != visit.action):
-            await outbox.enqueue(conn, kind="escalation", audience=f"supervisor_of:{officer.id}",
-                                 payload=_escalation(officer, pupil, visit), now=now,
-                                 pupil_ids=[visit.pupil_id])
-    return "saved"
+            return "saved", await _escalate(conn, officer, pupil, visit, now)
+    return "saved", None
 
 
 # --- Correct --------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from tests.e2e.visit_helpers import (
 )
 from tests.storage.pupil_rows import Service
 
-HEADER = "Visit for Amelia Hughes (C00001)"
+HEADER = "Visit for A.H. (C00001)"
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ async def test_a_visit_recorded_by_pressing_buttons(case: Caseload, db: Database
     press = await user.press("Save")
     assert await user.answer_to(press) == "Saved"
     saved = message(user, summary.message_id)
-    assert saved.text == ("Saved: Home visit for Amelia Hughes on 24/11/2026. "
+    assert saved.text == ("Saved: Home visit for A.H. on 24/11/2026. "
                           "Next follow-up: 02/12/2026.")
     assert saved.labels() == []
 
@@ -225,7 +225,7 @@ async def test_a_restart_at_any_step_resumes_there(
                 shown = await user.next_message()
                 continue
             shown = await tap(user, label)
-        assert shown.text.startswith("Saved: Home visit for Amelia Hughes on 24/11/2026.")
+        assert shown.text.startswith("Saved: Home visit for A.H. on 24/11/2026.")
     saved = await rows(db, "SELECT pupil_id, action, notes FROM visits")
     notes = "Written after the restart." if STEPS.index(step) <= STEPS.index(flow.NOTES) \
         else None
@@ -308,7 +308,7 @@ async def test_several_matches_offer_buttons(case: Caseload, db: Database) -> No
     assert choice.text == visit.SEVERAL_MATCH
     assert choice.labels() == [AMELIA, "Amelia Hughes"]
     shown = await tap(user, "Amelia Hughes")
-    assert shown.text == "Visit for Amelia Hughes (C00004)\n\n" + visit.QUESTIONS[flow.TYPE]
+    assert shown.text == "Visit for A.H. (C00004)\n\n" + visit.QUESTIONS[flow.TYPE]
 
 
 async def test_an_allocation_removed_midway_ends_the_visit(case: Caseload,
@@ -385,7 +385,7 @@ async def test_visit_with_a_draft_open_asks_to_continue_or_discard(
     await user.send("/visit Noah")
     await user.next_message()
     shown = await tap(user, "Discard")
-    assert shown.text == "Visit for Noah Patel (C00002)\n\n" + visit.QUESTIONS[flow.TYPE]
+    assert shown.text == "Visit for N.P. (C00002)\n\n" + visit.QUESTIONS[flow.TYPE]
     assert old_button is not None
     press = await user.press_data(old_button, old.message_id)
     assert await user.answer_to(press) == visit.STALE
@@ -415,7 +415,7 @@ async def test_the_cards_record_visit_button(case: Caseload, db: Database) -> No
     await user.next_message()
     await user.press("Record visit")
     shown = await user.next_message()
-    assert shown.text == "Visit for Noah Patel (C00002)\n\n" + visit.QUESTIONS[flow.TYPE]
+    assert shown.text == "Visit for N.P. (C00002)\n\n" + visit.QUESTIONS[flow.TYPE]
 
 
 async def test_escalation_tells_the_supervisor_naming_no_one(case: Caseload,
@@ -604,7 +604,7 @@ async def test_imported_visits_follow_ups_are_due_until_the_next_visit(
     await user.next_message()
 
     await user.send("/visit ava")
-    assert (await user.next_message()).text.startswith("Visit for Ava Brown")
+    assert (await user.next_message()).text.startswith("Visit for A.B.")
     for label in ("Home visit", "Today", "Child and parent/carer seen", "Illness",
                   "No further action", "None", "Skip", "Save"):
         await tap(user, label)
