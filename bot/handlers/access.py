@@ -21,6 +21,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.domain.pinhash import hash_pin, verify_pin
 from bot.domain.pins import pin_problem
+from bot.handlers import visit
 from bot.handlers.common import (
     Context,
     answer,
@@ -271,6 +272,7 @@ async def _try_pin(update: Update, context: Context, officer: Officer, pin: str)
         await answer(update, ACCOUNT_LOCKED if left <= 0 else WRONG_PIN.format(left=left))
         return
     await answer(update, UNLOCKED)
+    await visit.remind_open_draft(update, context, officer)
     if pending:
         replay = Update.de_json(json.loads(pending), context.bot)
         if replay is not None:

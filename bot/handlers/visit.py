@@ -70,7 +70,12 @@ QUESTIONS = {
     flow.FOLLOW_UP: "Next follow-up? Choose, or type the date as DD/MM/YYYY or DD/MM.",
     flow.NOTES: "Notes? Type them (up to 4,096 characters), or Skip.",
     flow.SUMMARY: "Save this visit?",
+    flow.CHANGE: "Which answer do you want to change? Then you come back to the summary.",
 }
+DATE_CHECK_QUESTION = "{date} is more than 28 days ago. Is that the right date?"
+NOTES_KEPT = ("Notes so far:\n{notes}\n\nKeep them, remove them, or type new notes "
+              "(up to 4,096 characters) to replace them.")
+REASON_NOT_ASKED = "{label} (not asked: no reply)"
 HINTS = {
     Problem.CHOOSE: "Please choose one of the buttons.",
     Problem.NOT_A_DATE: "That is not a date I can read: type it as DD/MM/YYYY or DD/MM.",
@@ -97,6 +102,10 @@ CANCELLED = "Visit cancelled. Nothing was saved."
 CANCELLED_OTHER = "Cancelled. Nothing was saved."
 NOTHING_TO_CANCEL = "There is nothing to cancel."
 STALE = "That button is from an earlier step or visit. Send /visit to carry on."
+STALE_ENDED = ("That button is from a visit that has ended: no visit is open. Send /visit to "
+               "record a new one.")
+DRAFT_OPEN = "A visit for {initials} is still open. Send /visit to carry on."
+DRAFT_OPEN_NO_PUPIL = "A visit is still open. Send /visit to carry on."
 NOT_ALLOCATED = ("This pupil is no longer allocated to you, so the visit has ended. "
                  "Nothing was saved.")
 CANNOT_CORRECT = "That visit cannot be corrected."
@@ -113,14 +122,16 @@ DUE_TODAY, OVERDUE_ONE, OVERDUE = "today", "1 day overdue", "{days} days overdue
 LABEL_TODAY, LABEL_YESTERDAY = "Today", "Yesterday"
 LABEL_1_WEEK, LABEL_2_WEEKS, LABEL_NONE = "In 1 week", "In 2 weeks", "None"
 LABEL_SKIP, LABEL_KEEP_NOTES, LABEL_REMOVE_NOTES = "Skip", "Keep notes", "Remove notes"
-LABEL_SAVE, LABEL_CANCEL = "Save", "Cancel"
+LABEL_SAVE, LABEL_CHANGE, LABEL_CANCEL = "Save", "Change", "Cancel"
+LABEL_DATE_YES, LABEL_DATE_CHANGE = "Yes, keep it", "Change the date"
+LABEL_BACK = "Back to the summary"
 LABEL_CONTINUE, LABEL_DISCARD = "Continue", "Discard"
 MARK = "✓ "
 
 # Choices of the resume prompt: carry on, or discard the draft and then start anew,
 # with one pupil (`p<id>`), or correcting a visit (`c<id>`).
 RESUME_STEP, GO, NEW = "resume", "go", "new"
-SAVE, CANCEL = "save", "cancel"
+SAVE, CHANGE, CANCEL = "save", "change", "cancel"
 
 _MESSAGE_LIMIT = 4000  # under Telegram's 4,096, leaving room for the summary's frame
 _FIELD_LABELS = (
@@ -128,6 +139,7 @@ _FIELD_LABELS = (
     (flow.REASON, "Main reason"), (flow.ACTION, "Action agreed"),
     (flow.FOLLOW_UP, "Next follow-up"),
 )
+_CHANGE_LABELS = (*_FIELD_LABELS, (flow.NOTES, "Notes"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,41 +183,78 @@ def _header(talk: Conversation, pupil: VisitPupil) -> str:
     return "\n".join(lines)
 
 
-def _step_keyboard(talk: Conversation) -> list[list[tuple[str, str]]]:
+def _step_keyboard(talk: Conversation, today: date) -> list[list[tuple[str, str]]]:
     step, draft = talk.step, talk.data
     if step in flow.VOCABULARIES:
         buttons = [(_marked(label, draft.get(step) == code), _data(talk, step, code))
                    for code, label in flow.VOCABULARIES[step]]
         return _rows(buttons, 1 if step in (flow.CONTACT, flow.ACTION) else 2)
-    if step == flow.DATE:
-        rows = [[(LABEL_TODAY, _data(talk, step, flow.TODAY)),
-                 (LABEL_YESTERDAY, _data(talk, step, flow.YESTERDAY))]]
-        if draft.get(flow.DATE):
-            rows.append([(MARK + _day(draft[flow.DATE]), _data(talk, step, flow.KEEP))])
-        return rows
-    if step == flow.FOLLOW_UP:
-        kept = draft.get(flow.FOLLOW_UP)
-        rows = [[(LABEL_1_WEEK, _data(talk, step, flow.IN_1_WEEK)),
-                 (LABEL_2_WEEKS, _data(talk, step, flow.IN_2_WEEKS))],
-                [(_marked(LABEL_NONE, flow.FOLLOW_UP in draft and kept is None),
-                  _data(talk, step, flow.NONE))]]
-        if kept:
-            rows.append([(MARK + _day(kept), _data(talk, step, flow.KEEP))])
-        return rows
+    if step in (flow.DATE, flow.FOLLOW_UP):
+        return _date_keyboard(talk, today)
+    if step == flow.DATE_CHECK:
+        return [[(LABEL_DATE_YES, _data(talk, step, flow.YES)),
+                 (LABEL_DATE_CHANGE, _data(talk, step, flow.CHANGE_DATE))]]
     if step == flow.NOTES:
         if draft.get(flow.NOTES):
             return [[(LABEL_KEEP_NOTES, _data(talk, step, flow.KEEP)),
                      (LABEL_REMOVE_NOTES, _data(talk, step, flow.SKIP))]]
         return [[(LABEL_SKIP, _data(talk, step, flow.SKIP))]]
     if step == flow.SUMMARY:
-        return [[(LABEL_SAVE, _data(talk, step, SAVE)), (LABEL_CANCEL, _data(talk, step, CANCEL))]]
+        return [[(LABEL_SAVE, _data(talk, step, SAVE)), (LABEL_CHANGE, _data(talk, step, CHANGE)),
+                 (LABEL_CANCEL, _data(talk, step, CANCEL))]]
+    if step == flow.CHANGE:
+        buttons = [(label, _data(talk, step, field)) for field, label in _CHANGE_LABELS
+                   if field in flow.changeable(draft)]
+        return [*_rows(buttons, 2), [(LABEL_BACK, _data(talk, step, flow.BACK))]]
     raise ValueError(f"no keyboard for step {step}")
 
 
-def _field_value(step: str, value: Any) -> str:
+def _date_keyboard(talk: Conversation, today: date) -> list[list[tuple[str, str]]]:
+    """The date or follow-up step: its fixed choices, then the kept date unless one of
+    them is that same day already (then that one is marked)."""
+    step, draft = talk.step, talk.data
+    if step == flow.DATE:
+        offered = [(LABEL_TODAY, flow.TODAY, today), (LABEL_YESTERDAY, flow.YESTERDAY,
+                                                      today - timedelta(days=1))]
+        per_row = 2
+    else:
+        offered = [(LABEL_1_WEEK, flow.IN_1_WEEK, today + timedelta(weeks=1)),
+                   (LABEL_2_WEEKS, flow.IN_2_WEEKS, today + timedelta(weeks=2)),
+                   (LABEL_NONE, flow.NONE, None)]
+        per_row = 2
+    kept = draft.get(step)
+    kept_day = date.fromisoformat(kept) if kept else None
+    answered = step in draft
+    buttons = [(_marked(label, answered and day == kept_day), _data(talk, step, choice))
+               for label, choice, day in offered]
+    rows = _rows(buttons, per_row)
+    if kept_day is not None and kept_day not in {day for _, _, day in offered}:
+        rows.append([(MARK + _day(kept_day), _data(talk, step, flow.KEEP))])
+    return rows
+
+
+def _question(talk: Conversation) -> tuple[str, bool]:
+    """The step's question, and whether it shows the officer's notes (sensitive)."""
+    draft = talk.data
+    if talk.step == flow.DATE_CHECK:
+        return DATE_CHECK_QUESTION.format(date=_day(draft.get(flow.DATE))), False
+    if talk.step == flow.NOTES and draft.get(flow.NOTES):
+        notes = draft[flow.NOTES]
+        room = _MESSAGE_LIMIT - len(NOTES_KEPT) - 200  # the header and a hint
+        if len(notes) > room:
+            tail = f"… ({len(notes):,} characters in all)"
+            notes = notes[:room - len(tail)] + tail
+        return NOTES_KEPT.format(notes=notes), True
+    return QUESTIONS[talk.step], False
+
+
+def _field_value(step: str, value: Any, draft: dict[str, Any]) -> str:
     if step in (flow.DATE, flow.FOLLOW_UP):
         return _day(value)
-    return label_of(flow.VOCABULARIES[step], value)
+    label = label_of(flow.VOCABULARIES[step], value)
+    if step == flow.REASON and draft.get(flow.REASON_SKIPPED):
+        return REASON_NOT_ASKED.format(label=label)
+    return label
 
 
 def _summary_text(talk: Conversation, pupil: VisitPupil) -> str:
@@ -214,7 +263,7 @@ def _summary_text(talk: Conversation, pupil: VisitPupil) -> str:
     for step, label in _FIELD_LABELS:
         if step == flow.CONTACT and draft.get(flow.TYPE) in NO_CONTACT_TYPES:
             continue
-        lines.append(f"{label}: {_field_value(step, draft.get(step))}")
+        lines.append(f"{label}: {_field_value(step, draft.get(step), draft)}")
     frame = "\n".join(lines) + "\nNotes: \n\n" + QUESTIONS[flow.SUMMARY]
     notes = draft.get(flow.NOTES) or "none"
     room = _MESSAGE_LIMIT - len(frame)
@@ -231,10 +280,11 @@ def _pupil_label(pupil: PupilSummary) -> str:
     return f"{pupil.name} · {pupil.attendance_text}"
 
 
-def _screen(talk: Conversation, pupil: VisitPupil | None, *, hint: str | None = None,
-            choices: Sequence[PupilSummary] = (), several: bool = False) -> Screen:
+def _screen(talk: Conversation, pupil: VisitPupil | None, *, today: date,
+            hint: str | None = None, choices: Sequence[PupilSummary] = (),
+            several: bool = False) -> Screen:
     """The current step of `talk` (the pupil step lists `choices`: `several` matches of
-    a search, or the officer's most urgent pupils)."""
+    a search, or the officer's most urgent pupils), as of `today`."""
     prefix = f"{hint}\n\n" if hint else ""
     if talk.step == flow.PUPIL or pupil is None:
         buttons = [[(_pupil_label(choice), _data(talk, flow.PUPIL, str(choice.id)))]
@@ -242,10 +292,11 @@ def _screen(talk: Conversation, pupil: VisitPupil | None, *, hint: str | None = 
         text = SEVERAL_MATCH if several else CHOOSE_PUPIL
         return Screen(prefix + text, keyboard(buttons) if buttons else None)
     if talk.step == flow.SUMMARY:
-        return Screen(prefix + _summary_text(talk, pupil), keyboard(_step_keyboard(talk)),
-                      sensitive=True)
-    text = f"{_header(talk, pupil)}\n\n{QUESTIONS[talk.step]}"
-    return Screen(prefix + text, keyboard(_step_keyboard(talk)))
+        return Screen(prefix + _summary_text(talk, pupil),
+                      keyboard(_step_keyboard(talk, today)), sensitive=True)
+    question, sensitive = _question(talk)
+    text = f"{_header(talk, pupil)}\n\n{question}"
+    return Screen(prefix + text, keyboard(_step_keyboard(talk, today)), sensitive=sensitive)
 
 
 # --- showing --------------------------------------------------------------------------
@@ -380,7 +431,8 @@ async def _start(update: Update, context: Context, officer: Officer, *,
             conn, officer.id, kind=KIND, step=flow.TYPE if pupil else flow.PUPIL, now=now,
             expires_at=now + timedelta(hours=svc.settings.session_max_hours),
             pupil_id=pupil.id if pupil else None, data=draft)
-    screen = _screen(talk, pupil, hint=hint, choices=choices, several=several)
+    screen = _screen(talk, pupil, today=_today(context), hint=hint, choices=choices,
+                     several=several)
     await _show(update, context, talk, screen, edit=edit)
 
 
@@ -467,8 +519,10 @@ async def on_button(update: Update, context: Context) -> None:
     if already_saved:
         await _ack(update, ALREADY_SAVED, alert=True)
         return
-    if (len(parts) != 4 or talk is None or talk.kind != KIND or talk.token != parts[1]
-            or parts[2] not in (talk.step, RESUME_STEP)):
+    if talk is None or talk.kind != KIND:
+        await _ack(update, STALE_ENDED, alert=True)  # nothing to carry on
+        return
+    if len(parts) != 4 or talk.token != parts[1] or parts[2] not in (talk.step, RESUME_STEP):
         await _ack(update, STALE, alert=True)
         return
     step, choice = parts[2], parts[3]
@@ -508,6 +562,9 @@ async def _on_step_button(update: Update, context: Context, officer: Officer,
         elif choice == CANCEL:
             await _end_with(update, context, talk, CANCELLED, edit=True)
             await _ack(update)
+        elif choice == CHANGE:
+            await _move(update, context, talk, pupil, dict(talk.data), edit=True,
+                        step=flow.CHANGE)
         else:
             await _ack(update, HINTS[Problem.CHOOSE], alert=True)
         return
@@ -520,17 +577,19 @@ async def _on_step_button(update: Update, context: Context, officer: Officer,
 
 
 async def _move(update: Update, context: Context, talk: Conversation, pupil: VisitPupil,
-                draft: dict[str, Any], *, edit: bool, pupil_id: int | None = None) -> None:
-    """Store the answer, then show the next step."""
+                draft: dict[str, Any], *, edit: bool, pupil_id: int | None = None,
+                step: str | None = None) -> None:
+    """Store the answer, then show the next step (or `step`)."""
     svc = services(context)
-    step = flow.TYPE if talk.step == flow.PUPIL else flow.step_after(talk.step, draft)
+    if step is None:
+        step = flow.TYPE if talk.step == flow.PUPIL else flow.step_after(talk.step, draft)
     async with svc.db.write() as conn:
         moved = await conversations.advance(conn, talk, step=step, now=svc.clock.now(),
                                             data=draft, pupil_id=pupil_id)
     if moved is None:  # ended or replaced meanwhile
         await _ack(update, STALE, alert=True)
         return
-    await _show(update, context, moved, _screen(moved, pupil), edit=edit)
+    await _show(update, context, moved, _screen(moved, pupil, today=_today(context)), edit=edit)
     await _ack(update)
 
 
@@ -545,7 +604,8 @@ async def _on_resume(update: Update, context: Context, officer: Officer, talk: C
         if talk.pupil_id is not None and pupil is None:
             await _end_with(update, context, talk, NOT_ALLOCATED, edit=True)
         else:
-            await _show(update, context, talk, _screen(talk, pupil, choices=urgent), edit=True)
+            screen = _screen(talk, pupil, today=_today(context), choices=urgent)
+            await _show(update, context, talk, screen, edit=True)
         await _ack(update)
         return
     async with services(context).db.write() as conn:
@@ -586,13 +646,15 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
         await _end_with(update, context, talk, NOT_ALLOCATED, edit=False)
         return
     if talk.step == flow.SUMMARY:
-        await _show(update, context, talk, _screen(talk, pupil, hint=HINTS[Problem.CHOOSE]),
+        await _show(update, context, talk, _screen(talk, pupil, today=_today(context),
+                                                   hint=HINTS[Problem.CHOOSE]),
                     edit=False)
         return
     try:
         draft = flow.apply_text(talk.step, text, talk.data, _today(context))
     except AnswerProblem as problem:
-        await _show(update, context, talk, _screen(talk, pupil, hint=HINTS[problem.problem]),
+        await _show(update, context, talk, _screen(talk, pupil, today=_today(context),
+                                                   hint=HINTS[problem.problem]),
                     edit=False)
         return
     await _move(update, context, talk, pupil, draft, edit=False)
@@ -611,7 +673,8 @@ async def _on_pupil_text(update: Update, context: Context, officer: Officer,
         return
     if not matches:
         await _record_refused_lookup(context, officer, text)
-    screen = _screen(talk, None, choices=matches or urgent, several=bool(matches),
+    screen = _screen(talk, None, today=_today(context), choices=matches or urgent,
+                     several=bool(matches),
                      hint=None if matches else NO_MATCH)
     await _show(update, context, talk, screen, edit=False)
 
@@ -736,6 +799,25 @@ async def _record(db: Database, officer: Officer, talk: Conversation, visit: New
         if visit.action in SUPERVISOR_ACTIONS and (old is None or old.action != visit.action):
             return "saved", await _escalate(conn, officer, pupil, visit, now)
     return "saved", None
+
+
+# --- after the PIN ----------------------------------------------------------------------
+
+
+async def remind_open_draft(update: Update, context: Context, officer: Officer) -> None:
+    """Called after a PIN unlocks the session: say that a visit draft is still open, so
+    the officer knows where they were (the draft outlives the lock)."""
+    if officer.role not in RECORDERS:
+        return
+    svc = services(context)
+    async with svc.db.read() as conn:
+        talk = await conversations.current(conn, officer.id, svc.clock.now())
+        open_draft = await _open_draft(conn, context, officer)
+    if talk is None or talk.kind != KIND:
+        return
+    text = (DRAFT_OPEN_NO_PUPIL if open_draft is None
+            else DRAFT_OPEN.format(initials=open_draft[1].initials))
+    await context.bot.send_message(_chat_id(update), text)
 
 
 # --- Correct --------------------------------------------------------------------------

@@ -79,7 +79,7 @@ async def test_a_visit_recorded_by_pressing_buttons(case: Caseload, db: Database
         "Main reason: Anxiety or mental health", "Action agreed: Follow-up visit",
         "Next follow-up: 02/12/2026", "Notes: Mum says she is anxious about her new class.",
         "", "Save this visit?"])
-    assert summary.labels() == ["Save", "Cancel"]
+    assert summary.labels() == ["Save", "Change", "Cancel"]
     # The notes step's Skip, left on the earlier message, is an earlier step's button now.
     press = await user.press("Skip", message_id=first.message_id)
     assert await user.answer_to(press) == visit.STALE
@@ -166,7 +166,7 @@ async def test_bad_input_at_every_step_gets_a_hint_and_the_same_step(
     summary = await user.next_message()
     assert len(summary.text) <= 4096 and "(4,096 characters in all)" in summary.text
     await typed("yes", choose, visit.QUESTIONS[flow.SUMMARY])
-    assert user.last().labels() == ["Save", "Cancel"]
+    assert user.last().labels() == ["Save", "Change", "Cancel"]
     # A forged choice at this step is refused with the same hint.
     press = await user.press_data(f"v:{token_of(user.last())}:summary:publish",
                                   user.last().message_id)
@@ -205,7 +205,7 @@ async def test_cancel_at_any_step_saves_nothing(case: Caseload, db: Database,
     assert await rows(db, "SELECT * FROM conversations") == []
     assert stale is not None
     press = await user.press_data(stale, shown.message_id)
-    assert await user.answer_to(press) == visit.STALE
+    assert await user.answer_to(press) == visit.STALE_ENDED  # nothing is open to carry on
     await user.send("/cancel")
     assert (await user.next_message()).text == visit.NOTHING_TO_CANCEL
 
@@ -347,6 +347,9 @@ async def test_a_lock_midway_keeps_the_draft(case: Caseload, db: Database,
     assert await user.answer_to(press) == access.LOCKED_PROMPT
     await user.send(PIN)
     assert (await user.next_message()).text == access.UNLOCKED
+    # After the PIN the officer is told a visit draft is open.
+    assert (await user.next_message()).text == (
+        "A visit for A.H. is still open. Send /visit to carry on.")
     await marker(user)  # the kept press went on after the PIN
     assert message(user, shown.message_id).text.endswith(visit.QUESTIONS[flow.CONTACT])
     for label in ("Child seen", "Illness", "No further action", "None"):
@@ -357,6 +360,7 @@ async def test_a_lock_midway_keeps_the_draft(case: Caseload, db: Database,
     assert (await user.next_message()).text == access.LOCKED_PROMPT
     await user.send(PIN)
     assert (await user.next_message()).text == access.UNLOCKED
+    assert (await user.next_message()).text == visit.DRAFT_OPEN.format(initials="A.H.")
     summary = await user.next_message()
     assert "Notes: Seen at the door." in summary.text
     await tap(user, "Save")
@@ -493,8 +497,9 @@ async def test_correct_saves_a_new_entry_that_supersedes_the_old(
                           f" are marked ✓.\n\n{visit.QUESTIONS[flow.TYPE]}")
     assert shown.labels() == ["✓ Home visit", *labels(VISIT_TYPES)[1:]]
     shown = await tap(user, "✓ Home visit")
-    assert shown.labels() == ["Today", "Yesterday", "✓ 24/11/2026"]
-    shown = await tap(user, "✓ 24/11/2026")
+    # The visit was yesterday: Yesterday is marked, not offered a second time.
+    assert shown.labels() == ["Today", "✓ Yesterday"]
+    shown = await tap(user, "✓ Yesterday")
     assert "✓ Parent/carer seen" in shown.labels()
     shown = await tap(user, "✓ Parent/carer seen")
     assert "✓ Illness" in shown.labels()
