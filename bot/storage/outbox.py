@@ -155,9 +155,9 @@ async def claim_due(conn: Conn, now: datetime, *, quiet: bool) -> list[Delivery]
             continue
         delivery = await _resolve(conn, row, people)
         if delivery is None:
-            if _nobody(row, people):
+            if _nobody(row, people) and not await _readdress_escalation(conn, row, people, now):
                 await _mark_nobody(conn, row, now)
-            continue  # otherwise it waits: its recipient is not reachable yet
+            continue  # otherwise it waits (or goes readdressed on the next round)
         key = delivery.recipient_id if delivery.recipient_id is not None else delivery.audience
         if key in busy:
             continue
@@ -251,6 +251,35 @@ def _nobody(row: Any, people: dict[int, _Person]) -> bool:
     if form == "supervisor":
         return gone(number)
     return False
+
+
+async def _readdress_escalation(conn: Conn, row: Any, people: dict[int, _Person],
+                                now: datetime) -> bool:
+    """An escalation for a supervisor who left before it went: it goes to every other
+    supervisor instead, as it would have at saving (the row readdressed to the first,
+    a copy for each other one). False when there is no one to readdress it to."""
+    form, _, arg = str(row["audience"]).partition(":")
+    officer_id = _number(arg) if arg else None
+    if row["kind"] != "escalation" or form != "supervisor_of" or officer_id is None:
+        return False
+    others = sorted(p.id for p in people.values() if p.role == "supervisor"
+                    and p.status != "revoked" and p.id != officer_id)
+    if not others:
+        return False
+    await conn.execute("UPDATE outbox SET audience = ? WHERE id = ?",
+                       (f"supervisor:{others[0]}", row["id"]))
+    for other in others[1:]:
+        copy_id = await conn.insert(
+            "INSERT INTO outbox (kind, audience, payload, not_before, created_at)"
+            " SELECT kind, ?, payload, not_before, created_at FROM outbox WHERE id = ?",
+            (f"supervisor:{other}", row["id"]))
+        await conn.execute(
+            "INSERT INTO outbox_pupils (outbox_id, pupil_id)"
+            " SELECT ?, pupil_id FROM outbox_pupils WHERE outbox_id = ?", (copy_id, row["id"]))
+    await audit.append(conn, actor="system", action="message_readdressed",
+                       target=f"outbox:{row['id']}", reason="supervisor_left", at=now,
+                       detail={"kind": row["kind"], "recipients": len(others)})
+    return True
 
 
 async def _mark_nobody(conn: Conn, row: Any, now: datetime) -> None:

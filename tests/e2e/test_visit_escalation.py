@@ -136,3 +136,23 @@ async def test_a_concern_whose_supervisor_has_left_goes_to_the_others(
         "supervisor was told.")
     await deliver(running)
     assert (await sup2.next_message()).text == CONCERN.replace("SUP1", "EWO1")
+
+
+async def test_a_concern_whose_supervisor_leaves_before_delivery_goes_to_the_others(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    await people.enrolled("SUP1", "supervisor")
+    sup2 = await people.enrolled("SUP2", "supervisor")
+    sup3 = await people.enrolled("SUP3", "supervisor")
+    ewo = await people.enrolled("EWO1", supervisor="SUP1")
+    await own_pupil(db, "EWO1")
+    await record_safeguarding(ewo)
+    async with db.write() as conn:  # SUP1 leaves before the outbox runs
+        await officer_store.revoke(conn, await officer(db, "SUP1"), now=clock.now())
+    await deliver(running)
+    await deliver(running)
+    for other in (sup2, sup3):
+        assert (await other.next_message()).text == CONCERN.replace("SUP1", "EWO1")
+    queued = await rows(db, "SELECT status FROM outbox WHERE kind = 'escalation'")
+    assert [row["status"] for row in queued] == ["sent", "sent"]
+    entries = await rows(db, "SELECT reason FROM audit WHERE action = 'message_readdressed'")
+    assert [row["reason"] for row in entries] == ["supervisor_left"]
