@@ -21,6 +21,7 @@ from bench.drills import (
     hostile_chat,
     hostile_files,
     leaks,
+    recipients,
     round_trip,
     stop,
 )
@@ -42,6 +43,7 @@ DRILLS: dict[str, Run] = {
     "round-trip": round_trip.round_trip_drill,
     "access": access.access_drill,
     "leaks": leaks.leaks_drill,
+    "recipients": recipients.recipients_drill,
 }
 
 
