@@ -100,6 +100,8 @@ def _next_in_order(step: str, draft: Mapping[str, Any]) -> str:
     if step == DATE_CHECK:
         if DATE not in draft:  # "change the date"
             return DATE
+        if draft.get(DATE_UNCONFIRMED):  # another old date typed at the check
+            return DATE_CHECK
         step = DATE
     following = STEPS[STEPS.index(step) + 1]
     if following == CONTACT and draft.get(TYPE) in NO_CONTACT_TYPES:
@@ -192,7 +194,7 @@ def apply_text(step: str, text: str, draft: Mapping[str, Any], today: date) -> d
         return apply_choice(step, code, draft, today)
     if step in _TYPED_WORDS and typed.casefold() in _TYPED_WORDS[step]:
         return apply_choice(step, _TYPED_WORDS[step][typed.casefold()], draft, today)
-    if step == DATE:
+    if step in (DATE, DATE_CHECK):  # at the check, a typed date replaces the old one
         when = _visit_date(typed, today)
         updated = {**draft, DATE: when.isoformat()}
         updated.pop(DATE_UNCONFIRMED, None)

@@ -72,7 +72,8 @@ QUESTIONS = {
     flow.SUMMARY: "Save this visit?",
     flow.CHANGE: "Which answer do you want to change? Then you come back to the summary.",
 }
-DATE_CHECK_QUESTION = "{date} is more than 28 days ago. Is that the right date?"
+DATE_CHECK_QUESTION = ("{date} is more than 28 days ago. Is that the right date? Or type "
+                       "another as DD/MM/YYYY or DD/MM.")
 NOTES_KEPT = ("Notes so far:\n{notes}\n\nKeep them, remove them, or type new notes "
               "(up to 4,096 characters) to replace them.")
 REASON_NOT_ASKED = "{label} (not asked: no reply)"

@@ -43,6 +43,14 @@ def test_a_date_over_28_days_ago_is_checked_and_may_be_changed() -> None:
     assert flow.DATE_UNCONFIRMED not in flow.apply_choice(flow.DATE, flow.TODAY, old, TODAY)
     with pytest.raises(AnswerProblem):
         flow.apply_choice(flow.DATE_CHECK, "maybe", old, TODAY)
+    # A date typed at the check replaces the old one, and is checked in its turn.
+    typed = flow.apply_text(flow.DATE_CHECK, "20/11", old, TODAY)
+    assert typed == {"type": "home", "date": "2026-11-20"}
+    assert flow.step_after(flow.DATE_CHECK, typed) == flow.CONTACT
+    older = flow.apply_text(flow.DATE_CHECK, "1/1/2021", old, TODAY)
+    assert flow.step_after(flow.DATE_CHECK, older) == flow.DATE_CHECK
+    with pytest.raises(AnswerProblem):
+        flow.apply_text(flow.DATE_CHECK, "yes please", old, TODAY)
 
 
 def test_no_reply_skips_the_reason_as_not_known_until_someone_is_seen() -> None:
@@ -74,7 +82,9 @@ def test_change_goes_back_to_one_step_then_to_the_summary() -> None:
     # An old date changed from the summary is checked, then back to the summary.
     dated = flow.apply_text(flow.DATE, "01/01/2020",
                             flow.apply_choice(flow.CHANGE, flow.DATE, FULL, TODAY), TODAY)
-    assert walk(dated, flow.DATE) == [flow.DATE, flow.DATE_CHECK]
+    assert flow.step_after(flow.DATE, dated) == flow.DATE_CHECK
+    confirmed = flow.apply_choice(flow.DATE_CHECK, flow.YES, dated, TODAY)
+    assert flow.step_after(flow.DATE_CHECK, confirmed) == flow.SUMMARY
     assert flow.step_after(flow.CHANGE, flow.apply_choice(flow.CHANGE, flow.BACK, FULL,
                                                           TODAY)) == flow.SUMMARY
     assert flow.changeable(letter) == (flow.TYPE, flow.DATE, flow.REASON, flow.ACTION,

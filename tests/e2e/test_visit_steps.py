@@ -9,14 +9,19 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.domain import visit_flow as flow
-from bot.handlers import visit
+from bot.handlers import access, visit
+from bot.handlers.help import help_text
 from bot.harness import RunningBot
 from bot.storage.db import Database
-from tests.e2e.conftest import People
+from tests.e2e.conftest import PIN, People
 from tests.e2e.visit_helpers import Caseload, caseload, message, rows, tap, walk_to
 from tests.storage.pupil_rows import Service
 
 HEADER = "Visit for A.H. (C00001)"
+
+
+def help_text_start() -> str:
+    return help_text("officer").splitlines()[0]
 
 
 @pytest.fixture
@@ -29,8 +34,12 @@ async def test_a_date_over_28_days_ago_is_asked_again(case: Caseload, db: Databa
     await walk_to(user, flow.DATE)
     await user.send("01/01/2020")
     check = await user.next_message()
-    assert check.text == f"{HEADER}\n\n01/01/2020 is more than 28 days ago. Is that the right date?"
+    assert check.text == (f"{HEADER}\n\n01/01/2020 is more than 28 days ago. Is that the "
+                          "right date? Or type another as DD/MM/YYYY or DD/MM.")
     assert check.labels() == ["Yes, keep it", "Change the date"]
+    await user.send("02/01/2020")  # another old date, typed at the check: checked too
+    check = await user.next_message()
+    assert check.text.startswith(f"{HEADER}\n\n02/01/2020 is more than 28 days ago.")
     again = await tap(user, "Change the date")
     assert again.text == f"{HEADER}\n\n{visit.QUESTIONS[flow.DATE]}"
     assert again.labels() == ["Today", "Yesterday"]
@@ -152,3 +161,22 @@ async def test_the_date_and_follow_up_steps_offer_each_day_once(
     for label in ("✓ Today", "Child seen", "Illness", "Follow-up visit"):
         shown = await tap(user, label)
     assert shown.labels() == ["In 1 week", "✓ In 2 weeks", "None"]
+
+
+async def test_after_the_pin_an_open_visit_is_mentioned_only_when_there_is_one(
+        case: Caseload) -> None:
+    user = case.user
+    await user.send("/lock")
+    await user.next_message()
+    await user.send(PIN)
+    assert (await user.next_message()).text == access.UNLOCKED
+    await user.send("/help")  # answered next: nothing was said about a visit, none is open
+    assert (await user.next_message()).text.startswith(help_text_start())
+    await walk_to(user, flow.PUPIL)
+    await user.send("/lock")
+    await user.next_message()
+    await user.send(PIN)
+    assert (await user.next_message()).text == access.UNLOCKED
+    assert (await user.next_message()).text == visit.DRAFT_OPEN_NO_PUPIL
+    await user.send("/visit")
+    assert (await user.next_message()).text == visit.CHOOSE_PUPIL  # carries on there
