@@ -214,21 +214,20 @@ def _date_keyboard(talk: Conversation, today: date) -> list[list[tuple[str, str]
     """The date or follow-up step: its fixed choices, then the kept date unless one of
     them is that same day already (then that one is marked)."""
     step, draft = talk.step, talk.data
+    offered: list[tuple[str, str, date | None]]
     if step == flow.DATE:
-        offered = [(LABEL_TODAY, flow.TODAY, today), (LABEL_YESTERDAY, flow.YESTERDAY,
-                                                      today - timedelta(days=1))]
-        per_row = 2
+        offered = [(LABEL_TODAY, flow.TODAY, today),
+                   (LABEL_YESTERDAY, flow.YESTERDAY, today - timedelta(days=1))]
     else:
         offered = [(LABEL_1_WEEK, flow.IN_1_WEEK, today + timedelta(weeks=1)),
                    (LABEL_2_WEEKS, flow.IN_2_WEEKS, today + timedelta(weeks=2)),
-                   (LABEL_NONE, flow.NONE, None)]
-        per_row = 2
+                   (LABEL_NONE, flow.NONE, None)]  # None: no follow-up
     kept = draft.get(step)
     kept_day = date.fromisoformat(kept) if kept else None
     answered = step in draft
     buttons = [(_marked(label, answered and day == kept_day), _data(talk, step, choice))
                for label, choice, day in offered]
-    rows = _rows(buttons, per_row)
+    rows = _rows(buttons, 2)
     if kept_day is not None and kept_day not in {day for _, _, day in offered}:
         rows.append([(MARK + _day(kept_day), _data(talk, step, flow.KEEP))])
     return rows
@@ -731,6 +730,15 @@ async def _save(update: Update, context: Context, officer: Officer, talk: Conver
         await _ack(update, STALE, alert=True)
 
 
+@dataclass(frozen=True, slots=True)
+class Told:
+    """How many people an escalation was addressed to, and whether it was the
+    recorder's own supervisor."""
+
+    count: int
+    own_supervisor: bool
+
+
 def _told_text(visit: NewVisit, told: Told) -> str:
     """Who an escalation or safeguarding concern went to, or that nobody could be told."""
     assert visit.action is not None
@@ -741,15 +749,6 @@ def _told_text(visit: NewVisit, told: Told) -> str:
         return TOLD_SUPERVISOR.format(action=action)
     people = TOLD_ONE if told.count == 1 else TOLD_MANY.format(count=told.count)
     return TOLD_OTHERS.format(action=action, people=people)
-
-
-@dataclass(frozen=True, slots=True)
-class Told:
-    """How many people an escalation was addressed to, and whether it was the
-    recorder's own supervisor."""
-
-    count: int
-    own_supervisor: bool
 
 
 async def _escalate(conn: Conn, officer: Officer, pupil: VisitPupil, visit: NewVisit,
