@@ -24,6 +24,7 @@ from bench.drills import (
     hostile_files,
     kept_and_listed,
     leaks,
+    recipients,
     round_trip,
     sensitive,
     stop,
@@ -52,6 +53,7 @@ DRILLS: dict[str, Run] = {
     "flood": flood.flood_drill,
     "kept-and-listed": kept_and_listed.kept_and_listed_drill,
     "sensitive": sensitive.sensitive_drill,
+    "recipients": recipients.recipients_drill,
 }
 
 

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bench.drills.chat import next_reply, visit_up_to
+from bench.drills.chat import as_shown, next_reply, visit_up_to
 from bench.drills.common import Drill, LogCapture, NoRateLimit, Size
 from bench.drills.stage import PIN, Pupil, Service, made_up_pupil
 from bot.app import SOMETHING_WRONG
 from bot.clock import FixedClock
 from bot.domain import visit_flow as flow
-from bot.handlers import access
+from bot.handlers import access, visit
 from bot.handlers import retention as retention_handlers
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn, BotMessage, FakeUser
@@ -82,7 +82,8 @@ def hostile_data(rng: random.Random, token: str, step: str) -> str:
     elif kind == 2:
         data = f"v:{token}:{step}:{junk}"
     elif kind == 3:
-        data = f"v:{token}:{rng.choice(flow.STEPS + ('resume',))}:{number}"
+        steps = (*flow.STEPS, flow.DATE_CHECK, flow.CHANGE, "resume")
+        data = f"v:{token}:{rng.choice(steps)}:{number}"
     elif kind == 4:
         data = f"ret:{rng.choice(('hold', 'hr', 'hx', 'dis', 'pg', 'all', 'x'))}:{token}:{number}"
     elif kind == 5:
@@ -172,7 +173,7 @@ async def _people(service: Service, standin: BotApiStandIn) -> dict[str, object]
 
 
 def _visit_steps() -> list[str]:
-    return [*flow.STEPS, "resume"]
+    return [*flow.STEPS, flow.DATE_CHECK, flow.CHANGE, "resume"]
 
 
 async def _to_visit_step(person: object, pupil: object, step: str) -> BotMessage:
@@ -187,6 +188,15 @@ async def _to_visit_step(person: object, pupil: object, step: str) -> BotMessage
         await visit_up_to(user, pupil.upn, flow.DATE)
         await user.send("/visit")
         return await next_reply(user, ANSWER)
+    if step == flow.DATE_CHECK:  # a date over 28 days ago, asked again
+        await visit_up_to(user, pupil.upn, flow.DATE)
+        await user.send("01/01/2020")
+        return await next_reply(user, ANSWER)
+    if step == flow.CHANGE:  # the summary's Change
+        summary = await visit_up_to(user, pupil.upn, flow.SUMMARY)
+        press = await user.press(visit.LABEL_CHANGE, message_id=summary.message_id)
+        await user.answer_to(press, timeout=ANSWER)
+        return as_shown(user, summary)
     return await visit_up_to(user, pupil.upn, step)
 
 

@@ -2,8 +2,9 @@
 
 A draft is a dict of answers keyed by step: `type`, `contact`, `reason`, `action`
 (vocabulary codes), `date` and `follow_up` (ISO dates; `follow_up` None for none),
-`notes` (text or None). A step answered again (a correction walks every step with
-the earlier answers kept) simply replaces its value.
+`notes` (text or None), and a few flags beside them (see DATE_UNCONFIRMED). A step
+answered again (a correction walks every step with the earlier answers kept; the
+summary's Change goes back to one) simply replaces its value.
 """
 
 from __future__ import annotations
@@ -26,8 +27,21 @@ from bot.domain.visits import (
 PUPIL, TYPE, DATE, CONTACT, REASON, ACTION, FOLLOW_UP, NOTES, SUMMARY = (
     "pupil", "type", "date", "contact", "reason", "action", "follow_up", "notes", "summary")
 STEPS = (PUPIL, TYPE, DATE, CONTACT, REASON, ACTION, FOLLOW_UP, NOTES, SUMMARY)
+# Steps within steps, outside the spec's list: the check of a visit date over 28 days
+# ago (part of the date step), and the summary's Change (which step to go back to).
+DATE_CHECK, CHANGE = "date_check", "change"
+# What the summary's Change can go back to (a letter has no contact step).
+CHANGEABLE = (TYPE, DATE, CONTACT, REASON, ACTION, FOLLOW_UP, NOTES)
 
 NOTES_MAX = 4096
+CONFIRM_OLDER_THAN = timedelta(days=28)  # a visit date further back is asked again
+NO_REPLY, NOT_KNOWN = "noreply", "unknown"
+
+# Draft keys beside the answers: the date waits for its check; the reason was not
+# asked (no reply, so nobody could say: Not known); a step changed from the summary
+# goes back to the summary once every step is answered again (`goto` is where to).
+DATE_UNCONFIRMED, REASON_SKIPPED, RETURNING, GOTO = (
+    "date_unconfirmed", "reason_skipped", "returning", "goto")
 
 # Steps answered from a fixed vocabulary (a typed label counts as pressing its button).
 VOCABULARIES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -41,6 +55,8 @@ VOCABULARIES: dict[str, tuple[tuple[str, str], ...]] = {
 TODAY, YESTERDAY, KEEP = "today", "yesterday", "keep"
 IN_1_WEEK, IN_2_WEEKS, NONE = "1w", "2w", "none"
 SKIP = "skip"
+YES, CHANGE_DATE = "yes", "change"  # the date check's choices
+BACK = "back"  # Change's way back to the summary, changing nothing
 
 _TYPED_WORDS: dict[str, dict[str, str]] = {
     DATE: {"today": TODAY, "yesterday": YESTERDAY},
@@ -67,20 +83,55 @@ class AnswerProblem(ValueError):
 
 
 def step_after(step: str, draft: Mapping[str, Any]) -> str:
-    """The step that follows `step` (a letter has no contact step)."""
+    """The step that follows `step`: a letter has no contact step, no reply skips the
+    reason, an old date is checked; going back from the summary, the answered steps
+    after the changed one are passed over on the way back to it."""
+    if step == CHANGE:
+        return str(draft.get(GOTO) or SUMMARY)
+    following = _next_in_order(step, draft)
+    while draft.get(RETURNING) and following != SUMMARY and answered(following, draft):
+        following = _next_in_order(following, draft)
+    return following
+
+
+def _next_in_order(step: str, draft: Mapping[str, Any]) -> str:
+    if step == DATE and draft.get(DATE_UNCONFIRMED):
+        return DATE_CHECK
+    if step == DATE_CHECK:
+        if DATE not in draft:  # "change the date"
+            return DATE
+        if draft.get(DATE_UNCONFIRMED):  # another old date typed at the check
+            return DATE_CHECK
+        step = DATE
     following = STEPS[STEPS.index(step) + 1]
     if following == CONTACT and draft.get(TYPE) in NO_CONTACT_TYPES:
-        return REASON
+        following = REASON
+    if following == REASON and draft.get(REASON_SKIPPED):
+        following = ACTION
     return following
+
+
+def answered(step: str, draft: Mapping[str, Any]) -> bool:
+    """Whether `step` holds an answer (follow-up and notes may be answered with None)."""
+    if step in (FOLLOW_UP, NOTES):
+        return step in draft
+    if step == DATE:
+        return draft.get(DATE) is not None and not draft.get(DATE_UNCONFIRMED)
+    return draft.get(step) is not None
 
 
 def is_complete(draft: Mapping[str, Any]) -> bool:
     """Whether every step has been answered, so the draft can be saved."""
-    required = [TYPE, DATE, REASON, ACTION]
+    required = [TYPE, DATE, REASON, ACTION, FOLLOW_UP, NOTES]
     if draft.get(TYPE) not in NO_CONTACT_TYPES:
         required.append(CONTACT)
-    answered = all(draft.get(key) is not None for key in required)
-    return answered and FOLLOW_UP in draft and NOTES in draft
+    return all(answered(step, draft) for step in required)
+
+
+def changeable(draft: Mapping[str, Any]) -> tuple[str, ...]:
+    """The steps the summary's Change offers for this draft."""
+    return tuple(step for step in CHANGEABLE
+                 if not (step == CONTACT and draft.get(TYPE) in NO_CONTACT_TYPES))
 
 
 def apply_choice(step: str, choice: str, draft: Mapping[str, Any],
@@ -92,15 +143,20 @@ def apply_choice(step: str, choice: str, draft: Mapping[str, Any],
         if choice not in {code for code, _ in VOCABULARIES[step]}:
             raise AnswerProblem(Problem.CHOOSE)
         updated[step] = choice
-        if step == TYPE and choice in NO_CONTACT_TYPES:
-            updated[CONTACT] = None
-        elif step == TYPE and updated.get(CONTACT, "") is None:
-            del updated[CONTACT]  # was a letter: the contact step must be answered now
+        _follow_vocabulary_answer(step, choice, updated)
         return updated
+    if step == DATE_CHECK and choice in (YES, CHANGE_DATE):
+        updated.pop(DATE_UNCONFIRMED, None)
+        if choice == CHANGE_DATE:
+            updated.pop(DATE, None)
+        return updated
+    if step == CHANGE and (choice == BACK or choice in changeable(draft)):
+        return {**updated, RETURNING: True, GOTO: None if choice == BACK else choice}
     if choice == KEEP and step in (DATE, FOLLOW_UP, NOTES) and step in draft:
         return updated
     if step == DATE and choice in (TODAY, YESTERDAY):
         updated[DATE] = (today - timedelta(days=0 if choice == TODAY else 1)).isoformat()
+        updated.pop(DATE_UNCONFIRMED, None)
         return updated
     if step == FOLLOW_UP and choice in (IN_1_WEEK, IN_2_WEEKS, NONE):
         weeks = {IN_1_WEEK: 1, IN_2_WEEKS: 2}.get(choice)
@@ -110,6 +166,22 @@ def apply_choice(step: str, choice: str, draft: Mapping[str, Any],
         updated[NOTES] = None
         return updated
     raise AnswerProblem(Problem.CHOOSE)
+
+
+def _follow_vocabulary_answer(step: str, choice: str, updated: dict[str, Any]) -> None:
+    """What an answer changes elsewhere in the draft (in place)."""
+    if step == TYPE and choice in NO_CONTACT_TYPES:
+        updated[CONTACT] = None
+    elif step == TYPE and updated.get(CONTACT, "") is None:
+        del updated[CONTACT]  # was a letter: the contact step must be answered now
+    no_reply = step == CONTACT and choice == NO_REPLY
+    if no_reply:
+        # Nobody was seen, so nobody could say why: the reason is Not known, not asked.
+        updated[REASON], updated[REASON_SKIPPED] = NOT_KNOWN, True
+    elif step in (TYPE, CONTACT) and updated.pop(REASON_SKIPPED, False):
+        del updated[REASON]  # someone was seen (or it is a letter): ask the reason now
+    if step == REASON:
+        updated.pop(REASON_SKIPPED, None)
 
 
 def apply_text(step: str, text: str, draft: Mapping[str, Any], today: date) -> dict[str, Any]:
@@ -122,8 +194,13 @@ def apply_text(step: str, text: str, draft: Mapping[str, Any], today: date) -> d
         return apply_choice(step, code, draft, today)
     if step in _TYPED_WORDS and typed.casefold() in _TYPED_WORDS[step]:
         return apply_choice(step, _TYPED_WORDS[step][typed.casefold()], draft, today)
-    if step == DATE:
-        return {**draft, DATE: _visit_date(typed, today).isoformat()}
+    if step in (DATE, DATE_CHECK):  # at the check, a typed date replaces the old one
+        when = _visit_date(typed, today)
+        updated = {**draft, DATE: when.isoformat()}
+        updated.pop(DATE_UNCONFIRMED, None)
+        if today - when > CONFIRM_OLDER_THAN:
+            updated[DATE_UNCONFIRMED] = True
+        return updated
     if step == FOLLOW_UP:
         return {**draft, FOLLOW_UP: _follow_up(typed, today).isoformat()}
     if step == NOTES:

@@ -25,7 +25,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot.domain.attempts import AttemptLimits
 from bot.domain.pinhash import PinCheck, check_pin, hash_pin, verify_pin
 from bot.domain.pins import is_pin_shaped, pin_problem
-from bot.handlers import kept
+from bot.handlers import kept, visit
 from bot.handlers.common import (
     Context,
     answer,
@@ -323,6 +323,7 @@ async def _try_pin(update: Update, context: Context, officer: Officer, pin: str)
         await answer(update, ACCOUNT_LOCKED if left <= 0 else wrong_pin_text(left))
         return
     await answer(update, UNLOCKED)
+    await visit.remind_open_draft(update, context, officer)
     if pending:
         await kept.replay(update, context, officer, pending)
 

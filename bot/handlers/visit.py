@@ -72,7 +72,13 @@ QUESTIONS = {
     flow.FOLLOW_UP: "Next follow-up? Choose, or type the date as DD/MM/YYYY or DD/MM.",
     flow.NOTES: "Notes? Type them (up to 4,096 characters), or Skip.",
     flow.SUMMARY: "Save this visit?",
+    flow.CHANGE: "Which answer do you want to change? Then you come back to the summary.",
 }
+DATE_CHECK_QUESTION = ("{date} is more than 28 days ago. Is that the right date? Or type "
+                       "another as DD/MM/YYYY or DD/MM.")
+NOTES_KEPT = ("Notes so far:\n{notes}\n\nKeep them, remove them, or type new notes "
+              "(up to 4,096 characters) to replace them.")
+REASON_NOT_ASKED = "{label} (not asked: no reply)"
 HINTS = {
     Problem.CHOOSE: "Please choose one of the buttons.",
     Problem.NOT_A_DATE: "That is not a date I can read: type it as DD/MM/YYYY or DD/MM.",
@@ -85,13 +91,24 @@ HINTS = {
     Problem.NOTES_TOO_LONG: ("Notes can be up to 4,096 characters: please shorten them and "
                              "send them again."),
 }
+HEADER = "Visit for {initials} ({case_ref})"
 RESUME = "Continue visit for {initials}?"
-SAVED = "Saved: {type} for {name} on {date}. Next follow-up: {follow_up}."
+SAVED = "Saved: {type} for {initials} on {date}. Next follow-up: {follow_up}."
+TOLD_SUPERVISOR = "{action}: 1 person was told, your supervisor."
+TOLD_OTHERS = "{action}: you have no supervisor, so {people} told."
+TOLD_ONE = "1 other supervisor was"
+TOLD_MANY = "{count} other supervisors were"
+TOLD_NOBODY = ("{action}: nobody could be told, as you have no supervisor and there is no "
+               "other supervisor. Contact the DSL directly.")
 ALREADY_SAVED = "That visit is already saved."
 CANCELLED = "Visit cancelled. Nothing was saved."
 CANCELLED_OTHER = "Cancelled. Nothing was saved."
 NOTHING_TO_CANCEL = "There is nothing to cancel."
 STALE = "That button is from an earlier step or visit. Send /visit to carry on."
+STALE_ENDED = ("That button is from a visit that has ended: no visit is open. Send /visit to "
+               "record a new one.")
+DRAFT_OPEN = "A visit for {initials} is still open. Send /visit to carry on."
+DRAFT_OPEN_NO_PUPIL = "A visit is still open. Send /visit to carry on."
 NOT_ALLOCATED = ("This pupil is no longer allocated to you, so the visit has ended. "
                  "Nothing was saved.")
 CANNOT_CORRECT = "That visit cannot be corrected."
@@ -110,14 +127,16 @@ DUE_TODAY, OVERDUE_ONE, OVERDUE = "today", "1 day overdue", "{days} days overdue
 LABEL_TODAY, LABEL_YESTERDAY = "Today", "Yesterday"
 LABEL_1_WEEK, LABEL_2_WEEKS, LABEL_NONE = "In 1 week", "In 2 weeks", "None"
 LABEL_SKIP, LABEL_KEEP_NOTES, LABEL_REMOVE_NOTES = "Skip", "Keep notes", "Remove notes"
-LABEL_SAVE, LABEL_CANCEL = "Save", "Cancel"
+LABEL_SAVE, LABEL_CHANGE, LABEL_CANCEL = "Save", "Change", "Cancel"
+LABEL_DATE_YES, LABEL_DATE_CHANGE = "Yes, keep it", "Change the date"
+LABEL_BACK = "Back to the summary"
 LABEL_CONTINUE, LABEL_DISCARD = "Continue", "Discard"
 MARK = "✓ "
 
 # Choices of the resume prompt: carry on, or discard the draft and then start anew,
 # with one pupil (`p<id>`), or correcting a visit (`c<id>`).
 RESUME_STEP, GO, NEW = "resume", "go", "new"
-SAVE, CANCEL = "save", "cancel"
+SAVE, CHANGE, CANCEL = "save", "change", "cancel"
 
 _MESSAGE_LIMIT = 4000  # under Telegram's 4,096, leaving room for the summary's frame
 _FIELD_LABELS = (
@@ -125,6 +144,7 @@ _FIELD_LABELS = (
     (flow.REASON, "Main reason"), (flow.ACTION, "Action agreed"),
     (flow.FOLLOW_UP, "Next follow-up"),
 )
+_CHANGE_LABELS = (*_FIELD_LABELS, (flow.NOTES, "Notes"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,48 +180,86 @@ def _rows(buttons: Sequence[tuple[str, str]], per_row: int) -> list[list[tuple[s
 
 
 def _header(talk: Conversation, pupil: VisitPupil) -> str:
-    lines = [f"Visit for {pupil.name} ({pupil.case_ref})"]
+    # Initials, as in "Continue visit for A.H.?" and the pushed messages: a step's
+    # message stays in the chat, and a glance over the shoulder should not name the child.
+    lines = [HEADER.format(initials=pupil.initials, case_ref=pupil.case_ref)]
     corrects = talk.data.get("corrects_date")
     if corrects:
         lines.append(CORRECTING.format(date=_day(corrects)))
     return "\n".join(lines)
 
 
-def _step_keyboard(talk: Conversation) -> list[list[tuple[str, str]]]:
+def _step_keyboard(talk: Conversation, today: date) -> list[list[tuple[str, str]]]:
     step, draft = talk.step, talk.data
     if step in flow.VOCABULARIES:
         buttons = [(_marked(label, draft.get(step) == code), _data(talk, step, code))
                    for code, label in flow.VOCABULARIES[step]]
         return _rows(buttons, 1 if step in (flow.CONTACT, flow.ACTION) else 2)
-    if step == flow.DATE:
-        rows = [[(LABEL_TODAY, _data(talk, step, flow.TODAY)),
-                 (LABEL_YESTERDAY, _data(talk, step, flow.YESTERDAY))]]
-        if draft.get(flow.DATE):
-            rows.append([(MARK + _day(draft[flow.DATE]), _data(talk, step, flow.KEEP))])
-        return rows
-    if step == flow.FOLLOW_UP:
-        kept = draft.get(flow.FOLLOW_UP)
-        rows = [[(LABEL_1_WEEK, _data(talk, step, flow.IN_1_WEEK)),
-                 (LABEL_2_WEEKS, _data(talk, step, flow.IN_2_WEEKS))],
-                [(_marked(LABEL_NONE, flow.FOLLOW_UP in draft and kept is None),
-                  _data(talk, step, flow.NONE))]]
-        if kept:
-            rows.append([(MARK + _day(kept), _data(talk, step, flow.KEEP))])
-        return rows
+    if step in (flow.DATE, flow.FOLLOW_UP):
+        return _date_keyboard(talk, today)
+    if step == flow.DATE_CHECK:
+        return [[(LABEL_DATE_YES, _data(talk, step, flow.YES)),
+                 (LABEL_DATE_CHANGE, _data(talk, step, flow.CHANGE_DATE))]]
     if step == flow.NOTES:
         if draft.get(flow.NOTES):
             return [[(LABEL_KEEP_NOTES, _data(talk, step, flow.KEEP)),
                      (LABEL_REMOVE_NOTES, _data(talk, step, flow.SKIP))]]
         return [[(LABEL_SKIP, _data(talk, step, flow.SKIP))]]
     if step == flow.SUMMARY:
-        return [[(LABEL_SAVE, _data(talk, step, SAVE)), (LABEL_CANCEL, _data(talk, step, CANCEL))]]
+        return [[(LABEL_SAVE, _data(talk, step, SAVE)), (LABEL_CHANGE, _data(talk, step, CHANGE)),
+                 (LABEL_CANCEL, _data(talk, step, CANCEL))]]
+    if step == flow.CHANGE:
+        buttons = [(label, _data(talk, step, field)) for field, label in _CHANGE_LABELS
+                   if field in flow.changeable(draft)]
+        return [*_rows(buttons, 2), [(LABEL_BACK, _data(talk, step, flow.BACK))]]
     raise ValueError(f"no keyboard for step {step}")
 
 
-def _field_value(step: str, value: Any) -> str:
+def _date_keyboard(talk: Conversation, today: date) -> list[list[tuple[str, str]]]:
+    """The date or follow-up step: its fixed choices, then the kept date unless one of
+    them is that same day already (then that one is marked)."""
+    step, draft = talk.step, talk.data
+    offered: list[tuple[str, str, date | None]]
+    if step == flow.DATE:
+        offered = [(LABEL_TODAY, flow.TODAY, today),
+                   (LABEL_YESTERDAY, flow.YESTERDAY, today - timedelta(days=1))]
+    else:
+        offered = [(LABEL_1_WEEK, flow.IN_1_WEEK, today + timedelta(weeks=1)),
+                   (LABEL_2_WEEKS, flow.IN_2_WEEKS, today + timedelta(weeks=2)),
+                   (LABEL_NONE, flow.NONE, None)]  # None: no follow-up
+    kept = draft.get(step)
+    kept_day = date.fromisoformat(kept) if kept else None
+    answered = step in draft
+    buttons = [(_marked(label, answered and day == kept_day), _data(talk, step, choice))
+               for label, choice, day in offered]
+    rows = _rows(buttons, 2)
+    if kept_day is not None and kept_day not in {day for _, _, day in offered}:
+        rows.append([(MARK + _day(kept_day), _data(talk, step, flow.KEEP))])
+    return rows
+
+
+def _question(talk: Conversation) -> tuple[str, bool]:
+    """The step's question, and whether it shows the officer's notes (sensitive)."""
+    draft = talk.data
+    if talk.step == flow.DATE_CHECK:
+        return DATE_CHECK_QUESTION.format(date=_day(draft.get(flow.DATE))), False
+    if talk.step == flow.NOTES and draft.get(flow.NOTES):
+        notes = draft[flow.NOTES]
+        room = _MESSAGE_LIMIT - len(NOTES_KEPT) - 200  # the header and a hint
+        if len(notes) > room:
+            tail = f"… ({len(notes):,} characters in all)"
+            notes = notes[:room - len(tail)] + tail
+        return NOTES_KEPT.format(notes=notes), True
+    return QUESTIONS[talk.step], False
+
+
+def _field_value(step: str, value: Any, draft: dict[str, Any]) -> str:
     if step in (flow.DATE, flow.FOLLOW_UP):
         return _day(value)
-    return label_of(flow.VOCABULARIES[step], value)
+    label = label_of(flow.VOCABULARIES[step], value)
+    if step == flow.REASON and draft.get(flow.REASON_SKIPPED):
+        return REASON_NOT_ASKED.format(label=label)
+    return label
 
 
 def _summary_text(talk: Conversation, pupil: VisitPupil) -> str:
@@ -210,7 +268,7 @@ def _summary_text(talk: Conversation, pupil: VisitPupil) -> str:
     for step, label in _FIELD_LABELS:
         if step == flow.CONTACT and draft.get(flow.TYPE) in NO_CONTACT_TYPES:
             continue
-        lines.append(f"{label}: {_field_value(step, draft.get(step))}")
+        lines.append(f"{label}: {_field_value(step, draft.get(step), draft)}")
     frame = "\n".join(lines) + "\nNotes: \n\n" + QUESTIONS[flow.SUMMARY]
     notes = draft.get(flow.NOTES) or "none"
     room = _MESSAGE_LIMIT - len(frame)
@@ -227,10 +285,11 @@ def _pupil_label(pupil: PupilSummary) -> str:
     return f"{pupil.name} · {pupil.attendance_text}"
 
 
-def _screen(talk: Conversation, pupil: VisitPupil | None, *, hint: str | None = None,
-            choices: Sequence[PupilSummary] = (), several: bool = False) -> Screen:
+def _screen(talk: Conversation, pupil: VisitPupil | None, *, today: date,
+            hint: str | None = None, choices: Sequence[PupilSummary] = (),
+            several: bool = False) -> Screen:
     """The current step of `talk` (the pupil step lists `choices`: `several` matches of
-    a search, or the officer's most urgent pupils)."""
+    a search, or the officer's most urgent pupils), as of `today`."""
     prefix = f"{hint}\n\n" if hint else ""
     if talk.step == flow.PUPIL or pupil is None:
         buttons = [[(_pupil_label(choice), _data(talk, flow.PUPIL, str(choice.id)))]
@@ -239,10 +298,11 @@ def _screen(talk: Conversation, pupil: VisitPupil | None, *, hint: str | None = 
         return Screen(prefix + text, keyboard(buttons) if buttons else None,
                       listed=tuple(choice.id for choice in choices))
     if talk.step == flow.SUMMARY:
-        return Screen(prefix + _summary_text(talk, pupil), keyboard(_step_keyboard(talk)),
-                      sensitive=True)
-    text = f"{_header(talk, pupil)}\n\n{QUESTIONS[talk.step]}"
-    return Screen(prefix + text, keyboard(_step_keyboard(talk)))
+        return Screen(prefix + _summary_text(talk, pupil),
+                      keyboard(_step_keyboard(talk, today)), sensitive=True)
+    question, sensitive = _question(talk)
+    text = f"{_header(talk, pupil)}\n\n{question}"
+    return Screen(prefix + text, keyboard(_step_keyboard(talk, today)), sensitive=sensitive)
 
 
 # --- showing --------------------------------------------------------------------------
@@ -375,7 +435,8 @@ async def _start(update: Update, context: Context, officer: Officer, *,
             conn, officer.id, kind=KIND, step=flow.TYPE if pupil else flow.PUPIL, now=now,
             expires_at=now + timedelta(hours=svc.settings.session_max_hours),
             pupil_id=pupil.id if pupil else None, data=draft)
-    screen = _screen(talk, pupil, hint=hint, choices=choices, several=several)
+    screen = _screen(talk, pupil, today=_today(context), hint=hint, choices=choices,
+                     several=several)
     await _show(update, context, talk, screen, edit=edit)
 
 
@@ -462,8 +523,10 @@ async def on_button(update: Update, context: Context) -> None:
     if already_saved:
         await _ack(update, ALREADY_SAVED, alert=True)
         return
-    if (len(parts) != 4 or talk is None or talk.kind != KIND or talk.token != parts[1]
-            or parts[2] not in (talk.step, RESUME_STEP)):
+    if talk is None or talk.kind != KIND:
+        await _ack(update, STALE_ENDED, alert=True)  # nothing to carry on
+        return
+    if len(parts) != 4 or talk.token != parts[1] or parts[2] not in (talk.step, RESUME_STEP):
         await _ack(update, STALE, alert=True)
         return
     step, choice = parts[2], parts[3]
@@ -503,6 +566,9 @@ async def _on_step_button(update: Update, context: Context, officer: Officer,
         elif choice == CANCEL:
             await _end_with(update, context, talk, CANCELLED, edit=True)
             await _ack(update)
+        elif choice == CHANGE:
+            await _move(update, context, talk, pupil, dict(talk.data), edit=True,
+                        step=flow.CHANGE)
         else:
             await _ack(update, HINTS[Problem.CHOOSE], alert=True)
         return
@@ -515,17 +581,19 @@ async def _on_step_button(update: Update, context: Context, officer: Officer,
 
 
 async def _move(update: Update, context: Context, talk: Conversation, pupil: VisitPupil,
-                draft: dict[str, Any], *, edit: bool, pupil_id: int | None = None) -> None:
-    """Store the answer, then show the next step."""
+                draft: dict[str, Any], *, edit: bool, pupil_id: int | None = None,
+                step: str | None = None) -> None:
+    """Store the answer, then show the next step (or `step`)."""
     svc = services(context)
-    step = flow.TYPE if talk.step == flow.PUPIL else flow.step_after(talk.step, draft)
+    if step is None:
+        step = flow.TYPE if talk.step == flow.PUPIL else flow.step_after(talk.step, draft)
     async with svc.db.write() as conn:
         moved = await conversations.advance(conn, talk, step=step, now=svc.clock.now(),
                                             data=draft, pupil_id=pupil_id)
     if moved is None:  # ended or replaced meanwhile
         await _ack(update, STALE, alert=True)
         return
-    await _show(update, context, moved, _screen(moved, pupil), edit=edit)
+    await _show(update, context, moved, _screen(moved, pupil, today=_today(context)), edit=edit)
     await _ack(update)
 
 
@@ -540,7 +608,8 @@ async def _on_resume(update: Update, context: Context, officer: Officer, talk: C
         if talk.pupil_id is not None and pupil is None:
             await _end_with(update, context, talk, NOT_ALLOCATED, edit=True)
         else:
-            await _show(update, context, talk, _screen(talk, pupil, choices=urgent), edit=True)
+            screen = _screen(talk, pupil, today=_today(context), choices=urgent)
+            await _show(update, context, talk, screen, edit=True)
         await _ack(update)
         return
     async with services(context).db.write() as conn:
@@ -580,13 +649,15 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
         await _end_with(update, context, talk, NOT_ALLOCATED, edit=False)
         return
     if talk.step == flow.SUMMARY:
-        await _show(update, context, talk, _screen(talk, pupil, hint=HINTS[Problem.CHOOSE]),
+        await _show(update, context, talk, _screen(talk, pupil, today=_today(context),
+                                                   hint=HINTS[Problem.CHOOSE]),
                     edit=False)
         return
     try:
         draft = flow.apply_text(talk.step, text, talk.data, _today(context))
     except AnswerProblem as problem:
-        await _show(update, context, talk, _screen(talk, pupil, hint=HINTS[problem.problem]),
+        await _show(update, context, talk, _screen(talk, pupil, today=_today(context),
+                                                   hint=HINTS[problem.problem]),
                     edit=False)
         return
     await _move(update, context, talk, pupil, draft, edit=False)
@@ -605,7 +676,8 @@ async def _on_pupil_text(update: Update, context: Context, officer: Officer,
         return
     if not matches:
         await _record_refused_lookup(context, officer, text)
-    screen = _screen(talk, None, choices=matches or urgent, several=bool(matches),
+    screen = _screen(talk, None, today=_today(context), choices=matches or urgent,
+                     several=bool(matches),
                      hint=None if matches else NO_MATCH)
     await _show(update, context, talk, screen, edit=False)
 
@@ -643,11 +715,11 @@ async def _save(update: Update, context: Context, officer: Officer, talk: Conver
     svc = services(context)
     now = svc.clock.now()
     visit = _new_visit(talk)
-    outcome = await _record(svc.db, officer, talk, visit, now)
+    outcome, told = await _record(svc.db, officer, talk, visit, now)
     if outcome == "saved":
-        await _edit(update, SAVED.format(
-            type=label_of(VISIT_TYPES, visit.type), name=pupil.name,
-            date=_day(visit.visit_date), follow_up=_day(visit.follow_up)))
+        saved = SAVED.format(type=label_of(VISIT_TYPES, visit.type), initials=pupil.initials,
+                             date=_day(visit.visit_date), follow_up=_day(visit.follow_up))
+        await _edit(update, saved if told is None else f"{saved}\n{_told_text(visit, told)}")
         await _ack(update, "Saved")
     elif outcome == "repeat":
         await _ack(update, ALREADY_SAVED, alert=True)
@@ -661,30 +733,66 @@ async def _save(update: Update, context: Context, officer: Officer, talk: Conver
         await _ack(update, STALE, alert=True)
 
 
+@dataclass(frozen=True, slots=True)
+class Told:
+    """How many people an escalation was addressed to, and whether it was the
+    recorder's own supervisor."""
+
+    count: int
+    own_supervisor: bool
+
+
+def _told_text(visit: NewVisit, told: Told) -> str:
+    """Who an escalation or safeguarding concern went to, or that nobody could be told."""
+    assert visit.action is not None
+    action = label_of(ACTIONS, visit.action)
+    if told.count == 0:
+        return TOLD_NOBODY.format(action=action)
+    if told.own_supervisor:
+        return TOLD_SUPERVISOR.format(action=action)
+    people = TOLD_ONE if told.count == 1 else TOLD_MANY.format(count=told.count)
+    return TOLD_OTHERS.format(action=action, people=people)
+
+
+async def _escalate(conn: Conn, officer: Officer, pupil: VisitPupil, visit: NewVisit,
+                    now: datetime) -> Told:
+    """Queue the message naming no one: to the recorder's supervisor, else to every other
+    supervisor; when there is nobody, the row is kept as undelivered (counted), not
+    left waiting for no one."""
+    audiences = await outbox.escalation_audiences(conn, officer.id)
+    payload = _escalation(officer, pupil, visit)
+    for audience in audiences or (f"supervisor_of:{officer.id}",):
+        await outbox.enqueue(conn, kind="escalation", audience=audience, payload=payload,
+                             now=now, pupil_ids=[visit.pupil_id], nobody=not audiences)
+    own = bool(audiences) and audiences[0].startswith("supervisor_of:")
+    return Told(len(audiences), own)
+
+
 async def _record(db: Database, officer: Officer, talk: Conversation, visit: NewVisit,
-                  now: datetime) -> str:
-    """One write transaction; returns saved, repeat, gone, corrected or stale."""
+                  now: datetime) -> tuple[str, Told | None]:
+    """One write transaction; returns saved, repeat, gone, corrected or stale, and who
+    was told of an escalation (None when there was none)."""
     async with db.write() as conn:
         if await visit_store.saved_from_draft(conn, talk.token):
-            return "repeat"
+            return "repeat", None
         current = await conversations.current(conn, officer.id, now)
         if current is None or current.token != talk.token or current.step != flow.SUMMARY:
-            return "stale"
+            return "stale", None
         pupil = await visit_store.visit_pupil(conn, officer, visit.pupil_id)
         if pupil is None:
             await conversations.end(conn, officer.id, talk.token)
-            return "gone"
+            return "gone", None
         old = None
         if visit.supersedes is not None:
             old = await visit_store.visit_for_correction(conn, officer, visit.supersedes)
             if old is None or old.superseded or old.pupil_id != visit.pupil_id:
                 await conversations.end(conn, officer.id, talk.token)
-                return "corrected"
+                return "corrected", None
         visit_id = await visit_store.record_visit(conn, officer, visit, draft_token=talk.token,
                                                   now=now)
         await conversations.end(conn, officer.id, talk.token)
         if visit_id is None:
-            return "repeat"
+            return "repeat", None
         detail = {"visit_id": visit_id}
         if visit.supersedes is not None:
             detail["supersedes"] = visit.supersedes
@@ -692,10 +800,27 @@ async def _record(db: Database, officer: Officer, talk: Conversation, visit: New
                            target=f"pupil:{visit.pupil_id}",
                            reason="visit_correction" if old else "visit_command", detail=detail)
         if visit.action in SUPERVISOR_ACTIONS and (old is None or old.action != visit.action):
-            await outbox.enqueue(conn, kind="escalation", audience=f"supervisor_of:{officer.id}",
-                                 payload=_escalation(officer, pupil, visit), now=now,
-                                 pupil_ids=[visit.pupil_id])
-    return "saved"
+            return "saved", await _escalate(conn, officer, pupil, visit, now)
+    return "saved", None
+
+
+# --- after the PIN ----------------------------------------------------------------------
+
+
+async def remind_open_draft(update: Update, context: Context, officer: Officer) -> None:
+    """Called after a PIN unlocks the session: say that a visit draft is still open, so
+    the officer knows where they were (the draft outlives the lock)."""
+    if officer.role not in RECORDERS:
+        return
+    svc = services(context)
+    async with svc.db.read() as conn:
+        talk = await conversations.current(conn, officer.id, svc.clock.now())
+        open_draft = await _open_draft(conn, context, officer)
+    if talk is None or talk.kind != KIND:
+        return
+    text = (DRAFT_OPEN_NO_PUPIL if open_draft is None
+            else DRAFT_OPEN.format(initials=open_draft[1].initials))
+    await context.bot.send_message(_chat_id(update), text)
 
 
 # --- Correct --------------------------------------------------------------------------

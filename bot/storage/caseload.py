@@ -13,8 +13,9 @@ Definitions (shared/spec/PRODUCT.md, `/caseload`):
   or their allocation when never visited, is 28 or more days before today;
 - visits in the last 28 days are those an officer recorded, dated today or in the
   27 days before;
-- an undelivered alert counts for the person it was resolved to (`recipient_id`), else
-  for the officer its audience names (`officer:<id>`).
+- an undelivered message counts for the person it was resolved to (`recipient_id`),
+  else for the officer its audience names (`officer:<id>`, `supervisor:<id>`, or
+  `supervisor_of:<id>`: a message for nobody's supervisor counts for that officer).
 """
 
 from __future__ import annotations
@@ -78,7 +79,10 @@ _UNDELIVERED_SQL = """
     FROM outbox x
     JOIN officers o ON o.id = COALESCE(
         x.recipient_id,
-        CASE WHEN x.audience LIKE 'officer:%' THEN CAST(substr(x.audience, 9) AS INTEGER) END)
+        CASE WHEN x.audience LIKE 'officer:%' THEN CAST(substr(x.audience, 9) AS INTEGER)
+             WHEN x.audience LIKE 'supervisor:%' THEN CAST(substr(x.audience, 12) AS INTEGER)
+             WHEN x.audience LIKE 'supervisor!_of:%' ESCAPE '!'
+                  THEN CAST(substr(x.audience, 15) AS INTEGER) END)
     WHERE x.status = 'undelivered'
       AND (o.supervisor_id = :supervisor OR o.id = :supervisor) {officer_filter}
     GROUP BY o.id

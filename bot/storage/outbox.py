@@ -1,7 +1,10 @@
 """The outbox: pushed messages written in the transaction that causes them.
 
 Nothing waits in memory: the running bot (bot/jobs/outbox.py) delivers these rows,
-resolving recipients from `audience` at delivery time.
+resolving recipients from `audience` at delivery time. An audience that resolves to
+nobody who holds an account (no such person, a revoked one, no controller at all) is
+never a silent wait: the row is kept as `undelivered` with the error `no_recipient`
+and audited, so it is counted where undelivered messages are.
 """
 
 from __future__ import annotations
@@ -17,33 +20,61 @@ from bot.storage.db import Conn, stamp
 
 AUDIENCE_FORMS = ("officer:<id>", "supervisor_of:<officer_id>", "supervisor:<id>",
                   "controllers", "chat:<chat_id>")
+NO_RECIPIENT = "no_recipient"  # the error of a row whose audience resolves to nobody
 
 
 async def enqueue(conn: Conn, *, kind: str, audience: str, payload: dict[str, Any],
                   now: datetime, pupil_ids: Sequence[int] = (),
-                  not_before: datetime | None = None) -> int:
+                  not_before: datetime | None = None, nobody: bool = False) -> int:
     """Queue one pushed message; `payload` is {"text": str, "buttons": [[label, data], …]}.
 
     `pupil_ids` links the message to the pupils it is about, so disposing of a pupil
-    also removes the messages still waiting about them.
+    also removes the messages still waiting about them. `nobody` (the caller knows no
+    one can receive it) keeps the row as undelivered at once, audited, not waiting.
     """
     outbox_id = await conn.insert(
-        "INSERT INTO outbox (kind, audience, payload, not_before, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO outbox (kind, audience, payload, not_before, created_at, status,"
+        " last_error) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (kind, audience, json.dumps(payload, ensure_ascii=False),
-         stamp(not_before or now), stamp(now)))
+         stamp(not_before or now), stamp(now), "undelivered" if nobody else "pending",
+         NO_RECIPIENT if nobody else None))
     if pupil_ids:
         await conn.executemany(
             "INSERT OR IGNORE INTO outbox_pupils (outbox_id, pupil_id) VALUES (?, ?)",
             [(outbox_id, pupil_id) for pupil_id in pupil_ids])
+    if nobody:
+        await _audit_nobody(conn, outbox_id, kind, now)
     return outbox_id
+
+
+async def escalation_audiences(conn: Conn, officer_id: int) -> tuple[str, ...]:
+    """Who hears of an escalation or a safeguarding concern the officer recorded: their
+    supervisor (`supervisor_of:`, resolved at delivery); when they have none who holds
+    an account, every other supervisor who does (one `supervisor:<id>` each); nobody
+    (empty) when there is no such supervisor at all."""
+    own = await conn.fetchval(
+        "SELECT s.id FROM officers o JOIN officers s ON s.id = o.supervisor_id"
+        " WHERE o.id = ? AND s.status != 'revoked'", (officer_id,))
+    if own is not None:
+        return (f"supervisor_of:{officer_id}",)
+    others = await conn.fetchall(
+        "SELECT id FROM officers WHERE role = 'supervisor' AND status != 'revoked'"
+        " AND id != ? ORDER BY id", (officer_id,))
+    return tuple(f"supervisor:{row['id']}" for row in others)
+
+
+async def _audit_nobody(conn: Conn, outbox_id: int, kind: str, now: datetime) -> None:
+    await audit.append(conn, actor="system", action=_actions(kind)[1],
+                       target=f"outbox:{outbox_id}", reason=NO_RECIPIENT, at=now,
+                       detail={"kind": kind, "recipient": "nobody", "retry": False})
 
 
 # --- delivery --------------------------------------------------------------------------
 #
 # A row is `pending` until the running bot claims it (`sending`, with claimed_at), then
 # `sent` once Telegram accepted it, or `undelivered` when Telegram refused it for good;
-# a retryable failure puts it back to `pending` with a later not_before. Recipients are
+# a retryable failure puts it back to `pending` with a later not_before, and a row whose
+# audience resolves to nobody at all becomes `undelivered` (`no_recipient`). Recipients are
 # resolved at each claim and written to `recipient_id`; an audience of several people
 # (`controllers`) is expanded at claim time into one row per person, so a retry never
 # sends again to someone who already has the message.
@@ -124,7 +155,9 @@ async def claim_due(conn: Conn, now: datetime, *, quiet: bool) -> list[Delivery]
             continue
         delivery = await _resolve(conn, row, people)
         if delivery is None:
-            continue  # waits: nobody reachable yet
+            if _nobody(row, people) and not await _readdress_escalation(conn, row, people, now):
+                await _mark_nobody(conn, row, now)
+            continue  # otherwise it waits (or goes readdressed on the next round)
         key = delivery.recipient_id if delivery.recipient_id is not None else delivery.audience
         if key in busy:
             continue
@@ -192,6 +225,69 @@ async def _resolve(conn: Conn, row: Any, people: dict[int, _Person]) -> Delivery
     if person is None or not person.reachable or person.chat_id is None:
         return None
     return _delivery(row, person.chat_id, person, forwarded_from)
+
+
+def _nobody(row: Any, people: dict[int, _Person]) -> bool:
+    """Whether the row's audience resolves to no one who holds an account (missing or
+    revoked): unlike someone not yet enrolled, locked or blocking the bot, that never
+    comes right by waiting."""
+    form, _, arg = str(row["audience"]).partition(":")
+    number = _number(arg) if arg else None
+
+    def gone(person_id: int | None) -> bool:
+        person = people.get(person_id or 0)
+        return person is None or person.status == "revoked"
+
+    if form == "controllers":
+        if row["recipient_id"] is not None:
+            return gone(row["recipient_id"])
+        return all(gone(p.id) for p in people.values() if p.role == "controller")
+    if form == "officer":
+        if gone(number):
+            return number not in people or gone(people[number or 0].supervisor_id)
+        return False
+    if form == "supervisor_of":
+        return number not in people or gone(people[number or 0].supervisor_id)
+    if form == "supervisor":
+        return gone(number)
+    return False
+
+
+async def _readdress_escalation(conn: Conn, row: Any, people: dict[int, _Person],
+                                now: datetime) -> bool:
+    """An escalation for a supervisor who left before it went: it goes to every other
+    supervisor instead, as it would have at saving (the row readdressed to the first,
+    a copy for each other one). False when there is no one to readdress it to."""
+    form, _, arg = str(row["audience"]).partition(":")
+    officer_id = _number(arg) if arg else None
+    if row["kind"] != "escalation" or form != "supervisor_of" or officer_id is None:
+        return False
+    others = sorted(p.id for p in people.values() if p.role == "supervisor"
+                    and p.status != "revoked" and p.id != officer_id)
+    if not others:
+        return False
+    await conn.execute("UPDATE outbox SET audience = ? WHERE id = ?",
+                       (f"supervisor:{others[0]}", row["id"]))
+    for other in others[1:]:
+        copy_id = await conn.insert(
+            "INSERT INTO outbox (kind, audience, payload, not_before, created_at)"
+            " SELECT kind, ?, payload, not_before, created_at FROM outbox WHERE id = ?",
+            (f"supervisor:{other}", row["id"]))
+        await conn.execute(
+            "INSERT INTO outbox_pupils (outbox_id, pupil_id)"
+            " SELECT ?, pupil_id FROM outbox_pupils WHERE outbox_id = ?", (copy_id, row["id"]))
+    await audit.append(conn, actor="system", action="message_readdressed",
+                       target=f"outbox:{row['id']}", reason="supervisor_left", at=now,
+                       detail={"kind": row["kind"], "recipients": len(others)})
+    return True
+
+
+async def _mark_nobody(conn: Conn, row: Any, now: datetime) -> None:
+    changed = await conn.execute(
+        "UPDATE outbox SET status = 'undelivered', last_error = ? WHERE id = ?"
+        " AND status = 'pending'", (NO_RECIPIENT, row["id"]))
+    if changed:
+        await _audit_nobody(conn, row["id"], row["kind"], now)
 
 
 def _delivery(row: Any, chat_id: int, person: _Person | None,

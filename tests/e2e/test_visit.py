@@ -36,7 +36,7 @@ from tests.e2e.visit_helpers import (
 )
 from tests.storage.pupil_rows import Service
 
-HEADER = "Visit for Amelia Hughes (C00001)"
+HEADER = "Visit for A.H. (C00001)"
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ async def test_a_visit_recorded_by_pressing_buttons(case: Caseload, db: Database
         "Main reason: Anxiety or mental health", "Action agreed: Follow-up visit",
         "Next follow-up: 02/12/2026", "Notes: Mum says she is anxious about her new class.",
         "", "Save this visit?"])
-    assert summary.labels() == ["Save", "Cancel"]
+    assert summary.labels() == ["Save", "Change", "Cancel"]
     # The notes step's Skip, left on the earlier message, is an earlier step's button now.
     press = await user.press("Skip", message_id=first.message_id)
     assert await user.answer_to(press) == visit.STALE
@@ -87,7 +87,7 @@ async def test_a_visit_recorded_by_pressing_buttons(case: Caseload, db: Database
     press = await user.press("Save")
     assert await user.answer_to(press) == "Saved"
     saved = message(user, summary.message_id)
-    assert saved.text == ("Saved: Home visit for Amelia Hughes on 24/11/2026. "
+    assert saved.text == ("Saved: Home visit for A.H. on 24/11/2026. "
                           "Next follow-up: 02/12/2026.")
     assert saved.labels() == []
 
@@ -168,7 +168,7 @@ async def test_bad_input_at_every_step_gets_a_hint_and_the_same_step(
     summary = await user.edited(await user.next_message())
     assert len(summary.text) <= 4096 and "(4,096 characters in all)" in summary.text
     await typed("yes", choose, visit.QUESTIONS[flow.SUMMARY])
-    assert user.last().labels() == ["Save", "Cancel"]
+    assert user.last().labels() == ["Save", "Change", "Cancel"]
     # A forged choice at this step is refused with the same hint.
     press = await user.press_data(f"v:{token_of(user.last())}:summary:publish",
                                   user.last().message_id)
@@ -207,7 +207,7 @@ async def test_cancel_at_any_step_saves_nothing(case: Caseload, db: Database,
     assert await rows(db, "SELECT * FROM conversations") == []
     assert stale is not None
     press = await user.press_data(stale, shown.message_id)
-    assert await user.answer_to(press) == visit.STALE
+    assert await user.answer_to(press) == visit.STALE_ENDED  # nothing is open to carry on
     await user.send("/cancel")
     assert (await user.next_message()).text == visit.NOTHING_TO_CANCEL
 
@@ -227,7 +227,7 @@ async def test_a_restart_at_any_step_resumes_there(
                 shown = await user.edited(await user.next_message())
                 continue
             shown = await tap(user, label)
-        assert shown.text.startswith("Saved: Home visit for Amelia Hughes on 24/11/2026.")
+        assert shown.text.startswith("Saved: Home visit for A.H. on 24/11/2026.")
     saved = await rows(db, "SELECT pupil_id, action, notes FROM visits")
     notes = "Written after the restart." if STEPS.index(step) <= STEPS.index(flow.NOTES) \
         else None
@@ -310,7 +310,7 @@ async def test_several_matches_offer_buttons(case: Caseload, db: Database) -> No
     assert choice.text == visit.SEVERAL_MATCH
     assert choice.labels() == [AMELIA, "Amelia Hughes"]
     shown = await tap(user, "Amelia Hughes")
-    assert shown.text == "Visit for Amelia Hughes (C00004)\n\n" + visit.QUESTIONS[flow.TYPE]
+    assert shown.text == "Visit for A.H. (C00004)\n\n" + visit.QUESTIONS[flow.TYPE]
 
 
 async def test_an_allocation_removed_midway_ends_the_visit(case: Caseload,
@@ -349,6 +349,9 @@ async def test_a_lock_midway_keeps_the_draft(case: Caseload, db: Database,
     assert await user.answer_to(press) == access.LOCKED_PROMPT
     await user.send(PIN)
     assert (await user.next_message()).text == access.UNLOCKED
+    # After the PIN the officer is told a visit draft is open.
+    assert (await user.next_message()).text == (
+        "A visit for A.H. is still open. Send /visit to carry on.")
     await marker(user)  # the kept press went on after the PIN
     assert message(user, shown.message_id).text.endswith(visit.QUESTIONS[flow.CONTACT])
     for label in ("Child seen", "Illness", "No further action", "None"):
@@ -359,6 +362,7 @@ async def test_a_lock_midway_keeps_the_draft(case: Caseload, db: Database,
     assert (await user.next_message()).text == access.LOCKED_PROMPT
     await user.send(PIN)
     assert (await user.next_message()).text == access.UNLOCKED
+    assert (await user.next_message()).text == visit.DRAFT_OPEN.format(initials="A.H.")
     summary = await user.edited(await user.next_message())
     assert "Notes: Seen at the door." in summary.text
     await tap(user, "Save")
@@ -387,7 +391,7 @@ async def test_visit_with_a_draft_open_asks_to_continue_or_discard(
     await user.send("/visit Noah")
     await user.next_message()
     shown = await tap(user, "Discard")
-    assert shown.text == "Visit for Noah Patel (C00002)\n\n" + visit.QUESTIONS[flow.TYPE]
+    assert shown.text == "Visit for N.P. (C00002)\n\n" + visit.QUESTIONS[flow.TYPE]
     assert old_button is not None
     press = await user.press_data(old_button, old.message_id)
     assert await user.answer_to(press) == visit.STALE
@@ -417,7 +421,7 @@ async def test_the_cards_record_visit_button(case: Caseload, db: Database) -> No
     await user.next_message()
     await user.press("Record visit")
     shown = await user.next_message()
-    assert shown.text == "Visit for Noah Patel (C00002)\n\n" + visit.QUESTIONS[flow.TYPE]
+    assert shown.text == "Visit for N.P. (C00002)\n\n" + visit.QUESTIONS[flow.TYPE]
 
 
 async def test_escalation_tells_the_supervisor_naming_no_one(case: Caseload,
@@ -495,8 +499,9 @@ async def test_correct_saves_a_new_entry_that_supersedes_the_old(
                           f" are marked ✓.\n\n{visit.QUESTIONS[flow.TYPE]}")
     assert shown.labels() == ["✓ Home visit", *labels(VISIT_TYPES)[1:]]
     shown = await tap(user, "✓ Home visit")
-    assert shown.labels() == ["Today", "Yesterday", "✓ 24/11/2026"]
-    shown = await tap(user, "✓ 24/11/2026")
+    # The visit was yesterday: Yesterday is marked, not offered a second time.
+    assert shown.labels() == ["Today", "✓ Yesterday"]
+    shown = await tap(user, "✓ Yesterday")
     assert "✓ Parent/carer seen" in shown.labels()
     shown = await tap(user, "✓ Parent/carer seen")
     assert "✓ Illness" in shown.labels()
@@ -606,7 +611,7 @@ async def test_imported_visits_follow_ups_are_due_until_the_next_visit(
     await user.next_message()
 
     await user.send("/visit ava")
-    assert (await user.next_message()).text.startswith("Visit for Ava Brown")
+    assert (await user.next_message()).text.startswith("Visit for A.B.")
     for label in ("Home visit", "Today", "Child and parent/carer seen", "Illness",
                   "No further action", "None", "Skip", "Save"):
         await tap(user, label)

@@ -1,0 +1,95 @@
+"""The /visit steps added within the spec's list: an old date's check, no reply's
+reason, and the summary's Change back to any step."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from bot.domain import visit_flow as flow
+from bot.domain.visit_flow import AnswerProblem
+
+TODAY = date(2026, 11, 25)
+FULL: dict[str, Any] = {"type": "home", "date": "2026-11-24", "contact": "parent",
+                        "reason": "illness", "action": "nfa", "follow_up": None,
+                        "notes": None}
+
+
+def walk(draft: dict[str, Any], start: str = flow.TYPE) -> list[str]:
+    order, step = [], start
+    while step != flow.SUMMARY:
+        order.append(step)
+        step = flow.step_after(step, draft)
+    return order
+
+
+def test_a_date_over_28_days_ago_is_checked_and_may_be_changed() -> None:
+    recent = flow.apply_text(flow.DATE, "28/10/2026", {"type": "home"}, TODAY)  # 28 days
+    assert flow.DATE_UNCONFIRMED not in recent
+    assert flow.step_after(flow.DATE, recent) == flow.CONTACT
+    old = flow.apply_text(flow.DATE, "01/01/2020", {"type": "home"}, TODAY)
+    assert old[flow.DATE] == "2020-01-01" and old[flow.DATE_UNCONFIRMED]
+    assert flow.step_after(flow.DATE, old) == flow.DATE_CHECK
+    assert not flow.is_complete({**FULL, **old})
+    kept = flow.apply_choice(flow.DATE_CHECK, flow.YES, old, TODAY)
+    assert kept == {"type": "home", "date": "2020-01-01"}
+    assert flow.step_after(flow.DATE_CHECK, kept) == flow.CONTACT
+    redo = flow.apply_choice(flow.DATE_CHECK, flow.CHANGE_DATE, old, TODAY)
+    assert redo == {"type": "home"}
+    assert flow.step_after(flow.DATE_CHECK, redo) == flow.DATE
+    # Answering the date again with a recent one clears the check.
+    assert flow.DATE_UNCONFIRMED not in flow.apply_choice(flow.DATE, flow.TODAY, old, TODAY)
+    with pytest.raises(AnswerProblem):
+        flow.apply_choice(flow.DATE_CHECK, "maybe", old, TODAY)
+    # A date typed at the check replaces the old one, and is checked in its turn.
+    typed = flow.apply_text(flow.DATE_CHECK, "20/11", old, TODAY)
+    assert typed == {"type": "home", "date": "2026-11-20"}
+    assert flow.step_after(flow.DATE_CHECK, typed) == flow.CONTACT
+    older = flow.apply_text(flow.DATE_CHECK, "1/1/2021", old, TODAY)
+    assert flow.step_after(flow.DATE_CHECK, older) == flow.DATE_CHECK
+    with pytest.raises(AnswerProblem):
+        flow.apply_text(flow.DATE_CHECK, "yes please", old, TODAY)
+
+
+def test_no_reply_skips_the_reason_as_not_known_until_someone_is_seen() -> None:
+    draft = flow.apply_choice(flow.CONTACT, flow.NO_REPLY, {"type": "home"}, TODAY)
+    assert draft["reason"] == flow.NOT_KNOWN and draft[flow.REASON_SKIPPED]
+    assert flow.step_after(flow.CONTACT, draft) == flow.ACTION
+    seen = flow.apply_choice(flow.CONTACT, "child", draft, TODAY)
+    assert "reason" not in seen and flow.REASON_SKIPPED not in seen
+    assert flow.step_after(flow.CONTACT, seen) == flow.REASON
+    letter = flow.apply_choice(flow.TYPE, "letter", draft, TODAY)
+    assert "reason" not in letter
+    assert flow.step_after(flow.DATE, letter) == flow.REASON
+    # A reason chosen at the reason step stays when the contact changes.
+    chosen = flow.apply_choice(flow.REASON, "illness", seen, TODAY)
+    assert flow.apply_choice(flow.CONTACT, "parent", chosen, TODAY)["reason"] == "illness"
+
+
+def test_change_goes_back_to_one_step_then_to_the_summary() -> None:
+    back = flow.apply_choice(flow.CHANGE, flow.REASON, FULL, TODAY)
+    assert flow.step_after(flow.CHANGE, back) == flow.REASON
+    again = flow.apply_choice(flow.REASON, "medical", back, TODAY)
+    assert flow.step_after(flow.REASON, again) == flow.SUMMARY
+    assert flow.is_complete(again)
+    # A letter changed into a home visit must have its contact answered on the way.
+    letter = {**FULL, "type": "letter", "contact": None}
+    home = flow.apply_choice(flow.TYPE, "home",
+                             flow.apply_choice(flow.CHANGE, flow.TYPE, letter, TODAY), TODAY)
+    assert walk(home, flow.step_after(flow.TYPE, home)) == [flow.CONTACT]
+    # An old date changed from the summary is checked, then back to the summary.
+    dated = flow.apply_text(flow.DATE, "01/01/2020",
+                            flow.apply_choice(flow.CHANGE, flow.DATE, FULL, TODAY), TODAY)
+    assert flow.step_after(flow.DATE, dated) == flow.DATE_CHECK
+    confirmed = flow.apply_choice(flow.DATE_CHECK, flow.YES, dated, TODAY)
+    assert flow.step_after(flow.DATE_CHECK, confirmed) == flow.SUMMARY
+    assert flow.step_after(flow.CHANGE, flow.apply_choice(flow.CHANGE, flow.BACK, FULL,
+                                                          TODAY)) == flow.SUMMARY
+    assert flow.changeable(letter) == (flow.TYPE, flow.DATE, flow.REASON, flow.ACTION,
+                                       flow.FOLLOW_UP, flow.NOTES)
+    with pytest.raises(AnswerProblem):
+        flow.apply_choice(flow.CHANGE, flow.CONTACT, letter, TODAY)
+    with pytest.raises(AnswerProblem):
+        flow.apply_choice(flow.CHANGE, flow.SUMMARY, FULL, TODAY)

@@ -1,0 +1,182 @@
+"""The /visit steps a newcomer tripped on: an old date, no reply, Change from the
+summary, kept notes on correction, and one button per day; through the stand-in."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.domain import visit_flow as flow
+from bot.handlers import access, visit
+from bot.handlers.help import help_text
+from bot.harness import RunningBot
+from bot.storage.db import Database
+from tests.e2e.conftest import PIN, People
+from tests.e2e.visit_helpers import Caseload, caseload, message, rows, tap, walk_to
+from tests.storage.pupil_rows import Service
+
+HEADER = "Visit for A.H. (C00001)"
+
+
+def help_text_start() -> str:
+    return help_text("officer").splitlines()[0]
+
+
+@pytest.fixture
+async def case(running: RunningBot, people: People, db: Database) -> Caseload:
+    return await caseload(people, db)
+
+
+async def test_a_date_over_28_days_ago_is_asked_again(case: Caseload, db: Database) -> None:
+    user = case.user
+    await walk_to(user, flow.DATE)
+    await user.send("01/01/2020")
+    check = await user.next_message()
+    assert check.text == (f"{HEADER}\n\n01/01/2020 is more than 28 days ago. Is that the "
+                          "right date? Or type another as DD/MM/YYYY or DD/MM.")
+    assert check.labels() == ["Yes, keep it", "Change the date"]
+    await user.send("02/01/2020")  # another old date, typed at the check: checked too
+    check = await user.next_message()
+    assert check.text.startswith(f"{HEADER}\n\n02/01/2020 is more than 28 days ago.")
+    again = await tap(user, "Change the date")
+    assert again.text == f"{HEADER}\n\n{visit.QUESTIONS[flow.DATE]}"
+    assert again.labels() == ["Today", "Yesterday"]
+    await user.send("28/10/2026")  # exactly 28 days ago: not asked
+    assert (await user.next_message()).text.endswith(visit.QUESTIONS[flow.CONTACT])
+    for label in ("Child seen", "Illness", "No further action", "None", "Skip"):
+        await tap(user, label)
+    # From the summary, an old date is checked too, then the summary comes back.
+    await tap(user, "Change")
+    await tap(user, "Date")
+    await user.send("1/1/2020")
+    assert (await user.next_message()).labels() == ["Yes, keep it", "Change the date"]
+    summary = await tap(user, "Yes, keep it")
+    assert "Date: 01/01/2020" in summary.text
+    assert summary.text.endswith(visit.QUESTIONS[flow.SUMMARY])
+    await tap(user, "Save")
+    saved = await rows(db, "SELECT visit_date FROM visits")
+    assert [row["visit_date"] for row in saved] == ["2020-01-01"]
+
+
+async def test_no_reply_skips_the_reason_and_the_summary_says_so(
+        case: Caseload, db: Database) -> None:
+    user = case.user
+    await walk_to(user, flow.CONTACT)
+    shown = await tap(user, "No reply – card left")
+    assert shown.text == f"{HEADER}\n\n{visit.QUESTIONS[flow.ACTION]}"
+    for label in ("Follow-up visit", "In 1 week"):
+        await tap(user, label)
+    summary = await tap(user, "Skip")
+    assert "Contact: No reply – card left\nMain reason: Not known (not asked: no reply)\n" \
+        in summary.text
+    # Someone was seen after all: the reason is asked, then back to the summary.
+    await tap(user, "Change")
+    await tap(user, "Contact")
+    shown = await tap(user, "Parent/carer seen")
+    assert shown.text == f"{HEADER}\n\n{visit.QUESTIONS[flow.REASON]}"
+    summary = await tap(user, "Holiday")
+    assert "Main reason: Holiday\nAction agreed: Follow-up visit" in summary.text
+    await tap(user, "Save")
+    saved = await rows(db, "SELECT contact, reason FROM visits")
+    assert [tuple(row) for row in saved] == [("parent", "holiday")]
+
+
+async def test_change_goes_back_to_any_step_and_returns_to_the_summary(
+        case: Caseload, db: Database) -> None:
+    user = case.user
+    summary = await walk_to(user, flow.SUMMARY)
+    assert summary.labels() == ["Save", "Change", "Cancel"]
+    choose = await tap(user, "Change")
+    assert choose.message_id == summary.message_id
+    assert choose.text == f"{HEADER}\n\n{visit.QUESTIONS[flow.CHANGE]}"
+    assert choose.labels() == ["Type", "Date", "Contact", "Main reason", "Action agreed",
+                               "Next follow-up", "Notes", "Back to the summary"]
+    back = await tap(user, "Back to the summary")
+    assert back.text == summary.text
+    await tap(user, "Change")
+    shown = await tap(user, "Action agreed")
+    assert "✓ Follow-up visit" in shown.labels()
+    summary = await tap(user, "Attendance meeting")
+    assert "Action agreed: Attendance meeting" in summary.text
+    # Notes typed from Change: kept, then the summary again.
+    await tap(user, "Change")
+    shown = await tap(user, "Notes")
+    assert shown.text == f"{HEADER}\n\n{visit.QUESTIONS[flow.NOTES]}"
+    await user.send("Seen at the door.")
+    summary = await user.next_message()
+    assert "Notes: Seen at the door." in summary.text
+    # A letter has no contact step to change.
+    await tap(user, "Change")
+    await tap(user, "Type")
+    summary = await tap(user, "Letter")
+    assert "Contact:" not in summary.text
+    await tap(user, "Change")
+    assert "Contact" not in message(user, summary.message_id).labels()
+    await tap(user, "Back to the summary")
+    await tap(user, "Save")
+    saved = await rows(db, "SELECT type, contact, action, notes FROM visits")
+    assert [tuple(row) for row in saved] == [("letter", None, "meeting", "Seen at the door.")]
+
+
+async def test_correcting_shows_the_kept_notes_with_buttons_that_match(
+        case: Caseload, db: Database, clock: FixedClock) -> None:
+    user = case.user
+    async with db.write() as conn:
+        old = await Service(conn).visit(case.amelia, case.ann, date(2026, 11, 20),
+                                        saved=clock.now() - timedelta(days=2))
+        await conn.execute("UPDATE visits SET reason = 'illness', action = 'nfa',"
+                           " notes = 'Mum was worried.' WHERE id = ?", (old,))
+    await user.press_data(f"vc:{old}", 1)
+    await user.next_message()
+    for label in ("✓ Home visit", "✓ 20/11/2026", "✓ Parent/carer seen", "✓ Illness",
+                  "✓ No further action"):
+        await tap(user, label)
+    notes = await tap(user, "✓ None")
+    assert notes.text.endswith(
+        "Notes so far:\nMum was worried.\n\nKeep them, remove them, or type new notes "
+        "(up to 4,096 characters) to replace them.")
+    assert notes.labels() == ["Keep notes", "Remove notes"]
+    # The kept notes are on screen, so that message is deleted from the chat later.
+    due = {row["message_id"] for row in await rows(db, "SELECT message_id FROM"
+                                                       " sensitive_messages")}
+    assert notes.message_id in due
+    await user.send("Mum and child were worried.")
+    summary = await user.next_message()
+    assert "Notes: Mum and child were worried." in summary.text
+
+
+async def test_the_date_and_follow_up_steps_offer_each_day_once(
+        case: Caseload, db: Database, clock: FixedClock) -> None:
+    user = case.user
+    async with db.write() as conn:
+        old = await Service(conn).visit(case.amelia, case.ann, clock.today(),
+                                        saved=clock.now() - timedelta(hours=1),
+                                        follow_up=clock.today() + timedelta(weeks=2))
+    await user.press_data(f"vc:{old}", 1)
+    await user.next_message()
+    shown = await tap(user, "✓ Home visit")
+    assert shown.labels() == ["✓ Today", "Yesterday"]
+    for label in ("✓ Today", "Child seen", "Illness", "Follow-up visit"):
+        shown = await tap(user, label)
+    assert shown.labels() == ["In 1 week", "✓ In 2 weeks", "None"]
+
+
+async def test_after_the_pin_an_open_visit_is_mentioned_only_when_there_is_one(
+        case: Caseload) -> None:
+    user = case.user
+    await user.send("/lock")
+    await user.next_message()
+    await user.send(PIN)
+    assert (await user.next_message()).text == access.UNLOCKED
+    await user.send("/help")  # answered next: nothing was said about a visit, none is open
+    assert (await user.next_message()).text.startswith(help_text_start())
+    await walk_to(user, flow.PUPIL)
+    await user.send("/lock")
+    await user.next_message()
+    await user.send(PIN)
+    assert (await user.next_message()).text == access.UNLOCKED
+    assert (await user.next_message()).text == visit.DRAFT_OPEN_NO_PUPIL
+    await user.send("/visit")
+    assert (await user.next_message()).text == visit.CHOOSE_PUPIL  # carries on there
