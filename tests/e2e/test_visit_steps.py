@@ -105,7 +105,7 @@ async def test_change_goes_back_to_any_step_and_returns_to_the_summary(
     shown = await tap(user, "Notes")
     assert shown.text == f"{HEADER}\n\n{visit.QUESTIONS[flow.NOTES]}"
     await user.send("Seen at the door.")
-    summary = await user.next_message()
+    summary = await user.edited(await user.next_message())
     assert "Notes: Seen at the door." in summary.text
     # A letter has no contact step to change.
     await tap(user, "Change")
@@ -143,7 +143,7 @@ async def test_correcting_shows_the_kept_notes_with_buttons_that_match(
                                                        " sensitive_messages")}
     assert notes.message_id in due
     await user.send("Mum and child were worried.")
-    summary = await user.next_message()
+    summary = await user.edited(await user.next_message())
     assert "Notes: Mum and child were worried." in summary.text
 
 
