@@ -27,6 +27,7 @@ from typing import TextIO
 
 from bot.clock import Clock
 from bot.domain.retention import PAST
+from bot.handlers.common import SENSITIVE_PLACEHOLDER
 from bot.harness import RunningBot, enrol_directly
 from bot.importing.service import run_import
 from bot.jobs import outbox as outbox_jobs
@@ -245,6 +246,9 @@ class TerminalChat:
         self._after_first = after_first
         self._printed = 0  # bot messages and notices printed so far
         self._saved = 0
+        # Sensitive messages arrive as a placeholder edited into their text once their
+        # deletion is recorded: the demo shows the text once, as the message it is.
+        self._placeholders: set[tuple[int, int]] = set()
         # Per chat: the numbered buttons of the newest message that had any.
         self._buttons: dict[str, dict[int, tuple[int, str]]] = {}
 
@@ -383,6 +387,13 @@ class TerminalChat:
             self._show_message(persona, message, kind=event.kind)
 
     def _show_message(self, persona: Persona, message: BotMessage, *, kind: str) -> None:
+        key = (message.chat_id, message.message_id)
+        if kind == "sent" and message.text == SENSITIVE_PLACEHOLDER:
+            self._placeholders.add(key)
+            return
+        if kind == "edited" and key in self._placeholders:
+            self._placeholders.discard(key)
+            kind = "sent"
         lines = (message.text or message.caption or "").splitlines()
         for payload, saved in ((message.photo, PICTURE_SAVED), (message.document, FILE_SAVED)):
             if payload is not None and kind == "sent":  # an edit shows the same file again

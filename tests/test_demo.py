@@ -294,3 +294,18 @@ async def test_the_demo_as_a_process(tmp_path: Path) -> None:
             process.kill()
             await process.wait()
     assert not (tmp_path / "data").exists()  # EWO_DATABASE never touched
+
+
+async def test_contacts_show_once_as_a_message_not_as_a_placeholder_and_an_edit(
+        tmp_path: Path) -> None:
+    from bot.handlers.common import SENSITIVE_PLACEHOLDER
+
+    out = io.StringIO()
+    await run_demo(make_settings(tmp_path), out=out, clock=CLOCK, pupils=30,
+                   files=tmp_path / "kept",
+                   read_line=script(["2", "/pupils", "1", "1", ":quit"]))  # card, then details
+    transcript = out.getvalue()
+    details = transcript.split("EWO01> ")[3]  # what pressing Contacts & needs showed
+    assert "Contacts" in details and details.startswith("bot: ")
+    assert SENSITIVE_PLACEHOLDER not in transcript
+    assert "bot (edited):" not in details
