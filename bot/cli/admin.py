@@ -136,7 +136,7 @@ async def _issue(conn: Conn, env: CliEnv, officer: officer_store.Officer) -> str
 
 
 READ_ALOUD = ("to read aloud (letters are case-sensitive: say \"capital\" before an upper-case"
-              " one; _ is underscore, - is hyphen; typed without the spaces): {groups}")
+              " one; _ is underscore, - is hyphen; typed with or without the spaces): {groups}")
 SCAN = "or scan this with the phone's camera to open the link in Telegram:"
 _GROUP = 4  # characters per group read aloud
 

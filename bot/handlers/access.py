@@ -74,7 +74,9 @@ _TOUCH_EVERY = timedelta(minutes=1)
 # A locked or revoked officer's /start with a wrong code (or none) is told what is
 # wrong with the account, not with the code: only an administrator's new code helps.
 _REFUSED_START = {"locked": ACCOUNT_LOCKED, "revoked": REVOKED}
-_START = re.compile(r"^/start(?:@\w+)?(?:\s+(\S+))?\s*$")
+# The code may be typed as read aloud, in groups with spaces between (`ewobot officers
+# code` prints it so): a code has no spaces of its own, so they are dropped.
+_START = re.compile(r"^/start(?:@\w+)?(?:\s+(.+?))?\s*$")
 
 
 async def gate(update: Update, context: Context) -> None:
@@ -144,7 +146,7 @@ def _start_code(update: Update) -> str | None:
     match = _START.match(message.text.strip())
     if match is None:
         return None
-    return match.group(1) or ""
+    return "".join((match.group(1) or "").split())
 
 
 async def _leave(context: Context, chat_id: int) -> None:

@@ -233,3 +233,14 @@ async def test_activity_keeps_the_session_open(running: RunningBot, people: Peop
         clock.advance(timedelta(minutes=20))
         await user.send("/help")
         assert "/pupils" in (await user.next_message()).text
+
+
+async def test_a_code_typed_in_its_read_aloud_groups_enrols(running: RunningBot,
+                                                            people: People) -> None:
+    from bot.cli.admin import read_aloud_groups
+
+    code = await people.add("EWO1")
+    user = people.user()
+    await enrol(user, read_aloud_groups(code))
+    await user.send("/help")
+    assert "/pupils" in (await user.next_message()).text
