@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,6 +25,7 @@ from bot.domain.dates import academic_year_bounds, academic_year_of
 from bot.domain.retention import one_calendar_month_after
 from bot.domain.upn import is_valid_upn, normalise_upn
 from bot.domain.visits import ABSENCE_REASONS, ACTIONS, CONTACT_OUTCOMES, VISIT_TYPES, label_of
+from bot.files import write_private
 from bot.settings import Settings
 from bot.storage import audit, retention, sessions
 from bot.storage.db import Conn, Database
@@ -329,29 +329,7 @@ async def _deadline(conn: Conn, settings: Settings, pupil: Any, local: datetime)
 def _write(path: Path, document: dict[str, Any], *, force: bool) -> None:
     """Write 0600; never over an existing file unless `force` (then replaced whole)."""
     data = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
-    if not force:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            raise SubjectAccessProblem(
-                f"{path} already exists; add --force to overwrite it") from None
-        _fill(fd, path, data)
-        return
-    temporary = path.with_name(f".{path.name}.partial")
-    with contextlib.suppress(FileNotFoundError):
-        temporary.unlink()
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    _fill(fd, temporary, data)
-    os.replace(temporary, path)
-
-
-def _fill(fd: int, path: Path, data: bytes) -> None:
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        with contextlib.suppress(OSError):
-            path.unlink()
-        raise
+        write_private(path, data, force=force)
+    except FileExistsError:
+        raise SubjectAccessProblem(f"{path} already exists; add --force to overwrite it") from None
