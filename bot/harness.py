@@ -57,10 +57,11 @@ class RunningBot:
                                          rate_limiter=self._rate_limiter,
                                          polling=not self.webhook)
         if self.webhook:
-            await start_application(application)
             self.server = WebhookServer(application, secret=WEBHOOK_SECRET, host="127.0.0.1",
                                         port=0)
             await self.server.start()
+            await start_application(application)
+            self.server.take_updates()
             await register(application.bot, Endpoint(self.webhook_url, WEBHOOK_SECRET,
                                                      ALLOWED_UPDATES))
             self.application = application

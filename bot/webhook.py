@@ -24,6 +24,7 @@ import contextlib
 import hmac
 import json
 import logging
+import os
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ class WebhookServer:
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
+        self._taking = False
 
     async def start(self) -> None:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -84,13 +86,19 @@ class WebhookServer:
         except OSError as exc:
             await self._runner.cleanup()
             self._runner = None
-            reason = exc.strerror or type(exc).__name__
+            reason = os.strerror(exc.errno) if exc.errno else type(exc).__name__
             raise ListenError(f"EWO_WEBHOOK_LISTEN: cannot listen on {self.host}:{self.port} "
                               f"({reason})") from None
         self.port = self._runner.addresses[-1][1]  # the real one when port 0 was asked
 
+    def take_updates(self) -> None:
+        """From now on an update is queued for the Application (until then: 503, so
+        Telegram keeps it and sends it again)."""
+        self._taking = True
+
     async def stop(self) -> None:
         """Stop taking updates: close the listener, let requests being answered finish."""
+        self._taking = False  # a kept-alive connection may still bring one: 503, sent again
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
@@ -100,6 +108,8 @@ class WebhookServer:
         if not hmac.compare_digest(given, self._secret):
             log.warning("refused a webhook request without the right secret")
             return web.Response(status=403)
+        if not self._taking:
+            return web.Response(status=503)
         try:
             data = json.loads(await request.read())
             if not isinstance(data, dict):
@@ -171,11 +181,14 @@ async def serve(application: Application, endpoint: Endpoint, *, host: str, port
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    server = WebhookServer(application, secret=endpoint.secret, host=host, port=port)
     try:
-        await start(application)
-        server = WebhookServer(application, secret=endpoint.secret, host=host, port=port)
+        # Listening first: a busy address stops start-up before anything else has begun;
+        # /healthz answers 503 until the Application (and its database) is up.
+        await server.start()
         try:
-            await server.start()
+            await start(application)
+            server.take_updates()
             if await register(application.bot, endpoint):
                 log.info("webhook registered")
             log.info("instance %s taking webhook updates on %s:%s", instance, host, server.port)
