@@ -203,3 +203,9 @@ def test_the_webhook_secret_may_come_from_a_private_file(
     monkeypatch.setenv("EWO_WEBHOOK_URL", "https://bot.example.org/telegram")
     monkeypatch.setenv("EWO_WEBHOOK_SECRET_FILE", str(secret))
     assert load_settings().webhook_secret_text() == "from-a-file_123"
+
+
+def test_the_example_env_documents_every_setting() -> None:
+    example = (Path(__file__).resolve().parent.parent / "config" / "example.env").read_text()
+    missing = [name for name in Settings.model_fields if f"EWO_{name.upper()}" not in example]
+    assert missing == []
