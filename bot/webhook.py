@@ -45,7 +45,7 @@ MAX_BODY_BYTES = 1024 * 1024
 HEALTH_TIMEOUT_SECONDS = 2.0
 # SIGTERM to exit within 10 s: the listener closes at once, the queue gets the rest.
 STOP_GRACE_SECONDS = 1.0
-DRAIN_SECONDS = 8.0
+DRAIN_SECONDS = 7.5
 
 
 class ListenError(Exception):

@@ -84,3 +84,13 @@ def test_a_bad_secret_file_is_one_line_naming_it(tmp_path: Path, mode: int, cont
 def test_a_missing_secret_file_is_one_line(tmp_path: Path) -> None:
     code, err = run_in_process(tmp_path, webhook_secret_file=tmp_path / "absent")
     assert (code, err) == (1, f"EWO_WEBHOOK_SECRET_FILE: no such file {tmp_path / 'absent'}\n")
+
+
+def test_webhook_commands_need_the_token(tmp_path: Path) -> None:
+    err = io.StringIO()
+    env = CliEnv(settings_factory=lambda: load_settings(
+        _env_file=None, database=tmp_path / "ewo.sqlite3", telegram_token=""),
+        out=io.StringIO(), err=err)
+    assert main(["webhook", "delete"], env) == 1
+    assert err.getvalue().startswith("EWO_TELEGRAM_TOKEN is not set")
+    assert err.getvalue().count("\n") == 1

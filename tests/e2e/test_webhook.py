@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
+from pydantic import SecretStr
 from telegram import Bot
 from telegram.error import Conflict
 
@@ -137,16 +138,14 @@ async def test_get_updates_is_refused_while_a_webhook_is_set(
 def cli(settings: Settings, standin: BotApiStandIn, *argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     env = CliEnv(settings_factory=lambda: settings.model_copy(update={
-        "telegram_token": __import__("pydantic").SecretStr(standin.token),
+        "telegram_token": SecretStr(standin.token),
         "telegram_api_url": standin.base_url}), out=out, err=err)
     return main(list(argv), env), out.getvalue(), err.getvalue()
 
 
 async def test_webhook_info_and_delete_on_the_command_line(
-        settings: Settings, standin: BotApiStandIn, tmp_path: Path) -> None:
+        settings: Settings, standin: BotApiStandIn) -> None:
     # `main` runs its own event loop: call it from a worker thread.
-    import asyncio
-
     async def run(*argv: str) -> tuple[int, str, str]:
         return await asyncio.to_thread(cli, settings, standin, *argv)
 
@@ -174,8 +173,6 @@ async def test_webhook_info_and_delete_on_the_command_line(
 
 async def test_webhook_commands_give_one_line_when_telegram_refuses_the_token(
         settings: Settings, standin: BotApiStandIn) -> None:
-    import asyncio
-
     standin.fail_next("getMe", status=401, description="Unauthorized")
     code, out, err = await asyncio.to_thread(cli, settings, standin, "webhook", "info")
     assert code == 1 and out == ""
