@@ -34,7 +34,7 @@ class RunningBot:
 
     def __init__(self, settings: Settings, standin: BotApiStandIn, *, clock: Clock,
                  db: Database, rate_limiter: BaseRateLimiter | None = None,
-                 webhook: bool = False) -> None:
+                 webhook: bool = False, public_url: str | None = None) -> None:
         self.settings = settings.model_copy(update={
             "telegram_token": SecretStr(standin.token),
             "telegram_api_url": standin.base_url})
@@ -43,6 +43,9 @@ class RunningBot:
         self.db = db
         self._rate_limiter = rate_limiter
         self.webhook = webhook
+        # What the bot registers with setWebhook: its own listening URL, or a public one
+        # the stand-in maps to instances (BotApiStandIn.route_webhook_to).
+        self.public_url = public_url
         self.server: WebhookServer | None = None
         self.application: Application | None = None
 
@@ -62,8 +65,8 @@ class RunningBot:
             await self.server.start()
             await start_application(application)
             self.server.take_updates()
-            await register(application.bot, Endpoint(self.webhook_url, WEBHOOK_SECRET,
-                                                     ALLOWED_UPDATES))
+            await register(application.bot, Endpoint(self.public_url or self.webhook_url,
+                                                     WEBHOOK_SECRET, ALLOWED_UPDATES))
             self.application = application
             return application
         await application.initialize()

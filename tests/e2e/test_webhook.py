@@ -178,3 +178,21 @@ async def test_webhook_commands_give_one_line_when_telegram_refuses_the_token(
     assert code == 1 and out == ""
     assert err.startswith("Telegram refused the bot token (Unauthorized)")
     assert len(err.splitlines()) == 1 and standin.token not in err
+
+
+async def test_two_instances_behind_a_balancer_share_the_updates(
+        settings: Settings, standin: BotApiStandIn, db: Database, clock: FixedClock,
+        people: People) -> None:
+    public = "https://bot.example.test/telegram"
+    async with RunningBot(settings, standin, clock=clock, db=db, webhook=True,
+                          public_url=public) as first, \
+            RunningBot(settings, standin, clock=clock, db=db, webhook=True,
+                       public_url=public) as second:
+        standin.route_webhook_to([first.webhook_url, second.webhook_url])
+        assert len(standin.calls_to("setWebhook")) == 1  # the second saw the same URL
+        users = [await people.enrolled(f"EWO{n}") for n in range(1, 5)]
+        for user in users:
+            await user.send("/help")
+            assert "/pupils" in (await user.next_message()).text
+        reached = {post.url for post in standin.webhook_posts}
+        assert reached == {first.webhook_url, second.webhook_url}
