@@ -337,6 +337,8 @@ class BotApiStandIn:
             elif method == "setWebhook":
                 result = methods.set_webhook(self._world, params)
                 self._poll_generation += 1  # a poll held open ends, as a newer poll ends it
+                if self._world.webhook is not None:
+                    self._delivery.webhook_set()
             elif method in methods.METHODS:
                 result = methods.METHODS[method](self._world, params)
             else:

@@ -88,7 +88,12 @@ class WebhookDelivery:
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS))
-        self._loop = asyncio.create_task(self._run(), name="stand-in webhook delivery")
+
+    def webhook_set(self) -> None:
+        """Start delivering (once setWebhook has succeeded); the loop ends by itself when
+        the webhook is deleted, so a polling bot's stand-in pays nothing for it."""
+        if self._loop is None or self._loop.done():
+            self._loop = asyncio.create_task(self._run(), name="stand-in webhook delivery")
 
     async def stop(self) -> None:
         tasks = [task for task in (self._loop, *self._in_flight.values()) if task is not None]
@@ -105,14 +110,17 @@ class WebhookDelivery:
 
     async def _run(self) -> None:
         while True:
-            await self._world.signal.wait_until(self._ready)
-            for lane, update in self._ready() or []:
+            ready = await self._world.signal.wait_until(self._ready)
+            if self._world.webhook is None:
+                return  # deleted: updates wait for getUpdates again
+            for lane, update in ready:
                 self._in_flight[lane] = asyncio.create_task(self._deliver(lane, update))
 
     def _ready(self) -> list[tuple[object, dict[str, Any]]] | None:
-        """The oldest pending update of each chat with nothing in flight, if any."""
+        """The oldest pending update of each chat with nothing in flight, if any (an
+        empty list once the webhook is gone)."""
         if self._world.webhook is None:
-            return None
+            return []
         seen: set[object] = set()
         ready = []
         for update in self._world.updates:

@@ -209,3 +209,15 @@ async def test_get_updates_is_409_while_set_and_pending_updates_wait_after_delet
 async def test_set_webhook_refuses_a_bad_secret(bot: Bot) -> None:
     with pytest.raises(BadRequest, match="(?i)secret token contains unallowed"):
         await bot.set_webhook("http://127.0.0.1:9/telegram", secret_token="not allowed!")
+
+
+async def test_delivery_stops_when_deleted_and_resumes_when_set_again(
+        standin: BotApiStandIn, bot: Bot, receivers: list[Receiver]) -> None:
+    target = receivers[0]
+    await bot.set_webhook(target.url)
+    await bot.delete_webhook()
+    await standin.user(1).send("while polling")
+    assert standin.pending_updates == 1 and target.received == []
+    await bot.set_webhook(target.url)
+    await settled(standin)
+    assert target.texts() == ["while polling"]
