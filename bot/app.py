@@ -80,8 +80,10 @@ class Wiring:
 
 def build_application(settings: Settings, *, clock: Clock | None = None,
                       db: Database | None = None,
-                      rate_limiter: BaseRateLimiter | None = None) -> Application:
-    """Everything wired; nothing started. `db` given by a caller stays the caller's to close."""
+                      rate_limiter: BaseRateLimiter | None = None,
+                      polling: bool = True) -> Application:
+    """Everything wired; nothing started. `db` given by a caller stays the caller's to close.
+    `polling=False` builds no Updater: updates come from the webhook server (bot/webhook.py)."""
     if settings.telegram_token is None:
         raise ValueError("EWO_TELEGRAM_TOKEN is not set")
     pin_library_loggers()  # whoever configured logging, these never log requests in full
@@ -99,6 +101,8 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
+    if not polling:
+        builder = builder.updater(None)
     application = builder.build()
     application.bot_data["wiring"] = wiring
     register_handlers(application)

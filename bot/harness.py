@@ -2,7 +2,8 @@
 
 Used by the demo, the end-to-end tests and the benchmarks: the bot is built by the
 composition root exactly as `ewobot run` builds it and talks HTTP to the stand-in
-through its real polling loop; nothing inside it is patched.
+through its real polling loop, or (`webhook=True`) takes updates the stand-in posts to
+its real webhook server (bot/webhook.py); nothing inside it is patched.
 """
 
 from __future__ import annotations
@@ -22,13 +23,18 @@ from bot.settings import Settings
 from bot.storage import officers as officer_store
 from bot.storage import sessions
 from bot.storage.db import Database, load_pepper
+from bot.webhook import Endpoint, WebhookServer, finish, register
+from bot.webhook import start as start_application
+
+WEBHOOK_SECRET = "harness-webhook-secret"
 
 
 class RunningBot:
-    """Start and stop the whole Application, polling the stand-in."""
+    """Start and stop the whole Application, polling the stand-in or serving its webhook."""
 
     def __init__(self, settings: Settings, standin: BotApiStandIn, *, clock: Clock,
-                 db: Database, rate_limiter: BaseRateLimiter | None = None) -> None:
+                 db: Database, rate_limiter: BaseRateLimiter | None = None,
+                 webhook: bool = False, public_url: str | None = None) -> None:
         self.settings = settings.model_copy(update={
             "telegram_token": SecretStr(standin.token),
             "telegram_api_url": standin.base_url})
@@ -36,11 +42,33 @@ class RunningBot:
         self.clock = clock
         self.db = db
         self._rate_limiter = rate_limiter
+        self.webhook = webhook
+        # What the bot registers with setWebhook: its own listening URL, or a public one
+        # the stand-in maps to instances (BotApiStandIn.route_webhook_to).
+        self.public_url = public_url
+        self.server: WebhookServer | None = None
         self.application: Application | None = None
+
+    @property
+    def webhook_url(self) -> str:
+        """Where the webhook server listens (once started)."""
+        assert self.server is not None
+        return f"http://{self.server.host}:{self.server.port}/telegram"
 
     async def start(self) -> Application:
         application = build_application(self.settings, clock=self.clock, db=self.db,
-                                         rate_limiter=self._rate_limiter)
+                                         rate_limiter=self._rate_limiter,
+                                         polling=not self.webhook)
+        if self.webhook:
+            self.server = WebhookServer(application, secret=WEBHOOK_SECRET, host="127.0.0.1",
+                                        port=0)
+            await self.server.start()
+            await start_application(application)
+            self.server.take_updates()
+            await register(application.bot, Endpoint(self.public_url or self.webhook_url,
+                                                     WEBHOOK_SECRET, ALLOWED_UPDATES))
+            self.application = application
+            return application
         await application.initialize()
         # run_polling() would call these hooks; starting by hand, the harness does.
         if application.post_init is not None:
@@ -57,6 +85,11 @@ class RunningBot:
         if application is None:
             return
         self.application = None
+        if self.server is not None:
+            server, self.server = self.server, None
+            await server.stop()
+            await finish(application)
+            return
         assert application.updater is not None
         if application.updater.running:
             await application.updater.stop()

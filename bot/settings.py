@@ -6,9 +6,14 @@ one line naming the setting (see :func:`load_settings`).
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import re
+import socket
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -20,6 +25,9 @@ from bot.domain.dates import QuietHours, YearEnd, parse_quiet_days, parse_weekly
 PACKAGE_DIR = Path(__file__).resolve().parent
 # 32 bytes of randomness as URL-safe text (secrets.token_urlsafe(32)) at the least.
 MIN_PEPPER_CHARS = 43
+# What Telegram accepts as a webhook's secret_token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+INSTANCE_NAME = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
 
 class SettingsError(Exception):
@@ -65,9 +73,15 @@ class Settings(BaseSettings):
     caseload_digest: Annotated[tuple[int, time] | None, NoDecode] = "MON 08:00"  # type: ignore[assignment]
     outbox_poll_seconds: float = Field(5, gt=0)
     export_dir: Path = Path("data/exports")
+    webhook_url: str | None = None
+    webhook_listen: Annotated[tuple[str, int], NoDecode] = "127.0.0.1:8080"  # type: ignore[assignment]
+    webhook_secret: SecretStr | None = None
+    webhook_secret_file: Path | None = None
+    instance_name: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
     @field_validator("telegram_token", "database_key", "audit_key", "audit_key_file",
-                     "pin_pepper", "pin_pepper_file", mode="before")
+                     "pin_pepper", "pin_pepper_file", "webhook_url", "webhook_secret",
+                     "webhook_secret_file", mode="before")
     @classmethod
     def _empty_secret_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
@@ -81,6 +95,42 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {MIN_PEPPER_CHARS} characters of randomness, "
                              "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'")
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not _public_url(value.strip()):
+            raise ValueError("expected an https:// URL such as https://bot.example.org/telegram "
+                             "(http:// only to a loopback address)")
+        return value.strip()
+
+    @field_validator("webhook_listen", mode="before")
+    @classmethod
+    def _listen(cls, value: Any) -> tuple[str, int]:
+        if isinstance(value, tuple):
+            return value
+        host, _, port = str(value).strip().rpartition(":")
+        host = host.removeprefix("[").removesuffix("]")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError("expected HOST:PORT such as 127.0.0.1:8080 or [::1]:8080")
+        return host, int(port)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET.fullmatch(value.get_secret_value().strip()):
+            raise ValueError("must be 1 to 256 of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("instance_name")
+    @classmethod
+    def _instance_name(cls, value: str) -> str:
+        if not INSTANCE_NAME.fullmatch(value.strip()):
+            raise ValueError("must be 1 to 100 of A-Z, a-z, 0-9, '.', ':', '_' and '-' "
+                             "(unset: HOSTNAME:PID)")
+        return value.strip()
 
     @field_validator("timezone", mode="before")
     @classmethod
@@ -157,10 +207,33 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _one_source_per_secret(self) -> Settings:
         for name, value, file in (("AUDIT_KEY", self.audit_key, self.audit_key_file),
-                                  ("PIN_PEPPER", self.pin_pepper, self.pin_pepper_file)):
+                                  ("PIN_PEPPER", self.pin_pepper, self.pin_pepper_file),
+                                  ("WEBHOOK_SECRET", self.webhook_secret,
+                                   self.webhook_secret_file)):
             if value is not None and file is not None:
                 raise ValueError(f"EWO_{name} and EWO_{name}_FILE are both set: keep one")
         return self
+
+    @model_validator(mode="after")
+    def _webhook_has_secret(self) -> Settings:
+        if self.webhook_url is not None and self.webhook_secret is None \
+                and self.webhook_secret_file is None:
+            raise ValueError("EWO_WEBHOOK_SECRET (or EWO_WEBHOOK_SECRET_FILE) is required "
+                             "with EWO_WEBHOOK_URL")
+        return self
+
+    def webhook_secret_text(self) -> str:
+        """The webhook's secret: EWO_WEBHOOK_SECRET, else EWO_WEBHOOK_SECRET_FILE read
+        under the key-file rules (non-empty, owner-only). SettingsError naming it."""
+        if self.webhook_secret is not None:
+            return self.webhook_secret.get_secret_value().strip()
+        if self.webhook_secret_file is None:
+            raise SettingsError("EWO_WEBHOOK_SECRET is not set")
+        text = read_secret_file(self.webhook_secret_file, "EWO_WEBHOOK_SECRET_FILE")
+        if not WEBHOOK_SECRET.fullmatch(text):
+            raise SettingsError(f"EWO_WEBHOOK_SECRET_FILE: {self.webhook_secret_file} must hold "
+                                "1 to 256 of A-Z, a-z, 0-9, _ and -")
+        return text
 
     @property
     def audit_key_path(self) -> Path:
@@ -173,6 +246,44 @@ class Settings(BaseSettings):
         """Where the PIN pepper is read from when EWO_PIN_PEPPER is unset: EWO_PIN_PEPPER_FILE,
         else one generated beside the database (outside it, so a stolen file is not enough)."""
         return self.pin_pepper_file or self.database.with_name(self.database.name + ".pepper")
+
+
+def _public_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if not host or " " in url:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and (host == "localhost" or _loopback(host))
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_secret_file(path: Path, setting: str) -> str:
+    """A secret from a file named by a setting: it must exist, be non-empty and be
+    readable by its owner only (systemd credentials, container secrets)."""
+    try:
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            raise SettingsError(f"{setting}: refused: {path} can be read by group or others "
+                                f"(mode {mode & 0o7777:04o}); chmod 600 it")
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise SettingsError(f"{setting}: no such file {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{setting}: cannot read {path} ({type(exc).__name__})") from None
+    if not text:
+        raise SettingsError(f"{setting}: {path} is empty")
+    return text
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "bot.handlers": 3,
     "bot.reports": 3,
     "bot.app": 4,
+    "bot.webhook": 4,
     "bot.harness": 5,
     "bot.demo": 5,
     "bot.synthetic": 5,

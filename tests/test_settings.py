@@ -136,3 +136,76 @@ def test_a_secret_and_its_file_together_are_refused(monkeypatch: pytest.MonkeyPa
     with pytest.raises(SettingsError,
                        match=f"^EWO_{name} and EWO_{name}_FILE are both set: keep one$"):
         load_settings()
+
+
+def test_webhook_settings_default_to_polling_on_the_loopback_port() -> None:
+    settings = load_settings()
+    assert settings.webhook_url is None
+    assert settings.webhook_listen == ("127.0.0.1", 8080)
+    assert settings.webhook_secret is None
+    host, _, pid = settings.instance_name.rpartition(":")
+    assert host and pid == str(__import__("os").getpid())
+
+
+def test_webhook_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EWO_WEBHOOK_URL", "https://bot.example.org/telegram")
+    monkeypatch.setenv("EWO_WEBHOOK_LISTEN", "[::1]:8443")
+    monkeypatch.setenv("EWO_WEBHOOK_SECRET", "A" * 256)
+    monkeypatch.setenv("EWO_INSTANCE_NAME", "ewo-2.example:1")
+    settings = load_settings()
+    assert settings.webhook_url == "https://bot.example.org/telegram"
+    assert settings.webhook_listen == ("::1", 8443)
+    assert settings.webhook_secret_text() == "A" * 256
+    assert "A" * 256 not in repr(settings)
+    assert settings.instance_name == "ewo-2.example:1"
+
+
+@pytest.mark.parametrize(("values", "line"), [
+    ({"EWO_WEBHOOK_URL": "http://bot.example.org/telegram", "EWO_WEBHOOK_SECRET": "s"},
+     "EWO_WEBHOOK_URL: expected an https:// URL"),
+    ({"EWO_WEBHOOK_URL": "bot.example.org", "EWO_WEBHOOK_SECRET": "s"},
+     "EWO_WEBHOOK_URL: expected an https:// URL"),
+    ({"EWO_WEBHOOK_URL": "https://bot.example.org/telegram"},
+     "EWO_WEBHOOK_SECRET (or EWO_WEBHOOK_SECRET_FILE) is required with EWO_WEBHOOK_URL"),
+    ({"EWO_WEBHOOK_SECRET": "has space"}, "EWO_WEBHOOK_SECRET: must be 1 to 256 of"),
+    ({"EWO_WEBHOOK_SECRET": "A" * 257}, "EWO_WEBHOOK_SECRET: must be 1 to 256 of"),
+    ({"EWO_WEBHOOK_SECRET": "s", "EWO_WEBHOOK_SECRET_FILE": "/run/secret"},
+     "EWO_WEBHOOK_SECRET and EWO_WEBHOOK_SECRET_FILE are both set: keep one"),
+    ({"EWO_WEBHOOK_LISTEN": "8080"}, "EWO_WEBHOOK_LISTEN: expected HOST:PORT"),
+    ({"EWO_WEBHOOK_LISTEN": "127.0.0.1:99999"}, "EWO_WEBHOOK_LISTEN: expected HOST:PORT"),
+    ({"EWO_WEBHOOK_LISTEN": ":8080"}, "EWO_WEBHOOK_LISTEN: expected HOST:PORT"),
+    ({"EWO_INSTANCE_NAME": ""}, "EWO_INSTANCE_NAME: must be 1 to 100 of"),
+    ({"EWO_INSTANCE_NAME": "two words"}, "EWO_INSTANCE_NAME: must be 1 to 100 of"),
+])
+def test_bad_webhook_settings_are_one_line_naming_the_setting(
+        monkeypatch: pytest.MonkeyPatch, values: dict[str, str], line: str) -> None:
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert str(raised.value).startswith(line)
+    assert "\n" not in str(raised.value)
+    assert "has space" not in str(raised.value)
+
+
+def test_http_webhook_url_is_allowed_to_a_loopback_address(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EWO_WEBHOOK_URL", "http://127.0.0.1:8080/telegram")
+    monkeypatch.setenv("EWO_WEBHOOK_SECRET", "s")
+    assert load_settings().webhook_url == "http://127.0.0.1:8080/telegram"
+
+
+def test_the_webhook_secret_may_come_from_a_private_file(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    secret = tmp_path / "webhook-secret"
+    secret.write_text("from-a-file_123\n")
+    secret.chmod(0o600)
+    monkeypatch.setenv("EWO_WEBHOOK_URL", "https://bot.example.org/telegram")
+    monkeypatch.setenv("EWO_WEBHOOK_SECRET_FILE", str(secret))
+    assert load_settings().webhook_secret_text() == "from-a-file_123"
+
+
+def test_the_example_env_documents_every_setting() -> None:
+    example = (Path(__file__).resolve().parent.parent / "config" / "example.env").read_text()
+    missing = [name for name in Settings.model_fields if f"EWO_{name.upper()}" not in example]
+    assert missing == []

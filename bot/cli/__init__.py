@@ -93,7 +93,8 @@ class CliEnv:
         if self._settings is None:
             return ()
         values = (self._settings.telegram_token, self._settings.database_key,
-                  self._settings.audit_key, self._settings.pin_pepper)
+                  self._settings.audit_key, self._settings.pin_pepper,
+                  self._settings.webhook_secret)
         return tuple(value.get_secret_value() for value in values if value is not None)
 
 

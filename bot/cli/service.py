@@ -1,22 +1,37 @@
-"""`ewobot run`: the bot itself, long polling (and `ewobot demo`, offline)."""
+"""`ewobot run`: the bot itself, long polling or webhooks (and `ewobot demo`, offline);
+`ewobot webhook info|delete`: what Telegram has registered, and removing it."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import UTC
 
 from bot.cli import OK, CliEnv, CliError
+from bot.settings import Settings
+
+NO_TOKEN = ("EWO_TELEGRAM_TOKEN is not set: put the bot's token from BotFather "
+            "in the environment or .env")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    run = commands.add_parser("run", help="the bot: long polling")
+    run = commands.add_parser("run", help="the bot: long polling, or webhooks when "
+                                          "EWO_WEBHOOK_URL is set")
     run.set_defaults(handler=cmd_run)
     demo = commands.add_parser(
         "demo", help="the bot offline, on synthetic data, with a chat in the terminal")
     demo.set_defaults(handler=cmd_demo)
+    webhook = commands.add_parser("webhook", help="what Telegram has registered; remove it")
+    actions = webhook.add_subparsers(dest="action", metavar="ACTION",
+                                     parser_class=type(webhook))
+    actions.required = True
+    actions.add_parser("info", help="URL, pending updates, last error").set_defaults(
+        handler=cmd_webhook_info)
+    actions.add_parser("delete", help="remove the webhook: back to long polling").set_defaults(
+        handler=cmd_webhook_delete)
 
 
 def cmd_run(args: argparse.Namespace, env: CliEnv) -> int:
-    """Start polling; SIGTERM or Ctrl-C stops it cleanly (run_polling handles both)."""
+    """Start polling, or serve webhooks; SIGTERM or Ctrl-C stops either cleanly."""
     import asyncio
 
     from telegram.error import TelegramError
@@ -27,16 +42,73 @@ def cmd_run(args: argparse.Namespace, env: CliEnv) -> int:
 
     settings = env.settings
     if settings.telegram_token is None:
-        raise CliError("EWO_TELEGRAM_TOKEN is not set: put the bot's token from BotFather "
-                       "in the environment or .env")
-    configure_logging(secrets=env.secrets())
+        raise CliError(NO_TOKEN)
+    secret = settings.webhook_secret_text() if settings.webhook_url else None
+    configure_logging(secrets=(*env.secrets(), *((secret,) if secret else ())))
     asyncio.run(check_before_run(settings))
-    application = build_application(settings)
     try:
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        if secret is None:
+            build_application(settings).run_polling(allowed_updates=ALLOWED_UPDATES)
+        else:
+            asyncio.run(_serve_webhooks(settings, secret, ALLOWED_UPDATES))
     except TelegramError as exc:  # Telegram went away between the check and the start
         raise CliError(problem_line(exc, settings)) from None
     return OK
+
+
+async def _serve_webhooks(settings: Settings, secret: str, allowed_updates: list[str]) -> None:
+    from bot.app import build_application
+    from bot.webhook import Endpoint, ListenError, serve
+
+    assert settings.webhook_url is not None
+    host, port = settings.webhook_listen
+    endpoint = Endpoint(settings.webhook_url, secret, allowed_updates)
+    try:
+        await serve(build_application(settings, polling=False), endpoint, host=host, port=port,
+                    instance=settings.instance_name)
+    except ListenError as exc:
+        raise CliError(str(exc)) from None
+
+
+async def cmd_webhook_info(args: argparse.Namespace, env: CliEnv) -> int:
+    """What Telegram has registered: the URL, pending updates, the last error (no secret)."""
+    info = await _telegram(env, "get_webhook_info")
+    env.say(f"url: {info.url or 'none (long polling)'}")
+    env.say(f"pending updates: {info.pending_update_count}")
+    if info.last_error_date is not None:
+        when = info.last_error_date.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        env.say(f"last error: {when}: {info.last_error_message or ''}")
+    else:
+        env.say("last error: none")
+    return OK
+
+
+async def cmd_webhook_delete(args: argparse.Namespace, env: CliEnv) -> int:
+    """Remove the webhook, keeping pending updates: `ewobot run` without EWO_WEBHOOK_URL
+    then takes them by long polling."""
+    await _telegram(env, "delete_webhook")
+    env.say("webhook removed: updates wait for long polling (`ewobot run` without "
+            "EWO_WEBHOOK_URL)")
+    return OK
+
+
+async def _telegram(env: CliEnv, method: str) -> object:
+    """One Bot API call with the service's token; every failure is one line."""
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    from bot.cli.preflight import problem_line, reach_telegram
+
+    settings = env.settings
+    if settings.telegram_token is None:
+        raise CliError(NO_TOKEN)
+    await reach_telegram(settings)  # the token and the network, as `run` checks them
+    try:
+        async with Bot(settings.telegram_token.get_secret_value(),
+                       base_url=settings.telegram_api_url) as bot:
+            return await getattr(bot, method)()
+    except TelegramError as exc:
+        raise CliError(problem_line(exc, settings)) from None
 
 
 async def cmd_demo(args: argparse.Namespace, env: CliEnv) -> int:

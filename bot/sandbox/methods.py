@@ -7,22 +7,24 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.sandbox.formatting import EntityParseError, visible_text
 from bot.sandbox.httpserver import UploadedFile
 from bot.sandbox.models import BotMessage, Button, ChatEvent, FilePayload
-from bot.sandbox.world import Chat, World, utf16_length
+from bot.sandbox.world import Chat, Webhook, World, utf16_length
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_ANSWER = 200
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 # Form fields arrive as strings; these are decoded to the types the Bot API documents.
 _INT_FIELDS = frozenset(
     {
         "chat_id", "message_id", "offset", "limit", "timeout", "user_id", "from_chat_id",
-        "message_thread_id", "cache_time", "reply_to_message_id",
+        "message_thread_id", "cache_time", "reply_to_message_id", "max_connections",
     }
 )
 _BOOL_FIELDS = frozenset(
@@ -204,14 +206,44 @@ def get_me(world: World, params: dict[str, Any]) -> Any:
     }
 
 
+def set_webhook(world: World, params: dict[str, Any]) -> Any:
+    url = params.get("url")
+    if not url:
+        return delete_webhook(world, params)  # an empty URL removes the webhook
+    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+        raise bad_request("bad webhook: an HTTPS URL must be provided for webhook")
+    secret = params.get("secret_token") or None
+    if secret is not None and not _WEBHOOK_SECRET.fullmatch(str(secret)):
+        raise bad_request("secret token contains unallowed characters")
+    if params.get("drop_pending_updates"):
+        world.updates.clear()
+    world.allow_updates(params.get("allowed_updates"))
+    connections = params.get("max_connections")
+    world.webhook = Webhook(url, secret, connections if isinstance(connections, int) else 40)
+    world.signal.notify()
+    return True
+
+
 def delete_webhook(world: World, params: dict[str, Any]) -> Any:
     if params.get("drop_pending_updates"):
         world.updates.clear()
+    world.webhook = None
+    world.signal.notify()
     return True
 
 
 def get_webhook_info(world: World, params: dict[str, Any]) -> Any:
-    return {"url": "", "has_custom_certificate": False, "pending_update_count": len(world.updates)}
+    hook = world.webhook
+    info: dict[str, Any] = {"url": hook.url if hook else "", "has_custom_certificate": False,
+                            "pending_update_count": len(world.updates)}
+    if hook is not None:
+        info["max_connections"] = hook.max_connections
+        if hook.last_error_date is not None:
+            info["last_error_date"] = hook.last_error_date
+            info["last_error_message"] = hook.last_error_message
+        if world.allowed_updates is not None:
+            info["allowed_updates"] = sorted(world.allowed_updates)
+    return info
 
 
 def send_message(world: World, params: dict[str, Any]) -> Any:
@@ -466,6 +498,7 @@ Method = Callable[[World, dict[str, Any]], Any]
 
 METHODS: dict[str, Method] = {
     "getMe": get_me,
+    "setWebhook": set_webhook,
     "deleteWebhook": delete_webhook,
     "getWebhookInfo": get_webhook_info,
     "sendMessage": send_message,

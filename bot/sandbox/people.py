@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from bot.sandbox.models import BotMessage, ChatEvent
-from bot.sandbox.world import Chat, World
+from bot.sandbox.world import Chat, World, update_chat
 
 
 class ChatView:
@@ -77,7 +77,7 @@ class ChatView:
         """Return once the bot has confirmed (taken) every update from this chat."""
 
         def none_pending() -> bool | None:
-            pending = any(_update_chat(update) == self._chat.id
+            pending = any(update_chat(update) == self._chat.id
                           for update in self._world.updates)
             return None if pending else True
 
@@ -191,13 +191,3 @@ def _check_typed(text: str) -> None:
     if not text.strip():
         raise ValueError("a message needs some text")
 
-
-def _update_chat(update: dict[str, Any]) -> int | None:
-    """The chat an update comes from (a message's or a pressed button's message's)."""
-    for kind, payload in update.items():
-        if kind == "update_id" or not isinstance(payload, dict):
-            continue
-        chat = payload.get("chat") or payload.get("message", {}).get("chat")
-        if isinstance(chat, dict):
-            return chat.get("id")
-    return None

@@ -19,10 +19,13 @@ from bot.sandbox.httpserver import HttpError, HttpRequest, HttpResponse, Loopbac
 from bot.sandbox.methods import ApiError
 from bot.sandbox.models import ApiCall
 from bot.sandbox.people import FakeGroup, FakeUser
-from bot.sandbox.world import Chat, World
+from bot.sandbox.webhooks import Post, WebhookDelivery
+from bot.sandbox.world import Chat, Webhook, World
 
 _LOGGER = logging.getLogger(__name__)
 _SUPERSEDED = object()
+_WEBHOOK_ACTIVE = ("Conflict: can't use getUpdates method while webhook is active; "
+                   "use deleteWebhook to delete the webhook first")
 _DEFAULT_DESCRIPTIONS = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -65,6 +68,7 @@ class BotApiStandIn:
         self.calls: list[ApiCall] = []
         self._world = World(int(bot_id), bot_username)
         self._server = LoopbackServer(self._handle, host, port)
+        self._delivery = WebhookDelivery(self._world)
         self._users: dict[int, FakeUser] = {}
         self._groups: dict[int, FakeGroup] = {}
         self._faults: defaultdict[str, deque[_Fault]] = defaultdict(deque)
@@ -84,6 +88,7 @@ class BotApiStandIn:
         self._stopping = False
         self._stopped.clear()
         await self._server.start()
+        await self._delivery.start()
         self._running = True
 
     async def stop(self) -> None:
@@ -93,6 +98,7 @@ class BotApiStandIn:
         self._stopping = True
         self._stopped.set()
         self._world.signal.notify()
+        await self._delivery.stop()
         await self._server.stop()
         self._running = False
 
@@ -205,10 +211,38 @@ class BotApiStandIn:
 
     async def wait_until_taken(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Return once the bot has confirmed every update queued so far (it has them all)
-        and is polling for more."""
+        and is polling for more, or, with a webhook, has accepted every one."""
+
+        def taken() -> bool | None:
+            if self._world.updates:
+                return None
+            if self._world.webhook is not None:
+                return None if self._delivery.busy else True
+            return True if self._polls_waiting else None
+
         async with asyncio.timeout(timeout):
-            await self._world.signal.wait_until(
-                lambda: True if self._polls_waiting and not self._world.updates else None)
+            await self._world.signal.wait_until(taken)
+
+    # Webhook ---------------------------------------------------------------------------
+
+    @property
+    def webhook(self) -> Webhook | None:
+        """What setWebhook registered (None: no webhook, updates wait for getUpdates)."""
+        return self._world.webhook
+
+    @property
+    def webhook_posts(self) -> list[Post]:
+        """Every delivery attempt so far, in order: URL, update id, HTTP status (0: none)."""
+        return list(self._delivery.posts)
+
+    def route_webhook_to(self, urls: list[str] | None) -> None:
+        """Stand a load balancer in front: deliver the webhook's updates to these loopback
+        instance URLs in turn, whatever public URL the bot registered (None: undo)."""
+        self._delivery.route_to(urls)
+
+    def set_webhook_attempts(self, attempts: int) -> None:
+        """How many times one update is posted before it is dropped."""
+        self._delivery.attempts = attempts
 
     @property
     def allowed_updates(self) -> frozenset[str] | None:
@@ -316,6 +350,11 @@ class BotApiStandIn:
         try:
             if method == methods.LONG_POLL:
                 result = await self._get_updates(params)
+            elif method == "setWebhook":
+                result = methods.set_webhook(self._world, params)
+                self._poll_generation += 1  # a poll held open ends, as a newer poll ends it
+                if self._world.webhook is not None:
+                    self._delivery.webhook_set()
             elif method in methods.METHODS:
                 result = methods.METHODS[method](self._world, params)
             else:
@@ -331,6 +370,8 @@ class BotApiStandIn:
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         world = self._world
+        if world.webhook is not None:
+            raise ApiError(409, _WEBHOOK_ACTIVE)
         world.confirm_updates(_int(params.get("offset"), 0))
         world.allow_updates(params.get("allowed_updates"))
         limit = min(max(_int(params.get("limit"), 100), 1), 100)
@@ -357,6 +398,8 @@ class BotApiStandIn:
         finally:
             self._polls_waiting -= 1
         if found is _SUPERSEDED:
+            if world.webhook is not None:
+                raise ApiError(409, _WEBHOOK_ACTIVE)
             raise ApiError(
                 409,
                 "Conflict: terminated by other getUpdates request; "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections.abc import Callable
@@ -89,6 +90,17 @@ class CallbackQuery:
     show_alert: bool = False
 
 
+@dataclass
+class Webhook:
+    """What setWebhook registered, and the last failure, as getWebhookInfo reports it."""
+
+    url: str
+    secret: str | None
+    max_connections: int = 40
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+
+
 # Update types Telegram sends only when getUpdates' allowed_updates names them.
 _NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
@@ -113,6 +125,7 @@ class World:
         self.left_chats: set[int] = set()
         self.commands: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         self.allowed_updates: frozenset[str] | None = None  # None: Telegram's default
+        self.webhook: Webhook | None = None  # set: updates are posted, getUpdates is refused
         self._update_ids = itertools.count(1)
         self._callback_ids = itertools.count(4_000_000_001)
         self._file_numbers = itertools.count(1)
@@ -142,6 +155,12 @@ class World:
             del self.updates[:offset]
             return
         self.updates = [update for update in self.updates if update["update_id"] >= offset]
+
+    def drop_update(self, update: dict[str, Any]) -> None:
+        """Forget one update (the webhook accepted it, or gave up on it)."""
+        with contextlib.suppress(ValueError):
+            self.updates.remove(update)
+        self.signal.notify()
 
     def user_message(self, chat: Chat, person: dict[str, Any], text: str, *,
                      kind: str = "message", business_connection_id: str | None = None) -> int:
@@ -282,3 +301,14 @@ def command_entities(text: str) -> list[dict[str, Any]]:
 
 def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
+
+
+def update_chat(update: dict[str, Any]) -> int | None:
+    """The chat an update comes from (a message's or a pressed button's message's)."""
+    for kind, payload in update.items():
+        if kind == "update_id" or not isinstance(payload, dict):
+            continue
+        chat = payload.get("chat") or payload.get("message", {}).get("chat")
+        if isinstance(chat, dict):
+            return chat.get("id")
+    return None

@@ -6,6 +6,7 @@ is the bot exactly as `ewobot run` builds it.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -35,10 +36,15 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
         yield server
 
 
+# E2E_DELIVERY=webhook runs the end-to-end suite with updates posted to the bot's webhook
+# server instead of long polling (what the officer sees must not change).
+WEBHOOK = os.environ.get("E2E_DELIVERY", "polling") == "webhook"
+
+
 @pytest.fixture
 async def running(settings: Settings, standin: BotApiStandIn, db: Database,
                   clock: FixedClock) -> AsyncIterator[RunningBot]:
-    async with RunningBot(settings, standin, clock=clock, db=db) as bot:
+    async with RunningBot(settings, standin, clock=clock, db=db, webhook=WEBHOOK) as bot:
         yield bot
 
 
