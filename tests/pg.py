@@ -151,7 +151,11 @@ def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                         "the PostgreSQL tests must run in CI")
         _skipped_for_missing.append(MISSING)
         pytest.skip(MISSING)
-    cluster = start_cluster(bin_dir)
+    try:
+        cluster = start_cluster(bin_dir)
+    except subprocess.CalledProcessError as exc:
+        pytest.fail(f"the throwaway PostgreSQL cluster did not start: {exc.cmd[-1]!r} said "
+                    f"{(exc.stderr or exc.stdout or '').strip()[-500:]}")
     try:
         _migrate_template(cluster, tmp_path_factory.mktemp("pg-template"))
         yield cluster
