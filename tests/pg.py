@@ -211,3 +211,22 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     """One line at the end of the run when the PostgreSQL half did not run."""
     if _skipped_for_missing:
         terminalreporter.write_line(MISSING, yellow=True)
+
+
+BACKENDS = ("sqlite", "postgres")
+
+
+def backend_settings(request: pytest.FixtureRequest, tmp_path: Path, backend: str,
+                     **overrides: Any) -> Any:
+    """Test settings on either backend: how a suite runs on both, e.g. in its conftest
+
+        @pytest.fixture(params=BACKENDS)
+        def settings(request, tmp_path):
+            return backend_settings(request, tmp_path, request.param)
+
+    The PostgreSQL case takes a fresh database (and so the session's cluster, skipped
+    or failed as `pg_cluster` says) only when asked for."""
+    from tests.conftest import make_settings
+    if backend == "postgres":
+        return settings_for(tmp_path, request.getfixturevalue("pg_url"), **overrides)
+    return make_settings(tmp_path, **overrides)

@@ -36,6 +36,7 @@ import hashlib
 import random
 import re
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
@@ -233,6 +234,17 @@ class _BoolAsInteger(Dumper):
         return b"1" if obj else b"0"
 
 
+class _DateAsText(Dumper):
+    """A date goes in as `YYYY-MM-DD` text and a datetime as sqlite3's default adapter
+    writes it (`isoformat(" ")`): the schema keeps dates and moments as text."""
+
+    oid = psycopg.postgres.types["text"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        text = obj.isoformat(" ") if isinstance(obj, datetime) else obj.isoformat()
+        return text.encode()
+
+
 class _NumericAsNumber(Loader):
     """NUMERIC (what SUM of a BIGINT and AVG give) comes back as int or float, as SQLite
     gives it; the schema itself has no NUMERIC column, so no precision is lost."""
@@ -246,6 +258,8 @@ class _NumericAsNumber(Loader):
 
 async def _configure(raw: psycopg.AsyncConnection[Any]) -> None:
     raw.adapters.register_dumper(bool, _BoolAsInteger)
+    raw.adapters.register_dumper(date, _DateAsText)
+    raw.adapters.register_dumper(datetime, _DateAsText)
     raw.adapters.register_loader("numeric", _NumericAsNumber)
     raw.row_factory = _row_factory  # type: ignore[assignment]
 
@@ -254,7 +268,10 @@ async def _configure(raw: psycopg.AsyncConnection[Any]) -> None:
 
 
 class PgConn:
-    """One transaction's connection: the Conn interface over a psycopg connection."""
+    """One transaction's connection: the Conn interface over a psycopg connection.
+
+    `raw` is the psycopg connection itself, for what only PostgreSQL has (COPY for a
+    bulk import); SQL through the helpers is translated, SQL on `raw` is not."""
 
     dialect = DIALECT
 
@@ -425,7 +442,7 @@ class PostgresDatabase:
             if committing and lost:
                 raise DatabaseUnavailable("the connection to the database was lost while "
                                           "saving: the change may not have been saved") from None
-            if not raw.broken:
+            if not committing and not raw.broken:  # a failed COMMIT has ended it already
                 await _rollback(raw)
             if lost:
                 raise _Retry(_reason(exc, self.url)) from None

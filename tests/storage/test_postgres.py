@@ -4,6 +4,7 @@ and a password that never shows."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,11 @@ async def test_bigint_telegram_ids_and_sums_come_back_as_int(pg_db: PostgresData
     # True and False go into the schema's integer flags as 1 and 0.
     flag = await pg_db.read(lambda conn: conn.fetchval("SELECT ? + 0", (True,)))
     assert flag == 1
+    # Dates and moments go into the schema's text columns as sqlite3 writes them.
+    moment = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+    texts = await pg_db.read(lambda conn: conn.fetchone(
+        "SELECT ? || '', ? || ''", (date(2026, 1, 5), moment)))
+    assert tuple(texts) == ("2026-01-05", "2026-01-05 09:30:00+00:00")
 
 
 async def test_lock_serialises_two_read_then_write_transactions(
@@ -316,3 +322,11 @@ async def test_the_pepper_file_is_checked_at_open(pg_url: str, tmp_path: Path) -
                             pin_pepper_file=tmp_path / "absent")
     with pytest.raises(DatabaseError, match="^EWO_PIN_PEPPER_FILE: no such file"):
         await PostgresDatabase.open(settings)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_settings_for_either_backend(request: pytest.FixtureRequest, tmp_path: Path,
+                                     backend: str) -> None:
+    from tests.pg import backend_settings
+    settings = backend_settings(request, tmp_path, backend)
+    assert (settings.database_url is not None) == (backend == "postgres")
