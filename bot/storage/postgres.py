@@ -284,7 +284,10 @@ class PgConn:
 
     async def _cursor(self, sql: str, params: Params | None) -> psycopg.AsyncCursor[Any]:
         self._counter.count += 1
-        return await self.raw.execute(sql, () if params is None else params)
+        try:
+            return await self.raw.execute(sql, () if params is None else params)
+        except psycopg.Error as exc:
+            raise _terse(exc) from None
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
@@ -301,7 +304,10 @@ class PgConn:
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._counter.count += 1
         async with self.raw.cursor() as cursor:
-            await cursor.executemany(translate(sql), rows)
+            try:
+                await cursor.executemany(translate(sql), rows)
+            except psycopg.Error as exc:
+                raise _terse(exc) from None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
         cursor = await self._cursor(translate(sql), params)
@@ -320,6 +326,17 @@ class PgConn:
         taking it, on any instance, waits meanwhile."""
         self._counter.count += 1
         await self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+
+
+def _terse(exc: psycopg.Error) -> psycopg.Error:
+    """The error with its primary message only. The server's DETAIL ("Key (upn)=(…)
+    already exists", "Failing row contains (…)") would carry row values, a child's name
+    among them, into str(error) and so into any log line, where SQLite's messages name
+    only the constraint; the fields stay on `error.diag` for code that needs them."""
+    primary = exc.diag.message_primary
+    if primary:
+        exc.args = (primary,)
+    return exc
 
 
 class StatementCounter:
@@ -466,6 +483,12 @@ def _conninfo(url: DatabaseUrl, wait_seconds: float) -> str:
         extra["connect_timeout"] = max(2, int(wait_seconds))
     if "application_name" not in given:
         extra["application_name"] = "ewobot"
+    # A server cut off by the network is noticed within a minute or so, not after
+    # TCP's own two hours: the transaction then fails and is retried or reported.
+    for key, value in (("keepalives_idle", 30), ("keepalives_interval", 10),
+                       ("keepalives_count", 3), ("tcp_user_timeout", 60_000)):
+        if key not in given:
+            extra[key] = value
     return psycopg.conninfo.make_conninfo(url.get_secret_value(), **extra)
 
 

@@ -59,6 +59,18 @@ async def test_an_error_rolls_the_whole_write_back(pg_db: PostgresDatabase) -> N
     assert await pg_db.read(count, "pupils") == 0
 
 
+async def test_errors_carry_no_row_values(pg_db: PostgresDatabase) -> None:
+    await pg_db.write(add_school)
+    await pg_db.write(add_pupil, "A1", last="Canaryson")
+    with pytest.raises(psycopg.errors.UniqueViolation) as twice:
+        await pg_db.write(add_pupil, "A1", last="Canaryson")
+    with pytest.raises(psycopg.errors.CheckViolation) as unchecked:
+        await pg_db.write(lambda conn: conn.execute("UPDATE pupils SET sen = 'Q'"))
+    for caught in (twice, unchecked):
+        assert "A1" not in str(caught.value) and "Canaryson" not in str(caught.value)
+    assert twice.value.diag.message_detail is not None  # still there for code
+
+
 async def test_reads_cannot_write(pg_db: PostgresDatabase) -> None:
     with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
         await pg_db.read(add_school)
