@@ -342,3 +342,10 @@ def test_settings_for_either_backend(request: pytest.FixtureRequest, tmp_path: P
     from tests.pg import backend_settings
     settings = backend_settings(request, tmp_path, backend)
     assert (settings.database_url is not None) == (backend == "postgres")
+
+
+async def test_a_lock_may_be_taken_in_a_read(pg_db: PostgresDatabase) -> None:
+    async def locked(conn: PgConn) -> int:
+        await conn.lock("digest")
+        return await count(conn, "schools")
+    assert await pg_db.read(locked) == 0

@@ -156,6 +156,9 @@ async def test_instances_starting_together_migrate_once(pg_empty_url: str,
 
     found = await asyncio.gather(*(start() for _ in range(4)))
     assert sorted(found) == [0, 1, 1, 1]  # one migrated from nothing, the others waited
+    opened = await asyncio.gather(*(PostgresDatabase.open(settings_for(tmp_path, pg_empty_url))
+                                    for _ in range(3)))
+    await asyncio.gather(*(database.close() for database in opened))
     database = await PostgresDatabase.open(settings_for(tmp_path, pg_empty_url), create=False)
     try:
         assert await database.read(lambda conn: conn.fetchval(
