@@ -362,13 +362,12 @@ class PostgresDatabase:
     dialect = DIALECT
 
     def __init__(self, url: DatabaseUrl, pool: AsyncConnectionPool[Any], audit_key: bytes, *,
-                 attempts: int, wait_seconds: float) -> None:
+                 attempts: int) -> None:
         self.url = url
         self.audit_key = audit_key
         self.counter = StatementCounter()
         self._pool = pool
         self._attempts = attempts
-        self._wait = wait_seconds
 
     def __repr__(self) -> str:
         return f"<PostgresDatabase {self.url.redacted}>"
@@ -394,6 +393,8 @@ class PostgresDatabase:
             raise DatabaseError(f"cannot connect to {url.redacted}: {_reason(exc, url)}") from None
         try:
             await migrate(first, create=create)
+        except psycopg.Error as exc:
+            raise DatabaseError(f"cannot migrate {url.redacted}: {_reason(exc, url)}") from None
         finally:
             await first.close()
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
@@ -405,7 +406,7 @@ class PostgresDatabase:
         except PoolTimeout:
             await pool.close()
             raise DatabaseUnavailable(f"cannot connect to {url.redacted}") from None
-        return cls(url, pool, audit_key, attempts=attempts, wait_seconds=wait_seconds)
+        return cls(url, pool, audit_key, attempts=attempts)
 
     async def close(self) -> None:
         await self._pool.close()

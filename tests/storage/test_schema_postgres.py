@@ -186,3 +186,17 @@ def test_personal_columns_named_exist_in_the_schema() -> None:
     tables, _ = sqlite_shape()
     for table, columns in schema_postgres.PERSONAL_COLUMNS.items():
         assert set(columns) <= set(tables[table]), table
+
+
+async def test_a_role_that_may_not_create_tables_is_one_line(pg_cluster: Cluster,
+                                                             tmp_path: Path) -> None:
+    with pg_cluster.admin() as admin:
+        admin.execute("CREATE DATABASE ewo_not_owned")  # owned by the superuser
+    try:
+        with pytest.raises(DatabaseError) as refused:
+            await PostgresDatabase.open(settings_for(tmp_path, pg_cluster.url("ewo_not_owned")))
+        assert str(refused.value).startswith("cannot migrate postgresql://ewo_service:***@")
+        assert "permission denied" in str(refused.value) and "\n" not in str(refused.value)
+    finally:
+        with pg_cluster.admin() as admin:
+            admin.execute("DROP DATABASE ewo_not_owned WITH (FORCE)")
