@@ -102,13 +102,20 @@ def start_cluster(bin_dir: Path) -> Cluster:
         shutil.chown(root, "postgres", "postgres")
     cluster.run("initdb", "-D", str(cluster.data), "--auth-local=trust",
                 "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
-    options = (f"-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
-               f" -c listen_addresses=127.0.0.1 -p {cluster.port}"
-               f" -k {cluster.socket_dir} -c max_connections=200"
-               # Deadlock tests wait for detection: 1 s by default.
-               " -c deadlock_timeout=100ms")
-    cluster.run("pg_ctl", "-D", str(cluster.data), "-l", str(root / "log"), "-o", options,
-                "-w", "-t", "30", "start")
+    for attempt in range(3):  # a port free a moment ago may be taken by now
+        options = (f"-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+                   f" -c listen_addresses=127.0.0.1 -p {cluster.port}"
+                   f" -k {cluster.socket_dir} -c max_connections=200"
+                   # Deadlock tests wait for detection: 1 s by default.
+                   " -c deadlock_timeout=100ms")
+        try:
+            cluster.run("pg_ctl", "-D", str(cluster.data), "-l", str(root / "log"),
+                        "-o", options, "-w", "-t", "30", "start")
+            break
+        except subprocess.CalledProcessError:
+            if attempt == 2:
+                raise
+            cluster.port = _free_port()
     with cluster.admin() as admin:
         admin.execute(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'")
         admin.execute(f"GRANT pg_checkpoint TO {ROLE}")
