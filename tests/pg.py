@@ -144,7 +144,13 @@ def _migrate_template(cluster: Cluster, tmp: Path) -> None:
         await database.close()
 
     with cluster.admin() as admin:
-        admin.execute(f"CREATE DATABASE {TEMPLATE} OWNER {ROLE}")
+        # A linguistic default collation, as a provider's server may well have: only the
+        # schema's own COLLATE "C" then keeps text in byte order (a test shows it does).
+        try:
+            admin.execute(f"CREATE DATABASE {TEMPLATE} OWNER {ROLE} TEMPLATE template0"
+                          " LOCALE_PROVIDER icu ICU_LOCALE 'en-GB' LOCALE 'C.UTF-8'")
+        except psycopg.Error:  # a server built without ICU (Debian's has it)
+            admin.execute(f"CREATE DATABASE {TEMPLATE} OWNER {ROLE}")
     asyncio.run(migrate())
 
 
