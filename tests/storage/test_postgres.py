@@ -349,3 +349,24 @@ async def test_a_lock_may_be_taken_in_a_read(pg_db: PostgresDatabase) -> None:
         await conn.lock("digest")
         return await count(conn, "schools")
     assert await pg_db.read(locked) == 0
+
+
+async def test_a_cancelled_write_saves_nothing_and_leaves_the_pool_usable(
+        pg_db: PostgresDatabase) -> None:
+    inside, never = asyncio.Event(), asyncio.Event()
+
+    async def stuck(conn: PgConn) -> None:
+        await add_school(conn)
+        inside.set()
+        await never.wait()
+
+    writing = asyncio.create_task(pg_db.write(stuck))
+    await inside.wait()
+    writing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writing
+    assert await pg_db.read(count, "schools") == 0
+    before = pg_db.counter.count
+    await pg_db.write(add_school)
+    assert await pg_db.read(count, "schools") == 1
+    assert pg_db.counter.count == before + 2  # one statement each, counted
