@@ -13,7 +13,7 @@ import socket
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -34,6 +34,54 @@ class SettingsError(Exception):
     """A setting has a bad value; str() is one line naming the setting."""
 
 
+class DatabaseUrl:
+    """EWO_DATABASE_URL: a libpq URL (`postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=…`)
+    whose password never prints: str() and repr() show it as `***`, as SecretStr does for
+    a whole value, so logs and `ewobot status` can still name the host and database."""
+
+    __slots__ = ("_url",)
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("postgresql", "postgres") or not parts.netloc + parts.path:
+            # The value is never echoed: it holds a password.
+            raise ValueError("expected postgresql://USER:PASSWORD@HOST:PORT/DB")
+        self._url = url.strip()
+
+    def get_secret_value(self) -> str:
+        """The whole URL, password included, for the database driver only."""
+        return self._url
+
+    @property
+    def password(self) -> str | None:
+        parts = urlsplit(self._url)
+        query = dict(parse_qsl(parts.query))
+        return parts.password or query.get("password")
+
+    @property
+    def redacted(self) -> str:
+        parts = urlsplit(self._url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            userinfo, _, host = netloc.rpartition("@")
+            netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
+        query = urlencode([(key, "***" if key == "password" else value)
+                           for key, value in parse_qsl(parts.query)], safe="*")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+    def __str__(self) -> str:
+        return self.redacted
+
+    def __repr__(self) -> str:
+        return f"DatabaseUrl({self.redacted!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DatabaseUrl) and other._url == self._url
+
+    def __hash__(self) -> int:
+        return hash(self._url)
+
+
 class Settings(BaseSettings):
     """Every EWO_ setting of the product contract, typed and validated."""
 
@@ -52,6 +100,7 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org/bot"
     database: Path = Path("data/ewo.sqlite3")
     database_key: SecretStr | None = None
+    database_url: Annotated[DatabaseUrl | None, NoDecode] = None
     audit_key: SecretStr | None = None
     audit_key_file: Path | None = None
     pin_pepper: SecretStr | None = None
@@ -87,6 +136,14 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: Any) -> DatabaseUrl | None:
+        if value is None or isinstance(value, DatabaseUrl):
+            return value
+        text = str(value)
+        return DatabaseUrl(text) if text.strip() else None
 
     @field_validator("pin_pepper")
     @classmethod
@@ -234,6 +291,19 @@ class Settings(BaseSettings):
             raise SettingsError(f"EWO_WEBHOOK_SECRET_FILE: {self.webhook_secret_file} must hold "
                                 "1 to 256 of A-Z, a-z, 0-9, _ and -")
         return text
+
+    @model_validator(mode="after")
+    def _shared_secrets_with_postgres(self) -> Settings:
+        # Several instances share one PostgreSQL database and no file sits beside it,
+        # so the secrets cannot be generated: every instance must be given the same.
+        if self.database_url is None:
+            return self
+        for name, value, file in (("AUDIT_KEY", self.audit_key, self.audit_key_file),
+                                  ("PIN_PEPPER", self.pin_pepper, self.pin_pepper_file)):
+            if value is None and file is None:
+                raise ValueError(f"EWO_{name} (or EWO_{name}_FILE) is required with "
+                                 "EWO_DATABASE_URL, the same on every instance")
+        return self
 
     @property
     def audit_key_path(self) -> Path:

@@ -12,6 +12,9 @@ from bot.domain import pinhash
 from bot.settings import Settings
 from bot.storage.db import Database
 
+# The throwaway PostgreSQL cluster (pg_cluster, pg_url, pg_db): see tests/pg.py.
+pytest_plugins = ["tests.pg"]
+
 # PINs hashed at the production cost (about 0.3 s each) would make the suite wait
 # minutes and prove nothing more: tests/domain/test_pinhash.py checks that cost.
 TEST_PIN_COST = pinhash.PinCost(2**8, 1, 1)

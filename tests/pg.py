@@ -1,0 +1,245 @@
+"""A throwaway PostgreSQL cluster for the test session, and a fresh database per test.
+
+One cluster per session on 127.0.0.1 (a free port, its socket in a temporary folder),
+started from the binaries of the Debian `postgresql` package under
+/usr/lib/postgresql/*/bin (or EWO_TEST_PG_BIN), without fsync, so it starts in about a
+second. `initdb` and `pg_ctl` refuse to run as root: as root they run as the `postgres`
+user. One template database is migrated once; each test gets its own copy
+(`CREATE DATABASE … TEMPLATE`, about 30 ms), owned by a login role that is not a
+superuser, as the service's role is in production, and reached over TCP with a password.
+
+Without PostgreSQL binaries the tests that need it are skipped with one line saying
+why; with CI=true they fail instead, so CI can never pass without running them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+ROLE = "ewo_service"
+PASSWORD = "pg-test-pw-8d41c6"  # only for the throwaway cluster; tests look for it in errors
+TEMPLATE = "ewo_template"
+MISSING = ("PostgreSQL not installed (apt-get install postgresql): "
+           "the PostgreSQL tests are skipped")
+_skipped_for_missing: list[str] = []
+
+
+def pg_bin_dir() -> Path | None:
+    """The newest PostgreSQL server binaries on this machine, if any."""
+    given = os.environ.get("EWO_TEST_PG_BIN")
+    candidates = [given] if given else sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
+    for folder in reversed(candidates):
+        if folder and (Path(folder) / "initdb").is_file():
+            return Path(folder)
+    return None
+
+
+@dataclass
+class Cluster:
+    """A running throwaway cluster: admin connections by socket, tests by TCP."""
+
+    bin_dir: Path
+    root: Path
+    port: int
+    as_postgres: bool
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "socket"
+
+    def admin(self, dbname: str = "postgres") -> psycopg.Connection[Any]:
+        """A superuser connection over the Unix socket (trusted)."""
+        user = "postgres" if self.as_postgres else pwd.getpwuid(os.getuid()).pw_name
+        return psycopg.connect(host=str(self.socket_dir), port=self.port, user=user,
+                               dbname=dbname, autocommit=True)
+
+    def url(self, dbname: str, password: str = PASSWORD) -> str:
+        return f"postgresql://{ROLE}:{password}@127.0.0.1:{self.port}/{dbname}"
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        command = [str(self.bin_dir / args[0]), *args[1:]]
+        if self.as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, check=True, capture_output=True, text=True, timeout=60)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_cluster(bin_dir: Path) -> Cluster:
+    """initdb and start a cluster in a new temporary folder."""
+    as_postgres = os.geteuid() == 0
+    root = Path(tempfile.mkdtemp(prefix="ewo-pg-"))
+    cluster = Cluster(bin_dir, root, _free_port(), as_postgres)
+    cluster.socket_dir.mkdir()
+    if as_postgres:
+        root.chmod(0o755)
+        shutil.chown(cluster.socket_dir, "postgres", "postgres")
+        shutil.chown(root, "postgres", "postgres")
+    cluster.run("initdb", "-D", str(cluster.data), "--auth-local=trust",
+                "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+    for attempt in range(3):  # a port free a moment ago may be taken by now
+        options = (f"-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+                   f" -c listen_addresses=127.0.0.1 -p {cluster.port}"
+                   f" -k {cluster.socket_dir} -c max_connections=200"
+                   # Deadlock tests wait for detection: 1 s by default.
+                   " -c deadlock_timeout=100ms")
+        try:
+            cluster.run("pg_ctl", "-D", str(cluster.data), "-l", str(root / "log"),
+                        "-o", options, "-w", "-t", "30", "start")
+            break
+        except subprocess.CalledProcessError:
+            if attempt == 2:
+                raise
+            cluster.port = _free_port()
+    with cluster.admin() as admin:
+        admin.execute(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'")
+        admin.execute(f"GRANT pg_checkpoint TO {ROLE}")
+    return cluster
+
+
+def stop_cluster(cluster: Cluster) -> None:
+    with contextlib.suppress(subprocess.SubprocessError):
+        cluster.run("pg_ctl", "-D", str(cluster.data), "-m", "immediate", "-w", "stop")
+    shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+def settings_for(tmp_path: Path, url: str, **overrides: Any) -> Any:
+    """Test settings (tests/conftest.make_settings) on PostgreSQL."""
+    from tests.conftest import make_settings
+    values: dict[str, Any] = {"database_url": url, "pin_pepper": "p" * 43}
+    values.update(overrides)
+    return make_settings(tmp_path, **values)
+
+
+def _migrate_template(cluster: Cluster, tmp: Path) -> None:
+    from bot.storage.postgres import PostgresDatabase
+
+    async def migrate() -> None:
+        database = await PostgresDatabase.open(settings_for(tmp, cluster.url(TEMPLATE)))
+        await database.close()
+
+    with cluster.admin() as admin:
+        # A linguistic default collation, as a provider's server may well have: only the
+        # schema's own COLLATE "C" then keeps text in byte order (a test shows it does).
+        try:
+            admin.execute(f"CREATE DATABASE {TEMPLATE} OWNER {ROLE} TEMPLATE template0"
+                          " LOCALE_PROVIDER icu ICU_LOCALE 'en-GB' LOCALE 'C.UTF-8'")
+        except psycopg.Error:  # a server built without ICU (Debian's has it)
+            admin.execute(f"CREATE DATABASE {TEMPLATE} OWNER {ROLE}")
+    asyncio.run(migrate())
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The session's cluster, with the template database migrated once."""
+    bin_dir = pg_bin_dir()
+    if bin_dir is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but no PostgreSQL binaries under /usr/lib/postgresql/*/bin: "
+                        "the PostgreSQL tests must run in CI")
+        _skipped_for_missing.append(MISSING)
+        pytest.skip(MISSING)
+    try:
+        cluster = start_cluster(bin_dir)
+    except subprocess.CalledProcessError as exc:
+        pytest.fail(f"the throwaway PostgreSQL cluster did not start: {exc.cmd[-1]!r} said "
+                    f"{(exc.stderr or exc.stdout or '').strip()[-500:]}")
+    try:
+        _migrate_template(cluster, tmp_path_factory.mktemp("pg-template"))
+        yield cluster
+    finally:
+        stop_cluster(cluster)
+
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster) -> Iterator[str]:
+    """A fresh database for this test, already migrated (a copy of the template)."""
+    name = f"ewo_test_{os.getpid()}_{next(_numbers)}"
+    with pg_cluster.admin() as admin:
+        # FILE_COPY (PostgreSQL 15+) copies the template's files: about 60 ms, where
+        # WAL_LOG, the default, writes every block through the WAL (about 300 ms).
+        strategy = " STRATEGY FILE_COPY" if admin.info.server_version >= 150000 else ""
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} OWNER {ROLE}{strategy}")
+    try:
+        yield pg_cluster.url(name)
+    finally:
+        with pg_cluster.admin() as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_empty_url(pg_cluster: Cluster) -> Iterator[str]:
+    """A fresh database with no schema at all, for migration tests."""
+    name = f"ewo_empty_{os.getpid()}_{next(_numbers)}"
+    with pg_cluster.admin() as admin:
+        admin.execute(f"CREATE DATABASE {name} OWNER {ROLE}")
+    try:
+        yield pg_cluster.url(name)
+    finally:
+        with pg_cluster.admin() as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def pg_db(pg_url: str, tmp_path: Path) -> AsyncIterator[Any]:
+    """An open PostgresDatabase on a fresh database."""
+    from bot.storage.postgres import PostgresDatabase
+    database = await PostgresDatabase.open(settings_for(tmp_path, pg_url),
+                                           attempts=3, wait_seconds=2)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line at the end of the run when the PostgreSQL half did not run."""
+    if _skipped_for_missing:
+        terminalreporter.write_line(MISSING, yellow=True)
+
+
+BACKENDS = ("sqlite", "postgres")
+
+
+def backend_settings(request: pytest.FixtureRequest, tmp_path: Path, backend: str,
+                     **overrides: Any) -> Any:
+    """Test settings on either backend: how a suite runs on both, e.g. in its conftest
+
+        @pytest.fixture(params=BACKENDS)
+        def settings(request, tmp_path):
+            return backend_settings(request, tmp_path, request.param)
+
+    The PostgreSQL case takes a fresh database (and so the session's cluster, skipped
+    or failed as `pg_cluster` says) only when asked for."""
+    from tests.conftest import make_settings
+    if backend == "postgres":
+        return settings_for(tmp_path, request.getfixturevalue("pg_url"), **overrides)
+    return make_settings(tmp_path, **overrides)
