@@ -16,6 +16,8 @@ from telegram.ext import Application, BaseRateLimiter
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.clock import Clock
 from bot.domain.pinhash import PinCost, cost_in_effect, hash_pin
+from bot.handlers.registry import REGISTRY
+from bot.handlers.table import Registry
 from bot.processing import PerChatUpdateProcessor
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
@@ -28,7 +30,8 @@ class RunningBot:
     """Start and stop the whole Application, polling the stand-in."""
 
     def __init__(self, settings: Settings, standin: BotApiStandIn, *, clock: Clock,
-                 db: Database, rate_limiter: BaseRateLimiter | None = None) -> None:
+                 db: Database, rate_limiter: BaseRateLimiter | None = None,
+                 registry: Registry = REGISTRY) -> None:
         self.settings = settings.model_copy(update={
             "telegram_token": SecretStr(standin.token),
             "telegram_api_url": standin.base_url})
@@ -36,11 +39,13 @@ class RunningBot:
         self.clock = clock
         self.db = db
         self._rate_limiter = rate_limiter
+        self._registry = registry  # a test may run the bot on a table of its own
         self.application: Application | None = None
 
     async def start(self) -> Application:
         application = build_application(self.settings, clock=self.clock, db=self.db,
-                                         rate_limiter=self._rate_limiter)
+                                         rate_limiter=self._rate_limiter,
+                                         registry=self._registry)
         await application.initialize()
         # run_polling() would call these hooks; starting by hand, the harness does.
         if application.post_init is not None:
