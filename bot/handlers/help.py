@@ -9,12 +9,13 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.handlers.common import Context, answer, current_officer
+from bot.handlers.table import CONTROLLER, OFFICER, SUPERVISOR
 
 # /help's last line, by role (the registry's `tips`).
 TIPS = {
-    "officer": "You can also just type a pupil's name.",
-    "supervisor": "You can also just type a pupil's name.",
-    "controller": "Exports are written on the server, never sent here.",
+    OFFICER: "You can also just type a pupil's name.",
+    SUPERVISOR: "You can also just type a pupil's name.",
+    CONTROLLER: "Exports are written on the server, never sent here.",
 }
 
 

@@ -22,13 +22,13 @@ from telegram import BotCommand, Update
 from telegram.constants import MessageEntityType
 
 from bot.storage.conversations import Conversation
+from bot.storage.officers import ROLES
 
 # A handler is called as python-telegram-bot calls it: (update, context).
 Handler = Callable[[Update, Any], Awaitable[Any]]
 TextAnswer = Callable[[Update, Any, Conversation], Awaitable[None]]
 
-OFFICER, SUPERVISOR, CONTROLLER = "officer", "supervisor", "controller"
-ROLES = (OFFICER, SUPERVISOR, CONTROLLER)
+OFFICER, SUPERVISOR, CONTROLLER = ROLES  # every role there is (bot/storage/officers.py)
 # Those who hold a caseload: they search, open cards and record visits.
 RECORDERS = (OFFICER, SUPERVISOR)
 
