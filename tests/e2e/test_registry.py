@@ -179,3 +179,21 @@ async def test_the_router_sends_text_to_the_open_conversation_s_row(
     await supervisor.send("Amelia")
     await supervisor.send("/help")
     assert (await supervisor.next_message()).text == REGISTRY.help_text("supervisor")
+
+
+@pytest.mark.parametrize("row", REGISTRY.conversations, ids=lambda row: row.kind)
+async def test_cancel_says_what_the_open_conversation_s_row_says(
+        running: RunningBot, people: People, db: Database, clock: FixedClock,
+        row: Talk) -> None:
+    role = row.roles[-1]
+    user = await _person(people, role)
+    now = clock.now()
+    async with db.write() as conn:
+        officer = await officer_store.officer_by_ref(conn, "P1")
+        assert officer is not None
+        await conversations.start(conn, officer.id, kind=row.kind, step="first", now=now,
+                                  expires_at=now + timedelta(hours=1))
+    await user.send("/cancel")
+    assert (await user.next_message()).text == row.cancelled
+    async with db.read() as conn:
+        assert await conversations.current(conn, officer.id, now) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +12,8 @@ from telegram import Bot, BotCommand, Update
 from bot.domain.conversation_kinds import ConversationKind
 from bot.handlers.registry import REGISTRY
 from bot.handlers.table import ROLES, Button, Command, Registry, Search, Talk
+
+PACKAGE = Path(__file__).resolve().parents[2] / "bot"
 
 # /help as it read before the registry existed: the table must say exactly this.
 HELP_BEFORE = {
@@ -126,3 +130,52 @@ def test_the_table_refuses_rows_that_contradict_each_other() -> None:
 def test_every_conversation_kind_has_a_row() -> None:
     assert {row.kind for row in REGISTRY.conversations} == set(ConversationKind)
 
+
+
+def _sources() -> list[tuple[Path, ast.AST]]:
+    paths = [path for path in PACKAGE.rglob("*.py") if "sandbox" not in path.parts]
+    return [(path, ast.parse(path.read_text(encoding="utf-8"))) for path in paths]
+
+
+def _imports(tree: ast.AST) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_the_table_imports_no_handler_and_no_handler_imports_the_registry() -> None:
+    """What keeps the registry free of import cycles: the rows' types know no feature,
+    and only the composition root (and what runs it) reads the rows themselves."""
+    for path, tree in _sources():
+        imported = _imports(tree)
+        if path.name == "table.py":
+            assert not {name for name in imported if name.startswith("bot.handlers")}
+        if path.parent.name == "handlers" and path.name != "registry.py":
+            assert "bot.handlers.registry" not in imported, path.name
+
+
+def test_conversation_kinds_are_named_only_in_their_enum() -> None:
+    """No `kind="visit"`, `talk.kind == "hold"` or `kind = 'visit'` in SQL outside
+    bot/domain/conversation_kinds.py."""
+    kinds = {kind.value for kind in ConversationKind}
+    for path, tree in _sources():
+        if path.name == "conversation_kinds.py":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.keyword) and node.arg == "kind":
+                assert not (isinstance(node.value, ast.Constant) and node.value.value in kinds), \
+                    f"{path.name}:{node.value.lineno}"
+            if isinstance(node, ast.Compare) and "kind" in ast.unparse(node.left):
+                assert not any(isinstance(side, ast.Constant) and side.value in kinds
+                               for side in node.comparators), f"{path.name}:{node.lineno}"
+            if isinstance(node, ast.Assign) and any(
+                    isinstance(target, ast.Name) and target.id in ("KIND", "PIN_SETUP")
+                    for target in node.targets):
+                assert not isinstance(node.value, ast.Constant), f"{path.name}:{node.lineno}"
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert not any(f"kind = '{kind}'" in node.value for kind in kinds), path.name
