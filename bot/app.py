@@ -3,8 +3,10 @@
 Handler groups, in the order they run for each update:
   -1  the gate (access.gate): private chats only, resolves and authorises the person,
       keeps the PIN lock; it raises ApplicationHandlerStop for anything it refuses.
-   0  commands, buttons (by callback-data prefix) and typed text; the first match
-      wins, so the catch-alls (unknown command, stale button) are added last.
+      It also refuses a command or button outside the person's role (the registry).
+   0  commands, buttons (by callback-data prefix) and typed text, one handler per row
+      of bot/handlers/registry.py; the first match wins, so the catch-alls (unknown
+      command, stale button) are added last.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from telegram.ext import (
     BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
+    ContextTypes,
     Defaults,
     JobQueue,
     MessageHandler,
@@ -31,13 +34,10 @@ from telegram.ext import (
 )
 
 from bot.clock import Clock
-from bot.handlers import access, pupils, router, visit
-from bot.handlers import alerts as alert_handlers
-from bot.handlers import caseload as caseload_handlers
-from bot.handlers import help as help_handlers
-from bot.handlers import retention as retention_handlers
-from bot.handlers import sar as sar_handlers
-from bot.handlers.common import Context, Services, answer
+from bot.handlers import access, router
+from bot.handlers.common import REGISTRY_KEY, SERVICES_KEY, Context, EwoContext, Services, answer
+from bot.handlers.registry import REGISTRY
+from bot.handlers.table import Registry
 from bot.jobs import digest, sweeper, visit_drafts
 from bot.jobs import outbox as outbox_jobs
 from bot.jobs import retention as retention_jobs
@@ -81,9 +81,11 @@ class Wiring:
 def build_application(settings: Settings, *, clock: Clock | None = None,
                       db: Database | None = None,
                       rate_limiter: BaseRateLimiter | None = None,
-                      polling: bool = True) -> Application:
+                      polling: bool = True, registry: Registry = REGISTRY) -> Application:
     """Everything wired; nothing started. `db` given by a caller stays the caller's to close.
-    `polling=False` builds no Updater: updates come from the webhook server (bot/webhook.py)."""
+
+    `polling=False` builds no Updater: updates come from the webhook server (bot/webhook.py).
+    `registry` is the bot's own table of commands unless a test gives another."""
     if settings.telegram_token is None:
         raise ValueError("EWO_TELEGRAM_TOKEN is not set")
     pin_library_loggers()  # whoever configured logging, these never log requests in full
@@ -91,6 +93,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_token.get_secret_value())
+        .context_types(ContextTypes(context=EwoContext))
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot", 1))
         .defaults(Defaults(tzinfo=settings.timezone, protect_content=True))
@@ -105,50 +108,23 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         builder = builder.updater(None)
     application = builder.build()
     application.bot_data["wiring"] = wiring
-    register_handlers(application)
+    register_handlers(application, registry)
     schedule_jobs(application)
     application.add_error_handler(_on_error)
     return application
 
 
-def register_handlers(application: Application) -> None:
-    """Every handler, in one visible place."""
+def register_handlers(application: Application, registry: Registry = REGISTRY) -> None:
+    """Every handler, in one visible place: the gate, then one per row of the registry."""
+    application.bot_data[REGISTRY_KEY] = registry  # the gate, /help and the router read it
     application.add_handler(TypeHandler(Update, access.gate), group=-1)
-
-    commands = {
-        "help": help_handlers.help_command,
-        "lock": access.lock_command,
-        "pupils": pupils.pupils_command,
-        "pupil": pupils.pupil_command,
-        "caseload": caseload_handlers.caseload_command,
-        "visit": visit.visit_command,
-        "cancel": visit.cancel_command,
-        "due": visit.due_command,
-        "retention": retention_handlers.retention_command,
-        "sar": sar_handlers.sar_command,
-    }
-    for name, callback in commands.items():
-        application.add_handler(CommandHandler(name, callback), group=0)
-
-    buttons: dict[str, object] = {
-        "card": pupils.card_button,
-        "det": pupils.details_button,
-        "pg": pupils.page_button,
-        "pick": pupils.pick_button,
-        "cl": caseload_handlers.caseload_button,
-        "al": alert_handlers.on_button,
-        "v": visit.on_button,
-        "vc": visit.correct_button,
-        "ret": retention_handlers.on_button,
-    }
-    for prefix, callback in buttons.items():
-        application.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"), group=0)
-
-    routes = router.TextRoutes(answers={"visit": visit.on_text,
-                                        "hold": retention_handlers.on_text},
-                               search=pupils.search_text)
+    for command in registry.commands:
+        application.add_handler(CommandHandler(command.name, command.handler), group=0)
+    for button in registry.buttons:
+        application.add_handler(
+            CallbackQueryHandler(button.handler, pattern=f"^{button.prefix}:"), group=0)
     application.add_handler(
-        MessageHandler(filters.TEXT & ~filters.COMMAND, router.text_handler(routes)), group=0)
+        MessageHandler(filters.TEXT & ~filters.COMMAND, router.on_text), group=0)
 
     application.add_handler(MessageHandler(filters.COMMAND, _unknown_command), group=0)
     application.add_handler(CallbackQueryHandler(_stale_button), group=0)
@@ -185,7 +161,7 @@ def _at_start_and_every(jobs: JobQueue, callback: JobCallback, interval: float, 
 async def _post_init(application: Application) -> None:
     wiring: Wiring = application.bot_data["wiring"]
     db = wiring.db or await Database.open(wiring.settings)
-    application.bot_data["services"] = Services(db, wiring.settings, wiring.clock,
+    application.bot_data[SERVICES_KEY] = Services(db, wiring.settings, wiring.clock,
                                                 load_pepper(wiring.settings), Appender(db))
     async with db.write() as conn:
         await conn.execute(
@@ -196,7 +172,7 @@ async def _post_init(application: Application) -> None:
 
 async def _post_shutdown(application: Application) -> None:
     wiring: Wiring = application.bot_data["wiring"]
-    services: Services | None = application.bot_data.get("services")
+    services: Services | None = application.bot_data.get(SERVICES_KEY)
     if services is not None and wiring.db is None:
         await services.db.close()
 

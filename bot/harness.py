@@ -17,6 +17,8 @@ from telegram.ext import Application, BaseRateLimiter
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.clock import Clock
 from bot.domain.pinhash import PinCost, cost_in_effect, hash_pin
+from bot.handlers.registry import REGISTRY
+from bot.handlers.table import Registry
 from bot.processing import PerChatUpdateProcessor
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
@@ -34,7 +36,8 @@ class RunningBot:
 
     def __init__(self, settings: Settings, standin: BotApiStandIn, *, clock: Clock,
                  db: Database, rate_limiter: BaseRateLimiter | None = None,
-                 webhook: bool = False, public_url: str | None = None) -> None:
+                 webhook: bool = False, public_url: str | None = None,
+                 registry: Registry = REGISTRY) -> None:
         self.settings = settings.model_copy(update={
             "telegram_token": SecretStr(standin.token),
             "telegram_api_url": standin.base_url})
@@ -47,6 +50,7 @@ class RunningBot:
         # the stand-in maps to instances (BotApiStandIn.route_webhook_to).
         self.public_url = public_url
         self.server: WebhookServer | None = None
+        self._registry = registry  # a test may run the bot on a table of its own
         self.application: Application | None = None
 
     @property
@@ -58,7 +62,7 @@ class RunningBot:
     async def start(self) -> Application:
         application = build_application(self.settings, clock=self.clock, db=self.db,
                                          rate_limiter=self._rate_limiter,
-                                         polling=not self.webhook)
+                                         polling=not self.webhook, registry=self._registry)
         if self.webhook:
             self.server = WebhookServer(application, secret=WEBHOOK_SECRET, host="127.0.0.1",
                                         port=0)

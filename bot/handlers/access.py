@@ -8,6 +8,8 @@ codes in an hour and an account's enrolment attempts are ignored for the hour
 (bot/domain/attempts.py). Revoked and locked officers are refused on their very next
 update. A locked session answers with the PIN
 prompt, keeps the latest request, and replays it, re-authorised, after the right PIN.
+Last, the person's role is checked against the registry's row for the command or
+button (bot/handlers/registry.py): outside it, one polite refusal and an audit entry.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.domain.attempts import AttemptLimits
+from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.pinhash import PinCheck, check_pin, hash_pin, verify_pin
 from bot.domain.pins import is_pin_shaped, pin_problem
 from bot.handlers import kept, visit
@@ -31,10 +34,10 @@ from bot.handlers.common import (
     answer,
     current_officer,
     forget_message,
+    refuse,
     services,
     set_current_officer,
 )
-from bot.handlers.help import commands_for, help_text
 from bot.storage import audit, conversations, sessions
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, SyncConn
@@ -63,7 +66,7 @@ ONE_TRY = "1 try"
 TRIES = "{count} tries"
 LOCKED_NOW = "Your session is locked. Send your PIN to carry on."
 
-PIN_SETUP = "pin_setup"
+PIN_SETUP = ConversationKind.PIN_SETUP
 # The update types the gate lets through; the bot asks Telegram for these only. A
 # group's my_chat_member (the bot added to it) is one: the gate leaves the group.
 UPDATE_TYPES = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER)
@@ -117,6 +120,9 @@ async def gate(update: Update, context: Context) -> None:
         async with svc.db.write() as conn:
             await sessions.touch(conn, officer.id, now)
     set_current_officer(context, officer)
+    if not context.registry.allows(update, officer.role, context.bot.username):
+        await refuse(update, context, officer, reason="role")
+        raise ApplicationHandlerStop
 
 
 def _person(conn: SyncConn, user_id: int) -> tuple[Officer | None, Session | None]:
@@ -274,7 +280,7 @@ async def _pin_setup(update: Update, context: Context, officer: Officer) -> None
         await audit.append(conn, actor=officer.actor, action="pin_set",
                            target=f"officer:{officer.ref}", reason="enrolment")
     await _set_menu(context, officer)
-    await answer(update, f"{ENROLLED}\n\n{help_text(officer.role)}")
+    await answer(update, f"{ENROLLED}\n\n{context.registry.help_text(officer.role)}")
 
 
 async def _set_menu(context: Context, officer: Officer) -> None:
@@ -282,7 +288,7 @@ async def _set_menu(context: Context, officer: Officer) -> None:
     if chat is None:
         return
     try:
-        await context.bot.set_my_commands(commands_for(officer.role),
+        await context.bot.set_my_commands(context.registry.menu(officer.role),
                                           scope=BotCommandScopeChat(chat))
     except TelegramError as exc:
         log.warning("could not set the command menu: %s", type(exc).__name__)

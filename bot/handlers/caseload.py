@@ -30,7 +30,6 @@ from bot.handlers.common import (
     current_officer,
     keyboard,
     parse_id,
-    requires_role,
     services,
 )
 from bot.storage import audit
@@ -94,7 +93,6 @@ ACTION, REASON = "caseload", "supervision"
 # --- /caseload ---------------------------------------------------------------------------
 
 
-@requires_role("supervisor")
 async def caseload_command(update: Update, context: Context) -> None:
     """/caseload — the team's summary and chart; /caseload REF — one officer in detail."""
     args = context.args or ()
@@ -112,7 +110,6 @@ async def caseload_command(update: Update, context: Context) -> None:
     await _send_chart(update, context, team)
 
 
-@requires_role("supervisor")
 async def caseload_button(update: Update, context: Context) -> None:
     """`cl:page:<n>` a page of the summary; `cl:pupils:<ref>:<n>` an officer's pupils."""
     parts = button_data(update)

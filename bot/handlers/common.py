@@ -1,23 +1,26 @@
-"""What every chat handler shares: services, the gate's verdict, replies, button data.
+"""What every chat handler shares: the typed context, services, replies, button data.
 
-The gate (bot/handlers/access.py) resolves each update's person before any feature
-handler runs and leaves the result here; handlers never look people up themselves.
+Each update's context is an `EwoContext` (python-telegram-bot's `ContextTypes`, as
+its examples/contexttypesbot.py shows): `context.services` are the long-lived things
+the composition root built, `context.officer` the person the gate resolved and
+admitted for this update, `context.registry` the table of commands, buttons and
+conversations (bot/handlers/registry.py). Handlers never look people up themselves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
+from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.clock import Clock
 from bot.domain.message_parts import split_message
+from bot.handlers.table import Registry
 from bot.jobs import sweeper
 from bot.settings import Settings
 from bot.storage import audit
@@ -25,11 +28,8 @@ from bot.storage import messages as message_store
 from bot.storage.db import Database
 from bot.storage.officers import Officer
 
-Context = ContextTypes.DEFAULT_TYPE
-Handler = Callable[[Update, Context], Awaitable[Any]]
-H = TypeVar("H", bound=Handler)
-
-_OFFICER_KEY = "ewo.officer"
+SERVICES_KEY = "services"  # bot_data: the Services, set in the composition root's post_init
+REGISTRY_KEY = "ewo.registry"  # bot_data: the Registry the handlers were registered from
 NOT_ALLOWED = "Sorry, that is not available to you."
 STALE_BUTTON = "That button is out of date. Send the command again."
 # What a sensitive message says for the moment between its send and its text.
@@ -47,39 +47,54 @@ class Services:
     audit_trail: audit.Appender  # the entry of every card view, a group at a time
 
 
+class EwoContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The context of one update (or job): typed access to what handlers share.
+
+    python-telegram-bot makes one per update and hands the same one to every group's
+    handler, so the gate's verdict (group -1) is seen by the feature handler (group 0)
+    of that update and of no other.
+    """
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any],
+                 chat_id: int | None = None, user_id: int | None = None) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self._officer: Officer | None = None
+
+    @property
+    def services(self) -> Services:
+        return self.application.bot_data[SERVICES_KEY]  # type: ignore[no-any-return]
+
+    @property
+    def registry(self) -> Registry:
+        return self.application.bot_data[REGISTRY_KEY]  # type: ignore[no-any-return]
+
+    @property
+    def officer(self) -> Officer:
+        """The unlocked, active person behind this update, admitted by the gate."""
+        if self._officer is None:
+            raise RuntimeError("handler ran without the gate's verdict")
+        return self._officer
+
+    def admit(self, officer: Officer | None) -> None:
+        """Called by the gate only: who sent this update, already authorised for it."""
+        self._officer = officer
+
+
+Context = EwoContext
+
+
 def services(context: Context) -> Services:
-    return context.application.bot_data["services"]  # type: ignore[no-any-return]
+    return context.services
 
 
 def set_current_officer(context: Context, officer: Officer | None) -> None:
     """Called by the gate only: who sent this update, already authorised for it."""
-    if context.chat_data is not None:
-        context.chat_data[_OFFICER_KEY] = officer
+    context.admit(officer)
 
 
 def current_officer(context: Context) -> Officer:
     """The unlocked, active person behind this update (the gate let it through)."""
-    officer = context.chat_data.get(_OFFICER_KEY) if context.chat_data is not None else None
-    if officer is None:
-        raise RuntimeError("handler ran without the gate's verdict")
-    return officer  # type: ignore[no-any-return]
-
-
-def requires_role(*roles: str) -> Callable[[H], H]:
-    """Refuse (politely, audited) a command or button outside the person's role."""
-
-    def decorate(handler: H) -> H:
-        @wraps(handler)
-        async def guarded(update: Update, context: Context) -> Any:
-            officer = current_officer(context)
-            if officer.role not in roles:
-                await refuse(update, context, officer, reason="role")
-                return None
-            return await handler(update, context)
-
-        return guarded  # type: ignore[return-value]
-
-    return decorate
+    return context.officer
 
 
 async def refuse(update: Update, context: Context, officer: Officer, *, reason: str,

@@ -55,7 +55,6 @@ _PUPIL_BUTTONS = (("card",), ("det",), ("pick",), ("v", "new"), ("al", "card"),
                   ("ret", "hold"), ("ret", "dis"), ("ret", "dok"))
 # A typed date (a visit's date or follow-up, a hold's review date) names no one.
 _DATE = re.compile(r"^\d{1,2}/\d{1,2}(/\d{2,4})?$")
-_SEARCHERS = ("officer", "supervisor")
 _VISIT_CHOICES = 10  # /visit NAME with more matches than one is asked again
 
 
@@ -130,7 +129,7 @@ async def _kept(conn: Conn, context: Context, update: Update, officer: Officer,
         kept = await _command(conn, context, officer, word, words)
     elif talk is not None:
         kept = _answer(talk, message.text or "")  # as typed: notes keep their lines
-    elif officer.role in _SEARCHERS:
+    elif officer.role in context.registry.search.roles:
         kept = await _search(conn, context, officer, text, pupils.SEARCH)
     else:
         kept = _AGAIN
@@ -153,9 +152,9 @@ async def _command(conn: Conn, context: Context, officer: Officer, word: str,
     name = word[1:].split("@", 1)[0].lower()
     if not words:
         return Kept({"kind": "text", "text": word})
-    if name == "pupil" and officer.role in _SEARCHERS:
+    if name == "pupil" and _may(context, officer, name):
         return await _search(conn, context, officer, words, pupils.PUPIL_COMMAND)
-    if name == "visit" and officer.role in _SEARCHERS:
+    if name == "visit" and _may(context, officer, name):
         found = await pupil_store.find_pupils(conn, officer, words, **_today(context),
                                               limit=_VISIT_CHOICES)
         if len(found) == 1:
@@ -164,13 +163,20 @@ async def _command(conn: Conn, context: Context, officer: Officer, word: str,
     if name == "caseload":
         ref = await officer_store.officer_by_ref(conn, words.upper())
         return Kept({"kind": "text", "text": f"{word} {ref.ref}"}) if ref else _AGAIN
-    if name == "sar" and officer.role == "controller":
+    if name == "sar" and _may(context, officer, name):
         target = await sar_store.pupil_target(conn, words)
         if target is None:
             return _AGAIN
         pupil_id = int(target.split(":")[1])
         return Kept({"kind": "sar", "pupil": pupil_id}, (pupil_id,))
     return Kept({"kind": "text", "text": word})
+
+
+def _may(context: Context, officer: Officer, command: str) -> bool:
+    """The registry's answer: a command outside the role is kept as its word alone,
+    and the gate refuses it when it goes on."""
+    row = context.registry.command(command)
+    return row is not None and officer.role in row.roles
 
 
 async def _search(conn: Conn, context: Context, officer: Officer, typed: str,

@@ -24,6 +24,7 @@ from datetime import date, timedelta
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 
+from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.dates import parse_chat_date
 from bot.domain.message_parts import MESSAGE_LIMIT, clipped, text_length
 from bot.domain.retention import HOLD_REASONS, PAST, review_date_problem
@@ -37,7 +38,6 @@ from bot.handlers.common import (
     keyboard,
     parse_id,
     refuse,
-    requires_role,
     services,
 )
 from bot.jobs.retention import clean_up_after_disposals
@@ -48,7 +48,7 @@ from bot.storage.officers import Officer
 from bot.storage.retention import DueRecord, SchoolCount
 
 PREFIX = "ret"
-KIND = "hold"
+KIND = ConversationKind.HOLD
 PER_PAGE = 5
 MAX_SCHOOL_LINES = 30
 SCHOOL_NAME_MAX = 60  # characters of a school's name on a line of the overview
@@ -220,14 +220,12 @@ async def _overview(context: Context, officer: Officer,
 # --- /retention and its pages --------------------------------------------------------------
 
 
-@requires_role("controller")
 async def retention_command(update: Update, context: Context) -> None:
     """/retention — counts by school and the first page of records."""
     text, markup = await _overview(context, current_officer(context), 0)
     await answer(update, text, markup=markup)
 
 
-@requires_role("controller")
 async def on_button(update: Update, context: Context) -> None:
     """Every `ret:` press, decoded here and re-authorised by the action it leads to."""
     parts = button_data(update)

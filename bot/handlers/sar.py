@@ -13,7 +13,6 @@ from bot.handlers.common import (
     answer,
     current_officer,
     forget_message,
-    requires_role,
     services,
 )
 from bot.storage.sar import SubjectAccessProblem, export_subject_access
@@ -26,7 +25,6 @@ WRITTEN = ("Subject-access export written on the server: {file}\n"
 PROBLEM = "No export was made: {problem}."
 
 
-@requires_role("controller")
 async def sar_command(update: Update, context: Context) -> None:
     """/sar UPN — the export, written on the server; the reply names the file only."""
     officer = current_officer(context)

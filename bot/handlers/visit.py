@@ -20,6 +20,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.domain import visit_flow as flow
+from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.visit_flow import AnswerProblem, Problem
 from bot.domain.visits import (
     ACTIONS,
@@ -37,7 +38,6 @@ from bot.handlers.common import (
     keyboard,
     parse_id,
     refuse,
-    requires_role,
     schedule_sensitive,
     send_sensitive,
     services,
@@ -51,10 +51,9 @@ from bot.storage.officers import Officer
 from bot.storage.pupils import PupilSummary
 from bot.storage.visits import NewVisit, VisitPupil
 
-KIND = "visit"
+KIND = ConversationKind.VISIT
 PREFIX = "v"
 CORRECT_PREFIX = "vc"
-RECORDERS = ("officer", "supervisor")
 PUPIL_BUTTONS = 10
 DUE_LINES = 40
 DUE_BUTTONS = 10
@@ -449,7 +448,6 @@ async def _ask_to_resume(update: Update, context: Context, talk: Conversation,
                                    reply_markup=keyboard(buttons))
 
 
-@requires_role(*RECORDERS)
 async def visit_command(update: Update, context: Context) -> None:
     """/visit [NAME-OR-UPN-OR-REF] — start recording a visit (or continue the open one)."""
     officer = current_officer(context)
@@ -506,7 +504,6 @@ async def _record_for_pupil(update: Update, context: Context, officer: Officer,
     await _ack(update)
 
 
-@requires_role(*RECORDERS)
 async def on_button(update: Update, context: Context) -> None:
     """A press on a visit step's button, `v:<token>:<step>:<choice>`, or the card's
     Record visit, `v:new:<pupil_id>`."""
@@ -633,7 +630,7 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
     """Typed text while a visit draft waits: the answer to its current step."""
     officer = current_officer(context)
     message = update.effective_message
-    if officer.role not in RECORDERS or message is None or not message.text:
+    if message is None or not message.text:
         return
     text = message.text
     if talk.step == flow.NOTES:
@@ -810,7 +807,8 @@ async def _record(db: Database, officer: Officer, talk: Conversation, visit: New
 async def remind_open_draft(update: Update, context: Context, officer: Officer) -> None:
     """Called after a PIN unlocks the session: say that a visit draft is still open, so
     the officer knows where they were (the draft outlives the lock)."""
-    if officer.role not in RECORDERS:
+    talk = context.registry.conversation(KIND)
+    if talk is None or officer.role not in talk.roles:
         return
     svc = services(context)
     async with svc.db.read() as conn:
@@ -826,7 +824,6 @@ async def remind_open_draft(update: Update, context: Context, officer: Officer) 
 # --- Correct --------------------------------------------------------------------------
 
 
-@requires_role(*RECORDERS)
 async def correct_button(update: Update, context: Context) -> None:
     """`vc:<visit_id>` — the card's Correct: /visit pre-filled from that visit."""
     officer = current_officer(context)
@@ -896,7 +893,8 @@ async def cancel_command(update: Update, context: Context) -> None:
     if talk is None:
         await answer(update, NOTHING_TO_CANCEL)
         return
-    await answer(update, CANCELLED if talk.kind == KIND else CANCELLED_OTHER)
+    row = context.registry.conversation(talk.kind)  # what /cancel says is the kind's row
+    await answer(update, CANCELLED_OTHER if row is None else row.cancelled)
 
 
 def _due_line(item: visit_store.FollowUp, today: date) -> str:
@@ -910,7 +908,6 @@ def _due_line(item: visit_store.FollowUp, today: date) -> str:
     return f"{_day(item.follow_up)} ({when}) — {item.name}, {item.case_ref}, {item.school_name}"
 
 
-@requires_role(*RECORDERS)
 async def due_command(update: Update, context: Context) -> None:
     """/due — my open follow-ups dated today or earlier, oldest first."""
     officer = current_officer(context)

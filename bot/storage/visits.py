@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.text import initials, pupil_name
 from bot.storage.db import Conn, stamp
 from bot.storage.officers import Officer
@@ -180,7 +181,8 @@ async def open_follow_ups(conn: Conn, officer: Officer, *, today: date) -> list[
 async def discard_expired_drafts(conn: Conn, now: datetime) -> int:
     """Delete visit drafts whose time is up (they may hold notes); returns how many."""
     return await conn.execute(
-        "DELETE FROM conversations WHERE kind = 'visit' AND expires_at <= ?", (stamp(now),))
+        "DELETE FROM conversations WHERE kind = ? AND expires_at <= ?",
+        (ConversationKind.VISIT.value, stamp(now)))
 
 
 def _iso(value: date | None) -> str | None:
