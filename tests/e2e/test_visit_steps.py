@@ -10,7 +10,7 @@ import pytest
 from bot.clock import FixedClock
 from bot.domain import visit_flow as flow
 from bot.handlers import access, visit
-from bot.handlers.help import help_text
+from bot.handlers.registry import REGISTRY
 from bot.harness import RunningBot
 from bot.storage.db import Database
 from tests.e2e.conftest import PIN, People
@@ -21,7 +21,7 @@ HEADER = "Visit for A.H. (C00001)"
 
 
 def help_text_start() -> str:
-    return help_text("officer").splitlines()[0]
+    return REGISTRY.help_text("officer").splitlines()[0]
 
 
 @pytest.fixture
