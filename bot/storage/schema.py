@@ -185,6 +185,60 @@ MIGRATIONS: tuple[str, ...] = (
         ON visits(pupil_id, officer_id, visit_date, type, IFNULL(contact, ''))
         WHERE source = 'import';
 
+    -- The attendance pathway (CASEWORK.md §1): steps and their outcomes, append-only
+    -- like visits (a correction is a new row naming the one it supersedes).
+    CREATE TABLE pathway_steps (
+        id INTEGER PRIMARY KEY,
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        officer_id INTEGER NOT NULL REFERENCES officers(id),
+        kind TEXT NOT NULL CHECK (kind IN ('support_plan', 'contract', 'nti', 'pn_referral',
+                                           'prosecution', 'eso', 'sao')),
+        -- start, issue, referral, application or notice date, by kind
+        step_date TEXT NOT NULL,
+        review_date TEXT,
+        period_weeks INTEGER CHECK (period_weeks IN (3, 4, 5, 6)),
+        section TEXT CHECK (section IN ('444(1)', '444(1A)')),
+        reason TEXT,
+        notes TEXT,
+        supersedes INTEGER REFERENCES pathway_steps(id),
+        source TEXT NOT NULL DEFAULT 'chat' CHECK (source IN ('chat', 'import')),
+        saved_at TEXT NOT NULL,
+        draft_token TEXT UNIQUE
+    );
+    CREATE INDEX pathway_steps_pupil ON pathway_steps(pupil_id, step_date);
+    CREATE INDEX pathway_steps_supersedes ON pathway_steps(supersedes)
+        WHERE supersedes IS NOT NULL;
+
+    -- The parents a step names (contract: those present; notices: those issued to).
+    CREATE TABLE pathway_parents (
+        step_id INTEGER NOT NULL REFERENCES pathway_steps(id) ON DELETE CASCADE,
+        contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+        PRIMARY KEY (step_id, contact_id)
+    );
+    CREATE INDEX pathway_parents_contact ON pathway_parents(contact_id);
+
+    -- What became of a step; for a penalty notice, of one parent's notice (contact_id).
+    CREATE TABLE pathway_outcomes (
+        id INTEGER PRIMARY KEY,
+        step_id INTEGER NOT NULL REFERENCES pathway_steps(id) ON DELETE CASCADE,
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        officer_id INTEGER NOT NULL REFERENCES officers(id),
+        contact_id INTEGER REFERENCES contacts(id) ON DELETE CASCADE,
+        outcome TEXT NOT NULL CHECK (outcome IN ('issued', 'paid', 'withdrawn', 'unpaid',
+                                                 'hearing', 'granted', 'refused', 'order')),
+        outcome_date TEXT NOT NULL,
+        end_date TEXT,
+        detail TEXT,
+        supersedes INTEGER REFERENCES pathway_outcomes(id),
+        source TEXT NOT NULL DEFAULT 'chat' CHECK (source IN ('chat', 'import')),
+        saved_at TEXT NOT NULL,
+        draft_token TEXT UNIQUE
+    );
+    CREATE INDEX pathway_outcomes_step ON pathway_outcomes(step_id, outcome_date);
+    CREATE INDEX pathway_outcomes_pupil ON pathway_outcomes(pupil_id, outcome_date);
+    CREATE INDEX pathway_outcomes_supersedes ON pathway_outcomes(supersedes)
+        WHERE supersedes IS NOT NULL;
+
     -- A multi-step conversation (PIN set-up, visit draft, hold), one per officer,
     -- written at every step so a restart resumes it.
     CREATE TABLE conversations (

@@ -1,0 +1,556 @@
+"""The attendance pathway's records: steps, their outcomes, the notices they add up to.
+
+Steps and outcomes are never edited: a correction is a new row whose `supersedes`
+names the old one, by the old one's author, within 7 days (as visits). A step that
+already has outcomes is not corrected (its outcomes would be left behind on the old
+row): the outcome is corrected instead, or a new step recorded.
+
+Every function takes the requesting officer and answers only for pupils that person
+may see: steps and outcomes are recorded for one's own caseload only (even by a
+supervisor); a supervisor reads their team's read-only. Every function appends its
+audit entry in the caller's transaction with a fixed reason code, so each is called
+inside `db.write()`. The rules (counts, amounts, dates) are in
+bot/domain/penalty_notices.py; this module only reads and writes (CASEWORK.md §1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.domain import penalty_notices as rules
+from bot.domain.attendance import penalty_notice_holds
+from bot.domain.penalty_notices import Eligibility, Notice
+from bot.domain.visit_flow import correctable
+from bot.storage import audit
+from bot.storage.db import Conn, stamp
+from bot.storage.officers import Officer
+
+STEP_KINDS = ("support_plan", "contract", "nti", "pn_referral", "prosecution", "eso", "sao")
+SECTIONS = ("444(1)", "444(1A)")
+# The outcomes each kind of step can have; the others have none.
+OUTCOMES_OF: dict[str, frozenset[str]] = {
+    "pn_referral": frozenset({"issued", "paid", "withdrawn", "unpaid"}),
+    "prosecution": frozenset({"hearing"}),
+    "eso": frozenset({"granted", "refused"}),
+    "sao": frozenset({"order"}),
+}
+_PARENTS_REQUIRED = frozenset({"contract", "nti", "pn_referral"})
+_FINAL = ("paid", "withdrawn", "unpaid")
+OWN, SUPERVISION = "own", "supervision"
+# Enough marks for the pupil's 10 most recent school weeks across any holiday.
+_MARKS_DAYS = 366
+
+# Fixed problem codes a save is refused with (the chat flow words them).
+NOT_VISIBLE = "not_visible"
+REPEAT = "repeat"
+UNKNOWN_PARENT = "unknown_parent"
+PARENTS_NEEDED = "parents_needed"
+NO_PARENTAL_RESPONSIBILITY = "no_parental_responsibility"
+THIRD_NOTICE = "third_notice"
+REASON_NEEDED = "reason_needed"
+BAD_FIELD = "bad_field"
+TOO_OLD = "too_old"
+ALREADY_CORRECTED = "already_corrected"
+HAS_OUTCOMES = "has_outcomes"
+NOT_ISSUED = "not_issued"
+
+
+@dataclass(frozen=True, slots=True)
+class NewStep:
+    """A pathway step ready to save; `parents` are contact ids of the pupil."""
+
+    pupil_id: int
+    kind: str
+    step_date: date
+    parents: tuple[int, ...] = ()
+    review_date: date | None = None  # support plan, contract: 6 weeks on when not given
+    period_weeks: int | None = None  # Notice to Improve
+    section: str | None = None  # prosecution
+    reason: str | None = None  # penalty-notice referral, when one must be chosen
+    notes: str | None = None
+    supersedes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewOutcome:
+    """What became of a step; for a penalty notice, `contact_id` names whose notice."""
+
+    step_id: int
+    outcome: str
+    outcome_date: date
+    contact_id: int | None = None
+    end_date: date | None = None  # an ESO granted: 12 months on when not given
+    detail: str | None = None  # withdrawn: why; hearing: its result
+    supersedes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """The id saved, or the fixed code of why nothing was."""
+
+    id: int | None
+    problem: str | None = None
+    eligibility: tuple[Eligibility, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of a pupil's chronology: a visit, a step or an outcome."""
+
+    source: str  # visit, step, outcome
+    id: int
+    on: date
+    what: str  # visit type, step kind or outcome
+    officer_ref: str
+    saved_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParentCount:
+    contact_id: int
+    name: str
+    eligibility: Eligibility
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItem:
+    """Something with a date on a pupil's pathway: `kind` is review, improvement_ends,
+    improvement_reminder, payment_closes, outcome_reminder, eso_ends or eso_reminder."""
+
+    pupil_id: int
+    kind: str
+    due: date
+    step_id: int
+    contact_id: int | None = None
+
+
+# --- scope -------------------------------------------------------------------------------
+
+_CURRENT_STEP = ("NOT EXISTS (SELECT 1 FROM pathway_steps c"
+                 " WHERE c.pupil_id = s.pupil_id AND c.supersedes = s.id)")
+_CURRENT_OUTCOME = ("NOT EXISTS (SELECT 1 FROM pathway_outcomes c"
+                    " WHERE c.pupil_id = o.pupil_id AND c.supersedes = o.id)")
+
+
+async def access(conn: Conn, officer: Officer, pupil_id: int, *,
+                 include_team: bool = True) -> str | None:
+    """`own`, `supervision` (a supervisor's team member's pupil) or None, as pupils.py's
+    scope has it: a controller or an inactive person sees none."""
+    if officer.role == "controller" or not officer.active:
+        return None
+    team = officer.role == "supervisor" and include_team
+    row = await conn.fetchone(
+        "SELECT a.officer_id FROM allocations a WHERE a.pupil_id = :pupil AND (a.officer_id = :me"
+        + (" OR a.officer_id IN (SELECT t.id FROM officers t WHERE t.supervisor_id = :me)"
+           if team else "") + ")", {"pupil": pupil_id, "me": officer.id})
+    if row is None:
+        return None
+    return OWN if row["officer_id"] == officer.id else SUPERVISION
+
+
+async def _refused(conn: Conn, officer: Officer, action: str, pupil_id: int | None,
+                   now: datetime | None) -> None:
+    await audit.append(conn, actor=officer.actor, action=f"refused:{action}",
+                       target=None if pupil_id is None else f"pupil:{pupil_id}",
+                       reason=NOT_VISIBLE, at=now)
+
+
+# --- notices on record -------------------------------------------------------------------
+
+
+async def notices_on_record(conn: Conn, pupil_id: int) -> list[Notice]:
+    """The pupil's Notices to Improve and issued penalty notices, one per parent, from the
+    current steps and outcomes (a referral not yet issued is not a notice)."""
+    rows = await conn.fetchall(
+        "SELECT s.id, s.kind, s.step_date, pp.contact_id,"
+        " (SELECT o.outcome_date FROM pathway_outcomes o WHERE o.step_id = s.id"
+        f"   AND o.contact_id = pp.contact_id AND o.outcome = 'issued' AND {_CURRENT_OUTCOME}"
+        "   ORDER BY o.saved_at DESC, o.id DESC LIMIT 1) AS issued,"
+        " (SELECT o.outcome || ' ' || o.outcome_date FROM pathway_outcomes o"
+        "   WHERE o.step_id = s.id AND o.contact_id = pp.contact_id"
+        f"   AND o.outcome IN ('paid', 'withdrawn', 'unpaid') AND {_CURRENT_OUTCOME}"
+        "   ORDER BY o.saved_at DESC, o.id DESC LIMIT 1) AS final"
+        " FROM pathway_steps s JOIN pathway_parents pp ON pp.step_id = s.id"
+        f" WHERE s.pupil_id = ? AND s.kind IN ('nti', 'pn_referral') AND {_CURRENT_STEP}"
+        " ORDER BY s.step_date, s.id, pp.contact_id", (pupil_id,))
+    notices = []
+    for row in rows:
+        if row["kind"] == "nti":
+            notices.append(Notice(row["contact_id"], "nti", date.fromisoformat(row["step_date"])))
+        elif row["issued"] is not None:
+            outcome, on = row["final"].split(" ") if row["final"] else (None, None)
+            notices.append(Notice(row["contact_id"], "pn", date.fromisoformat(row["issued"]),
+                                  outcome, date.fromisoformat(on) if on else None))
+    return notices
+
+
+async def _parents(conn: Conn, pupil_id: int, contact_ids: Sequence[int]) -> dict[int, Any]:
+    """The pupil's contacts among `contact_ids`, by id."""
+    if not contact_ids:
+        return {}
+    marks = ",".join("?" * len(contact_ids))
+    rows = await conn.fetchall(
+        "SELECT id, name, parental_responsibility FROM contacts"
+        f" WHERE pupil_id = ? AND id IN ({marks})", (pupil_id, *contact_ids))
+    return {row["id"]: row for row in rows}
+
+
+async def _rule_holds(conn: Conn, pupil_id: int, today: date) -> bool:
+    rows = await conn.fetchall(
+        "SELECT date, code FROM marks WHERE pupil_id = ? AND date > ? AND date <= ?",
+        (pupil_id, (today - timedelta(days=_MARKS_DAYS)).isoformat(), today.isoformat()))
+    return penalty_notice_holds([(date.fromisoformat(r["date"]), r["code"]) for r in rows])
+
+
+# --- recording ---------------------------------------------------------------------------
+
+
+async def record_step(conn: Conn, officer: Officer, step: NewStep, *, today: date,
+                      now: datetime, draft_token: str | None = None,
+                      source: str = "chat") -> Saved:
+    """Save a step for one of the officer's own pupils with the parents it names, and its
+    audit entry; Saved(None, problem) and nothing saved when a rule refuses it. A penalty-
+    notice referral is refused for a parent who has had two notices within 3 years, and
+    without a reason when one must be chosen (the result carries each parent's count)."""
+    if await access(conn, officer, step.pupil_id, include_team=False) != OWN:
+        await _refused(conn, officer, "pathway_step", step.pupil_id, now)
+        return Saved(None, NOT_VISIBLE)
+    if draft_token is not None and await _saved_from(conn, "pathway_steps", draft_token):
+        return Saved(None, REPEAT)
+    problem, eligibility = await _step_problem(conn, officer, step, today, now)
+    if problem is not None:
+        return Saved(None, problem, eligibility)
+    review = step.review_date
+    if review is None and step.kind in ("support_plan", "contract"):
+        review = rules.support_review_date(step.step_date)
+    step_id = await conn.fetchval(
+        "INSERT INTO pathway_steps (pupil_id, officer_id, kind, step_date, review_date,"
+        " period_weeks, section, reason, notes, supersedes, source, saved_at, draft_token)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (draft_token) DO NOTHING RETURNING id",
+        (step.pupil_id, officer.id, step.kind, step.step_date.isoformat(), _iso(review),
+         step.period_weeks, step.section, step.reason, step.notes, step.supersedes, source,
+         stamp(now), draft_token))
+    if step_id is None:
+        return Saved(None, REPEAT)
+    await conn.executemany("INSERT INTO pathway_parents (step_id, contact_id) VALUES (?, ?)",
+                           [(step_id, contact) for contact in dict.fromkeys(step.parents)])
+    await audit.append(conn, actor=officer.actor, action="pathway_step_saved",
+                       target=f"pupil:{step.pupil_id}",
+                       reason="correction" if step.supersedes else f"{source}_entry",
+                       detail={"kind": step.kind, "step": step_id,
+                               "parents": len(set(step.parents))}, at=now)
+    return Saved(step_id, None, eligibility)
+
+
+def _field_problem(step: NewStep) -> bool:
+    """Whether a field is missing or out of its vocabulary for the step's kind."""
+    if step.kind not in STEP_KINDS:
+        return True
+    if (step.kind == "nti") != (step.period_weeks is not None):
+        return True
+    if step.period_weeks is not None and step.period_weeks not in rules.IMPROVEMENT_WEEKS:
+        return True
+    if (step.kind == "prosecution") != (step.section is not None):
+        return True
+    if step.section is not None and step.section not in SECTIONS:
+        return True
+    if step.reason is not None and (step.kind != "pn_referral" or step.reason not in {
+            code for code, _ in rules.REFERRAL_REASONS}):
+        return True
+    return step.review_date is not None and (
+        step.kind not in ("support_plan", "contract") or step.review_date < step.step_date)
+
+
+async def _step_problem(conn: Conn, officer: Officer, step: NewStep, today: date,
+                        now: datetime) -> tuple[str | None, tuple[Eligibility, ...]]:
+    """Why this step cannot be saved (a fixed code), with the parents' counts for a
+    penalty-notice referral."""
+    if _field_problem(step):
+        return BAD_FIELD, ()
+    parents = await _parents(conn, step.pupil_id, list(dict.fromkeys(step.parents)))
+    if len(parents) != len(set(step.parents)):
+        return UNKNOWN_PARENT, ()
+    if step.kind in _PARENTS_REQUIRED and not parents:
+        return PARENTS_NEEDED, ()
+    if step.kind == "contract" and not rules.contract_allowed(
+            row["parental_responsibility"] == 1 for row in parents.values()):
+        return NO_PARENTAL_RESPONSIBILITY, ()
+    eligibility: tuple[Eligibility, ...] = ()
+    if step.kind == "pn_referral":
+        notices = await notices_on_record(conn, step.pupil_id)
+        eligibility = tuple(rules.eligibility_per_parent(notices, parents, today))
+        if not all(item.allowed for item in eligibility):
+            return THIRD_NOTICE, eligibility
+        holds = await _rule_holds(conn, step.pupil_id, today)
+        if step.reason is None and any(rules.reason_required(notices, contact, today,
+                                                             rule_holds=holds)
+                                       for contact in parents):
+            return REASON_NEEDED, eligibility
+    if step.supersedes is not None:
+        problem = await _correction_problem(conn, officer, "pathway_steps", step.supersedes,
+                                            step.pupil_id, now, kind=step.kind)
+        return problem, eligibility
+    return None, eligibility
+
+
+async def _correction_problem(conn: Conn, officer: Officer, table: str, old_id: int,
+                              pupil_id: int, now: datetime, *, kind: str) -> str | None:
+    """Why the row `old_id` cannot be superseded by this officer now, or None."""
+    column = "kind" if table == "pathway_steps" else "outcome"
+    old = await conn.fetchone(
+        f"SELECT officer_id, saved_at, {column} AS what FROM {table}"
+        " WHERE id = ? AND pupil_id = ?", (old_id, pupil_id))
+    if old is None or old["officer_id"] != officer.id or old["what"] != kind:
+        return NOT_VISIBLE
+    if not correctable(datetime.fromisoformat(old["saved_at"]), now):
+        return TOO_OLD
+    if await conn.fetchval(f"SELECT 1 FROM {table} WHERE supersedes = ?", (old_id,)):
+        return ALREADY_CORRECTED
+    if table == "pathway_steps" and await conn.fetchval(
+            "SELECT 1 FROM pathway_outcomes WHERE step_id = ?", (old_id,)):
+        return HAS_OUTCOMES
+    return None
+
+
+async def _saved_from(conn: Conn, table: str, draft_token: str) -> bool:
+    return await conn.fetchval(f"SELECT 1 FROM {table} WHERE draft_token = ?",
+                               (draft_token,)) is not None
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+async def record_outcome(conn: Conn, officer: Officer, outcome: NewOutcome, *, now: datetime,
+                         draft_token: str | None = None, source: str = "chat") -> Saved:
+    """Save what became of a current step of one of the officer's own pupils, and its audit
+    entry; Saved(None, problem) and nothing saved when a rule refuses it. A penalty
+    notice's Paid, Withdrawn or Unpaid needs its Issued first, for the same parent."""
+    step = await conn.fetchone(
+        f"SELECT s.id, s.pupil_id, s.kind FROM pathway_steps s WHERE s.id = ? AND {_CURRENT_STEP}",
+        (outcome.step_id,))
+    if step is None or await access(conn, officer, step["pupil_id"], include_team=False) != OWN:
+        await _refused(conn, officer, "pathway_outcome",
+                       None if step is None else step["pupil_id"], now)
+        return Saved(None, NOT_VISIBLE)
+    if draft_token is not None and await _saved_from(conn, "pathway_outcomes", draft_token):
+        return Saved(None, REPEAT)
+    problem = await _outcome_problem(conn, step, outcome)
+    if problem is None and outcome.supersedes is not None:
+        problem = await _correction_problem(conn, officer, "pathway_outcomes", outcome.supersedes,
+                                            step["pupil_id"], now, kind=outcome.outcome)
+    if problem is not None:
+        return Saved(None, problem)
+    end = outcome.end_date
+    if end is None and outcome.outcome == "granted":
+        end = rules.eso_end_date(outcome.outcome_date)
+    outcome_id = await conn.fetchval(
+        "INSERT INTO pathway_outcomes (step_id, pupil_id, officer_id, contact_id, outcome,"
+        " outcome_date, end_date, detail, supersedes, source, saved_at, draft_token)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (draft_token) DO NOTHING RETURNING id",
+        (step["id"], step["pupil_id"], officer.id, outcome.contact_id, outcome.outcome,
+         outcome.outcome_date.isoformat(), _iso(end), outcome.detail, outcome.supersedes,
+         source, stamp(now), draft_token))
+    if outcome_id is None:
+        return Saved(None, REPEAT)
+    await audit.append(conn, actor=officer.actor, action="pathway_outcome_saved",
+                       target=f"pupil:{step['pupil_id']}",
+                       reason="correction" if outcome.supersedes else f"{source}_entry",
+                       detail={"kind": step["kind"], "outcome": outcome.outcome,
+                               "step": step["id"], "entry": outcome_id}, at=now)
+    return Saved(outcome_id)
+
+
+async def _outcome_problem(conn: Conn, step: Any, outcome: NewOutcome) -> str | None:
+    """Why this outcome does not fit its step (a fixed code), or None."""
+    if outcome.outcome not in OUTCOMES_OF.get(step["kind"], frozenset()):
+        return BAD_FIELD
+    notice = step["kind"] == "pn_referral"
+    if notice != (outcome.contact_id is not None):
+        return BAD_FIELD
+    if outcome.end_date is not None and (outcome.outcome != "granted"
+                                         or outcome.end_date <= outcome.outcome_date):
+        return BAD_FIELD
+    if outcome.outcome in ("withdrawn", "hearing") and not (outcome.detail or "").strip():
+        return BAD_FIELD
+    if not notice:
+        return None
+    named = await conn.fetchval(
+        "SELECT 1 FROM pathway_parents WHERE step_id = ? AND contact_id = ?",
+        (step["id"], outcome.contact_id))
+    if named is None:
+        return UNKNOWN_PARENT
+    if outcome.outcome == "issued":
+        return None
+    issued = await conn.fetchval(
+        "SELECT min(o.outcome_date) FROM pathway_outcomes o WHERE o.step_id = ?"
+        f" AND o.contact_id = ? AND o.outcome = 'issued' AND {_CURRENT_OUTCOME}",
+        (step["id"], outcome.contact_id))
+    if issued is None or outcome.outcome_date.isoformat() < issued:
+        return NOT_ISSUED
+    return None
+
+
+# --- reading -----------------------------------------------------------------------------
+
+_CHRONOLOGY = f"""
+    SELECT 'visit' AS source, v.id, v.visit_date AS on_date, v.type AS what, o.ref,
+           v.saved_at
+      FROM visits v JOIN officers o ON o.id = v.officer_id
+     WHERE v.pupil_id = :pupil AND NOT EXISTS (SELECT 1 FROM visits c
+           WHERE c.pupil_id = v.pupil_id AND c.supersedes = v.id)
+    UNION ALL
+    SELECT 'step', s.id, s.step_date, s.kind, o.ref, s.saved_at
+      FROM pathway_steps s JOIN officers o ON o.id = s.officer_id
+     WHERE s.pupil_id = :pupil AND {_CURRENT_STEP}
+    UNION ALL
+    SELECT 'outcome', o.id, o.outcome_date, o.outcome, w.ref, o.saved_at
+      FROM pathway_outcomes o JOIN officers w ON w.id = o.officer_id
+     WHERE o.pupil_id = :pupil AND {_CURRENT_OUTCOME}
+"""
+
+
+async def chronology(conn: Conn, officer: Officer, pupil_id: int, *, offset: int = 0,
+                     limit: int = 10, now: datetime | None = None) -> tuple[list[Entry], int]:
+    """One page of the pupil's current visits, steps and outcomes, newest first, and how
+    many there are; ([], 0) for a pupil this person may not see (audited as refused)."""
+    seen = await access(conn, officer, pupil_id)
+    if seen is None:
+        await _refused(conn, officer, "case_chronology", pupil_id, now)
+        return [], 0
+    params = {"pupil": pupil_id, "offset": max(offset, 0), "limit": max(limit, 0)}
+    rows = await conn.fetchall(
+        f"SELECT * FROM ({_CHRONOLOGY}) t ORDER BY on_date DESC, saved_at DESC, source, id DESC"
+        " LIMIT :limit OFFSET :offset", params)
+    total = await conn.fetchval(f"SELECT count(*) FROM ({_CHRONOLOGY}) t", params)
+    await _viewed(conn, officer, "case_chronology", pupil_id, seen, now)
+    return [Entry(row["source"], row["id"], date.fromisoformat(row["on_date"]), row["what"],
+                  row["ref"], row["saved_at"]) for row in rows], int(total or 0)
+
+
+async def parent_counts(conn: Conn, officer: Officer, pupil_id: int, *, today: date,
+                        now: datetime | None = None) -> list[ParentCount]:
+    """Each parent's penalty-notice count and what a referral would be today: the pupil's
+    contacts with parental responsibility and anyone a notice went to, by name."""
+    seen = await access(conn, officer, pupil_id)
+    if seen is None:
+        await _refused(conn, officer, "case_counts", pupil_id, now)
+        return []
+    notices = await notices_on_record(conn, pupil_id)
+    named = {notice.contact_id for notice in notices}
+    rows = await conn.fetchall(
+        "SELECT id, name, parental_responsibility FROM contacts WHERE pupil_id = ?"
+        " ORDER BY COALESCE(priority, 999), name, id", (pupil_id,))
+    await _viewed(conn, officer, "case_counts", pupil_id, seen, now)
+    return [ParentCount(row["id"], row["name"], rules.eligibility(notices, row["id"], today))
+            for row in rows if row["parental_responsibility"] == 1 or row["id"] in named]
+
+
+async def _viewed(conn: Conn, officer: Officer, action: str, pupil_id: int, seen: str,
+                  now: datetime | None) -> None:
+    await audit.append(conn, actor=officer.actor, action=action, target=f"pupil:{pupil_id}",
+                       reason=SUPERVISION if seen == SUPERVISION else "case_view", at=now)
+
+
+# --- dates: open items and what is due ---------------------------------------------------
+
+_OPEN_KINDS = frozenset({"review", "improvement_ends", "payment_closes", "eso_ends"})
+_DUE_KINDS = frozenset({"review", "improvement_reminder", "outcome_reminder", "eso_reminder"})
+
+_STEP_ROWS = ("SELECT s.id, s.pupil_id, s.kind, s.step_date, s.review_date, s.period_weeks"
+              " FROM pathway_steps s {join} WHERE {where} AND " + _CURRENT_STEP)
+_OUTCOME_ROWS = ("SELECT o.step_id, o.pupil_id, o.contact_id, o.outcome, o.outcome_date,"
+                 " o.end_date FROM pathway_outcomes o {join} WHERE {where} AND "
+                 + _CURRENT_OUTCOME + " ORDER BY o.saved_at, o.id")
+
+
+def _step_items(steps: Sequence[Any]) -> list[OpenItem]:
+    """Reviews and improvement periods not yet followed by a later step for the pupil."""
+    items = []
+    for step in steps:
+        key = (step["step_date"], step["id"])
+        if any(other["pupil_id"] == step["pupil_id"] and (other["step_date"], other["id"]) > key
+               for other in steps):
+            continue  # the case moved on
+        pupil, started = step["pupil_id"], date.fromisoformat(step["step_date"])
+        if step["review_date"] is not None:
+            items.append(OpenItem(pupil, "review", date.fromisoformat(step["review_date"]),
+                                  step["id"]))
+        if step["kind"] == "nti":
+            weeks = step["period_weeks"]
+            items.append(OpenItem(pupil, "improvement_ends",
+                                  rules.improvement_period_end(started, weeks), step["id"]))
+            items.append(OpenItem(pupil, "improvement_reminder",
+                                  rules.improvement_reminder_date(started, weeks), step["id"]))
+    return items
+
+
+def _outcome_items(outcomes: Sequence[Any], today: date) -> list[OpenItem]:
+    """Payment windows of notices issued with no outcome yet, and orders running."""
+    items: list[OpenItem] = []
+    by_record: dict[tuple[int, int | None], list[Any]] = {}
+    for row in outcomes:  # in the order saved: the last of each notice or order counts
+        by_record.setdefault((row["step_id"], row["contact_id"]), []).append(row)
+    for (step_id, contact), rows in by_record.items():
+        pupil, last = rows[-1]["pupil_id"], rows[-1]
+        issued = [date.fromisoformat(r["outcome_date"]) for r in rows if r["outcome"] == "issued"]
+        if issued and not any(r["outcome"] in _FINAL for r in rows):
+            closes = issued[-1] + timedelta(days=rules.PAYMENT_DAYS)
+            items.append(OpenItem(pupil, "payment_closes", closes, step_id, contact))
+        if issued and not any(r["outcome"] in ("paid", "withdrawn") for r in rows):
+            items.append(OpenItem(pupil, "outcome_reminder",
+                                  rules.outcome_reminder_date(issued[-1]), step_id, contact))
+        if last["outcome"] == "granted" and last["end_date"] is not None:
+            end = date.fromisoformat(last["end_date"])
+            if end >= today:
+                items.append(OpenItem(pupil, "eso_ends", end, step_id))
+                items.append(OpenItem(pupil, "eso_reminder", rules.eso_reminder_date(end),
+                                      step_id))
+    return items
+
+
+async def _all_items(conn: Conn, join: str, where: str, params: dict[str, Any],
+                     today: date) -> list[OpenItem]:
+    """Every dated item of the pupils `where` names; `{t}` in `join` and `where` stands
+    for the table read (s: steps, o: outcomes)."""
+    steps = await conn.fetchall(_STEP_ROWS.format(join=join.format(t="s"),
+                                                  where=where.format(t="s")), params)
+    outcomes = await conn.fetchall(_OUTCOME_ROWS.format(join=join.format(t="o"),
+                                                        where=where.format(t="o")), params)
+    items = _step_items(steps) + _outcome_items(outcomes, today)
+    return sorted(items, key=lambda item: (item.due, item.pupil_id, item.kind, item.step_id))
+
+
+async def open_items(conn: Conn, officer: Officer, pupil_id: int, *, today: date,
+                     now: datetime | None = None) -> list[OpenItem]:
+    """The pupil's open items, soonest first: review due, improvement period ends, payment
+    window closes, education supervision order ends."""
+    seen = await access(conn, officer, pupil_id)
+    if seen is None:
+        await _refused(conn, officer, "case_open_items", pupil_id, now)
+        return []
+    items = await _all_items(conn, "", "{t}.pupil_id = :pupil", {"pupil": pupil_id}, today)
+    await _viewed(conn, officer, "case_open_items", pupil_id, seen, now)
+    return [item for item in items if item.kind in _OPEN_KINDS]
+
+
+async def items_due(conn: Conn, officer: Officer, *, today: date,
+                    now: datetime | None = None) -> list[OpenItem]:
+    """The pathway reminders due today or earlier on the officer's own caseload, oldest
+    first: reviews on the day, the day after an improvement period ends, day 29 after a
+    notice with no Paid or Withdrawn, 4 weeks before an order ends."""
+    if officer.role not in ("officer", "supervisor") or not officer.active:
+        return []
+    items = await _all_items(conn, "JOIN allocations a ON a.pupil_id = {t}.pupil_id",
+                             "a.officer_id = :me", {"me": officer.id}, today)
+    due = [item for item in items if item.kind in _DUE_KINDS and item.due <= today]
+    if due:
+        await audit.append_many(conn, [audit.listing(
+            actor=officer.actor, reason="pathway_due",
+            pupil_ids=[item.pupil_id for item in due])], at=now)
+    return due
