@@ -1,11 +1,11 @@
 """Retention: which records are coming due or past due, holds, reminders and disposal.
 
-A record's deadline follows from its last intervention (the latest current visit) or,
-with none, the latest date data about the pupil was imported. Deadlines are year ends
-and grow with that date, so "past due" and "coming due" are two date ranges over it
-(bot.domain.retention): every question here is one set-based query, whatever the
-number of pupils. Only an active controller may list, hold or dispose of records;
-the check that sends reminders reads counts only.
+A record's deadline follows from its last intervention (the latest current visit,
+pathway step or outcome) or, with none, the latest date data about the pupil was
+imported. Deadlines are year ends and grow with that date, so "past due" and "coming
+due" are two date ranges over it (bot.domain.retention): every question here is one
+set-based query, whatever the number of pupils. Only an active controller may list,
+hold or dispose of records; the check that sends reminders reads counts only.
 """
 
 from __future__ import annotations
@@ -26,13 +26,20 @@ LAST_CHECK_KEY = "retention_last_check"
 CLEAN_UP_KEY = "disposal_clean_up_owed"  # set by a disposal until the files are cleaned
 
 # One row per pupil: its base date (what the deadline follows from) and its hold. The
-# last intervention is the latest visit not superseded by a correction; both lookups
-# are index searches (visits_pupil_date, visits_supersedes).
+# last intervention is the latest visit, pathway step or outcome not superseded by a
+# correction (`last_visit` keeps its name); every lookup is an index search
+# (visits_pupil_date, pathway_steps_pupil, pathway_outcomes_pupil, the *_supersedes).
 _DUE = """
     WITH due AS MATERIALIZED (
         SELECT p.id AS pupil_id, p.school_urn,
-               (SELECT MAX(v.visit_date) FROM visits v WHERE v.pupil_id = p.id
-                AND NOT EXISTS (SELECT 1 FROM visits c WHERE c.supersedes = v.id)) AS last_visit,
+               (SELECT MAX(i.day) FROM (
+                    SELECT v.visit_date AS day FROM visits v WHERE v.pupil_id = p.id
+                    AND NOT EXISTS (SELECT 1 FROM visits c WHERE c.supersedes = v.id)
+                    UNION ALL SELECT s.step_date FROM pathway_steps s WHERE s.pupil_id = p.id
+                    AND NOT EXISTS (SELECT 1 FROM pathway_steps c WHERE c.supersedes = s.id)
+                    UNION ALL SELECT o.outcome_date FROM pathway_outcomes o
+                    WHERE o.pupil_id = p.id AND NOT EXISTS
+                    (SELECT 1 FROM pathway_outcomes c WHERE c.supersedes = o.id)) i) AS last_visit,
                substr(p.last_imported, 1, 10) AS last_imported,
                h.reason AS hold_reason, h.review_date AS hold_review,
                CASE WHEN h.review_date > :today THEN 1 ELSE 0 END AS held
@@ -217,8 +224,8 @@ async def release_hold(conn: Conn, viewer: Officer, policy: RetentionPolicy, pup
 # Everything held about a pupil, children first. Foreign keys cascade from pupils too;
 # naming each table keeps disposal complete even where cascades are not declared.
 _PUPIL_TABLES = ("outbox_pupils", "retention_reminders", "holds", "alerts", "rule_states",
-                 "pupil_stats", "marks", "conversations", "visits", "allocation_history",
-                 "allocations", "contacts")
+                 "pupil_stats", "marks", "conversations", "visits", "pathway_outcomes",
+                 "pathway_steps", "allocation_history", "allocations", "contacts")
 
 
 async def dispose(conn: Conn, pupil_id: int, *, by: Officer, policy: RetentionPolicy,
@@ -237,6 +244,9 @@ async def dispose(conn: Conn, pupil_id: int, *, by: Officer, policy: RetentionPo
     # A request kept while locked that names the pupil goes whole (it may name others
     # too; replaying a part of it would answer something nobody asked).
     await sessions.forget_requests_naming(conn, pupil_id)
+    # The parents a pathway step names are found through the step (no pupil_id of their own).
+    await conn.execute("DELETE FROM pathway_parents WHERE step_id IN"
+                       " (SELECT id FROM pathway_steps WHERE pupil_id = ?)", (pupil_id,))
     for table in _PUPIL_TABLES:
         await conn.execute(f"DELETE FROM {table} WHERE pupil_id = ?", (pupil_id,))
     await conn.execute("DELETE FROM pupils WHERE id = ?", (pupil_id,))

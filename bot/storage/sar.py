@@ -2,12 +2,12 @@
 
 The export is for the controller to review and redact before disclosure: a short
 summary first, then the pupil's record, their contacts (third parties), marks with
-the year's figures, visits, alerts, holds, every other row held about them (requests
-kept while a session was locked that name them included), the audit entries about
-them, and why the data is held, who receives it, how long it is kept and where it
-came from. The request is recorded (received today, due one calendar month later)
-and the export audited, in the transaction that reads the data; the file is written
-0600 before that transaction commits.
+the year's figures, visits, attendance-pathway steps and outcomes, alerts, holds,
+every other row held about them (requests kept while a session was locked that name
+them included), the audit entries about them, and why the data is held, who receives
+it, how long it is kept and where it came from. The request is recorded (received
+today, due one calendar month later) and the export audited, in the transaction that
+reads the data; the file is written 0600 before that transaction commits.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ SOURCE = ("The pupil's school (pupil, contact and attendance files imported by t
 SUMMARY = ("Subject-access export for case {ref}, made {made}. Held: the pupil's record; "
            "{contacts} contact(s) (third parties: review before disclosure); {marks} "
            "attendance mark(s) over {years} academic year(s); {visits} visit(s); "
+           "{steps} pathway step(s) and {outcomes} outcome(s); "
            "{alerts} alert(s); {holds} hold(s); {audit} audit entr(ies) about the pupil. "
            "Kept until {deadline} unless on hold. Request received {received}; "
            "response due by {due}.")
@@ -113,7 +114,8 @@ async def export_subject_access(db: Database, settings: Settings, upn: str, *, a
         document["summary"] = SUMMARY.format(
             ref=pupil["case_ref"], made=local.strftime("%d/%m/%Y %H:%M"),
             contacts=counts["contacts"], marks=counts["marks"], years=counts["figures"],
-            visits=counts["visits"], alerts=counts["alerts"], holds=counts["holds"],
+            visits=counts["visits"], steps=counts["pathway_steps"],
+            outcomes=counts["pathway_outcomes"], alerts=counts["alerts"], holds=counts["holds"],
             audit=counts["audit"], deadline=_day(document["retention_deadline"]),
             received=_day(received.isoformat()), due=_day(due.isoformat()))
         _write(path, document, force=force)
@@ -189,6 +191,7 @@ async def _document(conn: Conn, settings: Settings, pupil: Any,
                               " ORDER BY date, session", pupil_id)
     sections["marks"] = {"figures": _figures(marks, settings), "sessions": marks}
     sections["visits"] = await _visits(conn, pupil_id)
+    sections["pathway_steps"], sections["pathway_outcomes"] = await _pathway(conn, pupil_id)
     sections["alerts"] = await _rows(
         conn, "SELECT rule, academic_year, attended, possible, created_at FROM alerts"
               " WHERE pupil_id = ? ORDER BY id", pupil_id)
@@ -226,9 +229,33 @@ async def _document(conn: Conn, settings: Settings, pupil: Any,
               "contacts": len(sections["contacts"]), "marks": len(marks),
               "figures": len(sections["marks"]["figures"])}
     counts.update({name: len(sections[name]) for name in (
-        "visits", "alerts", "holds", "alert_rules", "stored_figures", "messages", "drafts",
-        "kept_requests", "retention_reminders", "audit")})
+        "visits", "pathway_steps", "pathway_outcomes", "alerts", "holds", "alert_rules",
+        "stored_figures", "messages", "drafts", "kept_requests", "retention_reminders", "audit")})
     return sections, counts
+
+
+async def _pathway(conn: Conn, pupil_id: int) -> tuple[list[dict[str, Any]],
+                                                      list[dict[str, Any]]]:
+    """The pupil's pathway steps (with the parents each names, by name: third parties)
+    and their outcomes, corrections and superseded entries included, oldest first."""
+    steps = await _rows(
+        conn, "SELECT s.id, s.kind, s.step_date, o.ref AS officer_ref, s.review_date,"
+              " s.period_weeks, s.section, s.reason, s.notes, s.supersedes, s.source, s.saved_at"
+              " FROM pathway_steps s JOIN officers o ON o.id = s.officer_id"
+              " WHERE s.pupil_id = ? ORDER BY s.step_date, s.saved_at, s.id", pupil_id)
+    parents = await _rows(
+        conn, "SELECT pp.step_id, c.name FROM pathway_parents pp"
+              " JOIN pathway_steps s ON s.id = pp.step_id JOIN contacts c ON c.id = pp.contact_id"
+              " WHERE s.pupil_id = ? ORDER BY c.name", pupil_id)
+    for step in steps:
+        step["parents"] = [row["name"] for row in parents if row["step_id"] == step["id"]]
+    outcomes = await _rows(
+        conn, "SELECT x.id, x.step_id, x.outcome, x.outcome_date, c.name AS parent,"
+              " o.ref AS officer_ref, x.end_date, x.detail, x.supersedes, x.source, x.saved_at"
+              " FROM pathway_outcomes x JOIN officers o ON o.id = x.officer_id"
+              " LEFT JOIN contacts c ON c.id = x.contact_id"
+              " WHERE x.pupil_id = ? ORDER BY x.outcome_date, x.saved_at, x.id", pupil_id)
+    return steps, outcomes
 
 
 async def _kept_requests(conn: Conn, pupil_id: int) -> list[dict[str, Any]]:

@@ -118,6 +118,26 @@ class Seed:
                 "INSERT INTO holds (pupil_id, reason, review_date, officer_id, created_at)"
                 " VALUES (?, 'other', '2025-01-31', ?, ?)", (pupil_id, officer.id, stamp(NOW)))
         await self.visit(pupil_id, officer, date(2024, 5, 20), notes=f"Spoke to {name}'s mother")
+        async with self.db.write() as conn:
+            await _pathway(conn, pupil_id, officer, name)
+
+
+async def _pathway(conn: Conn, pupil_id: int, officer: Officer, name: str) -> None:
+    """A penalty-notice referral to the first contact, withdrawn, with `name` in its notes
+    and in the withdrawal's reason (dated before the visit: the deadline is unchanged)."""
+    parent = await conn.fetchval("SELECT min(id) FROM contacts WHERE pupil_id = ?", (pupil_id,))
+    step = await conn.insert(
+        "INSERT INTO pathway_steps (pupil_id, officer_id, kind, step_date, reason, notes,"
+        " saved_at) VALUES (?, ?, 'pn_referral', '2024-05-15', 'holiday', ?, ?)",
+        (pupil_id, officer.id, f"Holiday agreed with {name}", stamp(NOW)))
+    await conn.execute("INSERT INTO pathway_parents (step_id, contact_id) VALUES (?, ?)",
+                       (step, parent))
+    await conn.executemany(
+        "INSERT INTO pathway_outcomes (step_id, pupil_id, officer_id, contact_id, outcome,"
+        " outcome_date, detail, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(step, pupil_id, officer.id, parent, "issued", "2024-05-16", None, stamp(NOW)),
+         (step, pupil_id, officer.id, parent, "withdrawn", "2024-05-17",
+          f"{name} was in hospital", stamp(NOW))])
 
 
 async def _contacts(conn: Conn, pupil_id: int, name: str) -> None:

@@ -284,3 +284,47 @@ async def test_the_whole_service_is_read_in_few_statements(
     assert sum(c.past_due for c in counts) == total == stock.news.newly_past > 0
     assert len(records) == 5
     assert check_statements < 30, "the check reads the service set-wise, not per pupil"
+
+
+async def _step(db: Database, pupil: int, officer: Officer, day: date, *, notes: str = "",
+                supersedes: int | None = None) -> int:
+    async with db.write() as conn:
+        return await conn.insert(
+            "INSERT INTO pathway_steps (pupil_id, officer_id, kind, step_date, notes,"
+            " supersedes, saved_at) VALUES (?, ?, 'support_plan', ?, ?, ?, ?)",
+            (pupil, officer.id, day.isoformat(), notes, supersedes, NOW.isoformat()))
+
+
+async def test_a_pathway_step_or_outcome_is_an_intervention(
+        db: Database, seed: Seed, controller: Officer, officer: Officer) -> None:
+    pupil = await seed.pupil(imported=date(2023, 1, 1))
+    await seed.visit(pupil, officer, date(2024, 10, 1))
+    mistyped = await _step(db, pupil, officer, date(2026, 10, 1))
+    step = await _step(db, pupil, officer, date(2025, 1, 6), supersedes=mistyped)
+    assert (await listing(db, controller))[pupil].last_intervention == date(2025, 1, 6)
+    async with db.write() as conn:
+        await conn.execute(
+            "INSERT INTO pathway_outcomes (step_id, pupil_id, officer_id, outcome,"
+            " outcome_date, saved_at) VALUES (?, ?, ?, 'order', '2025-09-01', ?)",
+            (step, pupil, officer.id, NOW.isoformat()))
+    records = await listing(db, controller, RetentionPolicy(date(2031, 1, 1), AUGUST, 0))
+    assert records[pupil].last_intervention == date(2025, 9, 1)
+    assert records[pupil].deadline == date(2027, 8, 31)  # the year after 2025/26 ends
+
+
+async def test_a_canary_in_a_pathway_step_is_gone_from_the_files_after_disposal(
+        db: Database, seed: Seed, settings: Settings, controller: Officer,
+        officer: Officer) -> None:
+    pupil = await seed.pupil(imported=date(2024, 3, 1), officer=officer)
+    canary = "Pathway canary Xylophone"
+    await _step(db, pupil, officer, date(2024, 4, 1), notes=canary)
+    files = [settings.database, settings.database.with_name(settings.database.name + "-wal")]
+
+    def traces() -> int:
+        return sum(path.read_bytes().count(canary.encode()) for path in files if path.exists())
+
+    assert traces() > 0
+    async with db.write() as conn:
+        assert await retention.dispose(conn, pupil, by=controller, policy=POLICY, now=NOW)
+    await db.checkpoint()
+    assert traces() == 0

@@ -29,6 +29,8 @@ def rows_in_export(document: dict, table: str) -> int:
         "pupil_stats": lambda: len(document["stored_figures"]),
         "rule_states": lambda: len(document["alert_rules"]),
         "visits": lambda: len(document["visits"]),
+        "pathway_steps": lambda: len(document["pathway_steps"]),
+        "pathway_outcomes": lambda: len(document["pathway_outcomes"]),
         "alerts": lambda: len(document["alerts"]),
         "holds": lambda: len(document["holds"]),
         "outbox_pupils": lambda: len(document["messages"]),
