@@ -1,5 +1,5 @@
-"""`ewobot import pupils|contacts|attendance|allocations|visits FILE [--baseline]`, and
-`ewobot codes`, the attendance codes an import accepts."""
+"""`ewobot import pupils|contacts|attendance|allocations|visits|notices FILE [--baseline]`,
+and `ewobot codes`, the attendance codes an import accepts."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ _HELP = {
     "attendance": "session marks; a later import replaces a mark",
     "allocations": "which officer each pupil is allocated to",
     "visits": "past interventions, for migration",
+    "notices": "Notices to Improve and penalty notices issued before the bot",
 }
 
 

@@ -21,6 +21,7 @@ from bot.importing.allocations import AllocationRow, parse_allocations
 from bot.importing.attendance import AttendanceMarks, parse_attendance
 from bot.importing.contacts import parse_contacts
 from bot.importing.csvfile import Problems
+from bot.importing.notices import NoticeRow, parse_notices
 from bot.importing.pupils import parse_pupils
 from bot.importing.rows import ParsedFile
 from bot.importing.visits import VisitRow, parse_visits
@@ -29,9 +30,10 @@ from bot.storage import alerts as alert_store
 from bot.storage import audit
 from bot.storage import imports as store
 from bot.storage import officers as officer_store
+from bot.storage import pathway as pathway_store
 from bot.storage.db import Conn, Database
 
-KINDS = ("pupils", "contacts", "attendance", "allocations", "visits")
+KINDS = ("pupils", "contacts", "attendance", "allocations", "visits", "notices")
 
 _PARSERS: dict[str, Callable[..., ParsedFile[Any]]] = {
     "pupils": parse_pupils,
@@ -39,16 +41,18 @@ _PARSERS: dict[str, Callable[..., ParsedFile[Any]]] = {
     "attendance": parse_attendance,
     "allocations": parse_allocations,
     "visits": parse_visits,
+    "notices": parse_notices,
 }
 
 # Files whose rows name pupils and officers that must exist: every bad row, in the file
 # or against the database, is reported in one pass.
-_LOOKED_UP = frozenset({"allocations", "visits"})
+_LOOKED_UP = frozenset({"allocations", "visits", "notices"})
 
 NOT_HELD = "is not a pupil the service holds (import the pupil first)"
 NOT_OFFICER = "is not an officer (add them with ewobot officers add)"
 CONTROLLER = "is a controller, who holds no pupils"
 REVOKED = "is a revoked officer"
+NOT_CONTACT = "is not a contact of this pupil (import contacts first)"
 
 # How each count reads in the summary line, in the order the counts are kept; the
 # skipped ones come last, after a semicolon.
@@ -115,6 +119,7 @@ class _Plan:
 
     pupils: Mapping[str, int]  # UPN → id, for the file's UPNs the service holds
     officers: Mapping[str, int] = field(default_factory=dict)  # officer_ref → id
+    contacts: Mapping[tuple[int, str], int] = field(default_factory=dict)  # (pupil, name key)
 
 
 async def run_import(
@@ -181,6 +186,8 @@ async def _plan(conn: Conn, parsed: ParsedFile[Any]) -> _Plan:
                                           if "upn" not in failed))
     if parsed.kind == "contacts":
         return _Plan(pupils)
+    if parsed.kind == "notices":
+        return await _plan_notices(conn, parsed, named, pupils)
     good_refs = [row for row, failed, _ in named if "officer_ref" not in failed]
     officers, officer_problems = await _officers(conn, good_refs, parsed.kind)
     problems = parsed.problems if parsed.problems is not None else Problems()
@@ -192,6 +199,27 @@ async def _plan(conn: Conn, parsed: ParsedFile[Any]) -> _Plan:
                          counted=counted)
     problems.raise_if_any()
     return _Plan(pupils, officers)
+
+
+async def _plan_notices(conn: Conn, parsed: ParsedFile[Any],
+                        named: Sequence[tuple[Any, frozenset[str], bool]],
+                        pupils: Mapping[str, int]) -> _Plan:
+    """Each row's pupil must be held and its contact_name one of that pupil's contacts."""
+    contacts = await pathway_store.contact_ids(conn, list(pupils.values()))
+    problems = parsed.problems if parsed.problems is not None else Problems()
+    for row, failed, counted in named:
+        if "upn" in failed:
+            continue
+        if row.upn not in pupils:
+            problems.add(row.line, "upn", NOT_HELD, counted=counted)
+        elif "contact_name" not in failed and _contact_key(pupils, row) not in contacts:
+            problems.add(row.line, "contact_name", NOT_CONTACT, counted=counted)
+    problems.raise_if_any()
+    return _Plan(pupils, contacts=contacts)
+
+
+def _contact_key(pupils: Mapping[str, int], row: NoticeRow) -> tuple[int, str]:
+    return pupils[row.upn], store.contact_name_key(row.contact_name)
 
 
 async def _officers(
@@ -235,6 +263,13 @@ async def _apply(
     if parsed.kind == "attendance":
         return await _apply_attendance(conn, rows, plan, context, no_mark=parsed.no_mark)
     held = [row for row in rows if row.upn in plan.pupils]
+    if parsed.kind == "notices":
+        notices = [pathway_store.ImportedNotice(
+            plan.pupils[row.upn], plan.contacts[_contact_key(plan.pupils, row)], row.kind,
+            row.issued, row.outcome, row.outcome_date) for row in held]
+        counts = await pathway_store.apply_notices(conn, notices, now=context.now)
+        await store.record_import_date(conn, (plan.pupils[row.upn] for row in held), today)
+        return counts
     if parsed.kind == "contacts":
         pairs = [(plan.pupils[row.upn], row) for row in held]
         applied = await store.apply_contacts(conn, pairs, columns=parsed.columns)

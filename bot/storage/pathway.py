@@ -26,6 +26,7 @@ from bot.domain.penalty_notices import Eligibility, Notice
 from bot.domain.visit_flow import correctable
 from bot.storage import audit
 from bot.storage.db import Conn, stamp
+from bot.storage.imports import contact_name_key
 from bot.storage.officers import Officer
 
 STEP_KINDS = ("support_plan", "contract", "nti", "pn_referral", "prosecution", "eso", "sao")
@@ -104,7 +105,7 @@ class Entry:
     id: int
     on: date
     what: str  # visit type, step kind or outcome
-    officer_ref: str
+    officer_ref: str | None  # None: brought in by `ewobot import notices`
     saved_at: str
 
 
@@ -218,6 +219,7 @@ async def record_step(conn: Conn, officer: Officer, step: NewStep, *, today: dat
     if await access(conn, officer, step.pupil_id, include_team=False) != OWN:
         await _refused(conn, officer, "pathway_step", step.pupil_id, now)
         return Saved(None, NOT_VISIBLE)
+    await _lock_pupil(conn, step.pupil_id)
     if draft_token is not None and await _saved_from(conn, "pathway_steps", draft_token):
         return Saved(None, REPEAT)
     problem, eligibility = await _step_problem(conn, officer, step, today, now)
@@ -244,6 +246,15 @@ async def record_step(conn: Conn, officer: Officer, step: NewStep, *, today: dat
                        detail={"kind": step.kind, "step": step_id,
                                "parents": len(set(step.parents))}, at=now)
     return Saved(step_id, None, eligibility)
+
+
+async def _lock_pupil(conn: Conn, pupil_id: int) -> None:
+    """The count and correction checks read, then write on what they read: under
+    PostgreSQL's READ COMMITTED two officers' saves for one pupil take turns (SQLite
+    serialises every write already, and its Conn has no `lock`)."""
+    lock = getattr(conn, "lock", None)
+    if lock is not None:
+        await lock(f"pathway:pupil:{pupil_id}")
 
 
 def _field_problem(step: NewStep) -> bool:
@@ -337,6 +348,7 @@ async def record_outcome(conn: Conn, officer: Officer, outcome: NewOutcome, *, n
         await _refused(conn, officer, "pathway_outcome",
                        None if step is None else step["pupil_id"], now)
         return Saved(None, NOT_VISIBLE)
+    await _lock_pupil(conn, step["pupil_id"])
     if draft_token is not None and await _saved_from(conn, "pathway_outcomes", draft_token):
         return Saved(None, REPEAT)
     problem = await _outcome_problem(conn, step, outcome)
@@ -406,11 +418,11 @@ _CHRONOLOGY = f"""
            WHERE c.pupil_id = v.pupil_id AND c.supersedes = v.id)
     UNION ALL
     SELECT 'step', s.id, s.step_date, s.kind, o.ref, s.saved_at
-      FROM pathway_steps s JOIN officers o ON o.id = s.officer_id
+      FROM pathway_steps s LEFT JOIN officers o ON o.id = s.officer_id
      WHERE s.pupil_id = :pupil AND {_CURRENT_STEP}
     UNION ALL
     SELECT 'outcome', o.id, o.outcome_date, o.outcome, w.ref, o.saved_at
-      FROM pathway_outcomes o JOIN officers w ON w.id = o.officer_id
+      FROM pathway_outcomes o LEFT JOIN officers w ON w.id = o.officer_id
      WHERE o.pupil_id = :pupil AND {_CURRENT_OUTCOME}
 """
 
@@ -481,7 +493,7 @@ def _step_items(steps: Sequence[Any]) -> list[OpenItem]:
         if step["review_date"] is not None:
             items.append(OpenItem(pupil, "review", date.fromisoformat(step["review_date"]),
                                   step["id"]))
-        if step["kind"] == "nti":
+        if step["kind"] == "nti" and step["period_weeks"] is not None:  # imported: unknown
             weeks = step["period_weeks"]
             items.append(OpenItem(pupil, "improvement_ends",
                                   rules.improvement_period_end(started, weeks), step["id"]))
@@ -554,3 +566,84 @@ async def items_due(conn: Conn, officer: Officer, *, today: date,
             actor=officer.actor, reason="pathway_due",
             pupil_ids=[item.pupil_id for item in due])], at=now)
     return due
+
+
+# --- an imported history -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedNotice:
+    """A notice issued before the bot (`ewobot import notices`): `kind` nti or pn."""
+
+    pupil_id: int
+    contact_id: int
+    kind: str
+    issued: date
+    outcome: str | None = None
+    outcome_date: date | None = None
+
+
+async def contact_ids(conn: Conn, pupil_ids: Sequence[int]) -> dict[tuple[int, str], int]:
+    """The pupils' contacts by (pupil id, name ignoring case and spacing)."""
+    found: dict[tuple[int, str], int] = {}
+    for pupil_id in sorted(set(pupil_ids)):
+        rows = await conn.fetchall("SELECT id, name FROM contacts WHERE pupil_id = ?",
+                                   (pupil_id,))
+        found.update(((pupil_id, contact_name_key(row["name"])), row["id"]) for row in rows)
+    return found
+
+
+async def apply_notices(conn: Conn, notices: Sequence[ImportedNotice], *,
+                        now: datetime) -> dict[str, int]:
+    """Add the notices not yet imported (the same pupil, parent, kind and date issued),
+    and a penalty notice's outcome when it is new; the counts for the summary. The
+    caller audits the import as a whole (the file's SHA-256 and these counts)."""
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
+    for pupil_id in sorted({notice.pupil_id for notice in notices}):  # in order: no deadlock
+        await _lock_pupil(conn, pupil_id)
+    for notice in notices:
+        kind = "nti" if notice.kind == "nti" else "pn_referral"
+        step_id = await conn.fetchval(
+            "SELECT s.id FROM pathway_steps s JOIN pathway_parents pp ON pp.step_id = s.id"
+            " WHERE s.source = 'import' AND s.pupil_id = ? AND s.kind = ? AND s.step_date = ?"
+            " AND pp.contact_id = ?",
+            (notice.pupil_id, kind, notice.issued.isoformat(), notice.contact_id))
+        if step_id is None:
+            step_id = await conn.insert(
+                "INSERT INTO pathway_steps (pupil_id, kind, step_date, source, saved_at)"
+                " VALUES (?, ?, ?, 'import', ?)",
+                (notice.pupil_id, kind, notice.issued.isoformat(), stamp(now)))
+            await conn.execute("INSERT INTO pathway_parents (step_id, contact_id) VALUES (?, ?)",
+                               (step_id, notice.contact_id))
+            if kind == "pn_referral":
+                await _imported_outcome(conn, step_id, notice, "issued", notice.issued, now)
+            counts["added"] += 1
+        elif not await _outcome_is_new(conn, step_id, notice):
+            counts["unchanged"] += 1
+            continue
+        else:
+            counts["updated"] += 1
+        if notice.outcome is not None and notice.outcome_date is not None:
+            await _imported_outcome(conn, step_id, notice, notice.outcome,
+                                    notice.outcome_date, now)
+    return counts
+
+
+async def _outcome_is_new(conn: Conn, step_id: int, notice: ImportedNotice) -> bool:
+    """Whether the row's outcome differs from the latest recorded for that notice."""
+    if notice.outcome is None or notice.outcome_date is None:
+        return False
+    latest = await conn.fetchone(
+        "SELECT o.outcome, o.outcome_date FROM pathway_outcomes o WHERE o.step_id = ?"
+        f" AND o.outcome IN ('paid', 'withdrawn', 'unpaid') AND {_CURRENT_OUTCOME}"
+        " ORDER BY o.saved_at DESC, o.id DESC LIMIT 1", (step_id,))
+    return latest is None or (latest["outcome"], latest["outcome_date"]) != (
+        notice.outcome, notice.outcome_date.isoformat())
+
+
+async def _imported_outcome(conn: Conn, step_id: int, notice: ImportedNotice, outcome: str,
+                            on: date, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO pathway_outcomes (step_id, pupil_id, contact_id, outcome, outcome_date,"
+        " source, saved_at) VALUES (?, ?, ?, ?, ?, 'import', ?)",
+        (step_id, notice.pupil_id, notice.contact_id, outcome, on.isoformat(), stamp(now)))

@@ -241,7 +241,7 @@ async def _pathway(conn: Conn, pupil_id: int) -> tuple[list[dict[str, Any]],
     steps = await _rows(
         conn, "SELECT s.id, s.kind, s.step_date, o.ref AS officer_ref, s.review_date,"
               " s.period_weeks, s.section, s.reason, s.notes, s.supersedes, s.source, s.saved_at"
-              " FROM pathway_steps s JOIN officers o ON o.id = s.officer_id"
+              " FROM pathway_steps s LEFT JOIN officers o ON o.id = s.officer_id"
               " WHERE s.pupil_id = ? ORDER BY s.step_date, s.saved_at, s.id", pupil_id)
     parents = await _rows(
         conn, "SELECT pp.step_id, c.name FROM pathway_parents pp"
@@ -252,7 +252,7 @@ async def _pathway(conn: Conn, pupil_id: int) -> tuple[list[dict[str, Any]],
     outcomes = await _rows(
         conn, "SELECT x.id, x.step_id, x.outcome, x.outcome_date, c.name AS parent,"
               " o.ref AS officer_ref, x.end_date, x.detail, x.supersedes, x.source, x.saved_at"
-              " FROM pathway_outcomes x JOIN officers o ON o.id = x.officer_id"
+              " FROM pathway_outcomes x LEFT JOIN officers o ON o.id = x.officer_id"
               " LEFT JOIN contacts c ON c.id = x.contact_id"
               " WHERE x.pupil_id = ? ORDER BY x.outcome_date, x.saved_at, x.id", pupil_id)
     return steps, outcomes

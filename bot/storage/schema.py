@@ -190,7 +190,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE pathway_steps (
         id INTEGER PRIMARY KEY,
         pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
-        officer_id INTEGER NOT NULL REFERENCES officers(id),
+        officer_id INTEGER REFERENCES officers(id),  -- NULL only for an imported history
         kind TEXT NOT NULL CHECK (kind IN ('support_plan', 'contract', 'nti', 'pn_referral',
                                            'prosecution', 'eso', 'sao')),
         -- start, issue, referral, application or notice date, by kind
@@ -203,7 +203,8 @@ MIGRATIONS: tuple[str, ...] = (
         supersedes INTEGER REFERENCES pathway_steps(id),
         source TEXT NOT NULL DEFAULT 'chat' CHECK (source IN ('chat', 'import')),
         saved_at TEXT NOT NULL,
-        draft_token TEXT UNIQUE
+        draft_token TEXT UNIQUE,
+        CHECK (officer_id IS NOT NULL OR source = 'import')
     );
     CREATE INDEX pathway_steps_pupil ON pathway_steps(pupil_id, step_date);
     CREATE INDEX pathway_steps_supersedes ON pathway_steps(supersedes)
@@ -222,7 +223,7 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY,
         step_id INTEGER NOT NULL REFERENCES pathway_steps(id) ON DELETE CASCADE,
         pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
-        officer_id INTEGER NOT NULL REFERENCES officers(id),
+        officer_id INTEGER REFERENCES officers(id),  -- NULL only for an imported history
         contact_id INTEGER REFERENCES contacts(id) ON DELETE CASCADE,
         outcome TEXT NOT NULL CHECK (outcome IN ('issued', 'paid', 'withdrawn', 'unpaid',
                                                  'hearing', 'granted', 'refused', 'order')),
@@ -232,7 +233,8 @@ MIGRATIONS: tuple[str, ...] = (
         supersedes INTEGER REFERENCES pathway_outcomes(id),
         source TEXT NOT NULL DEFAULT 'chat' CHECK (source IN ('chat', 'import')),
         saved_at TEXT NOT NULL,
-        draft_token TEXT UNIQUE
+        draft_token TEXT UNIQUE,
+        CHECK (officer_id IS NOT NULL OR source = 'import')
     );
     CREATE INDEX pathway_outcomes_step ON pathway_outcomes(step_id, outcome_date);
     CREATE INDEX pathway_outcomes_pupil ON pathway_outcomes(pupil_id, outcome_date);

@@ -314,3 +314,28 @@ async def test_the_same_rules_hold_on_postgresql(pg_db: object,
     assert await pg_db.write(scenario) == (  # type: ignore[attr-defined]
         pathway.THIRD_NOTICE, 5, ["issued", "pn_referral"], ["payment_closes"],
         ["outcome_reminder"])
+
+
+async def test_an_imported_history_counts_and_is_shown_as_imported(service: Service) -> None:
+    ann = await service.officer("EWO1")
+    pupil = await service.pupil("Amelia", "Hughes", officer=ann)
+    conn = service.conn
+    mum, dad = await _parent(conn, pupil, "Jo Hughes"), await _parent(conn, pupil, "Al Hughes")
+    history = [
+        pathway.ImportedNotice(pupil, mum, "nti", date(2026, 1, 5)),
+        pathway.ImportedNotice(pupil, mum, "pn", date(2026, 2, 2), "paid", date(2026, 2, 20)),
+        pathway.ImportedNotice(pupil, mum, "pn", date(2026, 6, 1)),
+        pathway.ImportedNotice(pupil, dad, "pn", date(2026, 6, 1), "withdrawn", date(2026, 6, 3)),
+    ]
+    assert await pathway.apply_notices(conn, history, now=NOW) == {
+        "added": 4, "updated": 0, "unchanged": 0}
+    assert await pathway.apply_notices(conn, history, now=NOW) == {
+        "added": 0, "updated": 0, "unchanged": 4}
+    counts = await pathway.parent_counts(conn, ann, pupil, today=TODAY, now=NOW)
+    assert [(c.name, c.eligibility.counted, c.eligibility.allowed) for c in counts] == [
+        ("Al Hughes", 0, True), ("Jo Hughes", 2, False)]
+    entries, total = await pathway.chronology(conn, ann, pupil, now=NOW)
+    assert total == 9 and {e.officer_ref for e in entries} == {None}
+    # An imported notice awaiting its outcome is reminded on day 29 like any other.
+    due = await pathway.items_due(conn, ann, today=date(2026, 6, 30), now=NOW)
+    assert [(i.kind, i.contact_id) for i in due] == [("outcome_reminder", mum)]
