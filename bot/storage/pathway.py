@@ -57,6 +57,7 @@ TOO_OLD = "too_old"
 ALREADY_CORRECTED = "already_corrected"
 HAS_OUTCOMES = "has_outcomes"
 NOT_ISSUED = "not_issued"
+ALREADY_ISSUED = "already_issued"
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,12 +398,13 @@ async def _outcome_problem(conn: Conn, step: Any, outcome: NewOutcome) -> str | 
         (step["id"], outcome.contact_id))
     if named is None:
         return UNKNOWN_PARENT
-    if outcome.outcome == "issued":
-        return None
     issued = await conn.fetchval(
         "SELECT min(o.outcome_date) FROM pathway_outcomes o WHERE o.step_id = ?"
         f" AND o.contact_id = ? AND o.outcome = 'issued' AND {_CURRENT_OUTCOME}",
         (step["id"], outcome.contact_id))
+    if outcome.outcome == "issued":
+        # One notice per parent per referral: a wrong date is corrected, not added to.
+        return ALREADY_ISSUED if issued is not None and outcome.supersedes is None else None
     if issued is None or outcome.outcome_date.isoformat() < issued:
         return NOT_ISSUED
     return None

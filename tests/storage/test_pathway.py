@@ -170,6 +170,7 @@ async def test_an_outcome_fits_its_step_and_parent(service: Service) -> None:
     assert await outcome("issued", None) == pathway.BAD_FIELD
     assert await outcome("granted") == pathway.BAD_FIELD
     assert await outcome("issued") is None
+    assert await outcome("issued") == pathway.ALREADY_ISSUED
     assert await outcome("withdrawn") == pathway.BAD_FIELD  # a withdrawal says why
     assert await outcome("paid") is None
     eso = (await pathway.record_step(conn, ann, NewStep(pupil, "eso", TODAY),
@@ -339,3 +340,26 @@ async def test_an_imported_history_counts_and_is_shown_as_imported(service: Serv
     # An imported notice awaiting its outcome is reminded on day 29 like any other.
     due = await pathway.items_due(conn, ann, today=date(2026, 6, 30), now=NOW)
     assert [(i.kind, i.contact_id) for i in due] == [("outcome_reminder", mum)]
+
+
+async def test_a_corrected_issue_date_moves_the_count_and_the_reminder(
+        service: Service) -> None:
+    ann = await service.officer("EWO1")
+    pupil = await service.pupil("Amelia", "Hughes", officer=ann)
+    conn = service.conn
+    mum = await _parent(conn, pupil, "Jo Hughes")
+    referral = (await pathway.record_step(conn, ann, NewStep(
+        pupil, "pn_referral", date(2026, 10, 1), (mum,), reason="holiday"),
+        today=TODAY, now=NOW)).id
+    wrong = (await pathway.record_outcome(conn, ann, NewOutcome(
+        referral, "issued", date(2026, 10, 2), mum), now=NOW)).id  # type: ignore[arg-type]
+    fixed = await pathway.record_outcome(conn, ann, NewOutcome(  # type: ignore[arg-type]
+        referral, "issued", date(2026, 10, 12), mum, supersedes=wrong), now=NOW)
+    assert fixed.id is not None
+    notices = await pathway.notices_on_record(conn, pupil)
+    assert [(n.kind, n.issued) for n in notices] == [("pn", date(2026, 10, 12))]
+    # Day 29 of the corrected date is 10 November, not 31 October.
+    assert await pathway.items_due(conn, ann, today=date(2026, 11, 9), now=NOW) == []
+    due = await pathway.items_due(conn, ann, today=date(2026, 11, 10), now=NOW)
+    assert [(i.kind, i.due) for i in due] == [("outcome_reminder", date(2026, 11, 10))]
+    assert await _audit(conn, "pathway_outcome_saved") == ["chat_entry", "correction"]
