@@ -20,6 +20,7 @@ LAYERS: dict[str, int] = {
     "bot.importing": 2,
     "bot.charts": 2,
     "bot.processing": 2,
+    "bot.chat": 2,  # chat rendering, below handlers and jobs
     "bot.jobs": 3,
     "bot.handlers": 3,
     "bot.reports": 3,

@@ -24,6 +24,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
+from bot.chat import render
 from bot.domain.attempts import AttemptLimits
 from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.pinhash import PinCheck, check_pin, hash_pin, verify_pin
@@ -173,8 +174,7 @@ async def _refuse_stranger(update: Update, context: Context, user_id: int, now: 
     """Same short refusal whatever was sent, at most once an hour per account (a press
     is still answered, silently, so the client stops waiting)."""
     if not _limits(context).may_refuse(user_id, now):
-        if update.callback_query is not None:
-            await update.callback_query.answer()
+        await render.ack(update)
         return
     svc = services(context)
     async with svc.db.write() as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.chat.render import ack, grid
 from bot.domain.alerts import BUTTON_COLUMNS, more_button
 from bot.handlers.common import (
     STALE_BUTTON,
@@ -17,7 +18,6 @@ from bot.handlers.common import (
     services,
 )
 from bot.handlers.pupils import ALERT_BUTTON, show_card
-from bot.jobs.outbox import keyboard
 from bot.storage import outbox
 
 
@@ -53,6 +53,6 @@ async def _more(update: Update, context: Context, outbox_id: int | None,
     last = more_button(outbox_id, page + 1) if page + 1 < len(pages) else None
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
-    await query.answer()
+    await ack(update)
     await update.effective_chat.send_message(
-        shown["text"], reply_markup=keyboard(shown["buttons"], BUTTON_COLUMNS, last))
+        shown["text"], reply_markup=grid(shown["buttons"], BUTTON_COLUMNS, last))

@@ -10,15 +10,13 @@ exactly like an unknown reference.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
-from telegram.error import BadRequest
 
 from bot import charts
+from bot.chat.render import ack, day, edit
 from bot.domain.attendance import percent_text
 from bot.domain.caseload import Figures, band_labels
 from bot.domain.text import counted, pupil_name
@@ -105,7 +103,7 @@ async def caseload_command(update: Update, context: Context) -> None:
     if not team.officers and not team.own.figures.pupils:
         await answer(update, NOTHING)
         return
-    pages = summary_pages(team, title=TITLE.format(date=_day(team.today)))
+    pages = summary_pages(team, title=TITLE.format(date=day(team.today)))
     await answer(update, pages[0], markup=_summary_markup(0, len(pages)))
     await _send_chart(update, context, team)
 
@@ -125,7 +123,7 @@ async def caseload_button(update: Update, context: Context) -> None:
 async def _summary_page(update: Update, context: Context, page: int) -> None:
     supervisor = current_officer(context)
     team = await _team(context, supervisor)
-    pages = summary_pages(team, title=TITLE.format(date=_day(team.today)))
+    pages = summary_pages(team, title=TITLE.format(date=day(team.today)))
     page = min(page, len(pages) - 1)  # the team shrank since the button was sent
     await _audit(context, supervisor, target=None, detail={"view": "team", "page": page})
     await _edit(update, pages[page], _summary_markup(page, len(pages)))
@@ -180,8 +178,8 @@ def summary_pages(team: TeamCaseload, *, title: str) -> list[str]:
 def officer_page(detail: OfficerCaseload, page: int) -> tuple[str, InlineKeyboardMarkup]:
     """One officer's figures and a page of their pupils in need, with card buttons."""
     line = detail.line
-    title = (OWN_TITLE.format(ref=line.ref, date=_day(detail.today)) if line.own else
-             DETAIL_TITLE.format(name=_short(line.name), ref=line.ref, date=_day(detail.today)))
+    title = (OWN_TITLE.format(ref=line.ref, date=day(detail.today)) if line.own else
+             DETAIL_TITLE.format(name=_short(line.name), ref=line.ref, date=day(detail.today)))
     parts = [title + (ENDED if line.revoked else ""),
              DETAIL_FIGURES.format(**_counts(line.figures)), ""]
     total = len(detail.pupils_in_need)
@@ -214,11 +212,11 @@ def _pupil_line(pupil: PupilInNeed) -> str:
     elif standing.persistent:
         flags.append(PERSISTENT)
     if standing.overdue and pupil.follow_up is not None:
-        flags.append(OVERDUE.format(date=_day(pupil.follow_up)))
+        flags.append(OVERDUE.format(date=day(pupil.follow_up)))
     if standing.not_visited:
         flags.append(NOT_VISITED)
-    flags.append(LAST_VISIT.format(date=_day(pupil.last_visit)) if pupil.last_visit
-                 else NEVER_VISITED.format(date=_day(pupil.allocated_on)))
+    flags.append(LAST_VISIT.format(date=day(pupil.last_visit)) if pupil.last_visit
+                 else NEVER_VISITED.format(date=day(pupil.allocated_on)))
     name = pupil_name(pupil.first_name, pupil.last_name)
     return f"{name} ({pupil.case_ref}) — {'; '.join(flags)}"
 
@@ -237,10 +235,6 @@ def _counts(figures: Figures) -> dict[str, int]:
 
 def _short(name: str) -> str:
     return name if len(name) <= _LONGEST_NAME else name[:_LONGEST_NAME - 1] + "…"
-
-
-def _day(day: date) -> str:
-    return day.strftime("%d/%m/%Y")
 
 
 def _length(text: str) -> int:
@@ -283,7 +277,7 @@ async def _send_chart(update: Update, context: Context, team: TeamCaseload) -> N
         caption += CHART_SOME.format(count=room)
     # Rendering takes a moment of CPU: keep the event loop answering meanwhile.
     png = await asyncio.to_thread(charts.caseload_chart, bars, labels,
-                                  title=CHART_TITLE.format(date=_day(team.today)))
+                                  title=CHART_TITLE.format(date=day(team.today)))
     chat = update.effective_chat
     assert chat is not None
     await chat.send_photo(InputFile(png, filename="caseload.png"), caption=caption)
@@ -307,9 +301,5 @@ async def _audit(context: Context, supervisor: Officer, *, target: str | None,
 
 async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Show a page in the message whose button was pressed."""
-    query = update.callback_query
-    assert query is not None
-    with contextlib.suppress(BadRequest):  # the same page again: "message is not modified"
-        await query.edit_message_text(text, reply_markup=markup)
-    with contextlib.suppress(BadRequest):  # a replayed press may be too old to answer
-        await query.answer()
+    await edit(update, text, markup)
+    await ack(update)

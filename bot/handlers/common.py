@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Chat, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.chat.render import keyboard as keyboard  # re-exported: handlers import it from here
+from bot.chat.render import not_modified
 from bot.clock import Clock
 from bot.domain.message_parts import split_message
 from bot.handlers.table import Registry
@@ -198,7 +200,7 @@ async def _edit_to(context: Context, chat_id: int, message_id: int, text: str,
         await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
                                             reply_markup=markup)
     except BadRequest as exc:
-        if "not modified" not in str(exc).lower():  # the same screen shown again
+        if not not_modified(exc):  # the same screen shown again
             raise
 
 
@@ -215,16 +217,6 @@ async def forget_message(context: Context, message: Message | None) -> None:
     async with svc.db.write() as conn:
         await message_store.schedule_deletion(conn, item.chat_id, item.message_id, now)
     await sweeper.delete_due(context.bot, svc.db, item, now)
-
-
-def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    """Inline keyboard from rows of (label, callback data)."""
-    for row in rows:
-        for _, data in row:
-            if len(data.encode()) > 64:
-                raise ValueError("callback data is limited to 64 bytes")
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows])
 
 
 def button_data(update: Update) -> list[str]:

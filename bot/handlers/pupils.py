@@ -10,14 +10,13 @@ exist. Supervisors see their team's pupils read-only, audited as `supervision`.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 
+from bot.chat.render import ack, day, edit
 from bot.domain.attendance import RULE_LABELS, Rule, Tally
 from bot.domain.dates import YearEnd
 from bot.domain.message_parts import clipped
@@ -87,11 +86,8 @@ async def page_button(update: Update, context: Context) -> None:
         await answer(update, STALE_BUTTON)
         return
     text, markup = await _list_page(context, current_officer(context), page, LIST_BUTTON)
-    query = update.callback_query
-    assert query is not None
-    with contextlib.suppress(BadRequest):  # the same page again: "message is not modified"
-        await query.edit_message_text(text, reply_markup=markup)
-    await _acknowledge(update)
+    await edit(update, text, markup)
+    await ack(update)
 
 
 async def _list_page(context: Context, officer: Officer, page: int,
@@ -367,7 +363,7 @@ def card_text(card: PupilCard, *, pa_threshold: int, sa_threshold: int) -> str:
         lines += [f"• {_visit_line(visit)}" for visit in card.visits]
     else:
         lines.append("Last visits: none")
-    lines.append(f"Next follow-up: {_day(card.next_follow_up) if card.next_follow_up else 'none'}")
+    lines.append(f"Next follow-up: {day(card.next_follow_up) if card.next_follow_up else 'none'}")
     return "\n".join(lines)
 
 
@@ -379,7 +375,7 @@ def card_buttons(card: PupilCard, officer: Officer,
     if card.access == pupil_store.OWN:
         rows.append([(VISIT_BUTTON, f"v:new:{pupil_id}")])
         # Correct is offered to a visit's author for a while after it was saved.
-        rows += [[(CORRECT_BUTTON.format(date=_day(visit.visit_date)), f"vc:{visit.id}")]
+        rows += [[(CORRECT_BUTTON.format(date=day(visit.visit_date)), f"vc:{visit.id}")]
                  for visit in card.visits if visit.officer_id == officer.id
                  and correctable(datetime.fromisoformat(visit.saved_at), now)]
     return rows
@@ -407,12 +403,8 @@ def _yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def _day(day: date) -> str:
-    return day.strftime("%d/%m/%Y")
-
-
 def _visit_line(visit: pupil_store.VisitLine) -> str:
-    parts = [_day(visit.visit_date), _label(VISIT_TYPES, visit.type)]
+    parts = [day(visit.visit_date), _label(VISIT_TYPES, visit.type)]
     if visit.contact:
         parts.append(_label(CONTACT_OUTCOMES, visit.contact))
     return f"{' — '.join(parts)} ({visit.officer_ref})"
@@ -443,7 +435,7 @@ async def details_button(update: Update, context: Context) -> None:
         return
     text = details_text(details, svc.settings.sensitive_message_minutes)
     await send_sensitive(context, update.effective_chat.id, text)
-    await _acknowledge(update)
+    await ack(update)
 
 
 def details_text(details: PupilDetails, minutes: int) -> str:
@@ -477,11 +469,6 @@ async def _send(update: Update, text: str, markup: InlineKeyboardMarkup) -> None
     chat = update.effective_chat
     if chat is not None:
         await chat.send_message(text, reply_markup=markup)
-    await _acknowledge(update)
+    await ack(update)
 
 
-async def _acknowledge(update: Update) -> None:
-    """Stop the pressed button's spinner (a replayed press may be too old to answer)."""
-    if update.callback_query is not None:
-        with contextlib.suppress(BadRequest):
-            await update.callback_query.answer()

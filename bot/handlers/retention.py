@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 
+from bot.chat.render import ack, day, edit
 from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.dates import parse_chat_date
 from bot.domain.message_parts import MESSAGE_LIMIT, clipped, text_length
@@ -121,10 +122,6 @@ RETENTION_REVIEW = "retention_review"  # the audit reason of a page of records
 # --- reading -----------------------------------------------------------------------------
 
 
-def _day(value: date) -> str:
-    return value.strftime("%d/%m/%Y")
-
-
 def _policy(context: Context) -> retention_store.RetentionPolicy:
     svc = services(context)
     return retention_store.policy_for(svc.settings, svc.clock.now())
@@ -136,7 +133,7 @@ def overview_text(counts: Sequence[SchoolCount], records: Sequence[DueRecord], *
 
     The page is edited in place, so it must stay one message: school lines that would
     pass Telegram's limit are counted in "…and N more schools" instead."""
-    title = TITLE.format(day=_day(today), past=sum(c.past_due for c in counts),
+    title = TITLE.format(day=day(today), past=sum(c.past_due for c in counts),
                          coming=sum(c.coming_due for c in counts),
                          held=sum(c.held for c in counts))
     tail = ["", NOTHING_DUE]
@@ -162,12 +159,12 @@ def overview_text(counts: Sequence[SchoolCount], records: Sequence[DueRecord], *
 def _record_line(record: DueRecord) -> str:
     return RECORD.format(
         ref=record.case_ref, school=clipped(record.school_name, SCHOOL_NAME_MAX),
-        deadline=_day(record.deadline),
+        deadline=day(record.deadline),
         stage=STAGES[record.stage],
-        last=_day(record.last_intervention) if record.last_intervention else NO_INTERVENTION,
+        last=day(record.last_intervention) if record.last_intervention else NO_INTERVENTION,
         allocated=ALLOCATED if record.allocated else NOT_ALLOCATED,
-        mark=_day(record.latest_mark) if record.latest_mark else NO_MARK,
-        hold=ON_HOLD.format(day=_day(record.hold_review)) if record.held and record.hold_review
+        mark=day(record.latest_mark) if record.latest_mark else NO_MARK,
+        hold=ON_HOLD.format(day=day(record.hold_review)) if record.held and record.hold_review
         else "")
 
 
@@ -240,7 +237,7 @@ async def on_button(update: Update, context: Context) -> None:
 async def _open(update: Update, context: Context, args: Sequence[str]) -> None:
     """`ret:open`, the reminder's button: the overview as a new message."""
     text, markup = await _overview(context, current_officer(context), 0)
-    await _ack(update)
+    await ack(update)
     await _send(update, context, text, markup)
 
 
@@ -250,8 +247,8 @@ async def _page(update: Update, context: Context, args: Sequence[str]) -> None:
         await answer(update, STALE_BUTTON)
         return
     text, markup = await _overview(context, current_officer(context), page)
-    await _ack(update)
-    await _edit(update, text, markup)
+    await ack(update)
+    await edit(update, text, markup)
 
 
 # --- Dispose ----------------------------------------------------------------------------------
@@ -272,10 +269,10 @@ async def _ask_dispose(update: Update, context: Context, args: Sequence[str]) ->
     if record is None or not record.disposable:
         await _refuse_dispose(update, context, args[0])
         return
-    await _ack(update)
+    await ack(update)
     await _send(update, context,
                 CONFIRM_ONE.format(ref=record.case_ref, school=record.school_name,
-                                   deadline=_day(record.deadline)),
+                                   deadline=day(record.deadline)),
                 keyboard([[(YES_ONE, f"{PREFIX}:dok:{record.pupil_id}"),
                            (KEEP, f"{PREFIX}:x")]]))
 
@@ -295,8 +292,8 @@ async def _dispose_one(update: Update, context: Context, args: Sequence[str]) ->
         await _refuse_dispose(update, context, args[0])
         return
     cleaned = await _scrub(context)
-    await _ack(update)
-    await _edit(update, DISPOSED.format(ref=record.case_ref) + ("" if cleaned
+    await ack(update)
+    await edit(update, DISPOSED.format(ref=record.case_ref) + ("" if cleaned
                                                                  else CLEAN_UP_WAITING))
 
 
@@ -308,7 +305,7 @@ async def _ask_dispose_all(update: Update, context: Context, args: Sequence[str]
     if not ids:
         await _refuse_dispose(update, context, None)
         return
-    await _ack(update)
+    await ack(update)
     await _send(update, context,
                 CONFIRM_THE_ONE if len(ids) == 1 else CONFIRM_ALL.format(count=len(ids)),
                 keyboard([[(YES_ALL.format(count=len(ids)),
@@ -330,8 +327,8 @@ async def _dispose_all(update: Update, context: Context, args: Sequence[str]) ->
     async with svc.db.read() as conn:
         ids = await retention_store.disposable_ids(conn, officer, policy)
     if not ids or args[0] != str(len(ids)) or args[1] != fingerprint(ids):
-        await _ack(update)
-        await _edit(update, CHANGED)
+        await ack(update)
+        await edit(update, CHANGED)
         return
     disposed = 0
     for start in range(0, len(ids), DISPOSE_CHUNK):
@@ -340,14 +337,14 @@ async def _dispose_all(update: Update, context: Context, args: Sequence[str]) ->
                 disposed += await retention_store.dispose(conn, pupil_id, by=officer,
                                                           policy=policy, now=svc.clock.now())
     cleaned = await _scrub(context)
-    await _ack(update)
+    await ack(update)
     done = DISPOSED_THE_ONE if disposed == 1 else DISPOSED_ALL.format(count=disposed)
-    await _edit(update, done + ("" if cleaned else CLEAN_UP_WAITING))
+    await edit(update, done + ("" if cleaned else CLEAN_UP_WAITING))
 
 
 async def _keep(update: Update, context: Context, args: Sequence[str]) -> None:
-    await _ack(update)
-    await _edit(update, KEPT)
+    await ack(update)
+    await edit(update, KEPT)
 
 
 async def _refuse_dispose(update: Update, context: Context, raw_id: str | None) -> None:
@@ -383,7 +380,7 @@ async def _start_hold(update: Update, context: Context, args: Sequence[str]) -> 
             conn, officer.id, kind=KIND, step="reason", now=now, pupil_id=record.pupil_id,
             expires_at=now + timedelta(hours=svc.settings.session_max_hours),
             data={"ref": record.case_ref})
-    await _ack(update)
+    await ack(update)
     rows = [[(HOLD_REASON_LABELS[code], f"{PREFIX}:hr:{talk.token}:{code}")]
             for code in HOLD_REASONS]
     message = await _send(update, context, ASK_REASON.format(ref=record.case_ref),
@@ -414,8 +411,8 @@ async def _hold_reason(update: Update, context: Context, args: Sequence[str]) ->
     if moved is None:
         await answer(update, STALE_BUTTON)
         return
-    await _ack(update)
-    await _edit(update, ASK_REVIEW.format(ref=talk.data.get("ref", ""),
+    await ack(update)
+    await edit(update, ASK_REVIEW.format(ref=talk.data.get("ref", ""),
                                           reason=HOLD_REASON_LABELS[args[1]]),
                 keyboard([[(CANCEL, f"{PREFIX}:hx:{talk.token}")]]))
 
@@ -429,8 +426,8 @@ async def _hold_cancel(update: Update, context: Context, args: Sequence[str]) ->
         return
     async with svc.db.write() as conn:
         await conversations.end(conn, talk.officer_id, talk.token)
-    await _ack(update)
-    await _edit(update, HOLD_CANCELLED)
+    await ack(update)
+    await edit(update, HOLD_CANCELLED)
 
 
 async def on_text(update: Update, context: Context, talk: Conversation) -> None:
@@ -465,7 +462,7 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
         await refuse(update, context, officer, reason="not_due", text=CANNOT_HOLD,
                      target=f"pupil:{talk.pupil_id}" if talk.pupil_id else None)
         return
-    await answer(update, HELD.format(ref=record.case_ref, day=_day(review),
+    await answer(update, HELD.format(ref=record.case_ref, day=day(review),
                                      reason=HOLD_REASON_LABELS[reason]))
 
 
@@ -484,7 +481,7 @@ async def _release(update: Update, context: Context, args: Sequence[str]) -> Non
         await refuse(update, context, officer, reason="not_held", text=CANNOT_RELEASE,
                      target=f"pupil:{pupil_id}" if pupil_id is not None else None)
         return
-    await _ack(update)
+    await ack(update)
     await _send(update, context, RELEASED.format(ref=record.case_ref,
                                                  stage=STAGES[record.stage]), None)
 
@@ -492,29 +489,11 @@ async def _release(update: Update, context: Context, args: Sequence[str]) -> Non
 # --- chat plumbing -------------------------------------------------------------------------
 
 
-async def _ack(update: Update) -> None:
-    """Answer the press silently (it may be too old to answer: nothing to say then)."""
-    query = update.callback_query
-    if query is not None:
-        with contextlib.suppress(BadRequest):
-            await query.answer()
-
-
 async def _send(update: Update, context: Context, text: str,
                 markup: InlineKeyboardMarkup | None) -> int:
     assert update.effective_chat is not None
     message = await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
     return message.message_id
-
-
-async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    query = update.callback_query
-    assert query is not None
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise
 
 
 async def _drop_keyboard(update: Update, context: Context, message_id: int | None) -> None:

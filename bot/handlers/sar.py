@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.chat.render import day
 from bot.handlers.common import (
     Context,
     answer,
@@ -42,5 +43,4 @@ async def sar_command(update: Update, context: Context) -> None:
         return
     rows = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in export.counts.items())
     await answer(update, WRITTEN.format(file=export.path.name, rows=rows,
-                                        received=export.received.strftime("%d/%m/%Y"),
-                                        due=export.due.strftime("%d/%m/%Y")))
+                                        received=day(export.received), due=day(export.due)))

@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 
 from telegram.ext import ContextTypes
 
+from bot.chat.render import day
 from bot.handlers.caseload import summary_pages
 from bot.settings import Settings
 from bot.storage import audit, outbox
@@ -73,7 +74,7 @@ async def enqueue_due_digests(db: Database, settings: Settings, now: datetime) -
 
 def digest_text(team: caseload_store.TeamCaseload) -> str:
     """The first page of the summary (officers most in need come first)."""
-    pages = summary_pages(team, title=TITLE.format(date=team.today.strftime("%d/%m/%Y")))
+    pages = summary_pages(team, title=TITLE.format(date=day(team.today)))
     return pages[0] if len(pages) == 1 else f"{pages[0]}\n\n{MORE}"
 
 

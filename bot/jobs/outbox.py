@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, BotCommandScopeChat, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -28,6 +28,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, ContextTypes
 
+from bot.chat.render import grid
 from bot.domain.alerts import more_button
 from bot.domain.dates import in_quiet_time
 from bot.domain.message_parts import split_message
@@ -151,18 +152,7 @@ def markup(delivery: Delivery) -> InlineKeyboardMarkup | None:
     pages = delivery.payload.get("pages")
     if isinstance(pages, list) and len(pages) > 1:
         more = more_button(delivery.id, 1)
-    return keyboard(buttons, int(delivery.payload.get("columns", 1)), more)
-
-
-def keyboard(buttons: Sequence[Sequence[str]], columns: int,
-             last: Sequence[str] | None = None) -> InlineKeyboardMarkup | None:
-    """Buttons `[label, data]` laid out `columns` to a row, then `last` on its own row."""
-    columns = max(columns, 1)
-    cells = [InlineKeyboardButton(label, callback_data=data) for label, data in buttons]
-    rows = [cells[start:start + columns] for start in range(0, len(cells), columns)]
-    if last is not None:
-        rows.append([InlineKeyboardButton(last[0], callback_data=last[1])])
-    return InlineKeyboardMarkup(rows) if rows else None
+    return grid(buttons, int(delivery.payload.get("columns", 1)), more)
 
 
 def _backoff(attempts: int) -> timedelta:

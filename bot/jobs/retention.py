@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from telegram.ext import ContextTypes
 
+from bot.chat.render import day
 from bot.domain.dates import next_delivery_time
 from bot.domain.retention import RetentionPolicy
 from bot.domain.text import noun_for
@@ -86,8 +87,8 @@ def reminder_payload(counts: list[SchoolCount], head: audit.Head,
     coming = sum(count.coming_due for count in counts)
     past = sum(count.past_due for count in counts)
     held = sum(count.held for count in counts)
-    lines = [HEADLINE.format(day=_day(policy.today), past=past, coming=coming, held=held,
-                             by=_day(policy.today + timedelta(days=policy.notice_days)))]
+    lines = [HEADLINE.format(day=day(policy.today), past=past, coming=coming, held=held,
+                             by=day(policy.today + timedelta(days=policy.notice_days)))]
     shown = [count for count in counts if count.coming_due or count.past_due]
     lines += [SCHOOL_LINE.format(school=count.school_name, past=count.past_due,
                                  coming=count.coming_due)
@@ -97,10 +98,6 @@ def reminder_payload(counts: list[SchoolCount], head: audit.Head,
         lines.append(MORE_SCHOOLS.format(count=more, schools=noun_for(more, SCHOOL)))
     lines.append(HEAD_LINE.format(head=head.short()))
     return {"text": "\n".join(lines), "buttons": [[OPEN_BUTTON, "ret:open"]]}
-
-
-def _day(d: date) -> str:
-    return d.strftime("%d/%m/%Y")
 
 
 def check_is_due(now: datetime, last: datetime | None, check_time: time) -> bool:

@@ -1,0 +1,27 @@
+"""/cancel — leave the open conversation (a visit draft, a PIN set-up, a hold), saving
+nothing. Every conversation is one `conversations` row, so ending it is the whole of
+cancelling: a step-by-step flow needs nothing of its own for /cancel.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.handlers.common import Context, answer, current_officer, services
+from bot.handlers.visit.texts import CANCELLED_OTHER, NOTHING_TO_CANCEL
+from bot.storage import conversations
+
+
+async def cancel_command(update: Update, context: Context) -> None:
+    """/cancel — leave the open conversation, saving nothing."""
+    officer = current_officer(context)
+    svc = services(context)
+    async with svc.db.write() as conn:
+        talk = await conversations.current(conn, officer.id, svc.clock.now())
+        if talk is not None:
+            await conversations.end(conn, officer.id, talk.token)
+    if talk is None:
+        await answer(update, NOTHING_TO_CANCEL)
+        return
+    row = context.registry.conversation(talk.kind)  # what /cancel says is the kind's row
+    await answer(update, CANCELLED_OTHER if row is None else row.cancelled)

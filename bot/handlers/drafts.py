@@ -1,0 +1,197 @@
+"""Draft-backed conversations: the parts every step-by-step flow shares (/visit today).
+
+A flow is one `Flow` row (its conversation kind, its callback prefix, what a stale
+press is told) plus its own screens and steps. What this module gives every flow:
+
+- the draft is a `conversations` row written at every step (`start`, `move`), so a
+  crash, a restart or a PIN lock resumes it where it was, and /cancel (which ends any
+  conversation) saves nothing;
+- buttons carry the draft's token and step, `<prefix>:<token>:<step>:<choice>`
+  (`Flow.data`); `Flow.refusal` refuses a press from an earlier step or an ended draft;
+- `show` edits the pressed message or sends a new one (through the sensitive-message
+  path when the screen holds notes or details) and remembers which message shows the
+  step; a list of pupils is audited before it shows;
+- the summary's Save / Change / Cancel (`summary_rows`, `change_rows`, `on_summary`).
+
+How to add a flow is in docs/ARCHITECTURE.md ("Step-by-step flows").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+
+from bot.chat import render as chat
+from bot.handlers.common import (
+    Context,
+    current_officer,
+    edit_sensitive,
+    send_sensitive,
+    services,
+)
+from bot.storage import audit, conversations
+from bot.storage.conversations import Conversation
+
+Rows = list[list[tuple[str, str]]]
+Render = Callable[[Conversation], "Screen"]
+
+# The summary's choices, and Change's way back to the summary.
+SAVE, CHANGE, CANCEL, BACK = "save", "change", "cancel", "back"
+MARK = "✓ "
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """One step as the chat shows it."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None
+    sensitive: bool = False  # summaries with notes and details: deleted later
+    listed: tuple[int, ...] = ()  # pupils listed by name: audited as a list
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """What the shared parts need to know of one step-by-step flow."""
+
+    kind: str  # the `conversations.kind` of its drafts
+    prefix: str  # its callback-data prefix
+    stale: str  # told on a press of an earlier step's or draft's button
+    ended: str  # told on a press when none of its drafts is open
+    listed_reason: str = ""  # audit reason of a screen that lists pupils
+    side_steps: tuple[str, ...] = ()  # button steps valid beside the current one
+
+    def data(self, talk: Conversation, step: str, choice: str) -> str:
+        """A button of `talk` at `step`."""
+        return f"{self.prefix}:{talk.token}:{step}:{choice}"
+
+    def refusal(self, talk: Conversation | None, parts: Sequence[str]) -> str | None:
+        """Why a press with data `parts` is refused (None: it is the current step's)."""
+        if talk is None or talk.kind != self.kind:
+            return self.ended  # nothing to carry on
+        if (len(parts) != 4 or talk.token != parts[1]
+                or parts[2] not in (talk.step, *self.side_steps)):
+            return self.stale
+        return None
+
+
+def marked(label: str, chosen: bool) -> str:
+    """A button label, ticked when it is the answer kept in the draft."""
+    return MARK + label if chosen else label
+
+
+def rows(buttons: Sequence[tuple[str, str]], per_row: int) -> Rows:
+    return [list(buttons[i:i + per_row]) for i in range(0, len(buttons), per_row)]
+
+
+def summary_rows(flow: Flow, talk: Conversation, labels: tuple[str, str, str]) -> Rows:
+    """Save, Change, Cancel (`labels` in that order) under the summary."""
+    return [[(label, flow.data(talk, talk.step, choice))
+             for label, choice in zip(labels, (SAVE, CHANGE, CANCEL), strict=True)]]
+
+
+def change_rows(flow: Flow, talk: Conversation, fields: Sequence[tuple[str, str]],
+                back_label: str) -> Rows:
+    """Change: one button for each (step, label) that can be answered again, two to a
+    row, then the way back to the summary."""
+    buttons = [(label, flow.data(talk, talk.step, step)) for step, label in fields]
+    return [*rows(buttons, 2), [(back_label, flow.data(talk, talk.step, BACK))]]
+
+
+def chat_id(update: Update) -> int:
+    assert update.effective_chat is not None
+    return update.effective_chat.id
+
+
+def pressed_message_id(update: Update) -> int:
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    return query.message.message_id
+
+
+async def start(context: Context, officer_id: int, flow: Flow, *, step: str,
+                pupil_id: int | None = None, data: dict[str, Any] | None = None) -> Conversation:
+    """Open a new draft of `flow` at `step`, replacing any other conversation."""
+    svc = services(context)
+    now = svc.clock.now()
+    async with svc.db.write() as conn:
+        talk = await conversations.start(
+            conn, officer_id, kind=flow.kind, step=step, now=now,
+            expires_at=now + timedelta(hours=svc.settings.session_max_hours),
+            pupil_id=pupil_id, data=data)
+    return talk
+
+
+async def show(update: Update, context: Context, flow: Flow, talk: Conversation,
+               screen: Screen, *, edit: bool) -> None:
+    """Show the step: edit the pressed message, or send a new one; then remember it.
+
+    One screen per answer: an earlier message's buttons are left alone (pressed, they
+    are refused as stale unless they are the current step's).
+    """
+    svc = services(context)
+    where = chat_id(update)
+    if screen.listed:  # a list of pupils shows only once its audit entry is committed
+        await svc.audit_trail.append(audit.listing(
+            actor=current_officer(context).actor, reason=flow.listed_reason,
+            pupil_ids=screen.listed))
+    if edit and screen.sensitive:  # its deletion is recorded before the text is shown
+        message_id = await edit_sensitive(context, where, pressed_message_id(update),
+                                          screen.text, markup=screen.markup)
+    elif edit:
+        message_id = await chat.edit(update, screen.text, screen.markup)
+    elif screen.sensitive:
+        message_id = await send_sensitive(context, where, screen.text, markup=screen.markup)
+    else:
+        message = await context.bot.send_message(where, screen.text, reply_markup=screen.markup)
+        message_id = message.message_id
+    async with svc.db.write() as conn:
+        await conversations.advance(conn, talk, step=talk.step, now=svc.clock.now(),
+                                    message_id=message_id)
+
+
+async def move(update: Update, context: Context, flow: Flow, talk: Conversation,
+               draft: dict[str, Any], *, step: str, render: Render, edit: bool,
+               pupil_id: int | None = None) -> None:
+    """Store the answer, then show `step` as `render` draws it."""
+    svc = services(context)
+    async with svc.db.write() as conn:
+        moved = await conversations.advance(conn, talk, step=step, now=svc.clock.now(),
+                                            data=draft, pupil_id=pupil_id)
+    if moved is None:  # ended or replaced meanwhile
+        await chat.ack(update, flow.stale, alert=True)
+        return
+    await show(update, context, flow, moved, render(moved), edit=edit)
+    await chat.ack(update)
+
+
+async def end_with(update: Update, context: Context, talk: Conversation, text: str, *,
+                   edit: bool) -> None:
+    """End the draft and say why."""
+    svc = services(context)
+    async with svc.db.write() as conn:
+        await conversations.end(conn, talk.officer_id, talk.token)
+    if edit:
+        await chat.edit(update, text)
+    else:
+        await context.bot.send_message(chat_id(update), text)
+
+
+async def on_summary(update: Update, context: Context, flow: Flow, talk: Conversation,
+                     choice: str, *, save: Callable[[], Awaitable[None]], render: Render,
+                     cancelled: str, hint: str, change_step: str = CHANGE) -> None:
+    """A press under the summary: Save, Change (to `change_step`), or Cancel."""
+    if choice == SAVE:
+        await save()
+    elif choice == CANCEL:
+        await end_with(update, context, talk, cancelled, edit=True)
+        await chat.ack(update)
+    elif choice == CHANGE:
+        await move(update, context, flow, talk, dict(talk.data), step=change_step,
+                   render=render, edit=True)
+    else:
+        await chat.ack(update, hint, alert=True)

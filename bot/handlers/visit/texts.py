@@ -1,0 +1,102 @@
+"""The /visit texts, button labels and choices: every word the visit flow shows.
+
+Kept apart from the screens so the flow's wording can be read (and reviewed) in one
+place, and so /due and /cancel can say theirs without importing the conversation.
+"""
+
+from __future__ import annotations
+
+from bot.domain import visit_flow as flow
+from bot.domain.conversation_kinds import ConversationKind
+from bot.domain.visit_flow import Problem
+from bot.handlers.drafts import Flow
+
+KIND = ConversationKind.VISIT
+PREFIX = "v"
+CORRECT_PREFIX = "vc"
+PUPIL_BUTTONS = 10
+DUE_LINES = 40
+DUE_BUTTONS = 10
+
+CHOOSE_PUPIL = "Record a visit: choose a pupil, or type a name."
+SEVERAL_MATCH = "Several pupils of yours match: choose one, or type more of the name."
+NO_MATCH = "No pupil of yours matches"
+NO_PUPILS = "You have no pupils allocated to you, so there is no visit to record."
+QUESTIONS = {
+    flow.TYPE: "What kind of contact was it?",
+    flow.DATE: "When was it? Choose, or type the date as DD/MM/YYYY or DD/MM.",
+    flow.CONTACT: "Who was seen?",
+    flow.REASON: "Main reason for absence?",
+    flow.ACTION: "Action agreed?",
+    flow.FOLLOW_UP: "Next follow-up? Choose, or type the date as DD/MM/YYYY or DD/MM.",
+    flow.NOTES: "Notes? Type them (up to 4,096 characters), or Skip.",
+    flow.SUMMARY: "Save this visit?",
+    flow.CHANGE: "Which answer do you want to change? Then you come back to the summary.",
+}
+DATE_CHECK_QUESTION = ("{date} is more than 28 days ago. Is that the right date? Or type "
+                       "another as DD/MM/YYYY or DD/MM.")
+NOTES_KEPT = ("Notes so far:\n{notes}\n\nKeep them, remove them, or type new notes "
+              "(up to 4,096 characters) to replace them.")
+REASON_NOT_ASKED = "{label} (not asked: no reply)"
+HINTS = {
+    Problem.CHOOSE: "Please choose one of the buttons.",
+    Problem.NOT_A_DATE: "That is not a date I can read: type it as DD/MM/YYYY or DD/MM.",
+    Problem.FUTURE_VISIT: "The visit date cannot be in the future.",
+    Problem.FUTURE_VISIT_NO_YEAR: ("The visit date cannot be in the future. For a date last "
+                                   "year, type the year too: DD/MM/YYYY."),
+    Problem.PAST_FOLLOW_UP: "The follow-up cannot be in the past.",
+    Problem.PAST_FOLLOW_UP_NO_YEAR: ("The follow-up cannot be in the past. For a date next "
+                                     "year, type the year too: DD/MM/YYYY."),
+    Problem.NOTES_TOO_LONG: ("Notes can be up to 4,096 characters: please shorten them and "
+                             "send them again."),
+}
+HEADER = "Visit for {initials} ({case_ref})"
+RESUME = "Continue visit for {initials}?"
+SAVED = "Saved: {type} for {initials} on {date}. Next follow-up: {follow_up}."
+TOLD_SUPERVISOR = "{action}: 1 person was told, your supervisor."
+TOLD_OTHERS = "{action}: you have no supervisor, so {people} told."
+TOLD_ONE = "1 other supervisor was"
+TOLD_MANY = "{count} other supervisors were"
+TOLD_NOBODY = ("{action}: nobody could be told, as you have no supervisor and there is no "
+               "other supervisor. Contact the DSL directly.")
+ALREADY_SAVED = "That visit is already saved."
+CANCELLED = "Visit cancelled. Nothing was saved."
+CANCELLED_OTHER = "Cancelled. Nothing was saved."
+NOTHING_TO_CANCEL = "There is nothing to cancel."
+STALE = "That button is from an earlier step or visit. Send /visit to carry on."
+STALE_ENDED = ("That button is from a visit that has ended: no visit is open. Send /visit to "
+               "record a new one.")
+DRAFT_OPEN = "A visit for {initials} is still open. Send /visit to carry on."
+DRAFT_OPEN_NO_PUPIL = "A visit is still open. Send /visit to carry on."
+NOT_ALLOCATED = ("This pupil is no longer allocated to you, so the visit has ended. "
+                 "Nothing was saved.")
+CANNOT_CORRECT = "That visit cannot be corrected."
+TOO_OLD = "A visit can be corrected only within 7 days of saving it."
+ALREADY_CORRECTED = "That visit has already been corrected: correct the newer entry instead."
+CORRECTION_ENDED = f"{ALREADY_CORRECTED} Nothing was saved."
+CORRECTING = "Correcting the visit of {date}; your earlier answers are marked ✓."
+ESCALATION = "{action}: case {case_ref}, {initials}, {school}. Recorded by {officer} on {date}."
+NO_FOLLOW_UPS = "No follow-ups are due."
+DUE_HEADER = "Follow-ups due, oldest first:"
+DUE_MORE = "…and {count} more."
+# Audit reasons of the lists of pupils shown: /due, and the visit's pupil step.
+DUE_COMMAND, VISIT_COMMAND = "due_command", "visit_command"
+DUE_TODAY, OVERDUE_ONE, OVERDUE = "today", "1 day overdue", "{days} days overdue"
+
+LABEL_TODAY, LABEL_YESTERDAY = "Today", "Yesterday"
+LABEL_1_WEEK, LABEL_2_WEEKS, LABEL_NONE = "In 1 week", "In 2 weeks", "None"
+LABEL_SKIP, LABEL_KEEP_NOTES, LABEL_REMOVE_NOTES = "Skip", "Keep notes", "Remove notes"
+LABEL_SAVE, LABEL_CHANGE, LABEL_CANCEL = "Save", "Change", "Cancel"
+LABEL_DATE_YES, LABEL_DATE_CHANGE = "Yes, keep it", "Change the date"
+LABEL_BACK = "Back to the summary"
+LABEL_CONTINUE, LABEL_DISCARD = "Continue", "Discard"
+
+# Choices of the resume prompt: carry on, or discard the draft and then start anew,
+# with one pupil (`p<id>`), or correcting a visit (`c<id>`).
+RESUME_STEP, GO, NEW = "resume", "go", "new"
+
+# The visit as a draft-backed flow (bot/handlers/drafts.py): its kind, its buttons'
+# prefix, and what a refused press is told; the resume prompt's buttons are valid
+# beside the current step's.
+VISIT = Flow(kind=KIND, prefix=PREFIX, stale=STALE, ended=STALE_ENDED,
+             listed_reason=VISIT_COMMAND, side_steps=(RESUME_STEP,))
