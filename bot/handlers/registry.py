@@ -11,7 +11,7 @@ enrols, before anyone has a role.)
 from __future__ import annotations
 
 from bot.domain.conversation_kinds import ConversationKind
-from bot.handlers import access, pupils, visit
+from bot.handlers import access, cancel, due, pupils, visit
 from bot.handlers import alerts as alert_handlers
 from bot.handlers import caseload as caseload_handlers
 from bot.handlers import help as help_handlers
@@ -40,9 +40,9 @@ COMMANDS = (
     Command("visit", visit.visit_command, RECORDERS, "Record a visit"),
     # Anyone may leave an open conversation (a controller's hold too); the menu and
     # /help offer it to those who record visits.
-    Command("cancel", visit.cancel_command, ROLES, "Leave the visit being recorded",
+    Command("cancel", cancel.cancel_command, ROLES, "Leave the visit being recorded",
             menu=RECORDERS),
-    Command("due", visit.due_command, RECORDERS, "My follow-ups due"),
+    Command("due", due.due_command, RECORDERS, "My follow-ups due"),
     Command("retention", retention_handlers.retention_command, (CONTROLLER,),
             "Records coming due and past due"),
     Command("sar", sar_handlers.sar_command, (CONTROLLER,), "Subject-access export: /sar UPN"),

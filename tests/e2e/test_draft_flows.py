@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot import app as app_module
 from bot.chat import render
 from bot.clock import FixedClock
 from bot.handlers import drafts, visit
 from bot.handlers.common import Context, button_data, current_officer, services
+from bot.handlers.registry import REGISTRY
+from bot.handlers.table import OFFICER, SUPERVISOR, Button, Command, Registry, Talk
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
@@ -71,19 +71,21 @@ def _saved(update: Update) -> Any:
     return save
 
 
+# The flow's rows: a command, its buttons and its conversation, as any flow adds them.
+TWO_STEP = Registry(
+    commands=(*REGISTRY.commands,
+              Command("twostep", two_command, (OFFICER, SUPERVISOR), "A two-step flow")),
+    buttons=(*REGISTRY.buttons, Button("t2", two_button, (OFFICER, SUPERVISOR))),
+    conversations=(*REGISTRY.conversations,
+                   Talk("two", None, visit.CANCELLED_OTHER, (OFFICER, SUPERVISOR), "t2")),
+    search=REGISTRY.search, tips=REGISTRY.tips)
+
+
 @pytest.fixture
-async def running(settings: Settings, standin: BotApiStandIn, db: Database, clock: FixedClock,
-                  monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[RunningBot]:
-    real = app_module.register_handlers
-
-    def with_two_step(application: Application) -> None:  # type: ignore[type-arg]
-        # Ahead of the catch-alls for unknown commands and stale buttons.
-        application.add_handler(CommandHandler("twostep", two_command), group=0)
-        application.add_handler(CallbackQueryHandler(two_button, pattern="^t2:"), group=0)
-        real(application)
-
-    monkeypatch.setattr(app_module, "register_handlers", with_two_step)
-    async with RunningBot(settings, standin, clock=clock, db=db, webhook=WEBHOOK) as bot:
+async def running(settings: Settings, standin: BotApiStandIn, db: Database,
+                  clock: FixedClock) -> AsyncIterator[RunningBot]:
+    async with RunningBot(settings, standin, clock=clock, db=db, webhook=WEBHOOK,
+                          registry=TWO_STEP) as bot:
         yield bot
 
 
