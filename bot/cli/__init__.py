@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "bot.cli.imports",
     "bot.cli.records",
     "bot.cli.reports",
+    "bot.cli.rights",
     "bot.cli.service",
 )
 
