@@ -218,7 +218,7 @@ async def release_hold(conn: Conn, viewer: Officer, policy: RetentionPolicy, pup
 # naming each table keeps disposal complete even where cascades are not declared.
 _PUPIL_TABLES = ("outbox_pupils", "retention_reminders", "holds", "alerts", "rule_states",
                  "pupil_stats", "marks", "conversations", "visits", "allocation_history",
-                 "allocations", "contacts")
+                 "allocations", "contacts", "rights_requests")
 
 
 async def dispose(conn: Conn, pupil_id: int, *, by: Officer, policy: RetentionPolicy,

@@ -86,15 +86,17 @@ async def _one(conn: Conn, request_id: int) -> RightsRequest:
 
 
 async def record(conn: Conn, pupil_id: int, kind: str, received: date, *, actor: str,
-                 now: datetime) -> int:
-    """Record a request about a pupil held; returns its id. Audited."""
+                 now: datetime, audited: bool = True) -> int:
+    """Record a request about a pupil held; returns its id. Audited unless the caller
+    audits it itself (a subject-access export)."""
     request_id = await conn.insert(
         "INSERT INTO rights_requests (pupil_id, kind, received, due, recorded_by)"
         " VALUES (?, ?, ?, ?, ?)",
         (pupil_id, kind, received.isoformat(), rules.due_date(received).isoformat(), actor))
-    await audit.append(conn, actor=actor, action="rights_request", target=f"pupil:{pupil_id}",
-                       reason="rights_request", at=now,
-                       detail={"request": request_id, "kind": kind})
+    if audited:
+        await audit.append(conn, actor=actor, action="rights_request",
+                           target=f"pupil:{pupil_id}", reason="rights_request", at=now,
+                           detail={"request": request_id, "kind": kind})
     return request_id
 
 
