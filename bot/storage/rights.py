@@ -22,14 +22,18 @@ from bot.storage.db import Conn
 
 OPEN, UPHELD, REJECTED, LIFTED = "open", "upheld", "rejected", "lifted"
 
+def _kinds(kinds: tuple[str, ...]) -> str:
+    return ", ".join(f"'{kind}'" for kind in kinds)  # fixed names from bot.domain.rights
+
+
 # Restricted now: a restriction or objection undecided, or upheld and not yet lifted.
 RESTRICTED_SQL = (
     "EXISTS (SELECT 1 FROM rights_requests rr WHERE rr.pupil_id = {pupil}"
-    " AND rr.kind IN ('restriction', 'objection') AND rr.status IN ('open', 'upheld'))")
+    f" AND rr.kind IN ({_kinds(rules.RESTRICTING_KINDS)}) AND rr.status IN ('open', 'upheld'))")
 # Past due at once: an objection or erasure upheld.
 PAST_DUE_SQL = (
     "EXISTS (SELECT 1 FROM rights_requests rr WHERE rr.pupil_id = {pupil}"
-    " AND rr.kind IN ('objection', 'erasure') AND rr.status = 'upheld')")
+    f" AND rr.kind IN ({_kinds(rules.PAST_DUE_KINDS)}) AND rr.status = 'upheld')")
 
 
 class RightsProblem(Exception):
@@ -190,9 +194,9 @@ async def restricted_among(conn: Conn, pupil_ids: list[int]) -> set[int]:
         return set()
     marks = ", ".join("?" * len(pupil_ids))
     rows = await conn.fetchall(
-        "SELECT DISTINCT pupil_id FROM rights_requests WHERE kind IN ('restriction', 'objection')"
-        f" AND status IN ('open', 'upheld') AND pupil_id IN ({marks})", tuple(pupil_ids))
-    return {int(row["pupil_id"]) for row in rows}
+        f"SELECT p.id FROM pupils p WHERE p.id IN ({marks})"
+        f" AND {RESTRICTED_SQL.format(pupil='p.id')}", tuple(pupil_ids))
+    return {int(row["id"]) for row in rows}
 
 
 async def recipients_of(conn: Conn, pupil_id: int) -> list[str]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from bot.storage.db import Database
 from tests.cli.test_records import ACTOR, Records
 from tests.conftest import make_settings
 from tests.e2e.retention_files import upn
+from tests.storage.retention_seed import Seed
 
 
 @pytest.fixture
@@ -99,3 +103,29 @@ def test_usage_mistakes_exit_2(records: Records, capsys: pytest.CaptureFixture[s
     assert exited.value.code == 2
     assert capsys.readouterr().err.splitlines()[0] == (
         "one of the arguments --uphold --reject is required")
+
+
+def _recent_pupil(records: Records) -> None:
+    """A third pupil, imported this term: nowhere near its retention deadline."""
+    async def seed() -> None:
+        db = await Database.open(records.settings)
+        try:
+            seed = Seed(db)
+            seed.serial = 2  # after the two pupils Records holds
+            await seed.pupil(imported=date(2026, 9, 1), upn=upn(3))
+        finally:
+            await db.close()
+    asyncio.run(seed())
+
+
+@pytest.mark.parametrize(("kind", "decision", "past_due"), [
+    ("erasure", "--uphold", 3), ("objection", "--uphold", 3), ("erasure", "--reject", 2),
+    ("objection", "--reject", 2), ("restriction", "--uphold", 2)])
+def test_objection_or_erasure_upheld_is_past_due_at_once(
+        records: Records, kind: str, decision: str, past_due: int) -> None:
+    _recent_pupil(records)
+    records("requests", "add", upn(3), "--kind", kind)
+    reason = "request_valid" if decision == "--uphold" else "legal_claims"
+    assert records("requests", "decide", "1", decision, "--reason", reason).code == 0
+    checked = records("retention", "check").out.splitlines()[0]
+    assert checked == f"retention check: {past_due} past due, 0 coming due, 0 on hold"
