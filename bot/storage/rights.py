@@ -247,3 +247,22 @@ async def due_news(conn: Conn, today: date) -> DueNews:
         " ORDER BY due, id", (soon,))
     overdue = [int(r["id"]) for r in rows if r["due"] < today.isoformat()]
     return DueNews([int(r["id"]) for r in rows if r["due"] >= today.isoformat()], overdue)
+
+
+REMINDED_KEY = "rights_requests_reminded_on"
+
+
+async def due_news_to_remind(conn: Conn, today: date) -> DueNews:
+    """`due_news` for the daily check's reminder, once a day: empty when the controllers
+    were already told today; otherwise, if there is anything, today is recorded as told
+    (the caller queues the reminder in the same transaction)."""
+    told = await conn.fetchval("SELECT value FROM meta WHERE key = ?", (REMINDED_KEY,))
+    if told == today.isoformat():
+        return DueNews([], [])
+    news = await due_news(conn, today)
+    if news.anything:
+        await conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (REMINDED_KEY, today.isoformat()))
+    return news

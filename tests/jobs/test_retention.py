@@ -19,7 +19,7 @@ from bot.jobs.retention import (
     run_retention_check,
 )
 from bot.settings import Settings
-from bot.storage import audit, retention
+from bot.storage import audit, retention, rights
 from bot.storage.db import Database, DatabaseError
 from bot.storage.sar import export_subject_access
 from tests.e2e.retention_files import upn
@@ -200,3 +200,26 @@ async def test_a_disposed_records_subject_access_exports_go_with_it(
     assert await clean_up_after_disposals(db, settings.export_dir)
     assert [export.path.exists() for export in made] == [False, False, True]
     assert elsewhere.path.exists()  # written with --out: where the administrator chose
+
+
+async def test_rights_requests_due_soon_or_overdue_are_told_once_a_day(
+        db: Database, settings: Settings) -> None:
+    seed = Seed(db)
+    await seed.officer("DPO1", "controller")
+    await seed.pupil(imported=date(2026, 9, 1), first="Zebediah", last="Quuxworth", upn=upn(1))
+    async with db.write() as conn:
+        for received in (date(2026, 10, 1), date(2026, 10, 20), date(2026, 10, 28)):
+            await rights.add(conn, upn(1), "rectification", received, actor="os:dpo", now=NOW)
+    # 01/11 and 20/11 are due; the third, due 28/11, is within seven days of 21/11.
+    first = await run_retention_check(db, settings, at(2026, 11, 21))
+    again = await run_retention_check(db, settings, at(2026, 11, 21, 15))
+    next_day_check = await run_retention_check(db, settings, at(2026, 11, 22))
+    assert (first.reminded, again.reminded, next_day_check.reminded) == (True, False, True)
+    told, next_day = await reminders(db)
+    lines = told["text"].splitlines()
+    assert lines[0].startswith("Retention check 21/11/2026: 0 past due, 0 coming due")
+    assert lines[1:3] == ["Rights requests overdue: 2 (1, 2).",
+                          "Rights requests due within 7 days: 1 (3)."]
+    assert lines[3].startswith("Audit trail head: ")
+    assert "Zebediah" not in told["text"] and "C00001" not in told["text"]
+    assert next_day["text"].splitlines()[1] == "Rights requests overdue: 2 (1, 2)."
