@@ -122,6 +122,7 @@ class Settings(BaseSettings):
     caseload_digest: Annotated[tuple[int, time] | None, NoDecode] = "MON 08:00"  # type: ignore[assignment]
     outbox_poll_seconds: float = Field(5, gt=0)
     export_dir: Path = Path("data/exports")
+    controller_name: str = "the data controller"
     webhook_url: str | None = None
     webhook_listen: Annotated[tuple[str, int], NoDecode] = "127.0.0.1:8080"  # type: ignore[assignment]
     webhook_secret: SecretStr | None = None

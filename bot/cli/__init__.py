@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "bot.cli.records",
     "bot.cli.reports",
     "bot.cli.rights",
+    "bot.cli.ropa",
     "bot.cli.service",
 )
 
