@@ -47,7 +47,8 @@ def test_written_0600_never_over_a_file_without_force(records: Records,
     assert "Controller: Westshire Council." in out.read_text(encoding="utf-8")
     out.write_text("kept")
     refused = records("ropa", "--out", str(out))
-    assert (refused.code, refused.err) == (1, f"{out} already exists; add --force to overwrite it\n")
+    assert (refused.code, refused.err) == (
+        1, f"{out} already exists; add --force to overwrite it\n")
     assert out.read_text() == "kept"
     assert records("ropa", "--out", str(out), "--force").code == 0
     assert out.read_text(encoding="utf-8").startswith("# Record of processing")
