@@ -1,7 +1,8 @@
 """The daily retention check: reminds controllers of records coming due and past due.
 
 The same message tells them of rights requests due within 7 days or overdue (ids and
-counts), at most once a day.
+counts), at most once a day; and it queues the officers' compliance reminders
+(bot.storage.compliance), once a day too.
 
 It runs at EWO_RETENTION_CHECK_TIME and at start-up when the last check is more than
 a day old, so a check missed while the bot was down is not lost: the job looks every
@@ -24,7 +25,7 @@ from bot.domain.dates import next_delivery_time
 from bot.domain.retention import RetentionPolicy
 from bot.domain.text import noun_for
 from bot.settings import Settings
-from bot.storage import audit, outbox, retention, rights, sar
+from bot.storage import audit, compliance, outbox, retention, rights, sar
 from bot.storage.db import Database, DatabaseError
 from bot.storage.retention import ReminderNews, SchoolCount
 
@@ -81,6 +82,8 @@ async def run_retention_check(db: Database, settings: Settings, now: datetime, *
                 conn, kind="retention", audience="controllers",
                 payload=reminder_payload(counts, head, policy, requests.lines()), now=now,
                 not_before=next_delivery_time(now, settings.quiet_hours, settings.quiet_days))
+        await compliance.queue_reminders(conn, settings, now, not_before=next_delivery_time(
+            now, settings.quiet_hours, settings.quiet_days))
         await retention.record_check(conn, now)
     return CheckResult(coming, past, held, news, reminding, head)
 

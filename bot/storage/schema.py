@@ -285,6 +285,14 @@ MIGRATIONS: tuple[str, ...] = (
         requested_by TEXT NOT NULL
     );
 
+    -- Officers' compliance: the dates of their enhanced DBS check and data-protection
+    -- training (none: not recorded). When the feature arrived is meta 'compliance_since'.
+    CREATE TABLE officer_compliance (
+        officer_id INTEGER PRIMARY KEY REFERENCES officers(id),
+        dbs_checked TEXT,
+        training_completed TEXT
+    );
+
     -- Rights requests (UK GDPR Articles 15-21) of every kind: what their due dates,
     -- decisions and restrictions follow from. Removed with the pupil's record; the
     -- access requests' export files are in subject_access_requests, which outlives it.
