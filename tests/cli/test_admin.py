@@ -183,6 +183,7 @@ def test_on_a_terminal_a_qr_code_of_the_link_comes_before_the_code(cli: Cli) -> 
 
 
 def test_compliance_dates_are_recorded_listed_and_audited(cli: Cli) -> None:
+    cli.settings = cli.settings.model_copy(update={"compliance": "enforce"})
     today = datetime.now(ZoneInfo("Europe/London")).date()
     trained = today - timedelta(days=340)
     added = cli("officers", "add", "SUP1", "--name", "Sam", "--role", "supervisor",

@@ -234,6 +234,7 @@ async def compliance_reminders(db: Database) -> list[tuple[str, str]]:
 
 async def test_compliance_reminders_thirty_days_before_and_on_the_day_once_a_day(
         db: Database, settings: Settings) -> None:
+    settings = settings.model_copy(update={"compliance": "warn"})
     seed = Seed(db)
     await seed.officer("DPO1", "controller")
     supervisor = await seed.officer("SUP1", "supervisor")
