@@ -12,7 +12,7 @@ import re
 import socket
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     caseload_digest: Annotated[tuple[int, time] | None, NoDecode] = "MON 08:00"  # type: ignore[assignment]
     outbox_poll_seconds: float = Field(5, gt=0)
     export_dir: Path = Path("data/exports")
+    controller_name: str = "the data controller"
+    training_valid_months: int = Field(12, ge=1)
+    dbs_recheck_months: int = Field(36, ge=0)
+    compliance: Literal["enforce", "warn", "off"] = "enforce"
     webhook_url: str | None = None
     webhook_listen: Annotated[tuple[str, int], NoDecode] = "127.0.0.1:8080"  # type: ignore[assignment]
     webhook_secret: SecretStr | None = None

@@ -22,8 +22,8 @@ pinhash.use_cost(TEST_PIN_COST)
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    """Settings for a test: files under tmp_path, no .env, no quiet hours and no weekly
-    digest unless asked."""
+    """Settings for a test: files under tmp_path, no .env, no quiet hours, no weekly
+    digest and no compliance reminders unless asked."""
     values: dict[str, Any] = {
         "database": tmp_path / "data" / "ewo.sqlite3",
         "export_dir": tmp_path / "data" / "exports",
@@ -32,6 +32,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "quiet_days": "",
         # The weekly digest would reach supervisors mid-test; digest tests turn it on.
         "caseload_digest": "",
+        # Compliance reminders would too (test people have no dates); their tests turn
+        # them on.
+        "compliance": "off",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

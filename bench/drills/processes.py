@@ -34,6 +34,7 @@ def environment(settings: Settings, standin: BotApiStandIn | None = None,
         "EWO_QUIET_HOURS": "",
         "EWO_QUIET_DAYS": "",
         "EWO_CASELOAD_DIGEST": "",
+        "EWO_COMPLIANCE": "off",
         "EWO_OUTBOX_POLL_SECONDS": "0.2",
         "PYTHONPATH": str(REPO),
     })

@@ -33,6 +33,8 @@ COMMAND_MODULES = (
     "bot.cli.imports",
     "bot.cli.records",
     "bot.cli.reports",
+    "bot.cli.rights",
+    "bot.cli.ropa",
     "bot.cli.service",
 )
 

@@ -1,13 +1,13 @@
-"""`ewobot init` and `ewobot officers add|code|revoke|list`."""
+"""`ewobot init` and `ewobot officers add|code|revoke|compliance|list`."""
 
 from __future__ import annotations
 
 import argparse
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
-from bot.cli import BAD_INPUT, OK, CliEnv, CliError
-from bot.storage import audit
+from bot.cli import BAD_INPUT, BAD_USAGE, OK, CliEnv, CliError
+from bot.storage import audit, compliance
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database, load_pepper
 
@@ -24,7 +24,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--name", required=True)
     add.add_argument("--role", required=True, choices=officer_store.ROLES)
     add.add_argument("--supervisor", metavar="REF")
+    _compliance_options(add)
     add.set_defaults(handler=cmd_add)
+    dates = sub.add_parser("compliance", help="record a DBS check's or training's date")
+    dates.add_argument("ref")
+    _compliance_options(dates)
+    dates.set_defaults(handler=cmd_compliance)
     code = sub.add_parser("code", help="issue a new enrolment code")
     code.add_argument("ref")
     code.set_defaults(handler=cmd_code)
@@ -35,9 +40,31 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=cmd_list)
 
 
+def _compliance_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dbs", metavar="DATE", type=_date,
+                        help="the enhanced DBS check's date (YYYY-MM-DD)")
+    parser.add_argument("--training", metavar="DATE", type=_date,
+                        help="the data-protection training's date (YYYY-MM-DD)")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
+
+
+def _check_dates(args: argparse.Namespace, today: date) -> None:
+    for name in ("dbs", "training"):
+        value = getattr(args, name)
+        if value is not None and value > today:
+            raise CliError(f"--{name} cannot be in the future")
+
+
 async def cmd_init(args: argparse.Namespace, env: CliEnv) -> int:
     async with env.database() as db, db.write() as conn:
         await audit.append(conn, actor=env.actor, action="init", reason="admin_command")
+        await compliance.record_since(conn, env.clock.today())
     load_pepper(env.settings)  # made now, so it can be kept apart from backups from the start
     env.say(f"database ready: {env.settings.database}")
     return OK
@@ -48,6 +75,7 @@ async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
     name = " ".join(args.name.split())
     if not name:
         raise CliError("--name must not be empty")
+    _check_dates(args, env.clock.today())
     async with env.database() as db:
         now = env.clock.now()
         async with db.write() as conn:
@@ -61,6 +89,9 @@ async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
             await audit.append(conn, actor=env.actor, action="officer_add",
                                target=officer.actor, reason="admin_command",
                                detail={"role": args.role})
+            if args.dbs or args.training:
+                await compliance.set_dates(conn, officer, dbs=args.dbs, training=args.training,
+                                           actor=env.actor, now=now)
         await _print_code(env, db, code, f"{officer.role} {ref} added")
     return OK
 
@@ -90,9 +121,27 @@ async def cmd_revoke(args: argparse.Namespace, env: CliEnv) -> int:
     return OK
 
 
+async def cmd_compliance(args: argparse.Namespace, env: CliEnv) -> int:
+    if args.dbs is None and args.training is None:
+        raise CliError("give --dbs DATE, --training DATE or both", BAD_USAGE)
+    _check_dates(args, env.clock.today())
+    ref = _ref(args.ref)
+    today = env.clock.today()
+    policy = compliance.rules_of(env.settings)
+    async with env.database(create=False) as db, db.write() as conn:
+        officer = await _existing(conn, ref)
+        await compliance.set_dates(conn, officer, dbs=args.dbs, training=args.training,
+                                   actor=env.actor, now=env.clock.now())
+        found = await compliance.compliance_of(conn, officer, today, policy=policy)
+    env.say(f"{officer.ref}: " + "; ".join(item.describe() for item in found.items))
+    return OK
+
+
 async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
+    policy = compliance.rules_of(env.settings)
     async with env.database(create=False) as db, db.read() as conn:
         listing = await officer_store.list_officers(conn)
+        dates = await compliance.compliance_by_officer(conn, env.clock.today(), policy)
     if not listing:
         env.say("no officers yet: add one with `ewobot officers add REF --name NAME --role ROLE`")
         return OK
@@ -108,7 +157,11 @@ async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
         supervisor = f" (supervisor {item.supervisor_ref})" if item.supervisor_ref else ""
         pupils = f", {item.pupils} pupils" if officer.role != "controller" else ""
         marker = f"  [{'; '.join(flags)}]" if flags else ""
-        env.say(f"{officer.ref}  {officer.name}  {officer.role}{supervisor}{pupils}{marker}")
+        found = dates.get(officer.id)
+        checks = ("  " + "; ".join(item.describe() for item in found.items)
+                  if found is not None and env.settings.compliance != "off" else "")
+        env.say(f"{officer.ref}  {officer.name}  {officer.role}{supervisor}{pupils}{marker}"
+                f"{checks}")
     return OK
 
 

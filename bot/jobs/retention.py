@@ -1,5 +1,9 @@
 """The daily retention check: reminds controllers of records coming due and past due.
 
+The same message tells them of rights requests due within 7 days or overdue (ids and
+counts), at most once a day; and it queues the officers' compliance reminders
+(bot.storage.compliance), once a day too.
+
 It runs at EWO_RETENTION_CHECK_TIME and at start-up when the last check is more than
 a day old, so a check missed while the bot was down is not lost: the job looks every
 minute (and at start) at the time of the last check, kept in the database, rather
@@ -22,7 +26,7 @@ from bot.domain.dates import next_delivery_time
 from bot.domain.retention import RetentionPolicy
 from bot.domain.text import noun_for
 from bot.settings import Settings
-from bot.storage import audit, outbox, retention, sar
+from bot.storage import audit, compliance, outbox, retention, rights, sar
 from bot.storage.db import Database, DatabaseError
 from bot.storage.retention import ReminderNews, SchoolCount
 
@@ -63,6 +67,8 @@ async def run_retention_check(db: Database, settings: Settings, now: datetime, *
     async with db.write() as conn:
         stock = await retention.take_stock(conn, policy, now)
         counts, news = stock.counts, stock.news
+        requests = await rights.due_news_to_remind(conn, policy.today)
+        reminding = news.anything or requests.anything
         coming = sum(count.coming_due for count in counts)
         past = sum(count.past_due for count in counts)
         held = sum(count.held for count in counts)
@@ -70,20 +76,23 @@ async def run_retention_check(db: Database, settings: Settings, now: datetime, *
             await audit.append(conn, actor=actor, action="retention_check",
                                reason="admin_command", at=now,
                                detail={"coming_due": coming, "past_due": past, "held": held,
-                                       "reminded": news.anything})
+                                       "reminded": reminding})
         head = await audit.head(conn)
-        if news.anything:
+        if reminding:
             await outbox.enqueue(
                 conn, kind="retention", audience="controllers",
-                payload=reminder_payload(counts, head, policy), now=now,
+                payload=reminder_payload(counts, head, policy, requests.lines()), now=now,
                 not_before=next_delivery_time(now, settings.quiet_hours, settings.quiet_days))
+        await compliance.queue_reminders(conn, settings, now, not_before=next_delivery_time(
+            now, settings.quiet_hours, settings.quiet_days))
         await retention.record_check(conn, now)
-    return CheckResult(coming, past, held, news, news.anything, head)
+    return CheckResult(coming, past, held, news, reminding, head)
 
 
-def reminder_payload(counts: list[SchoolCount], head: audit.Head,
-                     policy: RetentionPolicy) -> dict[str, object]:
-    """The reminder: counts by school and the audit head, no case references at all."""
+def reminder_payload(counts: list[SchoolCount], head: audit.Head, policy: RetentionPolicy,
+                     requests: list[str] | None = None) -> dict[str, object]:
+    """The reminder: counts by school, the rights requests due soon or overdue (ids and
+    counts), and the audit head; no case references at all."""
     coming = sum(count.coming_due for count in counts)
     past = sum(count.past_due for count in counts)
     held = sum(count.held for count in counts)
@@ -96,6 +105,7 @@ def reminder_payload(counts: list[SchoolCount], head: audit.Head,
     if len(shown) > MAX_SCHOOL_LINES:
         more = len(shown) - MAX_SCHOOL_LINES
         lines.append(MORE_SCHOOLS.format(count=more, schools=noun_for(more, SCHOOL)))
+    lines += requests or []
     lines.append(HEAD_LINE.format(head=head.short()))
     return {"text": "\n".join(lines), "buttons": [[OPEN_BUTTON, "ret:open"]]}
 

@@ -46,7 +46,7 @@ from bot.domain.marks import (
 )
 from bot.domain.text import initials
 from bot.settings import Settings
-from bot.storage import audit
+from bot.storage import audit, rights
 from bot.storage.db import Conn, stamp
 from bot.storage.outbox import enqueue
 
@@ -76,6 +76,7 @@ class _Pupil:
     date_of_birth: date
     tally: Tally
     latest_mark: date | None
+    restricted: bool = False
 
 
 async def evaluate_import(conn: Conn, pupil_ids: Collection[int], *, settings: Settings,
@@ -83,6 +84,7 @@ async def evaluate_import(conn: Conn, pupil_ids: Collection[int], *, settings: S
                           known: Mapping[int, MarkWindow] | None = None) -> Evaluation:
     """Evaluate the five rules for `pupil_ids` after an attendance import, inside `conn`.
 
+    A pupil whose record is restricted (bot.storage.rights) is skipped altogether.
     Rule states are recorded for this academic year (the one holding `today`); a rule
     that goes from not holding to holding gives an alert (one per family, the deepest
     band), unless `baseline`, which records states without alerting. Alerts are audited
@@ -92,9 +94,15 @@ async def evaluate_import(conn: Conn, pupil_ids: Collection[int], *, settings: S
     """
     year = academic_year_of(today, settings.academic_year_end)
     evaluated = created = 0
-    for chunk in _chunks(sorted(set(pupil_ids))):
-        pupils = await _pupils(conn, chunk, year)
-        eligible = {p.pupil_id: p for p in pupils if _eligible(p, settings)}
+    for whole in _chunks(sorted(set(pupil_ids))):
+        pupils = await _pupils(conn, whole, year)
+        # A restricted record is stored and nothing else: its marks are kept, no rule
+        # is evaluated and its rule states stay as they were until the restriction ends.
+        # (A pupil without this year's figures is never read here, and holds no rule.)
+        restricted = {p.pupil_id for p in pupils if p.restricted}
+        chunk = [pupil_id for pupil_id in whole if pupil_id not in restricted]
+        eligible = {p.pupil_id: p for p in pupils
+                    if not p.restricted and _eligible(p, settings)}
         marks = await _recent_marks(conn, eligible, settings.continuous_absence_sessions,
                                     known or {})
         before = await _holding(conn, chunk, year)
@@ -139,13 +147,15 @@ def _eligible(pupil: _Pupil, settings: Settings) -> bool:
 async def _pupils(conn: Conn, chunk: list[int], year: int) -> list[_Pupil]:
     rows = await conn.fetchall(
         "SELECT p.id, p.date_of_birth, s.possible, s.attended, s.authorised, s.unauthorised,"
-        " s.lates_l, s.lates_u, s.latest_mark"
+        f" s.lates_l, s.lates_u, s.latest_mark, {rights.RESTRICTED_SQL.format(pupil='p.id')}"
+        " AS restricted"
         " FROM pupils p JOIN pupil_stats s ON s.pupil_id = p.id AND s.academic_year = ?"
         f" WHERE p.id IN ({_marks(len(chunk))})", (year, *chunk))
     return [_Pupil(row["id"], date.fromisoformat(row["date_of_birth"]),
                    Tally(row["possible"], row["attended"], row["authorised"],
                          row["unauthorised"], row["lates_l"], row["lates_u"]),
-                   None if row["latest_mark"] is None else date.fromisoformat(row["latest_mark"]))
+                   None if row["latest_mark"] is None else date.fromisoformat(row["latest_mark"]),
+                   bool(row["restricted"]))
             for row in rows]
 
 

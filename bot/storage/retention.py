@@ -21,6 +21,7 @@ from bot.settings import Settings
 from bot.storage import audit, sessions
 from bot.storage.db import Conn, stamp
 from bot.storage.officers import Officer
+from bot.storage.rights import PAST_DUE_SQL
 
 LAST_CHECK_KEY = "retention_last_check"
 CLEAN_UP_KEY = "disposal_clean_up_owed"  # set by a disposal until the files are cleaned
@@ -45,11 +46,17 @@ _DUE = """
                CASE WHEN h.review_date > :today THEN 1 ELSE 0 END AS held
         FROM pupils p LEFT JOIN holds h ON h.pupil_id = p.id {where}
     ), d AS (
-        SELECT due.*, COALESCE(last_visit, last_imported) AS base_date FROM due
+        SELECT due.*,
+               CASE WHEN COALESCE(last_visit, last_imported) > :past AND {past_due_at_once}
+                    THEN :past ELSE COALESCE(last_visit, last_imported) END AS base_date
+        FROM due
     )
 """
-_BASE = _DUE.format(where="")
-_ONE = _DUE.format(where="WHERE p.id = :pupil")
+# An objection or erasure upheld makes a record past due at once: its base date is
+# taken as the latest one already past due (never later than it was).
+_PAST_DUE_AT_ONCE = PAST_DUE_SQL.format(pupil="due.pupil_id")
+_BASE = _DUE.format(where="", past_due_at_once=_PAST_DUE_AT_ONCE)
+_ONE = _DUE.format(where="WHERE p.id = :pupil", past_due_at_once=_PAST_DUE_AT_ONCE)
 
 _CONTROLLER = ("EXISTS (SELECT 1 FROM officers viewer WHERE viewer.id = :viewer"
                " AND viewer.role = 'controller' AND viewer.status = 'active')")
@@ -225,7 +232,8 @@ async def release_hold(conn: Conn, viewer: Officer, policy: RetentionPolicy, pup
 # naming each table keeps disposal complete even where cascades are not declared.
 _PUPIL_TABLES = ("outbox_pupils", "retention_reminders", "holds", "alerts", "rule_states",
                  "pupil_stats", "marks", "conversations", "visits", "pathway_outcomes",
-                 "pathway_steps", "allocation_history", "allocations", "contacts")
+                 "pathway_steps", "allocation_history", "allocations", "contacts",
+                 "rights_requests")
 
 
 async def dispose(conn: Conn, pupil_id: int, *, by: Officer, policy: RetentionPolicy,

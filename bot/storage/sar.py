@@ -27,7 +27,7 @@ from bot.domain.upn import is_valid_upn, normalise_upn
 from bot.domain.visits import ABSENCE_REASONS, ACTIONS, CONTACT_OUTCOMES, VISIT_TYPES, label_of
 from bot.files import write_private
 from bot.settings import Settings
-from bot.storage import audit, retention, sessions
+from bot.storage import audit, retention, rights, sessions
 from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 
@@ -106,6 +106,10 @@ async def export_subject_access(db: Database, settings: Settings, upn: str, *, a
             "INSERT INTO subject_access_requests (pupil_ref, received, due, export_file,"
             " requested_by) VALUES (?, ?, ?, ?, ?)",
             (f"pupil:{pupil['id']}", received.isoformat(), due.isoformat(), path.name, actor))
+        # Also a rights request of kind access, so one list and one reminder cover it;
+        # the export's own audit entry below records it.
+        await rights.record(conn, pupil["id"], "access", received, actor=actor, now=now,
+                            audited=False)
         await audit.append(conn, actor=actor, action="sar_export", target=f"pupil:{pupil['id']}",
                            reason="subject_access", at=now, detail={"request": request_id})
         document, counts = await _document(conn, settings, pupil, local)
@@ -215,6 +219,11 @@ async def _document(conn: Conn, settings: Settings, pupil: Any,
               " WHERE pupil_id = ?", pupil_id)
     sections["drafts"] = [{**draft, "data": json.loads(draft["data"])} for draft in drafts]
     sections["kept_requests"] = await _kept_requests(conn, pupil_id)
+    # Rectification statements are here in full: the export is the pupil's copy of them.
+    sections["rights_requests"] = await _rows(
+        conn, "SELECT id, kind, received, due, extension_reason, status, decided,"
+              " decision_reason, statement, lifted FROM rights_requests WHERE pupil_id = ?"
+              " ORDER BY id", pupil_id)
     sections["retention_reminders"] = await _rows(
         conn, "SELECT stage, reminded_at FROM retention_reminders WHERE pupil_id = ?", pupil_id)
     sections["audit"] = [

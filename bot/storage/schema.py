@@ -341,6 +341,36 @@ MIGRATIONS: tuple[str, ...] = (
         requested_by TEXT NOT NULL
     );
 
+    -- Officers' compliance: the dates of their enhanced DBS check and data-protection
+    -- training (none: not recorded). When the feature arrived is meta 'compliance_since'.
+    CREATE TABLE officer_compliance (
+        officer_id INTEGER PRIMARY KEY REFERENCES officers(id),
+        dbs_checked TEXT,
+        training_completed TEXT
+    );
+
+    -- Rights requests (UK GDPR Articles 15-21) of every kind: what their due dates,
+    -- decisions and restrictions follow from. Removed with the pupil's record; the
+    -- access requests' export files are in subject_access_requests, which outlives it.
+    CREATE TABLE rights_requests (
+        id INTEGER PRIMARY KEY,
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('access', 'rectification', 'restriction',
+                                           'objection', 'erasure')),
+        received TEXT NOT NULL,
+        due TEXT NOT NULL,
+        extension_reason TEXT,
+        status TEXT NOT NULL DEFAULT 'open'
+            CHECK (status IN ('open', 'upheld', 'rejected', 'lifted')),
+        decided TEXT,
+        decision_reason TEXT,
+        statement TEXT,
+        lifted TEXT,
+        recorded_by TEXT NOT NULL
+    );
+    CREATE INDEX rights_requests_pupil ON rights_requests (pupil_id, status);
+    CREATE INDEX rights_requests_open ON rights_requests (status, due);
+
     -- Append-only, each entry chained to the one before by a keyed hash.
     CREATE TABLE audit (
         seq INTEGER PRIMARY KEY,

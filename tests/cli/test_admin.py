@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import segno
 
 from bot.cli import CliEnv, main
+from bot.domain.rights import months_after
 from tests.cli.conftest import Cli
 
 CODE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -177,3 +180,43 @@ def test_on_a_terminal_a_qr_code_of_the_link_comes_before_the_code(cli: Cli) -> 
     rendered = io.StringIO()
     decoded.terminal(out=rendered, compact=True)
     assert rendered.getvalue().splitlines() == picture
+
+
+def test_compliance_dates_are_recorded_listed_and_audited(cli: Cli) -> None:
+    cli.settings = cli.settings.model_copy(update={"compliance": "enforce"})
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    trained = today - timedelta(days=340)
+    added = cli("officers", "add", "SUP1", "--name", "Sam", "--role", "supervisor",
+                "--dbs", "2020-01-31")
+    assert added.code == 0
+    cli("officers", "add", "EWO1", "--name", "Olu", "--role", "officer", "--supervisor", "SUP1")
+    recorded = cli("officers", "compliance", "EWO1", "--training", trained.isoformat())
+    assert recorded.code == 0
+    due = months_after(trained, 12)
+    grace = today + timedelta(days=30)
+    assert recorded.out == (
+        f"EWO1: DBS check not recorded (counts as lapsed from {grace:%d/%m/%Y}); "
+        f"training {trained:%d/%m/%Y} (due {due:%d/%m/%Y})\n")
+    lines = {line.split()[0]: line for line in cli("officers", "list").out.splitlines()}
+    assert lines["SUP1"].endswith(
+        f"DBS check lapsed 31/01/2023; training not recorded (counts as lapsed from "
+        f"{grace:%d/%m/%Y})")
+    assert f"training {trained:%d/%m/%Y} (due {due:%d/%m/%Y})" in lines["EWO1"]
+    raw = sqlite3.connect(cli.settings.database)
+    actions = [row[0] for row in raw.execute(
+        "SELECT action FROM audit WHERE action = 'officer_compliance'")]
+    raw.close()
+    assert actions == ["officer_compliance"] * 2
+
+
+@pytest.mark.parametrize(("argv", "code", "reason"), [
+    (["officers", "compliance", "EWO1"], 2, "give --dbs DATE, --training DATE or both"),
+    (["officers", "compliance", "NOBODY", "--dbs", "2026-01-01"], 1, "no officer NOBODY"),
+    (["officers", "compliance", "EWO1", "--dbs", "2999-01-01"], 1,
+     "--dbs cannot be in the future"),
+])
+def test_compliance_mistakes_are_one_line(cli: Cli, argv: list[str], code: int,
+                                          reason: str) -> None:
+    cli("officers", "add", "EWO1", "--name", "Olu", "--role", "officer")
+    result = cli(*argv)
+    assert (result.code, result.err) == (code, reason + "\n")

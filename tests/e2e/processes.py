@@ -25,6 +25,7 @@ def bot_environment(settings: Settings, standin: BotApiStandIn) -> dict[str, str
         "EWO_AUDIT_KEY": "test-audit-key",
         "EWO_QUIET_HOURS": "",
         "EWO_QUIET_DAYS": "",
+        "EWO_COMPLIANCE": "off",
         "EWO_OUTBOX_POLL_SECONDS": "0.2",
         "PYTHONPATH": str(REPO),
     })

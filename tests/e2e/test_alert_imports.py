@@ -19,6 +19,7 @@ from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage import alerts as alert_store
 from bot.storage import outbox as outbox_store
+from bot.storage import rights
 from bot.storage.db import Database
 from tests.conftest import make_settings
 from tests.e2e.conftest import LONDON, People
@@ -114,6 +115,36 @@ async def test_a_baseline_import_records_bands_without_alerting(
     assert ewo.history == []
     async with db.read() as conn:
         assert await alert_store.rules_held(conn, 1, 2027) == {Rule.PERSISTENT}
+
+
+async def test_a_restricted_record_keeps_its_marks_and_alerts_no_one(
+        running: RunningBot, people: People, db: Database, settings: Settings,
+        clock: FixedClock, tmp_path: Path) -> None:
+    ewo = await people.enrolled("EWO1")
+    files = write_service(tmp_path, "EWO1")
+    await import_file(db, settings, "pupils", files["pupils"], clock)
+    await import_file(db, settings, "allocations", files["allocations"], clock)
+    async with db.write() as conn:
+        request = await rights.add(conn, upn(1), "restriction", clock.today(), actor="os:dpo",
+                                   now=clock.now())
+    await import_file(db, settings, "attendance", files["attendance"], clock)
+    await deliver(running)
+    assert ewo.history == []
+    async with db.read() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM marks WHERE pupil_id = 1") == 80
+        assert await alert_store.rules_held(conn, 1, 2027) == frozenset()
+    # Rejected, the restriction lifts: the next import of the pupil's marks evaluates
+    # (72 of 81 sessions).
+    async with db.write() as conn:
+        await rights.decide(conn, request.id, uphold=False, reason="legal_claims",
+                            statement=None, actor="os:dpo", now=clock.now())
+    next_day = school_days(41)[-1].isoformat()
+    later = tmp_path / "later.csv"
+    later.write_text(f"upn,date,session,code\n{upn(1)},{next_day},AM,I\n", encoding="utf-8")
+    await import_file(db, settings, "attendance", later, clock)
+    await deliver(running)
+    message = await ewo.next_message()
+    assert message.text is not None and "C00001 A.H." in message.text
 
 
 async def test_an_import_in_another_process_reaches_the_running_bot(

@@ -19,7 +19,7 @@ from bot.jobs.retention import (
     run_retention_check,
 )
 from bot.settings import Settings
-from bot.storage import audit, retention
+from bot.storage import audit, compliance, retention, rights
 from bot.storage.db import Database, DatabaseError
 from bot.storage.sar import export_subject_access
 from tests.e2e.retention_files import upn
@@ -200,3 +200,68 @@ async def test_a_disposed_records_subject_access_exports_go_with_it(
     assert await clean_up_after_disposals(db, settings.export_dir)
     assert [export.path.exists() for export in made] == [False, False, True]
     assert elsewhere.path.exists()  # written with --out: where the administrator chose
+
+
+async def test_rights_requests_due_soon_or_overdue_are_told_once_a_day(
+        db: Database, settings: Settings) -> None:
+    seed = Seed(db)
+    await seed.officer("DPO1", "controller")
+    await seed.pupil(imported=date(2026, 9, 1), first="Zebediah", last="Quuxworth", upn=upn(1))
+    async with db.write() as conn:
+        for received in (date(2026, 10, 1), date(2026, 10, 20), date(2026, 10, 28)):
+            await rights.add(conn, upn(1), "rectification", received, actor="os:dpo", now=NOW)
+    # 01/11 and 20/11 are due; the third, due 28/11, is within seven days of 21/11.
+    first = await run_retention_check(db, settings, at(2026, 11, 21))
+    again = await run_retention_check(db, settings, at(2026, 11, 21, 15))
+    next_day_check = await run_retention_check(db, settings, at(2026, 11, 22))
+    assert (first.reminded, again.reminded, next_day_check.reminded) == (True, False, True)
+    told, next_day = await reminders(db)
+    lines = told["text"].splitlines()
+    assert lines[0].startswith("Retention check 21/11/2026: 0 past due, 0 coming due")
+    assert lines[1:3] == ["Rights requests overdue: 2 (1, 2).",
+                          "Rights requests due within 7 days: 1 (3)."]
+    assert lines[3].startswith("Audit trail head: ")
+    assert "Zebediah" not in told["text"] and "C00001" not in told["text"]
+    assert next_day["text"].splitlines()[1] == "Rights requests overdue: 2 (1, 2)."
+
+
+async def compliance_reminders(db: Database) -> list[tuple[str, str]]:
+    async with db.read() as conn:
+        rows = await conn.fetchall(
+            "SELECT audience, payload FROM outbox WHERE kind = 'compliance' ORDER BY id")
+    return [(row["audience"], json.loads(row["payload"])["text"]) for row in rows]
+
+
+async def test_compliance_reminders_thirty_days_before_and_on_the_day_once_a_day(
+        db: Database, settings: Settings) -> None:
+    settings = settings.model_copy(update={"compliance": "warn"})
+    seed = Seed(db)
+    await seed.officer("DPO1", "controller")
+    supervisor = await seed.officer("SUP1", "supervisor")
+    officer = await seed.officer("EWO1", supervisor="SUP1")
+    current = await seed.officer("DPO2", "controller")
+    async with db.write() as conn:
+        await compliance.record_since(conn, date(2026, 1, 1))
+        for person, trained in ((supervisor, date(2025, 12, 21)), (officer, date(2025, 11, 21))):
+            await compliance.set_dates(conn, person, dbs=date(2025, 1, 1), training=trained,
+                                       actor="os:admin", now=NOW)
+        await compliance.set_dates(conn, current, dbs=date(2025, 1, 1), training=date(2026, 6, 1),
+                                   actor="os:admin", now=NOW)
+    # DPO1 has no dates: reminded daily until they count as lapsed.
+    await run_retention_check(db, settings, at(2026, 11, 21))
+    await run_retention_check(db, settings, at(2026, 11, 21, 15))  # the same day: nothing
+    await run_retention_check(db, settings, at(2026, 11, 22))
+    sent = await compliance_reminders(db)
+    assert [audience for audience, _ in sent] == [
+        "controllers", f"supervisor_of:{officer.id}", "controllers"]
+    to_controllers = sent[0][1].splitlines()
+    assert to_controllers[0] == "DBS checks and training due or lapsed (21/11/2026):"
+    assert to_controllers[1:3] == [
+        "DPO1: DBS check not recorded (counts as lapsed from 25/12/2026); training not"
+        " recorded (counts as lapsed from 25/12/2026)",
+        "SUP1: training 21/12/2025 (due 21/12/2026)"]
+    assert sent[1][1].splitlines()[1] == "EWO1: training lapsed 21/11/2026"
+    # The next day: the thirty-day and on-the-day reminders are not repeated.
+    assert sent[2][1].splitlines()[1:] == [
+        to_controllers[1],
+        "Record new dates with `ewobot officers compliance`."]

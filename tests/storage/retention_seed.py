@@ -113,6 +113,13 @@ class Seed:
             await sessions.keep_pending(conn, officer.id, json.dumps(
                 {"kind": "search", "via": "search", "pupils": [pupil_id]}),
                 until=NOW + timedelta(hours=12), pupil_ids=[pupil_id])
+            # A rectification upheld, with its statement (it neither restricts the record
+            # nor makes it past due).
+            await conn.execute(
+                "INSERT INTO rights_requests (pupil_id, kind, received, due, status, decided,"
+                " decision_reason, statement, recorded_by) VALUES (?, 'rectification',"
+                " '2024-05-01', '2024-06-01', 'upheld', '2024-05-20', 'data_inaccurate', ?,"
+                " 'os:admin')", (pupil_id, f"{name} says the address was out of date"))
             # A hold whose review date has passed: it no longer stops disposal.
             await conn.execute(
                 "INSERT INTO holds (pupil_id, reason, review_date, officer_id, created_at)"

@@ -338,3 +338,28 @@ async def test_alerts_written_together_keep_the_audit_chain_whole(seed: AlertSee
     assert result.ok and result.head.count == 5
     assert [e.target for e in entries if e.action == "alert_created"] == [
         f"pupil:{pupil_id}" for pupil_id in ids]
+
+
+# --- a restricted record ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "status", "evaluated"), [
+    ("restriction", "open", False), ("objection", "open", False),
+    ("restriction", "upheld", False), ("objection", "upheld", False),
+    ("restriction", "lifted", True), ("restriction", "rejected", True),
+    ("erasure", "open", True), ("rectification", "upheld", True)])
+async def test_no_rule_is_evaluated_for_a_restricted_record(
+        seed: AlertSeed, db: Database, kind: str, status: str, evaluated: bool) -> None:
+    restricted = await pupil_with(seed, SEVERE_CODES)
+    other = await pupil_with(seed, SEVERE_CODES, first="Bea")
+    async with db.write() as conn:
+        await conn.execute(
+            "INSERT INTO rights_requests (pupil_id, kind, received, due, status, recorded_by)"
+            " VALUES (?, ?, '2026-11-01', '2026-12-01', ?, 'os:dpo')",
+            (restricted, kind, status))
+    result = await seed.evaluate([restricted, other])
+    assert (result.evaluated, result.alerts) == (1 + evaluated, 1 + evaluated)
+    assert await alerts_of(db, other) == [Rule.SEVERE]
+    assert await alerts_of(db, restricted) == ([Rule.SEVERE] if evaluated else [])
+    assert await held(db, restricted) == (frozenset({Rule.SEVERE, Rule.PERSISTENT})
+                                          if evaluated else frozenset())

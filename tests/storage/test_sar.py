@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings
-from bot.storage import audit
+from bot.storage import audit, rights
 from bot.storage.db import Database
 from bot.storage.sar import SubjectAccessProblem, export_subject_access
 from tests.e2e.retention_files import upn
@@ -37,6 +37,7 @@ def rows_in_export(document: dict, table: str) -> int:
         "conversations": lambda: len(document["drafts"]),
         "kept_request_pupils": lambda: len(document["kept_requests"]),
         "retention_reminders": lambda: len(document["retention_reminders"]),
+        "rights_requests": lambda: len(document["rights_requests"]),
         "allocations": lambda: int(document["pupil"]["allocation"] is not None),
         "allocation_history": lambda: len(document["pupil"]["allocation_history"]),
     }
@@ -160,3 +161,15 @@ async def test_only_a_controller_may_ask_in_the_chat(db: Database, settings: Set
     export = await export_subject_access(db, settings, upn(1), actor=controller.actor, now=NOW,
                                          requester=controller)
     assert export.path.exists()
+
+
+async def test_the_statement_is_exported_and_the_request_listed_as_access(
+        db: Database, settings: Settings, two_pupils: tuple[int, int]) -> None:
+    export = await export_subject_access(db, settings, upn(1), actor="os:dpo", now=NOW)
+    document = json.loads(export.path.read_text(encoding="utf-8"))
+    statements = [r["statement"] for r in document["rights_requests"] if r["statement"]]
+    assert statements == ["Zebediah Quuxworth says the address was out of date"]
+    async with db.read() as conn:
+        listed = await rights.listing(conn, open_only=True)
+    assert [(r.kind, r.case_ref, r.received, r.due) for r in listed] == [
+        ("access", "C00001", date(2026, 11, 25), date(2026, 12, 25))]

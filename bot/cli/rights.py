@@ -1,0 +1,137 @@
+"""`ewobot requests add|list|extend|decide|lift`: the controller's rights requests.
+
+Lists show ids, kinds, case references and dates, never names. Every change is
+audited as the operating-system user; every decision prints whom the record was
+shared with, so the controller can tell them (Article 19).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+
+from bot.cli import BAD_INPUT, OK, CliEnv, CliError
+from bot.domain import rights as rules
+from bot.storage import rights
+from bot.storage.rights import RightsProblem, RightsRequest
+
+NO_SHARING = "no sharing recorded"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    requests = commands.add_parser("requests", help="rights requests (UK GDPR Articles 15-21)")
+    sub = requests.add_subparsers(dest="action", metavar="ACTION", parser_class=type(requests))
+    sub.required = True
+    add = sub.add_parser("add", help="record a request received")
+    add.add_argument("upn", metavar="UPN")
+    add.add_argument("--kind", required=True, choices=rules.KINDS)
+    add.add_argument("--received", metavar="DATE", type=_day, help="YYYY-MM-DD (default today)")
+    add.set_defaults(handler=cmd_add)
+    listing = sub.add_parser("list", help="the requests, earliest due first")
+    listing.add_argument("--open", action="store_true", help="only those not yet decided")
+    listing.set_defaults(handler=cmd_list)
+    extend = sub.add_parser("extend", help="extend a request once by two months")
+    extend.add_argument("id", type=int, metavar="ID")
+    extend.add_argument("--reason", required=True, metavar="CODE",
+                        help=", ".join(rules.EXTENSION_REASONS))
+    extend.set_defaults(handler=cmd_extend)
+    decide = sub.add_parser("decide", help="uphold or reject a request")
+    decide.add_argument("id", type=int, metavar="ID")
+    which = decide.add_mutually_exclusive_group(required=True)
+    which.add_argument("--uphold", action="store_true")
+    which.add_argument("--reject", action="store_true")
+    decide.add_argument("--reason", required=True, metavar="CODE")
+    decide.add_argument("--statement", metavar="FILE",
+                        help="a rectification's supplementary statement (UTF-8 text)")
+    decide.set_defaults(handler=cmd_decide)
+    lift = sub.add_parser("lift", help="end an upheld restriction of a pupil's record")
+    lift.add_argument("upn", metavar="UPN")
+    lift.set_defaults(handler=cmd_lift)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
+
+
+def _line(request: RightsRequest) -> str:
+    extended = " (extended)" if request.extended else ""
+    return (f"{request.id}  {request.kind}  {request.case_ref}  {request.received:%d/%m/%Y}"
+            f"  {request.due:%d/%m/%Y}{extended}  {request.status}")
+
+
+async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
+    now = env.clock.now()
+    received = args.received or now.date()
+    async with env.database(create=False) as db:
+        try:
+            async with db.write() as conn:
+                request = await rights.add(conn, args.upn, args.kind, received,
+                                           actor=env.actor, now=now)
+        except RightsProblem as problem:
+            raise CliError(str(problem), BAD_INPUT) from None
+    env.say(f"request {request.id} recorded: {request.kind} for {request.case_ref}, "
+            f"received {request.received:%d/%m/%Y}, due by {request.due:%d/%m/%Y}")
+    return OK
+
+
+async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
+    async with env.database(create=False) as db, db.read() as conn:
+        requests = await rights.listing(conn, open_only=args.open)
+    if not requests:
+        env.say("no open requests" if args.open else "no requests recorded")
+    for request in requests:
+        env.say(_line(request))
+    return OK
+
+
+async def cmd_extend(args: argparse.Namespace, env: CliEnv) -> int:
+    async with env.database(create=False) as db:
+        try:
+            async with db.write() as conn:
+                request = await rights.extend(conn, args.id, args.reason, actor=env.actor,
+                                              now=env.clock.now())
+        except RightsProblem as problem:
+            raise CliError(str(problem), BAD_INPUT) from None
+    env.say(f"request {request.id} extended: due by {request.due:%d/%m/%Y}")
+    return OK
+
+
+async def cmd_decide(args: argparse.Namespace, env: CliEnv) -> int:
+    statement = _statement(Path(args.statement)) if args.statement else None
+    async with env.database(create=False) as db:
+        try:
+            async with db.write() as conn:
+                decision = await rights.decide(conn, args.id, uphold=args.uphold,
+                                               reason=args.reason, statement=statement,
+                                               actor=env.actor, now=env.clock.now())
+        except RightsProblem as problem:
+            raise CliError(str(problem), BAD_INPUT) from None
+    request = decision.request
+    env.say(f"request {request.id} {request.status}: {request.kind} for {request.case_ref}")
+    recipients = ", ".join(decision.recipients) or NO_SHARING
+    env.say(f"shared with: {recipients}")
+    return OK
+
+
+def _statement(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CliError(f"no file {path}", BAD_INPUT) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {path}: {type(exc).__name__}", BAD_INPUT) from None
+
+
+async def cmd_lift(args: argparse.Namespace, env: CliEnv) -> int:
+    async with env.database(create=False) as db:
+        try:
+            async with db.write() as conn:
+                lifted = await rights.lift(conn, args.upn, actor=env.actor, now=env.clock.now())
+        except RightsProblem as problem:
+            raise CliError(str(problem), BAD_INPUT) from None
+    env.say(f"restriction lifted ({lifted} request{'s' if lifted != 1 else ''})")
+    return OK

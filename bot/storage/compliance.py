@@ -1,0 +1,133 @@
+"""Officers' compliance dates, what they mean on a day, and the reminders about them.
+
+Each function is one transaction's work inside the caller's `conn`. When the feature
+arrived is kept in meta (SINCE_KEY), written by `ewobot init` and the daily check:
+unrecorded dates of people added before then count from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from bot.domain import compliance as rules
+from bot.domain.compliance import Compliance
+from bot.settings import Settings
+from bot.storage import audit
+from bot.storage.db import Conn
+from bot.storage.officers import Officer
+from bot.storage.outbox import enqueue
+
+SINCE_KEY = "compliance_since"
+REMINDED_KEY = "compliance_reminded_on"
+_ROWS = ("SELECT o.id, o.ref, o.role, o.supervisor_id, o.created_at, c.dbs_checked,"
+         " c.training_completed FROM officers o"
+         " LEFT JOIN officer_compliance c ON c.officer_id = o.id")
+
+
+def rules_of(settings: Settings) -> rules.Rules:
+    return rules.Rules(settings.training_valid_months, settings.dbs_recheck_months)
+
+
+async def record_since(conn: Conn, today: date) -> None:
+    """Note the day the feature arrived, once (the first run after the upgrade)."""
+    await conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                       (SINCE_KEY, today.isoformat()))
+
+
+async def _since(conn: Conn) -> date | None:
+    value = await conn.fetchval("SELECT value FROM meta WHERE key = ?", (SINCE_KEY,))
+    return None if value is None else date.fromisoformat(value)
+
+
+def _day(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value[:10])
+
+
+def _assess(row: Any, since: date | None, today: date, policy: rules.Rules) -> Compliance:
+    added = _day(row["created_at"])
+    assert added is not None
+    return rules.assess(dbs=_day(row["dbs_checked"]), training=_day(row["training_completed"]),
+                        added=added, since=since, today=today, rules=policy)
+
+
+async def compliance_of(conn: Conn, officer: Officer, today: date, *,
+                        policy: rules.Rules | None = None) -> Compliance:
+    """The person's compliance on `today` (for the gate's block under `enforce`)."""
+    row = await conn.fetchone(f"{_ROWS} WHERE o.id = ?", (officer.id,))
+    return _assess(row, await _since(conn), today, policy or rules.Rules())
+
+
+async def compliance_by_officer(conn: Conn, today: date,
+                                policy: rules.Rules) -> dict[int, Compliance]:
+    """Everyone's compliance on `today`, by officer id (for `officers list`)."""
+    since = await _since(conn)
+    return {row["id"]: _assess(row, since, today, policy)
+            for row in await conn.fetchall(_ROWS)}
+
+
+async def set_dates(conn: Conn, officer: Officer, *, dbs: date | None, training: date | None,
+                    actor: str, now: datetime) -> None:
+    """Record the DBS check's date, the training's, or both. Audited."""
+    await conn.execute(
+        "INSERT INTO officer_compliance (officer_id, dbs_checked, training_completed)"
+        " VALUES (?, ?, ?) ON CONFLICT (officer_id) DO UPDATE SET"
+        " dbs_checked = COALESCE(excluded.dbs_checked, officer_compliance.dbs_checked),"
+        " training_completed = COALESCE(excluded.training_completed,"
+        "   officer_compliance.training_completed)",
+        (officer.id, dbs.isoformat() if dbs else None,
+         training.isoformat() if training else None))
+    detail = {k: v.isoformat() for k, v in (("dbs", dbs), ("training", training)) if v}
+    await audit.append(conn, actor=actor, action="officer_compliance", target=officer.actor,
+                       reason="admin_command", at=now, detail=detail)
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """One reminder line, and who receives it."""
+
+    audience: str
+    line: str
+
+
+async def due_reminders(conn: Conn, today: date, policy: rules.Rules) -> list[Reminder]:
+    """Today's reminders: an officer's go to their supervisor; a supervisor's or a
+    controller's (or an officer without a supervisor's) to every controller."""
+    since = await _since(conn)
+    found = []
+    for row in await conn.fetchall(f"{_ROWS} WHERE o.status = 'active' ORDER BY o.ref"):
+        items = [item for item in _assess(row, since, today, policy).items
+                 if item.remind_today(today)]
+        if not items:
+            continue
+        audience = (f"supervisor_of:{row['id']}"
+                    if row["role"] == "officer" and row["supervisor_id"] else "controllers")
+        found.append(Reminder(audience, f"{row['ref']}: "
+                              + "; ".join(item.describe() for item in items)))
+    return found
+
+
+async def queue_reminders(conn: Conn, settings: Settings, now: datetime, *,
+                          not_before: datetime | None = None) -> int:
+    """The daily check's compliance reminders, once a day, through the outbox: one
+    message per audience. None when EWO_COMPLIANCE is off. Returns messages queued."""
+    today = now.astimezone(settings.timezone).date()
+    await record_since(conn, today)
+    if settings.compliance == "off":
+        return 0
+    told = await conn.fetchval("SELECT value FROM meta WHERE key = ?", (REMINDED_KEY,))
+    if told == today.isoformat():
+        return 0
+    await conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
+                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                       (REMINDED_KEY, today.isoformat()))
+    by_audience: dict[str, list[str]] = {}
+    for reminder in await due_reminders(conn, today, rules_of(settings)):
+        by_audience.setdefault(reminder.audience, []).append(reminder.line)
+    for audience, lines in by_audience.items():
+        text = "\n".join([f"DBS checks and training due or lapsed ({today:%d/%m/%Y}):",
+                          *lines, "Record new dates with `ewobot officers compliance`."])
+        await enqueue(conn, kind="compliance", audience=audience,
+                      payload={"text": text, "buttons": []}, now=now, not_before=not_before)
+    return len(by_audience)

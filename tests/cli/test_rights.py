@@ -1,0 +1,131 @@
+"""`ewobot requests add|list|extend|decide|lift`, as a controller on the server sees them."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.storage.db import Database
+from tests.cli.test_records import ACTOR, Records
+from tests.conftest import make_settings
+from tests.e2e.retention_files import upn
+from tests.storage.retention_seed import Seed
+
+
+@pytest.fixture
+def records(tmp_path: Path) -> Records:
+    return Records(make_settings(tmp_path))
+
+
+def test_add_list_extend_and_decide(records: Records, tmp_path: Path) -> None:
+    added = records("requests", "add", upn(1), "--kind", "rectification",
+                    "--received", "2026-10-31")
+    assert (added.code, added.err) == (0, "")
+    assert added.out == ("request 1 recorded: rectification for C00001, received 31/10/2026,"
+                         " due by 30/11/2026\n")
+    assert records("requests", "add", upn(2), "--kind", "access").code == 0
+    listed = records("requests", "list").out.splitlines()
+    assert listed == ["1  rectification  C00001  31/10/2026  30/11/2026  open",
+                      "2  access  C00002  25/11/2026  25/12/2026  open"]
+    assert "Quuxworth" not in "".join(listed)
+    extended = records("requests", "extend", "1", "--reason", "complex")
+    assert extended.out == "request 1 extended: due by 31/01/2027\n"
+    again = records("requests", "extend", "1", "--reason", "complex")
+    assert (again.code, again.err) == (1, "request 1 has already been extended once\n")
+    statement = tmp_path / "statement.txt"
+    statement.write_text("The address recorded in 2024 was the family's previous one.")
+    decided = records("requests", "decide", "1", "--uphold", "--reason", "data_inaccurate",
+                      "--statement", str(statement))
+    assert decided.out.splitlines() == ["request 1 upheld: rectification for C00001",
+                                        "shared with: no sharing recorded"]
+    assert records("requests", "list", "--open").out.splitlines() == [
+        "2  access  C00002  25/11/2026  25/12/2026  open"]
+    shown = records("audit", "show", "--upn", upn(1)).out.splitlines()
+    assert [line.split("  ")[2:6] for line in shown[-3:]] == [
+        [ACTOR, "rights_request", "pupil:1", "rights_request"],
+        [ACTOR, "rights_extend", "pupil:1", "complex"],
+        [ACTOR, "rights_upheld", "pupil:1", "data_inaccurate"]]
+
+
+def test_restriction_upheld_stays_until_lifted(records: Records) -> None:
+    records("requests", "add", upn(1), "--kind", "restriction")
+    assert records("requests", "decide", "1", "--uphold", "--reason", "request_valid").code == 0
+    assert records("requests", "list").out.endswith("  upheld\n")
+    assert records("requests", "lift", upn(1)).out == "restriction lifted (1 request)\n"
+    assert records("requests", "list").out.endswith("  lifted\n")
+    again = records("requests", "lift", upn(1))
+    assert (again.code, again.err) == (
+        1, "that pupil's record has no upheld restriction to lift\n")
+
+
+@pytest.mark.parametrize(("argv", "reason"), [
+    (["requests", "add", upn(42), "--kind", "erasure"], "no pupil with that UPN is held"),
+    (["requests", "add", "X1", "--kind", "erasure"], "that is not a valid UPN"),
+    (["requests", "add", upn(1), "--kind", "erasure", "--received", "2026-11-26"],
+     "the date received cannot be in the future"),
+    (["requests", "extend", "9", "--reason", "complex"], "no request 9"),
+    (["requests", "extend", "1", "--reason", "busy"],
+     "the reason must be one of: complex, numerous"),
+    (["requests", "decide", "1", "--reject", "--reason", "request_valid"],
+     "the reason must be one of: compelling_grounds, legal_claims, legal_obligation,"
+     " data_accurate, manifestly_unfounded, excessive, identity_not_verified"),
+    (["requests", "decide", "1", "--uphold", "--reason", "request_valid", "--statement", "/nope"],
+     "no file /nope"),
+])
+def test_bad_input_is_one_line_and_exit_1(records: Records, argv: list[str],
+                                          reason: str) -> None:
+    records("requests", "add", upn(2), "--kind", "objection")
+    result = records(*argv)
+    assert (result.code, result.err, result.out) == (1, reason + "\n", "")
+
+
+def test_statement_only_for_an_upheld_rectification_within_the_limit(
+        records: Records, tmp_path: Path) -> None:
+    records("requests", "add", upn(1), "--kind", "erasure")
+    records("requests", "add", upn(2), "--kind", "rectification")
+    statement = tmp_path / "s.txt"
+    statement.write_text("x" * 4001)
+    wrong = records("requests", "decide", "1", "--uphold", "--reason", "request_valid",
+                    "--statement", str(statement))
+    assert wrong.err == "a statement goes only with an upheld rectification\n"
+    long = records("requests", "decide", "2", "--uphold", "--reason", "data_inaccurate",
+                   "--statement", str(statement))
+    assert long.err == "the statement is 4,001 characters; at most 4,000\n"
+    assert records("requests", "list", "--open").out.count("open") == 2
+
+
+def test_usage_mistakes_exit_2(records: Records, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        records("requests", "decide", "1", "--reason", "request_valid")
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "one of the arguments --uphold --reject is required")
+
+
+def _recent_pupil(records: Records) -> None:
+    """A third pupil, imported this term: nowhere near its retention deadline."""
+    async def seed() -> None:
+        db = await Database.open(records.settings)
+        try:
+            seed = Seed(db)
+            seed.serial = 2  # after the two pupils Records holds
+            await seed.pupil(imported=date(2026, 9, 1), upn=upn(3))
+        finally:
+            await db.close()
+    asyncio.run(seed())
+
+
+@pytest.mark.parametrize(("kind", "decision", "past_due"), [
+    ("erasure", "--uphold", 3), ("objection", "--uphold", 3), ("erasure", "--reject", 2),
+    ("objection", "--reject", 2), ("restriction", "--uphold", 2)])
+def test_objection_or_erasure_upheld_is_past_due_at_once(
+        records: Records, kind: str, decision: str, past_due: int) -> None:
+    _recent_pupil(records)
+    records("requests", "add", upn(3), "--kind", kind)
+    reason = "request_valid" if decision == "--uphold" else "legal_claims"
+    assert records("requests", "decide", "1", decision, "--reason", reason).code == 0
+    checked = records("retention", "check").out.splitlines()[0]
+    assert checked == f"retention check: {past_due} past due, 0 coming due, 0 on hold"
