@@ -17,6 +17,7 @@ LAYERS: dict[str, int] = {
     "bot.logs": 0,
     "bot.files": 0,
     "bot.storage": 1,
+    "bot.usecases": 2,
     "bot.importing": 2,
     "bot.charts": 2,
     "bot.processing": 2,

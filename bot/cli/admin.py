@@ -36,8 +36,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 async def cmd_init(args: argparse.Namespace, env: CliEnv) -> int:
-    async with env.database() as db, db.write() as conn:
-        await audit.append(conn, actor=env.actor, action="init", reason="admin_command")
+    async with env.database() as db:
+        await db.write(audit.append, actor=env.actor, action="init", reason="admin_command")
     load_pepper(env.settings)  # made now, so it can be kept apart from backups from the start
     env.say(f"database ready: {env.settings.database}")
     return OK
@@ -50,7 +50,7 @@ async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
         raise CliError("--name must not be empty")
     async with env.database() as db:
         now = env.clock.now()
-        async with db.write() as conn:
+        async def _transaction(conn: Conn):
             try:
                 officer = await officer_store.add_officer(
                     conn, ref=ref, name=name, role=args.role,
@@ -61,6 +61,8 @@ async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
             await audit.append(conn, actor=env.actor, action="officer_add",
                                target=officer.actor, reason="admin_command",
                                detail={"role": args.role})
+            return code, officer
+        code, officer = await db.write(_transaction)
         await _print_code(env, db, code, f"{officer.role} {ref} added")
     return OK
 
@@ -68,31 +70,36 @@ async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
 async def cmd_code(args: argparse.Namespace, env: CliEnv) -> int:
     ref = _ref(args.ref)
     async with env.database() as db:
-        async with db.write() as conn:
+        async def _transaction(conn: Conn):
             officer = await _existing(conn, ref)
             code = await _issue(conn, env, officer)
             await audit.append(conn, actor=env.actor, action="officer_code",
                                target=officer.actor, reason="admin_command")
+            return code, officer
+        code, officer = await db.write(_transaction)
         await _print_code(env, db, code, f"new enrolment code for {officer.ref}")
     return OK
 
 
 async def cmd_revoke(args: argparse.Namespace, env: CliEnv) -> int:
     ref = _ref(args.ref)
-    async with env.database() as db, db.write() as conn:
-        officer = await _existing(conn, ref)
-        if officer.status == "revoked":
-            raise CliError(f"{officer.ref} is already revoked")
-        await officer_store.revoke(conn, officer, now=env.clock.now())
-        await audit.append(conn, actor=env.actor, action="officer_revoke",
-                           target=officer.actor, reason="admin_command")
+    async with env.database() as db:
+        async def _transaction(conn: Conn):
+            officer = await _existing(conn, ref)
+            if officer.status == "revoked":
+                raise CliError(f"{officer.ref} is already revoked")
+            await officer_store.revoke(conn, officer, now=env.clock.now())
+            await audit.append(conn, actor=env.actor, action="officer_revoke",
+                               target=officer.actor, reason="admin_command")
+            return officer
+        officer = await db.write(_transaction)
     env.say(f"{officer.ref} revoked: access ends at their next message")
     return OK
 
 
 async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
-    async with env.database(create=False) as db, db.read() as conn:
-        listing = await officer_store.list_officers(conn)
+    async with env.database(create=False) as db:
+        listing = await db.read(officer_store.list_officers)
     if not listing:
         env.say("no officers yet: add one with `ewobot officers add REF --name NAME --role ROLE`")
         return OK
@@ -144,8 +151,9 @@ _GROUP = 4  # characters per group read aloud
 async def _print_code(env: CliEnv, db: Database, code: str, headline: str) -> None:
     """The code is the last line alone; a deep link comes first when the bot's name is
     known (with a QR code of it on a terminal), then the code in groups to read aloud."""
-    async with db.read() as conn:
-        username = await conn.fetchval("SELECT value FROM meta WHERE key = 'bot_username'")
+    async def _snapshot(conn: Conn):
+        return await conn.fetchval("SELECT value FROM meta WHERE key = 'bot_username'")
+    username = await db.read(_snapshot)
     env.say(f"{headline}; the code is valid for {env.settings.enrolment_code_hours} hours "
             "and works once")
     if username:

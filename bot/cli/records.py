@@ -85,8 +85,8 @@ async def cmd_sar(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def cmd_audit_verify(args: argparse.Namespace, env: CliEnv) -> int:
-    async with env.database(create=False) as db, db.read() as conn:
-        result = await audit.verify(conn, args.head)
+    async with env.database(create=False) as db:
+        result = await db.read(audit.verify, args.head)
     if not result.ok:
         where = "" if result.first_bad_seq is None else f" at entry {result.first_bad_seq}"
         raise CliError(f"audit trail broken{where}: {result.problem}", BAD_INPUT)
@@ -95,8 +95,8 @@ async def cmd_audit_verify(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def cmd_audit_show(args: argparse.Namespace, env: CliEnv) -> int:
-    async with env.database(create=False) as db, db.read() as conn:
-        entries = await _entries(conn, args)
+    async with env.database(create=False) as db:
+        entries = await db.read(_entries, args)
     for entry in entries:
         env.say(entry_line(entry))
     return OK
@@ -139,9 +139,10 @@ async def cmd_backup(args: argparse.Namespace, env: CliEnv) -> int:
         raise CliError(f"no folder {out.parent} to write the backup into")
     async with env.database(create=False) as db:
         await db.backup(out)
-        async with db.write() as conn:
+        async def _transaction(conn: Conn) -> None:
             await audit.append(conn, actor=env.actor, action="backup", reason="admin_command",
                                detail={"encrypted": env.settings.database_key is not None})
+        await db.write(_transaction)
     env.say(f"backup written: {out}")
     env.say("encrypted with EWO_DATABASE_KEY" if env.settings.database_key is not None
             else "not encrypted: keep it as safe as the database itself")

@@ -36,6 +36,7 @@ from bot.handlers.common import (
 from bot.storage import audit
 from bot.storage import caseload as caseload_store
 from bot.storage.caseload import OfficerCaseload, OfficerLine, PupilInNeed, TeamCaseload, Terms
+from bot.storage.db import Conn
 from bot.storage.officers import Officer
 
 TITLE = "Caseload of your team, {date}"
@@ -138,9 +139,10 @@ async def _show_officer(update: Update, context: Context, ref: str, page: int, *
                         edit: bool) -> None:
     supervisor = current_officer(context)
     svc = services(context)
-    async with svc.db.read() as conn:
-        detail = await caseload_store.officer_caseload(
+    async def _snapshot(conn: Conn):
+        return await caseload_store.officer_caseload(
             conn, supervisor, ref, terms=Terms.of(svc.settings, svc.clock.now()))
+    detail = await svc.db.read(_snapshot)
     if detail is None:
         await _audit(context, supervisor, target=None, detail={"view": "officer",
                                                                "found": False})
@@ -294,18 +296,20 @@ async def _send_chart(update: Update, context: Context, team: TeamCaseload) -> N
 
 async def _team(context: Context, supervisor: Officer) -> TeamCaseload:
     svc = services(context)
-    async with svc.db.read() as conn:
+    async def _snapshot(conn: Conn):
         return await caseload_store.team_caseload(
             conn, supervisor, terms=Terms.of(svc.settings, svc.clock.now()))
+    return await svc.db.read(_snapshot)
 
 
 async def _audit(context: Context, supervisor: Officer, *, target: str | None,
                  detail: dict[str, Any], pupil_ids: Sequence[int] = ()) -> None:
     svc = services(context)
-    async with svc.db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await audit.append(conn, actor=supervisor.actor, action=ACTION, target=target,
                            reason=REASON, detail=detail, at=svc.clock.now(),
                            targets=audit.pupil_refs(pupil_ids))
+    await svc.db.write(_transaction)
 
 
 async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:

@@ -22,7 +22,7 @@ from bot.jobs import sweeper
 from bot.settings import Settings
 from bot.storage import audit
 from bot.storage import messages as message_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -87,9 +87,10 @@ async def refuse(update: Update, context: Context, officer: Officer, *, reason: 
     """One polite refusal and an audit entry."""
     what = _what(update)
     services_ = services(context)
-    async with services_.db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await audit.append(conn, actor=officer.actor, action=f"refused:{what}", target=target,
                            reason=reason)
+    await services_.db.write(_transaction)
     await answer(update, text, alert=True)
 
 
@@ -130,9 +131,10 @@ async def schedule_sensitive(context: Context, chat_id: int, message_id: int) ->
     svc = services(context)
     minutes = svc.settings.sensitive_message_minutes
     if minutes:
-        async with svc.db.write() as conn:
+        async def _transaction(conn: Conn) -> None:
             await message_store.schedule_deletion(
                 conn, chat_id, message_id, svc.clock.now() + timedelta(minutes=minutes))
+        await svc.db.write(_transaction)
 
 
 async def send_sensitive(context: Context, chat_id: int, text: str, *,
@@ -197,8 +199,7 @@ async def forget_message(context: Context, message: Message | None) -> None:
     svc = services(context)
     now = svc.clock.now()
     item = message_store.DueDeletion(message.chat_id, message.message_id)
-    async with svc.db.write() as conn:
-        await message_store.schedule_deletion(conn, item.chat_id, item.message_id, now)
+    await svc.db.write(message_store.schedule_deletion, item.chat_id, item.message_id, now)
     await sweeper.delete_due(context.bot, svc.db, item, now)
 
 

@@ -77,10 +77,12 @@ async def keep(update: Update, context: Context, officer: Officer) -> None:
     """Keep the latest request made while locked, as references."""
     svc = services(context)
     now = svc.clock.now()
-    async with svc.db.read() as conn:
+    async def _snapshot(conn: Conn):
         talk = await conversations.current(conn, officer.id, now)
         kept = await _kept(conn, context, update, officer, talk)
-    async with svc.db.write() as conn:
+        return kept, talk
+    kept, talk = await svc.db.read(_snapshot)
+    async def _transaction(conn: Conn) -> None:
         if kept.refused is not None:  # the lookup was made now, so it is audited now
             await pupil_store.record_refused_lookup(conn, officer, kept.refused[0],
                                                     via=kept.refused[1])
@@ -90,6 +92,7 @@ async def keep(update: Update, context: Context, officer: Officer) -> None:
             conn, officer.id, None if kept.request is None else json.dumps(kept.request),
             pupil_ids=kept.pupils,
             until=now + timedelta(hours=svc.settings.session_max_hours))
+    await svc.db.write(_transaction)
 
 
 async def _draft_answer(conn: Conn, context: Context, talk: Conversation, kept: Kept,
@@ -208,14 +211,8 @@ async def _answer_from_draft(context: Context, officer: Officer,
     """Take the kept answer out of the draft it waited in (None once that has ended)."""
     svc = services(context)
     now = svc.clock.now()
-    async with svc.db.write() as conn:
-        talk = await conversations.current(conn, officer.id, now)
-        if talk is None or talk.token != request.get("token"):
-            return None
-        answer_text = talk.data.get(KEPT_ANSWER)
-        await conversations.advance(
-            conn, talk, step=talk.step, now=now,
-            data={key: value for key, value in talk.data.items() if key != KEPT_ANSWER})
+    answer_text = await svc.db.write(conversations.take_from_draft, officer.id,
+                                     request.get("token"), KEPT_ANSWER, now)
     return answer_text if isinstance(answer_text, str) else None
 
 
@@ -280,6 +277,5 @@ async def _text(context: Context, officer: Officer, request: dict[str, Any]) -> 
     pupil_id = request.get("pupil")
     if not isinstance(pupil_id, int):
         return None
-    async with services(context).db.read() as conn:
-        upn = await sar_store.upn_of(conn, pupil_id)
+    upn = await services(context).db.read(sar_store.upn_of, pupil_id)
     return None if upn is None else f"/sar {upn}"

@@ -40,8 +40,8 @@ def text_handler(routes: TextRoutes) -> Callable[[Update, Context], Awaitable[No
             return
         officer = current_officer(context)
         svc = services(context)
-        # A quick_read: this comes before every typed search.
-        talk = await svc.db.quick_read(conversations.current_sync, officer.id, svc.clock.now())
+        # A quick read (on the loop's thread): this comes before every typed search.
+        talk = await svc.db.read(conversations.current, officer.id, svc.clock.now())
         if talk is not None and talk.kind in routes.answers:
             await routes.answers[talk.kind](update, context, talk)
         elif routes.search is not None and officer.role != "controller":

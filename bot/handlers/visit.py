@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -24,7 +24,6 @@ from bot.domain.visit_flow import AnswerProblem, Problem
 from bot.domain.visits import (
     ACTIONS,
     NO_CONTACT_TYPES,
-    SUPERVISOR_ACTIONS,
     VISIT_TYPES,
     label_of,
 )
@@ -42,14 +41,15 @@ from bot.handlers.common import (
     send_sensitive,
     services,
 )
-from bot.storage import audit, conversations, outbox
+from bot.storage import audit, conversations
 from bot.storage import pupils as pupil_store
 from bot.storage import visits as visit_store
 from bot.storage.conversations import Conversation
-from bot.storage.db import Conn, Database
+from bot.storage.db import Conn
 from bot.storage.officers import Officer
 from bot.storage.pupils import PupilSummary
 from bot.storage.visits import NewVisit, VisitPupil
+from bot.usecases.visits import Saved, Told, save_visit
 
 KIND = "visit"
 PREFIX = "v"
@@ -351,17 +351,17 @@ async def _show(update: Update, context: Context, talk: Conversation, screen: Sc
         message = await context.bot.send_message(chat_id, screen.text,
                                                   reply_markup=screen.markup)
         message_id = message.message_id
-    async with svc.db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conversations.advance(conn, talk, step=talk.step, now=svc.clock.now(),
                                     message_id=message_id)
+    await svc.db.write(_transaction)
 
 
 async def _end_with(update: Update, context: Context, talk: Conversation, text: str, *,
                     edit: bool) -> None:
     """End the draft and say why."""
     svc = services(context)
-    async with svc.db.write() as conn:
-        await conversations.end(conn, talk.officer_id, talk.token)
+    await svc.db.write(conversations.end, talk.officer_id, talk.token)
     if edit:
         await _edit(update, text)
     else:
@@ -403,8 +403,9 @@ async def _find(conn: Conn, context: Context, officer: Officer, text: str) -> li
 
 async def _record_refused_lookup(context: Context, officer: Officer, typed: str) -> None:
     """A UPN or case reference of a pupil not allocated to this officer: audited."""
-    async with services(context).db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await pupil_store.record_refused_lookup(conn, officer, typed, via="visit_command")
+    await services(context).db.write(_transaction)
 
 
 async def _open_draft(conn: Conn, context: Context,
@@ -430,11 +431,12 @@ async def _start(update: Update, context: Context, officer: Officer, *,
         else:
             await answer(update, NO_PUPILS)
         return
-    async with svc.db.write() as conn:
-        talk = await conversations.start(
+    async def _transaction(conn: Conn):
+        return await conversations.start(
             conn, officer.id, kind=KIND, step=flow.TYPE if pupil else flow.PUPIL, now=now,
             expires_at=now + timedelta(hours=svc.settings.session_max_hours),
             pupil_id=pupil.id if pupil else None, data=draft)
+    talk = await svc.db.write(_transaction)
     screen = _screen(talk, pupil, today=_today(context), hint=hint, choices=choices,
                      several=several)
     await _show(update, context, talk, screen, edit=edit)
@@ -454,10 +456,12 @@ async def visit_command(update: Update, context: Context) -> None:
     """/visit [NAME-OR-UPN-OR-REF] — start recording a visit (or continue the open one)."""
     officer = current_officer(context)
     typed = " ".join(context.args or [])
-    async with services(context).db.read() as conn:
+    async def _snapshot(conn: Conn):
         open_draft = await _open_draft(conn, context, officer)
         matches = await _find(conn, context, officer, typed) if typed else []
         urgent = await _urgent_pupils(conn, context, officer) if len(matches) != 1 else []
+        return matches, open_draft, urgent
+    matches, open_draft, urgent = await services(context).db.read(_snapshot)
     if typed and not matches:
         await _record_refused_lookup(context, officer, typed)
     if open_draft is not None:
@@ -472,8 +476,7 @@ async def _begin(update: Update, context: Context, officer: Officer, typed: str,
                  matches: Sequence[PupilSummary], urgent: Sequence[PupilSummary], *,
                  edit: bool) -> None:
     if len(matches) == 1:
-        async with services(context).db.read() as conn:
-            pupil = await visit_store.visit_pupil(conn, officer, matches[0].id)
+        pupil = await services(context).db.read(visit_store.visit_pupil, officer, matches[0].id)
         if pupil is not None:
             await _start(update, context, officer, pupil=pupil, edit=edit)
             return
@@ -491,10 +494,12 @@ async def _record_for_pupil(update: Update, context: Context, officer: Officer,
                             choice: str) -> None:
     """`v:new:<pupil_id>` — the card's Record visit: /visit for that pupil."""
     pupil_id = parse_id(choice)
-    async with services(context).db.read() as conn:
+    async def _snapshot(conn: Conn):
         pupil = None if pupil_id is None else await visit_store.visit_pupil(conn, officer,
                                                                             pupil_id)
         open_draft = await _open_draft(conn, context, officer)
+        return open_draft, pupil
+    open_draft, pupil = await services(context).db.read(_snapshot)
     if pupil is None:
         await refuse(update, context, officer, reason="not_allocated",
                      target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
@@ -516,10 +521,12 @@ async def on_button(update: Update, context: Context) -> None:
     if len(parts) == 3 and parts[1] == NEW:
         await _record_for_pupil(update, context, officer, parts[2])
         return
-    async with svc.db.read() as conn:
+    async def _snapshot(conn: Conn):
         talk = await conversations.current(conn, officer.id, svc.clock.now())
         already_saved = (len(parts) == 4 and parts[2:] == [flow.SUMMARY, SAVE]
                          and await visit_store.saved_from_draft(conn, parts[1]))
+        return already_saved, talk
+    already_saved, talk = await svc.db.read(_snapshot)
     if already_saved:
         await _ack(update, ALREADY_SAVED, alert=True)
         return
@@ -541,9 +548,10 @@ async def on_button(update: Update, context: Context) -> None:
 async def _on_pupil_button(update: Update, context: Context, officer: Officer,
                            talk: Conversation, choice: str) -> None:
     pupil_id = parse_id(choice)
-    async with services(context).db.read() as conn:
-        pupil = None if pupil_id is None else await visit_store.visit_pupil(conn, officer,
+    async def _snapshot(conn: Conn):
+        return None if pupil_id is None else await visit_store.visit_pupil(conn, officer,
                                                                             pupil_id)
+    pupil = await services(context).db.read(_snapshot)
     if pupil is None:
         await refuse(update, context, officer, reason="not_allocated",
                      target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
@@ -554,8 +562,7 @@ async def _on_pupil_button(update: Update, context: Context, officer: Officer,
 async def _on_step_button(update: Update, context: Context, officer: Officer,
                           talk: Conversation, choice: str) -> None:
     assert talk.pupil_id is not None
-    async with services(context).db.read() as conn:
-        pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
+    pupil = await services(context).db.read(visit_store.visit_pupil, officer, talk.pupil_id)
     if pupil is None:
         await _end_with(update, context, talk, NOT_ALLOCATED, edit=True)
         await _ack(update)
@@ -587,9 +594,10 @@ async def _move(update: Update, context: Context, talk: Conversation, pupil: Vis
     svc = services(context)
     if step is None:
         step = flow.TYPE if talk.step == flow.PUPIL else flow.step_after(talk.step, draft)
-    async with svc.db.write() as conn:
-        moved = await conversations.advance(conn, talk, step=step, now=svc.clock.now(),
+    async def _transaction(conn: Conn):
+        return await conversations.advance(conn, talk, step=step, now=svc.clock.now(),
                                             data=draft, pupil_id=pupil_id)
+    moved = await svc.db.write(_transaction)
     if moved is None:  # ended or replaced meanwhile
         await _ack(update, STALE, alert=True)
         return
@@ -601,10 +609,11 @@ async def _on_resume(update: Update, context: Context, officer: Officer, talk: C
                      choice: str) -> None:
     """Continue the open draft, or discard it and start what was asked."""
     if choice == GO:
-        async with services(context).db.read() as conn:
+        async def _snapshot2(conn: Conn):
             pupil = (None if talk.pupil_id is None
                      else await visit_store.visit_pupil(conn, officer, talk.pupil_id))
-            urgent = await _urgent_pupils(conn, context, officer) if pupil is None else []
+            return pupil, await _urgent_pupils(conn, context, officer) if pupil is None else []
+        pupil, urgent = await services(context).db.read(_snapshot2)
         if talk.pupil_id is not None and pupil is None:
             await _end_with(update, context, talk, NOT_ALLOCATED, edit=True)
         else:
@@ -612,16 +621,17 @@ async def _on_resume(update: Update, context: Context, officer: Officer, talk: C
             await _show(update, context, talk, screen, edit=True)
         await _ack(update)
         return
-    async with services(context).db.write() as conn:
-        await conversations.end(conn, officer.id, talk.token)
+    await services(context).db.write(conversations.end, officer.id, talk.token)
     if choice.startswith("c") and (visit_id := parse_id(choice[1:])) is not None:
         await _begin_correction(update, context, officer, visit_id, edit=True)
         return
     pupil = None
-    async with services(context).db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
+        nonlocal pupil, urgent
         if choice.startswith("p") and (pupil_id := parse_id(choice[1:])) is not None:
             pupil = await visit_store.visit_pupil(conn, officer, pupil_id)
         urgent = await _urgent_pupils(conn, context, officer) if pupil is None else []
+    await services(context).db.read(_snapshot)
     await _start(update, context, officer, pupil=pupil, choices=urgent, edit=True)
     await _ack(update)
 
@@ -643,8 +653,7 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
         await _on_pupil_text(update, context, officer, talk, text)
         return
     assert talk.pupil_id is not None
-    async with services(context).db.read() as conn:
-        pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
+    pupil = await services(context).db.read(visit_store.visit_pupil, officer, talk.pupil_id)
     if pupil is None:
         await _end_with(update, context, talk, NOT_ALLOCATED, edit=False)
         return
@@ -665,11 +674,13 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
 
 async def _on_pupil_text(update: Update, context: Context, officer: Officer,
                          talk: Conversation, text: str) -> None:
-    async with services(context).db.read() as conn:
+    async def _snapshot(conn: Conn):
         matches = await _find(conn, context, officer, text)
         pupil = (await visit_store.visit_pupil(conn, officer, matches[0].id)
                  if len(matches) == 1 else None)
         urgent = await _urgent_pupils(conn, context, officer) if not matches else []
+        return matches, pupil, urgent
+    matches, pupil, urgent = await services(context).db.read(_snapshot)
     if pupil is not None:
         await _move(update, context, talk, pupil, dict(talk.data), pupil_id=pupil.id,
                     edit=False)
@@ -715,31 +726,24 @@ async def _save(update: Update, context: Context, officer: Officer, talk: Conver
     svc = services(context)
     now = svc.clock.now()
     visit = _new_visit(talk)
-    outcome, told = await _record(svc.db, officer, talk, visit, now)
-    if outcome == "saved":
-        saved = SAVED.format(type=label_of(VISIT_TYPES, visit.type), initials=pupil.initials,
-                             date=_day(visit.visit_date), follow_up=_day(visit.follow_up))
-        await _edit(update, saved if told is None else f"{saved}\n{_told_text(visit, told)}")
+    saved = await save_visit(svc.db, officer, talk, visit, now,
+                             escalation=lambda pupil: _escalation(officer, pupil, visit))
+    if saved.outcome is Saved.SAVED:
+        text = SAVED.format(type=label_of(VISIT_TYPES, visit.type), initials=pupil.initials,
+                            date=_day(visit.visit_date), follow_up=_day(visit.follow_up))
+        told = saved.told
+        await _edit(update, text if told is None else f"{text}\n{_told_text(visit, told)}")
         await _ack(update, "Saved")
-    elif outcome == "repeat":
+    elif saved.outcome is Saved.REPEAT:
         await _ack(update, ALREADY_SAVED, alert=True)
-    elif outcome == "gone":
+    elif saved.outcome is Saved.GONE:
         await _edit(update, NOT_ALLOCATED)
         await _ack(update)
-    elif outcome == "corrected":
+    elif saved.outcome is Saved.CORRECTED:
         await _edit(update, CORRECTION_ENDED)
         await _ack(update)
     else:
         await _ack(update, STALE, alert=True)
-
-
-@dataclass(frozen=True, slots=True)
-class Told:
-    """How many people an escalation was addressed to, and whether it was the
-    recorder's own supervisor."""
-
-    count: int
-    own_supervisor: bool
 
 
 def _told_text(visit: NewVisit, told: Told) -> str:
@@ -754,56 +758,6 @@ def _told_text(visit: NewVisit, told: Told) -> str:
     return TOLD_OTHERS.format(action=action, people=people)
 
 
-async def _escalate(conn: Conn, officer: Officer, pupil: VisitPupil, visit: NewVisit,
-                    now: datetime) -> Told:
-    """Queue the message naming no one: to the recorder's supervisor, else to every other
-    supervisor; when there is nobody, the row is kept as undelivered (counted), not
-    left waiting for no one."""
-    audiences = await outbox.escalation_audiences(conn, officer.id)
-    payload = _escalation(officer, pupil, visit)
-    for audience in audiences or (f"supervisor_of:{officer.id}",):
-        await outbox.enqueue(conn, kind="escalation", audience=audience, payload=payload,
-                             now=now, pupil_ids=[visit.pupil_id], nobody=not audiences)
-    own = bool(audiences) and audiences[0].startswith("supervisor_of:")
-    return Told(len(audiences), own)
-
-
-async def _record(db: Database, officer: Officer, talk: Conversation, visit: NewVisit,
-                  now: datetime) -> tuple[str, Told | None]:
-    """One write transaction; returns saved, repeat, gone, corrected or stale, and who
-    was told of an escalation (None when there was none)."""
-    async with db.write() as conn:
-        if await visit_store.saved_from_draft(conn, talk.token):
-            return "repeat", None
-        current = await conversations.current(conn, officer.id, now)
-        if current is None or current.token != talk.token or current.step != flow.SUMMARY:
-            return "stale", None
-        pupil = await visit_store.visit_pupil(conn, officer, visit.pupil_id)
-        if pupil is None:
-            await conversations.end(conn, officer.id, talk.token)
-            return "gone", None
-        old = None
-        if visit.supersedes is not None:
-            old = await visit_store.visit_for_correction(conn, officer, visit.supersedes)
-            if old is None or old.superseded or old.pupil_id != visit.pupil_id:
-                await conversations.end(conn, officer.id, talk.token)
-                return "corrected", None
-        visit_id = await visit_store.record_visit(conn, officer, visit, draft_token=talk.token,
-                                                  now=now)
-        await conversations.end(conn, officer.id, talk.token)
-        if visit_id is None:
-            return "repeat", None
-        detail = {"visit_id": visit_id}
-        if visit.supersedes is not None:
-            detail["supersedes"] = visit.supersedes
-        await audit.append(conn, actor=officer.actor, action="visit_saved",
-                           target=f"pupil:{visit.pupil_id}",
-                           reason="visit_correction" if old else "visit_command", detail=detail)
-        if visit.action in SUPERVISOR_ACTIONS and (old is None or old.action != visit.action):
-            return "saved", await _escalate(conn, officer, pupil, visit, now)
-    return "saved", None
-
-
 # --- after the PIN ----------------------------------------------------------------------
 
 
@@ -813,9 +767,11 @@ async def remind_open_draft(update: Update, context: Context, officer: Officer) 
     if officer.role not in RECORDERS:
         return
     svc = services(context)
-    async with svc.db.read() as conn:
+    async def _snapshot(conn: Conn):
         talk = await conversations.current(conn, officer.id, svc.clock.now())
         open_draft = await _open_draft(conn, context, officer)
+        return open_draft, talk
+    open_draft, talk = await svc.db.read(_snapshot)
     if talk is None or talk.kind != KIND:
         return
     text = (DRAFT_OPEN_NO_PUPIL if open_draft is None
@@ -835,8 +791,7 @@ async def correct_button(update: Update, context: Context) -> None:
     if visit_id is None:
         await _ack(update, STALE, alert=True)
         return
-    async with services(context).db.read() as conn:
-        open_draft = await _open_draft(conn, context, officer)
+    open_draft = await services(context).db.read(_open_draft, context, officer)
     if open_draft is not None:
         talk, pupil = open_draft
         await _ask_to_resume(update, context, talk, pupil, f"c{visit_id}")
@@ -848,10 +803,12 @@ async def correct_button(update: Update, context: Context) -> None:
 async def _begin_correction(update: Update, context: Context, officer: Officer, visit_id: int,
                             *, edit: bool) -> None:
     svc = services(context)
-    async with svc.db.read() as conn:
+    async def _snapshot(conn: Conn):
         old = await visit_store.visit_for_correction(conn, officer, visit_id)
         pupil = None if old is None else await visit_store.visit_pupil(conn, officer,
                                                                        old.pupil_id)
+        return old, pupil
+    old, pupil = await svc.db.read(_snapshot)
     problem = None
     if old is None or pupil is None:
         problem, reason = CANNOT_CORRECT, "not_author"
@@ -889,10 +846,12 @@ async def cancel_command(update: Update, context: Context) -> None:
     """/cancel — leave the open conversation, saving nothing."""
     officer = current_officer(context)
     svc = services(context)
-    async with svc.db.write() as conn:
+    async def _transaction(conn: Conn):
         talk = await conversations.current(conn, officer.id, svc.clock.now())
         if talk is not None:
             await conversations.end(conn, officer.id, talk.token)
+        return talk
+    talk = await svc.db.write(_transaction)
     if talk is None:
         await answer(update, NOTHING_TO_CANCEL)
         return
@@ -915,8 +874,7 @@ async def due_command(update: Update, context: Context) -> None:
     """/due — my open follow-ups dated today or earlier, oldest first."""
     officer = current_officer(context)
     today = _today(context)
-    async with services(context).db.read() as conn:
-        due = await visit_store.open_follow_ups(conn, officer, today=today)
+    due = await services(context).db.read(visit_store.open_follow_ups, officer, today=today)
     if not due:
         await answer(update, NO_FOLLOW_UPS)
         return

@@ -47,27 +47,40 @@ async def enqueue_due_digests(db: Database, settings: Settings, now: datetime) -
     week = due_week(now.astimezone(settings.timezone), settings.caseload_digest)
     if week is None:
         return 0
-    async with db.read() as conn:
-        if await _done(conn, week):
-            return 0
-        # Figures are read before the write lock so other writers are not held up.
-        terms = Terms.of(settings, now)
-        digests = []
-        for supervisor in await caseload_store.digest_supervisors(conn):
-            team = await caseload_store.team_caseload(conn, supervisor, terms=terms)
-            if team.officers or team.own.figures.pupils:
-                digests.append((supervisor.id, digest_text(team)))
-    async with db.write() as conn:
-        if await _done(conn, week):  # another process was quicker
-            return 0
-        for supervisor_id, text in digests:
-            await outbox.enqueue(conn, kind="digest", audience=f"supervisor:{supervisor_id}",
-                                 payload={"text": text, "buttons": [[OPEN_BUTTON, "cl:page:0"]]},
-                                 now=now)
-        await caseload_store.record_digest_week(conn, week)
-        await audit.append(conn, actor="system", action="caseload_digest",
-                           reason="weekly_digest", detail={"week": week,
-                                                           "supervisors": len(digests)}, at=now)
+    # Figures are read before the write lock so other writers are not held up.
+    digests = await db.read(_digests, week, Terms.of(settings, now))
+    if digests is None:
+        return 0
+    queued = await db.write(_queue_digests, week, digests, now)
+    return 0 if queued is None else queued
+
+
+async def _digests(conn: Conn, week: str, terms: Terms) -> list[tuple[int, str]] | None:
+    """Each supervisor's digest text (None: this week's are queued already)."""
+    if await _done(conn, week):
+        return None
+    digests = []
+    for supervisor in await caseload_store.digest_supervisors(conn):
+        team = await caseload_store.team_caseload(conn, supervisor, terms=terms)
+        if team.officers or team.own.figures.pupils:
+            digests.append((supervisor.id, digest_text(team)))
+    return digests
+
+
+async def _queue_digests(conn: Conn, week: str, digests: list[tuple[int, str]],
+                         now: datetime) -> int | None:
+    """Queue the week's digests and record the week (None: another process was quicker)."""
+    await conn.lock("caseload_digest")
+    if await _done(conn, week):
+        return None
+    for supervisor_id, text in digests:
+        await outbox.enqueue(conn, kind="digest", audience=f"supervisor:{supervisor_id}",
+                             payload={"text": text, "buttons": [[OPEN_BUTTON, "cl:page:0"]]},
+                             now=now)
+    await caseload_store.record_digest_week(conn, week)
+    await audit.append(conn, actor="system", action="caseload_digest",
+                       reason="weekly_digest", detail={"week": week,
+                                                       "supervisors": len(digests)}, at=now)
     return len(digests)
 
 

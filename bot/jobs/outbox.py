@@ -34,6 +34,7 @@ from bot.domain.message_parts import split_message
 from bot.processing import retry_after
 from bot.storage import alerts as alert_store
 from bot.storage import outbox
+from bot.storage.db import Conn
 from bot.storage.outbox import Delivery
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,7 @@ async def deliver_at_start(context: ContextTypes.DEFAULT_TYPE) -> None:
     interrupted by a crash, so they go again at once."""
     svc = context.application.bot_data["services"]
     async with _lock(context.application):
-        async with svc.db.write() as conn:
-            released = await outbox.release_claims(conn)
+        released = await svc.db.write(outbox.release_claims)
         if released:
             log.info("outbox: %d message(s) interrupted by a stop will be sent again", released)
         await _deliver(context.bot, svc)
@@ -75,19 +75,20 @@ def _lock(application: Application[Any, Any, Any, Any, Any, Any]) -> asyncio.Loc
 
 async def _deliver(bot: Bot, svc: Any) -> None:
     now = svc.clock.now()
-    async with svc.db.read() as conn:
-        work = await outbox.has_due_work(conn, now) or await alert_store.has_waiting(conn)
+    async def _snapshot(conn: Conn):
+        return await outbox.has_due_work(conn, now) or await alert_store.has_waiting(conn)
+    work = await svc.db.read(_snapshot)
     if not work:
         return
-    async with svc.db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await outbox.release_claims(conn, claimed_before=now - outbox.CLAIM_TIMEOUT)
         await alert_store.queue_waiting(conn, now)
+    await svc.db.write(_transaction)
     settings = svc.settings
     for _ in range(MAX_ROUNDS):
         now = svc.clock.now()
         quiet = in_quiet_time(now, settings.quiet_hours, settings.quiet_days)
-        async with svc.db.write() as conn:
-            batch = await outbox.claim_due(conn, now, quiet=quiet)
+        batch = await svc.db.write(outbox.claim_due, now, quiet=quiet)
         if not batch:
             return
         for delivery in batch:
@@ -115,13 +116,14 @@ async def _send_and_mark(bot: Bot, svc: Any, delivery: Delivery) -> None:
         log.error("outbox: sending %s failed: %s", delivery.target, type(exc).__name__)
         error, retry_in = "error", _backoff(delivery.attempts)
     now = svc.clock.now()
-    async with svc.db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         if error is None:
             await outbox.mark_sent(conn, delivery, now)
         else:
             await outbox.mark_failed(conn, delivery, now, error=error,
                                      retry_at=None if retry_in is None else now + retry_in,
                                      blocked=error == "http_403")
+    await svc.db.write(_transaction)
     if error is not None:
         log.warning("outbox: %s not delivered (%s)%s", delivery.target, error,
                     "; will retry" if retry_in is not None else "")

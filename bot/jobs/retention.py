@@ -22,7 +22,7 @@ from bot.domain.retention import RetentionPolicy
 from bot.domain.text import noun_for
 from bot.settings import Settings
 from bot.storage import audit, outbox, retention, sar
-from bot.storage.db import Database, DatabaseError
+from bot.storage.db import Conn, Database, DatabaseError
 from bot.storage.retention import ReminderNews, SchoolCount
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ async def run_retention_check(db: Database, settings: Settings, now: datetime, *
     audited; the daily job's own runs change no record and are not."""
     now = now.astimezone(settings.timezone)
     policy = retention.policy_for(settings, now)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         stock = await retention.take_stock(conn, policy, now)
         counts, news = stock.counts, stock.news
         coming = sum(count.coming_due for count in counts)
@@ -77,6 +77,8 @@ async def run_retention_check(db: Database, settings: Settings, now: datetime, *
                 payload=reminder_payload(counts, head, policy), now=now,
                 not_before=next_delivery_time(now, settings.quiet_hours, settings.quiet_days))
         await retention.record_check(conn, now)
+        return coming, head, held, news, past
+    coming, head, held, news, past = await db.write(_transaction)
     return CheckResult(coming, past, held, news, news.anything, head)
 
 
@@ -115,8 +117,7 @@ def check_is_due(now: datetime, last: datetime | None, check_time: time) -> bool
 async def check_if_due(db: Database, settings: Settings, now: datetime) -> CheckResult | None:
     """Run the check if it is due (see check_is_due); None when it was not."""
     now = now.astimezone(settings.timezone)
-    async with db.read() as conn:
-        last = await retention.last_check(conn)
+    last = await db.read(retention.last_check)
     if not check_is_due(now, last, settings.retention_check_time):
         return None
     return await run_retention_check(db, settings, now)
@@ -138,8 +139,7 @@ async def clean_up_after_disposals(db: Database, export_dir: Path) -> bool:
     readable in the files, and delete the subject-access exports of the records
     disposed of from `export_dir`; False while another process keeps the database
     busy (retried)."""
-    async with db.read() as conn:
-        marker = await retention.clean_up_owed(conn)
+    marker = await db.read(retention.clean_up_owed)
     if marker is None:
         return True
     try:
@@ -155,6 +155,5 @@ async def clean_up_after_disposals(db: Database, export_dir: Path) -> bool:
     except DatabaseError:
         log.warning("disposal clean-up: the write-ahead log is busy; retried in a minute")
         return False
-    async with db.write() as conn:
-        await retention.clean_up_done(conn, marker)
+    await db.write(retention.clean_up_done, marker)
     return True
