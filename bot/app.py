@@ -44,8 +44,9 @@ from bot.jobs import retention as retention_jobs
 from bot.logs import pin_library_loggers
 from bot.processing import PerChatUpdateProcessor, RateLimiter
 from bot.settings import Settings
+from bot.storage import meta
 from bot.storage.audit import Appender
-from bot.storage.db import Conn, Database, load_pepper
+from bot.storage.db import Database, load_pepper
 
 log = logging.getLogger(__name__)
 JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
@@ -183,12 +184,7 @@ async def _post_init(application: Application) -> None:
     db = wiring.db or await Database.open(wiring.settings)
     application.bot_data["services"] = Services(db, wiring.settings, wiring.clock,
                                                 load_pepper(wiring.settings), Appender(db))
-    async def _transaction(conn: Conn) -> None:
-        await conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('bot_username', ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (application.bot.username,))
-    await db.write(_transaction)
+    await db.write(meta.remember_bot_username, application.bot.username)
 
 
 async def _post_shutdown(application: Application) -> None:

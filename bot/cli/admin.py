@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 
 from bot.cli import BAD_INPUT, OK, CliEnv, CliError
-from bot.storage import audit
+from bot.storage import audit, meta
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database, load_pepper
 
@@ -151,9 +151,7 @@ _GROUP = 4  # characters per group read aloud
 async def _print_code(env: CliEnv, db: Database, code: str, headline: str) -> None:
     """The code is the last line alone; a deep link comes first when the bot's name is
     known (with a QR code of it on a terminal), then the code in groups to read aloud."""
-    async def _snapshot(conn: Conn):
-        return await conn.fetchval("SELECT value FROM meta WHERE key = 'bot_username'")
-    username = await db.read(_snapshot)
+    username = await db.read(meta.bot_username)
     env.say(f"{headline}; the code is valid for {env.settings.enrolment_code_hours} hours "
             "and works once")
     if username:

@@ -8,12 +8,12 @@ import re
 from pathlib import Path
 
 from bot.cli import BAD_INPUT, OK, CliEnv, CliError
-from bot.jobs.retention import clean_up_after_disposals, run_retention_check
 from bot.storage import audit
 from bot.storage import officers as officer_store
 from bot.storage.audit import AuditEntry, Head
 from bot.storage.db import Conn
 from bot.storage.sar import SubjectAccessProblem, export_subject_access, pupil_target
+from bot.usecases.retention import clean_up_after_disposals, run_retention_check
 
 _HEAD = re.compile(r"([0-9]{1,12}):([0-9a-fA-F]{12,64})")
 

@@ -40,20 +40,19 @@ from bot.handlers.common import (
     requires_role,
     services,
 )
-from bot.jobs.retention import clean_up_after_disposals
 from bot.storage import audit, conversations
 from bot.storage import retention as retention_store
 from bot.storage.conversations import Conversation
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
 from bot.storage.retention import DueRecord, SchoolCount
+from bot.usecases import retention as retention_cases
 
 PREFIX = "ret"
 KIND = "hold"
 PER_PAGE = 5
 MAX_SCHOOL_LINES = 30
 SCHOOL_NAME_MAX = 60  # characters of a school's name on a line of the overview
-DISPOSE_CHUNK = 50  # records per transaction when disposing of all
 
 TITLE = "Retention on {day}: {past} past due, {coming} coming due, {held} on hold."
 SCHOOL_LINE = "{school}: {past} past due, {coming} coming due, {held} on hold"
@@ -293,19 +292,16 @@ async def _dispose_one(update: Update, context: Context, args: Sequence[str]) ->
     officer = current_officer(context)
     pupil_id = parse_id(args[0])
     record = await _record(context, args[0])
-    done = False
+    disposal = None
     if pupil_id is not None and record is not None:
-        async def _transaction(conn: Conn) -> None:
-            nonlocal done
-            done = await retention_store.dispose(conn, pupil_id, by=officer,
-                                                 policy=_policy(context), now=svc.clock.now())
-        await svc.db.write(_transaction)
-    if not done or record is None:
+        disposal = await retention_cases.dispose_record(
+            svc.db, officer, _policy(context), pupil_id, now=svc.clock.now(),
+            export_dir=svc.settings.export_dir)
+    if disposal is None or not disposal.disposed or record is None:
         await _refuse_dispose(update, context, args[0])
         return
-    cleaned = await _scrub(context)
     await _ack(update)
-    await _edit(update, DISPOSED.format(ref=record.case_ref) + ("" if cleaned
+    await _edit(update, DISPOSED.format(ref=record.case_ref) + ("" if disposal.cleaned
                                                                  else CLEAN_UP_WAITING))
 
 
@@ -342,15 +338,12 @@ async def _dispose_all(update: Update, context: Context, args: Sequence[str]) ->
         await _ack(update)
         await _edit(update, CHANGED)
         return
-    disposed = 0
-    for start in range(0, len(ids), DISPOSE_CHUNK):
-        disposed += await svc.db.write(retention_store.dispose_many,
-                                       ids[start:start + DISPOSE_CHUNK], by=officer,
-                                       policy=policy, now=svc.clock.now())
-    cleaned = await _scrub(context)
+    disposal = await retention_cases.dispose_records(
+        svc.db, officer, policy, ids, now=svc.clock.now(), export_dir=svc.settings.export_dir)
     await _ack(update)
+    disposed = disposal.disposed
     done = DISPOSED_THE_ONE if disposed == 1 else DISPOSED_ALL.format(count=disposed)
-    await _edit(update, done + ("" if cleaned else CLEAN_UP_WAITING))
+    await _edit(update, done + ("" if disposal.cleaned else CLEAN_UP_WAITING))
 
 
 async def _keep(update: Update, context: Context, args: Sequence[str]) -> None:
@@ -363,14 +356,6 @@ async def _refuse_dispose(update: Update, context: Context, raw_id: str | None) 
     await refuse(update, context, current_officer(context), reason="not_disposable",
                  target=f"pupil:{pupil_id}" if pupil_id is not None else None,
                  text=CANNOT_DISPOSE)
-
-
-async def _scrub(context: Context) -> bool:
-    """Rebuild and checkpoint the database after a disposal, and delete the records'
-    subject-access exports; False when another process kept the database busy (the
-    retention job retries every minute until done)."""
-    svc = services(context)
-    return await clean_up_after_disposals(svc.db, svc.settings.export_dir)
 
 
 # --- Hold ----------------------------------------------------------------------------------
@@ -460,15 +445,8 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
         await answer(update, REVIEW_HINT.format(problem=problem))
         return
     reason = str(talk.data.get("reason"))
-    async def _transaction(conn: Conn):
-        record = None
-        if talk.pupil_id is not None and reason in HOLD_REASONS:
-            record = await retention_store.hold(conn, officer, policy, talk.pupil_id,
-                                                reason=reason, review_date=review,
-                                                now=svc.clock.now())
-        await conversations.end(conn, officer.id, talk.token)
-        return record
-    record = await svc.db.write(_transaction)
+    record = await retention_cases.hold(svc.db, officer, policy, talk, review=review,
+                                        now=svc.clock.now())
     await _drop_keyboard(update, context, talk.message_id)
     if record is None:
         await refuse(update, context, officer, reason="not_due", text=CANNOT_HOLD,
@@ -486,11 +464,8 @@ async def _release(update: Update, context: Context, args: Sequence[str]) -> Non
     pupil_id = parse_id(args[0])
     record = None
     if pupil_id is not None:
-        async def _transaction(conn: Conn) -> None:
-            nonlocal record
-            record = await retention_store.release_hold(conn, officer, _policy(context),
-                                                        pupil_id, now=svc.clock.now())
-        await svc.db.write(_transaction)
+        record = await retention_cases.release_hold(svc.db, officer, _policy(context),
+                                                    pupil_id, now=svc.clock.now())
     if record is None:
         await refuse(update, context, officer, reason="not_held", text=CANNOT_RELEASE,
                      target=f"pupil:{pupil_id}" if pupil_id is not None else None)

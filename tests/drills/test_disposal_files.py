@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from bench.drills.common import found_in_files
 from bench.drills.stage import Service, made_up_pupil
-from bot.jobs.retention import clean_up_after_disposals
 from bot.storage import retention
 from bot.storage.db import Conn
 from bot.storage.officers import officer_by_ref
+from bot.usecases.retention import clean_up_after_disposals
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London"))
 

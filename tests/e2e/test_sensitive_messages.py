@@ -18,13 +18,13 @@ from bot.handlers import visit as visit_handlers
 from bot.handlers.common import SENSITIVE_PLACEHOLDER
 from bot.harness import RunningBot
 from bot.importing.service import run_import
-from bot.jobs import retention as retention_jobs
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.settings import Settings
 from bot.storage import audit, outbox
 from bot.storage import retention as retention_store
 from bot.storage.db import Conn, Database
 from bot.storage.retention import SchoolCount
+from bot.usecases import retention as retention_cases
 from tests.e2e.conftest import PIN, People
 from tests.e2e.test_pupils import audit_rows, officer
 from tests.e2e.visit_helpers import caseload, message, walk_to
@@ -266,7 +266,7 @@ async def test_a_pushed_message_past_4096_characters_arrives_in_parts(
     counts = [SchoolCount(f"{long_school} {n}", 1, 2, 0) for n in range(40)]
     head = await db.read(audit.head)
     policy = retention_store.policy_for(running.settings, clock.now())
-    payload = retention_jobs.reminder_payload(counts, head, policy)
+    payload = retention_cases.reminder_payload(counts, head, policy)
     async def _transaction(conn: Conn) -> None:
         await outbox.enqueue(conn, kind="retention", audience=f"officer:{controller.id}",
                              payload=payload, now=clock.now())
@@ -276,4 +276,4 @@ async def test_a_pushed_message_past_4096_characters_arrives_in_parts(
         parts.append(await user.next_message())
     assert len(parts) > 1 and all(len(part.text or "") <= 4096 for part in parts)
     assert "\n".join(part.text or "" for part in parts) == payload["text"]
-    assert parts[-1].labels() == [retention_jobs.OPEN_BUTTON]
+    assert parts[-1].labels() == [retention_cases.OPEN_BUTTON]

@@ -12,16 +12,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.retention import RetentionPolicy
-from bot.jobs.retention import (
+from bot.settings import Settings
+from bot.storage import audit, retention
+from bot.storage.db import Conn, Database, DatabaseError
+from bot.storage.sar import export_subject_access
+from bot.usecases.retention import (
     check_if_due,
     check_is_due,
     clean_up_after_disposals,
     run_retention_check,
 )
-from bot.settings import Settings
-from bot.storage import audit, retention
-from bot.storage.db import Conn, Database, DatabaseError
-from bot.storage.sar import export_subject_access
 from tests.e2e.retention_files import upn
 from tests.storage.retention_seed import NOW, Seed
 
