@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.chat.keyboards import keyboard
 from bot.domain.alerts import BUTTON_COLUMNS, more_button
 from bot.handlers.common import (
     STALE_BUTTON,
@@ -18,7 +19,6 @@ from bot.handlers.common import (
     services,
 )
 from bot.handlers.pupils import ALERT_BUTTON, show_card
-from bot.jobs.outbox import keyboard
 from bot.storage import outbox
 from bot.storage.db import Conn
 

@@ -16,9 +16,9 @@ from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, 
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot.chat.deletion import delete_due
 from bot.clock import Clock
 from bot.domain.message_parts import split_message
-from bot.jobs import sweeper
 from bot.settings import Settings
 from bot.storage import audit
 from bot.storage import messages as message_store
@@ -200,7 +200,7 @@ async def forget_message(context: Context, message: Message | None) -> None:
     now = svc.clock.now()
     item = message_store.DueDeletion(message.chat_id, message.message_id)
     await svc.db.write(message_store.schedule_deletion, item.chat_id, item.message_id, now)
-    await sweeper.delete_due(context.bot, svc.db, item, now)
+    await delete_due(context.bot, svc.db, item, now)
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:

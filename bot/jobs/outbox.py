@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, BotCommandScopeChat, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -28,14 +28,15 @@ from telegram.error import (
 )
 from telegram.ext import Application, ContextTypes
 
+from bot.chat.keyboards import keyboard
 from bot.domain.alerts import more_button
 from bot.domain.dates import in_quiet_time
 from bot.domain.message_parts import split_message
 from bot.processing import retry_after
-from bot.storage import alerts as alert_store
 from bot.storage import outbox
-from bot.storage.db import Conn
 from bot.storage.outbox import Delivery
+from bot.usecases import outbox as outbox_cases
+from bot.usecases.outbox import Failure
 
 log = logging.getLogger(__name__)
 
@@ -74,16 +75,8 @@ def _lock(application: Application[Any, Any, Any, Any, Any, Any]) -> asyncio.Loc
 
 
 async def _deliver(bot: Bot, svc: Any) -> None:
-    now = svc.clock.now()
-    async def _snapshot(conn: Conn):
-        return await outbox.has_due_work(conn, now) or await alert_store.has_waiting(conn)
-    work = await svc.db.read(_snapshot)
-    if not work:
+    if not await outbox_cases.prepare_round(svc.db, svc.clock.now()):
         return
-    async def _transaction(conn: Conn) -> None:
-        await outbox.release_claims(conn, claimed_before=now - outbox.CLAIM_TIMEOUT)
-        await alert_store.queue_waiting(conn, now)
-    await svc.db.write(_transaction)
     settings = svc.settings
     for _ in range(MAX_ROUNDS):
         now = svc.clock.now()
@@ -115,15 +108,8 @@ async def _send_and_mark(bot: Bot, svc: Any, delivery: Delivery) -> None:
     except Exception as exc:  # noqa: BLE001 - a fault of ours must not lose the message
         log.error("outbox: sending %s failed: %s", delivery.target, type(exc).__name__)
         error, retry_in = "error", _backoff(delivery.attempts)
-    now = svc.clock.now()
-    async def _transaction(conn: Conn) -> None:
-        if error is None:
-            await outbox.mark_sent(conn, delivery, now)
-        else:
-            await outbox.mark_failed(conn, delivery, now, error=error,
-                                     retry_at=None if retry_in is None else now + retry_in,
-                                     blocked=error == "http_403")
-    await svc.db.write(_transaction)
+    await outbox_cases.settle(svc.db, delivery, svc.clock.now(),
+                              None if error is None else Failure(error, retry_in))
     if error is not None:
         log.warning("outbox: %s not delivered (%s)%s", delivery.target, error,
                     "; will retry" if retry_in is not None else "")
@@ -154,17 +140,6 @@ def markup(delivery: Delivery) -> InlineKeyboardMarkup | None:
     if isinstance(pages, list) and len(pages) > 1:
         more = more_button(delivery.id, 1)
     return keyboard(buttons, int(delivery.payload.get("columns", 1)), more)
-
-
-def keyboard(buttons: Sequence[Sequence[str]], columns: int,
-             last: Sequence[str] | None = None) -> InlineKeyboardMarkup | None:
-    """Buttons `[label, data]` laid out `columns` to a row, then `last` on its own row."""
-    columns = max(columns, 1)
-    cells = [InlineKeyboardButton(label, callback_data=data) for label, data in buttons]
-    rows = [cells[start:start + columns] for start in range(0, len(cells), columns)]
-    if last is not None:
-        rows.append([InlineKeyboardButton(last[0], callback_data=last[1])])
-    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def _backoff(attempts: int) -> timedelta:

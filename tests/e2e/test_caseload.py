@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from bot.chat import caseload as caseload_chat
 from bot.handlers import caseload as caseload_handlers
 from bot.handlers import pupils as pupil_handlers
 from bot.handlers.common import NOT_ALLOWED, STALE_BUTTON
@@ -67,7 +68,7 @@ async def test_a_supervisor_gets_their_team_summary_and_chart(running: RunningBo
     summary = await sup.next_message()
     assert summary.text.splitlines() == [
         "Caseload of your team, 25/11/2026",
-        caseload_handlers.LEGEND,
+        caseload_chat.LEGEND,
         "",
         "Team total: 3 pupils · 2 in persistent absence · 1 in severe absence · "
         "2 visits in the last 28 days · 1 follow-up overdue · 1 not visited for 28 days · "
@@ -83,7 +84,7 @@ async def test_a_supervisor_gets_their_team_summary_and_chart(running: RunningBo
         "1 visit in the last 28 days · 1 follow-up overdue · 0 not visited for 28 days · "
         "0 undelivered alerts",
         "",
-        caseload_handlers.FOOTER,
+        caseload_chat.FOOTER,
     ]
     assert summary.protect_content and summary.buttons == []
     chart = await sup.next_message()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.clock import FixedClock
 from bot.harness import RunningBot
-from bot.jobs import digest
+from bot.usecases import digests as digest
 from bot.sandbox import BotApiStandIn
 from bot.storage.db import Database
 from tests.conftest import make_settings

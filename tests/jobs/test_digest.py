@@ -10,11 +10,11 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bot.app import build_application
-from bot.jobs import digest
 from bot.settings import Settings
 from bot.storage import caseload as caseload_store
 from bot.storage.db import Conn, Database
 from bot.storage.officers import officer_by_id
+from bot.usecases import digests as digest
 from tests.conftest import make_settings
 from tests.storage import caseload_seed as seed
 from tests.storage.test_caseload import small_team

@@ -8,7 +8,8 @@ from typing import Any
 
 from telegram.error import BadRequest, NetworkError, TelegramError
 
-from bot.jobs.sweeper import MAX_ATTEMPTS, delete_due, retry_wait, sweep_sensitive_messages
+from bot.chat.deletion import MAX_ATTEMPTS, delete_due, retry_wait
+from bot.jobs.sweeper import sweep_sensitive_messages
 from bot.storage import messages as message_store
 from bot.storage.db import Conn, Database
 

@@ -1,0 +1,1 @@
+"""Chat rendering shared by handlers and jobs: texts and keyboards, no I/O."""
