@@ -176,11 +176,8 @@ async def _alone_drill(drill: Drill, folder: Path) -> None:
                 drill.tried("a supervisor with no one else to tell recorded a concern")
                 told = await _record_concern(user, pupil.upn)
                 await _deliver(bot)
-        async def _snapshot(conn: Conn):
-            return await caseload_store.team_caseload(
-                conn, service.officers["SUP1"],
-                terms=caseload_store.Terms.of(service.settings, clock.now()))
-        team = await service.db.read(_snapshot)
+        team = await service.db.read(caseload_store.team_caseload, service.officers["SUP1"],
+                                     terms=caseload_store.Terms.of(service.settings, clock.now()))
         drill.check(told == 0 and team.own.figures.undelivered == 1,
                     "told plainly to contact the DSL; counted undelivered on their caseload",
                     f"told {told}, undelivered {team.own.figures.undelivered}")

@@ -20,7 +20,7 @@ from bot.harness import enrol_directly
 from bot.importing.service import run_import
 from bot.settings import Settings
 from bot.storage import officers as officer_store
-from bot.storage.db import Conn, Database
+from bot.storage.db import Database
 from bot.storage.imports import pupil_ids
 from bot.storage.officers import Officer
 from bot.synthetic import school_days
@@ -126,11 +126,8 @@ class Service:
     async def add_officer(self, ref: str, role: str = "officer",
                           supervisor: str | None = None) -> Officer:
         """As `ewobot officers add` would."""
-        async def _transaction(conn: Conn):
-            return await officer_store.add_officer(
-                conn, ref=ref, name=f"Officer {ref}", role=role, supervisor_ref=supervisor,
-                now=self.now)
-        officer = await self.db.write(_transaction)
+        officer = await self.db.write(officer_store.add_officer, ref=ref, name=f"Officer {ref}",
+                                      role=role, supervisor_ref=supervisor, now=self.now)
         self.officers[ref] = officer
         return officer
 

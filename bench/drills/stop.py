@@ -20,7 +20,6 @@ from bot.domain import visit_flow as flow
 from bot.handlers import visit
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.storage import outbox as outbox_store
-from bot.storage.db import Conn
 
 SLOW = 1.0  # seconds Telegram takes to answer each send and edit in flight
 FIRST_USER = 7_000
@@ -99,10 +98,8 @@ async def _owe_an_alert(service: Service, ref: str, pupil: Pupil) -> None:
     officer = service.officers[ref]
     payload = {"text": f"Alert for {ref} before the stop",
                "buttons": [["Open card", f"al:card:{pupil.id}"]]}
-    async def _transaction(conn: Conn) -> None:
-        await outbox_store.enqueue(conn, kind="alert", audience=f"officer:{officer.id}",
-                                   payload=payload, now=service.now, pupil_ids=[pupil.id])
-    await service.db.write(_transaction)
+    await service.db.write(outbox_store.enqueue, kind="alert", audience=f"officer:{officer.id}",
+                           payload=payload, now=service.now, pupil_ids=[pupil.id])
 
 
 async def _work_finished(drill: Drill, service: Service,

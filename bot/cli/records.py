@@ -139,10 +139,8 @@ async def cmd_backup(args: argparse.Namespace, env: CliEnv) -> int:
         raise CliError(f"no folder {out.parent} to write the backup into")
     async with env.database(create=False) as db:
         await db.backup(out)
-        async def _transaction(conn: Conn) -> None:
-            await audit.append(conn, actor=env.actor, action="backup", reason="admin_command",
-                               detail={"encrypted": env.settings.database_key is not None})
-        await db.write(_transaction)
+        await db.write(audit.append, actor=env.actor, action="backup", reason="admin_command",
+                       detail={"encrypted": env.settings.database_key is not None})
     env.say(f"backup written: {out}")
     env.say("encrypted with EWO_DATABASE_KEY" if env.settings.database_key is not None
             else "not encrypted: keep it as safe as the database itself")

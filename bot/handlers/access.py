@@ -36,7 +36,6 @@ from bot.handlers.common import (
 )
 from bot.handlers.help import commands_for, help_text
 from bot.storage import audit, conversations, sessions
-from bot.storage.db import Conn
 from bot.storage.officers import Officer
 from bot.usecases import access as access_cases
 from bot.usecases.access import PIN_SETUP, Enrolment
@@ -160,19 +159,15 @@ async def _refuse_stranger(update: Update, context: Context, user_id: int, now: 
             await update.callback_query.answer()
         return
     svc = services(context)
-    async def _transaction(conn: Conn) -> None:
-        await audit.append(conn, actor="telegram:unknown", action="refused:stranger",
-                           reason="not_enrolled")
-    await svc.db.write(_transaction)
+    await svc.db.write(audit.append, actor="telegram:unknown", action="refused:stranger",
+                       reason="not_enrolled")
     await answer(update, STRANGER)
 
 
 async def _refuse_officer(update: Update, context: Context, officer: Officer) -> None:
     svc = services(context)
-    async def _transaction(conn: Conn) -> None:
-        await audit.append(conn, actor=officer.actor, action=f"refused:{officer.status}",
-                           reason="access_ended" if officer.status == "revoked" else "pin_lockout")
-    await svc.db.write(_transaction)
+    await svc.db.write(audit.append, actor=officer.actor, action=f"refused:{officer.status}",
+                       reason="access_ended" if officer.status == "revoked" else "pin_lockout")
     await answer(update, REVOKED if officer.status == "revoked" else ACCOUNT_LOCKED)
 
 
@@ -224,26 +219,14 @@ async def _pin_setup(update: Update, context: Context, officer: Officer) -> None
             await answer(update, f"{problem} {ASK_PIN}")
             return
         first = await asyncio.to_thread(hash_pin, pin, svc.pepper)
-        async def _transaction2(conn: Conn) -> None:
-            nonlocal talk
-            if talk is None or talk.kind != PIN_SETUP:
-                talk = await conversations.start(conn, officer.id, kind=PIN_SETUP, step="first",
-                                                 now=now, expires_at=now + timedelta(hours=1))
-            await conversations.advance(conn, talk, step="second", now=now,
-                                        data={"first": first})
-        await svc.db.write(_transaction2)
+        await access_cases.choose_first_pin(svc.db, officer, talk, first, now)
         await answer(update, REPEAT_PIN)
         return
     if not await asyncio.to_thread(verify_pin, pin, talk.data.get("first", ""), svc.pepper):
         await svc.db.write(conversations.advance, talk, step="first", now=now, data={})
         await answer(update, PIN_MISMATCH)
         return
-    async def _transaction(conn: Conn) -> None:
-        await sessions.set_pin(conn, officer.id, talk.data["first"], now)
-        await conversations.end(conn, officer.id, talk.token)
-        await audit.append(conn, actor=officer.actor, action="pin_set",
-                           target=f"officer:{officer.ref}", reason="enrolment")
-    await svc.db.write(_transaction)
+    await access_cases.set_pin(svc.db, officer, talk, now)
     await _set_menu(context, officer)
     await answer(update, f"{ENROLLED}\n\n{help_text(officer.role)}")
 
@@ -296,9 +279,5 @@ async def lock_command(update: Update, context: Context) -> None:
     """/lock — lock the session now."""
     officer = current_officer(context)
     svc = services(context)
-    async def _transaction(conn: Conn) -> None:
-        await sessions.lock(conn, officer.id)
-        await audit.append(conn, actor=officer.actor, action="lock",
-                           target=f"officer:{officer.ref}", reason="lock_command")
-    await svc.db.write(_transaction)
+    await access_cases.lock(svc.db, officer)
     await answer(update, LOCKED_NOW)

@@ -42,7 +42,6 @@ from bot.handlers.common import (
 from bot.storage import audit
 from bot.storage import caseload as caseload_store
 from bot.storage.caseload import OfficerCaseload, PupilInNeed, TeamCaseload, Terms
-from bot.storage.db import Conn
 from bot.storage.officers import Officer
 
 TITLE = "Caseload of your team, {date}"
@@ -123,10 +122,8 @@ async def _show_officer(update: Update, context: Context, ref: str, page: int, *
                         edit: bool) -> None:
     supervisor = current_officer(context)
     svc = services(context)
-    async def _snapshot(conn: Conn):
-        return await caseload_store.officer_caseload(
-            conn, supervisor, ref, terms=Terms.of(svc.settings, svc.clock.now()))
-    detail = await svc.db.read(_snapshot)
+    detail = await svc.db.read(caseload_store.officer_caseload, supervisor, ref,
+                               terms=Terms.of(svc.settings, svc.clock.now()))
     if detail is None:
         await _audit(context, supervisor, target=None, detail={"view": "officer",
                                                                "found": False})
@@ -236,20 +233,16 @@ async def _send_chart(update: Update, context: Context, team: TeamCaseload) -> N
 
 async def _team(context: Context, supervisor: Officer) -> TeamCaseload:
     svc = services(context)
-    async def _snapshot(conn: Conn):
-        return await caseload_store.team_caseload(
-            conn, supervisor, terms=Terms.of(svc.settings, svc.clock.now()))
-    return await svc.db.read(_snapshot)
+    return await svc.db.read(caseload_store.team_caseload, supervisor,
+                             terms=Terms.of(svc.settings, svc.clock.now()))
 
 
 async def _audit(context: Context, supervisor: Officer, *, target: str | None,
                  detail: dict[str, Any], pupil_ids: Sequence[int] = ()) -> None:
     svc = services(context)
-    async def _transaction(conn: Conn) -> None:
-        await audit.append(conn, actor=supervisor.actor, action=ACTION, target=target,
-                           reason=REASON, detail=detail, at=svc.clock.now(),
-                           targets=audit.pupil_refs(pupil_ids))
-    await svc.db.write(_transaction)
+    await svc.db.write(audit.append, actor=supervisor.actor, action=ACTION, target=target,
+                       reason=REASON, detail=detail, at=svc.clock.now(),
+                       targets=audit.pupil_refs(pupil_ids))
 
 
 async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:

@@ -22,7 +22,7 @@ from bot.domain.message_parts import split_message
 from bot.settings import Settings
 from bot.storage import audit
 from bot.storage import messages as message_store
-from bot.storage.db import Conn, Database
+from bot.storage.db import Database
 from bot.storage.officers import Officer
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -87,10 +87,8 @@ async def refuse(update: Update, context: Context, officer: Officer, *, reason: 
     """One polite refusal and an audit entry."""
     what = _what(update)
     services_ = services(context)
-    async def _transaction(conn: Conn) -> None:
-        await audit.append(conn, actor=officer.actor, action=f"refused:{what}", target=target,
-                           reason=reason)
-    await services_.db.write(_transaction)
+    await services_.db.write(audit.append, actor=officer.actor, action=f"refused:{what}",
+                             target=target, reason=reason)
     await answer(update, text, alert=True)
 
 
@@ -131,10 +129,8 @@ async def schedule_sensitive(context: Context, chat_id: int, message_id: int) ->
     svc = services(context)
     minutes = svc.settings.sensitive_message_minutes
     if minutes:
-        async def _transaction(conn: Conn) -> None:
-            await message_store.schedule_deletion(
-                conn, chat_id, message_id, svc.clock.now() + timedelta(minutes=minutes))
-        await svc.db.write(_transaction)
+        await svc.db.write(message_store.schedule_deletion, chat_id, message_id,
+                           svc.clock.now() + timedelta(minutes=minutes))
 
 
 async def send_sensitive(context: Context, chat_id: int, text: str, *,

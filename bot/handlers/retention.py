@@ -266,10 +266,8 @@ async def _record(context: Context, raw_id: str) -> DueRecord | None:
     pupil_id = parse_id(raw_id)
     if pupil_id is None:
         return None
-    async def _snapshot(conn: Conn):
-        return await retention_store.due_record(conn, current_officer(context),
-                                                _policy(context), pupil_id)
-    return await services(context).db.read(_snapshot)
+    return await services(context).db.read(retention_store.due_record, current_officer(context),
+                                           _policy(context), pupil_id)
 
 
 async def _ask_dispose(update: Update, context: Context, args: Sequence[str]) -> None:
@@ -307,10 +305,8 @@ async def _dispose_one(update: Update, context: Context, args: Sequence[str]) ->
 
 async def _ask_dispose_all(update: Update, context: Context, args: Sequence[str]) -> None:
     """`ret:all`: one confirmation, bound to the exact list it was asked about."""
-    async def _snapshot(conn: Conn):
-        return await retention_store.disposable_ids(conn, current_officer(context),
-                                                   _policy(context))
-    ids = await services(context).db.read(_snapshot)
+    ids = await services(context).db.read(retention_store.disposable_ids, current_officer(context),
+                                          _policy(context))
     if not ids:
         await _refuse_dispose(update, context, None)
         return
@@ -371,12 +367,10 @@ async def _start_hold(update: Update, context: Context, args: Sequence[str]) -> 
                      target=f"pupil:{parse_id(args[0])}" if parse_id(args[0]) else None)
         return
     now = svc.clock.now()
-    async def _transaction(conn: Conn):
-        return await conversations.start(
-            conn, officer.id, kind=KIND, step="reason", now=now, pupil_id=record.pupil_id,
-            expires_at=now + timedelta(hours=svc.settings.session_max_hours),
-            data={"ref": record.case_ref})
-    talk = await svc.db.write(_transaction)
+    talk = await svc.db.write(conversations.start, officer.id, kind=KIND, step="reason", now=now,
+                              pupil_id=record.pupil_id,
+                              expires_at=now + timedelta(hours=svc.settings.session_max_hours),
+                              data={"ref": record.case_ref})
     await _ack(update)
     rows = [[(HOLD_REASON_LABELS[code], f"{PREFIX}:hr:{talk.token}:{code}")]
             for code in HOLD_REASONS]
@@ -400,10 +394,8 @@ async def _hold_reason(update: Update, context: Context, args: Sequence[str]) ->
     if talk is None or talk.step != "reason" or args[1] not in HOLD_REASONS:
         await answer(update, STALE_BUTTON)
         return
-    async def _transaction(conn: Conn):
-        return await conversations.advance(conn, talk, step="review", now=svc.clock.now(),
-                                            data={**talk.data, "reason": args[1]})
-    moved = await svc.db.write(_transaction)
+    moved = await svc.db.write(conversations.advance, talk, step="review", now=svc.clock.now(),
+                               data={**talk.data, "reason": args[1]})
     if moved is None:
         await answer(update, STALE_BUTTON)
         return

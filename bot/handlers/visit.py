@@ -351,10 +351,8 @@ async def _show(update: Update, context: Context, talk: Conversation, screen: Sc
         message = await context.bot.send_message(chat_id, screen.text,
                                                   reply_markup=screen.markup)
         message_id = message.message_id
-    async def _transaction(conn: Conn) -> None:
-        await conversations.advance(conn, talk, step=talk.step, now=svc.clock.now(),
-                                    message_id=message_id)
-    await svc.db.write(_transaction)
+    await svc.db.write(conversations.advance, talk, step=talk.step, now=svc.clock.now(),
+                       message_id=message_id)
 
 
 async def _end_with(update: Update, context: Context, talk: Conversation, text: str, *,
@@ -403,9 +401,8 @@ async def _find(conn: Conn, context: Context, officer: Officer, text: str) -> li
 
 async def _record_refused_lookup(context: Context, officer: Officer, typed: str) -> None:
     """A UPN or case reference of a pupil not allocated to this officer: audited."""
-    async def _transaction(conn: Conn) -> None:
-        await pupil_store.record_refused_lookup(conn, officer, typed, via="visit_command")
-    await services(context).db.write(_transaction)
+    await services(context).db.write(pupil_store.record_refused_lookup, officer, typed,
+                                     via="visit_command")
 
 
 async def _open_draft(conn: Conn, context: Context,
@@ -431,12 +428,10 @@ async def _start(update: Update, context: Context, officer: Officer, *,
         else:
             await answer(update, NO_PUPILS)
         return
-    async def _transaction(conn: Conn):
-        return await conversations.start(
-            conn, officer.id, kind=KIND, step=flow.TYPE if pupil else flow.PUPIL, now=now,
-            expires_at=now + timedelta(hours=svc.settings.session_max_hours),
-            pupil_id=pupil.id if pupil else None, data=draft)
-    talk = await svc.db.write(_transaction)
+    talk = await svc.db.write(conversations.start, officer.id, kind=KIND,
+                              step=flow.TYPE if pupil else flow.PUPIL, now=now,
+                              expires_at=now + timedelta(hours=svc.settings.session_max_hours),
+                              pupil_id=pupil.id if pupil else None, data=draft)
     screen = _screen(talk, pupil, today=_today(context), hint=hint, choices=choices,
                      several=several)
     await _show(update, context, talk, screen, edit=edit)
@@ -594,10 +589,8 @@ async def _move(update: Update, context: Context, talk: Conversation, pupil: Vis
     svc = services(context)
     if step is None:
         step = flow.TYPE if talk.step == flow.PUPIL else flow.step_after(talk.step, draft)
-    async def _transaction(conn: Conn):
-        return await conversations.advance(conn, talk, step=step, now=svc.clock.now(),
-                                            data=draft, pupil_id=pupil_id)
-    moved = await svc.db.write(_transaction)
+    moved = await svc.db.write(conversations.advance, talk, step=step, now=svc.clock.now(),
+                               data=draft, pupil_id=pupil_id)
     if moved is None:  # ended or replaced meanwhile
         await _ack(update, STALE, alert=True)
         return

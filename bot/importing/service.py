@@ -151,6 +151,7 @@ async def run_import(
     moment = now or datetime.now(UTC)
     context = _Context(actor, today, moment, baseline, settings or load_settings())
     async def _transaction(conn: Conn):
+        await conn.lock("import")  # the diff read here is what is written
         plan = await _plan(conn, parsed)  # again: the service may have changed meanwhile
         counts = await _apply(conn, parsed, plan, context)
         summary = ImportSummary(kind, parsed.sha256, parsed.rows_read, counts, baseline)

@@ -25,7 +25,7 @@ from bot.files import write_private
 from bot.reports import pdf
 from bot.settings import Settings
 from bot.storage import reports as store
-from bot.storage.db import Conn, Database
+from bot.storage.db import Database
 
 
 class ReportProblem(Exception):
@@ -90,10 +90,8 @@ async def _write(db: Database, settings: Settings, found: store.School, period: 
         raise ReportProblem(f"{out} is a folder; give a file name ending .pdf") from None
     except OSError as exc:
         raise ReportProblem(f"cannot write {out}: {exc.strerror}") from None
-    async def _transaction(conn: Conn) -> None:
-        await store.record_report(conn, actor=actor, urn=found.urn, period=period,
-                                  counts=report.counts(), now=now)
-    await db.write(_transaction)
+    await db.write(store.record_report, actor=actor, urn=found.urn, period=period,
+                   counts=report.counts(), now=now)
     return ReportWritten(out, report)
 
 

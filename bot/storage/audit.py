@@ -119,7 +119,7 @@ async def append_many(conn: Conn, entries: Sequence[NewEntry], *,
     feature that writes thousands at once (the alerts of a large import). Returns the
     last new entry's sequence number (None when `entries` is empty)."""
     if not conn.writable:
-        raise RuntimeError("audit entries are written inside db.write()")
+        raise RuntimeError("audit entries are written inside db.write(...)")
     if not entries:
         return None
     await conn.lock("audit")  # the head read here is the one the new entries chain from

@@ -156,6 +156,7 @@ async def claim_code(conn: Conn, code: str, now: datetime) -> int | None:
     The single UPDATE makes the code single-use even when two /start race.
     """
     code_hash = hash_code(code)
+    await conn.lock("enrolment_code")  # the claim, then the read of whose code it was
     changed = await conn.execute(
         "UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL"
         " AND expires_at > ?", (stamp(now), code_hash, stamp(now)))

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from bot.domain.pinhash import PinCheck
 from bot.storage import audit, conversations, sessions
 from bot.storage import officers as officer_store
+from bot.storage.conversations import Conversation
 from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 
@@ -82,3 +83,42 @@ async def _try_pin(conn: Conn, officer: Officer, check: PinCheck, stored: str | 
     await audit.append(conn, actor=officer.actor, action="unlock",
                        target=f"officer:{officer.ref}", reason="pin")
     return PinTried(True, pending=pending)
+
+
+async def choose_first_pin(db: Database, officer: Officer, talk: Conversation | None,
+                           first_hash: str, now: datetime) -> None:
+    """The first PIN of the two is kept (as its hash) in the PIN set-up conversation,
+    opened here if there is none."""
+    await db.write(_choose_first_pin, officer, talk, first_hash, now)
+
+
+async def _choose_first_pin(conn: Conn, officer: Officer, talk: Conversation | None,
+                            first_hash: str, now: datetime) -> None:
+    if talk is None or talk.kind != PIN_SETUP:
+        talk = await conversations.start(conn, officer.id, kind=PIN_SETUP, step="first",
+                                         now=now, expires_at=now + timedelta(hours=1))
+    await conversations.advance(conn, talk, step="second", now=now, data={"first": first_hash})
+
+
+async def set_pin(db: Database, officer: Officer, talk: Conversation, now: datetime) -> None:
+    """Both PINs matched: the first's hash becomes the officer's PIN, the session is
+    unlocked and the set-up conversation ends, audited."""
+    await db.write(_set_pin, officer, talk, now)
+
+
+async def _set_pin(conn: Conn, officer: Officer, talk: Conversation, now: datetime) -> None:
+    await sessions.set_pin(conn, officer.id, talk.data["first"], now)
+    await conversations.end(conn, officer.id, talk.token)
+    await audit.append(conn, actor=officer.actor, action="pin_set",
+                       target=f"officer:{officer.ref}", reason="enrolment")
+
+
+async def lock(db: Database, officer: Officer) -> None:
+    """/lock: the session is locked now, audited."""
+    await db.write(_lock, officer)
+
+
+async def _lock(conn: Conn, officer: Officer) -> None:
+    await sessions.lock(conn, officer.id)
+    await audit.append(conn, actor=officer.actor, action="lock",
+                       target=f"officer:{officer.ref}", reason="lock_command")

@@ -18,7 +18,7 @@ from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage import officers as officer_store
 from bot.storage import outbox as outbox_store
-from bot.storage.db import Conn, Database
+from bot.storage.db import Database
 from tests.e2e.processes import BotProcess, bot_environment
 from tests.storage.alert_seed import AlertSeed, sessions
 
@@ -54,10 +54,8 @@ async def test_a_kill_between_send_and_mark_sent_delivers_again_after_restart(
         bot_process: BotProcess, standin: BotApiStandIn, db: Database,
         settings: Settings) -> None:
     now = datetime.now(UTC)
-    async def _transaction(conn: Conn):
-        return await officer_store.add_officer(conn, ref="EWO1", name="Officer EWO1",
-                                                role="officer", supervisor_ref=None, now=now)
-    owner = await db.write(_transaction)
+    owner = await db.write(officer_store.add_officer, ref="EWO1", name="Officer EWO1",
+                           role="officer", supervisor_ref=None, now=now)
     user = standin.user(4242, "Ewo")
     await enrol_directly(db, settings, ref="EWO1", user_id=user.user_id, pin=PIN, now=now)
     seed = AlertSeed(db, settings)

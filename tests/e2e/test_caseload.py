@@ -180,10 +180,8 @@ async def test_one_officer_in_detail_pages_through_pupils_in_need(running: Runni
 async def test_a_large_team_is_paged_past_one_message(running: RunningBot, people: People,
                                                       db: Database) -> None:
     sup = await people.enrolled("SUP1", "supervisor")
-    async def _transaction(conn: Conn) -> None:
-        await seed.volume(conn, await officer_id(db, "SUP1"), officers=120, pupils=1200,
-                          today=date(2026, 11, 25))
-    await db.write(_transaction)
+    await db.write(seed.volume, await officer_id(db, "SUP1"), officers=120, pupils=1200,
+                   today=date(2026, 11, 25))
     await sup.send("/caseload")
     first = await sup.next_message()
     title = first.text.splitlines()[0]

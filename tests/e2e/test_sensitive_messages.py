@@ -267,10 +267,8 @@ async def test_a_pushed_message_past_4096_characters_arrives_in_parts(
     head = await db.read(audit.head)
     policy = retention_store.policy_for(running.settings, clock.now())
     payload = retention_cases.reminder_payload(counts, head, policy)
-    async def _transaction(conn: Conn) -> None:
-        await outbox.enqueue(conn, kind="retention", audience=f"officer:{controller.id}",
-                             payload=payload, now=clock.now())
-    await db.write(_transaction)
+    await db.write(outbox.enqueue, kind="retention", audience=f"officer:{controller.id}",
+                   payload=payload, now=clock.now())
     parts = [await user.next_message()]
     while not parts[-1].labels():
         parts.append(await user.next_message())

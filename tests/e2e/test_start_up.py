@@ -9,16 +9,14 @@ from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage import messages as message_store
-from bot.storage.db import Conn, Database
+from bot.storage.db import Database
 
 
 async def test_overdue_deletions_are_swept_at_start(settings: Settings, standin: BotApiStandIn,
                                                     db: Database, clock: FixedClock) -> None:
     user = standin.user(77)
-    async def _transaction(conn: Conn) -> None:
-        await message_store.schedule_deletion(conn, user.chat_id, 5,
-                                              clock.now() - timedelta(minutes=1))
-    await db.write(_transaction)
+    await db.write(message_store.schedule_deletion, user.chat_id, 5,
+                   clock.now() - timedelta(minutes=1))
     async with RunningBot(settings, standin, clock=clock, db=db):
         call = await standin.wait_for_call("deleteMessage", timeout=10)
     assert int(call.params["message_id"]) == 5

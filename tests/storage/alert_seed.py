@@ -72,11 +72,8 @@ class AlertSeed:
 
     async def officer(self, ref: str, role: str = "officer",
                       supervisor: str | None = None) -> Officer:
-        async def _transaction(conn: Conn):
-            return await officer_store.add_officer(conn, ref=ref, name=f"Officer {ref}",
-                                                   role=role, supervisor_ref=supervisor,
-                                                   now=NOW)
-        return await self.db.write(_transaction)
+        return await self.db.write(officer_store.add_officer, ref=ref, name=f"Officer {ref}",
+                                   role=role, supervisor_ref=supervisor, now=NOW)
 
     async def pupil(self, *, first: str = "Amy", last: str = "Hill",
                     born: date = DATE_OF_BIRTH, urn: str = "100001",
@@ -132,8 +129,6 @@ class AlertSeed:
 
     async def evaluate(self, pupil_ids: Iterable[int], *, today: date = TODAY,
                        now: datetime = NOW, baseline: bool = False) -> Evaluation:
-        async def _transaction(conn: Conn):
-            return await alert_store.evaluate_import(
-                conn, list(pupil_ids), settings=self.settings, today=today, now=now,
-                baseline=baseline, actor="os:test")
-        return await self.db.write(_transaction)
+        return await self.db.write(alert_store.evaluate_import, list(pupil_ids),
+                                   settings=self.settings, today=today, now=now, baseline=baseline,
+                                   actor="os:test")

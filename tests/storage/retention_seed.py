@@ -28,11 +28,8 @@ class Seed:
 
     async def officer(self, ref: str, role: str = "officer",
                       supervisor: str | None = None) -> Officer:
-        async def _transaction(conn: Conn):
-            return await officer_store.add_officer(conn, ref=ref, name=f"Officer {ref}",
-                                                   role=role, supervisor_ref=supervisor,
-                                                   now=NOW)
-        return await self.db.write(_transaction)
+        return await self.db.write(officer_store.add_officer, ref=ref, name=f"Officer {ref}",
+                                   role=role, supervisor_ref=supervisor, now=NOW)
 
     async def pupil(self, *, imported: date, first: str = "Pupil", last: str | None = None,
                     urn: str = "100001", upn: str | None = None,

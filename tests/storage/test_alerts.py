@@ -330,10 +330,8 @@ async def test_alerts_written_together_keep_the_audit_chain_whole(seed: AlertSee
     await db.write(audit.append, actor="os:test", action="import_pupils", reason="admin_command")
     ids = [await pupil_with(seed, SEVERE_CODES) for _ in range(3)]
     await seed.evaluate(ids)
-    async def _transaction(conn: Conn) -> None:
-        await audit.append(conn, actor="os:test", action="import_attendance",
-                           reason="admin_command")
-    await db.write(_transaction)
+    await db.write(audit.append, actor="os:test", action="import_attendance",
+                   reason="admin_command")
     async def _snapshot(conn: Conn):
         result = await audit.verify(conn)
         entries = await audit.entries(conn, actor="os:test")

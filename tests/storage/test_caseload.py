@@ -130,10 +130,8 @@ async def test_thresholds_follow_the_settings(db: Database, settings: Settings) 
 async def test_officer_detail_lists_pupils_in_need(db: Database, settings: Settings) -> None:
     ids = await small_team(db)
     sup = await supervisor(db, ids["SUP1"])
-    async def _snapshot(conn: Conn):
-        return await caseload.officer_caseload(conn, sup, "ewo1",
-                                                 terms=caseload.Terms.of(settings, NOW))
-    detail = await db.read(_snapshot)
+    detail = await db.read(caseload.officer_caseload, sup, "ewo1",
+                           terms=caseload.Terms.of(settings, NOW))
     assert detail is not None
     assert detail.line.ref == "EWO1" and detail.line.figures.pupils == 7
     assert [pupil.pupil_id for pupil in detail.pupils_in_need] == [1, 6, 2, 4, 5]

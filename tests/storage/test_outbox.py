@@ -23,11 +23,8 @@ class People:
 
     async def add(self, ref: str, role: str = "officer", supervisor: str | None = None,
                   *, enrolled: bool = True) -> Officer:
-        async def _transaction(conn: Conn):
-            return await officer_store.add_officer(conn, ref=ref, name=f"Officer {ref}",
-                                                      role=role, supervisor_ref=supervisor,
-                                                      now=NOW)
-        officer = await self.db.write(_transaction)
+        officer = await self.db.write(officer_store.add_officer, ref=ref, name=f"Officer {ref}",
+                                      role=role, supervisor_ref=supervisor, now=NOW)
         if enrolled:
             await self.enrol(officer)
         return officer
@@ -52,10 +49,8 @@ def people(db: Database) -> People:
 
 
 async def queue(db: Database, audience: str, text: str = "hello", kind: str = "alert") -> int:
-    async def _transaction(conn: Conn):
-        return await outbox_store.enqueue(conn, kind=kind, audience=audience,
-                                          payload={"text": text}, now=NOW)
-    return await db.write(_transaction)
+    return await db.write(outbox_store.enqueue, kind=kind, audience=audience,
+                          payload={"text": text}, now=NOW)
 
 
 async def claim(db: Database, now: datetime = NOW, quiet: bool = False
@@ -123,10 +118,8 @@ async def test_controllers_are_tracked_one_by_one(db: Database, people: People) 
     [two] = await claim(db)  # the copy written for the second controller
     assert {one.recipient_id, two.recipient_id} == {first.id, second.id}
     assert one.id == outbox_id and two.id != outbox_id
-    async def _transaction(conn: Conn) -> None:
-        await outbox_store.mark_failed(conn, two, NOW, error="timeout",
-                                       retry_at=NOW + timedelta(seconds=10))
-    await db.write(_transaction)
+    await db.write(outbox_store.mark_failed, two, NOW, error="timeout",
+                   retry_at=NOW + timedelta(seconds=10))
     [again] = await claim(db, NOW + timedelta(seconds=10))
     assert again.id == two.id  # the first controller is not sent it twice
     assert await claim(db, LATER) == []
@@ -139,10 +132,8 @@ async def test_one_recipients_messages_go_in_order(db: Database, people: People)
     [delivery] = await claim(db)
     assert delivery.id == first
     assert await claim(db) == []  # the first is in flight
-    async def _transaction(conn: Conn) -> None:
-        await outbox_store.mark_failed(conn, delivery, NOW, error="http_429",
-                                       retry_at=NOW + timedelta(seconds=30))
-    await db.write(_transaction)
+    await db.write(outbox_store.mark_failed, delivery, NOW, error="http_429",
+                   retry_at=NOW + timedelta(seconds=30))
     assert await claim(db, NOW + timedelta(seconds=29)) == []  # waits its turn
     [retry] = await claim(db, NOW + timedelta(seconds=30))
     assert retry.id == first and retry.attempts == 1
@@ -174,10 +165,8 @@ async def test_a_blocked_person_gets_nothing_until_they_talk_again(db: Database,
     refused = await queue(db, f"officer:{officer.id}", "one")
     waiting = await queue(db, f"officer:{officer.id}", "two")
     [delivery] = await claim(db)
-    async def _transaction(conn: Conn) -> None:
-        await outbox_store.mark_failed(conn, delivery, NOW, error="http_403", retry_at=None,
-                                       blocked=True)
-    await db.write(_transaction)
+    await db.write(outbox_store.mark_failed, delivery, NOW, error="http_403", retry_at=None,
+                   blocked=True)
     assert (await row_of(db, refused)).status == "undelivered"
     assert await claim(db, LATER) == []
     await db.write(sessions.touch, officer.id, LATER)
@@ -205,11 +194,9 @@ async def test_digest_pages_are_shown_only_to_their_recipient(db: Database,
                                                               people: People) -> None:
     officer = await people.add("EWO1")
     other = await people.add("EWO2")
-    async def _transaction(conn: Conn):
-        return await outbox_store.enqueue(
-            conn, kind="alert", audience=f"officer:{officer.id}",
-            payload={"text": "p1", "pages": [{"text": "p1"}, {"text": "p2"}]}, now=NOW)
-    outbox_id = await db.write(_transaction)
+    outbox_id = await db.write(outbox_store.enqueue, kind="alert", audience=f"officer:{officer.id}",
+                               payload={"text": "p1", "pages": [{"text": "p1"}, {"text": "p2"}]},
+                               now=NOW)
     async def _snapshot2(conn: Conn) -> None:
         assert await outbox_store.digest_pages(conn, outbox_id, recipient_id=officer.id) is None
     await db.read(_snapshot2)

@@ -19,10 +19,8 @@ UPNS = ("H801200001001", "G80120000101A", "B801200005001")
 
 
 async def _service(db: Database, settings: Settings, folder: Path) -> Officer:
-    async def _transaction(conn: Conn):
-        return await officer_store.add_officer(conn, ref="EWO1", name="Ann Officer",
-                                                  role="officer", supervisor_ref=None, now=NOW)
-    officer = await db.write(_transaction)
+    officer = await db.write(officer_store.add_officer, ref="EWO1", name="Ann Officer",
+                             role="officer", supervisor_ref=None, now=NOW)
     files = {
         "pupils": "upn,first_name,last_name,date_of_birth,year_group,school_urn,school_name\n"
                   f"{UPNS[0]},Zoë,O’Brien,2016-05-01,5,100001,Hillside Primary School\n"

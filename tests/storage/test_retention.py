@@ -131,10 +131,8 @@ async def test_counts_by_school_keep_held_records_apart(db: Database, seed: Seed
 async def test_hold_is_audited_and_stops_disposal_until_review(db: Database, seed: Seed,
                                                                controller: Officer) -> None:
     pupil = await seed.pupil(imported=date(2024, 3, 1))
-    async def _transaction3(conn: Conn):
-        return await retention.hold(conn, controller, POLICY, pupil, reason="legal",
-                                      review_date=date(2027, 1, 15), now=NOW)
-    record = await db.write(_transaction3)
+    record = await db.write(retention.hold, controller, POLICY, pupil, reason="legal",
+                            review_date=date(2027, 1, 15), now=NOW)
     assert record is not None and record.held and not record.disposable
     async def _transaction2(conn: Conn):
         assert not await retention.dispose(conn, pupil, by=controller, policy=POLICY, now=NOW)
