@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -38,17 +37,16 @@ from telegram import Update
 
 from bot.handlers import pupils
 from bot.handlers.common import Context, answer, parse_id, services, set_current_officer
-from bot.storage import conversations, sessions
-from bot.storage import messages as message_store
+from bot.storage import conversations
 from bot.storage import officers as officer_store
 from bot.storage import pupils as pupil_store
 from bot.storage import sar as sar_store
 from bot.storage.conversations import Conversation
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
+from bot.usecases.kept import KEPT_ANSWER, AnswerMessage, Kept, keep_request
 
 SEND_AGAIN = "Your last message was not kept while locked: please send it again."
-KEPT_ANSWER = "kept_answer"  # the draft's key for an answer typed while locked
 
 # Button kinds whose last part is a pupil id (owned by pupils, visit, alerts, retention).
 _PUPIL_BUTTONS = (("card",), ("det",), ("pick",), ("v", "new"), ("al", "card"),
@@ -57,17 +55,6 @@ _PUPIL_BUTTONS = (("card",), ("det",), ("pick",), ("v", "new"), ("al", "card"),
 _DATE = re.compile(r"^\d{1,2}/\d{1,2}(/\d{2,4})?$")
 _SEARCHERS = ("officer", "supervisor")
 _VISIT_CHOICES = 10  # /visit NAME with more matches than one is asked again
-
-
-@dataclass(frozen=True, slots=True)
-class Kept:
-    """What is kept of a request: references only, the pupils it names, and a lookup
-    to audit as refused (what was typed, and how), which is never stored."""
-
-    request: dict[str, Any] | None
-    pupils: tuple[int, ...] = ()
-    refused: tuple[str, str] | None = None
-    answer: str | None = None  # an answer to the open conversation, kept in its draft
 
 
 _AGAIN = Kept({"kind": "again"})
@@ -82,35 +69,15 @@ async def keep(update: Update, context: Context, officer: Officer) -> None:
         kept = await _kept(conn, context, update, officer, talk)
         return kept, talk
     kept, talk = await svc.db.read(_snapshot)
-    async def _transaction(conn: Conn) -> None:
-        if kept.refused is not None:  # the lookup was made now, so it is audited now
-            await pupil_store.record_refused_lookup(conn, officer, kept.refused[0],
-                                                    via=kept.refused[1])
-        if talk is not None and (kept.answer is not None or KEPT_ANSWER in talk.data):
-            await _draft_answer(conn, context, talk, kept, update)
-        await sessions.keep_pending(
-            conn, officer.id, None if kept.request is None else json.dumps(kept.request),
-            pupil_ids=kept.pupils,
-            until=now + timedelta(hours=svc.settings.session_max_hours))
-    await svc.db.write(_transaction)
-
-
-async def _draft_answer(conn: Conn, context: Context, talk: Conversation, kept: Kept,
-                        update: Update) -> None:
-    """Keep the answer in the conversation's draft (or drop one kept before, now that a
-    later request replaces it); the message holding it goes from the chat later."""
-    data = {key: value for key, value in talk.data.items() if key != KEPT_ANSWER}
-    if kept.answer is not None:
-        data[KEPT_ANSWER] = kept.answer
-        message = update.message
-        svc = services(context)
-        minutes = svc.settings.sensitive_message_minutes
-        if message is not None and minutes:
-            await message_store.schedule_deletion(
-                conn, message.chat_id, message.message_id,
-                svc.clock.now() + timedelta(minutes=minutes))
-    await conversations.advance(conn, talk, step=talk.step, now=services(context).clock.now(),
-                                data=data)
+    message = update.message
+    minutes = svc.settings.sensitive_message_minutes
+    answer_message = None
+    if kept.answer is not None and message is not None and minutes:
+        answer_message = AnswerMessage(message.chat_id, message.message_id,
+                                       now + timedelta(minutes=minutes))
+    await keep_request(svc.db, officer, talk, kept, now=now,
+                       until=now + timedelta(hours=svc.settings.session_max_hours),
+                       answer_message=answer_message)
 
 
 async def _kept(conn: Conn, context: Context, update: Update, officer: Officer,

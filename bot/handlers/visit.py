@@ -49,7 +49,7 @@ from bot.storage.db import Conn
 from bot.storage.officers import Officer
 from bot.storage.pupils import PupilSummary
 from bot.storage.visits import NewVisit, VisitPupil
-from bot.usecases.visits import Saved, Told, save_visit
+from bot.usecases.visits import Saved, Told, cancel_conversation, save_visit
 
 KIND = "visit"
 PREFIX = "v"
@@ -839,12 +839,7 @@ async def cancel_command(update: Update, context: Context) -> None:
     """/cancel — leave the open conversation, saving nothing."""
     officer = current_officer(context)
     svc = services(context)
-    async def _transaction(conn: Conn):
-        talk = await conversations.current(conn, officer.id, svc.clock.now())
-        if talk is not None:
-            await conversations.end(conn, officer.id, talk.token)
-        return talk
-    talk = await svc.db.write(_transaction)
+    talk = await cancel_conversation(svc.db, officer, svc.clock.now())
     if talk is None:
         await answer(update, NOTHING_TO_CANCEL)
         return

@@ -54,8 +54,9 @@ R = TypeVar("R")
 
 
 class AioConn:
-    """A transaction's connection over aiosqlite: each statement is one hop to the
-    connection's worker thread (execute and executemany two: the cursor is closed)."""
+    """A transaction's connection over aiosqlite's public API: each statement is one hop
+    to the connection's worker thread (execute and executemany two: the cursor is
+    closed there too)."""
 
     dialect = "sqlite"
 
@@ -87,9 +88,11 @@ class AioConn:
         return list(await self.raw.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Params = ()) -> Any:
+        # One hop, not three (execute, fetch, close): the queries asking for one row
+        # return one (a key or a LIMIT), so reading them whole costs nothing.
         self._counter.add()
-        async with self.raw.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self.raw.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.domain import visit_flow as flow
 from bot.domain.visits import SUPERVISOR_ACTIONS
-from bot.storage import audit, conversations, outbox
+from bot.storage import audit, conversations, outbox, sessions
 from bot.storage import visits as visit_store
 from bot.storage.conversations import Conversation
 from bot.storage.db import Conn, Database
@@ -100,3 +100,27 @@ async def _escalate(conn: Conn, officer: Officer, visit: NewVisit, now: datetime
                              now=now, pupil_ids=[visit.pupil_id], nobody=not audiences)
     own = bool(audiences) and audiences[0].startswith("supervisor_of:")
     return Told(len(audiences), own)
+
+
+async def discard_expired_drafts(db: Database, now: datetime) -> None:
+    """Visit drafts and requests kept while locked whose time is up go (the job's)."""
+    await db.write(_discard_expired, now)
+
+
+async def _discard_expired(conn: Conn, now: datetime) -> None:
+    await visit_store.discard_expired_drafts(conn, now)
+    await sessions.discard_expired_requests(conn, now)
+
+
+async def cancel_conversation(db: Database, officer: Officer,
+                              now: datetime) -> Conversation | None:
+    """/cancel: end the officer's open conversation, saving nothing; the one ended
+    (None: there was none)."""
+    return await db.write(_cancel, officer, now)
+
+
+async def _cancel(conn: Conn, officer: Officer, now: datetime) -> Conversation | None:
+    talk = await conversations.current(conn, officer.id, now)
+    if talk is not None:
+        await conversations.end(conn, officer.id, talk.token)
+    return talk
