@@ -19,7 +19,7 @@ from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage import alerts as alert_store
 from bot.storage import outbox as outbox_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from tests.conftest import make_settings
 from tests.e2e.conftest import LONDON, People
 from tests.e2e.processes import bot_environment
@@ -97,9 +97,10 @@ async def test_an_import_alerts_once_and_the_same_file_again_sends_nothing(
     await import_file(db, settings, "attendance", files["attendance"], clock)
     await deliver(running)
     assert len(ewo.history) == 1
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         assert len(await outbox_store.rows(conn, kind="alert")) == 1
         assert len(await alert_store.alerts_for(conn, [1, 2])) == 1
+    await db.read(_snapshot)
 
 
 async def test_a_baseline_import_records_bands_without_alerting(
@@ -112,8 +113,9 @@ async def test_a_baseline_import_records_bands_without_alerting(
     await import_file(db, settings, "attendance", files["attendance"], clock, baseline=True)
     await deliver(running)
     assert ewo.history == []
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         assert await alert_store.rules_held(conn, 1, 2027) == {Rule.PERSISTENT}
+    await db.read(_snapshot)
 
 
 async def test_an_import_in_another_process_reaches_the_running_bot(
