@@ -21,7 +21,7 @@ from bench.workspace import (
     import_files,
     need,
 )
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.synthetic import SyntheticService
 
 IMPORT = "attendance import"
@@ -141,17 +141,21 @@ async def raw_insert(workspace: Workspace, service: SyntheticService) -> tuple[f
     db = await Database.open(settings)
     try:
         await import_file(db, settings, service, "pupils")
-        async with db.read() as conn:
-            pupil_ids = {row[1]: row[0] for row in await conn.fetchall(
+        async def _snapshot(conn: Conn):
+            return {row[1]: row[0] for row in await conn.fetchall(
                 "SELECT id, upn FROM pupils")}
+        pupil_ids = await db.read(_snapshot)
         spent, rows = 0.0, 0
-        async with db.write() as conn:
+        async def _transaction(conn: Conn):
+            nonlocal rows, spent
             for chunk in _mark_rows(service.files["attendance"], pupil_ids):
                 started = time.perf_counter()
-                await conn.raw.executemany(INSERT_MARK, chunk)
+                await conn.executemany(INSERT_MARK, chunk)
                 spent += time.perf_counter() - started
                 rows += len(chunk)
             started = time.perf_counter()
+            return started
+        started = await db.write(_transaction)
         spent += time.perf_counter() - started  # the commit
     finally:
         await db.close()

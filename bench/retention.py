@@ -31,11 +31,11 @@ CHECKS = (datetime(2027, 9, 6, 9, 0, tzinfo=LONDON), datetime(2028, 8, 10, 9, 0,
 
 
 def _check_function() -> Callable[..., Awaitable[Any]]:
-    """run_retention_check, from the job module (or storage, where it may live)."""
+    """run_retention_check, from the use cases (or the job module, where it lived)."""
     try:
-        return need("bot.jobs.retention", "run_retention_check")
+        return need("bot.usecases.retention", "run_retention_check")
     except Unavailable:
-        return need("bot.storage.retention", "run_retention_check")
+        return need("bot.jobs.retention", "run_retention_check")
 
 
 async def run(workspace: Workspace) -> list[Result]:

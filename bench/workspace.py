@@ -17,7 +17,7 @@ from bench.report import Unavailable
 from bot.clock import FixedClock
 from bot.settings import Settings
 from bot.storage import officers as officer_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.synthetic import SyntheticService, generate
 
 LONDON = ZoneInfo("Europe/London")
@@ -92,8 +92,7 @@ def bench_clock() -> FixedClock:
 
 async def add_officers(db: Database, service: SyntheticService, now: datetime) -> None:
     """Create the service's people, as `ewobot officers add` would; supervisors first."""
-    async with db.write() as conn:
-        await officer_store.add_officers(conn, service.officers, now=now)
+    await db.write(officer_store.add_officers, service.officers, now=now)
 
 
 async def import_files(db: Database, settings: Settings, service: SyntheticService,
@@ -168,8 +167,9 @@ class Workspace:
         if not self._quiet:
             db = await Database.open(self._loaded)
             try:
-                async with db.write() as conn:
+                async def _transaction(conn: Conn) -> None:
                     await conn.execute("DELETE FROM outbox")
+                await db.write(_transaction)
             finally:
                 await db.close()
             self._quiet = True

@@ -44,6 +44,7 @@ from bot.jobs import retention as retention_jobs
 from bot.logs import pin_library_loggers
 from bot.processing import PerChatUpdateProcessor, RateLimiter
 from bot.settings import Settings
+from bot.storage import meta
 from bot.storage.audit import Appender
 from bot.storage.db import Database, load_pepper
 
@@ -163,11 +164,7 @@ async def _post_init(application: Application) -> None:
     db = wiring.db or await Database.open(wiring.settings)
     application.bot_data[SERVICES_KEY] = Services(db, wiring.settings, wiring.clock,
                                                 load_pepper(wiring.settings), Appender(db))
-    async with db.write() as conn:
-        await conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('bot_username', ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (application.bot.username,))
+    await db.write(meta.remember_bot_username, application.bot.username)
 
 
 async def _post_shutdown(application: Application) -> None:

@@ -154,8 +154,7 @@ async def build_service(settings: Settings, folder: Path, clock: Clock, *,
     assert service.showcase is not None
     db = await Database.open(settings)
     try:
-        async with db.write() as conn:
-            await officer_store.add_officers(conn, service.officers, now=clock.now())
+        await db.write(officer_store.add_officers, service.officers, now=clock.now())
         for kind in IMPORT_ORDER:
             await run_import(db, kind, service.files[kind], actor=ACTOR, today=today,
                              baseline=kind == "attendance", settings=settings, now=clock.now())
@@ -181,31 +180,36 @@ async def _hold_one(db: Database, settings: Settings, clock: Clock,
     if controller is None:
         return
     policy = retention_store.policy_for(settings, clock.now())
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         viewer = await officer_store.officer_by_ref(conn, controller)
         ids = await import_store.pupil_ids(conn, [service.showcase.held])
         assert viewer is not None
         await retention_store.hold(conn, viewer, policy, ids[service.showcase.held],
                                    reason="complaint", now=clock.now(),
                                    review_date=clock.today() + timedelta(days=HOLD_DAYS))
+    await db.write(_transaction)
 
 
 async def _tries(db: Database, settings: Settings, clock: Clock, service: SyntheticService,
                  persona: Persona) -> tuple[str, ...]:
     """A few of the persona's pupils (or, for a controller, due records) to try."""
     assert service.showcase is not None
-    async with db.read() as conn:
+    showcase = service.showcase
+
+    async def snapshot(conn: Conn) -> tuple[str, ...]:
         viewer = await officer_store.officer_by_ref(conn, persona.ref)
         assert viewer is not None
         if persona.role == "controller":
-            return await _records_to_try(conn, viewer, settings, clock, service.showcase)
+            return await _records_to_try(conn, viewer, settings, clock, showcase)
         lines = []
         for upn, name in service.allocated.get(persona.ref, ())[:PUPILS_SHOWN]:
             found = await pupil_store.find_pupils(conn, viewer, upn, today=clock.today(),
                                                   year_end=settings.academic_year_end, limit=1)
             if found:
                 lines.append(f"  {found[0].case_ref} · {upn} · {name}")
-    return tuple(lines)
+        return tuple(lines)
+
+    return await db.read(snapshot)
 
 
 async def _records_to_try(conn: Conn, viewer: officer_store.Officer, settings: Settings,

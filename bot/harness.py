@@ -24,7 +24,7 @@ from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage import officers as officer_store
 from bot.storage import sessions
-from bot.storage.db import Database, load_pepper
+from bot.storage.db import Conn, Database, load_pepper
 from bot.webhook import Endpoint, WebhookServer, finish, register
 from bot.webhook import start as start_application
 
@@ -137,9 +137,10 @@ async def enrol_directly(db: Database, settings: Settings, *, ref: str, user_id:
     """Bind an officer to a Telegram account with a PIN and an unlocked session,
     as `/start CODE` and the PIN set-up would (for the demo's personas and tests)."""
     pin_hash = _pin_hash(pin, load_pepper(settings), cost_in_effect())
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         officer = await officer_store.officer_by_ref(conn, ref)
         if officer is None:
             raise LookupError(f"no officer {ref}")
         await sessions.bind_telegram_user(conn, officer.id, user_id, user_id, now)
         await sessions.set_pin(conn, officer.id, pin_hash, now)
+    await db.write(_transaction)

@@ -28,6 +28,7 @@ from bot.sandbox import BotApiStandIn, BotMessage, FakeUser
 from bot.storage import officers as officer_store
 from bot.storage import outbox as outbox_store
 from bot.storage import sessions
+from bot.storage.db import Conn
 
 MORNING = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London"))
 ANSWER = 10.0
@@ -113,7 +114,7 @@ async def _world(service: Service, standin: BotApiStandIn, pupils_each: int) -> 
             await service.enrol(ref, user.user_id)
         people.append(_Person(ref, role, state, user,
                               service.visible_to(ref) if state == "active" else []))
-    async with service.db.write() as conn:
+    async def _transaction(conn: Conn):
         await sessions.lock(conn, service.officers["LCK1"].id)
         revoked = await officer_store.officer_by_ref(conn, "REV1")
         assert revoked is not None
@@ -125,6 +126,8 @@ async def _world(service: Service, standin: BotApiStandIn, pupils_each: int) -> 
                                                  {"text": "page 2", "buttons": []}]})
         await conn.execute("UPDATE outbox SET status = 'sent', recipient_id = ? WHERE id = ?",
                            (ewo1.id, digest_id))
+        return digest_id
+    digest_id = await service.db.write(_transaction)
     case_refs = {int(pupil_id): str(ref) for pupil_id, ref in rows(
         service.settings.database, "SELECT id, case_ref FROM pupils")}
     return _World(service, people, pupils, case_refs, [], digest_id, {})

@@ -216,8 +216,7 @@ async def poll_until(probe: Callable[[], bool], seconds: float) -> None:
 
 async def audit_verifies(db: Database) -> str | None:
     """None when the audit trail is whole and untampered, else what is wrong."""
-    async with db.read() as conn:
-        verification = await audit.verify(conn)
+    verification = await db.read(audit.verify)
     return None if verification.ok else verification.problem or "the trail does not verify"
 
 

@@ -37,6 +37,7 @@ from bench.drills.stage import Pupil, Service, made_up_pupil
 from bot.clock import Clock
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.storage import outbox as outbox_store
+from bot.storage.db import Conn
 
 PROMPT = 1.5  # seconds within which /help is answered, however busy the bot is
 FIRST_USER = 5_000
@@ -504,13 +505,14 @@ async def _owed_messages(service: Service, standin: BotApiStandIn,
         await service.add_officer(ref)
         await service.enrol(ref, FIRST_USER + number, service.now)
         users.append(standin.user(FIRST_USER + number, ref))
-    async with service.db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         for sequence in range(per_officer):
             for user in users:
                 officer = service.officers[user.first_name]
                 await outbox_store.enqueue(conn, kind="alert", audience=f"officer:{officer.id}",
                                            payload={"text": _alert(sequence, officer.ref)},
                                            now=service.now)
+    await service.db.write(_transaction)
     return users
 
 

@@ -26,6 +26,7 @@ from bot.clock import FixedClock
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.storage import outbox as outbox_store
+from bot.storage.db import Conn
 
 # A Wednesday morning in term time.
 MORNING = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London"))
@@ -83,7 +84,7 @@ async def _officers(service: Service, standin: BotApiStandIn) -> list[_Officer]:
 
 async def _owe_alerts(service: Service, officers: list[_Officer], how_many: int) -> None:
     """Queue alerts, numbered per officer, as an import in the same transaction would."""
-    async with service.db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         for officer in officers:
             done = len(await _alerts_queued(service, officer))
             for sequence in range(done, done + how_many):
@@ -93,6 +94,7 @@ async def _owe_alerts(service: Service, officers: list[_Officer], how_many: int)
                     payload={"text": f"Alert {sequence:03d} for {officer.ref}",
                              "buttons": [["Open card", f"al:card:{pupil.id}"]]},
                     now=service.now, pupil_ids=[pupil.id])
+    await service.db.write(_transaction)
 
 
 async def _alerts_queued(service: Service, officer: _Officer) -> list[str]:

@@ -28,6 +28,7 @@ from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn, BotMessage, FakeUser
 from bot.storage import officers as officer_store
 from bot.storage import sessions
+from bot.storage.db import Conn
 
 MORNING = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London"))
 ANSWER = 10.0
@@ -159,13 +160,15 @@ async def _people(service: Service, standin: BotApiStandIn) -> dict[str, object]
     for number, ref in enumerate(("EWO1", "CON1", "EWO2"), start=1):
         await service.enrol(ref, 9_000 + number)
         users[ref] = standin.user(9_000 + number, ref)
-    async with service.db.write() as conn:
+    async def _transaction(conn: Conn):
         await sessions.lock(conn, service.officers["EWO2"].id)
         code = "drill-enrolment-code-" + "x" * 20
         officer = await officer_store.officer_by_ref(conn, "EWO3")
         assert officer is not None
         await officer_store.issue_code(conn, officer, code=code, now=service.now,
                                        expires_at=service.now + timedelta(hours=24))
+        return code
+    code = await service.db.write(_transaction)
     enrolling = standin.user(9_004, "EWO3")
     return {"code": code, "officer": _Person("EWO1", users["EWO1"]), "pupil": pupils[0],
             "controller": _Person("CON1", users["CON1"]),

@@ -34,6 +34,7 @@ from bot.handlers import retention as retention_handlers
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.storage import audit
+from bot.storage.db import Conn
 
 MORNING = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London"))
 ANSWER = 10.0
@@ -112,13 +113,14 @@ async def _check_listings(drill: Drill, service: Service, refs: list[str],
                           old: dict[str, Pupil], twins: dict[str, list[Pupil]]) -> None:
     """/pupils lists all three, the search both twins: each list one entry."""
     missing = []
-    async with service.db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         for ref in refs:
             for pupil, lists in ((old[ref], 1), (twins[ref][0], 2), (twins[ref][1], 2)):
                 entries = [entry for entry in await audit.entries(
                     conn, targets=(f"pupil:{pupil.id}",)) if entry.action == audit.LISTING]
                 if len(entries) != lists or any(e.actor != f"officer:{ref}" for e in entries):
                     missing.append(f"{ref}'s pupil {pupil.id}: {len(entries)} lists")
+    await service.db.read(_snapshot)
     drill.check(not missing, f"each of {len(refs) * 2} lists is one audit entry naming every "
                 "pupil it showed, found among each pupil's entries",
                 lambda: f"lists not audited as shown: {missing[:5]}")

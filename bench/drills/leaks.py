@@ -28,6 +28,7 @@ from bot.harness import RunningBot
 from bot.logs import RedactingFilter
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.storage import officers as officer_store
+from bot.storage.db import Conn
 from bot.synthetic import school_days
 
 MORNING = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London"))
@@ -89,11 +90,12 @@ async def _canary_service(service: Service) -> None:
     await service.add_officer("EWO1", "officer", "SUP1")
     await service.add_officer("CON1", "controller")
     await service.enrol("CON1", 9_302)
-    async with service.db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         officer = await officer_store.officer_by_ref(conn, "EWO1")
         assert officer is not None
         await officer_store.issue_code(conn, officer, code=CODE, now=service.now,
                                        expires_at=service.now + timedelta(hours=24))
+    await service.db.write(_transaction)
     pupils = service.write_csv("pupils.csv", PUPILS_HEADER, [
         (upn(1), FIRST, LAST, BORN, "7", "100001", "Hillside Primary", ADDRESS, "ZZ1 1ZZ")])
     await service.import_file("pupils", pupils)

@@ -26,6 +26,7 @@ from bot.sandbox import BotApiStandIn, FakeUser
 from bot.storage import caseload as caseload_store
 from bot.storage import officers as officer_store
 from bot.storage import outbox as outbox_store
+from bot.storage.db import Conn
 
 MORNING = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London"))
 SAFEGUARDING = "Safeguarding concern – referred to DSL"
@@ -85,8 +86,7 @@ async def _team(service: Service, standin: BotApiStandIn,
         await service.enrol(ref, users[ref].user_id)
     recorders = [ref for ref, role, _ in layout if role == "officer"] + ["SUP1"]
     await service.add_pupils([made_up_pupil(n, ref) for n, ref in enumerate(recorders, 1)])
-    async with service.db.write() as conn:
-        await officer_store.revoke(conn, service.officers["SUPX"], now=service.now)
+    await service.db.write(officer_store.revoke, service.officers["SUPX"], now=service.now)
     return users
 
 
@@ -122,13 +122,14 @@ async def _leave_and_queue(drill: Drill, service: Service, clock: FixedClock) ->
     """SUP1 leaves before the outbox runs; messages are queued for nobody."""
     alone = next(o for o in service.officers.values()
                  if o.role == "officer" and o.supervisor_id is None)
-    async with service.db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await officer_store.revoke(conn, service.officers["SUP1"], now=clock.now())
         await officer_store.revoke(conn, alone, now=clock.now())
         await outbox_store.enqueue(conn, kind="retention", audience="controllers",
                                    payload={"text": "reminder"}, now=clock.now())
         await outbox_store.enqueue(conn, kind="alert", audience=f"officer:{alone.id}",
                                    payload={"text": "alert"}, now=clock.now())
+    await service.db.write(_transaction)
     drill.tried("SUP1 left before delivery; a reminder for no controller and an alert for "
                 f"{alone.ref}, revoked without a supervisor, were queued")
 
@@ -175,10 +176,8 @@ async def _alone_drill(drill: Drill, folder: Path) -> None:
                 drill.tried("a supervisor with no one else to tell recorded a concern")
                 told = await _record_concern(user, pupil.upn)
                 await _deliver(bot)
-        async with service.db.read() as conn:
-            team = await caseload_store.team_caseload(
-                conn, service.officers["SUP1"],
-                terms=caseload_store.Terms.of(service.settings, clock.now()))
+        team = await service.db.read(caseload_store.team_caseload, service.officers["SUP1"],
+                                     terms=caseload_store.Terms.of(service.settings, clock.now()))
         drill.check(told == 0 and team.own.figures.undelivered == 1,
                     "told plainly to contact the DSL; counted undelivered on their caseload",
                     f"told {told}, undelivered {team.own.figures.undelivered}")

@@ -32,7 +32,7 @@ from bot.handlers import pupils as pupil_handlers
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.storage import officers as officer_store
-from bot.storage.db import stamp
+from bot.storage.db import Conn, stamp
 
 LONDON = ZoneInfo("Europe/London")
 MORNING = datetime(2026, 11, 25, 10, 0, tzinfo=LONDON)  # a Wednesday in term time
@@ -173,12 +173,13 @@ async def _secrets(drill: Drill, service: Service, standin: BotApiStandIn, user:
     drill.check(unlocked.text == access.UNLOCKED, "the PIN unlocked although its deletion failed",
                 f"the PIN whose deletion failed got {unlocked.text!r:.80}")
     code = secrets.token_urlsafe(24)
-    async with service.db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         newcomer = await officer_store.add_officer(conn, ref="EWO2", name="Officer EWO2",
                                                    role="officer", supervisor_ref=None,
                                                    now=service.now)
         await officer_store.issue_code(conn, newcomer, code=code, now=service.now,
                                        expires_at=service.now + timedelta(hours=24))
+    await service.db.write(_transaction)
     stranger = standin.user(NEWCOMER_USER, "EWO2")
     standin.fail_next("deleteMessage", status=500)
     chat.secrets.append((stranger, await stranger.send(f"/start {code}")))
@@ -280,6 +281,7 @@ def _is_contacts_call(params: dict[str, Any], method: str) -> bool:
 
 async def _deadline_passes(service: Service) -> None:
     """While the bot is down, its deadlines come due (the child reads the real clock)."""
-    async with service.db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.execute("UPDATE sensitive_messages SET delete_at = ?",
                            (stamp(datetime.now(LONDON) - timedelta(minutes=1)),))
+    await service.db.write(_transaction)

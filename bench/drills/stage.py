@@ -127,10 +127,8 @@ class Service:
     async def add_officer(self, ref: str, role: str = "officer",
                           supervisor: str | None = None) -> Officer:
         """As `ewobot officers add` would."""
-        async with self.db.write() as conn:
-            officer = await officer_store.add_officer(
-                conn, ref=ref, name=f"Officer {ref}", role=role, supervisor_ref=supervisor,
-                now=self.now)
+        officer = await self.db.write(officer_store.add_officer, ref=ref, name=f"Officer {ref}",
+                                      role=role, supervisor_ref=supervisor, now=self.now)
         self.officers[ref] = officer
         return officer
 
@@ -138,8 +136,7 @@ class Service:
         """Bound to a Telegram account, PIN set, session unlocked at `now`."""
         await enrol_directly(self.db, self.settings, ref=ref, user_id=user_id, pin=PIN,
                              now=now or self.now)
-        async with self.db.read() as conn:
-            officer = await officer_store.officer_by_ref(conn, ref)
+        officer = await self.db.read(officer_store.officer_by_ref, ref)
         assert officer is not None
         self.officers[ref] = officer
 
@@ -170,8 +167,7 @@ class Service:
         if allocated:
             path = self.write_csv(f"allocations-{name}", ("upn", "officer_ref"), allocated)
             await self.import_file("allocations", path, imported_on)
-        async with self.db.read() as conn:
-            ids = await pupil_ids(conn, (p.upn for p in pupils))
+        ids = await self.db.read(pupil_ids, (p.upn for p in pupils))
         added = [Pupil(p.number, p.upn, p.first_name, p.last_name, p.date_of_birth, p.address,
                        p.officer_ref, ids[p.upn]) for p in pupils]
         self.pupils.extend(added)

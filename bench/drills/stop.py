@@ -98,9 +98,8 @@ async def _owe_an_alert(service: Service, ref: str, pupil: Pupil) -> None:
     officer = service.officers[ref]
     payload = {"text": f"Alert for {ref} before the stop",
                "buttons": [["Open card", f"al:card:{pupil.id}"]]}
-    async with service.db.write() as conn:
-        await outbox_store.enqueue(conn, kind="alert", audience=f"officer:{officer.id}",
-                                   payload=payload, now=service.now, pupil_ids=[pupil.id])
+    await service.db.write(outbox_store.enqueue, kind="alert", audience=f"officer:{officer.id}",
+                           payload=payload, now=service.now, pupil_ids=[pupil.id])
 
 
 async def _work_finished(drill: Drill, service: Service,

@@ -1,2 +1,3 @@
-"""Chat rendering shared by handlers and jobs: dates as shown, keyboards, answering a
-press and editing the pressed message. Below handlers and jobs; imports only telegram."""
+"""Chat rendering shared by handlers, jobs and use cases: dates as shown, texts and
+keyboards, answering a press and editing the pressed message. Below handlers and jobs;
+imports only telegram and the domain."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import secrets
-from datetime import date, timedelta
+from datetime import date
 
 from bot.cli import BAD_INPUT, BAD_USAGE, OK, CliEnv, CliError
-from bot.storage import audit, compliance
+from bot.storage import compliance, meta
 from bot.storage import officers as officer_store
-from bot.storage.db import Conn, Database, load_pepper
+from bot.storage.db import Database, load_pepper
+from bot.usecases import officers as officer_cases
+from bot.usecases.officers import Revoked
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -62,9 +63,8 @@ def _check_dates(args: argparse.Namespace, today: date) -> None:
 
 
 async def cmd_init(args: argparse.Namespace, env: CliEnv) -> int:
-    async with env.database() as db, db.write() as conn:
-        await audit.append(conn, actor=env.actor, action="init", reason="admin_command")
-        await compliance.record_since(conn, env.clock.today())
+    async with env.database() as db:
+        await officer_cases.initialise(db, actor=env.actor, today=env.clock.today())
     load_pepper(env.settings)  # made now, so it can be kept apart from backups from the start
     env.say(f"database ready: {env.settings.database}")
     return OK
@@ -77,46 +77,40 @@ async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
         raise CliError("--name must not be empty")
     _check_dates(args, env.clock.today())
     async with env.database() as db:
-        now = env.clock.now()
-        async with db.write() as conn:
-            try:
-                officer = await officer_store.add_officer(
-                    conn, ref=ref, name=name, role=args.role,
-                    supervisor_ref=_ref(args.supervisor) if args.supervisor else None, now=now)
-            except officer_store.OfficerProblem as exc:
-                raise CliError(str(exc)) from None
-            code = await _issue(conn, env, officer)
-            await audit.append(conn, actor=env.actor, action="officer_add",
-                               target=officer.actor, reason="admin_command",
-                               detail={"role": args.role})
-            if args.dbs or args.training:
-                await compliance.set_dates(conn, officer, dbs=args.dbs, training=args.training,
-                                           actor=env.actor, now=now)
-        await _print_code(env, db, code, f"{officer.role} {ref} added")
+        try:
+            issued = await officer_cases.add_officer(
+                db, ref=ref, name=name, role=args.role,
+                supervisor_ref=_ref(args.supervisor) if args.supervisor else None,
+                actor=env.actor, now=env.clock.now(),
+                code_hours=env.settings.enrolment_code_hours, dbs=args.dbs,
+                training=args.training)
+        except officer_store.OfficerProblem as exc:
+            raise CliError(str(exc)) from None
+        await _print_code(env, db, issued.code, f"{issued.officer.role} {ref} added")
     return OK
 
 
 async def cmd_code(args: argparse.Namespace, env: CliEnv) -> int:
     ref = _ref(args.ref)
     async with env.database() as db:
-        async with db.write() as conn:
-            officer = await _existing(conn, ref)
-            code = await _issue(conn, env, officer)
-            await audit.append(conn, actor=env.actor, action="officer_code",
-                               target=officer.actor, reason="admin_command")
-        await _print_code(env, db, code, f"new enrolment code for {officer.ref}")
+        issued = await officer_cases.new_code(db, ref, actor=env.actor, now=env.clock.now(),
+                                              code_hours=env.settings.enrolment_code_hours)
+        if issued is None:
+            raise CliError(f"no officer {ref}")
+        await _print_code(env, db, issued.code,
+                          f"new enrolment code for {issued.officer.ref}")
     return OK
 
 
 async def cmd_revoke(args: argparse.Namespace, env: CliEnv) -> int:
     ref = _ref(args.ref)
-    async with env.database() as db, db.write() as conn:
-        officer = await _existing(conn, ref)
-        if officer.status == "revoked":
-            raise CliError(f"{officer.ref} is already revoked")
-        await officer_store.revoke(conn, officer, now=env.clock.now())
-        await audit.append(conn, actor=env.actor, action="officer_revoke",
-                           target=officer.actor, reason="admin_command")
+    async with env.database() as db:
+        revocation = await officer_cases.revoke(db, ref, actor=env.actor, now=env.clock.now())
+    officer = revocation.officer
+    if revocation.outcome is Revoked.NO_SUCH_OFFICER or officer is None:
+        raise CliError(f"no officer {ref}")
+    if revocation.outcome is Revoked.ALREADY:
+        raise CliError(f"{officer.ref} is already revoked")
     env.say(f"{officer.ref} revoked: access ends at their next message")
     return OK
 
@@ -126,22 +120,21 @@ async def cmd_compliance(args: argparse.Namespace, env: CliEnv) -> int:
         raise CliError("give --dbs DATE, --training DATE or both", BAD_USAGE)
     _check_dates(args, env.clock.today())
     ref = _ref(args.ref)
-    today = env.clock.today()
-    policy = compliance.rules_of(env.settings)
-    async with env.database(create=False) as db, db.write() as conn:
-        officer = await _existing(conn, ref)
-        await compliance.set_dates(conn, officer, dbs=args.dbs, training=args.training,
-                                   actor=env.actor, now=env.clock.now())
-        found = await compliance.compliance_of(conn, officer, today, policy=policy)
+    async with env.database(create=False) as db:
+        recorded = await officer_cases.record_compliance(
+            db, ref, dbs=args.dbs, training=args.training, actor=env.actor,
+            now=env.clock.now(), policy=compliance.rules_of(env.settings))
+    if recorded is None:
+        raise CliError(f"no officer {ref}")
+    officer, found = recorded
     env.say(f"{officer.ref}: " + "; ".join(item.describe() for item in found.items))
     return OK
 
 
 async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
-    policy = compliance.rules_of(env.settings)
-    async with env.database(create=False) as db, db.read() as conn:
-        listing = await officer_store.list_officers(conn)
-        dates = await compliance.compliance_by_officer(conn, env.clock.today(), policy)
+    async with env.database(create=False) as db:
+        listing, dates = await officer_cases.officer_listing(
+            db, env.clock.today(), compliance.rules_of(env.settings))
     if not listing:
         env.say("no officers yet: add one with `ewobot officers add REF --name NAME --role ROLE`")
         return OK
@@ -172,22 +165,6 @@ def _ref(raw: str) -> str:
     return ref
 
 
-async def _existing(conn: Conn, ref: str) -> officer_store.Officer:
-    officer = await officer_store.officer_by_ref(conn, ref)
-    if officer is None:
-        raise CliError(f"no officer {ref}")
-    return officer
-
-
-async def _issue(conn: Conn, env: CliEnv, officer: officer_store.Officer) -> str:
-    code = secrets.token_urlsafe(32)  # 43 characters of [A-Za-z0-9_-]
-    now = env.clock.now()
-    await officer_store.issue_code(
-        conn, officer, code=code, now=now,
-        expires_at=now + timedelta(hours=env.settings.enrolment_code_hours))
-    return code
-
-
 READ_ALOUD = ("to read aloud (letters are case-sensitive: say \"capital\" before an upper-case"
               " one; _ is underscore, - is hyphen; typed with or without the spaces): {groups}")
 SCAN = "or scan this with the phone's camera to open the link in Telegram:"
@@ -197,8 +174,7 @@ _GROUP = 4  # characters per group read aloud
 async def _print_code(env: CliEnv, db: Database, code: str, headline: str) -> None:
     """The code is the last line alone; a deep link comes first when the bot's name is
     known (with a QR code of it on a terminal), then the code in groups to read aloud."""
-    async with db.read() as conn:
-        username = await conn.fetchval("SELECT value FROM meta WHERE key = 'bot_username'")
+    username = await db.read(meta.bot_username)
     env.say(f"{headline}; the code is valid for {env.settings.enrolment_code_hours} hours "
             "and works once")
     if username:

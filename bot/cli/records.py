@@ -8,12 +8,12 @@ import re
 from pathlib import Path
 
 from bot.cli import BAD_INPUT, OK, CliEnv, CliError
-from bot.jobs.retention import clean_up_after_disposals, run_retention_check
 from bot.storage import audit
 from bot.storage import officers as officer_store
 from bot.storage.audit import AuditEntry, Head
 from bot.storage.db import Conn
 from bot.storage.sar import SubjectAccessProblem, export_subject_access, pupil_target
+from bot.usecases.retention import clean_up_after_disposals, run_retention_check
 
 _HEAD = re.compile(r"([0-9]{1,12}):([0-9a-fA-F]{12,64})")
 
@@ -85,8 +85,8 @@ async def cmd_sar(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def cmd_audit_verify(args: argparse.Namespace, env: CliEnv) -> int:
-    async with env.database(create=False) as db, db.read() as conn:
-        result = await audit.verify(conn, args.head)
+    async with env.database(create=False) as db:
+        result = await db.read(audit.verify, args.head)
     if not result.ok:
         where = "" if result.first_bad_seq is None else f" at entry {result.first_bad_seq}"
         raise CliError(f"audit trail broken{where}: {result.problem}", BAD_INPUT)
@@ -95,8 +95,8 @@ async def cmd_audit_verify(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def cmd_audit_show(args: argparse.Namespace, env: CliEnv) -> int:
-    async with env.database(create=False) as db, db.read() as conn:
-        entries = await _entries(conn, args)
+    async with env.database(create=False) as db:
+        entries = await db.read(_entries, args)
     for entry in entries:
         env.say(entry_line(entry))
     return OK
@@ -139,9 +139,8 @@ async def cmd_backup(args: argparse.Namespace, env: CliEnv) -> int:
         raise CliError(f"no folder {out.parent} to write the backup into")
     async with env.database(create=False) as db:
         await db.backup(out)
-        async with db.write() as conn:
-            await audit.append(conn, actor=env.actor, action="backup", reason="admin_command",
-                               detail={"encrypted": env.settings.database_key is not None})
+        await db.write(audit.append, actor=env.actor, action="backup", reason="admin_command",
+                       detail={"encrypted": env.settings.database_key is not None})
     env.say(f"backup written: {out}")
     env.say("encrypted with EWO_DATABASE_KEY" if env.settings.database_key is not None
             else "not encrypted: keep it as safe as the database itself")

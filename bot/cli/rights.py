@@ -68,9 +68,8 @@ async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
     received = args.received or now.date()
     async with env.database(create=False) as db:
         try:
-            async with db.write() as conn:
-                request = await rights.add(conn, args.upn, args.kind, received,
-                                           actor=env.actor, now=now)
+            request = await db.write(rights.add, args.upn, args.kind, received,
+                                     actor=env.actor, now=now)
         except RightsProblem as problem:
             raise CliError(str(problem), BAD_INPUT) from None
     env.say(f"request {request.id} recorded: {request.kind} for {request.case_ref}, "
@@ -79,8 +78,8 @@ async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
-    async with env.database(create=False) as db, db.read() as conn:
-        requests = await rights.listing(conn, open_only=args.open)
+    async with env.database(create=False) as db:
+        requests = await db.read(rights.listing, open_only=args.open)
     if not requests:
         env.say("no open requests" if args.open else "no requests recorded")
     for request in requests:
@@ -91,9 +90,8 @@ async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
 async def cmd_extend(args: argparse.Namespace, env: CliEnv) -> int:
     async with env.database(create=False) as db:
         try:
-            async with db.write() as conn:
-                request = await rights.extend(conn, args.id, args.reason, actor=env.actor,
-                                              now=env.clock.now())
+            request = await db.write(rights.extend, args.id, args.reason, actor=env.actor,
+                                     now=env.clock.now())
         except RightsProblem as problem:
             raise CliError(str(problem), BAD_INPUT) from None
     env.say(f"request {request.id} extended: due by {request.due:%d/%m/%Y}")
@@ -104,10 +102,9 @@ async def cmd_decide(args: argparse.Namespace, env: CliEnv) -> int:
     statement = _statement(Path(args.statement)) if args.statement else None
     async with env.database(create=False) as db:
         try:
-            async with db.write() as conn:
-                decision = await rights.decide(conn, args.id, uphold=args.uphold,
-                                               reason=args.reason, statement=statement,
-                                               actor=env.actor, now=env.clock.now())
+            decision = await db.write(rights.decide, args.id, uphold=args.uphold,
+                                      reason=args.reason, statement=statement,
+                                      actor=env.actor, now=env.clock.now())
         except RightsProblem as problem:
             raise CliError(str(problem), BAD_INPUT) from None
     request = decision.request
@@ -129,8 +126,7 @@ def _statement(path: Path) -> str:
 async def cmd_lift(args: argparse.Namespace, env: CliEnv) -> int:
     async with env.database(create=False) as db:
         try:
-            async with db.write() as conn:
-                lifted = await rights.lift(conn, args.upn, actor=env.actor, now=env.clock.now())
+            lifted = await db.write(rights.lift, args.upn, actor=env.actor, now=env.clock.now())
         except RightsProblem as problem:
             raise CliError(str(problem), BAD_INPUT) from None
     env.say(f"restriction lifted ({lifted} request{'s' if lifted != 1 else ''})")

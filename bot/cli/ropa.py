@@ -50,8 +50,7 @@ async def cmd_ropa(args: argparse.Namespace, env: CliEnv) -> int:
     now = env.clock.now()
     policy = retention.policy_for(env.settings, now)
     async with env.database(create=False) as db:
-        async with db.read() as conn:
-            found = await figures(conn, policy)
+        found = await db.read(figures, policy)
         text = render(found, env.settings, policy.today)
         if out is not None:
             try:
@@ -62,9 +61,8 @@ async def cmd_ropa(args: argparse.Namespace, env: CliEnv) -> int:
             except OSError as exc:
                 raise CliError(f"cannot write {out}: {exc.strerror or type(exc).__name__}",
                                BAD_INPUT) from None
-        async with db.write() as conn:
-            await audit.append(conn, actor=env.actor, action="ropa", reason="admin_command",
-                               at=now, detail={"out": out.name if out else None})
+        await db.write(audit.append, actor=env.actor, action="ropa", reason="admin_command",
+                       at=now, detail={"out": out.name if out else None})
     if out is None:
         env.out.write(text)
     else:

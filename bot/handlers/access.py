@@ -26,7 +26,6 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.chat import render
 from bot.domain.attempts import AttemptLimits
-from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.pinhash import PinCheck, check_pin, hash_pin, verify_pin
 from bot.domain.pins import is_pin_shaped, pin_problem
 from bot.handlers import kept, visit
@@ -40,10 +39,9 @@ from bot.handlers.common import (
     set_current_officer,
 )
 from bot.storage import audit, conversations, sessions
-from bot.storage import officers as officer_store
-from bot.storage.db import Conn, SyncConn
 from bot.storage.officers import Officer
-from bot.storage.sessions import Session
+from bot.usecases import access as access_cases
+from bot.usecases.access import PIN_SETUP, Enrolment
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +65,6 @@ ONE_TRY = "1 try"
 TRIES = "{count} tries"
 LOCKED_NOW = "Your session is locked. Send your PIN to carry on."
 
-PIN_SETUP = ConversationKind.PIN_SETUP
 # The update types the gate lets through; the bot asks Telegram for these only. A
 # group's my_chat_member (the bot added to it) is one: the gate leaves the group.
 UPDATE_TYPES = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER)
@@ -97,7 +94,7 @@ async def gate(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
     svc = services(context)
     now = svc.clock.now()
-    officer, session = await svc.db.quick_read(_person, user.id)
+    officer, session = await svc.db.read(sessions.account_holder, user.id)
     start_code = _start_code(update)
     if start_code is not None:
         await _enrol(update, context, officer, start_code)
@@ -118,19 +115,11 @@ async def gate(update: Update, context: Context) -> None:
         await _while_locked(update, context, officer)
         raise ApplicationHandlerStop
     if session.last_seen_at is None or now - session.last_seen_at >= _TOUCH_EVERY:
-        async with svc.db.write() as conn:
-            await sessions.touch(conn, officer.id, now)
+        await svc.db.write(sessions.touch, officer.id, now)
     set_current_officer(context, officer)
     if not context.registry.allows(update, officer.role, context.bot.username):
         await refuse(update, context, officer, reason="role")
         raise ApplicationHandlerStop
-
-
-def _person(conn: SyncConn, user_id: int) -> tuple[Officer | None, Session | None]:
-    """The officer behind a Telegram account and their session: the gate's one read
-    (a quick_read: it comes before every update)."""
-    officer = officer_store.officer_by_telegram_user_sync(conn, user_id)
-    return officer, None if officer is None else sessions.session_of_sync(conn, officer.id)
 
 
 def _from_own_private_chat(update: Update, user_id: int) -> bool:
@@ -177,17 +166,15 @@ async def _refuse_stranger(update: Update, context: Context, user_id: int, now: 
         await render.ack(update)
         return
     svc = services(context)
-    async with svc.db.write() as conn:
-        await audit.append(conn, actor="telegram:unknown", action="refused:stranger",
-                           reason="not_enrolled")
+    await svc.db.write(audit.append, actor="telegram:unknown", action="refused:stranger",
+                       reason="not_enrolled")
     await answer(update, STRANGER)
 
 
 async def _refuse_officer(update: Update, context: Context, officer: Officer) -> None:
     svc = services(context)
-    async with svc.db.write() as conn:
-        await audit.append(conn, actor=officer.actor, action=f"refused:{officer.status}",
-                           reason="access_ended" if officer.status == "revoked" else "pin_lockout")
+    await svc.db.write(audit.append, actor=officer.actor, action=f"refused:{officer.status}",
+                       reason="access_ended" if officer.status == "revoked" else "pin_lockout")
     await answer(update, REVOKED if officer.status == "revoked" else ACCOUNT_LOCKED)
 
 
@@ -211,36 +198,15 @@ async def _enrol(update: Update, context: Context, officer: Officer | None, code
     if officer is not None and officer.enrolled and officer.status == "active":
         await answer(update, ALREADY_ENROLLED)
         return
-    async with svc.db.write() as conn:
-        officer_id = await sessions.claim_code(conn, code, now) if code else None
-        if officer_id is None:
-            await audit.append(conn, actor=officer.actor if officer else "telegram:unknown",
-                               action="enrol_refused", reason="bad_code",
-                               detail={"failures": limits.wrong_code(user.id, now)})
-        else:
-            await _bind(conn, officer, officer_id, user.id, chat.id, now)
-    if officer_id is not None:
+    enrolment = await access_cases.enrol(svc.db, officer, code, user_id=user.id,
+                                         chat_id=chat.id, now=now,
+                                         wrong_code=lambda: limits.wrong_code(user.id, now))
+    if enrolment is Enrolment.BOUND:
         await answer(update, CHOOSE_PIN)
     elif officer is not None:  # a known person: told why, as on any other update
         await answer(update, _REFUSED_START.get(officer.status, BAD_CODE))
     elif limits.may_refuse(user.id, now):
         await answer(update, BAD_CODE)
-
-
-async def _bind(conn: Conn, officer: Officer | None, officer_id: int, user_id: int,
-                chat_id: int, now: datetime) -> None:
-    """The code was good: this account is the code's officer's, who now chooses a PIN."""
-    if officer is not None and officer.id != officer_id:
-        # This account was bound to someone else: that binding ends here.
-        await conn.execute("UPDATE officers SET telegram_user_id = NULL, chat_id = NULL"
-                           " WHERE id = ?", (officer.id,))
-    await sessions.bind_telegram_user(conn, officer_id, user_id, chat_id, now)
-    await conversations.start(conn, officer_id, kind=PIN_SETUP, step="first", now=now,
-                              expires_at=now + timedelta(hours=1))
-    enrolled = await officer_store.officer_by_id(conn, officer_id)
-    assert enrolled is not None
-    await audit.append(conn, actor=enrolled.actor, action="enrol",
-                       target=f"officer:{enrolled.ref}", reason="enrolment_code")
 
 
 async def _pin_setup(update: Update, context: Context, officer: Officer) -> None:
@@ -253,32 +219,21 @@ async def _pin_setup(update: Update, context: Context, officer: Officer) -> None
     pin = message.text.strip()
     await forget_message(context, message)
     now = svc.clock.now()
-    async with svc.db.read() as conn:
-        talk = await conversations.current(conn, officer.id, now)
+    talk = await svc.db.read(conversations.current, officer.id, now)
     if talk is None or talk.kind != PIN_SETUP or talk.step == "first":
         problem = pin_problem(pin)
         if problem is not None:
             await answer(update, f"{problem} {ASK_PIN}")
             return
         first = await asyncio.to_thread(hash_pin, pin, svc.pepper)
-        async with svc.db.write() as conn:
-            if talk is None or talk.kind != PIN_SETUP:
-                talk = await conversations.start(conn, officer.id, kind=PIN_SETUP, step="first",
-                                                 now=now, expires_at=now + timedelta(hours=1))
-            await conversations.advance(conn, talk, step="second", now=now,
-                                        data={"first": first})
+        await access_cases.choose_first_pin(svc.db, officer, talk, first, now)
         await answer(update, REPEAT_PIN)
         return
     if not await asyncio.to_thread(verify_pin, pin, talk.data.get("first", ""), svc.pepper):
-        async with svc.db.write() as conn:
-            await conversations.advance(conn, talk, step="first", now=now, data={})
+        await svc.db.write(conversations.advance, talk, step="first", now=now, data={})
         await answer(update, PIN_MISMATCH)
         return
-    async with svc.db.write() as conn:
-        await sessions.set_pin(conn, officer.id, talk.data["first"], now)
-        await conversations.end(conn, officer.id, talk.token)
-        await audit.append(conn, actor=officer.actor, action="pin_set",
-                           target=f"officer:{officer.ref}", reason="enrolment")
+    await access_cases.set_pin(svc.db, officer, talk, now)
     await _set_menu(context, officer)
     await answer(update, f"{ENROLLED}\n\n{context.registry.help_text(officer.role)}")
 
@@ -308,32 +263,18 @@ async def _while_locked(update: Update, context: Context, officer: Officer) -> N
 
 async def _try_pin(update: Update, context: Context, officer: Officer, pin: str) -> None:
     svc = services(context)
-    async with svc.db.read() as conn:
-        stored = await sessions.pin_hash_of(conn, officer.id)
+    stored = await svc.db.read(sessions.pin_hash_of, officer.id)
     check = (PinCheck(False) if stored is None
              else await asyncio.to_thread(check_pin, pin, stored, svc.pepper))
-    right = check.right
-    now = svc.clock.now()
-    async with svc.db.write() as conn:
-        if right:
-            if stored is not None and check.rehashed is not None:  # made at an older cost
-                await sessions.upgrade_pin_hash(conn, officer.id, stored, check.rehashed)
-            pending = await sessions.unlock(conn, officer.id, now)
-            await audit.append(conn, actor=officer.actor, action="unlock",
-                               target=f"officer:{officer.ref}", reason="pin")
-        else:
-            failures = await sessions.record_pin_failure(conn, officer.id)
-            await audit.append(conn, actor=officer.actor, action="pin_failure",
-                               target=f"officer:{officer.ref}", reason="pin",
-                               detail={"failures": failures})
-    if not right:
-        left = sessions.MAX_PIN_FAILURES - failures
+    tried = await access_cases.try_pin(svc.db, officer, check, stored, svc.clock.now())
+    if not tried.right:
+        left = sessions.MAX_PIN_FAILURES - tried.failures
         await answer(update, ACCOUNT_LOCKED if left <= 0 else wrong_pin_text(left))
         return
     await answer(update, UNLOCKED)
     await visit.remind_open_draft(update, context, officer)
-    if pending:
-        await kept.replay(update, context, officer, pending)
+    if tried.pending:
+        await kept.replay(update, context, officer, tried.pending)
 
 
 def wrong_pin_text(left: int) -> str:
@@ -345,8 +286,5 @@ async def lock_command(update: Update, context: Context) -> None:
     """/lock — lock the session now."""
     officer = current_officer(context)
     svc = services(context)
-    async with svc.db.write() as conn:
-        await sessions.lock(conn, officer.id)
-        await audit.append(conn, actor=officer.actor, action="lock",
-                           target=f"officer:{officer.ref}", reason="lock_command")
+    await access_cases.lock(svc.db, officer)
     await answer(update, LOCKED_NOW)

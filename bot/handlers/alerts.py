@@ -19,6 +19,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.pupils import ALERT_BUTTON, show_card
 from bot.storage import outbox
+from bot.storage.db import Conn
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -42,8 +43,10 @@ async def _more(update: Update, context: Context, outbox_id: int | None,
     officer = current_officer(context)
     pages = None
     if outbox_id is not None and page is not None:
-        async with services(context).db.read() as conn:
+        async def _snapshot(conn: Conn) -> None:
+            nonlocal pages
             pages = await outbox.digest_pages(conn, outbox_id, recipient_id=officer.id)
+        await services(context).db.read(_snapshot)
     if outbox_id is None or page is None or pages is None or page >= len(pages):
         target = f"outbox:{outbox_id}" if outbox_id is not None else None
         await refuse(update, context, officer, reason="stale_button", target=target,

@@ -9,17 +9,14 @@ from telegram import Update
 
 from bot.handlers.common import Context, answer, current_officer, services
 from bot.handlers.visit.texts import CANCELLED_OTHER, NOTHING_TO_CANCEL
-from bot.storage import conversations
+from bot.usecases.visits import cancel_conversation
 
 
 async def cancel_command(update: Update, context: Context) -> None:
     """/cancel — leave the open conversation, saving nothing."""
     officer = current_officer(context)
     svc = services(context)
-    async with svc.db.write() as conn:
-        talk = await conversations.current(conn, officer.id, svc.clock.now())
-        if talk is not None:
-            await conversations.end(conn, officer.id, talk.token)
+    talk = await cancel_conversation(svc.db, officer, svc.clock.now())
     if talk is None:
         await answer(update, NOTHING_TO_CANCEL)
         return

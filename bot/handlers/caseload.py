@@ -16,10 +16,16 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, InputFile, Update
 
 from bot import charts
+from bot.chat.caseload import (
+    ENDED,
+    figure_counts,
+    short_name,
+    summary_pages,
+)
 from bot.chat.render import ack, day, edit
 from bot.domain.attendance import percent_text
-from bot.domain.caseload import Figures, band_labels
-from bot.domain.text import counted, pupil_name
+from bot.domain.caseload import band_labels
+from bot.domain.text import pupil_name
 from bot.handlers.common import (
     STALE_BUTTON,
     Context,
@@ -32,30 +38,10 @@ from bot.handlers.common import (
 )
 from bot.storage import audit
 from bot.storage import caseload as caseload_store
-from bot.storage.caseload import OfficerCaseload, OfficerLine, PupilInNeed, TeamCaseload, Terms
+from bot.storage.caseload import OfficerCaseload, PupilInNeed, TeamCaseload, Terms
 from bot.storage.officers import Officer
 
 TITLE = "Caseload of your team, {date}"
-PAGE_OF = " — page {page} of {pages}"
-LEGEND = ("Persistent absence counts severe absence too; not visited for 28 days counts "
-          "from allocation when never visited. Officers most in need of support first.")
-# Each figure with its own plain label, the noun agreeing with the count.
-FIGURE_LABELS = (
-    ("pupils", "pupil", "pupils"),
-    ("persistent", "in persistent absence", "in persistent absence"),
-    ("severe", "in severe absence", "in severe absence"),
-    ("visits", "visit in the last 28 days", "visits in the last 28 days"),
-    ("overdue", "follow-up overdue", "follow-ups overdue"),
-    ("not_visited", "not visited for 28 days", "not visited for 28 days"),
-    ("undelivered", "undelivered alert", "undelivered alerts"),
-)
-FIGURE_SEPARATOR = " · "
-TOTAL = "Team total: {figures}"
-OWN = "Your own caseload ({ref}): {figures}"
-OFFICER = "{name} ({ref}){ended}: {figures}"
-ENDED = " — access ended"
-NO_TEAM = "No officers are in your team yet."
-FOOTER = "Send /caseload REF for one officer in detail."
 NOTHING = "No officers are in your team and no pupils are allocated to you."
 UNKNOWN_OFFICER = "No officer in your team has that reference. Send /caseload to see your team."
 CHART_TITLE = "Pupils by attendance band, {date}"
@@ -83,8 +69,6 @@ PREVIOUS = "◀ Previous"
 NEXT = "Next ▶"
 
 PUPILS_PER_PAGE = 8
-PAGE_BUDGET = 3800  # UTF-16 units; Telegram's limit is 4,096
-_LONGEST_NAME = 60
 ACTION, REASON = "caseload", "supervision"
 
 
@@ -133,9 +117,8 @@ async def _show_officer(update: Update, context: Context, ref: str, page: int, *
                         edit: bool) -> None:
     supervisor = current_officer(context)
     svc = services(context)
-    async with svc.db.read() as conn:
-        detail = await caseload_store.officer_caseload(
-            conn, supervisor, ref, terms=Terms.of(svc.settings, svc.clock.now()))
+    detail = await svc.db.read(caseload_store.officer_caseload, supervisor, ref,
+                               terms=Terms.of(svc.settings, svc.clock.now()))
     if detail is None:
         await _audit(context, supervisor, target=None, detail={"view": "officer",
                                                                "found": False})
@@ -157,31 +140,13 @@ async def _show_officer(update: Update, context: Context, ref: str, page: int, *
 # --- text --------------------------------------------------------------------------------
 
 
-def summary_pages(team: TeamCaseload, *, title: str) -> list[str]:
-    """The summary as messages that each fit in Telegram: the first holds the legend,
-    the team total and the supervisor's own line; officers follow, most in need first."""
-    head = [LEGEND, "", TOTAL.format(figures=_figures(team.total)),
-            OWN.format(ref=team.own.ref, figures=_figures(team.own.figures)), ""]
-    lines = [_officer_line(line) for line in team.officers] or [NO_TEAM]
-    bodies: list[list[str]] = [head]
-    for line in [*lines, "", FOOTER]:
-        if _length("\n".join([title, *bodies[-1], line])) > PAGE_BUDGET:
-            bodies.append([])
-        if line or bodies[-1]:  # a page never starts with a blank line
-            bodies[-1].append(line)
-    if len(bodies) == 1:
-        return ["\n".join([title, *bodies[0]])]
-    return ["\n".join([title + PAGE_OF.format(page=number, pages=len(bodies)), *body])
-            for number, body in enumerate(bodies, 1)]
-
-
 def officer_page(detail: OfficerCaseload, page: int) -> tuple[str, InlineKeyboardMarkup]:
     """One officer's figures and a page of their pupils in need, with card buttons."""
     line = detail.line
     title = (OWN_TITLE.format(ref=line.ref, date=day(detail.today)) if line.own else
-             DETAIL_TITLE.format(name=_short(line.name), ref=line.ref, date=day(detail.today)))
+             DETAIL_TITLE.format(name=short_name(line.name), ref=line.ref, date=day(detail.today)))
     parts = [title + (ENDED if line.revoked else ""),
-             DETAIL_FIGURES.format(**_counts(line.figures)), ""]
+             DETAIL_FIGURES.format(**figure_counts(line.figures)), ""]
     total = len(detail.pupils_in_need)
     first = page * PUPILS_PER_PAGE
     shown = list(enumerate(detail.pupils_in_need[first:first + PUPILS_PER_PAGE], first + 1))
@@ -197,11 +162,6 @@ def officer_page(detail: OfficerCaseload, page: int) -> tuple[str, InlineKeyboar
     if paging:
         rows.append(paging)
     return "\n".join(parts), keyboard(rows)
-
-
-def _officer_line(line: OfficerLine) -> str:
-    return OFFICER.format(name=_short(line.name), ref=line.ref,
-                          ended=ENDED if line.revoked else "", figures=_figures(line.figures))
 
 
 def _pupil_line(pupil: PupilInNeed) -> str:
@@ -221,25 +181,6 @@ def _pupil_line(pupil: PupilInNeed) -> str:
     return f"{name} ({pupil.case_ref}) — {'; '.join(flags)}"
 
 
-def _figures(figures: Figures) -> str:
-    counts = _counts(figures)
-    return FIGURE_SEPARATOR.join(counted(counts[key], one, many)
-                                 for key, one, many in FIGURE_LABELS)
-
-
-def _counts(figures: Figures) -> dict[str, int]:
-    return {"pupils": figures.pupils, "persistent": figures.persistent,
-            "severe": figures.severe, "visits": figures.visits, "overdue": figures.overdue,
-            "not_visited": figures.not_visited, "undelivered": figures.undelivered}
-
-
-def _short(name: str) -> str:
-    return name if len(name) <= _LONGEST_NAME else name[:_LONGEST_NAME - 1] + "…"
-
-
-def _length(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _page_count(items: int) -> int:
@@ -285,18 +226,16 @@ async def _send_chart(update: Update, context: Context, team: TeamCaseload) -> N
 
 async def _team(context: Context, supervisor: Officer) -> TeamCaseload:
     svc = services(context)
-    async with svc.db.read() as conn:
-        return await caseload_store.team_caseload(
-            conn, supervisor, terms=Terms.of(svc.settings, svc.clock.now()))
+    return await svc.db.read(caseload_store.team_caseload, supervisor,
+                             terms=Terms.of(svc.settings, svc.clock.now()))
 
 
 async def _audit(context: Context, supervisor: Officer, *, target: str | None,
                  detail: dict[str, Any], pupil_ids: Sequence[int] = ()) -> None:
     svc = services(context)
-    async with svc.db.write() as conn:
-        await audit.append(conn, actor=supervisor.actor, action=ACTION, target=target,
-                           reason=REASON, detail=detail, at=svc.clock.now(),
-                           targets=audit.pupil_refs(pupil_ids))
+    await svc.db.write(audit.append, actor=supervisor.actor, action=ACTION, target=target,
+                       reason=REASON, detail=detail, at=svc.clock.now(),
+                       targets=audit.pupil_refs(pupil_ids))
 
 
 async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:

@@ -18,12 +18,12 @@ from telegram import Chat, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.chat.deletion import delete_due
 from bot.chat.render import keyboard as keyboard  # re-exported: handlers import it from here
 from bot.chat.render import not_modified
 from bot.clock import Clock
 from bot.domain.message_parts import split_message
 from bot.handlers.table import Registry
-from bot.jobs import sweeper
 from bot.settings import Settings
 from bot.storage import audit
 from bot.storage import messages as message_store
@@ -104,9 +104,8 @@ async def refuse(update: Update, context: Context, officer: Officer, *, reason: 
     """One polite refusal and an audit entry."""
     what = _what(update)
     services_ = services(context)
-    async with services_.db.write() as conn:
-        await audit.append(conn, actor=officer.actor, action=f"refused:{what}", target=target,
-                           reason=reason)
+    await services_.db.write(audit.append, actor=officer.actor, action=f"refused:{what}",
+                             target=target, reason=reason)
     await answer(update, text, alert=True)
 
 
@@ -147,9 +146,8 @@ async def schedule_sensitive(context: Context, chat_id: int, message_id: int) ->
     svc = services(context)
     minutes = svc.settings.sensitive_message_minutes
     if minutes:
-        async with svc.db.write() as conn:
-            await message_store.schedule_deletion(
-                conn, chat_id, message_id, svc.clock.now() + timedelta(minutes=minutes))
+        await svc.db.write(message_store.schedule_deletion, chat_id, message_id,
+                           svc.clock.now() + timedelta(minutes=minutes))
 
 
 async def send_sensitive(context: Context, chat_id: int, text: str, *,
@@ -214,9 +212,8 @@ async def forget_message(context: Context, message: Message | None) -> None:
     svc = services(context)
     now = svc.clock.now()
     item = message_store.DueDeletion(message.chat_id, message.message_id)
-    async with svc.db.write() as conn:
-        await message_store.schedule_deletion(conn, item.chat_id, item.message_id, now)
-    await sweeper.delete_due(context.bot, svc.db, item, now)
+    await svc.db.write(message_store.schedule_deletion, item.chat_id, item.message_id, now)
+    await delete_due(context.bot, svc.db, item, now)
 
 
 def button_data(update: Update) -> list[str]:

@@ -118,12 +118,10 @@ async def start(context: Context, officer_id: int, flow: Flow, *, step: str,
     """Open a new draft of `flow` at `step`, replacing any other conversation."""
     svc = services(context)
     now = svc.clock.now()
-    async with svc.db.write() as conn:
-        talk = await conversations.start(
-            conn, officer_id, kind=flow.kind, step=step, now=now,
-            expires_at=now + timedelta(hours=svc.settings.session_max_hours),
-            pupil_id=pupil_id, data=data)
-    return talk
+    return await svc.db.write(conversations.start, officer_id, kind=flow.kind, step=step,
+                              now=now,
+                              expires_at=now + timedelta(hours=svc.settings.session_max_hours),
+                              pupil_id=pupil_id, data=data)
 
 
 async def show(update: Update, context: Context, flow: Flow, talk: Conversation,
@@ -149,9 +147,8 @@ async def show(update: Update, context: Context, flow: Flow, talk: Conversation,
     else:
         message = await context.bot.send_message(where, screen.text, reply_markup=screen.markup)
         message_id = message.message_id
-    async with svc.db.write() as conn:
-        await conversations.advance(conn, talk, step=talk.step, now=svc.clock.now(),
-                                    message_id=message_id)
+    await svc.db.write(conversations.advance, talk, step=talk.step, now=svc.clock.now(),
+                       message_id=message_id)
 
 
 async def move(update: Update, context: Context, flow: Flow, talk: Conversation,
@@ -159,9 +156,8 @@ async def move(update: Update, context: Context, flow: Flow, talk: Conversation,
                pupil_id: int | None = None) -> None:
     """Store the answer, then show `step` as `render` draws it."""
     svc = services(context)
-    async with svc.db.write() as conn:
-        moved = await conversations.advance(conn, talk, step=step, now=svc.clock.now(),
-                                            data=draft, pupil_id=pupil_id)
+    moved = await svc.db.write(conversations.advance, talk, step=step, now=svc.clock.now(),
+                               data=draft, pupil_id=pupil_id)
     if moved is None:  # ended or replaced meanwhile
         await chat.ack(update, flow.stale, alert=True)
         return
@@ -173,8 +169,7 @@ async def end_with(update: Update, context: Context, talk: Conversation, text: s
                    edit: bool) -> None:
     """End the draft and say why."""
     svc = services(context)
-    async with svc.db.write() as conn:
-        await conversations.end(conn, talk.officer_id, talk.token)
+    await svc.db.write(conversations.end, talk.officer_id, talk.token)
     if edit:
         await chat.edit(update, text)
     else:

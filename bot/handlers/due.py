@@ -41,8 +41,7 @@ async def due_command(update: Update, context: Context) -> None:
     """/due — my open follow-ups dated today or earlier, oldest first."""
     officer = current_officer(context)
     today = today_in(context)
-    async with services(context).db.read() as conn:
-        due = await visit_store.open_follow_ups(conn, officer, today=today)
+    due = await services(context).db.read(visit_store.open_follow_ups, officer, today=today)
     if not due:
         await answer(update, NO_FOLLOW_UPS)
         return

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -38,17 +37,16 @@ from telegram import Update
 
 from bot.handlers import pupils
 from bot.handlers.common import Context, answer, parse_id, services, set_current_officer
-from bot.storage import conversations, sessions
-from bot.storage import messages as message_store
+from bot.storage import conversations
 from bot.storage import officers as officer_store
 from bot.storage import pupils as pupil_store
 from bot.storage import sar as sar_store
 from bot.storage.conversations import Conversation
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
+from bot.usecases.kept import KEPT_ANSWER, AnswerMessage, Kept, keep_request
 
 SEND_AGAIN = "Your last message was not kept while locked: please send it again."
-KEPT_ANSWER = "kept_answer"  # the draft's key for an answer typed while locked
 
 # Button kinds whose last part is a pupil id (owned by pupils, visit, alerts, retention).
 _PUPIL_BUTTONS = (("card",), ("det",), ("pick",), ("v", "new"), ("al", "card"),
@@ -58,17 +56,6 @@ _DATE = re.compile(r"^\d{1,2}/\d{1,2}(/\d{2,4})?$")
 _VISIT_CHOICES = 10  # /visit NAME with more matches than one is asked again
 
 
-@dataclass(frozen=True, slots=True)
-class Kept:
-    """What is kept of a request: references only, the pupils it names, and a lookup
-    to audit as refused (what was typed, and how), which is never stored."""
-
-    request: dict[str, Any] | None
-    pupils: tuple[int, ...] = ()
-    refused: tuple[str, str] | None = None
-    answer: str | None = None  # an answer to the open conversation, kept in its draft
-
-
 _AGAIN = Kept({"kind": "again"})
 
 
@@ -76,37 +63,20 @@ async def keep(update: Update, context: Context, officer: Officer) -> None:
     """Keep the latest request made while locked, as references."""
     svc = services(context)
     now = svc.clock.now()
-    async with svc.db.read() as conn:
+    async def _snapshot(conn: Conn):
         talk = await conversations.current(conn, officer.id, now)
         kept = await _kept(conn, context, update, officer, talk)
-    async with svc.db.write() as conn:
-        if kept.refused is not None:  # the lookup was made now, so it is audited now
-            await pupil_store.record_refused_lookup(conn, officer, kept.refused[0],
-                                                    via=kept.refused[1])
-        if talk is not None and (kept.answer is not None or KEPT_ANSWER in talk.data):
-            await _draft_answer(conn, context, talk, kept, update)
-        await sessions.keep_pending(
-            conn, officer.id, None if kept.request is None else json.dumps(kept.request),
-            pupil_ids=kept.pupils,
-            until=now + timedelta(hours=svc.settings.session_max_hours))
-
-
-async def _draft_answer(conn: Conn, context: Context, talk: Conversation, kept: Kept,
-                        update: Update) -> None:
-    """Keep the answer in the conversation's draft (or drop one kept before, now that a
-    later request replaces it); the message holding it goes from the chat later."""
-    data = {key: value for key, value in talk.data.items() if key != KEPT_ANSWER}
-    if kept.answer is not None:
-        data[KEPT_ANSWER] = kept.answer
-        message = update.message
-        svc = services(context)
-        minutes = svc.settings.sensitive_message_minutes
-        if message is not None and minutes:
-            await message_store.schedule_deletion(
-                conn, message.chat_id, message.message_id,
-                svc.clock.now() + timedelta(minutes=minutes))
-    await conversations.advance(conn, talk, step=talk.step, now=services(context).clock.now(),
-                                data=data)
+        return kept, talk
+    kept, talk = await svc.db.read(_snapshot)
+    message = update.message
+    minutes = svc.settings.sensitive_message_minutes
+    answer_message = None
+    if kept.answer is not None and message is not None and minutes:
+        answer_message = AnswerMessage(message.chat_id, message.message_id,
+                                       now + timedelta(minutes=minutes))
+    await keep_request(svc.db, officer, talk, kept, now=now,
+                       until=now + timedelta(hours=svc.settings.session_max_hours),
+                       answer_message=answer_message)
 
 
 async def _kept(conn: Conn, context: Context, update: Update, officer: Officer,
@@ -214,14 +184,8 @@ async def _answer_from_draft(context: Context, officer: Officer,
     """Take the kept answer out of the draft it waited in (None once that has ended)."""
     svc = services(context)
     now = svc.clock.now()
-    async with svc.db.write() as conn:
-        talk = await conversations.current(conn, officer.id, now)
-        if talk is None or talk.token != request.get("token"):
-            return None
-        answer_text = talk.data.get(KEPT_ANSWER)
-        await conversations.advance(
-            conn, talk, step=talk.step, now=now,
-            data={key: value for key, value in talk.data.items() if key != KEPT_ANSWER})
+    answer_text = await svc.db.write(conversations.take_from_draft, officer.id,
+                                     request.get("token"), KEPT_ANSWER, now)
     return answer_text if isinstance(answer_text, str) else None
 
 
@@ -286,6 +250,5 @@ async def _text(context: Context, officer: Officer, request: dict[str, Any]) -> 
     pupil_id = request.get("pupil")
     if not isinstance(pupil_id, int):
         return None
-    async with services(context).db.read() as conn:
-        upn = await sar_store.upn_of(conn, pupil_id)
+    upn = await services(context).db.read(sar_store.upn_of, pupil_id)
     return None if upn is None else f"/sar {upn}"

@@ -11,14 +11,13 @@ exist. Supervisors see their team's pupils read-only, audited as `supervision`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.chat.render import ack, day, edit
 from bot.domain.attendance import RULE_LABELS, Rule, Tally
-from bot.domain.dates import YearEnd
 from bot.domain.message_parts import clipped
 from bot.domain.visit_flow import correctable
 from bot.domain.visits import CONTACT_OUTCOMES, VISIT_TYPES, label_of
@@ -35,9 +34,11 @@ from bot.handlers.common import (
 )
 from bot.storage import audit
 from bot.storage import pupils as pupil_store
-from bot.storage.db import SyncConn
+from bot.storage.db import Conn
 from bot.storage.officers import Officer
 from bot.storage.pupils import PupilCard, PupilDetails, PupilSummary
+from bot.usecases import pupils as pupil_cases
+from bot.usecases.pupils import view_entry
 
 NOT_FOUND = "No pupil of yours matches"
 DID_YOU_MEAN = "No pupil of yours matches. Did you mean:"
@@ -95,7 +96,8 @@ async def _list_page(context: Context, officer: Officer, page: int,
     """A page of the list, audited (once committed) as naming each pupil on it."""
     svc = services(context)
     today = svc.clock.today()
-    async with svc.db.read() as conn:
+    async def _snapshot(conn: Conn):
+        nonlocal page
         shown, total = await pupil_store.pupils_for_officer(
             conn, officer, today=today, year_end=svc.settings.academic_year_end,
             offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
@@ -105,6 +107,8 @@ async def _list_page(context: Context, officer: Officer, page: int,
             shown, total = await pupil_store.pupils_for_officer(
                 conn, officer, today=today, year_end=svc.settings.academic_year_end,
                 offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        return pages, shown, total
+    pages, shown, total = await svc.db.read(_snapshot)
     if not total:
         return NO_PUPILS, None
     await audit_listing(context, officer, shown, reason, detail={"page": page})
@@ -157,13 +161,12 @@ async def _find_and_show(update: Update, context: Context, typed: str, reason: s
     card: PupilCard | None = None
     if len(typed) <= LONGEST_QUERY:
         # Supervisors find their team's pupils too (their cards are read-only).
-        found, card = await svc.db.quick_read(
-            _find_with_card, officer, typed, today=svc.clock.today(),
-            year_end=svc.settings.academic_year_end)
+        found, card = await svc.db.read(
+            pupil_store.find_with_card, officer, typed, today=svc.clock.today(),
+            year_end=svc.settings.academic_year_end, limit=SEARCH_LIMIT + 1)
     if not found:
         if len(typed) <= LONGEST_QUERY:
-            await svc.db.write_call(pupil_store.record_refused_lookup_sync, officer, typed,
-                                    via=reason)
+            await svc.db.write(pupil_store.record_refused_lookup, officer, typed, via=reason)
         await _not_found(update, context, typed, reason)
     elif len(found) == 1:
         await _show(update, context, found[0].id, card, reason)
@@ -181,8 +184,8 @@ async def show_kept_matches(update: Update, context: Context, pupil_ids: Sequenc
         await answer(update, NOT_FOUND)
         return
     svc = services(context)
-    found, card = await svc.db.quick_read(
-        _among_with_card, officer, pupil_ids, today=svc.clock.today(),
+    found, card = await svc.db.read(
+        pupil_store.among_with_card, officer, pupil_ids, today=svc.clock.today(),
         year_end=svc.settings.academic_year_end)
     if len(pupil_ids) == 1 or len(found) == 1:
         # One match: its card, or (no longer this person's) the refused view, audited.
@@ -191,18 +194,6 @@ async def show_kept_matches(update: Update, context: Context, pupil_ids: Sequenc
         await answer(update, NOT_FOUND)
     else:
         await show_choices(update, context, found, reason)
-
-
-def _among_with_card(conn: SyncConn, officer: Officer, pupil_ids: Sequence[int], *,
-                     today: date, year_end: YearEnd) -> tuple[list[PupilSummary],
-                                                              PupilCard | None]:
-    found = pupil_store.pupils_among_sync(conn, officer, pupil_ids, today=today,
-                                          year_end=year_end,
-                                          include_team=officer.role == "supervisor")
-    if len(found) != 1:
-        return found, None
-    return found, pupil_store.pupil_card_sync(conn, officer, found[0].id, today=today,
-                                              year_end=year_end)
 
 
 async def show_choices(update: Update, context: Context, found: Sequence[PupilSummary],
@@ -236,8 +227,8 @@ async def _not_found(update: Update, context: Context, typed: str, reason: str) 
     near: list[PupilSummary] = []
     if len(typed) <= LONGEST_QUERY:
         # Compared in Python over the caseload: on a worker, not the event loop's thread.
-        near = await svc.db.read_call(
-            pupil_store.near_misses_sync, officer, typed, today=svc.clock.today(),
+        near = await svc.db.read(
+            pupil_store.near_misses, officer, typed, today=svc.clock.today(),
             year_end=svc.settings.academic_year_end, limit=NEAR_MISS_LIMIT)
     if not near:
         await answer(update, NOT_FOUND)
@@ -245,18 +236,6 @@ async def _not_found(update: Update, context: Context, typed: str, reason: str) 
     await audit_listing(context, officer, near, reason)
     await answer(update, DID_YOU_MEAN, markup=keyboard(
         [[(_choice_label(pupil), f"pick:{pupil.id}")] for pupil in near]))
-
-
-def _find_with_card(conn: SyncConn, officer: Officer, typed: str, *, today: date,
-                    year_end: YearEnd) -> tuple[list[PupilSummary], PupilCard | None]:
-    """The search's matches and, when there is just one, its card: one snapshot."""
-    found = pupil_store.find_pupils_sync(
-        conn, officer, typed, today=today, year_end=year_end, limit=SEARCH_LIMIT + 1,
-        include_team=officer.role == "supervisor")
-    if len(found) != 1:
-        return found, None
-    return found, pupil_store.pupil_card_sync(conn, officer, found[0].id, today=today,
-                                              year_end=year_end)
 
 
 def _choice_text(found: Sequence[PupilSummary]) -> str:
@@ -297,9 +276,9 @@ async def show_card(update: Update, context: Context, pupil_id: int, reason: str
     `supervision`); answer NOT_FOUND otherwise. For other features' buttons too
     (an alert's button passes ALERT_BUTTON). Returns whether a card was shown."""
     svc = services(context)
-    card = await svc.db.quick_read(pupil_store.pupil_card_sync, current_officer(context),
-                                   pupil_id, today=svc.clock.today(),
-                                   year_end=svc.settings.academic_year_end)
+    card = await svc.db.read(pupil_store.pupil_card, current_officer(context),
+                             pupil_id, today=svc.clock.today(),
+                             year_end=svc.settings.academic_year_end)
     return await _show(update, context, pupil_id, card, reason)
 
 
@@ -309,7 +288,7 @@ async def _show(update: Update, context: Context, pupil_id: int, card: PupilCard
     officer = current_officer(context)
     svc = services(context)
     # Shown only once its audit entry is committed.
-    await svc.audit_trail.append(_view_entry(officer, "pupil_card", pupil_id,
+    await svc.audit_trail.append(view_entry(officer, "pupil_card", pupil_id,
                                              None if card is None else card.access, reason))
     if card is None:
         await answer(update, NOT_FOUND)
@@ -320,27 +299,6 @@ async def _show(update: Update, context: Context, pupil_id: int, card: PupilCard
     markup = keyboard(card_buttons(card, officer, svc.clock.now()))
     await _send(update, text, markup)
     return True
-
-
-def _audited_details(conn: SyncConn, officer: Officer, pupil_id: int) -> PupilDetails | None:
-    details = pupil_store.pupil_details_sync(conn, officer, pupil_id)
-    audit.append_many_sync(conn, [_view_entry(officer, "pupil_details", pupil_id,
-                                              None if details is None else details.access,
-                                              CARD_BUTTON)])
-    return details
-
-
-def _view_entry(officer: Officer, action: str, pupil_id: int, access: str | None,
-                reason: str) -> audit.NewEntry:
-    """A view, or (same answer to the person) a view refused: nothing shows which."""
-    target = f"pupil:{pupil_id}"
-    if access is None:
-        return audit.NewEntry(actor=officer.actor, action=f"refused:{action}", target=target,
-                              reason="not_visible", detail={"via": reason})
-    if access == pupil_store.SUPERVISION:
-        return audit.NewEntry(actor=officer.actor, action=action, target=target,
-                              reason=SUPERVISION, detail={"via": reason})
-    return audit.NewEntry(actor=officer.actor, action=action, target=target, reason=reason)
 
 
 def card_text(card: PupilCard, *, pa_threshold: int, sa_threshold: int) -> str:
@@ -429,7 +387,7 @@ async def details_button(update: Update, context: Context) -> None:
         return
     officer = current_officer(context)
     svc = services(context)
-    details = await svc.db.write_call(_audited_details, officer, pupil_id)
+    details = await pupil_cases.read_details(svc.db, officer, pupil_id, via=CARD_BUTTON)
     if details is None or update.effective_chat is None:
         await answer(update, NOT_FOUND)
         return

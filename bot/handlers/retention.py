@@ -41,19 +41,19 @@ from bot.handlers.common import (
     refuse,
     services,
 )
-from bot.jobs.retention import clean_up_after_disposals
 from bot.storage import audit, conversations
 from bot.storage import retention as retention_store
 from bot.storage.conversations import Conversation
+from bot.storage.db import Conn
 from bot.storage.officers import Officer
 from bot.storage.retention import DueRecord, SchoolCount
+from bot.usecases import retention as retention_cases
 
 PREFIX = "ret"
 KIND = ConversationKind.HOLD
 PER_PAGE = 5
 MAX_SCHOOL_LINES = 30
 SCHOOL_NAME_MAX = 60  # characters of a school's name on a line of the overview
-DISPOSE_CHUNK = 50  # records per transaction when disposing of all
 
 TITLE = "Retention on {day}: {past} past due, {coming} coming due, {held} on hold."
 SCHOOL_LINE = "{school}: {past} past due, {coming} coming due, {held} on hold"
@@ -197,7 +197,8 @@ async def _overview(context: Context, officer: Officer,
                     page: int) -> tuple[str, InlineKeyboardMarkup | None]:
     svc = services(context)
     policy = _policy(context)
-    async with svc.db.read() as conn:
+    async def _snapshot(conn: Conn):
+        nonlocal page
         counts = await retention_store.school_counts(conn, policy)
         records, total = await retention_store.due_records(
             conn, officer, policy, offset=page * PER_PAGE, limit=PER_PAGE)
@@ -206,6 +207,8 @@ async def _overview(context: Context, officer: Officer,
             records, total = await retention_store.due_records(
                 conn, officer, policy, offset=page * PER_PAGE, limit=PER_PAGE)
         disposable = len(await retention_store.disposable_ids(conn, officer, policy))
+        return counts, disposable, records, total
+    counts, disposable, records, total = await svc.db.read(_snapshot)
     if records:  # a list of records (by case reference) is audited like any list of pupils
         await svc.audit_trail.append(audit.listing(
             actor=officer.actor, reason=RETENTION_REVIEW,
@@ -258,9 +261,8 @@ async def _record(context: Context, raw_id: str) -> DueRecord | None:
     pupil_id = parse_id(raw_id)
     if pupil_id is None:
         return None
-    async with services(context).db.read() as conn:
-        return await retention_store.due_record(conn, current_officer(context),
-                                                _policy(context), pupil_id)
+    return await services(context).db.read(retention_store.due_record, current_officer(context),
+                                           _policy(context), pupil_id)
 
 
 async def _ask_dispose(update: Update, context: Context, args: Sequence[str]) -> None:
@@ -283,25 +285,23 @@ async def _dispose_one(update: Update, context: Context, args: Sequence[str]) ->
     officer = current_officer(context)
     pupil_id = parse_id(args[0])
     record = await _record(context, args[0])
-    done = False
+    disposal = None
     if pupil_id is not None and record is not None:
-        async with svc.db.write() as conn:
-            done = await retention_store.dispose(conn, pupil_id, by=officer,
-                                                 policy=_policy(context), now=svc.clock.now())
-    if not done or record is None:
+        disposal = await retention_cases.dispose_record(
+            svc.db, officer, _policy(context), pupil_id, now=svc.clock.now(),
+            export_dir=svc.settings.export_dir)
+    if disposal is None or not disposal.disposed or record is None:
         await _refuse_dispose(update, context, args[0])
         return
-    cleaned = await _scrub(context)
     await ack(update)
-    await edit(update, DISPOSED.format(ref=record.case_ref) + ("" if cleaned
+    await edit(update, DISPOSED.format(ref=record.case_ref) + ("" if disposal.cleaned
                                                                  else CLEAN_UP_WAITING))
 
 
 async def _ask_dispose_all(update: Update, context: Context, args: Sequence[str]) -> None:
     """`ret:all`: one confirmation, bound to the exact list it was asked about."""
-    async with services(context).db.read() as conn:
-        ids = await retention_store.disposable_ids(conn, current_officer(context),
-                                                   _policy(context))
+    ids = await services(context).db.read(retention_store.disposable_ids, current_officer(context),
+                                          _policy(context))
     if not ids:
         await _refuse_dispose(update, context, None)
         return
@@ -324,22 +324,17 @@ async def _dispose_all(update: Update, context: Context, args: Sequence[str]) ->
     svc = services(context)
     officer = current_officer(context)
     policy = _policy(context)
-    async with svc.db.read() as conn:
-        ids = await retention_store.disposable_ids(conn, officer, policy)
+    ids = await svc.db.read(retention_store.disposable_ids, officer, policy)
     if not ids or args[0] != str(len(ids)) or args[1] != fingerprint(ids):
         await ack(update)
         await edit(update, CHANGED)
         return
-    disposed = 0
-    for start in range(0, len(ids), DISPOSE_CHUNK):
-        async with svc.db.write() as conn:
-            for pupil_id in ids[start:start + DISPOSE_CHUNK]:
-                disposed += await retention_store.dispose(conn, pupil_id, by=officer,
-                                                          policy=policy, now=svc.clock.now())
-    cleaned = await _scrub(context)
+    disposal = await retention_cases.dispose_records(
+        svc.db, officer, policy, ids, now=svc.clock.now(), export_dir=svc.settings.export_dir)
     await ack(update)
+    disposed = disposal.disposed
     done = DISPOSED_THE_ONE if disposed == 1 else DISPOSED_ALL.format(count=disposed)
-    await edit(update, done + ("" if cleaned else CLEAN_UP_WAITING))
+    await edit(update, done + ("" if disposal.cleaned else CLEAN_UP_WAITING))
 
 
 async def _keep(update: Update, context: Context, args: Sequence[str]) -> None:
@@ -352,14 +347,6 @@ async def _refuse_dispose(update: Update, context: Context, raw_id: str | None) 
     await refuse(update, context, current_officer(context), reason="not_disposable",
                  target=f"pupil:{pupil_id}" if pupil_id is not None else None,
                  text=CANNOT_DISPOSE)
-
-
-async def _scrub(context: Context) -> bool:
-    """Rebuild and checkpoint the database after a disposal, and delete the records'
-    subject-access exports; False when another process kept the database busy (the
-    retention job retries every minute until done)."""
-    svc = services(context)
-    return await clean_up_after_disposals(svc.db, svc.settings.export_dir)
 
 
 # --- Hold ----------------------------------------------------------------------------------
@@ -375,24 +362,21 @@ async def _start_hold(update: Update, context: Context, args: Sequence[str]) -> 
                      target=f"pupil:{parse_id(args[0])}" if parse_id(args[0]) else None)
         return
     now = svc.clock.now()
-    async with svc.db.write() as conn:
-        talk = await conversations.start(
-            conn, officer.id, kind=KIND, step="reason", now=now, pupil_id=record.pupil_id,
-            expires_at=now + timedelta(hours=svc.settings.session_max_hours),
-            data={"ref": record.case_ref})
+    talk = await svc.db.write(conversations.start, officer.id, kind=KIND, step="reason", now=now,
+                              pupil_id=record.pupil_id,
+                              expires_at=now + timedelta(hours=svc.settings.session_max_hours),
+                              data={"ref": record.case_ref})
     await ack(update)
     rows = [[(HOLD_REASON_LABELS[code], f"{PREFIX}:hr:{talk.token}:{code}")]
             for code in HOLD_REASONS]
     message = await _send(update, context, ASK_REASON.format(ref=record.case_ref),
                           keyboard([*rows, [(CANCEL, f"{PREFIX}:hx:{talk.token}")]]))
-    async with svc.db.write() as conn:
-        await conversations.advance(conn, talk, step="reason", now=now, message_id=message)
+    await svc.db.write(conversations.advance, talk, step="reason", now=now, message_id=message)
 
 
 async def _current_hold(context: Context, token: str) -> Conversation | None:
     svc = services(context)
-    async with svc.db.read() as conn:
-        talk = await conversations.current(conn, current_officer(context).id, svc.clock.now())
+    talk = await svc.db.read(conversations.current, current_officer(context).id, svc.clock.now())
     if talk is None or talk.kind != KIND or talk.token != token:
         return None
     return talk
@@ -405,9 +389,8 @@ async def _hold_reason(update: Update, context: Context, args: Sequence[str]) ->
     if talk is None or talk.step != "reason" or args[1] not in HOLD_REASONS:
         await answer(update, STALE_BUTTON)
         return
-    async with svc.db.write() as conn:
-        moved = await conversations.advance(conn, talk, step="review", now=svc.clock.now(),
-                                            data={**talk.data, "reason": args[1]})
+    moved = await svc.db.write(conversations.advance, talk, step="review", now=svc.clock.now(),
+                               data={**talk.data, "reason": args[1]})
     if moved is None:
         await answer(update, STALE_BUTTON)
         return
@@ -424,8 +407,7 @@ async def _hold_cancel(update: Update, context: Context, args: Sequence[str]) ->
     if talk is None:
         await answer(update, STALE_BUTTON)
         return
-    async with svc.db.write() as conn:
-        await conversations.end(conn, talk.officer_id, talk.token)
+    await svc.db.write(conversations.end, talk.officer_id, talk.token)
     await ack(update)
     await edit(update, HOLD_CANCELLED)
 
@@ -450,13 +432,8 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
         await answer(update, REVIEW_HINT.format(problem=problem))
         return
     reason = str(talk.data.get("reason"))
-    async with svc.db.write() as conn:
-        record = None
-        if talk.pupil_id is not None and reason in HOLD_REASONS:
-            record = await retention_store.hold(conn, officer, policy, talk.pupil_id,
-                                                reason=reason, review_date=review,
-                                                now=svc.clock.now())
-        await conversations.end(conn, officer.id, talk.token)
+    record = await retention_cases.hold(svc.db, officer, policy, talk, review=review,
+                                        now=svc.clock.now())
     await _drop_keyboard(update, context, talk.message_id)
     if record is None:
         await refuse(update, context, officer, reason="not_due", text=CANNOT_HOLD,
@@ -474,9 +451,8 @@ async def _release(update: Update, context: Context, args: Sequence[str]) -> Non
     pupil_id = parse_id(args[0])
     record = None
     if pupil_id is not None:
-        async with svc.db.write() as conn:
-            record = await retention_store.release_hold(conn, officer, _policy(context),
-                                                        pupil_id, now=svc.clock.now())
+        record = await retention_cases.release_hold(svc.db, officer, _policy(context),
+                                                    pupil_id, now=svc.clock.now())
     if record is None:
         await refuse(update, context, officer, reason="not_held", text=CANNOT_RELEASE,
                      target=f"pupil:{pupil_id}" if pupil_id is not None else None)

@@ -28,8 +28,8 @@ async def on_text(update: Update, context: Context) -> None:
     officer = current_officer(context)
     svc = services(context)
     registry = context.registry
-    # A quick_read: this comes before every typed search.
-    talk = await svc.db.quick_read(conversations.current_sync, officer.id, svc.clock.now())
+    # A quick read (on the loop's thread): this comes before every typed search.
+    talk = await svc.db.read(conversations.current, officer.id, svc.clock.now())
     row = None if talk is None else registry.conversation(talk.kind)
     if talk is not None and row is not None and row.answer is not None:
         if officer.role in row.roles:  # else ignored: no answer of theirs is awaited

@@ -152,11 +152,11 @@ async def run_import(
                                          finish=False)
     else:
         parsed = await asyncio.to_thread(parse, path, today=today, progress=progress)
-    async with db.read() as conn:
-        await _plan(conn, parsed)  # refuse bad rows before taking the write lock
+    await db.read(_plan, parsed)
     moment = now or datetime.now(UTC)
     context = _Context(actor, today, moment, baseline, settings or load_settings())
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
+        await conn.lock("import")  # the diff read here is what is written
         plan = await _plan(conn, parsed)  # again: the service may have changed meanwhile
         counts = await _apply(conn, parsed, plan, context)
         summary = ImportSummary(kind, parsed.sha256, parsed.rows_read, counts, baseline)
@@ -164,6 +164,8 @@ async def run_import(
             conn, actor=actor, action=f"import_{kind}", reason="admin_command",
             detail=summary.audit_detail(), at=moment,
         )  # fmt: skip
+        return summary
+    summary = await db.write(_transaction)
     return summary
 
 

@@ -33,9 +33,10 @@ from bot.domain.alerts import more_button
 from bot.domain.dates import in_quiet_time
 from bot.domain.message_parts import split_message
 from bot.processing import retry_after
-from bot.storage import alerts as alert_store
 from bot.storage import outbox
 from bot.storage.outbox import Delivery
+from bot.usecases import outbox as outbox_cases
+from bot.usecases.outbox import Failure
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,7 @@ async def deliver_at_start(context: ContextTypes.DEFAULT_TYPE) -> None:
     interrupted by a crash, so they go again at once."""
     svc = context.application.bot_data["services"]
     async with _lock(context.application):
-        async with svc.db.write() as conn:
-            released = await outbox.release_claims(conn)
+        released = await svc.db.write(outbox.release_claims)
         if released:
             log.info("outbox: %d message(s) interrupted by a stop will be sent again", released)
         await _deliver(context.bot, svc)
@@ -75,20 +75,13 @@ def _lock(application: Application[Any, Any, Any, Any, Any, Any]) -> asyncio.Loc
 
 
 async def _deliver(bot: Bot, svc: Any) -> None:
-    now = svc.clock.now()
-    async with svc.db.read() as conn:
-        work = await outbox.has_due_work(conn, now) or await alert_store.has_waiting(conn)
-    if not work:
+    if not await outbox_cases.prepare_round(svc.db, svc.clock.now()):
         return
-    async with svc.db.write() as conn:
-        await outbox.release_claims(conn, claimed_before=now - outbox.CLAIM_TIMEOUT)
-        await alert_store.queue_waiting(conn, now)
     settings = svc.settings
     for _ in range(MAX_ROUNDS):
         now = svc.clock.now()
         quiet = in_quiet_time(now, settings.quiet_hours, settings.quiet_days)
-        async with svc.db.write() as conn:
-            batch = await outbox.claim_due(conn, now, quiet=quiet)
+        batch = await svc.db.write(outbox.claim_due, now, quiet=quiet)
         if not batch:
             return
         for delivery in batch:
@@ -115,14 +108,8 @@ async def _send_and_mark(bot: Bot, svc: Any, delivery: Delivery) -> None:
     except Exception as exc:  # noqa: BLE001 - a fault of ours must not lose the message
         log.error("outbox: sending %s failed: %s", delivery.target, type(exc).__name__)
         error, retry_in = "error", _backoff(delivery.attempts)
-    now = svc.clock.now()
-    async with svc.db.write() as conn:
-        if error is None:
-            await outbox.mark_sent(conn, delivery, now)
-        else:
-            await outbox.mark_failed(conn, delivery, now, error=error,
-                                     retry_at=None if retry_in is None else now + retry_in,
-                                     blocked=error == "http_403")
+    await outbox_cases.settle(svc.db, delivery, svc.clock.now(),
+                              None if error is None else Failure(error, retry_in))
     if error is not None:
         log.warning("outbox: %s not delivered (%s)%s", delivery.target, error,
                     "; will retry" if retry_in is not None else "")

@@ -1,132 +1,17 @@
-"""The daily retention check: reminds controllers of records coming due and past due.
-
-The same message tells them of rights requests due within 7 days or overdue (ids and
-counts), at most once a day; and it queues the officers' compliance reminders
-(bot.storage.compliance), once a day too.
-
-It runs at EWO_RETENTION_CHECK_TIME and at start-up when the last check is more than
-a day old, so a check missed while the bot was down is not lost: the job looks every
-minute (and at start) at the time of the last check, kept in the database, rather
-than trusting an in-memory daily job. `ewobot retention
-check` runs the same check. A reminder is one outbox message to the controllers,
-sent only when there is something new; it names no one.
+"""The daily retention check's job: it runs at EWO_RETENTION_CHECK_TIME and at start-up
+when the last check is more than a day old, so a check missed while the bot was down is
+not lost: the job looks every minute (and at start) at the time of the last check, kept
+in the database, rather than trusting an in-memory daily job. `ewobot retention check`
+runs the same check (bot/usecases/retention.py).
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from pathlib import Path
-
 from telegram.ext import ContextTypes
 
-from bot.chat.render import day
-from bot.domain.dates import next_delivery_time
-from bot.domain.retention import RetentionPolicy
-from bot.domain.text import noun_for
-from bot.settings import Settings
-from bot.storage import audit, compliance, outbox, retention, rights, sar
-from bot.storage.db import Database, DatabaseError
-from bot.storage.retention import ReminderNews, SchoolCount
+from bot.usecases.retention import check_if_due, clean_up_after_disposals
 
-log = logging.getLogger(__name__)
-
-CATCH_UP_AFTER = timedelta(days=1)
 INTERVAL_SECONDS = 60
-MAX_SCHOOL_LINES = 40  # keeps the reminder well inside one Telegram message
-
-HEADLINE = "Retention check {day}: {past} past due, {coming} coming due by {by}, {held} on hold."
-SCHOOL_LINE = "{school}: {past} past due, {coming} coming due"
-MORE_SCHOOLS = "…and {count} more {schools}."
-SCHOOL = "school"
-HEAD_LINE = "Audit trail head: {head}. Keep a note of it outside this system."
-OPEN_BUTTON = "Open /retention"
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    """What one check found and whether it queued a reminder."""
-
-    coming_due: int
-    past_due: int
-    held: int
-    news: ReminderNews
-    reminded: bool
-    head: audit.Head
-
-
-async def run_retention_check(db: Database, settings: Settings, now: datetime, *,
-                              actor: str | None = None) -> CheckResult:
-    """Check every record once; queue one reminder to the controllers if anything is new.
-
-    Run by a person (`actor`, e.g. `os:USER` from the command line), the check is
-    audited; the daily job's own runs change no record and are not."""
-    now = now.astimezone(settings.timezone)
-    policy = retention.policy_for(settings, now)
-    async with db.write() as conn:
-        stock = await retention.take_stock(conn, policy, now)
-        counts, news = stock.counts, stock.news
-        requests = await rights.due_news_to_remind(conn, policy.today)
-        reminding = news.anything or requests.anything
-        coming = sum(count.coming_due for count in counts)
-        past = sum(count.past_due for count in counts)
-        held = sum(count.held for count in counts)
-        if actor is not None:
-            await audit.append(conn, actor=actor, action="retention_check",
-                               reason="admin_command", at=now,
-                               detail={"coming_due": coming, "past_due": past, "held": held,
-                                       "reminded": reminding})
-        head = await audit.head(conn)
-        if reminding:
-            await outbox.enqueue(
-                conn, kind="retention", audience="controllers",
-                payload=reminder_payload(counts, head, policy, requests.lines()), now=now,
-                not_before=next_delivery_time(now, settings.quiet_hours, settings.quiet_days))
-        await compliance.queue_reminders(conn, settings, now, not_before=next_delivery_time(
-            now, settings.quiet_hours, settings.quiet_days))
-        await retention.record_check(conn, now)
-    return CheckResult(coming, past, held, news, reminding, head)
-
-
-def reminder_payload(counts: list[SchoolCount], head: audit.Head, policy: RetentionPolicy,
-                     requests: list[str] | None = None) -> dict[str, object]:
-    """The reminder: counts by school, the rights requests due soon or overdue (ids and
-    counts), and the audit head; no case references at all."""
-    coming = sum(count.coming_due for count in counts)
-    past = sum(count.past_due for count in counts)
-    held = sum(count.held for count in counts)
-    lines = [HEADLINE.format(day=day(policy.today), past=past, coming=coming, held=held,
-                             by=day(policy.today + timedelta(days=policy.notice_days)))]
-    shown = [count for count in counts if count.coming_due or count.past_due]
-    lines += [SCHOOL_LINE.format(school=count.school_name, past=count.past_due,
-                                 coming=count.coming_due)
-              for count in shown[:MAX_SCHOOL_LINES]]
-    if len(shown) > MAX_SCHOOL_LINES:
-        more = len(shown) - MAX_SCHOOL_LINES
-        lines.append(MORE_SCHOOLS.format(count=more, schools=noun_for(more, SCHOOL)))
-    lines += requests or []
-    lines.append(HEAD_LINE.format(head=head.short()))
-    return {"text": "\n".join(lines), "buttons": [[OPEN_BUTTON, "ret:open"]]}
-
-
-def check_is_due(now: datetime, last: datetime | None, check_time: time) -> bool:
-    """Whether the check should run now: today's check time has passed since the last
-    check, or the last check is more than a day old (missed while the bot was down)."""
-    if last is None or now - last >= CATCH_UP_AFTER:
-        return True
-    todays = datetime.combine(now.date(), check_time, tzinfo=now.tzinfo)
-    return last < todays <= now
-
-
-async def check_if_due(db: Database, settings: Settings, now: datetime) -> CheckResult | None:
-    """Run the check if it is due (see check_is_due); None when it was not."""
-    now = now.astimezone(settings.timezone)
-    async with db.read() as conn:
-        last = await retention.last_check(conn)
-    if not check_is_due(now, last, settings.retention_check_time):
-        return None
-    return await run_retention_check(db, settings, now)
 
 
 async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -138,30 +23,3 @@ async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = context.application.bot_data["services"]
     await clean_up_after_disposals(svc.db, svc.settings.export_dir)
     await check_if_due(svc.db, svc.settings, svc.clock.now())
-
-
-async def clean_up_after_disposals(db: Database, export_dir: Path) -> bool:
-    """Scrub the database if a disposal still owes it, so nothing disposed of stays
-    readable in the files, and delete the subject-access exports of the records
-    disposed of from `export_dir`; False while another process keeps the database
-    busy (retried)."""
-    async with db.read() as conn:
-        marker = await retention.clean_up_owed(conn)
-    if marker is None:
-        return True
-    try:
-        removed = await sar.remove_exports_of_disposed(db, export_dir)
-    except OSError as exc:  # the database is still cleaned; the files wait for a person
-        log.warning("disposal clean-up: an export could not be deleted (%s)",
-                    type(exc).__name__)
-    else:
-        if removed:
-            log.info("disposal clean-up: %d subject-access export(s) deleted", removed)
-    try:
-        await db.scrub()
-    except DatabaseError:
-        log.warning("disposal clean-up: the write-ahead log is busy; retried in a minute")
-        return False
-    async with db.write() as conn:
-        await retention.clean_up_done(conn, marker)
-    return True

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from telegram.ext import ContextTypes
 
-from bot.storage import sessions
-from bot.storage import visits as visit_store
+from bot.usecases import visits as visit_cases
 
 
 async def discard_expired_drafts(context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = context.application.bot_data["services"]
-    now = svc.clock.now()
-    async with svc.db.write() as conn:
-        await visit_store.discard_expired_drafts(conn, now)
-        await sessions.discard_expired_requests(conn, now)
+    await visit_cases.discard_expired_drafts(svc.db, svc.clock.now())

@@ -48,7 +48,7 @@ async def write_school_report(db: Database, settings: Settings, urn: str, period
                               ) -> ReportWritten:
     """One school's report at `out`; ReportProblem for an unknown URN or a path that
     cannot be written (nothing is audited then)."""
-    found = await db.read_call(store.school, urn)
+    found = await db.read(store.school, urn)
     if found is None:
         raise ReportProblem(f"no school with URN {urn} is held")
     return await _write(db, settings, found, period, out, force=force, actor=actor, now=now)
@@ -65,7 +65,7 @@ async def write_all_reports(db: Database, settings: Settings, period: Period, fo
         raise ReportProblem(f"cannot create the folder {folder}: {exc.strerror}") from None
     if not folder.is_dir():
         raise ReportProblem(f"{folder} is not a folder")
-    schools = await db.read_call(store.schools)
+    schools = await db.read(store.schools)
     if not schools:
         raise ReportProblem("the service holds no schools yet (import pupils first)")
     written = []
@@ -90,9 +90,8 @@ async def _write(db: Database, settings: Settings, found: store.School, period: 
         raise ReportProblem(f"{out} is a folder; give a file name ending .pdf") from None
     except OSError as exc:
         raise ReportProblem(f"cannot write {out}: {exc.strerror}") from None
-    async with db.write() as conn:
-        await store.record_report(conn, actor=actor, urn=found.urn, period=period,
-                                  counts=report.counts(), now=now)
+    await db.write(store.record_report, actor=actor, urn=found.urn, period=period,
+                   counts=report.counts(), now=now)
     return ReportWritten(out, report)
 
 
@@ -101,7 +100,7 @@ async def build_report(db: Database, settings: Settings, found: store.School, pe
     """The figures of one school's report, read in one snapshot."""
     year_end = settings.academic_year_end
     marks_from = _year_start(period.start, settings)
-    data = await db.read_call(store.school_data, found, period, marks_from)
+    data = await db.read(store.school_data, found, period, marks_from)
     pupils = tuple(
         ReferredPupil(row.pupil_id, row.name, row.year_group, row.case_ref, row.officer_ref,
                       row.referred_on,

@@ -175,8 +175,24 @@ _UNAUTHORISED = tuple(code for code in CODES if is_unauthorised(code))
 _LATES = tuple(code for code in CODES if is_late(code))
 _POSSIBLE = tuple(code for code in CODES if is_possible(code))
 _CONTINUOUS = ("N", "O")
-# Day number of Monday 3 January 2000 (julian day): weeks counted from it start on Mondays.
-_MONDAY_JULIAN = 2451546.5
+# Day number (days since 1 January 1970) of Monday 3 January 2000: weeks counted from it
+# start on Mondays.
+_MONDAY_DAY = 10959
+
+
+def _day_number(column: str) -> str:
+    """Portable SQL for the day number of an ISO date held as text (days since 1 January
+    1970, by the proleptic Gregorian calendar; integer arithmetic only, as both SQLite
+    and PostgreSQL do it), in place of SQLite's julianday."""
+    year = f"CAST(substr({column}, 1, 4) AS INTEGER)"
+    month = f"CAST(substr({column}, 6, 2) AS INTEGER)"
+    day = f"CAST(substr({column}, 9, 2) AS INTEGER)"
+    y = f"({year} - CASE WHEN {month} <= 2 THEN 1 ELSE 0 END)"  # March-based years
+    return (f"(365 * {y} + {y} / 4 - {y} / 100 + {y} / 400"
+            f" + (153 * (({month} + 9) % 12) + 2) / 5 + {day} - 719469)")
+
+
+_DAY_NUMBER = _day_number("date")
 
 
 async def _recent_marks(conn: Conn, pupils: dict[int, _Pupil], continuous_sessions: int,
@@ -280,16 +296,16 @@ async def _screen_stored(conn: Conn, pupils: dict[int, _Pupil]) -> set[int]:
 
 async def _recent_counts(conn: Conn, pupil_ids: list[int], since: date) -> list[Any]:
     """Per pupil from `since` on: unauthorised sessions, late marks, school weeks."""
-    # julianday is SQLite's; the week number only needs to be the same within a week.
+    # The week number only needs to be the same within a week (Monday to Sunday).
     return await conn.fetchall(
         "SELECT pupil_id,"
         f" SUM(CASE WHEN code IN ({_marks(len(_UNAUTHORISED))}) THEN 1 ELSE 0 END) AS u,"
         f" SUM(CASE WHEN code IN ({_marks(len(_LATES))}) THEN 1 ELSE 0 END) AS l,"
         " COUNT(DISTINCT CASE WHEN code <> '#'"
-        "   THEN CAST((julianday(date) - ?) / 7 AS INTEGER) END) AS weeks"
+        f"   THEN ({_DAY_NUMBER} - ?) / 7 END) AS weeks"
         f" FROM marks WHERE pupil_id IN ({_marks(len(pupil_ids))}) AND date >= ?"
         " GROUP BY pupil_id",
-        (*_UNAUTHORISED, *_LATES, _MONDAY_JULIAN, *pupil_ids, since.isoformat()))
+        (*_UNAUTHORISED, *_LATES, _MONDAY_DAY, *pupil_ids, since.isoformat()))
 
 
 async def _marks_for(conn: Conn, pupils: dict[int, _Pupil], continuous_sessions: int,

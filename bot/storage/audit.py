@@ -17,11 +17,12 @@ import hashlib
 import hmac
 import json
 from collections.abc import Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.storage.db import Conn, Database, SyncConn
+from bot.storage.db import Conn, Database
 
 GENESIS = "0" * 64
 
@@ -64,20 +65,12 @@ def _digest(key: bytes, prev_hash: str, seq: int, at: str, actor: str, action: s
 
 
 async def append(conn: Conn, *, actor: str, action: str, reason: str,
-                 target: str | None = None, detail: dict[str, Any] | None = None,
-                 at: datetime | None = None, targets: Sequence[str] = ()) -> int:
-    """Append one entry inside the caller's write transaction; returns its sequence number."""
-    return await conn.call(append_sync, actor=actor, action=action, reason=reason,
-                           target=target, detail=detail, at=at, targets=targets)
-
-
-def append_sync(conn: SyncConn, *, actor: str, action: str, reason: str,
                 target: str | None = None, detail: dict[str, Any] | None = None,
                 at: datetime | None = None, targets: Sequence[str] = ()) -> int:
-    """`append` for a function running as one call on the writer's thread."""
-    seq = append_many_sync(conn, [NewEntry(actor=actor, action=action, reason=reason,
-                                           target=target, detail=detail,
-                                           targets=tuple(targets))], at=at)
+    """Append one entry inside the caller's write transaction; returns its sequence number."""
+    seq = await append_many(conn, [NewEntry(actor=actor, action=action, reason=reason,
+                                            target=target, detail=detail,
+                                            targets=tuple(targets))], at=at)
     assert seq is not None  # one entry was given
     return seq
 
@@ -121,21 +114,16 @@ def listing(*, actor: str, reason: str, pupil_ids: Sequence[int],
 
 
 async def append_many(conn: Conn, entries: Sequence[NewEntry], *,
-                      at: datetime | None = None) -> None:
+                      at: datetime | None = None) -> int | None:
     """Append several entries, chained in order, with one read and one insert: for a
-    feature that writes thousands at once (the alerts of a large import)."""
-    await conn.call(append_many_sync, entries, at=at)
-
-
-def append_many_sync(conn: SyncConn, entries: Sequence[NewEntry], *,
-                     at: datetime | None = None) -> int | None:
-    """`append_many` for a function running as one call on the writer's thread; returns
-    the last new entry's sequence number (None when `entries` is empty)."""
+    feature that writes thousands at once (the alerts of a large import). Returns the
+    last new entry's sequence number (None when `entries` is empty)."""
     if not conn.writable:
-        raise RuntimeError("audit entries are written inside db.write()")
+        raise RuntimeError("audit entries are written inside db.write(...)")
     if not entries:
         return None
-    last = conn.fetchone("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+    await conn.lock("audit")  # the head read here is the one the new entries chain from
+    last = await conn.fetchone("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
     seq = 0 if last is None else last["seq"]
     prev_hash = GENESIS if last is None else last["hash"]
     moment = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
@@ -150,11 +138,11 @@ def append_many_sync(conn: SyncConn, entries: Sequence[NewEntry], *,
         rows.append((seq, moment, entry.actor, entry.action, entry.target, entry.reason,
                      detail_text, prev_hash, digest))
         prev_hash = digest
-    conn.executemany(
+    await conn.executemany(
         "INSERT INTO audit (seq, at, actor, action, target, reason, detail, prev_hash, hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     if named:
-        conn.executemany("INSERT INTO audit_targets (target, seq) VALUES (?, ?)", named)
+        await conn.executemany("INSERT INTO audit_targets (target, seq) VALUES (?, ?)", named)
     return seq
 
 
@@ -190,7 +178,7 @@ class Appender:
             while self._gathering:
                 group, self._gathering = self._gathering, []
                 try:
-                    await self._db.write_call(append_many_sync, [entry for entry, _ in group])
+                    await self._db.write(append_many, [entry for entry, _ in group])
                 except Exception as exc:  # handed to each caller, who reports it
                     for _, committed in group:
                         committed.set_exception(exc)
@@ -222,26 +210,25 @@ async def verify(conn: Conn, expected: Head | None = None) -> Verification:
     count = 0
     # The hash now at expected.count (a head of 0 entries is the genesis hash).
     recorded = GENESIS if expected is not None and expected.count == 0 else None
-    cursor = await conn.raw.execute(
-        "SELECT seq, at, actor, action, target, reason, detail, prev_hash, hash"
-        " FROM audit ORDER BY seq")
-    async for row in cursor:
-        count += 1
-        if row["seq"] != count:
-            return Verification(False, Head(count - 1, prev_hash), count,
-                                f"entry {count} is missing")
-        if row["prev_hash"] != prev_hash:
-            return Verification(False, Head(count - 1, prev_hash), row["seq"],
-                                f"entry {row['seq']} does not follow entry {count - 1}")
-        digest = _digest(conn.audit_key, prev_hash, row["seq"], row["at"], row["actor"],
-                         row["action"], row["target"], row["reason"], row["detail"])
-        if not hmac.compare_digest(digest, row["hash"]):
-            return Verification(False, Head(count - 1, prev_hash), row["seq"],
-                                f"entry {row['seq']} has been altered")
-        if expected is not None and count == expected.count:
-            recorded = row["hash"]
-        prev_hash = row["hash"]
-    await cursor.close()
+    async with aclosing(conn.stream(
+            "SELECT seq, at, actor, action, target, reason, detail, prev_hash, hash"
+            " FROM audit ORDER BY seq")) as rows:
+        async for row in rows:
+            count += 1
+            if row["seq"] != count:
+                return Verification(False, Head(count - 1, prev_hash), count,
+                                    f"entry {count} is missing")
+            if row["prev_hash"] != prev_hash:
+                return Verification(False, Head(count - 1, prev_hash), row["seq"],
+                                    f"entry {row['seq']} does not follow entry {count - 1}")
+            digest = _digest(conn.audit_key, prev_hash, row["seq"], row["at"], row["actor"],
+                             row["action"], row["target"], row["reason"], row["detail"])
+            if not hmac.compare_digest(digest, row["hash"]):
+                return Verification(False, Head(count - 1, prev_hash), row["seq"],
+                                    f"entry {row['seq']} has been altered")
+            if expected is not None and count == expected.count:
+                recorded = row["hash"]
+            prev_hash = row["hash"]
     current = Head(count, prev_hash)
     if expected is None:
         return Verification(True, current)

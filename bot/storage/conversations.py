@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.storage.db import Conn, SyncConn, stamp
+from bot.storage.db import Conn, quick, stamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +28,11 @@ class Conversation:
     expires_at: datetime
 
 
+@quick
 async def current(conn: Conn, officer_id: int, now: datetime) -> Conversation | None:
-    """The officer's open conversation, or None (an expired one counts as none)."""
-    return await conn.call(current_sync, officer_id, now)
-
-
-def current_sync(conn: SyncConn, officer_id: int, now: datetime) -> Conversation | None:
-    """`current` for a function running as one call on a worker thread."""
-    row = conn.fetchone(
+    """The officer's open conversation, or None (an expired one counts as none); quick
+    (the router's, before every typed search)."""
+    row = await conn.fetchone(
         "SELECT kind, step, token, pupil_id, data, message_id, started_at, expires_at"
         " FROM conversations WHERE officer_id = ?", (officer_id,))
     if row is None:
@@ -46,6 +43,19 @@ def current_sync(conn: SyncConn, officer_id: int, now: datetime) -> Conversation
     return Conversation(officer_id, row["kind"], row["step"], row["token"], row["pupil_id"],
                         json.loads(row["data"]), row["message_id"],
                         datetime.fromisoformat(row["started_at"]), expires_at)
+
+
+async def take_from_draft(conn: Conn, officer_id: int, token: object, key: str,
+                          now: datetime) -> Any:
+    """Take `key` out of the officer's open conversation if its token is `token` (None
+    once that conversation has ended or been replaced)."""
+    talk = await current(conn, officer_id, now)
+    if talk is None or talk.token != token:
+        return None
+    value = talk.data.get(key)
+    await advance(conn, talk, step=talk.step, now=now,
+                  data={name: held for name, held in talk.data.items() if name != key})
+    return value
 
 
 async def start(conn: Conn, officer_id: int, *, kind: str, step: str, now: datetime,

@@ -1,6 +1,6 @@
 """Applying checked import files, inside the caller's write transaction.
 
-Every function takes `conn` from the caller's `db.write()`, so an import, its alert
+Every function takes `conn` from the caller's `db.write(fn, ...)`, so an import, its alert
 rows and its audit entry commit or roll back together. Rows are compared with what
 is held and only differences are written, so importing the same file twice changes
 nothing; nothing is deleted because a file leaves it out. Rows come from

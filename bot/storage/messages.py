@@ -30,23 +30,26 @@ async def schedule_deletion(conn: Conn, chat_id: int, message_id: int,
 
 
 async def due_deletions(db: Database, now: datetime, limit: int = 200) -> list[DueDeletion]:
-    async with db.read() as conn:
-        rows = await conn.fetchall(
+    async def _snapshot(conn: Conn):
+        return await conn.fetchall(
             "SELECT chat_id, message_id, attempts FROM sensitive_messages WHERE delete_at <= ?"
             " ORDER BY delete_at LIMIT ?", (stamp(now), limit))
+    rows = await db.read(_snapshot)
     return [DueDeletion(row["chat_id"], row["message_id"], row["attempts"]) for row in rows]
 
 
 async def forget_deletion(db: Database, item: DueDeletion) -> None:
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.execute("DELETE FROM sensitive_messages WHERE chat_id = ? AND message_id = ?",
                            (item.chat_id, item.message_id))
+    await db.write(_transaction)
 
 
 async def retry_deletion(db: Database, item: DueDeletion, at: datetime) -> None:
     """The deletion failed: try again at `at`, one more attempt counted."""
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.execute(
             "UPDATE sensitive_messages SET delete_at = ?, attempts = attempts + 1"
             " WHERE chat_id = ? AND message_id = ?",
             (stamp(at), item.chat_id, item.message_id))
+    await db.write(_transaction)

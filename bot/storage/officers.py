@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.storage.db import Conn, SyncConn, stamp
+from bot.storage.db import Conn, quick, stamp
 from bot.storage.outbox import enqueue
 
 ROLES = ("officer", "supervisor", "controller")
@@ -69,10 +69,10 @@ async def officer_by_id(conn: Conn, officer_id: int) -> Officer | None:
     return None if row is None else _officer(row)
 
 
-def officer_by_telegram_user_sync(conn: SyncConn, user_id: int) -> Officer | None:
-    """The officer bound to a Telegram account, inside a call over a SyncConn (the
-    gate's quick_read)."""
-    row = conn.fetchone(f"SELECT {_COLUMNS} FROM officers WHERE telegram_user_id = ?",
+@quick
+async def officer_by_telegram_user(conn: Conn, user_id: int) -> Officer | None:
+    """The officer bound to a Telegram account; quick (the gate's)."""
+    row = await conn.fetchone(f"SELECT {_COLUMNS} FROM officers WHERE telegram_user_id = ?",
                         (user_id,))
     return None if row is None else _officer(row)
 

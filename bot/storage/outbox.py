@@ -40,7 +40,8 @@ async def enqueue(conn: Conn, *, kind: str, audience: str, payload: dict[str, An
          NO_RECIPIENT if nobody else None))
     if pupil_ids:
         await conn.executemany(
-            "INSERT OR IGNORE INTO outbox_pupils (outbox_id, pupil_id) VALUES (?, ?)",
+            "INSERT INTO outbox_pupils (outbox_id, pupil_id) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING",
             [(outbox_id, pupil_id) for pupil_id in pupil_ids])
     if nobody:
         await _audit_nobody(conn, outbox_id, kind, now)

@@ -9,7 +9,7 @@ Every function takes the requesting officer and answers only for pupils that per
 may see: steps and outcomes are recorded for one's own caseload only (even by a
 supervisor); a supervisor reads their team's read-only. Every function appends its
 audit entry in the caller's transaction with a fixed reason code, so each is called
-inside `db.write()`. The rules (counts, amounts, dates) are in
+run by `db.write(fn, …)`. The rules (counts, amounts, dates) are in
 bot/domain/penalty_notices.py; this module only reads and writes (CASEWORK.md §1).
 """
 
@@ -252,10 +252,8 @@ async def record_step(conn: Conn, officer: Officer, step: NewStep, *, today: dat
 async def _lock_pupil(conn: Conn, pupil_id: int) -> None:
     """The count and correction checks read, then write on what they read: under
     PostgreSQL's READ COMMITTED two officers' saves for one pupil take turns (SQLite
-    serialises every write already, and its Conn has no `lock`)."""
-    lock = getattr(conn, "lock", None)
-    if lock is not None:
-        await lock(f"pathway:pupil:{pupil_id}")
+    serialises every write already: its `lock` does nothing)."""
+    await conn.lock(f"pathway:pupil:{pupil_id}")
 
 
 def _field_problem(step: NewStep) -> bool:

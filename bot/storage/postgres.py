@@ -35,7 +35,15 @@ import functools
 import hashlib
 import random
 import re
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from datetime import date, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -48,7 +56,14 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from bot.logs import pin_library_loggers
 from bot.settings import DatabaseUrl, Settings
 from bot.storage import schema_postgres
-from bot.storage.db import DatabaseError, load_audit_key, load_pepper
+from bot.storage.db import (
+    Conn,
+    Database,
+    DatabaseError,
+    StatementCounter,
+    load_audit_key,
+    load_pepper,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -283,7 +298,7 @@ class PgConn:
         self._counter = counter
 
     async def _cursor(self, sql: str, params: Params | None) -> psycopg.AsyncCursor[Any]:
-        self._counter.count += 1
+        self._counter.add()
         try:
             return await self.raw.execute(sql, () if params is None else params)
         except psycopg.Error as exc:
@@ -302,7 +317,7 @@ class PgConn:
         return 0 if row is None else int(row[0])
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self._counter.count += 1
+        self._counter.add()
         async with self.raw.cursor() as cursor:
             try:
                 await cursor.executemany(translate(sql), rows)
@@ -324,8 +339,18 @@ class PgConn:
     async def lock(self, name: str) -> None:
         """Hold the lock `name` until this transaction ends: every other transaction
         taking it, on any instance, waits meanwhile."""
-        self._counter.count += 1
+        self._counter.add()
         await self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+
+    async def stream(self, sql: str, params: Params = ()) -> AsyncIterator[Any]:
+        """The rows of a large query as the server sends them, not all held at once."""
+        self._counter.add()
+        async with self.raw.cursor() as cursor:
+            try:
+                async for row in cursor.stream(translate(sql), params):
+                    yield row
+            except psycopg.Error as exc:
+                raise _terse(exc) from None
 
 
 def _terse(exc: psycopg.Error) -> psycopg.Error:
@@ -339,13 +364,6 @@ def _terse(exc: psycopg.Error) -> psycopg.Error:
     return exc
 
 
-class StatementCounter:
-    """Statements sent through PgConn, for tests that check a feature's query count."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-
 # --- the database ----------------------------------------------------------------------
 
 
@@ -353,7 +371,7 @@ class _Retry(Exception):
     """A transaction that may run again: busy, or its connection was lost before COMMIT."""
 
 
-class PostgresDatabase:
+class PostgresDatabase(Database):
     """The service database on PostgreSQL. Open with :meth:`open`, close with :meth:`close`.
 
     `read(fn, …)` and `write(fn, …)` run `await fn(conn, …)` in one transaction each
@@ -411,12 +429,12 @@ class PostgresDatabase:
     async def close(self) -> None:
         await self._pool.close()
 
-    async def read(self, fn: Callable[Concatenate[PgConn, P], Coroutine[Any, Any, R]], /,
+    async def read(self, fn: Callable[Concatenate[Conn, P], Awaitable[R]], /,
                    *args: P.args, **kwargs: P.kwargs) -> R:
         """`await fn(conn, *args, **kwargs)` in one read-only snapshot; its result."""
         return await self._run(READ_BEGIN, False, lambda conn: fn(conn, *args, **kwargs))
 
-    async def write(self, fn: Callable[Concatenate[PgConn, P], Coroutine[Any, Any, R]], /,
+    async def write(self, fn: Callable[Concatenate[Conn, P], Awaitable[R]], /,
                     *args: P.args, **kwargs: P.kwargs) -> R:
         """`await fn(conn, *args, **kwargs)` in one write transaction, committed when it
         returns, rolled back when it raises; run again after a deadlock, a serialisation
@@ -424,7 +442,7 @@ class PostgresDatabase:
         return await self._run(WRITE_BEGIN, True, lambda conn: fn(conn, *args, **kwargs))
 
     async def _run(self, begin: str, writable: bool,
-                   call: Callable[[PgConn], Coroutine[Any, Any, R]]) -> R:
+                   call: Callable[[PgConn], Awaitable[R]]) -> R:
         delay = 0.05
         for attempt in range(1, self._attempts + 1):
             try:
@@ -439,7 +457,7 @@ class PostgresDatabase:
         raise AssertionError("unreachable")
 
     async def _once(self, begin: str, writable: bool,
-                    call: Callable[[PgConn], Coroutine[Any, Any, R]]) -> R:
+                    call: Callable[[PgConn], Awaitable[R]]) -> R:
         try:
             async with self._pool.connection() as raw:
                 return await self._transaction(raw, begin, writable, call)
@@ -447,7 +465,7 @@ class PostgresDatabase:
             raise _Retry("no connection could be had in time") from None
 
     async def _transaction(self, raw: psycopg.AsyncConnection[Any], begin: str,
-                           writable: bool, call: Callable[[PgConn], Coroutine[Any, Any, R]]) -> R:
+                           writable: bool, call: Callable[[PgConn], Awaitable[R]]) -> R:
         committing = False
         try:
             await raw.execute(begin)

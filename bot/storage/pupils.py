@@ -19,7 +19,7 @@ from bot.domain.dates import YearEnd, academic_year_of
 from bot.domain.text import near_miss, pupil_name, search_key, slips_allowed
 from bot.domain.upn import normalise_upn
 from bot.storage import audit
-from bot.storage.db import Conn, SyncConn
+from bot.storage.db import Conn, quick
 from bot.storage.officers import Officer
 
 OWN = "own"
@@ -169,23 +169,15 @@ def _summary(row: Any) -> PupilSummary:
 # --- queries ----------------------------------------------------------------------------
 
 
+@quick
 async def find_pupils(conn: Conn, officer: Officer, query: str, *, today: date,
-                      year_end: YearEnd, limit: int = 10,
-                      include_team: bool = False) -> list[PupilSummary]:
+                      year_end: YearEnd, limit: int = 10, include_team: bool = False,
+                      by_index: bool | None = None) -> list[PupilSummary]:
     """Pupils this person may see whose first name, last name or "first last" starts with
     `query` (ignoring case and accents), or whose UPN or case reference is `query`.
 
     Only the officer's own pupils unless `include_team` (a supervisor reading their
     team). Exact UPN or case-reference matches come first, then by name.
-    """
-    return await conn.call(find_pupils_sync, officer, query, today=today, year_end=year_end,
-                           limit=limit, include_team=include_team)
-
-
-def find_pupils_sync(conn: SyncConn, officer: Officer, query: str, *, today: date,
-                     year_end: YearEnd, limit: int = 10, include_team: bool = False,
-                     by_index: bool | None = None) -> list[PupilSummary]:
-    """`find_pupils` for a function running as one call on a worker thread.
 
     `by_index` chooses how the matches are found (the answer is the same either way):
     through the indexes on UPN, case reference and names, or by reading every pupil in
@@ -206,7 +198,7 @@ def find_pupils_sync(conn: SyncConn, officer: Officer, query: str, *, today: dat
     exact = "(p.upn = :upn OR upper(p.case_ref) = :ref)"
     # Prefixes are compared with substr, not LIKE: a LIKE pattern given as a parameter
     # makes SQLite prepare the statement again at every use.
-    rows = conn.fetchall(
+    rows = await conn.fetchall(
         f"{_PREFIXES if by_index else ''} SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM}"
         f" WHERE {where} {_CANDIDATES if by_index else ''} AND ({exact}"
         "   OR substr(p.search_last, 1, :length) = :key"
@@ -237,8 +229,8 @@ _CANDIDATES = """
 """
 
 
-def near_misses_sync(conn: SyncConn, officer: Officer, query: str, *, today: date,
-                     year_end: YearEnd, limit: int = 5) -> list[PupilSummary]:
+async def near_misses(conn: Conn, officer: Officer, query: str, *, today: date,
+                      year_end: YearEnd, limit: int = 5) -> list[PupilSummary]:
     """Up to `limit` of the officer's own pupils whose name the query nearly matches
     (a slip or two, bot.domain.text.near_miss), nearest first: for "Did you mean".
 
@@ -251,7 +243,7 @@ def near_misses_sync(conn: SyncConn, officer: Officer, query: str, *, today: dat
     if scope is None or not slips_allowed(wanted) or limit <= 0:
         return []
     where, params = scope
-    names = conn.fetchall(
+    names = await conn.fetchall(
         f"SELECT p.id, p.search_first, p.search_last FROM pupils p"
         f" JOIN allocations a ON a.pupil_id = p.id WHERE {where}", params)
     scored = sorted((slips, row["search_last"], row["search_first"], row["id"])
@@ -261,12 +253,13 @@ def near_misses_sync(conn: SyncConn, officer: Officer, query: str, *, today: dat
     chosen = [pupil_id for *_, pupil_id in scored[:limit]]
     if not chosen:
         return []
-    return pupils_among_sync(conn, officer, chosen, today=today, year_end=year_end)
+    return await pupils_among(conn, officer, chosen, today=today, year_end=year_end)
 
 
-def pupils_among_sync(conn: SyncConn, officer: Officer, pupil_ids: Sequence[int], *,
-                      today: date, year_end: YearEnd,
-                      include_team: bool = False) -> list[PupilSummary]:
+@quick
+async def pupils_among(conn: Conn, officer: Officer, pupil_ids: Sequence[int], *,
+                       today: date, year_end: YearEnd,
+                       include_team: bool = False) -> list[PupilSummary]:
     """Those of `pupil_ids` this person may see now, in the order given: a search kept
     while locked names its matches by id, and they are read again in the person's scope
     when it goes on (an allocation may have changed meanwhile)."""
@@ -275,12 +268,37 @@ def pupils_among_sync(conn: SyncConn, officer: Officer, pupil_ids: Sequence[int]
         return []
     where, params = scope
     wanted = {f"id{number}": pupil_id for number, pupil_id in enumerate(pupil_ids)}
-    rows = conn.fetchall(
+    rows = await conn.fetchall(
         f"SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM} WHERE {where}"
         f" AND p.id IN ({','.join(':' + name for name in wanted)})",
         {**params, **wanted, "year": academic_year_of(today, year_end)})
     found = {summary.id: summary for summary in map(_summary, rows)}
     return [found[pupil_id] for pupil_id in dict.fromkeys(pupil_ids) if pupil_id in found]
+
+
+@quick
+async def find_with_card(conn: Conn, officer: Officer, typed: str, *, today: date,
+                         year_end: YearEnd, limit: int
+                         ) -> tuple[list[PupilSummary], PupilCard | None]:
+    """The search's matches (up to `limit`, the officer's team's too for a supervisor)
+    and, when there is just one, its card: one snapshot."""
+    found = await find_pupils(conn, officer, typed, today=today, year_end=year_end,
+                              limit=limit, include_team=officer.role == "supervisor")
+    if len(found) != 1:
+        return found, None
+    return found, await pupil_card(conn, officer, found[0].id, today=today, year_end=year_end)
+
+
+@quick
+async def among_with_card(conn: Conn, officer: Officer, pupil_ids: Sequence[int], *,
+                          today: date, year_end: YearEnd
+                          ) -> tuple[list[PupilSummary], PupilCard | None]:
+    """`pupils_among` (a supervisor's team's too) and, when just one is left, its card."""
+    found = await pupils_among(conn, officer, pupil_ids, today=today, year_end=year_end,
+                               include_team=officer.role == "supervisor")
+    if len(found) != 1:
+        return found, None
+    return found, await pupil_card(conn, officer, found[0].id, today=today, year_end=year_end)
 
 
 async def record_refused_lookup(conn: Conn, officer: Officer, query: str, *, via: str) -> bool:
@@ -289,22 +307,16 @@ async def record_refused_lookup(conn: Conn, officer: Officer, query: str, *, via
     access like a forged card button (`refused:pupil_lookup`, `pupil:<id>`, reason
     `not_visible`, detail `via`). A name is not an identifier (a miss may be anyone's
     typo), so a name search is not. Returns whether an entry was written."""
-    return await conn.call(record_refused_lookup_sync, officer, query, via=via)
-
-
-def record_refused_lookup_sync(conn: SyncConn, officer: Officer, query: str, *,
-                               via: str) -> bool:
-    """`record_refused_lookup` for a function running as one call on the writer's thread."""
     typed = " ".join(query.split())
     if not typed:
         return False
-    pupil_id = conn.fetchval(
+    pupil_id = await conn.fetchval(
         "SELECT id FROM pupils WHERE upn = ? OR upper(case_ref) = ?",
         (normalise_upn(typed), typed.upper()))
     if pupil_id is None:
         return False
-    audit.append_sync(conn, actor=officer.actor, action="refused:pupil_lookup",
-                      target=f"pupil:{pupil_id}", reason="not_visible", detail={"via": via})
+    await audit.append(conn, actor=officer.actor, action="refused:pupil_lookup",
+                       target=f"pupil:{pupil_id}", reason="not_visible", detail={"via": via})
     return True
 
 
@@ -336,21 +348,16 @@ _CURRENT_VISIT = ("NOT EXISTS (SELECT 1 FROM visits c"
                   " WHERE c.pupil_id = v.pupil_id AND c.supersedes = v.id)")
 
 
+@quick
 async def pupil_card(conn: Conn, officer: Officer, pupil_id: int, *, today: date,
-                     year_end: YearEnd) -> PupilCard | None:
-    """The card of a pupil this person may see; None otherwise (as if it did not exist)."""
-    return await conn.call(pupil_card_sync, officer, pupil_id, today=today, year_end=year_end)
-
-
-def pupil_card_sync(conn: SyncConn, officer: Officer, pupil_id: int, *, today: date,
                     year_end: YearEnd) -> PupilCard | None:
-    """`pupil_card` for a function running as one call on a worker thread."""
+    """The card of a pupil this person may see; None otherwise (as if it did not exist)."""
     scope = _scope(officer, include_team=True)
     if scope is None:
         return None
     where, params = scope
     year = academic_year_of(today, year_end)
-    row = conn.fetchone(
+    row = await conn.fetchone(
         f"SELECT {_SUMMARY_COLUMNS}, p.sen, p.health_needs,"
         " COALESCE(st.authorised, 0) AS authorised,"
         " COALESCE(st.unauthorised, 0) AS unauthorised,"
@@ -364,14 +371,14 @@ def pupil_card_sync(conn: SyncConn, officer: Officer, pupil_id: int, *, today: d
     recent_from = today - timedelta(days=RECENT_DAYS - 1)
     # Counted in SQL: a few rows back instead of one per session (each row fetched is a
     # hand-over of the interpreter lock between this thread and the event loop's).
-    codes = conn.fetchall(
+    codes = await conn.fetchall(
         "SELECT code, count(*) AS sessions FROM marks"
         " WHERE pupil_id = ? AND date >= ? AND date <= ? GROUP BY code",
         (pupil_id, recent_from.isoformat(), today.isoformat()))
-    rules = conn.fetchall(
+    rules = await conn.fetchall(
         "SELECT rule FROM rule_states WHERE pupil_id = ? AND academic_year = ? AND holding = 1",
         (pupil_id, year))
-    visits = conn.fetchall(
+    visits = await conn.fetchall(
         "SELECT v.id, v.visit_date, v.type, v.contact, v.officer_id, o.ref, v.saved_at"
         " FROM visits v JOIN officers o ON o.id = v.officer_id"
         f" WHERE v.pupil_id = ? AND {_CURRENT_VISIT}"
@@ -402,23 +409,18 @@ def _visit(row: Any) -> VisitLine:
 
 async def pupil_details(conn: Conn, officer: Officer, pupil_id: int) -> PupilDetails | None:
     """Contacts, SEN and health details of a pupil this person may see; None otherwise."""
-    return await conn.call(pupil_details_sync, officer, pupil_id)
-
-
-def pupil_details_sync(conn: SyncConn, officer: Officer, pupil_id: int) -> PupilDetails | None:
-    """`pupil_details` for a function running as one call on a worker thread."""
     scope = _scope(officer, include_team=True)
     if scope is None:
         return None
     where, params = scope
-    row = conn.fetchone(
+    row = await conn.fetchone(
         "SELECT p.id, p.case_ref, p.first_name, p.last_name, p.address, p.postcode, p.sen,"
         " p.health_needs, CASE WHEN a.officer_id = :me THEN 'own' ELSE 'supervision' END"
         " AS access FROM pupils p JOIN allocations a ON a.pupil_id = p.id"
         f" WHERE p.id = :pupil AND {where}", {**params, "pupil": pupil_id})
     if row is None:
         return None
-    contacts = conn.fetchall(
+    contacts = await conn.fetchall(
         "SELECT name, relationship, phone, email, address, parental_responsibility, priority"
         " FROM contacts WHERE pupil_id = ?"
         " ORDER BY CASE WHEN priority IS NULL THEN 1 ELSE 0 END, priority, name, id",

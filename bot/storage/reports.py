@@ -17,7 +17,7 @@ from bot.domain.school_report import (
 from bot.domain.text import pupil_name
 from bot.domain.visits import CONTACT_OUTCOMES, VISIT_TYPES, label_of
 from bot.storage import audit
-from bot.storage.db import Conn, SyncConn
+from bot.storage.db import Conn
 
 
 @dataclass(frozen=True)
@@ -48,29 +48,30 @@ class SchoolData:
     interventions: Interventions
 
 
-def schools(conn: SyncConn) -> list[School]:
+async def schools(conn: Conn) -> list[School]:
     """Every school the service holds pupils of, by URN."""
-    rows = conn.fetchall("SELECT urn, name FROM schools ORDER BY urn")
+    rows = await conn.fetchall("SELECT urn, name FROM schools ORDER BY urn")
     return [School(row["urn"], row["name"]) for row in rows]
 
 
-def school(conn: SyncConn, urn: str) -> School | None:
-    row = conn.fetchone("SELECT urn, name FROM schools WHERE urn = ?", (urn,))
+async def school(conn: Conn, urn: str) -> School | None:
+    row = await conn.fetchone("SELECT urn, name FROM schools WHERE urn = ?", (urn,))
     return None if row is None else School(row["urn"], row["name"])
 
 
-def school_data(conn: SyncConn, found: School, period: Period, marks_from: date
+async def school_data(conn: Conn, found: School, period: Period, marks_from: date
                 ) -> SchoolData:
     """The referred pupils of `found` in `period`, with their marks from `marks_from` to the
     period's end and the visits delivered to them in the period (corrections counted once)."""
-    pupils = _referred(conn, found.urn, period)
+    pupils = await _referred(conn, found.urn, period)
     ids = {pupil.pupil_id for pupil in pupils}
-    return SchoolData(found, tuple(pupils), _marks(conn, found.urn, ids, marks_from, period.end),
-                      _interventions(conn, found.urn, ids, period))
+    marks = await _marks(conn, found.urn, ids, marks_from, period.end)
+    return SchoolData(found, tuple(pupils), marks,
+                      await _interventions(conn, found.urn, ids, period))
 
 
-def _referred(conn: SyncConn, urn: str, period: Period) -> list[ReferredRow]:
-    rows = conn.fetchall(
+async def _referred(conn: Conn, urn: str, period: Period) -> list[ReferredRow]:
+    rows = await conn.fetchall(
         "SELECT h.pupil_id, h.started, h.ended, o.ref, p.first_name, p.last_name,"
         " p.year_group, p.case_ref"
         " FROM allocation_history h JOIN pupils p ON p.id = h.pupil_id"
@@ -100,10 +101,10 @@ def _day(text: str) -> date:
     return date.fromisoformat(text)
 
 
-def _marks(conn: SyncConn, urn: str, pupil_ids: set[int], first: date, last: date
+async def _marks(conn: Conn, urn: str, pupil_ids: set[int], first: date, last: date
            ) -> dict[int, list[tuple[date, str]]]:
     marks: dict[int, list[tuple[date, str]]] = {pupil: [] for pupil in pupil_ids}
-    rows = conn.raw.execute(
+    rows = await conn.fetchall(
         "SELECT m.pupil_id, m.date, m.code FROM pupils p JOIN marks m ON m.pupil_id = p.id"
         " WHERE p.school_urn = ? AND m.date BETWEEN ? AND ?",
         (urn, first.isoformat(), last.isoformat()))
@@ -114,9 +115,9 @@ def _marks(conn: SyncConn, urn: str, pupil_ids: set[int], first: date, last: dat
     return marks
 
 
-def _interventions(conn: SyncConn, urn: str, pupil_ids: set[int], period: Period
+async def _interventions(conn: Conn, urn: str, pupil_ids: set[int], period: Period
                    ) -> Interventions:
-    rows = conn.fetchall(
+    rows = await conn.fetchall(
         "SELECT v.pupil_id, v.type, v.contact FROM visits v JOIN pupils p ON p.id = v.pupil_id"
         " WHERE p.school_urn = ? AND v.visit_date BETWEEN ? AND ?"
         " AND NOT EXISTS (SELECT 1 FROM visits later WHERE later.supersedes = v.id)",

@@ -11,6 +11,7 @@ hold or dispose of records; the check that sends reminders reads counts only.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -234,6 +235,15 @@ _PUPIL_TABLES = ("outbox_pupils", "retention_reminders", "holds", "alerts", "rul
                  "pupil_stats", "marks", "conversations", "visits", "pathway_outcomes",
                  "pathway_steps", "allocation_history", "allocations", "contacts",
                  "rights_requests")
+
+
+async def dispose_many(conn: Conn, pupil_ids: Sequence[int], *, by: Officer,
+                       policy: RetentionPolicy, now: datetime) -> int:
+    """`dispose` each of `pupil_ids` in the caller's transaction; how many went."""
+    disposed = 0
+    for pupil_id in pupil_ids:
+        disposed += await dispose(conn, pupil_id, by=by, policy=policy, now=now)
+    return disposed
 
 
 async def dispose(conn: Conn, pupil_id: int, *, by: Officer, policy: RetentionPolicy,

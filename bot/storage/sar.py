@@ -93,7 +93,7 @@ async def export_subject_access(db: Database, settings: Settings, upn: str, *, a
     local = now.astimezone(settings.timezone)
     received = local.date()
     due = one_calendar_month_after(received)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         if requester is not None and not await _is_controller(conn, requester):
             raise SubjectAccessProblem("subject-access exports are for controllers only")
         pupil = await conn.fetchone(
@@ -123,6 +123,8 @@ async def export_subject_access(db: Database, settings: Settings, upn: str, *, a
             audit=counts["audit"], deadline=_day(document["retention_deadline"]),
             received=_day(received.isoformat()), due=_day(due.isoformat()))
         _write(path, document, force=force)
+        return counts, path, request_id
+    counts, path, request_id = await db.write(_transaction)
     return SubjectAccessExport(path, counts, request_id, received, due)
 
 
@@ -130,11 +132,12 @@ async def remove_exports_of_disposed(db: Database, folder: Path) -> int:
     """Delete the exports still in `folder` (EWO_EXPORT_DIR) that were made for pupils
     since disposed of: the record is gone, so its copy goes too. Files written
     elsewhere (`--out`) are the administrator's to remove. Returns how many went."""
-    async with db.read() as conn:
-        rows = await conn.fetchall(
+    async def _snapshot(conn: Conn):
+        return await conn.fetchall(
             "SELECT export_file FROM subject_access_requests r WHERE export_file IS NOT NULL"
             " AND NOT EXISTS (SELECT 1 FROM pupils p"
             "   WHERE p.id = CAST(substr(r.pupil_ref, length('pupil:') + 1) AS INTEGER))")
+    rows = await db.read(_snapshot)
     removed = 0
     for row in rows:
         name = row["export_file"]

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.storage.db import Conn, SyncConn, stamp
-from bot.storage.officers import hash_code
+from bot.storage.db import Conn, quick, stamp
+from bot.storage.officers import Officer, hash_code, officer_by_telegram_user
 
 MAX_PIN_FAILURES = 5
 
@@ -29,14 +29,22 @@ def _moment(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-def session_of_sync(conn: SyncConn, officer_id: int) -> Session:
-    """The officer's session (never unlocked if none is held), inside a call over a
-    SyncConn (the gate's quick_read)."""
-    row = conn.fetchone(
+@quick
+async def session_of(conn: Conn, officer_id: int) -> Session:
+    """The officer's session (never unlocked if none is held); quick (the gate's)."""
+    row = await conn.fetchone(
         "SELECT unlocked_at, last_seen_at FROM sessions WHERE officer_id = ?", (officer_id,))
     if row is None:
         return Session(officer_id, None, None)
     return Session(officer_id, _moment(row["unlocked_at"]), _moment(row["last_seen_at"]))
+
+
+@quick
+async def account_holder(conn: Conn, user_id: int) -> tuple[Officer | None, Session | None]:
+    """The officer behind a Telegram account and their session: the gate's one read
+    (quick: it comes before every update)."""
+    officer = await officer_by_telegram_user(conn, user_id)
+    return officer, None if officer is None else await session_of(conn, officer.id)
 
 
 async def touch(conn: Conn, officer_id: int, now: datetime) -> None:
@@ -148,6 +156,7 @@ async def claim_code(conn: Conn, code: str, now: datetime) -> int | None:
     The single UPDATE makes the code single-use even when two /start race.
     """
     code_hash = hash_code(code)
+    await conn.lock("enrolment_code")  # the claim, then the read of whose code it was
     changed = await conn.execute(
         "UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL"
         " AND expires_at > ?", (stamp(now), code_hash, stamp(now)))
@@ -155,6 +164,12 @@ async def claim_code(conn: Conn, code: str, now: datetime) -> int | None:
         return None
     return await conn.fetchval(  # type: ignore[no-any-return]
         "SELECT officer_id FROM enrolment_codes WHERE code_hash = ?", (code_hash,))
+
+
+async def unbind_telegram_user(conn: Conn, officer_id: int) -> None:
+    """The officer's Telegram account is no longer theirs (bound to someone else now)."""
+    await conn.execute("UPDATE officers SET telegram_user_id = NULL, chat_id = NULL"
+                       " WHERE id = ?", (officer_id,))
 
 
 async def bind_telegram_user(conn: Conn, officer_id: int, user_id: int, chat_id: int,

@@ -20,7 +20,7 @@ from bot.cli import CliEnv, main
 from bot.clock import Clock, FixedClock
 from bot.settings import Settings
 from bot.storage import audit
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from tests.cli.conftest import Result
 from tests.conftest import make_settings
 from tests.e2e.retention_files import upn
@@ -134,13 +134,14 @@ def test_audit_show_filters_by_pupil_and_officer(records: Records) -> None:
     async def activity() -> None:
         db = await Database.open(records.settings)
         try:
-            async with db.write() as conn:
+            async def _transaction(conn: Conn) -> None:
                 await audit.append(conn, actor="officer:EWO1", action="card", target="pupil:1",
                                    reason="pupil_command")
                 await audit.append(conn, actor="officer:EWO1", action="card", target="pupil:2",
                                    reason="pupil_command")
                 await audit.append(conn, actor="os:admin", action="officer_code",
                                    target="officer:EWO1", reason="admin_command")
+            await db.write(_transaction)
         finally:
             await db.close()
 

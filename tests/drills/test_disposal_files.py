@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 from bench.drills.common import found_in_files
 from bench.drills.stage import Service, made_up_pupil
-from bot.jobs.retention import clean_up_after_disposals
 from bot.storage import retention
+from bot.storage.db import Conn
 from bot.storage.officers import officer_by_ref
+from bot.usecases.retention import clean_up_after_disposals
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London"))
 
@@ -26,13 +27,11 @@ async def test_sixty_disposals_in_a_row_leave_nothing_readable(tmp_path: Path) -
         pupils = await service.add_pupils([made_up_pupil(n, "EWO1") for n in range(1, 121)],
                                           imported_on=long_ago)
         policy = retention.policy_for(service.settings, NOW)
-        async with service.db.read() as conn:
-            controller = await officer_by_ref(conn, "DPO1")
+        controller = await service.db.read(officer_by_ref, "DPO1")
         assert controller is not None
         for pupil in pupils[:60]:
-            async with service.db.write() as conn:
-                assert await retention.dispose(conn, pupil.id, by=controller, policy=policy,
-                                               now=NOW)
+            assert await service.db.write(retention.dispose, pupil.id, by=controller,
+                                          policy=policy, now=NOW)
             await service.db.scrub()
         database = service.settings.database
         files = [database, database.with_name(database.name + "-wal")]
@@ -41,7 +40,8 @@ async def test_sixty_disposals_in_a_row_leave_nothing_readable(tmp_path: Path) -
         assert await found_in_files(files, disposed) == []
         assert await found_in_files(files, kept) == kept  # the search does find what is held
         assert await clean_up_after_disposals(service.db, service.settings.export_dir)  # owed
-        async with service.db.read() as conn:
+        async def _snapshot(conn: Conn) -> None:
             assert await retention.clean_up_owed(conn) is None
+        await service.db.read(_snapshot)
     finally:
         await service.close()

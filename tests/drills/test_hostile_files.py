@@ -20,7 +20,7 @@ from bot.cli import CliEnv, main
 from bot.importing.csvfile import MAX_REPORTED, ImportRejected
 from bot.importing.service import run_import
 from bot.settings import Settings
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from tests.conftest import make_settings
 
 FUZZ = settings(max_examples=40, deadline=None,
@@ -33,9 +33,10 @@ hostile_bytes = st.binary(max_size=600) | hostile_text.map(
 
 
 async def held(db: Database) -> list[int]:
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         return [await conn.fetchval(f"SELECT count(*) FROM {table}")
                 for table in ("pupils", "contacts", "marks", "allocations", "visits", "audit")]
+    return await db.read(_snapshot)
 
 
 async def import_or_refuse(db: Database, settings: Settings, kind: str, path: Path) -> None:

@@ -19,7 +19,7 @@ from bot.harness import RunningBot, enrol_directly
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.settings import Settings
 from bot.storage import officers as officer_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 
 LONDON = ZoneInfo("Europe/London")
 PIN = "2580"
@@ -61,12 +61,13 @@ class People:
         """Create the officer; returns a fresh enrolment code."""
         code = secrets.token_urlsafe(32)
         now = self.clock.now()
-        async with self.db.write() as conn:
+        async def _transaction(conn: Conn) -> None:
             officer = await officer_store.add_officer(
                 conn, ref=ref, name=name or f"Officer {ref}", role=role,
                 supervisor_ref=supervisor, now=now)
             await officer_store.issue_code(conn, officer, code=code, now=now,
                                            expires_at=now + timedelta(hours=24))
+        await self.db.write(_transaction)
         return code
 
     def user(self) -> FakeUser:

@@ -13,7 +13,7 @@ from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.settings import Settings
 from bot.storage import officers as officer_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from tests.e2e.conftest import PIN, People
 
 
@@ -175,8 +175,7 @@ async def test_five_wrong_pins_lock_the_account_across_a_restart(
     async with RunningBot(settings, standin, clock=clock, db=db):
         await user.send(PIN)
         assert (await user.next_message()).text == access.ACCOUNT_LOCKED
-    async with db.read() as conn:
-        officer = await officer_store.officer_by_ref(conn, "EWO1")
+    officer = await db.read(officer_store.officer_by_ref, "EWO1")
     assert officer is not None and officer.status == "locked"
 
 
@@ -186,10 +185,11 @@ async def test_revoked_officer_is_refused_on_the_next_update(running: RunningBot
     user = await people.enrolled("EWO1")
     await user.send("/help")
     await user.next_message()
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         officer = await officer_store.officer_by_ref(conn, "EWO1")
         assert officer is not None
         await officer_store.revoke(conn, officer, now=clock.now())
+    await db.write(_transaction)
     await user.send("/help")
     assert (await user.next_message()).text == access.REVOKED
 

@@ -20,10 +20,11 @@ from bot.settings import Settings
 from bot.storage import alerts as alert_store
 from bot.storage import outbox as outbox_store
 from bot.storage import rights
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from tests.conftest import make_settings
 from tests.e2e.conftest import LONDON, People
 from tests.e2e.processes import bot_environment
+from tests.held import held_write
 
 FIRST_DAY = date(2026, 9, 7)  # a Monday
 
@@ -98,9 +99,10 @@ async def test_an_import_alerts_once_and_the_same_file_again_sends_nothing(
     await import_file(db, settings, "attendance", files["attendance"], clock)
     await deliver(running)
     assert len(ewo.history) == 1
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         assert len(await outbox_store.rows(conn, kind="alert")) == 1
         assert len(await alert_store.alerts_for(conn, [1, 2])) == 1
+    await db.read(_snapshot)
 
 
 async def test_a_baseline_import_records_bands_without_alerting(
@@ -113,8 +115,9 @@ async def test_a_baseline_import_records_bands_without_alerting(
     await import_file(db, settings, "attendance", files["attendance"], clock, baseline=True)
     await deliver(running)
     assert ewo.history == []
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         assert await alert_store.rules_held(conn, 1, 2027) == {Rule.PERSISTENT}
+    await db.read(_snapshot)
 
 
 async def test_a_restricted_record_keeps_its_marks_and_alerts_no_one(
@@ -124,18 +127,18 @@ async def test_a_restricted_record_keeps_its_marks_and_alerts_no_one(
     files = write_service(tmp_path, "EWO1")
     await import_file(db, settings, "pupils", files["pupils"], clock)
     await import_file(db, settings, "allocations", files["allocations"], clock)
-    async with db.write() as conn:
+    async with held_write(db) as conn:
         request = await rights.add(conn, upn(1), "restriction", clock.today(), actor="os:dpo",
                                    now=clock.now())
     await import_file(db, settings, "attendance", files["attendance"], clock)
     await deliver(running)
     assert ewo.history == []
-    async with db.read() as conn:
+    async with held_write(db) as conn:
         assert await conn.fetchval("SELECT count(*) FROM marks WHERE pupil_id = 1") == 80
         assert await alert_store.rules_held(conn, 1, 2027) == frozenset()
     # Rejected, the restriction lifts: the next import of the pupil's marks evaluates
     # (72 of 81 sessions).
-    async with db.write() as conn:
+    async with held_write(db) as conn:
         await rights.decide(conn, request.id, uphold=False, reason="legal_claims",
                             statement=None, actor="os:dpo", now=clock.now())
     next_day = school_days(41)[-1].isoformat()

@@ -36,8 +36,7 @@ async def bot_process(settings: Settings, standin: BotApiStandIn,
 
 
 async def outbox_status(db: Database) -> str:
-    async with db.read() as conn:
-        [row] = await outbox_store.rows(conn, kind="alert")
+    [row] = await db.read(outbox_store.rows, kind="alert")
     return row.status
 
 
@@ -55,9 +54,8 @@ async def test_a_kill_between_send_and_mark_sent_delivers_again_after_restart(
         bot_process: BotProcess, standin: BotApiStandIn, db: Database,
         settings: Settings) -> None:
     now = datetime.now(UTC)
-    async with db.write() as conn:
-        owner = await officer_store.add_officer(conn, ref="EWO1", name="Officer EWO1",
-                                                role="officer", supervisor_ref=None, now=now)
+    owner = await db.write(officer_store.add_officer, ref="EWO1", name="Officer EWO1",
+                           role="officer", supervisor_ref=None, now=now)
     user = standin.user(4242, "Ewo")
     await enrol_directly(db, settings, ref="EWO1", user_id=user.user_id, pin=PIN, now=now)
     seed = AlertSeed(db, settings)

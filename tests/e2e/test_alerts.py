@@ -22,7 +22,7 @@ from bot.settings import Settings
 from bot.storage import audit
 from bot.storage import officers as officer_store
 from bot.storage import outbox as outbox_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 from tests.conftest import make_settings
 from tests.e2e.conftest import LONDON, PIN, People
@@ -51,8 +51,7 @@ async def deliver(bot: RunningBot) -> None:
 
 
 async def officer(db: Database, ref: str) -> Officer:
-    async with db.read() as conn:
-        found = await officer_store.officer_by_ref(conn, ref)
+    found = await db.read(officer_store.officer_by_ref, ref)
     assert found is not None
     return found
 
@@ -67,9 +66,10 @@ async def alerted(seed: AlertSeed, codes: list[str], owner: Officer | None,
 
 
 async def statuses(db: Database) -> list[tuple[str, str, str | None]]:
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         return [(row.audience, row.status, row.last_error)
                 for row in await outbox_store.rows(conn, kind="alert")]
+    return await db.read(_snapshot)
 
 
 async def test_a_digest_per_officer_with_buttons_more_and_a_supervisor_copy(
@@ -107,8 +107,7 @@ async def test_a_digest_per_officer_with_buttons_more_and_a_supervisor_copy(
     await ewo.press("C-00001 A.H.", message_id=digest.message_id)
     card = await ewo.next_message()
     assert card.text is not None and "(C-00001)" in card.text
-    async with db.read() as conn:
-        entries = await audit.entries(conn, targets=(f"pupil:{ids[0]}",))
+    entries = await db.read(audit.entries, targets=(f"pupil:{ids[0]}",))
     assert ("pupil_card", "alert_button") in [(e.action, e.reason) for e in entries]
     # Someone else's digest: the More button is refused like a stale one.
     press = await boss.press_data(digest.button("More").data or "", digest.message_id)
@@ -176,8 +175,7 @@ async def test_network_errors_retry_until_the_network_is_back(
     await deliver(running)
     clock.advance(timedelta(seconds=10))
     await deliver(running)
-    async with db.read() as conn:
-        [row] = await outbox_store.rows(conn, kind="alert")
+    [row] = await db.read(outbox_store.rows, kind="alert")
     assert (row.status, row.last_error, row.attempts) == ("pending", "network", 2)
     clock.advance(timedelta(seconds=19))  # the second wait is twice as long
     await deliver(running)
@@ -202,10 +200,11 @@ async def test_400_is_kept_undelivered_and_the_next_alert_still_goes(
     assert "severe absence" in ((await ewo.next_message()).text or "")
     assert [(status, error) for _, status, error in await statuses(db)] == [
         ("undelivered", "http_400"), ("sent", None)]
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         assert await outbox_store.undelivered_counts(conn, [owner.id]) == {owner.id: 1}
         [first, _] = await outbox_store.rows(conn, kind="alert")
-        entries = await audit.entries(conn, targets=(f"outbox:{first.id}",))
+        return await audit.entries(conn, targets=(f"outbox:{first.id}",))
+    entries = await db.read(_snapshot)
     assert [(e.action, e.reason) for e in entries] == [("alert_failed", "http_400")]
 
 
@@ -237,8 +236,7 @@ async def test_a_revoked_officers_alerts_go_to_the_supervisor(
     boss = await people.enrolled("SUP1", "supervisor")
     ewo = await people.enrolled("EWO1", supervisor="SUP1")
     owner = await officer(db, "EWO1")
-    async with db.write() as conn:
-        await officer_store.revoke(conn, owner, now=clock.now())
+    await db.write(officer_store.revoke, owner, now=clock.now())
     await alerted(seed, SEVERE, owner, clock)
     await deliver(running)
     message = await boss.next_message()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from bot.chat import caseload as caseload_chat
 from bot.handlers import caseload as caseload_handlers
 from bot.handlers import pupils as pupil_handlers
 from bot.handlers.common import NOT_ALLOWED, STALE_BUTTON
@@ -12,7 +13,7 @@ from bot.harness import RunningBot
 from bot.sandbox import FakeUser
 from bot.storage import audit
 from bot.storage import officers as officer_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from tests.e2e.conftest import People
 from tests.storage import caseload_seed as seed
 from tests.test_charts import png_size
@@ -21,17 +22,17 @@ SEPT = date(2026, 9, 1)
 
 
 async def officer_id(db: Database, ref: str) -> int:
-    async with db.read() as conn:
-        found = await officer_store.officer_by_ref(conn, ref)
+    found = await db.read(officer_store.officer_by_ref, ref)
     assert found is not None
     return found.id
 
 
 async def caseload_audit(db: Database) -> list[tuple[str, str, str | None, str, dict | None]]:
-    async with db.read() as conn:
-        rows = await conn.fetchall(
+    async def _snapshot(conn: Conn):
+        return await conn.fetchall(
             "SELECT actor, action, target, reason, detail FROM audit"
             " WHERE action = 'caseload' ORDER BY seq")
+    rows = await db.read(_snapshot)
     return [(row["actor"], row["action"], row["target"], row["reason"],
              None if row["detail"] is None else json.loads(row["detail"])) for row in rows]
 
@@ -44,7 +45,7 @@ async def two_teams(people: People, db: Database) -> FakeUser:
     await people.add("SUP2", "supervisor")
     await people.add("EWO9", "officer", "SUP2")
     ewo1, ewo2, ewo9 = [await officer_id(db, ref) for ref in ("EWO1", "EWO2", "EWO9")]
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await seed.pupil(conn, 1, officer_id=ewo1, allocated=SEPT, attended=40, possible=100,
                          first_name="Amelia", last_name="Hughes")
         await seed.pupil(conn, 2, officer_id=ewo1, allocated=SEPT, attended=99, possible=100)
@@ -55,6 +56,7 @@ async def two_teams(people: People, db: Database) -> FakeUser:
         await seed.pupil(conn, 9, officer_id=ewo9, allocated=SEPT, attended=10, possible=100,
                          first_name="Secret", last_name="Otherteam")
         await seed.outbox_row(conn, audience=f"officer:{ewo9}")
+    await db.write(_transaction)
     return sup
 
 
@@ -66,7 +68,7 @@ async def test_a_supervisor_gets_their_team_summary_and_chart(running: RunningBo
     summary = await sup.next_message()
     assert summary.text.splitlines() == [
         "Caseload of your team, 25/11/2026",
-        caseload_handlers.LEGEND,
+        caseload_chat.LEGEND,
         "",
         "Team total: 3 pupils · 2 in persistent absence · 1 in severe absence · "
         "2 visits in the last 28 days · 1 follow-up overdue · 1 not visited for 28 days · "
@@ -82,7 +84,7 @@ async def test_a_supervisor_gets_their_team_summary_and_chart(running: RunningBo
         "1 visit in the last 28 days · 1 follow-up overdue · 0 not visited for 28 days · "
         "0 undelivered alerts",
         "",
-        caseload_handlers.FOOTER,
+        caseload_chat.FOOTER,
     ]
     assert summary.protect_content and summary.buttons == []
     chart = await sup.next_message()
@@ -121,7 +123,7 @@ async def test_one_officer_in_detail_pages_through_pupils_in_need(running: Runni
     sup = await people.enrolled("SUP1", "supervisor")
     await people.add("EWO1", "officer", "SUP1")
     ewo1 = await officer_id(db, "EWO1")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         for number in range(1, 11):  # ten pupils in severe absence, 1 % to 10 %
             await seed.pupil(conn, number, officer_id=ewo1, allocated=SEPT, attended=number,
                              possible=100, first_name=f"Pupil{number:02d}", last_name="Test")
@@ -129,6 +131,7 @@ async def test_one_officer_in_detail_pages_through_pupils_in_need(running: Runni
                          follow_up=date(2026, 11, 24))
         await seed.pupil(conn, 11, officer_id=ewo1, allocated=SEPT, attended=99, possible=100)
         await seed.visit(conn, pupil_id=11, officer_id=ewo1, on=date(2026, 11, 20))
+    await db.write(_transaction)
     await sup.send("/caseload ewo1")
     first = await sup.next_message()
     lines = first.text.splitlines()
@@ -169,8 +172,7 @@ async def test_one_officer_in_detail_pages_through_pupils_in_need(running: Runni
         {"view": "officer", "page": 1, "targets": ["pupil:9", "pupil:10"]}]
     # Each entry names the pupils it listed: pupil 9's entries (its subject-access
     # export) show the supervisor saw it on page 2 of EWO1's caseload.
-    async with db.read() as conn:
-        about_nine = await audit.entries(conn, targets=("pupil:9",))
+    about_nine = await db.read(audit.entries, targets=("pupil:9",))
     assert [(e.actor, e.action, e.target) for e in about_nine][:1] == [
         ("officer:SUP1", "caseload", "officer:EWO1")]
 
@@ -178,9 +180,8 @@ async def test_one_officer_in_detail_pages_through_pupils_in_need(running: Runni
 async def test_a_large_team_is_paged_past_one_message(running: RunningBot, people: People,
                                                       db: Database) -> None:
     sup = await people.enrolled("SUP1", "supervisor")
-    async with db.write() as conn:
-        await seed.volume(conn, await officer_id(db, "SUP1"), officers=120, pupils=1200,
-                          today=date(2026, 11, 25))
+    await db.write(seed.volume, await officer_id(db, "SUP1"), officers=120, pupils=1200,
+                   today=date(2026, 11, 25))
     await sup.send("/caseload")
     first = await sup.next_message()
     title = first.text.splitlines()[0]
@@ -213,9 +214,10 @@ async def test_officers_and_controllers_are_refused_politely(running: RunningBot
         assert (await user.next_message()).text == NOT_ALLOWED
     press = await officer.press_data("cl:page:0", message_id=officer.last().message_id)
     assert await officer.answer_to(press) == NOT_ALLOWED
-    async with db.read() as conn:
-        rows = await conn.fetchall(
+    async def _snapshot(conn: Conn):
+        return await conn.fetchall(
             "SELECT actor, action, reason FROM audit WHERE action LIKE 'refused:%' ORDER BY seq")
+    rows = await db.read(_snapshot)
     assert [tuple(row) for row in rows] == [
         ("officer:EWO1", "refused:caseload", "role"),
         ("officer:EWO1", "refused:caseload", "role"),
@@ -231,11 +233,12 @@ async def test_never_visited_pupils_count_from_allocation_as_the_list_says(
     sup = await people.enrolled("SUP1", "supervisor")
     await people.add("EWO1", "officer", "SUP1")
     ewo1 = await officer_id(db, "EWO1")
-    async with db.write() as conn:  # both in severe absence, neither ever visited
+    async def _transaction(conn: Conn) -> None:
         await seed.pupil(conn, 1, officer_id=ewo1, allocated=SEPT, attended=10,
                          possible=100, first_name="Long", last_name="Allocated")
         await seed.pupil(conn, 2, officer_id=ewo1, allocated=date(2026, 11, 20), attended=20,
                          possible=100, first_name="Newly", last_name="Allocated")
+    await db.write(_transaction)
     await sup.send("/caseload EWO1")
     lines = (await sup.next_message()).text.splitlines()
     assert "Not visited for 28 days: 1" in lines

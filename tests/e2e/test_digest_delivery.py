@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from bot.clock import FixedClock
 from bot.harness import RunningBot
-from bot.jobs import digest
 from bot.sandbox import BotApiStandIn
 from bot.storage.db import Database
+from bot.usecases import digests as digest
 from tests.conftest import make_settings
 from tests.e2e.conftest import People
 from tests.e2e.test_caseload import two_teams

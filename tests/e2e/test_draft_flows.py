@@ -48,8 +48,8 @@ async def two_command(update: Update, context: Context) -> None:
 
 async def two_button(update: Update, context: Context) -> None:
     svc, parts = services(context), button_data(update)
-    async with svc.db.read() as conn:
-        talk = await conversations.current(conn, current_officer(context).id, svc.clock.now())
+    talk = await svc.db.read(conversations.current, current_officer(context).id,
+                             svc.clock.now())
     refused = TWO.refusal(talk, parts)
     if refused is not None:
         await render.ack(update, refused, alert=True)
@@ -90,8 +90,7 @@ async def running(settings: Settings, standin: BotApiStandIn, db: Database,
 
 
 async def draft_of(db: Database) -> tuple[str, str, dict[str, Any]] | None:
-    async with db.read() as conn:
-        row = await conn.fetchone("SELECT kind, step, data FROM conversations")
+    row = await db.read(lambda conn: conn.fetchone("SELECT kind, step, data FROM conversations"))
     if row is None:
         return None
     return row["kind"], row["step"], json.loads(row["data"])

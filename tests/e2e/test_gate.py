@@ -13,14 +13,15 @@ from bot.handlers import access, router
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn
 from bot.storage import officers as officer_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from tests.e2e.conftest import PIN, People
 from tests.storage.pupil_rows import Service
 
 
 async def _audit_count(db: Database, action: str) -> int:
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         return int(await conn.fetchval("SELECT count(*) FROM audit WHERE action = ?", (action,)))
+    return await db.read(_snapshot)
 
 
 async def test_one_refusal_an_hour_covers_start_with_a_wrong_code(
@@ -90,11 +91,12 @@ async def test_a_locked_account_sending_start_is_told_it_is_locked(
     assert "locked" in access.ACCOUNT_LOCKED and "administrator" in access.ACCOUNT_LOCKED
     # An administrator's new code is what unlocks it.
     code = secrets.token_urlsafe(32)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         found = await officer_store.officer_by_ref(conn, "EWO1")
         assert found is not None
         await officer_store.issue_code(conn, found, code=code, now=clock.now(),
                                        expires_at=clock.now() + timedelta(hours=24))
+    await db.write(_transaction)
     await user.send(f"/start {code}")
     assert (await user.next_message()).text == access.CHOOSE_PIN
 
@@ -102,8 +104,9 @@ async def test_a_locked_account_sending_start_is_told_it_is_locked(
 async def test_a_locked_account_with_a_wrong_code_is_told_it_is_locked(
         running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
     user = await people.enrolled("EWO1")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.execute("UPDATE officers SET status = 'locked' WHERE ref = 'EWO1'")
+    await db.write(_transaction)
     await user.send("/start not-the-code")
     assert (await user.next_message()).text == access.ACCOUNT_LOCKED
 
@@ -111,9 +114,10 @@ async def test_a_locked_account_with_a_wrong_code_is_told_it_is_locked(
 async def test_four_to_eight_digits_while_unlocked_are_deleted_never_a_search(
         running: RunningBot, people: People, db: Database) -> None:
     user = await people.enrolled("EWO1")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         found = await officer_store.officer_by_ref(conn, "EWO1")
         await Service(conn).pupil("Amelia", "Hughes", officer=found)
+    await db.write(_transaction)
     for digits in (PIN, "12345678", " 4829 "):
         sent = await user.send(digits)
         assert (await user.next_message()).text == router.ALREADY_UNLOCKED
@@ -126,9 +130,10 @@ async def test_four_to_eight_digits_while_unlocked_are_deleted_never_a_search(
 async def test_a_message_in_a_third_partys_chat_is_ignored(
         running: RunningBot, people: People, db: Database, standin: BotApiStandIn) -> None:
     user = await people.enrolled("EWO1")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         found = await officer_store.officer_by_ref(conn, "EWO1")
         await Service(conn).pupil("Amelia", "Hughes", officer=found)
+    await db.write(_transaction)
     third_party = standin.user(777, "Parent")
     await user.send_in(third_party, "Amelia Hughes")
     await user.send_in(third_party, "/pupils")
@@ -153,10 +158,11 @@ async def test_the_bot_asks_telegram_only_for_what_it_handles(
 async def test_a_revoked_officer_sending_start_is_told_access_ended(
         running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
     user = await people.enrolled("EWO1")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         found = await officer_store.officer_by_ref(conn, "EWO1")
         assert found is not None
         await officer_store.revoke(conn, found, now=clock.now())
+    await db.write(_transaction)
     for text in ("/start", "/start not-the-code"):  # told each time: a known person
         await user.send(text)
         assert (await user.next_message()).text == access.REVOKED

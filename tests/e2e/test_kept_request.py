@@ -19,7 +19,7 @@ from bot.sandbox import FakeUser
 from bot.settings import Settings
 from bot.storage import audit, sar
 from bot.storage import officers as officer_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from tests.e2e.conftest import PIN, People
 from tests.e2e.retention_files import CANARY_FIRST, CANARY_LAST, import_service, upn
 from tests.e2e.test_retention import edited
@@ -51,11 +51,13 @@ async def unlock(user: FakeUser) -> None:
 
 
 async def kept_rows(db: Database) -> tuple[list[str], list[tuple[int, int]]]:
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         requests = [row[0] for row in await conn.fetchall(
             "SELECT pending_update FROM sessions WHERE pending_update IS NOT NULL")]
         named = [tuple(row) for row in await conn.fetchall(
             "SELECT officer_id, pupil_id FROM kept_request_pupils ORDER BY 1, 2")]
+        return named, requests
+    named, requests = await db.read(_snapshot)
     return requests, named
 
 
@@ -88,8 +90,9 @@ async def test_a_name_typed_while_locked_is_kept_as_a_reference_and_goes_on(
     card = await officer.next_message()
     assert card.text.splitlines()[0] == f"{CANARY_FIRST} {CANARY_LAST} (C00001)"
     assert await kept_rows(db) == ([], [])
-    async with db.read() as conn:
-        entry = (await audit.entries(conn, targets=("pupil:1",)))[-1]
+    async def _snapshot(conn: Conn):
+        return (await audit.entries(conn, targets=("pupil:1",)))[-1]
+    entry = await db.read(_snapshot)
     assert (entry.action, entry.reason) == ("pupil_card", "search")
 
 
@@ -114,20 +117,23 @@ async def test_a_kept_search_is_re_authorised_after_the_pin(
         running: RunningBot, people: People, db: Database) -> None:
     user = await people.enrolled("EWO1")
     await people.add("EWO2")
-    async with db.write() as conn:
+    async def _transaction2(conn: Conn):
         ewo1 = await officer_store.officer_by_ref(conn, "EWO1")
         assert ewo1 is not None
         service = Service(conn)
         ids = [await service.pupil(first, "Hughes", officer=ewo1)
                for first in ("Amelia", "Noah", "Zara")]
+        return ewo1, ids
+    ewo1, ids = await db.write(_transaction2)
     await lock(user)
     await send_locked(user, "Hughes")
     assert (await kept_rows(db))[1] == [(ewo1.id, pupil_id) for pupil_id in ids]
     # Noah is allocated to another officer before the PIN: he is no longer listed.
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.execute("UPDATE allocations SET officer_id ="
                            " (SELECT id FROM officers WHERE ref = 'EWO2') WHERE pupil_id = ?",
                            (ids[1],))
+    await db.write(_transaction)
     await unlock(user)
     choice = await user.next_message()
     assert choice.text == pupil_handlers.CHOOSE.format(count=2)
@@ -139,12 +145,14 @@ async def test_a_kept_card_press_for_a_pupil_no_longer_allocated_is_refused(
         officer: FakeUser, db: Database) -> None:
     await lock(officer)
     await send_locked(officer, CANARY_LAST)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.execute("DELETE FROM allocations WHERE pupil_id = 1")
+    await db.write(_transaction)
     await unlock(officer)
     assert (await officer.next_message()).text == pupil_handlers.NOT_FOUND
-    async with db.read() as conn:
-        entry = (await audit.entries(conn, targets=("pupil:1",)))[-1]
+    async def _snapshot(conn: Conn):
+        return (await audit.entries(conn, targets=("pupil:1",)))[-1]
+    entry = await db.read(_snapshot)
     assert (entry.action, entry.reason) == ("refused:pupil_card", "not_visible")
 
 
@@ -168,14 +176,16 @@ async def test_an_answer_typed_while_locked_waits_in_the_draft_not_the_session(
     await officer.next_message()
     await officer.press(f"{CANARY_FIRST} {CANARY_LAST}")  # the pupil step
     await officer.next_event()
-    async with db.write() as conn:  # straight to the notes step
+    async def _transaction(conn: Conn) -> None:
         await conn.execute("UPDATE conversations SET step = 'notes'")
+    await db.write(_transaction)
     await lock(officer)
     await send_locked(officer, f"Spoke to {CANARY_LAST} senior.")
     requests, named = await kept_rows(db)
     assert named == [(1, 1)] and CANARY_LAST not in requests[0]
-    async with db.read() as conn:
-        draft = json.loads(await conn.fetchval("SELECT data FROM conversations"))
+    async def _snapshot(conn: Conn):
+        return json.loads(await conn.fetchval("SELECT data FROM conversations"))
+    draft = await db.read(_snapshot)
     assert draft[kept.KEPT_ANSWER] == f"Spoke to {CANARY_LAST} senior."
 
 
@@ -210,5 +220,6 @@ async def test_visit_with_one_match_kept_while_locked_starts_the_visit(
     await unlock(officer)
     step = await officer.next_message()
     assert step.text.endswith(visit.QUESTIONS[flow.TYPE])  # straight to the type step
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         assert await conn.fetchval("SELECT pupil_id FROM conversations") == 1
+    await db.read(_snapshot)

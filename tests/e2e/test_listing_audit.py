@@ -15,7 +15,7 @@ from bot.settings import Settings
 from bot.storage import audit, sar
 from bot.storage import officers as officer_store
 from bot.storage.audit import AuditEntry
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 from tests.e2e.conftest import People
 from tests.e2e.retention_files import upn
@@ -23,26 +23,26 @@ from tests.storage.pupil_rows import Service
 
 
 async def officer(db: Database, ref: str) -> Officer:
-    async with db.read() as conn:
-        found = await officer_store.officer_by_ref(conn, ref)
+    found = await db.read(officer_store.officer_by_ref, ref)
     assert found is not None
     return found
 
 
 async def listings(db: Database) -> list[AuditEntry]:
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         return [entry for entry in await audit.entries(conn)
                 if entry.action in (audit.LISTING, "caseload")]
+    return await db.read(_snapshot)
 
 
 async def about(db: Database, pupil_id: int) -> list[AuditEntry]:
-    async with db.read() as conn:
-        return await audit.entries(conn, targets=(f"pupil:{pupil_id}",))
+    return await db.read(audit.entries, targets=(f"pupil:{pupil_id}",))
 
 
 async def chain_verifies(db: Database) -> bool:
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         return (await audit.verify(conn)).ok
+    return await db.read(_snapshot)
 
 
 def refs(*pupil_ids: int) -> list[str]:
@@ -53,9 +53,10 @@ async def test_each_pupils_page_is_one_entry_naming_the_pupils_on_it(
         running: RunningBot, people: People, db: Database) -> None:
     user = await people.enrolled("EWO1")
     ann = await officer(db, "EWO1")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         service = Service(conn)
-        ids = [await service.pupil(f"Pupil{n:02d}", "Quill", officer=ann) for n in range(12)]
+        return [await service.pupil(f"Pupil{n:02d}", "Quill", officer=ann) for n in range(12)]
+    ids = await db.write(_transaction)
     await user.send("/pupils")
     await user.next_message()
     press = await user.press(pupil_handlers.NEXT)
@@ -79,11 +80,13 @@ async def test_search_results_and_pupil_command_lists_are_audited(
         running: RunningBot, people: People, db: Database) -> None:
     user = await people.enrolled("EWO1")
     ann = await officer(db, "EWO1")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         service = Service(conn)
         hughes = [await service.pupil(first, "Hughes", officer=ann)
                   for first in ("Amelia", "Noah")]
         await service.pupil("Zoë", "Quill", officer=ann)
+        return hughes
+    hughes = await db.write(_transaction)
     await user.send("Hughes")
     assert (await user.next_message()).text == pupil_handlers.CHOOSE.format(count=2)
     await user.send("/pupil hughes")
@@ -97,12 +100,14 @@ async def test_search_results_and_pupil_command_lists_are_audited(
 async def test_a_supervisors_list_with_team_pupils_is_audited_as_supervision(
         running: RunningBot, people: People, db: Database) -> None:
     sup = await people.enrolled("SUP1", "supervisor")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         service = Service(conn)
         ewo = await service.officer("EWO1", supervisor="SUP1")
         own = await service.pupil("Amy", "Own", officer=await officer_store.officer_by_ref(
             conn, "SUP1"))
         team = await service.pupil("Amy", "Team", officer=ewo)
+        return own, team
+    own, team = await db.write(_transaction)
     await sup.send("Amy")
     await sup.next_message()
     [entry] = await listings(db)
@@ -115,7 +120,7 @@ async def test_due_is_one_entry_naming_the_pupils_listed(
     user = await people.enrolled("EWO1")
     ann = await officer(db, "EWO1")
     today = clock.today()
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         service = Service(conn)
         late = await service.pupil("Amelia", "Hughes", officer=ann)
         await service.visit(late, ann, today - timedelta(days=9),
@@ -124,6 +129,8 @@ async def test_due_is_one_entry_naming_the_pupils_listed(
         await service.visit(later, ann, today - timedelta(days=3), follow_up=today)
         not_due = await service.pupil("Zoë", "Quill", officer=ann)
         await service.visit(not_due, ann, today, follow_up=today + timedelta(days=7))
+        return late, later
+    late, later = await db.write(_transaction)
     await user.send("/due")
     assert "Amelia Hughes" in (await user.next_message()).text
     [entry] = await listings(db)
@@ -136,9 +143,11 @@ async def test_due_is_one_entry_naming_the_pupils_listed(
 async def test_retention_pages_name_the_records_listed(
         running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
     controller = await people.enrolled("DPO1", "controller")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         old = await Service(conn).pupil("Amelia", "Hughes", officer=None)
         await conn.execute("UPDATE pupils SET last_imported = '2024-03-01' WHERE id = ?", (old,))
+        return old
+    old = await db.write(_transaction)
     await controller.send("/retention")
     await controller.next_message()
     [entry] = await listings(db)
@@ -151,10 +160,12 @@ async def test_the_subject_access_export_shows_who_saw_the_pupil_in_a_list(
         clock: FixedClock, tmp_path: Path) -> None:
     user = await people.enrolled("EWO1")
     ann = await officer(db, "EWO1")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         service = Service(conn)
         amelia = await service.pupil("Amelia", "Hughes", officer=ann, upn=upn(7))
         await service.pupil("Noah", "Hughes", officer=ann, upn=upn(8))
+        return amelia
+    amelia = await db.write(_transaction)
     await user.send("/pupils")
     await user.next_message()
     out = tmp_path / "export.json"
@@ -177,11 +188,13 @@ async def test_the_visits_pupil_step_lists_are_audited(
         running: RunningBot, people: People, db: Database) -> None:
     user = await people.enrolled("EWO1")
     ann = await officer(db, "EWO1")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         service = Service(conn)
         hughes = [await service.pupil(first, "Hughes", officer=ann)
                   for first in ("Amelia", "Noah")]
         quill = await service.pupil("Zoë", "Quill", officer=ann)
+        return hughes, quill
+    hughes, quill = await db.write(_transaction)
     await user.send("/visit")  # the most urgent pupils to choose from
     await user.next_message()
     await user.send("Hughes")  # several match: a shorter list

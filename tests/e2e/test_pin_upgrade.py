@@ -6,25 +6,27 @@ from bot.handlers import access
 from bot.harness import RunningBot
 from bot.settings import Settings
 from bot.storage import sessions
-from bot.storage.db import Database, load_pepper
+from bot.storage.db import Conn, Database, load_pepper
 from tests.conftest import TEST_PIN_COST
 from tests.domain.test_pinhash import first_build_hash
 from tests.e2e.conftest import PIN, People
 
 
 async def stored_hash(db: Database, ref: str) -> str:
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         return str(await conn.fetchval("SELECT pin_hash FROM officers WHERE ref = ?", (ref,)))
+    return await db.read(_snapshot)
 
 
 async def test_an_old_hash_unlocks_and_is_upgraded(running: RunningBot, people: People,
                                                    db: Database, settings: Settings) -> None:
     user = await people.enrolled("EWO1")
     old = first_build_hash(PIN, load_pepper(settings))
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         officer_id = await conn.fetchval("SELECT id FROM officers WHERE ref = 'EWO1'")
         await conn.execute("UPDATE officers SET pin_hash = ? WHERE id = ?", (old, officer_id))
         await sessions.lock(conn, officer_id)
+    await db.write(_transaction)
     await user.send("1111")  # a wrong PIN leaves the old hash alone
     assert (await user.next_message()).text != access.UNLOCKED
     assert await stored_hash(db, "EWO1") == old

@@ -8,7 +8,7 @@ from bot.handlers import pupils as pupil_handlers
 from bot.harness import RunningBot
 from bot.sandbox import BotMessage, FakeUser
 from bot.storage import officers as officer_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 from tests.e2e.conftest import People
 from tests.storage.pupil_rows import Service
@@ -17,8 +17,7 @@ NOT_FOUND, DID_YOU_MEAN = pupil_handlers.NOT_FOUND, pupil_handlers.DID_YOU_MEAN
 
 
 async def officer(db: Database, ref: str) -> Officer:
-    async with db.read() as conn:
-        found = await officer_store.officer_by_ref(conn, ref)
+    found = await db.read(officer_store.officer_by_ref, ref)
     assert found is not None
     return found
 
@@ -33,7 +32,7 @@ async def caseload(people: People, db: Database) -> FakeUser:
     user = await people.enrolled("EWO1")
     await people.enrolled("EWO2")
     ann, bob = await officer(db, "EWO1"), await officer(db, "EWO2")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         service = Service(conn)
         await service.pupil("Dylan", "O’Brien", officer=ann)  # C00001, a curly apostrophe
         await service.pupil("Amelia", "Ahmed", officer=ann)  # C00002
@@ -41,6 +40,7 @@ async def caseload(people: People, db: Database) -> FakeUser:
         await service.pupil("Mary-Jane", "Van der Berg", officer=ann)  # C00004
         await service.pupil("Amelia", "Ahmad", officer=bob)  # C00005, another officer's
         await service.pupil("Sam", "Walkden", officer=bob)  # C00006, another officer's
+    await db.write(_transaction)
     return user
 
 
@@ -88,10 +88,11 @@ async def test_at_most_five_near_misses_nearest_first(running: RunningBot, peopl
                                                       db: Database) -> None:
     user = await people.enrolled("EWO1")
     ann = await officer(db, "EWO1")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         service = Service(conn)
         for last in ("Marson", "Mason", "Macon", "Zola", "Madsen", "Bason", "Masin"):
             await service.pupil("Kit", last, officer=ann)
+    await db.write(_transaction)
     shown = await reply(user, "Kit Masen")  # eight letters: two slips allowed
     assert shown.text == DID_YOU_MEAN
     # One slip (by name), then two (by name): Marson, two slips too, is the sixth.
@@ -107,8 +108,9 @@ async def test_a_did_you_mean_list_is_audited_naming_the_pupils_offered(
     offered = await reply(user, "Walkr")
     assert offered.text == DID_YOU_MEAN
 
-    async with db.read() as conn:
-        entries = [entry for entry in await audit.entries(conn)
+    async def _snapshot(conn: Conn):
+        return [entry for entry in await audit.entries(conn)
                    if entry.action == audit.LISTING]
+    entries = await db.read(_snapshot)
     assert [(e.actor, e.reason, e.detail["targets"]) for e in entries] == [
         ("officer:EWO1", "search", ["pupil:3"])]

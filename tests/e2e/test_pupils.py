@@ -14,7 +14,7 @@ from bot.importing.service import run_import
 from bot.sandbox import FakeUser
 from bot.settings import Settings
 from bot.storage import officers as officer_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 from tests.e2e.conftest import People
 from tests.storage.pupil_rows import Service
@@ -24,8 +24,7 @@ FIRST_DAY = date(2026, 9, 1)
 
 
 async def officer(db: Database, ref: str) -> Officer:
-    async with db.read() as conn:
-        found = await officer_store.officer_by_ref(conn, ref)
+    found = await db.read(officer_store.officer_by_ref, ref)
     assert found is not None
     return found
 
@@ -43,9 +42,10 @@ def term_marks(pattern: str, until: date) -> list[tuple[date, str, str]]:
 
 
 async def audit_rows(db: Database) -> list[tuple[str, str, str | None, str, str | None]]:
-    async with db.read() as conn:
-        rows = await conn.fetchall(
+    async def _snapshot(conn: Conn):
+        return await conn.fetchall(
             "SELECT actor, action, target, reason, detail FROM audit ORDER BY seq")
+    rows = await db.read(_snapshot)
     return [(row["actor"], row["action"], row["target"], row["reason"], row["detail"])
             for row in rows]
 
@@ -61,7 +61,7 @@ async def test_an_officer_lists_searches_and_opens_a_card_and_details(
     user = await people.enrolled("EWO1")
     ann = await officer(db, "EWO1")
     marks = term_marks("/ / L / N / / U / C / / /", clock.today())
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         service = Service(conn)
         amelia = await service.pupil("Amelia", "Hughes", officer=ann, sen="K", health="Asthma")
         await service.marks(amelia, marks)
@@ -71,6 +71,8 @@ async def test_an_officer_lists_searches_and_opens_a_card_and_details(
         await conn.execute(
             "INSERT INTO contacts (pupil_id, name, relationship, phone, parental_responsibility,"
             " priority) VALUES (?, 'Mum Hughes', 'Mother', '07700 900001', 1, 1)", (amelia,))
+        return amelia, noah
+    amelia, noah = await db.write(_transaction)
 
     await user.send("/pupils")
     listing = await user.next_message()
@@ -130,11 +132,13 @@ async def test_another_officers_pupil_is_answered_like_a_missing_one(
     user = await people.enrolled("EWO1")
     await people.enrolled("EWO2")
     ann, bob = await officer(db, "EWO1"), await officer(db, "EWO2")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         service = Service(conn)
         own = await service.pupil("Amelia", "Hughes", officer=ann)
         theirs = await service.pupil("Bella", "Jones", officer=bob, upn="H801200001001")
         unallocated = await service.pupil("Cara", "Jones", officer=None)
+        return own, theirs, unallocated
+    own, theirs, unallocated = await db.write(_transaction)
     missing = 999
 
     async def reply_to(text: str) -> str | None:
@@ -178,7 +182,7 @@ async def test_supervisor_reads_their_teams_cards_only(
     await people.add("SUP2", "supervisor")
     await people.add("EWO1", supervisor="SUP1")
     await people.add("EWO2", supervisor="SUP2")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         service = Service(conn)
         own = await service.pupil("Olive", "Own", officer=await officer_store.officer_by_ref(
             conn, "SUP1"))
@@ -186,6 +190,8 @@ async def test_supervisor_reads_their_teams_cards_only(
             conn, "EWO1"))
         other = await service.pupil("Oona", "Other", officer=await officer_store.officer_by_ref(
             conn, "EWO2"))
+        return other, own, team
+    other, own, team = await db.write(_transaction)
 
     await sup.send("/pupils")  # my own pupils only
     assert (await sup.next_message()).text.splitlines()[1:] == [
@@ -285,11 +291,12 @@ async def test_a_long_list_pages_and_a_broad_search_asks_for_more(
         running: RunningBot, people: People, db: Database) -> None:
     user = await people.enrolled("EWO1")
     ann = await officer(db, "EWO1")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         service = Service(conn)
         for number in range(23):
             pupil_id = await service.pupil(f"Pupil{number:02d}", "Test", officer=ann)
             await service.figures(pupil_id, attended=number, possible=40)
+    await db.write(_transaction)
     await user.send("/pupils")
     first = await user.next_message()
     assert first.text.splitlines()[0] == "My pupils (23), lowest attendance first — page 1 of 3"
@@ -319,8 +326,9 @@ async def test_details_are_deleted_after_the_configured_minutes(
         running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
     user = await people.enrolled("EWO1")
     ann = await officer(db, "EWO1")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await Service(conn).pupil("Amelia", "Hughes", officer=ann)
+    await db.write(_transaction)
     await user.send("/pupil amelia")
     card = await user.next_message()
     press = await user.press("Contacts & needs")

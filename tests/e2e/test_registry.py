@@ -33,9 +33,8 @@ async def _person(people: People, role: str) -> FakeUser:
 
 
 async def _refusals(db: Database) -> list[tuple[str, str, str]]:
-    async with db.read() as conn:
-        found = await conn.fetchall("SELECT actor, action, reason FROM audit"
-                                    " WHERE action LIKE 'refused:%' ORDER BY seq")
+    found = await db.read(lambda conn: conn.fetchall(
+        "SELECT actor, action, reason FROM audit WHERE action LIKE 'refused:%' ORDER BY seq"))
     return [tuple(row) for row in found]
 
 
@@ -156,11 +155,10 @@ async def test_a_new_row_is_reachable_listed_and_refused_to_others(
 
 async def _open(db: Database, ref: str, clock: FixedClock, **fields: Any) -> None:
     now = clock.now()
-    async with db.write() as conn:
-        officer = await officer_store.officer_by_ref(conn, ref)
-        assert officer is not None
-        await conversations.start(conn, officer.id, kind=ECHO, step="first", now=now,
-                                  expires_at=now + timedelta(hours=1), **fields)
+    officer = await db.read(officer_store.officer_by_ref, ref)
+    assert officer is not None
+    await db.write(conversations.start, officer.id, kind=ECHO, step="first", now=now,
+                   expires_at=now + timedelta(hours=1), **fields)
 
 
 async def test_the_router_sends_text_to_the_open_conversation_s_row(
@@ -188,12 +186,10 @@ async def test_cancel_says_what_the_open_conversation_s_row_says(
     role = row.roles[-1]
     user = await _person(people, role)
     now = clock.now()
-    async with db.write() as conn:
-        officer = await officer_store.officer_by_ref(conn, "P1")
-        assert officer is not None
-        await conversations.start(conn, officer.id, kind=row.kind, step="first", now=now,
-                                  expires_at=now + timedelta(hours=1))
+    officer = await db.read(officer_store.officer_by_ref, "P1")
+    assert officer is not None
+    await db.write(conversations.start, officer.id, kind=row.kind, step="first", now=now,
+                   expires_at=now + timedelta(hours=1))
     await user.send("/cancel")
     assert (await user.next_message()).text == row.cancelled
-    async with db.read() as conn:
-        assert await conversations.current(conn, officer.id, now) is None
+    assert await db.read(conversations.current, officer.id, now) is None

@@ -16,7 +16,7 @@ from bot.sandbox import BotApiStandIn, BotMessage, FakeUser
 from bot.settings import Settings
 from bot.storage import audit
 from bot.storage import retention as retention_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from tests.e2e.conftest import People
 from tests.e2e.retention_files import CANARY_FIRST, CANARY_LAST, import_service, upn
 
@@ -38,9 +38,10 @@ async def edited(user: FakeUser) -> BotMessage:
 
 
 async def pupils_left(db: Database) -> list[str]:
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         return [row["case_ref"] for row in
                 await conn.fetchall("SELECT case_ref FROM pupils ORDER BY id")]
+    return await db.read(_snapshot)
 
 
 async def test_the_overview_shows_references_and_dates_only(controller: FakeUser) -> None:
@@ -80,9 +81,10 @@ async def test_dispose_asks_once_then_leaves_no_trace(controller: FakeUser, db: 
     assert (await edited(controller)).text == "C00001 has been disposed of."
     assert await pupils_left(db) == ["C00002", "C00003"]
     # The same person, held as pupil 2's contact, stays there.
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         assert await conn.fetchval("SELECT name FROM contacts") == "Grace Shared"
-        entry = (await audit.entries(conn, targets=("pupil:1",)))[-1]
+        return (await audit.entries(conn, targets=("pupil:1",)))[-1]
+    entry = await db.read(_snapshot)
     assert (entry.actor, entry.action, entry.reason) == ("officer:DPO1", "disposal",
                                                          "retention_due")
     assert traces() == 0
@@ -140,9 +142,10 @@ async def test_disposal_refused_to_others_and_for_forged_buttons(
     press = await controller.press_data("ret:nonsense", overview.message_id)
     assert await controller.answer_to(press) == STALE_BUTTON
     assert await pupils_left(db) == ["C00001", "C00002", "C00003"]
-    async with db.read() as conn:
-        refusals = [(e.actor, e.action, e.reason)
+    async def _snapshot(conn: Conn):
+        return [(e.actor, e.action, e.reason)
                     for e in await audit.entries(conn) if e.action.startswith("refused")]
+    refusals = await db.read(_snapshot)
     assert refusals.count(("officer:EWO2", "refused:button", "role")) == 2
     assert ("officer:DPO1", "refused:button", "not_disposable") in refusals
 
@@ -175,9 +178,11 @@ async def test_hold_asks_a_reason_and_a_review_date(controller: FakeUser, db: Da
     assert "Dispose C00001" not in overview.labels() and "Hold C00001" in overview.labels()
     press = await controller.press_data("ret:dok:1", overview.message_id)
     assert await controller.answer_to(press) == retention.CANNOT_DISPOSE
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         (entry,) = [e for e in await audit.entries(conn, targets=("pupil:1",))
                     if e.action == "hold"]
+        return entry
+    entry = await db.read(_snapshot)
     assert entry.reason == "retention_hold"
     assert entry.detail == {"hold_reason": "legal", "review_date": "2027-01-15"}
 
@@ -213,9 +218,10 @@ async def test_sar_writes_the_export_on_the_server_and_replies_with_counts(
     assert typed in controller.deleted  # the UPN does not stay in the chat
     export = settings.export_dir / "sar-C00001-20261125-100000.json"
     assert export.exists() and '"Zebediah"' in export.read_text(encoding="utf-8")
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         assert await conn.fetchval("SELECT requested_by FROM subject_access_requests") == (
             "officer:DPO1")
+    await db.read(_snapshot)
 
 
 async def test_sar_refuses_others_and_unknown_upns(controller: FakeUser, people: People,
@@ -237,8 +243,7 @@ async def test_a_check_missed_while_down_reminds_the_controller_at_start(
     await people.add("EWO1")
     await import_service(db, settings, tmp_path)
     user = await people.enrolled("DPO1", "controller")
-    async with db.write() as conn:  # the last check ran three days ago; the bot was down since
-        await retention_store.record_check(conn, clock.now() - timedelta(days=3))
+    await db.write(retention_store.record_check, clock.now() - timedelta(days=3))
     quick = settings.model_copy(update={"outbox_poll_seconds": 0.1})
     async with RunningBot(quick, standin, clock=clock, db=db):
         reminder = await user.next_message()

@@ -7,7 +7,7 @@ from bot.handlers import retention
 from bot.handlers.common import NOT_ALLOWED
 from bot.sandbox import FakeUser
 from bot.storage import audit
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from tests.e2e.conftest import People
 from tests.e2e.test_retention import controller, edited, pupils_left
 
@@ -60,10 +60,12 @@ async def test_release_hold_lifts_it_and_is_audited(controller: FakeUser,
     assert "on hold until" not in after.text
     assert "Release hold C00001" not in after.labels()
     assert "Dispose C00001" in after.labels() and after.labels()[-1] == "Dispose all 2 past due"
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         (entry,) = [e for e in await audit.entries(conn, targets=("pupil:1",))
                     if e.action == "release_hold"]
         assert await conn.fetchval("SELECT count(*) FROM holds") == 0
+        return entry
+    entry = await db.read(_snapshot)
     assert (entry.actor, entry.reason, entry.detail) == (
         "officer:DPO1", "retention_release", {"hold_reason": "legal"})
 
@@ -81,9 +83,10 @@ async def test_release_refused_when_not_held_or_not_a_controller(
     shown = await officer.next_message()
     press = await officer.press_data("ret:rel:2", shown.message_id)
     assert await officer.answer_to(press) == NOT_ALLOWED
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         assert await conn.fetchval("SELECT count(*) FROM holds") == 1
-        refusals = [(e.actor, e.reason) for e in await audit.entries(conn)
+        return [(e.actor, e.reason) for e in await audit.entries(conn)
                     if e.action == "refused:button"]
+    refusals = await db.read(_snapshot)
     assert ("officer:DPO1", "not_held") in refusals
     assert ("officer:EWO2", "role") in refusals

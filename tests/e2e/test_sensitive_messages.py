@@ -18,13 +18,13 @@ from bot.handlers import visit as visit_handlers
 from bot.handlers.common import SENSITIVE_PLACEHOLDER
 from bot.harness import RunningBot
 from bot.importing.service import run_import
-from bot.jobs import retention as retention_jobs
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.settings import Settings
 from bot.storage import audit, outbox
 from bot.storage import retention as retention_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.storage.retention import SchoolCount
+from bot.usecases import retention as retention_cases
 from tests.e2e.conftest import PIN, People
 from tests.e2e.test_pupils import audit_rows, officer
 from tests.e2e.visit_helpers import caseload, message, walk_to
@@ -36,11 +36,12 @@ UPN = "H801200001001"
 
 async def _pupil_with_a_contact(db: Database) -> None:
     ann = await officer(db, "EWO1")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         amelia = await Service(conn).pupil("Amelia", "Hughes", officer=ann)
         await conn.execute(
             "INSERT INTO contacts (pupil_id, name, relationship, phone, parental_responsibility,"
             " priority) VALUES (?, 'Mum Hughes', 'Mother', ?, 1, 1)", (amelia, PHONE))
+    await db.write(_transaction)
 
 
 async def _sweep(running: RunningBot) -> None:
@@ -62,8 +63,9 @@ def _shows_the_phone(user: FakeUser) -> bool:
 
 
 async def _due_rows(db: Database) -> set[int]:
-    async with db.read() as conn:
-        rows = await conn.fetchall("SELECT message_id FROM sensitive_messages")
+    async def _snapshot(conn: Conn):
+        return await conn.fetchall("SELECT message_id FROM sensitive_messages")
+    rows = await db.read(_snapshot)
     return {row["message_id"] for row in rows}
 
 
@@ -210,12 +212,13 @@ async def test_long_names_neither_stop_the_pupil_list_nor_the_due_list(
     user = await people.enrolled("EWO1")
     ann = await officer(db, "EWO1")
     long_school = "The " + "Very Long Name " * 13 + "Academy"
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         service = Service(conn)
         for n in range(40):
             pupil = await service.pupil(f"Amelia{n:02d}" + "a" * 190, "Hughes" + "h" * 194,
                                         officer=ann, school=long_school)
             await service.visit(pupil, ann, clock.today(), follow_up=clock.today())
+    await db.write(_transaction)
     await user.send("/pupils")
     listing = await user.next_message()
     assert (listing.text or "").splitlines()[0].endswith("page 1 of 4")
@@ -261,16 +264,14 @@ async def test_a_pushed_message_past_4096_characters_arrives_in_parts(
     controller = await officer(db, "CTL1")
     long_school = "The " + "Very Long Name " * 13 + "Academy"
     counts = [SchoolCount(f"{long_school} {n}", 1, 2, 0) for n in range(40)]
-    async with db.read() as conn:
-        head = await audit.head(conn)
+    head = await db.read(audit.head)
     policy = retention_store.policy_for(running.settings, clock.now())
-    payload = retention_jobs.reminder_payload(counts, head, policy)
-    async with db.write() as conn:
-        await outbox.enqueue(conn, kind="retention", audience=f"officer:{controller.id}",
-                             payload=payload, now=clock.now())
+    payload = retention_cases.reminder_payload(counts, head, policy)
+    await db.write(outbox.enqueue, kind="retention", audience=f"officer:{controller.id}",
+                   payload=payload, now=clock.now())
     parts = [await user.next_message()]
     while not parts[-1].labels():
         parts.append(await user.next_message())
     assert len(parts) > 1 and all(len(part.text or "") <= 4096 for part in parts)
     assert "\n".join(part.text or "" for part in parts) == payload["text"]
-    assert parts[-1].labels() == [retention_jobs.OPEN_BUTTON]
+    assert parts[-1].labels() == [retention_cases.OPEN_BUTTON]

@@ -15,9 +15,8 @@ from bot.storage.db import Database
 async def test_overdue_deletions_are_swept_at_start(settings: Settings, standin: BotApiStandIn,
                                                     db: Database, clock: FixedClock) -> None:
     user = standin.user(77)
-    async with db.write() as conn:
-        await message_store.schedule_deletion(conn, user.chat_id, 5,
-                                              clock.now() - timedelta(minutes=1))
+    await db.write(message_store.schedule_deletion, user.chat_id, 5,
+                   clock.now() - timedelta(minutes=1))
     async with RunningBot(settings, standin, clock=clock, db=db):
         call = await standin.wait_for_call("deleteMessage", timeout=10)
     assert int(call.params["message_id"]) == 5

@@ -17,7 +17,7 @@ from bot.harness import RunningBot, enrol_directly
 from bot.importing.service import run_import
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from tests.e2e.conftest import PIN, People
 from tests.e2e.visit_helpers import (
     AMELIA,
@@ -301,10 +301,11 @@ async def test_another_officers_pupil_is_never_offered(
 
 async def test_several_matches_offer_buttons(case: Caseload, db: Database) -> None:
     user = case.user
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         service = Service(conn)
         service.serial = 3  # after the caseload's three pupils
         await service.pupil("Amelia", "Hughes", officer=case.ann)  # a namesake
+    await db.write(_transaction)
     await user.send("/visit amelia hughes")
     choice = await user.next_message()
     assert choice.text == visit.SEVERAL_MATCH
@@ -319,9 +320,10 @@ async def test_an_allocation_removed_midway_ends_the_visit(case: Caseload,
     await walk_to(user, flow.REASON)
 
     async def reallocate(pupil: int, officer_id: int) -> None:
-        async with db.write() as conn:
+        async def _transaction(conn: Conn) -> None:
             await conn.execute("UPDATE allocations SET officer_id = ? WHERE pupil_id = ?",
                                (officer_id, pupil))
+        await db.write(_transaction)
 
     bob = (await rows(db, "SELECT id FROM officers WHERE ref = 'EWO2'"))[0]["id"]
     await reallocate(case.amelia, bob)
@@ -446,7 +448,7 @@ async def test_escalation_tells_the_supervisor_naming_no_one(case: Caseload,
 async def test_due_lists_my_open_follow_ups_oldest_first(case: Caseload, db: Database) -> None:
     user = case.user
     bob = (await rows(db, "SELECT id FROM officers WHERE ref = 'EWO2'"))[0]["id"]
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         service = Service(conn)
         service.serial = 3
         cara = await service.pupil("Cara", "Lowe", officer=case.ann)
@@ -459,6 +461,7 @@ async def test_due_lists_my_open_follow_ups_oldest_first(case: Caseload, db: Dat
             "INSERT INTO visits (pupil_id, officer_id, visit_date, type, follow_up, saved_at)"
             " VALUES (?, ?, '2026-11-01', 'home', '2026-11-02', '2026-11-01T10:00:00+00:00')",
             (case.other, bob))
+    await db.write(_transaction)
     await user.send("/due")
     due = await user.next_message()
     assert due.text.splitlines() == [
@@ -481,11 +484,13 @@ async def test_due_lists_my_open_follow_ups_oldest_first(case: Caseload, db: Dat
 async def test_correct_saves_a_new_entry_that_supersedes_the_old(
         case: Caseload, db: Database, clock: FixedClock) -> None:
     user = case.user
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         old = await Service(conn).visit(case.amelia, case.ann, date(2026, 11, 24),
                                         saved=clock.now() - timedelta(days=6))
         await conn.execute("UPDATE visits SET reason = 'illness', action = 'nfa',"
                            " notes = 'First notes.' WHERE id = ?", (old,))
+        return old
+    old = await db.write(_transaction)
     await user.send("/visit Noah")  # a draft open for someone else
     await user.next_message()
     await user.send("/pupil Amelia Hughes")
@@ -538,12 +543,14 @@ async def test_correct_saves_a_new_entry_that_supersedes_the_old(
 async def test_correct_is_for_the_author_within_seven_days(
         case: Caseload, people: People, db: Database, clock: FixedClock) -> None:
     user = case.user
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         service = Service(conn)
         recent = await service.visit(case.amelia, case.ann, date(2026, 11, 24),
                                      saved=clock.now() - timedelta(days=6, hours=23))
         old = await service.visit(case.amelia, case.ann, date(2026, 11, 17),
                                   saved=clock.now() - timedelta(days=7))
+        return old, recent
+    old, recent = await db.write(_transaction)
     press = await user.press_data(f"vc:{old}", 1)
     assert await user.answer_to(press) == visit.TOO_OLD
     press = await user.press_data("vc:999", 1)

@@ -13,7 +13,7 @@ from bot.harness import RunningBot
 from bot.sandbox import FakeUser
 from bot.settings import Settings
 from bot.storage import officers as officer_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from tests.conftest import make_settings
 from tests.e2e.conftest import People
 from tests.e2e.test_alerts import deliver
@@ -33,10 +33,12 @@ def settings(tmp_path: Path) -> Settings:
 async def own_pupil(db: Database, ref: str) -> int:
     """Amelia Hughes, allocated to `ref` (a supervisor's own caseload)."""
     holder = await officer(db, ref)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         service = Service(conn)
         amelia = await service.pupil("Amelia", "Hughes", officer=holder)
         await service.figures(amelia, 80, 100)
+        return amelia
+    amelia = await db.write(_transaction)
     return amelia
 
 
@@ -59,8 +61,7 @@ async def test_a_supervisors_own_concern_goes_to_every_other_supervisor(
     sup3 = await people.enrolled("SUP3", "supervisor")
     await people.add("SUP4", "supervisor")  # revoked below: not told
     await people.enrolled("EWO1", supervisor="SUP2")  # an officer: not told
-    async with db.write() as conn:
-        await officer_store.revoke(conn, await officer(db, "SUP4"), now=clock.now())
+    await db.write(officer_store.revoke, await officer(db, "SUP4"), now=clock.now())
     await own_pupil(db, "SUP1")
 
     confirmation = await record_safeguarding(sup1)
@@ -126,8 +127,7 @@ async def test_a_concern_whose_supervisor_has_left_goes_to_the_others(
     await people.add("SUP1", "supervisor")
     sup2 = await people.enrolled("SUP2", "supervisor")
     ewo = await people.enrolled("EWO1", supervisor="SUP1")
-    async with db.write() as conn:
-        await officer_store.revoke(conn, await officer(db, "SUP1"), now=clock.now())
+    await db.write(officer_store.revoke, await officer(db, "SUP1"), now=clock.now())
     await own_pupil(db, "EWO1")
 
     confirmation = await record_safeguarding(ewo)
@@ -146,8 +146,7 @@ async def test_a_concern_whose_supervisor_leaves_before_delivery_goes_to_the_oth
     ewo = await people.enrolled("EWO1", supervisor="SUP1")
     await own_pupil(db, "EWO1")
     await record_safeguarding(ewo)
-    async with db.write() as conn:  # SUP1 leaves before the outbox runs
-        await officer_store.revoke(conn, await officer(db, "SUP1"), now=clock.now())
+    await db.write(officer_store.revoke, await officer(db, "SUP1"), now=clock.now())
     await deliver(running)
     await deliver(running)
     for other in (sup2, sup3):

@@ -12,7 +12,7 @@ from bot.domain import visit_flow as flow
 from bot.handlers import access, visit
 from bot.handlers.registry import REGISTRY
 from bot.harness import RunningBot
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from tests.e2e.conftest import PIN, People
 from tests.e2e.visit_helpers import Caseload, caseload, message, rows, tap, walk_to
 from tests.storage.pupil_rows import Service
@@ -123,11 +123,13 @@ async def test_change_goes_back_to_any_step_and_returns_to_the_summary(
 async def test_correcting_shows_the_kept_notes_with_buttons_that_match(
         case: Caseload, db: Database, clock: FixedClock) -> None:
     user = case.user
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         old = await Service(conn).visit(case.amelia, case.ann, date(2026, 11, 20),
                                         saved=clock.now() - timedelta(days=2))
         await conn.execute("UPDATE visits SET reason = 'illness', action = 'nfa',"
                            " notes = 'Mum was worried.' WHERE id = ?", (old,))
+        return old
+    old = await db.write(_transaction)
     await user.press_data(f"vc:{old}", 1)
     await user.next_message()
     for label in ("✓ Home visit", "✓ 20/11/2026", "✓ Parent/carer seen", "✓ Illness",
@@ -150,10 +152,11 @@ async def test_correcting_shows_the_kept_notes_with_buttons_that_match(
 async def test_the_date_and_follow_up_steps_offer_each_day_once(
         case: Caseload, db: Database, clock: FixedClock) -> None:
     user = case.user
-    async with db.write() as conn:
-        old = await Service(conn).visit(case.amelia, case.ann, clock.today(),
+    async def _transaction(conn: Conn):
+        return await Service(conn).visit(case.amelia, case.ann, clock.today(),
                                         saved=clock.now() - timedelta(hours=1),
                                         follow_up=clock.today() + timedelta(weeks=2))
+    old = await db.write(_transaction)
     await user.press_data(f"vc:{old}", 1)
     await user.next_message()
     shown = await tap(user, "✓ Home visit")

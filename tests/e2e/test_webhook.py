@@ -21,7 +21,7 @@ from bot.harness import WEBHOOK_SECRET, RunningBot
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage import officers as officer_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.webhook import SECRET_HEADER, Endpoint, register
 from tests.e2e.conftest import People
 from tests.storage.pupil_rows import Service
@@ -48,9 +48,10 @@ async def test_enrolment_pin_help_and_a_card_work_as_with_polling(
     assert standin.webhook is not None and standin.webhook.url == hooked.webhook_url
     assert standin.allowed_updates == frozenset(ALLOWED_UPDATES)
     code = await people.add("EWO1")
-    async with db.write() as conn:
+    async def _pupil(conn: Conn) -> None:
         ann = await officer_store.officer_by_ref(conn, "EWO1")
         await Service(conn).pupil("Amelia", "Hughes", officer=ann)
+    await db.write(_pupil)
     user = people.user()
     start_id = await user.send(f"/start {code}")
     assert (await user.next_message()).text == access.CHOOSE_PIN

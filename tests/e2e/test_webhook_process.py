@@ -14,7 +14,7 @@ from bot.handlers import access
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage import officers as officer_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from tests.e2e.processes import BotProcess, bot_environment
 
 SECRET = "process-webhook-secret"
@@ -28,11 +28,12 @@ def free_port() -> int:
 
 async def enrolment_code(db: Database) -> str:
     code, now = secrets.token_urlsafe(32), datetime.now(UTC)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         officer = await officer_store.add_officer(conn, ref="EWO1", name="Officer EWO1",
                                                   role="officer", supervisor_ref=None, now=now)
         await officer_store.issue_code(conn, officer, code=code, now=now,
                                        expires_at=now + timedelta(hours=24))
+    await db.write(_transaction)
     return code
 
 

@@ -9,7 +9,7 @@ from bot.domain import visit_flow as flow
 from bot.handlers import visit
 from bot.sandbox import BotMessage, FakeUser
 from bot.storage import officers as officer_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 from tests.e2e.conftest import People
 from tests.storage.pupil_rows import Service
@@ -44,8 +44,7 @@ class Caseload:
 
 
 async def officer(db: Database, ref: str) -> Officer:
-    async with db.read() as conn:
-        found = await officer_store.officer_by_ref(conn, ref)
+    found = await db.read(officer_store.officer_by_ref, ref)
     assert found is not None
     return found
 
@@ -55,7 +54,7 @@ async def caseload(people: People, db: Database) -> Caseload:
     user = await people.enrolled("EWO1", supervisor="SUP1")
     await people.add("EWO2", supervisor="SUP1")
     ann, bob = await officer(db, "EWO1"), await officer(db, "EWO2")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         service = Service(conn)
         amelia = await service.pupil("Amelia", "Hughes", officer=ann)
         noah = await service.pupil("Noah", "Patel", officer=ann)
@@ -63,6 +62,8 @@ async def caseload(people: People, db: Database) -> Caseload:
         await service.figures(amelia, 80, 100)
         await service.figures(noah, 50, 100)
         await service.figures(other, 10, 100)
+        return amelia, noah, other
+    amelia, noah, other = await db.write(_transaction)
     return Caseload(user, ann, amelia, noah, other)
 
 
@@ -113,8 +114,9 @@ def token_of(shown: BotMessage) -> str:
 
 
 async def rows(db: Database, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         return await conn.fetchall(sql, params)
+    return await db.read(_snapshot)
 
 
 async def marker(user: FakeUser) -> None:

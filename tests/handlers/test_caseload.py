@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.chat import caseload
 from bot.domain.caseload import Figures
-from bot.handlers import caseload
 from bot.storage.caseload import OfficerLine, TeamCaseload
 
 TELEGRAM_LIMIT = 4096

@@ -7,9 +7,9 @@ from datetime import date
 from bot.domain.dates import YearEnd
 from bot.domain.retention import RetentionPolicy
 from bot.handlers import retention
-from bot.jobs.retention import MAX_SCHOOL_LINES, reminder_payload
 from bot.storage.audit import Head
 from bot.storage.retention import SchoolCount
+from bot.usecases.retention import MAX_SCHOOL_LINES, reminder_payload
 
 TODAY = date(2026, 11, 25)
 

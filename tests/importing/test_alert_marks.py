@@ -15,7 +15,7 @@ import pytest
 from bot.importing.service import run_import
 from bot.storage import alerts as alert_store
 from bot.storage import officers as officer_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.synthetic import SyntheticService, generate
 from tests.conftest import make_settings
 
@@ -100,8 +100,7 @@ async def _results(service: SyntheticService, folder: Path, files: list[Path]
     settings = make_settings(folder, continuous_absence_sessions=RUN)
     db = await Database.open(settings)
     try:
-        async with db.write() as conn:
-            await officer_store.add_officers(conn, service.officers, now=NOW)
+        await db.write(officer_store.add_officers, service.officers, now=NOW)
         for kind in ("pupils", "allocations"):
             await run_import(db, kind, service.files[kind], actor="os:tester", today=TODAY,
                              settings=settings, now=NOW)
@@ -109,11 +108,13 @@ async def _results(service: SyntheticService, folder: Path, files: list[Path]
         for path in files:
             await run_import(db, "attendance", path, actor="os:tester", today=TODAY,
                              settings=settings, now=NOW)
-            async with db.read() as conn:
+            async def _snapshot(conn: Conn):
                 states = await conn.fetchall(
                     "SELECT pupil_id, rule, holding FROM rule_states ORDER BY 1, 2")
                 alerts = await conn.fetchall(
                     "SELECT pupil_id, rule, attended, possible FROM alerts ORDER BY 1, 2, 3")
+                return alerts, states
+            alerts, states = await db.read(_snapshot)
             after.append([tuple(row) for row in [*states, *alerts]])
         return after
     finally:

@@ -18,7 +18,7 @@ from bot.importing.service import ImportSummary, run_import
 from bot.settings import Settings
 from bot.storage import audit
 from bot.storage import officers as officer_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.synthetic import IMPORT_ORDER, generate
 from tests.conftest import make_settings
 from tests.importing.conftest import UPN_1, UPN_2, UPN_TEMPORARY, WriteFile, problem_lines
@@ -44,7 +44,7 @@ async def importing(db: Database, settings: Settings, kind: str, path: Path,
 
 async def dump(db: Database, *, audit_trail: bool = True) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, in a stable order."""
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         tables = [row[0] for row in await conn.fetchall(
             "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]  # fmt: skip
         contents = {}
@@ -53,18 +53,21 @@ async def dump(db: Database, *, audit_trail: bool = True) -> dict[str, list[tupl
                 continue
             rows = await conn.fetchall(f"SELECT * FROM {table}")
             contents[table] = sorted((tuple(row) for row in rows), key=repr)
+        return contents
+    contents = await db.read(_snapshot)
     return contents
 
 
 async def rows_of(db: Database, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         return [tuple(row) for row in await conn.fetchall(sql, params)]
+    return await db.read(_snapshot)
 
 
 @pytest.fixture
 async def officers(db: Database) -> dict[str, int]:
     """A supervisor, two officers (one revoked) and a controller."""
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         made = {}
         for ref, role, supervisor in [("SUP1", "supervisor", None), ("EWO1", "officer", "SUP1"),
                                       ("EWO2", "officer", "SUP1"), ("DPO1", "controller", None)]:
@@ -75,6 +78,8 @@ async def officers(db: Database) -> dict[str, int]:
         revoked = await officer_store.officer_by_ref(conn, "EWO2")
         assert revoked is not None
         await officer_store.revoke(conn, revoked, now=NOW)
+        return made
+    made = await db.write(_transaction)
     return made
 
 
@@ -104,9 +109,11 @@ async def test_pupils_are_added_with_case_references_and_audited(
     ]  # fmt: skip
     assert await rows_of(db, "SELECT urn, name FROM schools ORDER BY urn") == [
         ("100001", "Hill Primary"), ("100002", "Vale Academy")]  # fmt: skip
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         entries = await conn.fetchall("SELECT actor, action, reason, detail FROM audit")
         assert (await audit.verify(conn)).ok
+        return entries
+    entries = await db.read(_snapshot)
     actor, action, reason, detail = entries[-1]
     assert (actor, action, reason) == (ACTOR, "import_pupils", "admin_command")
     assert f'"sha256":"{summary.sha256}"' in detail and '"added":3' in detail
@@ -168,8 +175,7 @@ async def test_importing_the_same_files_twice_changes_nothing(
     db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     service = generate(tmp_path / "files", seed=5, pupils=60, today=TODAY)
-    async with db.write() as conn:
-        await officer_store.add_officers(conn, service.officers, now=NOW)
+    await db.write(officer_store.add_officers, service.officers, now=NOW)
     first = [await importing(db, settings, kind, service.files[kind]) for kind in IMPORT_ORDER]
     assert first[3].counts["added"] == service.marks
     before = await dump(db, audit_trail=False)

@@ -10,11 +10,11 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bot.app import build_application
-from bot.jobs import digest
 from bot.settings import Settings
 from bot.storage import caseload as caseload_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.storage.officers import officer_by_id
+from bot.usecases import digests as digest
 from tests.conftest import make_settings
 from tests.storage import caseload_seed as seed
 from tests.storage.test_caseload import small_team
@@ -28,9 +28,10 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 async def digests(db: Database) -> list[tuple[str, dict]]:
-    async with db.read() as conn:
-        rows = await conn.fetchall(
+    async def _snapshot(conn: Conn):
+        return await conn.fetchall(
             "SELECT audience, payload FROM outbox WHERE kind = 'digest' ORDER BY id")
+    rows = await db.read(_snapshot)
     return [(row["audience"], json.loads(row["payload"])) for row in rows]
 
 
@@ -52,9 +53,10 @@ async def test_sent_once_per_week_across_restarts(tmp_path: Path) -> None:
     db = await Database.open(settings)
     try:
         ids = await small_team(db)
-        async with db.write() as conn:  # a supervisor with nothing to report, one revoked
+        async def _transaction(conn: Conn) -> None:
             await seed.officer(conn, "SUP3", role="supervisor")
             await seed.officer(conn, "SUP4", role="supervisor", status="revoked")
+        await db.write(_transaction)
         assert await digest.enqueue_due_digests(db, settings, at(23, 7, 59)) == 0
         assert await digest.enqueue_due_digests(db, settings, at(23, 8, 0)) == 2
         assert await digest.enqueue_due_digests(db, settings, at(23, 8, 5)) == 0
@@ -66,11 +68,12 @@ async def test_sent_once_per_week_across_restarts(tmp_path: Path) -> None:
         queued = await digests(db)
         assert [audience for audience, _ in queued] == [
             f"supervisor:{ids['SUP1']}", f"supervisor:{ids['SUP2']}"]
-        async with db.read() as conn:
+        async def _snapshot2(conn: Conn):
             sup1 = await officer_by_id(conn, ids["SUP1"])
             assert sup1 is not None
-            team = await caseload_store.team_caseload(
+            return await caseload_store.team_caseload(
                 conn, sup1, terms=caseload_store.Terms.of(settings, at(23, 8)))
+        team = await db.read(_snapshot2)
         payload = queued[0][1]
         assert payload == {"text": digest.digest_text(team),
                            "buttons": [[digest.OPEN_BUTTON, "cl:page:0"]]}
@@ -82,9 +85,10 @@ async def test_sent_once_per_week_across_restarts(tmp_path: Path) -> None:
         assert await digest.enqueue_due_digests(db, settings, at(30, 8)) == 2
         assert await digest.enqueue_due_digests(db, settings, at(30, 9)) == 0
         assert len(await digests(db)) == 4
-        async with db.read() as conn:
-            rows = await conn.fetchall(
+        async def _snapshot(conn: Conn):
+            return await conn.fetchall(
                 "SELECT actor, reason, detail FROM audit WHERE action = 'caseload_digest'")
+        rows = await db.read(_snapshot)
         assert [json.loads(row["detail"]) for row in rows] == [
             {"week": "2026-W48", "supervisors": 2}, {"week": "2026-W49", "supervisors": 2}]
     finally:
@@ -96,17 +100,19 @@ async def test_no_digest_when_the_setting_is_empty(db: Database, settings: Setti
     await small_team(db)
     assert await digest.enqueue_due_digests(db, settings, at(23, 9)) == 0
     assert await digests(db) == []
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         assert await caseload_store.last_digest_week(conn) is None
+    await db.read(_snapshot)
 
 
 async def test_a_long_summary_is_cut_to_one_message(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, caseload_digest="MON 08:00")
     db = await Database.open(settings)
     try:
-        async with db.write() as conn:
+        async def _transaction(conn: Conn) -> None:
             sup = await seed.officer(conn, "SUP1", role="supervisor")
             await seed.volume(conn, sup, officers=200, pupils=2000, today=at(23, 8).date())
+        await db.write(_transaction)
         assert await digest.enqueue_due_digests(db, settings, at(23, 8)) == 1
         text = (await digests(db))[0][1]["text"]
         assert len(text.encode("utf-16-le")) // 2 <= 4096

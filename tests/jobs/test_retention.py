@@ -12,17 +12,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.retention import RetentionPolicy
-from bot.jobs.retention import (
+from bot.settings import Settings
+from bot.storage import audit, compliance, retention, rights
+from bot.storage.db import Conn, Database, DatabaseError
+from bot.storage.sar import export_subject_access
+from bot.usecases.retention import (
     check_if_due,
     check_is_due,
     clean_up_after_disposals,
     run_retention_check,
 )
-from bot.settings import Settings
-from bot.storage import audit, compliance, retention, rights
-from bot.storage.db import Database, DatabaseError
-from bot.storage.sar import export_subject_access
 from tests.e2e.retention_files import upn
+from tests.held import held_write
 from tests.storage.retention_seed import NOW, Seed
 
 LONDON = ZoneInfo("Europe/London")
@@ -33,9 +34,10 @@ def at(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> datet
 
 
 async def reminders(db: Database) -> list[dict]:
-    async with db.read() as conn:
-        rows = await conn.fetchall(
+    async def _snapshot(conn: Conn):
+        return await conn.fetchall(
             "SELECT audience, payload FROM outbox WHERE kind = 'retention' ORDER BY id")
+    rows = await db.read(_snapshot)
     assert all(row["audience"] == "controllers" for row in rows)
     return [json.loads(row["payload"]) for row in rows]
 
@@ -68,9 +70,11 @@ async def test_the_reminder_carries_the_audit_head(db: Database, settings: Setti
     seed = Seed(db)
     await seed.pupil(imported=date(2024, 3, 1))
     result = await run_retention_check(db, settings, at(2026, 11, 25), actor="os:dpo")
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         head = await audit.head(conn)
         (entry,) = await audit.entries(conn, actor="os:dpo")
+        return entry, head
+    entry, head = await db.read(_snapshot)
     assert result.head == head and head.count == entry.seq  # the check's own entry
     assert entry.detail == {"coming_due": 0, "past_due": 1, "held": 0, "reminded": True}
     (message,) = await reminders(db)
@@ -100,8 +104,9 @@ async def test_a_new_visit_moves_the_record_out_and_resets_its_reminders(
     await seed.visit(pupil, officer, date(2026, 11, 3))
     later = await run_retention_check(db, settings, at(2026, 11, 20))
     assert (later.reminded, later.past_due, later.coming_due) == (False, 0, 0)
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         assert await conn.fetchval("SELECT count(*) FROM retention_reminders") == 0
+    await db.read(_snapshot)
 
 
 def test_the_check_is_due_daily_at_its_time_and_after_downtime() -> None:
@@ -167,9 +172,10 @@ async def test_a_disposal_left_uncleaned_is_cleaned_by_the_next_run(
     reader = sqlite3.connect(settings.database, isolation_level=None)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM pupils").fetchall()
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         policy = RetentionPolicy(date(2026, 11, 25), settings.academic_year_end, 30)
         assert await retention.dispose(conn, pupil, by=controller, policy=policy, now=NOW)
+    await db.write(_transaction)
     started = time_now()
     with pytest.raises(DatabaseError):
         await db.checkpoint(attempts=3)
@@ -180,8 +186,9 @@ async def test_a_disposal_left_uncleaned_is_cleaned_by_the_next_run(
 
     assert await clean_up_after_disposals(db, settings.export_dir)
     assert not readable()
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         assert await retention.clean_up_owed(conn) is None
+    await db.read(_snapshot)
 
 
 async def test_a_disposed_records_subject_access_exports_go_with_it(
@@ -194,9 +201,10 @@ async def test_a_disposed_records_subject_access_exports_go_with_it(
             for number, moment in ((1, NOW), (1, NOW + timedelta(seconds=1)), (2, NOW))]
     elsewhere = await export_subject_access(db, settings, upn(1), actor="os:dpo", now=NOW,
                                             out=tmp_path / "for-the-family.json")
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         policy = RetentionPolicy(date(2026, 11, 25), settings.academic_year_end, 30)
         assert await retention.dispose(conn, disposed, by=controller, policy=policy, now=NOW)
+    await db.write(_transaction)
     assert await clean_up_after_disposals(db, settings.export_dir)
     assert [export.path.exists() for export in made] == [False, False, True]
     assert elsewhere.path.exists()  # written with --out: where the administrator chose
@@ -207,7 +215,7 @@ async def test_rights_requests_due_soon_or_overdue_are_told_once_a_day(
     seed = Seed(db)
     await seed.officer("DPO1", "controller")
     await seed.pupil(imported=date(2026, 9, 1), first="Zebediah", last="Quuxworth", upn=upn(1))
-    async with db.write() as conn:
+    async with held_write(db) as conn:
         for received in (date(2026, 10, 1), date(2026, 10, 20), date(2026, 10, 28)):
             await rights.add(conn, upn(1), "rectification", received, actor="os:dpo", now=NOW)
     # 01/11 and 20/11 are due; the third, due 28/11, is within seven days of 21/11.
@@ -226,7 +234,7 @@ async def test_rights_requests_due_soon_or_overdue_are_told_once_a_day(
 
 
 async def compliance_reminders(db: Database) -> list[tuple[str, str]]:
-    async with db.read() as conn:
+    async with held_write(db) as conn:
         rows = await conn.fetchall(
             "SELECT audience, payload FROM outbox WHERE kind = 'compliance' ORDER BY id")
     return [(row["audience"], json.loads(row["payload"])["text"]) for row in rows]
@@ -240,7 +248,7 @@ async def test_compliance_reminders_thirty_days_before_and_on_the_day_once_a_day
     supervisor = await seed.officer("SUP1", "supervisor")
     officer = await seed.officer("EWO1", supervisor="SUP1")
     current = await seed.officer("DPO2", "controller")
-    async with db.write() as conn:
+    async with held_write(db) as conn:
         await compliance.record_since(conn, date(2026, 1, 1))
         for person, trained in ((supervisor, date(2025, 12, 21)), (officer, date(2025, 11, 21))):
             await compliance.set_dates(conn, person, dbs=date(2025, 1, 1), training=trained,

@@ -8,9 +8,10 @@ from typing import Any
 
 from telegram.error import BadRequest, NetworkError, TelegramError
 
-from bot.jobs.sweeper import MAX_ATTEMPTS, delete_due, retry_wait, sweep_sensitive_messages
+from bot.chat.deletion import MAX_ATTEMPTS, delete_due, retry_wait
+from bot.jobs.sweeper import sweep_sensitive_messages
 from bot.storage import messages as message_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -30,8 +31,7 @@ class FailingBot:
 
 
 async def _due(db: Database, chat_id: int = 1, message_id: int = 5) -> message_store.DueDeletion:
-    async with db.write() as conn:
-        await message_store.schedule_deletion(conn, chat_id, message_id, NOW)
+    await db.write(message_store.schedule_deletion, chat_id, message_id, NOW)
     [item] = await message_store.due_deletions(db, NOW)
     return item
 
@@ -61,8 +61,9 @@ async def test_a_message_already_gone_is_settled_at_once(db: Database) -> None:
 
 async def test_the_last_attempt_gives_the_row_up(db: Database) -> None:
     await _due(db)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.execute("UPDATE sensitive_messages SET attempts = ?", (MAX_ATTEMPTS - 1,))
+    await db.write(_transaction)
     [item] = await message_store.due_deletions(db, NOW)
     assert not await delete_due(FailingBot(NetworkError("down")), db, item, NOW)  # type: ignore[arg-type]
     assert await message_store.due_deletions(db, NOW + timedelta(days=3)) == []
@@ -78,9 +79,10 @@ async def test_scheduling_a_message_again_starts_its_attempts_afresh(db: Databas
 
 async def test_a_sweep_stops_at_the_first_failure_and_the_rest_wait_their_turn(
         db: Database) -> None:
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         for message_id in (5, 6, 7):
             await message_store.schedule_deletion(conn, 1, message_id, NOW)
+    await db.write(_transaction)
     down = FailingBot(NetworkError("down"))
     context = SimpleNamespace(bot=down, application=SimpleNamespace(
         bot_data={"services": SimpleNamespace(db=db, clock=SimpleNamespace(now=lambda: NOW))}))

@@ -26,7 +26,7 @@ from bot.settings import Settings
 from bot.storage import officers as officer_store
 from bot.storage import reports as report_store
 from bot.storage import retention as retention_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from tests.conftest import make_settings
 
 LONDON = ZoneInfo("Europe/London")
@@ -87,13 +87,14 @@ async def service(tmp_path: Path) -> AsyncIterator[Service]:
     settings = make_settings(tmp_path)
     db = await Database.open(settings)
     seeded = Service(tmp_path, db, settings)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await officer_store.add_officer(conn, ref="EWO1", name="Officer One", role="officer",
                                         supervisor_ref=None, now=at(date(2023, 9, 1)))
         await officer_store.add_officer(conn, ref="EWO2", name="Officer Two", role="officer",
                                         supervisor_ref=None, now=at(date(2023, 9, 1)))
         await officer_store.add_officer(conn, ref="DPO1", name="Controller", role="controller",
                                         supervisor_ref=None, now=at(date(2023, 9, 1)))
+    await db.write(_transaction)
     schools = {HILLSIDE: "Hillside Primary", RIVERSIDE: "Riverside Academy"}
     await seeded.load(
         "pupils", "upn,first_name,last_name,date_of_birth,year_group,school_urn,school_name",
@@ -139,7 +140,7 @@ PERIOD = Period(date(2025, 10, 1), TODAY)
 
 
 async def report_of(service: Service, urn: str = HILLSIDE, period: Period = PERIOD):
-    found = await service.db.read_call(report_store.school, urn)
+    found = await service.db.read(report_store.school, urn)
     assert found is not None
     return await build_report(service.db, service.settings, found, period, at(TODAY))
 
@@ -264,7 +265,7 @@ async def test_a_disposed_pupil_is_gone_from_the_next_report(service: Service) -
     old_year = Period(date(2023, 9, 1), date(2024, 7, 31))
     assert [p.name for p in (await report_of(service, period=old_year)).pupils] == [
         "Rufus Treadwell"]
-    async with service.db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         controller = await officer_store.officer_by_ref(conn, "DPO1")
         assert controller is not None
         policy = retention_store.policy_for(service.settings, at(TODAY))
@@ -272,6 +273,7 @@ async def test_a_disposed_pupil_is_gone_from_the_next_report(service: Service) -
                                        (PUPILS["old"][0],))
         assert await retention_store.dispose(conn, pupil_id, by=controller, policy=policy,
                                              now=at(TODAY))
+    await service.db.write(_transaction)
 
     after = await report_of(service, period=old_year)
 

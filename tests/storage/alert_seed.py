@@ -17,7 +17,7 @@ from bot.settings import Settings
 from bot.storage import alerts as alert_store
 from bot.storage import officers as officer_store
 from bot.storage.alerts import Evaluation
-from bot.storage.db import Database, stamp
+from bot.storage.db import Conn, Database, stamp
 from bot.storage.officers import Officer
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -72,39 +72,39 @@ class AlertSeed:
 
     async def officer(self, ref: str, role: str = "officer",
                       supervisor: str | None = None) -> Officer:
-        async with self.db.write() as conn:
-            return await officer_store.add_officer(conn, ref=ref, name=f"Officer {ref}",
-                                                   role=role, supervisor_ref=supervisor,
-                                                   now=NOW)
+        return await self.db.write(officer_store.add_officer, ref=ref, name=f"Officer {ref}",
+                                   role=role, supervisor_ref=supervisor, now=NOW)
 
     async def pupil(self, *, first: str = "Amy", last: str = "Hill",
                     born: date = DATE_OF_BIRTH, urn: str = "100001",
                     officer: Officer | None = None) -> int:
         self.serial += 1
-        async with self.db.write() as conn:
+        async def _transaction(conn: Conn):
             await conn.execute("INSERT OR IGNORE INTO schools (urn, name) VALUES (?, ?)",
                                (urn, SCHOOLS[urn]))
-            pupil_id = await conn.insert(
+            return await conn.insert(
                 "INSERT INTO pupils (upn, case_ref, first_name, last_name, search_first,"
                 " search_last, date_of_birth, year_group, school_urn, first_imported,"
                 " last_imported) VALUES (?, ?, ?, ?, ?, ?, ?, '7', ?, ?, ?)",
                 (f"T{self.serial:012d}", f"C-{self.serial:05d}", first, last, search_key(first),
                  search_key(last), born.isoformat(), urn, TODAY.isoformat(), TODAY.isoformat()))
+        pupil_id = await self.db.write(_transaction)
         if officer is not None:
             await self.allocate(pupil_id, officer)
         return pupil_id
 
     async def allocate(self, pupil_id: int, officer: Officer) -> None:
-        async with self.db.write() as conn:
+        async def _transaction(conn: Conn) -> None:
             await conn.execute(
                 "INSERT INTO allocations (pupil_id, officer_id, allocated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (pupil_id) DO UPDATE SET officer_id = excluded.officer_id",
                 (pupil_id, officer.id, stamp(NOW)))
+        await self.db.write(_transaction)
 
     async def marks(self, pupil_id: int, marks: Iterable[Mark]) -> None:
         """Add marks (a later mark replaces one for the same session) and recompute the
         pupil's figures per academic year, as the attendance import keeps them."""
-        async with self.db.write() as conn:
+        async def _transaction(conn: Conn) -> None:
             await conn.executemany(
                 "INSERT INTO marks (pupil_id, date, session, code) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (pupil_id, date, session) DO UPDATE SET code = excluded.code",
@@ -125,10 +125,10 @@ class AlertSeed:
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (pupil_id, year, tally.possible, tally.attended, tally.authorised,
                      tally.unauthorised, tally.lates_l, tally.lates_u, latest.isoformat()))
+        await self.db.write(_transaction)
 
     async def evaluate(self, pupil_ids: Iterable[int], *, today: date = TODAY,
                        now: datetime = NOW, baseline: bool = False) -> Evaluation:
-        async with self.db.write() as conn:
-            return await alert_store.evaluate_import(
-                conn, list(pupil_ids), settings=self.settings, today=today, now=now,
-                baseline=baseline, actor="os:test")
+        return await self.db.write(alert_store.evaluate_import, list(pupil_ids),
+                                   settings=self.settings, today=today, now=now, baseline=baseline,
+                                   actor="os:test")

@@ -28,10 +28,8 @@ class Seed:
 
     async def officer(self, ref: str, role: str = "officer",
                       supervisor: str | None = None) -> Officer:
-        async with self.db.write() as conn:
-            return await officer_store.add_officer(conn, ref=ref, name=f"Officer {ref}",
-                                                   role=role, supervisor_ref=supervisor,
-                                                   now=NOW)
+        return await self.db.write(officer_store.add_officer, ref=ref, name=f"Officer {ref}",
+                                   role=role, supervisor_ref=supervisor, now=NOW)
 
     async def pupil(self, *, imported: date, first: str = "Pupil", last: str | None = None,
                     urn: str = "100001", upn: str | None = None,
@@ -39,7 +37,7 @@ class Seed:
         """A pupil last imported on `imported` (and allocated to `officer`, if given)."""
         self.serial += 1
         last = last or f"Number{self.serial}"
-        async with self.db.write() as conn:
+        async def _transaction(conn: Conn):
             await conn.execute("INSERT OR IGNORE INTO schools (urn, name) VALUES (?, ?)",
                                (urn, SCHOOLS[urn]))
             pupil_id = await conn.insert(
@@ -58,26 +56,30 @@ class Seed:
                 await conn.execute(
                     "INSERT INTO allocation_history (pupil_id, officer_id, started)"
                     " VALUES (?, ?, ?)", (pupil_id, officer.id, NOW.date().isoformat()))
+            return pupil_id
+        pupil_id = await self.db.write(_transaction)
         return pupil_id
 
     async def visit(self, pupil_id: int, officer: Officer, day: date, *,
                     notes: str | None = None, supersedes: int | None = None) -> int:
-        async with self.db.write() as conn:
+        async def _transaction(conn: Conn):
             return await conn.insert(
                 "INSERT INTO visits (pupil_id, officer_id, visit_date, type, contact, notes,"
                 " supersedes, saved_at) VALUES (?, ?, ?, 'home', 'parent', ?, ?, ?)",
                 (pupil_id, officer.id, day.isoformat(), notes, supersedes, stamp(NOW)))
+        return await self.db.write(_transaction)
 
     async def hold(self, pupil_id: int, by: Officer, review: date) -> None:
-        async with self.db.write() as conn:
+        async def _transaction(conn: Conn) -> None:
             await conn.execute(
                 "INSERT INTO holds (pupil_id, reason, review_date, officer_id, created_at)"
                 " VALUES (?, 'legal', ?, ?, ?)", (pupil_id, review.isoformat(), by.id, stamp(NOW)))
+        await self.db.write(_transaction)
 
     async def full_record(self, pupil_id: int, officer: Officer, name: str) -> None:
         """A row about the pupil in every table that holds one; `name` appears in each
         free-text place (contact, notes, draft) so its absence can be checked."""
-        async with self.db.write() as conn:
+        async def _transaction(conn: Conn) -> None:
             await _contacts(conn, pupil_id, name)
             await conn.executemany(
                 "INSERT INTO marks (pupil_id, date, session, code) VALUES (?, ?, ?, ?)",
@@ -124,9 +126,9 @@ class Seed:
             await conn.execute(
                 "INSERT INTO holds (pupil_id, reason, review_date, officer_id, created_at)"
                 " VALUES (?, 'other', '2025-01-31', ?, ?)", (pupil_id, officer.id, stamp(NOW)))
+        await self.db.write(_transaction)
         await self.visit(pupil_id, officer, date(2024, 5, 20), notes=f"Spoke to {name}'s mother")
-        async with self.db.write() as conn:
-            await _pathway(conn, pupil_id, officer, name)
+        await self.db.write(_pathway, pupil_id, officer, name)
 
 
 async def _pathway(conn: Conn, pupil_id: int, officer: Officer, name: str) -> None:
@@ -158,7 +160,8 @@ async def _contacts(conn: Conn, pupil_id: int, name: str) -> None:
 
 async def contact(db: Database, pupil_id: int, name: str) -> None:
     """One more contact row for a pupil (the same person may be held for several)."""
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.execute(
             "INSERT INTO contacts (pupil_id, name, relationship) VALUES (?, ?, 'Grandmother')",
             (pupil_id, name))
+    await db.write(_transaction)

@@ -12,7 +12,8 @@ from bot.settings import Settings
 from bot.storage import alerts as alert_store
 from bot.storage import audit
 from bot.storage import outbox as outbox_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
+from tests.held import held_write
 from tests.storage.alert_seed import NOW, AlertSeed, ending_on, sessions
 
 SEVERE_CODES = ["/"] * 30 + ["I"] * 50
@@ -24,13 +25,13 @@ def seed(db: Database, settings: Settings) -> AlertSeed:
 
 
 async def alerts_of(db: Database, pupil_id: int) -> list[Rule]:
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         return [alert.rule for alert in await alert_store.alerts_for(conn, [pupil_id])]
+    return await db.read(_snapshot)
 
 
 async def held(db: Database, pupil_id: int, year: int = 2027) -> frozenset[Rule]:
-    async with db.read() as conn:
-        return await alert_store.rules_held(conn, pupil_id, year)
+    return await db.read(alert_store.rules_held, pupil_id, year)
 
 
 async def pupil_with(seed: AlertSeed, codes: list[str], **pupil: object) -> int:
@@ -127,8 +128,9 @@ async def test_each_academic_year_starts_with_no_rule_holding(seed: AlertSeed,
     await seed.marks(pupil_id, sessions(["/"] * 72 + ["I"] * 8))  # autumn 2026
     assert (await seed.evaluate([pupil_id])).alerts == 1
     assert await alerts_of(db, pupil_id) == [Rule.PERSISTENT, Rule.PERSISTENT]
-    async with db.read() as conn:
-        years = [a.academic_year for a in await alert_store.alerts_for(conn, [pupil_id])]
+    async def _snapshot(conn: Conn):
+        return [a.academic_year for a in await alert_store.alerts_for(conn, [pupil_id])]
+    years = await db.read(_snapshot)
     assert years == [2026, 2027]
 
 
@@ -142,8 +144,9 @@ async def test_baseline_records_bands_without_alerting(seed: AlertSeed, db: Data
     await seed.marks(pupil_id, sessions(codes))
     assert (await seed.evaluate([pupil_id])).alerts == 1
     assert await alerts_of(db, pupil_id) == [Rule.SEVERE]
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         assert await outbox_store.rows(conn, kind="alert") == []  # not allocated: waits
+    await db.read(_snapshot)
 
 
 # --- compulsory school age ---------------------------------------------------------------
@@ -204,9 +207,10 @@ async def test_a_pupil_no_longer_eligible_stops_holding(seed: AlertSeed, db: Dat
     pupil_id = await pupil_with(seed, ["/"] * 72 + ["I"] * 8)
     await seed.evaluate([pupil_id])
     await seed.marks(pupil_id, sessions(["/"] * 72 + ["I"] * 8 + ["X"] * 4))
-    async with db.write() as conn:  # the school corrects the date of birth: not yet five
+    async def _transaction(conn: Conn) -> None:
         await conn.execute("UPDATE pupils SET date_of_birth = '2022-06-01' WHERE id = ?",
                            (pupil_id,))
+    await db.write(_transaction)
     assert (await seed.evaluate([pupil_id])).evaluated == 0
     assert await held(db, pupil_id) == frozenset()
 
@@ -214,7 +218,7 @@ async def test_a_pupil_no_longer_eligible_stops_holding(seed: AlertSeed, db: Dat
 async def test_evaluation_is_set_based(seed: AlertSeed, db: Database) -> None:
     pupil_ids = []
     codes = sessions(["/"] * 72 + ["I"] * 8)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.execute("INSERT INTO schools (urn, name) VALUES ('100001', 'Hillside')")
         for n in range(1200):
             pupil_ids.append(await conn.insert(
@@ -229,6 +233,7 @@ async def test_evaluation_is_set_based(seed: AlertSeed, db: Database) -> None:
             "INSERT INTO pupil_stats (pupil_id, academic_year, possible, attended,"
             " latest_mark) VALUES (?, 2027, 80, 72, ?)",
             [(p, codes[-1][0].isoformat()) for p in pupil_ids])
+    await db.write(_transaction)
     before = db.counter.count
     result = await seed.evaluate(pupil_ids, baseline=True)
     assert result.evaluated == 1200
@@ -248,8 +253,7 @@ async def test_one_message_per_officer_with_twenty_buttons_then_more(
     other_id = await pupil_with(seed, ["/"] * 72 + ["I"] * 8, officer=other)
     result = await seed.evaluate([*ids, other_id])
     assert (result.alerts, result.messages) == (26, 2)
-    async with db.read() as conn:
-        rows = await outbox_store.rows(conn, kind="alert")
+    rows = await db.read(outbox_store.rows, kind="alert")
     assert [row.audience for row in rows] == [f"officer:{officer.id}", f"officer:{other.id}"]
     payload = rows[0].payload
     assert len(payload["pages"]) == 2
@@ -271,8 +275,7 @@ async def test_severe_and_continuous_absence_are_copied_to_the_supervisor(
     persistent = await pupil_with(seed, ["/"] * 72 + ["I"] * 8, officer=officer)
     missing = await pupil_with(seed, ["/"] * 200 + ["N"] * 20, officer=officer)
     await seed.evaluate([severe, persistent, missing])
-    async with db.read() as conn:
-        rows = await outbox_store.rows(conn, kind="alert")
+    rows = await db.read(outbox_store.rows, kind="alert")
     assert [row.audience for row in rows] == [f"officer:{officer.id}",
                                               f"supervisor_of:{officer.id}"]
     assert rows[0].payload["text"].count("\n•") == 3  # one line per pupil
@@ -289,8 +292,7 @@ async def test_a_supervisors_own_pupils_have_no_copy(seed: AlertSeed, db: Databa
     supervisor = await seed.officer("SUP1", "supervisor")
     pupil_id = await pupil_with(seed, ["/"] * 30 + ["I"] * 50, officer=supervisor)
     await seed.evaluate([pupil_id])
-    async with db.read() as conn:
-        rows = await outbox_store.rows(conn, kind="alert")
+    rows = await db.read(outbox_store.rows, kind="alert")
     assert [row.audience for row in rows] == [f"officer:{supervisor.id}"]
 
 
@@ -300,15 +302,18 @@ async def test_an_unallocated_pupils_alert_waits_for_an_allocation(seed: AlertSe
     pupil_id = await pupil_with(seed, ["/"] * 72 + ["I"] * 8)
     result = await seed.evaluate([pupil_id])
     assert (result.alerts, result.messages) == (1, 0)
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         assert not await alert_store.has_waiting(conn)
         assert [a.queued for a in await alert_store.alerts_for(conn, [pupil_id])] == [False]
+    await db.read(_snapshot)
     await seed.allocate(pupil_id, officer)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         assert await alert_store.has_waiting(conn)
         assert await alert_store.queue_waiting(conn, NOW + timedelta(minutes=1)) == 1
         rows = await outbox_store.rows(conn, kind="alert")
         assert not await alert_store.has_waiting(conn)
+        return rows
+    rows = await db.write(_transaction)
     assert [row.audience for row in rows] == [f"officer:{officer.id}"]
     assert f"al:card:{pupil_id}" in json.dumps(rows[0].payload)
 
@@ -316,25 +321,23 @@ async def test_an_unallocated_pupils_alert_waits_for_an_allocation(seed: AlertSe
 async def test_each_alert_is_audited_by_reference(seed: AlertSeed, db: Database) -> None:
     pupil_id = await pupil_with(seed, ["/"] * 30 + ["I"] * 50)
     await seed.evaluate([pupil_id])
-    async with db.read() as conn:
-        entries = await audit.entries(conn, targets=(f"pupil:{pupil_id}",))
+    entries = await db.read(audit.entries, targets=(f"pupil:{pupil_id}",))
     assert [(e.action, e.reason, e.actor) for e in entries] == [
         ("alert_created", "severe_absence", "os:test")]
 
 
 async def test_alerts_written_together_keep_the_audit_chain_whole(seed: AlertSeed,
                                                                   db: Database) -> None:
-    async with db.write() as conn:
-        await audit.append(conn, actor="os:test", action="import_pupils",
-                           reason="admin_command")
+    await db.write(audit.append, actor="os:test", action="import_pupils", reason="admin_command")
     ids = [await pupil_with(seed, SEVERE_CODES) for _ in range(3)]
     await seed.evaluate(ids)
-    async with db.write() as conn:
-        await audit.append(conn, actor="os:test", action="import_attendance",
-                           reason="admin_command")
-    async with db.read() as conn:
+    await db.write(audit.append, actor="os:test", action="import_attendance",
+                   reason="admin_command")
+    async def _snapshot(conn: Conn):
         result = await audit.verify(conn)
         entries = await audit.entries(conn, actor="os:test")
+        return entries, result
+    entries, result = await db.read(_snapshot)
     assert result.ok and result.head.count == 5
     assert [e.target for e in entries if e.action == "alert_created"] == [
         f"pupil:{pupil_id}" for pupil_id in ids]
@@ -352,7 +355,7 @@ async def test_no_rule_is_evaluated_for_a_restricted_record(
         seed: AlertSeed, db: Database, kind: str, status: str, evaluated: bool) -> None:
     restricted = await pupil_with(seed, SEVERE_CODES)
     other = await pupil_with(seed, SEVERE_CODES, first="Bea")
-    async with db.write() as conn:
+    async with held_write(db) as conn:
         await conn.execute(
             "INSERT INTO rights_requests (pupil_id, kind, received, due, status, recorded_by)"
             " VALUES (?, ?, '2026-11-01', '2026-12-01', ?, 'os:dpo')",

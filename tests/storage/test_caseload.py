@@ -8,7 +8,7 @@ from datetime import date, datetime
 from bot.domain.caseload import Band, Figures
 from bot.settings import Settings
 from bot.storage import caseload
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer, officer_by_id
 from tests.storage import caseload_seed as seed
 
@@ -21,7 +21,7 @@ async def small_team(db: Database) -> dict[str, int]:
     """The team the expected figures below were worked out for (today 25/11/2026,
     PA 90, SA 50). Returns officer ids by ref and pupil ids by name."""
     ids: dict[str, int] = {}
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         s = ids["SUP1"] = await seed.officer(conn, "SUP1", role="supervisor")
         t = ids["SUP2"] = await seed.officer(conn, "SUP2", role="supervisor")
         a = ids["EWO1"] = await seed.officer(conn, "EWO1", supervisor_id=s)
@@ -76,12 +76,12 @@ async def small_team(db: Database) -> dict[str, int]:
         await seed.outbox_row(conn, audience=f"officer:{x}")
         # A revoked officer who still holds a pupil
         await seed.pupil(conn, 12, officer_id=r, allocated=SEPT, attended=95, possible=100)
+    await db.write(_transaction)
     return ids
 
 
 async def supervisor(db: Database, officer_id: int) -> Officer:
-    async with db.read() as conn:
-        officer = await officer_by_id(conn, officer_id)
+    officer = await db.read(officer_by_id, officer_id)
     assert officer is not None
     return officer
 
@@ -96,8 +96,7 @@ def bands(**counts: int) -> tuple[int, ...]:
 async def test_figures_equal_hand_computed_values(db: Database, settings: Settings) -> None:
     ids = await small_team(db)
     sup = await supervisor(db, ids["SUP1"])
-    async with db.read() as conn:
-        team = await caseload.team_caseload(conn, sup, terms=caseload.Terms.of(settings, NOW))
+    team = await db.read(caseload.team_caseload, sup, terms=caseload.Terms.of(settings, NOW))
     assert team.today == TODAY
     assert [(line.ref, line.revoked) for line in team.officers] == [
         ("EWO1", False), ("GONE2", True), ("EWO2", False)]
@@ -122,8 +121,7 @@ async def test_thresholds_follow_the_settings(db: Database, settings: Settings) 
     ids = await small_team(db)
     sup = await supervisor(db, ids["SUP1"])
     terms = caseload.Terms(NOW, settings.academic_year_end, pa_threshold=92, sa_threshold=45)
-    async with db.read() as conn:
-        team = await caseload.team_caseload(conn, sup, terms=terms)
+    team = await db.read(caseload.team_caseload, sup, terms=terms)
     ewo1 = team.officers[0].figures
     # 181/201 (90.05 %) is now persistent; 50/100 is no longer severe.
     assert (ewo1.persistent, ewo1.severe) == (4, 1)
@@ -132,9 +130,8 @@ async def test_thresholds_follow_the_settings(db: Database, settings: Settings) 
 async def test_officer_detail_lists_pupils_in_need(db: Database, settings: Settings) -> None:
     ids = await small_team(db)
     sup = await supervisor(db, ids["SUP1"])
-    async with db.read() as conn:
-        detail = await caseload.officer_caseload(conn, sup, "ewo1",
-                                                 terms=caseload.Terms.of(settings, NOW))
+    detail = await db.read(caseload.officer_caseload, sup, "ewo1",
+                           terms=caseload.Terms.of(settings, NOW))
     assert detail is not None
     assert detail.line.ref == "EWO1" and detail.line.figures.pupils == 7
     assert [pupil.pupil_id for pupil in detail.pupils_in_need] == [1, 6, 2, 4, 5]
@@ -149,13 +146,15 @@ async def test_a_supervisor_never_sees_another_team(db: Database, settings: Sett
     ids = await small_team(db)
     terms = caseload.Terms.of(settings, NOW)
     sup1, sup2 = await supervisor(db, ids["SUP1"]), await supervisor(db, ids["SUP2"])
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         assert await caseload.officer_caseload(conn, sup1, "EWO9", terms=terms) is None
         assert await caseload.officer_caseload(conn, sup1, "SUP2", terms=terms) is None
         assert await caseload.officer_caseload(conn, sup1, "NOPE", terms=terms) is None
         assert await caseload.officer_caseload(conn, sup1, "SUP1", terms=terms) is not None
         other = await caseload.team_caseload(conn, sup2, terms=terms)
         assert await caseload.officer_caseload(conn, sup2, "EWO1", terms=terms) is None
+        return other
+    other = await db.read(_snapshot)
     assert [line.ref for line in other.officers] == ["EWO9"]
     assert other.total == Figures(pupils=1, persistent=1, severe=1, visits=1, overdue=1,
                                   undelivered=1, bands=bands(SEVERE=1))
@@ -163,18 +162,22 @@ async def test_a_supervisor_never_sees_another_team(db: Database, settings: Sett
 
 async def test_statements_for_200_officers_and_20000_pupils(db: Database,
                                                             settings: Settings) -> None:
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         sup_id = await seed.officer(conn, "SUP1", role="supervisor")
         await seed.volume(conn, sup_id, officers=200, pupils=20_000, today=TODAY)
+        return sup_id
+    sup_id = await db.write(_transaction)
     sup = await supervisor(db, sup_id)
     terms = caseload.Terms.of(settings, NOW)
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         before = db.counter.count
         team = await caseload.team_caseload(conn, sup, terms=terms)
         team_statements = db.counter.count - before
         before = db.counter.count
         detail = await caseload.officer_caseload(conn, sup, "V0007", terms=terms)
         detail_statements = db.counter.count - before
+        return detail, detail_statements, team, team_statements
+    detail, detail_statements, team, team_statements = await db.read(_snapshot)
     assert team_statements == 4
     assert detail_statements == 4
     assert len(team.officers) == 200
@@ -188,9 +191,11 @@ async def test_statements_for_200_officers_and_20000_pupils(db: Database,
 
 
 async def test_digest_week_is_kept_in_meta(db: Database) -> None:
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         assert await caseload.last_digest_week(conn) is None
         await caseload.record_digest_week(conn, "2026-W48")
         await caseload.record_digest_week(conn, "2026-W49")
-    async with db.read() as conn:
+    await db.write(_transaction)
+    async def _snapshot(conn: Conn) -> None:
         assert await caseload.last_digest_week(conn) == "2026-W49"
+    await db.read(_snapshot)

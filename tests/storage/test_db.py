@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings
-from bot.storage.db import Database, DatabaseError
+from bot.storage.db import Conn, Database, DatabaseError
 from bot.storage.schema import SCHEMA_VERSION
 from tests.conftest import make_settings
+from tests.held import held_write
 
 
 def mode(path: Path) -> int:
@@ -22,8 +23,9 @@ def mode(path: Path) -> int:
 
 async def test_files_are_private(settings: Settings) -> None:
     db = await Database.open(settings)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+    await db.write(_transaction)
     try:
         path = settings.database
         assert mode(path.parent) == 0o700
@@ -38,12 +40,13 @@ async def test_files_are_private(settings: Settings) -> None:
 async def test_open_is_idempotent_and_sets_pragmas(settings: Settings) -> None:
     for _ in range(2):
         db = await Database.open(settings)
-        async with db.read() as conn:
+        async def _snapshot(conn: Conn) -> None:
             assert await conn.fetchval("PRAGMA user_version") == SCHEMA_VERSION
             assert await conn.fetchval("PRAGMA foreign_keys") == 1
             assert await conn.fetchval("PRAGMA secure_delete") == 1
             assert await conn.fetchval("PRAGMA synchronous") == 2  # FULL
             assert await conn.fetchval("PRAGMA journal_mode") == "wal"
+        await db.read(_snapshot)
         await db.close()
 
 
@@ -62,16 +65,18 @@ async def test_failed_write_rolls_back_only_its_own_rows(db: Database) -> None:
     release = asyncio.Event()
 
     async def failing() -> None:
-        async with db.write() as conn:
+        async def _transaction(conn: Conn) -> None:
             await conn.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")
             entered.set()
             await release.wait()
             raise RuntimeError("boom")
+        await db.write(_transaction)
 
     async def other() -> None:
         await entered.wait()
-        async with db.write() as conn:
+        async def _transaction(conn: Conn) -> None:
             await conn.execute("INSERT INTO meta (key, value) VALUES ('b', '2')")
+        await db.write(_transaction)
 
     task_a = asyncio.create_task(failing())
     task_b = asyncio.create_task(other())
@@ -80,37 +85,44 @@ async def test_failed_write_rolls_back_only_its_own_rows(db: Database) -> None:
     with pytest.raises(RuntimeError):
         await task_a
     await task_b
-    async with db.read() as conn:
-        keys = [row["key"] for row in await conn.fetchall("SELECT key FROM meta")]
+    async def _snapshot(conn: Conn):
+        return [row["key"] for row in await conn.fetchall("SELECT key FROM meta")]
+    keys = await db.read(_snapshot)
     assert keys == ["b"]
 
 
 async def test_reader_sees_only_committed_data(db: Database) -> None:
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.execute("INSERT INTO meta (key, value) VALUES ('x', '1')")
-        async with db.read() as reader:
+        async def _snapshot2(reader: Conn) -> None:
             assert await reader.fetchval("SELECT count(*) FROM meta") == 0
-    async with db.read() as reader:
+        await db.read(_snapshot2)
+    await db.write(_transaction)
+    async def _snapshot(reader: Conn) -> None:
         assert await reader.fetchval("SELECT count(*) FROM meta") == 1
+    await db.read(_snapshot)
 
 
 async def test_reader_cannot_write(db: Database) -> None:
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         with pytest.raises(sqlite3.OperationalError):
             await conn.execute("INSERT INTO meta (key, value) VALUES ('x', '1')")
+    await db.read(_snapshot)
 
 
 async def test_checkpoint_empties_the_wal(db: Database, settings: Settings) -> None:
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.execute("INSERT INTO meta (key, value) VALUES ('x', '1')")
+    await db.write(_transaction)
     await db.checkpoint()
     wal = settings.database.with_name(settings.database.name + "-wal")
     assert wal.stat().st_size == 0
 
 
 async def test_backup_is_private_and_complete(db: Database, tmp_path: Path) -> None:
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.execute("INSERT INTO meta (key, value) VALUES ('x', 'kept')")
+    await db.write(_transaction)
     target = tmp_path / "backup.sqlite3"
     await db.backup(target)
     assert mode(target) == 0o600
@@ -127,8 +139,9 @@ sqlcipher = pytest.importorskip("sqlcipher3")
 async def test_encrypted_file_holds_no_plain_text(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, database_key="correct horse battery staple")
     db = await Database.open(settings)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.execute("INSERT INTO meta (key, value) VALUES ('canary', 'Zebediah Quuxworth')")
+    await db.write(_transaction)
     await db.checkpoint()
     await db.close()
     raw = settings.database.read_bytes()
@@ -149,8 +162,9 @@ async def test_wrong_key_fails_with_one_line(tmp_path: Path) -> None:
 async def test_encrypted_backup_needs_the_key(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, database_key="k3y")
     db = await Database.open(settings)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.execute("INSERT INTO meta (key, value) VALUES ('canary', 'Zebediah')")
+    await db.write(_transaction)
     target = tmp_path / "backup.sqlite3"
     await db.backup(target)
     await db.close()
@@ -163,7 +177,7 @@ async def test_busy_scrub_of_an_encrypted_database_is_one_line(tmp_path: Path) -
     db = await Database.open(settings)
     other = await Database.open(settings)  # another process's write transaction
     try:
-        async with other.write():
+        async with held_write(other):
             with pytest.raises(DatabaseError, match="could not be rebuilt"):
                 await db.scrub(attempts=1)
     finally:

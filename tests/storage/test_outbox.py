@@ -9,7 +9,7 @@ import pytest
 from bot.storage import audit, sessions
 from bot.storage import officers as officer_store
 from bot.storage import outbox as outbox_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 from tests.storage.alert_seed import NOW
 
@@ -23,24 +23,22 @@ class People:
 
     async def add(self, ref: str, role: str = "officer", supervisor: str | None = None,
                   *, enrolled: bool = True) -> Officer:
-        async with self.db.write() as conn:
-            officer = await officer_store.add_officer(conn, ref=ref, name=f"Officer {ref}",
-                                                      role=role, supervisor_ref=supervisor,
-                                                      now=NOW)
+        officer = await self.db.write(officer_store.add_officer, ref=ref, name=f"Officer {ref}",
+                                      role=role, supervisor_ref=supervisor, now=NOW)
         if enrolled:
             await self.enrol(officer)
         return officer
 
     async def enrol(self, officer: Officer, at: datetime = NOW) -> None:
         self.next_user += 1
-        async with self.db.write() as conn:
+        async def _transaction(conn: Conn) -> None:
             await sessions.bind_telegram_user(conn, officer.id, self.next_user,
                                               self.next_user, at)
             await sessions.set_pin(conn, officer.id, "not-a-real-hash", at)
+        await self.db.write(_transaction)
 
     async def chat_of(self, officer: Officer) -> int:
-        async with self.db.read() as conn:
-            found = await officer_store.officer_by_id(conn, officer.id)
+        found = await self.db.read(officer_store.officer_by_id, officer.id)
         assert found is not None and found.chat_id is not None
         return found.chat_id
 
@@ -51,25 +49,23 @@ def people(db: Database) -> People:
 
 
 async def queue(db: Database, audience: str, text: str = "hello", kind: str = "alert") -> int:
-    async with db.write() as conn:
-        return await outbox_store.enqueue(conn, kind=kind, audience=audience,
-                                          payload={"text": text}, now=NOW)
+    return await db.write(outbox_store.enqueue, kind=kind, audience=audience,
+                          payload={"text": text}, now=NOW)
 
 
 async def claim(db: Database, now: datetime = NOW, quiet: bool = False
                 ) -> list[outbox_store.Delivery]:
-    async with db.write() as conn:
-        return await outbox_store.claim_due(conn, now, quiet=quiet)
+    return await db.write(outbox_store.claim_due, now, quiet=quiet)
 
 
 async def sent(db: Database, delivery: outbox_store.Delivery) -> None:
-    async with db.write() as conn:
-        await outbox_store.mark_sent(conn, delivery, NOW)
+    await db.write(outbox_store.mark_sent, delivery, NOW)
 
 
 async def row_of(db: Database, outbox_id: int) -> outbox_store.OutboxRow:
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         return next(row for row in await outbox_store.rows(conn) if row.id == outbox_id)
+    return await db.read(_snapshot)
 
 
 async def test_an_officer_not_yet_enrolled_waits_then_gets_it(db: Database,
@@ -84,8 +80,7 @@ async def test_an_officer_not_yet_enrolled_waits_then_gets_it(db: Database,
     assert (await row_of(db, outbox_id)).status == "sending"
     await sent(db, delivery)
     assert (await row_of(db, outbox_id)).status == "sent"
-    async with db.read() as conn:
-        entries = await audit.entries(conn, targets=(f"outbox:{outbox_id}",))
+    entries = await db.read(audit.entries, targets=(f"outbox:{outbox_id}",))
     assert [(e.action, e.reason, e.detail) for e in entries] == [
         ("alert_sent", "delivered", {"kind": "alert", "recipient": "officer:EWO1"})]
 
@@ -94,8 +89,7 @@ async def test_a_revoked_officers_messages_go_to_the_supervisor(db: Database,
                                                                  people: People) -> None:
     supervisor = await people.add("SUP1", "supervisor")
     officer = await people.add("EWO1", supervisor="SUP1")
-    async with db.write() as conn:
-        await officer_store.revoke(conn, officer, now=NOW)
+    await db.write(officer_store.revoke, officer, now=NOW)
     outbox_id = await queue(db, f"officer:{officer.id}")
     deliveries = [d for d in await claim(db) if d.kind == "alert"]
     assert [(d.id, d.recipient_id, d.forwarded_from) for d in deliveries] == [
@@ -107,8 +101,7 @@ async def test_supervisor_copies_resolve_at_delivery(db: Database, people: Peopl
     officer = await people.add("EWO1", supervisor="SUP1")
     await queue(db, f"supervisor_of:{officer.id}")
     assert await claim(db) == []  # the supervisor has not enrolled yet
-    async with db.read() as conn:
-        supervisor = await officer_store.officer_by_ref(conn, "SUP1")
+    supervisor = await db.read(officer_store.officer_by_ref, "SUP1")
     assert supervisor is not None
     await people.enrol(supervisor)
     [delivery] = await claim(db)
@@ -125,9 +118,8 @@ async def test_controllers_are_tracked_one_by_one(db: Database, people: People) 
     [two] = await claim(db)  # the copy written for the second controller
     assert {one.recipient_id, two.recipient_id} == {first.id, second.id}
     assert one.id == outbox_id and two.id != outbox_id
-    async with db.write() as conn:
-        await outbox_store.mark_failed(conn, two, NOW, error="timeout",
-                                       retry_at=NOW + timedelta(seconds=10))
+    await db.write(outbox_store.mark_failed, two, NOW, error="timeout",
+                   retry_at=NOW + timedelta(seconds=10))
     [again] = await claim(db, NOW + timedelta(seconds=10))
     assert again.id == two.id  # the first controller is not sent it twice
     assert await claim(db, LATER) == []
@@ -140,9 +132,8 @@ async def test_one_recipients_messages_go_in_order(db: Database, people: People)
     [delivery] = await claim(db)
     assert delivery.id == first
     assert await claim(db) == []  # the first is in flight
-    async with db.write() as conn:
-        await outbox_store.mark_failed(conn, delivery, NOW, error="http_429",
-                                       retry_at=NOW + timedelta(seconds=30))
+    await db.write(outbox_store.mark_failed, delivery, NOW, error="http_429",
+                   retry_at=NOW + timedelta(seconds=30))
     assert await claim(db, NOW + timedelta(seconds=29)) == []  # waits its turn
     [retry] = await claim(db, NOW + timedelta(seconds=30))
     assert retry.id == first and retry.attempts == 1
@@ -155,13 +146,15 @@ async def test_claims_left_by_a_crash_are_released(db: Database, people: People)
     officer = await people.add("EWO1")
     outbox_id = await queue(db, f"officer:{officer.id}")
     await claim(db)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         assert await outbox_store.release_claims(
             conn, claimed_before=NOW - outbox_store.CLAIM_TIMEOUT) == 0
         assert await outbox_store.release_claims(
             conn, claimed_before=NOW + outbox_store.CLAIM_TIMEOUT) == 1
-    async with db.read() as conn:
+    await db.write(_transaction)
+    async def _snapshot(conn: Conn) -> None:
         assert await outbox_store.has_due_work(conn, NOW)
+    await db.read(_snapshot)
     [delivery] = await claim(db)
     assert delivery.id == outbox_id
 
@@ -172,18 +165,17 @@ async def test_a_blocked_person_gets_nothing_until_they_talk_again(db: Database,
     refused = await queue(db, f"officer:{officer.id}", "one")
     waiting = await queue(db, f"officer:{officer.id}", "two")
     [delivery] = await claim(db)
-    async with db.write() as conn:
-        await outbox_store.mark_failed(conn, delivery, NOW, error="http_403", retry_at=None,
-                                       blocked=True)
+    await db.write(outbox_store.mark_failed, delivery, NOW, error="http_403", retry_at=None,
+                   blocked=True)
     assert (await row_of(db, refused)).status == "undelivered"
     assert await claim(db, LATER) == []
-    async with db.write() as conn:
-        await sessions.touch(conn, officer.id, LATER)  # they wrote to the bot again
+    await db.write(sessions.touch, officer.id, LATER)
     [delivery] = await claim(db, LATER)
     assert delivery.id == waiting
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         assert await outbox_store.undelivered_counts(conn, [officer.id]) == {officer.id: 1}
-        entries = await audit.entries(conn, targets=(f"outbox:{refused}",))
+        return await audit.entries(conn, targets=(f"outbox:{refused}",))
+    entries = await db.read(_snapshot)
     assert [(e.action, e.reason) for e in entries] == [("alert_failed", "http_403")]
 
 
@@ -202,14 +194,15 @@ async def test_digest_pages_are_shown_only_to_their_recipient(db: Database,
                                                               people: People) -> None:
     officer = await people.add("EWO1")
     other = await people.add("EWO2")
-    async with db.write() as conn:
-        outbox_id = await outbox_store.enqueue(
-            conn, kind="alert", audience=f"officer:{officer.id}",
-            payload={"text": "p1", "pages": [{"text": "p1"}, {"text": "p2"}]}, now=NOW)
-    async with db.read() as conn:
+    outbox_id = await db.write(outbox_store.enqueue, kind="alert", audience=f"officer:{officer.id}",
+                               payload={"text": "p1", "pages": [{"text": "p1"}, {"text": "p2"}]},
+                               now=NOW)
+    async def _snapshot2(conn: Conn) -> None:
         assert await outbox_store.digest_pages(conn, outbox_id, recipient_id=officer.id) is None
+    await db.read(_snapshot2)
     await claim(db)
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         pages = await outbox_store.digest_pages(conn, outbox_id, recipient_id=officer.id)
         assert pages is not None and pages[1]["text"] == "p2"
         assert await outbox_store.digest_pages(conn, outbox_id, recipient_id=other.id) is None
+    await db.read(_snapshot)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.storage import audit
 from bot.storage import officers as officer_store
 from bot.storage import outbox as outbox_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 from tests.storage.alert_seed import NOW
 from tests.storage.test_outbox import People, claim, people, queue, row_of
@@ -14,8 +14,7 @@ __all__ = ["people"]  # the fixture, shared with test_outbox
 
 
 async def revoke(db: Database, officer: Officer) -> None:
-    async with db.write() as conn:
-        await officer_store.revoke(conn, officer, now=NOW)
+    await db.write(officer_store.revoke, officer, now=NOW)
 
 
 async def status(db: Database, outbox_id: int) -> tuple[str, str | None]:
@@ -41,14 +40,12 @@ async def test_every_audience_that_resolves_to_nobody_is_undelivered(
     assert [d for d in await claim(db) if d.kind != "commands"] == []
     for outbox_id in nobody:
         assert await status(db, outbox_id) == ("undelivered", outbox_store.NO_RECIPIENT)
-    async with db.read() as conn:
-        entries = await audit.entries(conn, targets=tuple(f"outbox:{i}" for i in nobody))
+    entries = await db.read(audit.entries, targets=tuple(f"outbox:{i}" for i in nobody))
     assert sorted((e.action, e.reason) for e in entries) == sorted(
         [("alert_failed", "no_recipient")] * 5 + [("message_failed", "no_recipient")])
     # Claimed again later: nothing changes and nothing more is audited.
     await claim(db)
-    async with db.read() as conn:
-        again = await audit.entries(conn, targets=tuple(f"outbox:{i}" for i in nobody))
+    again = await db.read(audit.entries, targets=tuple(f"outbox:{i}" for i in nobody))
     assert len(again) == len(entries)
 
 
@@ -73,9 +70,10 @@ async def test_a_controller_copy_whose_controller_left_is_undelivered(
     assert one.recipient_id == first.id
     await revoke(db, second)
     assert [d for d in await claim(db) if d.kind != "commands"] == []
-    async with db.read() as conn:
-        copy = next(row for row in await outbox_store.rows(conn, kind="retention")
+    async def _snapshot(conn: Conn):
+        return next(row for row in await outbox_store.rows(conn, kind="retention")
                     if row.recipient_id == second.id)
+    copy = await db.read(_snapshot)
     assert (copy.status, copy.last_error) == ("undelivered", outbox_store.NO_RECIPIENT)
 
 
@@ -86,10 +84,11 @@ async def test_escalation_audiences(db: Database, people: People) -> None:
     officer = await people.add("EWO1", supervisor="SUP1")
     alone = await people.add("EWO2")
     await revoke(db, sup3)
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         assert await outbox_store.escalation_audiences(conn, officer.id) == (
             f"supervisor_of:{officer.id}",)
         assert await outbox_store.escalation_audiences(conn, alone.id) == (
             f"supervisor:{sup1.id}", f"supervisor:{sup2.id}")
         assert await outbox_store.escalation_audiences(conn, sup1.id) == (
             f"supervisor:{sup2.id}",)
+    await db.read(_snapshot)

@@ -11,12 +11,13 @@ import pytest
 from bot.storage import audit, pathway
 from bot.storage.db import Conn, Database
 from bot.storage.pathway import NewOutcome, NewStep
+from tests.held import held_write
 from tests.storage.pupil_rows import NOW, TODAY, Service
 
 
 @pytest.fixture
 async def service(db: Database) -> AsyncIterator[Service]:
-    async with db.write() as conn:
+    async with held_write(db) as conn:
         yield Service(conn)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from bot.storage.db import DatabaseError
+from bot.storage.db import Conn, Database, DatabaseError
 from bot.storage.postgres import DatabaseUnavailable, PgConn, PostgresDatabase
 from tests.pg import PASSWORD, Cluster, settings_for
 
@@ -370,3 +370,17 @@ async def test_a_cancelled_write_saves_nothing_and_leaves_the_pool_usable(
     await pg_db.write(add_school)
     assert await pg_db.read(count, "schools") == 1
     assert pg_db.counter.count == before + 2  # one statement each, counted
+
+
+async def test_stream_yields_every_row_by_name_and_is_the_same_interface(
+        pg_db: PostgresDatabase) -> None:
+    assert isinstance(pg_db, Database)
+    await pg_db.write(add_school)
+    for upn, last in (("A1", "Jones"), ("A2", "Khan"), ("A3", "Lee")):
+        await pg_db.write(add_pupil, upn, last=last)
+
+    async def streamed(conn: Conn) -> list[tuple[str, str]]:
+        return [(row["upn"], row[1]) async for row in conn.stream(
+            "SELECT upn, last_name FROM pupils WHERE upn <> ? ORDER BY upn", ("A2",))]
+
+    assert await pg_db.read(streamed) == [("A1", "Jones"), ("A3", "Lee")]

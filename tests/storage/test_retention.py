@@ -15,7 +15,7 @@ from bot.domain.retention import COMING, PAST, RetentionPolicy
 from bot.settings import Settings
 from bot.storage import audit, retention
 from bot.storage import outbox as outbox_store
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 from tests.storage.retention_seed import NOW, Seed, contact
 
@@ -55,8 +55,7 @@ async def officer(seed: Seed) -> Officer:
 
 async def listing(db: Database, viewer: Officer,
                   policy: RetentionPolicy = POLICY) -> dict[int, retention.DueRecord]:
-    async with db.read() as conn:
-        records, total = await retention.due_records(conn, viewer, policy, limit=100)
+    records, total = await db.read(retention.due_records, viewer, policy, limit=100)
     assert total == len(records)
     return {record.pupil_id: record for record in records}
 
@@ -112,9 +111,10 @@ async def test_listing_shows_references_and_dates_to_controllers_only(
     assert await listing(db, officer) == {}
     supervisor = await seed.officer("SUP1", "supervisor")
     assert await listing(db, supervisor) == {}
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         assert await retention.due_record(conn, officer, POLICY, allocated) is None
         assert await retention.disposable_ids(conn, officer, POLICY) == []
+    await db.read(_snapshot)
 
 
 async def test_counts_by_school_keep_held_records_apart(db: Database, seed: Seed,
@@ -123,8 +123,7 @@ async def test_counts_by_school_keep_held_records_apart(db: Database, seed: Seed
     await seed.pupil(imported=date(2024, 3, 1))
     await seed.pupil(imported=date(2024, 3, 1), urn="100002")
     await seed.hold(first, controller, date(2027, 1, 1))
-    async with db.read() as conn:
-        counts = await retention.school_counts(conn, POLICY)
+    counts = await db.read(retention.school_counts, POLICY)
     assert [(c.school_name, c.past_due, c.coming_due, c.held) for c in counts] == [
         ("Hillside Primary", 1, 0, 1), ("Riverside Academy", 1, 0, 0)]
 
@@ -132,30 +131,32 @@ async def test_counts_by_school_keep_held_records_apart(db: Database, seed: Seed
 async def test_hold_is_audited_and_stops_disposal_until_review(db: Database, seed: Seed,
                                                                controller: Officer) -> None:
     pupil = await seed.pupil(imported=date(2024, 3, 1))
-    async with db.write() as conn:
-        record = await retention.hold(conn, controller, POLICY, pupil, reason="legal",
-                                      review_date=date(2027, 1, 15), now=NOW)
+    record = await db.write(retention.hold, controller, POLICY, pupil, reason="legal",
+                            review_date=date(2027, 1, 15), now=NOW)
     assert record is not None and record.held and not record.disposable
-    async with db.write() as conn:
+    async def _transaction2(conn: Conn):
         assert not await retention.dispose(conn, pupil, by=controller, policy=POLICY, now=NOW)
-        entries = await audit.entries(conn, targets=(f"pupil:{pupil}",))
+        return await audit.entries(conn, targets=(f"pupil:{pupil}",))
+    entries = await db.write(_transaction2)
     assert [(e.action, e.reason, e.detail) for e in entries] == [
         ("hold", "retention_hold", {"hold_reason": "legal", "review_date": "2027-01-15"})]
     on_review = RetentionPolicy(date(2027, 1, 15), AUGUST, 30)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         assert await retention.dispose(conn, pupil, by=controller, policy=on_review, now=NOW)
+    await db.write(_transaction)
 
 
 async def test_hold_refused_for_non_controllers_and_records_not_due(
         db: Database, seed: Seed, controller: Officer, officer: Officer) -> None:
     due = await seed.pupil(imported=date(2024, 3, 1))
     not_due = await seed.pupil(imported=date(2026, 9, 1))
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         assert await retention.hold(conn, officer, POLICY, due, reason="legal",
                                     review_date=date(2027, 1, 1), now=NOW) is None
         assert await retention.hold(conn, controller, POLICY, not_due, reason="legal",
                                     review_date=date(2027, 1, 1), now=NOW) is None
         assert await conn.fetchval("SELECT count(*) FROM holds") == 0
+    await db.write(_transaction)
 
 
 async def test_disposal_removes_every_row_about_the_pupil_and_nothing_else(
@@ -167,15 +168,17 @@ async def test_disposal_removes_every_row_about_the_pupil_and_nothing_else(
     kept = await seed.pupil(imported=date(2024, 3, 1), officer=officer)
     await contact(db, kept, "Shared Grandparent")  # the same person, held for another pupil
     tables = pupil_tables(settings.database)
-    async with db.read() as conn:
-        before = {t: await conn.fetchval(f"SELECT count(*) FROM {t} WHERE pupil_id = ?",
+    async def _snapshot2(conn: Conn):
+        return {t: await conn.fetchval(f"SELECT count(*) FROM {t} WHERE pupil_id = ?",
                                          (disposed,)) for t in tables}
+    before = await db.read(_snapshot2)
     # Every table about pupils really held a row about this one.
     assert all(before[t] for t in tables if t != "pupils"), before
 
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         assert await retention.dispose(conn, disposed, by=controller, policy=POLICY, now=NOW)
-    async with db.read() as conn:
+    await db.write(_transaction)
+    async def _snapshot(conn: Conn):
         for table in tables:
             assert await conn.fetchval(f"SELECT count(*) FROM {table} WHERE pupil_id = ?",
                                        (disposed,)) == 0, table
@@ -188,7 +191,8 @@ async def test_disposal_removes_every_row_about_the_pupil_and_nothing_else(
                                    (kept,)) == "Shared Grandparent"
         assert await conn.fetchval("SELECT count(*) FROM allocations WHERE pupil_id = ?",
                                    (kept,)) == 1
-        entry = (await audit.entries(conn, targets=(f"pupil:{disposed}",)))[-1]
+        return (await audit.entries(conn, targets=(f"pupil:{disposed}",)))[-1]
+    entry = await db.read(_snapshot)
     assert (entry.actor, entry.action, entry.reason) == ("officer:DPO1", "disposal",
                                                          "retention_due")
     assert entry.detail == {"deadline": "2025-08-31"}
@@ -200,7 +204,7 @@ async def test_a_digest_naming_other_pupils_is_written_again_without_the_dispose
     kept = await seed.pupil(imported=date(2024, 3, 1), officer=officer)
     lines = {pupil: AlertLine(pupil, f"C0000{pupil}", "A.B.", "Hillside Primary",
                               Rule.PERSISTENT, 70, 80) for pupil in (disposed, kept)}
-    async with db.write() as conn:
+    async def _transaction(conn: Conn):
         both = await outbox_store.enqueue(
             conn, kind="alert", audience=f"officer:{officer.id}", now=NOW,
             payload=digest_payload(DIGEST_TITLE, list(lines.values())),
@@ -211,6 +215,8 @@ async def test_a_digest_naming_other_pupils_is_written_again_without_the_dispose
         assert await retention.dispose(conn, disposed, by=controller, policy=POLICY, now=NOW)
         rows = await conn.fetchall("SELECT id, payload FROM outbox")
         linked = await conn.fetchall("SELECT outbox_id, pupil_id FROM outbox_pupils")
+        return both, linked, rows
+    both, linked, rows = await db.write(_transaction)
     assert [row["id"] for row in rows] == [both]  # the copy is gone
     payload = json.loads(rows[0]["payload"])
     assert payload == digest_payload(DIGEST_TITLE, [lines[kept]])  # still reaches the officer
@@ -231,8 +237,9 @@ async def test_disposal_leaves_no_trace_in_the_database_files(
         return sum(path.read_bytes().count(canary) for path in files if path.exists())
 
     assert traces() > 0  # the name really was written to the files
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         assert await retention.dispose(conn, pupil, by=controller, policy=POLICY, now=NOW)
+    await db.write(_transaction)
     await db.checkpoint()
     assert traces() == 0
     assert b"Quuxworth" not in settings.database.read_bytes()
@@ -245,19 +252,20 @@ async def test_disposal_refused_unless_past_due_and_by_a_controller(
     held = await seed.pupil(imported=date(2024, 3, 1))
     await seed.hold(held, controller, date(2027, 1, 1))
     august = RetentionPolicy(date(2026, 8, 10), AUGUST, 30)
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         assert not await retention.dispose(conn, past, by=officer, policy=POLICY, now=NOW)
         assert not await retention.dispose(conn, coming, by=controller, policy=august, now=NOW)
         assert not await retention.dispose(conn, held, by=controller, policy=POLICY, now=NOW)
         assert not await retention.dispose(conn, 9999, by=controller, policy=POLICY, now=NOW)
         assert await conn.fetchval("SELECT count(*) FROM pupils") == 3
         assert await retention.disposable_ids(conn, controller, POLICY) == [past, coming]
+    await db.write(_transaction)
 
 
 async def test_the_whole_service_is_read_in_few_statements(
         db: Database, controller: Officer, officer: Officer) -> None:
     pupils = 100_000
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> None:
         await conn.executemany("INSERT INTO schools (urn, name) VALUES (?, ?)",
                                [(str(200000 + n), f"School {n}") for n in range(50)])
         await conn.executemany(
@@ -271,15 +279,17 @@ async def test_the_whole_service_is_read_in_few_statements(
             " VALUES (?, ?, ?, 'home', ?)",
             [(1 + (n * 7) % pupils, officer.id, f"{2022 + n % 5}-06-0{1 + n % 9}", "x")
              for n in range(2 * pupils)])
+    await db.write(_transaction)
     # Speed is measured in bench/ (retention sweep); here, the work is set-based.
     before = db.counter.count
-    async with db.write() as conn:
-        stock = await retention.take_stock(conn, POLICY, NOW)
+    stock = await db.write(retention.take_stock, POLICY, NOW)
     check_statements = db.counter.count - before
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         counts = await retention.school_counts(conn, POLICY)
         records, total = await retention.due_records(conn, controller, POLICY, offset=500,
                                                      limit=5)
+        return counts, records, total
+    counts, records, total = await db.read(_snapshot)
     assert stock.counts == counts
     assert sum(c.past_due for c in counts) == total == stock.news.newly_past > 0
     assert len(records) == 5
@@ -288,11 +298,12 @@ async def test_the_whole_service_is_read_in_few_statements(
 
 async def _step(db: Database, pupil: int, officer: Officer, day: date, *, notes: str = "",
                 supersedes: int | None = None) -> int:
-    async with db.write() as conn:
+    async def _transaction(conn: Conn) -> int:
         return await conn.insert(
             "INSERT INTO pathway_steps (pupil_id, officer_id, kind, step_date, notes,"
             " supersedes, saved_at) VALUES (?, ?, 'support_plan', ?, ?, ?, ?)",
             (pupil, officer.id, day.isoformat(), notes, supersedes, NOW.isoformat()))
+    return await db.write(_transaction)
 
 
 async def test_a_pathway_step_or_outcome_is_an_intervention(
@@ -302,11 +313,10 @@ async def test_a_pathway_step_or_outcome_is_an_intervention(
     mistyped = await _step(db, pupil, officer, date(2026, 10, 1))
     step = await _step(db, pupil, officer, date(2025, 1, 6), supersedes=mistyped)
     assert (await listing(db, controller))[pupil].last_intervention == date(2025, 1, 6)
-    async with db.write() as conn:
-        await conn.execute(
-            "INSERT INTO pathway_outcomes (step_id, pupil_id, officer_id, outcome,"
-            " outcome_date, saved_at) VALUES (?, ?, ?, 'order', '2025-09-01', ?)",
-            (step, pupil, officer.id, NOW.isoformat()))
+    await db.write(lambda conn: conn.execute(
+        "INSERT INTO pathway_outcomes (step_id, pupil_id, officer_id, outcome,"
+        " outcome_date, saved_at) VALUES (?, ?, ?, 'order', '2025-09-01', ?)",
+        (step, pupil, officer.id, NOW.isoformat())))
     records = await listing(db, controller, RetentionPolicy(date(2031, 1, 1), AUGUST, 0))
     assert records[pupil].last_intervention == date(2025, 9, 1)
     assert records[pupil].deadline == date(2027, 8, 31)  # the year after 2025/26 ends
@@ -324,7 +334,6 @@ async def test_a_canary_in_a_pathway_step_is_gone_from_the_files_after_disposal(
         return sum(path.read_bytes().count(canary.encode()) for path in files if path.exists())
 
     assert traces() > 0
-    async with db.write() as conn:
-        assert await retention.dispose(conn, pupil, by=controller, policy=POLICY, now=NOW)
+    assert await db.write(retention.dispose, pupil, by=controller, policy=POLICY, now=NOW)
     await db.checkpoint()
     assert traces() == 0

@@ -11,9 +11,10 @@ import pytest
 
 from bot.settings import Settings
 from bot.storage import audit, rights
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.storage.sar import SubjectAccessProblem, export_subject_access
 from tests.e2e.retention_files import upn
+from tests.held import held_write
 from tests.storage.retention_seed import Seed
 from tests.storage.test_retention import pupil_tables
 
@@ -64,12 +65,13 @@ async def test_every_row_about_the_pupil_and_none_about_another(
     export = await export_subject_access(db, settings, upn(1).lower(), actor="os:dpo", now=NOW)
     text = export.path.read_text(encoding="utf-8")
     document = json.loads(text)
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         for table in pupil_tables(settings.database):
             column = "id" if table == "pupils" else "pupil_id"
             held = await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {column} = ?",
                                        (subject,))
             assert rows_in_export(document, table) == held, table
+    await db.read(_snapshot)
     assert "Otto" not in text and "Otherperson" not in text and upn(2) not in text
     assert f'"pupil:{other}"' not in text
     assert document["pupil"]["first_name"] == "Zebediah"
@@ -112,9 +114,11 @@ async def test_the_request_is_recorded_and_the_file_kept_private(
     assert export.path.name == "sar-C00001-20261125-103000.json"
     assert stat.S_IMODE(export.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(settings.export_dir.stat().st_mode) == 0o700
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn):
         request = await conn.fetchone("SELECT * FROM subject_access_requests")
         (entry,) = [e for e in await audit.entries(conn) if e.action == "sar_export"]
+        return entry, request
+    entry, request = await db.read(_snapshot)
     assert (request["received"], request["due"]) == ("2026-11-25", "2026-12-25")
     assert (request["export_file"], request["requested_by"]) == (export.path.name, "os:dpo")
     assert request["pupil_ref"] == entry.target == f"pupil:{two_pupils[0]}"
@@ -145,8 +149,9 @@ async def test_nothing_is_recorded_for_an_unknown_upn(db: Database, settings: Se
     with pytest.raises(SubjectAccessProblem) as raised:
         await export_subject_access(db, settings, typed, actor="os:dpo", now=NOW)
     assert str(raised.value) == problem
-    async with db.read() as conn:
+    async def _snapshot(conn: Conn) -> None:
         assert await conn.fetchval("SELECT count(*) FROM subject_access_requests") == 0
+    await db.read(_snapshot)
     assert not settings.export_dir.exists() or not any(settings.export_dir.iterdir())
 
 
@@ -169,7 +174,7 @@ async def test_the_statement_is_exported_and_the_request_listed_as_access(
     document = json.loads(export.path.read_text(encoding="utf-8"))
     statements = [r["statement"] for r in document["rights_requests"] if r["statement"]]
     assert statements == ["Zebediah Quuxworth says the address was out of date"]
-    async with db.read() as conn:
+    async with held_write(db) as conn:
         listed = await rights.listing(conn, open_only=True)
     assert [(r.kind, r.case_ref, r.received, r.due) for r in listed] == [
         ("access", "C00001", date(2026, 11, 25), date(2026, 12, 25))]

@@ -9,12 +9,13 @@ import pytest
 
 from bot.storage import sessions
 from bot.storage.db import Database
+from tests.held import held_write
 from tests.storage.pupil_rows import NOW, Service
 
 
 @pytest.fixture
 async def service(db: Database) -> AsyncIterator[Service]:
-    async with db.write() as conn:
+    async with held_write(db) as conn:
         yield Service(conn)
 
 

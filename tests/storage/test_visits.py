@@ -11,12 +11,13 @@ from bot.storage import conversations
 from bot.storage import visits as visit_store
 from bot.storage.db import Database
 from bot.storage.visits import NewVisit
+from tests.held import held_write
 from tests.storage.pupil_rows import NOW, TODAY, Service
 
 
 @pytest.fixture
 async def service(db: Database) -> AsyncIterator[Service]:
-    async with db.write() as conn:
+    async with held_write(db) as conn:
         yield Service(conn)
 
 

@@ -55,7 +55,7 @@ from bot.storage.conversations import Conversation
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
 from bot.storage.pupils import PupilSummary
-from bot.storage.visits import VisitPupil
+from bot.storage.visits import Visit, VisitPupil
 
 
 def today_in(context: Context) -> date:
@@ -79,12 +79,14 @@ async def find(conn: Conn, context: Context, officer: Officer, text: str) -> lis
 
 async def record_refused_lookup(context: Context, officer: Officer, typed: str) -> None:
     """A UPN or case reference of a pupil not allocated to this officer: audited."""
-    async with services(context).db.write() as conn:
-        await pupil_store.record_refused_lookup(conn, officer, typed, via="visit_command")
+    await services(context).db.write(pupil_store.record_refused_lookup, officer, typed,
+                                     via="visit_command")
 
 
-async def open_visit_draft(conn: Conn, context: Context,
-                           officer: Officer) -> tuple[Conversation, VisitPupil] | None:
+OpenDraft = tuple[Conversation, VisitPupil] | None
+
+
+async def open_visit_draft(conn: Conn, context: Context, officer: Officer) -> OpenDraft:
     """The officer's visit draft with its pupil, when there is one worth continuing."""
     talk = await conversations.current(conn, officer.id, services(context).clock.now())
     if talk is None or talk.kind != KIND or talk.pupil_id is None:
@@ -124,10 +126,12 @@ async def visit_command(update: Update, context: Context) -> None:
     """/visit [NAME-OR-UPN-OR-REF] — start recording a visit (or continue the open one)."""
     officer = current_officer(context)
     typed = " ".join(context.args or [])
-    async with services(context).db.read() as conn:
+    async def _snapshot(conn: Conn) -> tuple[OpenDraft, list[PupilSummary], list[PupilSummary]]:
         open_draft = await open_visit_draft(conn, context, officer)
         matches = await find(conn, context, officer, typed) if typed else []
         urgent = await urgent_pupils(conn, context, officer) if len(matches) != 1 else []
+        return open_draft, matches, urgent
+    open_draft, matches, urgent = await services(context).db.read(_snapshot)
     if typed and not matches:
         await record_refused_lookup(context, officer, typed)
     if open_draft is not None:
@@ -142,8 +146,7 @@ async def _begin(update: Update, context: Context, officer: Officer, typed: str,
                  matches: Sequence[PupilSummary], urgent: Sequence[PupilSummary], *,
                  edit: bool) -> None:
     if len(matches) == 1:
-        async with services(context).db.read() as conn:
-            pupil = await visit_store.visit_pupil(conn, officer, matches[0].id)
+        pupil = await services(context).db.read(visit_store.visit_pupil, officer, matches[0].id)
         if pupil is not None:
             await start_draft(update, context, officer, pupil=pupil, edit=edit)
             return
@@ -158,10 +161,11 @@ async def record_for_pupil(update: Update, context: Context, officer: Officer,
                            choice: str) -> None:
     """`v:new:<pupil_id>` — the card's Record visit: /visit for that pupil."""
     pupil_id = parse_id(choice)
-    async with services(context).db.read() as conn:
+    async def _snapshot(conn: Conn) -> tuple[VisitPupil | None, OpenDraft]:
         pupil = None if pupil_id is None else await visit_store.visit_pupil(conn, officer,
                                                                             pupil_id)
-        open_draft = await open_visit_draft(conn, context, officer)
+        return pupil, await open_visit_draft(conn, context, officer)
+    pupil, open_draft = await services(context).db.read(_snapshot)
     if pupil is None:
         await refuse(update, context, officer, reason="not_allocated",
                      target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
@@ -181,8 +185,7 @@ async def correct_button(update: Update, context: Context) -> None:
     if visit_id is None:
         await render.ack(update, STALE, alert=True)
         return
-    async with services(context).db.read() as conn:
-        open_draft = await open_visit_draft(conn, context, officer)
+    open_draft = await services(context).db.read(open_visit_draft, context, officer)
     if open_draft is not None:
         talk, pupil = open_draft
         await ask_to_resume(update, context, talk, pupil, f"c{visit_id}")
@@ -194,10 +197,12 @@ async def correct_button(update: Update, context: Context) -> None:
 async def begin_correction(update: Update, context: Context, officer: Officer, visit_id: int,
                            *, edit: bool) -> None:
     svc = services(context)
-    async with svc.db.read() as conn:
+    async def _snapshot(conn: Conn) -> tuple[Visit | None, VisitPupil | None]:
         old = await visit_store.visit_for_correction(conn, officer, visit_id)
         pupil = None if old is None else await visit_store.visit_pupil(conn, officer,
                                                                        old.pupil_id)
+        return old, pupil
+    old, pupil = await svc.db.read(_snapshot)
     problem = None
     if old is None or pupil is None:
         problem, reason = CANNOT_CORRECT, "not_author"
@@ -235,9 +240,10 @@ async def remind_open_draft(update: Update, context: Context, officer: Officer) 
     if row is None or officer.role not in row.roles:
         return
     svc = services(context)
-    async with svc.db.read() as conn:
+    async def _snapshot(conn: Conn) -> tuple[Conversation | None, OpenDraft]:
         talk = await conversations.current(conn, officer.id, svc.clock.now())
-        open_draft = await open_visit_draft(conn, context, officer)
+        return talk, await open_visit_draft(conn, context, officer)
+    talk, open_draft = await svc.db.read(_snapshot)
     if talk is None or talk.kind != KIND:
         return
     text = (DRAFT_OPEN_NO_PUPIL if open_draft is None

@@ -28,7 +28,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.drafts import SAVE
 from bot.handlers.visit import screens
-from bot.handlers.visit.save import _new_visit, _record
+from bot.handlers.visit.save import _escalation, _new_visit
 from bot.handlers.visit.start import (
     begin_correction,
     find,
@@ -55,8 +55,11 @@ from bot.handlers.visit.texts import (
 from bot.storage import conversations
 from bot.storage import visits as visit_store
 from bot.storage.conversations import Conversation
+from bot.storage.db import Conn
 from bot.storage.officers import Officer
+from bot.storage.pupils import PupilSummary
 from bot.storage.visits import VisitPupil
+from bot.usecases.visits import Saved, save_visit
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -68,10 +71,12 @@ async def on_button(update: Update, context: Context) -> None:
     if len(parts) == 3 and parts[1] == NEW:
         await record_for_pupil(update, context, officer, parts[2])
         return
-    async with svc.db.read() as conn:
+    async def _snapshot(conn: Conn) -> tuple[Conversation | None, bool]:
         talk = await conversations.current(conn, officer.id, svc.clock.now())
         already_saved = (len(parts) == 4 and parts[2:] == [flow.SUMMARY, SAVE]
                          and await visit_store.saved_from_draft(conn, parts[1]))
+        return talk, already_saved
+    talk, already_saved = await svc.db.read(_snapshot)
     if already_saved:
         await render.ack(update, ALREADY_SAVED, alert=True)
         return
@@ -92,9 +97,8 @@ async def on_button(update: Update, context: Context) -> None:
 async def _on_pupil_button(update: Update, context: Context, officer: Officer,
                            talk: Conversation, choice: str) -> None:
     pupil_id = parse_id(choice)
-    async with services(context).db.read() as conn:
-        pupil = None if pupil_id is None else await visit_store.visit_pupil(conn, officer,
-                                                                            pupil_id)
+    pupil = (None if pupil_id is None
+             else await services(context).db.read(visit_store.visit_pupil, officer, pupil_id))
     if pupil is None:
         await refuse(update, context, officer, reason="not_allocated",
                      target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
@@ -105,8 +109,7 @@ async def _on_pupil_button(update: Update, context: Context, officer: Officer,
 async def _on_step_button(update: Update, context: Context, officer: Officer,
                           talk: Conversation, choice: str) -> None:
     assert talk.pupil_id is not None
-    async with services(context).db.read() as conn:
-        pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
+    pupil = await services(context).db.read(visit_store.visit_pupil, officer, talk.pupil_id)
     if pupil is None:
         await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=True)
         await render.ack(update)
@@ -146,10 +149,11 @@ async def _on_resume(update: Update, context: Context, officer: Officer, talk: C
                      choice: str) -> None:
     """Continue the open draft, or discard it and start what was asked."""
     if choice == GO:
-        async with services(context).db.read() as conn:
+        async def _going_on(conn: Conn) -> tuple[VisitPupil | None, list[PupilSummary]]:
             pupil = (None if talk.pupil_id is None
                      else await visit_store.visit_pupil(conn, officer, talk.pupil_id))
-            urgent = await urgent_pupils(conn, context, officer) if pupil is None else []
+            return pupil, await urgent_pupils(conn, context, officer) if pupil is None else []
+        pupil, urgent = await services(context).db.read(_going_on)
         if talk.pupil_id is not None and pupil is None:
             await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=True)
         else:
@@ -157,16 +161,16 @@ async def _on_resume(update: Update, context: Context, officer: Officer, talk: C
             await drafts.show(update, context, VISIT, talk, screen, edit=True)
         await render.ack(update)
         return
-    async with services(context).db.write() as conn:
-        await conversations.end(conn, officer.id, talk.token)
+    await services(context).db.write(conversations.end, officer.id, talk.token)
     if choice.startswith("c") and (visit_id := parse_id(choice[1:])) is not None:
         await begin_correction(update, context, officer, visit_id, edit=True)
         return
-    pupil = None
-    async with services(context).db.read() as conn:
+    async def _instead(conn: Conn) -> tuple[VisitPupil | None, list[PupilSummary]]:
+        pupil = None
         if choice.startswith("p") and (pupil_id := parse_id(choice[1:])) is not None:
             pupil = await visit_store.visit_pupil(conn, officer, pupil_id)
-        urgent = await urgent_pupils(conn, context, officer) if pupil is None else []
+        return pupil, await urgent_pupils(conn, context, officer) if pupil is None else []
+    pupil, urgent = await services(context).db.read(_instead)
     await start_draft(update, context, officer, pupil=pupil, choices=urgent, edit=True)
     await render.ack(update)
 
@@ -185,8 +189,7 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
         await _on_pupil_text(update, context, officer, talk, text)
         return
     assert talk.pupil_id is not None
-    async with services(context).db.read() as conn:
-        pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
+    pupil = await services(context).db.read(visit_store.visit_pupil, officer, talk.pupil_id)
     if pupil is None:
         await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=False)
         return
@@ -206,11 +209,14 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
 
 async def _on_pupil_text(update: Update, context: Context, officer: Officer,
                          talk: Conversation, text: str) -> None:
-    async with services(context).db.read() as conn:
+    async def _snapshot(conn: Conn) -> tuple[list[PupilSummary], VisitPupil | None,
+                                             list[PupilSummary]]:
         matches = await find(conn, context, officer, text)
         pupil = (await visit_store.visit_pupil(conn, officer, matches[0].id)
                  if len(matches) == 1 else None)
         urgent = await urgent_pupils(conn, context, officer) if not matches else []
+        return matches, pupil, urgent
+    matches, pupil, urgent = await services(context).db.read(_snapshot)
     if pupil is not None:
         await _move(update, context, talk, pupil, dict(talk.data), pupil_id=pupil.id,
                     edit=False)
@@ -232,20 +238,22 @@ async def _save(update: Update, context: Context, officer: Officer, talk: Conver
     svc = services(context)
     now = svc.clock.now()
     visit = _new_visit(talk)
-    outcome, told = await _record(svc.db, officer, talk, visit, now)
-    if outcome == "saved":
-        saved = SAVED.format(type=label_of(VISIT_TYPES, visit.type), initials=pupil.initials,
-                             date=render.day(visit.visit_date),
-                             follow_up=render.day(visit.follow_up))
+    saved = await save_visit(svc.db, officer, talk, visit, now,
+                             escalation=lambda pupil: _escalation(officer, pupil, visit))
+    if saved.outcome is Saved.SAVED:
+        text = SAVED.format(type=label_of(VISIT_TYPES, visit.type), initials=pupil.initials,
+                            date=render.day(visit.visit_date),
+                            follow_up=render.day(visit.follow_up))
+        told = saved.told
         told_text = "" if told is None else f"\n{screens.told_text(visit, told)}"
-        await render.edit(update, saved + told_text)
+        await render.edit(update, text + told_text)
         await render.ack(update, "Saved")
-    elif outcome == "repeat":
+    elif saved.outcome is Saved.REPEAT:
         await render.ack(update, ALREADY_SAVED, alert=True)
-    elif outcome == "gone":
+    elif saved.outcome is Saved.GONE:
         await render.edit(update, NOT_ALLOCATED)
         await render.ack(update)
-    elif outcome == "corrected":
+    elif saved.outcome is Saved.CORRECTED:
         await render.edit(update, CORRECTION_ENDED)
         await render.ack(update)
     else:

@@ -1,0 +1,97 @@
+"""The files beside the database: the audit key, the PIN pepper, and the private modes
+every database file and folder must keep (as ssh's strict modes)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from bot.settings import Settings
+from bot.storage.base import DatabaseError
+
+
+def create_private_file(path: Path) -> None:
+    """Create the data folder 0700 and an empty file 0600 before SQLite does (umask)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+
+
+def load_audit_key(settings: Settings, *, create: bool = True) -> bytes:
+    """The audit chain's key: EWO_AUDIT_KEY, else EWO_AUDIT_KEY_FILE, else a key generated
+    once into a 0600 file beside the database (when `create`)."""
+    if settings.audit_key is not None:
+        return settings.audit_key.get_secret_value().encode()
+    return _key_file(settings.audit_key_path, "EWO_AUDIT_KEY_FILE",
+                     generated=settings.audit_key_file is None, create=create)
+
+
+def load_pepper(settings: Settings, *, create: bool = True) -> bytes:
+    """The PIN pepper: EWO_PIN_PEPPER, else EWO_PIN_PEPPER_FILE, else one generated once
+    into a 0600 file beside the database (when `create`)."""
+    if settings.pin_pepper is not None:
+        return settings.pin_pepper.get_secret_value().strip().encode()
+    return _key_file(settings.pepper_path, "EWO_PIN_PEPPER_FILE",
+                     generated=settings.pin_pepper_file is None, create=create)
+
+
+def check_private_files(path: Path) -> None:
+    """Refuse a database whose folder group or others can write, or whose file (or -wal,
+    -shm) they can read or write, as ssh's strict modes do: never used silently."""
+    folder = path.parent
+    if folder.is_dir() and folder.stat().st_mode & 0o022:
+        raise DatabaseError(f"refused: the data folder {folder} can be written by group or "
+                            f"others (mode {_mode(folder)}); chmod 700 it")
+    for file in (path, *(path.with_name(path.name + tail) for tail in ("-wal", "-shm"))):
+        if file.exists() and file.stat().st_mode & 0o077:
+            raise DatabaseError(f"refused: {file} is open to group or others "
+                                f"(mode {_mode(file)}); chmod 600 it")
+
+
+def _mode(path: Path) -> str:
+    return f"{stat.S_IMODE(path.stat().st_mode):04o}"
+
+
+def _key_file(path: Path, setting: str, *, generated: bool, create: bool) -> bytes:
+    """A key read from a private, non-empty file; a file generated beside the database
+    is made when missing (and `create`), one named by a setting never is."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if not generated:
+            raise DatabaseError(f"{setting}: no such file {path}") from None
+        if not create:
+            raise DatabaseError(f"no key file {path}: the database's keys are kept there "
+                                "(`ewobot init` creates it)") from None
+        return _generate_key_file(path)
+    if mode & 0o077:
+        raise DatabaseError(f"refused: key file {path} can be read by group or others "
+                            f"(mode {_mode(path)}); chmod 600 it")
+    value = path.read_bytes().strip()
+    if not value:
+        raise DatabaseError(f"refused: key file {path} is empty")
+    return value
+
+
+def _generate_key_file(path: Path) -> bytes:
+    """A new random key in a 0600 file, which appears whole or not at all (a process
+    starting meanwhile never reads it empty)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    value = secrets.token_hex(32).encode()
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(value)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:  # another process made it first: theirs is the key
+            return _key_file(path, "", generated=True, create=False)
+    finally:
+        draft.unlink()
+    return value

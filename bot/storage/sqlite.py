@@ -1,0 +1,459 @@
+"""The SQLite backend: one writer and one reader connection (aiosqlite), serialised
+writes, and for the hot path's `@quick` reads a query-only connection on the event
+loop's own thread.
+
+SQLite in WAL mode with `synchronous=FULL`, foreign keys, `secure_delete` and a busy
+timeout on every connection. Write transactions are `BEGIN IMMEDIATE` under one lock
+per process, so a coroutine's write can never ride in another's transaction; readers
+use their own connection and see committed data only. With `EWO_DATABASE_KEY` the
+file is encrypted with SQLCipher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import aiosqlite
+
+from bot.logs import pin_library_loggers
+from bot.settings import Settings
+from bot.storage.base import (
+    BACKENDS,
+    Conn,
+    Database,
+    DatabaseError,
+    Params,
+    StatementCounter,
+    is_quick,
+)
+from bot.storage.keys import (
+    check_private_files,
+    create_private_file,
+    load_audit_key,
+    load_pepper,
+)
+from bot.storage.schema import MIGRATIONS, SCHEMA_VERSION
+
+BUSY_TIMEOUT_MS = 15_000
+_PRAGMAS = (
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA secure_delete = ON",
+    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+    "PRAGMA temp_store = MEMORY",
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class AioConn:
+    """A transaction's connection over aiosqlite's public API: each statement is one hop
+    to the connection's worker thread (execute and executemany two: the cursor is
+    closed there too)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, raw: aiosqlite.Connection, audit_key: bytes, writable: bool,
+                 counter: StatementCounter) -> None:
+        self.raw = raw
+        self.audit_key = audit_key
+        self.writable = writable
+        self._counter = counter
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        self._counter.add()
+        async with self.raw.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        self._counter.add()
+        row = await self.raw.execute_insert(sql, params)
+        assert row is not None
+        return int(row[0])
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._counter.add()
+        async with self.raw.executemany(sql, rows):
+            pass
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
+        self._counter.add()
+        return list(await self.raw.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Any:
+        # One hop, not three (execute, fetch, close): the queries asking for one row
+        # return one (a key or a LIMIT), so reading them whole costs nothing.
+        self._counter.add()
+        rows = await self.raw.execute_fetchall(sql, params)
+        return next(iter(rows), None)
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def lock(self, name: str) -> None:
+        """SQLite has one writer: a write transaction is already serialised."""
+
+    async def stream(self, sql: str, params: Params = ()) -> AsyncIterator[Any]:
+        self._counter.add()
+        async with self.raw.execute(sql, params) as cursor:
+            async for row in cursor:
+                yield row
+
+
+class QuickConn:
+    """A read-only Conn over a plain sqlite3 connection used on the event loop's
+    thread: its methods complete at once, with no hop to a worker thread."""
+
+    dialect = "sqlite"
+    writable = False
+
+    def __init__(self, raw: sqlite3.Connection, audit_key: bytes,
+                 counter: StatementCounter) -> None:
+        self.raw = raw
+        self.audit_key = audit_key
+        self._counter = counter
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        raise sqlite3.OperationalError("a quick read cannot write")
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        raise sqlite3.OperationalError("a quick read cannot write")
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        raise sqlite3.OperationalError("a quick read cannot write")
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
+        self._counter.add()
+        cursor = self.raw.execute(sql, params)
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Any:
+        self._counter.add()
+        cursor = self.raw.execute(sql, params)
+        try:
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def lock(self, name: str) -> None:
+        """Nothing to serialise in a read."""
+
+    async def stream(self, sql: str, params: Params = ()) -> AsyncIterator[Any]:
+        for row in await self.fetchall(sql, params):
+            yield row
+
+
+class NotQuick(RuntimeError):
+    """A @quick function waited on something other than its Conn."""
+
+
+def _run_now(coroutine: Coroutine[Any, Any, R]) -> R:
+    """Run a coroutine that never suspends to its end, now: a @quick read must not let
+    another coroutine use the loop's connection in the middle of its transaction."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise NotQuick("a @quick storage function awaited something other than its Conn")
+
+
+class SqliteDatabase(Database):
+    """The service database on SQLite."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection,
+                 audit_key: bytes, key: str | None = None) -> None:
+        self.path = path
+        self._key = key
+        self._operational_errors = _operational_errors(key)
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+        self._read_lock = asyncio.Lock()
+        self.audit_key = audit_key
+        self.counter = StatementCounter()
+        self._connector = _connector(path, key)
+        self._quick: sqlite3.Connection | None = None  # @quick reads', on the loop's thread
+
+    @classmethod
+    async def open(cls, settings: Settings, *, create: bool = True) -> SqliteDatabase:
+        """Open (creating and migrating if needed) the database the settings name.
+
+        With `create=False` (commands that only read) a missing database, or a missing
+        generated key file, is a DatabaseError: nothing is created. A database file, its
+        -wal/-shm or its folder open to group or others is refused either way."""
+        # At DEBUG aiosqlite logs every statement with its parameters (pupils' data):
+        # pinned here, so no process that reads the data can log it, whoever set the level.
+        pin_library_loggers()
+        path = settings.database
+        key = settings.database_key.get_secret_value() if settings.database_key else None
+        check_private_files(path)
+        if create:
+            create_private_file(path)
+        elif not path.is_file():
+            raise DatabaseError(f"no database at {path}: check EWO_DATABASE "
+                                "(`ewobot init` creates one)")
+        audit_key = load_audit_key(settings, create=create)
+        if settings.pin_pepper is None and settings.pepper_path.exists():
+            load_pepper(settings, create=False)  # a loose pepper stops every command
+        connector = _connector(path, key)
+        writer = await _connect(connector)
+        try:
+            await _migrate(writer)
+            reader = await _connect(connector)
+        except BaseException:
+            await writer.close()
+            raise
+        await reader.execute("PRAGMA query_only = ON")
+        return cls(path, writer, reader, audit_key, key)
+
+    async def close(self) -> None:
+        if self._quick is not None:
+            self._quick.close()
+        await self._reader.close()
+        await self._writer.close()
+
+    async def write(self, fn: Callable[Concatenate[Conn, P], Awaitable[R]], /,
+                    *args: P.args, **kwargs: P.kwargs) -> R:
+        """One serialised write transaction: committed on success, rolled back on error
+        (a caller cancelled meanwhile rolls back too)."""
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                result = await fn(AioConn(self._writer, self.audit_key, True, self.counter),
+                                  *args, **kwargs)
+            except BaseException:
+                await asyncio.shield(self._writer.rollback())
+                raise
+            await asyncio.shield(self._writer.commit())
+            return result
+
+    async def read(self, fn: Callable[Concatenate[Conn, P], Awaitable[R]], /,
+                   *args: P.args, **kwargs: P.kwargs) -> R:
+        """A consistent read-only snapshot. A `@quick` function runs on the event loop's
+        own thread (no hop, no wait for the interpreter lock on the way back); it never
+        waits for the database there (busy timeout 0): should another process keep it
+        busy, the read goes the worker's way, where waiting holds up no other chat."""
+        if is_quick(fn):
+            try:
+                return self._quick_read(fn, *args, **kwargs)
+            except self._operational_errors:
+                pass
+        async with self._read_lock:
+            await self._reader.execute("BEGIN")
+            try:
+                return await fn(AioConn(self._reader, self.audit_key, False, self.counter),
+                                *args, **kwargs)
+            finally:
+                await asyncio.shield(self._reader.rollback())
+
+    def _quick_read(self, fn: Callable[Concatenate[Conn, P], Awaitable[R]], /,
+                    *args: P.args, **kwargs: P.kwargs) -> R:
+        raw = self._quick_conn()
+        raw.execute("BEGIN").close()
+        try:
+            coroutine = fn(QuickConn(raw, self.audit_key, self.counter), *args, **kwargs)
+            return _run_now(coroutine)  # type: ignore[arg-type]
+        finally:
+            if raw.in_transaction:
+                raw.rollback()
+
+    def _quick_conn(self) -> sqlite3.Connection:
+        """The quick reads' connection, opened on first use (on the event loop's thread,
+        the only one that uses it): query-only, never waiting."""
+        if self._quick is None:
+            quick = self._connector()
+            quick.execute("PRAGMA query_only = ON")
+            quick.execute("PRAGMA busy_timeout = 0")
+            self._quick = quick
+        return self._quick
+
+    async def checkpoint(self, attempts: int = 50) -> None:
+        """Move the WAL into the main file and truncate it, confirmed not busy.
+
+        After a disposal this is what makes deleted pages unrecoverable from the WAL
+        (secure_delete has already zeroed them in the pages written there).
+
+        Each attempt gives up at once when another process reads or writes (the busy
+        timeout would hold this process's locks, and so every chat, for up to 15 s an
+        attempt); between attempts this process's readers and writers carry on.
+        """
+        for _ in range(attempts):
+            async with self._write_lock, self._read_lock, self._not_waiting():
+                row = (await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
+            if next(iter(row))[0] == 0:
+                return
+            await asyncio.sleep(0.05)  # another process holds a read or write transaction
+        raise DatabaseError("the write-ahead log could not be checkpointed (busy); try again")
+
+    async def scrub(self, attempts: int = 50) -> None:
+        """Rebuild the file from the rows it holds (VACUUM), then checkpoint: after a
+        disposal, nothing deleted can be read back from the database's files.
+
+        secure_delete zeroes a row where it is deleted, but a page rebuilt earlier (rows
+        moved by inserts and deletes around them) can still hold an old copy of a row in
+        its free space; only rebuilding the file clears those. It takes this process's
+        writers for as long as it runs (about a second for 50 MB), so it is for
+        disposals, never the hot path. DatabaseError when another process keeps the
+        database busy (try again later).
+        """
+        async with self._write_lock, self._read_lock, self._not_waiting():
+            try:
+                await self._writer.execute_fetchall("VACUUM")
+            except self._operational_errors:
+                raise DatabaseError("the database could not be rebuilt (busy); try again") from None
+        await self.checkpoint(attempts)
+
+    @asynccontextmanager
+    async def _not_waiting(self) -> AsyncIterator[None]:
+        """The writer gives up at once on a busy database instead of waiting the busy
+        timeout (which would hold this process's locks, and so every chat, meanwhile).
+        Taken with both locks held, so this process holds no snapshot meanwhile (a read
+        holds the read lock for as long as it runs; a quick read never outlives its
+        call). Statements are read to the end: one left open would block VACUUM."""
+        await self._writer.execute_fetchall("PRAGMA busy_timeout = 0")
+        try:
+            yield
+        finally:
+            await self._writer.execute_fetchall(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+    async def backup(self, target: Path) -> None:
+        """Copy the whole database, online (SQLite backup API), to a new 0600 file.
+
+        The copy is encrypted with the same key when the database is."""
+        if target.exists():
+            raise DatabaseError(f"{target.name} already exists; choose a new file")
+        create_private_file(target)
+        copy = _connector(target, self._key)()
+        try:
+            async with self._write_lock:
+                await self._writer.backup(copy)
+        finally:
+            copy.close()
+
+
+BACKENDS["sqlite"] = SqliteDatabase
+
+
+def _sql_quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _operational_errors(key: str | None) -> tuple[type[Exception], ...]:
+    """SQLCipher raises its own error classes, not sqlite3's subclasses."""
+    if key is None:
+        return (sqlite3.OperationalError,)
+    from sqlcipher3 import dbapi2 as sqlcipher  # type: ignore[import-not-found]
+    return (sqlite3.OperationalError, sqlcipher.OperationalError)
+
+
+def _connector(path: Path, key: str | None) -> Callable[[], sqlite3.Connection]:
+    if key is None:
+        def plain() -> sqlite3.Connection:
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            return conn
+        return plain
+    try:
+        from sqlcipher3 import dbapi2 as sqlcipher  # type: ignore[import-not-found]
+    except ImportError:
+        raise DatabaseError(
+            "EWO_DATABASE_KEY is set but SQLCipher cannot be loaded "
+            "(install sqlcipher3-binary); nothing was written"
+        ) from None
+
+    def encrypted() -> sqlite3.Connection:
+        conn = sqlcipher.connect(str(path), isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlcipher.Row
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        conn.execute(f"PRAGMA key = '{_sql_quote(key)}'")
+        return conn  # type: ignore[no-any-return]
+    return encrypted
+
+
+async def _connect(connector: Callable[[], sqlite3.Connection]) -> aiosqlite.Connection:
+    old_umask = os.umask(0o077)  # -wal and -shm files: owner only
+    try:
+        conn = aiosqlite.Connection(connector, iter_chunk_size=256)
+        try:
+            await conn
+        except Exception as exc:
+            raise DatabaseError(f"cannot open the database: {_reason(exc)}") from None
+        try:
+            # A wrong key shows here: the first read fails with "file is not a database".
+            await conn.execute_fetchall("SELECT count(*) FROM sqlite_master")
+            mode = (await conn.execute_fetchall("PRAGMA journal_mode = WAL"))[0]
+            if mode is None or str(mode[0]).lower() != "wal":
+                raise DatabaseError("cannot switch the database to WAL mode")
+            for pragma in _PRAGMAS:
+                await conn.execute(pragma)
+        except DatabaseError:
+            await conn.close()
+            raise
+        except Exception as exc:
+            await conn.close()
+            raise DatabaseError(f"cannot open the database: {_reason(exc)}") from None
+        return conn
+    finally:
+        os.umask(old_umask)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    if "not a database" in text:
+        return "wrong EWO_DATABASE_KEY, or the file is not an EWO database"
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+async def _migrate(conn: aiosqlite.Connection) -> None:
+    version = (await conn.execute_fetchall("PRAGMA user_version"))[0][0]
+    if version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"the database is newer (schema {version}) than this program ({SCHEMA_VERSION})"
+        )
+    for number in range(version + 1, SCHEMA_VERSION + 1):
+        script = MIGRATIONS[number - 1]
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Statements one by one: executescript would commit the open transaction.
+            for statement in _statements(script):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            await conn.rollback()
+            raise
+        await conn.commit()
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (trigger bodies keep their inner semicolons)."""
+    statements: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements

@@ -1,0 +1,95 @@
+"""The weekly caseload digest (a use case): each supervisor's summary, through the outbox,
+once a week.
+
+`EWO_CASELOAD_DIGEST` names a day and time (none: no digest). The job runs at start
+and every few minutes; once this ISO week's moment has passed it queues one digest
+per supervisor, and records the week in `meta` in the same transaction, so a restart,
+a second process or a missed run never sends a week's digest twice or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from bot.chat.caseload import summary_pages
+from bot.chat.render import day
+from bot.settings import Settings
+from bot.storage import audit, outbox
+from bot.storage import caseload as caseload_store
+from bot.storage.caseload import Terms
+from bot.storage.db import Conn, Database
+
+TITLE = "Weekly caseload digest for your team, {date}"
+MORE = "More officers in /caseload."
+OPEN_BUTTON = "Open caseload"
+
+
+def due_week(now: datetime, weekly: tuple[int, time]) -> str | None:
+    """This ISO week's label (`2026-W48`) once its digest moment has passed, else None.
+
+    `now` is in the service time zone; the moment is the weekday (0 = Monday) and
+    wall-clock time of the setting, in that zone.
+    """
+    weekday, at = weekly
+    monday = now.date() - timedelta(days=now.weekday())
+    moment = datetime.combine(monday + timedelta(days=weekday), at, tzinfo=now.tzinfo)
+    if now < moment:
+        return None
+    year, week, _ = now.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+async def enqueue_due_digests(db: Database, settings: Settings, now: datetime) -> int:
+    """Queue this week's digests if they are due and not yet queued; returns how many."""
+    if settings.caseload_digest is None:
+        return 0
+    week = due_week(now.astimezone(settings.timezone), settings.caseload_digest)
+    if week is None:
+        return 0
+    # Figures are read before the write lock so other writers are not held up.
+    digests = await db.read(_digests, week, Terms.of(settings, now))
+    if digests is None:
+        return 0
+    queued = await db.write(_queue_digests, week, digests, now)
+    return 0 if queued is None else queued
+
+
+async def _digests(conn: Conn, week: str, terms: Terms) -> list[tuple[int, str]] | None:
+    """Each supervisor's digest text (None: this week's are queued already)."""
+    if await _done(conn, week):
+        return None
+    digests = []
+    for supervisor in await caseload_store.digest_supervisors(conn):
+        team = await caseload_store.team_caseload(conn, supervisor, terms=terms)
+        if team.officers or team.own.figures.pupils:
+            digests.append((supervisor.id, digest_text(team)))
+    return digests
+
+
+async def _queue_digests(conn: Conn, week: str, digests: list[tuple[int, str]],
+                         now: datetime) -> int | None:
+    """Queue the week's digests and record the week (None: another process was quicker)."""
+    await conn.lock("caseload_digest")
+    if await _done(conn, week):
+        return None
+    for supervisor_id, text in digests:
+        await outbox.enqueue(conn, kind="digest", audience=f"supervisor:{supervisor_id}",
+                             payload={"text": text, "buttons": [[OPEN_BUTTON, "cl:page:0"]]},
+                             now=now)
+    await caseload_store.record_digest_week(conn, week)
+    await audit.append(conn, actor="system", action="caseload_digest",
+                       reason="weekly_digest", detail={"week": week,
+                                                       "supervisors": len(digests)}, at=now)
+    return len(digests)
+
+
+def digest_text(team: caseload_store.TeamCaseload) -> str:
+    """The first page of the summary (officers most in need come first)."""
+    pages = summary_pages(team, title=TITLE.format(date=day(team.today)))
+    return pages[0] if len(pages) == 1 else f"{pages[0]}\n\n{MORE}"
+
+
+async def _done(conn: Conn, week: str) -> bool:
+    last = await caseload_store.last_digest_week(conn)
+    # ISO week labels sort in time order; a clock set back never repeats a week.
+    return last is not None and last >= week

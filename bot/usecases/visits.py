@@ -1,0 +1,126 @@
+"""Saving a visit: the visit, the draft's end, the audit entry and any escalation, in
+one write transaction, with what happened as a typed outcome."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.domain import visit_flow as flow
+from bot.domain.visits import SUPERVISOR_ACTIONS
+from bot.storage import audit, conversations, outbox, sessions
+from bot.storage import visits as visit_store
+from bot.storage.conversations import Conversation
+from bot.storage.db import Conn, Database
+from bot.storage.officers import Officer
+from bot.storage.visits import NewVisit, VisitPupil
+
+
+class Saved(enum.Enum):
+    """What a press of Save came to."""
+
+    SAVED = "saved"          # written (and escalated when its action asks for it)
+    REPEAT = "repeat"        # this draft was saved already (a second press)
+    STALE = "stale"          # the draft ended or moved on meanwhile
+    GONE = "gone"            # the pupil is no longer the officer's: draft ended
+    CORRECTED = "corrected"  # the visit being corrected was corrected meanwhile: ended
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """How many people an escalation was addressed to, and whether it was the
+    recorder's own supervisor."""
+
+    count: int
+    own_supervisor: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VisitSaved:
+    outcome: Saved
+    told: Told | None = None  # who an escalation went to (None: there was none)
+
+
+Escalation = Callable[[VisitPupil], dict[str, Any]]
+
+
+async def save_visit(db: Database, officer: Officer, talk: Conversation, visit: NewVisit,
+                     now: datetime, *, escalation: Escalation) -> VisitSaved:
+    """Save the draft `talk` as `visit`; `escalation(pupil)` is the pushed message's
+    payload (rendered by the caller: it names no one) for an action a supervisor must
+    hear of."""
+    return await db.write(_save, officer, talk, visit, now, escalation)
+
+
+async def _save(conn: Conn, officer: Officer, talk: Conversation, visit: NewVisit,
+                now: datetime, escalation: Escalation) -> VisitSaved:
+    if await visit_store.saved_from_draft(conn, talk.token):
+        return VisitSaved(Saved.REPEAT)
+    current = await conversations.current(conn, officer.id, now)
+    if current is None or current.token != talk.token or current.step != flow.SUMMARY:
+        return VisitSaved(Saved.STALE)
+    pupil = await visit_store.visit_pupil(conn, officer, visit.pupil_id)
+    if pupil is None:
+        await conversations.end(conn, officer.id, talk.token)
+        return VisitSaved(Saved.GONE)
+    old = None
+    if visit.supersedes is not None:
+        old = await visit_store.visit_for_correction(conn, officer, visit.supersedes)
+        if old is None or old.superseded or old.pupil_id != visit.pupil_id:
+            await conversations.end(conn, officer.id, talk.token)
+            return VisitSaved(Saved.CORRECTED)
+    visit_id = await visit_store.record_visit(conn, officer, visit, draft_token=talk.token,
+                                              now=now)
+    await conversations.end(conn, officer.id, talk.token)
+    if visit_id is None:
+        return VisitSaved(Saved.REPEAT)
+    detail = {"visit_id": visit_id}
+    if visit.supersedes is not None:
+        detail["supersedes"] = visit.supersedes
+    await audit.append(conn, actor=officer.actor, action="visit_saved",
+                       target=f"pupil:{visit.pupil_id}",
+                       reason="visit_correction" if old else "visit_command", detail=detail)
+    if visit.action in SUPERVISOR_ACTIONS and (old is None or old.action != visit.action):
+        return VisitSaved(Saved.SAVED, await _escalate(conn, officer, visit, now,
+                                                       escalation(pupil)))
+    return VisitSaved(Saved.SAVED)
+
+
+async def _escalate(conn: Conn, officer: Officer, visit: NewVisit, now: datetime,
+                    payload: dict[str, Any]) -> Told:
+    """Queue the message naming no one: to the recorder's supervisor, else to every other
+    supervisor; when there is nobody, the row is kept as undelivered (counted), not
+    left waiting for no one."""
+    audiences = await outbox.escalation_audiences(conn, officer.id)
+    for audience in audiences or (f"supervisor_of:{officer.id}",):
+        await outbox.enqueue(conn, kind="escalation", audience=audience, payload=payload,
+                             now=now, pupil_ids=[visit.pupil_id], nobody=not audiences)
+    own = bool(audiences) and audiences[0].startswith("supervisor_of:")
+    return Told(len(audiences), own)
+
+
+async def discard_expired_drafts(db: Database, now: datetime) -> None:
+    """Visit drafts and requests kept while locked whose time is up go (the job's)."""
+    await db.write(_discard_expired, now)
+
+
+async def _discard_expired(conn: Conn, now: datetime) -> None:
+    await visit_store.discard_expired_drafts(conn, now)
+    await sessions.discard_expired_requests(conn, now)
+
+
+async def cancel_conversation(db: Database, officer: Officer,
+                              now: datetime) -> Conversation | None:
+    """/cancel: end the officer's open conversation, saving nothing; the one ended
+    (None: there was none)."""
+    return await db.write(_cancel, officer, now)
+
+
+async def _cancel(conn: Conn, officer: Officer, now: datetime) -> Conversation | None:
+    talk = await conversations.current(conn, officer.id, now)
+    if talk is not None:
+        await conversations.end(conn, officer.id, talk.token)
+    return talk
