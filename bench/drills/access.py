@@ -22,7 +22,7 @@ from bot.domain import visit_flow as flow
 from bot.handlers import access as access_handlers
 from bot.handlers import common, visit
 from bot.handlers import pupils as pupil_handlers
-from bot.handlers import retention as retention_handlers
+from bot.handlers import retention_texts as retention_handlers
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn, BotMessage, FakeUser
 from bot.storage import officers as officer_store

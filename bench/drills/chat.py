@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from bot.domain import visit_flow as flow
-from bot.handlers import retention as retention_handlers
+from bot.handlers import retention_texts as retention_handlers
 from bot.handlers import visit
 from bot.handlers.common import SENSITIVE_PLACEHOLDER
 from bot.sandbox import BotMessage, FakeUser

@@ -23,7 +23,7 @@ from bot.app import SOMETHING_WRONG
 from bot.clock import FixedClock
 from bot.domain import visit_flow as flow
 from bot.handlers import access, visit
-from bot.handlers import retention as retention_handlers
+from bot.handlers import retention_texts as retention_handlers
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn, BotMessage, FakeUser
 from bot.storage import officers as officer_store

@@ -30,7 +30,7 @@ from bench.drills.common import (
 from bench.drills.stage import PIN, Pupil, Service, made_up_pupil, made_up_word
 from bot.clock import FixedClock
 from bot.handlers import access
-from bot.handlers import retention as retention_handlers
+from bot.handlers import retention_texts as retention_handlers
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.storage import audit

@@ -29,15 +29,7 @@ from bot.domain.attempts import AttemptLimits
 from bot.domain.pinhash import PinCheck, check_pin, hash_pin, verify_pin
 from bot.domain.pins import is_pin_shaped, pin_problem
 from bot.handlers import kept, visit
-from bot.handlers.common import (
-    Context,
-    answer,
-    current_officer,
-    forget_message,
-    refuse,
-    services,
-    set_current_officer,
-)
+from bot.handlers.common import Context, answer, forget_message, refuse
 from bot.storage import audit, conversations, sessions
 from bot.storage.officers import Officer
 from bot.usecases import access as access_cases
@@ -82,7 +74,7 @@ _START = re.compile(r"^/start(?:@\w+)?(?:\s+(.+?))?\s*$")
 
 async def gate(update: Update, context: Context) -> None:
     """Group -1: decide whether this update may reach a feature handler at all."""
-    set_current_officer(context, None)
+    context.admit(None)
     chat = update.effective_chat
     user = update.effective_user
     if chat is None or user is None:
@@ -92,7 +84,7 @@ async def gate(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
     if not _from_own_private_chat(update, user.id):
         raise ApplicationHandlerStop
-    svc = services(context)
+    svc = context.services
     now = svc.clock.now()
     officer, session = await svc.db.read(sessions.account_holder, user.id)
     start_code = _start_code(update)
@@ -116,7 +108,7 @@ async def gate(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
     if session.last_seen_at is None or now - session.last_seen_at >= _TOUCH_EVERY:
         await svc.db.write(sessions.touch, officer.id, now)
-    set_current_officer(context, officer)
+    context.admit(officer)
     if not context.registry.allows(update, officer.role, context.bot.username):
         await refuse(update, context, officer, reason="role")
         raise ApplicationHandlerStop
@@ -165,14 +157,14 @@ async def _refuse_stranger(update: Update, context: Context, user_id: int, now: 
     if not _limits(context).may_refuse(user_id, now):
         await render.ack(update)
         return
-    svc = services(context)
+    svc = context.services
     await svc.db.write(audit.append, actor="telegram:unknown", action="refused:stranger",
                        reason="not_enrolled")
     await answer(update, STRANGER)
 
 
 async def _refuse_officer(update: Update, context: Context, officer: Officer) -> None:
-    svc = services(context)
+    svc = context.services
     await svc.db.write(audit.append, actor=officer.actor, action=f"refused:{officer.status}",
                        reason="access_ended" if officer.status == "revoked" else "pin_lockout")
     await answer(update, REVOKED if officer.status == "revoked" else ACCOUNT_LOCKED)
@@ -186,7 +178,7 @@ async def _enrol(update: Update, context: Context, officer: Officer | None, code
     account bound to no officer the refusal is said at most once an hour, shared with
     the stranger's refusal; a locked or revoked officer is told why, as on any update.
     """
-    svc = services(context)
+    svc = context.services
     user = update.effective_user
     chat = update.effective_chat
     assert user is not None and chat is not None
@@ -211,7 +203,7 @@ async def _enrol(update: Update, context: Context, officer: Officer | None, code
 
 async def _pin_setup(update: Update, context: Context, officer: Officer) -> None:
     """Bound but no PIN yet: the PIN, twice. Every message holding a PIN is deleted."""
-    svc = services(context)
+    svc = context.services
     message = update.message
     if message is None or not message.text:
         await answer(update, CHOOSE_PIN)
@@ -262,7 +254,7 @@ async def _while_locked(update: Update, context: Context, officer: Officer) -> N
 
 
 async def _try_pin(update: Update, context: Context, officer: Officer, pin: str) -> None:
-    svc = services(context)
+    svc = context.services
     stored = await svc.db.read(sessions.pin_hash_of, officer.id)
     check = (PinCheck(False) if stored is None
              else await asyncio.to_thread(check_pin, pin, stored, svc.pepper))
@@ -284,7 +276,7 @@ def wrong_pin_text(left: int) -> str:
 
 async def lock_command(update: Update, context: Context) -> None:
     """/lock — lock the session now."""
-    officer = current_officer(context)
-    svc = services(context)
+    officer = context.officer
+    svc = context.services
     await access_cases.lock(svc.db, officer)
     await answer(update, LOCKED_NOW)

@@ -7,16 +7,7 @@ from telegram import Update
 
 from bot.chat.render import ack, grid
 from bot.domain.alerts import BUTTON_COLUMNS, more_button
-from bot.handlers.common import (
-    STALE_BUTTON,
-    Context,
-    answer,
-    button_data,
-    current_officer,
-    parse_id,
-    refuse,
-    services,
-)
+from bot.handlers.common import STALE_BUTTON, Context, answer, button_data, parse_id, refuse
 from bot.handlers.pupils import ALERT_BUTTON, show_card
 from bot.storage import outbox
 from bot.storage.db import Conn
@@ -40,13 +31,13 @@ async def on_button(update: Update, context: Context) -> None:
 async def _more(update: Update, context: Context, outbox_id: int | None,
                 page: int | None) -> None:
     """The next page of a digest, only for the person it was sent to."""
-    officer = current_officer(context)
+    officer = context.officer
     pages = None
     if outbox_id is not None and page is not None:
         async def _snapshot(conn: Conn) -> None:
             nonlocal pages
             pages = await outbox.digest_pages(conn, outbox_id, recipient_id=officer.id)
-        await services(context).db.read(_snapshot)
+        await context.services.db.read(_snapshot)
     if outbox_id is None or page is None or pages is None or page >= len(pages):
         target = f"outbox:{outbox_id}" if outbox_id is not None else None
         await refuse(update, context, officer, reason="stale_button", target=target,

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.handlers.common import Context, answer, current_officer, services
+from bot.handlers.common import Context, answer
 from bot.handlers.visit.texts import CANCELLED_OTHER, NOTHING_TO_CANCEL
 from bot.usecases.visits import cancel_conversation
 
 
 async def cancel_command(update: Update, context: Context) -> None:
     """/cancel — leave the open conversation, saving nothing."""
-    officer = current_officer(context)
-    svc = services(context)
+    officer = context.officer
+    svc = context.services
     talk = await cancel_conversation(svc.db, officer, svc.clock.now())
     if talk is None:
         await answer(update, NOTHING_TO_CANCEL)

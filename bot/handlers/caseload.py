@@ -26,16 +26,7 @@ from bot.chat.render import ack, day, edit
 from bot.domain.attendance import percent_text
 from bot.domain.caseload import band_labels
 from bot.domain.text import pupil_name
-from bot.handlers.common import (
-    STALE_BUTTON,
-    Context,
-    answer,
-    button_data,
-    current_officer,
-    keyboard,
-    parse_id,
-    services,
-)
+from bot.handlers.common import STALE_BUTTON, Context, answer, button_data, keyboard, parse_id
 from bot.storage import audit
 from bot.storage import caseload as caseload_store
 from bot.storage.caseload import OfficerCaseload, PupilInNeed, TeamCaseload, Terms
@@ -81,7 +72,7 @@ async def caseload_command(update: Update, context: Context) -> None:
     if args:
         await _show_officer(update, context, args[0], 0, edit=False)
         return
-    supervisor = current_officer(context)
+    supervisor = context.officer
     team = await _team(context, supervisor)
     await _audit(context, supervisor, target=None, detail={"view": "team", "page": 0})
     if not team.officers and not team.own.figures.pupils:
@@ -105,7 +96,7 @@ async def caseload_button(update: Update, context: Context) -> None:
 
 
 async def _summary_page(update: Update, context: Context, page: int) -> None:
-    supervisor = current_officer(context)
+    supervisor = context.officer
     team = await _team(context, supervisor)
     pages = summary_pages(team, title=TITLE.format(date=day(team.today)))
     page = min(page, len(pages) - 1)  # the team shrank since the button was sent
@@ -115,8 +106,8 @@ async def _summary_page(update: Update, context: Context, page: int) -> None:
 
 async def _show_officer(update: Update, context: Context, ref: str, page: int, *,
                         edit: bool) -> None:
-    supervisor = current_officer(context)
-    svc = services(context)
+    supervisor = context.officer
+    svc = context.services
     detail = await svc.db.read(caseload_store.officer_caseload, supervisor, ref,
                                terms=Terms.of(svc.settings, svc.clock.now()))
     if detail is None:
@@ -206,7 +197,7 @@ def _summary_markup(page: int, pages: int) -> InlineKeyboardMarkup | None:
 
 
 async def _send_chart(update: Update, context: Context, team: TeamCaseload) -> None:
-    settings = services(context).settings
+    settings = context.services.settings
     labels = band_labels(pa_threshold=settings.pa_threshold, sa_threshold=settings.sa_threshold)
     bars: list[tuple[str, Sequence[int]]] = []
     room = charts.MAX_BARS - (1 if team.own.figures.pupils else 0)
@@ -225,14 +216,14 @@ async def _send_chart(update: Update, context: Context, team: TeamCaseload) -> N
 
 
 async def _team(context: Context, supervisor: Officer) -> TeamCaseload:
-    svc = services(context)
+    svc = context.services
     return await svc.db.read(caseload_store.team_caseload, supervisor,
                              terms=Terms.of(svc.settings, svc.clock.now()))
 
 
 async def _audit(context: Context, supervisor: Officer, *, target: str | None,
                  detail: dict[str, Any], pupil_ids: Sequence[int] = ()) -> None:
-    svc = services(context)
+    svc = context.services
     await svc.db.write(audit.append, actor=supervisor.actor, action=ACTION, target=target,
                        reason=REASON, detail=detail, at=svc.clock.now(),
                        targets=audit.pupil_refs(pupil_ids))

@@ -85,25 +85,11 @@ class EwoContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 Context = EwoContext
 
 
-def services(context: Context) -> Services:
-    return context.services
-
-
-def set_current_officer(context: Context, officer: Officer | None) -> None:
-    """Called by the gate only: who sent this update, already authorised for it."""
-    context.admit(officer)
-
-
-def current_officer(context: Context) -> Officer:
-    """The unlocked, active person behind this update (the gate let it through)."""
-    return context.officer
-
-
 async def refuse(update: Update, context: Context, officer: Officer, *, reason: str,
                  target: str | None = None, text: str = NOT_ALLOWED) -> None:
     """One polite refusal and an audit entry."""
     what = _what(update)
-    services_ = services(context)
+    services_ = context.services
     await services_.db.write(audit.append, actor=officer.actor, action=f"refused:{what}",
                              target=target, reason=reason)
     await answer(update, text, alert=True)
@@ -143,7 +129,7 @@ async def _send_in_parts(chat: Chat, text: str, markup: InlineKeyboardMarkup | N
 
 async def schedule_sensitive(context: Context, chat_id: int, message_id: int) -> None:
     """Record that this message goes after EWO_SENSITIVE_MESSAGE_MINUTES (0: it stays)."""
-    svc = services(context)
+    svc = context.services
     minutes = svc.settings.sensitive_message_minutes
     if minutes:
         await svc.db.write(message_store.schedule_deletion, chat_id, message_id,
@@ -177,7 +163,7 @@ async def edit_sensitive(context: Context, chat_id: int, message_id: int, text: 
 
 async def _sensitive_parts(context: Context, chat_id: int, parts: Sequence[str],
                            markup: InlineKeyboardMarkup | None) -> int:
-    keep = not services(context).settings.sensitive_message_minutes
+    keep = not context.services.settings.sensitive_message_minutes
     message_id = 0
     for number, part in enumerate(parts, 1):
         part_markup = markup if number == len(parts) else None
@@ -209,7 +195,7 @@ async def forget_message(context: Context, message: Message | None) -> None:
     is retried by the sweep."""
     if message is None:
         return
-    svc = services(context)
+    svc = context.services
     now = svc.clock.now()
     item = message_store.DueDeletion(message.chat_id, message.message_id)
     await svc.db.write(message_store.schedule_deletion, item.chat_id, item.message_id, now)

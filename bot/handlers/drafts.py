@@ -26,13 +26,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.chat import render as chat
-from bot.handlers.common import (
-    Context,
-    current_officer,
-    edit_sensitive,
-    send_sensitive,
-    services,
-)
+from bot.handlers.common import Context, edit_sensitive, send_sensitive
 from bot.storage import audit, conversations
 from bot.storage.conversations import Conversation
 
@@ -116,7 +110,7 @@ def pressed_message_id(update: Update) -> int:
 async def start(context: Context, officer_id: int, flow: Flow, *, step: str,
                 pupil_id: int | None = None, data: dict[str, Any] | None = None) -> Conversation:
     """Open a new draft of `flow` at `step`, replacing any other conversation."""
-    svc = services(context)
+    svc = context.services
     now = svc.clock.now()
     return await svc.db.write(conversations.start, officer_id, kind=flow.kind, step=step,
                               now=now,
@@ -131,11 +125,11 @@ async def show(update: Update, context: Context, flow: Flow, talk: Conversation,
     One screen per answer: an earlier message's buttons are left alone (pressed, they
     are refused as stale unless they are the current step's).
     """
-    svc = services(context)
+    svc = context.services
     where = chat_id(update)
     if screen.listed:  # a list of pupils shows only once its audit entry is committed
         await svc.audit_trail.append(audit.listing(
-            actor=current_officer(context).actor, reason=flow.listed_reason,
+            actor=context.officer.actor, reason=flow.listed_reason,
             pupil_ids=screen.listed))
     if edit and screen.sensitive:  # its deletion is recorded before the text is shown
         message_id = await edit_sensitive(context, where, pressed_message_id(update),
@@ -155,7 +149,7 @@ async def move(update: Update, context: Context, flow: Flow, talk: Conversation,
                draft: dict[str, Any], *, step: str, render: Render, edit: bool,
                pupil_id: int | None = None) -> None:
     """Store the answer, then show `step` as `render` draws it."""
-    svc = services(context)
+    svc = context.services
     moved = await svc.db.write(conversations.advance, talk, step=step, now=svc.clock.now(),
                                data=draft, pupil_id=pupil_id)
     if moved is None:  # ended or replaced meanwhile
@@ -168,7 +162,7 @@ async def move(update: Update, context: Context, flow: Flow, talk: Conversation,
 async def end_with(update: Update, context: Context, talk: Conversation, text: str, *,
                    edit: bool) -> None:
     """End the draft and say why."""
-    svc = services(context)
+    svc = context.services
     await svc.db.write(conversations.end, talk.officer_id, talk.token)
     if edit:
         await chat.edit(update, text)

@@ -8,7 +8,7 @@ from telegram import Update
 
 from bot.chat import render
 from bot.chat.render import keyboard
-from bot.handlers.common import Context, answer, current_officer, services
+from bot.handlers.common import Context, answer
 from bot.handlers.visit.start import today_in
 from bot.handlers.visit.texts import (
     DUE_BUTTONS,
@@ -39,14 +39,14 @@ def _due_line(item: visit_store.FollowUp, today: date) -> str:
 
 async def due_command(update: Update, context: Context) -> None:
     """/due — my open follow-ups dated today or earlier, oldest first."""
-    officer = current_officer(context)
+    officer = context.officer
     today = today_in(context)
-    due = await services(context).db.read(visit_store.open_follow_ups, officer, today=today)
+    due = await context.services.db.read(visit_store.open_follow_ups, officer, today=today)
     if not due:
         await answer(update, NO_FOLLOW_UPS)
         return
     # Each pupil named is in the one audit entry of this list, committed before it shows.
-    await services(context).audit_trail.append(audit.listing(
+    await context.services.audit_trail.append(audit.listing(
         actor=officer.actor, reason=DUE_COMMAND,
         pupil_ids=[item.pupil_id for item in due[:DUE_LINES]]))
     lines = [DUE_HEADER, *(_due_line(item, today) for item in due[:DUE_LINES])]

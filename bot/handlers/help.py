@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.handlers.common import Context, answer, current_officer
+from bot.handlers.common import Context, answer
 from bot.handlers.table import CONTROLLER, OFFICER, SUPERVISOR
 
 # /help's last line, by role (the registry's `tips`).
@@ -21,4 +21,4 @@ TIPS = {
 
 async def help_command(update: Update, context: Context) -> None:
     """/help — the commands this person's role may use."""
-    await answer(update, context.registry.help_text(current_officer(context).role))
+    await answer(update, context.registry.help_text(context.officer.role))

@@ -36,7 +36,7 @@ from typing import Any
 from telegram import Update
 
 from bot.handlers import pupils
-from bot.handlers.common import Context, answer, parse_id, services, set_current_officer
+from bot.handlers.common import Context, answer, parse_id
 from bot.storage import conversations
 from bot.storage import officers as officer_store
 from bot.storage import pupils as pupil_store
@@ -61,7 +61,7 @@ _AGAIN = Kept({"kind": "again"})
 
 async def keep(update: Update, context: Context, officer: Officer) -> None:
     """Keep the latest request made while locked, as references."""
-    svc = services(context)
+    svc = context.services
     now = svc.clock.now()
     async def _snapshot(conn: Conn):
         talk = await conversations.current(conn, officer.id, now)
@@ -162,7 +162,7 @@ async def _search(conn: Conn, context: Context, officer: Officer, typed: str,
 
 
 def _today(context: Context) -> dict[str, Any]:
-    svc = services(context)
+    svc = context.services
     return {"today": svc.clock.today(), "year_end": svc.settings.academic_year_end}
 
 
@@ -182,7 +182,7 @@ def button_pupils(data: str) -> tuple[int, ...]:
 async def _answer_from_draft(context: Context, officer: Officer,
                              request: dict[str, Any]) -> str | None:
     """Take the kept answer out of the draft it waited in (None once that has ended)."""
-    svc = services(context)
+    svc = context.services
     now = svc.clock.now()
     answer_text = await svc.db.write(conversations.take_from_draft, officer.id,
                                      request.get("token"), KEPT_ANSWER, now)
@@ -200,7 +200,7 @@ async def replay(update: Update, context: Context, officer: Officer, kept: str) 
         await answer(update, SEND_AGAIN)
     elif kind == "search":
         # The PIN's update carries on as the search; the gate checked this officer.
-        set_current_officer(context, officer)
+        context.admit(officer)
         await pupils.show_kept_matches(update, context, _ids(request.get("pupils")),
                                        str(request.get("via")))
     elif kind in ("text", "button", "sar", "answer"):
@@ -220,7 +220,7 @@ async def _rebuilt(update: Update, context: Context, officer: Officer,
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return None
-    svc = services(context)
+    svc = context.services
     moment = int(svc.clock.now().timestamp())
     message: dict[str, Any] = {
         "message_id": request.get("message_id") or 0, "date": moment,
@@ -250,5 +250,5 @@ async def _text(context: Context, officer: Officer, request: dict[str, Any]) -> 
     pupil_id = request.get("pupil")
     if not isinstance(pupil_id, int):
         return None
-    upn = await services(context).db.read(sar_store.upn_of, pupil_id)
+    upn = await context.services.db.read(sar_store.upn_of, pupil_id)
     return None if upn is None else f"/sar {upn}"

@@ -26,11 +26,9 @@ from bot.handlers.common import (
     Context,
     answer,
     button_data,
-    current_officer,
     keyboard,
     parse_id,
     send_sensitive,
-    services,
 )
 from bot.storage import audit
 from bot.storage import pupils as pupil_store
@@ -75,7 +73,7 @@ SEN_LABELS = {"N": "none", "K": "SEN support", "E": "EHC plan"}
 
 async def pupils_command(update: Update, context: Context) -> None:
     """/pupils — my allocated pupils, lowest attendance first, first page."""
-    text, markup = await _list_page(context, current_officer(context), 1, PUPILS_COMMAND)
+    text, markup = await _list_page(context, context.officer, 1, PUPILS_COMMAND)
     await answer(update, text, markup=markup)
 
 
@@ -86,7 +84,7 @@ async def page_button(update: Update, context: Context) -> None:
     if not page:
         await answer(update, STALE_BUTTON)
         return
-    text, markup = await _list_page(context, current_officer(context), page, LIST_BUTTON)
+    text, markup = await _list_page(context, context.officer, page, LIST_BUTTON)
     await edit(update, text, markup)
     await ack(update)
 
@@ -94,7 +92,7 @@ async def page_button(update: Update, context: Context) -> None:
 async def _list_page(context: Context, officer: Officer, page: int,
                      reason: str) -> tuple[str, InlineKeyboardMarkup | None]:
     """A page of the list, audited (once committed) as naming each pupil on it."""
-    svc = services(context)
+    svc = context.services
     today = svc.clock.today()
     async def _snapshot(conn: Conn):
         nonlocal page
@@ -155,8 +153,8 @@ async def search_text(update: Update, context: Context) -> None:
 
 
 async def _find_and_show(update: Update, context: Context, typed: str, reason: str) -> None:
-    officer = current_officer(context)
-    svc = services(context)
+    officer = context.officer
+    svc = context.services
     found: list[PupilSummary] = []
     card: PupilCard | None = None
     if len(typed) <= LONGEST_QUERY:
@@ -178,12 +176,12 @@ async def show_kept_matches(update: Update, context: Context, pupil_ids: Sequenc
                             reason: str) -> None:
     """After the PIN, a search kept while locked (its matches by id, never the words):
     answered as the search was, from the matches this person may still see."""
-    officer = current_officer(context)
+    officer = context.officer
     # A kept search is replayed without a new update, so the gate's check is made here.
     if officer.role not in context.registry.search.roles:
         await answer(update, NOT_FOUND)
         return
-    svc = services(context)
+    svc = context.services
     found, card = await svc.db.read(
         pupil_store.among_with_card, officer, pupil_ids, today=svc.clock.today(),
         year_end=svc.settings.academic_year_end)
@@ -200,7 +198,7 @@ async def show_choices(update: Update, context: Context, found: Sequence[PupilSu
                        reason: str) -> None:
     """Several matches: a button each (up to SEARCH_LIMIT), the list audited first."""
     shown = found[:SEARCH_LIMIT]
-    await audit_listing(context, current_officer(context), shown, reason)
+    await audit_listing(context, context.officer, shown, reason)
     await answer(update, _choice_text(found), markup=keyboard(
         [[(_choice_label(pupil), f"pick:{pupil.id}")] for pupil in shown]))
 
@@ -213,7 +211,7 @@ async def audit_listing(context: Context, officer: Officer, shown: Sequence[Pupi
         return
     if any(pupil.access == pupil_store.SUPERVISION for pupil in shown):
         detail, reason = {**(detail or {}), "via": reason}, SUPERVISION
-    await services(context).audit_trail.append(audit.listing(
+    await context.services.audit_trail.append(audit.listing(
         actor=officer.actor, reason=reason, pupil_ids=[pupil.id for pupil in shown],
         detail=detail))
 
@@ -222,8 +220,8 @@ async def _not_found(update: Update, context: Context, typed: str, reason: str) 
     """Nothing matched: offer the officer's own pupils whose name nearly matches (a
     typing slip), as buttons (a list of pupils, audited as one), or say plainly that
     none does."""
-    officer = current_officer(context)
-    svc = services(context)
+    officer = context.officer
+    svc = context.services
     near: list[PupilSummary] = []
     if len(typed) <= LONGEST_QUERY:
         # Compared in Python over the caseload: on a worker, not the event loop's thread.
@@ -275,8 +273,8 @@ async def show_card(update: Update, context: Context, pupil_id: int, reason: str
     """Send the card of a pupil this person may see, audited with `reason` (or
     `supervision`); answer NOT_FOUND otherwise. For other features' buttons too
     (an alert's button passes ALERT_BUTTON). Returns whether a card was shown."""
-    svc = services(context)
-    card = await svc.db.read(pupil_store.pupil_card, current_officer(context),
+    svc = context.services
+    card = await svc.db.read(pupil_store.pupil_card, context.officer,
                              pupil_id, today=svc.clock.today(),
                              year_end=svc.settings.academic_year_end)
     return await _show(update, context, pupil_id, card, reason)
@@ -285,8 +283,8 @@ async def show_card(update: Update, context: Context, pupil_id: int, reason: str
 async def _show(update: Update, context: Context, pupil_id: int, card: PupilCard | None,
                 reason: str) -> bool:
     """Audit a card read for `pupil_id` (None: not this person's to see), then send it."""
-    officer = current_officer(context)
-    svc = services(context)
+    officer = context.officer
+    svc = context.services
     # Shown only once its audit entry is committed.
     await svc.audit_trail.append(view_entry(officer, "pupil_card", pupil_id,
                                              None if card is None else card.access, reason))
@@ -385,8 +383,8 @@ async def details_button(update: Update, context: Context) -> None:
     if pupil_id is None:
         await answer(update, STALE_BUTTON)
         return
-    officer = current_officer(context)
-    svc = services(context)
+    officer = context.officer
+    svc = context.services
     details = await pupil_cases.read_details(svc.db, officer, pupil_id, via=CARD_BUTTON)
     if details is None or update.effective_chat is None:
         await answer(update, NOT_FOUND)

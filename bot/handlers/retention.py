@@ -28,18 +28,17 @@ from bot.chat.render import ack, day, edit
 from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.dates import parse_chat_date
 from bot.domain.message_parts import MESSAGE_LIMIT, clipped, text_length
-from bot.domain.retention import HOLD_REASONS, PAST, review_date_problem
+from bot.domain.retention import HOLD_REASONS, review_date_problem
 from bot.domain.text import noun_for
+from bot.handlers import retention_texts as texts
 from bot.handlers.common import (
     STALE_BUTTON,
     Context,
     answer,
     button_data,
-    current_officer,
     keyboard,
     parse_id,
     refuse,
-    services,
 )
 from bot.storage import audit, conversations
 from bot.storage import retention as retention_store
@@ -55,67 +54,6 @@ PER_PAGE = 5
 MAX_SCHOOL_LINES = 30
 SCHOOL_NAME_MAX = 60  # characters of a school's name on a line of the overview
 
-TITLE = "Retention on {day}: {past} past due, {coming} coming due, {held} on hold."
-SCHOOL_LINE = "{school}: {past} past due, {coming} coming due, {held} on hold"
-MORE_SCHOOLS = "…and {count} more {schools}."
-SCHOOL = "school"
-NOTHING_DUE = "No records are coming due or past due."
-PAGE_HEAD = "Records {first}–{last} of {total}, earliest deadline first:"
-RECORD = ("{ref} · {school} · deadline {deadline} ({stage}) · last intervention {last} · "
-          "{allocated} · latest mark {mark}{hold}")
-STAGES = {PAST: "past due", "coming": "coming due"}
-NO_INTERVENTION = "none"
-NO_MARK = "none"
-ALLOCATED, NOT_ALLOCATED = "allocated", "not allocated"
-ON_HOLD = " · on hold until {day}"
-HOLD_BUTTON = "Hold {ref}"
-DISPOSE_BUTTON = "Dispose {ref}"
-DISPOSE_ALL = "Dispose all {count} past due"
-DISPOSE_THE_ONE = "Dispose the 1 past due"  # never "all 1"
-RELEASE_BUTTON = "Release hold {ref}"
-PREVIOUS, NEXT = "◀ Previous", "Next ▶"
-
-HOLD_REASON_LABELS = {
-    "legal": "Legal proceedings",
-    "safeguarding": "Safeguarding enquiry",
-    "complaint": "Complaint or appeal",
-    "subject_access": "Subject-access request",
-    "other": "Other reason on file",
-}
-ASK_REASON = "Hold {ref}: why is it kept past its deadline?"
-ASK_REVIEW = ("Hold {ref} ({reason}): type the review date as DD/MM/YYYY. "
-              "No reminders about it until then. /cancel to stop.")
-REVIEW_HINT = "Type the review date as DD/MM/YYYY, {problem}."
-REVIEW_FORMAT = "a date such as 31/03/2027"
-CHOOSE_REASON = "Choose a reason with the buttons above, or send /cancel."
-HELD = "{ref} is on hold until {day} ({reason}). No reminders about it until then."
-HOLD_CANCELLED = "No hold was placed."
-CANCEL = "Cancel"
-
-CONFIRM_ONE = ("Dispose of {ref} ({school}, deadline {deadline})? Everything held about this "
-               "pupil is removed for good; the audit trail keeps only that it was done.")
-CONFIRM_ALL = ("Dispose of all {count} past-due records not on hold? Everything held about "
-               "these pupils is removed for good.")
-CONFIRM_THE_ONE = ("Dispose of the 1 past-due record not on hold? Everything held about this "
-                   "pupil is removed for good.")
-YES_ONE = "Yes, dispose"
-YES_ALL = "Yes, dispose of {count}"
-KEEP = "No, keep"
-DISPOSED = "{ref} has been disposed of."
-DISPOSED_ALL = "{count} records have been disposed of."
-DISPOSED_THE_ONE = "1 record has been disposed of."
-KEPT = "Nothing was disposed of."
-CHANGED = "The past-due list has changed since you asked. Send /retention to look again."
-CANNOT_DISPOSE = ("That record cannot be disposed of now: it is not past due, it is on hold, "
-                  "or it is gone.")
-CANNOT_HOLD = "That record is not coming due or past due, or it is gone."
-RELEASED = ("The hold on {ref} is released: it is {stage} again and reminders resume. "
-            "Send /retention to see it.")
-CANNOT_RELEASE = "That record is not on hold, or it is gone."
-CLEAN_UP_WAITING = (" The database files could not be cleaned straight away; this is retried "
-                    "every minute until done.")
-
-
 RETENTION_REVIEW = "retention_review"  # the audit reason of a page of records
 
 
@@ -123,7 +61,7 @@ RETENTION_REVIEW = "retention_review"  # the audit reason of a page of records
 
 
 def _policy(context: Context) -> retention_store.RetentionPolicy:
-    svc = services(context)
+    svc = context.services
     return retention_store.policy_for(svc.settings, svc.clock.now())
 
 
@@ -133,18 +71,18 @@ def overview_text(counts: Sequence[SchoolCount], records: Sequence[DueRecord], *
 
     The page is edited in place, so it must stay one message: school lines that would
     pass Telegram's limit are counted in "…and N more schools" instead."""
-    title = TITLE.format(day=day(today), past=sum(c.past_due for c in counts),
+    title = texts.TITLE.format(day=day(today), past=sum(c.past_due for c in counts),
                          coming=sum(c.coming_due for c in counts),
                          held=sum(c.held for c in counts))
-    tail = ["", NOTHING_DUE]
+    tail = ["", texts.NOTHING_DUE]
     if total:
         first = page * PER_PAGE + 1
-        tail = ["", PAGE_HEAD.format(first=first, last=first + len(records) - 1, total=total),
+        tail = ["", texts.PAGE_HEAD.format(first=first, last=first + len(records) - 1, total=total),
                 *(_record_line(record) for record in records)]
-    room = MESSAGE_LIMIT - text_length("\n".join([title, MORE_SCHOOLS, *tail]))
+    room = MESSAGE_LIMIT - text_length("\n".join([title, texts.MORE_SCHOOLS, *tail]))
     schools: list[str] = []
     for count in counts[:MAX_SCHOOL_LINES]:
-        line = SCHOOL_LINE.format(school=clipped(count.school_name, SCHOOL_NAME_MAX),
+        line = texts.SCHOOL_LINE.format(school=clipped(count.school_name, SCHOOL_NAME_MAX),
                                   past=count.past_due, coming=count.coming_due, held=count.held)
         room -= text_length(line) + 1
         if room < 0:
@@ -152,19 +90,19 @@ def overview_text(counts: Sequence[SchoolCount], records: Sequence[DueRecord], *
         schools.append(line)
     if len(counts) > len(schools):
         more = len(counts) - len(schools)
-        schools.append(MORE_SCHOOLS.format(count=more, schools=noun_for(more, SCHOOL)))
+        schools.append(texts.MORE_SCHOOLS.format(count=more, schools=noun_for(more, texts.SCHOOL)))
     return "\n".join([title, *schools, *tail])
 
 
 def _record_line(record: DueRecord) -> str:
-    return RECORD.format(
+    return texts.RECORD.format(
         ref=record.case_ref, school=clipped(record.school_name, SCHOOL_NAME_MAX),
         deadline=day(record.deadline),
-        stage=STAGES[record.stage],
-        last=day(record.last_intervention) if record.last_intervention else NO_INTERVENTION,
-        allocated=ALLOCATED if record.allocated else NOT_ALLOCATED,
-        mark=day(record.latest_mark) if record.latest_mark else NO_MARK,
-        hold=ON_HOLD.format(day=day(record.hold_review)) if record.held and record.hold_review
+        stage=texts.STAGES[record.stage],
+        last=day(record.last_intervention) if record.last_intervention else texts.NO_INTERVENTION,
+        allocated=texts.ALLOCATED if record.allocated else texts.NOT_ALLOCATED,
+        mark=day(record.latest_mark) if record.latest_mark else texts.NO_MARK,
+        hold=texts.ON_HOLD.format(day=day(record.hold_review)) if record.held and record.hold_review
         else "")
 
 
@@ -172,30 +110,31 @@ def overview_keyboard(records: Sequence[DueRecord], *, page: int, total: int,
                       disposable: int) -> InlineKeyboardMarkup | None:
     rows: list[list[tuple[str, str]]] = []
     for record in records:
-        row = [(HOLD_BUTTON.format(ref=record.case_ref), f"{PREFIX}:hold:{record.pupil_id}")]
+        row = [(texts.HOLD_BUTTON.format(ref=record.case_ref), f"{PREFIX}:hold:{record.pupil_id}")]
         if record.held:
-            row.append((RELEASE_BUTTON.format(ref=record.case_ref),
+            row.append((texts.RELEASE_BUTTON.format(ref=record.case_ref),
                         f"{PREFIX}:rel:{record.pupil_id}"))
         if record.disposable:
-            row.append((DISPOSE_BUTTON.format(ref=record.case_ref),
+            row.append((texts.DISPOSE_BUTTON.format(ref=record.case_ref),
                         f"{PREFIX}:dis:{record.pupil_id}"))
         rows.append(row)
     paging = []
     if page > 0:
-        paging.append((PREVIOUS, f"{PREFIX}:pg:{page - 1}"))
+        paging.append((texts.PREVIOUS, f"{PREFIX}:pg:{page - 1}"))
     if (page + 1) * PER_PAGE < total:
-        paging.append((NEXT, f"{PREFIX}:pg:{page + 1}"))
+        paging.append((texts.NEXT, f"{PREFIX}:pg:{page + 1}"))
     if paging:
         rows.append(paging)
     if disposable:
-        label = DISPOSE_THE_ONE if disposable == 1 else DISPOSE_ALL.format(count=disposable)
+        label = (texts.DISPOSE_THE_ONE if disposable == 1
+                 else texts.DISPOSE_ALL.format(count=disposable))
         rows.append([(label, f"{PREFIX}:all")])
     return keyboard(rows) if rows else None
 
 
 async def _overview(context: Context, officer: Officer,
                     page: int) -> tuple[str, InlineKeyboardMarkup | None]:
-    svc = services(context)
+    svc = context.services
     policy = _policy(context)
     async def _snapshot(conn: Conn):
         nonlocal page
@@ -222,7 +161,7 @@ async def _overview(context: Context, officer: Officer,
 
 async def retention_command(update: Update, context: Context) -> None:
     """/retention — counts by school and the first page of records."""
-    text, markup = await _overview(context, current_officer(context), 0)
+    text, markup = await _overview(context, context.officer, 0)
     await answer(update, text, markup=markup)
 
 
@@ -239,7 +178,7 @@ async def on_button(update: Update, context: Context) -> None:
 
 async def _open(update: Update, context: Context, args: Sequence[str]) -> None:
     """`ret:open`, the reminder's button: the overview as a new message."""
-    text, markup = await _overview(context, current_officer(context), 0)
+    text, markup = await _overview(context, context.officer, 0)
     await ack(update)
     await _send(update, context, text, markup)
 
@@ -249,7 +188,7 @@ async def _page(update: Update, context: Context, args: Sequence[str]) -> None:
     if page is None:
         await answer(update, STALE_BUTTON)
         return
-    text, markup = await _overview(context, current_officer(context), page)
+    text, markup = await _overview(context, context.officer, page)
     await ack(update)
     await edit(update, text, markup)
 
@@ -261,7 +200,7 @@ async def _record(context: Context, raw_id: str) -> DueRecord | None:
     pupil_id = parse_id(raw_id)
     if pupil_id is None:
         return None
-    return await services(context).db.read(retention_store.due_record, current_officer(context),
+    return await context.services.db.read(retention_store.due_record, context.officer,
                                            _policy(context), pupil_id)
 
 
@@ -273,16 +212,16 @@ async def _ask_dispose(update: Update, context: Context, args: Sequence[str]) ->
         return
     await ack(update)
     await _send(update, context,
-                CONFIRM_ONE.format(ref=record.case_ref, school=record.school_name,
+                texts.CONFIRM_ONE.format(ref=record.case_ref, school=record.school_name,
                                    deadline=day(record.deadline)),
-                keyboard([[(YES_ONE, f"{PREFIX}:dok:{record.pupil_id}"),
-                           (KEEP, f"{PREFIX}:x")]]))
+                keyboard([[(texts.YES_ONE, f"{PREFIX}:dok:{record.pupil_id}"),
+                           (texts.KEEP, f"{PREFIX}:x")]]))
 
 
 async def _dispose_one(update: Update, context: Context, args: Sequence[str]) -> None:
     """`ret:dok:<id>`: dispose, re-checking inside the transaction that it may be."""
-    svc = services(context)
-    officer = current_officer(context)
+    svc = context.services
+    officer = context.officer
     pupil_id = parse_id(args[0])
     record = await _record(context, args[0])
     disposal = None
@@ -294,23 +233,24 @@ async def _dispose_one(update: Update, context: Context, args: Sequence[str]) ->
         await _refuse_dispose(update, context, args[0])
         return
     await ack(update)
-    await edit(update, DISPOSED.format(ref=record.case_ref) + ("" if disposal.cleaned
-                                                                 else CLEAN_UP_WAITING))
+    await edit(update, texts.DISPOSED.format(ref=record.case_ref) + ("" if disposal.cleaned
+                                                                 else texts.CLEAN_UP_WAITING))
 
 
 async def _ask_dispose_all(update: Update, context: Context, args: Sequence[str]) -> None:
     """`ret:all`: one confirmation, bound to the exact list it was asked about."""
-    ids = await services(context).db.read(retention_store.disposable_ids, current_officer(context),
+    ids = await context.services.db.read(retention_store.disposable_ids, context.officer,
                                           _policy(context))
     if not ids:
         await _refuse_dispose(update, context, None)
         return
     await ack(update)
     await _send(update, context,
-                CONFIRM_THE_ONE if len(ids) == 1 else CONFIRM_ALL.format(count=len(ids)),
-                keyboard([[(YES_ALL.format(count=len(ids)),
+                texts.CONFIRM_THE_ONE if len(ids) == 1
+                else texts.CONFIRM_ALL.format(count=len(ids)),
+                keyboard([[(texts.YES_ALL.format(count=len(ids)),
                             f"{PREFIX}:aok:{len(ids)}:{fingerprint(ids)}"),
-                           (KEEP, f"{PREFIX}:x")]]))
+                           (texts.KEEP, f"{PREFIX}:x")]]))
 
 
 def fingerprint(pupil_ids: Sequence[int]) -> str:
@@ -321,32 +261,32 @@ def fingerprint(pupil_ids: Sequence[int]) -> str:
 
 async def _dispose_all(update: Update, context: Context, args: Sequence[str]) -> None:
     """`ret:aok:<count>:<fingerprint>`: only the very list that was confirmed."""
-    svc = services(context)
-    officer = current_officer(context)
+    svc = context.services
+    officer = context.officer
     policy = _policy(context)
     ids = await svc.db.read(retention_store.disposable_ids, officer, policy)
     if not ids or args[0] != str(len(ids)) or args[1] != fingerprint(ids):
         await ack(update)
-        await edit(update, CHANGED)
+        await edit(update, texts.CHANGED)
         return
     disposal = await retention_cases.dispose_records(
         svc.db, officer, policy, ids, now=svc.clock.now(), export_dir=svc.settings.export_dir)
     await ack(update)
     disposed = disposal.disposed
-    done = DISPOSED_THE_ONE if disposed == 1 else DISPOSED_ALL.format(count=disposed)
-    await edit(update, done + ("" if disposal.cleaned else CLEAN_UP_WAITING))
+    done = texts.DISPOSED_THE_ONE if disposed == 1 else texts.DISPOSED_ALL.format(count=disposed)
+    await edit(update, done + ("" if disposal.cleaned else texts.CLEAN_UP_WAITING))
 
 
 async def _keep(update: Update, context: Context, args: Sequence[str]) -> None:
     await ack(update)
-    await edit(update, KEPT)
+    await edit(update, texts.KEPT)
 
 
 async def _refuse_dispose(update: Update, context: Context, raw_id: str | None) -> None:
     pupil_id = parse_id(raw_id) if raw_id is not None else None
-    await refuse(update, context, current_officer(context), reason="not_disposable",
+    await refuse(update, context, context.officer, reason="not_disposable",
                  target=f"pupil:{pupil_id}" if pupil_id is not None else None,
-                 text=CANNOT_DISPOSE)
+                 text=texts.CANNOT_DISPOSE)
 
 
 # --- Hold ----------------------------------------------------------------------------------
@@ -354,11 +294,11 @@ async def _refuse_dispose(update: Update, context: Context, raw_id: str | None) 
 
 async def _start_hold(update: Update, context: Context, args: Sequence[str]) -> None:
     """`ret:hold:<id>`: open the hold conversation, asking for a reason."""
-    svc = services(context)
-    officer = current_officer(context)
+    svc = context.services
+    officer = context.officer
     record = await _record(context, args[0])
     if record is None:
-        await refuse(update, context, officer, reason="not_due", text=CANNOT_HOLD,
+        await refuse(update, context, officer, reason="not_due", text=texts.CANNOT_HOLD,
                      target=f"pupil:{parse_id(args[0])}" if parse_id(args[0]) else None)
         return
     now = svc.clock.now()
@@ -367,16 +307,16 @@ async def _start_hold(update: Update, context: Context, args: Sequence[str]) -> 
                               expires_at=now + timedelta(hours=svc.settings.session_max_hours),
                               data={"ref": record.case_ref})
     await ack(update)
-    rows = [[(HOLD_REASON_LABELS[code], f"{PREFIX}:hr:{talk.token}:{code}")]
+    rows = [[(texts.HOLD_REASON_LABELS[code], f"{PREFIX}:hr:{talk.token}:{code}")]
             for code in HOLD_REASONS]
-    message = await _send(update, context, ASK_REASON.format(ref=record.case_ref),
-                          keyboard([*rows, [(CANCEL, f"{PREFIX}:hx:{talk.token}")]]))
+    message = await _send(update, context, texts.ASK_REASON.format(ref=record.case_ref),
+                          keyboard([*rows, [(texts.CANCEL, f"{PREFIX}:hx:{talk.token}")]]))
     await svc.db.write(conversations.advance, talk, step="reason", now=now, message_id=message)
 
 
 async def _current_hold(context: Context, token: str) -> Conversation | None:
-    svc = services(context)
-    talk = await svc.db.read(conversations.current, current_officer(context).id, svc.clock.now())
+    svc = context.services
+    talk = await svc.db.read(conversations.current, context.officer.id, svc.clock.now())
     if talk is None or talk.kind != KIND or talk.token != token:
         return None
     return talk
@@ -384,7 +324,7 @@ async def _current_hold(context: Context, token: str) -> Conversation | None:
 
 async def _hold_reason(update: Update, context: Context, args: Sequence[str]) -> None:
     """`ret:hr:<token>:<code>`: the reason chosen; now the review date."""
-    svc = services(context)
+    svc = context.services
     talk = await _current_hold(context, args[0])
     if talk is None or talk.step != "reason" or args[1] not in HOLD_REASONS:
         await answer(update, STALE_BUTTON)
@@ -395,71 +335,71 @@ async def _hold_reason(update: Update, context: Context, args: Sequence[str]) ->
         await answer(update, STALE_BUTTON)
         return
     await ack(update)
-    await edit(update, ASK_REVIEW.format(ref=talk.data.get("ref", ""),
-                                          reason=HOLD_REASON_LABELS[args[1]]),
-                keyboard([[(CANCEL, f"{PREFIX}:hx:{talk.token}")]]))
+    await edit(update, texts.ASK_REVIEW.format(ref=talk.data.get("ref", ""),
+                                          reason=texts.HOLD_REASON_LABELS[args[1]]),
+                keyboard([[(texts.CANCEL, f"{PREFIX}:hx:{talk.token}")]]))
 
 
 async def _hold_cancel(update: Update, context: Context, args: Sequence[str]) -> None:
     """`ret:hx:<token>`: leave the hold conversation."""
-    svc = services(context)
+    svc = context.services
     talk = await _current_hold(context, args[0])
     if talk is None:
         await answer(update, STALE_BUTTON)
         return
     await svc.db.write(conversations.end, talk.officer_id, talk.token)
     await ack(update)
-    await edit(update, HOLD_CANCELLED)
+    await edit(update, texts.HOLD_CANCELLED)
 
 
 async def on_text(update: Update, context: Context, talk: Conversation) -> None:
     """The typed review date of a hold; re-authorised as the hold is written."""
-    svc = services(context)
-    officer = current_officer(context)
+    svc = context.services
+    officer = context.officer
     message = update.effective_message
     typed = message.text if message is not None and message.text else ""
     if talk.step != "review":
-        await answer(update, CHOOSE_REASON)
+        await answer(update, texts.CHOOSE_REASON)
         return
     policy = _policy(context)
     try:
         review = parse_chat_date(typed, policy.today)
     except ValueError:
-        await answer(update, REVIEW_HINT.format(problem=REVIEW_FORMAT))
+        await answer(update, texts.REVIEW_HINT.format(problem=texts.REVIEW_FORMAT))
         return
     problem = review_date_problem(review, policy.today)
     if problem is not None:
-        await answer(update, REVIEW_HINT.format(problem=problem))
+        await answer(update, texts.REVIEW_HINT.format(problem=problem))
         return
     reason = str(talk.data.get("reason"))
     record = await retention_cases.hold(svc.db, officer, policy, talk, review=review,
                                         now=svc.clock.now())
     await _drop_keyboard(update, context, talk.message_id)
     if record is None:
-        await refuse(update, context, officer, reason="not_due", text=CANNOT_HOLD,
+        await refuse(update, context, officer, reason="not_due", text=texts.CANNOT_HOLD,
                      target=f"pupil:{talk.pupil_id}" if talk.pupil_id else None)
         return
-    await answer(update, HELD.format(ref=record.case_ref, day=day(review),
-                                     reason=HOLD_REASON_LABELS[reason]))
+    await answer(update, texts.HELD.format(ref=record.case_ref, day=day(review),
+                                     reason=texts.HOLD_REASON_LABELS[reason]))
 
 
 async def _release(update: Update, context: Context, args: Sequence[str]) -> None:
     """`ret:rel:<id>`: lift a hold (nothing is removed, so no confirmation is asked);
     re-authorised and audited as the hold row is deleted."""
-    svc = services(context)
-    officer = current_officer(context)
+    svc = context.services
+    officer = context.officer
     pupil_id = parse_id(args[0])
     record = None
     if pupil_id is not None:
         record = await retention_cases.release_hold(svc.db, officer, _policy(context),
                                                     pupil_id, now=svc.clock.now())
     if record is None:
-        await refuse(update, context, officer, reason="not_held", text=CANNOT_RELEASE,
+        await refuse(update, context, officer, reason="not_held", text=texts.CANNOT_RELEASE,
                      target=f"pupil:{pupil_id}" if pupil_id is not None else None)
         return
     await ack(update)
-    await _send(update, context, RELEASED.format(ref=record.case_ref,
-                                                 stage=STAGES[record.stage]), None)
+    await _send(update, context, texts.RELEASED.format(ref=record.case_ref,
+                                                 stage=texts.STAGES[record.stage]), None)
 
 
 # --- chat plumbing -------------------------------------------------------------------------

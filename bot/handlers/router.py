@@ -11,7 +11,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.domain.pins import is_pin_shaped
-from bot.handlers.common import Context, answer, current_officer, forget_message, services
+from bot.handlers.common import Context, answer, forget_message
 from bot.storage import conversations
 
 NOTHING_TO_DO = "Send /help to see what you can do."
@@ -25,8 +25,8 @@ async def on_text(update: Update, context: Context) -> None:
         await forget_message(context, message)
         await answer(update, ALREADY_UNLOCKED)
         return
-    officer = current_officer(context)
-    svc = services(context)
+    officer = context.officer
+    svc = context.services
     registry = context.registry
     # A quick read (on the loop's thread): this comes before every typed search.
     talk = await svc.db.read(conversations.current, officer.id, svc.clock.now())

@@ -9,13 +9,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.chat.render import day
-from bot.handlers.common import (
-    Context,
-    answer,
-    current_officer,
-    forget_message,
-    services,
-)
+from bot.handlers.common import Context, answer, forget_message
 from bot.storage.sar import SubjectAccessProblem, export_subject_access
 
 USAGE = "Send /sar followed by the pupil's UPN."
@@ -28,8 +22,8 @@ PROBLEM = "No export was made: {problem}."
 
 async def sar_command(update: Update, context: Context) -> None:
     """/sar UPN — the export, written on the server; the reply names the file only."""
-    officer = current_officer(context)
-    svc = services(context)
+    officer = context.officer
+    svc = context.services
     args = context.args or []
     await forget_message(context, update.effective_message)  # it holds a UPN
     if len(args) != 1:

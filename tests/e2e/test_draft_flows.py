@@ -14,7 +14,7 @@ from telegram import Update
 from bot.chat import render
 from bot.clock import FixedClock
 from bot.handlers import drafts, visit
-from bot.handlers.common import Context, button_data, current_officer, services
+from bot.handlers.common import Context, button_data
 from bot.handlers.registry import REGISTRY
 from bot.handlers.table import OFFICER, SUPERVISOR, Button, Command, Registry, Talk
 from bot.harness import RunningBot
@@ -42,13 +42,13 @@ def screen(talk: Conversation) -> drafts.Screen:
 
 
 async def two_command(update: Update, context: Context) -> None:
-    talk = await drafts.start(context, current_officer(context).id, TWO, step="first")
+    talk = await drafts.start(context, context.officer.id, TWO, step="first")
     await drafts.show(update, context, TWO, talk, screen(talk), edit=False)
 
 
 async def two_button(update: Update, context: Context) -> None:
-    svc, parts = services(context), button_data(update)
-    talk = await svc.db.read(conversations.current, current_officer(context).id,
+    svc, parts = context.services, button_data(update)
+    talk = await svc.db.read(conversations.current, context.officer.id,
                              svc.clock.now())
     refused = TWO.refusal(talk, parts)
     if refused is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FixedClock
-from bot.handlers import retention, sar
+from bot.handlers import retention, retention_texts, sar
 from bot.handlers.common import NOT_ALLOWED, STALE_BUTTON
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn, BotMessage, FakeUser
@@ -96,7 +96,7 @@ async def test_keep_disposes_of_nothing(controller: FakeUser, db: Database) -> N
     await controller.press("Dispose C00002")
     confirm = await controller.next_message()
     await controller.press("No, keep", message_id=confirm.message_id)
-    assert (await edited(controller)).text == retention.KEPT
+    assert (await edited(controller)).text == retention_texts.KEPT
     assert await pupils_left(db) == ["C00001", "C00002", "C00003"]
 
 
@@ -118,7 +118,7 @@ async def test_a_confirmation_for_another_list_is_refused(controller: FakeUser,
     overview = await controller.next_message()
     forged = retention.fingerprint([1])  # a list of one, when two are past due
     await controller.press_data(f"ret:aok:1:{forged}", overview.message_id)
-    assert (await edited(controller)).text == retention.CHANGED
+    assert (await edited(controller)).text == retention_texts.CHANGED
     assert await pupils_left(db) == ["C00001", "C00002", "C00003"]
 
 
@@ -136,9 +136,9 @@ async def test_disposal_refused_to_others_and_for_forged_buttons(
     overview = await controller.next_message()
     for forged in ("ret:dok:3", "ret:dok:999", "ret:dis:3"):  # not due, unknown
         press = await controller.press_data(forged, overview.message_id)
-        assert await controller.answer_to(press) == retention.CANNOT_DISPOSE
+        assert await controller.answer_to(press) == retention_texts.CANNOT_DISPOSE
     press = await controller.press_data("ret:dok:one", overview.message_id)
-    assert await controller.answer_to(press) == retention.CANNOT_DISPOSE
+    assert await controller.answer_to(press) == retention_texts.CANNOT_DISPOSE
     press = await controller.press_data("ret:nonsense", overview.message_id)
     assert await controller.answer_to(press) == STALE_BUTTON
     assert await pupils_left(db) == ["C00001", "C00002", "C00003"]
@@ -156,15 +156,15 @@ async def test_hold_asks_a_reason_and_a_review_date(controller: FakeUser, db: Da
     await controller.press("Hold C00001")
     ask = await controller.next_message()
     assert ask.text == "Hold C00001: why is it kept past its deadline?"
-    assert ask.labels() == [*retention.HOLD_REASON_LABELS.values(), "Cancel"]
+    assert ask.labels() == [*retention_texts.HOLD_REASON_LABELS.values(), "Cancel"]
     await controller.press("Legal proceedings")
     assert (await edited(controller)).text.startswith(
         "Hold C00001 (Legal proceedings): type the review date as DD/MM/YYYY.")
     await controller.send("31/02/2027")
-    assert (await controller.next_message()).text == retention.REVIEW_HINT.format(
-        problem=retention.REVIEW_FORMAT)
+    assert (await controller.next_message()).text == retention_texts.REVIEW_HINT.format(
+        problem=retention_texts.REVIEW_FORMAT)
     await controller.send("24/11/2026")
-    assert (await controller.next_message()).text == retention.REVIEW_HINT.format(
+    assert (await controller.next_message()).text == retention_texts.REVIEW_HINT.format(
         problem="after today")
     await controller.send("15/01/2027")
     assert (await controller.next_message()).text == (
@@ -177,7 +177,7 @@ async def test_hold_asks_a_reason_and_a_review_date(controller: FakeUser, db: Da
     assert "· on hold until 15/01/2027" in overview.text
     assert "Dispose C00001" not in overview.labels() and "Hold C00001" in overview.labels()
     press = await controller.press_data("ret:dok:1", overview.message_id)
-    assert await controller.answer_to(press) == retention.CANNOT_DISPOSE
+    assert await controller.answer_to(press) == retention_texts.CANNOT_DISPOSE
     async def _snapshot(conn: Conn):
         (entry,) = [e for e in await audit.entries(conn, targets=("pupil:1",))
                     if e.action == "hold"]

@@ -3,7 +3,7 @@ with their counts when one record is left ("Dispose the 1 past due", never "all 
 
 from __future__ import annotations
 
-from bot.handlers import retention
+from bot.handlers import retention_texts
 from bot.handlers.common import NOT_ALLOWED
 from bot.sandbox import FakeUser
 from bot.storage import audit
@@ -76,7 +76,7 @@ async def test_release_refused_when_not_held_or_not_a_controller(
     overview = await controller.next_message()
     for forged in ("ret:rel:1", "ret:rel:3", "ret:rel:999", "ret:rel:one"):  # not held etc.
         press = await controller.press_data(forged, overview.message_id)
-        assert await controller.answer_to(press) == retention.CANNOT_RELEASE
+        assert await controller.answer_to(press) == retention_texts.CANNOT_RELEASE
     await hold(controller, "C00002")
     officer = await people.enrolled("EWO2")
     await officer.send("/help")

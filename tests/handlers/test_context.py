@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from telegram.ext import ApplicationBuilder, ContextTypes
 
-from bot.handlers.common import EwoContext, current_officer, services
+from bot.handlers.common import EwoContext
 from bot.storage.officers import Officer
 
 
@@ -20,8 +20,6 @@ def _context() -> EwoContext:
 def test_a_handler_without_the_gate_s_verdict_fails_loudly() -> None:
     context = _context()
     with pytest.raises(RuntimeError, match="without the gate's verdict"):
-        current_officer(context)
-    with pytest.raises(RuntimeError):
         _ = context.officer
 
 
@@ -31,9 +29,9 @@ def test_the_verdict_is_this_context_s_alone() -> None:
                       enrolled=True, failed_pins=0)
     admitted, other = _context(), _context()
     admitted.admit(officer)
-    assert admitted.officer is officer and current_officer(admitted) is officer
+    assert admitted.officer is officer
     assert admitted.chat_data is not None and "ewo.officer" not in admitted.chat_data
     with pytest.raises(RuntimeError):
         _ = other.officer
     admitted.application.bot_data["services"] = marker = object()
-    assert services(admitted) is marker is admitted.services
+    assert admitted.services is marker

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.domain.message_parts import MESSAGE_LIMIT, text_length
-from bot.handlers import retention
+from bot.handlers import retention, retention_texts
 from bot.storage.retention import DueRecord, SchoolCount
 
 LONG_SCHOOL = "The " + "Very Long Name " * 13 + "Academy"  # the 200 characters an import takes
@@ -21,7 +21,7 @@ def test_the_retention_overview_of_thirty_long_school_names_is_one_message() -> 
     lines = text.splitlines()
     shown = [line for line in lines if line.endswith("on hold") and "Academy" not in line]
     more = [line for line in lines if line.startswith("…and ")]
-    assert more == [retention.MORE_SCHOOLS.format(count=40 - len(shown), schools="schools")]
+    assert more == [retention_texts.MORE_SCHOOLS.format(count=40 - len(shown), schools="schools")]
     assert all(f"C{n:05d}" in text for n in range(retention.PER_PAGE))  # every record shown
 
 
@@ -29,6 +29,6 @@ def test_a_short_overview_is_unchanged() -> None:
     counts = [SchoolCount("Hillside Primary School", 1, 2, 0)]
     text = retention.overview_text(counts, [], total=0, page=0, today=date(2026, 11, 25))
     assert text.splitlines() == [
-        retention.TITLE.format(day="25/11/2026", past=2, coming=1, held=0),
+        retention_texts.TITLE.format(day="25/11/2026", past=2, coming=1, held=0),
         "Hillside Primary School: 2 past due, 1 coming due, 0 on hold",
-        "", retention.NOTHING_DUE]
+        "", retention_texts.NOTHING_DUE]

@@ -19,15 +19,7 @@ from bot.chat.render import keyboard
 from bot.domain import visit_flow as flow
 from bot.domain.visits import NO_CONTACT_TYPES
 from bot.handlers import drafts
-from bot.handlers.common import (
-    Context,
-    answer,
-    button_data,
-    current_officer,
-    parse_id,
-    refuse,
-    services,
-)
+from bot.handlers.common import Context, answer, button_data, parse_id, refuse
 from bot.handlers.visit import screens
 from bot.handlers.visit.texts import (
     ALREADY_CORRECTED,
@@ -59,11 +51,11 @@ from bot.storage.visits import Visit, VisitPupil
 
 
 def today_in(context: Context) -> date:
-    return services(context).clock.now().date()
+    return context.services.clock.now().date()
 
 
 async def urgent_pupils(conn: Conn, context: Context, officer: Officer) -> list[PupilSummary]:
-    svc = services(context)
+    svc = context.services
     found, _ = await pupil_store.pupils_for_officer(
         conn, officer, today=today_in(context), year_end=svc.settings.academic_year_end,
         offset=0, limit=PUPIL_BUTTONS)
@@ -71,7 +63,7 @@ async def urgent_pupils(conn: Conn, context: Context, officer: Officer) -> list[
 
 
 async def find(conn: Conn, context: Context, officer: Officer, text: str) -> list[PupilSummary]:
-    svc = services(context)
+    svc = context.services
     return await pupil_store.find_pupils(
         conn, officer, text, today=today_in(context), year_end=svc.settings.academic_year_end,
         limit=PUPIL_BUTTONS)
@@ -79,7 +71,7 @@ async def find(conn: Conn, context: Context, officer: Officer, text: str) -> lis
 
 async def record_refused_lookup(context: Context, officer: Officer, typed: str) -> None:
     """A UPN or case reference of a pupil not allocated to this officer: audited."""
-    await services(context).db.write(pupil_store.record_refused_lookup, officer, typed,
+    await context.services.db.write(pupil_store.record_refused_lookup, officer, typed,
                                      via="visit_command")
 
 
@@ -88,7 +80,7 @@ OpenDraft = tuple[Conversation, VisitPupil] | None
 
 async def open_visit_draft(conn: Conn, context: Context, officer: Officer) -> OpenDraft:
     """The officer's visit draft with its pupil, when there is one worth continuing."""
-    talk = await conversations.current(conn, officer.id, services(context).clock.now())
+    talk = await conversations.current(conn, officer.id, context.services.clock.now())
     if talk is None or talk.kind != KIND or talk.pupil_id is None:
         return None
     pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
@@ -124,14 +116,14 @@ async def ask_to_resume(update: Update, context: Context, talk: Conversation,
 
 async def visit_command(update: Update, context: Context) -> None:
     """/visit [NAME-OR-UPN-OR-REF] — start recording a visit (or continue the open one)."""
-    officer = current_officer(context)
+    officer = context.officer
     typed = " ".join(context.args or [])
     async def _snapshot(conn: Conn) -> tuple[OpenDraft, list[PupilSummary], list[PupilSummary]]:
         open_draft = await open_visit_draft(conn, context, officer)
         matches = await find(conn, context, officer, typed) if typed else []
         urgent = await urgent_pupils(conn, context, officer) if len(matches) != 1 else []
         return open_draft, matches, urgent
-    open_draft, matches, urgent = await services(context).db.read(_snapshot)
+    open_draft, matches, urgent = await context.services.db.read(_snapshot)
     if typed and not matches:
         await record_refused_lookup(context, officer, typed)
     if open_draft is not None:
@@ -146,7 +138,7 @@ async def _begin(update: Update, context: Context, officer: Officer, typed: str,
                  matches: Sequence[PupilSummary], urgent: Sequence[PupilSummary], *,
                  edit: bool) -> None:
     if len(matches) == 1:
-        pupil = await services(context).db.read(visit_store.visit_pupil, officer, matches[0].id)
+        pupil = await context.services.db.read(visit_store.visit_pupil, officer, matches[0].id)
         if pupil is not None:
             await start_draft(update, context, officer, pupil=pupil, edit=edit)
             return
@@ -165,7 +157,7 @@ async def record_for_pupil(update: Update, context: Context, officer: Officer,
         pupil = None if pupil_id is None else await visit_store.visit_pupil(conn, officer,
                                                                             pupil_id)
         return pupil, await open_visit_draft(conn, context, officer)
-    pupil, open_draft = await services(context).db.read(_snapshot)
+    pupil, open_draft = await context.services.db.read(_snapshot)
     if pupil is None:
         await refuse(update, context, officer, reason="not_allocated",
                      target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
@@ -179,13 +171,13 @@ async def record_for_pupil(update: Update, context: Context, officer: Officer,
 
 async def correct_button(update: Update, context: Context) -> None:
     """`vc:<visit_id>` — the card's Correct: /visit pre-filled from that visit."""
-    officer = current_officer(context)
+    officer = context.officer
     parts = button_data(update)
     visit_id = parse_id(parts[1]) if len(parts) == 2 else None
     if visit_id is None:
         await render.ack(update, STALE, alert=True)
         return
-    open_draft = await services(context).db.read(open_visit_draft, context, officer)
+    open_draft = await context.services.db.read(open_visit_draft, context, officer)
     if open_draft is not None:
         talk, pupil = open_draft
         await ask_to_resume(update, context, talk, pupil, f"c{visit_id}")
@@ -196,7 +188,7 @@ async def correct_button(update: Update, context: Context) -> None:
 
 async def begin_correction(update: Update, context: Context, officer: Officer, visit_id: int,
                            *, edit: bool) -> None:
-    svc = services(context)
+    svc = context.services
     async def _snapshot(conn: Conn) -> tuple[Visit | None, VisitPupil | None]:
         old = await visit_store.visit_for_correction(conn, officer, visit_id)
         pupil = None if old is None else await visit_store.visit_pupil(conn, officer,
@@ -239,7 +231,7 @@ async def remind_open_draft(update: Update, context: Context, officer: Officer) 
     row = context.registry.conversation(KIND)
     if row is None or officer.role not in row.roles:
         return
-    svc = services(context)
+    svc = context.services
     async def _snapshot(conn: Conn) -> tuple[Conversation | None, OpenDraft]:
         talk = await conversations.current(conn, officer.id, svc.clock.now())
         return talk, await open_visit_draft(conn, context, officer)

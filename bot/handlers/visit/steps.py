@@ -17,15 +17,7 @@ from bot.domain import visit_flow as flow
 from bot.domain.visit_flow import AnswerProblem, Problem
 from bot.domain.visits import VISIT_TYPES, label_of
 from bot.handlers import drafts
-from bot.handlers.common import (
-    Context,
-    button_data,
-    current_officer,
-    parse_id,
-    refuse,
-    schedule_sensitive,
-    services,
-)
+from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_sensitive
 from bot.handlers.drafts import SAVE
 from bot.handlers.visit import screens
 from bot.handlers.visit.save import _escalation, _new_visit
@@ -65,8 +57,8 @@ from bot.usecases.visits import Saved, save_visit
 async def on_button(update: Update, context: Context) -> None:
     """A press on a visit step's button, `v:<token>:<step>:<choice>`, or the card's
     Record visit, `v:new:<pupil_id>`."""
-    officer = current_officer(context)
-    svc = services(context)
+    officer = context.officer
+    svc = context.services
     parts = button_data(update)
     if len(parts) == 3 and parts[1] == NEW:
         await record_for_pupil(update, context, officer, parts[2])
@@ -98,7 +90,7 @@ async def _on_pupil_button(update: Update, context: Context, officer: Officer,
                            talk: Conversation, choice: str) -> None:
     pupil_id = parse_id(choice)
     pupil = (None if pupil_id is None
-             else await services(context).db.read(visit_store.visit_pupil, officer, pupil_id))
+             else await context.services.db.read(visit_store.visit_pupil, officer, pupil_id))
     if pupil is None:
         await refuse(update, context, officer, reason="not_allocated",
                      target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
@@ -109,7 +101,7 @@ async def _on_pupil_button(update: Update, context: Context, officer: Officer,
 async def _on_step_button(update: Update, context: Context, officer: Officer,
                           talk: Conversation, choice: str) -> None:
     assert talk.pupil_id is not None
-    pupil = await services(context).db.read(visit_store.visit_pupil, officer, talk.pupil_id)
+    pupil = await context.services.db.read(visit_store.visit_pupil, officer, talk.pupil_id)
     if pupil is None:
         await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=True)
         await render.ack(update)
@@ -153,7 +145,7 @@ async def _on_resume(update: Update, context: Context, officer: Officer, talk: C
             pupil = (None if talk.pupil_id is None
                      else await visit_store.visit_pupil(conn, officer, talk.pupil_id))
             return pupil, await urgent_pupils(conn, context, officer) if pupil is None else []
-        pupil, urgent = await services(context).db.read(_going_on)
+        pupil, urgent = await context.services.db.read(_going_on)
         if talk.pupil_id is not None and pupil is None:
             await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=True)
         else:
@@ -161,7 +153,7 @@ async def _on_resume(update: Update, context: Context, officer: Officer, talk: C
             await drafts.show(update, context, VISIT, talk, screen, edit=True)
         await render.ack(update)
         return
-    await services(context).db.write(conversations.end, officer.id, talk.token)
+    await context.services.db.write(conversations.end, officer.id, talk.token)
     if choice.startswith("c") and (visit_id := parse_id(choice[1:])) is not None:
         await begin_correction(update, context, officer, visit_id, edit=True)
         return
@@ -170,14 +162,14 @@ async def _on_resume(update: Update, context: Context, officer: Officer, talk: C
         if choice.startswith("p") and (pupil_id := parse_id(choice[1:])) is not None:
             pupil = await visit_store.visit_pupil(conn, officer, pupil_id)
         return pupil, await urgent_pupils(conn, context, officer) if pupil is None else []
-    pupil, urgent = await services(context).db.read(_instead)
+    pupil, urgent = await context.services.db.read(_instead)
     await start_draft(update, context, officer, pupil=pupil, choices=urgent, edit=True)
     await render.ack(update)
 
 
 async def on_text(update: Update, context: Context, talk: Conversation) -> None:
     """Typed text while a visit draft waits: the answer to its current step."""
-    officer = current_officer(context)
+    officer = context.officer
     message = update.effective_message
     if message is None or not message.text:
         return
@@ -189,7 +181,7 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
         await _on_pupil_text(update, context, officer, talk, text)
         return
     assert talk.pupil_id is not None
-    pupil = await services(context).db.read(visit_store.visit_pupil, officer, talk.pupil_id)
+    pupil = await context.services.db.read(visit_store.visit_pupil, officer, talk.pupil_id)
     if pupil is None:
         await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=False)
         return
@@ -216,7 +208,7 @@ async def _on_pupil_text(update: Update, context: Context, officer: Officer,
                  if len(matches) == 1 else None)
         urgent = await urgent_pupils(conn, context, officer) if not matches else []
         return matches, pupil, urgent
-    matches, pupil, urgent = await services(context).db.read(_snapshot)
+    matches, pupil, urgent = await context.services.db.read(_snapshot)
     if pupil is not None:
         await _move(update, context, talk, pupil, dict(talk.data), pupil_id=pupil.id,
                     edit=False)
@@ -235,7 +227,7 @@ async def _save(update: Update, context: Context, officer: Officer, talk: Conver
     if not flow.is_complete(talk.data):
         await render.ack(update, STALE, alert=True)
         return
-    svc = services(context)
+    svc = context.services
     now = svc.clock.now()
     visit = _new_visit(talk)
     saved = await save_visit(svc.db, officer, talk, visit, now,
