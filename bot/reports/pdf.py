@@ -14,7 +14,6 @@ from functools import cache
 from pathlib import Path
 
 from bot.charts import band_mix_chart, weekly_attendance_chart
-from bot.domain.attendance import Tally
 from bot.domain.school_report import SchoolReport
 
 FOOTER_WARNING = "Contains personal data — handle under your data-protection policy"
@@ -126,8 +125,8 @@ def _headline(report: SchoolReport, styles: dict) -> list:
     figures = report.headline
     cells = [
         (str(figures.referred), "pupils referred"),
-        (_percent(figures.at_referral), "attendance at referral"),
-        (_percent(figures.now), "attendance now"),
+        (figures.at_referral.attendance_percent_text, "attendance at referral"),
+        (figures.now.attendance_percent_text, "attendance now"),
         (f"{figures.persistent_at_referral} → {figures.persistent_now}",
          "in persistent absence, at referral → now"),
         (f"{figures.severe_at_referral} → {figures.severe_now}",
@@ -150,10 +149,6 @@ def _headline(report: SchoolReport, styles: dict) -> list:
         ("BOTTOMPADDING", (0, 3), (-1, 3), 10),
     ]))
     return [table]
-
-
-def _percent(tally: Tally) -> str:
-    return tally.attendance_percent_text
 
 
 def _charts(report: SchoolReport, styles: dict) -> list:
@@ -200,8 +195,8 @@ def _pupil_table(report: SchoolReport, styles: dict) -> list:
                                   styles["body"])]
     header = ("Name", "Year", "Case ref", "Referred", "At referral", "Now", "Officer")
     rows = [(pupil.name, pupil.year_group, pupil.case_ref,
-             f"{pupil.referred_on:%d/%m/%Y}", _percent(pupil.at_referral), _percent(pupil.now),
-             pupil.officer_ref) for pupil in report.pupils]
+             f"{pupil.referred_on:%d/%m/%Y}", pupil.at_referral.attendance_percent_text,
+             pupil.now.attendance_percent_text, pupil.officer_ref) for pupil in report.pupils]
     story.append(_table([header, *rows], widths=(48, 12, 24, 22, 22, 18, 28)))
     return story
 

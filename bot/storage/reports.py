@@ -102,7 +102,7 @@ def _day(text: str) -> date:
 
 
 async def _marks(conn: Conn, urn: str, pupil_ids: set[int], first: date, last: date
-           ) -> dict[int, list[tuple[date, str]]]:
+                 ) -> dict[int, list[tuple[date, str]]]:
     marks: dict[int, list[tuple[date, str]]] = {pupil: [] for pupil in pupil_ids}
     rows = await conn.fetchall(
         "SELECT m.pupil_id, m.date, m.code FROM pupils p JOIN marks m ON m.pupil_id = p.id"

@@ -182,38 +182,11 @@ async def lift(conn: Conn, upn: str, *, actor: str, now: datetime) -> int:
     return lifted
 
 
-async def is_restricted(conn: Conn, pupil_id: int) -> bool:
-    """Whether the pupil's record is restricted now (stored, and nothing else)."""
-    found = await conn.fetchval(f"SELECT {RESTRICTED_SQL.format(pupil='?')}", (pupil_id,))
-    return bool(found)
-
-
-async def restricted_among(conn: Conn, pupil_ids: list[int]) -> set[int]:
-    """Those of `pupil_ids` whose records are restricted now."""
-    if not pupil_ids:
-        return set()
-    marks = ", ".join("?" * len(pupil_ids))
-    rows = await conn.fetchall(
-        f"SELECT p.id FROM pupils p WHERE p.id IN ({marks})"
-        f" AND {RESTRICTED_SQL.format(pupil='p.id')}", tuple(pupil_ids))
-    return {int(row["id"]) for row in rows}
-
-
 async def recipients_of(conn: Conn, pupil_id: int) -> list[str]:
     """Whom the pupil's record was shared with, for Article 19. No sharing log exists
     yet, so nothing is recorded: the sharing log fills this in when it arrives."""
     del conn, pupil_id
     return []
-
-
-async def statements_of(conn: Conn, pupil_id: int) -> list[dict[str, str]]:
-    """The supplementary statements of upheld rectifications, for the export."""
-    rows = await conn.fetchall(
-        "SELECT id, decided, statement FROM rights_requests WHERE pupil_id = ?"
-        " AND kind = 'rectification' AND status = 'upheld' AND statement IS NOT NULL"
-        " ORDER BY id", (pupil_id,))
-    return [{"request": str(r["id"]), "decided": r["decided"], "statement": r["statement"]}
-            for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
