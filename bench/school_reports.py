@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench.report import Result, Unavailable
 from bench.workspace import ACTOR, LONDON, Workspace, add_officers, bench_settings, need
-from bot.domain.dates import academic_year_bounds, academic_year_of
+from bot.domain.dates import academic_year_start
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.synthetic import SyntheticService, generate
@@ -69,7 +69,7 @@ async def load(db: Database, settings: Settings, service: SyntheticService) -> N
     run_import = need("bot.importing.service", "run_import")
     first_day = service.school_days[0]
     year_end = settings.academic_year_end
-    year_start = academic_year_bounds(academic_year_of(service.today, year_end), year_end)[0]
+    year_start = academic_year_start(service.today, year_end)
     begun = max(first_day, year_start)
     allocated = begun + timedelta(days=min(21, (service.today - begun).days // 2))
     await add_officers(db, service, _morning(first_day))

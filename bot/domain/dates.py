@@ -111,6 +111,11 @@ def academic_year_bounds(year: int, year_end: YearEnd) -> tuple[date, date]:
     return first, last
 
 
+def academic_year_start(d: date, year_end: YearEnd) -> date:
+    """The first day of the academic year holding `d`."""
+    return academic_year_bounds(academic_year_of(d, year_end), year_end)[0]
+
+
 def retention_deadline(last_intervention: date, year_end: YearEnd) -> date:
     """The last day of the academic year after the one holding `last_intervention`."""
     following = academic_year_of(last_intervention, year_end) + 1

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 from bot.domain.attendance import Tally, in_band
 from bot.domain.caseload import Band, band_labels, band_of
-from bot.domain.dates import YearEnd, academic_year_bounds, academic_year_of, school_week_start
+from bot.domain.dates import YearEnd, academic_year_start, school_week_start
 
 
 class EmptyPeriod(ValueError):
@@ -35,7 +35,7 @@ class Period:
            year_end: YearEnd) -> Period:
         """The period asked for; by default this academic year to date."""
         end = end or today
-        start = start or academic_year_bounds(academic_year_of(end, year_end), year_end)[0]
+        start = start or academic_year_start(end, year_end)
         if start > today:
             raise EmptyPeriod("the period starts after today")
         if end < start:
@@ -73,14 +73,14 @@ def referral(spans: Sequence[Allocation], period: Period) -> tuple[date, str] | 
 def attendance_at_referral(marks: Iterable[tuple[date, str]], referred_on: date,
                            year_end: YearEnd) -> Tally:
     """The referral's academic year to the day before the referral."""
-    first, _ = academic_year_bounds(academic_year_of(referred_on, year_end), year_end)
+    first = academic_year_start(referred_on, year_end)
     return Tally.of(code for day, code in marks if first <= day < referred_on)
 
 
 def attendance_now(marks: Iterable[tuple[date, str]], period: Period,
                    year_end: YearEnd) -> Tally:
     """The period end's academic year up to the period's last day."""
-    first, _ = academic_year_bounds(academic_year_of(period.end, year_end), year_end)
+    first = academic_year_start(period.end, year_end)
     return Tally.of(code for day, code in marks if first <= day <= period.end)
 
 

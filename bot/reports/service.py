@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
-from bot.domain.dates import academic_year_bounds, academic_year_of
+from bot.domain.dates import academic_year_start
 from bot.domain.school_report import (
     Period,
     ReferredPupil,
@@ -99,7 +99,7 @@ async def build_report(db: Database, settings: Settings, found: store.School, pe
                        now: datetime) -> SchoolReport:
     """The figures of one school's report, read in one snapshot."""
     year_end = settings.academic_year_end
-    marks_from = _year_start(period.start, settings)
+    marks_from = academic_year_start(period.start, year_end)
     data = await db.read(store.school_data, found, period, marks_from)
     pupils = tuple(
         ReferredPupil(row.pupil_id, row.name, row.year_group, row.case_ref, row.officer_ref,
@@ -114,9 +114,3 @@ async def build_report(db: Database, settings: Settings, found: store.School, pe
         headline=headline(pupils, thresholds), band_mix=band_mix(pupils, thresholds),
         thresholds=thresholds, weeks=tuple(weekly_attendance(data.marks, period)),
         interventions=data.interventions)
-
-
-def _year_start(day: date, settings: Settings) -> date:
-    """The first day of the academic year holding `day`: the earliest mark a figure reads."""
-    year_end = settings.academic_year_end
-    return academic_year_bounds(academic_year_of(day, year_end), year_end)[0]

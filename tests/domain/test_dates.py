@@ -14,6 +14,7 @@ from bot.domain.dates import (
     YearEnd,
     academic_year_bounds,
     academic_year_of,
+    academic_year_start,
     compulsory_school_age,
     in_quiet_time,
     next_delivery_time,
@@ -410,3 +411,10 @@ def test_next_delivery_time_when_clocks_go_back_out_of_quiet_hours() -> None:
     result = next_delivery_time(london(2025, 10, 26, 1, 40), hours, frozenset())
     assert result.astimezone(UTC) == datetime(2025, 10, 26, 1, 0, tzinfo=UTC)
     assert (result.hour, result.minute, result.fold) == (1, 0, 1)
+
+
+def test_the_academic_year_starts_the_day_after_the_year_end() -> None:
+    end = YearEnd.parse("08-31")
+    assert academic_year_start(date(2026, 8, 31), end) == date(2025, 9, 1)
+    assert academic_year_start(date(2026, 9, 1), end) == date(2026, 9, 1)
+    assert academic_year_start(date(2027, 2, 28), YearEnd.parse("07-31")) == date(2026, 8, 1)
