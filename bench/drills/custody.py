@@ -101,16 +101,19 @@ async def audit_head_drill(folder: Path, size: Size, *,
     return drill
 
 
-class _FixedAnswer:
-    """A Bot API answering every request with one status."""
+class FixedAnswer:
+    """A Bot API that answers every request with one status, as Telegram does for a
+    revoked token (401) or a mistyped base URL (404); `requests` counts what it got."""
 
     def __init__(self, status: int, description: str) -> None:
         body = json.dumps({"ok": False, "error_code": status, "description": description})
         self.response = (f"HTTP/1.1 {status} {description}\r\nContent-Type: application/json"
                          f"\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}")
+        self.requests = 0
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
+        self.requests += 1
         writer.write(self.response.encode())
         await writer.drain()
         writer.close()
@@ -124,7 +127,8 @@ class _FixedAnswer:
         await self.server.wait_closed()
 
 
-def _closed_port() -> int:
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -155,13 +159,13 @@ async def exit_paths_drill(folder: Path, size: Size, *,
                            out: Callable[[str], None] = print) -> Drill:
     drill = Drill("secrets on exit paths", out)
     for status, description in ((401, "Unauthorized"), (404, "Not Found")):
-        async with _FixedAnswer(status, description) as url:
+        async with FixedAnswer(status, description) as url:
             drill.tried(f"ewobot run against a Bot API answering {status}")
             code, text = await _process(folder / str(status), "run", EWO_TELEGRAM_API_URL=url)
         _one_clean_line(drill, f"a {status}", code, text)
     drill.tried("ewobot run against a closed port (retried, then given up)")
     code, text = await _process(folder / "closed", "run",
-                                EWO_TELEGRAM_API_URL=f"http://127.0.0.1:{_closed_port()}/bot")
+                                EWO_TELEGRAM_API_URL=f"http://127.0.0.1:{closed_port()}/bot")
     _one_clean_line(drill, "a refused connection", code, text)
     for argv in (["audit", "verify"], ["sar", "9999999999999"], ["backup", "--out", "b.db"]):
         drill.tried(f"ewobot {' '.join(argv)} with the token set, on no database")

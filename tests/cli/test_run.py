@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
 import pytest
 
+from bench.drills.custody import FixedAnswer, closed_port
 from bot.handlers import access
 from bot.sandbox import BotApiStandIn
 
@@ -54,38 +53,6 @@ async def test_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
 
 
 TOKEN = "123456789:AAH-not_a_real_token_but_shaped_like_one"
-
-
-class FixedAnswer:
-    """A stand-in Bot API that answers every request with one status, as Telegram does
-    for a revoked token (401) or a mistyped base URL (404)."""
-
-    def __init__(self, status: int, description: str) -> None:
-        body = json.dumps({"ok": False, "error_code": status, "description": description})
-        self.response = (f"HTTP/1.1 {status} {description}\r\nContent-Type: application/json"
-                         f"\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}")
-        self.requests = 0
-
-    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        self.requests += 1
-        writer.write(self.response.encode())
-        await writer.drain()
-        writer.close()
-
-    async def __aenter__(self) -> str:
-        self.server = await asyncio.start_server(self._answer, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/bot"
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.server.close()
-        await self.server.wait_closed()
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def run_once(tmp_path: Path, api_url: str) -> tuple[int | None, str, str]:
