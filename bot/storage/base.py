@@ -5,12 +5,13 @@ short reads.
 Storage functions are written once, as `async def some_query(conn: Conn, ...)`, in
 portable SQL (`?` or `:name` placeholders, ON CONFLICT, RETURNING, COALESCE); callers run
 them through `await db.read(fn, ...)` or `await db.write(fn, ...)`. Backends implement
-both (bot/storage/sqlite.py; PostgreSQL next to it).
+both (bot/storage/sqlite.py, bot/storage/postgres.py).
 """
 
 from __future__ import annotations
 
 import threading
+from importlib import import_module
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,9 +115,15 @@ class Database:  # noqa: B024 - the backends fill it in; `open` dispatches to on
     @classmethod
     async def open(cls, settings: Settings, *, create: bool = True) -> Database:
         """Open (creating and migrating if needed, unless `create=False`) the database
-        the settings name, on its backend (SQLite so far)."""
-        backend = BACKENDS["sqlite"] if cls is Database else cls
-        return await backend.open(settings, create=create)
+        the settings name, on its backend: PostgreSQL when EWO_DATABASE_URL is set,
+        otherwise SQLite in EWO_DATA_DIR."""
+        if cls is not Database:
+            return await cls.open(settings, create=create)
+        name = "postgres" if settings.database_url is not None else "sqlite"
+        if name not in BACKENDS:
+            # Imported on first use: a SQLite service never loads psycopg.
+            import_module(f"bot.storage.{name}")
+        return await BACKENDS[name].open(settings, create=create)
 
     async def close(self) -> None:
         raise NotImplementedError

@@ -1,5 +1,6 @@
 """The database's entry point: `Database.open(settings)` picks the backend (SQLite,
-bot/storage/sqlite.py, the only one so far) and hands back the one `Database` through
+bot/storage/sqlite.py, or PostgreSQL, bot/storage/postgres.py, when EWO_DATABASE_URL is
+set) and hands back the one `Database` through
 which every storage function runs: `await db.read(fn, ...)`, `await db.write(fn, ...)`
 (bot/storage/base.py describes the interface).
 

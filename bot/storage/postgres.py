@@ -56,6 +56,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from bot.logs import pin_library_loggers
 from bot.settings import DatabaseUrl, Settings
 from bot.storage import schema_postgres
+from bot.storage.base import BACKENDS
 from bot.storage.db import (
     Conn,
     Database,
@@ -568,3 +569,6 @@ def _refuse_newer(found: int) -> None:
     if found > schema_postgres.SCHEMA_VERSION:
         raise DatabaseError(f"the database is newer (schema {found}) than this program "
                             f"({schema_postgres.SCHEMA_VERSION})")
+
+
+BACKENDS["postgres"] = PostgresDatabase

@@ -384,3 +384,16 @@ async def test_stream_yields_every_row_by_name_and_is_the_same_interface(
             "SELECT upn, last_name FROM pupils WHERE upn <> ? ORDER BY upn", ("A2",))]
 
     assert await pg_db.read(streamed) == [("A1", "Jones"), ("A3", "Lee")]
+
+
+async def test_database_open_picks_the_backend_the_settings_name(pg_url: str,
+                                                                  tmp_path: Path) -> None:
+    on_postgres = await Database.open(settings_for(tmp_path / "pg", pg_url))
+    from tests.conftest import make_settings
+    on_sqlite = await Database.open(make_settings(tmp_path / "lite"))
+    try:
+        assert (on_postgres.dialect, on_sqlite.dialect) == ("postgres", "sqlite")
+        assert await on_postgres.read(count, "pupils") == 0
+    finally:
+        await on_postgres.close()
+        await on_sqlite.close()
