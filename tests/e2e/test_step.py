@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -165,3 +165,143 @@ async def test_a_whole_pathway_from_support_plan_to_prosecution(
     audited = await rows(db, "SELECT action FROM audit WHERE action LIKE 'pathway_%_saved'")
     assert len(audited) == 7
     assert await rows(db, "SELECT * FROM conversations") == []
+
+
+async def typed(user, text: str, hint: str, asked: str) -> None:
+    """A typed answer that is refused: the hint, then the same step again."""
+    await user.send(text)
+    again = await reply(user)
+    assert again.text.startswith(f"{hint}\n\n"), again.text
+    assert again.text.endswith(asked), again.text
+
+
+async def test_bad_input_at_every_step_gets_a_hint_and_the_same_step(
+        case: Caseload, parents: dict[str, int], db: Database) -> None:
+    user = case.user
+    choose = HINTS[Problem.CHOOSE]
+    await user.send("/step")
+    assert (await user.next_message()).text == step.CHOOSE_PUPIL
+    await typed(user, "Zed", step.NO_MATCH, step.CHOOSE_PUPIL)
+    await user.send("amelia")  # one match of mine
+    assert (await user.next_message()).text.endswith(step.QUESTIONS[flow.WHAT])
+    await typed(user, "a plan", choose, step.QUESTIONS[flow.WHAT])
+    await user.send("/cancel")
+    assert (await user.next_message()).text == step.CANCELLED
+
+    # Dates: not a date, in the future, a review before the start.
+    await open_step(user)
+    await tap(user, "Support plan")
+    start_date = "Start date?" + step.DATE_HOW
+    for text, problem in (("31/02/2026", Problem.NOT_A_DATE), ("soon", Problem.NOT_A_DATE),
+                          ("26/11/2026", Problem.FUTURE)):
+        await typed(user, text, HINTS[problem], start_date)
+    await user.send("20/11")
+    assert (await user.next_message()).text.endswith(step.QUESTIONS[flow.REVIEW])
+    await typed(user, "19/11/2026", HINTS[Problem.BEFORE_START], step.QUESTIONS[flow.REVIEW])
+    await typed(user, "fortnight", HINTS[Problem.NOT_A_DATE], step.QUESTIONS[flow.REVIEW])
+    await user.send("15/01/2027")  # a review in the future is fine
+    summary = await reply(user)
+    assert "Review: 15/01/2027" in summary.text
+    await typed(user, "yes", choose, step.QUESTIONS[flow.SUMMARY])
+    press = await user.press_data(f"st:{token_of(user.last())}:summary:publish",
+                                  user.last().message_id)
+    assert await user.answer_to(press) == choose
+    await tap(user, "Save")
+
+    # Parents: typed names are not taken; Done needs one; the period is a button.
+    await open_step(user)
+    await tap(user, "Notice to Improve")
+    await typed(user, JANE, choose, step.QUESTIONS[flow.PARENTS])
+    assert await tap_answer(user, "Done") == HINTS[Problem.NO_PARENT]
+    await tap(user, JANE)
+    await tap(user, "Done")
+    await tap(user, "Today")
+    await typed(user, "7 weeks", choose, step.QUESTIONS[flow.WEEKS])
+    await user.send("3 weeks")  # a typed label is as good as its button
+    assert "Improvement period: 3 weeks" in (await reply(user)).text
+    await tap(user, "Save")
+
+    # A withdrawal's reason: typed, up to 200 characters; its date not before the issue.
+    await import_notices(db, case.amelia, parents[JANE], [date(2026, 11, 2)])
+    await open_step(user)
+    await tap(user, "Penalty-notice outcome")
+    await typed(user, "the first", choose, step.QUESTIONS[flow.TARGET])
+    await tap(user, f"Referral 02/11/2026 · {JANE} · issued 02/11/2026")
+    await typed(user, "gone", choose, step.QUESTIONS[flow.OUTCOME])
+    await tap(user, "Withdrawn")
+    asked = step.DETAIL_QUESTIONS[flow.PN_OUTCOME]
+    await typed(user, "x" * (flow.DETAIL_MAX + 1), HINTS[Problem.DETAIL_TOO_LONG], asked)
+    await user.send("Issued to the wrong address.")
+    withdrawn_on = "Date withdrawn?" + step.DATE_HOW
+    assert (await reply(user)).text.endswith(withdrawn_on)
+    await typed(user, "01/11/2026", HINTS[Problem.BEFORE_START], withdrawn_on)
+    await user.send("03/11/2026")
+    summary = await reply(user)
+    assert "Outcome: Withdrawn" in summary.text
+    assert "Detail: Issued to the wrong address." in summary.text
+    await tap(user, "Save")
+    outcomes = await rows(db, "SELECT outcome, outcome_date, detail, source"
+                              " FROM pathway_outcomes ORDER BY id")
+    assert [tuple(row) for row in outcomes] == [
+        ("issued", "2026-11-02", None, "import"),
+        ("withdrawn", "2026-11-03", "Issued to the wrong address.", "chat")]
+    steps = await rows(db, "SELECT kind, step_date, review_date, period_weeks FROM pathway_steps"
+                           " WHERE source = 'chat' ORDER BY id")
+    assert [tuple(row) for row in steps] == [("support_plan", "2026-11-20", "2027-01-15", None),
+                                             ("nti", "2026-11-25", None, 3)]
+
+
+async def import_notices(db: Database, pupil_id: int, contact_id: int,
+                         issued: list[date]) -> None:
+    """Penalty notices issued before the bot, as `ewobot import notices` brings them in."""
+    notices = [ImportedNotice(pupil_id, contact_id, "pn", day) for day in issued]
+    await db.write(pathway_store.apply_notices, notices, now=datetime(2026, 11, 25, tzinfo=UTC))
+
+
+async def test_a_third_notice_cannot_be_referred_and_a_second_is_shown(
+        case: Caseload, parents: dict[str, int], db: Database) -> None:
+    user = case.user
+    await import_notices(db, case.amelia, parents[JANE], [date(2024, 3, 1), date(2025, 6, 1)])
+    await import_notices(db, case.amelia, parents[TOM], [date(2025, 6, 1)])
+    shown = await open_step(user)
+    # Two notices to Jane within 3 years: prosecution is offered.
+    assert "Prosecution referral" in shown.labels()
+    shown = await tap(user, "Penalty-notice referral")
+    assert f"{JANE}: {rules.THIRD_REFUSED_TEXT}" in shown.text
+    assert f"{TOM}: {rules.SECOND_NOTICE_TEXT}" in shown.text
+    assert await tap_answer(user, JANE) == HINTS[Problem.THIRD_NOTICE]
+    # A forged press for Jane is refused the same way; nothing is ticked.
+    press = await user.press_data(f"st:{token_of(shown)}:parents:{parents[JANE]}",
+                                  shown.message_id)
+    assert await user.answer_to(press) == HINTS[Problem.THIRD_NOTICE]
+    await tap(user, TOM)
+    await tap(user, "Done")
+    await tap(user, "Today")
+    summary = await tap(user, "Support not appropriate")
+    assert f"{TOM}: {rules.SECOND_NOTICE_TEXT}" in summary.text
+    assert JANE not in summary.text
+    await tap(user, "Save")
+    referral = await rows(db, "SELECT s.reason, p.contact_id FROM pathway_steps s"
+                              " JOIN pathway_parents p ON p.step_id = s.id WHERE s.source = 'chat'")
+    assert [tuple(row) for row in referral] == [("support_not_appropriate", parents[TOM])]
+
+
+async def test_a_third_notice_on_record_by_save_time_is_refused(
+        case: Caseload, parents: dict[str, int], db: Database) -> None:
+    user = case.user
+    await import_notices(db, case.amelia, parents[JANE], [date(2025, 6, 1)])
+    await open_step(user)
+    await tap(user, "Penalty-notice referral")
+    await tap(user, JANE)
+    await tap(user, "Done")
+    await tap(user, "Today")
+    summary = await tap(user, "Holiday in term time")
+    assert f"{JANE}: {rules.SECOND_NOTICE_TEXT}" in summary.text
+    # Meanwhile a second notice to Jane comes in by import: Save is refused, the draft stays.
+    await import_notices(db, case.amelia, parents[JANE], [date(2026, 1, 5)])
+    shown = await tap(user, "Save")
+    assert shown.text.startswith(step.REFUSALS[pathway_store.THIRD_NOTICE])
+    assert shown.labels() == ["Save", "Change", "Cancel"]
+    assert await rows(db, "SELECT * FROM pathway_steps WHERE source = 'chat'") == []
+    await user.send("/cancel")
+    assert (await user.next_message()).text == step.CANCELLED
