@@ -19,7 +19,8 @@ async def add_parents(db: Database, pupil_id: int) -> dict[str, int]:
     async def _transaction(conn: Conn) -> dict[str, int]:
         ids = {}
         for name, relationship, responsible, priority in (
-                (JANE, "Mother", 1, 1), (TOM, "Father", 1, 2), ("Rose Hughes", "Grandparent", 0, 3)):
+                (JANE, "Mother", 1, 1), (TOM, "Father", 1, 2),
+                ("Rose Hughes", "Grandparent", 0, 3)):
             ids[name] = await conn.insert(
                 "INSERT INTO contacts (pupil_id, name, relationship, parental_responsibility,"
                 " priority) VALUES (?, ?, ?, ?, ?)", (pupil_id, name, relationship, responsible,

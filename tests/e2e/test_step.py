@@ -6,17 +6,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.clock import FixedClock
 from bot.domain import penalty_notices as rules
 from bot.domain import step_flow as flow
-from bot.handlers import step, visit
-from bot.harness import RunningBot, enrol_directly
-from bot.sandbox import BotApiStandIn
-from bot.settings import Settings
+from bot.handlers import step
+from bot.harness import RunningBot
 from bot.storage import pathway as pathway_store
 from bot.storage.db import Database
 from bot.storage.pathway import ImportedNotice
-from tests.e2e.conftest import PIN, People
+from tests.e2e.conftest import People
 from tests.e2e.step_helpers import (
     HEADER,
     JANE,
@@ -28,7 +25,7 @@ from tests.e2e.step_helpers import (
     tap_answer,
     token_of,
 )
-from tests.e2e.visit_helpers import Caseload, caseload, marker, rows
+from tests.e2e.visit_helpers import Caseload, caseload, rows
 
 HINTS = step.HINTS
 Problem = flow.Problem

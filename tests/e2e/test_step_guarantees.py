@@ -23,7 +23,6 @@ from tests.e2e.step_helpers import (
     add_parents,
     reply,
     tap,
-    tap_answer,
     token_of,
 )
 from tests.e2e.visit_helpers import AMELIA, NOAH, Caseload, caseload, marker, message, rows
