@@ -302,3 +302,42 @@ async def test_a_third_notice_on_record_by_save_time_is_refused(
     assert await rows(db, "SELECT * FROM pathway_steps WHERE source = 'chat'") == []
     await user.send("/cancel")
     assert (await user.next_message()).text == step.CANCELLED
+
+
+async def test_a_hearing_outcome_and_a_school_attendance_order(
+        case: Caseload, parents: dict[str, int], db: Database) -> None:
+    user = case.user
+    await import_notices(db, case.amelia, parents[JANE], [date(2025, 1, 6), date(2026, 3, 2)])
+    await open_step(user)
+    await tap(user, "Prosecution referral")
+    await tap(user, "Section 444(1)")
+    await user.send("10/11/2026")
+    await reply(user)
+    await tap(user, "Save")
+    shown = await open_step(user)
+    assert "Hearing outcome" in shown.labels()
+    await tap(user, "Hearing outcome")
+    await tap(user, "Prosecution referral 10/11/2026")
+    await user.send("Fined £120 and a parenting order.")
+    assert (await reply(user)).text.endswith("Hearing date?" + step.DATE_HOW)
+    await typed(user, "09/11/2026", HINTS[Problem.BEFORE_START], "Hearing date?" + step.DATE_HOW)
+    await user.send("24/11/2026")
+    summary = await reply(user)
+    assert "Detail: Fined £120 and a parenting order." in summary.text
+    await tap(user, "Save")
+    assert "Hearing outcome" not in (await open_step(user)).labels()  # had its outcome
+
+    await tap(user, "SAO notice")
+    await tap(user, "Yesterday")
+    await tap(user, "Save")
+    await open_step(user)
+    await tap(user, "School attendance order")
+    await tap(user, "SAO notice 24/11/2026")
+    await tap(user, "Today")
+    saved = await tap(user, "Save")
+    assert saved.text == "Saved: School attendance order for A.H. on 25/11/2026."
+    outcomes = await rows(db, "SELECT outcome, outcome_date, detail FROM pathway_outcomes"
+                              " WHERE source = 'chat' ORDER BY id")
+    assert [tuple(row) for row in outcomes] == [
+        ("hearing", "2026-11-24", "Fined £120 and a parenting order."),
+        ("order", "2026-11-25", None)]
