@@ -62,7 +62,7 @@ DATE_QUESTIONS = {
 }
 DATE_HOW = " Choose, or type it as DD/MM/YYYY or DD/MM."
 NO_PARENTS = ("No contact of this pupil has parental responsibility on record, so this "
-              "cannot be recorded. Cancel, or choose something else after /step again.")
+              "cannot be recorded: send /cancel, or /step to record something else.")
 HINTS = {
     Problem.CHOOSE: "Please choose one of the buttons.",
     Problem.NOT_A_DATE: "That is not a date I can read: type it as DD/MM/YYYY or DD/MM.",
