@@ -179,10 +179,11 @@ async def open_follow_ups(conn: Conn, officer: Officer, *, today: date) -> list[
 
 
 async def discard_expired_drafts(conn: Conn, now: datetime) -> int:
-    """Delete visit drafts whose time is up (they may hold notes); returns how many."""
+    """Delete visit and pathway-step drafts whose time is up (they may hold notes);
+    returns how many."""
     return await conn.execute(
-        "DELETE FROM conversations WHERE kind = ? AND expires_at <= ?",
-        (ConversationKind.VISIT.value, stamp(now)))
+        "DELETE FROM conversations WHERE kind IN (?, ?) AND expires_at <= ?",
+        (ConversationKind.VISIT.value, ConversationKind.STEP.value, stamp(now)))
 
 
 def _iso(value: date | None) -> str | None:
