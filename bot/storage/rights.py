@@ -132,6 +132,11 @@ async def _one(conn: Conn, request_id: int) -> RightsRequest:
     return _request(row)
 
 
+async def one(conn: Conn, request_id: int) -> RightsRequest:
+    """One request by id (RightsProblem when there is none): `/requests`' buttons."""
+    return await _one(conn, request_id)
+
+
 async def record(conn: Conn, pupil_id: int, kind: str, received: date, *, actor: str,
                  now: datetime, audited: bool = True) -> int:
     """Record a request about a pupil held; returns its id. Audited unless the caller
