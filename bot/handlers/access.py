@@ -27,13 +27,13 @@ from telegram.ext import ApplicationHandlerStop
 from bot.chat import render
 from bot.chat.compliance import blocked_text, warning_text
 from bot.domain.attempts import AttemptLimits
+from bot.domain.compliance import Compliance
 from bot.domain.pinhash import PinCheck, check_pin, hash_pin, verify_pin
 from bot.domain.pins import is_pin_shaped, pin_problem
 from bot.handlers import kept, visit
 from bot.handlers.common import Context, answer, forget_message, refuse
 from bot.handlers.table import command_name
 from bot.storage import audit, compliance, conversations, sessions
-from bot.domain.compliance import Compliance
 from bot.storage.officers import Officer
 from bot.usecases import access as access_cases
 from bot.usecases.access import PIN_SETUP, Enrolment

@@ -154,3 +154,29 @@ async def test_no_requests_recorded(running: RunningBot, people: People) -> None
     await dpo.send("/requests")
     assert (await dpo.next_message()).text == (
         "No rights requests are recorded. Record one with `ewobot requests add`.")
+
+
+async def test_an_objection_upheld_by_button_is_past_due_in_retention(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    dpo = await people.enrolled("DPO1", role="controller")
+    await people.add("EWO1")
+    ids = await seed(db, clock)
+    await dpo.send("/retention")
+    before = (await dpo.next_message()).text
+    async def _objection(conn: Conn) -> int:
+        return await rights.record(conn, ids["noah"], "objection", clock.today(),
+                                   actor="os:dpo", now=clock.now())
+    objection = await db.write(_objection)
+    await dpo.send("/requests")
+    await dpo.next_message()
+    await dpo.press(f"{objection} objection C00002")
+    await edited(dpo)
+    await dpo.press("Uphold")
+    await edited(dpo)
+    await dpo.press("No overriding grounds")
+    assert (await edited(dpo)).text.splitlines()[1] == (
+        "The record is restricted and past due: dispose of it in /retention.")
+    await dpo.send("/retention")
+    after = (await dpo.next_message()).text
+    assert "C00002" not in before and "C00002" in after
+    assert "1 past due" in after.splitlines()[0]
