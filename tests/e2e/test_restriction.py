@@ -14,7 +14,7 @@ from bot.storage import officers as officer_store
 from bot.storage import rights
 from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
-from tests.e2e.conftest import People
+from tests.e2e.conftest import PIN, People
 from tests.e2e.retention_files import upn
 from tests.storage.pupil_rows import Service
 
@@ -156,3 +156,19 @@ async def test_an_upheld_rectification_with_a_statement_is_flagged_on_the_card(
     await ewo.send("/pupil C00001")
     card = (await ewo.next_message()).text.splitlines()
     assert card[card.index("SEN: no · Health needs: no") + 1] == "Statement on file"
+
+
+async def test_after_the_pin_a_draft_about_a_restricted_record_is_not_named(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    ewo, _sup, amelia, _noah = await team(people, db)
+    await ewo.send("/visit amelia")
+    await ewo.next_message()  # a draft for Amelia is open
+    await restrict(db, clock, amelia, "restriction")
+    await ewo.send("/lock")
+    await ewo.next_message()
+    await ewo.send("/pupils")
+    assert (await ewo.next_message()).text == "Locked — send your PIN."
+    await ewo.send(PIN)
+    assert (await ewo.next_message()).text == "Unlocked."
+    # No reminder naming the draft's pupil; the kept /pupils goes on.
+    assert (await ewo.next_message()).text.startswith("My pupils (2)")

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.dates import YearEnd
-from bot.storage import pupils, rights, visits
-from bot.storage.db import Database
+from bot.storage import audit, pupils, rights, visits
+from bot.storage.db import Conn, Database
 from tests.held import held_write
 from tests.storage.pupil_rows import Service
 
@@ -57,3 +57,37 @@ async def test_each_lookup_raises_for_a_restricted_record_only_in_scope(
         [listed] = await pupils.find_pupils(conn, ann, "amelia", today=TODAY,
                                             year_end=YEAR_END)
         assert listed.restricted is restricted
+
+
+async def test_the_same_lookups_hold_on_postgresql(pg_db: object,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # The audit trail is not wired to PostgreSQL yet: this checks the SQL.
+    async def no_audit(*_args: object, **_kwargs: object) -> None:
+        return None
+
+    monkeypatch.setattr(audit, "append", no_audit)
+    monkeypatch.setattr(audit, "append_many", no_audit)
+
+    async def scenario(conn: Conn) -> tuple[object, ...]:
+        service = Service(conn)
+        ann = await service.officer("EWO1")
+        amelia = await service.pupil("Amelia", "Hughes", officer=ann)
+        noah = await service.pupil("Noah", "Hughes", officer=ann)
+        await rights.record(conn, amelia, "restriction", date(2026, 11, 1), actor="os:dpo",
+                            now=NOW)
+        fixed = await rights.record(conn, noah, "rectification", date(2026, 11, 1),
+                                    actor="os:dpo", now=NOW)
+        await rights.decide(conn, fixed, uphold=True, reason="data_inaccurate",
+                            statement="Corrected.", actor="os:dpo", now=NOW)
+        listed = await pupils.find_pupils(conn, ann, "hughes", today=TODAY, year_end=YEAR_END)
+        try:
+            await pupils.pupil_card(conn, ann, amelia, today=TODAY, year_end=YEAR_END)
+            refused = None
+        except rights.Restricted as error:
+            refused = error.view
+        card = await pupils.pupil_card(conn, ann, noah, today=TODAY, year_end=YEAR_END)
+        assert card is not None
+        return [p.restricted for p in listed], refused, card.statement
+
+    assert await pg_db.write(scenario) == (  # type: ignore[attr-defined]
+        [True, False], "pupil_card", True)
