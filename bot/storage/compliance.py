@@ -83,6 +83,7 @@ def _assess(row: Any, since: date | None, today: date, policy: rules.Rules) -> C
                         added=added, since=since, today=today, rules=policy)
 
 
+@quick
 async def compliance_of(conn: Conn, officer: Officer, today: date, *,
                         policy: rules.Rules | None = None) -> Compliance:
     """The person's compliance on `today` (for the gate's block under `enforce`)."""
