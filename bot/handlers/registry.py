@@ -15,6 +15,7 @@ from bot.handlers import access, cancel, due, pupils, step, visit
 from bot.handlers import alerts as alert_handlers
 from bot.handlers import caseload as caseload_handlers
 from bot.handlers import help as help_handlers
+from bot.handlers import requests as request_handlers
 from bot.handlers import retention as retention_handlers
 from bot.handlers import sar as sar_handlers
 from bot.handlers.table import (
@@ -48,6 +49,8 @@ COMMANDS = (
     Command("retention", retention_handlers.retention_command, (CONTROLLER,),
             "Records coming due and past due"),
     Command("sar", sar_handlers.sar_command, (CONTROLLER,), "Subject-access export: /sar UPN"),
+    Command("requests", request_handlers.requests_command, (CONTROLLER,),
+            "Rights requests: extend or decide"),
     Command("help", help_handlers.help_command, ROLES, "What I can do"),
     Command("lock", access.lock_command, ROLES, "Lock now"),
 )
@@ -63,6 +66,7 @@ BUTTONS = (
     Button(visit.CORRECT_PREFIX, visit.correct_button, RECORDERS),  # vc:<visit_id>
     Button(step.PREFIX, step.on_button, RECORDERS),  # st:<token>:…, st:new:<pupil_id>:<what>
     Button(retention_handlers.PREFIX, retention_handlers.on_button, (CONTROLLER,)),  # ret:…
+    Button(request_handlers.PREFIX, request_handlers.on_button, (CONTROLLER,)),  # rq:…
 )
 
 CONVERSATIONS = (

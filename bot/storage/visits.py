@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.text import initials, pupil_name
+from bot.storage import rights
 from bot.storage.db import Conn, stamp
 from bot.storage.officers import Officer
 
@@ -96,16 +97,20 @@ def _records_visits(officer: Officer) -> bool:
 
 
 async def visit_pupil(conn: Conn, officer: Officer, pupil_id: int) -> VisitPupil | None:
-    """The pupil if allocated to this officer (who may record visits for them), else None."""
+    """The pupil if allocated to this officer (who may record visits for them), else None.
+    Raises rights.Restricted when the record is restricted: no visit is recorded."""
     if not _records_visits(officer):
         return None
     row = await conn.fetchone(
-        "SELECT p.id, p.case_ref, p.first_name, p.last_name, s.name AS school_name"
+        "SELECT p.id, p.case_ref, p.first_name, p.last_name, s.name AS school_name,"
+        f" {rights.RESTRICTED_SQL.format(pupil='p.id')} AS restricted"
         " FROM pupils p JOIN allocations a ON a.pupil_id = p.id"
         " JOIN schools s ON s.urn = p.school_urn"
         " WHERE p.id = ? AND a.officer_id = ?", (pupil_id, officer.id))
     if row is None:
         return None
+    if row["restricted"]:
+        raise rights.Restricted(pupil_id, "visit", officer.actor, "own")
     return VisitPupil(row["id"], row["case_ref"], row["first_name"], row["last_name"],
                       row["school_name"])
 

@@ -43,6 +43,7 @@ HELP_BEFORE = {
     "controller": (
         "/retention — Records coming due and past due\n"
         "/sar — Subject-access export: /sar UPN\n"
+        "/requests — Rights requests: extend or decide\n"
         "/help — What I can do\n"
         "/lock — Lock now\n"
         "\n"
