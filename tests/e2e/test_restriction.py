@@ -172,3 +172,16 @@ async def test_after_the_pin_a_draft_about_a_restricted_record_is_not_named(
     assert (await ewo.next_message()).text == "Unlocked."
     # No reminder naming the draft's pupil; the kept /pupils goes on.
     assert (await ewo.next_message()).text.startswith("My pupils (2)")
+
+
+async def test_no_pathway_step_can_be_started_for_a_restricted_record(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    ewo, _sup, amelia, noah = await team(people, db)
+    await restrict(db, clock, amelia, "objection")
+
+    await ewo.send("/step amelia")
+    assert (await ewo.next_message()).text == RESTRICTED
+    await ewo.send("/step C00002")  # Noah's record is not restricted: the flow starts
+    assert (await ewo.next_message()).text != RESTRICTED
+    assert [target for _actor, _action, target, _reason in await refusals(db)] == [
+        f"pupil:{amelia}"]
