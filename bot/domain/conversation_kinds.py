@@ -13,4 +13,5 @@ from enum import StrEnum
 class ConversationKind(StrEnum):
     VISIT = "visit"  # recording a visit (bot/handlers/visit/)
     HOLD = "hold"  # placing a legal hold on a record (bot/handlers/retention.py)
+    SHARE = "share"  # recording a sharing decision (bot/handlers/share/)
     PIN_SETUP = "pin_setup"  # choosing a PIN at enrolment (bot/handlers/access.py)

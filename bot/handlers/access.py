@@ -28,7 +28,7 @@ from bot.chat import render
 from bot.domain.attempts import AttemptLimits
 from bot.domain.pinhash import PinCheck, check_pin, hash_pin, verify_pin
 from bot.domain.pins import is_pin_shaped, pin_problem
-from bot.handlers import kept, visit
+from bot.handlers import kept, share, visit
 from bot.handlers.common import Context, answer, forget_message, refuse
 from bot.storage import audit, conversations, sessions
 from bot.storage.officers import Officer
@@ -265,6 +265,7 @@ async def _try_pin(update: Update, context: Context, officer: Officer, pin: str)
         return
     await answer(update, UNLOCKED)
     await visit.remind_open_draft(update, context, officer)
+    await share.remind_open_draft(update, context, officer)
     if tried.pending:
         await kept.replay(update, context, officer, tried.pending)
 

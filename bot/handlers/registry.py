@@ -11,7 +11,7 @@ enrols, before anyone has a role.)
 from __future__ import annotations
 
 from bot.domain.conversation_kinds import ConversationKind
-from bot.handlers import access, cancel, due, pupils, visit
+from bot.handlers import access, cancel, due, pupils, share, visit
 from bot.handlers import alerts as alert_handlers
 from bot.handlers import caseload as caseload_handlers
 from bot.handlers import help as help_handlers
@@ -38,6 +38,8 @@ COMMANDS = (
             help_for={SUPERVISOR: "My own pupils"}),
     Command("pupil", pupils.pupil_command, RECORDERS, CARD_HELP),
     Command("visit", visit.visit_command, RECORDERS, "Record a visit"),
+    Command("share", share.share_command, RECORDERS,
+            "Record a sharing decision: /share name, UPN or case ref"),
     # Anyone may leave an open conversation (a controller's hold too); the menu and
     # /help offer it to those who record visits.
     Command("cancel", cancel.cancel_command, ROLES, "Leave the visit being recorded",
@@ -59,11 +61,13 @@ BUTTONS = (
     Button("al", alert_handlers.on_button, RECORDERS),  # al:… on pushed alerts
     Button(visit.PREFIX, visit.on_button, RECORDERS),  # v:<token>:…, v:new:<pupil_id>
     Button(visit.CORRECT_PREFIX, visit.correct_button, RECORDERS),  # vc:<visit_id>
+    Button(share.PREFIX, share.on_button, RECORDERS),  # sh:<token>:…
     Button(retention_handlers.PREFIX, retention_handlers.on_button, (CONTROLLER,)),  # ret:…
 )
 
 CONVERSATIONS = (
     Talk(ConversationKind.VISIT, visit.on_text, visit.CANCELLED, RECORDERS, visit.PREFIX),
+    Talk(ConversationKind.SHARE, share.on_text, share.CANCELLED, RECORDERS, share.PREFIX),
     Talk(ConversationKind.HOLD, retention_handlers.on_text, visit.CANCELLED_OTHER,
          (CONTROLLER,), retention_handlers.PREFIX),
     # Answered by the gate before any handler runs: the person has no PIN yet.
