@@ -39,7 +39,7 @@ COMMANDS = (
     Command("pupil", pupils.pupil_command, RECORDERS, CARD_HELP),
     Command("visit", visit.visit_command, RECORDERS, "Record a visit"),
     Command("share", share.share_command, RECORDERS,
-            "Record a sharing decision: /share name, UPN or case ref"),
+            "Record a decision to share information, or not to"),
     # Anyone may leave an open conversation (a controller's hold too); the menu and
     # /help offer it to those who record visits.
     Command("cancel", cancel.cancel_command, ROLES, "Leave the visit being recorded",
