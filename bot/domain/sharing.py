@@ -16,7 +16,7 @@ or "what" asks exactly the steps that now apply and are not answered yet.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -197,6 +197,28 @@ def _typed_date(typed: str, today: date) -> date:
         no_year = typed.count("/") == 1
         raise AnswerProblem(Problem.FUTURE_NO_YEAR if no_year else Problem.FUTURE)
     return day
+
+
+def correctable(saved_at: datetime, now: datetime) -> bool:
+    """Whether an entry saved at `saved_at` may still be corrected by its author."""
+    return now - saved_at < CORRECTION_WINDOW
+
+
+def from_entry(recipient: str, recipient_other: str | None, decision: str,
+               items: Sequence[str], lawful_basis: str | None, special_condition: str | None,
+               reason: str, shared_on: date, note: str | None) -> dict[str, Any]:
+    """A draft holding a saved entry's answers (a correction starts at its summary);
+    codes no longer in a vocabulary are dropped, so their step must be answered again."""
+    draft: dict[str, Any] = {
+        RECIPIENT: recipient, DECISION: decision, BASIS: lawful_basis,
+        CONDITION: special_condition, REASON: reason, DATE: shared_on.isoformat(),
+        NOTE: note, WHAT_STEP: [code for code, _ in WHAT if code in items]}
+    if recipient_other:
+        draft[OTHER] = recipient_other
+    for step, vocabulary in VOCABULARIES.items():
+        if draft.get(step) not in {code for code, _ in vocabulary}:
+            draft.pop(step, None)
+    return draft
 
 
 def labels(vocabulary: Vocabulary, codes: Sequence[str]) -> list[str]:

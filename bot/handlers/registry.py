@@ -62,6 +62,7 @@ BUTTONS = (
     Button(visit.PREFIX, visit.on_button, RECORDERS),  # v:<token>:…, v:new:<pupil_id>
     Button(visit.CORRECT_PREFIX, visit.correct_button, RECORDERS),  # vc:<visit_id>
     Button(share.PREFIX, share.on_button, RECORDERS),  # sh:<token>:…
+    Button(share.CORRECT_PREFIX, share.correct_button, RECORDERS),  # shc:<entry_id>
     Button(retention_handlers.PREFIX, retention_handlers.on_button, (CONTROLLER,)),  # ret:…
 )
 

@@ -60,6 +60,39 @@ async def record(conn: Conn, officer: Officer, entry: NewSharing, *, draft_token
          entry.shared_on.isoformat(), entry.note, entry.supersedes, stamp(now), draft_token))
 
 
+@dataclass(frozen=True, slots=True)
+class Sharing:
+    """A saved entry, as a correction starts from it."""
+
+    id: int
+    entry: NewSharing
+    saved_at: datetime
+    superseded: bool
+
+
+async def entry_for_correction(conn: Conn, officer: Officer, entry_id: int) -> Sharing | None:
+    """The entry if this officer recorded it and the pupil is still theirs (the visit's
+    scope); None otherwise: another's entry is answered like one that does not exist."""
+    if not officer.active or officer.role not in ("officer", "supervisor"):
+        return None
+    row = await conn.fetchone(
+        "SELECT sh.*, NOT " + _CURRENT + " AS superseded"
+        " FROM sharing_log sh JOIN allocations a ON a.pupil_id = sh.pupil_id"
+        " WHERE sh.id = ? AND sh.officer_id = ? AND a.officer_id = ?",
+        (entry_id, officer.id, officer.id))
+    if row is None:
+        return None
+    entry = NewSharing(
+        pupil_id=row["pupil_id"], recipient=row["recipient"],
+        recipient_other=row["recipient_other"], decision=row["decision"],
+        items=tuple(row["items"].split(",")), lawful_basis=row["lawful_basis"],
+        special_condition=row["special_condition"], reason=row["reason"],
+        shared_on=date.fromisoformat(row["shared_on"]), note=row["note"],
+        supersedes=row["supersedes"])
+    return Sharing(row["id"], entry, datetime.fromisoformat(row["saved_at"]),
+                   bool(row["superseded"]))
+
+
 async def saved_from_draft(conn: Conn, draft_token: str) -> bool:
     """Whether the draft with this token became an entry (a second Save is a repeat)."""
     found = await conn.fetchval("SELECT 1 FROM sharing_log WHERE draft_token = ?",

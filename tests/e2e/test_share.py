@@ -5,7 +5,7 @@ buttons, /cancel), and the entry in the subject-access export and gone at dispos
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -113,7 +113,7 @@ async def test_a_sharing_decision_recorded_by_pressing_buttons(case: Caseload,
     assert await user.answer_to(press) == "Saved"
     saved = message(user, summary.message_id)
     assert saved.text == "Saved: Shared — Police, for A.H., on 24/11/2026."
-    assert saved.labels() == []
+    assert saved.labels() == [share.LABEL_CORRECT]
 
     [row] = await entries(db)
     assert {key: row[key] for key in (
@@ -382,3 +382,46 @@ async def test_a_sharing_decision_is_an_intervention(case: Caseload, db: Databas
     await tap(case.user, "Save")
     after = await db.read(retention.deadline_of, case.amelia, policy)
     assert after == date(2028, 8, 31)  # the year after that of 24/11/2026 ends
+
+
+async def test_a_correction_supersedes_the_entry_by_its_author_within_7_days(
+        case: Caseload, people: People, db: Database, clock: FixedClock) -> None:
+    user = case.user
+    await walk_to(user, flow.NOTE)
+    await tap(user, "Skip")
+    saved = await tap(user, "Save")
+    press = await user.press(share.LABEL_CORRECT, message_id=saved.message_id)
+    await user.answer_to(press)
+    summary = await user.edited(await user.next_message())
+    assert summary.text.splitlines()[:2] == [
+        HEADER, share.CORRECTING.format(date="24/11/2026")]
+    assert "Reason: Safeguarding" in summary.text
+    await tap(user, "Change")
+    await tap(user, "Reason")
+    shown = await tap(user, "Referral for support")  # then straight back to the summary
+    assert "Reason: Referral for support" in shown.text and shown.text.endswith(
+        share.QUESTIONS[flow.SUMMARY])
+    await tap(user, "Save")
+    first, second = await entries(db)
+    assert (second["supersedes"], second["reason"], second["recipient"]) == (
+        first["id"], "referral", "police")
+    audited = await rows(db, "SELECT reason FROM audit WHERE action = 'sharing_saved'"
+                             " ORDER BY seq")
+    assert [row["reason"] for row in audited] == ["share_command", "sharing_correction"]
+    assert await db.read(rights.recipients_of, case.amelia) == ["Police (last 24/11/2026)"]
+    # The corrected entry cannot be corrected again; nor anyone else's; nor after 7 days.
+    press = await user.press_data(f"shc:{first['id']}", saved.message_id)
+    assert await user.answer_to(press) == share.ALREADY_CORRECTED
+    colleague = people.user()
+    await enrol_directly(db, people.settings, ref="EWO2", user_id=colleague.user_id, pin=PIN,
+                         now=clock.now())
+    await colleague.send("/help")
+    await colleague.next_message()
+    press = await colleague.press_data(f"shc:{second['id']}", 1)
+    assert await colleague.answer_to(press) == share.CANNOT_CORRECT
+    week_ago = (clock.now() - timedelta(days=7)).isoformat()
+    await db.write(lambda conn: conn.execute("UPDATE sharing_log SET saved_at = ?",
+                                             (week_ago,)))
+    press = await user.press_data(f"shc:{second['id']}", saved.message_id)
+    assert await user.answer_to(press) == share.TOO_OLD
+    assert len(await entries(db)) == 2

@@ -177,3 +177,18 @@ def test_the_pupil_step_lists_choices_for_the_audit() -> None:
                           "EWO1")
     screen = screens.screen(talk(flow.PUPIL, {}), None, today=TODAY, choices=[choice])
     assert screen.listed == (7,) and labels(screen) == ["Noah Patel · 50.0 %"]
+
+
+def test_a_correction_starts_from_the_entrys_answers() -> None:
+    draft = flow.from_entry("police", None, "shared", ("sen_health", "attendance"),
+                            "public_task", "safeguarding", "safeguarding",
+                            date(2026, 11, 24), None)
+    assert draft == {**SHARED, "note": None}
+    assert flow.is_complete(draft)
+    retired = flow.from_entry("police", None, "shared", ("attendance",), "retired_basis",
+                              None, "safeguarding", date(2026, 11, 24), None)
+    assert "basis" not in retired and not flow.is_complete(retired)  # asked again
+    screen = screens.screen(talk(flow.SUMMARY, {**draft, "corrects_date": "2026-11-24"}),
+                            PUPIL, today=TODAY)
+    assert screen.text.splitlines()[1] == (
+        "Correcting the decision of 24/11/2026: change what was wrong, then Save.")

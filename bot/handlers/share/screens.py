@@ -20,6 +20,7 @@ from bot.handlers.drafts import MARK, Rows, Screen
 from bot.handlers.share.texts import (
     ASKED_FOR,
     CHOOSE_PUPIL,
+    CORRECTING,
     FIELD_LABELS,
     HEADER,
     LABEL_BACK,
@@ -48,8 +49,12 @@ __all__ = ["Screen", "screen"]
 _ONE_PER_ROW = (flow.CONDITION, flow.REASON, flow.WHAT_STEP)
 
 
-def _header(pupil: VisitPupil) -> str:
-    return HEADER.format(initials=pupil.initials, case_ref=pupil.case_ref)
+def _header(talk: Conversation, pupil: VisitPupil) -> str:
+    lines = [HEADER.format(initials=pupil.initials, case_ref=pupil.case_ref)]
+    corrects = talk.data.get("corrects_date")
+    if corrects:
+        lines.append(CORRECTING.format(date=render.day(corrects)))
+    return "\n".join(lines)
 
 
 def _vocabulary_rows(talk: Conversation) -> Rows:
@@ -134,7 +139,7 @@ def _value(step: str, draft: dict[str, Any]) -> str:
 
 def summary_text(talk: Conversation, pupil: VisitPupil) -> str:
     draft = talk.data
-    lines = [_header(pupil), ""]
+    lines = [_header(talk, pupil), ""]
     for step in flow.CHANGEABLE:
         if flow.applies(step, draft):
             lines.append(f"{_field_label(step, draft)}: {_value(step, draft)}")
@@ -162,4 +167,4 @@ def screen(talk: Conversation, pupil: VisitPupil | None, *, today: date,
     if talk.step == flow.SUMMARY:
         return Screen(prefix + summary_text(talk, pupil), markup, sensitive=True)
     asked, sensitive = question(talk)
-    return Screen(f"{prefix}{_header(pupil)}\n\n{asked}", markup, sensitive=sensitive)
+    return Screen(f"{prefix}{_header(talk, pupil)}\n\n{asked}", markup, sensitive=sensitive)

@@ -13,6 +13,7 @@ from typing import Any
 from telegram import Update
 
 from bot.chat import render
+from bot.chat.render import keyboard
 from bot.domain import sharing as flow
 from bot.domain.sharing import AnswerProblem, Problem
 from bot.handlers import drafts
@@ -21,6 +22,7 @@ from bot.handlers.drafts import SAVE
 from bot.handlers.share import screens
 from bot.handlers.share.save import new_sharing
 from bot.handlers.share.start import (
+    begin_correction,
     find,
     record_refused_lookup,
     start_draft,
@@ -30,8 +32,11 @@ from bot.handlers.share.start import (
 from bot.handlers.share.texts import (
     ALREADY_SAVED,
     CANCELLED,
+    CORRECT_PREFIX,
+    CORRECTION_ENDED,
     GO,
     HINTS,
+    LABEL_CORRECT,
     NO_MATCH,
     NOT_ALLOCATED,
     RESUME_STEP,
@@ -157,6 +162,9 @@ async def _on_resume(update: Update, context: Context, officer: Officer, talk: C
         await render.ack(update)
         return
     await context.services.db.write(conversations.end, officer.id, talk.token)
+    if choice.startswith("c") and (entry_id := parse_id(choice[1:])) is not None:
+        await begin_correction(update, context, officer, entry_id, edit=True)
+        return
     async def _instead(conn: Conn) -> tuple[VisitPupil | None, list[PupilSummary]]:
         pupil_id = parse_id(choice[1:]) if choice.startswith("p") else None
         pupil = None if pupil_id is None else await visit_store.visit_pupil(conn, officer,
@@ -227,17 +235,21 @@ async def _save(update: Update, context: Context, officer: Officer, talk: Conver
         return
     svc = context.services
     entry = new_sharing(talk)
-    outcome = await save_sharing(svc.db, officer, talk, entry, svc.clock.now())
-    if outcome is Shared.SAVED:
+    saved = await save_sharing(svc.db, officer, talk, entry, svc.clock.now())
+    if saved.outcome is Shared.SAVED:
+        correct = keyboard([[(LABEL_CORRECT, f"{CORRECT_PREFIX}:{saved.entry_id}")]])
         await render.edit(update, SAVED.format(
             decision=dict(flow.DECISIONS)[entry.decision],
             recipient=flow.recipient_label(entry.recipient), initials=pupil.initials,
-            date=render.day(entry.shared_on)))
+            date=render.day(entry.shared_on)), correct)
         await render.ack(update, "Saved")
-    elif outcome is Shared.REPEAT:
+    elif saved.outcome is Shared.REPEAT:
         await render.ack(update, ALREADY_SAVED, alert=True)
-    elif outcome is Shared.GONE:
+    elif saved.outcome is Shared.GONE:
         await render.edit(update, NOT_ALLOCATED)
+        await render.ack(update)
+    elif saved.outcome is Shared.CORRECTED:
+        await render.edit(update, CORRECTION_ENDED)
         await render.ack(update)
     else:
         await render.ack(update, STALE, alert=True)

@@ -9,6 +9,7 @@ from bot.handlers.drafts import Flow
 
 KIND = ConversationKind.SHARE
 PREFIX = "sh"
+CORRECT_PREFIX = "shc"  # shc:<entry_id>, under a saved entry: correct it
 PUPIL_BUTTONS = 10
 
 CHOOSE_PUPIL = "Record a sharing decision: choose a pupil, or type a name."
@@ -67,6 +68,12 @@ STALE_ENDED = ("That button is from a sharing decision that has ended: none is o
                "/share to record a new one.")
 NOT_ALLOCATED = ("This pupil is no longer allocated to you, so the sharing decision has "
                  "ended. Nothing was saved.")
+CANNOT_CORRECT = "That sharing decision cannot be corrected."
+TOO_OLD = "A sharing decision can be corrected only within 7 days of saving it."
+ALREADY_CORRECTED = ("That sharing decision has already been corrected: correct the newer "
+                     "entry instead.")
+CORRECTION_ENDED = f"{ALREADY_CORRECTED} Nothing was saved."
+CORRECTING = "Correcting the decision of {date}: change what was wrong, then Save."
 RESUME = "Continue the sharing decision for {initials}?"
 DRAFT_OPEN = "A sharing decision for {initials} is still open. Send /share to carry on."
 # The audit reason of the pupil step's list of pupils, and of a refused lookup.
@@ -78,9 +85,10 @@ LABEL_DONE = "Done"
 LABEL_SAVE, LABEL_CHANGE, LABEL_CANCEL = "Save", "Change", "Cancel"
 LABEL_BACK = "Back to the summary"
 LABEL_CONTINUE, LABEL_DISCARD = "Continue", "Discard"
+LABEL_CORRECT = "Correct"
 
 # The resume prompt's choices: carry on, or discard the draft and start anew (with one
-# pupil, `p<id>`).
+# pupil, `p<id>`, or correcting an entry, `c<id>`).
 RESUME_STEP, GO, NEW = "resume", "go", "new"
 
 SHARE = Flow(kind=KIND, prefix=PREFIX, stale=STALE, ended=STALE_ENDED,
