@@ -167,12 +167,14 @@ def _token_of(screen: BotMessage, prefix: str) -> str:
 
 def _commands(world: _World) -> list[str]:
     """Every command, and every pupil asked for by UPN and case reference."""
-    texts = ["/help", "/pupils", "/due", "/caseload", "/retention", "/visit", "/cancel",
+    texts = ["/help", "/pupils", "/due", "/caseload", "/retention", "/visit", "/share",
+             "/cancel",
              "/start", "/start not-a-code", "/nonsense"]
     for pupil in world.pupils:
         ref = world.case_refs[pupil.id]
         texts += [f"/pupil {pupil.upn}", f"/pupil {ref}", f"/visit {pupil.upn}",
-                  f"/visit {ref}", f"/sar {pupil.upn}", pupil.upn, ref]
+                  f"/visit {ref}", f"/share {pupil.upn}", f"/share {ref}",
+                  f"/sar {pupil.upn}", pupil.upn, ref]
     texts += [f"/caseload {ref}" for ref, *_ in PEOPLE]
     return texts
 

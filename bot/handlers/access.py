@@ -31,7 +31,7 @@ from bot.domain.attempts import AttemptLimits
 from bot.domain.compliance import Compliance
 from bot.domain.pinhash import PinCheck, check_pin, hash_pin, verify_pin
 from bot.domain.pins import is_pin_shaped, pin_problem
-from bot.handlers import kept, step, visit
+from bot.handlers import kept, share, step, visit
 from bot.handlers.common import Context, answer, forget_message, refuse
 from bot.handlers.table import command_name
 from bot.storage import audit, compliance, conversations, sessions
@@ -306,6 +306,8 @@ async def _try_pin(update: Update, context: Context, officer: Officer, pin: str)
         await visit.remind_open_draft(update, context, officer)
     with contextlib.suppress(Restricted):
         await step.remind_open_draft(update, context, officer)
+    with contextlib.suppress(Restricted):
+        await share.remind_open_draft(update, context, officer)
     if tried.pending:
         await kept.replay(update, context, officer, tried.pending)
 

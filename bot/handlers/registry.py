@@ -11,7 +11,7 @@ enrols, before anyone has a role.)
 from __future__ import annotations
 
 from bot.domain.conversation_kinds import ConversationKind
-from bot.handlers import access, cancel, due, pupils, step, visit
+from bot.handlers import access, cancel, due, pupils, share, step, visit
 from bot.handlers import alerts as alert_handlers
 from bot.handlers import caseload as caseload_handlers
 from bot.handlers import help as help_handlers
@@ -41,6 +41,8 @@ COMMANDS = (
     Command("visit", visit.visit_command, RECORDERS, "Record a visit"),
     Command("step", step.step_command, RECORDERS,
             "Record a pathway step or outcome: /step name, UPN or case ref"),
+    Command("share", share.share_command, RECORDERS,
+            "Record a decision to share information, or not to"),
     # Anyone may leave an open conversation (a controller's hold too); the menu and
     # /help offer it to those who record visits.
     Command("cancel", cancel.cancel_command, ROLES, "Leave the visit being recorded",
@@ -65,6 +67,8 @@ BUTTONS = (
     Button(visit.PREFIX, visit.on_button, RECORDERS),  # v:<token>:…, v:new:<pupil_id>
     Button(visit.CORRECT_PREFIX, visit.correct_button, RECORDERS),  # vc:<visit_id>
     Button(step.PREFIX, step.on_button, RECORDERS),  # st:<token>:…, st:new:<pupil_id>:<what>
+    Button(share.PREFIX, share.on_button, RECORDERS),  # sh:<token>:…
+    Button(share.CORRECT_PREFIX, share.correct_button, RECORDERS),  # shc:<entry_id>
     Button(retention_handlers.PREFIX, retention_handlers.on_button, (CONTROLLER,)),  # ret:…
     Button(request_handlers.PREFIX, request_handlers.on_button, (CONTROLLER,)),  # rq:…
 )
@@ -72,6 +76,7 @@ BUTTONS = (
 CONVERSATIONS = (
     Talk(ConversationKind.VISIT, visit.on_text, visit.CANCELLED, RECORDERS, visit.PREFIX),
     Talk(ConversationKind.STEP, step.on_text, step.CANCELLED, RECORDERS, step.PREFIX),
+    Talk(ConversationKind.SHARE, share.on_text, share.CANCELLED, RECORDERS, share.PREFIX),
     Talk(ConversationKind.HOLD, retention_handlers.on_text, visit.CANCELLED_OTHER,
          (CONTROLLER,), retention_handlers.PREFIX),
     # Answered by the gate before any handler runs: the person has no PIN yet.

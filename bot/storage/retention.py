@@ -1,8 +1,8 @@
 """Retention: which records are coming due or past due, holds, reminders and disposal.
 
 A record's deadline follows from its last intervention (the latest current visit,
-pathway step or outcome) or, with none, the latest date data about the pupil was
-imported. Deadlines are year ends and grow with that date, so "past due" and "coming
+pathway step or outcome, or sharing decision) or, with none, the latest date data about
+the pupil was imported. Deadlines are year ends and grow with that date, so "past due" and "coming
 due" are two date ranges over it (bot.domain.retention): every question here is one
 set-based query, whatever the number of pupils. Only an active controller may list,
 hold or dispose of records; the check that sends reminders reads counts only.
@@ -28,9 +28,10 @@ LAST_CHECK_KEY = "retention_last_check"
 CLEAN_UP_KEY = "disposal_clean_up_owed"  # set by a disposal until the files are cleaned
 
 # One row per pupil: its base date (what the deadline follows from) and its hold. The
-# last intervention is the latest visit, pathway step or outcome not superseded by a
-# correction (`last_visit` keeps its name); every lookup is an index search
-# (visits_pupil_date, pathway_steps_pupil, pathway_outcomes_pupil, the *_supersedes).
+# last intervention is the latest visit, pathway step or outcome or sharing decision not
+# superseded by a correction (`last_visit` keeps its name); every lookup is an index search
+# (visits_pupil_date, pathway_steps_pupil, pathway_outcomes_pupil, sharing_log_pupil,
+# the *_supersedes).
 _DUE = """
     WITH due AS MATERIALIZED (
         SELECT p.id AS pupil_id, p.school_urn,
@@ -41,7 +42,10 @@ _DUE = """
                     AND NOT EXISTS (SELECT 1 FROM pathway_steps c WHERE c.supersedes = s.id)
                     UNION ALL SELECT o.outcome_date FROM pathway_outcomes o
                     WHERE o.pupil_id = p.id AND NOT EXISTS
-                    (SELECT 1 FROM pathway_outcomes c WHERE c.supersedes = o.id)) i) AS last_visit,
+                    (SELECT 1 FROM pathway_outcomes c WHERE c.supersedes = o.id)
+                    UNION ALL SELECT sh.shared_on FROM sharing_log sh WHERE sh.pupil_id = p.id
+                    AND NOT EXISTS (SELECT 1 FROM sharing_log c WHERE c.supersedes = sh.id)
+                    ) i) AS last_visit,
                substr(p.last_imported, 1, 10) AS last_imported,
                h.reason AS hold_reason, h.review_date AS hold_review,
                CASE WHEN h.review_date > :today THEN 1 ELSE 0 END AS held
@@ -234,7 +238,7 @@ async def release_hold(conn: Conn, viewer: Officer, policy: RetentionPolicy, pup
 _PUPIL_TABLES = ("outbox_pupils", "retention_reminders", "holds", "alerts", "rule_states",
                  "pupil_stats", "marks", "conversations", "visits", "pathway_outcomes",
                  "pathway_steps", "allocation_history", "allocations", "contacts",
-                 "rights_requests")
+                 "rights_requests", "sharing_log")
 
 
 async def dispose_many(conn: Conn, pupil_ids: Sequence[int], *, by: Officer,

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.domain import rights as rules
 from bot.domain.upn import is_valid_upn, normalise_upn
-from bot.storage import audit
+from bot.storage import audit, sharing
 from bot.storage.db import Conn
 
 OPEN, UPHELD, REJECTED, LIFTED = "open", "upheld", "rejected", "lifted"
@@ -231,10 +231,8 @@ async def lift(conn: Conn, upn: str, *, actor: str, now: datetime) -> int:
 
 
 async def recipients_of(conn: Conn, pupil_id: int) -> list[str]:
-    """Whom the pupil's record was shared with, for Article 19. No sharing log exists
-    yet, so nothing is recorded: the sharing log fills this in when it arrives."""
-    del conn, pupil_id
-    return []
+    """Whom the pupil's record was shared with, for Article 19 (from the sharing log)."""
+    return await sharing.recipients_of(conn, pupil_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,21 +1,23 @@
 """The figures of the record of processing (`ewobot ropa`): counts only, no one named.
 
 One read transaction's work inside the caller's `conn`, so every figure is of the same
-moment. Recipients will come from the sharing log; until it exists none are recorded.
+moment. Recipients are the sharing log's agency types of the last 12 months.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from bot.domain.retention import RetentionPolicy
-from bot.storage import retention
+from bot.storage import retention, sharing
 from bot.storage.db import Conn
 
 # Tables counted as "records held", in the order the record lists them.
 HELD = (("pupils", "pupils' records"), ("contacts", "contacts (parents, carers and others)"),
         ("marks", "attendance marks"), ("visits", "interventions recorded"),
-        ("alerts", "attendance alerts"), ("rights_requests", "rights requests"))
+        ("alerts", "attendance alerts"), ("sharing_log", "sharing decisions"),
+        ("rights_requests", "rights requests"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +43,19 @@ async def figures(conn: Conn, policy: RetentionPolicy) -> RopaFigures:
     return RopaFigures(
         held=held, officers={row["role"]: int(row["n"]) for row in rows},
         coming_due=sum(c.coming_due for c in counts), past_due=sum(c.past_due for c in counts),
-        on_hold=sum(c.held for c in counts), recipients=await recipients(conn))
+        on_hold=sum(c.held for c in counts),
+        recipients=await recipients(conn, policy.today))
 
 
-async def recipients(conn: Conn) -> dict[str, int]:
-    """Agency types and how many records each received in the last 12 months. No
-    sharing log exists yet, so none are recorded; the sharing log fills this in."""
-    del conn
-    return {}
+async def recipients(conn: Conn, today: date) -> dict[str, int]:
+    """Agency types and how many pupils' records each received in the 12 months to
+    `today` (from the sharing log: decisions that shared something)."""
+    return await sharing.recipient_counts(conn, twelve_months_before(today))
+
+
+def twelve_months_before(today: date) -> date:
+    """The first day of the 12 months ending `today` (29 February goes to 1 March)."""
+    try:
+        return today.replace(year=today.year - 1) + timedelta(days=1)
+    except ValueError:
+        return date(today.year - 1, 3, 1)

@@ -5,7 +5,8 @@ summary first, then the pupil's record, their contacts (third parties), marks wi
 the year's figures, visits, attendance-pathway steps and outcomes, alerts, holds,
 every other row held about them (requests kept while a session was locked that name
 them included), the audit entries about them, and why the data is held, who receives
-it, how long it is kept and where it came from. The request is recorded (received
+it (with every sharing decision about them), how long it is kept and where it came
+from. The request is recorded (received
 today, due one calendar month later) and the export audited, in the transaction that
 reads the data; the file is written 0600 before that transaction commits.
 """
@@ -27,7 +28,7 @@ from bot.domain.upn import is_valid_upn, normalise_upn
 from bot.domain.visits import ABSENCE_REASONS, ACTIONS, CONTACT_OUTCOMES, VISIT_TYPES, label_of
 from bot.files import write_private
 from bot.settings import Settings
-from bot.storage import audit, retention, rights, sessions
+from bot.storage import audit, retention, rights, sessions, sharing
 from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 
@@ -53,6 +54,7 @@ SUMMARY = ("Subject-access export for case {ref}, made {made}. Held: the pupil's
            "{contacts} contact(s) (third parties: review before disclosure); {marks} "
            "attendance mark(s) over {years} academic year(s); {visits} visit(s); "
            "{steps} pathway step(s) and {outcomes} outcome(s); "
+           "{sharing} sharing decision(s); "
            "{alerts} alert(s); {holds} hold(s); {audit} audit entr(ies) about the pupil. "
            "Kept until {deadline} unless on hold. Request received {received}; "
            "response due by {due}.")
@@ -119,7 +121,8 @@ async def export_subject_access(db: Database, settings: Settings, upn: str, *, a
             ref=pupil["case_ref"], made=local.strftime("%d/%m/%Y %H:%M"),
             contacts=counts["contacts"], marks=counts["marks"], years=counts["figures"],
             visits=counts["visits"], steps=counts["pathway_steps"],
-            outcomes=counts["pathway_outcomes"], alerts=counts["alerts"], holds=counts["holds"],
+            outcomes=counts["pathway_outcomes"], sharing=counts["sharing_log"],
+            alerts=counts["alerts"], holds=counts["holds"],
             audit=counts["audit"], deadline=_day(document["retention_deadline"]),
             received=_day(received.isoformat()), due=_day(due.isoformat()))
         _write(path, document, force=force)
@@ -234,12 +237,16 @@ async def _document(conn: Conn, settings: Settings, pupil: Any,
          "reason": e.reason, "detail": e.detail}
         for e in await audit.entries(conn, targets=(f"pupil:{pupil_id}",))]
     sections["purposes"] = list(PURPOSES)
-    sections["recipients"] = list(RECIPIENTS)
+    # Who receives the data as a rule, then every sharing decision about the pupil
+    # (shared or not, with whom, what, why and on what basis): Article 15(1)(c).
+    sections["recipients"] = {"categories": list(RECIPIENTS),
+                              "sharing_log": await sharing.for_export(conn, pupil_id)}
     sections["retention_deadline"] = await _deadline(conn, settings, pupil, local)
     sections["source"] = SOURCE
     counts = {"pupil": 1, "allocation": int(sections["pupil"]["allocation"] is not None),
               "contacts": len(sections["contacts"]), "marks": len(marks),
-              "figures": len(sections["marks"]["figures"])}
+              "figures": len(sections["marks"]["figures"]),
+              "sharing_log": len(sections["recipients"]["sharing_log"])}
     counts.update({name: len(sections[name]) for name in (
         "visits", "pathway_steps", "pathway_outcomes", "alerts", "holds", "alert_rules",
         "stored_figures", "messages", "drafts", "kept_requests", "retention_reminders", "audit")})

@@ -371,6 +371,35 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX rights_requests_pupil ON rights_requests (pupil_id, status);
     CREATE INDEX rights_requests_open ON rights_requests (status, due);
 
+    -- The information-sharing log (CASEWORK.md §2): every decision to share or not to
+    -- share, append-only like visits (a correction is a new row naming the one it
+    -- supersedes). `items` are the codes of what was shared (for "not_shared": what was
+    -- asked for), comma-separated; basis and condition only when something was shared.
+    CREATE TABLE sharing_log (
+        id INTEGER PRIMARY KEY,
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        officer_id INTEGER NOT NULL REFERENCES officers(id),
+        recipient TEXT NOT NULL CHECK (recipient IN ('school', 'social_care', 'early_help',
+            'health', 'camhs', 'police', 'housing', 'youth_justice', 'other_la', 'other')),
+        recipient_other TEXT,
+        decision TEXT NOT NULL CHECK (decision IN ('shared', 'not_shared')),
+        items TEXT NOT NULL,
+        lawful_basis TEXT,
+        special_condition TEXT,
+        reason TEXT NOT NULL,
+        shared_on TEXT NOT NULL,
+        note TEXT,
+        supersedes INTEGER REFERENCES sharing_log(id),
+        saved_at TEXT NOT NULL,
+        draft_token TEXT UNIQUE,
+        CHECK (decision = 'shared' OR (lawful_basis IS NULL AND special_condition IS NULL))
+    );
+    -- The retention check reads every pupil's last intervention at once.
+    CREATE INDEX sharing_log_pupil ON sharing_log(pupil_id, shared_on);
+    CREATE INDEX sharing_log_supersedes ON sharing_log(supersedes) WHERE supersedes IS NOT NULL;
+    -- The record of processing counts the last 12 months' recipients.
+    CREATE INDEX sharing_log_shared_on ON sharing_log(shared_on);
+
     -- Append-only, each entry chained to the one before by a keyed hash.
     CREATE TABLE audit (
         seq INTEGER PRIMARY KEY,

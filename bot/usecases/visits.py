@@ -12,6 +12,7 @@ from typing import Any
 from bot.domain import visit_flow as flow
 from bot.domain.visits import SUPERVISOR_ACTIONS
 from bot.storage import audit, conversations, outbox, sessions
+from bot.storage import sharing as sharing_store
 from bot.storage import visits as visit_store
 from bot.storage.conversations import Conversation
 from bot.storage.db import Conn, Database
@@ -103,12 +104,14 @@ async def _escalate(conn: Conn, officer: Officer, visit: NewVisit, now: datetime
 
 
 async def discard_expired_drafts(db: Database, now: datetime) -> None:
-    """Visit drafts and requests kept while locked whose time is up go (the job's)."""
+    """Visit and sharing drafts and requests kept while locked whose time is up go (the
+    job's)."""
     await db.write(_discard_expired, now)
 
 
 async def _discard_expired(conn: Conn, now: datetime) -> None:
     await visit_store.discard_expired_drafts(conn, now)
+    await sharing_store.discard_expired_drafts(conn, now)
     await sessions.discard_expired_requests(conn, now)
 
 

@@ -129,6 +129,18 @@ class Seed:
         await self.db.write(_transaction)
         await self.visit(pupil_id, officer, date(2024, 5, 20), notes=f"Spoke to {name}'s mother")
         await self.db.write(_pathway, pupil_id, officer, name)
+        await self.db.write(_sharing, pupil_id, officer, name)
+
+
+async def _sharing(conn: Conn, pupil_id: int, officer: Officer, name: str) -> None:
+    """A sharing decision with `name` in its typed recipient and its note (dated before
+    the visit: the deadline is unchanged)."""
+    await conn.execute(
+        "INSERT INTO sharing_log (pupil_id, officer_id, recipient, recipient_other, decision,"
+        " items, lawful_basis, special_condition, reason, shared_on, note, saved_at)"
+        " VALUES (?, ?, 'other', ?, 'shared', 'attendance,sen_health', 'public_task',"
+        " 'safeguarding', 'referral', '2024-05-15', ?, ?)",
+        (pupil_id, officer.id, f"{name}'s GP", f"Shared with consent of {name}", stamp(NOW)))
 
 
 async def _pathway(conn: Conn, pupil_id: int, officer: Officer, name: str) -> None:

@@ -1,0 +1,255 @@
+"""The sharing decision's steps: what a press or a typed answer does to the draft, then
+which screen follows; and the Save press.
+
+Buttons are `sh:<token>:<step>:<choice>`: only the draft's current step's work (the
+resume prompt's too); every press and typed answer re-checks that the pupil is still
+allocated to this officer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+
+from bot.chat import render
+from bot.chat.render import keyboard
+from bot.domain import sharing as flow
+from bot.domain.sharing import AnswerProblem, Problem
+from bot.handlers import drafts
+from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_sensitive
+from bot.handlers.drafts import SAVE
+from bot.handlers.share import screens
+from bot.handlers.share.save import new_sharing
+from bot.handlers.share.start import (
+    begin_correction,
+    find,
+    record_refused_lookup,
+    start_draft,
+    today_in,
+    urgent_pupils,
+)
+from bot.handlers.share.texts import (
+    ALREADY_SAVED,
+    CANCELLED,
+    CORRECT_PREFIX,
+    CORRECTION_ENDED,
+    GO,
+    HINTS,
+    LABEL_CORRECT,
+    NO_MATCH,
+    NOT_ALLOCATED,
+    RESUME_STEP,
+    SAVED,
+    SHARE,
+    STALE,
+)
+from bot.storage import conversations
+from bot.storage import sharing as sharing_store
+from bot.storage import visits as visit_store
+from bot.storage.conversations import Conversation
+from bot.storage.db import Conn
+from bot.storage.officers import Officer
+from bot.storage.pupils import PupilSummary
+from bot.storage.visits import VisitPupil
+from bot.usecases.sharing import Shared, save_sharing
+
+
+async def on_button(update: Update, context: Context) -> None:
+    """A press on a sharing step's button, `sh:<token>:<step>:<choice>`."""
+    officer = context.officer
+    svc = context.services
+    parts = button_data(update)
+    async def _snapshot(conn: Conn) -> tuple[Conversation | None, bool]:
+        talk = await conversations.current(conn, officer.id, svc.clock.now())
+        already_saved = (len(parts) == 4 and parts[2:] == [flow.SUMMARY, SAVE]
+                         and await sharing_store.saved_from_draft(conn, parts[1]))
+        return talk, already_saved
+    talk, already_saved = await svc.db.read(_snapshot)
+    if already_saved:
+        await render.ack(update, ALREADY_SAVED, alert=True)
+        return
+    refused = SHARE.refusal(talk, parts)
+    if refused is not None:
+        await render.ack(update, refused, alert=True)
+        return
+    assert talk is not None
+    step, choice = parts[2], parts[3]
+    if step == RESUME_STEP:
+        await _on_resume(update, context, officer, talk, choice)
+    elif step == flow.PUPIL:
+        await _on_pupil_button(update, context, officer, talk, choice)
+    else:
+        await _on_step_button(update, context, officer, talk, choice)
+
+
+async def _on_pupil_button(update: Update, context: Context, officer: Officer,
+                           talk: Conversation, choice: str) -> None:
+    pupil_id = parse_id(choice)
+    pupil = (None if pupil_id is None
+             else await context.services.db.read(visit_store.visit_pupil, officer, pupil_id))
+    if pupil is None:
+        await refuse(update, context, officer, reason="not_allocated",
+                     target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
+        return
+    await _move(update, context, talk, pupil, dict(talk.data), step=flow.RECIPIENT,
+                pupil_id=pupil.id, edit=True)
+
+
+async def _on_step_button(update: Update, context: Context, officer: Officer,
+                          talk: Conversation, choice: str) -> None:
+    assert talk.pupil_id is not None
+    pupil = await context.services.db.read(visit_store.visit_pupil, officer, talk.pupil_id)
+    if pupil is None:
+        await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=True)
+        await render.ack(update)
+        return
+    if talk.step == flow.SUMMARY:
+        await drafts.on_summary(
+            update, context, SHARE, talk, choice,
+            save=lambda: _save(update, context, officer, talk, pupil),
+            render=_render(context, pupil), cancelled=CANCELLED, hint=HINTS[Problem.CHOOSE],
+            change_step=flow.CHANGE)
+        return
+    if talk.step == flow.CHANGE:
+        await _on_change(update, context, talk, pupil, choice)
+        return
+    try:
+        draft = flow.apply_choice(talk.step, choice, talk.data, today_in(context))
+    except AnswerProblem as problem:
+        await render.ack(update, HINTS[problem.problem], alert=True)
+        return
+    step = talk.step if flow.stays(talk.step, choice) else flow.step_after(talk.step, draft)
+    await _move(update, context, talk, pupil, draft, step=step, edit=True)
+
+
+async def _on_change(update: Update, context: Context, talk: Conversation, pupil: VisitPupil,
+                     choice: str) -> None:
+    """The summary's Change: back to one answer (then on to the summary), or Back."""
+    if choice == flow.BACK:
+        await _move(update, context, talk, pupil, dict(talk.data), step=flow.SUMMARY,
+                    edit=True)
+    elif choice in flow.changeable(talk.data):
+        await _move(update, context, talk, pupil, {**talk.data, flow.RETURNING: True},
+                    step=choice, edit=True)
+    else:
+        await render.ack(update, HINTS[Problem.CHOOSE], alert=True)
+
+
+async def _move(update: Update, context: Context, talk: Conversation, pupil: VisitPupil,
+                draft: dict[str, Any], *, step: str, edit: bool,
+                pupil_id: int | None = None) -> None:
+    await drafts.move(update, context, SHARE, talk, draft, step=step,
+                      render=_render(context, pupil), edit=edit, pupil_id=pupil_id)
+
+
+def _render(context: Context, pupil: VisitPupil) -> drafts.Render:
+    today = today_in(context)
+    return lambda moved: screens.screen(moved, pupil, today=today)
+
+
+async def _on_resume(update: Update, context: Context, officer: Officer, talk: Conversation,
+                     choice: str) -> None:
+    """Continue the open draft, or discard it and start what was asked."""
+    if choice == GO:
+        pupil = (None if talk.pupil_id is None else await context.services.db.read(
+            visit_store.visit_pupil, officer, talk.pupil_id))
+        if pupil is None:
+            await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=True)
+        else:
+            screen = screens.screen(talk, pupil, today=today_in(context))
+            await drafts.show(update, context, SHARE, talk, screen, edit=True)
+        await render.ack(update)
+        return
+    await context.services.db.write(conversations.end, officer.id, talk.token)
+    if choice.startswith("c") and (entry_id := parse_id(choice[1:])) is not None:
+        await begin_correction(update, context, officer, entry_id, edit=True)
+        return
+    async def _instead(conn: Conn) -> tuple[VisitPupil | None, list[PupilSummary]]:
+        pupil_id = parse_id(choice[1:]) if choice.startswith("p") else None
+        pupil = None if pupil_id is None else await visit_store.visit_pupil(conn, officer,
+                                                                            pupil_id)
+        return pupil, [] if pupil else await urgent_pupils(conn, context, officer)
+    pupil, urgent = await context.services.db.read(_instead)
+    await start_draft(update, context, officer, pupil=pupil, choices=urgent, edit=True)
+    await render.ack(update)
+
+
+async def on_text(update: Update, context: Context, talk: Conversation) -> None:
+    """Typed text while a sharing draft waits: the answer to its current step."""
+    officer = context.officer
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    text = message.text
+    if talk.step in (flow.NOTE, flow.OTHER):
+        # Typed names and notes are sensitive: their message goes after a while too.
+        await schedule_sensitive(context, drafts.chat_id(update), message.message_id)
+    if talk.step == flow.PUPIL:
+        await _on_pupil_text(update, context, officer, talk, text)
+        return
+    assert talk.pupil_id is not None
+    pupil = await context.services.db.read(visit_store.visit_pupil, officer, talk.pupil_id)
+    if pupil is None:
+        await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=False)
+        return
+    try:
+        if talk.step in (flow.SUMMARY, flow.CHANGE, flow.WHAT_STEP):
+            raise AnswerProblem(Problem.CHOOSE)
+        draft = flow.apply_text(talk.step, text, talk.data, today_in(context))
+    except AnswerProblem as problem:
+        screen = screens.screen(talk, pupil, today=today_in(context),
+                                hint=HINTS[problem.problem])
+        await drafts.show(update, context, SHARE, talk, screen, edit=False)
+        return
+    await _move(update, context, talk, pupil, draft, step=flow.step_after(talk.step, draft),
+                edit=False)
+
+
+async def _on_pupil_text(update: Update, context: Context, officer: Officer,
+                         talk: Conversation, text: str) -> None:
+    async def _snapshot(conn: Conn) -> tuple[list[PupilSummary], VisitPupil | None,
+                                             list[PupilSummary]]:
+        matches = await find(conn, context, officer, text)
+        pupil = (await visit_store.visit_pupil(conn, officer, matches[0].id)
+                 if len(matches) == 1 else None)
+        urgent = await urgent_pupils(conn, context, officer) if not matches else []
+        return matches, pupil, urgent
+    matches, pupil, urgent = await context.services.db.read(_snapshot)
+    if pupil is not None:
+        await _move(update, context, talk, pupil, dict(talk.data), step=flow.RECIPIENT,
+                    pupil_id=pupil.id, edit=False)
+        return
+    if not matches:
+        await record_refused_lookup(context, officer, text)
+    screen = screens.screen(talk, None, today=today_in(context), choices=matches or urgent,
+                            several=bool(matches), hint=None if matches else NO_MATCH)
+    await drafts.show(update, context, SHARE, talk, screen, edit=False)
+
+
+async def _save(update: Update, context: Context, officer: Officer, talk: Conversation,
+                pupil: VisitPupil) -> None:
+    """Save: the entry, the draft's end and the audit entry, together."""
+    if not flow.is_complete(talk.data):
+        await render.ack(update, STALE, alert=True)
+        return
+    svc = context.services
+    entry = new_sharing(talk)
+    saved = await save_sharing(svc.db, officer, talk, entry, svc.clock.now())
+    if saved.outcome is Shared.SAVED:
+        correct = keyboard([[(LABEL_CORRECT, f"{CORRECT_PREFIX}:{saved.entry_id}")]])
+        await render.edit(update, SAVED.format(
+            decision=dict(flow.DECISIONS)[entry.decision],
+            recipient=flow.recipient_label(entry.recipient), initials=pupil.initials,
+            date=render.day(entry.shared_on)), correct)
+        await render.ack(update, "Saved")
+    elif saved.outcome is Shared.REPEAT:
+        await render.ack(update, ALREADY_SAVED, alert=True)
+    elif saved.outcome is Shared.GONE:
+        await render.edit(update, NOT_ALLOCATED)
+        await render.ack(update)
+    elif saved.outcome is Shared.CORRECTED:
+        await render.edit(update, CORRECTION_ENDED)
+        await render.ack(update)
+    else:
+        await render.ack(update, STALE, alert=True)

@@ -1,0 +1,95 @@
+"""The /share texts, button labels and choices: every word the sharing flow shows."""
+
+from __future__ import annotations
+
+from bot.domain import sharing as flow
+from bot.domain.conversation_kinds import ConversationKind
+from bot.domain.sharing import Problem
+from bot.handlers.drafts import Flow
+
+KIND = ConversationKind.SHARE
+PREFIX = "sh"
+CORRECT_PREFIX = "shc"  # shc:<entry_id>, under a saved entry: correct it
+PUPIL_BUTTONS = 10
+
+CHOOSE_PUPIL = "Record a sharing decision: choose a pupil, or type a name."
+SEVERAL_MATCH = "Several pupils of yours match: choose one, or type more of the name."
+NO_MATCH = "No pupil of yours matches"
+NO_PUPILS = ("You have no pupils allocated to you, so there is no sharing decision to "
+             "record.")
+HEADER = "Sharing decision for {initials} ({case_ref})"
+QUESTIONS = {
+    flow.RECIPIENT: "Who was it with?",
+    flow.OTHER: "Who was it with? Type the organisation (up to 100 characters).",
+    flow.DECISION: "Was information shared?",
+    flow.WHAT_STEP: "What was shared? Tick each that applies, then Done.",
+    flow.BASIS: "The lawful basis for sharing?",
+    flow.CONDITION: ("SEN or health information is special-category data: which condition "
+                     "applies?"),
+    flow.REASON: "Why was it shared?",
+    flow.DATE: "When was it decided? Choose, or type the date as DD/MM/YYYY or DD/MM.",
+    flow.NOTE: "A note? Type it (up to 1,000 characters), or Skip.",
+    flow.SUMMARY: "Save this sharing decision?",
+    flow.CHANGE: "Which answer do you want to change? Then you come back to the summary.",
+}
+# A decision not to share: "what" is what was asked for, and the reason is the request's
+# (why it was refused goes in the note).
+NOT_SHARED_QUESTIONS = {
+    flow.WHAT_STEP: "What was asked for? Tick each that applies, then Done.",
+    flow.REASON: "What was it asked for? Say why it was not shared in the note.",
+}
+OTHER_KEPT = "Recipient so far: {other}\n\nKeep it, or type another (up to 100 characters)."
+NOTE_KEPT = ("Note so far:\n{note}\n\nKeep it, remove it, or type a new note (up to 1,000 "
+             "characters) to replace it.")
+HINTS = {
+    Problem.CHOOSE: "Please choose one of the buttons.",
+    Problem.CHOOSE_SOME: "Tick at least one, then Done.",
+    Problem.NOT_A_DATE: "That is not a date I can read: type it as DD/MM/YYYY or DD/MM.",
+    Problem.FUTURE: "The date cannot be in the future.",
+    Problem.FUTURE_NO_YEAR: ("The date cannot be in the future. For a date last year, type "
+                             "the year too: DD/MM/YYYY."),
+    Problem.OTHER_TOO_LONG: ("The recipient can be up to 100 characters: please shorten it "
+                             "and send it again."),
+    Problem.NOTE_TOO_LONG: ("A note can be up to 1,000 characters: please shorten it and "
+                            "send it again."),
+}
+FIELD_LABELS = {
+    flow.RECIPIENT: "With", flow.DECISION: "Decision", flow.WHAT_STEP: "What was shared",
+    flow.BASIS: "Lawful basis", flow.CONDITION: "Special-category condition",
+    flow.REASON: "Reason", flow.DATE: "Date", flow.NOTE: "Note",
+}
+ASKED_FOR = "What was asked for"  # the "what" line of a decision not to share
+SAVED = "Saved: {decision} — {recipient}, for {initials}, on {date}."
+ALREADY_SAVED = "That sharing decision is already saved."
+CANCELLED = "Sharing decision cancelled. Nothing was saved."
+STALE = ("That button is from an earlier step or sharing decision. Send /share to carry "
+         "on.")
+STALE_ENDED = ("That button is from a sharing decision that has ended: none is open. Send "
+               "/share to record a new one.")
+NOT_ALLOCATED = ("This pupil is no longer allocated to you, so the sharing decision has "
+                 "ended. Nothing was saved.")
+CANNOT_CORRECT = "That sharing decision cannot be corrected."
+TOO_OLD = "A sharing decision can be corrected only within 7 days of saving it."
+ALREADY_CORRECTED = ("That sharing decision has already been corrected: correct the newer "
+                     "entry instead.")
+CORRECTION_ENDED = f"{ALREADY_CORRECTED} Nothing was saved."
+CORRECTING = "Correcting the decision of {date}: change what was wrong, then Save."
+RESUME = "Continue the sharing decision for {initials}?"
+DRAFT_OPEN = "A sharing decision for {initials} is still open. Send /share to carry on."
+# The audit reason of the pupil step's list of pupils, and of a refused lookup.
+SHARE_COMMAND = "share_command"
+
+LABEL_TODAY, LABEL_YESTERDAY = "Today", "Yesterday"
+LABEL_SKIP, LABEL_KEEP, LABEL_REMOVE_NOTE = "Skip", "Keep it", "Remove it"
+LABEL_DONE = "Done"
+LABEL_SAVE, LABEL_CHANGE, LABEL_CANCEL = "Save", "Change", "Cancel"
+LABEL_BACK = "Back to the summary"
+LABEL_CONTINUE, LABEL_DISCARD = "Continue", "Discard"
+LABEL_CORRECT = "Correct"
+
+# The resume prompt's choices: carry on, or discard the draft and start anew (with one
+# pupil, `p<id>`, or correcting an entry, `c<id>`).
+RESUME_STEP, GO, NEW = "resume", "go", "new"
+
+SHARE = Flow(kind=KIND, prefix=PREFIX, stale=STALE, ended=STALE_ENDED,
+             listed_reason=SHARE_COMMAND, side_steps=(RESUME_STEP,))
