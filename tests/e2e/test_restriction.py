@@ -7,6 +7,8 @@ reference with a marker; each refusal is audited; lifting the restriction restor
 
 from __future__ import annotations
 
+import pytest
+
 from bot.chat.restriction import RESTRICTED
 from bot.clock import FixedClock
 from bot.harness import RunningBot
@@ -174,14 +176,16 @@ async def test_after_the_pin_a_draft_about_a_restricted_record_is_not_named(
     assert (await ewo.next_message()).text.startswith("My pupils (2)")
 
 
-async def test_no_pathway_step_can_be_started_for_a_restricted_record(
-        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
-    ewo, _sup, amelia, noah = await team(people, db)
+@pytest.mark.parametrize("command", ["/step", "/share"])
+async def test_no_pathway_step_or_sharing_can_be_started_for_a_restricted_record(
+        running: RunningBot, people: People, db: Database, clock: FixedClock,
+        command: str) -> None:
+    ewo, _sup, amelia, _noah = await team(people, db)
     await restrict(db, clock, amelia, "objection")
 
-    await ewo.send("/step amelia")
+    await ewo.send(f"{command} amelia")
     assert (await ewo.next_message()).text == RESTRICTED
-    await ewo.send("/step C00002")  # Noah's record is not restricted: the flow starts
+    await ewo.send(f"{command} C00002")  # Noah's record is not restricted: the flow starts
     assert (await ewo.next_message()).text != RESTRICTED
     assert [target for _actor, _action, target, _reason in await refusals(db)] == [
         f"pupil:{amelia}"]
