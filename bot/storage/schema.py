@@ -371,6 +371,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX rights_requests_pupil ON rights_requests (pupil_id, status);
     CREATE INDEX rights_requests_open ON rights_requests (status, due);
 
+    -- Pathway reminders (issue 19): each one queued once, ever, by its key (the item
+    -- and its date), across restarts and processes.
+    CREATE TABLE pathway_reminders (
+        reminder_key TEXT PRIMARY KEY,
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        queued_at TEXT NOT NULL
+    );
+    CREATE INDEX pathway_reminders_pupil ON pathway_reminders(pupil_id);
+
     -- Append-only, each entry chained to the one before by a keyed hash.
     CREATE TABLE audit (
         seq INTEGER PRIMARY KEY,

@@ -389,6 +389,14 @@ CREATE TABLE rights_requests (
 CREATE INDEX rights_requests_pupil ON rights_requests (pupil_id, status);
 CREATE INDEX rights_requests_open ON rights_requests (status, due);
 
+-- Pathway reminders (issue 19): each one queued once, ever, by its key.
+CREATE TABLE pathway_reminders (
+    reminder_key TEXT COLLATE "C" PRIMARY KEY,
+    pupil_id BIGINT NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+    queued_at TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX pathway_reminders_pupil ON pathway_reminders(pupil_id);
+
 CREATE TABLE audit (
     seq BIGINT PRIMARY KEY,
     at TEXT COLLATE "C" NOT NULL,

@@ -72,17 +72,17 @@ async def test_a_supervisor_gets_their_team_summary_and_chart(running: RunningBo
         "",
         "Team total: 3 pupils · 2 in persistent absence · 1 in severe absence · "
         "2 visits in the last 28 days · 1 follow-up overdue · 1 not visited for 28 days · "
-        "0 undelivered alerts",
+        "0 undelivered alerts · 0 open notices",
         "Your own caseload (SUP1): 0 pupils · 0 in persistent absence · 0 in severe absence · "
         "0 visits in the last 28 days · 0 follow-ups overdue · 0 not visited for 28 days · "
-        "0 undelivered alerts",
+        "0 undelivered alerts · 0 open notices",
         "",
         "Officer EWO1 (EWO1): 2 pupils · 1 in persistent absence · 1 in severe absence · "
         "1 visit in the last 28 days · 0 follow-ups overdue · 1 not visited for 28 days · "
-        "0 undelivered alerts",
+        "0 undelivered alerts · 0 open notices",
         "Officer EWO2 (EWO2): 1 pupil · 1 in persistent absence · 0 in severe absence · "
         "1 visit in the last 28 days · 1 follow-up overdue · 0 not visited for 28 days · "
-        "0 undelivered alerts",
+        "0 undelivered alerts · 0 open notices",
         "",
         caseload_chat.FOOTER,
     ]
@@ -135,7 +135,7 @@ async def test_one_officer_in_detail_pages_through_pupils_in_need(running: Runni
     await sup.send("/caseload ewo1")
     first = await sup.next_message()
     lines = first.text.splitlines()
-    assert lines[:8] == [
+    assert lines[:9] == [
         "Officer EWO1 (EWO1) — caseload on 25/11/2026",
         "Pupils allocated: 11",
         "In persistent absence (severe included): 10",
@@ -144,13 +144,14 @@ async def test_one_officer_in_detail_pages_through_pupils_in_need(running: Runni
         "Follow-ups overdue: 1",
         "Not visited for 28 days: 9",
         "Undelivered alerts: 0",
+        "Open notices (improvement periods running, notices awaiting an outcome): 0",
     ]
-    assert lines[9] == "Pupils in need, most in need first (1–8 of 10):"
-    assert lines[10] == ("1. Pupil01 Test (C00001) — 1.0 %; severe absence; follow-up overdue "
+    assert lines[10] == "Pupils in need, most in need first (1–8 of 10):"
+    assert lines[11] == ("1. Pupil01 Test (C00001) — 1.0 %; severe absence; follow-up overdue "
                          "since 24/11/2026; last visit 20/11/2026")
-    assert lines[11] == ("2. Pupil02 Test (C00002) — 2.0 %; severe absence; not visited for "
+    assert lines[12] == ("2. Pupil02 Test (C00002) — 2.0 %; severe absence; not visited for "
                          "28 days; never visited (allocated 01/09/2026)")
-    assert len(lines) == 18
+    assert len(lines) == 19
     assert first.labels()[:2] == ["1. Pupil01 Test", "2. Pupil02 Test"]
     assert first.button("1. Pupil01 Test").data == "card:1"
     assert first.labels()[-1] == caseload_handlers.NEXT
@@ -158,7 +159,7 @@ async def test_one_officer_in_detail_pages_through_pupils_in_need(running: Runni
     assert await sup.answer_to(press) is None
     second = sup.last()
     assert second.message_id == first.message_id and second.edited
-    assert second.text.splitlines()[9] == "Pupils in need, most in need first (9–10 of 10):"
+    assert second.text.splitlines()[10] == "Pupils in need, most in need first (9–10 of 10):"
     assert second.labels() == ["9. Pupil09 Test", "10. Pupil10 Test",
                                caseload_handlers.PREVIOUS]
     # The card button opens the pupil's read-only card (supervision).
