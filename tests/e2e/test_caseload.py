@@ -14,7 +14,9 @@ from bot.sandbox import FakeUser
 from bot.storage import audit
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database
+from bot.storage.pathway import NewOutcome, NewStep
 from tests.e2e.conftest import People
+from tests.e2e.test_case import officer, outcome, parent, step
 from tests.storage import caseload_seed as seed
 from tests.test_charts import png_size
 
@@ -249,3 +251,39 @@ async def test_never_visited_pupils_count_from_allocation_as_the_list_says(
         "2. Newly Allocated (C00002) — 20.0 %; severe absence; "
         "never visited (allocated 20/11/2026)",
     ]
+
+
+async def test_open_notices_per_officer(running: RunningBot, people: People,
+                                        db: Database) -> None:
+    sup = await two_teams(people, db)
+
+    async def _transaction(conn: Conn) -> None:
+        ewo1, ewo9 = await officer(conn, "EWO1"), await officer(conn, "EWO9")
+        mum = await parent(conn, 1, "Jo Hughes")
+        # Pupil 1 (EWO1's): an improvement period running and a notice awaiting an outcome.
+        referral = await step(conn, ewo1, NewStep(1, "pn_referral", date(2026, 11, 2), (mum,),
+                                                  reason="holiday"))
+        await outcome(conn, ewo1, NewOutcome(referral, "issued", date(2026, 11, 3), mum))
+        await step(conn, ewo1, NewStep(1, "nti", date(2026, 11, 16), (mum,), period_weeks=3))
+        # Pupil 2 (EWO1's): a notice paid is not open.
+        dad = await parent(conn, 2, "Al Other")
+        paid = await step(conn, ewo1, NewStep(2, "pn_referral", date(2026, 10, 1), (dad,),
+                                              reason="holiday"))
+        await outcome(conn, ewo1, NewOutcome(paid, "issued", date(2026, 10, 2), dad))
+        await outcome(conn, ewo1, NewOutcome(paid, "paid", date(2026, 10, 9), dad))
+        # Another team's notice is not counted anywhere in this team.
+        other = await parent(conn, 9, "Pat Otherteam")
+        await step(conn, ewo9, NewStep(9, "nti", date(2026, 11, 16), (other,), period_weeks=6))
+    await db.write(_transaction)
+    await sup.send("/caseload")
+    lines = (await sup.next_message()).text.splitlines()
+    assert lines[3].startswith("Team total: 3 pupils") and lines[3].endswith(" · 2 open notices")
+    [ewo1] = [line for line in lines if line.startswith("Officer EWO1 (EWO1)")]
+    [ewo2] = [line for line in lines if line.startswith("Officer EWO2 (EWO2)")]
+    assert ewo1.endswith("0 undelivered alerts · 2 open notices")
+    assert ewo2.endswith("0 undelivered alerts · 0 open notices")
+    await sup.next_message()  # the chart
+    await sup.send("/caseload EWO1")
+    detail = (await sup.next_message()).text.splitlines()
+    assert ("Open notices (improvement periods running, notices awaiting an outcome): 2"
+            in detail)
