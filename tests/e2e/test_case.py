@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from bot.chat import case as case_chat
 from bot.domain import penalty_notices as rules
+from bot.handlers import access
 from bot.handlers import case as case_handlers
 from bot.handlers import pupils as pupil_handlers
 from bot.harness import RunningBot
@@ -18,7 +19,7 @@ from bot.storage import pathway
 from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 from bot.storage.pathway import NewOutcome, NewStep
-from tests.e2e.conftest import People
+from tests.e2e.conftest import PIN, People
 from tests.storage.pupil_rows import NOW, Service
 
 TODAY = date(2026, 11, 25)  # the e2e clock's day
@@ -201,3 +202,24 @@ async def test_a_supervisor_reads_their_teams_case_and_not_another_teams(
         ("officer:SUP2", "refused:case_view", f"pupil:{amelia}", "not_visible",
          {"via": "alert_button"}),
     ]
+
+
+async def test_case_typed_while_locked_goes_on_after_the_pin(
+        running: RunningBot, people: People, db: Database) -> None:
+    user = await people.enrolled("EWO1")
+    amelia, _ = await db.write(amelias_case)
+
+    async def _kept(conn: Conn) -> list[str]:
+        rows = await conn.fetchall("SELECT pending_update FROM sessions")
+        return [row["pending_update"] for row in rows if row["pending_update"]]
+    await user.send("/lock")
+    assert (await user.next_message()).text == access.LOCKED_NOW
+    await user.send("/case amelia")
+    assert (await user.next_message()).text == access.LOCKED_PROMPT
+    # Kept as the Case button's press for the one match, never the words typed.
+    [kept] = await db.read(_kept)
+    assert json.loads(kept)["data"] == f"case:{amelia}" and "amelia" not in kept.lower()
+    await user.send(PIN)
+    assert (await user.next_message()).text == access.UNLOCKED
+    assert (await shown(user)).startswith("Case: Amelia Hughes (C00001)")
+    assert [entry[3] for entry in await case_audit(db)] == ["case_button"]
