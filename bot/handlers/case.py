@@ -14,6 +14,7 @@ contact details: deleted from the chat after EWO_SENSITIVE_MESSAGE_MINUTES.
 from __future__ import annotations
 
 from telegram import Update
+from telegram.error import BadRequest
 
 from bot.chat.case import PAGE_SIZE, case_buttons, case_text
 from bot.chat.render import ack
@@ -108,7 +109,11 @@ async def show_case(update: Update, context: Context, pupil_id: int, reason: str
     markup = keyboard(case_buttons(case))
     query = update.callback_query
     if edit and query is not None and query.message is not None:
-        await edit_sensitive(context, chat.id, query.message.message_id, text, markup=markup)
+        try:
+            await edit_sensitive(context, chat.id, query.message.message_id, text,
+                                 markup=markup)
+        except BadRequest:  # too old to edit, or gone: the page comes as a new message
+            await send_sensitive(context, chat.id, text, markup=markup)
     else:
         await send_sensitive(context, chat.id, text, markup=markup)
     await ack(update)

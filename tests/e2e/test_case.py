@@ -139,8 +139,12 @@ async def test_the_chronology_pages_ten_at_a_time(running: RunningBot, people: P
     assert "(11–12 of 12)" in (await user.edited(second)).text
     press = await user.press_data(f"case:{amelia}:x", message_id=first.message_id)
     assert await user.answer_to(press) == case_handlers.STALE_BUTTON
+    # A page of a message that can no longer be edited comes as a new message.
+    press = await user.press_data(f"case:{amelia}:1", message_id=9999)
+    assert "(1–10 of 12)" in (await shown(user))
+    assert await user.answer_to(press) is None
     reasons = [entry[3] for entry in await case_audit(db)]
-    assert reasons == ["case_command", "case_page", "case_page"]
+    assert reasons == ["case_command", "case_page", "case_page", "case_page"]
 
 
 async def test_the_cards_case_button_and_a_choice_among_several(
