@@ -218,3 +218,22 @@ async def test_due_lists_pathway_items_beside_the_follow_ups(
     assert due.labels() == ["Ivy Evans", "Case C00006", "Case C00001", "Case C00002",
                             "Case C00003", "Case C00004"]
     assert due.button("Case C00006").data == f"case:{pupils['finn']}"
+
+
+async def test_a_reminder_waits_for_quiet_hours_to_end(
+        tmp_path: Path, standin: BotApiStandIn, db: Database, clock: FixedClock,
+        people: People) -> None:
+    settings = make_settings(tmp_path, outbox_poll_seconds=3600, quiet_hours="20:00-07:30")
+    user = await people.enrolled("EWO1")
+    await db.write(caseload)
+    clock.set(THURSDAY.replace(hour=6))
+    async with RunningBot(settings, standin, clock=clock, db=db) as bot:
+        await remind_and_deliver(bot)
+        assert await reminder_rows(db) == 1
+
+        async def _status(conn: Conn) -> str:
+            return str(await conn.fetchval("SELECT status FROM outbox WHERE kind = 'reminder'"))
+        assert await db.read(_status) == "pending"
+        clock.set(THURSDAY.replace(hour=7, minute=30))
+        await run_job(bot, "outbox")
+        assert (await user.next_message()).text.startswith(reminder_chat.TITLE)
