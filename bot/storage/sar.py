@@ -245,8 +245,8 @@ async def _document(conn: Conn, settings: Settings, pupil: Any,
               "figures": len(sections["marks"]["figures"])}
     counts.update({name: len(sections[name]) for name in (
         "visits", "pathway_steps", "pathway_outcomes", "alerts", "holds", "alert_rules",
-        "stored_figures", "messages", "drafts", "kept_requests", "retention_reminders", "pathway_reminders",
-        "audit")})
+        "stored_figures", "messages", "drafts", "kept_requests", "retention_reminders",
+        "pathway_reminders", "audit")})
     return sections, counts
 
 
