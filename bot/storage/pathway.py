@@ -514,10 +514,12 @@ _OUTCOME_ROWS = ("SELECT o.step_id, o.pupil_id, o.contact_id, o.outcome, o.outco
 def _step_items(steps: Sequence[Any]) -> list[OpenItem]:
     """Reviews and improvement periods not yet followed by a later step for the pupil."""
     items = []
+    latest: dict[int, tuple[str, int]] = {}  # each pupil's latest step: linear in the steps
     for step in steps:
         key = (step["step_date"], step["id"])
-        if any(other["pupil_id"] == step["pupil_id"] and (other["step_date"], other["id"]) > key
-               for other in steps):
+        latest[step["pupil_id"]] = max(key, latest.get(step["pupil_id"], key))
+    for step in steps:
+        if (step["step_date"], step["id"]) != latest[step["pupil_id"]]:
             continue  # the case moved on
         pupil, started = step["pupil_id"], date.fromisoformat(step["step_date"])
         if step["review_date"] is not None:
