@@ -33,6 +33,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.chat.restriction import refuse_restricted
 from bot.clock import Clock
 from bot.handlers import access, router
 from bot.handlers.common import REGISTRY_KEY, SERVICES_KEY, Context, EwoContext, Services, answer
@@ -47,6 +48,7 @@ from bot.settings import Settings
 from bot.storage import meta
 from bot.storage.audit import Appender
 from bot.storage.db import Database, load_pepper
+from bot.storage.rights import Restricted
 
 log = logging.getLogger(__name__)
 JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
@@ -187,12 +189,18 @@ async def _stale_button(update: Update, context: Context) -> None:
 async def _on_error(update: object, context: Context) -> None:
     """Log an error id and the exception's type and place; never the update or user data.
 
+    A restricted record (`rights.Restricted`, raised by the pupil lookups) is no error:
+    it is answered with the fixed text and audited as a refused view.
+
     The update goes no further: after an error in the gate (Telegram failing its PIN
     prompt, say) python-telegram-bot would otherwise go on to the feature handlers,
     which must never run without the gate's verdict.
     """
-    ref = secrets.token_hex(4)
     error = context.error
+    if isinstance(error, Restricted):  # a lookup reached a restricted record: no error
+        await refuse_restricted(update, context.services.db, error)
+        raise ApplicationHandlerStop
+    ref = secrets.token_hex(4)
     where = ""
     if error is not None and error.__traceback__ is not None:
         frame = error.__traceback__

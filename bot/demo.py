@@ -34,6 +34,7 @@ from bot.jobs import outbox as outbox_jobs
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.sandbox.models import BotMessage, ChatEvent, FilePayload
 from bot.settings import Settings
+from bot.storage import compliance as compliance_store
 from bot.storage import imports as import_store
 from bot.storage import officers as officer_store
 from bot.storage import pupils as pupil_store
@@ -155,6 +156,7 @@ async def build_service(settings: Settings, folder: Path, clock: Clock, *,
     db = await Database.open(settings)
     try:
         await db.write(officer_store.add_officers, service.officers, now=clock.now())
+        await db.write(_record_checks, service, clock)
         for kind in IMPORT_ORDER:
             await run_import(db, kind, service.files[kind], actor=ACTOR, today=today,
                              baseline=kind == "attendance", settings=settings, now=clock.now())
@@ -170,6 +172,17 @@ async def build_service(settings: Settings, folder: Path, clock: Clock, *,
         await db.close()
         raise
     return DemoService(db, (*staff, STRANGER), service.showcase)
+
+
+async def _record_checks(conn: Conn, service: SyntheticService, clock: Clock) -> None:
+    """The personas' DBS checks and training, current (as `ewobot officers compliance`
+    would record them), so the demo runs with EWO_COMPLIANCE=enforce."""
+    for person in service.officers:
+        officer = await officer_store.officer_by_ref(conn, person.ref)
+        assert officer is not None
+        await compliance_store.set_dates(conn, officer, dbs=person.dbs_checked,
+                                         training=person.training_completed, actor=ACTOR,
+                                         now=clock.now())
 
 
 async def _hold_one(db: Database, settings: Settings, clock: Clock,

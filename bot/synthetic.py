@@ -83,6 +83,10 @@ class SyntheticOfficer:
     name: str
     role: str  # officer, supervisor or controller
     supervisor_ref: str | None = None
+    # Current checks (CASEWORK.md §4), recorded with `ewobot officers compliance`, so a
+    # service built from these files works with EWO_COMPLIANCE=enforce.
+    dbs_checked: date | None = None
+    training_completed: date | None = None
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,7 @@ def generate(
     people = _Generator(rng, today, school_list)
     held = people.pupils(pupils)
     not_held = people.pupils(max(1, pupils // 50) if pupils else 0)
-    staff = _officers(rng, officers, supervisors, controllers)
+    staff = _with_checks(_officers(rng, officers, supervisors, controllers), today)
     days = school_days(today, weeks)
     _allocate(rng, held, staff)
     files = {kind: out_dir / f"{kind}.csv" for kind in IMPORT_ORDER}
@@ -362,6 +366,17 @@ def _letter(rng: random.Random) -> str:
 
 def _academic_year_start(today: date) -> date:
     return date(today.year if today.month >= 9 else today.year - 1, 9, 1)
+
+
+DBS_CHECKED_DAYS_AGO = 400  # well within a three-year recheck
+TRAINED_DAYS_AGO = 90  # well within a year's training
+
+
+def _with_checks(staff: list[SyntheticOfficer], today: date) -> list[SyntheticOfficer]:
+    """Every person with a current DBS check and training, dated from `today`."""
+    return [SyntheticOfficer(person.ref, person.name, person.role, person.supervisor_ref,
+                             today - timedelta(days=DBS_CHECKED_DAYS_AGO),
+                             today - timedelta(days=TRAINED_DAYS_AGO)) for person in staff]
 
 
 def _officers(

@@ -29,11 +29,13 @@ from bot.demo import (
     run_demo,
 )
 from bot.domain.attendance import RULE_LABELS
+from bot.domain.compliance import CURRENT
 from bot.handlers import access
 from bot.handlers.common import NOT_ALLOWED
 from bot.harness import RunningBot
 from bot.jobs import sweeper
 from bot.sandbox import BotApiStandIn
+from bot.storage import compliance
 from tests.conftest import make_settings
 
 CLOCK = FixedClock(datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London")))
@@ -309,3 +311,18 @@ async def test_contacts_show_once_as_a_message_not_as_a_placeholder_and_an_edit(
     assert "Contacts" in details and details.startswith("bot: ")
     assert SENSITIVE_PLACEHOLDER not in transcript
     assert "bot (edited):" not in details
+
+
+async def test_the_personas_have_current_checks_so_enforce_blocks_no_one(
+        tmp_path: Path) -> None:
+    settings = demo_settings(make_settings(tmp_path, compliance="enforce"), tmp_path / "service")
+    (tmp_path / "service").mkdir()
+    service = await build_service(settings, tmp_path / "service", CLOCK, pupils=10)
+    try:
+        standings = await service.db.read(compliance.compliance_by_officer, CLOCK.today(),
+                                          compliance.rules_of(settings))
+    finally:
+        await service.db.close()
+    assert len(standings) == len(service.personas) - 1  # every persona but the stranger
+    assert {item.state for standing in standings.values() for item in standing.items} == {
+        CURRENT}

@@ -12,5 +12,6 @@ from enum import StrEnum
 
 class ConversationKind(StrEnum):
     VISIT = "visit"  # recording a visit (bot/handlers/visit/)
+    STEP = "step"  # recording an attendance-pathway step or outcome (bot/handlers/step/)
     HOLD = "hold"  # placing a legal hold on a record (bot/handlers/retention.py)
     PIN_SETUP = "pin_setup"  # choosing a PIN at enrolment (bot/handlers/access.py)

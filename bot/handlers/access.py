@@ -15,6 +15,7 @@ button (bot/handlers/registry.py): outside it, one polite refusal and an audit e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from datetime import datetime, timedelta
@@ -25,13 +26,17 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.chat import render
+from bot.chat.compliance import blocked_text, warning_text
 from bot.domain.attempts import AttemptLimits
+from bot.domain.compliance import Compliance
 from bot.domain.pinhash import PinCheck, check_pin, hash_pin, verify_pin
 from bot.domain.pins import is_pin_shaped, pin_problem
-from bot.handlers import kept, visit
+from bot.handlers import kept, step, visit
 from bot.handlers.common import Context, answer, forget_message, refuse
-from bot.storage import audit, conversations, sessions
+from bot.handlers.table import command_name
+from bot.storage import audit, compliance, conversations, sessions
 from bot.storage.officers import Officer
+from bot.storage.rights import Restricted
 from bot.usecases import access as access_cases
 from bot.usecases.access import PIN_SETUP, Enrolment
 
@@ -86,7 +91,7 @@ async def gate(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
     svc = context.services
     now = svc.clock.now()
-    officer, session = await svc.db.read(sessions.account_holder, user.id)
+    officer, session, standing = await _account_holder(context, user.id)
     start_code = _start_code(update)
     if start_code is not None:
         await _enrol(update, context, officer, start_code)
@@ -109,9 +114,35 @@ async def gate(update: Update, context: Context) -> None:
     if session.last_seen_at is None or now - session.last_seen_at >= _TOUCH_EVERY:
         await svc.db.write(sessions.touch, officer.id, now)
     context.admit(officer)
+    if (settings.compliance == "enforce" and standing is not None and standing.lapsed
+            and command_name(update, context.bot.username) != "help"):
+        await refuse(update, context, officer, reason="compliance", text=blocked_text(standing))
+        raise ApplicationHandlerStop
     if not context.registry.allows(update, officer.role, context.bot.username):
         await refuse(update, context, officer, reason="role")
         raise ApplicationHandlerStop
+
+
+async def _account_holder(context: Context, user_id: int
+                          ) -> tuple[Officer | None, sessions.Session | None, Compliance | None]:
+    """The person, their session and (EWO_COMPLIANCE on) their compliance today: one
+    quick read either way."""
+    svc = context.services
+    if svc.settings.compliance == "off":
+        officer, session = await svc.db.read(sessions.account_holder, user_id)
+        return officer, session, None
+    return await svc.db.read(compliance.account_holder, user_id, svc.clock.today(),
+                             compliance.rules_of(svc.settings))
+
+
+async def standing_of(context: Context, officer: Officer) -> Compliance | None:
+    """The person's compliance today when they are lapsed and EWO_COMPLIANCE is on."""
+    svc = context.services
+    if svc.settings.compliance == "off":
+        return None
+    standing = await svc.db.read(compliance.compliance_of, officer, svc.clock.today(),
+                                 policy=compliance.rules_of(svc.settings))
+    return standing if standing.lapsed else None
 
 
 def _from_own_private_chat(update: Update, user_id: int) -> bool:
@@ -264,7 +295,17 @@ async def _try_pin(update: Update, context: Context, officer: Officer, pin: str)
         await answer(update, ACCOUNT_LOCKED if left <= 0 else wrong_pin_text(left))
         return
     await answer(update, UNLOCKED)
-    await visit.remind_open_draft(update, context, officer)
+    standing = await standing_of(context, officer)
+    if standing is not None:  # lapsed: blocked (enforce), or told so (warn)
+        if svc.settings.compliance == "enforce":
+            await answer(update, blocked_text(standing))
+            return
+        await answer(update, warning_text(standing))
+    # A draft about a record restricted meanwhile is not named: its request still goes on.
+    with contextlib.suppress(Restricted):
+        await visit.remind_open_draft(update, context, officer)
+    with contextlib.suppress(Restricted):
+        await step.remind_open_draft(update, context, officer)
     if tried.pending:
         await kept.replay(update, context, officer, tried.pending)
 

@@ -1,4 +1,5 @@
-"""/help: the commands this person's role may use, as the registry lists them.
+"""/help: the commands this person's role may use, as the registry lists them (and,
+with a DBS check or training lapsed, why only /help is open, or a note of it).
 
 The same rows, in the same order, are the command menu set with setMyCommands when a
 person enrols (bot/handlers/access.py); both come from `Registry.listed`.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.chat.compliance import blocked_text, warning_text
+from bot.handlers.access import standing_of
 from bot.handlers.common import Context, answer
 from bot.handlers.table import CONTROLLER, OFFICER, SUPERVISOR
 
@@ -20,5 +23,12 @@ TIPS = {
 
 
 async def help_command(update: Update, context: Context) -> None:
-    """/help — the commands this person's role may use."""
-    await answer(update, context.registry.help_text(context.officer.role))
+    """/help — the commands this person's role may use; with a DBS check or training
+    lapsed, why only /help is open (enforce) or a note of it first (warn)."""
+    officer = context.officer
+    standing = await standing_of(context, officer)
+    if standing is not None and context.services.settings.compliance == "enforce":
+        await answer(update, blocked_text(standing))
+        return
+    text = context.registry.help_text(officer.role)
+    await answer(update, text if standing is None else f"{warning_text(standing)}\n\n{text}")

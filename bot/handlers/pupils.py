@@ -17,6 +17,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.chat.render import ack, day, edit
+from bot.chat.restriction import RESTRICTED_MARK
 from bot.domain.attendance import RULE_LABELS, Rule, Tally
 from bot.domain.message_parts import clipped
 from bot.domain.visit_flow import correctable
@@ -53,6 +54,7 @@ CORRECT_BUTTON = "Correct {date}"
 PREVIOUS = "◀ Previous"
 NEXT = "Next ▶"
 DELETED_AFTER = "This message is deleted after {minutes} minutes."
+STATEMENT_ON_FILE = "Statement on file"
 
 PAGE_SIZE = 10
 LIST_FIELD_MAX = 80  # characters of a name or school on a list line: 10 lines fit a message
@@ -128,7 +130,10 @@ async def _list_page(context: Context, officer: Officer, page: int,
 
 
 def list_line(pupil: PupilSummary) -> str:
-    """"Name (case ref) — School, Yr N — NN.N %" (a page of long names stays one message)."""
+    """"Name (case ref) — School, Yr N — NN.N %" (a page of long names stays one message);
+    a restricted record's line has its name, reference and the marker only."""
+    if pupil.restricted:
+        return f"{clipped(pupil.name, LIST_FIELD_MAX)} ({pupil.case_ref}) — {RESTRICTED_MARK}"
     return (f"{clipped(pupil.name, LIST_FIELD_MAX)} ({pupil.case_ref}) —"
             f" {clipped(pupil.school_name, LIST_FIELD_MAX)}, Yr {pupil.year_group}"
             f" — {pupil.attendance_text}")
@@ -245,6 +250,8 @@ def _choice_text(found: Sequence[PupilSummary]) -> str:
 
 
 def _choice_label(pupil: PupilSummary) -> str:
+    if pupil.restricted:
+        return f"{pupil.name} ({pupil.case_ref}) — {RESTRICTED_MARK}"
     label = f"{pupil.name} ({pupil.case_ref}), Yr {pupil.year_group}"
     return label if pupil.access == pupil_store.OWN else f"{label} — {pupil.officer_ref}"
 
@@ -316,6 +323,8 @@ def card_text(card: PupilCard, *, pa_threshold: int, sa_threshold: int) -> str:
         f"Flags: {_flags(card.rules_holding(pa_threshold, sa_threshold))}",
         f"SEN: {_yes_no(card.sen)} · Health needs: {_yes_no(card.health)}",
     ]
+    if card.statement:
+        lines.append(STATEMENT_ON_FILE)
     if card.visits:
         lines.append("Last visits:")
         lines += [f"• {_visit_line(visit)}" for visit in card.visits]

@@ -11,10 +11,11 @@ enrols, before anyone has a role.)
 from __future__ import annotations
 
 from bot.domain.conversation_kinds import ConversationKind
-from bot.handlers import access, cancel, case, due, pupils, visit
+from bot.handlers import access, cancel, case, due, pupils, step, visit
 from bot.handlers import alerts as alert_handlers
 from bot.handlers import caseload as caseload_handlers
 from bot.handlers import help as help_handlers
+from bot.handlers import requests as request_handlers
 from bot.handlers import retention as retention_handlers
 from bot.handlers import sar as sar_handlers
 from bot.handlers.table import (
@@ -40,6 +41,8 @@ COMMANDS = (
     Command("case", case.case_command, RECORDERS,
             "Where a case stands: /case name, UPN or case ref"),
     Command("visit", visit.visit_command, RECORDERS, "Record a visit"),
+    Command("step", step.step_command, RECORDERS,
+            "Record a pathway step or outcome: /step name, UPN or case ref"),
     # Anyone may leave an open conversation (a controller's hold too); the menu and
     # /help offer it to those who record visits.
     Command("cancel", cancel.cancel_command, ROLES, "Leave the visit being recorded",
@@ -48,6 +51,8 @@ COMMANDS = (
     Command("retention", retention_handlers.retention_command, (CONTROLLER,),
             "Records coming due and past due"),
     Command("sar", sar_handlers.sar_command, (CONTROLLER,), "Subject-access export: /sar UPN"),
+    Command("requests", request_handlers.requests_command, (CONTROLLER,),
+            "Rights requests: extend or decide"),
     Command("help", help_handlers.help_command, ROLES, "What I can do"),
     Command("lock", access.lock_command, ROLES, "Lock now"),
 )
@@ -62,11 +67,14 @@ BUTTONS = (
     Button("al", alert_handlers.on_button, RECORDERS),  # al:… on pushed alerts
     Button(visit.PREFIX, visit.on_button, RECORDERS),  # v:<token>:…, v:new:<pupil_id>
     Button(visit.CORRECT_PREFIX, visit.correct_button, RECORDERS),  # vc:<visit_id>
+    Button(step.PREFIX, step.on_button, RECORDERS),  # st:<token>:…, st:new:<pupil_id>:<what>
     Button(retention_handlers.PREFIX, retention_handlers.on_button, (CONTROLLER,)),  # ret:…
+    Button(request_handlers.PREFIX, request_handlers.on_button, (CONTROLLER,)),  # rq:…
 )
 
 CONVERSATIONS = (
     Talk(ConversationKind.VISIT, visit.on_text, visit.CANCELLED, RECORDERS, visit.PREFIX),
+    Talk(ConversationKind.STEP, step.on_text, step.CANCELLED, RECORDERS, step.PREFIX),
     Talk(ConversationKind.HOLD, retention_handlers.on_text, visit.CANCELLED_OTHER,
          (CONTROLLER,), retention_handlers.PREFIX),
     # Answered by the gate before any handler runs: the person has no PIN yet.

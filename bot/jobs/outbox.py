@@ -33,7 +33,7 @@ from bot.domain.alerts import more_button
 from bot.domain.dates import in_quiet_time
 from bot.domain.message_parts import split_message
 from bot.processing import retry_after
-from bot.storage import outbox
+from bot.storage import compliance, outbox
 from bot.storage.outbox import Delivery
 from bot.usecases import outbox as outbox_cases
 from bot.usecases.outbox import Failure
@@ -41,6 +41,8 @@ from bot.usecases.outbox import Failure
 log = logging.getLogger(__name__)
 
 FORWARDED = "For {ref}'s pupils: {ref}'s access has ended, so this comes to you."
+FORWARDED_LAPSED = ("For {ref}'s pupils: {ref}'s DBS check or training has lapsed, so this "
+                    "comes to you until new dates are recorded.")
 
 BACKOFF_FIRST = timedelta(seconds=10)
 BACKOFF_CAP = timedelta(minutes=15)
@@ -81,7 +83,7 @@ async def _deliver(bot: Bot, svc: Any) -> None:
     for _ in range(MAX_ROUNDS):
         now = svc.clock.now()
         quiet = in_quiet_time(now, settings.quiet_hours, settings.quiet_days)
-        batch = await svc.db.write(outbox.claim_due, now, quiet=quiet)
+        batch = await svc.db.write(compliance.claim_due, now, settings, quiet=quiet)
         if not batch:
             return
         for delivery in batch:
@@ -122,7 +124,8 @@ async def _send(bot: Bot, delivery: Delivery) -> None:
         return
     text = str(delivery.payload.get("text", ""))
     if delivery.forwarded_from:
-        text = f"{FORWARDED.format(ref=delivery.forwarded_from)}\n\n{text}"
+        note = FORWARDED_LAPSED if delivery.forwarded_lapsed else FORWARDED
+        text = f"{note.format(ref=delivery.forwarded_from)}\n\n{text}"
     # protect_content comes from the Application's Defaults. A text over Telegram's limit
     # goes as several messages, the buttons on the last (a retry sends them all again:
     # delivery is at-least-once).

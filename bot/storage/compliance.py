@@ -14,10 +14,11 @@ from typing import Any
 from bot.domain import compliance as rules
 from bot.domain.compliance import Compliance
 from bot.settings import Settings
-from bot.storage import audit
-from bot.storage.db import Conn
+from bot.storage import audit, outbox, sessions
+from bot.storage.db import Conn, quick
 from bot.storage.officers import Officer
-from bot.storage.outbox import enqueue
+from bot.storage.outbox import Delivery, enqueue
+from bot.storage.sessions import Session
 
 SINCE_KEY = "compliance_since"
 REMINDED_KEY = "compliance_reminded_on"
@@ -28,6 +29,36 @@ _ROWS = ("SELECT o.id, o.ref, o.role, o.supervisor_id, o.created_at, c.dbs_check
 
 def rules_of(settings: Settings) -> rules.Rules:
     return rules.Rules(settings.training_valid_months, settings.dbs_recheck_months)
+
+
+@quick
+async def account_holder(conn: Conn, user_id: int, today: date, policy: rules.Rules
+                         ) -> tuple[Officer | None, Session | None, Compliance | None]:
+    """The gate's one read when EWO_COMPLIANCE is on: `sessions.account_holder` and the
+    person's compliance today, in one snapshot (two more indexed rows, no more hops)."""
+    officer, session = await sessions.account_holder(conn, user_id)
+    if officer is None:
+        return None, session, None
+    return officer, session, await compliance_of(conn, officer, today, policy=policy)
+
+
+async def lapsed_ids(conn: Conn, today: date, policy: rules.Rules) -> frozenset[int]:
+    """The active people whose training or DBS check is lapsed today."""
+    since = await _since(conn)
+    rows = await conn.fetchall(f"{_ROWS} WHERE o.status = 'active'")
+    return frozenset(row["id"] for row in rows if _assess(row, since, today, policy).lapsed)
+
+
+async def claim_due(conn: Conn, now: datetime, settings: Settings, *,
+                    quiet: bool) -> list[Delivery]:
+    """`outbox.claim_due`, with EWO_COMPLIANCE=enforce sending a blocked person's
+    messages (their pupils' alerts) to their supervisor meanwhile, as a revoked
+    officer's go; with no supervisor they wait until the dates are recorded."""
+    blocked: frozenset[int] = frozenset()
+    if settings.compliance == "enforce":
+        today = now.astimezone(settings.timezone).date()
+        blocked = await lapsed_ids(conn, today, rules_of(settings))
+    return await outbox.claim_due(conn, now, quiet=quiet, redirected=blocked)
 
 
 async def record_since(conn: Conn, today: date) -> None:
@@ -52,6 +83,7 @@ def _assess(row: Any, since: date | None, today: date, policy: rules.Rules) -> C
                         added=added, since=since, today=today, rules=policy)
 
 
+@quick
 async def compliance_of(conn: Conn, officer: Officer, today: date, *,
                         policy: rules.Rules | None = None) -> Compliance:
     """The person's compliance on `today` (for the gate's block under `enforce`)."""

@@ -96,6 +96,7 @@ class Delivery:
     recipient_id: int | None  # None for a `chat:<chat_id>` audience
     recipient_ref: str | None
     forwarded_from: str | None  # a revoked officer's ref, when their message goes upwards
+    forwarded_lapsed: bool = False  # forwarded because the officer is blocked (compliance)
 
     @property
     def target(self) -> str:
@@ -139,11 +140,14 @@ async def has_due_work(conn: Conn, now: datetime) -> bool:
     return row is not None
 
 
-async def claim_due(conn: Conn, now: datetime, *, quiet: bool) -> list[Delivery]:
+async def claim_due(conn: Conn, now: datetime, *, quiet: bool,
+                    redirected: frozenset[int] = frozenset()) -> list[Delivery]:
     """Claim the next due row of each reachable recipient (in order per recipient: a
     recipient with a row in flight or waiting to be retried gets nothing new).
 
-    During quiet time only `commands` rows (menu removal, seen by no one) go.
+    During quiet time only `commands` rows (menu removal, seen by no one) go. The
+    `officer:<id>` rows of the people in `redirected` (blocked for lapsed compliance,
+    bot/storage/compliance.py) go to their supervisor, as a revoked officer's do.
     """
     people = await _people(conn)
     busy = await _busy_recipients(conn, now)
@@ -154,7 +158,7 @@ async def claim_due(conn: Conn, now: datetime, *, quiet: bool) -> list[Delivery]
     for row in rows:
         if quiet and row["kind"] != "commands":
             continue
-        delivery = await _resolve(conn, row, people)
+        delivery = await _resolve(conn, row, people, redirected)
         if delivery is None:
             if _nobody(row, people) and not await _readdress_escalation(conn, row, people, now):
                 await _mark_nobody(conn, row, now)
@@ -200,12 +204,13 @@ def _number(text: str) -> int | None:
         return None
 
 
-async def _resolve(conn: Conn, row: Any, people: dict[int, _Person]) -> Delivery | None:
+async def _resolve(conn: Conn, row: Any, people: dict[int, _Person],
+                   redirected: frozenset[int] = frozenset()) -> Delivery | None:
     """Who gets this row now, or None while it must wait."""
     audience: str = row["audience"]
     form, _, arg = audience.partition(":")
     number = _number(arg) if arg else None
-    forwarded_from = None
+    forwarded_from, lapsed = None, False
     person: _Person | None = None
     if form == "chat" and number is not None:
         return _delivery(row, number, None, None)
@@ -215,9 +220,9 @@ async def _resolve(conn: Conn, row: Any, people: dict[int, _Person]) -> Delivery
         person = await _expand_to_controllers(conn, row, people)
     elif form == "officer" and number in people:
         person = people[number]
-        if person.status == "revoked":
-            # A revoked officer's messages go to their supervisor instead.
-            forwarded_from = person.ref
+        if person.status == "revoked" or person.id in redirected:
+            # A revoked (or blocked) officer's messages go to their supervisor instead.
+            forwarded_from, lapsed = person.ref, person.status != "revoked"
             person = people.get(person.supervisor_id or 0)
     elif form == "supervisor_of" and number in people:
         person = people.get(people[number].supervisor_id or 0)
@@ -225,7 +230,7 @@ async def _resolve(conn: Conn, row: Any, people: dict[int, _Person]) -> Delivery
         person = people.get(number)
     if person is None or not person.reachable or person.chat_id is None:
         return None
-    return _delivery(row, person.chat_id, person, forwarded_from)
+    return _delivery(row, person.chat_id, person, forwarded_from, lapsed)
 
 
 def _nobody(row: Any, people: dict[int, _Person]) -> bool:
@@ -292,10 +297,10 @@ async def _mark_nobody(conn: Conn, row: Any, now: datetime) -> None:
 
 
 def _delivery(row: Any, chat_id: int, person: _Person | None,
-              forwarded_from: str | None) -> Delivery:
+              forwarded_from: str | None, lapsed: bool = False) -> Delivery:
     return Delivery(row["id"], row["kind"], row["audience"], json.loads(row["payload"]),
                     row["attempts"], chat_id, None if person is None else person.id,
-                    None if person is None else person.ref, forwarded_from)
+                    None if person is None else person.ref, forwarded_from, lapsed)
 
 
 async def _expand_to_controllers(conn: Conn, row: Any,

@@ -23,6 +23,7 @@ from typing import Any
 from bot.domain import penalty_notices as rules
 from bot.domain.attendance import penalty_notice_holds
 from bot.domain.penalty_notices import Eligibility, Notice
+from bot.domain.step_flow import Parent, Record, Target
 from bot.domain.visit_flow import correctable
 from bot.storage import audit
 from bot.storage.db import Conn, stamp
@@ -785,3 +786,74 @@ async def _imported_outcome(conn: Conn, step_id: int, notice: ImportedNotice, ou
         "INSERT INTO pathway_outcomes (step_id, pupil_id, contact_id, outcome, outcome_date,"
         " source, saved_at) VALUES (?, ?, ?, ?, ?, 'import', ?)",
         (step_id, notice.pupil_id, notice.contact_id, outcome, on.isoformat(), stamp(now)))
+
+
+# --- what the /step flow offers ----------------------------------------------------------
+
+_TARGET_WHAT = {"pn_referral": "pn_outcome", "prosecution": "hearing", "eso": "eso_decision",
+                "sao": "order"}
+
+
+async def step_record(conn: Conn, officer: Officer, pupil_id: int, *, today: date,
+                      now: datetime | None = None) -> Record | None:
+    """What /step may offer for one of the officer's own pupils: the contacts with
+    parental responsibility, the steps awaiting an outcome, the notices on record and
+    whether the penalty-notice rule holds today; None (audited as refused) otherwise."""
+    if await access(conn, officer, pupil_id, include_team=False) != OWN:
+        await _refused(conn, officer, "pathway_step", pupil_id, now)
+        return None
+    parents = await conn.fetchall(
+        "SELECT id, name FROM contacts WHERE pupil_id = ? AND parental_responsibility = 1"
+        " ORDER BY COALESCE(priority, 999), name, id", (pupil_id,))
+    record = Record(
+        parents=tuple(Parent(row["id"], row["name"]) for row in parents),
+        targets=tuple(await _targets(conn, pupil_id)),
+        notices=tuple(await notices_on_record(conn, pupil_id)),
+        rule_holds=await _rule_holds(conn, pupil_id, today))
+    await audit.append(conn, actor=officer.actor, action="pathway_record",
+                       target=f"pupil:{pupil_id}", reason="step_command", at=now)
+    return record
+
+
+async def _targets(conn: Conn, pupil_id: int) -> list[Target]:
+    """The current steps that can take an outcome now, oldest first; a penalty-notice
+    referral once per parent whose notice is not issued or has no final outcome."""
+    steps = await conn.fetchall(
+        "SELECT s.id, s.kind, s.step_date FROM pathway_steps s WHERE s.pupil_id = ?"
+        f" AND s.kind IN ('pn_referral', 'prosecution', 'eso', 'sao') AND {_CURRENT_STEP}"
+        " ORDER BY s.step_date, s.id", (pupil_id,))
+    outcomes = await conn.fetchall(
+        "SELECT o.step_id, o.contact_id, o.outcome, o.outcome_date FROM pathway_outcomes o"
+        f" WHERE o.pupil_id = ? AND {_CURRENT_OUTCOME} ORDER BY o.saved_at, o.id",
+        (pupil_id,))
+    parents = await conn.fetchall(
+        "SELECT pp.step_id, c.id, c.name FROM pathway_parents pp"
+        " JOIN contacts c ON c.id = pp.contact_id JOIN pathway_steps s ON s.id = pp.step_id"
+        " WHERE s.pupil_id = ? ORDER BY COALESCE(c.priority, 999), c.name, c.id", (pupil_id,))
+    targets = []
+    for step in steps:
+        on, what = date.fromisoformat(step["step_date"]), _TARGET_WHAT[step["kind"]]
+        had = [row for row in outcomes if row["step_id"] == step["id"]]
+        if step["kind"] != "pn_referral":
+            left = {"prosecution": ("hearing",), "eso": ("granted", "refused"),
+                    "sao": ("order",)}[step["kind"]]
+            if not any(row["outcome"] in left for row in had):
+                targets.append(Target(str(step["id"]), what, step["id"], on, None, None, None,
+                                      left))
+            continue
+        for parent in (row for row in parents if row["step_id"] == step["id"]):
+            mine = [row for row in had if row["contact_id"] == parent["id"]]
+            issued = [row["outcome_date"] for row in mine if row["outcome"] == "issued"]
+            if any(row["outcome"] in _FINAL for row in mine):
+                continue
+            left = ("paid", "withdrawn", "unpaid") if issued else ("issued",)
+            targets.append(Target(f"{step['id']}.{parent['id']}", what, step["id"], on,
+                                  parent["id"], parent["name"],
+                                  date.fromisoformat(issued[-1]) if issued else None, left))
+    return targets
+
+
+async def saved_from_draft(conn: Conn, draft_token: str) -> bool:
+    """Whether the /step draft with this token was saved (a second Save is a repeat)."""
+    return (await _saved_from(conn, "pathway_steps", draft_token)
+            or await _saved_from(conn, "pathway_outcomes", draft_token))

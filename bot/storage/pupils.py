@@ -5,6 +5,12 @@ only what that person may see. An officer sees the pupils allocated to them; a
 supervisor also sees, read-only, the pupils allocated to the officers they supervise
 (`access == "supervision"`, so the view is audited as such); a controller sees no
 pupil data. A pupil nobody may show is answered exactly like one that does not exist.
+
+A restricted record (a restriction or objection, CASEWORK.md §3) is stored and nothing
+else: lists and search results carry it with `restricted` set (name and case
+reference only are shown), and every lookup of the record itself (`pupil_card`,
+`pupil_details`, and through them `find_with_card` and `among_with_card`) raises
+`rights.Restricted` once the pupil is known to be in the person's scope.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from bot.domain.upn import normalise_upn
 from bot.storage import audit
 from bot.storage.db import Conn, quick
 from bot.storage.officers import Officer
+from bot.storage.rights import RESTRICTED_SQL, STATEMENT_SQL, Restricted
 
 OWN = "own"
 SUPERVISION = "supervision"
@@ -46,6 +53,7 @@ class PupilSummary:
     attended: int  # this academic year
     access: str  # OWN or SUPERVISION
     officer_ref: str  # the officer the pupil is allocated to
+    restricted: bool = False  # the record is restricted: listed by name and reference only
 
     @property
     def name(self) -> str:
@@ -85,6 +93,7 @@ class PupilCard:
     next_follow_up: date | None
     access: str
     allocated: bool
+    statement: bool = False  # a rectification's supplementary statement is on file
 
     def bands(self, pa_threshold: int, sa_threshold: int) -> frozenset[Rule]:
         """Persistent / severe absence from this year's figures (severe within persistent)."""
@@ -144,11 +153,11 @@ def _scope(officer: Officer, *, include_team: bool) -> tuple[str, dict[str, Any]
     return "a.officer_id = :me", params
 
 
-_SUMMARY_COLUMNS = """
+_SUMMARY_COLUMNS = f"""
     p.id, p.case_ref, p.first_name, p.last_name, s.name AS school_name, p.year_group,
     COALESCE(st.possible, 0) AS possible, COALESCE(st.attended, 0) AS attended,
     CASE WHEN a.officer_id = :me THEN 'own' ELSE 'supervision' END AS access,
-    o.ref AS officer_ref
+    o.ref AS officer_ref, {RESTRICTED_SQL.format(pupil="p.id")} AS restricted
 """
 
 _SUMMARY_FROM = """
@@ -163,7 +172,8 @@ _SUMMARY_FROM = """
 def _summary(row: Any) -> PupilSummary:
     return PupilSummary(row["id"], row["case_ref"], row["first_name"], row["last_name"],
                         row["school_name"], row["year_group"], row["possible"],
-                        row["attended"], row["access"], row["officer_ref"])
+                        row["attended"], row["access"], row["officer_ref"],
+                        bool(row["restricted"]))
 
 
 # --- queries ----------------------------------------------------------------------------
@@ -351,7 +361,8 @@ _CURRENT_VISIT = ("NOT EXISTS (SELECT 1 FROM visits c"
 @quick
 async def pupil_card(conn: Conn, officer: Officer, pupil_id: int, *, today: date,
                     year_end: YearEnd) -> PupilCard | None:
-    """The card of a pupil this person may see; None otherwise (as if it did not exist)."""
+    """The card of a pupil this person may see; None otherwise (as if it did not exist).
+    Raises Restricted when the record is restricted."""
     scope = _scope(officer, include_team=True)
     if scope is None:
         return None
@@ -363,11 +374,14 @@ async def pupil_card(conn: Conn, officer: Officer, pupil_id: int, *, today: date
         " COALESCE(st.unauthorised, 0) AS unauthorised,"
         " COALESCE(st.lates_l, 0) AS lates_l, COALESCE(st.lates_u, 0) AS lates_u,"
         " (SELECT v.follow_up FROM visits v WHERE v.pupil_id = p.id AND "
-        f"   {_CURRENT_VISIT} ORDER BY v.saved_at DESC, v.id DESC LIMIT 1) AS follow_up"
+        f"   {_CURRENT_VISIT} ORDER BY v.saved_at DESC, v.id DESC LIMIT 1) AS follow_up,"
+        f" {STATEMENT_SQL.format(pupil='p.id')} AS statement"
         f" {_SUMMARY_FROM} WHERE p.id = :pupil AND {where}",
         {**params, "year": year, "pupil": pupil_id})
     if row is None:
         return None
+    if row["restricted"]:
+        raise Restricted(pupil_id, "pupil_card", officer.actor, row["access"])
     recent_from = today - timedelta(days=RECENT_DAYS - 1)
     # Counted in SQL: a few rows back instead of one per session (each row fetched is a
     # hand-over of the interpreter lock between this thread and the event loop's).
@@ -399,6 +413,7 @@ async def pupil_card(conn: Conn, officer: Officer, pupil_id: int, *, today: date
         next_follow_up=date.fromisoformat(row["follow_up"]) if row["follow_up"] else None,
         access=row["access"],
         allocated=True,  # the scope reads allocations: an unallocated pupil has no card
+        statement=bool(row["statement"]),
     )
 
 
@@ -408,7 +423,8 @@ def _visit(row: Any) -> VisitLine:
 
 
 async def pupil_details(conn: Conn, officer: Officer, pupil_id: int) -> PupilDetails | None:
-    """Contacts, SEN and health details of a pupil this person may see; None otherwise."""
+    """Contacts, SEN and health details of a pupil this person may see; None otherwise.
+    Raises Restricted when the record is restricted."""
     scope = _scope(officer, include_team=True)
     if scope is None:
         return None
@@ -416,10 +432,13 @@ async def pupil_details(conn: Conn, officer: Officer, pupil_id: int) -> PupilDet
     row = await conn.fetchone(
         "SELECT p.id, p.case_ref, p.first_name, p.last_name, p.address, p.postcode, p.sen,"
         " p.health_needs, CASE WHEN a.officer_id = :me THEN 'own' ELSE 'supervision' END"
-        " AS access FROM pupils p JOIN allocations a ON a.pupil_id = p.id"
+        f" AS access, {RESTRICTED_SQL.format(pupil='p.id')} AS restricted"
+        " FROM pupils p JOIN allocations a ON a.pupil_id = p.id"
         f" WHERE p.id = :pupil AND {where}", {**params, "pupil": pupil_id})
     if row is None:
         return None
+    if row["restricted"]:
+        raise Restricted(pupil_id, "pupil_details", officer.actor, row["access"])
     contacts = await conn.fetchall(
         "SELECT name, relationship, phone, email, address, parental_responsibility, priority"
         " FROM contacts WHERE pupil_id = ?"

@@ -36,6 +36,49 @@ PAST_DUE_SQL = (
     f" AND rr.kind IN ({_kinds(rules.PAST_DUE_KINDS)}) AND rr.status = 'upheld')")
 
 
+# The audit reason of a view refused because the record is restricted.
+RESTRICTED_REASON = "restricted"
+# A rectification upheld with a supplementary statement: the card's flag.
+STATEMENT_SQL = (
+    "EXISTS (SELECT 1 FROM rights_requests rs WHERE rs.pupil_id = {pupil}"
+    " AND rs.kind = 'rectification' AND rs.status = 'upheld' AND rs.statement IS NOT NULL)")
+
+
+class Restricted(Exception):  # noqa: N818 (an outcome, not a fault)
+    """A scoped lookup reached a pupil whose record is restricted: stored and nothing
+    else. Raised by the pupil lookups (bot/storage/pupils.py, visits.visit_pupil) once
+    the pupil is known to be in the person's scope, so no view or flow built on them can
+    go on, inside a read or a write (which then rolls back). The application's error
+    handler answers `bot.chat.restriction.RESTRICTED` and audits `refused:<view>`,
+    reason RESTRICTED_REASON; the exception carries what that needs, since the error
+    handler's context has no officer."""
+
+    def __init__(self, pupil_id: int, view: str, actor: str, access: str | None = None) -> None:
+        super().__init__(f"pupil:{pupil_id} is restricted")
+        self.pupil_id, self.view, self.actor, self.access = pupil_id, view, actor, access
+
+    @property
+    def target(self) -> str:
+        return f"pupil:{self.pupil_id}"
+
+
+async def is_restricted(conn: Conn, pupil_id: int) -> bool:
+    """Whether the pupil's record is restricted now. Unscoped: ask it only about a pupil
+    a scoped query has already shown the person may see (or a controller's view)."""
+    found = await conn.fetchval(
+        f"SELECT 1 FROM pupils p WHERE p.id = ? AND {RESTRICTED_SQL.format(pupil='p.id')}",
+        (pupil_id,))
+    return found is not None
+
+
+async def refuse_if_restricted(conn: Conn, pupil_id: int, *, view: str, actor: str,
+                               access: str | None = None) -> None:
+    """Raise Restricted when the pupil's record is restricted: the one line a view with
+    its own scoped query adds, in the same snapshot, after its query found the pupil."""
+    if await is_restricted(conn, pupil_id):
+        raise Restricted(pupil_id, view, actor, access)
+
+
 class RightsProblem(Exception):
     """The request cannot be recorded or changed; str() is one line for the person."""
 
@@ -87,6 +130,11 @@ async def _one(conn: Conn, request_id: int) -> RightsRequest:
     if row is None:
         raise RightsProblem(f"no request {request_id}")
     return _request(row)
+
+
+async def one(conn: Conn, request_id: int) -> RightsRequest:
+    """One request by id (RightsProblem when there is none): `/requests`' buttons."""
+    return await _one(conn, request_id)
 
 
 async def record(conn: Conn, pupil_id: int, kind: str, received: date, *, actor: str,

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.text import initials, pupil_name
+from bot.storage import rights
 from bot.storage.db import Conn, stamp
 from bot.storage.officers import Officer
 
@@ -96,16 +97,20 @@ def _records_visits(officer: Officer) -> bool:
 
 
 async def visit_pupil(conn: Conn, officer: Officer, pupil_id: int) -> VisitPupil | None:
-    """The pupil if allocated to this officer (who may record visits for them), else None."""
+    """The pupil if allocated to this officer (who may record visits for them), else None.
+    Raises rights.Restricted when the record is restricted: no visit is recorded."""
     if not _records_visits(officer):
         return None
     row = await conn.fetchone(
-        "SELECT p.id, p.case_ref, p.first_name, p.last_name, s.name AS school_name"
+        "SELECT p.id, p.case_ref, p.first_name, p.last_name, s.name AS school_name,"
+        f" {rights.RESTRICTED_SQL.format(pupil='p.id')} AS restricted"
         " FROM pupils p JOIN allocations a ON a.pupil_id = p.id"
         " JOIN schools s ON s.urn = p.school_urn"
         " WHERE p.id = ? AND a.officer_id = ?", (pupil_id, officer.id))
     if row is None:
         return None
+    if row["restricted"]:
+        raise rights.Restricted(pupil_id, "visit", officer.actor, "own")
     return VisitPupil(row["id"], row["case_ref"], row["first_name"], row["last_name"],
                       row["school_name"])
 
@@ -179,10 +184,11 @@ async def open_follow_ups(conn: Conn, officer: Officer, *, today: date) -> list[
 
 
 async def discard_expired_drafts(conn: Conn, now: datetime) -> int:
-    """Delete visit drafts whose time is up (they may hold notes); returns how many."""
+    """Delete visit and pathway-step drafts whose time is up (they may hold notes);
+    returns how many."""
     return await conn.execute(
-        "DELETE FROM conversations WHERE kind = ? AND expires_at <= ?",
-        (ConversationKind.VISIT.value, stamp(now)))
+        "DELETE FROM conversations WHERE kind IN (?, ?) AND expires_at <= ?",
+        (ConversationKind.VISIT.value, ConversationKind.STEP.value, stamp(now)))
 
 
 def _iso(value: date | None) -> str | None:

@@ -23,6 +23,7 @@ HELP_BEFORE = {
         "/pupil — A pupil's card: /pupil name, UPN or case ref\n"
         "/case — Where a case stands: /case name, UPN or case ref\n"
         "/visit — Record a visit\n"
+        "/step — Record a pathway step or outcome: /step name, UPN or case ref\n"
         "/cancel — Leave the visit being recorded\n"
         "/due — My follow-ups due\n"
         "/help — What I can do\n"
@@ -35,6 +36,7 @@ HELP_BEFORE = {
         "/pupil — A pupil's card: /pupil name, UPN or case ref\n"
         "/case — Where a case stands: /case name, UPN or case ref\n"
         "/visit — Record a visit\n"
+        "/step — Record a pathway step or outcome: /step name, UPN or case ref\n"
         "/cancel — Leave the visit being recorded\n"
         "/due — My follow-ups due\n"
         "/help — What I can do\n"
@@ -44,6 +46,7 @@ HELP_BEFORE = {
     "controller": (
         "/retention — Records coming due and past due\n"
         "/sar — Subject-access export: /sar UPN\n"
+        "/requests — Rights requests: extend or decide\n"
         "/help — What I can do\n"
         "/lock — Lock now\n"
         "\n"

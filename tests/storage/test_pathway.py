@@ -364,3 +364,54 @@ async def test_a_corrected_issue_date_moves_the_count_and_the_reminder(
     due = await pathway.items_due(conn, ann, today=date(2026, 11, 10), now=NOW)
     assert [(i.kind, i.due) for i in due] == [("outcome_reminder", date(2026, 11, 10))]
     assert await _audit(conn, "pathway_outcome_saved") == ["chat_entry", "correction"]
+
+
+async def _step_record_scenario(conn: Conn) -> tuple[object, ...]:
+    """What /step may offer: parents with responsibility, the notices awaiting an
+    outcome per parent, and nothing for a pupil outside one's own caseload."""
+    service = Service(conn)
+    people = await service.team()
+    ewo1, sup1 = people["EWO1"], people["SUP1"]
+    pupil = 2  # EWO1's, in SUP1's team
+    mum = await _parent(conn, pupil, "Jo Hughes")
+    dad = await _parent(conn, pupil, "Al Hughes")
+    await _parent(conn, pupil, "Gran Hughes", pr=0)
+    referral = await pathway.record_step(conn, ewo1, NewStep(
+        pupil, "pn_referral", TODAY, (mum, dad), reason="holiday"), today=TODAY, now=NOW)
+    assert referral.id is not None
+    await pathway.record_outcome(conn, ewo1, NewOutcome(referral.id, "issued", TODAY, mum),
+                                 now=NOW)
+    eso = await pathway.record_step(conn, ewo1, NewStep(pupil, "eso", TODAY), today=TODAY,
+                                    now=NOW)
+    record = await pathway.step_record(conn, ewo1, pupil, today=TODAY, now=NOW)
+    assert record is not None
+    hidden = [await pathway.step_record(conn, sup1, pupil, today=TODAY, now=NOW),
+              await pathway.step_record(conn, people["EWO2"], pupil, today=TODAY, now=NOW)]
+    return ([p.name for p in record.parents],
+            [(t.key, t.outcomes, t.issued) for t in record.targets],
+            [n.contact_id for n in record.notices], hidden,
+            await pathway.saved_from_draft(conn, "nope"), referral.id, eso.id, mum, dad)
+
+
+async def test_step_record_offers_parents_and_what_awaits_an_outcome(service: Service) -> None:
+    parents, targets, notices, hidden, repeat, referral, eso, mum, dad = (
+        await _step_record_scenario(service.conn))
+    assert parents == ["Al Hughes", "Jo Hughes"]  # the grandparent has no responsibility
+    assert targets == [(f"{referral}.{dad}", ("issued",), None),  # by name, as the card
+                       (f"{referral}.{mum}", ("paid", "withdrawn", "unpaid"), TODAY),
+                       (str(eso), ("granted", "refused"), None)]
+    assert notices == [mum]
+    assert hidden == [None, None]  # a supervisor records for their own pupils only
+    assert repeat is False
+    assert await _audit(service.conn, "pathway_record") == ["step_command"]
+    assert await _audit(service.conn, "refused:pathway_step") == ["not_visible", "not_visible"]
+
+
+async def test_step_record_on_postgresql(pg_db: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def no_audit(*_args: object, **_kwargs: object) -> None:
+        return None
+
+    monkeypatch.setattr(audit, "append", no_audit)
+    monkeypatch.setattr(audit, "append_many", no_audit)
+    found = await pg_db.write(_step_record_scenario)  # type: ignore[attr-defined]
+    assert found[0] == ["Al Hughes", "Jo Hughes"] and len(found[1]) == 3

@@ -9,8 +9,11 @@ from datetime import date
 from typing import Any
 
 from bot.chat import render
+from bot.domain import step_flow
 from bot.domain import visit_flow as flow
 from bot.domain.visits import ACTIONS, label_of
+from bot.handlers.step.texts import PREFIX as STEP_PREFIX
+from bot.handlers.step.texts import RECORD_IT_NOW
 from bot.handlers.visit.texts import (
     ESCALATION,
 )
@@ -39,3 +42,16 @@ def _escalation(officer: Officer, pupil: VisitPupil, visit: NewVisit) -> dict[st
                              initials=pupil.initials, school=pupil.school_name,
                              officer=officer.ref, date=render.day(visit.visit_date))
     return {"text": text, "buttons": [["Open card", f"card:{pupil.id}"]]}
+
+
+# A visit's agreed action that is itself a pathway step: after Save, "Record it now"
+# opens /step for the pupil at that step.
+_HAND_OFF = {"contract": step_flow.CONTRACT, "notice": step_flow.NTI}
+
+
+def record_it_now(visit: NewVisit) -> list[list[tuple[str, str]]]:
+    """The Record it now button under a saved visit whose action is a pathway step."""
+    what = _HAND_OFF.get(visit.action or "")
+    if what is None:
+        return []
+    return [[(RECORD_IT_NOW, f"{STEP_PREFIX}:new:{visit.pupil_id}:{what}")]]

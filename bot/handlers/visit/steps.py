@@ -20,7 +20,7 @@ from bot.handlers import drafts
 from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_sensitive
 from bot.handlers.drafts import SAVE
 from bot.handlers.visit import screens
-from bot.handlers.visit.save import _escalation, _new_visit
+from bot.handlers.visit.save import _escalation, _new_visit, record_it_now
 from bot.handlers.visit.start import (
     begin_correction,
     find,
@@ -238,7 +238,9 @@ async def _save(update: Update, context: Context, officer: Officer, talk: Conver
                             follow_up=render.day(visit.follow_up))
         told = saved.told
         told_text = "" if told is None else f"\n{screens.told_text(visit, told)}"
-        await render.edit(update, text + told_text)
+        hand_off = record_it_now(visit)
+        await render.edit(update, text + told_text,
+                          render.keyboard(hand_off) if hand_off else None)
         await render.ack(update, "Saved")
     elif saved.outcome is Saved.REPEAT:
         await render.ack(update, ALREADY_SAVED, alert=True)

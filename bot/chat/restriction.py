@@ -1,0 +1,35 @@
+"""What officers and supervisors see in place of a restricted record (CASEWORK.md §3),
+and how the refusal is answered and audited wherever a lookup raised it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.error import BadRequest
+
+from bot.storage import audit
+from bot.storage.db import Database
+from bot.storage.rights import RESTRICTED_REASON, Restricted
+
+RESTRICTED = "This record is restricted — ask the controller"
+# A list line's or a search result's marker in place of the school and figures.
+RESTRICTED_MARK = "restricted"
+
+
+async def refuse_restricted(update: object, db: Database, error: Restricted) -> None:
+    """Audit the refused view (`refused:<view>`, reason `restricted`), then say so."""
+    detail: dict[str, Any] = {} if error.access is None else {"access": error.access}
+    await db.write(audit.append, actor=error.actor, action=f"refused:{error.view}",
+                   target=error.target, reason=RESTRICTED_REASON, detail=detail or None)
+    if not isinstance(update, Update):
+        return
+    query = update.callback_query
+    if query is not None:
+        try:
+            await query.answer(RESTRICTED, show_alert=True)
+            return
+        except BadRequest:  # the press is too old to answer: say it in the chat
+            pass
+    if update.effective_chat is not None:
+        await update.effective_chat.send_message(RESTRICTED)

@@ -1,0 +1,186 @@
+"""Starting /step: the command, the visit's "Record it now" (`st:new:<pupil_id>:<what>`),
+the resume prompt when a draft is already open, and the reminder after a PIN.
+
+A new draft replaces any other conversation; one already open is offered first
+(Continue, or Discard and do what was asked). The pupil is resolved through the same
+scoped look-up as the card and /visit (`visits.visit_pupil`), so whatever refuses a
+pupil there refuses it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from telegram import Update
+
+from bot.chat import render
+from bot.chat.render import keyboard
+from bot.domain import step_flow as flow
+from bot.domain.step_flow import Record
+from bot.handlers import drafts
+from bot.handlers.common import Context, answer, parse_id, refuse
+from bot.handlers.step import screens
+from bot.handlers.step.texts import (
+    DRAFT_OPEN,
+    KIND,
+    LABEL_CONTINUE,
+    LABEL_DISCARD,
+    NEW,
+    NO_MATCH,
+    NO_PUPILS,
+    PUPIL_BUTTONS,
+    RESUME,
+    RESUME_STEP,
+    STEP,
+    STEP_COMMAND,
+)
+from bot.storage import conversations
+from bot.storage import pathway as pathway_store
+from bot.storage import pupils as pupil_store
+from bot.storage import visits as visit_store
+from bot.storage.conversations import Conversation
+from bot.storage.db import Conn
+from bot.storage.officers import Officer
+from bot.storage.pupils import PupilSummary
+from bot.storage.visits import VisitPupil
+
+Loaded = tuple[VisitPupil, Record] | None
+
+
+def today_in(context: Context) -> date:
+    return context.services.clock.now().date()
+
+
+async def urgent_pupils(conn: Conn, context: Context, officer: Officer) -> list[PupilSummary]:
+    """The officer's pupils most in need first, as /visit offers them."""
+    found, _ = await pupil_store.pupils_for_officer(
+        conn, officer, today=today_in(context),
+        year_end=context.services.settings.academic_year_end, offset=0, limit=PUPIL_BUTTONS)
+    return found
+
+
+async def find(conn: Conn, context: Context, officer: Officer, text: str) -> list[PupilSummary]:
+    return await pupil_store.find_pupils(
+        conn, officer, text, today=today_in(context),
+        year_end=context.services.settings.academic_year_end, limit=PUPIL_BUTTONS)
+OpenDraft = tuple[Conversation, VisitPupil] | None
+
+
+async def load(context: Context, officer: Officer, pupil_id: int | None) -> Loaded:
+    """The pupil, if the officer may record for them, and their record as the flow reads
+    it (audited); None otherwise."""
+    if pupil_id is None:
+        return None
+    svc = context.services
+    async def _read(conn: Conn) -> Loaded:
+        pupil = await visit_store.visit_pupil(conn, officer, pupil_id)
+        if pupil is None:
+            return None
+        record = await pathway_store.step_record(conn, officer, pupil_id,
+                                                 today=today_in(context), now=svc.clock.now())
+        return None if record is None else (pupil, record)
+    return await svc.db.write(_read)
+
+
+async def open_step_draft(conn: Conn, context: Context, officer: Officer) -> OpenDraft:
+    talk = await conversations.current(conn, officer.id, context.services.clock.now())
+    if talk is None or talk.kind != KIND or talk.pupil_id is None:
+        return None
+    pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
+    return None if pupil is None else (talk, pupil)
+
+
+async def start_draft(update: Update, context: Context, officer: Officer, *,
+                      loaded: Loaded = None, what: str | None = None,
+                      choices: Sequence[PupilSummary] = (), hint: str | None = None,
+                      several: bool = False, edit: bool = False) -> None:
+    """Open a new draft (replacing any other) at the pupil step, at what to record, or
+    (from a visit's Record it now) at the first question of `what`."""
+    if loaded is None and not choices:
+        await (render.edit(update, NO_PUPILS) if edit else answer(update, NO_PUPILS))
+        return
+    draft: dict[str, Any] | None = None
+    step = flow.PUPIL if loaded is None else flow.WHAT
+    if loaded is not None and what in loaded[1].offered(today_in(context)):
+        draft = {flow.WHAT: what}
+        step = flow.step_after(flow.WHAT, draft)
+    talk = await drafts.start(context, officer.id, STEP, step=step,
+                              pupil_id=None if loaded is None else loaded[0].id, data=draft)
+    pupil, record = loaded if loaded is not None else (None, None)
+    screen = screens.screen(talk, pupil, record, today=today_in(context), hint=hint,
+                            choices=choices, several=several)
+    await drafts.show(update, context, STEP, talk, screen, edit=edit)
+
+
+async def ask_to_resume(update: Update, context: Context, talk: Conversation,
+                        pupil: VisitPupil, then: str) -> None:
+    buttons = [[(LABEL_CONTINUE, STEP.data(talk, RESUME_STEP, "go")),
+                (LABEL_DISCARD, STEP.data(talk, RESUME_STEP, then))]]
+    await context.bot.send_message(drafts.chat_id(update), RESUME.format(initials=pupil.initials),
+                                   reply_markup=keyboard(buttons))
+
+
+async def step_command(update: Update, context: Context) -> None:
+    """/step [NAME-OR-UPN-OR-REF] — record a pathway step or outcome (or continue one)."""
+    officer = context.officer
+    typed = " ".join(context.args or [])
+    async def _snapshot(conn: Conn) -> tuple[OpenDraft, list[PupilSummary], list[PupilSummary]]:
+        open_draft = await open_step_draft(conn, context, officer)
+        matches = await find(conn, context, officer, typed) if typed else []
+        urgent = await urgent_pupils(conn, context, officer) if len(matches) != 1 else []
+        return open_draft, matches, urgent
+    open_draft, matches, urgent = await context.services.db.read(_snapshot)
+    if typed and not matches:
+        await context.services.db.write(pupil_store.record_refused_lookup, officer, typed,
+                                         via=STEP_COMMAND)
+    if open_draft is not None:
+        then = f"p{matches[0].id}" if len(matches) == 1 else NEW
+        await ask_to_resume(update, context, *open_draft, then)
+        return
+    await begin(update, context, officer, typed, matches, urgent, edit=False)
+
+
+async def begin(update: Update, context: Context, officer: Officer, typed: str,
+                matches: Sequence[PupilSummary], urgent: Sequence[PupilSummary], *,
+                edit: bool) -> None:
+    if len(matches) == 1:
+        loaded = await load(context, officer, matches[0].id)
+        if loaded is not None:
+            await start_draft(update, context, officer, loaded=loaded, edit=edit)
+            return
+    if len(matches) > 1:
+        await start_draft(update, context, officer, choices=matches, several=True, edit=edit)
+        return
+    await start_draft(update, context, officer, choices=urgent, edit=edit,
+                      hint=NO_MATCH if typed else None)
+
+
+async def record_for_pupil(update: Update, context: Context, officer: Officer,
+                           choice: str, what: str) -> None:
+    """`st:new:<pupil_id>:<what>` — a visit's Record it now: /step for that pupil, at
+    `what` (an attendance contract or a Notice to Improve)."""
+    pupil_id = parse_id(choice)
+    loaded = await load(context, officer, pupil_id)
+    if loaded is None:
+        await refuse(update, context, officer, reason="not_allocated",
+                     target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
+        return
+    open_draft = await context.services.db.read(open_step_draft, context, officer)
+    if open_draft is not None:
+        await ask_to_resume(update, context, *open_draft, f"p{loaded[0].id}-{what}")
+    else:
+        await start_draft(update, context, officer, loaded=loaded, what=what)
+    await render.ack(update)
+
+
+async def remind_open_draft(update: Update, context: Context, officer: Officer) -> None:
+    """After a PIN unlocks the session: say that a pathway step is still open."""
+    row = context.registry.conversation(KIND)
+    if row is None or officer.role not in row.roles:
+        return
+    open_draft = await context.services.db.read(open_step_draft, context, officer)
+    if open_draft is not None:
+        await context.bot.send_message(drafts.chat_id(update),
+                                       DRAFT_OPEN.format(initials=open_draft[1].initials))

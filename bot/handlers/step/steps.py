@@ -1,0 +1,270 @@
+"""The pathway step's steps: what a press or a typed answer does to the draft, then
+which screen follows; and the Save press (the entry is read in save.py, saved by the
+use case bot/usecases/pathway.save_entry).
+
+Buttons are `st:<token>:<step>:<choice>`: only the draft's current step's work (the
+resume prompt's too); every press and typed answer re-reads the pupil through the
+scoped look-up and their record, so a pupil no longer allocated ends the draft and a
+forged pupil, step or parent id is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+
+from bot.chat import render
+from bot.domain import step_flow as flow
+from bot.domain.step_flow import AnswerProblem, Problem, Record
+from bot.handlers import drafts
+from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_sensitive
+from bot.handlers.drafts import BACK, SAVE
+from bot.handlers.step import screens
+from bot.handlers.step.save import new_entry
+from bot.handlers.step.start import (
+    Loaded,
+    find,
+    load,
+    record_for_pupil,
+    start_draft,
+    today_in,
+    urgent_pupils,
+)
+from bot.handlers.step.texts import (
+    ALREADY_SAVED,
+    CANCELLED,
+    HINTS,
+    NEW,
+    NO_MATCH,
+    NOT_ALLOCATED,
+    REFUSALS,
+    REFUSED_OTHER,
+    RESUME_STEP,
+    SAVED,
+    STALE,
+    STEP,
+    STEP_COMMAND,
+    WHAT_LABELS,
+)
+from bot.storage import conversations
+from bot.storage import pathway as pathway_store
+from bot.storage import pupils as pupil_store
+from bot.storage.conversations import Conversation
+from bot.storage.db import Conn
+from bot.storage.officers import Officer
+from bot.storage.pupils import PupilSummary
+from bot.storage.visits import VisitPupil
+from bot.usecases.pathway import Saved, save_entry
+
+
+async def on_button(update: Update, context: Context) -> None:
+    """A press on a step's button, `st:<token>:<step>:<choice>`, or a visit's Record it
+    now, `st:new:<pupil_id>:<what>`."""
+    officer = context.officer
+    svc = context.services
+    parts = button_data(update)
+    if len(parts) == 4 and parts[1] == NEW:
+        await record_for_pupil(update, context, officer, parts[2], parts[3])
+        return
+    async def _snapshot(conn: Conn) -> tuple[Conversation | None, bool]:
+        talk = await conversations.current(conn, officer.id, svc.clock.now())
+        repeat = (len(parts) == 4 and parts[2:] == [flow.SUMMARY, SAVE]
+                  and await pathway_store.saved_from_draft(conn, parts[1]))
+        return talk, repeat
+    talk, repeat = await svc.db.read(_snapshot)
+    if repeat:
+        await render.ack(update, ALREADY_SAVED, alert=True)
+        return
+    refused = STEP.refusal(talk, parts)
+    if refused is not None:
+        await render.ack(update, refused, alert=True)
+        return
+    assert talk is not None
+    step, choice = parts[2], parts[3]
+    if step == RESUME_STEP:
+        await _on_resume(update, context, officer, talk, choice)
+    elif step == flow.PUPIL:
+        await _on_pupil_button(update, context, officer, talk, choice)
+    else:
+        await _on_step_button(update, context, officer, talk, choice)
+
+
+async def _on_pupil_button(update: Update, context: Context, officer: Officer,
+                           talk: Conversation, choice: str) -> None:
+    pupil_id = parse_id(choice)
+    loaded = await load(context, officer, pupil_id)
+    if loaded is None:
+        await refuse(update, context, officer, reason="not_allocated",
+                     target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
+        return
+    await _move(update, context, talk, loaded, {}, step=flow.WHAT, pupil_id=loaded[0].id,
+                edit=True)
+
+
+async def _on_step_button(update: Update, context: Context, officer: Officer,
+                          talk: Conversation, choice: str) -> None:
+    loaded = await load(context, officer, talk.pupil_id)
+    if loaded is None:
+        await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=True)
+        await render.ack(update)
+        return
+    if talk.step == flow.SUMMARY:
+        await drafts.on_summary(
+            update, context, STEP, talk, choice,
+            save=lambda: _save(update, context, officer, talk, loaded),
+            render=_render(context, loaded), cancelled=CANCELLED, hint=HINTS[Problem.CHOOSE],
+            change_step=flow.CHANGE)
+        return
+    if talk.step == flow.CHANGE:
+        await _on_change(update, context, talk, loaded, choice)
+        return
+    try:
+        draft = flow.apply_choice(talk.step, choice, talk.data, loaded[1], today_in(context))
+    except AnswerProblem as problem:
+        await render.ack(update, HINTS[problem.problem], alert=True)
+        return
+    if talk.step == flow.PARENTS and choice != flow.DONE:  # a parent ticked or unticked
+        await _move(update, context, talk, loaded, draft, step=flow.PARENTS, edit=True)
+        return
+    await _move(update, context, talk, loaded, draft, edit=True)
+
+
+async def _on_change(update: Update, context: Context, talk: Conversation, loaded: Loaded,
+                     choice: str) -> None:
+    """Change: back to the summary, or to one answer (then the summary again)."""
+    if choice == BACK:
+        await _move(update, context, talk, loaded, dict(talk.data), step=flow.SUMMARY,
+                    edit=True)
+    elif choice in flow.changeable(talk.data):
+        draft = {**talk.data, flow.RETURNING: True}
+        await _move(update, context, talk, loaded, draft, step=choice, edit=True)
+    else:
+        await render.ack(update, HINTS[Problem.CHOOSE], alert=True)
+
+
+async def _move(update: Update, context: Context, talk: Conversation, loaded: Loaded,
+                draft: dict[str, Any], *, edit: bool, pupil_id: int | None = None,
+                step: str | None = None) -> None:
+    """Store the answer, then show the next step (or `step`)."""
+    if step is None:
+        step = flow.step_after(talk.step, draft)
+    await drafts.move(update, context, STEP, talk, draft, step=step,
+                      render=_render(context, loaded), edit=edit, pupil_id=pupil_id)
+
+
+def _render(context: Context, loaded: Loaded) -> drafts.Render:
+    assert loaded is not None
+    pupil, record = loaded
+    today = today_in(context)
+    return lambda moved: screens.screen(moved, pupil, record, today=today)
+
+
+async def _on_resume(update: Update, context: Context, officer: Officer, talk: Conversation,
+                     choice: str) -> None:
+    """Continue the open draft, or discard it and start what was asked."""
+    if choice == "go":
+        loaded = await load(context, officer, talk.pupil_id)
+        if talk.pupil_id is not None and loaded is None:
+            await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=True)
+        elif loaded is None:
+            urgent = await context.services.db.read(urgent_pupils, context, officer)
+            await drafts.show(update, context, STEP, talk,
+                              screens.screen(talk, None, None, today=today_in(context),
+                                             choices=urgent), edit=True)
+        else:
+            await drafts.show(update, context, STEP, talk, _render(context, loaded)(talk),
+                              edit=True)
+        await render.ack(update)
+        return
+    await context.services.db.write(conversations.end, officer.id, talk.token)
+    wanted, _, what = choice[1:].partition("-")
+    if choice.startswith("p") and (loaded := await load(context, officer,
+                                                        parse_id(wanted))) is not None:
+        await start_draft(update, context, officer, loaded=loaded, what=what or None, edit=True)
+    else:
+        urgent = await context.services.db.read(urgent_pupils, context, officer)
+        await start_draft(update, context, officer, choices=urgent, edit=True)
+    await render.ack(update)
+
+
+async def on_text(update: Update, context: Context, talk: Conversation) -> None:
+    """Typed text while a pathway draft waits: the answer to its current step."""
+    officer = context.officer
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    if talk.step == flow.DETAIL:  # may name people: the message goes after a while too
+        await schedule_sensitive(context, drafts.chat_id(update), message.message_id)
+    if talk.step == flow.PUPIL:
+        await _on_pupil_text(update, context, officer, talk, message.text)
+        return
+    loaded = await load(context, officer, talk.pupil_id)
+    if loaded is None:
+        await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=False)
+        return
+    try:
+        draft = flow.apply_text(talk.step, message.text, talk.data, loaded[1],
+                                today_in(context))
+    except AnswerProblem as problem:
+        screen = screens.screen(talk, *loaded, today=today_in(context),
+                                hint=HINTS[problem.problem])
+        await drafts.show(update, context, STEP, talk, screen, edit=False)
+        return
+    await _move(update, context, talk, loaded, draft, edit=False)
+
+
+async def _on_pupil_text(update: Update, context: Context, officer: Officer,
+                         talk: Conversation, text: str) -> None:
+    async def _snapshot(conn: Conn) -> tuple[list[PupilSummary], list[PupilSummary]]:
+        matches = await find(conn, context, officer, text)
+        return matches, await urgent_pupils(conn, context, officer) if not matches else []
+    matches, urgent = await context.services.db.read(_snapshot)
+    loaded = await load(context, officer, matches[0].id) if len(matches) == 1 else None
+    if loaded is not None:
+        await _move(update, context, talk, loaded, {}, step=flow.WHAT, pupil_id=loaded[0].id,
+                    edit=False)
+        return
+    if not matches:
+        await context.services.db.write(pupil_store.record_refused_lookup, officer, text,
+                                         via=STEP_COMMAND)
+    screen = screens.screen(talk, None, None, today=today_in(context),
+                            choices=matches or urgent, several=bool(matches),
+                            hint=None if matches else NO_MATCH)
+    await drafts.show(update, context, STEP, talk, screen, edit=False)
+
+
+async def _save(update: Update, context: Context, officer: Officer, talk: Conversation,
+                loaded: tuple[VisitPupil, Record]) -> None:
+    """Save: the entry, the draft's end and the audit entry, together."""
+    pupil, record = loaded
+    entry = new_entry(talk, record) if flow.is_complete(talk.data) else None
+    if entry is None:
+        await _refused(update, context, talk, loaded, REFUSED_OTHER)
+        return
+    svc = context.services
+    saved = await save_entry(svc.db, officer, talk, entry, today=today_in(context),
+                             now=svc.clock.now())
+    if saved.outcome is Saved.SAVED:
+        text = SAVED.format(what=WHAT_LABELS[talk.data[flow.WHAT]], initials=pupil.initials,
+                            date=render.day(talk.data[flow.DATE]))
+        await render.edit(update, text)
+        await render.ack(update, "Saved")
+    elif saved.outcome is Saved.REPEAT:
+        await render.ack(update, ALREADY_SAVED, alert=True)
+    elif saved.outcome is Saved.GONE:
+        await render.edit(update, NOT_ALLOCATED)
+        await render.ack(update)
+    elif saved.outcome is Saved.REFUSED:
+        await _refused(update, context, talk, loaded,
+                       REFUSALS.get(str(saved.problem), REFUSED_OTHER))
+    else:
+        await render.ack(update, STALE, alert=True)
+
+
+async def _refused(update: Update, context: Context, talk: Conversation,
+                   loaded: tuple[VisitPupil, Record], hint: str) -> None:
+    """A rule refused the save: the summary again, saying why."""
+    screen = screens.screen(talk, *loaded, today=today_in(context), hint=hint)
+    await drafts.show(update, context, STEP, talk, screen, edit=True)
+    await render.ack(update)

@@ -1,0 +1,129 @@
+"""The /step texts, button labels and choices: every word the pathway flow shows."""
+
+from __future__ import annotations
+
+from bot.domain import step_flow as flow
+from bot.domain.conversation_kinds import ConversationKind
+from bot.domain.step_flow import Problem
+from bot.handlers.drafts import Flow
+from bot.storage import pathway as pathway_store
+
+KIND = ConversationKind.STEP
+PREFIX = "st"
+PUPIL_BUTTONS = 10
+
+WHAT_LABELS = {
+    flow.SUPPORT_PLAN: "Support plan",
+    flow.CONTRACT: "Attendance contract",
+    flow.NTI: "Notice to Improve",
+    flow.PN_REFERRAL: "Penalty-notice referral",
+    flow.PN_OUTCOME: "Penalty-notice outcome",
+    flow.PROSECUTION: "Prosecution referral",
+    flow.HEARING: "Hearing outcome",
+    flow.ESO: "ESO application",
+    flow.ESO_DECISION: "ESO granted or refused",
+    flow.SAO: "SAO notice",
+    flow.SAO_ORDER: "School attendance order",
+}
+STEP_NAMES = {  # a step on record, as an outcome's button names it
+    flow.PN_REFERRAL: "Referral", flow.PROSECUTION: "Prosecution referral",
+    flow.ESO: "ESO application", flow.SAO: "SAO notice",
+}
+
+CHOOSE_PUPIL = "Record a pathway step: choose a pupil, or type a name."
+SEVERAL_MATCH = "Several pupils of yours match: choose one, or type more of the name."
+NO_MATCH = "No pupil of yours matches"
+NO_PUPILS = "You have no pupils allocated to you, so there is no step to record."
+HEADER = "Pathway step for {initials} ({case_ref})"
+QUESTIONS = {
+    flow.WHAT: "What do you want to record?",
+    flow.TARGET: "Which one is it for?",
+    flow.OUTCOME: "What happened?",
+    flow.PARENTS: "Which parents? Choose one or more, then Done.",
+    flow.DATE: "Date? Choose, or type it as DD/MM/YYYY or DD/MM.",
+    flow.REVIEW: "Review date? Choose, or type it as DD/MM/YYYY or DD/MM.",
+    flow.WEEKS: "Improvement period?",
+    flow.SECTION: "Under which section?",
+    flow.REASON: ("The usual grounds are not all there (the penalty-notice rule, or a "
+                  "Notice to Improve to that parent in the last 12 weeks). Why refer?"),
+    flow.DETAIL: "Type it (up to 200 characters).",
+    flow.SUMMARY: "Save this?",
+    flow.CHANGE: "Which answer do you want to change? Then you come back to the summary.",
+}
+DETAIL_QUESTIONS = {
+    flow.PN_OUTCOME: "Why was it withdrawn? Type it (up to 200 characters).",
+    flow.HEARING: "What was the hearing's outcome? Type it (up to 200 characters).",
+}
+DATE_QUESTIONS = {
+    flow.SUPPORT_PLAN: "Start date?", flow.CONTRACT: "Start date?",
+    flow.NTI: "Date issued?", flow.PN_REFERRAL: "Date referred?",
+    flow.PROSECUTION: "Date referred?", flow.ESO: "Application date?",
+    flow.SAO: "Notice date?", flow.HEARING: "Hearing date?", flow.SAO_ORDER: "Date of the order?",
+}
+DATE_HOW = " Choose, or type it as DD/MM/YYYY or DD/MM."
+NO_PARENTS = ("No contact of this pupil has parental responsibility on record, so this "
+              "cannot be recorded: send /cancel, or /step to record something else.")
+HINTS = {
+    Problem.CHOOSE: "Please choose one of the buttons.",
+    Problem.NOT_A_DATE: "That is not a date I can read: type it as DD/MM/YYYY or DD/MM.",
+    Problem.FUTURE: "The date cannot be in the future.",
+    Problem.BEFORE_START: "That date is before the start: choose or type a later one.",
+    Problem.NO_PARENT: "Choose at least one parent first.",
+    Problem.THIRD_NOTICE: "A third notice within 3 years is not possible for that parent.",
+    Problem.DETAIL_EMPTY: "Please type a few words.",
+    Problem.DETAIL_TOO_LONG: "Up to 200 characters, please: shorten it and send it again.",
+}
+REFUSALS = {  # a save refused by a pathway rule: the draft stays at the summary
+    pathway_store.THIRD_NOTICE: ("A third notice within 3 years is not possible — consider "
+                                 "prosecution or an education supervision order. Change the "
+                                 "parents, or Cancel."),
+    pathway_store.REASON_NEEDED: "A reason must be chosen: press Change.",
+    pathway_store.PARENTS_NEEDED: "At least one parent must be chosen: press Change.",
+    pathway_store.NO_PARENTAL_RESPONSIBILITY: ("An attendance contract needs a parent with "
+                                               "parental responsibility present."),
+    pathway_store.UNKNOWN_PARENT: "A parent chosen is no longer on record: press Change.",
+    pathway_store.NOT_ISSUED: "The notice must be recorded as issued first, and on an "
+                              "earlier date.",
+    pathway_store.ALREADY_ISSUED: "That notice is already recorded as issued.",
+}
+REFUSED_OTHER = "That cannot be saved as it is: press Change, or Cancel."
+
+ELIGIBILITY_LINE = "{name}: {text}"
+AMOUNT_LINE = "Amount: £{amount}"
+AMOUNT_CLOSED = "Amount: the 28-day payment window had closed"
+RESUME = "Continue the pathway step for {initials}?"
+SAVED = "Saved: {what} for {initials} on {date}."
+ALREADY_SAVED = "That step is already saved."
+CANCELLED = "Pathway step cancelled. Nothing was saved."
+STALE = "That button is from an earlier step. Send /step to carry on."
+STALE_ENDED = ("That button is from a step that has ended: none is open. Send /step to "
+               "record a new one.")
+DRAFT_OPEN = "A pathway step for {initials} is still open. Send /step to carry on."
+NOT_ALLOCATED = ("This pupil is no longer allocated to you, so the step has ended. "
+                 "Nothing was saved.")
+RECORD_IT_NOW = "Record it now"
+STEP_COMMAND = "step_command"  # audit reason of the pupil step's list
+
+LABEL_TODAY, LABEL_YESTERDAY, LABEL_DONE = "Today", "Yesterday", "Done"
+LABEL_IN_6_WEEKS = "In 6 weeks: {date}"
+LABEL_SAVE, LABEL_CHANGE, LABEL_CANCEL = "Save", "Change", "Cancel"
+LABEL_BACK = "Back to the summary"
+LABEL_CONTINUE, LABEL_DISCARD = "Continue", "Discard"
+FIELD_LABELS = {
+    flow.TARGET: "For", flow.OUTCOME: "Outcome", flow.PARENTS: "Parents",
+    flow.DATE: "Date", flow.REVIEW: "Review", flow.WEEKS: "Improvement period",
+    flow.SECTION: "Section", flow.REASON: "Reason", flow.DETAIL: "Detail",
+}
+
+RESUME_STEP, GO, NEW = "resume", "go", "new"
+
+STEP = Flow(kind=KIND, prefix=PREFIX, stale=STALE, ended=STALE_ENDED,
+            listed_reason=STEP_COMMAND, side_steps=(RESUME_STEP,))
+OUTCOME_DATE_QUESTIONS = {
+    "issued": "Date issued?", "paid": "Date paid?", "withdrawn": "Date withdrawn?",
+    "unpaid": "Date the payment window closed unpaid?", "granted": "Date granted?",
+    "refused": "Date refused?",
+}
+LABEL_KEEP = "Keep it"
+ENDS_LINE = "Order ends: {date}"
+PERIOD_ENDS = "{weeks} weeks (ends {date})"

@@ -1,0 +1,105 @@
+"""The /step step table: which steps each kind asks, and the checks on each answer."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.domain import step_flow as flow
+from bot.domain.penalty_notices import Notice
+from bot.domain.step_flow import AnswerProblem, Parent, Problem, Record, Target
+
+TODAY = date(2026, 11, 25)
+NOTICE = Target("5.11", flow.PN_OUTCOME, 5, date(2026, 10, 30), 11, "Jane", date(2026, 11, 2),
+                ("paid", "withdrawn", "unpaid"))
+RECORD = Record(parents=(Parent(11, "Jane"), Parent(12, "Tom")), targets=(NOTICE,),
+                notices=(Notice(12, "pn", date(2025, 1, 1)), Notice(12, "pn", date(2026, 1, 1)),
+                         Notice(11, "nti", date(2026, 11, 1))), rule_holds=True)
+
+
+def problem_of(call) -> Problem:
+    with pytest.raises(AnswerProblem) as raised:
+        call()
+    return raised.value.problem
+
+
+def test_each_kind_asks_its_own_steps() -> None:
+    assert flow.sequence({"what": flow.SUPPORT_PLAN}) == (flow.DATE, flow.REVIEW)
+    assert flow.sequence({"what": flow.PN_REFERRAL}) == (flow.PARENTS, flow.DATE)
+    assert flow.sequence({"what": flow.PN_REFERRAL, "needs_reason": True}) == (
+        flow.PARENTS, flow.DATE, flow.REASON)
+    assert flow.sequence({"what": flow.PN_OUTCOME, "outcome": "paid"}) == (
+        flow.TARGET, flow.OUTCOME, flow.DATE)
+    assert flow.sequence({"what": flow.PN_OUTCOME, "outcome": "withdrawn"}) == (
+        flow.TARGET, flow.OUTCOME, flow.DETAIL, flow.DATE)
+    assert flow.sequence({"what": flow.HEARING}) == (flow.TARGET, flow.DETAIL, flow.DATE)
+    assert flow.step_after(flow.WHAT, {"what": flow.SAO}) == flow.DATE
+    assert flow.step_after(flow.DATE, {"what": flow.SAO, "date": "2026-11-25"}) == flow.SUMMARY
+
+
+def test_returning_from_change_goes_to_the_first_unanswered_step_then_the_summary() -> None:
+    draft = {"what": flow.PN_OUTCOME, "target": "5.11", "outcome": "withdrawn",
+             "date": "2026-11-05", "returning": True}
+    assert flow.step_after(flow.OUTCOME, draft) == flow.DETAIL
+    assert flow.step_after(flow.DETAIL, {**draft, "detail": "x"}) == flow.SUMMARY
+    assert flow.is_complete({**draft, "detail": "x"})
+    assert not flow.is_complete(draft)
+
+
+def test_parents_are_toggled_and_done_needs_one() -> None:
+    draft = {"what": flow.CONTRACT}
+    assert problem_of(lambda: flow.apply_choice(flow.PARENTS, flow.DONE, draft, RECORD,
+                                                TODAY)) is Problem.NO_PARENT
+    ticked = flow.apply_choice(flow.PARENTS, "11", draft, RECORD, TODAY)
+    assert flow.chosen_parents(ticked) == (11,)
+    assert flow.chosen_parents(flow.apply_choice(flow.PARENTS, "11", ticked, RECORD,
+                                                 TODAY)) == ()
+    for forged in ("13", "x", "-1"):
+        assert problem_of(lambda f=forged: flow.apply_choice(flow.PARENTS, f, draft, RECORD,
+                                                             TODAY)) is Problem.CHOOSE
+
+
+def test_a_referral_refuses_a_third_notice_and_asks_a_reason_only_when_needed() -> None:
+    draft = {"what": flow.PN_REFERRAL}
+    assert problem_of(lambda: flow.apply_choice(flow.PARENTS, "12", draft, RECORD,
+                                                TODAY)) is Problem.THIRD_NOTICE
+    jane = flow.apply_choice(flow.PARENTS, "11", draft, RECORD, TODAY)
+    done = flow.apply_choice(flow.PARENTS, flow.DONE, jane, RECORD, TODAY)
+    assert done["needs_reason"] is False  # the rule holds, a recent NTI to Jane
+    no_rule = Record(parents=RECORD.parents, notices=RECORD.notices, rule_holds=False)
+    assert flow.apply_choice(flow.PARENTS, flow.DONE, jane, no_rule, TODAY)["needs_reason"]
+
+
+def test_dates_are_checked() -> None:
+    draft = {"what": flow.SUPPORT_PLAN}
+    for text, problem in (("31/02/2026", Problem.NOT_A_DATE), ("26/11/2026", Problem.FUTURE),
+                          ("tomorrow", Problem.NOT_A_DATE)):
+        assert problem_of(lambda t=text: flow.apply_text(flow.DATE, t, draft, RECORD,
+                                                         TODAY)) is problem
+    started = flow.apply_text(flow.DATE, "20/11", draft, RECORD, TODAY)
+    assert started["date"] == "2026-11-20"
+    assert problem_of(lambda: flow.apply_text(flow.REVIEW, "19/11/2026", started, RECORD,
+                                              TODAY)) is Problem.BEFORE_START
+    assert flow.apply_choice(flow.REVIEW, flow.DEFAULT, started, RECORD,
+                             TODAY)["review"] == "2027-01-01"
+    # An outcome is not dated before its notice was issued.
+    outcome = flow.apply_choice(flow.TARGET, "5.11", {"what": flow.PN_OUTCOME}, RECORD, TODAY)
+    assert problem_of(lambda: flow.apply_text(flow.DATE, "01/11/2026", outcome, RECORD,
+                                              TODAY)) is Problem.BEFORE_START
+
+
+def test_vocabularies_refuse_what_is_not_offered() -> None:
+    assert problem_of(lambda: flow.apply_choice(flow.WHAT, "prosecution", {}, RECORD,
+                                                date(2020, 1, 1))) is Problem.CHOOSE
+    assert problem_of(lambda: flow.apply_choice(flow.WEEKS, "7", {"what": flow.NTI}, RECORD,
+                                                TODAY)) is Problem.CHOOSE
+    assert flow.apply_text(flow.WEEKS, "5 weeks", {"what": flow.NTI}, RECORD,
+                           TODAY)["weeks"] == 5
+    outcome = {"what": flow.PN_OUTCOME, "target": "5.11"}
+    assert problem_of(lambda: flow.apply_choice(flow.OUTCOME, "issued", outcome, RECORD,
+                                                TODAY)) is Problem.CHOOSE
+    assert problem_of(lambda: flow.apply_text(flow.DETAIL, "x" * 201, outcome, RECORD,
+                                              TODAY)) is Problem.DETAIL_TOO_LONG
+    assert problem_of(lambda: flow.apply_text(flow.DETAIL, "  ", outcome, RECORD,
+                                              TODAY)) is Problem.DETAIL_EMPTY
