@@ -11,6 +11,7 @@ from telegram import Update
 
 from bot.chat import render
 from bot.chat.render import keyboard
+from bot.chat.restriction import RESTRICTED_MARK
 from bot.domain.pathway_text import DUE_ITEM_LABELS, STEP_LABELS, label
 from bot.handlers.common import Context, answer
 from bot.handlers.visit.start import today_in
@@ -52,7 +53,11 @@ def _due_line(item: visit_store.FollowUp, today: date) -> str:
 
 
 def pathway_line(item: OpenItem, pupil: PupilSummary, today: date) -> str:
-    """"DD/MM/YYYY (when) — what — Name, case ref, school"."""
+    """"DD/MM/YYYY (when) — what — Name, case ref, school"; a restricted record by name
+    and reference only, with the marker."""
+    if pupil.restricted:
+        return (f"{render.day(item.due)} ({_when(item.due, today)}) — {pupil.name}, "
+                f"{pupil.case_ref} — {RESTRICTED_MARK}")
     what = label(DUE_ITEM_LABELS, item.kind)
     if item.kind == "review":
         what = f"{label(STEP_LABELS, item.step_kind or '')} {what}".strip()

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from bot.domain import pathway_reminders as reminders
 from bot.domain.pathway_reminders import Reminder
 from bot.domain.text import initials
-from bot.storage import pathway
+from bot.storage import pathway, rights
 from bot.storage.db import Conn, stamp
 
 # Marks read for an improvement period's comparison: its 10 school weeks before reach
@@ -24,7 +24,9 @@ _MARKS_DAYS = 366
 
 async def due_reminders(conn: Conn, *, today: date) -> list[Reminder]:
     """Every reminder due today (or missed on a recent day) not yet queued, for the
-    officer each pupil is allocated to, oldest first."""
+    officer each pupil is allocated to, oldest first. A restricted record (CASEWORK.md
+    §3) is stored and nothing else: it is not reminded (nor recorded as reminded, so a
+    lifted restriction's reminders still within the catch-up days go out)."""
     officers = await conn.fetchall("SELECT DISTINCT officer_id FROM allocations ORDER BY 1")
     found: list[Reminder] = []
     for row in officers:
@@ -34,7 +36,8 @@ async def due_reminders(conn: Conn, *, today: date) -> list[Reminder]:
         for item in items:
             key = reminders.reminder_key(item.kind, item.step_id, item.contact_id, item.due)
             if await conn.fetchval("SELECT 1 FROM pathway_reminders WHERE reminder_key = ?",
-                                   (key,)) is None:
+                                   (key,)) is None and not await rights.is_restricted(
+                                       conn, item.pupil_id):
                 found.append(await _reminder(conn, key, row["officer_id"], item))
     return found
 

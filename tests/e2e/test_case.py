@@ -8,6 +8,8 @@ import json
 from datetime import date, timedelta
 
 from bot.chat import case as case_chat
+from bot.chat.restriction import RESTRICTED
+from bot.clock import FixedClock
 from bot.domain import penalty_notices as rules
 from bot.handlers import access
 from bot.handlers import case as case_handlers
@@ -15,7 +17,7 @@ from bot.handlers import pupils as pupil_handlers
 from bot.harness import RunningBot
 from bot.sandbox import FakeUser
 from bot.storage import officers as officer_store
-from bot.storage import pathway
+from bot.storage import pathway, rights
 from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 from bot.storage.pathway import NewOutcome, NewStep
@@ -227,3 +229,31 @@ async def test_case_typed_while_locked_goes_on_after_the_pin(
     assert (await user.next_message()).text == access.UNLOCKED
     assert (await shown(user)).startswith("Case: Amelia Hughes (C00001)")
     assert [entry[3] for entry in await case_audit(db)] == ["case_button"]
+
+
+async def test_a_restricted_record_gets_the_fixed_text_in_place_of_the_case(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    sup = await people.enrolled("SUP1", "supervisor")
+    user = await people.enrolled("EWO1", supervisor="SUP1")
+    amelia, _ = await db.write(amelias_case)
+    await user.send("/case amelia")
+    case = await user.edited(await user.next_message())  # before the restriction
+
+    async def _restrict(conn: Conn) -> int:
+        return await rights.record(conn, amelia, "restriction", clock.today(), actor="os:dpo",
+                                   now=clock.now())
+    await db.write(_restrict)
+    for who in (user, sup):
+        await who.send("/case amelia")
+        assert (await who.next_message()).text == RESTRICTED
+    for data in (f"case:{amelia}", f"case:{amelia}:2", f"al:case:{amelia}"):
+        press = await user.press_data(data, message_id=case.message_id)
+        assert await user.answer_to(press) == RESTRICTED
+
+    async def _refused(conn: Conn) -> list[tuple[str, str]]:
+        rows = await conn.fetchall("SELECT actor, action FROM audit WHERE reason = 'restricted'"
+                                   " ORDER BY seq")
+        return [(row["actor"], row["action"]) for row in rows]
+    refused = await db.read(_refused)
+    assert len(refused) == 5 and {actor for actor, _ in refused} == {
+        "officer:EWO1", "officer:SUP1"}

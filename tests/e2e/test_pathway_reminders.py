@@ -19,6 +19,7 @@ from bot.jobs import pathway_reminders as reminder_jobs
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.sandbox.models import BotMessage
 from bot.settings import Settings
+from bot.storage import rights
 from bot.storage.db import Conn, Database
 from bot.storage.pathway import NewOutcome, NewStep
 from tests.conftest import make_settings
@@ -237,3 +238,26 @@ async def test_a_reminder_waits_for_quiet_hours_to_end(
         clock.set(THURSDAY.replace(hour=7, minute=30))
         await run_job(bot, "outbox")
         assert (await user.next_message()).text.startswith(reminder_chat.TITLE)
+
+
+async def test_a_restricted_record_is_not_reminded_and_due_lists_it_by_name_only(
+        settings: Settings, standin: BotApiStandIn, db: Database, clock: FixedClock,
+        people: People) -> None:
+    user = await people.enrolled("EWO1")
+    pupils = await db.write(caseload)
+
+    async def _restrict(conn: Conn) -> int:
+        return await rights.record(conn, pupils["ruby"], "restriction", clock.today(),
+                                   actor="os:dpo", now=clock.now())
+    await db.write(_restrict)
+    clock.set(THURSDAY)
+    async with RunningBot(settings, standin, clock=clock, db=db) as bot:
+        await unlock(user)
+        await remind_and_deliver(bot)
+        message = await user.next_message()
+        assert message.text.startswith(reminder_chat.TITLE)
+        assert "C00003" not in message.text and len(message.text.splitlines()) == 4
+        await user.send("/due")
+        due = (await user.next_message()).text.splitlines()
+    assert "26/11/2026 (today) — Ruby Clark, C00003 — restricted" in due
+    assert not [line for line in due if "C00003" in line and "penalty" in line]
