@@ -39,7 +39,7 @@ from bot.handlers import access, router
 from bot.handlers.common import REGISTRY_KEY, SERVICES_KEY, Context, EwoContext, Services, answer
 from bot.handlers.registry import REGISTRY
 from bot.handlers.table import Registry
-from bot.jobs import digest, sweeper, visit_drafts
+from bot.jobs import digest, pathway_reminders, sweeper, visit_drafts
 from bot.jobs import outbox as outbox_jobs
 from bot.jobs import retention as retention_jobs
 from bot.logs import pin_library_loggers
@@ -143,6 +143,8 @@ def schedule_jobs(application: Application) -> None:
     _at_start_and_every(jobs, outbox_jobs.deliver_due, settings.outbox_poll_seconds, "outbox",
                         at_start=outbox_jobs.deliver_at_start)
     _at_start_and_every(jobs, digest.digest_job, digest.INTERVAL_SECONDS, "caseload-digest")
+    _at_start_and_every(jobs, pathway_reminders.reminder_job, pathway_reminders.INTERVAL_SECONDS,
+                        pathway_reminders.NAME)
     _at_start_and_every(jobs, visit_drafts.discard_expired_drafts, 3600, "expired-visit-drafts")
     _at_start_and_every(jobs, retention_jobs.retention_job, retention_jobs.INTERVAL_SECONDS,
                         "retention-check")

@@ -174,7 +174,7 @@ def _commands(world: _World) -> list[str]:
         ref = world.case_refs[pupil.id]
         texts += [f"/pupil {pupil.upn}", f"/pupil {ref}", f"/visit {pupil.upn}",
                   f"/visit {ref}", f"/share {pupil.upn}", f"/share {ref}",
-                  f"/sar {pupil.upn}", pupil.upn, ref]
+                  f"/case {pupil.upn}", f"/case {ref}", f"/sar {pupil.upn}", pupil.upn, ref]
     texts += [f"/caseload {ref}" for ref, *_ in PEOPLE]
     return texts
 
@@ -182,14 +182,16 @@ def _commands(world: _World) -> list[str]:
 def _name_searches(world: _World) -> list[str]:
     """Every pupil asked for by name: a miss is no refusal (it may be a typo)."""
     return [text for pupil in world.pupils
-            for text in (f"/pupil {pupil.first_name}", pupil.name, f"/visit {pupil.last_name}")]
+            for text in (f"/pupil {pupil.first_name}", pupil.name, f"/visit {pupil.last_name}",
+                         f"/case {pupil.first_name}")]
 
 
 def _buttons(world: _World, person: _Person) -> list[str]:
     data = []
     for pupil in world.pupils:
         data += [f"{kind}:{pupil.id}" for kind in ("card", "det", "pick", "v:new", "al:card",
-                                                     "ret:hold", "ret:dis")]
+                                                     "case", "al:case", "ret:hold", "ret:dis")]
+        data.append(f"case:{pupil.id}:2")
         if person.role != "controller":  # a controller's own Dispose is theirs to press
             data.append(f"ret:dok:{pupil.id}")
     data += [f"vc:{visit_id}" for visit_id in world.visit_ids]

@@ -9,7 +9,9 @@ from bot.storage.caseload import OfficerLine, TeamCaseload
 
 PAGE_OF = " — page {page} of {pages}"
 LEGEND = ("Persistent absence counts severe absence too; not visited for 28 days counts "
-          "from allocation when never visited. Officers most in need of support first.")
+          "from allocation when never visited; open notices are improvement periods "
+          "running and penalty notices awaiting an outcome. Officers most in need of "
+          "support first.")
 # Each figure with its own plain label, the noun agreeing with the count.
 FIGURE_LABELS = (
     ("pupils", "pupil", "pupils"),
@@ -19,6 +21,7 @@ FIGURE_LABELS = (
     ("overdue", "follow-up overdue", "follow-ups overdue"),
     ("not_visited", "not visited for 28 days", "not visited for 28 days"),
     ("undelivered", "undelivered alert", "undelivered alerts"),
+    ("open_notices", "open notice", "open notices"),
 )
 FIGURE_SEPARATOR = " · "
 TOTAL = "Team total: {figures}"
@@ -63,7 +66,8 @@ def figures_text(figures: Figures) -> str:
 def figure_counts(figures: Figures) -> dict[str, int]:
     return {"pupils": figures.pupils, "persistent": figures.persistent,
             "severe": figures.severe, "visits": figures.visits, "overdue": figures.overdue,
-            "not_visited": figures.not_visited, "undelivered": figures.undelivered}
+            "not_visited": figures.not_visited, "undelivered": figures.undelivered,
+            "open_notices": figures.open_notices}
 
 
 def short_name(name: str) -> str:

@@ -105,10 +105,13 @@ class Figures:
     not_visited: int = 0
     undelivered: int = 0
     bands: tuple[int, ...] = field(default=(0,) * len(Band))
+    # Notices to Improve whose improvement period is running, and penalty notices
+    # issued and awaiting an outcome (CASEWORK.md §1).
+    open_notices: int = 0
 
     @classmethod
     def of(cls, standings: Iterable[PupilStanding], *, visits: int = 0,
-           undelivered: int = 0) -> Figures:
+           undelivered: int = 0, open_notices: int = 0) -> Figures:
         bands = [0] * len(Band)
         pupils = persistent = severe = overdue = unvisited = 0
         for standing in standings:
@@ -119,7 +122,7 @@ class Figures:
             unvisited += standing.not_visited
             bands[standing.band] += 1
         return cls(pupils, persistent, severe, visits, overdue, unvisited, undelivered,
-                   tuple(bands))
+                   tuple(bands), open_notices)
 
     def __add__(self, other: object) -> Figures:
         if not isinstance(other, Figures):
@@ -129,7 +132,8 @@ class Figures:
             self.severe + other.severe, self.visits + other.visits,
             self.overdue + other.overdue, self.not_visited + other.not_visited,
             self.undelivered + other.undelivered,
-            tuple(a + b for a, b in zip(self.bands, other.bands, strict=True)))
+            tuple(a + b for a, b in zip(self.bands, other.bands, strict=True)),
+            self.open_notices + other.open_notices)
 
     def need_key(self) -> tuple[int, ...]:
         """Most in need of support first: more pupils in severe absence, then more

@@ -1,5 +1,6 @@
 """Alert messages in the chat: a digest's buttons, `al:card:<pupil_id>` (open the card,
-audited as reached from an alert) and `al:more:<outbox_id>:<page>` (the next page)."""
+audited as reached from an alert), `al:case:<pupil_id>` (a pathway reminder's: open the
+case) and `al:more:<outbox_id>:<page>` (the next page)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from telegram import Update
 
 from bot.chat.render import ack, grid
 from bot.domain.alerts import BUTTON_COLUMNS, more_button
+from bot.handlers.case import show_case
 from bot.handlers.common import STALE_BUTTON, Context, answer, button_data, parse_id, refuse
 from bot.handlers.pupils import ALERT_BUTTON, show_card
 from bot.storage import outbox
@@ -16,11 +18,12 @@ from bot.storage.db import Conn
 async def on_button(update: Update, context: Context) -> None:
     """Any `al:` button; the data is untrusted and re-checked here."""
     parts = button_data(update)
-    if len(parts) == 3 and parts[1] == "card":
+    if len(parts) == 3 and parts[1] in ("card", "case"):
         pupil_id = parse_id(parts[2])
         if pupil_id is not None:
-            # show_card answers "not found" for a pupil this person may not see.
-            await show_card(update, context, pupil_id, ALERT_BUTTON)
+            # Either answers "not found" for a pupil this person may not see.
+            show = show_card if parts[1] == "card" else show_case
+            await show(update, context, pupil_id, ALERT_BUTTON)
             return
     elif len(parts) == 4 and parts[1] == "more":
         await _more(update, context, parse_id(parts[2]), parse_id(parts[3]))

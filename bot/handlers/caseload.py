@@ -49,7 +49,9 @@ DETAIL_FIGURES = (
     "Visits in the last 28 days: {visits}\n"
     "Follow-ups overdue: {overdue}\n"
     "Not visited for 28 days: {not_visited}\n"
-    "Undelivered alerts: {undelivered}")
+    "Undelivered alerts: {undelivered}\n"
+    "Open notices (improvement periods running, notices awaiting an outcome): "
+    "{open_notices}")
 IN_NEED = "Pupils in need, most in need first ({first}–{last} of {total}):"
 NONE_IN_NEED = "No pupils in need of attention."
 SEVERE, PERSISTENT = "severe absence", "persistent absence"

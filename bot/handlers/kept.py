@@ -50,7 +50,7 @@ SEND_AGAIN = "Your last message was not kept while locked: please send it again.
 
 # Button kinds whose last part is a pupil id (owned by pupils, visit, alerts, retention).
 _PUPIL_BUTTONS = (("card",), ("det",), ("pick",), ("v", "new"), ("al", "card"),
-                  ("ret", "hold"), ("ret", "dis"), ("ret", "dok"))
+                  ("al", "case"), ("case",), ("ret", "hold"), ("ret", "dis"), ("ret", "dok"))
 # A typed date (a visit's date or follow-up, a hold's review date) names no one.
 _DATE = re.compile(r"^\d{1,2}/\d{1,2}(/\d{2,4})?$")
 _VISIT_CHOICES = 10  # /visit NAME with more matches than one is asked again
@@ -130,6 +130,12 @@ async def _command(conn: Conn, context: Context, officer: Officer, word: str,
         if len(found) == 1:
             return Kept({"kind": "button", "data": f"v:new:{found[0].id}"}, (found[0].id,))
         return Kept(_AGAIN.request, refused=None if found else (words, "visit_command"))
+    if name == "case" and _may(context, officer, name):
+        found = await pupil_store.find_pupils(conn, officer, words, **_today(context),
+                                              limit=2, include_team=officer.role == "supervisor")
+        if len(found) == 1:
+            return Kept({"kind": "button", "data": f"case:{found[0].id}"}, (found[0].id,))
+        return Kept(_AGAIN.request, refused=None if found else (words, "case_command"))
     if name == "caseload":
         ref = await officer_store.officer_by_ref(conn, words.upper())
         return Kept({"kind": "text", "text": f"{word} {ref.ref}"}) if ref else _AGAIN
@@ -169,6 +175,9 @@ def _today(context: Context) -> dict[str, Any]:
 def button_pupils(data: str) -> tuple[int, ...]:
     """The pupil a button's data names, if its kind names one."""
     parts = data.split(":")
+    if len(parts) == 3 and parts[0] == "case":  # case:<pupil_id>:<page>
+        pupil_id = parse_id(parts[1])
+        return () if pupil_id is None else (pupil_id,)
     for kind in _PUPIL_BUTTONS:
         if tuple(parts[:len(kind)]) == kind and len(parts) == len(kind) + 1:
             pupil_id = parse_id(parts[-1])

@@ -48,6 +48,7 @@ NO_PUPILS = "No pupils are allocated to you."
 LIST_HEADER = "My pupils ({total}), lowest attendance first — page {page} of {pages}"
 READ_ONLY = "Read only: allocated to {ref}"
 DETAILS_BUTTON = "Contacts & needs"
+CASE_BUTTON_LABEL = "Case"
 VISIT_BUTTON = "Record visit"
 CORRECT_BUTTON = "Correct {date}"
 PREVIOUS = "◀ Previous"
@@ -200,12 +201,13 @@ async def show_kept_matches(update: Update, context: Context, pupil_ids: Sequenc
 
 
 async def show_choices(update: Update, context: Context, found: Sequence[PupilSummary],
-                       reason: str) -> None:
-    """Several matches: a button each (up to SEARCH_LIMIT), the list audited first."""
+                       reason: str, *, button: str = "pick") -> None:
+    """Several matches: a button each (up to SEARCH_LIMIT), the list audited first;
+    `button` is the prefix each press goes to (`pick:` a card, `case:` a case)."""
     shown = found[:SEARCH_LIMIT]
     await audit_listing(context, context.officer, shown, reason)
     await answer(update, _choice_text(found), markup=keyboard(
-        [[(_choice_label(pupil), f"pick:{pupil.id}")] for pupil in shown]))
+        [[(_choice_label(pupil), f"{button}:{pupil.id}")] for pupil in shown]))
 
 
 async def audit_listing(context: Context, officer: Officer, shown: Sequence[PupilSummary],
@@ -334,9 +336,10 @@ def card_text(card: PupilCard, *, pa_threshold: int, sa_threshold: int) -> str:
 
 def card_buttons(card: PupilCard, officer: Officer,
                  now: datetime) -> list[list[tuple[str, str]]]:
-    """Details for anyone who may see the card; visits only on the officer's own pupils."""
+    """Details and the case for anyone who may see the card; visits only on the
+    officer's own pupils."""
     pupil_id = card.summary.id
-    rows = [[(DETAILS_BUTTON, f"det:{pupil_id}")]]
+    rows = [[(DETAILS_BUTTON, f"det:{pupil_id}"), (CASE_BUTTON_LABEL, f"case:{pupil_id}")]]
     if card.access == pupil_store.OWN:
         rows.append([(VISIT_BUTTON, f"v:new:{pupil_id}")])
         # Correct is offered to a visit's author for a while after it was saved.

@@ -11,7 +11,7 @@ enrols, before anyone has a role.)
 from __future__ import annotations
 
 from bot.domain.conversation_kinds import ConversationKind
-from bot.handlers import access, cancel, due, pupils, share, step, visit
+from bot.handlers import access, cancel, case, due, pupils, share, step, visit
 from bot.handlers import alerts as alert_handlers
 from bot.handlers import caseload as caseload_handlers
 from bot.handlers import help as help_handlers
@@ -38,6 +38,8 @@ COMMANDS = (
     Command("pupils", pupils.pupils_command, RECORDERS, "My pupils, lowest attendance first",
             help_for={SUPERVISOR: "My own pupils"}),
     Command("pupil", pupils.pupil_command, RECORDERS, CARD_HELP),
+    Command("case", case.case_command, RECORDERS,
+            "Where a case stands: /case name, UPN or case ref"),
     Command("visit", visit.visit_command, RECORDERS, "Record a visit"),
     Command("step", step.step_command, RECORDERS,
             "Record a pathway step or outcome: /step name, UPN or case ref"),
@@ -62,6 +64,7 @@ BUTTONS = (
     Button("det", pupils.details_button, RECORDERS),  # det:<pupil_id>, contacts and needs
     Button("pg", pupils.page_button, RECORDERS),  # pg:<page> of /pupils
     Button("pick", pupils.pick_button, RECORDERS),  # pick:<pupil_id>, a search result
+    Button(case.PREFIX, case.case_button, RECORDERS),  # case:<pupil_id>[:<page>]
     Button("cl", caseload_handlers.caseload_button, (SUPERVISOR,)),  # cl:…
     Button("al", alert_handlers.on_button, RECORDERS),  # al:… on pushed alerts
     Button(visit.PREFIX, visit.on_button, RECORDERS),  # v:<token>:…, v:new:<pupil_id>

@@ -2,7 +2,7 @@
 
 Every query takes the requesting supervisor and reads only officers whose supervisor
 they are, and the supervisor themselves; another team's officer is never found. A
-whole team's summary is four statements, however many officers and pupils it has.
+whole team's summary is five statements, however many officers and pupils it has.
 
 Definitions (shared/spec/PRODUCT.md, `/caseload`):
 - a visit that a correction superseded does not count anywhere;
@@ -13,6 +13,8 @@ Definitions (shared/spec/PRODUCT.md, `/caseload`):
   or their allocation when never visited, is 28 or more days before today;
 - visits in the last 28 days are those an officer recorded, dated today or in the
   27 days before;
+- open notices are an officer's pupils' Notices to Improve whose improvement period is
+  running and penalty notices issued awaiting an outcome (bot/storage/pathway.py);
 - an undelivered message counts for the person it was resolved to (`recipient_id`),
   else for the officer its audience names (`officer:<id>`, `supervisor:<id>`, or
   `supervisor_of:<id>`: a message for nobody's supervisor counts for that officer).
@@ -34,6 +36,7 @@ from bot.domain.caseload import (
 )
 from bot.domain.dates import YearEnd, academic_year_of
 from bot.settings import Settings
+from bot.storage import pathway
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
 
@@ -173,10 +176,11 @@ async def team_caseload(conn: Conn, supervisor: Officer, *, terms: Terms) -> Tea
     visits = await _counts(conn, _VISITS_SQL.format(officer_filter=""), params, "visits")
     undelivered = await _counts(conn, _UNDELIVERED_SQL.format(officer_filter=""), params,
                                 "undelivered")
+    notices = await _open_notices(conn, params, "", terms)
     standings: dict[int, list[PupilStanding]] = defaultdict(list)
     for row in rows:
         standings[row["officer_id"]].append(_standing(row, terms))
-    lines = [_line(officer, supervisor, standings[officer.id], visits, undelivered)
+    lines = [_line(officer, supervisor, standings[officer.id], visits, undelivered, notices)
              for officer in officers]
     own = next(line for line in lines if line.own)
     team = [line for line in lines
@@ -205,8 +209,9 @@ async def officer_caseload(conn: Conn, supervisor: Officer, officer_ref: str, *,
     undelivered = await _counts(conn, _UNDELIVERED_SQL.format(officer_filter=_OFFICER_FILTER),
                                 params, "undelivered")
     pupils = [_pupil(row, terms) for row in rows]
+    notices = await _open_notices(conn, params, "AND ow.id = :officer", terms)
     line = _line(officer, supervisor, [pupil.standing for pupil in pupils], visits,
-                 undelivered)
+                 undelivered, notices)
     in_need = sorted((pupil for pupil in pupils if pupil.standing.in_need), key=_pupil_order)
     return OfficerCaseload(terms.today, line, tuple(in_need))
 
@@ -254,6 +259,14 @@ def _pupils_sql(*, officer_filter: str = "", names: bool = False) -> str:
     return _PUPILS_SQL.format(officer_filter=officer_filter, name_columns=name_columns)
 
 
+async def _open_notices(conn: Conn, params: dict[str, object], officer_filter: str,
+                        terms: Terms) -> dict[int, int]:
+    return await pathway.open_notices(
+        conn, officers="JOIN officers ow ON ow.id = a.officer_id",
+        where=f"(ow.supervisor_id = :supervisor OR ow.id = :supervisor) {officer_filter}",
+        params=dict(params), today=terms.today)
+
+
 async def _counts(conn: Conn, sql: str, params: dict[str, object], column: str) -> dict[int, int]:
     return {row["officer_id"]: row[column] for row in await conn.fetchall(sql, params)}
 
@@ -289,9 +302,11 @@ def _pupil_order(pupil: PupilInNeed) -> tuple[object, ...]:
 
 
 def _line(officer: _Officer, supervisor: Officer, standings: list[PupilStanding],
-          visits: dict[int, int], undelivered: dict[int, int]) -> OfficerLine:
+          visits: dict[int, int], undelivered: dict[int, int],
+          notices: dict[int, int]) -> OfficerLine:
     figures = Figures.of(standings, visits=visits.get(officer.id, 0),
-                         undelivered=undelivered.get(officer.id, 0))
+                         undelivered=undelivered.get(officer.id, 0),
+                         open_notices=notices.get(officer.id, 0))
     return OfficerLine(officer.id, officer.ref, officer.name, officer.status == "revoked",
                        officer.id == supervisor.id, figures)
 

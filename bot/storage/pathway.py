@@ -15,7 +15,7 @@ bot/domain/penalty_notices.py; this module only reads and writes (CASEWORK.md §
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -128,6 +128,7 @@ class OpenItem:
     due: date
     step_id: int
     contact_id: int | None = None
+    step_kind: str | None = None  # the kind of the step the date belongs to
 
 
 # --- scope -------------------------------------------------------------------------------
@@ -411,21 +412,50 @@ async def _outcome_problem(conn: Conn, step: Any, outcome: NewOutcome) -> str | 
 
 # --- reading -----------------------------------------------------------------------------
 
-_CHRONOLOGY = f"""
-    SELECT 'visit' AS source, v.id, v.visit_date AS on_date, v.type AS what, o.ref,
-           v.saved_at
-      FROM visits v JOIN officers o ON o.id = v.officer_id
-     WHERE v.pupil_id = :pupil AND NOT EXISTS (SELECT 1 FROM visits c
-           WHERE c.pupil_id = v.pupil_id AND c.supersedes = v.id)
-    UNION ALL
-    SELECT 'step', s.id, s.step_date, s.kind, o.ref, s.saved_at
-      FROM pathway_steps s LEFT JOIN officers o ON o.id = s.officer_id
-     WHERE s.pupil_id = :pupil AND {_CURRENT_STEP}
-    UNION ALL
-    SELECT 'outcome', o.id, o.outcome_date, o.outcome, w.ref, o.saved_at
-      FROM pathway_outcomes o LEFT JOIN officers w ON w.id = o.officer_id
-     WHERE o.pupil_id = :pupil AND {_CURRENT_OUTCOME}
-"""
+# The chronology is a union of sources: each is one function returning a SELECT of
+# (source, id, on_date, what, ref, saved_at) for the pupil `:pupil`, current rows only.
+# A new kind of record in the chronology (the sharing log) is one more such function,
+# added to CHRONOLOGY_SOURCES; the case view pages the union newest first.
+
+
+def _visit_entries() -> str:
+    return ("SELECT 'visit' AS source, v.id, v.visit_date AS on_date, v.type AS what, o.ref,"
+            " v.saved_at FROM visits v JOIN officers o ON o.id = v.officer_id"
+            " WHERE v.pupil_id = :pupil AND NOT EXISTS (SELECT 1 FROM visits c"
+            " WHERE c.pupil_id = v.pupil_id AND c.supersedes = v.id)")
+
+
+def _step_entries() -> str:
+    return ("SELECT 'step', s.id, s.step_date, s.kind, o.ref, s.saved_at"
+            " FROM pathway_steps s LEFT JOIN officers o ON o.id = s.officer_id"
+            f" WHERE s.pupil_id = :pupil AND {_CURRENT_STEP}")
+
+
+def _outcome_entries() -> str:
+    return ("SELECT 'outcome', o.id, o.outcome_date, o.outcome, w.ref, o.saved_at"
+            " FROM pathway_outcomes o LEFT JOIN officers w ON w.id = o.officer_id"
+            f" WHERE o.pupil_id = :pupil AND {_CURRENT_OUTCOME}")
+
+
+CHRONOLOGY_SOURCES: tuple[Callable[[], str], ...] = (_visit_entries, _step_entries,
+                                                     _outcome_entries)
+
+
+def _chronology_sql() -> str:
+    return " UNION ALL ".join(source() for source in CHRONOLOGY_SOURCES)
+
+
+async def _chronology_page(conn: Conn, pupil_id: int, offset: int,
+                           limit: int) -> tuple[list[Entry], int]:
+    """One page of the union, newest first, and how many entries there are in all."""
+    union = _chronology_sql()
+    params = {"pupil": pupil_id, "offset": max(offset, 0), "limit": max(limit, 0)}
+    rows = await conn.fetchall(
+        f"SELECT * FROM ({union}) t ORDER BY on_date DESC, saved_at DESC, source, id DESC"
+        " LIMIT :limit OFFSET :offset", params)
+    total = await conn.fetchval(f"SELECT count(*) FROM ({union}) t", params)
+    return [Entry(row["source"], row["id"], date.fromisoformat(row["on_date"]), row["what"],
+                  row["ref"], row["saved_at"]) for row in rows], int(total or 0)
 
 
 async def chronology(conn: Conn, officer: Officer, pupil_id: int, *, offset: int = 0,
@@ -436,14 +466,9 @@ async def chronology(conn: Conn, officer: Officer, pupil_id: int, *, offset: int
     if seen is None:
         await _refused(conn, officer, "case_chronology", pupil_id, now)
         return [], 0
-    params = {"pupil": pupil_id, "offset": max(offset, 0), "limit": max(limit, 0)}
-    rows = await conn.fetchall(
-        f"SELECT * FROM ({_CHRONOLOGY}) t ORDER BY on_date DESC, saved_at DESC, source, id DESC"
-        " LIMIT :limit OFFSET :offset", params)
-    total = await conn.fetchval(f"SELECT count(*) FROM ({_CHRONOLOGY}) t", params)
+    page = await _chronology_page(conn, pupil_id, offset, limit)
     await _viewed(conn, officer, "case_chronology", pupil_id, seen, now)
-    return [Entry(row["source"], row["id"], date.fromisoformat(row["on_date"]), row["what"],
-                  row["ref"], row["saved_at"]) for row in rows], int(total or 0)
+    return page
 
 
 async def parent_counts(conn: Conn, officer: Officer, pupil_id: int, *, today: date,
@@ -454,12 +479,17 @@ async def parent_counts(conn: Conn, officer: Officer, pupil_id: int, *, today: d
     if seen is None:
         await _refused(conn, officer, "case_counts", pupil_id, now)
         return []
+    counts = await _parent_counts(conn, pupil_id, today)
+    await _viewed(conn, officer, "case_counts", pupil_id, seen, now)
+    return counts
+
+
+async def _parent_counts(conn: Conn, pupil_id: int, today: date) -> list[ParentCount]:
     notices = await notices_on_record(conn, pupil_id)
     named = {notice.contact_id for notice in notices}
     rows = await conn.fetchall(
         "SELECT id, name, parental_responsibility FROM contacts WHERE pupil_id = ?"
         " ORDER BY COALESCE(priority, 999), name, id", (pupil_id,))
-    await _viewed(conn, officer, "case_counts", pupil_id, seen, now)
     return [ParentCount(row["id"], row["name"], rules.eligibility(notices, row["id"], today))
             for row in rows if row["parental_responsibility"] == 1 or row["id"] in named]
 
@@ -485,15 +515,17 @@ _OUTCOME_ROWS = ("SELECT o.step_id, o.pupil_id, o.contact_id, o.outcome, o.outco
 def _step_items(steps: Sequence[Any]) -> list[OpenItem]:
     """Reviews and improvement periods not yet followed by a later step for the pupil."""
     items = []
+    latest: dict[int, tuple[str, int]] = {}  # each pupil's latest step: linear in the steps
     for step in steps:
         key = (step["step_date"], step["id"])
-        if any(other["pupil_id"] == step["pupil_id"] and (other["step_date"], other["id"]) > key
-               for other in steps):
+        latest[step["pupil_id"]] = max(key, latest.get(step["pupil_id"], key))
+    for step in steps:
+        if (step["step_date"], step["id"]) != latest[step["pupil_id"]]:
             continue  # the case moved on
         pupil, started = step["pupil_id"], date.fromisoformat(step["step_date"])
         if step["review_date"] is not None:
             items.append(OpenItem(pupil, "review", date.fromisoformat(step["review_date"]),
-                                  step["id"]))
+                                  step["id"], step_kind=step["kind"]))
         if step["kind"] == "nti" and step["period_weeks"] is not None:  # imported: unknown
             weeks = step["period_weeks"]
             items.append(OpenItem(pupil, "improvement_ends",
@@ -547,8 +579,13 @@ async def open_items(conn: Conn, officer: Officer, pupil_id: int, *, today: date
     if seen is None:
         await _refused(conn, officer, "case_open_items", pupil_id, now)
         return []
-    items = await _all_items(conn, "", "{t}.pupil_id = :pupil", {"pupil": pupil_id}, today)
+    items = await _open_items(conn, pupil_id, today)
     await _viewed(conn, officer, "case_open_items", pupil_id, seen, now)
+    return items
+
+
+async def _open_items(conn: Conn, pupil_id: int, today: date) -> list[OpenItem]:
+    items = await _all_items(conn, "", "{t}.pupil_id = :pupil", {"pupil": pupil_id}, today)
     return [item for item in items if item.kind in _OPEN_KINDS]
 
 
@@ -567,6 +604,107 @@ async def items_due(conn: Conn, officer: Officer, *, today: date,
             actor=officer.actor, reason="pathway_due",
             pupil_ids=[item.pupil_id for item in due])], at=now)
     return due
+
+
+# --- the case view, the caseload's counts, the daily reminders -----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """The pupil's latest current step: where the case stands."""
+
+    kind: str
+    on: date
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFile:
+    """What `/case` shows of one pupil: stage, open items, counts, a chronology page."""
+
+    pupil_id: int
+    access: str  # OWN or SUPERVISION
+    stage: Stage | None
+    open_items: tuple[OpenItem, ...]
+    parents: tuple[ParentCount, ...]
+    entries: tuple[Entry, ...]
+    offset: int  # of the page shown (a page past the end shows the last)
+    total: int
+
+
+async def case_file(conn: Conn, officer: Officer, pupil_id: int, *, today: date,
+                    offset: int = 0, limit: int = 10) -> CaseFile | None:
+    """The case of a pupil this person may see (a supervisor their team's), else None.
+    Not audited here: the caller audits the view once, with how it was reached, before
+    showing it (as a card's view is)."""
+    seen = await access(conn, officer, pupil_id)
+    if seen is None:
+        return None
+    entries, total = await _chronology_page(conn, pupil_id, offset, limit)
+    if total and not entries and limit > 0:
+        offset = (total - 1) // limit * limit
+        entries, total = await _chronology_page(conn, pupil_id, offset, limit)
+    latest = await conn.fetchone(
+        f"SELECT s.kind, s.step_date FROM pathway_steps s WHERE s.pupil_id = ? AND {_CURRENT_STEP}"
+        " ORDER BY s.step_date DESC, s.id DESC LIMIT 1", (pupil_id,))
+    stage = None if latest is None else Stage(latest["kind"],
+                                              date.fromisoformat(latest["step_date"]))
+    return CaseFile(pupil_id, seen, stage, tuple(await _open_items(conn, pupil_id, today)),
+                    tuple(await _parent_counts(conn, pupil_id, today)), tuple(entries),
+                    max(offset, 0), total)
+
+
+async def caseload_items(conn: Conn, officer_id: int, *, today: date) -> list[OpenItem]:
+    """Every dated item on one officer's caseload (not audited: no pupil is shown; the
+    callers count them or queue reminders naming no one)."""
+    return await _all_items(conn, "JOIN allocations a ON a.pupil_id = {t}.pupil_id",
+                            "a.officer_id = :me", {"me": officer_id}, today)
+
+
+# Open notices of many officers' caseloads in one statement (the caseload summary is a
+# few statements however large the team): each Notice to Improve that may still be in
+# its improvement period (issued in the last 6 weeks, the case not moved on since), and
+# each penalty notice issued with no Paid, Withdrawn or Unpaid. `{officers}` joins the
+# officers (alias `ow`) to the allocation `a`; `{where}` chooses them.
+_OPEN_NOTICES = f"""
+    SELECT a.officer_id, 'nti' AS kind, s.step_date AS on_date, s.period_weeks
+      FROM pathway_steps s JOIN allocations a ON a.pupil_id = s.pupil_id {{officers}}
+     WHERE {{where}} AND s.kind = 'nti' AND s.period_weeks IS NOT NULL
+       AND s.step_date >= :nti_since AND {_CURRENT_STEP}
+       AND NOT EXISTS (SELECT 1 FROM pathway_steps l WHERE l.pupil_id = s.pupil_id
+           AND (l.step_date > s.step_date OR (l.step_date = s.step_date AND l.id > s.id))
+           AND NOT EXISTS (SELECT 1 FROM pathway_steps c WHERE c.pupil_id = l.pupil_id
+                           AND c.supersedes = l.id))
+    UNION ALL
+    SELECT a.officer_id, 'pn', o.outcome_date, NULL
+      FROM pathway_outcomes o JOIN allocations a ON a.pupil_id = o.pupil_id {{officers}}
+     WHERE {{where}} AND o.outcome = 'issued' AND {_CURRENT_OUTCOME}
+       AND NOT EXISTS (SELECT 1 FROM pathway_outcomes f WHERE f.step_id = o.step_id
+           AND f.contact_id = o.contact_id AND f.outcome IN ('paid', 'withdrawn', 'unpaid')
+           AND NOT EXISTS (SELECT 1 FROM pathway_outcomes c WHERE c.pupil_id = f.pupil_id
+                           AND c.supersedes = f.id))
+"""
+
+
+async def open_notices(conn: Conn, *, officers: str, where: str, params: dict[str, Any],
+                       today: date) -> dict[int, int]:
+    """Open notices on each chosen officer's caseload, for /caseload's column:
+    improvement periods running (today on or before the period's last day) and
+    penalty notices awaiting an outcome. Not audited: counts name no one."""
+    since = today - timedelta(weeks=max(rules.IMPROVEMENT_WEEKS))
+    rows = await conn.fetchall(_OPEN_NOTICES.format(officers=officers, where=where),
+                               {**params, "nti_since": since.isoformat()})
+    counts: dict[int, int] = {}
+    for row in rows:
+        running = row["kind"] == "pn" or rules.improvement_period_end(
+            date.fromisoformat(row["on_date"]), row["period_weeks"]) >= today
+        if running:
+            counts[row["officer_id"]] = counts.get(row["officer_id"], 0) + 1
+    return counts
+
+
+def reminder_due(item: OpenItem) -> bool:
+    """Whether the item is one of the dates a reminder is pushed on."""
+    return item.kind in _DUE_KINDS
 
 
 # --- an imported history -----------------------------------------------------------------

@@ -235,10 +235,10 @@ async def release_hold(conn: Conn, viewer: Officer, policy: RetentionPolicy, pup
 
 # Everything held about a pupil, children first. Foreign keys cascade from pupils too;
 # naming each table keeps disposal complete even where cascades are not declared.
-_PUPIL_TABLES = ("outbox_pupils", "retention_reminders", "holds", "alerts", "rule_states",
-                 "pupil_stats", "marks", "conversations", "visits", "pathway_outcomes",
-                 "pathway_steps", "allocation_history", "allocations", "contacts",
-                 "rights_requests", "sharing_log")
+_PUPIL_TABLES = ("outbox_pupils", "retention_reminders", "pathway_reminders", "holds",
+                 "alerts", "rule_states", "pupil_stats", "marks", "conversations", "visits",
+                 "pathway_outcomes", "pathway_steps", "allocation_history", "allocations",
+                 "contacts", "rights_requests", "sharing_log")
 
 
 async def dispose_many(conn: Conn, pupil_ids: Sequence[int], *, by: Officer,

@@ -232,6 +232,9 @@ async def _document(conn: Conn, settings: Settings, pupil: Any,
               " ORDER BY id", pupil_id)
     sections["retention_reminders"] = await _rows(
         conn, "SELECT stage, reminded_at FROM retention_reminders WHERE pupil_id = ?", pupil_id)
+    sections["pathway_reminders"] = await _rows(
+        conn, "SELECT reminder_key, queued_at FROM pathway_reminders WHERE pupil_id = ?"
+              " ORDER BY queued_at, reminder_key", pupil_id)
     sections["audit"] = [
         {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "target": e.target,
          "reason": e.reason, "detail": e.detail}
@@ -249,7 +252,8 @@ async def _document(conn: Conn, settings: Settings, pupil: Any,
               "sharing_log": len(sections["recipients"]["sharing_log"])}
     counts.update({name: len(sections[name]) for name in (
         "visits", "pathway_steps", "pathway_outcomes", "alerts", "holds", "alert_rules",
-        "stored_figures", "messages", "drafts", "kept_requests", "retention_reminders", "audit")})
+        "stored_figures", "messages", "drafts", "kept_requests", "retention_reminders",
+        "pathway_reminders", "audit")})
     return sections, counts
 
 

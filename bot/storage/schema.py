@@ -399,6 +399,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX sharing_log_supersedes ON sharing_log(supersedes) WHERE supersedes IS NOT NULL;
     -- The record of processing counts the last 12 months' recipients.
     CREATE INDEX sharing_log_shared_on ON sharing_log(shared_on);
+    -- Pathway reminders (issue 19): each one queued once, ever, by its key (the item
+    -- and its date), across restarts and processes.
+    CREATE TABLE pathway_reminders (
+        reminder_key TEXT PRIMARY KEY,
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        queued_at TEXT NOT NULL
+    );
+    CREATE INDEX pathway_reminders_pupil ON pathway_reminders(pupil_id);
 
     -- Append-only, each entry chained to the one before by a keyed hash.
     CREATE TABLE audit (

@@ -419,6 +419,13 @@ CREATE INDEX sharing_log_pupil ON sharing_log(pupil_id, shared_on);
 CREATE INDEX sharing_log_supersedes ON sharing_log(supersedes) WHERE supersedes IS NOT NULL;
 -- The record of processing counts the last 12 months' recipients.
 CREATE INDEX sharing_log_shared_on ON sharing_log(shared_on);
+-- Pathway reminders (issue 19): each one queued once, ever, by its key.
+CREATE TABLE pathway_reminders (
+    reminder_key TEXT COLLATE "C" PRIMARY KEY,
+    pupil_id BIGINT NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+    queued_at TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX pathway_reminders_pupil ON pathway_reminders(pupil_id);
 
 CREATE TABLE audit (
     seq BIGINT PRIMARY KEY,

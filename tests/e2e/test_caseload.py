@@ -14,7 +14,9 @@ from bot.sandbox import FakeUser
 from bot.storage import audit
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database
+from bot.storage.pathway import NewOutcome, NewStep
 from tests.e2e.conftest import People
+from tests.e2e.test_case import officer, outcome, parent, step
 from tests.storage import caseload_seed as seed
 from tests.test_charts import png_size
 
@@ -72,17 +74,17 @@ async def test_a_supervisor_gets_their_team_summary_and_chart(running: RunningBo
         "",
         "Team total: 3 pupils · 2 in persistent absence · 1 in severe absence · "
         "2 visits in the last 28 days · 1 follow-up overdue · 1 not visited for 28 days · "
-        "0 undelivered alerts",
+        "0 undelivered alerts · 0 open notices",
         "Your own caseload (SUP1): 0 pupils · 0 in persistent absence · 0 in severe absence · "
         "0 visits in the last 28 days · 0 follow-ups overdue · 0 not visited for 28 days · "
-        "0 undelivered alerts",
+        "0 undelivered alerts · 0 open notices",
         "",
         "Officer EWO1 (EWO1): 2 pupils · 1 in persistent absence · 1 in severe absence · "
         "1 visit in the last 28 days · 0 follow-ups overdue · 1 not visited for 28 days · "
-        "0 undelivered alerts",
+        "0 undelivered alerts · 0 open notices",
         "Officer EWO2 (EWO2): 1 pupil · 1 in persistent absence · 0 in severe absence · "
         "1 visit in the last 28 days · 1 follow-up overdue · 0 not visited for 28 days · "
-        "0 undelivered alerts",
+        "0 undelivered alerts · 0 open notices",
         "",
         caseload_chat.FOOTER,
     ]
@@ -135,7 +137,7 @@ async def test_one_officer_in_detail_pages_through_pupils_in_need(running: Runni
     await sup.send("/caseload ewo1")
     first = await sup.next_message()
     lines = first.text.splitlines()
-    assert lines[:8] == [
+    assert lines[:9] == [
         "Officer EWO1 (EWO1) — caseload on 25/11/2026",
         "Pupils allocated: 11",
         "In persistent absence (severe included): 10",
@@ -144,13 +146,14 @@ async def test_one_officer_in_detail_pages_through_pupils_in_need(running: Runni
         "Follow-ups overdue: 1",
         "Not visited for 28 days: 9",
         "Undelivered alerts: 0",
+        "Open notices (improvement periods running, notices awaiting an outcome): 0",
     ]
-    assert lines[9] == "Pupils in need, most in need first (1–8 of 10):"
-    assert lines[10] == ("1. Pupil01 Test (C00001) — 1.0 %; severe absence; follow-up overdue "
+    assert lines[10] == "Pupils in need, most in need first (1–8 of 10):"
+    assert lines[11] == ("1. Pupil01 Test (C00001) — 1.0 %; severe absence; follow-up overdue "
                          "since 24/11/2026; last visit 20/11/2026")
-    assert lines[11] == ("2. Pupil02 Test (C00002) — 2.0 %; severe absence; not visited for "
+    assert lines[12] == ("2. Pupil02 Test (C00002) — 2.0 %; severe absence; not visited for "
                          "28 days; never visited (allocated 01/09/2026)")
-    assert len(lines) == 18
+    assert len(lines) == 19
     assert first.labels()[:2] == ["1. Pupil01 Test", "2. Pupil02 Test"]
     assert first.button("1. Pupil01 Test").data == "card:1"
     assert first.labels()[-1] == caseload_handlers.NEXT
@@ -158,7 +161,7 @@ async def test_one_officer_in_detail_pages_through_pupils_in_need(running: Runni
     assert await sup.answer_to(press) is None
     second = sup.last()
     assert second.message_id == first.message_id and second.edited
-    assert second.text.splitlines()[9] == "Pupils in need, most in need first (9–10 of 10):"
+    assert second.text.splitlines()[10] == "Pupils in need, most in need first (9–10 of 10):"
     assert second.labels() == ["9. Pupil09 Test", "10. Pupil10 Test",
                                caseload_handlers.PREVIOUS]
     # The card button opens the pupil's read-only card (supervision).
@@ -248,3 +251,39 @@ async def test_never_visited_pupils_count_from_allocation_as_the_list_says(
         "2. Newly Allocated (C00002) — 20.0 %; severe absence; "
         "never visited (allocated 20/11/2026)",
     ]
+
+
+async def test_open_notices_per_officer(running: RunningBot, people: People,
+                                        db: Database) -> None:
+    sup = await two_teams(people, db)
+
+    async def _transaction(conn: Conn) -> None:
+        ewo1, ewo9 = await officer(conn, "EWO1"), await officer(conn, "EWO9")
+        mum = await parent(conn, 1, "Jo Hughes")
+        # Pupil 1 (EWO1's): an improvement period running and a notice awaiting an outcome.
+        referral = await step(conn, ewo1, NewStep(1, "pn_referral", date(2026, 11, 2), (mum,),
+                                                  reason="holiday"))
+        await outcome(conn, ewo1, NewOutcome(referral, "issued", date(2026, 11, 3), mum))
+        await step(conn, ewo1, NewStep(1, "nti", date(2026, 11, 16), (mum,), period_weeks=3))
+        # Pupil 2 (EWO1's): a notice paid is not open.
+        dad = await parent(conn, 2, "Al Other")
+        paid = await step(conn, ewo1, NewStep(2, "pn_referral", date(2026, 10, 1), (dad,),
+                                              reason="holiday"))
+        await outcome(conn, ewo1, NewOutcome(paid, "issued", date(2026, 10, 2), dad))
+        await outcome(conn, ewo1, NewOutcome(paid, "paid", date(2026, 10, 9), dad))
+        # Another team's notice is not counted anywhere in this team.
+        other = await parent(conn, 9, "Pat Otherteam")
+        await step(conn, ewo9, NewStep(9, "nti", date(2026, 11, 16), (other,), period_weeks=6))
+    await db.write(_transaction)
+    await sup.send("/caseload")
+    lines = (await sup.next_message()).text.splitlines()
+    assert lines[3].startswith("Team total: 3 pupils") and lines[3].endswith(" · 2 open notices")
+    [ewo1] = [line for line in lines if line.startswith("Officer EWO1 (EWO1)")]
+    [ewo2] = [line for line in lines if line.startswith("Officer EWO2 (EWO2)")]
+    assert ewo1.endswith("0 undelivered alerts · 2 open notices")
+    assert ewo2.endswith("0 undelivered alerts · 0 open notices")
+    await sup.next_message()  # the chart
+    await sup.send("/caseload EWO1")
+    detail = (await sup.next_message()).text.splitlines()
+    assert ("Open notices (improvement periods running, notices awaiting an outcome): 2"
+            in detail)

@@ -90,7 +90,7 @@ async def test_an_officer_lists_searches_and_opens_a_card_and_details(
                                           "Hillside Primary School, Year 5"]
     assert "SEN: yes · Health needs: yes" in card.text
     assert "Asthma" not in card.text and "2016" not in card.text  # flags only, no DOB
-    assert card.labels() == ["Contacts & needs", "Record visit"]
+    assert card.labels() == ["Contacts & needs", "Case", "Record visit"]
     assert card.button("Record visit").data == f"v:new:{amelia}"
 
     await user.send("LUKAS")  # typed text: accents and case ignored
@@ -199,12 +199,12 @@ async def test_supervisor_reads_their_teams_cards_only(
     await sup.send("tess")
     card = await sup.next_message()
     assert card.text.splitlines()[:2] == ["Read only: allocated to EWO1", "Tess Team (C00002)"]
-    assert card.labels() == ["Contacts & needs"]  # no visit for someone else's pupil
+    assert card.labels() == ["Contacts & needs", "Case"]  # no visit for someone else's pupil
     await sup.press("Contacts & needs")
     assert (await sup.edited(await sup.next_message())).text.startswith(
         "Tess Team (C00002) — contacts")
     await sup.send("Olive")
-    assert (await sup.next_message()).labels() == ["Contacts & needs", "Record visit"]
+    assert (await sup.next_message()).labels() == ["Contacts & needs", "Case", "Record visit"]
     await sup.send("oona")
     assert (await sup.next_message()).text == NOT_FOUND
     press = await sup.press_data(f"card:{other}", message_id=1)
@@ -284,7 +284,8 @@ async def test_card_figures_equal_the_domain_functions(
         "• 20/11/2026 — Home visit — Parent/carer seen (EWO1)",
         "Next follow-up: 02/12/2026",
     ]
-    assert user.last().labels() == ["Contacts & needs", "Record visit", "Correct 20/11/2026"]
+    assert user.last().labels() == ["Contacts & needs", "Case", "Record visit",
+                                    "Correct 20/11/2026"]
 
 
 async def test_a_long_list_pages_and_a_broad_search_asks_for_more(

@@ -141,7 +141,7 @@ async def test_lifting_the_restriction_restores_the_card(
     await ewo.send("/pupil C00001")
     card = await ewo.next_message()
     assert card.text.startswith("Amelia Hughes (C00001)")
-    assert card.labels() == ["Contacts & needs", "Record visit"]
+    assert card.labels() == ["Contacts & needs", "Case", "Record visit"]
 
 
 async def test_an_upheld_rectification_with_a_statement_is_flagged_on_the_card(

@@ -15,11 +15,13 @@ from bot.handlers.table import ROLES, Button, Command, Registry, Search, Talk
 
 PACKAGE = Path(__file__).resolve().parents[2] / "bot"
 
-# /help as it read before the registry existed: the table must say exactly this.
+# /help as it read before the registry existed (and /case since): the table must say
+# exactly this.
 HELP_BEFORE = {
     "officer": (
         "/pupils — My pupils, lowest attendance first\n"
         "/pupil — A pupil's card: /pupil name, UPN or case ref\n"
+        "/case — Where a case stands: /case name, UPN or case ref\n"
         "/visit — Record a visit\n"
         "/step — Record a pathway step or outcome: /step name, UPN or case ref\n"
         "/share — Record a decision to share information, or not to\n"
@@ -33,6 +35,7 @@ HELP_BEFORE = {
         "/caseload — My team's caseload\n"
         "/pupils — My own pupils\n"
         "/pupil — A pupil's card: /pupil name, UPN or case ref\n"
+        "/case — Where a case stands: /case name, UPN or case ref\n"
         "/visit — Record a visit\n"
         "/step — Record a pathway step or outcome: /step name, UPN or case ref\n"
         "/share — Record a decision to share information, or not to\n"

@@ -111,6 +111,9 @@ class Seed:
             await conn.execute(
                 "INSERT INTO retention_reminders (pupil_id, stage, reminded_at)"
                 " VALUES (?, 'past', ?)", (pupil_id, stamp(NOW)))
+            await conn.execute(
+                "INSERT INTO pathway_reminders (reminder_key, pupil_id, queued_at)"
+                " VALUES (?, ?, ?)", (f"review:{pupil_id}:0:2026-11-25", pupil_id, stamp(NOW)))
             # A search kept while the officer's session is locked, naming the pupil.
             await sessions.keep_pending(conn, officer.id, json.dumps(
                 {"kind": "search", "via": "search", "pupils": [pupil_id]}),

@@ -178,8 +178,8 @@ async def test_statements_for_200_officers_and_20000_pupils(db: Database,
         detail_statements = db.counter.count - before
         return detail, detail_statements, team, team_statements
     detail, detail_statements, team, team_statements = await db.read(_snapshot)
-    assert team_statements == 4
-    assert detail_statements == 4
+    assert team_statements == 5
+    assert detail_statements == 5
     assert len(team.officers) == 200
     assert team.total.pupils == 20_000
     assert sum(line.figures.pupils for line in team.officers) == 20_000

@@ -38,6 +38,7 @@ def rows_in_export(document: dict, table: str) -> int:
         "conversations": lambda: len(document["drafts"]),
         "kept_request_pupils": lambda: len(document["kept_requests"]),
         "retention_reminders": lambda: len(document["retention_reminders"]),
+        "pathway_reminders": lambda: len(document["pathway_reminders"]),
         "rights_requests": lambda: len(document["rights_requests"]),
         "sharing_log": lambda: len(document["recipients"]["sharing_log"]),
         "allocations": lambda: int(document["pupil"]["allocation"] is not None),
