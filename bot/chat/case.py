@@ -14,6 +14,7 @@ from bot.chat.render import day
 from bot.domain.message_parts import clipped
 from bot.domain.pathway_text import OPEN_ITEM_LABELS, OUTCOME_LABELS, STAGES, STEP_LABELS, label
 from bot.domain.penalty_notices import COUNT_YEARS
+from bot.domain.sharing import describe as describe_sharing
 from bot.domain.visits import VISIT_TYPES
 from bot.storage.pathway import CaseFile, Entry, OpenItem, ParentCount
 from bot.storage.pupils import SUPERVISION, PupilSummary
@@ -49,6 +50,7 @@ ENTRY_LABELS: dict[str, Callable[[str], str]] = {
     "visit": _visit_label,
     "step": lambda code: label(STEP_LABELS, code),
     "outcome": lambda code: label(OUTCOME_LABELS, code),
+    "sharing": describe_sharing,
 }
 
 

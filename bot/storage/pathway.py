@@ -414,8 +414,9 @@ async def _outcome_problem(conn: Conn, step: Any, outcome: NewOutcome) -> str | 
 
 # The chronology is a union of sources: each is one function returning a SELECT of
 # (source, id, on_date, what, ref, saved_at) for the pupil `:pupil`, current rows only.
-# A new kind of record in the chronology (the sharing log) is one more such function,
-# added to CHRONOLOGY_SOURCES; the case view pages the union newest first.
+# A new kind of record in the chronology is one more such function, added to
+# CHRONOLOGY_SOURCES (and a label in bot/chat/case.py's ENTRY_LABELS); the case view
+# pages the union newest first.
 
 
 def _visit_entries() -> str:
@@ -437,8 +438,16 @@ def _outcome_entries() -> str:
             f" WHERE o.pupil_id = :pupil AND {_CURRENT_OUTCOME}")
 
 
+def sharing_entries() -> str:
+    """Sharing decisions (bot/storage/sharing.py); `what` is "<decision>:<recipient>"."""
+    return ("SELECT 'sharing', sh.id, sh.shared_on, sh.decision || ':' || sh.recipient,"
+            " o.ref, sh.saved_at FROM sharing_log sh JOIN officers o ON o.id = sh.officer_id"
+            " WHERE sh.pupil_id = :pupil AND NOT EXISTS (SELECT 1 FROM sharing_log c"
+            " WHERE c.pupil_id = sh.pupil_id AND c.supersedes = sh.id)")
+
+
 CHRONOLOGY_SOURCES: tuple[Callable[[], str], ...] = (_visit_entries, _step_entries,
-                                                     _outcome_entries)
+                                                     _outcome_entries, sharing_entries)
 
 
 def _chronology_sql() -> str:

@@ -19,10 +19,8 @@ from typing import Any
 
 from bot.domain import sharing as words
 from bot.domain.conversation_kinds import ConversationKind
-from bot.storage import audit
 from bot.storage.db import Conn, stamp
 from bot.storage.officers import Officer
-from bot.storage.pathway import SUPERVISION, Entry, access
 
 SOURCE = "sharing"  # the chronology's source of a sharing entry
 _CURRENT = ("NOT EXISTS (SELECT 1 FROM sharing_log c"
@@ -146,37 +144,6 @@ def _exported(row: Any) -> dict[str, Any]:
         "reason": dict(vocab.REASONS)[row["reason"]], "note": row["note"],
         "recorded_by": row["officer_ref"], "supersedes": row["supersedes"],
         "saved_at": row["saved_at"]}
-
-
-# The chronology's rows in the shape of bot/storage/pathway's `_CHRONOLOGY` (source, id,
-# on_date, what, ref, saved_at), so /case can add it to that union with UNION ALL;
-# `what` is "<decision>:<recipient>" (words.describe reads it).
-CHRONOLOGY_SQL = f"""
-    SELECT 'sharing' AS source, sh.id, sh.shared_on AS on_date,
-           sh.decision || ':' || sh.recipient AS what, o.ref, sh.saved_at
-      FROM sharing_log sh JOIN officers o ON o.id = sh.officer_id
-     WHERE sh.pupil_id = :pupil AND {_CURRENT}
-"""
-
-
-async def sharing_chronology(conn: Conn, officer: Officer, pupil_id: int, *,
-                             audited: bool = True,
-                             now: datetime | None = None) -> list[Entry]:
-    """The pupil's current sharing decisions as chronology entries, newest first; [] for
-    a pupil this person may not see (the card's and /case's scope: own pupils, and a
-    supervisor's team's read-only). Audited unless the caller audits its whole view."""
-    seen = await access(conn, officer, pupil_id)
-    if seen is None:
-        return []
-    rows = await conn.fetchall(
-        f"SELECT * FROM ({CHRONOLOGY_SQL}) t ORDER BY on_date DESC, saved_at DESC, id DESC",
-        {"pupil": pupil_id})
-    if audited:
-        await audit.append(conn, actor=officer.actor, action="sharing_chronology",
-                           target=f"pupil:{pupil_id}",
-                           reason=SUPERVISION if seen == SUPERVISION else "case_view", at=now)
-    return [Entry(row["source"], row["id"], date.fromisoformat(row["on_date"]), row["what"],
-                  row["ref"], row["saved_at"]) for row in rows]
 
 
 async def discard_expired_drafts(conn: Conn, now: datetime) -> int:

@@ -49,8 +49,9 @@ def test_stage_items_counts_and_chronology_with_their_dates() -> None:
         entries=(Entry("outcome", 3, date(2026, 11, 2), "issued", "EWO1", "x"),
                  Entry("step", 2, date(2026, 11, 2), "pn_referral", "EWO1", "x"),
                  Entry("step", 1, date(2024, 1, 5), "nti", None, "x"),
-                 Entry("sharing", 9, date(2024, 1, 4), "school", "EWO1", "x")),
-        total=4)
+                 Entry("sharing", 9, date(2024, 1, 4), "not_shared:school", "EWO1", "x"),
+                 Entry("letter", 8, date(2024, 1, 3), "sent", "EWO1", "x")),
+        total=5)
     assert case_chat.case_text(AMELIA, case, minutes=15).splitlines() == [
         "Case: Amelia Hughes (C00007)",
         "Current stage: Enforcement — Penalty-notice referral, 02/11/2026",
@@ -60,12 +61,13 @@ def test_stage_items_counts_and_chronology_with_their_dates() -> None:
         "Penalty notices per parent (last 3 years):",
         f"• Jo Hughes: 0 — {rules.FIRST_NOTICE_TEXT}",
         f"• Sam Hughes: 2 — {rules.THIRD_REFUSED_TEXT}",
-        "Chronology, newest first (1–4 of 4):",
+        "Chronology, newest first (1–5 of 5):",
         "• 02/11/2026 — Penalty notice issued (EWO1)",
         "• 02/11/2026 — Penalty-notice referral (EWO1)",
         "• 05/01/2024 — Notice to Improve (imported)",
+        "• 04/01/2024 — Not shared with School (EWO1)",
         # A source the view has no label for yet still shows, by its code.
-        "• 04/01/2024 — sharing: school (EWO1)",
+        "• 03/01/2024 — letter: sent (EWO1)",
         "",
         "This message is deleted after 15 minutes.",
     ]

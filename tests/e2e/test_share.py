@@ -136,6 +136,11 @@ async def test_a_sharing_decision_recorded_by_pressing_buttons(case: Caseload,
     # The record's recipients, for a rights decision (Article 19).
     recipients = await db.read(rights.recipients_of, case.amelia)
     assert recipients == ["Police (last 24/11/2026)"]
+    # And the case's chronology shows it, without the note.
+    await user.send("/case C00001")
+    shown = await user.edited(await user.next_message())  # "One moment…", then the case
+    assert "• 24/11/2026 — Shared with Police (EWO1)" in shown.text.splitlines()
+    assert "PC Jones" not in shown.text
 
 
 async def test_no_condition_is_asked_unless_sen_or_health_is_shared(case: Caseload,

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.domain import sharing as words
 from bot.storage import officers as officer_store
-from bot.storage import sharing
+from bot.storage import pathway, sharing
 from bot.storage.db import Conn, Database, stamp
 from bot.storage.officers import Officer
 from bot.storage.sharing import NewSharing
@@ -30,7 +30,7 @@ async def record(db: Database, officer: Officer, new: NewSharing, token: str) ->
     return await db.write(sharing.record, officer, new, draft_token=token, now=NOW)
 
 
-async def test_one_entry_per_draft_and_the_chronology_newest_first(db: Database) -> None:
+async def test_one_entry_per_draft_and_the_case_chronology_newest_first(db: Database) -> None:
     seed = Seed(db)
     supervisor = await seed.officer("SUP1", "supervisor")
     ann = await seed.officer("EWO1", supervisor="SUP1")
@@ -45,16 +45,17 @@ async def test_one_entry_per_draft_and_the_chronology_newest_first(db: Database)
     # A correction supersedes the first: only the newer shows.
     fixed = await record(db, ann, entry(pupil, date(2026, 11, 1), "camhs", supersedes=first),
                          "tok3")
-    lines = await db.write(sharing.sharing_chronology, ann, pupil, now=NOW)
+    lines, total = await db.write(pathway.chronology, ann, pupil, now=NOW)
+    assert total == 2
     assert [(line.source, line.id, line.on, words.describe(line.what), line.officer_ref)
             for line in lines] == [
         ("sharing", refused, date(2026, 11, 3), "Not shared with School", "EWO1"),
         ("sharing", fixed, date(2026, 11, 1), "Shared with CAMHS", "EWO1")]
     # The supervisor reads their team's (audited as supervision); another officer nothing.
-    assert len(await db.write(sharing.sharing_chronology, supervisor, pupil, now=NOW)) == 2
-    assert await db.write(sharing.sharing_chronology, bob, pupil, now=NOW) == []
+    assert (await db.write(pathway.chronology, supervisor, pupil, now=NOW))[1] == 2
+    assert await db.write(pathway.chronology, bob, pupil, now=NOW) == ([], 0)
     audited = await db.read(lambda conn: conn.fetchall(
-        "SELECT actor, reason FROM audit WHERE action = 'sharing_chronology' ORDER BY seq"))
+        "SELECT actor, reason FROM audit WHERE action = 'case_chronology' ORDER BY seq"))
     assert [tuple(row) for row in audited] == [("officer:EWO1", "case_view"),
                                                ("officer:SUP1", "supervision")]
     assert await db.read(sharing.recipients_of, pupil) == ["CAMHS (last 01/11/2026)"]
@@ -83,7 +84,7 @@ async def test_the_same_on_postgresql(pg_db: Any) -> None:
     await record(pg_db, officer, entry(pupil, date(2026, 11, 4), "school"), "tok2")
     await record(pg_db, officer, entry(pupil, date(2026, 11, 5), "housing",
                                        decision="not_shared"), "tok3")
-    lines = await pg_db.write(sharing.sharing_chronology, officer, pupil, now=NOW)
+    lines, _total = await pg_db.write(pathway.chronology, officer, pupil, now=NOW)
     assert [line.what for line in lines] == ["not_shared:housing", "shared:school",
                                              "shared:police"]
     assert await pg_db.read(sharing.recipients_of, pupil) == [
