@@ -96,6 +96,7 @@ class ReferredPupil:
     referred_on: date
     at_referral: Tally
     now: Tally
+    stage: str | None = None  # the pathway stage at the period's end; None: no step
 
 
 @dataclass(frozen=True)
@@ -163,15 +164,40 @@ def weekly_attendance(marks: Mapping[int, Sequence[tuple[date, str]]], period: P
 
 
 @dataclass(frozen=True)
+class Decisions:
+    """Sharing decisions with one type of recipient: shared, and not shared."""
+
+    shared: int = 0
+    not_shared: int = 0
+
+
+@dataclass(frozen=True)
 class Interventions:
-    """Visits delivered in the period to the referred pupils, counted by label."""
+    """What was delivered in the period to the referred pupils, counted by label: visits
+    (by type, by who was seen), pathway steps and outcomes, sharing decisions by
+    recipient type. Corrections count once (only current entries are read)."""
 
     by_type: Mapping[str, int] = field(default_factory=dict)
     by_contact: Mapping[str, int] = field(default_factory=dict)
+    steps: Mapping[str, int] = field(default_factory=dict)
+    outcomes: Mapping[str, int] = field(default_factory=dict)
+    sharing: Mapping[str, Decisions] = field(default_factory=dict)
 
     @property
     def visits(self) -> int:
         return sum(self.by_type.values())
+
+    @property
+    def pathway_steps(self) -> int:
+        return sum(self.steps.values())
+
+    @property
+    def pathway_outcomes(self) -> int:
+        return sum(self.outcomes.values())
+
+    @property
+    def sharing_decisions(self) -> int:
+        return sum(one.shared + one.not_shared for one in self.sharing.values())
 
 
 @dataclass(frozen=True)
@@ -195,6 +221,9 @@ class SchoolReport:
 
     def counts(self) -> dict[str, int]:
         """The figures the audit entry keeps (counts only, never names)."""
-        return {"referred": self.headline.referred, "visits": self.interventions.visits,
+        done = self.interventions
+        return {"referred": self.headline.referred, "visits": done.visits,
+                "pathway_steps": done.pathway_steps, "pathway_outcomes": done.pathway_outcomes,
+                "sharing_decisions": done.sharing_decisions,
                 "persistent_now": self.headline.persistent_now,
                 "severe_now": self.headline.severe_now}

@@ -1,5 +1,6 @@
 """A school's report as an A4 PDF: a title page with the headline figures, the charts,
-the interventions and the table of referred pupils, the footer on every page.
+the interventions (visits, pathway steps and outcomes, sharing decisions) and the table
+of referred pupils with their current stage, the footer on every page.
 
 reportlab lays it out (tables split across pages with their header repeated); the
 fonts are DejaVu Sans from matplotlib's own data, embedded, so every reader shows the
@@ -19,6 +20,11 @@ from bot.domain.school_report import SchoolReport
 FOOTER_WARNING = "Contains personal data — handle under your data-protection policy"
 TITLE = "Education welfare service report"
 FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
+NO_VISITS = "No visits or contacts were recorded in the period."
+NO_STEPS = "No pathway step was recorded in the period."
+NO_OUTCOMES = "No pathway outcome was recorded in the period."
+NO_SHARING = "No sharing decision was recorded in the period."
+NO_STAGE = "—"  # no pathway step on record by the period's end
 _GREY = "#5a5a5a"
 _HEADLINE_BLUE = "#1f4e79"
 
@@ -171,19 +177,35 @@ def _charts(report: SchoolReport, styles: dict) -> list:
 
 
 def _interventions(report: SchoolReport, styles: dict) -> list:
-    from reportlab.platypus import Paragraph
+    from reportlab.platypus import Paragraph, Spacer
 
     done = report.interventions
-    story = [Paragraph("Interventions delivered", styles["h2"])]
-    if not done.visits:
-        return [*story, Paragraph("No visits or contacts were recorded in the period.",
-                                  styles["body"])]
-    story.append(_table([("Visits by type", "Number"), *done.by_type.items()],
-                        widths=(110, 30)))
-    story.append(Paragraph(" ", styles["body"]))
-    story.append(_table([("Visits by who was seen", "Number"), *done.by_contact.items()],
-                        widths=(110, 30)))
-    return story
+    tally = (110, 30)
+    sections = [
+        _counted([("Visits by type", "Number"), *done.by_type.items()], tally, NO_VISITS,
+                 styles),
+        _counted([("Pathway steps", "Number"), *done.steps.items()], tally, NO_STEPS, styles),
+        _counted([("Pathway outcomes", "Number"), *done.outcomes.items()], tally, NO_OUTCOMES,
+                 styles),
+        _counted([("Sharing decisions by recipient", "Shared", "Not shared"),
+                  *((recipient, one.shared, one.not_shared)
+                    for recipient, one in done.sharing.items())], (90, 25, 25), NO_SHARING,
+                 styles),
+    ]
+    if done.visits:
+        sections.insert(1, _table([("Visits by who was seen", "Number"),
+                                   *done.by_contact.items()], widths=tally))
+    story: list = [Paragraph("Interventions delivered", styles["h2"])]
+    for section in sections:
+        story += [section, Spacer(1, 8)]
+    return story[:-1]
+
+
+def _counted(rows: list, widths: tuple[int, ...], empty: str, styles: dict):  # noqa: ANN202
+    """The table of counts, or the line saying there was nothing to count."""
+    from reportlab.platypus import Paragraph
+
+    return _table(rows, widths=widths) if len(rows) > 1 else Paragraph(empty, styles["body"])
 
 
 def _pupil_table(report: SchoolReport, styles: dict) -> list:
@@ -193,11 +215,12 @@ def _pupil_table(report: SchoolReport, styles: dict) -> list:
     if not report.pupils:
         return [*story, Paragraph("No pupil of this school was referred in the period.",
                                   styles["body"])]
-    header = ("Name", "Year", "Case ref", "Referred", "At referral", "Now", "Officer")
+    header = ("Name", "Year", "Case ref", "Referred", "At referral", "Now", "Stage", "Officer")
     rows = [(pupil.name, pupil.year_group, pupil.case_ref,
              f"{pupil.referred_on:%d/%m/%Y}", pupil.at_referral.attendance_percent_text,
-             pupil.now.attendance_percent_text, pupil.officer_ref) for pupil in report.pupils]
-    story.append(_table([header, *rows], widths=(48, 12, 24, 22, 22, 18, 28)))
+             pupil.now.attendance_percent_text, pupil.stage or NO_STAGE, pupil.officer_ref)
+            for pupil in report.pupils]
+    story.append(_table([header, *rows], widths=(40, 10, 22, 20, 20, 16, 28, 18)))
     return story
 
 

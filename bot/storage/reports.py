@@ -1,15 +1,23 @@
-"""What a commissioning school's report reads: its referred pupils, their marks and the
-visits delivered to them, in one snapshot; and the audit entry for each report made."""
+"""What a commissioning school's report reads: its referred pupils, their marks, their
+pathway stage and what was delivered to them (visits, pathway steps and outcomes,
+sharing decisions), in one snapshot; and the audit entry for each report made.
+
+Only current entries count: a correction replaces the entry it supersedes, by the same
+rules the case view reads them with (bot/storage/pathway.py, bot/storage/sharing.py).
+A typed recipient's name is never read: the school sees "Other"."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
 
+from bot.domain import sharing as sharing_words
+from bot.domain.pathway_text import OUTCOME_LABELS, STAGES, STEP_LABELS, label
 from bot.domain.school_report import (
     Allocation,
+    Decisions,
     Interventions,
     Period,
     referral,
@@ -18,6 +26,8 @@ from bot.domain.text import pupil_name
 from bot.domain.visits import CONTACT_OUTCOMES, VISIT_TYPES, label_of
 from bot.storage import audit
 from bot.storage.db import Conn
+from bot.storage.pathway import _CURRENT_OUTCOME, _CURRENT_STEP, Stage
+from bot.storage.sharing import _CURRENT as _CURRENT_SHARING
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,7 @@ class ReferredRow:
     case_ref: str
     officer_ref: str
     referred_on: date
+    stage: str | None = None  # the pathway stage's label at the period's end
 
 
 @dataclass(frozen=True)
@@ -61,13 +72,20 @@ async def school(conn: Conn, urn: str) -> School | None:
 
 async def school_data(conn: Conn, found: School, period: Period, marks_from: date
                 ) -> SchoolData:
-    """The referred pupils of `found` in `period`, with their marks from `marks_from` to the
-    period's end and the visits delivered to them in the period (corrections counted once)."""
-    pupils = await _referred(conn, found.urn, period)
-    ids = {pupil.pupil_id for pupil in pupils}
+    """The referred pupils of `found` in `period` with their stage at its end, their marks
+    from `marks_from` to the period's end and what was delivered to them in the period
+    (corrections counted once)."""
+    referred = await _referred(conn, found.urn, period)
+    ids = {pupil.pupil_id for pupil in referred}
+    stages = await _stages(conn, found.urn, ids, period.end)
+    pupils = tuple(replace(pupil, stage=_stage_label(stages.get(pupil.pupil_id)))
+                   for pupil in referred)
     marks = await _marks(conn, found.urn, ids, marks_from, period.end)
-    return SchoolData(found, tuple(pupils), marks,
-                      await _interventions(conn, found.urn, ids, period))
+    visits = await _interventions(conn, found.urn, ids, period)
+    return SchoolData(found, pupils, marks, replace(
+        visits, steps=await _steps(conn, found.urn, ids, period),
+        outcomes=await _outcomes(conn, found.urn, ids, period),
+        sharing=await _sharing(conn, found.urn, ids, period)))
 
 
 async def _referred(conn: Conn, urn: str, period: Period) -> list[ReferredRow]:
@@ -133,6 +151,75 @@ async def _interventions(conn: Conn, urn: str, pupil_ids: set[int], period: Peri
     order = {label: n for n, (_, label) in enumerate((*VISIT_TYPES, *CONTACT_OUTCOMES))}
     return Interventions(dict(sorted(by_type.items(), key=lambda item: order[item[0]])),
                          dict(sorted(by_contact.items(), key=lambda item: order.get(item[0], 99))))
+
+
+async def _stages(conn: Conn, urn: str, pupil_ids: set[int], last: date) -> dict[int, Stage]:
+    """Each pupil's stage on `last`, as /case has it: the latest current step (by step
+    date, then as saved) dated on or before that day."""
+    rows = await conn.fetchall(
+        "SELECT s.pupil_id, s.kind, s.step_date FROM pathway_steps s"
+        " JOIN pupils p ON p.id = s.pupil_id"
+        f" WHERE p.school_urn = ? AND s.step_date <= ? AND {_CURRENT_STEP}"
+        " ORDER BY s.step_date, s.id", (urn, last.isoformat()))
+    return {row["pupil_id"]: Stage(row["kind"], _day(row["step_date"]))
+            for row in rows if row["pupil_id"] in pupil_ids}  # the latest is kept
+
+
+def _stage_label(stage: Stage | None) -> str | None:
+    return None if stage is None else label(STAGES, stage.kind)
+
+
+def _in_order(counts: Counter[str], labels: dict[str, str]) -> dict[str, int]:
+    """Counts keyed by label, in the vocabulary's order (unknown codes last)."""
+    order = list(labels)
+    ranked = sorted(counts.items(),
+                    key=lambda item: order.index(item[0]) if item[0] in order else len(order))
+    return {label(labels, code): n for code, n in ranked}
+
+
+async def _steps(conn: Conn, urn: str, pupil_ids: set[int], period: Period) -> dict[str, int]:
+    """Current pathway steps dated in the period, by kind."""
+    rows = await conn.fetchall(
+        "SELECT s.pupil_id, s.kind FROM pathway_steps s JOIN pupils p ON p.id = s.pupil_id"
+        f" WHERE p.school_urn = ? AND s.step_date BETWEEN ? AND ? AND {_CURRENT_STEP}",
+        (urn, period.start.isoformat(), period.end.isoformat()))
+    return _in_order(Counter(row["kind"] for row in rows if row["pupil_id"] in pupil_ids),
+                     STEP_LABELS)
+
+
+async def _outcomes(conn: Conn, urn: str, pupil_ids: set[int], period: Period
+                    ) -> dict[str, int]:
+    """Current pathway outcomes dated in the period, by outcome (a penalty notice is one
+    per parent it was issued to)."""
+    rows = await conn.fetchall(
+        "SELECT o.pupil_id, o.outcome FROM pathway_outcomes o"
+        " JOIN pupils p ON p.id = o.pupil_id"
+        f" WHERE p.school_urn = ? AND o.outcome_date BETWEEN ? AND ? AND {_CURRENT_OUTCOME}",
+        (urn, period.start.isoformat(), period.end.isoformat()))
+    return _in_order(Counter(row["outcome"] for row in rows if row["pupil_id"] in pupil_ids),
+                     OUTCOME_LABELS)
+
+
+async def _sharing(conn: Conn, urn: str, pupil_ids: set[int], period: Period
+                   ) -> dict[str, Decisions]:
+    """Current sharing decisions dated in the period, by recipient type, shared and not
+    shared apart. The typed name of an Other recipient is not read."""
+    rows = await conn.fetchall(
+        "SELECT sh.pupil_id, sh.recipient, sh.decision FROM sharing_log sh"
+        " JOIN pupils p ON p.id = sh.pupil_id"
+        f" WHERE p.school_urn = ? AND sh.shared_on BETWEEN ? AND ? AND {_CURRENT_SHARING}",
+        (urn, period.start.isoformat(), period.end.isoformat()))
+    shared: Counter[str] = Counter()
+    not_shared: Counter[str] = Counter()
+    for row in rows:
+        if row["pupil_id"] in pupil_ids:
+            (shared if row["decision"] == sharing_words.SHARED else not_shared)[
+                row["recipient"]] += 1
+    order = [code for code, _ in sharing_words.RECIPIENTS]
+    found = sorted(set(shared) | set(not_shared),
+                   key=lambda code: order.index(code) if code in order else len(order))
+    return {sharing_words.recipient_label(code): Decisions(shared[code], not_shared[code])
+            for code in found}
 
 
 async def record_report(conn: Conn, *, actor: str, urn: str, period: Period,
