@@ -220,7 +220,7 @@ def _pupil_table(report: SchoolReport, styles: dict) -> list:
              f"{pupil.referred_on:%d/%m/%Y}", pupil.at_referral.attendance_percent_text,
              pupil.now.attendance_percent_text, pupil.stage or NO_STAGE, pupil.officer_ref)
             for pupil in report.pupils]
-    story.append(_table([header, *rows], widths=(40, 10, 22, 20, 20, 16, 28, 18)))
+    story.append(_table([header, *rows], widths=(39, 10, 22, 20, 20, 16, 29, 18)))
     return story
 
 

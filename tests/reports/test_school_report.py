@@ -24,6 +24,7 @@ from bot.reports.pdf import FOOTER_WARNING
 from bot.reports.service import build_report, write_school_report
 from bot.settings import Settings
 from bot.storage import officers as officer_store
+from bot.storage import pathway, sharing
 from bot.storage import reports as report_store
 from bot.storage import retention as retention_store
 from bot.storage.db import Conn, Database
@@ -279,3 +280,148 @@ async def test_a_disposed_pupil_is_gone_from_the_next_report(service: Service) -
 
     assert after.pupils == ()
     assert after.interventions.visits == 0
+
+
+# --- pathway steps and outcomes, sharing decisions, current stage -------------------------
+
+TYPED_OTHERS = ("Acme Mentoring Ltd", "Bramble Family Trust")
+
+
+async def seed_casework(service: Service) -> None:
+    """Amelia's pathway and sharing this term, with corrections and entries on either side
+    of October; Nadia's (another school's) in the period too."""
+    now = at(TODAY)
+
+    async def _transaction(conn: Conn) -> None:
+        one = await officer_store.officer_by_ref(conn, "EWO1")
+        two = await officer_store.officer_by_ref(conn, "EWO2")
+        assert one is not None and two is not None
+        amelia = await pupil_id(conn, "referred")
+        nadia = await pupil_id(conn, "elsewhere")
+
+        async def step(officer, pupil: int, kind: str, on: date, **fields) -> int:  # noqa: ANN001
+            saved = await pathway.record_step(conn, officer, pathway.NewStep(
+                pupil, kind, on, **fields), today=TODAY, now=now)
+            assert saved.id is not None, saved.problem
+            return saved.id
+
+        async def outcome(step_id: int, what: str, on: date, **fields) -> int:
+            saved = await pathway.record_outcome(conn, one, pathway.NewOutcome(
+                step_id, what, on, **fields), now=now)
+            assert saved.id is not None, saved.problem
+            return saved.id
+
+        await step(one, amelia, "support_plan", date(2025, 9, 20))  # before the period
+        wrong = await step(one, amelia, "support_plan", date(2025, 10, 20))
+        await step(one, amelia, "support_plan", date(2025, 10, 21), supersedes=wrong)
+        prosecution = await step(one, amelia, "prosecution", date(2025, 11, 10),
+                                 section="444(1)")
+        await outcome(prosecution, "hearing", date(2025, 11, 24), detail="Adjourned")
+        eso = await step(one, amelia, "eso", date(2025, 11, 12))
+        refused = await outcome(eso, "refused", date(2025, 11, 19))
+        await outcome(eso, "refused", date(2025, 11, 20), supersedes=refused)
+        await step(two, nadia, "support_plan", date(2025, 10, 15))
+
+        async def share(officer, pupil: int, recipient: str, decision: str, on: date,  # noqa: ANN001
+                        *, other: str | None = None, supersedes: int | None = None) -> int:
+            shared = decision == "shared"
+            saved = await sharing.record(conn, officer, sharing.NewSharing(
+                pupil, recipient, other, decision, ("attendance",),
+                "public_task" if shared else None, None, "barrier", on, None, supersedes),
+                draft_token=f"t{on}{recipient}{decision}{supersedes}", now=now)
+            assert saved is not None
+            return saved
+
+        await share(one, amelia, "social_care", "shared", date(2025, 9, 25))  # before
+        await share(one, amelia, "school", "shared", date(2025, 10, 10))
+        await share(one, amelia, "police", "not_shared", date(2025, 10, 12))
+        camhs = await share(one, amelia, "camhs", "shared", date(2025, 10, 14))
+        await share(one, amelia, "health", "shared", date(2025, 10, 14), supersedes=camhs)
+        await share(one, amelia, "other", "shared", date(2025, 11, 1), other=TYPED_OTHERS[0])
+        await share(one, amelia, "other", "not_shared", date(2025, 11, 2),
+                    other=TYPED_OTHERS[1])
+        await share(two, nadia, "school", "shared", date(2025, 10, 16))
+
+    await service.db.write(_transaction)
+
+
+async def pupil_id(conn: Conn, key: str) -> int:
+    found = await conn.fetchval("SELECT id FROM pupils WHERE upn = ?", (PUPILS[key][0],))
+    assert found is not None
+    return int(found)
+
+
+def lines_of(path: Path) -> list[str]:
+    return [line.strip() for page in pdf_text(path) for line in page.splitlines()]
+
+
+def row(lines: list[str], *cells: str) -> bool:
+    """Whether a table row reads back: its cells come out one a line, in order."""
+    return any(lines[n:n + len(cells)] == list(cells) for n in range(len(lines)))
+
+
+async def test_pathway_and_sharing_of_the_period_in_the_pdf(service: Service,
+                                                             tmp_path: Path) -> None:
+    await seed_casework(service)
+    out = tmp_path / "hillside.pdf"
+
+    written = await write_school_report(service.db, service.settings, HILLSIDE, PERIOD, out,
+                                        force=False, actor=ACTOR, now=at(TODAY))
+
+    done = written.report.interventions
+    assert done.steps == {"Support plan": 1, "Prosecution referral": 1,
+                          "Education supervision order applied for": 1}
+    assert done.outcomes == {"Prosecution hearing outcome": 1,
+                             "Education supervision order refused": 1}
+    lines = lines_of(out)
+    for cells in (("Pathway steps", "Number", "Support plan", "1", "Prosecution referral", "1",
+                   "Education supervision order applied for", "1"),
+                  ("Pathway outcomes", "Number", "Prosecution hearing outcome", "1",
+                   "Education supervision order refused", "1"),
+                  ("Sharing decisions by recipient", "Shared", "Not shared", "School", "1", "0",
+                   "School nurse or health", "1", "0", "Police", "0", "1", "Other", "1", "1",
+                   "Referred pupils")):
+        assert row(lines, *cells), cells
+    text = "\n".join(lines)
+    for absent in ("Children's social care", "CAMHS", *TYPED_OTHERS, "Acme", "Bramble"):
+        assert absent not in text
+    case_ref = written.report.pupils[0].case_ref
+    assert row(lines, "Amelia Hughes", "5", case_ref, "01/10/2025", "100.0 %", "65.9 %",
+               "Enforcement", "EWO1")
+    counts = written.report.counts()
+    assert (counts["pathway_steps"], counts["pathway_outcomes"],
+            counts["sharing_decisions"]) == (3, 2, 5)
+
+
+async def test_the_stage_is_the_one_at_the_period_end(service: Service) -> None:
+    await seed_casework(service)
+    october = Period(date(2025, 10, 1), date(2025, 10, 31))
+
+    report = await report_of(service, period=october)
+    riverside = await report_of(service, RIVERSIDE)
+
+    assert [pupil.stage for pupil in report.pupils] == ["Support"]
+    assert report.interventions.steps == {"Support plan": 1}
+    assert report.interventions.outcomes == {}
+    assert riverside.interventions.steps == {"Support plan": 1}
+    assert {recipient: (one.shared, one.not_shared)
+            for recipient, one in riverside.interventions.sharing.items()} == {"School": (1, 0)}
+
+
+async def test_a_pupil_with_no_step_has_a_dash_and_the_sections_say_none(
+        service: Service, tmp_path: Path) -> None:
+    whole_term = Period(date(2025, 9, 1), TODAY)
+    out = tmp_path / "term.pdf"
+
+    written = await write_school_report(service.db, service.settings, HILLSIDE, whole_term,
+                                        out, force=False, actor=ACTOR, now=at(TODAY))
+
+    lines = lines_of(out)
+    oscar = written.report.pupils[1]
+    assert oscar.name == "Oscar Pemberton" and oscar.stage is None
+    start = lines.index("Oscar Pemberton")
+    assert lines[start + 6:start + 8] == ["—", "EWO2"]
+    for line in ("No pathway step was recorded in the period.",
+                 "No pathway outcome was recorded in the period.",
+                 "No sharing decision was recorded in the period."):
+        assert line in lines
