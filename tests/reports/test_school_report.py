@@ -29,6 +29,7 @@ from bot.storage import reports as report_store
 from bot.storage import retention as retention_store
 from bot.storage.db import Conn, Database
 from tests.conftest import make_settings
+from tests.pg import settings_for
 
 LONDON = ZoneInfo("Europe/London")
 TODAY = date(2025, 12, 5)
@@ -87,6 +88,25 @@ class Service:
 async def service(tmp_path: Path) -> AsyncIterator[Service]:
     settings = make_settings(tmp_path)
     db = await Database.open(settings)
+    try:
+        yield await seeded_service(tmp_path, db, settings)
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+async def pg_service(tmp_path: Path, pg_url: str) -> AsyncIterator[Service]:
+    """The same service on PostgreSQL, without marks (the casework figures read none)."""
+    settings = settings_for(tmp_path, pg_url)
+    db = await Database.open(settings)
+    try:
+        yield await seeded_service(tmp_path, db, settings, marks=False)
+    finally:
+        await db.close()
+
+
+async def seeded_service(tmp_path: Path, db: Database, settings: Settings, *,
+                         marks: bool = True) -> Service:
     seeded = Service(tmp_path, db, settings)
     async def _transaction(conn: Conn) -> None:
         await officer_store.add_officer(conn, ref="EWO1", name="Officer One", role="officer",
@@ -104,10 +124,11 @@ async def service(tmp_path: Path) -> AsyncIterator[Service]:
     # Rufus: a record from 2023-24, allocated then, visited then, gone quiet since.
     await seeded.load("allocations", "upn,officer_ref", [f"{PUPILS['old'][0]},EWO2"],
                       on=date(2023, 10, 2))
-    await seeded.load("attendance", "upn,date,session,code",
-                      [f"{PUPILS['old'][0]},{d},{s},{code_for('old', d, s)}"
-                       for d in school_days(date(2023, 9, 4), date(2024, 5, 31))
-                       for s in ("AM", "PM")], on=date(2024, 6, 1))
+    if marks:
+        await seeded.load("attendance", "upn,date,session,code",
+                          [f"{PUPILS['old'][0]},{d},{s},{code_for('old', d, s)}"
+                           for d in school_days(date(2023, 9, 4), date(2024, 5, 31))
+                           for s in ("AM", "PM")], on=date(2024, 6, 1))
     await seeded.load("visits", "upn,officer_ref,date,type,outcome",
                       [f"{PUPILS['old'][0]},EWO2,2023-11-06,Home visit,Parent/carer seen"],
                       on=date(2023, 11, 6))
@@ -126,15 +147,15 @@ async def service(tmp_path: Path) -> AsyncIterator[Service]:
         for day in school_days(date(2025, 9, 1), date(2025, 12, 4)):
             for session in ("AM", "PM"):
                 rows.append(f"{PUPILS[key][0]},{day},{session},{code_for(key, day, session)}")
-    await seeded.load("attendance", "upn,date,session,code", rows, on=TODAY)
+    if marks:
+        await seeded.load("attendance", "upn,date,session,code", rows, on=TODAY)
     await seeded.load("visits", "upn,officer_ref,date,type,outcome", [
         f"{PUPILS['referred'][0]},EWO1,2025-10-08,Home visit,No reply – card left",
         f"{PUPILS['referred'][0]},EWO1,2025-10-15,Home visit,Parent/carer seen",
         f"{PUPILS['referred'][0]},EWO1,2025-11-03,School meeting,Child seen",
         f"{PUPILS['before'][0]},EWO2,2025-09-10,Phone call,Parent/carer seen",
     ], on=TODAY)
-    yield seeded
-    await db.close()
+    return seeded
 
 
 PERIOD = Period(date(2025, 10, 1), TODAY)
@@ -425,3 +446,16 @@ async def test_a_pupil_with_no_step_has_a_dash_and_the_sections_say_none(
                  "No pathway outcome was recorded in the period.",
                  "No sharing decision was recorded in the period."):
         assert line in lines
+
+
+async def test_the_same_casework_figures_on_postgresql(pg_service: Service) -> None:
+    await seed_casework(pg_service)
+
+    report = await report_of(pg_service)
+
+    done = report.interventions
+    assert (done.pathway_steps, done.pathway_outcomes) == (3, 2)
+    assert {recipient: (one.shared, one.not_shared) for recipient, one in done.sharing.items()
+            } == {"School": (1, 0), "School nurse or health": (1, 0), "Police": (0, 1),
+                  "Other": (1, 1)}
+    assert [pupil.stage for pupil in report.pupils] == ["Enforcement"]
