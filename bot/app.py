@@ -46,9 +46,11 @@ from bot.processing import PerChatUpdateProcessor, RateLimiter
 from bot.settings import Settings
 from bot.storage import meta
 from bot.storage.audit import Appender
+from bot.storage.chatlocks import ChatLocks, chat_locks
 from bot.storage.db import Database, load_pepper
 
 log = logging.getLogger(__name__)
+CHAT_LOCKS_KEY = "ewo.chat_locks"  # bot_data: each chat's lock in the database (several instances)
 JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
 
 # What the bot asks Telegram for (getUpdates' allowed_updates): the types the gate lets
@@ -165,11 +167,18 @@ async def _post_init(application: Application) -> None:
     application.bot_data[SERVICES_KEY] = Services(db, wiring.settings, wiring.clock,
                                                 load_pepper(wiring.settings), Appender(db))
     await db.write(meta.remember_bot_username, application.bot.username)
+    processor = application.update_processor
+    if isinstance(processor, PerChatUpdateProcessor):
+        locks = application.bot_data[CHAT_LOCKS_KEY] = chat_locks(db)
+        processor.use_locks(locks)
 
 
 async def _post_shutdown(application: Application) -> None:
     wiring: Wiring = application.bot_data["wiring"]
     services: Services | None = application.bot_data.get(SERVICES_KEY)
+    locks: ChatLocks | None = application.bot_data.pop(CHAT_LOCKS_KEY, None)
+    if locks is not None:
+        await locks.close()
     if services is not None and wiring.db is None:
         await services.db.close()
 

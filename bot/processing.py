@@ -17,6 +17,8 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.storage.chatlocks import ChatLocks, LocalOnly
+
 # Telegram's 429 names the seconds to wait. Up to this long, the request is sent again
 # after the wait (the person's chat waits with it); a longer wait goes back to the
 # caller: the outbox keeps it in the database, a handler's reply is reported as failed.
@@ -38,6 +40,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     other. A chat waiting for its own lock holds no slot, so each chat has at most one
     update at the slots' queue: a flood from one chat takes one slot in turn with every
     other chat. `idle()` lets tests and the demo wait until every update has been handled.
+
+    With several instances (`use_locks`, given the database's chat locks) an update
+    also holds its chat's lock in the database while it is handled, taken after this
+    process's own lock for the chat and before a slot, so a chat busy on another
+    instance waits holding nothing. `started(update_id)` lets the webhook answer
+    Telegram only once the update holds its chat: Telegram sends a chat's next update
+    after that answer, so whichever instance gets it, it queues behind this one.
     """
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
@@ -47,6 +56,29 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._waiting: dict[int, int] = {}
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
+        self._chat_locks: ChatLocks = LocalOnly()
+        self._started: dict[int, asyncio.Future[None]] = {}
+
+    def use_locks(self, locks: ChatLocks) -> None:
+        """Hold each chat's lock in the database too (several instances)."""
+        self._chat_locks = locks
+
+    def started(self, update_id: int) -> asyncio.Future[None]:
+        """Done once the update of this id holds its chat's locks (or has ended)."""
+        future = self._started.get(update_id)
+        if future is None:
+            future = self._started[update_id] = asyncio.get_running_loop().create_future()
+        return future
+
+    def forget(self, update_id: int) -> None:
+        """The caller no longer waits for `started(update_id)`."""
+        self._started.pop(update_id, None)
+
+    def _mark_started(self, update: object) -> None:
+        if isinstance(update, Update):
+            future = self._started.pop(update.update_id, None)
+            if future is not None and not future.done():
+                future.set_result(None)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
@@ -56,9 +88,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if self._idle is not None:
             self._idle.clear()
         try:
-            async with lock, self._slots:
-                await coroutine
+            async with lock, self._chat_locks.hold(key):
+                self._mark_started(update)
+                async with self._slots:
+                    await coroutine
         finally:
+            self._mark_started(update)
             self._waiting[key] -= 1
             if not self._waiting[key]:
                 del self._waiting[key]
