@@ -283,6 +283,7 @@ MIGRATIONS: tuple[str, ...] = (
         not_before TEXT NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0,
         claimed_at TEXT,
+        claimed_by TEXT,  -- the instance sending it (EWO_INSTANCE_NAME)
         sent_at TEXT,
         last_error TEXT,
         recipient_id INTEGER REFERENCES officers(id),

@@ -311,6 +311,7 @@ CREATE TABLE outbox (
     not_before TEXT COLLATE "C" NOT NULL,
     attempts BIGINT NOT NULL DEFAULT 0,
     claimed_at TEXT COLLATE "C",
+    claimed_by TEXT COLLATE "C",
     sent_at TEXT COLLATE "C",
     last_error TEXT COLLATE "C",
     recipient_id BIGINT REFERENCES officers(id),

@@ -11,9 +11,9 @@ import pytest
 from telegram import Chat, Message, Update, User
 
 from bot.processing import PerChatUpdateProcessor
+from bot.settings import DatabaseUrl
 from bot.storage.chatlocks import LocalOnly, SessionLocks, chat_locks
 from bot.storage.postgres import PostgresDatabase, connection_info
-from bot.settings import DatabaseUrl
 
 
 def _info(pg_url: str) -> str:
@@ -35,12 +35,13 @@ async def test_a_chat_held_by_one_instance_waits_on_the_other_another_chat_does_
         two: tuple[SessionLocks, SessionLocks]) -> None:
     first, second = two
     order: list[str] = []
-    release = asyncio.Event()
+    release, held = asyncio.Event(), asyncio.Event()
 
     async def on_first() -> None:
         async with first.hold(1001) as had:
             assert had
             order.append("first has 1001")
+            held.set()
             await release.wait()
             order.append("first lets 1001 go")
 
@@ -50,8 +51,7 @@ async def test_a_chat_held_by_one_instance_waits_on_the_other_another_chat_does_
             order.append("second has 1001")
 
     holder = asyncio.create_task(on_first())
-    while not order:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(held.wait(), 5)
     waiter = asyncio.create_task(on_second_same_chat())
     async with asyncio.timeout(5), second.hold(2002) as had:  # another chat: at once
         assert had
