@@ -372,6 +372,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX rights_requests_pupil ON rights_requests (pupil_id, status);
     CREATE INDEX rights_requests_open ON rights_requests (status, due);
 
+    -- Several instances: who is running, and who holds the scheduled jobs' lease
+    -- (bot/storage/leases.py). `fence` goes up each time the lease changes hands; a
+    -- job's writes are refused once it is no longer the fence they started under.
+    CREATE TABLE instances (
+        instance TEXT PRIMARY KEY,
+        seen TEXT NOT NULL
+    );
+    CREATE TABLE leases (
+        lease TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        fence INTEGER NOT NULL,
+        expires TEXT NOT NULL
+    );
+
     -- Append-only, each entry chained to the one before by a keyed hash.
     CREATE TABLE audit (
         seq INTEGER PRIMARY KEY,

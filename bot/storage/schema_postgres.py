@@ -390,6 +390,18 @@ CREATE TABLE rights_requests (
 CREATE INDEX rights_requests_pupil ON rights_requests (pupil_id, status);
 CREATE INDEX rights_requests_open ON rights_requests (status, due);
 
+-- Several instances: who is running, and who holds the scheduled jobs' lease.
+CREATE TABLE instances (
+    instance TEXT COLLATE "C" PRIMARY KEY,
+    seen TEXT COLLATE "C" NOT NULL
+);
+CREATE TABLE leases (
+    lease TEXT COLLATE "C" PRIMARY KEY,
+    holder TEXT COLLATE "C" NOT NULL,
+    fence BIGINT NOT NULL,
+    expires TEXT COLLATE "C" NOT NULL
+);
+
 CREATE TABLE audit (
     seq BIGINT PRIMARY KEY,
     at TEXT COLLATE "C" NOT NULL,
