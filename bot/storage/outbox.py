@@ -432,3 +432,13 @@ async def rows(conn: Conn, *, kind: str | None = None) -> list[OutboxRow]:
     return [OutboxRow(r["id"], r["kind"], r["audience"], json.loads(r["payload"]), r["status"],
                       r["attempts"], r["not_before"], r["last_error"], r["recipient_id"])
             for r in found]
+
+
+async def status_counts(conn: Conn) -> tuple[int, int]:
+    """(waiting to go or being sent, kept as undelivered), for `ewobot status`."""
+    row = await conn.fetchone(
+        "SELECT COALESCE(SUM(CASE WHEN status IN ('pending', 'sending') THEN 1 ELSE 0 END), 0)"
+        " AS pending,"
+        " COALESCE(SUM(CASE WHEN status = 'undelivered' THEN 1 ELSE 0 END), 0) AS undelivered"
+        " FROM outbox")
+    return int(row["pending"]), int(row["undelivered"])
