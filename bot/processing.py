@@ -46,7 +46,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     process's own lock for the chat and before a slot, so a chat busy on another
     instance waits holding nothing. `started(update_id)` lets the webhook answer
     Telegram only once the update holds its chat: Telegram sends a chat's next update
-    after that answer, so whichever instance gets it, it queues behind this one.
+    after that answer, so whichever instance gets it, it queues behind this one. An
+    update that cannot hold its chat in time is `withdraw`n: never handled here, sent
+    again by Telegram, still before the chat's next one.
     """
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
@@ -58,6 +60,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._idle: asyncio.Event | None = None
         self._chat_locks: ChatLocks = LocalOnly()
         self._started: dict[int, asyncio.Future[None]] = {}
+        self._withdrawn: set[int] = set()
 
     def use_locks(self, locks: ChatLocks) -> None:
         """Hold each chat's lock in the database too (several instances)."""
@@ -74,6 +77,23 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """The caller no longer waits for `started(update_id)`."""
         self._started.pop(update_id, None)
 
+    def withdraw(self, update_id: int) -> bool:
+        """Give up an update queued but not yet holding its chat: it will not be handled
+        (the webhook answers Telegram 503 and gets it again). False when it has started
+        already, and so will be handled."""
+        future = self._started.get(update_id)
+        if future is None or future.done():
+            return False
+        self._withdrawn.add(update_id)
+        return True
+
+    def _is_withdrawn(self, update: object) -> bool:
+        if isinstance(update, Update) and update.update_id in self._withdrawn:
+            self._withdrawn.discard(update.update_id)
+            self._started.pop(update.update_id, None)
+            return True
+        return False
+
     def _mark_started(self, update: object) -> None:
         if isinstance(update, Update):
             future = self._started.pop(update.update_id, None)
@@ -88,10 +108,17 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if self._idle is not None:
             self._idle.clear()
         try:
-            async with lock, self._chat_locks.hold(key):
-                self._mark_started(update)
-                async with self._slots:
-                    await coroutine
+            async with lock:
+                if self._is_withdrawn(update):
+                    _discard(coroutine)
+                    return
+                async with self._chat_locks.hold(key):
+                    if self._is_withdrawn(update):
+                        _discard(coroutine)
+                        return
+                    self._mark_started(update)
+                    async with self._slots:
+                        await coroutine
         finally:
             self._mark_started(update)
             self._waiting[key] -= 1
@@ -120,6 +147,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         return None
+
+
+def _discard(coroutine: Awaitable[Any]) -> None:
+    close = getattr(coroutine, "close", None)
+    if close is not None:
+        close()
 
 
 def _chat_key(update: object) -> int:

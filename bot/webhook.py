@@ -8,9 +8,11 @@ health endpoint and always calls setWebhook. Here:
 
 - the secret header is compared in constant time; a request without the right one gets
   403 and is neither read nor logged;
-- an update is answered 200 once it is queued and holds its chat's lock (within
-  ORDER_WAIT_SECONDS): Telegram sends a chat's next update only after that answer, so
-  whichever instance receives it, it is handled after this one (`PerChatUpdateProcessor`);
+- an update is answered 200 once it is queued and holds its chat's lock: Telegram sends
+  a chat's next update only after that answer, so whichever instance receives it, it is
+  handled after this one (`PerChatUpdateProcessor`). One whose chat stays busy past
+  ORDER_WAIT_SECONDS is withdrawn and answered 503: Telegram sends it again, still
+  before the chat's next update, so order holds whatever the load;
 - `/healthz` answers 200 `ok` when the database answers a trivial read, 503 otherwise;
 - the webhook is registered only when Telegram has another URL (or other update types),
   so restarting one of several instances does not disturb the others;
@@ -132,7 +134,10 @@ class WebhookServer:
         try:
             await asyncio.wait_for(asyncio.shield(started), ORDER_WAIT_SECONDS)
         except TimeoutError:
-            log.warning("an update waited %s s for its chat: accepted anyway", ORDER_WAIT_SECONDS)
+            if processor.withdraw(update.update_id):
+                log.info("an update waited %s s for its chat: Telegram sends it again",
+                         ORDER_WAIT_SECONDS)
+                return web.Response(status=503)
         finally:
             processor.forget(update.update_id)
         return web.Response(status=200)

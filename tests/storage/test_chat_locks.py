@@ -136,3 +136,29 @@ async def test_two_processors_on_one_database_never_interleave_a_chat(
         await asyncio.gather(*tasks)
     assert most == 1
     assert all(future.done() for future in started)
+
+
+async def test_an_update_withdrawn_before_it_holds_its_chat_is_never_handled() -> None:
+    """What the webhook does when a chat stays busy: 503, and Telegram sends it again."""
+    processor = PerChatUpdateProcessor()
+    await processor.initialize()
+    release = asyncio.Event()
+    handled: list[int] = []
+
+    async def handle(number: int) -> None:
+        handled.append(number)
+        await release.wait()
+
+    first_started = processor.started(1)
+    first = asyncio.create_task(processor.process_update(_update(1, 5), handle(1)))
+    await asyncio.wait_for(first_started, 5)
+    assert not processor.withdraw(1)  # it holds its chat: it will be handled
+    processor.started(2)
+    second = asyncio.create_task(processor.process_update(_update(2, 5), handle(2)))
+    assert processor.withdraw(2)
+    processor.forget(2)
+    release.set()
+    async with asyncio.timeout(5):
+        await asyncio.gather(first, second)
+    assert handled == [1]
+    await processor.idle()
