@@ -3,7 +3,8 @@ with several instances"): `ewobot run` as three child processes, the stand-in po
 each update to them in turn as a load balancer would.
 
 - Officers who send a burst of updates each (enrolment with its PIN twice, /help, a
-  search) spread over the instances get every answer once and in order.
+  search, /lock, a search kept while locked, the PIN) spread over the instances get
+  every answer once and in order.
 - The job leader SIGKILLed mid-delivery: another instance takes the lease over within
   the limit and every due message goes out; the one left in flight goes again (at
   least once), no other twice.
@@ -49,6 +50,7 @@ LEASE_SECONDS = 3
 # it. Allowed here: that, plus a poll of the outbox and the load of three processes on
 # two cores; in production (30 s) the same bound is 40 s, within SCALE.md's 60 s.
 TAKEOVER_LIMIT = LEASE_SECONDS * 4 / 3 + 6
+ANSWERS = 9  # to each officer's eight updates (the PIN that unlocks gets two)
 SURNAMES = ("Hughes", "Patel", "Okafor", "Nowak", "Byrne", "Lewis")
 
 
@@ -187,12 +189,12 @@ async def test_bursts_of_updates_over_three_instances_are_answered_once_and_in_o
         # Sent at once, not each after its answer: consecutive updates of one chat
         # reach different instances (the stand-in posts to them in turn).
         return [await user.send(text) for text in
-                (f"/start {code}", PIN, PIN, "/help", "sam")]
+                (f"/start {code}", PIN, PIN, "/help", "sam", "/lock", "sam", PIN)]
 
     sent = await asyncio.gather(*(burst(user, code) for user, code, _ in officers))
 
     async def answers(user: FakeUser) -> list[str]:
-        return [(await user.next_message(timeout=60)).text for _ in range(5)]
+        return [(await user.next_message(timeout=60)).text for _ in range(ANSWERS)]
 
     replies = await asyncio.gather(*(answers(user) for user, _, _ in officers))
     for (user, _, surname), texts, ids in zip(officers, replies, sent, strict=True):
@@ -201,6 +203,9 @@ async def test_bursts_of_updates_over_three_instances_are_answered_once_and_in_o
         assert texts[2].startswith(access.ENROLLED)
         assert "/pupils" in texts[3]
         assert texts[4].splitlines()[0].startswith(f"Sam {surname} (")
+        # Locked, a search kept while locked, then unlocked: the kept search answered.
+        assert texts[5:8] == [access.LOCKED_NOW, access.LOCKED_PROMPT, access.UNLOCKED]
+        assert texts[8].splitlines()[0].startswith(f"Sam {surname} (")
         assert ids[0] in user.deleted  # the code's message, as on one instance
     await until(lambda: standin.pending_updates == 0, 30, "every update accepted")
     accepted = Counter(post.update_id for post in standin.webhook_posts if post.status == 200)
@@ -210,7 +215,7 @@ async def test_bursts_of_updates_over_three_instances_are_answered_once_and_in_o
     assert posted_to == {instance.url for instance in deployment.instances}
     await standin.wait_until_taken()
     for user, _, _ in officers:
-        assert len(user.history) == 5, [message.text for message in user.history]
+        assert len(user.history) == ANSWERS, [message.text for message in user.history]
     assert (await db.read(audit.verify)).ok  # one chain, whichever instance wrote
 
 
