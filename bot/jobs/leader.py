@@ -127,7 +127,7 @@ def leader_only(job: Job) -> Callable[[ContextTypes.DEFAULT_TYPE], Awaitable[Non
         try:
             await job(context, dataclasses.replace(svc, db=fenced))
         except leases.LeaseLost as exc:
-            log.info("%s: its writes were refused, the jobs lease has passed on (%s)",
+            log.warning("%s: its writes were refused, the jobs lease has passed on (%s)",
                      job.__name__, exc)
 
     return run
