@@ -5,6 +5,7 @@ chats, a short wait it asks for waited out."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import warnings
 from collections import deque
@@ -87,6 +88,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._withdrawn.add(update_id)
         return True
 
+    def _withdrawn_while_waiting(self, update: object) -> bool:
+        return isinstance(update, Update) and update.update_id in self._withdrawn
+
     def _is_withdrawn(self, update: object) -> bool:
         if isinstance(update, Update) and update.update_id in self._withdrawn:
             self._withdrawn.discard(update.update_id)
@@ -112,7 +116,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 if self._is_withdrawn(update):
                     _discard(coroutine)
                     return
-                async with self._chat_locks.hold(key):
+                abandon = functools.partial(self._withdrawn_while_waiting, update)
+                async with self._chat_locks.hold(key, abandon):
                     if self._is_withdrawn(update):
                         _discard(coroutine)
                         return

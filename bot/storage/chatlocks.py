@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -46,9 +46,11 @@ MAX_PAUSE_SECONDS = 0.1
 class ChatLocks(Protocol):
     """`async with locks.hold(chat_id):` while one update of that chat is handled."""
 
-    def hold(self, chat: int) -> contextlib.AbstractAsyncContextManager[bool]:
+    def hold(self, chat: int, abandon: Callable[[], bool] | None = None
+             ) -> contextlib.AbstractAsyncContextManager[bool]:
         """Held until the block ends; yields whether the lock was had (False: waited
-        `wait_seconds` in vain, or no database to hold it in)."""
+        `wait_seconds` in vain, `abandon()` came true while waiting, or no database
+        to hold it in)."""
 
     async def close(self) -> None:
         """Free every lock and the connection holding them."""
@@ -58,7 +60,8 @@ class LocalOnly:
     """One process (SQLite): the update processor's own lock per chat is the lock."""
 
     @contextlib.asynccontextmanager
-    async def hold(self, chat: int) -> AsyncIterator[bool]:
+    async def hold(self, chat: int, abandon: Callable[[], bool] | None = None
+                   ) -> AsyncIterator[bool]:
         yield True
 
     async def close(self) -> None:
@@ -90,20 +93,24 @@ class SessionLocks:
         self._closed = False
 
     @contextlib.asynccontextmanager
-    async def hold(self, chat: int) -> AsyncIterator[bool]:
+    async def hold(self, chat: int, abandon: Callable[[], bool] | None = None
+                   ) -> AsyncIterator[bool]:
         key = _key(chat)
-        conn = await self._acquire(key)
+        conn = await self._acquire(key, abandon)
         try:
             yield conn is not None
         finally:
             if conn is not None:
                 await self._release(conn, key)
 
-    async def _acquire(self, key: int) -> psycopg.AsyncConnection[Any] | None:
+    async def _acquire(self, key: int, abandon: Callable[[], bool] | None
+                       ) -> psycopg.AsyncConnection[Any] | None:
         import psycopg
         deadline = time.monotonic() + self._wait
         pause = FIRST_PAUSE_SECONDS
         while not self._closed:
+            if abandon is not None and abandon():
+                return None
             try:
                 conn = await self._connection()
                 cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))

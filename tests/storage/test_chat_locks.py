@@ -162,3 +162,15 @@ async def test_an_update_withdrawn_before_it_holds_its_chat_is_never_handled() -
         await asyncio.gather(first, second)
     assert handled == [1]
     await processor.idle()
+
+
+async def test_a_wait_abandoned_ends_at_once_without_the_lock(
+        two: tuple[SessionLocks, SessionLocks]) -> None:
+    first, second = two
+    gave_up = asyncio.Event()
+    async with first.hold(9) as had:
+        assert had
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.1, gave_up.set)
+        async with asyncio.timeout(3), second.hold(9, gave_up.is_set) as second_had:
+            assert not second_had  # well before its 10 s wait
