@@ -60,49 +60,50 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
         self._chat_locks: ChatLocks = LocalOnly()
-        self._started: dict[int, asyncio.Future[None]] = {}
-        self._withdrawn: set[int] = set()
+        # By the update object itself: a copy Telegram sends again after a 503 has the
+        # same update_id and compares equal, but is another delivery.
+        self._started: dict[int, tuple[object, asyncio.Future[None]]] = {}
+        self._withdrawn: dict[int, object] = {}
 
     def use_locks(self, locks: ChatLocks) -> None:
         """Hold each chat's lock in the database too (several instances)."""
         self._chat_locks = locks
 
-    def started(self, update_id: int) -> asyncio.Future[None]:
-        """Done once the update of this id holds its chat's locks (or has ended)."""
-        future = self._started.get(update_id)
-        if future is None:
-            future = self._started[update_id] = asyncio.get_running_loop().create_future()
-        return future
+    def started(self, update: object) -> asyncio.Future[None]:
+        """Done once this update holds its chat's locks (or has ended)."""
+        entry = self._started.get(id(update))
+        if entry is None:
+            entry = self._started[id(update)] = (
+                update, asyncio.get_running_loop().create_future())
+        return entry[1]
 
-    def forget(self, update_id: int) -> None:
-        """The caller no longer waits for `started(update_id)`."""
-        self._started.pop(update_id, None)
+    def forget(self, update: object) -> None:
+        """The caller no longer waits for `started(update)`."""
+        self._started.pop(id(update), None)
 
-    def withdraw(self, update_id: int) -> bool:
+    def withdraw(self, update: object) -> bool:
         """Give up an update queued but not yet holding its chat: it will not be handled
         (the webhook answers Telegram 503 and gets it again). False when it has started
         already, and so will be handled."""
-        future = self._started.get(update_id)
-        if future is None or future.done():
+        entry = self._started.get(id(update))
+        if entry is None or entry[1].done():
             return False
-        self._withdrawn.add(update_id)
+        self._withdrawn[id(update)] = update
         return True
 
     def _withdrawn_while_waiting(self, update: object) -> bool:
-        return isinstance(update, Update) and update.update_id in self._withdrawn
+        return id(update) in self._withdrawn
 
     def _is_withdrawn(self, update: object) -> bool:
-        if isinstance(update, Update) and update.update_id in self._withdrawn:
-            self._withdrawn.discard(update.update_id)
-            self._started.pop(update.update_id, None)
-            return True
-        return False
+        if self._withdrawn.pop(id(update), None) is None:
+            return False
+        self._started.pop(id(update), None)
+        return True
 
     def _mark_started(self, update: object) -> None:
-        if isinstance(update, Update):
-            future = self._started.pop(update.update_id, None)
-            if future is not None and not future.done():
-                future.set_result(None)
+        entry = self._started.pop(id(update), None)
+        if entry is not None and not entry[1].done():
+            entry[1].set_result(None)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)

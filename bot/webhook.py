@@ -129,17 +129,17 @@ class WebhookServer:
         if not isinstance(processor, PerChatUpdateProcessor):
             await self._application.update_queue.put(update)
             return web.Response(status=200)
-        started = processor.started(update.update_id)
+        started = processor.started(update)
         await self._application.update_queue.put(update)
         try:
             await asyncio.wait_for(asyncio.shield(started), ORDER_WAIT_SECONDS)
         except TimeoutError:
-            if processor.withdraw(update.update_id):
+            if processor.withdraw(update):
                 log.info("an update waited %s s for its chat: Telegram sends it again",
                          ORDER_WAIT_SECONDS)
                 return web.Response(status=503)
         finally:
-            processor.forget(update.update_id)
+            processor.forget(update)
         return web.Response(status=200)
 
     async def _health(self, request: web.Request) -> web.Response:
