@@ -11,6 +11,8 @@ Handler groups, in the order they run for each update:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Callable, Coroutine
@@ -42,15 +44,20 @@ from bot.handlers.table import Registry
 from bot.jobs import digest, pathway_reminders, sweeper, visit_drafts
 from bot.jobs import outbox as outbox_jobs
 from bot.jobs import retention as retention_jobs
+from bot.jobs.leader import LEASE_KEY, JobLease
 from bot.logs import pin_library_loggers
 from bot.processing import PerChatUpdateProcessor, RateLimiter
 from bot.settings import Settings
 from bot.storage import meta
 from bot.storage.audit import Appender
+from bot.storage.chatlocks import ChatLocks, chat_locks
 from bot.storage.db import Database, load_pepper
 from bot.storage.rights import Restricted
 
 log = logging.getLogger(__name__)
+START_JOBS_KEY = "ewo.start_jobs"  # bot_data: the jobs run at start, and on taking the lease
+LEASE_TASK_KEY = "ewo.lease_task"  # bot_data: the task renewing the jobs lease
+CHAT_LOCKS_KEY = "ewo.chat_locks"  # bot_data: each chat's lock in the database (several instances)
 JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
 
 # What the bot asks Telegram for (getUpdates' allowed_updates): the types the gate lets
@@ -134,7 +141,11 @@ def register_handlers(application: Application, registry: Registry = REGISTRY) -
 
 
 def schedule_jobs(application: Application) -> None:
-    """Due work lives in tables; these sweeps act on it once at start, then repeatedly."""
+    """Due work lives in tables; these sweeps act on it once at start, then repeatedly.
+
+    They run only on the instance holding the jobs lease (bot/jobs/leader.py): each job
+    skips itself elsewhere, and an instance that takes the lease over runs them all at
+    once, as at start."""
     jobs = application.job_queue
     assert jobs is not None
     settings: Settings = application.bot_data["wiring"].settings
@@ -160,6 +171,7 @@ def _at_start_and_every(jobs: JobQueue, callback: JobCallback, interval: float, 
     """
     jobs.run_once(at_start or callback, when=0, name=f"{name}-start",
                   job_kwargs={"misfire_grace_time": None})
+    jobs.application.bot_data.setdefault(START_JOBS_KEY, []).append((at_start or callback, name))
     jobs.run_repeating(callback, interval=interval, first=interval, name=name)
 
 
@@ -169,11 +181,47 @@ async def _post_init(application: Application) -> None:
     application.bot_data[SERVICES_KEY] = Services(db, wiring.settings, wiring.clock,
                                                 load_pepper(wiring.settings), Appender(db))
     await db.write(meta.remember_bot_username, application.bot.username)
+    processor = application.update_processor
+    if isinstance(processor, PerChatUpdateProcessor):
+        locks = application.bot_data[CHAT_LOCKS_KEY] = chat_locks(db)
+        processor.use_locks(locks)
+    if db.dialect != "sqlite":
+        await _hold_the_jobs_lease(application, db, wiring.settings)
+
+
+async def _hold_the_jobs_lease(application: Application, db: Database,
+                               settings: Settings) -> None:
+    """Several instances may share this database: the jobs run on one (bot/jobs/leader.py).
+    The first try is made before the jobs' start-up runs, which then find it held or not."""
+    def taken() -> None:
+        jobs = application.job_queue
+        if jobs is None or not application.running:
+            return
+        for callback, name in application.bot_data.get(START_JOBS_KEY, []):
+            jobs.run_once(callback, when=0, name=f"{name}-taken",
+                          job_kwargs={"misfire_grace_time": None})
+
+    lease = JobLease(db, settings.instance_name, seconds=settings.job_lease_seconds,
+                     on_taken=taken)
+    await lease.renew()
+    application.bot_data[LEASE_KEY] = lease
+    application.bot_data[LEASE_TASK_KEY] = asyncio.create_task(lease.run(), name="jobs lease")
 
 
 async def _post_shutdown(application: Application) -> None:
     wiring: Wiring = application.bot_data["wiring"]
     services: Services | None = application.bot_data.get(SERVICES_KEY)
+    task: asyncio.Task[None] | None = application.bot_data.pop(LEASE_TASK_KEY, None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    lease: JobLease | None = application.bot_data.pop(LEASE_KEY, None)
+    if lease is not None:
+        await lease.give_up()
+    locks: ChatLocks | None = application.bot_data.pop(CHAT_LOCKS_KEY, None)
+    if locks is not None:
+        await locks.close()
     if services is not None and wiring.db is None:
         await services.db.close()
 

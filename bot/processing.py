@@ -5,6 +5,7 @@ chats, a short wait it asks for waited out."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import warnings
 from collections import deque
@@ -16,6 +17,8 @@ from telegram import Update
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 from telegram.warnings import PTBDeprecationWarning
+
+from bot.storage.chatlocks import ChatLocks, LocalOnly
 
 # Telegram's 429 names the seconds to wait. Up to this long, the request is sent again
 # after the wait (the person's chat waits with it); a longer wait goes back to the
@@ -38,6 +41,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     other. A chat waiting for its own lock holds no slot, so each chat has at most one
     update at the slots' queue: a flood from one chat takes one slot in turn with every
     other chat. `idle()` lets tests and the demo wait until every update has been handled.
+
+    With several instances (`use_locks`, given the database's chat locks) an update
+    also holds its chat's lock in the database while it is handled, taken after this
+    process's own lock for the chat and before a slot, so a chat busy on another
+    instance waits holding nothing. `started(update_id)` lets the webhook answer
+    Telegram only once the update holds its chat: Telegram sends a chat's next update
+    after that answer, so whichever instance gets it, it queues behind this one. An
+    update that cannot hold its chat in time is `withdraw`n: never handled here, sent
+    again by Telegram, still before the chat's next one.
     """
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
@@ -47,6 +59,51 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._waiting: dict[int, int] = {}
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
+        self._chat_locks: ChatLocks = LocalOnly()
+        # By the update object itself: a copy Telegram sends again after a 503 has the
+        # same update_id and compares equal, but is another delivery.
+        self._started: dict[int, tuple[object, asyncio.Future[None]]] = {}
+        self._withdrawn: dict[int, object] = {}
+
+    def use_locks(self, locks: ChatLocks) -> None:
+        """Hold each chat's lock in the database too (several instances)."""
+        self._chat_locks = locks
+
+    def started(self, update: object) -> asyncio.Future[None]:
+        """Done once this update holds its chat's locks (or has ended)."""
+        entry = self._started.get(id(update))
+        if entry is None:
+            entry = self._started[id(update)] = (
+                update, asyncio.get_running_loop().create_future())
+        return entry[1]
+
+    def forget(self, update: object) -> None:
+        """The caller no longer waits for `started(update)`."""
+        self._started.pop(id(update), None)
+
+    def withdraw(self, update: object) -> bool:
+        """Give up an update queued but not yet holding its chat: it will not be handled
+        (the webhook answers Telegram 503 and gets it again). False when it has started
+        already, and so will be handled."""
+        entry = self._started.get(id(update))
+        if entry is None or entry[1].done():
+            return False
+        self._withdrawn[id(update)] = update
+        return True
+
+    def _withdrawn_while_waiting(self, update: object) -> bool:
+        return id(update) in self._withdrawn
+
+    def _is_withdrawn(self, update: object) -> bool:
+        if self._withdrawn.pop(id(update), None) is None:
+            return False
+        self._started.pop(id(update), None)
+        return True
+
+    def _mark_started(self, update: object) -> None:
+        entry = self._started.pop(id(update), None)
+        if entry is not None and not entry[1].done():
+            entry[1].set_result(None)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
@@ -56,9 +113,20 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if self._idle is not None:
             self._idle.clear()
         try:
-            async with lock, self._slots:
-                await coroutine
+            async with lock:
+                if self._is_withdrawn(update):
+                    _discard(coroutine)
+                    return
+                abandon = functools.partial(self._withdrawn_while_waiting, update)
+                async with self._chat_locks.hold(key, abandon):
+                    if self._is_withdrawn(update):
+                        _discard(coroutine)
+                        return
+                    self._mark_started(update)
+                    async with self._slots:
+                        await coroutine
         finally:
+            self._mark_started(update)
             self._waiting[key] -= 1
             if not self._waiting[key]:
                 del self._waiting[key]
@@ -85,6 +153,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         return None
+
+
+def _discard(coroutine: Awaitable[Any]) -> None:
+    close = getattr(coroutine, "close", None)
+    if close is not None:
+        close()
 
 
 def _chat_key(update: object) -> int:

@@ -131,6 +131,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_secret_file: Path | None = None
     instance_name: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    # Renewed every third of it, so a stopped holder is replaced within 4/3 of it (≤ 60 s).
+    job_lease_seconds: float = Field(30, ge=1, le=45)
 
     @field_validator("telegram_token", "database_key", "audit_key", "audit_key_file",
                      "pin_pepper", "pin_pepper_file", "webhook_url", "webhook_secret",

@@ -8,8 +8,11 @@ health endpoint and always calls setWebhook. Here:
 
 - the secret header is compared in constant time; a request without the right one gets
   403 and is neither read nor logged;
-- an update is answered 200 once it is queued (what PTB's own webhook does): its handling
-  is then the Application's, in order per chat (`PerChatUpdateProcessor`);
+- an update is answered 200 once it is queued and holds its chat's lock: Telegram sends
+  a chat's next update only after that answer, so whichever instance receives it, it is
+  handled after this one (`PerChatUpdateProcessor`). One whose chat stays busy past
+  ORDER_WAIT_SECONDS is withdrawn and answered 503: Telegram sends it again, still
+  before the chat's next update, so order holds whatever the load;
 - `/healthz` answers 200 `ok` when the database answers a trivial read, 503 otherwise;
 - the webhook is registered only when Telegram has another URL (or other update types),
   so restarting one of several instances does not disturb the others;
@@ -33,6 +36,7 @@ from aiohttp import web
 from telegram import Bot, Update
 from telegram.ext import Application
 
+from bot.processing import PerChatUpdateProcessor
 from bot.storage.health import database_answers
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,9 @@ HEALTH_TIMEOUT_SECONDS = 2.0
 # SIGTERM to exit within 10 s: the listener closes at once, the queue gets the rest.
 STOP_GRACE_SECONDS = 1.0
 DRAIN_SECONDS = 7.5
+# How long the answer to Telegram waits for the update to hold its chat (the chat's
+# previous update still being handled): then 200 anyway, the update being queued.
+ORDER_WAIT_SECONDS = 5.0
 
 
 class ListenError(Exception):
@@ -118,7 +125,21 @@ class WebhookServer:
         except (ValueError, TypeError, KeyError):
             log.warning("refused a webhook request that is not an update")
             return web.Response(status=400)
+        processor = self._application.update_processor
+        if not isinstance(processor, PerChatUpdateProcessor):
+            await self._application.update_queue.put(update)
+            return web.Response(status=200)
+        started = processor.started(update)
         await self._application.update_queue.put(update)
+        try:
+            await asyncio.wait_for(asyncio.shield(started), ORDER_WAIT_SECONDS)
+        except TimeoutError:
+            if processor.withdraw(update):
+                log.info("an update waited %s s for its chat: Telegram sends it again",
+                         ORDER_WAIT_SECONDS)
+                return web.Response(status=503)
+        finally:
+            processor.forget(update)
         return web.Response(status=200)
 
     async def _health(self, request: web.Request) -> web.Response:

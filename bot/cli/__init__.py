@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "bot.cli.rights",
     "bot.cli.ropa",
     "bot.cli.service",
+    "bot.cli.status",
 )
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC
+from typing import TYPE_CHECKING
 
 from bot.cli import OK, CliEnv, CliError
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from telegram import WebhookInfo
 
 NO_TOKEN = ("EWO_TELEGRAM_TOKEN is not set: put the bot's token from BotFather "
             "in the environment or .env")
@@ -70,9 +74,14 @@ async def _serve_webhooks(settings: Settings, secret: str, allowed_updates: list
         raise CliError(str(exc)) from None
 
 
+async def webhook_info(env: CliEnv, *, attempts: int | None = None) -> WebhookInfo:
+    """getWebhookInfo with the service's token (CliError, one line, when it fails)."""
+    return await _telegram(env, "get_webhook_info", attempts)  # type: ignore[return-value]
+
+
 async def cmd_webhook_info(args: argparse.Namespace, env: CliEnv) -> int:
     """What Telegram has registered: the URL, pending updates, the last error (no secret)."""
-    info = await _telegram(env, "get_webhook_info")
+    info = await webhook_info(env)
     env.say(f"url: {info.url or 'none (long polling)'}")
     env.say(f"pending updates: {info.pending_update_count}")
     if info.last_error_date is not None:
@@ -92,7 +101,7 @@ async def cmd_webhook_delete(args: argparse.Namespace, env: CliEnv) -> int:
     return OK
 
 
-async def _telegram(env: CliEnv, method: str) -> object:
+async def _telegram(env: CliEnv, method: str, attempts: int | None = None) -> object:
     """One Bot API call with the service's token; every failure is one line."""
     from telegram import Bot
     from telegram.error import TelegramError
@@ -102,7 +111,9 @@ async def _telegram(env: CliEnv, method: str) -> object:
     settings = env.settings
     if settings.telegram_token is None:
         raise CliError(NO_TOKEN)
-    await reach_telegram(settings)  # the token and the network, as `run` checks them
+    # The token and the network, as `run` checks them.
+    await (reach_telegram(settings) if attempts is None
+           else reach_telegram(settings, attempts=attempts))
     try:
         async with Bot(settings.telegram_token.get_secret_value(),
                        base_url=settings.telegram_api_url) as bot:

@@ -3,14 +3,17 @@ week's digests once their moment has passed (bot/usecases/digests.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram.ext import ContextTypes
 
+from bot.jobs.leader import leader_only
 from bot.usecases.digests import enqueue_due_digests
 
 INTERVAL_SECONDS = 300
 
 
-async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+@leader_only
+async def digest_job(context: ContextTypes.DEFAULT_TYPE, svc: Any) -> None:
     """The repeating job (and its run at start)."""
-    svc = context.application.bot_data["services"]
     await enqueue_due_digests(svc.db, svc.settings, svc.clock.now())

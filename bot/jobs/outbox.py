@@ -32,6 +32,7 @@ from bot.chat.render import grid
 from bot.domain.alerts import more_button
 from bot.domain.dates import in_quiet_time
 from bot.domain.message_parts import split_message
+from bot.jobs.leader import fence_of, leader_only, still_held
 from bot.processing import retry_after
 from bot.storage import compliance, outbox
 from bot.storage.outbox import Delivery
@@ -48,24 +49,30 @@ BACKOFF_FIRST = timedelta(seconds=10)
 BACKOFF_CAP = timedelta(minutes=15)
 MAX_ROUNDS = 50  # per run; whatever is left goes at the next poll
 _LOCK_KEY = "ewo.outbox_lock"
+_FENCE_KEY = "ewo.outbox_fence"  # the lease's fence claims were last released under
 
 
-async def deliver_at_start(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """At start no send of this process can be in flight: rows left `sending` were
-    interrupted by a crash, so they go again at once."""
-    svc = context.application.bot_data["services"]
-    async with _lock(context.application):
-        released = await svc.db.write(outbox.release_claims)
-        if released:
-            log.info("outbox: %d message(s) interrupted by a stop will be sent again", released)
-        await _deliver(context.bot, svc)
+@leader_only
+async def deliver_due(context: ContextTypes.DEFAULT_TYPE, svc: Any) -> None:
+    """The repeating poll (and the run at start): deliver whatever is due.
+
+    The first run under a lease (at start, or once this instance has taken the jobs
+    over) first puts every row left `sending` back: no send of this process is in
+    flight, and the instance that claimed them has stopped or lost the lease (its
+    writes are refused from now on), so they go again at once."""
+    application = context.application
+    async with _lock(application):
+        fence = fence_of(svc)
+        if application.bot_data.get(_FENCE_KEY) != fence:
+            released = await svc.db.write(outbox.release_claims)
+            application.bot_data[_FENCE_KEY] = fence
+            if released:
+                log.info("outbox: %d message(s) interrupted by a stop will be sent again",
+                         released)
+        await _deliver(context, svc)
 
 
-async def deliver_due(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The repeating poll: deliver whatever is due."""
-    svc = context.application.bot_data["services"]
-    async with _lock(context.application):
-        await _deliver(context.bot, svc)
+deliver_at_start = deliver_due
 
 
 def _lock(application: Application[Any, Any, Any, Any, Any, Any]) -> asyncio.Lock:
@@ -76,18 +83,23 @@ def _lock(application: Application[Any, Any, Any, Any, Any, Any]) -> asyncio.Loc
     return lock  # type: ignore[no-any-return]
 
 
-async def _deliver(bot: Bot, svc: Any) -> None:
+async def _deliver(context: ContextTypes.DEFAULT_TYPE, svc: Any) -> None:
     if not await outbox_cases.prepare_round(svc.db, svc.clock.now()):
         return
     settings = svc.settings
+    holder = settings.instance_name
     for _ in range(MAX_ROUNDS):
         now = svc.clock.now()
         quiet = in_quiet_time(now, settings.quiet_hours, settings.quiet_days)
-        batch = await svc.db.write(compliance.claim_due, now, settings, quiet=quiet)
+        batch = await svc.db.write(compliance.claim_due, now, settings, quiet=quiet,
+                                   holder=holder)
         if not batch:
             return
         for delivery in batch:
-            await _send_and_mark(bot, svc, delivery)
+            if not still_held(context, svc):
+                log.info("outbox: the jobs lease may have lapsed; stopping this round")
+                return
+            await _send_and_mark(context.bot, svc, delivery)
 
 
 async def _send_and_mark(bot: Bot, svc: Any, delivery: Delivery) -> None:

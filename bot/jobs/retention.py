@@ -7,19 +7,22 @@ runs the same check (bot/usecases/retention.py).
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram.ext import ContextTypes
 
+from bot.jobs.leader import leader_only
 from bot.usecases.retention import check_if_due, clean_up_after_disposals
 
 INTERVAL_SECONDS = 60
 
 
-async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+@leader_only
+async def retention_job(context: ContextTypes.DEFAULT_TYPE, svc: Any) -> None:
     """Every minute and at start. Deciding from the time of the last check kept in the
     database (not from an in-memory daily job, which a restart or a busy moment at the
     check time would lose) makes a missed check run as soon as the bot is back. A
     disposal whose files could not be cleaned (a crash just after it, or another process
     reading at the time) is cleaned up here too."""
-    svc = context.application.bot_data["services"]
     await clean_up_after_disposals(svc.db, svc.settings.export_dir)
     await check_if_due(svc.db, svc.settings, svc.clock.now())

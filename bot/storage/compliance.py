@@ -49,8 +49,8 @@ async def lapsed_ids(conn: Conn, today: date, policy: rules.Rules) -> frozenset[
     return frozenset(row["id"] for row in rows if _assess(row, since, today, policy).lapsed)
 
 
-async def claim_due(conn: Conn, now: datetime, settings: Settings, *,
-                    quiet: bool) -> list[Delivery]:
+async def claim_due(conn: Conn, now: datetime, settings: Settings, *, quiet: bool,
+                    holder: str | None = None) -> list[Delivery]:
     """`outbox.claim_due`, with EWO_COMPLIANCE=enforce sending a blocked person's
     messages (their pupils' alerts) to their supervisor meanwhile, as a revoked
     officer's go; with no supervisor they wait until the dates are recorded."""
@@ -58,7 +58,8 @@ async def claim_due(conn: Conn, now: datetime, settings: Settings, *,
     if settings.compliance == "enforce":
         today = now.astimezone(settings.timezone).date()
         blocked = await lapsed_ids(conn, today, rules_of(settings))
-    return await outbox.claim_due(conn, now, quiet=quiet, redirected=blocked)
+    return await outbox.claim_due(conn, now, quiet=quiet, holder=holder,
+                                  redirected=blocked)
 
 
 async def record_since(conn: Conn, today: date) -> None:

@@ -72,7 +72,8 @@ async def _audit_nobody(conn: Conn, outbox_id: int, kind: str, now: datetime) ->
 
 # --- delivery --------------------------------------------------------------------------
 #
-# A row is `pending` until the running bot claims it (`sending`, with claimed_at), then
+# A row is `pending` until the running bot claims it (`sending`, with claimed_at and
+# claimed_by), then
 # `sent` once Telegram accepted it, or `undelivered` when Telegram refused it for good;
 # a retryable failure puts it back to `pending` with a later not_before, and a row whose
 # audience resolves to nobody at all becomes `undelivered` (`no_recipient`). Recipients are
@@ -125,10 +126,11 @@ async def release_claims(conn: Conn, *, claimed_before: datetime | None = None) 
     """Put rows left `sending` back to `pending`: all of them (at start, when no send can
     be in flight) or those claimed before `claimed_before`. Returns how many."""
     if claimed_before is None:
-        return await conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'")
+        return await conn.execute("UPDATE outbox SET status = 'pending', claimed_by = NULL"
+                                  " WHERE status = 'sending'")
     return await conn.execute(
-        "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND claimed_at < ?",
-        (stamp(claimed_before),))
+        "UPDATE outbox SET status = 'pending', claimed_by = NULL WHERE status = 'sending'"
+        " AND claimed_at < ?", (stamp(claimed_before),))
 
 
 async def has_due_work(conn: Conn, now: datetime) -> bool:
@@ -140,20 +142,32 @@ async def has_due_work(conn: Conn, now: datetime) -> bool:
     return row is not None
 
 
-async def claim_due(conn: Conn, now: datetime, *, quiet: bool,
+CLAIMS_LOCK = "ewo.outbox.claims"
+_DUE = ("SELECT id, kind, audience, payload, attempts, recipient_id FROM outbox"
+        " WHERE status = 'pending' AND not_before <= ? ORDER BY id")
+
+
+async def claim_due(conn: Conn, now: datetime, *, quiet: bool, holder: str | None = None,
                     redirected: frozenset[int] = frozenset()) -> list[Delivery]:
     """Claim the next due row of each reachable recipient (in order per recipient: a
-    recipient with a row in flight or waiting to be retried gets nothing new).
+    recipient with a row in flight or waiting to be retried gets nothing new), for
+    `holder` (the sending instance, kept in `claimed_by`).
 
     During quiet time only `commands` rows (menu removal, seen by no one) go. The
     `officer:<id>` rows of the people in `redirected` (blocked for lapsed compliance,
     bot/storage/compliance.py) go to their supervisor, as a revoked officer's do.
+
+    Claimers take turns (`CLAIMS_LOCK`, across instances on PostgreSQL), so "one row in
+    flight per recipient" holds however many senders there are; each row goes from
+    `pending` to `sending` only once (a conditional UPDATE), and on PostgreSQL a row
+    another transaction holds (being settled, or deleted by a disposal) is skipped
+    (`FOR UPDATE SKIP LOCKED`), not waited for.
     """
+    await conn.lock(CLAIMS_LOCK)
     people = await _people(conn)
     busy = await _busy_recipients(conn, now)
-    rows = await conn.fetchall(
-        "SELECT id, kind, audience, payload, attempts, recipient_id FROM outbox"
-        " WHERE status = 'pending' AND not_before <= ? ORDER BY id", (stamp(now),))
+    due = _DUE + " FOR UPDATE SKIP LOCKED" if conn.dialect == "postgres" else _DUE
+    rows = await conn.fetchall(due, (stamp(now),))
     claimed: list[Delivery] = []
     for row in rows:
         if quiet and row["kind"] != "commands":
@@ -166,11 +180,13 @@ async def claim_due(conn: Conn, now: datetime, *, quiet: bool,
         key = delivery.recipient_id if delivery.recipient_id is not None else delivery.audience
         if key in busy:
             continue
-        busy.add(key)
-        await conn.execute(
-            "UPDATE outbox SET status = 'sending', claimed_at = ?, recipient_id = ?"
-            " WHERE id = ?", (stamp(now), delivery.recipient_id, delivery.id))
-        claimed.append(delivery)
+        changed = await conn.execute(
+            "UPDATE outbox SET status = 'sending', claimed_at = ?, claimed_by = ?,"
+            " recipient_id = ? WHERE id = ? AND status = 'pending'",
+            (stamp(now), holder, delivery.recipient_id, delivery.id))
+        if changed:
+            busy.add(key)
+            claimed.append(delivery)
     return claimed
 
 
@@ -420,3 +436,13 @@ async def rows(conn: Conn, *, kind: str | None = None) -> list[OutboxRow]:
     return [OutboxRow(r["id"], r["kind"], r["audience"], json.loads(r["payload"]), r["status"],
                       r["attempts"], r["not_before"], r["last_error"], r["recipient_id"])
             for r in found]
+
+
+async def status_counts(conn: Conn) -> tuple[int, int]:
+    """(waiting to go or being sent, kept as undelivered), for `ewobot status`."""
+    row = await conn.fetchone(
+        "SELECT COALESCE(SUM(CASE WHEN status IN ('pending', 'sending') THEN 1 ELSE 0 END), 0)"
+        " AS pending,"
+        " COALESCE(SUM(CASE WHEN status = 'undelivered' THEN 1 ELSE 0 END), 0) AS undelivered"
+        " FROM outbox")
+    return int(row["pending"]), int(row["undelivered"])

@@ -571,4 +571,10 @@ def _refuse_newer(found: int) -> None:
                             f"({schema_postgres.SCHEMA_VERSION})")
 
 
+def connection_info(url: DatabaseUrl) -> str:
+    """The libpq connection string this backend connects with, for the few sessions kept
+    outside the pool (the per-chat locks, bot/storage/chatlocks.py)."""
+    return _conninfo(url, 5.0)
+
+
 BACKENDS["postgres"] = PostgresDatabase

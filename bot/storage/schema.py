@@ -283,6 +283,7 @@ MIGRATIONS: tuple[str, ...] = (
         not_before TEXT NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0,
         claimed_at TEXT,
+        claimed_by TEXT,  -- the instance sending it (EWO_INSTANCE_NAME)
         sent_at TEXT,
         last_error TEXT,
         recipient_id INTEGER REFERENCES officers(id),
@@ -407,6 +408,19 @@ MIGRATIONS: tuple[str, ...] = (
         queued_at TEXT NOT NULL
     );
     CREATE INDEX pathway_reminders_pupil ON pathway_reminders(pupil_id);
+    -- Several instances: who is running, and who holds the scheduled jobs' lease
+    -- (bot/storage/leases.py). `fence` goes up each time the lease changes hands; a
+    -- job's writes are refused once it is no longer the fence they started under.
+    CREATE TABLE instances (
+        instance TEXT PRIMARY KEY,
+        seen TEXT NOT NULL
+    );
+    CREATE TABLE leases (
+        lease TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        fence INTEGER NOT NULL,
+        expires TEXT NOT NULL
+    );
 
     -- Append-only, each entry chained to the one before by a keyed hash.
     CREATE TABLE audit (

@@ -312,6 +312,7 @@ CREATE TABLE outbox (
     not_before TEXT COLLATE "C" NOT NULL,
     attempts BIGINT NOT NULL DEFAULT 0,
     claimed_at TEXT COLLATE "C",
+    claimed_by TEXT COLLATE "C",
     sent_at TEXT COLLATE "C",
     last_error TEXT COLLATE "C",
     recipient_id BIGINT REFERENCES officers(id),
@@ -426,6 +427,17 @@ CREATE TABLE pathway_reminders (
     queued_at TEXT COLLATE "C" NOT NULL
 );
 CREATE INDEX pathway_reminders_pupil ON pathway_reminders(pupil_id);
+-- Several instances: who is running, and who holds the scheduled jobs' lease.
+CREATE TABLE instances (
+    instance TEXT COLLATE "C" PRIMARY KEY,
+    seen TEXT COLLATE "C" NOT NULL
+);
+CREATE TABLE leases (
+    lease TEXT COLLATE "C" PRIMARY KEY,
+    holder TEXT COLLATE "C" NOT NULL,
+    fence BIGINT NOT NULL,
+    expires TEXT COLLATE "C" NOT NULL
+);
 
 CREATE TABLE audit (
     seq BIGINT PRIMARY KEY,

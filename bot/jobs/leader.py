@@ -1,0 +1,146 @@
+"""One job leader: the scheduled jobs (outbox delivery, the sensitive-message sweep, the
+retention check, the weekly digest, draft expiry) run only on the instance holding the
+jobs lease in the database (bot/storage/leases.py).
+
+Every instance tries to take or renew the lease every third of EWO_JOB_LEASE_SECONDS
+and records that it is running; the holder renews it, and when it stops (killed, cut
+off, frozen) another takes it once it has expired: within 4/3 of the lease, at most
+60 s. A job of the holder runs with its database fenced: each write transaction checks
+that the lease is still under the fence the job started with, so the writes of a
+holder that has lost the lease without knowing (frozen past its expiry, then resumed)
+are refused (LeaseLost, logged and swallowed here). It also stops by itself before
+anything goes to Telegram once its own clock says the lease may have lapsed
+(`still_held`): the lease is trusted locally for 80 % of its length after a renewal
+began, less than the database's expiry by a margin.
+
+SQLite serves one process: there the lease is held without asking (`JobLease` is
+not made, `leader_only` runs the job as it is), at no cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram.ext import ContextTypes
+
+from bot.storage import leases
+from bot.storage.db import Conn, Database, DatabaseError
+
+log = logging.getLogger(__name__)
+
+LEASE_KEY = "ewo.job_lease"  # bot_data: this instance's JobLease (absent on SQLite)
+TRUSTED_SHARE = 0.8
+
+Job = Callable[[ContextTypes.DEFAULT_TYPE, Any], Coroutine[Any, Any, None]]
+
+
+class JobLease:
+    """This instance's hold on the jobs lease: renewed by `run`, read by `held`."""
+
+    def __init__(self, db: Database, instance: str, *, seconds: float,
+                 on_taken: Callable[[], None] | None = None,
+                 wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.db = db
+        self.instance = instance
+        self.duration = timedelta(seconds=seconds)
+        self.on_taken = on_taken
+        self._wall = wall
+        self._monotonic = monotonic
+        self.fence: int | None = None
+        self._trusted_until = 0.0
+
+    @property
+    def renew_every(self) -> float:
+        return self.duration.total_seconds() / 3
+
+    def held(self) -> int | None:
+        """The fence while this instance may act as leader, else None."""
+        if self.fence is None or self._monotonic() >= self._trusted_until:
+            return None
+        return self.fence
+
+    async def renew(self) -> bool:
+        """Take or renew the lease once; True when it was just taken (newly leader)."""
+        began, now = self._monotonic(), self._wall()
+        try:
+            fence = await self.db.write(_take_or_renew, self.instance, now, self.duration)
+        except DatabaseError as exc:
+            log.warning("jobs lease not renewed: %s", exc)
+            return False
+        taken = fence is not None and fence != self.fence
+        if fence is None and self.fence is not None:
+            log.info("instance %s no longer runs the scheduled jobs", self.instance)
+        elif taken:
+            log.info("instance %s now runs the scheduled jobs (fence %s)", self.instance, fence)
+        self.fence = fence
+        if fence is not None:
+            self._trusted_until = began + self.duration.total_seconds() * TRUSTED_SHARE
+        return taken
+
+    async def run(self) -> None:
+        """Renew until cancelled; on becoming leader, `on_taken` (the jobs run at once)."""
+        while True:
+            await asyncio.sleep(self.renew_every)
+            if await self.renew() and self.on_taken is not None:
+                self.on_taken()
+
+    async def give_up(self) -> None:
+        """A clean stop: let the lease go so another instance takes it at once."""
+        fence, self.fence = self.fence, None
+        if fence is None:
+            return
+        with contextlib.suppress(DatabaseError):
+            await self.db.write(leases.give_up, leases.JOBS, self.instance, fence, self._wall())
+
+
+async def _take_or_renew(conn: Conn, instance: str, now: datetime,
+                         duration: timedelta) -> int | None:
+    await leases.seen(conn, instance, now)
+    return await leases.take_or_renew(conn, leases.JOBS, instance, now, duration)
+
+
+def leader_only(job: Job) -> Callable[[ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+    """The job as the scheduler runs it: only on the lease's holder, with the services'
+    database fenced (nothing at all on another instance); a lease lost meanwhile ends
+    it with one log line."""
+
+    @functools.wraps(job)
+    async def run(context: ContextTypes.DEFAULT_TYPE) -> None:
+        svc = context.application.bot_data["services"]
+        lease: JobLease | None = context.application.bot_data.get(LEASE_KEY)
+        if lease is None:  # one process (SQLite): always the leader
+            await job(context, svc)
+            return
+        fence = lease.held()
+        if fence is None:
+            return
+        fenced = leases.FencedDatabase(svc.db, leases.JOBS, fence)
+        try:
+            await job(context, dataclasses.replace(svc, db=fenced))
+        except leases.LeaseLost as exc:
+            log.warning("%s: its writes were refused, the jobs lease has passed on (%s)",
+                     job.__name__, exc)
+
+    return run
+
+
+def fence_of(svc: Any) -> int:
+    """The fence the job runs under (0 on SQLite, where there is no lease)."""
+    db = svc.db
+    return db.fence if isinstance(db, leases.FencedDatabase) else 0
+
+
+def still_held(context: ContextTypes.DEFAULT_TYPE, svc: Any) -> bool:
+    """Whether this instance may still act for the lease the job began under: checked
+    before each message goes to Telegram, which no database can take back."""
+    lease: JobLease | None = context.application.bot_data.get(LEASE_KEY)
+    return lease is None or lease.held() == fence_of(svc)
