@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain import pathway_text
 from bot.domain import step_flow as flow
 from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.step_flow import Problem
@@ -13,23 +14,8 @@ PREFIX = "st"
 CORRECT_PREFIX = "stc"  # stc:<step|outcome>:<entry_id>, under a saved entry: correct it
 PUPIL_BUTTONS = 10
 
-WHAT_LABELS = {
-    flow.SUPPORT_PLAN: "Support plan",
-    flow.CONTRACT: "Attendance contract",
-    flow.NTI: "Notice to Improve",
-    flow.PN_REFERRAL: "Penalty-notice referral",
-    flow.PN_OUTCOME: "Penalty-notice outcome",
-    flow.PROSECUTION: "Prosecution referral",
-    flow.HEARING: "Hearing outcome",
-    flow.ESO: "ESO application",
-    flow.ESO_DECISION: "ESO granted or refused",
-    flow.SAO: "SAO notice",
-    flow.SAO_ORDER: "School attendance order",
-}
-STEP_NAMES = {  # a step on record, as an outcome's button names it
-    flow.PN_REFERRAL: "Referral", flow.PROSECUTION: "Prosecution referral",
-    flow.ESO: "ESO application", flow.SAO: "SAO notice",
-}
+WHAT_LABELS = pathway_text.WHAT_LABELS  # what to record, as /step's buttons name it
+STEP_NAMES = pathway_text.TARGET_NAMES  # a step on record, as an outcome's button names it
 
 CHOOSE_PUPIL = "Record a pathway step: choose a pupil, or type a name."
 SEVERAL_MATCH = "Several pupils of yours match: choose one, or type more of the name."
