@@ -1,5 +1,5 @@
-"""/cancel — leave the open conversation (a visit draft, a PIN set-up, a hold), saving
-nothing. Every conversation is one `conversations` row, so ending it is the whole of
+"""/cancel — leave the open conversation (a visit, pathway step or sharing draft, a PIN
+set-up, a hold), saving nothing. Every conversation is one `conversations` row, so ending it is the whole of
 cancelling: a step-by-step flow needs nothing of its own for /cancel.
 """
 
