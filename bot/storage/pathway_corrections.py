@@ -14,7 +14,8 @@ from datetime import date, datetime
 
 from bot.domain import step_flow as flow
 from bot.domain.step_flow import Target
-from bot.storage.db import Conn
+from bot.domain.visit_flow import CORRECTION_WINDOW
+from bot.storage.db import Conn, stamp
 from bot.storage.officers import Officer
 
 _CURRENT_ISSUE = ("NOT EXISTS (SELECT 1 FROM pathway_outcomes x"
@@ -109,3 +110,28 @@ async def _old_outcome(conn: Conn, officer: Officer, entry_id: int) -> OldEntry 
                     datetime.fromisoformat(row["saved_at"]), bool(row["superseded"]), False,
                     row["outcome"], date.fromisoformat(row["outcome_date"]),
                     detail=row["detail"], target=target)
+
+
+async def correctable_entries(conn: Conn, officer: Officer, pupil_id: int, *,
+                              now: datetime) -> frozenset[tuple[str, int]]:
+    """The (source, id) of the pupil's steps and outcomes this officer may correct now:
+    their own, the pupil still theirs, saved within 7 days, current, and (a step) with no
+    outcome yet; what /case offers Correct under. Ids only: nothing here to audit."""
+    if not _records(officer):
+        return frozenset()
+    params = {"pupil": pupil_id, "me": officer.id,
+              "since": stamp(now - CORRECTION_WINDOW)}
+    steps = await conn.fetchall(
+        "SELECT s.id FROM pathway_steps s JOIN allocations a ON a.pupil_id = s.pupil_id"
+        " WHERE s.pupil_id = :pupil AND s.officer_id = :me AND a.officer_id = :me"
+        " AND s.saved_at > :since"
+        " AND NOT EXISTS (SELECT 1 FROM pathway_steps n WHERE n.supersedes = s.id)"
+        " AND NOT EXISTS (SELECT 1 FROM pathway_outcomes o WHERE o.step_id = s.id)", params)
+    outcomes = await conn.fetchall(
+        "SELECT o.id FROM pathway_outcomes o JOIN allocations a ON a.pupil_id = o.pupil_id"
+        " WHERE o.pupil_id = :pupil AND o.officer_id = :me AND a.officer_id = :me"
+        " AND o.saved_at > :since"
+        " AND NOT EXISTS (SELECT 1 FROM pathway_outcomes n WHERE n.supersedes = o.id)",
+        params)
+    return frozenset([*((flow.STEP_SOURCE, row["id"]) for row in steps),
+                      *((flow.OUTCOME_SOURCE, row["id"]) for row in outcomes)])

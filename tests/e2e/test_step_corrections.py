@@ -209,3 +209,32 @@ async def test_correct_while_a_step_is_open_offers_to_resume_first(
     assert summary.text.splitlines()[:3] == [HEADER, "Notice to Improve", CORRECTING]
     assert [tuple(row) for row in await rows(db, "SELECT kind FROM conversations")] == [
         ("step",)]
+
+
+async def test_the_case_offers_correct_for_the_officer_s_recent_entries_only(
+        case: Caseload, parents: dict[str, int], people: People, db: Database,
+        clock: FixedClock) -> None:
+    user = case.user
+    await save_notice_to_improve(user)
+    correct = "Correct: Notice to Improve, 25/11/2026"
+    await user.send("/case amelia")
+    shown = await reply(user)
+    assert shown.labels() == [correct]
+    press = await user.press(correct, message_id=shown.message_id)
+    await user.answer_to(press)
+    summary = await reply(user)
+    assert summary.text.splitlines()[:3] == [HEADER, "Notice to Improve", CORRECTING]
+    await tap(user, "Cancel")
+
+    supervisor = people.user()  # SUP1 sees the case read-only: nothing to correct
+    await enrol_directly(db, people.settings, ref="SUP1", user_id=supervisor.user_id,
+                         pin=PIN, now=clock.now())
+    await supervisor.send("/case C00001")
+    read_only = await reply(supervisor)
+    assert "Notice to Improve (EWO1)" in read_only.text and read_only.labels() == []
+
+    week_ago = (clock.now() - timedelta(days=7)).isoformat()
+    await db.write(lambda conn: conn.execute("UPDATE pathway_steps SET saved_at = ?",
+                                             (week_ago,)))
+    await user.send("/case amelia")
+    assert (await reply(user)).labels() == []
