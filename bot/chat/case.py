@@ -36,6 +36,9 @@ NO_ENTRIES = "Chronology: nothing recorded yet"
 ENTRY = "• {date} — {what} ({ref})"
 IMPORTED = "imported"
 DELETED_AFTER = "This message is deleted after {minutes} minutes."
+CORRECT = "Correct: {what}, {date}"
+# /step's Correct (bot/handlers/step, registry row `stc`), under a step or an outcome.
+CORRECT_DATA = "stc:{source}:{id}"
 PREVIOUS = "◀ Newer"
 NEXT = "Older ▶"
 _NAME_MAX = 60  # characters of a parent's name on a line
@@ -113,8 +116,21 @@ def entry_line(entry: Entry) -> str:
     return ENTRY.format(date=day(entry.on), what=what, ref=entry.officer_ref or IMPORTED)
 
 
-def case_buttons(case: CaseFile) -> list[list[tuple[str, str]]]:
-    """Paging through the chronology: `case:<pupil_id>:<page>`, pages from 1."""
+def correct_rows(case: CaseFile,
+                 correctable: frozenset[tuple[str, int]]) -> list[list[tuple[str, str]]]:
+    """A Correct button under each entry on the page the viewer may still correct
+    (`correctable`, bot/storage/pathway_corrections.correctable_entries: their own steps
+    and outcomes saved within 7 days). The press is re-authorised all the same."""
+    return [[(CORRECT.format(what=ENTRY_LABELS[entry.source](entry.what), date=day(entry.on)),
+              CORRECT_DATA.format(source=entry.source, id=entry.id))]
+            for entry in case.entries if (entry.source, entry.id) in correctable]
+
+
+def case_buttons(case: CaseFile, correctable: frozenset[tuple[str, int]] = frozenset()
+                 ) -> list[list[tuple[str, str]]]:
+    """Correct under the viewer's recent steps and outcomes on the page, then paging
+    through the chronology: `case:<pupil_id>:<page>`, pages from 1."""
+    rows = correct_rows(case, correctable)
     page = case.offset // PAGE_SIZE + 1
     pages = max(1, -(-case.total // PAGE_SIZE))
     paging = []
@@ -122,4 +138,4 @@ def case_buttons(case: CaseFile) -> list[list[tuple[str, str]]]:
         paging.append((PREVIOUS, f"case:{case.pupil_id}:{page - 1}"))
     if page < pages:
         paging.append((NEXT, f"case:{case.pupil_id}:{page + 1}"))
-    return [paging] if paging else []
+    return [*rows, paging] if paging else rows

@@ -1,16 +1,49 @@
 """How the attendance pathway's records are named to people: steps, outcomes, stages and
-dated items, in one place for the case view and the pushed reminders (CASEWORK.md §1)."""
+dated items, in one place for the case view, the pushed reminders and /step's buttons
+(CASEWORK.md §1). The record names a step in full; /step's buttons name some shorter
+(ESO, SAO), each from the same names here."""
 
 from __future__ import annotations
 
+from bot.domain import step_flow as flow
+
+SUPPORT_PLAN = "Support plan"
+CONTRACT = "Attendance contract"
+NTI = "Notice to Improve"
+PN_REFERRAL = "Penalty-notice referral"
+PROSECUTION = "Prosecution referral"
+ESO_APPLICATION = "ESO application"
+SAO_NOTICE = "SAO notice"
+
 STEP_LABELS: dict[str, str] = {
-    "support_plan": "Support plan",
-    "contract": "Attendance contract",
-    "nti": "Notice to Improve",
-    "pn_referral": "Penalty-notice referral",
-    "prosecution": "Prosecution referral",
-    "eso": "Education supervision order applied for",
-    "sao": "School attendance order notice",
+    flow.SUPPORT_PLAN: SUPPORT_PLAN,
+    flow.CONTRACT: CONTRACT,
+    flow.NTI: NTI,
+    flow.PN_REFERRAL: PN_REFERRAL,
+    flow.PROSECUTION: PROSECUTION,
+    flow.ESO: "Education supervision order applied for",
+    flow.SAO: "School attendance order notice",
+}
+
+# What /step offers to record: each step, then the outcome of a step on record.
+WHAT_LABELS: dict[str, str] = {
+    flow.SUPPORT_PLAN: SUPPORT_PLAN,
+    flow.CONTRACT: CONTRACT,
+    flow.NTI: NTI,
+    flow.PN_REFERRAL: PN_REFERRAL,
+    flow.PN_OUTCOME: "Penalty-notice outcome",
+    flow.PROSECUTION: PROSECUTION,
+    flow.HEARING: "Hearing outcome",
+    flow.ESO: ESO_APPLICATION,
+    flow.ESO_DECISION: "ESO granted or refused",
+    flow.SAO: SAO_NOTICE,
+    flow.SAO_ORDER: "School attendance order",
+}
+
+# A step on record, as the button choosing what an outcome is for names it.
+TARGET_NAMES: dict[str, str] = {
+    flow.PN_REFERRAL: "Referral", flow.PROSECUTION: PROSECUTION,
+    flow.ESO: ESO_APPLICATION, flow.SAO: SAO_NOTICE,
 }
 
 OUTCOME_LABELS: dict[str, str] = {

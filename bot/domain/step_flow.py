@@ -32,6 +32,10 @@ PUPIL, WHAT, TARGET, OUTCOME, PARENTS, DATE, REVIEW, WEEKS, SECTION, REASON, DET
 SUMMARY, CHANGE = "summary", "change"
 SINCE, NEEDS_REASON, RETURNING, PARENTS_DONE = (
     "since", "needs_reason", "returning", "parents_done")
+# A correction's draft: the entry it supersedes and its source (STEP_SOURCE or
+# OUTCOME_SOURCE, as the chronology names them), and the old entry's date.
+SUPERSEDES, CORRECTS, CORRECTS_DATE = "supersedes", "corrects", "corrects_date"
+STEP_SOURCE, OUTCOME_SOURCE = "step", "outcome"
 
 # What can be recorded: the steps, then the outcomes of a step on record.
 SUPPORT_PLAN, CONTRACT, NTI, PN_REFERRAL = "support_plan", "contract", "nti", "pn_referral"
@@ -40,8 +44,9 @@ PN_OUTCOME, HEARING, ESO_DECISION, SAO_ORDER = "pn_outcome", "hearing", "eso_dec
 STEP_WHATS = (SUPPORT_PLAN, CONTRACT, NTI, PN_REFERRAL, PROSECUTION, ESO, SAO)
 OUTCOME_WHATS = (PN_OUTCOME, HEARING, ESO_DECISION, SAO_ORDER)
 WHATS = STEP_WHATS + OUTCOME_WHATS
-# The kind of step each outcome belongs to.
+# The kind of step each outcome belongs to, and the outcome each kind of step takes.
 STEP_OF = {PN_OUTCOME: PN_REFERRAL, HEARING: PROSECUTION, ESO_DECISION: ESO, SAO_ORDER: SAO}
+OUTCOME_OF = {kind: what for what, kind in STEP_OF.items()}
 
 SEQUENCES: dict[str, tuple[str, ...]] = {
     SUPPORT_PLAN: (DATE, REVIEW),
@@ -181,8 +186,52 @@ def is_complete(draft: Mapping[str, Any]) -> bool:
 
 def changeable(draft: Mapping[str, Any]) -> tuple[str, ...]:
     """The steps the summary's Change offers (the choice of what is recorded is not:
-    Cancel and start again for something else)."""
+    Cancel and start again for something else; nor, correcting an outcome, the step it
+    is for or the outcome itself, which a correction keeps)."""
+    if draft.get(SUPERSEDES):
+        return tuple(s for s in sequence(draft) if s not in (TARGET, OUTCOME))
     return sequence(draft)
+
+
+def is_correction(draft: Mapping[str, Any]) -> bool:
+    return bool(draft.get(SUPERSEDES))
+
+
+def step_draft(entry_id: int, kind: str, on: date, *, parents: Sequence[int] = (),
+               review: date | None = None, weeks: int | None = None,
+               section: str | None = None, reason: str | None = None) -> dict[str, Any]:
+    """A correction's draft holding a saved step's answers (CASEWORK.md §1: a
+    correction is a new entry superseding the old one)."""
+    draft: dict[str, Any] = {WHAT: kind, DATE: on.isoformat(), SUPERSEDES: entry_id,
+                             CORRECTS: STEP_SOURCE, CORRECTS_DATE: on.isoformat()}
+    if PARENTS in SEQUENCES[kind]:
+        draft.update({PARENTS: list(parents), PARENTS_DONE: True})
+    if review is not None and REVIEW in SEQUENCES[kind]:
+        draft[REVIEW] = review.isoformat()
+    if weeks is not None:
+        draft[WEEKS] = weeks
+    if section is not None:
+        draft[SECTION] = section
+    if kind == PN_REFERRAL:
+        draft[NEEDS_REASON] = reason is not None
+        if reason is not None:
+            draft[REASON] = reason
+    return draft
+
+
+def outcome_draft(entry_id: int, target: Target, outcome: str, on: date,
+                  detail: str | None) -> dict[str, Any]:
+    """A correction's draft holding a saved outcome's answers, for `target` (the step
+    it was recorded for, offering only that outcome)."""
+    draft: dict[str, Any] = {WHAT: target.what, TARGET: target.key, DATE: on.isoformat(),
+                             SINCE: (target.issued or target.step_date).isoformat(),
+                             SUPERSEDES: entry_id, CORRECTS: OUTCOME_SOURCE,
+                             CORRECTS_DATE: on.isoformat()}
+    if OUTCOME in SEQUENCES[target.what]:
+        draft[OUTCOME] = outcome
+    if detail is not None and DETAIL in sequence(draft):
+        draft[DETAIL] = detail
+    return draft
 
 
 def choices(step: str, draft: Mapping[str, Any], record: Record,

@@ -1,6 +1,7 @@
-"""/cancel — leave the open conversation (a visit draft, a PIN set-up, a hold), saving
-nothing. Every conversation is one `conversations` row, so ending it is the whole of
-cancelling: a step-by-step flow needs nothing of its own for /cancel.
+"""/cancel — leave the open conversation (a visit, pathway step or sharing draft, a PIN
+set-up, a hold), saving nothing. Every conversation is one `conversations` row, so
+ending it is the whole of cancelling: a step-by-step flow needs nothing of its own for
+/cancel, and what it replies is the kind's Talk row's text.
 """
 
 from __future__ import annotations

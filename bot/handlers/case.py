@@ -5,10 +5,12 @@ supervisor's team read-only), through the same scoped lookup, so whatever keeps 
 from someone keeps the case from them too. Buttons: `case:<pupil_id>` opens the case
 (the card's Case button, a choice among several matches), `case:<pupil_id>:<page>`
 pages the chronology; `al:case:<pupil_id>` on a pushed reminder comes here too
-(handlers/alerts.py). Every press is re-authorised by the query, and every view is
-audited before it shows (`case_view`, target `pupil:<id>`, a fixed reason: how it was
-reached, or `supervision`). Parents are named in the counts, so the case is sent like
-contact details: deleted from the chat after EWO_SENSITIVE_MESSAGE_MINUTES.
+(handlers/alerts.py). The officer's own steps and outcomes saved within 7 days carry
+/step's Correct (`stc:<step|outcome>:<id>`, bot/handlers/step/correct.py). Every
+press is re-authorised by the query, and every view is audited before it shows
+(`case_view`, target `pupil:<id>`, a fixed reason: how it was reached, or
+`supervision`). Parents are named in the counts, so the case is sent like contact
+details: deleted from the chat after EWO_SENSITIVE_MESSAGE_MINUTES.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.pupils import LONGEST_QUERY, NOT_FOUND, SEARCH_LIMIT, show_choices
 from bot.storage import pathway as pathway_store
+from bot.storage import pathway_corrections as corrections
 from bot.storage import pupils as pupil_store
 from bot.storage.db import Conn
 from bot.usecases.pupils import view_entry
@@ -93,11 +96,13 @@ async def show_case(update: Update, context: Context, pupil_id: int, reason: str
         card = await pupil_store.pupil_card(conn, officer, pupil_id, today=today,
                                             year_end=svc.settings.academic_year_end)
         if card is None:
-            return None, None
+            return None, None, frozenset()
         case = await pathway_store.case_file(conn, officer, pupil_id, today=today,
                                              offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-        return card, case
-    card, case = await svc.db.read(_snapshot)
+        correctable = await corrections.correctable_entries(conn, officer, pupil_id,
+                                                            now=svc.clock.now())
+        return card, case, correctable
+    card, case, correctable = await svc.db.read(_snapshot)
     # Shown only once its audit entry is committed; a refusal is audited the same way.
     await svc.audit_trail.append(view_entry(officer, VIEW, pupil_id,
                                              None if case is None else case.access, reason))
@@ -106,7 +111,7 @@ async def show_case(update: Update, context: Context, pupil_id: int, reason: str
         await answer(update, NOT_FOUND)
         return False
     text = case_text(card.summary, case, minutes=svc.settings.sensitive_message_minutes)
-    markup = keyboard(case_buttons(case))
+    markup = keyboard(case_buttons(case, correctable))
     query = update.callback_query
     if edit and query is not None and query.message is not None:
         try:

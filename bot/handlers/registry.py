@@ -47,7 +47,7 @@ COMMANDS = (
             "Record a decision to share information, or not to"),
     # Anyone may leave an open conversation (a controller's hold too); the menu and
     # /help offer it to those who record visits.
-    Command("cancel", cancel.cancel_command, ROLES, "Leave the visit being recorded",
+    Command("cancel", cancel.cancel_command, ROLES, "Leave what you are recording",
             menu=RECORDERS),
     Command("due", due.due_command, RECORDERS, "My follow-ups due"),
     Command("retention", retention_handlers.retention_command, (CONTROLLER,),
@@ -70,6 +70,7 @@ BUTTONS = (
     Button(visit.PREFIX, visit.on_button, RECORDERS),  # v:<token>:…, v:new:<pupil_id>
     Button(visit.CORRECT_PREFIX, visit.correct_button, RECORDERS),  # vc:<visit_id>
     Button(step.PREFIX, step.on_button, RECORDERS),  # st:<token>:…, st:new:<pupil_id>:<what>
+    Button(step.CORRECT_PREFIX, step.correct_button, RECORDERS),  # stc:<step|outcome>:<id>
     Button(share.PREFIX, share.on_button, RECORDERS),  # sh:<token>:…
     Button(share.CORRECT_PREFIX, share.correct_button, RECORDERS),  # shc:<entry_id>
     Button(retention_handlers.PREFIX, retention_handlers.on_button, (CONTROLLER,)),  # ret:…

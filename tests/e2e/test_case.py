@@ -102,7 +102,10 @@ async def test_an_officer_sees_where_the_case_stands(running: RunningBot, people
         "",
         "This message is deleted after 15 minutes.",
     ]
-    assert user.last().protect_content and user.last().buttons == []
+    # Correct under EWO1's own recent entries (not the referral: it has its outcome).
+    assert user.last().protect_content and user.last().labels() == [
+        "Correct: Penalty notice issued, 10/11/2026", "Correct: Notice to Improve, 12/10/2026",
+        "Correct: Support plan, 14/09/2026"]
     await user.send("/case")
     assert (await user.next_message()).text == case_handlers.CASE_HINT
     await user.send("/case nobody")
@@ -127,14 +130,15 @@ async def test_the_chronology_pages_ten_at_a_time(running: RunningBot, people: P
     lines = first.text.splitlines()
     assert "Chronology, newest first (1–10 of 12):" in lines
     assert lines[-3] == "• 02/10/2026 — Home visit (EWO1)"  # 01/10 is on the next page
-    assert first.labels() == [case_chat.NEXT]
+    assert first.labels() == ["Correct: Penalty notice issued, 10/11/2026",
+                              "Correct: Notice to Improve, 12/10/2026", case_chat.NEXT]
     press = await user.press(case_chat.NEXT, message_id=first.message_id)
     assert await user.answer_to(press) is None
     second = await user.edited(first)
     assert second.message_id == first.message_id
     assert "Chronology, newest first (11–12 of 12):" in second.text
     assert "• 14/09/2026 — Support plan (EWO1)" in second.text
-    assert second.labels() == [case_chat.PREVIOUS]
+    assert second.labels() == ["Correct: Support plan, 14/09/2026", case_chat.PREVIOUS]
     # A page past the end (the chronology shrank, or forged) shows the last page.
     press = await user.press_data(f"case:{amelia}:9", message_id=first.message_id)
     assert await user.answer_to(press) is None

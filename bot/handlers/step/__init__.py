@@ -14,13 +14,16 @@ bot/domain/step_flow.py:
 - screens.py: pure, the draft and the pupil's record in, text and buttons out;
 - steps.py: what a press or a typed answer does to the draft, and the Save press;
 - start.py: /step, Record it now, the resume prompt, the reminder after a PIN;
+- correct.py: Correct under a saved entry (`stc:<step|outcome>:<entry_id>`), a new
+  draft superseding it;
 - save.py: the draft read as the entry the use case saves.
 """
 
 from __future__ import annotations
 
+from bot.handlers.step.correct import correct_button
 from bot.handlers.step.start import remind_open_draft, step_command
 from bot.handlers.step.steps import on_button, on_text
 from bot.handlers.step.texts import *  # noqa: F403 - the step's words, as tests read them
 
-__all__ = ["on_button", "on_text", "remind_open_draft", "step_command"]
+__all__ = ["correct_button", "on_button", "on_text", "remind_open_draft", "step_command"]

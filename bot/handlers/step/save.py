@@ -17,6 +17,12 @@ def _day(value: object) -> date | None:
     return date.fromisoformat(str(value)) if value else None
 
 
+def _superseded(draft: dict[str, object], source: str) -> int | None:
+    """The entry a correction's draft supersedes, when it is of this source."""
+    old = draft.get(flow.SUPERSEDES)
+    return old if isinstance(old, int) and draft.get(flow.CORRECTS) == source else None
+
+
 def new_entry(talk: Conversation, record: Record) -> NewStep | NewOutcome | None:
     """The draft as the entry to save (None: the step an outcome was for has had one
     meanwhile)."""
@@ -28,7 +34,8 @@ def new_entry(talk: Conversation, record: Record) -> NewStep | NewOutcome | None
         return NewStep(pupil_id=talk.pupil_id, kind=what, step_date=on,
                        parents=flow.chosen_parents(draft), review_date=_day(draft.get(flow.REVIEW)),
                        period_weeks=draft.get(flow.WEEKS), section=draft.get(flow.SECTION),
-                       reason=draft.get(flow.REASON) if draft.get(flow.NEEDS_REASON) else None)
+                       reason=draft.get(flow.REASON) if draft.get(flow.NEEDS_REASON) else None,
+                       supersedes=_superseded(draft, flow.STEP_SOURCE))
     target = record.target(draft.get(flow.TARGET))
     outcome = _FIXED_OUTCOME.get(what) or draft.get(flow.OUTCOME)
     if target is None or outcome not in target.outcomes:
@@ -36,4 +43,4 @@ def new_entry(talk: Conversation, record: Record) -> NewStep | NewOutcome | None
     return NewOutcome(step_id=target.step_id, outcome=str(outcome), outcome_date=on,
                       contact_id=target.contact_id,
                       detail=draft.get(flow.DETAIL) if flow.DETAIL in flow.sequence(draft)
-                      else None)
+                      else None, supersedes=_superseded(draft, flow.OUTCOME_SOURCE))

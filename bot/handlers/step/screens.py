@@ -24,6 +24,7 @@ from bot.handlers.step.texts import (
     AMOUNT_CLOSED,
     AMOUNT_LINE,
     CHOOSE_PUPIL,
+    CORRECTING,
     DATE_HOW,
     DATE_QUESTIONS,
     DETAIL_QUESTIONS,
@@ -63,6 +64,8 @@ def _header(pupil: VisitPupil, draft: Mapping[str, Any]) -> str:
     what = draft.get(flow.WHAT)
     if what in WHAT_LABELS:
         lines.append(WHAT_LABELS[what])
+    if draft.get(flow.CORRECTS_DATE):
+        lines.append(CORRECTING.format(date=render.day(draft[flow.CORRECTS_DATE])))
     return "\n".join(lines)
 
 

@@ -9,7 +9,8 @@ pupil there refuses it here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -38,6 +39,7 @@ from bot.handlers.step.texts import (
 )
 from bot.storage import conversations
 from bot.storage import pathway as pathway_store
+from bot.storage import pathway_corrections as corrections
 from bot.storage import pupils as pupil_store
 from bot.storage import visits as visit_store
 from bot.storage.conversations import Conversation
@@ -68,9 +70,11 @@ async def find(conn: Conn, context: Context, officer: Officer, text: str) -> lis
 OpenDraft = tuple[Conversation, VisitPupil] | None
 
 
-async def load(context: Context, officer: Officer, pupil_id: int | None) -> Loaded:
+async def load(context: Context, officer: Officer, pupil_id: int | None,
+               draft: Mapping[str, Any] | None = None) -> Loaded:
     """The pupil, if the officer may record for them, and their record as the flow reads
-    it (audited); None otherwise."""
+    it (audited); None otherwise. Correcting an outcome (`draft`), the only step it may be
+    for is the old outcome's, offering that outcome alone."""
     if pupil_id is None:
         return None
     svc = context.services
@@ -80,7 +84,14 @@ async def load(context: Context, officer: Officer, pupil_id: int | None) -> Load
             return None
         record = await pathway_store.step_record(conn, officer, pupil_id,
                                                  today=today_in(context), now=svc.clock.now())
-        return None if record is None else (pupil, record)
+        if record is None:
+            return None
+        if draft and flow.is_correction(draft) and draft.get(flow.CORRECTS) == flow.OUTCOME_SOURCE:
+            old = await corrections.old_entry(conn, officer, flow.OUTCOME_SOURCE,
+                                              int(draft[flow.SUPERSEDES]))
+            targets = () if old is None or old.target is None else (old.target,)
+            record = replace(record, targets=targets)
+        return pupil, record
     return await svc.db.write(_read)
 
 
@@ -95,15 +106,21 @@ async def open_step_draft(conn: Conn, context: Context, officer: Officer) -> Ope
 async def start_draft(update: Update, context: Context, officer: Officer, *,
                       loaded: Loaded = None, what: str | None = None,
                       choices: Sequence[PupilSummary] = (), hint: str | None = None,
-                      several: bool = False, edit: bool = False) -> None:
+                      several: bool = False, edit: bool = False,
+                      draft: dict[str, Any] | None = None) -> None:
     """Open a new draft (replacing any other) at the pupil step, at what to record, or
-    (from a visit's Record it now) at the first question of `what`."""
+    (from a visit's Record it now) at the first question of `what`; a correction's
+    `draft`, at its summary (or the first answer it lacks)."""
     if loaded is None and not choices:
         await (render.edit(update, NO_PUPILS) if edit else answer(update, NO_PUPILS))
         return
-    draft: dict[str, Any] | None = None
     step = flow.PUPIL if loaded is None else flow.WHAT
-    if loaded is not None and what in loaded[1].offered(today_in(context)):
+    if draft is not None:
+        step = next((s for s in flow.sequence(draft) if not flow.answered(s, draft)),
+                    flow.SUMMARY)
+        if step != flow.SUMMARY:
+            draft[flow.RETURNING] = True
+    elif loaded is not None and what in loaded[1].offered(today_in(context)):
         draft = {flow.WHAT: what}
         step = flow.step_after(flow.WHAT, draft)
     talk = await drafts.start(context, officer.id, STEP, step=step,

@@ -15,12 +15,14 @@ from typing import Any
 from telegram import Update
 
 from bot.chat import render
+from bot.chat.render import keyboard
 from bot.domain import step_flow as flow
 from bot.domain.step_flow import AnswerProblem, Problem, Record
 from bot.handlers import drafts
 from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_sensitive
 from bot.handlers.drafts import BACK, SAVE
 from bot.handlers.step import screens
+from bot.handlers.step.correct import begin_correction, correct_data, parse_resume_choice
 from bot.handlers.step.save import new_entry
 from bot.handlers.step.start import (
     Loaded,
@@ -35,6 +37,7 @@ from bot.handlers.step.texts import (
     ALREADY_SAVED,
     CANCELLED,
     HINTS,
+    LABEL_CORRECT,
     NEW,
     NO_MATCH,
     NOT_ALLOCATED,
@@ -53,6 +56,7 @@ from bot.storage import pupils as pupil_store
 from bot.storage.conversations import Conversation
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
+from bot.storage.pathway import NewStep
 from bot.storage.pupils import PupilSummary
 from bot.storage.visits import VisitPupil
 from bot.usecases.pathway import Saved, save_entry
@@ -104,7 +108,7 @@ async def _on_pupil_button(update: Update, context: Context, officer: Officer,
 
 async def _on_step_button(update: Update, context: Context, officer: Officer,
                           talk: Conversation, choice: str) -> None:
-    loaded = await load(context, officer, talk.pupil_id)
+    loaded = await load(context, officer, talk.pupil_id, talk.data)
     if loaded is None:
         await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=True)
         await render.ack(update)
@@ -164,7 +168,7 @@ async def _on_resume(update: Update, context: Context, officer: Officer, talk: C
                      choice: str) -> None:
     """Continue the open draft, or discard it and start what was asked."""
     if choice == "go":
-        loaded = await load(context, officer, talk.pupil_id)
+        loaded = await load(context, officer, talk.pupil_id, talk.data)
         if talk.pupil_id is not None and loaded is None:
             await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=True)
         elif loaded is None:
@@ -178,6 +182,10 @@ async def _on_resume(update: Update, context: Context, officer: Officer, talk: C
         await render.ack(update)
         return
     await context.services.db.write(conversations.end, officer.id, talk.token)
+    correction = parse_resume_choice(choice) if choice.startswith("c") else None
+    if correction is not None:
+        await begin_correction(update, context, officer, *correction, edit=True)
+        return
     wanted, _, what = choice[1:].partition("-")
     if choice.startswith("p") and (loaded := await load(context, officer,
                                                         parse_id(wanted))) is not None:
@@ -199,7 +207,7 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
     if talk.step == flow.PUPIL:
         await _on_pupil_text(update, context, officer, talk, message.text)
         return
-    loaded = await load(context, officer, talk.pupil_id)
+    loaded = await load(context, officer, talk.pupil_id, talk.data)
     if loaded is None:
         await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=False)
         return
@@ -248,7 +256,10 @@ async def _save(update: Update, context: Context, officer: Officer, talk: Conver
     if saved.outcome is Saved.SAVED:
         text = SAVED.format(what=WHAT_LABELS[talk.data[flow.WHAT]], initials=pupil.initials,
                             date=render.day(talk.data[flow.DATE]))
-        await render.edit(update, text)
+        assert saved.entry_id is not None
+        source = flow.STEP_SOURCE if isinstance(entry, NewStep) else flow.OUTCOME_SOURCE
+        correct = keyboard([[(LABEL_CORRECT, correct_data(source, saved.entry_id))]])
+        await render.edit(update, text, correct)
         await render.ack(update, "Saved")
     elif saved.outcome is Saved.REPEAT:
         await render.ack(update, ALREADY_SAVED, alert=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain import pathway_text
 from bot.domain import step_flow as flow
 from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.step_flow import Problem
@@ -10,25 +11,11 @@ from bot.storage import pathway as pathway_store
 
 KIND = ConversationKind.STEP
 PREFIX = "st"
+CORRECT_PREFIX = "stc"  # stc:<step|outcome>:<entry_id>, under a saved entry: correct it
 PUPIL_BUTTONS = 10
 
-WHAT_LABELS = {
-    flow.SUPPORT_PLAN: "Support plan",
-    flow.CONTRACT: "Attendance contract",
-    flow.NTI: "Notice to Improve",
-    flow.PN_REFERRAL: "Penalty-notice referral",
-    flow.PN_OUTCOME: "Penalty-notice outcome",
-    flow.PROSECUTION: "Prosecution referral",
-    flow.HEARING: "Hearing outcome",
-    flow.ESO: "ESO application",
-    flow.ESO_DECISION: "ESO granted or refused",
-    flow.SAO: "SAO notice",
-    flow.SAO_ORDER: "School attendance order",
-}
-STEP_NAMES = {  # a step on record, as an outcome's button names it
-    flow.PN_REFERRAL: "Referral", flow.PROSECUTION: "Prosecution referral",
-    flow.ESO: "ESO application", flow.SAO: "SAO notice",
-}
+WHAT_LABELS = pathway_text.WHAT_LABELS  # what to record, as /step's buttons name it
+STEP_NAMES = pathway_text.TARGET_NAMES  # a step on record, as an outcome's button names it
 
 CHOOSE_PUPIL = "Record a pathway step: choose a pupil, or type a name."
 SEVERAL_MATCH = "Several pupils of yours match: choose one, or type more of the name."
@@ -85,6 +72,12 @@ REFUSALS = {  # a save refused by a pathway rule: the draft stays at the summary
     pathway_store.NOT_ISSUED: "The notice must be recorded as issued first, and on an "
                               "earlier date.",
     pathway_store.ALREADY_ISSUED: "That notice is already recorded as issued.",
+    pathway_store.TOO_OLD: "An entry can be corrected only within 7 days of saving it.",
+    pathway_store.ALREADY_CORRECTED: ("That entry has already been corrected: Cancel, and "
+                                      "correct the newer entry instead."),
+    pathway_store.HAS_OUTCOMES: ("That step has had an outcome recorded meanwhile, so it "
+                                 "cannot be corrected: Cancel."),
+    pathway_store.NOT_VISIBLE: "That entry cannot be corrected: Cancel.",
 }
 REFUSED_OTHER = "That cannot be saved as it is: press Change, or Cancel."
 
@@ -102,6 +95,13 @@ DRAFT_OPEN = "A pathway step for {initials} is still open. Send /step to carry o
 NOT_ALLOCATED = ("This pupil is no longer allocated to you, so the step has ended. "
                  "Nothing was saved.")
 RECORD_IT_NOW = "Record it now"
+LABEL_CORRECT = "Correct"
+CANNOT_CORRECT = "That entry cannot be corrected."
+TOO_OLD = "A pathway step or outcome can be corrected only within 7 days of saving it."
+ALREADY_CORRECTED = "That entry has already been corrected: correct the newer entry instead."
+HAS_OUTCOMES = ("That step has an outcome recorded, so it cannot be corrected: correct the "
+                "outcome, or record a new step.")
+CORRECTING = "Correcting the entry of {date}: change what was wrong, then Save."
 STEP_COMMAND = "step_command"  # audit reason of the pupil step's list
 
 LABEL_TODAY, LABEL_YESTERDAY, LABEL_DONE = "Today", "Yesterday", "Done"
