@@ -7,9 +7,11 @@ subject-access exports. The bot runs exactly as `ewobot run` builds it, polling 
 loopback stand-in of the Bot API; the terminal plays the people talking to it.
 
 The synthetic service carries the demo's showcase (bot.synthetic.Showcase): records
-past due (one on hold) and coming due, and a pupil for each alert rule whose marks
+past due (one on hold) and coming due, a pupil for each alert rule whose marks
 arrive in a second attendance import after the first message typed, so that an alert
-is pushed while the person watches.
+is pushed while the person watches, and pathway cases with sharing decisions recorded
+as their officer would record them, so that /case, /due and the day's pathway
+reminders have something to show.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -34,13 +36,19 @@ from bot.jobs import outbox as outbox_jobs
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.sandbox.models import BotMessage, ChatEvent, FilePayload
 from bot.settings import Settings
+from bot.storage import audit
 from bot.storage import compliance as compliance_store
 from bot.storage import imports as import_store
 from bot.storage import officers as officer_store
+from bot.storage import pathway as pathway_store
 from bot.storage import pupils as pupil_store
 from bot.storage import retention as retention_store
+from bot.storage import sharing as sharing_store
 from bot.storage.db import Conn, Database
+from bot.storage.pathway import NewOutcome, NewStep
+from bot.storage.sharing import NewSharing
 from bot.synthetic import IMPORT_ORDER, Showcase, SyntheticService, generate
+from bot.usecases import sharing as sharing_cases
 
 PIN = "2580"
 ACTOR = "system:demo"
@@ -53,6 +61,11 @@ WATCH_SECONDS = 3600.0  # the watcher's wait for the next event, renewed while i
 DEMO_NOTICE_DAYS = 366
 HOLD_DAYS = 90  # the review date of the hold the demo puts on one past-due record
 PUPILS_SHOWN = 3
+# The showcase's pathway cases, dated back from today (CASEWORK.md §1).
+SUPPORT_PLAN_DAYS_AGO = 42  # its review, 6 weeks on, is due today
+NTI_DAYS_AGO, NTI_WEEKS = 14, 4  # half-way through its improvement period
+PN_REFERRED_DAYS_AGO, PN_ISSUED_DAYS_AGO = 35, 29  # day 29: no Paid or Withdrawn yet
+SHARED_DAYS_AGO = 7
 STRANGER_ROLE = "not enrolled"
 
 ReadLine = Callable[[], Awaitable[str | None]]  # the next line typed; None at the end
@@ -160,6 +173,10 @@ async def build_service(settings: Settings, folder: Path, clock: Clock, *,
         for kind in IMPORT_ORDER:
             await run_import(db, kind, service.files[kind], actor=ACTOR, today=today,
                              baseline=kind == "attendance", settings=settings, now=clock.now())
+        if service.showcase.pathway_attendance is not None:
+            await run_import(db, "attendance", service.showcase.pathway_attendance, actor=ACTOR,
+                             today=today, baseline=True, settings=settings, now=clock.now())
+        await db.write(_record_pathway, service.showcase, clock)
         await _hold_one(db, settings, clock, service)
         staff = []
         for number, person in enumerate(service.officers):
@@ -183,6 +200,59 @@ async def _record_checks(conn: Conn, service: SyntheticService, clock: Clock) ->
         await compliance_store.set_dates(conn, officer, dbs=person.dbs_checked,
                                          training=person.training_completed, actor=ACTOR,
                                          now=clock.now())
+
+
+async def _record_pathway(conn: Conn, showcase: Showcase, clock: Clock) -> None:
+    """Record the showcase's pathway steps, outcome and sharing decisions as the officer
+    would through /step and /share (each audited as theirs): a support plan whose review
+    is due today, a Notice to Improve in its improvement period, a penalty notice issued
+    29 days ago with no outcome, and a decision to share and one not to."""
+    officer = await officer_store.officer_by_ref(conn, showcase.officer_ref)
+    assert officer is not None
+    ids = await import_store.pupil_ids(conn, list(showcase.pathway_cases.values()))
+    today, now = clock.today(), clock.now()
+    pupil = {kind: ids[upn] for kind, upn in showcase.pathway_cases.items()}
+    mother = {kind: await _first_parent(conn, officer, pupil_id, clock)
+              for kind, pupil_id in pupil.items()}
+
+    def ago(days: int) -> date:
+        return today - timedelta(days=days)
+
+    steps = [NewStep(pupil["support_plan"], "support_plan", ago(SUPPORT_PLAN_DAYS_AGO)),
+             NewStep(pupil["nti"], "nti", ago(NTI_DAYS_AGO), parents=(mother["nti"],),
+                     period_weeks=NTI_WEEKS),
+             NewStep(pupil["penalty_notice"], "pn_referral", ago(PN_REFERRED_DAYS_AGO),
+                     parents=(mother["penalty_notice"],), reason="support_not_appropriate")]
+    saved = [await pathway_store.record_step(conn, officer, step, today=today, now=now)
+             for step in steps]
+    assert all(result.id is not None for result in saved), [r.problem for r in saved]
+    issued = await pathway_store.record_outcome(
+        conn, officer, NewOutcome(saved[-1].id or 0, "issued", ago(PN_ISSUED_DAYS_AGO),
+                                  contact_id=mother["penalty_notice"]), now=now)
+    assert issued.id is not None, issued.problem
+    for number, upn in enumerate(showcase.shared):
+        shared = number == 0
+        entry = NewSharing(
+            ids[upn], "school" if shared else "police", None,
+            "shared" if shared else "not_shared", ("attendance",) if shared else ("contact",),
+            "public_task" if shared else None, None, "barrier" if shared else "other",
+            ago(SHARED_DAYS_AGO), None)
+        entry_id = await sharing_store.record(conn, officer, entry, draft_token=f"demo-{upn}",
+                                              now=now)
+        await audit.append(conn, actor=officer.actor, action="sharing_saved",
+                           target=f"pupil:{entry.pupil_id}", reason=sharing_cases.REASON,
+                           detail={"sharing_id": entry_id, "decision": entry.decision,
+                                   "recipient": entry.recipient}, at=now)
+
+
+async def _first_parent(conn: Conn, officer: officer_store.Officer, pupil_id: int,
+                        clock: Clock) -> int:
+    """The pupil's first contact with parental responsibility (the showcase gives one),
+    read as /step reads it."""
+    record = await pathway_store.step_record(conn, officer, pupil_id, today=clock.today(),
+                                             now=clock.now())
+    assert record is not None and record.parents
+    return record.parents[0].contact_id
 
 
 async def _hold_one(db: Database, settings: Settings, clock: Clock,

@@ -101,6 +101,12 @@ class Showcase:
     past_due: tuple[str, ...]  # UPNs whose last visit was two academic years ago
     coming_due: tuple[str, ...]  # UPNs whose last visit was in the previous academic year
     held: str  # the past-due UPN to put on hold
+    # Pathway cases of `officer_ref` (CASEWORK.md §1), recorded by the demo as the officer
+    # would (they are not import files): PATHWAY_CASES kind → UPN. Each has a mother with
+    # parental responsibility first among its contacts, and marks in pathway_attendance.
+    pathway_cases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    pathway_attendance: Path | None = None  # imported with the first attendance file
+    shared: tuple[str, ...] = ()  # pathway cases with a sharing decision to record
 
 
 @dataclass(frozen=True)
@@ -209,7 +215,7 @@ def generate(
         held = held + added
         visits += len(cases.past_due) + len(cases.coming_due)
         contacts += added_contacts
-        allocations += len(cases.alert_cases)
+        allocations += len(cases.alert_cases) + len(cases.pathway_cases)
     return SyntheticService(
         directory=out_dir,
         files=MappingProxyType(files),
@@ -710,6 +716,15 @@ _ALERT_CASES = (("persistent_absence", "4"), ("severe_absence", "9"),
                 ("penalty_notice", "6"), ("continuous_absence", "10"), ("punctuality", "2"))
 _LEAVERS_YEARS = ("3", "7", "11")
 LATE_ATTENDANCE = "attendance-late.csv"
+PATHWAY_ATTENDANCE = "attendance-pathway.csv"
+# The pathway cases, each with the year group it is in and the marks its attendance
+# follows (a rule of _case_codes): a support plan whose review is due today, a Notice
+# to Improve in its improvement period, a penalty notice issued 29 days ago with no
+# outcome (its reminder day).
+PATHWAY_CASES = (("support_plan", "5", "persistent_absence"),
+                 ("nti", "8", "persistent_absence"),
+                 ("penalty_notice", "7", "penalty_notice"))
+SHARED_CASES = ("support_plan", "nti")
 
 
 def _write_showcase(out_dir: Path, files: Mapping[str, Path], people: _Generator,
@@ -748,10 +763,42 @@ def _write_showcase(out_dir: Path, files: Mapping[str, Path], people: _Generator
         out.write(",".join(attendance_file.COLUMNS) + "\n")
         for rule, pupil in alerts.items():
             _write_marks(out, pupil.upn, pupil.school, iso, iso, _case_codes(rule, days, today))
+    pathway, pathway_file, pathway_contacts = _write_pathway_cases(
+        out_dir, files, maker, rng, team[0], days, today)
     showcase = Showcase(late, team[0], MappingProxyType({r: p.upn for r, p in alerts.items()}),
                         tuple(p.upn for p, _ in past), tuple(p.upn for p, _ in coming),
-                        held=past[0][0].upn)
-    return showcase, added, len(contacts)
+                        held=past[0][0].upn,
+                        pathway_cases=MappingProxyType({k: p.upn for k, p in pathway.items()}),
+                        pathway_attendance=pathway_file,
+                        shared=tuple(pathway[kind].upn for kind in SHARED_CASES))
+    return showcase, [*added, *pathway.values()], len(contacts) + pathway_contacts
+
+
+def _write_pathway_cases(out_dir: Path, files: Mapping[str, Path], maker: _Generator,
+                         rng: random.Random, officer_ref: str, days: Sequence[date],
+                         today: date) -> tuple[dict[str, _Pupil], Path, int]:
+    """Append the pathway cases' pupils, contacts and allocations to the files and write
+    their marks to attendance-pathway.csv; returns them by kind, that file, contact rows."""
+    cases = {kind: maker.one(year) for kind, year, _ in PATHWAY_CASES}
+    for pupil in cases.values():
+        pupil.officer_ref = officer_ref
+    _append(files["pupils"], pupils_file.COLUMNS, [_pupil_row(rng, p) for p in cases.values()])
+    contacts = []
+    for pupil in cases.values():
+        family = _family_contacts(rng, pupil)
+        family[0] = {**family[0], "relationship": "Mother", "parental_responsibility": "Y"}
+        contacts += [{"upn": pupil.upn, **contact} for contact in family]
+    _append(files["contacts"], contacts_file.COLUMNS, contacts)
+    _append(files["allocations"], allocations_file.COLUMNS,
+            [{"upn": p.upn, "officer_ref": p.officer_ref} for p in cases.values()])
+    path = out_dir / PATHWAY_ATTENDANCE
+    iso = [f",{day.isoformat()}," for day in days]
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(",".join(attendance_file.COLUMNS) + "\n")
+        for kind, _, rule in PATHWAY_CASES:
+            pupil = cases[kind]
+            _write_marks(out, pupil.upn, pupil.school, iso, iso, _case_codes(rule, days, today))
+    return cases, path, len(contacts)
 
 
 def _append(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:

@@ -326,3 +326,45 @@ async def test_the_personas_have_current_checks_so_enforce_blocks_no_one(
     assert len(standings) == len(service.personas) - 1  # every persona but the stranger
     assert {item.state for standing in standings.values() for item in standing.items} == {
         CURRENT}
+
+
+async def test_the_showcase_has_pathway_cases_for_case_due_and_reminders(
+        tmp_path: Path) -> None:
+    """EWO01's pathway cases: /due lists the review due today and the penalty notice's
+    day 29, /case shows the improvement period running and the sharing decisions, and
+    the day's pathway reminders are pushed to EWO01."""
+    from bot.synthetic import generate
+
+    made = generate(tmp_path / "same", seed=1, pupils=30, today=CLOCK.today(), showcase=True)
+    assert made.showcase is not None
+    cases = made.showcase.pathway_cases
+    out = Screen()
+    await run_demo(make_settings(tmp_path), out=out, clock=CLOCK, pupils=30,
+                   files=tmp_path / "kept",
+                   read_line=script(["2", "/due", f"/case {cases['nti']}",
+                                     f"/case {cases['support_plan']}",
+                                     out.until("bot: Pathway reminders"), ":quit"]))
+    transcript = out.getvalue()
+    due = transcript.split("EWO01> ")[1]
+    assert "Pathway items due, oldest first:" in due
+    assert "25/11/2026 (today) — Support plan review due — " in due
+    assert "25/11/2026 (today) — penalty notice day 29 — " in due
+    nti = transcript.split("EWO01> ")[2]
+    assert "Current stage: Notice to Improve" in nti
+    assert "• Improvement period ends: 09/12/2026" in nti
+    assert "• 18/11/2026 — Not shared with Police (EWO01)" in nti
+    plan = transcript.split("bot: Case: ")[2]
+    assert "• Review due: 25/11/2026" in plan and "Shared with School (EWO01)" in plan
+    reminders = transcript.split("bot: Pathway reminders")[1]
+    assert "support plan review due 25/11/2026" in reminders
+    assert "penalty notice issued 27/10/2026 — day 29" in reminders
+
+
+async def test_the_caseload_counts_the_showcases_open_notices(tmp_path: Path) -> None:
+    out = io.StringIO()
+    await run_demo(make_settings(tmp_path), out=out, clock=CLOCK, pupils=30,
+                   files=tmp_path / "kept", read_line=script(["1", "/caseload EWO01", ":quit"]))
+    detail = out.getvalue().split("SUP01> ")[1]
+    # The Notice to Improve in its period and the penalty notice awaiting an outcome.
+    assert "Open notices (improvement periods running, notices awaiting an outcome): 2" \
+        in detail

@@ -184,7 +184,8 @@ def test_the_showcase_adds_rows_and_changes_none(tmp_path: Path) -> None:
         before, after = plain.files[kind].read_bytes(), shown.files[kind].read_bytes()
         assert after.startswith(before) and len(after) > len(before)
     pupils = parse_pupils(shown.files["pupils"], today=TODAY)
-    assert len(pupils.rows) == shown.pupils == 60 + 5 + 5  # alert cases, due records
+    # alert cases, due records, pathway cases
+    assert len(pupils.rows) == shown.pupils == 60 + 5 + 5 + 3
     assert len(parse_contacts(shown.files["contacts"], today=TODAY).rows) == \
         shown.contacts + shown.contacts_not_held
     assert len(parse_allocations(shown.files["allocations"], today=TODAY).rows) == \
@@ -236,3 +237,20 @@ def test_the_due_records_are_past_due_and_coming_due(tmp_path: Path) -> None:
     allocated = {row.upn for row in parse_allocations(made.files["allocations"],
                                                       today=TODAY).rows}
     assert not allocated & {*made.showcase.past_due, *made.showcase.coming_due}  # left
+
+
+def test_the_pathway_cases_are_the_officers_with_a_parent_and_marks(tmp_path: Path) -> None:
+    made = generate(tmp_path, seed=1, pupils=20, today=TODAY, showcase=True)
+    assert made.showcase is not None and made.showcase.pathway_attendance is not None
+    cases = made.showcase.pathway_cases
+    assert set(cases) == {"support_plan", "nti", "penalty_notice"}
+    assert set(made.showcase.shared) <= set(cases.values()) and len(made.showcase.shared) == 2
+    allocations = parse_allocations(made.files["allocations"], today=TODAY)
+    officer = {row.upn: row.officer_ref for row in allocations.rows}
+    assert {officer[upn] for upn in cases.values()} == {"EWO01"}
+    contacts = parse_contacts(made.files["contacts"], today=TODAY).rows
+    for upn in cases.values():
+        mine = [row for row in contacts if row.upn == upn]
+        assert any(row.parental_responsibility for row in mine), upn
+    marks = parse_attendance(made.showcase.pathway_attendance, today=TODAY).rows
+    assert set(marks.by_pupil) == set(cases.values())  # type: ignore[attr-defined]

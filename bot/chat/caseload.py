@@ -3,6 +3,7 @@ that each fit in one Telegram message, officers most in need first."""
 
 from __future__ import annotations
 
+from bot.chat.restriction import RESTRICTED_MARK
 from bot.domain.caseload import Figures
 from bot.domain.text import counted
 from bot.storage.caseload import OfficerLine, TeamCaseload
@@ -68,6 +69,12 @@ def figure_counts(figures: Figures) -> dict[str, int]:
             "severe": figures.severe, "visits": figures.visits, "overdue": figures.overdue,
             "not_visited": figures.not_visited, "undelivered": figures.undelivered,
             "open_notices": figures.open_notices}
+
+
+def restricted_line(name: str, case_ref: str) -> str:
+    """A restricted record in a list of pupils: its name and reference with the marker
+    and nothing else (CASEWORK.md §3), as /pupils lists it."""
+    return f"{name} ({case_ref}) — {RESTRICTED_MARK}"
 
 
 def short_name(name: str) -> str:

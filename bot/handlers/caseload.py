@@ -19,6 +19,7 @@ from bot import charts
 from bot.chat.caseload import (
     ENDED,
     figure_counts,
+    restricted_line,
     short_name,
     summary_pages,
 )
@@ -158,6 +159,9 @@ def officer_page(detail: OfficerCaseload, page: int) -> tuple[str, InlineKeyboar
 
 
 def _pupil_line(pupil: PupilInNeed) -> str:
+    """"Name (ref) — figures and dates"; a restricted record by name and reference only."""
+    if pupil.restricted:
+        return restricted_line(pupil_name(pupil.first_name, pupil.last_name), pupil.case_ref)
     standing = pupil.standing
     flags = [percent_text(pupil.attended, pupil.possible)]
     if standing.severe:

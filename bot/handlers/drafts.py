@@ -29,6 +29,8 @@ from bot.chat import render as chat
 from bot.handlers.common import Context, edit_sensitive, send_sensitive
 from bot.storage import audit, conversations
 from bot.storage.conversations import Conversation
+from bot.storage.db import Conn
+from bot.storage.rights import RESTRICTED_REASON, Restricted
 
 Rows = list[list[tuple[str, str]]]
 Render = Callable[[Conversation], "Screen"]
@@ -71,6 +73,31 @@ class Flow:
                 or parts[2] not in (talk.step, *self.side_steps)):
             return self.stale
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class RestrictedDraft:
+    """An open draft whose pupil's record became restricted after it was started: it
+    cannot go on (every step refuses it), so the flow's start discards it and says so
+    instead of refusing each new command until /cancel."""
+
+    talk: Conversation
+    error: Restricted
+
+
+async def discard_restricted(update: Update, context: Context, found: RestrictedDraft,
+                             text: str) -> None:
+    """End the draft (audited `draft_discarded`, reason `restricted`), then say `text`,
+    which names no one."""
+    svc = context.services
+    talk, error = found.talk, found.error
+    async def _transaction(conn: Conn) -> None:
+        if await conversations.end(conn, talk.officer_id, talk.token):
+            await audit.append(conn, actor=error.actor, action="draft_discarded",
+                               target=error.target, reason=RESTRICTED_REASON,
+                               detail={"kind": talk.kind}, at=svc.clock.now())
+    await svc.db.write(_transaction)
+    await context.bot.send_message(chat_id(update), text)
 
 
 def marked(label: str, chosen: bool) -> str:

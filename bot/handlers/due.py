@@ -48,6 +48,10 @@ def _when(due: date, today: date) -> str:
 
 
 def _due_line(item: visit_store.FollowUp, today: date) -> str:
+    """"DD/MM/YYYY (when) — Name, case ref, school"; a restricted record without its school."""
+    if item.restricted:
+        return (f"{render.day(item.follow_up)} ({_when(item.follow_up, today)}) — {item.name}, "
+                f"{item.case_ref} — {RESTRICTED_MARK}")
     return (f"{render.day(item.follow_up)} ({_when(item.follow_up, today)}) — {item.name}, "
             f"{item.case_ref}, {item.school_name}")
 

@@ -407,16 +407,20 @@ class _Waiting:
     officer_status: str
     has_supervisor: bool
     line: AlertLine
+    restricted: bool = False
 
 
 async def queue_waiting(conn: Conn, now: datetime) -> int:
     """Put every waiting alert of an allocated pupil into outbox messages: one per
     officer (all their alerts) and, for severe and continuous absence, one copy for
-    that officer's supervisor. Returns the number of messages queued."""
+    that officer's supervisor. Returns the number of messages queued. An alert whose
+    pupil's record became restricted before it was queued is not sent (CASEWORK.md §3:
+    stored and nothing else), and does not wait either."""
     waiting = await _waiting_alerts(conn)
     by_officer: defaultdict[int, list[_Waiting]] = defaultdict(list)
     for alert in waiting:
-        by_officer[alert.officer_id].append(alert)
+        if not alert.restricted:
+            by_officer[alert.officer_id].append(alert)
     messages = 0
     for officer_id, alerts in by_officer.items():
         lines = [alert.line for alert in alerts]
@@ -445,7 +449,8 @@ async def _waiting_alerts(conn: Conn) -> list[_Waiting]:
     rows = await conn.fetchall(
         "SELECT a.id, a.pupil_id, a.rule, a.attended, a.possible, p.case_ref, p.first_name,"
         " p.last_name, s.name AS school, o.id AS officer_id, o.ref, o.status,"
-        " o.supervisor_id IS NOT NULL AS has_supervisor"
+        " o.supervisor_id IS NOT NULL AS has_supervisor,"
+        f" {rights.RESTRICTED_SQL.format(pupil='a.pupil_id')} AS restricted"
         " FROM alerts a"
         " JOIN pupils p ON p.id = a.pupil_id"
         " JOIN schools s ON s.urn = p.school_urn"
@@ -456,7 +461,8 @@ async def _waiting_alerts(conn: Conn) -> list[_Waiting]:
                      bool(row["has_supervisor"]),
                      AlertLine(row["pupil_id"], row["case_ref"],
                                initials(row["first_name"], row["last_name"]), row["school"],
-                               Rule(row["rule"]), row["attended"] or 0, row["possible"] or 0))
+                               Rule(row["rule"]), row["attended"] or 0, row["possible"] or 0),
+                     bool(row["restricted"]))
             for row in rows]
 
 

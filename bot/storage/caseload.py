@@ -15,6 +15,8 @@ Definitions (shared/spec/PRODUCT.md, `/caseload`):
   27 days before;
 - open notices are an officer's pupils' Notices to Improve whose improvement period is
   running and penalty notices issued awaiting an outcome (bot/storage/pathway.py);
+- a restricted record (CASEWORK.md §3) counts in every figure, but the one-officer
+  pages list it by name and case reference only (`PupilInNeed.restricted`);
 - an undelivered message counts for the person it was resolved to (`recipient_id`),
   else for the officer its audience names (`officer:<id>`, `supervisor:<id>`, or
   `supervisor_of:<id>`: a message for nobody's supervisor counts for that officer).
@@ -39,6 +41,7 @@ from bot.settings import Settings
 from bot.storage import pathway
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
+from bot.storage.rights import RESTRICTED_SQL
 
 _DIGEST_WEEK_KEY = "caseload_digest_week"
 
@@ -149,6 +152,7 @@ class PupilInNeed:
     follow_up: date | None
     allocated_on: date
     standing: PupilStanding
+    restricted: bool = False  # listed by name and case reference only, with the marker
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +259,8 @@ def _params(supervisor: Officer, terms: Terms) -> dict[str, object]:
 
 def _pupils_sql(*, officer_filter: str = "", names: bool = False) -> str:
     # Names are read only for the one-officer pages that show them.
-    name_columns = ", p.case_ref, p.first_name, p.last_name" if names else ""
+    name_columns = (", p.case_ref, p.first_name, p.last_name,"
+                    f" {RESTRICTED_SQL.format(pupil='p.id')} AS restricted" if names else "")
     return _PUPILS_SQL.format(officer_filter=officer_filter, name_columns=name_columns)
 
 
@@ -292,7 +297,8 @@ def _pupil(row: object, terms: Terms) -> PupilInNeed:
         row["pupil_id"], row["case_ref"], row["first_name"], row["last_name"],  # type: ignore[index]
         row["attended"] or 0, row["possible"] or 0,  # type: ignore[index]
         _date(row["last_visit"]), _date(row["follow_up"]),  # type: ignore[index]
-        _allocated_on(row, terms), _standing(row, terms))
+        _allocated_on(row, terms), _standing(row, terms),
+        bool(row["restricted"]))  # type: ignore[index]
 
 
 def _pupil_order(pupil: PupilInNeed) -> tuple[object, ...]:

@@ -7,6 +7,7 @@ unrecorded dates of people added before then count from it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -15,11 +16,14 @@ from bot.domain import compliance as rules
 from bot.domain.compliance import Compliance
 from bot.settings import Settings
 from bot.storage import audit, outbox, sessions
-from bot.storage.db import Conn, quick
+from bot.storage.db import Conn, quick, stamp
 from bot.storage.officers import Officer
 from bot.storage.outbox import Delivery, enqueue
 from bot.storage.sessions import Session
 
+# The head of a message readdressed because the supervisor it was for is blocked.
+LAPSED_SUPERVISOR = ("This was for {ref}, whose DBS check or training has lapsed, so it "
+                     "comes to you until new dates are recorded.")
 SINCE_KEY = "compliance_since"
 REMINDED_KEY = "compliance_reminded_on"
 _ROWS = ("SELECT o.id, o.ref, o.role, o.supervisor_id, o.created_at, c.dbs_checked,"
@@ -51,15 +55,91 @@ async def lapsed_ids(conn: Conn, today: date, policy: rules.Rules) -> frozenset[
 
 async def claim_due(conn: Conn, now: datetime, settings: Settings, *, quiet: bool,
                     holder: str | None = None) -> list[Delivery]:
-    """`outbox.claim_due`, with EWO_COMPLIANCE=enforce sending a blocked person's
+    """`outbox.claim_due`, with EWO_COMPLIANCE=enforce sending a blocked officer's
     messages (their pupils' alerts) to their supervisor meanwhile, as a revoked
-    officer's go; with no supervisor they wait until the dates are recorded."""
+    officer's go (with no supervisor they wait until the dates are recorded), and a
+    blocked supervisor's to the other supervisors (`readdress_for_lapsed_supervisors`)."""
     blocked: frozenset[int] = frozenset()
     if settings.compliance == "enforce":
         today = now.astimezone(settings.timezone).date()
         blocked = await lapsed_ids(conn, today, rules_of(settings))
+        if blocked and not quiet:  # in quiet time nothing would go: nothing is readdressed
+            # Under the claimers' lock: two instances must not readdress one row twice.
+            await conn.lock(outbox.CLAIMS_LOCK)
+            await readdress_for_lapsed_supervisors(conn, blocked, now)
     return await outbox.claim_due(conn, now, quiet=quiet, holder=holder,
                                   redirected=blocked)
+
+
+async def readdress_for_lapsed_supervisors(conn: Conn, blocked: frozenset[int],
+                                           now: datetime) -> int:
+    """Messages due now that would reach a supervisor in `blocked` (for them, for their
+    team's officers, or their own caseload's alerts) go instead to every supervisor who
+    is neither revoked nor blocked, one row each; with none, to the controllers. Each is
+    headed LAPSED_SUPERVISOR and the readdressing is audited. Returns rows readdressed.
+
+    The rows are rewritten just before they are claimed, so only what is due while the
+    supervisor is blocked goes elsewhere; later messages wait for them as usual."""
+    people = {row["id"]: row for row in await conn.fetchall(
+        "SELECT id, ref, role, status, supervisor_id FROM officers")}
+    lapsed = {pid for pid in blocked if pid in people and people[pid]["role"] == "supervisor"}
+    if not lapsed:
+        return 0
+    others = sorted(pid for pid, row in people.items() if row["role"] == "supervisor"
+                    and row["status"] != "revoked" and pid not in blocked)
+    audiences = [f"supervisor:{pid}" for pid in others] or ["controllers"]
+    rows = await conn.fetchall(
+        "SELECT id, kind, audience, payload FROM outbox WHERE status = 'pending'"
+        " AND not_before <= ? AND (audience LIKE 'officer:%' OR audience LIKE 'supervisor%')"
+        " ORDER BY id", (stamp(now),))
+    moved = 0
+    for row in rows:
+        supervisor = _reaches(str(row["audience"]), people, blocked)
+        if supervisor in lapsed:
+            await _readdress(conn, row, audiences, people[supervisor]["ref"], now)
+            moved += 1
+    return moved
+
+
+def _reaches(audience: str, people: dict[int, Any], blocked: frozenset[int]) -> int | None:
+    """The supervisor a row reaches as `outbox.claim_due` resolves it (None: not one)."""
+    form, _, arg = audience.partition(":")
+    number = int(arg) if arg.isdigit() else None
+    person = people.get(number) if number is not None else None
+    if person is None:
+        return None
+    if form == "supervisor":
+        return number
+    if form == "supervisor_of":
+        return person["supervisor_id"]  # type: ignore[no-any-return]
+    if form != "officer":
+        return None
+    if person["role"] == "supervisor" and person["status"] != "revoked":
+        return number  # their own caseload's alerts and reminders
+    if person["status"] == "revoked" or number in blocked:  # forwarded to their supervisor
+        return person["supervisor_id"]  # type: ignore[no-any-return]
+    return None
+
+
+async def _readdress(conn: Conn, row: Any, audiences: list[str], ref: str,
+                     now: datetime) -> None:
+    payload = json.loads(row["payload"])
+    payload["text"] = f"{LAPSED_SUPERVISOR.format(ref=ref)}\n\n{payload.get('text', '')}"
+    text = json.dumps(payload, ensure_ascii=False)
+    await conn.execute(
+        "UPDATE outbox SET audience = ?, payload = ?, recipient_id = NULL WHERE id = ?",
+        (audiences[0], text, row["id"]))
+    for audience in audiences[1:]:
+        copy_id = await conn.insert(
+            "INSERT INTO outbox (kind, audience, payload, not_before, created_at)"
+            " SELECT kind, ?, payload, not_before, created_at FROM outbox WHERE id = ?",
+            (audience, row["id"]))
+        await conn.execute(
+            "INSERT INTO outbox_pupils (outbox_id, pupil_id)"
+            " SELECT ?, pupil_id FROM outbox_pupils WHERE outbox_id = ?", (copy_id, row["id"]))
+    await audit.append(conn, actor="system", action="message_readdressed",
+                       target=f"outbox:{row['id']}", reason="supervisor_lapsed", at=now,
+                       detail={"kind": row["kind"], "recipients": len(audiences)})
 
 
 async def record_since(conn: Conn, today: date) -> None:

@@ -86,6 +86,7 @@ class FollowUp:
     school_name: str
     follow_up: date
     visit_date: date
+    restricted: bool = False  # listed by name and case reference only (CASEWORK.md §3)
 
     @property
     def name(self) -> str:
@@ -170,7 +171,8 @@ async def open_follow_ups(conn: Conn, officer: Officer, *, today: date) -> list[
         return []
     rows = await conn.fetchall(
         "SELECT p.id, p.case_ref, p.first_name, p.last_name, s.name AS school_name,"
-        " latest.follow_up, latest.visit_date"
+        " latest.follow_up, latest.visit_date,"
+        f" {rights.RESTRICTED_SQL.format(pupil='p.id')} AS restricted"
         " FROM allocations a JOIN pupils p ON p.id = a.pupil_id"
         " JOIN schools s ON s.urn = p.school_urn"
         " JOIN visits latest ON latest.id = ("
@@ -180,7 +182,8 @@ async def open_follow_ups(conn: Conn, officer: Officer, *, today: date) -> list[
         " ORDER BY latest.follow_up, p.case_ref", (officer.id, today.isoformat()))
     return [FollowUp(row["id"], row["case_ref"], row["first_name"], row["last_name"],
                      row["school_name"], date.fromisoformat(row["follow_up"]),
-                     date.fromisoformat(row["visit_date"])) for row in rows]
+                     date.fromisoformat(row["visit_date"]), bool(row["restricted"]))
+            for row in rows]
 
 
 async def discard_expired_drafts(conn: Conn, now: datetime) -> int:

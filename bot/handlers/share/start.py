@@ -50,10 +50,14 @@ from bot.storage.conversations import Conversation
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
 from bot.storage.pupils import PupilSummary
+from bot.storage.rights import Restricted
 from bot.storage.sharing import Sharing
 from bot.storage.visits import VisitPupil
 
 OpenDraft = tuple[Conversation, VisitPupil] | None
+Found = OpenDraft | drafts.RestrictedDraft
+DRAFT_RESTRICTED = ("The sharing decision you were recording is about a record that is now "
+                    "restricted — ask the controller. That draft has been discarded.")
 
 
 def today_in(context: Context) -> date:
@@ -79,13 +83,26 @@ async def record_refused_lookup(context: Context, officer: Officer, typed: str) 
                                      via=SHARE_COMMAND)
 
 
-async def open_share_draft(conn: Conn, context: Context, officer: Officer) -> OpenDraft:
-    """The officer's sharing draft with its pupil, when there is one worth continuing."""
+async def open_share_draft(conn: Conn, context: Context, officer: Officer) -> Found:
+    """The officer's draft with its pupil, when there is one worth continuing (a
+    RestrictedDraft when its record became restricted: see `settled`)."""
     talk = await conversations.current(conn, officer.id, context.services.clock.now())
     if talk is None or talk.kind != KIND or talk.pupil_id is None:
         return None
-    pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
+    try:
+        pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
+    except Restricted as error:
+        return drafts.RestrictedDraft(talk, error)
     return None if pupil is None else (talk, pupil)
+
+
+async def settled(update: Update, context: Context, found: Found) -> OpenDraft:
+    """The open draft to offer, after discarding (and saying so) one whose record is
+    now restricted, so that what was asked goes on as if no draft were open."""
+    if isinstance(found, drafts.RestrictedDraft):
+        await drafts.discard_restricted(update, context, found, DRAFT_RESTRICTED)
+        return None
+    return found
 
 
 async def start_draft(update: Update, context: Context, officer: Officer, *,
@@ -118,14 +135,15 @@ async def share_command(update: Update, context: Context) -> None:
     """/share [NAME-OR-UPN-OR-REF] — record a sharing decision (or continue the open one)."""
     officer = context.officer
     typed = " ".join(context.args or [])
-    async def _snapshot(conn: Conn) -> tuple[OpenDraft, list[PupilSummary], list[PupilSummary]]:
+    async def _snapshot(conn: Conn) -> tuple[Found, list[PupilSummary], list[PupilSummary]]:
         open_draft = await open_share_draft(conn, context, officer)
         matches = await find(conn, context, officer, typed) if typed else []
         urgent = await urgent_pupils(conn, context, officer) if len(matches) != 1 else []
         return open_draft, matches, urgent
-    open_draft, matches, urgent = await context.services.db.read(_snapshot)
+    found, matches, urgent = await context.services.db.read(_snapshot)
     if typed and not matches:
         await record_refused_lookup(context, officer, typed)
+    open_draft = await settled(update, context, found)
     if open_draft is not None:
         then = f"p{matches[0].id}" if len(matches) == 1 else NEW
         await ask_to_resume(update, context, *open_draft, then)
@@ -157,7 +175,8 @@ async def correct_button(update: Update, context: Context) -> None:
     if entry_id is None:
         await render.ack(update, STALE, alert=True)
         return
-    open_draft = await context.services.db.read(open_share_draft, context, officer)
+    open_draft = await settled(update, context,
+                               await context.services.db.read(open_share_draft, context, officer))
     if open_draft is not None:
         await ask_to_resume(update, context, *open_draft, f"c{entry_id}")
         await render.ack(update)
@@ -213,6 +232,7 @@ async def remind_open_draft(update: Update, context: Context, officer: Officer) 
     if row is None or officer.role not in row.roles:
         return
     open_draft = await context.services.db.read(open_share_draft, context, officer)
-    if open_draft is not None:
+    # A draft about a restricted record is not named; the next command ends it.
+    if open_draft is not None and not isinstance(open_draft, drafts.RestrictedDraft):
         await context.bot.send_message(drafts.chat_id(update),
                                        DRAFT_OPEN.format(initials=open_draft[1].initials))

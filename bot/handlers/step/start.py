@@ -46,6 +46,7 @@ from bot.storage.conversations import Conversation
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
 from bot.storage.pupils import PupilSummary
+from bot.storage.rights import Restricted
 from bot.storage.visits import VisitPupil
 
 Loaded = tuple[VisitPupil, Record] | None
@@ -68,6 +69,9 @@ async def find(conn: Conn, context: Context, officer: Officer, text: str) -> lis
         conn, officer, text, today=today_in(context),
         year_end=context.services.settings.academic_year_end, limit=PUPIL_BUTTONS)
 OpenDraft = tuple[Conversation, VisitPupil] | None
+Found = OpenDraft | drafts.RestrictedDraft
+DRAFT_RESTRICTED = ("The pathway step you were recording is about a record that is now "
+                    "restricted — ask the controller. That draft has been discarded.")
 
 
 async def load(context: Context, officer: Officer, pupil_id: int | None,
@@ -95,12 +99,26 @@ async def load(context: Context, officer: Officer, pupil_id: int | None,
     return await svc.db.write(_read)
 
 
-async def open_step_draft(conn: Conn, context: Context, officer: Officer) -> OpenDraft:
+async def open_step_draft(conn: Conn, context: Context, officer: Officer) -> Found:
+    """The officer's draft with its pupil, when there is one worth continuing (a
+    RestrictedDraft when its record became restricted: see `settled`)."""
     talk = await conversations.current(conn, officer.id, context.services.clock.now())
     if talk is None or talk.kind != KIND or talk.pupil_id is None:
         return None
-    pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
+    try:
+        pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
+    except Restricted as error:
+        return drafts.RestrictedDraft(talk, error)
     return None if pupil is None else (talk, pupil)
+
+
+async def settled(update: Update, context: Context, found: Found) -> OpenDraft:
+    """The open draft to offer, after discarding (and saying so) one whose record is
+    now restricted, so that what was asked goes on as if no draft were open."""
+    if isinstance(found, drafts.RestrictedDraft):
+        await drafts.discard_restricted(update, context, found, DRAFT_RESTRICTED)
+        return None
+    return found
 
 
 async def start_draft(update: Update, context: Context, officer: Officer, *,
@@ -143,15 +161,16 @@ async def step_command(update: Update, context: Context) -> None:
     """/step [NAME-OR-UPN-OR-REF] — record a pathway step or outcome (or continue one)."""
     officer = context.officer
     typed = " ".join(context.args or [])
-    async def _snapshot(conn: Conn) -> tuple[OpenDraft, list[PupilSummary], list[PupilSummary]]:
+    async def _snapshot(conn: Conn) -> tuple[Found, list[PupilSummary], list[PupilSummary]]:
         open_draft = await open_step_draft(conn, context, officer)
         matches = await find(conn, context, officer, typed) if typed else []
         urgent = await urgent_pupils(conn, context, officer) if len(matches) != 1 else []
         return open_draft, matches, urgent
-    open_draft, matches, urgent = await context.services.db.read(_snapshot)
+    found, matches, urgent = await context.services.db.read(_snapshot)
     if typed and not matches:
         await context.services.db.write(pupil_store.record_refused_lookup, officer, typed,
                                          via=STEP_COMMAND)
+    open_draft = await settled(update, context, found)
     if open_draft is not None:
         then = f"p{matches[0].id}" if len(matches) == 1 else NEW
         await ask_to_resume(update, context, *open_draft, then)
@@ -184,7 +203,8 @@ async def record_for_pupil(update: Update, context: Context, officer: Officer,
         await refuse(update, context, officer, reason="not_allocated",
                      target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
         return
-    open_draft = await context.services.db.read(open_step_draft, context, officer)
+    open_draft = await settled(update, context,
+                               await context.services.db.read(open_step_draft, context, officer))
     if open_draft is not None:
         await ask_to_resume(update, context, *open_draft, f"p{loaded[0].id}-{what}")
     else:
@@ -198,6 +218,7 @@ async def remind_open_draft(update: Update, context: Context, officer: Officer) 
     if row is None or officer.role not in row.roles:
         return
     open_draft = await context.services.db.read(open_step_draft, context, officer)
-    if open_draft is not None:
+    # A draft about a restricted record is not named; the next command ends it.
+    if open_draft is not None and not isinstance(open_draft, drafts.RestrictedDraft):
         await context.bot.send_message(drafts.chat_id(update),
                                        DRAFT_OPEN.format(initials=open_draft[1].initials))

@@ -3,7 +3,8 @@
 after a PIN that a draft is still open.
 
 A new draft replaces any other conversation; one already open is offered first
-(Continue, or Discard and do what was asked).
+(Continue, or Discard and do what was asked). One whose record became restricted
+meanwhile cannot go on: it is discarded, the officer is told, and what was asked goes on.
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ from bot.storage.conversations import Conversation
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
 from bot.storage.pupils import PupilSummary
+from bot.storage.rights import Restricted
 from bot.storage.visits import Visit, VisitPupil
+
+DRAFT_RESTRICTED = ("The visit you were recording is about a record that is now restricted "
+                    "— ask the controller. That draft has been discarded.")
 
 
 def today_in(context: Context) -> date:
@@ -76,15 +81,29 @@ async def record_refused_lookup(context: Context, officer: Officer, typed: str) 
 
 
 OpenDraft = tuple[Conversation, VisitPupil] | None
+Found = OpenDraft | drafts.RestrictedDraft
 
 
-async def open_visit_draft(conn: Conn, context: Context, officer: Officer) -> OpenDraft:
-    """The officer's visit draft with its pupil, when there is one worth continuing."""
+async def open_visit_draft(conn: Conn, context: Context, officer: Officer) -> Found:
+    """The officer's visit draft with its pupil, when there is one worth continuing (a
+    RestrictedDraft when its record became restricted: see `settled`)."""
     talk = await conversations.current(conn, officer.id, context.services.clock.now())
     if talk is None or talk.kind != KIND or talk.pupil_id is None:
         return None
-    pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
+    try:
+        pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
+    except Restricted as error:
+        return drafts.RestrictedDraft(talk, error)
     return None if pupil is None else (talk, pupil)
+
+
+async def settled(update: Update, context: Context, found: Found) -> OpenDraft:
+    """The open draft to offer, after discarding (and saying so) one whose record is
+    now restricted, so that what was asked goes on as if no draft were open."""
+    if isinstance(found, drafts.RestrictedDraft):
+        await drafts.discard_restricted(update, context, found, DRAFT_RESTRICTED)
+        return None
+    return found
 
 
 async def start_draft(update: Update, context: Context, officer: Officer, *,
@@ -118,14 +137,15 @@ async def visit_command(update: Update, context: Context) -> None:
     """/visit [NAME-OR-UPN-OR-REF] — start recording a visit (or continue the open one)."""
     officer = context.officer
     typed = " ".join(context.args or [])
-    async def _snapshot(conn: Conn) -> tuple[OpenDraft, list[PupilSummary], list[PupilSummary]]:
+    async def _snapshot(conn: Conn) -> tuple[Found, list[PupilSummary], list[PupilSummary]]:
         open_draft = await open_visit_draft(conn, context, officer)
         matches = await find(conn, context, officer, typed) if typed else []
         urgent = await urgent_pupils(conn, context, officer) if len(matches) != 1 else []
         return open_draft, matches, urgent
-    open_draft, matches, urgent = await context.services.db.read(_snapshot)
+    found, matches, urgent = await context.services.db.read(_snapshot)
     if typed and not matches:
         await record_refused_lookup(context, officer, typed)
+    open_draft = await settled(update, context, found)
     if open_draft is not None:
         talk, pupil = open_draft
         then = f"p{matches[0].id}" if len(matches) == 1 else NEW
@@ -153,15 +173,16 @@ async def record_for_pupil(update: Update, context: Context, officer: Officer,
                            choice: str) -> None:
     """`v:new:<pupil_id>` — the card's Record visit: /visit for that pupil."""
     pupil_id = parse_id(choice)
-    async def _snapshot(conn: Conn) -> tuple[VisitPupil | None, OpenDraft]:
+    async def _snapshot(conn: Conn) -> tuple[VisitPupil | None, Found]:
         pupil = None if pupil_id is None else await visit_store.visit_pupil(conn, officer,
                                                                             pupil_id)
         return pupil, await open_visit_draft(conn, context, officer)
-    pupil, open_draft = await context.services.db.read(_snapshot)
+    pupil, found = await context.services.db.read(_snapshot)
     if pupil is None:
         await refuse(update, context, officer, reason="not_allocated",
                      target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
         return
+    open_draft = await settled(update, context, found)
     if open_draft is not None:
         await ask_to_resume(update, context, *open_draft, f"p{pupil.id}")
     else:
@@ -177,7 +198,8 @@ async def correct_button(update: Update, context: Context) -> None:
     if visit_id is None:
         await render.ack(update, STALE, alert=True)
         return
-    open_draft = await context.services.db.read(open_visit_draft, context, officer)
+    open_draft = await settled(update, context,
+                               await context.services.db.read(open_visit_draft, context, officer))
     if open_draft is not None:
         talk, pupil = open_draft
         await ask_to_resume(update, context, talk, pupil, f"c{visit_id}")
@@ -232,12 +254,12 @@ async def remind_open_draft(update: Update, context: Context, officer: Officer) 
     if row is None or officer.role not in row.roles:
         return
     svc = context.services
-    async def _snapshot(conn: Conn) -> tuple[Conversation | None, OpenDraft]:
+    async def _snapshot(conn: Conn) -> tuple[Conversation | None, Found]:
         talk = await conversations.current(conn, officer.id, svc.clock.now())
         return talk, await open_visit_draft(conn, context, officer)
     talk, open_draft = await svc.db.read(_snapshot)
-    if talk is None or talk.kind != KIND:
-        return
+    if talk is None or talk.kind != KIND or isinstance(open_draft, drafts.RestrictedDraft):
+        return  # a draft about a restricted record is not named; the next /visit ends it
     text = (DRAFT_OPEN_NO_PUPIL if open_draft is None
             else DRAFT_OPEN.format(initials=open_draft[1].initials))
     await context.bot.send_message(drafts.chat_id(update), text)

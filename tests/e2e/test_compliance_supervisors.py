@@ -1,0 +1,111 @@
+"""A supervisor whose DBS check or training has lapsed (CASEWORK.md §4, enforce): what
+would reach them — escalations and alert copies about their team, their own pupils'
+alerts, their weekly digest — goes to every other supervisor who is not lapsed, or to
+the controllers when there is none, headed with why; nothing reaches the lapsed one."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.harness import RunningBot
+from bot.settings import Settings
+from bot.storage import compliance, outbox
+from bot.storage import officers as officer_store
+from bot.storage.compliance import LAPSED_SUPERVISOR
+from bot.storage.db import Conn, Database
+from tests.conftest import make_settings
+from tests.e2e.conftest import People
+from tests.e2e.test_alert_imports import deliver
+from tests.e2e.test_compliance import record
+
+CURRENT, LAPSED = date(2026, 9, 1), date(2025, 10, 1)  # training valid 12 months
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path, compliance="enforce", outbox_poll_seconds=3600)
+
+
+async def officer_id(db: Database, ref: str) -> int:
+    found = await db.read(officer_store.officer_by_ref, ref)
+    assert found is not None
+    return found.id
+
+
+async def queue(db: Database, clock: FixedClock, kind: str, audience: str, text: str) -> None:
+    async def _transaction(conn: Conn) -> None:
+        await outbox.enqueue(conn, kind=kind, audience=audience,
+                             payload={"text": text, "buttons": []}, now=clock.now())
+    await db.write(_transaction)
+
+
+async def readdressed(db: Database) -> list[tuple[str, str | None]]:
+    async def _snapshot(conn: Conn):
+        return await conn.fetchall("SELECT target, reason FROM audit"
+                                   " WHERE action = 'message_readdressed' ORDER BY seq")
+    return [(row["target"], row["reason"]) for row in await db.read(_snapshot)]
+
+
+async def test_a_lapsed_supervisors_messages_go_to_the_other_supervisors(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    sup1 = await people.enrolled("SUP1", role="supervisor")
+    sup2 = await people.enrolled("SUP2", role="supervisor")
+    sup3 = await people.enrolled("SUP3", role="supervisor")
+    await people.enrolled("EWO1", supervisor="SUP1")
+    for ref, trained in (("SUP1", LAPSED), ("SUP2", CURRENT), ("SUP3", LAPSED),
+                         ("EWO1", CURRENT)):
+        await record(db, clock, ref, training=trained)
+    ewo1, sup1_id = await officer_id(db, "EWO1"), await officer_id(db, "SUP1")
+    await queue(db, clock, "escalation", f"supervisor_of:{ewo1}", "Escalation: C00001")
+    await queue(db, clock, "digest", f"supervisor:{sup1_id}", "Weekly caseload digest")
+    await queue(db, clock, "alert", f"officer:{sup1_id}", "New attendance alerts: C00002")
+
+    await deliver(running)
+    note = LAPSED_SUPERVISOR.format(ref="SUP1")
+    got = sorted([(await sup2.next_message()).text for _ in range(3)])
+    assert got == sorted(f"{note}\n\n{text}" for text in (
+        "Escalation: C00001", "Weekly caseload digest", "New attendance alerts: C00002"))
+    assert sup1.history == [] and sup3.history == []  # SUP3 is lapsed too: nothing to them
+    assert [reason for _target, reason in await readdressed(db)] == ["supervisor_lapsed"] * 3
+
+    # New dates recorded: messages for SUP1 reach SUP1 again.
+    await record(db, clock, "SUP1", training=clock.today())
+    await queue(db, clock, "digest", f"supervisor:{sup1_id}", "Next week's digest")
+    await deliver(running)
+    assert (await sup1.next_message()).text == "Next week's digest"
+
+
+async def test_with_no_other_supervisor_they_go_to_the_controllers(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    sup1 = await people.enrolled("SUP1", role="supervisor")
+    dpo = await people.enrolled("DPO1", role="controller")
+    await people.enrolled("EWO1", supervisor="SUP1")
+    for ref, trained in (("SUP1", LAPSED), ("DPO1", CURRENT), ("EWO1", CURRENT)):
+        await record(db, clock, ref, training=trained)
+    ewo1 = await officer_id(db, "EWO1")
+    await queue(db, clock, "alert", f"supervisor_of:{ewo1}", "Copy for supervisor: C00001")
+
+    await deliver(running)
+    copy = f"{LAPSED_SUPERVISOR.format(ref='SUP1')}\n\nCopy for supervisor: C00001"
+    texts = [(await dpo.next_message()).text]
+    if texts[0] != copy:  # the start-up's daily compliance reminder may come first
+        texts.append((await dpo.next_message()).text)
+    assert texts[-1] == copy
+    assert all(not m.text.startswith("DBS checks") for m in sup1.history)
+    assert copy not in [m.text for m in sup1.history]
+
+
+async def test_nothing_is_readdressed_when_no_supervisor_is_lapsed(
+        people: People, db: Database, clock: FixedClock, settings: Settings) -> None:
+    await people.add("SUP1", "supervisor")
+    await record(db, clock, "SUP1", training=CURRENT)
+    sup1_id = await officer_id(db, "SUP1")
+    await queue(db, clock, "digest", f"supervisor:{sup1_id}", "Weekly caseload digest")
+    blocked = await db.read(compliance.lapsed_ids, clock.today(),
+                            compliance.rules_of(settings))
+    assert await db.write(compliance.readdress_for_lapsed_supervisors, blocked,
+                          clock.now()) == 0
