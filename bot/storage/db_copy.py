@@ -129,8 +129,14 @@ async def copy_all(conn: Conn, source: Database, wanted: Sequence[Table]) -> lis
         columns = sql.SQL(", ").join(map(sql.Identifier, table.columns))
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier(table.name), columns)
-        async with conn.raw.cursor() as cursor, cursor.copy(statement) as pipe:
-            rows = await source.read(_pour, table, pipe)
+        # A row referring to a later one of its table (an officer moved to a supervisor
+        # added since) is no problem: a foreign key is checked at the statement's end.
+        try:
+            async with conn.raw.cursor() as cursor, cursor.copy(statement) as pipe:
+                rows = await source.read(_pour, table, pipe)
+        except psycopg.Error as exc:  # the primary message only: it names no row's values
+            raise DatabaseError(f"the copy stopped at {table.name}: "
+                                f"{exc.diag.message_primary or type(exc).__name__}") from None
         copied.append(Copied(table.name, rows))
         if table.identity is not None:
             await conn.fetchval(

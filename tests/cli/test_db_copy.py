@@ -85,6 +85,14 @@ def on_postgres(cli: Cli, url: str) -> Cli:
 
 def test_every_row_is_copied_ids_and_audit_chain_intact(
         copy_cli: Cli, pg_empty_url: str, service: Settings) -> None:
+    # An officer moved to a supervisor added after them: a row referring to a later one.
+    assert copy_cli("officers", "add", "SUP9", "--name", "Late Supervisor",
+                    "--role", "supervisor").code == 0
+    with sqlite3.connect(service.database) as raw:
+        raw.execute("UPDATE officers SET supervisor_id = (SELECT id FROM officers"
+                    " WHERE ref = 'SUP9') WHERE id = (SELECT min(id) FROM officers"
+                    " WHERE role = 'officer')")
+    raw.close()
     result = copy_cli("db", "copy", "--to", pg_empty_url)
     assert result.code == 0, result.err
     assert "audit verify on the copy: OK" in result.out
