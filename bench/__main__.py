@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from bench import attendance, chat, memory, retention, school_reports
+from bench import attendance, chat, memory, postgres, retention, school_reports
 from bench.report import Result, print_result, table
 from bench.workspace import FULL, SCALES, Workspace
 
@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "memory": memory.run,
     "retention": retention.run,
     "reports": school_reports.run,
+    "postgres": postgres.run,  # after attendance: it reuses the SQLite database imported
 }
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.md"

@@ -30,6 +30,7 @@ OK, BAD_INPUT, BAD_USAGE = 0, 1, 2
 # Each module has `register(subparsers)`; a handler is `async def (args, env) -> int`.
 COMMAND_MODULES = (
     "bot.cli.admin",
+    "bot.cli.db_copy",
     "bot.cli.imports",
     "bot.cli.records",
     "bot.cli.reports",

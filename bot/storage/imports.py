@@ -366,6 +366,9 @@ _INSERT_MARKS = (
     " json_extract(value, '$[2]') FROM json_each(?2)"
 )
 
+# The same rows on PostgreSQL, COPY's text format: pupil_id, date, session, code.
+_COPY_MARKS = "COPY marks (pupil_id, date, session, code) FROM STDIN"
+
 
 class _YearChange:
     """The marks one import adds to and takes from one pupil's academic year."""
@@ -416,11 +419,17 @@ class _MarkTexts:
         self.iso = _Cached(lambda number: slot_day(number).isoformat())
         self.year = _Cached(lambda number: academic_year_of(slot_day(number), year_end))
         self.json = _Cached(self._json)  # mark → its [date, session, code] in JSON
+        self.copy_line = _Cached(self._copy_line)  # mark → "\tdate\tsession\tcode" for COPY
         self._slots: dict[tuple[str, str], int] = {}
 
     def _json(self, value: int) -> str:
         number = value >> CODE_BITS
         return json.dumps([self.iso[number], slot_session(number), CODE_TABLE[value & CODE_MASK]])
+
+    def _copy_line(self, value: int) -> str:
+        number = value >> CODE_BITS
+        code = CODE_TABLE[value & CODE_MASK].replace("\\", "\\\\")  # doubled in COPY text
+        return f"\t{self.iso[number]}\t{slot_session(number)}\t{code}"
 
     def slot_of(self, iso: str, session: str) -> int:
         """The slot of a stored mark."""
@@ -460,7 +469,7 @@ async def _apply_mark_batch(
     first = slot_day(min(map(min, marked)) >> CODE_BITS)
     last = slot_day(max(map(max, marked)) >> CODE_BITS)
     held = await _held_marks(conn, [pupil for pupil, _ in batch], first, last, texts)
-    new: list[tuple[int, str]] = []
+    new: list[tuple[int, CompactMarks]] = []
     writes: list[tuple[int, str, str, str]] = []
     years: dict[tuple[int, int], _YearChange] = {}
     changed: list[int] = []
@@ -469,7 +478,7 @@ async def _apply_mark_batch(
             continue
         held_marks = held.get(pupil)
         if held_marks is None:
-            new.append((pupil, f"[{','.join(map(texts.json.__getitem__, marks.marks))}]"))
+            new.append((pupil, marks))
             _count_new(pupil, marks, texts, years)
             counts["added"] += len(marks)
             changed.append(pupil)
@@ -480,10 +489,29 @@ async def _apply_mark_batch(
             after = {number: CODE_NUMBER[code] for number, code in held_marks.items()}
             after.update(zip(marks.slots(), marks.codes, strict=True))
             windows[pupil] = MarkWindow(first, last, CompactMarks.by_slot(after))
-    await conn.executemany(_INSERT_MARKS, new)
+    await _insert_new_marks(conn, new, texts)
     await conn.executemany(_UPSERT_MARK, writes)
     await _apply_year_changes(conn, years)
     return changed
+
+
+async def _insert_new_marks(conn: Conn, new: Sequence[tuple[int, CompactMarks]],
+                            texts: _MarkTexts) -> None:
+    """Insert the marks of pupils with none held in their dates, as they are: on SQLite a
+    statement a pupil unpacking a JSON array; on PostgreSQL one COPY for the batch, the
+    rows written as COPY's text (so a first import streams, as psycopg's own COPY does)."""
+    if not new:
+        return
+    if conn.dialect != "postgres":
+        await conn.executemany(_INSERT_MARKS, [
+            (pupil, f"[{','.join(map(texts.json.__getitem__, marks.marks))}]")
+            for pupil, marks in new])
+        return
+    raw = conn.raw  # type: ignore[attr-defined]  # PgConn.raw: psycopg, for COPY
+    data = "".join(f"{pupil}" + f"\n{pupil}".join(map(texts.copy_line.__getitem__, marks.marks))
+                   + "\n" for pupil, marks in new)
+    async with raw.cursor() as cursor, cursor.copy(_COPY_MARKS) as copy:
+        await copy.write(data)
 
 
 def _count_new(pupil: int, marks: CompactMarks, texts: _MarkTexts,

@@ -430,6 +430,57 @@ class PostgresDatabase(Database):
     async def close(self) -> None:
         await self._pool.close()
 
+    async def checkpoint(self, attempts: int = 50) -> None:
+        """Write every changed page to the data files and start a new checkpoint
+        (`CHECKPOINT`: the role needs pg_checkpoint): what disposal rewrote reaches the
+        files, and the WAL before it is no longer needed (recycled or removed, unless
+        an archive, wal_keep_size or a replication slot keeps it: see the README)."""
+        await self._outside_transaction(["CHECKPOINT"], attempts)
+
+    async def scrub(self, attempts: int = 50) -> None:
+        """Rewrite every table a disposal deletes from (`VACUUM FULL`: new files holding
+        only the live rows, their indexes and TOAST tables rebuilt, the old files
+        truncated at once), then checkpoint: after a disposal, nothing deleted can be
+        read back from the data files. pg_statistic never held the values: personal
+        columns have no statistics (schema_postgres.PERSONAL_COLUMNS).
+
+        Each table is locked while it is rewritten (reads of it wait), so this is for
+        disposals, never the hot path; an attempt gives up after a short lock wait
+        rather than queue every chat behind a long transaction. DatabaseError when
+        the tables stay busy (the retention job tries again)."""
+        tables, may_switch = await self.read(_disposal_tables)
+        await self._outside_transaction(
+            [f"VACUUM (FULL) {_quoted(table)}" for table in tables], attempts)
+        if may_switch:
+            # The WAL segment being written holds the deleted rows until it is full:
+            # switched now, the checkpoint lets it go (removed, with wal_recycle off).
+            await self._outside_transaction(["SELECT pg_switch_wal()"], attempts)
+        await self.checkpoint(attempts)
+
+    async def _outside_transaction(self, statements: Sequence[str], attempts: int) -> None:
+        """Run each statement on its own (VACUUM and CHECKPOINT cannot run inside a
+        transaction block: pool connections are in autocommit), waiting at most
+        SCRUB_LOCK_WAIT for a lock, a statement retried up to `attempts` times."""
+        for statement in statements:
+            for attempt in range(1, attempts + 1):
+                try:
+                    async with self._pool.connection() as raw:
+                        await raw.execute(f"SET lock_timeout = '{SCRUB_LOCK_WAIT}'")
+                        try:
+                            await raw.execute(statement)
+                        finally:
+                            if not raw.broken:
+                                await raw.execute("RESET lock_timeout")
+                    break
+                except (pg_errors.LockNotAvailable, pg_errors.DeadlockDetected, PoolTimeout):
+                    if attempt == attempts:
+                        raise DatabaseError(f"the database stayed busy: {statement.split()[0]}"
+                                            " could not run; try again") from None
+                    await asyncio.sleep(0.05 * (0.5 + random.random()))
+                except psycopg.Error as exc:
+                    raise DatabaseError(f"{statement.split()[0]} failed: "
+                                        f"{_reason(_terse(exc), self.url)}") from None
+
     async def read(self, fn: Callable[Concatenate[Conn, P], Awaitable[R]], /,
                    *args: P.args, **kwargs: P.kwargs) -> R:
         """`await fn(conn, *args, **kwargs)` in one read-only snapshot; its result."""
@@ -486,6 +537,30 @@ class PostgresDatabase(Database):
             if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected):
                 raise _Retry("the database stayed busy") from None
             raise
+
+
+SCRUB_LOCK_WAIT = "2s"
+
+
+async def _disposal_tables(conn: Conn) -> tuple[list[str], bool]:
+    """The tables a disposal deletes from: each with a pupil_id column, and each with
+    personal columns, but the audit trail, which is never deleted from. Read from the
+    catalogue, so a table added later is rewritten too. With them, whether this role
+    may switch WAL segments (granted pg_switch_wal, optional: see the README)."""
+    rows = await conn.fetchall(
+        "SELECT DISTINCT c.relname FROM pg_attribute a"
+        " JOIN pg_class c ON c.oid = a.attrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+        " AND a.attname = 'pupil_id' AND NOT a.attisdropped")
+    found = {str(row[0]) for row in rows} | set(schema_postgres.PERSONAL_COLUMNS)
+    may_switch = await conn.fetchval(
+        "SELECT has_function_privilege('pg_switch_wal()', 'EXECUTE')")
+    return sorted(found - {"audit"}), bool(may_switch)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 async def _rollback(raw: psycopg.AsyncConnection[Any]) -> None:
