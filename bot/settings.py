@@ -344,17 +344,34 @@ def _loopback(host: str) -> bool:
         return False
 
 
+class OpenToOthers(PermissionError):
+    """A private file that group or others can read; `mode` is its permission bits."""
+
+    def __init__(self, path: Path, mode: int) -> None:
+        super().__init__(f"{path} can be read by group or others (mode {mode:04o})")
+        self.mode = mode
+
+
+def read_private_file(path: Path) -> bytes:
+    """What a secret's file holds, refused (OpenToOthers) unless only its owner can read
+    it: the one check for every key, pepper and secret kept in a file. A missing file is
+    FileNotFoundError; each caller words the problems for its own setting."""
+    mode = path.stat().st_mode
+    if mode & 0o077:
+        raise OpenToOthers(path, mode & 0o7777)
+    return path.read_bytes()
+
+
 def read_secret_file(path: Path, setting: str) -> str:
     """A secret from a file named by a setting: it must exist, be non-empty and be
     readable by its owner only (systemd credentials, container secrets)."""
     try:
-        mode = path.stat().st_mode
-        if mode & 0o077:
-            raise SettingsError(f"{setting}: refused: {path} can be read by group or others "
-                                f"(mode {mode & 0o7777:04o}); chmod 600 it")
-        text = path.read_text(encoding="utf-8").strip()
+        text = read_private_file(path).decode("utf-8").strip()
     except FileNotFoundError:
         raise SettingsError(f"{setting}: no such file {path}") from None
+    except OpenToOthers as refused:
+        raise SettingsError(f"{setting}: refused: {path} can be read by group or others "
+                            f"(mode {refused.mode:04o}); chmod 600 it") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{setting}: cannot read {path} ({type(exc).__name__})") from None
     if not text:

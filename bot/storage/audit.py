@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.storage.db import Conn, Database
+from bot.storage.db import Conn, Database, quick
 
 GENESIS = "0" * 64
 
@@ -113,6 +113,7 @@ def listing(*, actor: str, reason: str, pupil_ids: Sequence[int],
                     targets=pupil_refs(pupil_ids))
 
 
+@quick  # the card views' group commit: the whole transaction in one hop on SQLite
 async def append_many(conn: Conn, entries: Sequence[NewEntry], *,
                       at: datetime | None = None) -> int | None:
     """Append several entries, chained in order, with one read and one insert: for a

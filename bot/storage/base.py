@@ -80,7 +80,9 @@ def quick(fn: Callable[Concatenate[Any, P], Awaitable[R]]
           ) -> Callable[Concatenate[Any, P], Awaitable[R]]:
     """Marks a short read for the hot path (the gate's, the router's, the search's, a
     card's): `Database.read` may run it on the event loop's own thread, with no hop to
-    a worker thread. It must await nothing but its Conn's methods."""
+    a worker thread. On a write (the card views' audit entries): `Database.write` may
+    run it whole on a writer's thread in one hop. It must await nothing but its Conn's
+    methods."""
     setattr(fn, QUICK, True)
     return fn
 

@@ -8,7 +8,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from bot.settings import Settings
+from bot.settings import OpenToOthers, Settings, read_private_file
 from bot.storage.base import DatabaseError
 
 
@@ -59,7 +59,7 @@ def _key_file(path: Path, setting: str, *, generated: bool, create: bool) -> byt
     """A key read from a private, non-empty file; a file generated beside the database
     is made when missing (and `create`), one named by a setting never is."""
     try:
-        mode = path.stat().st_mode
+        value = read_private_file(path).strip()
     except FileNotFoundError:
         if not generated:
             raise DatabaseError(f"{setting}: no such file {path}") from None
@@ -67,10 +67,9 @@ def _key_file(path: Path, setting: str, *, generated: bool, create: bool) -> byt
             raise DatabaseError(f"no key file {path}: the database's keys are kept there "
                                 "(`ewobot init` creates it)") from None
         return _generate_key_file(path)
-    if mode & 0o077:
+    except OpenToOthers as refused:
         raise DatabaseError(f"refused: key file {path} can be read by group or others "
-                            f"(mode {_mode(path)}); chmod 600 it")
-    value = path.read_bytes().strip()
+                            f"(mode {refused.mode:04o}); chmod 600 it") from None
     if not value:
         raise DatabaseError(f"refused: key file {path} is empty")
     return value

@@ -1,6 +1,7 @@
 """The SQLite backend: one writer and one reader connection (aiosqlite), serialised
 writes, and for the hot path's `@quick` reads a query-only connection on the event
-loop's own thread.
+loop's own thread; its `@quick` writes run whole on the writer's twin, a plain
+connection on a thread of its own, in one hop.
 
 SQLite in WAL mode with `synchronous=FULL`, foreign keys, `secure_delete` and a busy
 timeout on every connection. Write transactions are `BEGIN IMMEDIATE` under one lock
@@ -15,6 +16,7 @@ import asyncio
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -55,8 +57,7 @@ R = TypeVar("R")
 
 class AioConn:
     """A transaction's connection over aiosqlite's public API: each statement is one hop
-    to the connection's worker thread (execute and executemany two: the cursor is
-    closed there too)."""
+    to the connection's worker thread."""
 
     dialect = "sqlite"
 
@@ -69,8 +70,13 @@ class AioConn:
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         self._counter.add()
-        async with self.raw.execute(sql, params) as cursor:
-            return cursor.rowcount
+        cursor = await self.raw.execute(sql, params)
+        changed = cursor.rowcount
+        # A statement that returns no rows is finished and reset by the time execute
+        # returns: nothing is left for a close to do, so it costs no second hop.
+        if cursor.description is not None:
+            await cursor.close()
+        return changed
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         self._counter.add()
@@ -79,9 +85,9 @@ class AioConn:
         return int(row[0])
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        # executemany takes only statements that return no rows: nothing to close.
         self._counter.add()
-        async with self.raw.executemany(sql, rows):
-            pass
+        await self.raw.executemany(sql, rows)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
         self._counter.add()
@@ -158,13 +164,46 @@ class QuickConn:
             yield row
 
 
+class WriterConn(QuickConn):
+    """A write transaction's Conn over the writer's twin, a plain sqlite3 connection
+    used only on its own thread: as QuickConn, its methods complete at once, so a
+    `@quick` write runs whole there in one hop from the event loop."""
+
+    writable = True
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        self._counter.add()
+        cursor = self.raw.execute(sql, params)
+        try:
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        self._counter.add()
+        cursor = self.raw.execute(sql, params)
+        try:
+            cursor.execute("SELECT last_insert_rowid()")
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._counter.add()
+        self.raw.executemany(sql, rows).close()
+
+    async def lock(self, name: str) -> None:
+        """SQLite has one writer: a write transaction is already serialised."""
+
+
 class NotQuick(RuntimeError):
     """A @quick function waited on something other than its Conn."""
 
 
 def _run_now(coroutine: Coroutine[Any, Any, R]) -> R:
     """Run a coroutine that never suspends to its end, now: a @quick read must not let
-    another coroutine use the loop's connection in the middle of its transaction."""
+    another coroutine use the loop's connection in the middle of its transaction, and a
+    @quick write runs on a thread with no event loop to wait on."""
     try:
         coroutine.send(None)
     except StopIteration as done:
@@ -191,6 +230,9 @@ class SqliteDatabase(Database):
         self.counter = StatementCounter()
         self._connector = _connector(path, key)
         self._quick: sqlite3.Connection | None = None  # @quick reads', on the loop's thread
+        # @quick writes': the writer's twin, opened and used on its one thread only.
+        self._twin_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ewo-writer")
+        self._twin: sqlite3.Connection | None = None
 
     @classmethod
     async def open(cls, settings: Settings, *, create: bool = True) -> SqliteDatabase:
@@ -227,13 +269,22 @@ class SqliteDatabase(Database):
     async def close(self) -> None:
         if self._quick is not None:
             self._quick.close()
+        await asyncio.get_running_loop().run_in_executor(self._twin_thread, self._close_twin)
+        self._twin_thread.shutdown()
         await self._reader.close()
         await self._writer.close()
 
     async def write(self, fn: Callable[Concatenate[Conn, P], Awaitable[R]], /,
                     *args: P.args, **kwargs: P.kwargs) -> R:
         """One serialised write transaction: committed on success, rolled back on error
-        (a caller cancelled meanwhile rolls back too)."""
+        (a caller cancelled meanwhile rolls back too).
+
+        A `@quick` function runs whole on the writer's twin's thread: BEGIN, its
+        statements and COMMIT in one hop, instead of a round trip through the busy
+        event loop for each (bench/findings.md, issue 17). A caller cancelled meanwhile
+        does not cut it short: it commits or rolls back before the next write begins."""
+        if is_quick(fn):
+            return await self._write_in_one_hop(lambda conn: fn(conn, *args, **kwargs))
         async with self._write_lock:
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
@@ -263,6 +314,47 @@ class SqliteDatabase(Database):
                                 *args, **kwargs)
             finally:
                 await asyncio.shield(self._reader.rollback())
+
+    async def _write_in_one_hop(self, fn: Callable[[Conn], Awaitable[R]]) -> R:
+        """`fn` as a transaction on the twin's thread, under the write lock until it ends
+        there (even if the caller is cancelled meanwhile)."""
+        await self._write_lock.acquire()
+        try:
+            done = asyncio.get_running_loop().run_in_executor(
+                self._twin_thread, self._write_now, fn)
+        except BaseException:
+            self._write_lock.release()
+            raise
+        done.add_done_callback(self._written)
+        return await asyncio.shield(done)
+
+    def _written(self, done: asyncio.Future[Any]) -> None:
+        self._write_lock.release()
+        if not done.cancelled():
+            done.exception()  # a cancelled caller's error is not "never retrieved"
+
+    def _write_now(self, fn: Callable[[Conn], Awaitable[R]]) -> R:
+        """On the twin's thread: BEGIN IMMEDIATE, `fn` to its end, COMMIT (ROLLBACK and
+        re-raise on error). A busy database is waited for here, up to the busy timeout."""
+        if self._twin is None:
+            twin = self._connector()
+            for pragma in _PRAGMAS:
+                twin.execute(pragma).close()
+            self._twin = twin
+        raw = self._twin
+        raw.execute("BEGIN IMMEDIATE").close()
+        try:
+            result = _run_now(fn(WriterConn(raw, self.audit_key, self.counter)))
+        except BaseException:
+            raw.rollback()
+            raise
+        raw.commit()
+        return result
+
+    def _close_twin(self) -> None:
+        if self._twin is not None:
+            self._twin.close()
+            self._twin = None
 
     def _quick_read(self, fn: Callable[Concatenate[Conn, P], Awaitable[R]], /,
                     *args: P.args, **kwargs: P.kwargs) -> R:
