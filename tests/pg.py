@@ -22,6 +22,7 @@ import os
 import pwd
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -227,15 +228,26 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 BACKENDS = ("sqlite", "postgres")
+# What each backend raises, for tests that run on both.
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
+READ_ONLY_ERRORS = (sqlite3.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
+SQLITE_ONLY = "sqlite_only"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend a test of a doubled suite runs on (tests/storage, tests/e2e): once on
+    each, `test_x[sqlite]` and `test_x[postgres]`."""
+    return str(request.param)
 
 
 def backend_settings(request: pytest.FixtureRequest, tmp_path: Path, backend: str,
                      **overrides: Any) -> Any:
     """Test settings on either backend: how a suite runs on both, e.g. in its conftest
 
-        @pytest.fixture(params=BACKENDS)
-        def settings(request, tmp_path):
-            return backend_settings(request, tmp_path, request.param)
+        @pytest.fixture
+        def settings(request, tmp_path, backend):
+            return backend_settings(request, tmp_path, backend)
 
     The PostgreSQL case takes a fresh database (and so the session's cluster, skipped
     or failed as `pg_cluster` says) only when asked for."""
@@ -243,3 +255,28 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path, backend: st
     if backend == "postgres":
         return settings_for(tmp_path, request.getfixturevalue("pg_url"), **overrides)
     return make_settings(tmp_path, **overrides)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{SQLITE_ONLY}(reason): a test of what only SQLite has (its files, "
+        "PRAGMAs, its backup); it runs on the SQLite backend alone")
+
+
+def on_postgres(item: pytest.Item) -> bool:
+    """The test is the PostgreSQL run of a doubled test."""
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("backend") == "postgres"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL runs of SQLite-only tests are not collected at all."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker(SQLITE_ONLY)
+        if marker is not None and not (marker.args or marker.kwargs.get("reason")):
+            raise pytest.UsageError(f"{item.nodeid}: sqlite_only needs a reason")
+        (dropped if marker is not None and on_postgres(item) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

@@ -360,11 +360,16 @@ _UPSERT_MARK = (
 # A pupil's new marks in one statement, as a JSON array of [date, session, code]:
 # SQLite unpacks them, so a first import binds two values a pupil, not four a mark,
 # and the statement runs without Python's lock for all of a pupil's marks at once.
-_INSERT_MARKS = (
-    "INSERT INTO marks (pupil_id, date, session, code)"
-    " SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
-    " json_extract(value, '$[2]') FROM json_each(?2)"
-)
+# Each dialect has its own JSON functions: SQLite's json_each, PostgreSQL's
+# jsonb_array_elements (the same two parameters, in the same order).
+_INSERT_MARKS = {
+    "sqlite": "INSERT INTO marks (pupil_id, date, session, code)"
+              " SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
+              " json_extract(value, '$[2]') FROM json_each(?)",
+    "postgres": "INSERT INTO marks (pupil_id, date, session, code)"
+                " SELECT ?, m ->> 0, m ->> 1, m ->> 2"
+                " FROM jsonb_array_elements(CAST(? AS jsonb)) AS m",
+}
 
 
 class _YearChange:
@@ -480,7 +485,7 @@ async def _apply_mark_batch(
             after = {number: CODE_NUMBER[code] for number, code in held_marks.items()}
             after.update(zip(marks.slots(), marks.codes, strict=True))
             windows[pupil] = MarkWindow(first, last, CompactMarks.by_slot(after))
-    await conn.executemany(_INSERT_MARKS, new)
+    await conn.executemany(_INSERT_MARKS[conn.dialect], new)
     await conn.executemany(_UPSERT_MARK, writes)
     await _apply_year_changes(conn, years)
     return changed

@@ -1,7 +1,8 @@
 """End-to-end fixtures: the real bot polling the loopback stand-in, on a test database.
 
 The clock is fixed (a Wednesday in term time) so tests can move it; everything else
-is the bot exactly as `ewobot run` builds it.
+is the bot exactly as `ewobot run` builds it. Every test that takes `settings` (or `db`)
+runs on both backends, SQLite and PostgreSQL (tests/pg.py), unless marked sqlite_only.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,9 +22,15 @@ from bot.sandbox import BotApiStandIn, FakeUser
 from bot.settings import Settings
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database
+from tests.pg import backend_settings
 
 LONDON = ZoneInfo("Europe/London")
 PIN = "2580"
+
+
+@pytest.fixture
+def settings(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> Settings:
+    return backend_settings(request, tmp_path, backend)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
