@@ -11,9 +11,9 @@ both (bot/storage/sqlite.py, bot/storage/postgres.py).
 from __future__ import annotations
 
 import threading
-from importlib import import_module
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
