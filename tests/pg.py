@@ -29,8 +29,10 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
+import psycopg.sql
 import pytest
 
 ROLE = "ewo_service"
@@ -172,12 +174,48 @@ def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                     f"{(exc.stderr or exc.stdout or '').strip()[-500:]}")
     try:
         _migrate_template(cluster, tmp_path_factory.mktemp("pg-template"))
+        _running.append(cluster)
         yield cluster
     finally:
+        _running.clear()
         stop_cluster(cluster)
 
 
 _numbers = itertools.count(1)
+_running: list[Cluster] = []  # the session's cluster once started, for database_files
+
+
+def database_files(settings: Any) -> list[Path]:
+    """The files a test's database keeps its rows in, for canary tests: SQLite's file
+    and its WAL, or the PostgreSQL database's own folder in the cluster (base/OID; the
+    cluster's WAL is what the README names as kept elsewhere)."""
+    if settings.database_url is None:
+        database = settings.database
+        return [path for path in (database, database.with_name(database.name + "-wal"))
+                if path.exists()]
+    name = urlsplit(settings.database_url.get_secret_value()).path.lstrip("/")
+    cluster = _running[-1]
+    with cluster.admin() as admin:
+        admin.execute("CHECKPOINT")  # what is committed is in the files, not only in memory
+        row = admin.execute("SELECT oid FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    assert row is not None, name
+    return sorted(path for path in (cluster.data / "base" / str(row[0])).iterdir()
+                  if path.is_file())
+
+
+def database_dump(settings: Any) -> str:
+    """Every row of every table as text, for tests that look for a value in clear."""
+    if settings.database_url is None:
+        raw = sqlite3.connect(settings.database)
+        try:
+            return "\n".join(raw.iterdump())
+        finally:
+            raw.close()
+    with psycopg.connect(settings.database_url.get_secret_value()) as pg:
+        tables = [row[0] for row in pg.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
+        return "\n".join(str(row[0]) for table in tables for row in pg.execute(
+            psycopg.sql.SQL("SELECT t::text FROM {} AS t").format(psycopg.sql.Identifier(table))))
 
 
 @pytest.fixture

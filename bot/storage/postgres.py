@@ -48,6 +48,7 @@ from datetime import date, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
+import psycopg.sql
 from psycopg import errors as pg_errors
 from psycopg.adapt import Dumper, Loader
 from psycopg.rows import RowMaker
@@ -429,6 +430,34 @@ class PostgresDatabase(Database):
 
     async def close(self) -> None:
         await self._pool.close()
+
+    async def checkpoint(self, attempts: int = 50) -> None:
+        """CHECKPOINT: every page a disposal rewrote is written to the data files, so the
+        WAL before it may be recycled (the role needs pg_checkpoint, SCALE.md)."""
+        try:
+            async with self._pool.connection() as raw:
+                await raw.execute("CHECKPOINT")
+        except psycopg.Error as exc:
+            raise DatabaseError(f"the database could not be checkpointed: "
+                                f"{_reason(exc, self.url)}") from None
+
+    async def scrub(self, attempts: int = 50) -> None:
+        """Rewrite every table of the service (VACUUM FULL), then checkpoint: after a
+        disposal the deleted rows' old versions are in no data file. Each table is
+        locked while it is rewritten (a moment for a small one), so it is for
+        disposals, never the hot path."""
+        try:
+            async with self._pool.connection() as raw:  # autocommit: VACUUM needs it
+                cursor = await raw.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                    " AND tableowner = current_user ORDER BY tablename")
+                for row in await cursor.fetchall():
+                    await raw.execute(psycopg.sql.SQL("VACUUM FULL {}").format(
+                        psycopg.sql.Identifier(row[0])))
+        except psycopg.Error as exc:
+            raise DatabaseError(f"the database could not be rewritten: "
+                                f"{_reason(exc, self.url)}") from None
+        await self.checkpoint(attempts)
 
     async def read(self, fn: Callable[Concatenate[Conn, P], Awaitable[R]], /,
                    *args: P.args, **kwargs: P.kwargs) -> R:
