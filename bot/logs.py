@@ -14,6 +14,10 @@ from types import TracebackType
 
 _TOKEN_IN_URL = re.compile(r"bot\d+:[A-Za-z0-9_-]+")
 _BARE_TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
+# A database URL's password (`postgresql://user:PASSWORD@host`, `?password=…`), whoever
+# wrote the URL into the text: a driver's error, a traceback's locals, a repr.
+_URL_PASSWORD = re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*(@)")
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s'\"]*")
 
 # At DEBUG these write every request and response in full (texts, PINs, codes).
 _CHATTY = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "telegram": logging.INFO,
@@ -21,11 +25,14 @@ _CHATTY = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "telegram": lo
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Remove bot tokens (and any given secret) from a piece of text."""
+    """Remove bot tokens, database URLs' passwords (and any given secret) from a piece
+    of text."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, "<redacted>")
     text = _TOKEN_IN_URL.sub("bot<redacted>", text)
+    text = _URL_PASSWORD.sub(r"\1<redacted>\2", text)
+    text = _QUERY_PASSWORD.sub(r"\1<redacted>", text)
     return _BARE_TOKEN.sub("<redacted>", text)
 
 
@@ -58,13 +65,18 @@ def pin_library_loggers() -> None:
         logging.getLogger(name).setLevel(level)
 
 
-def configure_logging(level: int = logging.INFO, secrets: tuple[str, ...] = ()) -> None:
-    """One stderr handler with the redacting filter; library loggers pinned.
+def configure_logging(level: int = logging.INFO, secrets: tuple[str, ...] = (),
+                      instance: str | None = None) -> None:
+    """One stderr handler with the redacting filter; library loggers pinned. With
+    `instance` (EWO_INSTANCE_NAME) every line names it, so the lines of several
+    instances gathered in one place tell which wrote what.
 
     Whatever else would reach stderr goes through that handler too: warnings (which
     Python prints itself otherwise) and exceptions no one caught, in any thread."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # The name's characters (settings.INSTANCE_NAME) hold no `%`: safe in the format.
+    prefix = "%(asctime)s " + (f"{instance} " if instance else "")
+    handler.setFormatter(logging.Formatter(prefix + "%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

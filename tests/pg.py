@@ -22,14 +22,17 @@ import os
 import pwd
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
+import psycopg.sql
 import pytest
 
 ROLE = "ewo_service"
@@ -171,12 +174,48 @@ def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                     f"{(exc.stderr or exc.stdout or '').strip()[-500:]}")
     try:
         _migrate_template(cluster, tmp_path_factory.mktemp("pg-template"))
+        _running.append(cluster)
         yield cluster
     finally:
+        _running.clear()
         stop_cluster(cluster)
 
 
 _numbers = itertools.count(1)
+_running: list[Cluster] = []  # the session's cluster once started, for database_files
+
+
+def database_files(settings: Any) -> list[Path]:
+    """The files a test's database keeps its rows in, for canary tests: SQLite's file
+    and its WAL, or the PostgreSQL database's own folder in the cluster (base/OID; the
+    cluster's WAL is what the README names as kept elsewhere)."""
+    if settings.database_url is None:
+        database = settings.database
+        return [path for path in (database, database.with_name(database.name + "-wal"))
+                if path.exists()]
+    name = urlsplit(settings.database_url.get_secret_value()).path.lstrip("/")
+    cluster = _running[-1]
+    with cluster.admin() as admin:
+        admin.execute("CHECKPOINT")  # what is committed is in the files, not only in memory
+        row = admin.execute("SELECT oid FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    assert row is not None, name
+    return sorted(path for path in (cluster.data / "base" / str(row[0])).iterdir()
+                  if path.is_file())
+
+
+def database_dump(settings: Any) -> str:
+    """Every row of every table as text, for tests that look for a value in clear."""
+    if settings.database_url is None:
+        raw = sqlite3.connect(settings.database)
+        try:
+            return "\n".join(raw.iterdump())
+        finally:
+            raw.close()
+    with psycopg.connect(settings.database_url.get_secret_value()) as pg:
+        tables = [row[0] for row in pg.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
+        return "\n".join(str(row[0]) for table in tables for row in pg.execute(
+            psycopg.sql.SQL("SELECT t::text FROM {} AS t").format(psycopg.sql.Identifier(table))))
 
 
 @pytest.fixture
@@ -227,15 +266,26 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 BACKENDS = ("sqlite", "postgres")
+# What each backend raises, for tests that run on both.
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
+READ_ONLY_ERRORS = (sqlite3.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
+SQLITE_ONLY = "sqlite_only"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend a test of a doubled suite runs on (tests/storage, tests/e2e): once on
+    each, `test_x[sqlite]` and `test_x[postgres]`."""
+    return str(request.param)
 
 
 def backend_settings(request: pytest.FixtureRequest, tmp_path: Path, backend: str,
                      **overrides: Any) -> Any:
     """Test settings on either backend: how a suite runs on both, e.g. in its conftest
 
-        @pytest.fixture(params=BACKENDS)
-        def settings(request, tmp_path):
-            return backend_settings(request, tmp_path, request.param)
+        @pytest.fixture
+        def settings(request, tmp_path, backend):
+            return backend_settings(request, tmp_path, backend)
 
     The PostgreSQL case takes a fresh database (and so the session's cluster, skipped
     or failed as `pg_cluster` says) only when asked for."""
@@ -243,3 +293,28 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path, backend: st
     if backend == "postgres":
         return settings_for(tmp_path, request.getfixturevalue("pg_url"), **overrides)
     return make_settings(tmp_path, **overrides)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{SQLITE_ONLY}(reason): a test of what only SQLite has (its files, "
+        "PRAGMAs, its backup); it runs on the SQLite backend alone")
+
+
+def on_postgres(item: pytest.Item) -> bool:
+    """The test is the PostgreSQL run of a doubled test."""
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("backend") == "postgres"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL runs of SQLite-only tests are not collected at all."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker(SQLITE_ONLY)
+        if marker is not None and not (marker.args or marker.kwargs.get("reason")):
+            raise pytest.UsageError(f"{item.nodeid}: sqlite_only needs a reason")
+        (dropped if marker is not None and on_postgres(item) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

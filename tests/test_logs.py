@@ -90,6 +90,14 @@ def test_warnings_and_uncaught_exceptions_go_through_the_filter(
     assert "secret_token" not in err
 
 
+def test_each_line_names_the_instance(configured: None,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(level=logging.INFO, instance="ewo-2.example:41")
+    logging.getLogger("ewobot.test").warning("outbox row 7 retried")
+    line = capsys.readouterr().err.strip()
+    assert line.endswith(" ewo-2.example:41 WARNING ewobot.test: outbox row 7 retried")
+
+
 def test_an_unexpected_error_in_a_command_prints_no_secret(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     async def broken(args: object, env: CliEnv) -> int:
@@ -104,3 +112,35 @@ def test_an_unexpected_error_in_a_command_prints_no_secret(
     assert main(["audit", "verify"], env) == 1
     assert "Traceback" in err.getvalue() and "RuntimeError: bug while holding" in err.getvalue()
     assert "secret_token" not in err.getvalue() and "hunter2" not in err.getvalue()
+
+
+DATABASE_PASSWORD = "s3cr%40t-db-pw"  # percent-encoded: the driver reports "s3cr@t-db-pw"
+DATABASE_URL = f"postgresql://ewo_service:{DATABASE_PASSWORD}@db.example:5432/ewo"
+
+
+def test_a_database_urls_password_is_redacted_in_lines_and_tracebacks() -> None:
+    logger, stream = capture()
+    try:
+        raise RuntimeError(f"cannot connect to {DATABASE_URL}")
+    except RuntimeError:
+        logger.exception("opening postgres://u:other-pw@h/db?sslmode=require and "
+                         "postgresql://h/db?password=query-pw&sslmode=require")
+    output = stream.getvalue()
+    assert "s3cr" not in output and "other-pw" not in output and "query-pw" not in output
+    assert "postgresql://ewo_service:<redacted>@db.example:5432/ewo" in output
+    assert "?password=<redacted>&sslmode=require" in output
+
+
+def test_an_unexpected_error_in_a_command_prints_no_database_password(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    async def broken(args: object, env: CliEnv) -> int:
+        raise RuntimeError("the server said: password s3cr@t-db-pw was wrong")
+
+    monkeypatch.setattr("bot.cli.records.cmd_audit_verify", broken)
+    settings = make_settings(tmp_path, database_url=DATABASE_URL, pin_pepper="p" * 43)
+    err = io.StringIO()
+    env = CliEnv(settings_factory=lambda: settings, out=io.StringIO(), err=err)
+    env.settings  # noqa: B018 -- read, as a command would before failing
+    assert main(["audit", "verify"], env) == 1
+    assert "RuntimeError: the server said: password <redacted> was wrong" in err.getvalue()
+    assert "s3cr" not in err.getvalue()

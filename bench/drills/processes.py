@@ -38,6 +38,10 @@ def environment(settings: Settings, standin: BotApiStandIn | None = None,
         "EWO_OUTBOX_POLL_SECONDS": "0.2",
         "PYTHONPATH": str(REPO),
     })
+    if settings.database_url is not None:  # the same PostgreSQL database, same secrets
+        env["EWO_DATABASE_URL"] = settings.database_url.get_secret_value()
+        if settings.pin_pepper is not None:
+            env["EWO_PIN_PEPPER"] = settings.pin_pepper.get_secret_value()
     if standin is not None:
         env.update({"EWO_TELEGRAM_TOKEN": standin.token,
                     "EWO_TELEGRAM_API_URL": standin.base_url})

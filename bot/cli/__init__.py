@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import NoReturn, TextIO
+from urllib.parse import unquote
 
 from bot.clock import Clock
 from bot.logs import configure_logging, redact
@@ -99,7 +100,13 @@ class CliEnv:
         values = (self._settings.telegram_token, self._settings.database_key,
                   self._settings.audit_key, self._settings.pin_pepper,
                   self._settings.webhook_secret)
-        return tuple(value.get_secret_value() for value in values if value is not None)
+        found = tuple(value.get_secret_value() for value in values if value is not None)
+        url = self._settings.database_url
+        if url is None:
+            return found
+        # The whole URL first, then its password alone (as written and as decoded).
+        password = url.password or ""
+        return (*found, url.get_secret_value(), password, unquote(password))
 
 
 Handler = Callable[[argparse.Namespace, CliEnv], Awaitable[int] | int]

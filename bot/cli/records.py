@@ -131,7 +131,15 @@ def entry_line(entry: AuditEntry) -> str:
             f"{entry.reason}{detail}")
 
 
+# SCALE.md: a PostgreSQL service is backed up by the server's own means.
+BACKUP_ON_POSTGRES = ("ewobot backup is for SQLite: on PostgreSQL use the server's own "
+                      "backups (pg_dump or base backups), kept no longer than the retention "
+                      "window in the README")
+
+
 async def cmd_backup(args: argparse.Namespace, env: CliEnv) -> int:
+    if env.settings.database_url is not None:
+        raise CliError(BACKUP_ON_POSTGRES)
     out = Path(args.out)
     if out.exists():
         raise CliError(f"{out} already exists; choose a new file")

@@ -48,7 +48,8 @@ def cmd_run(args: argparse.Namespace, env: CliEnv) -> int:
     if settings.telegram_token is None:
         raise CliError(NO_TOKEN)
     secret = settings.webhook_secret_text() if settings.webhook_url else None
-    configure_logging(secrets=(*env.secrets(), *((secret,) if secret else ())))
+    configure_logging(secrets=(*env.secrets(), *((secret,) if secret else ())),
+                      instance=settings.instance_name)
     asyncio.run(check_before_run(settings))
     try:
         if secret is None:

@@ -245,6 +245,22 @@ def test_backup_is_private_complete_and_audited(records: Records, tmp_path: Path
     assert (again.code, again.err) == (1, f"{out} already exists; choose a new file\n")
 
 
+def test_backup_on_postgresql_is_one_line_naming_the_servers_own(tmp_path: Path) -> None:
+    """No connection is needed to say so: the URL here names no server at all."""
+    settings = make_settings(tmp_path, database_url="postgresql://u:pw@127.0.0.1:1/none",
+                             pin_pepper="p" * 43)
+    out = tmp_path / "backup.sqlite3"
+    err = io.StringIO()
+    code = main(["backup", "--out", str(out)], FixedEnv(settings_factory=lambda: settings,
+                                                        out=io.StringIO(), err=err))
+    result = Result(code, "", err.getvalue())
+    assert result.code == 1
+    assert result.err == ("ewobot backup is for SQLite: on PostgreSQL use the server's own "
+                          "backups (pg_dump or base backups), kept no longer than the "
+                          "retention window in the README\n")
+    assert not out.exists()
+
+
 def test_backup_is_encrypted_when_a_key_is_set(tmp_path: Path) -> None:
     pytest.importorskip("sqlcipher3")
     records = Records(make_settings(tmp_path, database_key="correct horse battery staple"))

@@ -1,7 +1,8 @@
 """End-to-end fixtures: the real bot polling the loopback stand-in, on a test database.
 
 The clock is fixed (a Wednesday in term time) so tests can move it; everything else
-is the bot exactly as `ewobot run` builds it.
+is the bot exactly as `ewobot run` builds it. Every test that takes `settings` (or `db`)
+runs on both backends, SQLite and PostgreSQL (tests/pg.py), unless marked sqlite_only.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,9 +22,33 @@ from bot.sandbox import BotApiStandIn, FakeUser
 from bot.settings import Settings
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database
+from tests.pg import backend_settings, on_postgres
 
 LONDON = ZoneInfo("Europe/London")
 PIN = "2580"
+
+
+# The PostgreSQL half leaves out the modules about the Telegram side (what reaches the
+# bot, its menu and router, its connections under load): their storage calls (gate
+# counters, sessions) run on PostgreSQL in test_access; the doubling of the rest keeps
+# the whole suite well under 10 minutes on 2 cores. EWO_TEST_E2E_POSTGRES=all runs them.
+SQLITE_HALF_ONLY = ("test_flood", "test_gate", "test_registry", "test_telegram_connections")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("EWO_TEST_E2E_POSTGRES") == "all":
+        return
+    here = Path(__file__).parent
+    left_out = [item for item in items if on_postgres(item) and item.path.parent == here
+                and item.path.stem in SQLITE_HALF_ONLY]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
+
+
+@pytest.fixture
+def settings(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> Settings:
+    return backend_settings(request, tmp_path, backend)  # type: ignore[no-any-return]
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def bot_environment(settings: Settings, standin: BotApiStandIn) -> dict[str, str]:
-    """The environment of a bot process on the test database and the stand-in."""
+    """The environment of a bot process on the test database (SQLite's file, or
+    PostgreSQL's URL with the secrets it needs) and the stand-in."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("EWO_")}
     env.update({
         "EWO_TELEGRAM_TOKEN": standin.token,
@@ -29,6 +30,10 @@ def bot_environment(settings: Settings, standin: BotApiStandIn) -> dict[str, str
         "EWO_OUTBOX_POLL_SECONDS": "0.2",
         "PYTHONPATH": str(REPO),
     })
+    if settings.database_url is not None:  # the same PostgreSQL database as the test's
+        env["EWO_DATABASE_URL"] = settings.database_url.get_secret_value()
+        assert settings.pin_pepper is not None
+        env["EWO_PIN_PEPPER"] = settings.pin_pepper.get_secret_value()
     return env
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 from datetime import timedelta
 
 from bot.clock import FixedClock
@@ -15,6 +14,7 @@ from bot.settings import Settings
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database
 from tests.e2e.conftest import PIN, People
+from tests.pg import database_dump
 
 
 async def enrol(user: FakeUser, code: str, pin: str = "2580") -> None:
@@ -47,9 +47,7 @@ async def test_enrolment_happy_path(running: RunningBot, people: People,
     assert "visit" in menu and "retention" not in menu
     assert ("default",) not in standin.commands
     # Neither the code nor the PIN is stored in clear.
-    raw = sqlite3.connect(settings.database)
-    dump = "\n".join(raw.iterdump())
-    raw.close()
+    dump = database_dump(settings)
     assert code not in dump
     # Hex digests may contain "2580" by chance; the PIN in clear would stand alone.
     assert not re.search(r"(?<![0-9a-f])2580(?![0-9a-f])", dump)

@@ -21,17 +21,18 @@ from bot.storage import alerts as alert_store
 from bot.storage import outbox as outbox_store
 from bot.storage import rights
 from bot.storage.db import Conn, Database
-from tests.conftest import make_settings
 from tests.e2e.conftest import LONDON, People
 from tests.e2e.processes import bot_environment
 from tests.held import held_write
+from tests.pg import backend_settings
 
 FIRST_DAY = date(2026, 9, 7)  # a Monday
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path, outbox_poll_seconds=3600)
+def settings(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> Settings:
+    return backend_settings(  # type: ignore[no-any-return]
+        request, tmp_path, backend, outbox_poll_seconds=3600)
 
 
 def upn(serial: int) -> str:

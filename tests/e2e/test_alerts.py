@@ -24,8 +24,8 @@ from bot.storage import officers as officer_store
 from bot.storage import outbox as outbox_store
 from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
-from tests.conftest import make_settings
 from tests.e2e.conftest import LONDON, PIN, People
+from tests.pg import backend_settings
 from tests.storage.alert_seed import AlertSeed, sessions
 
 PERSISTENT = ["/"] * 72 + ["I"] * 8  # 90.0 %
@@ -33,8 +33,9 @@ SEVERE = ["/"] * 30 + ["I"] * 50  # 37.5 %
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path, outbox_poll_seconds=3600)
+def settings(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> Settings:
+    return backend_settings(  # type: ignore[no-any-return]
+        request, tmp_path, backend, outbox_poll_seconds=3600)
 
 
 @pytest.fixture
@@ -275,10 +276,11 @@ async def test_alerts_wait_for_enrolment_and_for_an_allocation(
 
 
 @pytest.fixture
-async def quiet_bot(tmp_path: Path, standin: BotApiStandIn, db: Database,
+async def quiet_bot(request: pytest.FixtureRequest, tmp_path: Path, backend: str,
+                    standin: BotApiStandIn, db: Database,
                     clock: FixedClock) -> AsyncIterator[RunningBot]:
-    quiet = make_settings(tmp_path, outbox_poll_seconds=3600, quiet_hours="20:00-07:30",
-                          quiet_days="SAT,SUN")
+    quiet = backend_settings(request, tmp_path, backend, outbox_poll_seconds=3600,
+                             quiet_hours="20:00-07:30", quiet_days="SAT,SUN")
     async with RunningBot(quiet, standin, clock=clock, db=db) as bot:
         yield bot
 

@@ -4,21 +4,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from bot.clock import FixedClock
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn
 from bot.storage.db import Database
 from bot.usecases import digests as digest
-from tests.conftest import make_settings
 from tests.e2e.conftest import People
 from tests.e2e.test_caseload import two_teams
+from tests.pg import backend_settings
 
 
 async def test_the_digest_reaches_the_supervisor(
-        tmp_path, standin: BotApiStandIn, db: Database, clock: FixedClock,
+        request: pytest.FixtureRequest, tmp_path: Path, backend: str,
+        standin: BotApiStandIn, db: Database, clock: FixedClock,
         people: People) -> None:
     # The fixed clock is Wednesday 25/11/2026 10:00: a digest due at 09:00 that day is owed.
-    settings = make_settings(tmp_path, caseload_digest="WED 09:00")
+    settings = backend_settings(request, tmp_path, backend, caseload_digest="WED 09:00")
     sup = await two_teams(people, db)
     async with RunningBot(settings, standin, clock=clock, db=db):
         message = await sup.next_message(timeout=10)

@@ -23,6 +23,7 @@ from bot.storage.db import Conn, Database
 from tests.e2e.conftest import PIN, People
 from tests.e2e.retention_files import CANARY_FIRST, CANARY_LAST, import_service, upn
 from tests.e2e.test_retention import edited
+from tests.pg import database_files
 from tests.storage.pupil_rows import Service
 
 
@@ -59,12 +60,6 @@ async def kept_rows(db: Database) -> tuple[list[str], list[tuple[int, int]]]:
         return named, requests
     named, requests = await db.read(_snapshot)
     return requests, named
-
-
-def database_files(settings: Settings) -> list[Path]:
-    database = settings.database
-    return [path for path in (database, database.with_name(database.name + "-wal"))
-            if path.exists()]
 
 
 def traces(settings: Settings, text: str) -> int:

@@ -19,6 +19,7 @@ from bot.storage import retention as retention_store
 from bot.storage.db import Conn, Database
 from tests.e2e.conftest import People
 from tests.e2e.retention_files import CANARY_FIRST, CANARY_LAST, import_service, upn
+from tests.pg import database_files
 
 
 @pytest.fixture
@@ -64,11 +65,9 @@ async def test_the_overview_shows_references_and_dates_only(controller: FakeUser
 
 async def test_dispose_asks_once_then_leaves_no_trace(controller: FakeUser, db: Database,
                                                       settings: Settings) -> None:
-    files = [settings.database, settings.database.with_name(settings.database.name + "-wal")]
-
     def traces() -> int:
         return sum(path.read_bytes().count(CANARY_LAST.encode())
-                   for path in files if path.exists())
+                   for path in database_files(settings))
 
     assert traces() > 0  # the name, address and a contact's name were written to the files
     await controller.send("/retention")

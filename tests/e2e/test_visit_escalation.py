@@ -14,10 +14,10 @@ from bot.sandbox import FakeUser
 from bot.settings import Settings
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database
-from tests.conftest import make_settings
 from tests.e2e.conftest import People
 from tests.e2e.test_alerts import deliver
 from tests.e2e.visit_helpers import officer, rows, tap
+from tests.pg import backend_settings
 from tests.storage.pupil_rows import Service
 
 SAFEGUARDING = "Safeguarding concern – referred to DSL"
@@ -26,8 +26,9 @@ CONCERN = ("Safeguarding concern – referred to DSL: case C00001, A.H., Hillsid
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path, outbox_poll_seconds=3600)
+def settings(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> Settings:
+    return backend_settings(  # type: ignore[no-any-return]
+        request, tmp_path, backend, outbox_poll_seconds=3600)
 
 
 async def own_pupil(db: Database, ref: str) -> int:

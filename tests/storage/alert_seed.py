@@ -80,7 +80,8 @@ class AlertSeed:
                     officer: Officer | None = None) -> int:
         self.serial += 1
         async def _transaction(conn: Conn):
-            await conn.execute("INSERT OR IGNORE INTO schools (urn, name) VALUES (?, ?)",
+            await conn.execute("INSERT INTO schools (urn, name) VALUES (?, ?)"
+                               " ON CONFLICT DO NOTHING",
                                (urn, SCHOOLS[urn]))
             return await conn.insert(
                 "INSERT INTO pupils (upn, case_ref, first_name, last_name, search_first,"

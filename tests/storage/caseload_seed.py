@@ -32,7 +32,8 @@ def moment(day: date) -> str:
 
 
 async def school(conn: Conn) -> None:
-    await conn.execute("INSERT OR IGNORE INTO schools (urn, name) VALUES (?, 'Hillside Primary')",
+    await conn.execute("INSERT INTO schools (urn, name) VALUES (?, 'Hillside Primary')"
+                       " ON CONFLICT DO NOTHING",
                        (SCHOOL_URN,))
 
 

@@ -38,7 +38,8 @@ class Seed:
         self.serial += 1
         last = last or f"Number{self.serial}"
         async def _transaction(conn: Conn):
-            await conn.execute("INSERT OR IGNORE INTO schools (urn, name) VALUES (?, ?)",
+            await conn.execute("INSERT INTO schools (urn, name) VALUES (?, ?)"
+                               " ON CONFLICT DO NOTHING",
                                (urn, SCHOOLS[urn]))
             pupil_id = await conn.insert(
                 "INSERT INTO pupils (upn, case_ref, first_name, last_name, search_first,"

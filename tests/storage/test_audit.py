@@ -10,6 +10,7 @@ import pytest
 from bot.settings import Settings
 from bot.storage import audit
 from bot.storage.db import Conn, Database
+from tests.pg import INTEGRITY_ERRORS
 
 
 async def write_entries(db: Database, count: int) -> None:
@@ -34,10 +35,11 @@ async def test_chain_verifies_and_reports_head(db: Database) -> None:
 async def test_database_refuses_update_and_delete(db: Database) -> None:
     await write_entries(db, 2)
     for statement in ("UPDATE audit SET actor = 'x'", "DELETE FROM audit"):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        with pytest.raises(INTEGRITY_ERRORS, match="append-only"):
             await db.write(_run, statement)
 
 
+@pytest.mark.sqlite_only("tampers with the file through sqlite3, past the triggers")
 async def test_tampering_is_found_at_that_entry(db: Database, settings: Settings) -> None:
     await write_entries(db, 6)
     raw = sqlite3.connect(settings.database)
@@ -50,6 +52,7 @@ async def test_tampering_is_found_at_that_entry(db: Database, settings: Settings
     assert result.first_bad_seq == 4
 
 
+@pytest.mark.sqlite_only("tampers with the file through sqlite3, past the triggers")
 async def test_deleted_entry_is_found(db: Database, settings: Settings) -> None:
     await write_entries(db, 6)
     raw = sqlite3.connect(settings.database)
@@ -62,6 +65,7 @@ async def test_deleted_entry_is_found(db: Database, settings: Settings) -> None:
     assert result.first_bad_seq == 3
 
 
+@pytest.mark.sqlite_only("tampers with the file through sqlite3, past the triggers")
 async def test_shortened_trail_is_found_against_a_kept_head(db: Database,
                                                             settings: Settings) -> None:
     await write_entries(db, 6)
@@ -90,6 +94,7 @@ def cut_back(settings: Settings, keep: int) -> None:
     raw.close()
 
 
+@pytest.mark.sqlite_only("tampers with the file through sqlite3, past the triggers")
 async def test_a_trail_cut_back_and_grown_again_fails_the_kept_head(
         db: Database, settings: Settings) -> None:
     await write_entries(db, 6)
@@ -125,6 +130,7 @@ async def test_a_wrong_hash_at_a_smaller_count_fails(db: Database) -> None:
     assert not result.ok and result.first_bad_seq == 2
 
 
+@pytest.mark.sqlite_only("tampers with the file through sqlite3, past the triggers")
 async def test_a_trail_shorter_than_the_head_names_its_last_entry(
         db: Database, settings: Settings) -> None:
     await write_entries(db, 5)
@@ -134,6 +140,7 @@ async def test_a_trail_shorter_than_the_head_names_its_last_entry(
     assert result.problem == "the trail ends at entry 2 but the recorded head is entry 5"
 
 
+@pytest.mark.sqlite_only("the generated audit key file beside the SQLite database")
 async def test_a_different_key_fails_verification(db: Database, settings: Settings) -> None:
     await write_entries(db, 2)
     other = await Database.open(settings.model_copy(update={"audit_key": None}))

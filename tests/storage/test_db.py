@@ -15,12 +15,14 @@ from bot.storage.db import Conn, Database, DatabaseError
 from bot.storage.schema import SCHEMA_VERSION
 from tests.conftest import make_settings
 from tests.held import held_write
+from tests.pg import READ_ONLY_ERRORS
 
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.sqlite_only("file modes of the SQLite file")
 async def test_files_are_private(settings: Settings) -> None:
     db = await Database.open(settings)
     async def _transaction(conn: Conn) -> None:
@@ -37,6 +39,7 @@ async def test_files_are_private(settings: Settings) -> None:
         await db.close()
 
 
+@pytest.mark.sqlite_only("SQLite's PRAGMAs")
 async def test_open_is_idempotent_and_sets_pragmas(settings: Settings) -> None:
     for _ in range(2):
         db = await Database.open(settings)
@@ -50,6 +53,7 @@ async def test_open_is_idempotent_and_sets_pragmas(settings: Settings) -> None:
         await db.close()
 
 
+@pytest.mark.sqlite_only("PRAGMA user_version")
 async def test_newer_schema_is_refused(settings: Settings) -> None:
     await (await Database.open(settings)).close()
     raw = sqlite3.connect(settings.database)
@@ -105,11 +109,12 @@ async def test_reader_sees_only_committed_data(db: Database) -> None:
 
 async def test_reader_cannot_write(db: Database) -> None:
     async def _snapshot(conn: Conn) -> None:
-        with pytest.raises(sqlite3.OperationalError):
+        with pytest.raises(READ_ONLY_ERRORS):
             await conn.execute("INSERT INTO meta (key, value) VALUES ('x', '1')")
     await db.read(_snapshot)
 
 
+@pytest.mark.sqlite_only("SQLite's -wal file")
 async def test_checkpoint_empties_the_wal(db: Database, settings: Settings) -> None:
     async def _transaction(conn: Conn) -> None:
         await conn.execute("INSERT INTO meta (key, value) VALUES ('x', '1')")
@@ -119,6 +124,7 @@ async def test_checkpoint_empties_the_wal(db: Database, settings: Settings) -> N
     assert wal.stat().st_size == 0
 
 
+@pytest.mark.sqlite_only("the SQLite backup file (PostgreSQL's backups are the server's)")
 async def test_backup_is_private_and_complete(db: Database, tmp_path: Path) -> None:
     async def _transaction(conn: Conn) -> None:
         await conn.execute("INSERT INTO meta (key, value) VALUES ('x', 'kept')")

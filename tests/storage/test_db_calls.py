@@ -14,10 +14,11 @@ from bot.settings import Settings
 from bot.storage import sqlite as sqlite_module
 from bot.storage.db import Conn, Database, quick
 from tests.conftest import make_settings
+from tests.pg import READ_ONLY_ERRORS
 
 
 async def put(conn: Conn, key: str, value: str) -> int:
-    return await conn.insert("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+    return await conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
 
 
 @quick
@@ -35,6 +36,7 @@ async def put_then_fail(conn: Conn, key: str) -> None:
     raise RuntimeError("boom")
 
 
+@pytest.mark.sqlite_only("SQLite's single writer")
 async def test_writes_are_serialised_whole_in_the_order_they_were_asked_for(
         db: Database) -> None:
     """A transaction that waits midway is never joined by another's statements."""
@@ -90,9 +92,9 @@ async def test_a_write_rolls_back_on_error_and_the_writer_carries_on(db: Databas
 
 
 async def test_a_read_cannot_write_nor_keep_anything_open(db: Database) -> None:
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(READ_ONLY_ERRORS):
         await db.read(put, "x", "1")
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(READ_ONLY_ERRORS):
         await db.read(quick(put), "x", "1")
     assert await db.read(slow_keys) == []
     await db.write(put, "y", "1")
@@ -108,6 +110,7 @@ async def test_a_read_sees_only_committed_data(db: Database) -> None:
     assert await db.read(slow_keys) == await db.read(keys) == ["x"]
 
 
+@pytest.mark.sqlite_only("a second sqlite3 connection holding the file's write lock")
 async def test_the_event_loop_runs_while_a_write_waits_for_a_busy_database(
         db: Database, settings: Settings) -> None:
     """Another process holds the write lock: the write waits on the worker's thread (up
@@ -148,6 +151,7 @@ async def test_a_cancelled_write_rolls_back_before_the_next_begins(db: Database)
 # --- quick reads, on the event loop's thread --------------------------------------------
 
 
+@pytest.mark.sqlite_only("the quick path: SQLite's connection on the loop's thread")
 async def test_a_quick_read_completes_without_waiting_for_anything(db: Database) -> None:
     """No hop to a worker thread: the read's coroutine ends at its first step."""
     await db.write(put, "b", "2")
@@ -160,6 +164,7 @@ async def test_a_quick_read_completes_without_waiting_for_anything(db: Database)
     slow.close()  # type: ignore[attr-defined]
 
 
+@pytest.mark.sqlite_only("the quick path: SQLite's connection on the loop's thread")
 async def test_a_quick_function_must_await_only_its_conn(db: Database) -> None:
     @quick
     async def sleeps(conn: Conn) -> None:
@@ -170,6 +175,7 @@ async def test_a_quick_function_must_await_only_its_conn(db: Database) -> None:
     assert await db.read(keys) == []  # the loop's connection is not left in a transaction
 
 
+@pytest.mark.sqlite_only("a second sqlite3 connection holding the file's write lock")
 async def test_a_busy_database_sends_a_quick_read_the_workers_way(
         db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """On the loop's thread a read never waits; on SQLITE_BUSY it goes the reader's way

@@ -68,7 +68,7 @@ async def test_every_row_about_the_pupil_and_none_about_another(
     text = export.path.read_text(encoding="utf-8")
     document = json.loads(text)
     async def _snapshot(conn: Conn) -> None:
-        for table in pupil_tables(settings.database):
+        for table in pupil_tables(settings):
             column = "id" if table == "pupils" else "pupil_id"
             held = await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {column} = ?",
                                        (subject,))
