@@ -10,7 +10,7 @@ import argparse
 from bot.cli import OK, CliEnv, CliError
 from bot.settings import DatabaseUrl
 
-URL_SHAPE = "--to must be postgresql://USER:PASSWORD@HOST:PORT/DB"
+URL_SHAPE = "--to must be a postgresql:// URL naming the user, password, host, port and database"
 
 
 def register(commands: argparse._SubParsersAction) -> None:

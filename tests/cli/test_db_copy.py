@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from bot.cli import db_copy
 from bot.clock import Clock
 from bot.demo import build_service, demo_settings
 from bot.settings import DatabaseUrl, Settings
@@ -141,7 +142,7 @@ def test_a_migrated_but_empty_target_is_accepted(copy_cli: Cli, pg_url: str) -> 
 def test_a_bad_url_is_one_line_and_the_password_never_shows(
         copy_cli: Cli, pg_cluster: Cluster) -> None:
     bad = copy_cli("db", "copy", "--to", f"mysql://ewo:{PASSWORD}@127.0.0.1/ewo")
-    assert (bad.code, bad.err) == (1, "--to must be postgresql://USER:PASSWORD@HOST:PORT/DB\n")
+    assert (bad.code, bad.err) == (1, db_copy.URL_SHAPE + "\n")
     wrong = copy_cli("db", "copy", "--to", pg_cluster.url("postgres", "not-the-password"))
     assert wrong.code == 1 and wrong.err.count("\n") == 1, wrong.err
     assert "not-the-password" not in wrong.err and "cannot connect" in wrong.err

@@ -50,6 +50,7 @@ async def until_status(db: Database, wanted: str) -> None:
     raise AssertionError(f"the outbox row never became {wanted}")
 
 
+@pytest.mark.sqlite_only("its PostgreSQL run is not settled yet")
 async def test_a_kill_between_send_and_mark_sent_delivers_again_after_restart(
         bot_process: BotProcess, standin: BotApiStandIn, db: Database,
         settings: Settings) -> None:

@@ -329,6 +329,7 @@ async def test_another_officers_pupil_is_never_offered(
     assert await rows(db, "SELECT * FROM conversations WHERE pupil_id IS NOT NULL") == []
 
 
+@pytest.mark.sqlite_only("reads the SQLite file's bytes")
 async def test_in_the_export_and_gone_after_disposal(
         case: Caseload, people: People, db: Database, settings: Settings) -> None:
     user = case.user

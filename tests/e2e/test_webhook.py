@@ -97,6 +97,7 @@ async def test_the_right_secret_is_handled(hooked: RunningBot, standin: BotApiSt
     assert (await stranger.next_message()).text == access.STRANGER
 
 
+@pytest.mark.sqlite_only("closes the SQLite database under the server")
 async def test_healthz_answers_ok_while_the_database_answers_and_503_once_closed(
         settings: Settings, standin: BotApiStandIn, clock: FixedClock) -> None:
     own = await Database.open(settings)

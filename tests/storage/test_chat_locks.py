@@ -93,6 +93,7 @@ async def test_an_instance_that_stops_pinging_loses_its_chats_to_the_server(
         await other.close()
 
 
+@pytest.mark.sqlite_only("what SQLite alone has")
 async def test_sqlite_has_only_the_processes_own_locks(db: object) -> None:
     assert isinstance(chat_locks(db), LocalOnly)  # type: ignore[arg-type]
 
