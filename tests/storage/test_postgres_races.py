@@ -1,0 +1,140 @@
+"""Two instances on one PostgreSQL racing for each read-then-write rule that SQLite's
+single writer made safe: the audit chain's head, an enrolment code's claim, an import's
+difference, the week's digests. Each instance is a database handle of its own (its own
+pool), so the two really run side by side, as two machines would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.importing.service import run_import
+from bot.settings import Settings
+from bot.storage import audit, sessions
+from bot.storage import officers as officer_store
+from bot.storage.db import Conn, Database, stamp
+from bot.storage.officers import hash_code
+from bot.storage.postgres import PostgresDatabase
+from bot.synthetic import IMPORT_ORDER, generate
+from bot.usecases import digests as digest
+from tests.jobs.test_digest import at
+from tests.pg import settings_for
+from tests.storage import caseload_seed as seed
+from tests.storage.test_caseload import small_team
+from tests.storage.test_postgres_imports import _contents, changed_copy
+
+NOW = datetime(2025, 3, 14, 16, 30, tzinfo=UTC)
+TODAY = date(2025, 3, 14)
+EACH = 25  # writes each instance sends at once
+
+
+@pytest.fixture
+def settings(pg_url: str, tmp_path: Path) -> Settings:
+    return settings_for(tmp_path, pg_url, caseload_digest="MON 08:00")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def instances(settings: Settings) -> AsyncIterator[tuple[Database, Database]]:
+    """Two instances' handles on the same database."""
+    first = await PostgresDatabase.open(settings, attempts=3, wait_seconds=2)
+    second = await PostgresDatabase.open(settings, attempts=3, wait_seconds=2)
+    try:
+        yield first, second
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_audit_entries_from_two_instances_make_one_unbroken_chain(
+        instances: tuple[Database, Database]) -> None:
+    async def entry(db: Database, who: str, number: int) -> int:
+        return await db.write(audit.append, actor=f"officer:{who}", action="pupil_card",
+                              reason="allocated", target=f"pupil:{number}")
+
+    first, second = instances
+    seqs = await asyncio.gather(*(entry(db, name, n) for n in range(EACH)
+                                  for db, name in ((first, "A"), (second, "B"))))
+
+    assert sorted(seqs) == list(range(1, 2 * EACH + 1))
+    verification = await first.read(audit.verify)
+    assert verification.ok and verification.head.count == 2 * EACH
+
+
+async def test_one_enrolment_code_claimed_by_two_instances_at_once_is_used_once(
+        instances: tuple[Database, Database]) -> None:
+    first, second = instances
+    moment = datetime(2026, 11, 25, 9, tzinfo=UTC)
+    codes = [f"RACE-{n:04d}-CODE" for n in range(EACH)]
+
+    async def _issue(conn: Conn) -> None:
+        for n, code in enumerate(codes):
+            officer = await seed.officer(conn, f"EWO{n}")
+            await conn.execute(
+                "INSERT INTO enrolment_codes (code_hash, officer_id, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?)", (hash_code(code), officer, stamp(moment),
+                                         stamp(moment + timedelta(days=1))))
+    await first.write(_issue)
+
+    claims = await asyncio.gather(*(db.write(sessions.claim_code, code, moment)
+                                    for code in codes for db in (first, second)))
+
+    # Each code went to exactly one of the two /start, the other was told it is used.
+    pairs = list(zip(claims[::2], claims[1::2], strict=True))
+    assert all((a is None) != (b is None) for a, b in pairs)
+    assert len({a or b for a, b in pairs}) == EACH
+
+
+async def test_the_same_import_from_two_machines_is_applied_once(
+        instances: tuple[Database, Database], settings: Settings, tmp_path: Path) -> None:
+    service = generate(tmp_path / "files", seed=5, pupils=40, weeks=4, today=TODAY)
+    first, second = instances
+    await first.write(officer_store.add_officers, service.officers, now=NOW)
+    for kind in IMPORT_ORDER:
+        if kind != "attendance":
+            await run_import(first, kind, service.files[kind], actor="os:test", today=TODAY,
+                             settings=settings, now=NOW)
+    await run_import(first, "attendance", service.files["attendance"], actor="os:test",
+                     today=TODAY, settings=settings, now=NOW)
+    before = await first.read(_contents)
+    changed = changed_copy(service.files["attendance"], tmp_path / "changed.csv")
+
+    summaries = await asyncio.gather(*(
+        run_import(db, "attendance", changed, actor=f"os:{name}", today=TODAY,
+                   settings=settings, now=NOW) for db, name in ((first, "a"), (second, "b"))))
+
+    # Whichever went second found the first's marks already there: nothing left to change.
+    changes = sorted(summary.counts["replaced"] for summary in summaries)
+    assert changes[0] == 0 and changes[1] > 0
+    after = await first.read(_contents)
+    assert after != before and len(after["marks"]) == len(before["marks"])
+    async def _alerts(conn: Conn) -> list[tuple[int, str]]:
+        return [tuple(row) for row in await conn.fetchall(
+            "SELECT pupil_id, rule FROM alerts GROUP BY pupil_id, rule, created_at"
+            " HAVING COUNT(*) > 1")]
+    assert await first.read(_alerts) == []  # no rule raised twice for one moment
+    assert (await first.read(audit.verify)).ok
+
+
+async def test_the_weeks_digests_queued_by_two_instances_at_once_go_once(
+        instances: tuple[Database, Database], settings: Settings) -> None:
+    first, second = instances
+    ids = await small_team(first)
+
+    queued = await asyncio.gather(*(digest.enqueue_due_digests(db, settings, at(23, 8, 0))
+                                    for _ in range(4) for db in (first, second)))
+
+    assert sorted(queued) == [0] * 7 + [2]
+    async def _digests(conn: Conn) -> list[str]:
+        return [row["audience"] for row in await conn.fetchall(
+            "SELECT audience FROM outbox WHERE kind = 'digest' ORDER BY id")]
+    assert await first.read(_digests) == [f"supervisor:{ids['SUP1']}",
+                                          f"supervisor:{ids['SUP2']}"]
+    async def _recorded(conn: Conn) -> list[dict[str, object]]:
+        return [json.loads(row["detail"]) for row in await conn.fetchall(
+            "SELECT detail FROM audit WHERE action = 'caseload_digest'")]
+    assert await first.read(_recorded) == [{"week": "2026-W48", "supervisors": 2}]
