@@ -8,6 +8,11 @@ The server is a throwaway cluster started for the run (tests/pg.py: the Debian
 the tests run it); without PostgreSQL installed every figure is skipped.
 
     python -m bench.postgres [--size full|smoke] [--large-pupils N] [--out FILE]
+                             [--import-only | --cards-only] [--explain] [--keep DIR]
+
+With `--keep DIR` the synthetic services, the databases imported from them and the
+cluster holding the PostgreSQL ones stay in DIR, and a later run with the same DIR
+starts from them (the 200,000-pupil service takes the better part of an hour to build).
 
 (`python -m bench postgres` runs it with the default sizes.)
 """
@@ -17,11 +22,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +34,16 @@ from typing import Any
 import psycopg
 
 from bench.attendance import _mark_rows, stopwatch_on
-from bench.chat import PACED_RATE, Load, card_exchange, closed_loop, enrol_officers, paced
+from bench.chat import (
+    PACED_RATE,
+    Exchange,
+    Load,
+    allocations,
+    card_exchange,
+    closed_loop,
+    enrol_officers,
+    paced,
+)
 from bench.drills.common import NoRateLimit
 from bench.report import Result, print_result, table
 from bench.workspace import (
@@ -47,6 +60,8 @@ from bench.workspace import (
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
+from bot.storage import officers as officer_store
+from bot.storage import pupils as pupil_store
 from bot.storage.db import Conn, Database
 from bot.synthetic import SyntheticService, generate
 from tests.pg import ROLE, Cluster, pg_bin_dir, start_cluster, stop_cluster
@@ -56,42 +71,50 @@ CARDS = "pupil cards (PostgreSQL)"
 GROWTH = "card p95 as the service grows"
 COPY_MARKS = "COPY marks (pupil_id, date, session, code) FROM STDIN"
 PEPPER = "bench-pepper-" + "p" * 40
-ROUNDS = 2  # paced rounds a database, taken in turn with the others'; the best p95 counts
+ROUNDS = 3  # paced rounds a database, taken in turn with the others'; the best p95 counts
 GROWTH_FACTOR = 10  # the issue's 200,000 pupils against 20,000
-_names = itertools.count(1)
 
 
 async def run(workspace: Workspace, large_pupils: int | None = None, *,
-              import_only: bool = False) -> list[Result]:
-    """Every figure, on one throwaway cluster (skipped without PostgreSQL)."""
+              import_only: bool = False, cards_only: bool = False,
+              explain: bool = False) -> list[Result]:
+    """Every figure, on one throwaway cluster (skipped without PostgreSQL); a workspace
+    kept between runs keeps its cluster too, in its folder `pg-cluster`."""
     bin_dir = pg_bin_dir()
     if bin_dir is None:
         reason = "PostgreSQL is not installed (apt-get install postgresql)"
         return [Result.skip(name, reason) for name in (IMPORT, CARDS, GROWTH)]
-    cluster = await asyncio.to_thread(start_cluster, bin_dir)
+    root = workspace.root / "pg-cluster" if workspace.keep else None
+    cluster = await asyncio.to_thread(start_cluster, bin_dir, root)
     try:
-        return await _run(workspace, cluster, large_pupils, import_only=import_only)
+        return await _run(workspace, cluster, large_pupils, import_only=import_only,
+                          cards_only=cards_only, explain=explain)
     finally:
-        await asyncio.to_thread(stop_cluster, cluster)
+        await asyncio.to_thread(stop_cluster, cluster, keep=workspace.keep)
 
 
 async def _run(workspace: Workspace, cluster: Cluster, large_pupils: int | None, *,
-               import_only: bool = False) -> list[Result]:
+               import_only: bool, cards_only: bool, explain: bool) -> list[Result]:
     service = workspace.service()
-    baseline = await copy_baseline(workspace, cluster, service)
-    pg_small, timing = await import_on_postgres(workspace, cluster, service, "pg-small")
-    imported = _import_result(service, timing, baseline)
-    if import_only:
-        return [imported]
-    sqlite_small = await workspace.loaded()
+    results = []
+    if not cards_only:
+        baseline = await copy_baseline(workspace, cluster, service)
+        timing = await timed_import_on_postgres(workspace, cluster, service)
+        results.append(_import_result(service, timing, baseline))
+        if import_only:
+            return results
     large = large_service(workspace, large_pupils)
-    sqlite_large = await import_on_sqlite(workspace, large, "sqlite-large")
-    pg_large, _ = await import_on_postgres(workspace, cluster, large, "pg-large")
-    loads = await paced_rounds(workspace, {
-        ("sqlite", "small"): (sqlite_small, service), ("postgres", "small"): (pg_small, service),
-        ("sqlite", "large"): (sqlite_large, large), ("postgres", "large"): (pg_large, large)})
-    return [imported, _cards_result(workspace, loads),
-            *_growth_results(service, large, loads)]
+    databases = {
+        (backend, size): (await build(workspace, cluster, kept, f"{backend}-{kept.pupils}"), kept)
+        for size, kept in (("small", service), ("large", large))
+        for backend, build in (("sqlite", kept_sqlite), ("postgres", kept_postgres))}
+    if explain:
+        for key, (settings, kept) in databases.items():
+            print(f"== plans of a card's statements: {key[0]}, {kept.pupils:,} pupils",
+                  flush=True)
+            print(await card_plans(workspace, settings, kept), flush=True)
+    loads = await paced_rounds(workspace, databases)
+    return [*results, _cards_result(workspace, loads), *_growth_results(service, large, loads)]
 
 
 # --- the import --------------------------------------------------------------------------
@@ -106,11 +129,8 @@ class ImportTiming:
 
 def pg_settings(workspace: Workspace, cluster: Cluster, label: str) -> Settings:
     """Settings of a new, empty database on the cluster, owned by the service's role."""
-    name = f"ewo_bench_{label.replace('-', '_')}_{next(_names)}"
-    with cluster.admin() as admin:
-        admin.execute(f"CREATE DATABASE {name} OWNER {ROLE}")
-    return bench_settings(workspace.folder(label), database_url=cluster.url(name),
-                          pin_pepper=PEPPER)
+    name = _fresh_database(cluster, label)
+    return _pg_settings(workspace.folder(label), cluster, name)
 
 
 @dataclass
@@ -165,18 +185,49 @@ async def _copy_once(workspace: Workspace, cluster: Cluster, service: SyntheticS
     return rows, spent
 
 
-async def import_on_postgres(workspace: Workspace, cluster: Cluster, service: SyntheticService,
-                             label: str) -> tuple[Settings, ImportTiming]:
-    """The whole service imported into a new database, the attendance file timed."""
-    settings = pg_settings(workspace, cluster, label)
-    return settings, await _import_whole(settings, service)
+async def timed_import_on_postgres(workspace: Workspace, cluster: Cluster,
+                                   service: SyntheticService) -> ImportTiming:
+    """The whole service imported into a new database, the attendance file timed (and
+    the database kept for the cards when the workspace is kept)."""
+    label = f"postgres-{service.pupils}"
+    folder, _ = workspace.kept_folder(label)  # a timed import always starts afresh
+    name = _fresh_database(cluster, label)
+    timing = await _import_whole(_pg_settings(folder, cluster, name), service)
+    workspace.remember(folder, name)
+    return timing
 
 
-async def import_on_sqlite(workspace: Workspace, service: SyntheticService,
-                           label: str) -> Settings:
-    settings = bench_settings(workspace.folder(label))
-    await _import_whole(settings, service)
-    return settings
+async def kept_postgres(workspace: Workspace, cluster: Cluster, service: SyntheticService,
+                        label: str) -> Settings:
+    """Settings of a database on the cluster holding the whole service: imported now,
+    or kept from an earlier run (or this one's timed import)."""
+    async def build(folder: Path) -> str:
+        name = _fresh_database(cluster, label)
+        await _import_whole(_pg_settings(folder, cluster, name), service)
+        return name
+    name = await workspace.kept_async(label, build)
+    return _pg_settings(workspace.folder(label), cluster, name)
+
+
+async def kept_sqlite(workspace: Workspace, _cluster: Cluster, service: SyntheticService,
+                      label: str) -> Settings:
+    async def build(folder: Path) -> str:
+        await _import_whole(bench_settings(folder), service)
+        return "sqlite"
+    await workspace.kept_async(label, build)
+    return bench_settings(workspace.folder(label))
+
+
+def _fresh_database(cluster: Cluster, label: str) -> str:
+    name = f"ewo_bench_{label.replace('-', '_')}"
+    with cluster.admin() as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name} OWNER {ROLE}")
+    return name
+
+
+def _pg_settings(folder: Path, cluster: Cluster, name: str) -> Settings:
+    return bench_settings(folder, database_url=cluster.url(name), pin_pepper=PEPPER)
 
 
 async def _import_whole(settings: Settings, service: SyntheticService) -> ImportTiming:
@@ -238,39 +289,88 @@ def large_service(workspace: Workspace, pupils: int | None) -> SyntheticService:
     scale = workspace.scale
     pupils = pupils or scale.pupils * GROWTH_FACTOR
     factor = pupils / scale.pupils
-    return generate(workspace.folder("large-service"), seed=9, pupils=pupils,
-                    schools=max(1, round(scale.schools * factor)),
-                    officers=max(2, round(scale.officers * factor)),
-                    supervisors=max(1, round(scale.officers * factor) // 10),
-                    weeks=scale.weeks, today=TODAY)
+    return workspace.kept(f"service-{pupils}", lambda folder: generate(
+        folder, seed=9, pupils=pupils, schools=max(1, round(scale.schools * factor)),
+        officers=max(2, round(scale.officers * factor)),
+        supervisors=max(1, round(scale.officers * factor) // 10),
+        weeks=scale.weeks, today=TODAY))
+
+
+class _Recording:
+    """A Conn that notes every query it is asked (for the plans of a card's statements)."""
+
+    def __init__(self, conn: Conn) -> None:
+        self._conn = conn
+        self.queries: list[tuple[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._conn, name)
+        if name not in ("fetchall", "fetchone", "fetchval"):
+            return method
+
+        async def noted(sql: str, params: Any = ()) -> Any:
+            self.queries.append((sql, params))
+            return await method(sql, params)
+        return noted
+
+
+async def card_plans(workspace: Workspace, settings: Settings, service: SyntheticService,
+                     samples: int = 3) -> str:
+    """The plan of each statement a typed UPN's search and card run, for an officer's
+    own pupils: `EXPLAIN (ANALYZE, BUFFERS)` on PostgreSQL (the last of `samples` runs,
+    so the caches are warm), `EXPLAIN QUERY PLAN` on SQLite."""
+    by_officer = allocations(_view(workspace, service))
+    ref, upns = next((ref, upns) for ref, upns in by_officer.items() if upns)
+    db = await Database.open(settings)
+    prefix = ("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY ON) "
+              if db.dialect == "postgres" else "EXPLAIN QUERY PLAN ")
+
+    async def _plans(conn: Conn) -> list[str]:
+        officer = await officer_store.officer_by_ref(conn, ref)
+        assert officer is not None
+        lines: list[str] = []
+        for upn in upns[:samples]:
+            recording = _Recording(conn)
+            await pupil_store.find_with_card(
+                recording, officer, upn, today=TODAY,  # type: ignore[arg-type]
+                year_end=settings.academic_year_end, limit=10)
+            lines = []
+            for sql, params in recording.queries:
+                lines.append("-- " + " ".join(sql.split())[:160])
+                for row in await conn.fetchall(prefix + sql, params):
+                    lines.append("   " + " | ".join(str(value) for value in row))
+        return lines
+    try:
+        return "\n".join(await db.read(_plans))
+    finally:
+        await db.close()
 
 
 async def paced_rounds(workspace: Workspace,
                        databases: dict[tuple[str, str], tuple[Settings, SyntheticService]]
                        ) -> dict[tuple[str, str], Load]:
-    """Card latency at PACED_RATE on each database, `ROUNDS` rounds taken in turn (a busy
-    moment on a shared machine then spoils no one database's figure); the round with
-    the lowest p95 of each."""
+    """Card latency at PACED_RATE on each database, one bot running at a time: each of
+    `ROUNDS` rounds starts a bot on every database in turn (the order reversed every
+    round, so a busy moment on a shared machine spoils no one database's figure); the
+    round with the lowest p95 of each."""
     best: dict[tuple[str, str], Load] = {}
-    async with AsyncExitStack() as stack:
-        sessions = {key: await stack.enter_async_context(_card_sessions(workspace, *value))
-                    for key, value in databases.items()}
-        for _ in range(ROUNDS):
-            for key, make in sessions.items():
-                load = await paced(make(), PACED_RATE)
-                if key not in best or load.percentile_ms(95) < best[key].percentile_ms(95):
-                    best[key] = load
+    keys = list(databases)
+    for number in range(ROUNDS):
+        for key in keys if number % 2 == 0 else keys[::-1]:
+            async with _card_sessions(workspace, *databases[key]) as make:
+                load = await paced(make(number), PACED_RATE)
+            if key not in best or load.percentile_ms(95) < best[key].percentile_ms(95):
+                best[key] = load
     return best
 
 
 @asynccontextmanager
 async def _card_sessions(workspace: Workspace, settings: Settings, service: SyntheticService
-                         ) -> AsyncIterator[Any]:
+                         ) -> AsyncIterator[Callable[[int], list[list[Exchange]]]]:
     """A running bot on the database, officers enrolled and warmed up; yields a maker
     of one paced round's exchanges (each officer's own pupils, by /pupil and typed)."""
     scale = workspace.scale
-    view = Workspace(scale, root=workspace.root)
-    view._service = service  # noqa: SLF001 - the officers and allocations of this service
+    view = _view(workspace, service)
     db = await Database.open(settings)
     try:
         async with BotApiStandIn() as standin:
@@ -282,16 +382,22 @@ async def _card_sessions(workspace: Workspace, settings: Settings, service: Synt
                 people = list(zip(officers.users, officers.pupils, strict=True))
                 await closed_loop([[card_exchange(user, pupils[n % len(pupils)], typed=n % 2 == 1)
                                     for n in range(3)] for user, pupils in people])
-                turn = itertools.count()
 
-                def make() -> list[list[Any]]:
-                    start = next(turn) * scale.paced_requests
+                def make(turn: int) -> list[list[Exchange]]:
+                    start = 3 + turn * scale.paced_requests
                     return [[card_exchange(user, pupils[(start + n) % len(pupils)],
                                            typed=n % 2 == 1)
                              for n in range(scale.paced_requests)] for user, pupils in people]
                 yield make
     finally:
         await db.close()
+
+
+def _view(workspace: Workspace, service: SyntheticService) -> Workspace:
+    """The workspace as the chat helpers see it, with `service`'s officers and pupils."""
+    view = Workspace(workspace.scale, root=workspace.root)
+    view._service = service  # noqa: SLF001 - the officers and allocations of this service
+    return view
 
 
 def _cards_result(workspace: Workspace, loads: dict[tuple[str, str], Load]) -> Result:
@@ -349,15 +455,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the table here as well")
     parser.add_argument("--import-only", action="store_true",
                         help="the attendance import and its baselines only")
+    parser.add_argument("--cards-only", action="store_true",
+                        help="the card latencies only (no import timed)")
+    parser.add_argument("--explain", action="store_true",
+                        help="print the plans of a card's statements on each database first")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="build the services and databases in DIR and keep them there;"
+                             " a later run with the same DIR reuses what was built")
     args = parser.parse_args(argv)
+    if args.import_only and args.cards_only:
+        parser.error("--import-only and --cards-only exclude each other")
     logging.basicConfig(level=logging.WARNING)
     for handler in logging.getLogger().handlers:
         handler.setLevel(logging.WARNING)
     started_at, started = datetime.now(), time.perf_counter()
-    workspace = Workspace(SCALES[args.size])
+    workspace = Workspace(SCALES[args.size], root=args.keep, keep=args.keep is not None)
     try:
-        results = asyncio.run(run(workspace, args.large_pupils,
-                                  import_only=args.import_only))
+        results = asyncio.run(run(workspace, args.large_pupils, import_only=args.import_only,
+                                  cards_only=args.cards_only, explain=args.explain))
     finally:
         workspace.close()
     for result in results:

@@ -3,14 +3,18 @@ service and the database with that service imported."""
 
 from __future__ import annotations
 
+import copyreg
 import importlib
+import io
+import pickle
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bench.report import Unavailable
@@ -26,6 +30,8 @@ LONDON = ZoneInfo("Europe/London")
 TODAY = date(2026, 7, 18)
 ACTOR = "os:bench"
 PIN = "2580"
+T = TypeVar("T")
+KEPT = "kept.pickle"  # what a kept folder's build returned; written once the build is done
 
 
 @dataclass(frozen=True)
@@ -111,11 +117,14 @@ async def import_file(db: Database, settings: Settings, service: SyntheticServic
 
 
 class Workspace:
-    """A temporary folder for one run; removed by `close()`."""
+    """A temporary folder for one run; removed by `close()`. With `keep`, `root` is kept
+    and what `kept()` built in it (the synthetic service, imported databases) is reused
+    by later runs instead of built again."""
 
-    def __init__(self, scale: Scale, root: Path | None = None) -> None:
+    def __init__(self, scale: Scale, root: Path | None = None, *, keep: bool = False) -> None:
         self.scale = scale
         self._own_root = root is None
+        self.keep = keep and root is not None
         self.root = root if root is not None else Path(tempfile.mkdtemp(prefix="ewo-bench-"))
         self._service: SyntheticService | None = None
         self._loaded: Settings | None = None
@@ -127,14 +136,44 @@ class Workspace:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def kept_folder(self, name: str) -> tuple[Path, Any]:
+        """The folder `name` and, when a run keeping its workspace built it to the end
+        before, what that build returned (else None, the folder emptied for a new one)."""
+        folder = self.root / name
+        saved = folder / KEPT
+        if self.keep and saved.is_file():
+            return folder, pickle.loads(saved.read_bytes())  # noqa: S301 - the bench's own file
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        return folder, None
+
+    def remember(self, folder: Path, value: T) -> T:
+        """Record what the build of `folder` returned, for a later run keeping it."""
+        if self.keep:
+            buffer = io.BytesIO()
+            pickler = pickle.Pickler(buffer)
+            pickler.dispatch_table = {**copyreg.dispatch_table, MappingProxyType: _as_dict}
+            pickler.dump(value)
+            (folder / KEPT).write_bytes(buffer.getvalue())
+        return value
+
+    def kept(self, name: str, build: Callable[[Path], T]) -> T:
+        """`build(folder)`, or what it returned in an earlier run keeping the workspace."""
+        folder, value = self.kept_folder(name)
+        return value if value is not None else self.remember(folder, build(folder))
+
+    async def kept_async(self, name: str, build: Callable[[Path], Awaitable[T]]) -> T:
+        folder, value = self.kept_folder(name)
+        return value if value is not None else self.remember(folder, await build(folder))
+
     def service(self) -> SyntheticService:
         """The synthetic service of this size, generated once per run."""
         if self._service is None:
             scale = self.scale
-            self._service = generate(self.folder("service"), seed=8, pupils=scale.pupils,
-                                     schools=scale.schools, officers=scale.officers,
-                                     supervisors=max(1, scale.officers // 10), weeks=scale.weeks,
-                                     today=TODAY)
+            self._service = self.kept("service", lambda folder: generate(
+                folder, seed=8, pupils=scale.pupils, schools=scale.schools,
+                officers=scale.officers, supervisors=max(1, scale.officers // 10),
+                weeks=scale.weeks, today=TODAY))
         return self._service
 
     def mark_loaded(self, settings: Settings) -> None:
@@ -178,3 +217,12 @@ class Workspace:
     def close(self) -> None:
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _as_dict(proxy: MappingProxyType[Any, Any]) -> tuple[Any, ...]:
+    """Pickle a read-only mapping (the synthetic service holds some) as one again."""
+    return read_only, (dict(proxy),)
+
+
+def read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(mapping)

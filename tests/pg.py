@@ -93,18 +93,24 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_cluster(bin_dir: Path) -> Cluster:
-    """initdb and start a cluster in a new temporary folder."""
+def start_cluster(bin_dir: Path, root: Path | None = None) -> Cluster:
+    """initdb and start a cluster in a new temporary folder, or start again the cluster
+    an earlier run left in `root` (a benchmark keeping the databases it built)."""
     as_postgres = os.geteuid() == 0
-    root = Path(tempfile.mkdtemp(prefix="ewo-pg-"))
+    again = root is not None and (root / "data" / "PG_VERSION").is_file()
+    if root is None:
+        root = Path(tempfile.mkdtemp(prefix="ewo-pg-"))
+    root.mkdir(parents=True, exist_ok=True)
     cluster = Cluster(bin_dir, root, _free_port(), as_postgres)
-    cluster.socket_dir.mkdir()
+    cluster.socket_dir.mkdir(exist_ok=True)
     if as_postgres:
         root.chmod(0o755)
         shutil.chown(cluster.socket_dir, "postgres", "postgres")
         shutil.chown(root, "postgres", "postgres")
-    cluster.run("initdb", "-D", str(cluster.data), "--auth-local=trust",
-                "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+    if not again:
+        cluster.run("initdb", "-D", str(cluster.data), "--auth-local=trust",
+                    "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
+                    "--no-sync")
     for attempt in range(3):  # a port free a moment ago may be taken by now
         options = (f"-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
                    f" -c listen_addresses=127.0.0.1 -p {cluster.port}"
@@ -119,16 +125,21 @@ def start_cluster(bin_dir: Path) -> Cluster:
             if attempt == 2:
                 raise
             cluster.port = _free_port()
-    with cluster.admin() as admin:
-        admin.execute(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'")
-        admin.execute(f"GRANT pg_checkpoint TO {ROLE}")
+    if not again:
+        with cluster.admin() as admin:
+            admin.execute(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'")
+            admin.execute(f"GRANT pg_checkpoint TO {ROLE}")
     return cluster
 
 
-def stop_cluster(cluster: Cluster) -> None:
+def stop_cluster(cluster: Cluster, *, keep: bool = False) -> None:
+    """Stop the cluster and remove its folder (or, `keep`, stop it cleanly and leave
+    its databases for `start_cluster(bin_dir, root)`)."""
+    mode = "fast" if keep else "immediate"
     with contextlib.suppress(subprocess.SubprocessError):
-        cluster.run("pg_ctl", "-D", str(cluster.data), "-m", "immediate", "-w", "stop")
-    shutil.rmtree(cluster.root, ignore_errors=True)
+        cluster.run("pg_ctl", "-D", str(cluster.data), "-m", mode, "-w", "stop")
+    if not keep:
+        shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 def settings_for(tmp_path: Path, url: str, **overrides: Any) -> Any:
