@@ -320,7 +320,8 @@ async def card_plans(workspace: Workspace, settings: Settings, service: Syntheti
     own pupils: `EXPLAIN (ANALYZE, BUFFERS)` on PostgreSQL (the last of `samples` runs,
     so the caches are warm), `EXPLAIN QUERY PLAN` on SQLite."""
     by_officer = allocations(_view(workspace, service))
-    ref, upns = next((ref, upns) for ref, upns in by_officer.items() if upns)
+    ref, upns = next((officer.ref, by_officer[officer.ref]) for officer in service.officers
+                     if officer.role == "officer" and by_officer.get(officer.ref))
     db = await Database.open(settings)
     prefix = ("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY ON) "
               if db.dialect == "postgres" else "EXPLAIN QUERY PLAN ")

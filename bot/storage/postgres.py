@@ -584,6 +584,11 @@ def _conninfo(url: DatabaseUrl, wait_seconds: float) -> str:
                        ("keepalives_count", 3), ("tcp_user_timeout", 60_000)):
         if key not in given:
             extra[key] = value
+    # Every statement the bot sends reads or writes a few rows through an index: the
+    # planner's guesses about names (kept out of its statistics) made it start parallel
+    # workers for a search, at a few milliseconds each. A URL's own options win.
+    if "options" not in given:
+        extra["options"] = "-c max_parallel_workers_per_gather=0"
     return psycopg.conninfo.make_conninfo(url.get_secret_value(), **extra)
 
 

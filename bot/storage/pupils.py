@@ -148,8 +148,10 @@ def _scope(officer: Officer, *, include_team: bool) -> tuple[str, dict[str, Any]
         return None
     params = {"me": officer.id}
     if officer.role == "supervisor" and include_team:
-        return ("(a.officer_id = :me OR a.officer_id IN"
-                " (SELECT t.id FROM officers t WHERE t.supervisor_id = :me))", params)
+        # One IN list, not "= :me OR IN (…)": PostgreSQL reads every allocation for the
+        # OR, and looks each of the team up in the index on officer_id for this.
+        return ("a.officer_id IN (SELECT t.id FROM officers t"
+                " WHERE t.id = :me OR t.supervisor_id = :me)", params)
     return "a.officer_id = :me", params
 
 
@@ -205,12 +207,18 @@ async def find_pupils(conn: Conn, officer: Officer, query: str, *, today: date,
               "key_to": key + _AFTER_ALL if key else None, "limit": limit}
     if by_index is None:
         by_index = len(key) >= 3 or any(ch.isdigit() for ch in typed)
+    candidates = ""
+    if by_index:
+        prefixes = _prefixes(key)
+        params.update({f"cut{n}": prefix for n, prefix in enumerate(prefixes)})
+        candidates = _CANDIDATES.format(
+            prefixes=", ".join(f":cut{n}" for n in range(len(prefixes))))
     exact = "(p.upn = :upn OR upper(p.case_ref) = :ref)"
     # Prefixes are compared with substr, not LIKE: a LIKE pattern given as a parameter
     # makes SQLite prepare the statement again at every use.
     rows = await conn.fetchall(
-        f"{_PREFIXES if by_index else ''} SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM}"
-        f" WHERE {where} {_CANDIDATES if by_index else ''} AND ({exact}"
+        f"SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM}"
+        f" WHERE {where} {candidates} AND ({exact}"
         "   OR substr(p.search_last, 1, :length) = :key"
         "   OR substr(p.search_first || p.search_last, 1, :length) = :key)"
         f" ORDER BY CASE WHEN {exact} THEN 0 ELSE 1 END,"
@@ -221,22 +229,29 @@ async def find_pupils(conn: Conn, officer: Officer, query: str, *, today: date,
 
 # Sorts after any text a name holds: values from X up to X + this start with X.
 _AFTER_ALL = "\U0010ffff"
-# Every prefix of what was typed (as search_key has it), for the first names it begins with.
-_PREFIXES = """
-    WITH RECURSIVE cut(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM cut WHERE n < :length)
-"""
 # The pupils the search's conditions can match, found through the indexes: "first
 # last" starts with the query only if the first name starts with the query or is
-# itself a prefix of it (names are compared without spaces, so both can happen).
+# itself a prefix of it (names are compared without spaces, so both can happen). The
+# prefixes are a list of parameters, which both backends look up in the index on first
+# names (PostgreSQL read every pupil for prefixes made in SQL by a recursive CTE).
 _CANDIDATES = """
     AND p.id IN (
         SELECT id FROM pupils WHERE upn = :upn
         UNION ALL SELECT id FROM pupils WHERE upper(case_ref) = :ref
         UNION ALL SELECT id FROM pupils WHERE search_last >= :key AND search_last < :key_to
         UNION ALL SELECT id FROM pupils WHERE search_first >= :key AND search_first < :key_to
-        UNION ALL SELECT id FROM pupils
-            WHERE search_first IN (SELECT substr(:key, 1, n) FROM cut))
+        UNION ALL SELECT id FROM pupils WHERE search_first IN ({prefixes}))
 """
+
+
+def _prefixes(key: str) -> list[str]:
+    """Every prefix of `key`, the whole key repeated to make up a count of 4, 8, 16, …
+    (so a few statement texts serve every length, each prepared once)."""
+    found = [key[:n] for n in range(1, len(key) + 1)] or [""]
+    size = 4
+    while size < len(found):
+        size *= 2
+    return found + [found[-1]] * (size - len(found))
 
 
 async def near_misses(conn: Conn, officer: Officer, query: str, *, today: date,
