@@ -240,6 +240,11 @@ class BotApiStandIn:
         instance URLs in turn, whatever public URL the bot registered (None: undo)."""
         self._delivery.route_to(urls)
 
+    def steer_webhook(self, chat_id: int, urls: list[str]) -> None:
+        """Deliver the next `len(urls)` updates of this chat to these loopback instance
+        URLs, one each, in order (every attempt of each), instead of in turn."""
+        self._delivery.steer(chat_id, urls)
+
     def set_webhook_attempts(self, attempts: int) -> None:
         """How many times one update is posted before it is dropped."""
         self._delivery.attempts = attempts

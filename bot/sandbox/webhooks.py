@@ -12,7 +12,9 @@ delivered at once (Telegram sends up to `max_connections` requests in parallel).
 Targets: by default the registered URL itself, which must then be a loopback address.
 A test can stand a load balancer in front (`route_to`): the registered (public) URL is
 then delivered to those instance URLs in turn, round-robin per request, so a retry may
-reach another instance, as behind a real balancer.
+reach another instance, as behind a real balancer. A test may also steer a chat's next
+updates to chosen instances (`steer`), one each, every attempt of each: two presses of
+one button on two instances, say.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import contextlib
 import ipaddress
 import itertools
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -40,12 +43,14 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class Post:
-    """One delivery attempt: where it went, which update, the answer (0: no connection)."""
+    """One delivery attempt: where it went, which update (from which chat, if any), the
+    answer (0: no connection)."""
 
     url: str
     update_id: int
     status: int
     at: float
+    chat_id: int | None = None
 
 
 def is_loopback_url(url: str) -> bool:
@@ -67,6 +72,7 @@ class WebhookDelivery:
         self.posts: list[Post] = []
         self._targets: list[str] | None = None
         self._turn: Iterator[int] = itertools.count()
+        self._steered: dict[object, deque[str]] = {}
         self._in_flight: dict[object, asyncio.Task[None]] = {}
         self._loop: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -79,6 +85,13 @@ class WebhookDelivery:
             urls = list(urls)
         self._targets = urls
         self._world.signal.notify()
+
+    def steer(self, chat_id: int, urls: list[str]) -> None:
+        """Post the next `len(urls)` updates of this chat to these instance URLs, one
+        each, in order, every attempt of each (not in turn with the others)."""
+        if not urls or not all(is_loopback_url(url) for url in urls):
+            raise ValueError("the stand-in delivers to loopback instance URLs only")
+        self._steered.setdefault(chat_id, deque()).extend(urls)
 
     @property
     def busy(self) -> bool:
@@ -133,12 +146,16 @@ class WebhookDelivery:
         return ready or None
 
     async def _deliver(self, lane: object, update: dict[str, Any]) -> None:
+        steered = self._steered.get(lane)
+        url = steered.popleft() if steered else None
+        if steered is not None and not steered:
+            del self._steered[lane]
         try:
             for attempt in range(self.attempts):
                 hook = self._world.webhook
                 if hook is None or update not in self._world.updates:
                     return  # deleted, or dropped meanwhile
-                if await self._post(hook, update):
+                if await self._post(hook, update, url):
                     break
                 await asyncio.sleep(min(FIRST_PAUSE_SECONDS * 2 ** attempt, MAX_PAUSE_SECONDS))
             self._world.drop_update(update)
@@ -146,9 +163,9 @@ class WebhookDelivery:
             self._in_flight.pop(lane, None)
             self._world.signal.notify()
 
-    async def _post(self, hook: Webhook, update: dict[str, Any]) -> bool:
-        """One POST; True when the target accepted the update (2xx)."""
-        url = self._target(hook)
+    async def _post(self, hook: Webhook, update: dict[str, Any], steered: str | None) -> bool:
+        """One POST (to `steered`, when given); True when the target accepted it (2xx)."""
+        url = steered or self._target(hook)
         headers = {SECRET_HEADER: hook.secret} if hook.secret else {}
         status, problem = 0, ""
         if url is None:
@@ -162,7 +179,8 @@ class WebhookDelivery:
                     problem = f"Wrong response from the webhook: {status} {response.reason}"
             except (aiohttp.ClientError, TimeoutError) as exc:
                 problem = f"Connection failed: {type(exc).__name__}"
-        self.posts.append(Post(url or hook.url, update["update_id"], status, time.monotonic()))
+        self.posts.append(Post(url or hook.url, update["update_id"], status, time.monotonic(),
+                               update_chat(update)))
         if 200 <= status < 300:
             return True
         hook.last_error_date, hook.last_error_message = int(time.time()), problem

@@ -23,6 +23,7 @@ from bot.storage.db import Conn, Database
 from tests.e2e.conftest import PIN, People
 from tests.e2e.retention_files import CANARY_FIRST, CANARY_LAST, import_service, upn
 from tests.e2e.test_retention import edited
+from tests.e2e.visit_helpers import PRESSES, STEPS, tap
 from tests.pg import database_files
 from tests.storage.pupil_rows import Service
 
@@ -169,19 +170,20 @@ async def test_an_answer_typed_while_locked_waits_in_the_draft_not_the_session(
         officer: FakeUser, db: Database) -> None:
     await officer.send("/visit")
     await officer.next_message()
-    await officer.press(f"{CANARY_FIRST} {CANARY_LAST}")  # the pupil step
-    await officer.next_event()
-    async def _transaction(conn: Conn) -> None:
-        await conn.execute("UPDATE conversations SET step = 'notes'")
-    await db.write(_transaction)
+    # Each press answered: the bot has written the draft and shown the next step.
+    for _, label in [(flow.PUPIL, f"{CANARY_FIRST} {CANARY_LAST}"),
+                     *PRESSES[1:STEPS.index(flow.NOTES)]]:
+        shown = await tap(officer, label)
+    assert shown.text is not None and shown.text.endswith(visit.QUESTIONS[flow.NOTES])
     await lock(officer)
     await send_locked(officer, f"Spoke to {CANARY_LAST} senior.")
     requests, named = await kept_rows(db)
     assert named == [(1, 1)] and CANARY_LAST not in requests[0]
     async def _snapshot(conn: Conn):
-        return json.loads(await conn.fetchval("SELECT data FROM conversations"))
+        return await conn.fetchone("SELECT step, data FROM conversations")
     draft = await db.read(_snapshot)
-    assert draft[kept.KEPT_ANSWER] == f"Spoke to {CANARY_LAST} senior."
+    assert draft["step"] == flow.NOTES
+    assert json.loads(draft["data"])[kept.KEPT_ANSWER] == f"Spoke to {CANARY_LAST} senior."
 
 
 async def test_text_no_reference_will_do_for_is_asked_again(

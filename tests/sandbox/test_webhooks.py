@@ -179,6 +179,26 @@ async def test_a_retry_may_reach_the_other_instance(
         (receivers[0].url, 503), (receivers[1].url, 200)]
 
 
+async def test_a_chats_next_updates_can_be_steered_to_chosen_instances(
+        standin: BotApiStandIn, bot: Bot, receivers: list[Receiver]) -> None:
+    first, second = receivers
+    second.statuses = [503]
+    standin.route_webhook_to([first.url, second.url])
+    await bot.set_webhook("https://bot.example.test/telegram")
+    with pytest.raises(ValueError, match="loopback"):
+        standin.steer_webhook(7, ["http://203.0.113.5/telegram"])
+    standin.steer_webhook(7, [second.url, second.url])
+    ann = standin.user(7)
+    for text in ("one", "two", "three"):
+        await ann.send(text)
+    await settled(standin)
+    # Both steered to the second, the retry of the refused one too; then in turn again.
+    assert [(post.url, post.status) for post in standin.webhook_posts] == [
+        (second.url, 503), (second.url, 200), (second.url, 200), (first.url, 200)]
+    assert second.texts() == ["one", "one", "two"] and first.texts() == ["three"]
+    assert {post.chat_id for post in standin.webhook_posts} == {7}
+
+
 async def test_it_delivers_to_loopback_only(standin: BotApiStandIn, bot: Bot) -> None:
     with pytest.raises(ValueError, match="loopback"):
         standin.route_webhook_to(["http://203.0.113.5/telegram"])
