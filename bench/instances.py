@@ -10,9 +10,11 @@ update to them in turn, as a load balancer would. Without PostgreSQL installed e
 figure is skipped.
 
 - Cards: the officers ask for their own pupils' cards on a fixed timetable of 20 a
-  second in all, in rounds taken in turn (one, three, three, one, …): all updates to
-  the job leader alone (one instance, as a one-instance service would be), then spread
-  over the three. Every update must be answered exactly once.
+  second in all, in rounds taken in turn: all updates to the job leader alone (one
+  instance, as a one-instance service would be), then spread over the three. Every
+  update must be answered exactly once. Two more modes in the same rounds say what
+  the difference is made of: one instance at a third of the pace (what each of three
+  gets at 20 a second) and three at three times the pace (each gets 20 a second).
 - Failover: the job leader SIGKILLed with nothing in hand and a message due at that
   moment, then the next leader SIGKILLed while Telegram has not yet answered its send
   of a due message; each time, the seconds until another instance delivers it.
@@ -61,7 +63,11 @@ from tests.pg import Cluster, pg_bin_dir, start_cluster, stop_cluster
 SPREAD = "cards over three instances (PostgreSQL)"
 FAILOVER = "job leader failover"
 INSTANCES = 3
-ROUNDS = 5  # paced rounds of each, one and three taken in turn (ABBA)
+ROUNDS = 5  # paced rounds of each mode, the modes taken in turn (forward, then backward)
+# mode: (all updates to the leader alone or to the three, pace ÷ 20 a second)
+MODES: dict[str, tuple[bool, float]] = {
+    "one": (True, 1.0), "three": (False, 1.0), "one_at_a_third": (True, 1 / 3),
+    "three_at_triple": (False, 3.0)}
 SECRET = "bench-instances-webhook-secret"
 # The real lease; a smoke run (which must be quick) uses a short one.
 LEASE_SECONDS = {"full": 30.0, "smoke": 3.0}
@@ -119,7 +125,7 @@ class Tally:
 
     sent: int = 0
     lost: int = 0
-    rounds: dict[str, list[Load]] = field(default_factory=lambda: {"one": [], "three": []})
+    rounds: dict[str, list[Load]] = field(default_factory=lambda: {mode: [] for mode in MODES})
 
     def pooled(self, mode: str) -> Load:
         loads = self.rounds[mode]
@@ -159,11 +165,13 @@ async def card_rounds(workspace: Workspace, db: Database, settings: Settings,
     await closed_loop(sessions(INSTANCES))  # every instance warmed up, all connections open
     leader = deployment.by_name(await _until_holder(db, lambda name: name is not None,
                                                     REPLY_TIMEOUT))
-    routes: dict[str, list[Instance]] = {"one": [leader], "three": deployment.instances}
+    order = list(MODES)
     for number in range(ROUNDS):
-        for mode in ("one", "three") if number % 2 == 0 else ("three", "one"):
-            deployment.route_to(routes[mode])
-            tally.rounds[mode].append(await paced(sessions(scale.paced_requests), PACED_RATE))
+        for mode in order if number % 2 == 0 else order[::-1]:
+            alone, pace = MODES[mode]
+            deployment.route_to([leader] if alone else deployment.instances)
+            requests = max(2, round(scale.paced_requests * pace))  # each round as long
+            tally.rounds[mode].append(await paced(sessions(requests), PACED_RATE * pace))
     deployment.route_to(deployment.instances)
     await standin.wait_until_taken(REPLY_TIMEOUT)
     accepted = Counter(post.update_id for post in standin.webhook_posts if post.status == 200)
@@ -186,6 +194,7 @@ def _spread_result(workspace: Workspace, tally: Tally, leader: Instance, *, dupl
     scale = workspace.scale
     per_round = {mode: ", ".join(f"{load.percentile_ms(95):.1f}" for load in loads)
                  for mode, loads in tally.rounds.items()}
+    third, triple = tally.pooled("one_at_a_third"), tally.pooled("three_at_triple")
     return Result(
         SPREAD,
         figures={"p50_ms": three.percentile_ms(50), "p95_ms": p95,
@@ -193,7 +202,11 @@ def _spread_result(workspace: Workspace, tally: Tally, leader: Instance, *, dupl
                  "one_p95_ms": one_p95, "one_p99_ms": one.percentile_ms(99),
                  "cards": tally.sent, "lost": tally.lost, "duplicated": duplicated,
                  "updates_accepted": accepted, "posts_refused": refused,
-                 "without_chat_lock": unlocked},
+                 "without_chat_lock": unlocked,
+                 "one_at_a_third_p50_ms": third.percentile_ms(50),
+                 "one_at_a_third_p95_ms": third.percentile_ms(95),
+                 "three_at_triple_p50_ms": triple.percentile_ms(50),
+                 "three_at_triple_p95_ms": triple.percentile_ms(95)},
         headline=(f"three at {PACED_RATE:g}/s: p50/p95/p99 {three.percentiles()} ms;"
                   f" {tally.lost} lost, {duplicated} duplicated of {tally.sent:,}"),
         baseline=f"one instance at {PACED_RATE:g}/s: p50/p95/p99 {one.percentiles()} ms",
@@ -202,15 +215,19 @@ def _spread_result(workspace: Workspace, tally: Tally, leader: Instance, *, dupl
         notes=[f"{scale.chat_officers} officers, {scale.paced_requests} cards each a round at"
                f" {PACED_RATE:g} cards a second in all, their own pupils among"
                f" {workspace.service().pupils:,} on PostgreSQL, half by /pupil and half typed;"
-               f" {ROUNDS} rounds each, one and three taken in turn (one, three, three, one …),"
-               " all of a mode's rounds pooled. `ewobot run` processes in webhook mode with the"
-               " bot's rate limiter and the real settings; the stand-in's balancer posts each"
+               f" {ROUNDS} rounds of each mode, the modes taken in turn (forward, then"
+               " backward), all of a mode's rounds pooled. `ewobot run` processes in webhook"
+               " mode with the bot's rate limiter and the real settings; the stand-in's"
+               " balancer posts each"
                " update to the next instance in turn (one instance: all to the job leader,"
                f" {leader.name}, the other two idle). p95 of each round: one {per_round['one']};"
                f" three {per_round['three']} ms. Lost: no card within {REPLY_TIMEOUT:g} s;"
                " duplicated: replies beyond one an update, and updates accepted twice;"
                f" {refused} webhook posts were refused, {unlocked} updates handled without"
-               " their chat's lock. Instances, stand-in and PostgreSQL"
+               " their chat's lock. In the same rounds: one instance at a third of the pace,"
+               f" p50/p95/p99 {third.percentiles()} ms; three at three times the pace,"
+               f" {triple.percentiles()} ms (p95 of each round: {per_round['one_at_a_third']};"
+               f" {per_round['three_at_triple']}). Instances, stand-in and PostgreSQL"
                " share the machine."])
 
 
