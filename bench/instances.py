@@ -175,7 +175,7 @@ async def card_rounds(workspace: Workspace, db: Database, settings: Settings,
     deployment.route_to(deployment.instances)
     await standin.wait_until_taken(REPLY_TIMEOUT)
     accepted = Counter(post.update_id for post in standin.webhook_posts if post.status == 200)
-    refused = sum(1 for post in standin.webhook_posts if post.status != 200)
+    refused = Counter(post.status for post in standin.webhook_posts if post.status != 200)
     posted_twice = sum(1 for count in accepted.values() if count > 1)
     replies = sum(len(user.history) for user in officers.users)
     duplicated = max(0, replies - (tally.sent - tally.lost)) + posted_twice
@@ -187,7 +187,7 @@ async def card_rounds(workspace: Workspace, db: Database, settings: Settings,
 
 
 def _spread_result(workspace: Workspace, tally: Tally, leader: Instance, *, duplicated: int,
-                   refused: int, accepted: int, unlocked: int) -> Result:
+                   refused: Counter[int], accepted: int, unlocked: int) -> Result:
     one, three = tally.pooled("one"), tally.pooled("three")
     p95, one_p95 = three.percentile_ms(95), one.percentile_ms(95)
     ratio = p95 / one_p95
@@ -201,7 +201,9 @@ def _spread_result(workspace: Workspace, tally: Tally, leader: Instance, *, dupl
                  "p99_ms": three.percentile_ms(99), "one_p50_ms": one.percentile_ms(50),
                  "one_p95_ms": one_p95, "one_p99_ms": one.percentile_ms(99),
                  "cards": tally.sent, "lost": tally.lost, "duplicated": duplicated,
-                 "updates_accepted": accepted, "posts_refused": refused,
+                 "updates_accepted": accepted, "posts_refused": refused.total(),
+                 "slowest_ms": max(max(load.latencies) for loads in tally.rounds.values()
+                                   for load in loads) * 1000,
                  "without_chat_lock": unlocked,
                  "one_at_a_third_p50_ms": third.percentile_ms(50),
                  "one_at_a_third_p95_ms": third.percentile_ms(95),
@@ -223,12 +225,22 @@ def _spread_result(workspace: Workspace, tally: Tally, leader: Instance, *, dupl
                f" {leader.name}, the other two idle). p95 of each round: one {per_round['one']};"
                f" three {per_round['three']} ms. Lost: no card within {REPLY_TIMEOUT:g} s;"
                " duplicated: replies beyond one an update, and updates accepted twice;"
-               f" {refused} webhook posts were refused, {unlocked} updates handled without"
+               f" {refused.total()} webhook posts were refused{_statuses(refused)}, {unlocked}"
+               " updates handled without"
                " their chat's lock. In the same rounds: one instance at a third of the pace,"
                f" p50/p95/p99 {third.percentiles()} ms; three at three times the pace,"
                f" {triple.percentiles()} ms (p95 of each round: {per_round['one_at_a_third']};"
                f" {per_round['three_at_triple']}). Instances, stand-in and PostgreSQL"
                " share the machine."])
+
+
+def _statuses(refused: Counter[int]) -> str:
+    """` (3 with HTTP 503, 1 with no connection)`, or nothing."""
+    if not refused:
+        return ""
+    parts = [f"{n} with {'no connection' if code == 0 else f'HTTP {code}'}"
+             for code, n in sorted(refused.items())]
+    return f" ({', '.join(parts)}; each posted again)"
 
 
 # --- failover ----------------------------------------------------------------------------
