@@ -166,6 +166,7 @@ async def card_rounds(workspace: Workspace, db: Database, settings: Settings,
     leader = deployment.by_name(await _until_holder(db, lambda name: name is not None,
                                                     REPLY_TIMEOUT))
     order = list(MODES)
+    measured = time.monotonic()  # refused posts before this were the warm-up's
     for number in range(ROUNDS):
         for mode in order if number % 2 == 0 else order[::-1]:
             alone, pace = MODES[mode]
@@ -175,7 +176,10 @@ async def card_rounds(workspace: Workspace, db: Database, settings: Settings,
     deployment.route_to(deployment.instances)
     await standin.wait_until_taken(REPLY_TIMEOUT)
     accepted = Counter(post.update_id for post in standin.webhook_posts if post.status == 200)
-    refused = Counter(post.status for post in standin.webhook_posts if post.status != 200)
+    refused = Counter(post.status for post in standin.webhook_posts
+                      if post.status != 200 and post.at >= measured)
+    warm_up_refused = sum(1 for post in standin.webhook_posts
+                          if post.status != 200 and post.at < measured)
     posted_twice = sum(1 for count in accepted.values() if count > 1)
     replies = sum(len(user.history) for user in officers.users)
     duplicated = max(0, replies - (tally.sent - tally.lost)) + posted_twice
@@ -183,11 +187,13 @@ async def card_rounds(workspace: Workspace, db: Database, settings: Settings,
     unlocked = sum(instance.log_text().count("chat lock not had")
                    for instance in deployment.instances)
     return _spread_result(workspace, tally, leader, duplicated=duplicated, refused=refused,
-                          accepted=len(accepted), unlocked=unlocked)
+                          accepted=len(accepted), unlocked=unlocked,
+                          warm_up_refused=warm_up_refused)
 
 
 def _spread_result(workspace: Workspace, tally: Tally, leader: Instance, *, duplicated: int,
-                   refused: Counter[int], accepted: int, unlocked: int) -> Result:
+                   refused: Counter[int], accepted: int, unlocked: int,
+                   warm_up_refused: int) -> Result:
     one, three = tally.pooled("one"), tally.pooled("three")
     p95, one_p95 = three.percentile_ms(95), one.percentile_ms(95)
     ratio = p95 / one_p95
@@ -202,6 +208,7 @@ def _spread_result(workspace: Workspace, tally: Tally, leader: Instance, *, dupl
                  "one_p95_ms": one_p95, "one_p99_ms": one.percentile_ms(99),
                  "cards": tally.sent, "lost": tally.lost, "duplicated": duplicated,
                  "updates_accepted": accepted, "posts_refused": refused.total(),
+                 "warm_up_posts_refused": warm_up_refused,
                  "slowest_ms": max(max(load.latencies) for loads in tally.rounds.values()
                                    for load in loads) * 1000,
                  "without_chat_lock": unlocked,
@@ -225,7 +232,8 @@ def _spread_result(workspace: Workspace, tally: Tally, leader: Instance, *, dupl
                f" {leader.name}, the other two idle). p95 of each round: one {per_round['one']};"
                f" three {per_round['three']} ms. Lost: no card within {REPLY_TIMEOUT:g} s;"
                " duplicated: replies beyond one an update, and updates accepted twice;"
-               f" {refused.total()} webhook posts were refused{_statuses(refused)}, {unlocked}"
+               f" {refused.total()} webhook posts were refused{_statuses(refused)} in the"
+               f" rounds and {warm_up_refused} while warming up, {unlocked}"
                " updates handled without"
                " their chat's lock. In the same rounds: one instance at a third of the pace,"
                f" p50/p95/p99 {third.percentiles()} ms; three at three times the pace,"
