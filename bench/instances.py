@@ -5,10 +5,9 @@ one instance in the same run; and the job leader's failover, timed.
 The instances are child processes (`python -m bot run` in webhook mode, their settings
 from the environment as on a server: the bot's own rate limiter, the outbox polled every
 5 s, EWO_JOB_LEASE_SECONDS=30, 3 at the smoke size), on the service imported into a
-throwaway cluster
-(tests/pg.py, as bench/postgres.py runs it); the stand-in of the Bot API posts each
-update to them in turn, as a load balancer would. Without PostgreSQL installed every
-figure is skipped.
+throwaway cluster (tests/pg.py, as bench/postgres.py runs it); the stand-in of the Bot
+API posts each update to them in turn, as a load balancer would. Without PostgreSQL
+installed every figure is skipped.
 
 - Cards: the officers ask for their own pupils' cards on a fixed timetable of 20 a
   second in all, in rounds taken in turn: all updates to the job leader alone (one
