@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from bench import attendance, chat, memory, postgres, retention, school_reports
+from bench import attendance, chat, instances, memory, postgres, retention, school_reports
 from bench.report import Result, print_result, table
 from bench.workspace import FULL, SCALES, Workspace
 
@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "retention": retention.run,
     "reports": school_reports.run,
     "postgres": postgres.run,  # after attendance: it reuses the SQLite database imported
+    "instances": instances.run,
 }
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.md"

@@ -1,12 +1,20 @@
-"""The bot and the command line as child processes, on the test database and the stand-in."""
+"""The bot and the command line as child processes, on the test database and the stand-in;
+several webhook instances of it on one PostgreSQL database (`Deployment`)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
+import socket
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+import aiohttp
 
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
@@ -23,7 +31,8 @@ def bot_environment(settings: Settings, standin: BotApiStandIn) -> dict[str, str
         "EWO_TELEGRAM_API_URL": standin.base_url,
         "EWO_DATABASE": str(settings.database),
         "EWO_EXPORT_DIR": str(settings.export_dir),
-        "EWO_AUDIT_KEY": "test-audit-key",
+        "EWO_AUDIT_KEY": (settings.audit_key.get_secret_value() if settings.audit_key
+                          else "test-audit-key"),
         "EWO_QUIET_HOURS": "",
         "EWO_QUIET_DAYS": "",
         "EWO_COMPLIANCE": "off",
@@ -61,3 +70,106 @@ class BotProcess:
             self.process.terminate()
             await asyncio.wait_for(self.process.wait(), 20)
         self.process = None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Instance:
+    """One `ewobot run` in webhook mode: its name, port and log (its stderr)."""
+
+    name: str
+    port: int
+    log: Path
+    process: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/telegram"
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class Deployment:
+    """`count` `ewobot run` processes in webhook mode on one PostgreSQL database, the
+    stand-in posting each update to them in turn as a load balancer would.
+
+    `env` may be changed before `start` (every instance gets it, with its own
+    EWO_INSTANCE_NAME and EWO_WEBHOOK_LISTEN)."""
+
+    def __init__(self, settings: Settings, standin: BotApiStandIn, folder: Path, *,
+                 count: int = 3, lease_seconds: float = 3, secret: str,
+                 public_url: str = "https://bot.example.test/telegram") -> None:
+        assert settings.database_url is not None, "several instances need PostgreSQL"
+        self.env = bot_environment(settings, standin)
+        self.env.update({
+            "EWO_WEBHOOK_URL": public_url, "EWO_WEBHOOK_SECRET": secret,
+            "EWO_JOB_LEASE_SECONDS": f"{lease_seconds:g}",
+        })
+        self.cwd = folder
+        self.instances = [Instance(f"web-{n}", free_port(), folder / f"web-{n}.log")
+                          for n in range(1, count + 1)]
+        self.standin = standin
+
+    async def start(self) -> None:
+        self.route_to(self.instances)
+        self.standin.set_webhook_attempts(10_000)  # an instance down: tried again, elsewhere
+        for instance in self.instances:
+            env = {**self.env, "EWO_INSTANCE_NAME": instance.name,
+                   "EWO_WEBHOOK_LISTEN": f"127.0.0.1:{instance.port}"}
+            with instance.log.open("wb") as log:
+                instance.process = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "bot", "run", env=env, cwd=self.cwd,
+                    stdout=asyncio.subprocess.DEVNULL, stderr=log)
+        async with aiohttp.ClientSession() as session:
+            for instance in self.instances:
+                await healthy(session, instance)
+
+    def route_to(self, instances: Sequence[Instance]) -> None:
+        """The balancer sends the updates to these instances only, in turn."""
+        self.standin.route_webhook_to([instance.url for instance in instances])
+
+    def by_name(self, name: str) -> Instance:
+        return next(instance for instance in self.instances if instance.name == name)
+
+    async def kill(self, instance: Instance) -> None:
+        """SIGKILL: no clean-up of any kind runs."""
+        assert instance.process is not None
+        instance.process.kill()
+        await instance.process.wait()
+
+    async def stop(self) -> None:
+        for instance in self.instances:
+            process = instance.process
+            if process is None or process.returncode is not None:
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGCONT)
+                process.terminate()
+        for instance in self.instances:
+            if instance.process is not None:
+                try:
+                    await asyncio.wait_for(instance.process.wait(), 20)
+                except TimeoutError:
+                    instance.process.kill()
+                    await instance.process.wait()
+
+
+async def healthy(session: aiohttp.ClientSession, instance: Instance) -> None:
+    """Once the instance answers GET /healthz (within a minute, or AssertionError)."""
+    health = instance.url.replace("/telegram", "/healthz")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert instance.process is not None and instance.process.returncode is None, \
+            instance.log_text()[-2000:]
+        with contextlib.suppress(aiohttp.ClientError):
+            async with session.get(health) as response:
+                if response.status == 200:
+                    return
+        await asyncio.sleep(0.1)  # polled with a deadline: a child process has no event
+    raise AssertionError(f"{instance.name} never became healthy: {instance.log_text()[-2000:]}")

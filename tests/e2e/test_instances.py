@@ -19,17 +19,13 @@ each update to them in turn as a load balancer would.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from bot.chat import render
@@ -46,8 +42,7 @@ from bot.storage import outbox as outbox_store
 from bot.storage.db import Conn, Database
 from tests.e2e import visit_helpers
 from tests.e2e.conftest import LONDON, PIN, People
-from tests.e2e.processes import bot_environment
-from tests.e2e.test_webhook_process import free_port
+from tests.e2e.processes import Deployment
 from tests.pg import settings_for
 from tests.storage.pupil_rows import Service
 
@@ -63,86 +58,6 @@ MIXED = 6  # officers searching and recording a visit each
 UPDATES_EACH = 16  # a search, /visit, /lock, the PIN, /help, 11 presses (Save twice)
 PRESSES_EACH = 11
 SURNAMES = ("Hughes", "Patel", "Okafor", "Nowak", "Byrne", "Lewis")
-
-
-@dataclass
-class Instance:
-    name: str
-    port: int
-    log: Path
-    process: asyncio.subprocess.Process | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/telegram"
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-
-class Deployment:
-    """Three `ewobot run` processes in webhook mode on one database."""
-
-    def __init__(self, settings: Settings, standin: BotApiStandIn, tmp_path: Path) -> None:
-        self.env = bot_environment(settings, standin)
-        assert settings.database_url is not None
-        self.env.update({
-            "EWO_DATABASE_URL": settings.database_url.get_secret_value(),
-            "EWO_PIN_PEPPER": "p" * 43,
-            "EWO_WEBHOOK_URL": PUBLIC_URL, "EWO_WEBHOOK_SECRET": SECRET,
-            "EWO_JOB_LEASE_SECONDS": str(LEASE_SECONDS),
-        })
-        self.cwd = tmp_path
-        self.instances = [Instance(f"web-{n}", free_port(), tmp_path / f"web-{n}.log")
-                          for n in (1, 2, 3)]
-        self.standin = standin
-
-    async def start(self) -> None:
-        self.standin.route_webhook_to([instance.url for instance in self.instances])
-        self.standin.set_webhook_attempts(10_000)  # an instance down: tried again, elsewhere
-        for instance in self.instances:
-            env = {**self.env, "EWO_INSTANCE_NAME": instance.name,
-                   "EWO_WEBHOOK_LISTEN": f"127.0.0.1:{instance.port}"}
-            with instance.log.open("wb") as log:
-                instance.process = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "bot", "run", env=env, cwd=self.cwd,
-                    stdout=asyncio.subprocess.DEVNULL, stderr=log)
-        async with aiohttp.ClientSession() as session:
-            for instance in self.instances:
-                await _healthy(session, instance)
-
-    def by_name(self, name: str) -> Instance:
-        return next(instance for instance in self.instances if instance.name == name)
-
-    async def stop(self) -> None:
-        for instance in self.instances:
-            process = instance.process
-            if process is None or process.returncode is not None:
-                continue
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGCONT)
-                process.terminate()
-        for instance in self.instances:
-            if instance.process is not None:
-                try:
-                    await asyncio.wait_for(instance.process.wait(), 20)
-                except TimeoutError:
-                    instance.process.kill()
-                    await instance.process.wait()
-
-
-async def _healthy(session: aiohttp.ClientSession, instance: Instance) -> None:
-    health = instance.url.replace("/telegram", "/healthz")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert instance.process is not None and instance.process.returncode is None, \
-            instance.log_text()[-2000:]
-        with contextlib.suppress(aiohttp.ClientError):
-            async with session.get(health) as response:
-                if response.status == 200:
-                    return
-        await asyncio.sleep(0.1)  # polled with a deadline: a child process has no event
-    raise AssertionError(f"{instance.name} never became healthy: {instance.log_text()[-2000:]}")
 
 
 async def until(probe: Callable[[], Any], timeout: float, what: str) -> Any:  # noqa: ASYNC109
@@ -167,7 +82,8 @@ def settings(pg_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def deployment(settings: Settings, standin: BotApiStandIn, db: Database,
                      tmp_path: Path) -> AsyncIterator[Deployment]:
-    running = Deployment(settings, standin, tmp_path)
+    running = Deployment(settings, standin, tmp_path, lease_seconds=LEASE_SECONDS,
+                         secret=SECRET, public_url=PUBLIC_URL)
     try:
         await running.start()
         yield running
