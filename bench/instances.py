@@ -49,7 +49,7 @@ from bench.chat import (
     enrol_officers,
     paced,
 )
-from bench.postgres import import_on_postgres
+from bench.postgres import kept_postgres
 from bench.report import Result, print_result, table
 from bench.workspace import FULL, SCALES, Workspace
 from bot.sandbox import BotApiStandIn, FakeUser
@@ -89,7 +89,7 @@ async def run(workspace: Workspace) -> list[Result]:
 
 
 async def _run(workspace: Workspace, cluster: Cluster) -> list[Result]:
-    settings, _ = await import_on_postgres(workspace, cluster, workspace.service(), "instances")
+    settings = await kept_postgres(workspace, cluster, workspace.service(), "instances")
     lease = LEASE_SECONDS.get(workspace.scale.name, LEASE_SECONDS["full"])
     db = await Database.open(settings)
     try:
