@@ -132,7 +132,8 @@ async def copy_all(conn: Conn, source: Database, wanted: Sequence[Table]) -> lis
         # A row referring to a later one of its table (an officer moved to a supervisor
         # added since) is no problem: a foreign key is checked at the statement's end.
         try:
-            async with conn.raw.cursor() as cursor, cursor.copy(statement) as pipe:
+            raw = await conn.connection()
+            async with raw.cursor() as cursor, cursor.copy(statement) as pipe:
                 rows = await source.read(_pour, table, pipe)
         except psycopg.Error as exc:  # the primary message only: it names no row's values
             raise DatabaseError(f"the copy stopped at {table.name}: "

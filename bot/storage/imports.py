@@ -507,7 +507,7 @@ async def _insert_new_marks(conn: Conn, new: Sequence[tuple[int, CompactMarks]],
             (pupil, f"[{','.join(map(texts.json.__getitem__, marks.marks))}]")
             for pupil, marks in new])
         return
-    raw = conn.raw  # type: ignore[attr-defined]  # PgConn.raw: psycopg, for COPY
+    raw = await conn.connection()  # type: ignore[attr-defined]  # psycopg, for COPY
     data = "".join(f"{pupil}" + f"\n{pupil}".join(map(texts.copy_line.__getitem__, marks.marks))
                    + "\n" for pupil, marks in new)
     async with raw.cursor() as cursor, cursor.copy(_COPY_MARKS) as copy:

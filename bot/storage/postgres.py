@@ -286,22 +286,53 @@ async def _configure(raw: psycopg.AsyncConnection[Any]) -> None:
 class PgConn:
     """One transaction's connection: the Conn interface over a psycopg connection.
 
-    `raw` is the psycopg connection itself, for what only PostgreSQL has (COPY for a
-    bulk import); SQL through the helpers is translated, SQL on `raw` is not."""
+    `await connection()` is the psycopg connection itself, for what only PostgreSQL has
+    (COPY for a bulk import); SQL through the helpers is translated, SQL on it is not."""
 
     dialect = DIALECT
 
     def __init__(self, raw: psycopg.AsyncConnection[Any], audit_key: bytes, writable: bool,
-                 counter: StatementCounter) -> None:
-        self.raw = raw
+                 counter: StatementCounter, begin: str | None = None) -> None:
+        self._raw = raw
         self.audit_key = audit_key
         self.writable = writable
         self._counter = counter
+        # Statements whose answers nobody reads (the transaction's BEGIN, an advisory
+        # lock), sent in one pipeline with the next statement: one round trip for all.
+        self._pending: list[tuple[str, Params]] = [] if begin is None else [(begin, ())]
+        self.begun = begin is None  # BEGIN has been sent (or there is none to send)
 
     async def _cursor(self, sql: str, params: Params | None) -> psycopg.AsyncCursor[Any]:
         self._counter.add()
+        values = () if params is None else params
         try:
-            return await self.raw.execute(sql, () if params is None else params)
+            if not self._pending:
+                return await self._raw.execute(sql, values)
+            pending, self._pending = self._pending, []
+            self.begun = True
+            async with self._raw.pipeline():
+                for text, given in pending:
+                    await self._raw.execute(text, given)
+                cursor = await self._raw.execute(sql, values)
+            return cursor
+        except psycopg.Error as exc:
+            raise _terse(exc) from None
+
+    async def connection(self) -> psycopg.AsyncConnection[Any]:
+        """The psycopg connection, inside this transaction (its BEGIN sent)."""
+        await self._send_pending()
+        return self._raw
+
+    async def _send_pending(self) -> None:
+        """Send what waits for the next statement now (before one psycopg sends itself)."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        self.begun = True
+        try:
+            async with self._raw.pipeline():
+                for text, given in pending:
+                    await self._raw.execute(text, given)
         except psycopg.Error as exc:
             raise _terse(exc) from None
 
@@ -319,7 +350,8 @@ class PgConn:
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._counter.add()
-        async with self.raw.cursor() as cursor:
+        await self._send_pending()
+        async with self._raw.cursor() as cursor:
             try:
                 await cursor.executemany(translate(sql), rows)
             except psycopg.Error as exc:
@@ -341,12 +373,14 @@ class PgConn:
         """Hold the lock `name` until this transaction ends: every other transaction
         taking it, on any instance, waits meanwhile."""
         self._counter.add()
-        await self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+        # Taken on the server before the next statement runs, sent in one go with it.
+        self._pending.append(("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),)))
 
     async def stream(self, sql: str, params: Params = ()) -> AsyncIterator[Any]:
         """The rows of a large query as the server sends them, not all held at once."""
         self._counter.add()
-        async with self.raw.cursor() as cursor:
+        await self._send_pending()
+        async with self._raw.cursor() as cursor:
             try:
                 async for row in cursor.stream(translate(sql), params):
                     yield row
@@ -519,18 +553,22 @@ class PostgresDatabase(Database):
     async def _transaction(self, raw: psycopg.AsyncConnection[Any], begin: str,
                            writable: bool, call: Callable[[PgConn], Awaitable[R]]) -> R:
         committing = False
+        # BEGIN goes with the transaction's first statement (one round trip for both);
+        # a transaction that sent no statement has nothing to commit.
+        conn = PgConn(raw, self.audit_key, writable, self.counter, begin)
         try:
-            await raw.execute(begin)
-            result = await call(PgConn(raw, self.audit_key, writable, self.counter))
+            result = await call(conn)
             committing = True
-            await asyncio.shield(raw.execute("COMMIT"))
+            if conn.begun:
+                await asyncio.shield(raw.execute("COMMIT"))
             return result
         except BaseException as exc:
             lost = isinstance(exc, psycopg.OperationalError) and raw.broken
             if committing and lost:
                 raise DatabaseUnavailable("the connection to the database was lost while "
                                           "saving: the change may not have been saved") from None
-            if not committing and not raw.broken:  # a failed COMMIT has ended it already
+            # A failed COMMIT has ended the transaction already.
+            if not committing and conn.begun and not raw.broken:
                 await _rollback(raw)
             if lost:
                 raise _Retry(_reason(exc, self.url)) from None

@@ -4,6 +4,7 @@ and a password that never shows."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -295,17 +296,29 @@ async def test_a_connection_lost_during_commit_is_never_reported_saved(
         """A connection whose COMMIT never comes back."""
 
         broken = False
+        rowcount = 1
 
-        async def execute(self, sql: str, params: Any = None) -> None:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def pipeline(self) -> contextlib.AbstractAsyncContextManager[None]:
+            return contextlib.nullcontext()  # type: ignore[return-value]
+
+        async def execute(self, sql: str, params: Any = None) -> CommitLost:
+            self.sent.append(sql)
             if sql == "COMMIT":
                 self.broken = True
                 raise psycopg.OperationalError("server closed the connection unexpectedly")
+            return self
 
-    async def noop(conn: PgConn) -> str:
+    async def change(conn: PgConn) -> str:
+        await conn.execute("UPDATE schools SET name = name")
         return "saved"
 
+    lost = CommitLost()
     with pytest.raises(DatabaseUnavailable, match="may not have been saved"):
-        await pg_db._transaction(CommitLost(), "BEGIN", True, noop)  # type: ignore[arg-type]
+        await pg_db._transaction(lost, "BEGIN", True, change)  # type: ignore[arg-type]
+    assert lost.sent == ["BEGIN", "UPDATE schools SET name = name", "COMMIT"]
 
 
 async def test_the_password_never_shows(pg_cluster: Cluster, pg_url: str,
