@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
-import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -50,7 +48,7 @@ from bench.chat import (
     paced,
 )
 from bench.postgres import kept_postgres
-from bench.report import Result, print_result, table
+from bench.report import Result, run_alone
 from bench.workspace import FULL, SCALES, Workspace
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.settings import Settings
@@ -371,23 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--size", choices=sorted(SCALES), default=FULL.name)
     parser.add_argument("--out", type=Path, help="write the table here as well")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    for handler in logging.getLogger().handlers:
-        handler.setLevel(logging.WARNING)
-    started_at, started = datetime.now(), time.perf_counter()
     workspace = Workspace(SCALES[args.size])
-    try:
-        results = asyncio.run(run(workspace))
-    finally:
-        workspace.close()
-    for result in results:
-        print_result(result)
-    if args.out is not None:
-        with contextlib.suppress(OSError):
-            args.out.write_text(table(results, scale=args.size,
-                                      seconds=time.perf_counter() - started,
-                                      started=started_at), encoding="utf-8")
-    return 0 if all(result.error is None for result in results) else 1
+    return run_alone(lambda: run(workspace), workspace.close, scale=args.size, out=args.out)
 
 
 if __name__ == "__main__":

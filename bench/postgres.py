@@ -21,13 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +42,7 @@ from bench.chat import (
     paced,
 )
 from bench.drills.common import NoRateLimit
-from bench.report import Result, print_result, table
+from bench.report import Result, run_alone
 from bench.workspace import (
     FULL,
     SCALES,
@@ -466,24 +463,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.import_only and args.cards_only:
         parser.error("--import-only and --cards-only exclude each other")
-    logging.basicConfig(level=logging.WARNING)
-    for handler in logging.getLogger().handlers:
-        handler.setLevel(logging.WARNING)
-    started_at, started = datetime.now(), time.perf_counter()
     workspace = Workspace(SCALES[args.size], root=args.keep, keep=args.keep is not None)
-    try:
-        results = asyncio.run(run(workspace, args.large_pupils, import_only=args.import_only,
-                                  cards_only=args.cards_only, explain=args.explain))
-    finally:
-        workspace.close()
-    for result in results:
-        print_result(result)
-    if args.out is not None:
-        with contextlib.suppress(OSError):
-            args.out.write_text(table(results, scale=args.size,
-                                      seconds=time.perf_counter() - started,
-                                      started=started_at), encoding="utf-8")
-    return 0 if all(result.error is None for result in results) else 1
+    return run_alone(lambda: run(workspace, args.large_pupils, import_only=args.import_only,
+                                 cards_only=args.cards_only, explain=args.explain),
+                     workspace.close, scale=args.size, out=args.out)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
 import platform
 import sqlite3
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import telegram
 
@@ -114,3 +119,24 @@ def table(results: Sequence[Result], *, scale: str, seconds: float,
 def print_result(result: Result) -> None:
     print("\n".join(result.lines()), flush=True)
     sys.stdout.flush()
+
+
+def run_alone(measure: Callable[[], Awaitable[list[Result]]], close: Callable[[], None], *,
+              scale: str, out: Path | None) -> int:
+    """One benchmark module run on its own (`python -m bench.NAME`): quiet logs, its
+    figures printed, the table written to `out` if given; 1 if any figure broke."""
+    logging.basicConfig(level=logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)  # the bot keeps its libraries' loggers at INFO
+    started_at, started = datetime.now(), time.perf_counter()
+    try:
+        results = asyncio.run(measure())  # type: ignore[arg-type]
+    finally:
+        close()
+    for result in results:
+        print_result(result)
+    if out is not None:
+        with contextlib.suppress(OSError):
+            out.write_text(table(results, scale=scale, seconds=time.perf_counter() - started,
+                                 started=started_at), encoding="utf-8")
+    return 0 if all(result.error is None for result in results) else 1
