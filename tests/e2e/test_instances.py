@@ -176,14 +176,8 @@ async def test_officers_search_and_record_a_visit_each_over_three_instances(
         for label in (visit_helpers.AMELIA, "Home visit"):
             shown = await visit_helpers.tap(user, label)
         assert shown.text is not None and shown.text.endswith(visit.QUESTIONS[flow.DATE])
-        await user.send("/lock")
-        assert (await user.next_message()).text == access.LOCKED_NOW
-        press = await user.press("Yesterday", message_id=shown.message_id)
-        assert await user.answer_to(press) == access.LOCKED_PROMPT
-        await user.send(PIN)
-        assert (await user.next_message()).text == access.UNLOCKED
-        assert (await user.next_message()).text == visit.DRAFT_OPEN.format(initials="A.H.")
-        await visit_helpers.marker(user)  # handled after the PIN, the kept press with it
+        await visit_helpers.lock_with_a_press_kept(
+            user, "Yesterday", shown.message_id, visit.DRAFT_OPEN.format(initials="A.H."))
         shown = visit_helpers.message(user, shown.message_id)
         assert shown.text is not None and shown.text.endswith(visit.QUESTIONS[flow.CONTACT])
         for _, label in visit_helpers.PRESSES[visit_helpers.STEPS.index(flow.CONTACT):-1]:

@@ -25,7 +25,16 @@ from tests.e2e.step_helpers import (
     tap,
     token_of,
 )
-from tests.e2e.visit_helpers import AMELIA, NOAH, Caseload, caseload, marker, message, rows
+from tests.e2e.visit_helpers import (
+    AMELIA,
+    NOAH,
+    Caseload,
+    caseload,
+    lock_with_a_press_kept,
+    marker,
+    message,
+    rows,
+)
 
 # An attendance contract, button by button, and the step each press leaves the draft at.
 CONTRACT = (("Attendance contract", flow.PARENTS), (JANE, flow.PARENTS), ("Done", flow.DATE),
@@ -217,14 +226,8 @@ async def test_a_lock_midway_keeps_the_draft(case: Caseload, db: Database,
     user = case.user
     await open_step(user)
     shown = await tap(user, "Support plan")
-    await user.send("/lock")
-    assert (await user.next_message()).text == access.LOCKED_NOW
-    press = await user.press("Yesterday", message_id=shown.message_id)
-    assert await user.answer_to(press) == access.LOCKED_PROMPT
-    await user.send(PIN)
-    assert (await user.next_message()).text == access.UNLOCKED
-    assert (await user.next_message()).text == step.DRAFT_OPEN.format(initials="A.H.")
-    await marker(user)  # the kept press went on after the PIN
+    await lock_with_a_press_kept(user, "Yesterday", shown.message_id,
+                                 step.DRAFT_OPEN.format(initials="A.H."))
     assert message(user, shown.message_id).text.endswith(step.QUESTIONS[flow.REVIEW])
     # Idle too long: a typed date waits for the PIN, then goes on.
     clock.advance(timedelta(minutes=31))

@@ -26,6 +26,7 @@ from tests.e2e.visit_helpers import (
     STEPS,
     Caseload,
     caseload,
+    lock_with_a_press_kept,
     marker,
     message,
     rows,
@@ -345,16 +346,9 @@ async def test_a_lock_midway_keeps_the_draft(case: Caseload, db: Database,
                                             clock: FixedClock) -> None:
     user = case.user
     shown = await walk_to(user, flow.DATE)
-    await user.send("/lock")
-    assert (await user.next_message()).text == access.LOCKED_NOW
-    press = await user.press("Today", message_id=shown.message_id)
-    assert await user.answer_to(press) == access.LOCKED_PROMPT
-    await user.send(PIN)
-    assert (await user.next_message()).text == access.UNLOCKED
-    # After the PIN the officer is told a visit draft is open.
-    assert (await user.next_message()).text == (
-        "A visit for A.H. is still open. Send /visit to carry on.")
-    await marker(user)  # the kept press went on after the PIN
+    # After the PIN the officer is told a visit draft is open; the kept press goes on.
+    await lock_with_a_press_kept(user, "Today", shown.message_id,
+                                 "A visit for A.H. is still open. Send /visit to carry on.")
     assert message(user, shown.message_id).text.endswith(visit.QUESTIONS[flow.CONTACT])
     for label in ("Child seen", "Illness", "No further action", "None"):
         await tap(user, label)

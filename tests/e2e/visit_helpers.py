@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import visit_flow as flow
-from bot.handlers import visit
+from bot.handlers import access, visit
 from bot.sandbox import BotMessage, FakeUser
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
-from tests.e2e.conftest import People
+from tests.e2e.conftest import PIN, People
 from tests.storage.pupil_rows import Service
 
 AMELIA = "Amelia Hughes · 80.0 %"
@@ -123,3 +123,18 @@ async def marker(user: FakeUser) -> None:
     """Shows the bot sent nothing more: /help is always answered, in order."""
     await user.send("/help")
     assert "/visit" in (await user.next_message()).text
+
+
+async def lock_with_a_press_kept(user: FakeUser, label: str, message_id: int,
+                                 draft_open: str) -> None:
+    """/lock, a press of `label` on a draft's message while locked (kept: the PIN is
+    asked for), then the PIN: unlocked, told the draft is open (`draft_open`), and the
+    kept press handled after that (the marker's answer comes after it)."""
+    await user.send("/lock")
+    assert (await user.next_message()).text == access.LOCKED_NOW
+    press = await user.press(label, message_id=message_id)
+    assert await user.answer_to(press) == access.LOCKED_PROMPT
+    await user.send(PIN)
+    assert (await user.next_message()).text == access.UNLOCKED
+    assert (await user.next_message()).text == draft_open
+    await marker(user)
