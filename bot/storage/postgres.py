@@ -308,33 +308,31 @@ class PgConn:
         try:
             if not self._pending:
                 return await self._raw.execute(sql, values)
-            pending, self._pending = self._pending, []
-            self.begun = True
-            async with self._raw.pipeline():
-                for text, given in pending:
-                    await self._raw.execute(text, given)
-                cursor = await self._raw.execute(sql, values)
-            return cursor
+            return await self._send_pending((sql, values))
         except psycopg.Error as exc:
             raise _terse(exc) from None
 
     async def connection(self) -> psycopg.AsyncConnection[Any]:
         """The psycopg connection, inside this transaction (its BEGIN sent)."""
-        await self._send_pending()
-        return self._raw
-
-    async def _send_pending(self) -> None:
-        """Send what waits for the next statement now (before one psycopg sends itself)."""
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, []
-        self.begun = True
         try:
-            async with self._raw.pipeline():
-                for text, given in pending:
-                    await self._raw.execute(text, given)
+            await self._send_pending()
         except psycopg.Error as exc:
             raise _terse(exc) from None
+        return self._raw
+
+    async def _send_pending(self, *then: tuple[str, Params]
+                            ) -> psycopg.AsyncCursor[Any] | None:
+        """Send what waits for the next statement, with `then` (in one pipeline: one
+        round trip), before psycopg sends anything itself; the last cursor."""
+        statements, self._pending = [*self._pending, *then], []
+        if not statements:
+            return None
+        self.begun = True
+        cursor = None
+        async with self._raw.pipeline():
+            for text, given in statements:
+                cursor = await self._raw.execute(text, given)
+        return cursor
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
@@ -350,8 +348,7 @@ class PgConn:
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._counter.add()
-        await self._send_pending()
-        async with self._raw.cursor() as cursor:
+        async with (await self.connection()).cursor() as cursor:
             try:
                 await cursor.executemany(translate(sql), rows)
             except psycopg.Error as exc:
@@ -379,8 +376,7 @@ class PgConn:
     async def stream(self, sql: str, params: Params = ()) -> AsyncIterator[Any]:
         """The rows of a large query as the server sends them, not all held at once."""
         self._counter.add()
-        await self._send_pending()
-        async with self._raw.cursor() as cursor:
+        async with (await self.connection()).cursor() as cursor:
             try:
                 async for row in cursor.stream(translate(sql), params):
                     yield row
