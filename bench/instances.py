@@ -52,10 +52,9 @@ from bench.report import Result, run_alone
 from bench.workspace import FULL, SCALES, Workspace
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.settings import Settings
-from bot.storage import leases
 from bot.storage import outbox as outbox_store
 from bot.storage.db import Conn, Database
-from tests.e2e.processes import Deployment, Instance
+from tests.e2e.processes import Deployment, Instance, lease_holder, outbox_claim
 from tests.pg import Cluster, pg_bin_dir, start_cluster, stop_cluster
 
 SPREAD = "cards over three instances (PostgreSQL)"
@@ -252,16 +251,11 @@ def _statuses(refused: Counter[int]) -> str:
 # --- failover ----------------------------------------------------------------------------
 
 
-async def _holder(db: Database) -> str | None:
-    lease = await db.read(leases.current, leases.JOBS)
-    return lease.holder if lease is not None and lease.live(datetime.now(UTC)) else None
-
-
 async def _until_holder(db: Database, wanted: Any, timeout: float) -> str:  # noqa: ASYNC109
     """The live holder of the jobs lease once `wanted(holder)` is true."""
     deadline = time.monotonic() + timeout
     while True:
-        holder = await _holder(db)
+        holder = await lease_holder(db)
         if wanted(holder):
             assert holder is not None
             return holder
@@ -277,11 +271,6 @@ async def _due(db: Database, chat: int, text: str) -> int:
         return await outbox_store.enqueue(conn, kind="message", audience=f"chat:{chat}",
                                           payload={"text": text}, now=now)
     return await db.write(_transaction)
-
-
-async def _claim_of(conn: Conn, outbox_id: int) -> tuple[str, str]:
-    row = await conn.fetchone("SELECT status, claimed_by FROM outbox WHERE id = ?", (outbox_id,))
-    return row["status"], row["claimed_by"]
 
 
 @dataclass
@@ -352,7 +341,7 @@ async def _leader_killed_mid_send(db: Database, standin: BotApiStandIn,
 async def _until_sent(db: Database, outbox_id: int, timeout: float) -> tuple[str, str]:  # noqa: ASYNC109
     deadline = time.monotonic() + timeout
     while True:
-        status, by = await db.read(_claim_of, outbox_id)
+        status, by = await db.read(outbox_claim, outbox_id)
         if status == "sent":
             return status, by
         if time.monotonic() > deadline:

@@ -12,12 +12,15 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
+from bot.storage import leases
+from bot.storage.db import Conn, Database
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -173,3 +176,15 @@ async def healthy(session: aiohttp.ClientSession, instance: Instance) -> None:
                     return
         await asyncio.sleep(0.1)  # polled with a deadline: a child process has no event
     raise AssertionError(f"{instance.name} never became healthy: {instance.log_text()[-2000:]}")
+
+
+async def lease_holder(db: Database) -> str | None:
+    """The instance holding the jobs lease now, if its lease is live."""
+    lease = await db.read(leases.current, leases.JOBS)
+    return lease.holder if lease is not None and lease.live(datetime.now(UTC)) else None
+
+
+async def outbox_claim(conn: Conn, outbox_id: int) -> tuple[str, str]:
+    """An outbox row's status and the instance that claimed it."""
+    row = await conn.fetchone("SELECT status, claimed_by FROM outbox WHERE id = ?", (outbox_id,))
+    return row["status"], row["claimed_by"]

@@ -36,13 +36,13 @@ from bot.handlers import pupils as pupil_handlers
 from bot.harness import enrol_directly
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.settings import Settings
-from bot.storage import audit, leases
+from bot.storage import audit
 from bot.storage import officers as officer_store
 from bot.storage import outbox as outbox_store
 from bot.storage.db import Conn, Database
 from tests.e2e import visit_helpers
 from tests.e2e.conftest import LONDON, PIN, People
-from tests.e2e.processes import Deployment
+from tests.e2e.processes import Deployment, lease_holder, outbox_claim
 from tests.pg import settings_for
 from tests.storage.pupil_rows import Service
 
@@ -89,12 +89,6 @@ async def deployment(settings: Settings, standin: BotApiStandIn, db: Database,
         yield running
     finally:
         await running.stop()
-
-
-async def _holder(db: Database) -> str | None:
-    from datetime import UTC, datetime
-    lease = await db.read(leases.current, leases.JOBS)
-    return lease.holder if lease is not None and lease.live(datetime.now(UTC)) else None
 
 
 async def test_bursts_of_updates_over_three_instances_are_answered_once_and_in_order(
@@ -271,7 +265,7 @@ async def test_the_job_leader_killed_or_frozen_is_replaced_and_its_late_writes_r
         deployment: Deployment) -> None:
     people = People(db, settings, standin, Clock(LONDON))  # type: ignore[arg-type]
     users = await _enrolled_users(db, settings, people, 4)
-    first = await until(lambda: _holder(db), 30, "a leader")
+    first = await until(lambda: lease_holder(db), 30, "a leader")
 
     # SIGKILL mid-delivery: the leader is waiting for Telegram's answer to a send.
     standin.delay_next("sendMessage", 30)
@@ -309,7 +303,7 @@ async def test_the_job_leader_killed_or_frozen_is_replaced_and_its_late_writes_r
     assert third not in (first, second)
     await until(lambda: "its writes were refused" in frozen.log_text(), 30,
                 "the old leader's write refused")
-    row = await db.read(_claim_of, late_id)
+    row = await db.read(outbox_claim, late_id)
     assert row == ("sent", third)
     delivered = [entry for entry in await db.read(audit.entries, targets=(f"outbox:{late_id}",))
                  if entry.action == "message_sent"]
@@ -318,11 +312,5 @@ async def test_the_job_leader_killed_or_frozen_is_replaced_and_its_late_writes_r
 
 
 async def _other(db: Database, than: str) -> str | None:
-    holder = await _holder(db)
+    holder = await lease_holder(db)
     return holder if holder not in (None, than) else None
-
-
-async def _claim_of(conn: Conn, outbox_id: int) -> tuple[str, str]:
-    row = await conn.fetchone("SELECT status, claimed_by FROM outbox WHERE id = ?", (outbox_id,))
-    return row["status"], row["claimed_by"]
-
