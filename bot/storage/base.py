@@ -1,6 +1,6 @@
 """The one interface storage is written against: a transaction's connection (`Conn`),
 the database that hands them out (`Database`), and the `@quick` mark for the hot path's
-short reads.
+short reads (`@one_statement` for those that are a single SELECT).
 
 Storage functions are written once, as `async def some_query(conn: Conn, ...)`, in
 portable SQL (`?` or `:name` placeholders, ON CONFLICT, RETURNING, COALESCE); callers run
@@ -89,6 +89,22 @@ def quick(fn: Callable[Concatenate[Any, P], Awaitable[R]]
 
 def is_quick(fn: Callable[..., Any]) -> bool:
     return bool(getattr(fn, QUICK, False))
+
+
+ONE_STATEMENT = "__ewo_one_statement__"
+
+
+def one_statement(fn: Callable[Concatenate[Any, P], Awaitable[R]]
+                  ) -> Callable[Concatenate[Any, P], Awaitable[R]]:
+    """Marks a quick read that sends exactly one SELECT (the gate's): a statement is a
+    consistent snapshot by itself, so PostgreSQL runs it with no transaction around it
+    (no COMMIT to wait for: one round trip). A second statement fails, loudly."""
+    setattr(fn, ONE_STATEMENT, True)
+    return quick(fn)
+
+
+def is_one_statement(fn: Callable[..., Any]) -> bool:
+    return bool(getattr(fn, ONE_STATEMENT, False))
 
 
 class StatementCounter:

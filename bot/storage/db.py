@@ -4,8 +4,8 @@ set) and hands back the one `Database` through
 which every storage function runs: `await db.read(fn, ...)`, `await db.write(fn, ...)`
 (bot/storage/base.py describes the interface).
 
-Import what storage needs from here: the interface, `stamp`, `quick`, and the key and
-file helpers (bot/storage/keys.py).
+Import what storage needs from here: the interface, `stamp`, `quick`, `one_statement`,
+and the key and file helpers (bot/storage/keys.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from bot.storage.base import (
     DatabaseError,
     Params,
     StatementCounter,
+    is_one_statement,
     is_quick,
+    one_statement,
     quick,
     stamp,
 )
@@ -31,5 +33,6 @@ from bot.storage.keys import (
 SqliteDatabase = _sqlite.SqliteDatabase
 
 __all__ = ["Conn", "Database", "DatabaseError", "Params", "SqliteDatabase",
-           "StatementCounter", "check_private_files", "create_private_file", "is_quick",
-           "load_audit_key", "load_pepper", "quick", "stamp"]
+           "StatementCounter", "check_private_files", "create_private_file",
+           "is_one_statement", "is_quick", "load_audit_key", "load_pepper", "one_statement",
+           "quick", "stamp"]

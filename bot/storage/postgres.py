@@ -8,7 +8,9 @@ text (dollar-quoted bodies are not read: storage SQL has none; migrations, which
 are run as they are).
 
 Transactions:
-- `read(fn, …)` runs in one REPEATABLE READ READ ONLY transaction: one snapshot.
+- `read(fn, …)` runs in one REPEATABLE READ READ ONLY transaction: one snapshot. A
+  `@one_statement` read (the gate's) is one SELECT, a snapshot by itself: it runs in
+  autocommit, with no BEGIN or COMMIT (one round trip instead of two).
 - `write(fn, …)` runs in one READ COMMITTED transaction: every statement sees what was
   committed before it started, so a function that reads and then writes on the
   strength of what it read (the audit chain's head, a code claim, an import's diff)
@@ -62,6 +64,7 @@ from bot.storage.db import (
     Database,
     DatabaseError,
     StatementCounter,
+    is_one_statement,
     load_audit_key,
     load_pepper,
 )
@@ -300,9 +303,22 @@ class PgConn:
         # Statements whose answers nobody reads (the transaction's BEGIN, an advisory
         # lock), sent in one pipeline with the next statement: one round trip for all.
         self._pending: list[tuple[str, Params]] = [] if begin is None else [(begin, ())]
-        self.begun = begin is None  # BEGIN has been sent (or there is none to send)
+        self.begun = False  # BEGIN has been sent: there is a transaction to end
+        # No BEGIN: a @one_statement read, one SELECT in autocommit, its own snapshot.
+        self._one_statement = begin is None
+        self._sent = False
+
+    def _one_more(self, sql: str | None) -> None:
+        """Refuse what a @one_statement read may not send: a second statement, or one
+        that is not a SELECT (`sql` None: a lock, a stream, the raw connection)."""
+        if not self._one_statement:
+            return
+        if self._sent or sql is None or not sql.lstrip()[:6].upper() == "SELECT":
+            raise RuntimeError("a @one_statement read sends one SELECT and nothing else")
+        self._sent = True
 
     async def _cursor(self, sql: str, params: Params | None) -> psycopg.AsyncCursor[Any]:
+        self._one_more(sql)
         self._counter.add()
         values = () if params is None else params
         try:
@@ -314,6 +330,7 @@ class PgConn:
 
     async def connection(self) -> psycopg.AsyncConnection[Any]:
         """The psycopg connection, inside this transaction (its BEGIN sent)."""
+        self._one_more(None)
         try:
             await self._send_pending()
         except psycopg.Error as exc:
@@ -327,7 +344,7 @@ class PgConn:
         statements, self._pending = [*self._pending, *then], []
         if not statements:
             return None
-        self.begun = True
+        self.begun = not self._one_statement
         cursor = None
         async with self._raw.pipeline():
             for text, given in statements:
@@ -369,6 +386,7 @@ class PgConn:
     async def lock(self, name: str) -> None:
         """Hold the lock `name` until this transaction ends: every other transaction
         taking it, on any instance, waits meanwhile."""
+        self._one_more(None)
         self._counter.add()
         # Taken on the server before the next statement runs, sent in one go with it.
         self._pending.append(("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),)))
@@ -513,8 +531,10 @@ class PostgresDatabase(Database):
 
     async def read(self, fn: Callable[Concatenate[Conn, P], Awaitable[R]], /,
                    *args: P.args, **kwargs: P.kwargs) -> R:
-        """`await fn(conn, *args, **kwargs)` in one read-only snapshot; its result."""
-        return await self._run(READ_BEGIN, False, lambda conn: fn(conn, *args, **kwargs))
+        """`await fn(conn, *args, **kwargs)` in one read-only snapshot; its result (a
+        @one_statement read: its one SELECT on its own, with no BEGIN and no COMMIT)."""
+        begin = None if is_one_statement(fn) else READ_BEGIN
+        return await self._run(begin, False, lambda conn: fn(conn, *args, **kwargs))
 
     async def write(self, fn: Callable[Concatenate[Conn, P], Awaitable[R]], /,
                     *args: P.args, **kwargs: P.kwargs) -> R:
@@ -523,7 +543,7 @@ class PostgresDatabase(Database):
         failure or a connection lost before COMMIT, so `fn` must be safe to repeat."""
         return await self._run(WRITE_BEGIN, True, lambda conn: fn(conn, *args, **kwargs))
 
-    async def _run(self, begin: str, writable: bool,
+    async def _run(self, begin: str | None, writable: bool,
                    call: Callable[[PgConn], Awaitable[R]]) -> R:
         delay = 0.05
         for attempt in range(1, self._attempts + 1):
@@ -538,7 +558,7 @@ class PostgresDatabase(Database):
             delay = min(delay * 2, 1.0)
         raise AssertionError("unreachable")
 
-    async def _once(self, begin: str, writable: bool,
+    async def _once(self, begin: str | None, writable: bool,
                     call: Callable[[PgConn], Awaitable[R]]) -> R:
         try:
             async with self._pool.connection() as raw:
@@ -546,7 +566,7 @@ class PostgresDatabase(Database):
         except PoolTimeout:
             raise _Retry("no connection could be had in time") from None
 
-    async def _transaction(self, raw: psycopg.AsyncConnection[Any], begin: str,
+    async def _transaction(self, raw: psycopg.AsyncConnection[Any], begin: str | None,
                            writable: bool, call: Callable[[PgConn], Awaitable[R]]) -> R:
         committing = False
         # BEGIN goes with the transaction's first statement (one round trip for both);

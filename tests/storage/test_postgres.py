@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from bot.storage.db import Conn, Database, DatabaseError
+from bot.storage.db import Conn, Database, DatabaseError, one_statement
 from bot.storage.postgres import DatabaseUnavailable, PgConn, PostgresDatabase
 from tests.pg import PASSWORD, Cluster, settings_for
 
@@ -98,6 +98,44 @@ async def test_a_read_is_one_snapshot(pg_db: PostgresDatabase) -> None:
     written.set()
     assert await reading == (0, 0)
     assert await pg_db.read(count, "schools") == 1
+
+
+@one_statement
+async def alone_in_its_transaction(conn: PgConn) -> bool:
+    """True when the statement is the first of its transaction: no BEGIN before it."""
+    return bool(await conn.fetchval("SELECT statement_timestamp() = transaction_timestamp()"))
+
+
+async def test_a_one_statement_read_runs_with_no_transaction_around_it(
+        pg_db: PostgresDatabase) -> None:
+    assert await pg_db.read(alone_in_its_transaction)
+    before = pg_db.counter.count
+    await pg_db.read(alone_in_its_transaction)
+    assert pg_db.counter.count == before + 1
+
+
+async def test_a_one_statement_read_refuses_a_second_statement_or_a_write(
+        pg_db: PostgresDatabase) -> None:
+    @one_statement
+    async def twice(conn: PgConn) -> None:
+        await count(conn, "schools")
+        await count(conn, "schools")
+
+    @one_statement
+    async def writes(conn: PgConn) -> None:
+        await add_school(conn)
+
+    @one_statement
+    async def locks(conn: PgConn) -> None:
+        await conn.lock("name")
+        await count(conn, "schools")
+
+    for fn in (twice, writes, locks):
+        with pytest.raises(RuntimeError, match="one SELECT and nothing else"):
+            await pg_db.read(fn)
+    assert await pg_db.read(count, "schools") == 0
+    # The connections went back to the pool in a usable state.
+    assert await pg_db.read(alone_in_its_transaction)
 
 
 async def test_insert_ids_grow_and_a_deleted_pupils_id_is_never_reused(
