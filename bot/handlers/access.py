@@ -91,7 +91,10 @@ async def gate(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
     svc = context.services
     now = svc.clock.now()
-    officer, session, standing = await _account_holder(context, user.id)
+    holder = await svc.db.read(compliance.account_holder, user.id, now, svc.clock.today(),
+                               None if svc.settings.compliance == "off"
+                               else compliance.rules_of(svc.settings))
+    officer, session, standing = holder.officer, holder.session, holder.standing
     start_code = _start_code(update)
     if start_code is not None:
         await _enrol(update, context, officer, start_code)
@@ -103,7 +106,7 @@ async def gate(update: Update, context: Context) -> None:
         await _refuse_officer(update, context, officer)
         raise ApplicationHandlerStop
     if not officer.enrolled:
-        await _pin_setup(update, context, officer)
+        await _pin_setup(update, context, officer, holder.talk)
         raise ApplicationHandlerStop
     assert session is not None
     settings = svc.settings
@@ -113,7 +116,7 @@ async def gate(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
     if session.last_seen_at is None or now - session.last_seen_at >= _TOUCH_EVERY:
         await svc.db.write(sessions.touch, officer.id, now)
-    context.admit(officer)
+    context.admit(officer, holder.talk)
     if (settings.compliance == "enforce" and standing is not None and standing.lapsed
             and command_name(update, context.bot.username) != "help"):
         await refuse(update, context, officer, reason="compliance", text=blocked_text(standing))
@@ -121,18 +124,6 @@ async def gate(update: Update, context: Context) -> None:
     if not context.registry.allows(update, officer.role, context.bot.username):
         await refuse(update, context, officer, reason="role")
         raise ApplicationHandlerStop
-
-
-async def _account_holder(context: Context, user_id: int
-                          ) -> tuple[Officer | None, sessions.Session | None, Compliance | None]:
-    """The person, their session and (EWO_COMPLIANCE on) their compliance today: one
-    quick read either way."""
-    svc = context.services
-    if svc.settings.compliance == "off":
-        officer, session = await svc.db.read(sessions.account_holder, user_id)
-        return officer, session, None
-    return await svc.db.read(compliance.account_holder, user_id, svc.clock.today(),
-                             compliance.rules_of(svc.settings))
 
 
 async def standing_of(context: Context, officer: Officer) -> Compliance | None:
@@ -232,8 +223,10 @@ async def _enrol(update: Update, context: Context, officer: Officer | None, code
         await answer(update, BAD_CODE)
 
 
-async def _pin_setup(update: Update, context: Context, officer: Officer) -> None:
-    """Bound but no PIN yet: the PIN, twice. Every message holding a PIN is deleted."""
+async def _pin_setup(update: Update, context: Context, officer: Officer,
+                     talk: conversations.Conversation | None) -> None:
+    """Bound but no PIN yet: the PIN, twice (`talk` is the PIN set-up once the first is
+    in). Every message holding a PIN is deleted."""
     svc = context.services
     message = update.message
     if message is None or not message.text:
@@ -242,7 +235,6 @@ async def _pin_setup(update: Update, context: Context, officer: Officer) -> None
     pin = message.text.strip()
     await forget_message(context, message)
     now = svc.clock.now()
-    talk = await svc.db.read(conversations.current, officer.id, now)
     if talk is None or talk.kind != PIN_SETUP or talk.step == "first":
         problem = pin_problem(pin)
         if problem is not None:

@@ -25,8 +25,9 @@ from bot.clock import Clock
 from bot.domain.message_parts import split_message
 from bot.handlers.table import Registry
 from bot.settings import Settings
-from bot.storage import audit
+from bot.storage import audit, conversations
 from bot.storage import messages as message_store
+from bot.storage.conversations import Conversation
 from bot.storage.db import Database
 from bot.storage.officers import Officer
 
@@ -36,6 +37,7 @@ NOT_ALLOWED = "Sorry, that is not available to you."
 STALE_BUTTON = "That button is out of date. Send the command again."
 # What a sensitive message says for the moment between its send and its text.
 SENSITIVE_PLACEHOLDER = "One moment…"
+_UNREAD = object()  # the gate has not read the officer's open conversation
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,7 @@ class EwoContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
                  chat_id: int | None = None, user_id: int | None = None) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self._officer: Officer | None = None
+        self._talk: Conversation | None | object = _UNREAD
 
     @property
     def services(self) -> Services:
@@ -77,9 +80,20 @@ class EwoContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
             raise RuntimeError("handler ran without the gate's verdict")
         return self._officer
 
-    def admit(self, officer: Officer | None) -> None:
-        """Called by the gate only: who sent this update, already authorised for it."""
+    def admit(self, officer: Officer | None, talk: Conversation | None | object = _UNREAD
+              ) -> None:
+        """Called by the gate only: who sent this update, already authorised for it, and
+        their open conversation as the gate read it (with them, in the same statement)."""
         self._officer = officer
+        self._talk = talk
+
+    async def open_conversation(self) -> Conversation | None:
+        """The admitted officer's open conversation: as the gate read it for this update
+        (nothing is written between the two), else read now."""
+        if self._talk is _UNREAD:
+            svc = self.services
+            return await svc.db.read(conversations.current, self.officer.id, svc.clock.now())
+        return self._talk  # type: ignore[return-value]
 
 
 Context = EwoContext

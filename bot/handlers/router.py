@@ -12,7 +12,6 @@ from telegram import Update
 
 from bot.domain.pins import is_pin_shaped
 from bot.handlers.common import Context, answer, forget_message
-from bot.storage import conversations
 
 NOTHING_TO_DO = "Send /help to see what you can do."
 ALREADY_UNLOCKED = "Already unlocked."
@@ -26,10 +25,8 @@ async def on_text(update: Update, context: Context) -> None:
         await answer(update, ALREADY_UNLOCKED)
         return
     officer = context.officer
-    svc = context.services
     registry = context.registry
-    # A quick read (on the loop's thread): this comes before every typed search.
-    talk = await svc.db.read(conversations.current, officer.id, svc.clock.now())
+    talk = await context.open_conversation()  # the gate's read: no second one per search
     row = None if talk is None else registry.conversation(talk.kind)
     if talk is not None and row is not None and row.answer is not None:
         if officer.role in row.roles:  # else ignored: no answer of theirs is awaited

@@ -15,8 +15,9 @@ from typing import Any
 from bot.domain import compliance as rules
 from bot.domain.compliance import Compliance
 from bot.settings import Settings
-from bot.storage import audit, outbox, sessions
-from bot.storage.db import Conn, quick, stamp
+from bot.storage import audit, conversations, officers, outbox, sessions
+from bot.storage.conversations import Conversation
+from bot.storage.db import Conn, one_statement, quick, stamp
 from bot.storage.officers import Officer
 from bot.storage.outbox import Delivery, enqueue
 from bot.storage.sessions import Session
@@ -35,15 +36,42 @@ def rules_of(settings: Settings) -> rules.Rules:
     return rules.Rules(settings.training_valid_months, settings.dbs_recheck_months)
 
 
-@quick
-async def account_holder(conn: Conn, user_id: int, today: date, policy: rules.Rules
-                         ) -> tuple[Officer | None, Session | None, Compliance | None]:
-    """The gate's one read when EWO_COMPLIANCE is on: `sessions.account_holder` and the
-    person's compliance today, in one snapshot (two more indexed rows, no more hops)."""
-    officer, session = await sessions.account_holder(conn, user_id)
-    if officer is None:
-        return None, session, None
-    return officer, session, await compliance_of(conn, officer, today, policy=policy)
+@dataclass(frozen=True, slots=True)
+class AccountHolder:
+    """What the gate needs about the person behind a Telegram account (all None for a
+    stranger): who they are, their session, their compliance today (None when
+    EWO_COMPLIANCE is off) and their open conversation (the router's, and PIN set-up's)."""
+
+    officer: Officer | None
+    session: Session | None
+    standing: Compliance | None
+    talk: Conversation | None
+
+
+_HOLDER = (
+    f"SELECT {officers.columns('o')}, s.unlocked_at, s.last_seen_at, o.created_at,"
+    " c.dbs_checked, c.training_completed, (SELECT value FROM meta WHERE key = ?) AS since,"
+    f" {conversations.columns('v', 'talk_')} FROM officers o"
+    " LEFT JOIN sessions s ON s.officer_id = o.id"
+    " LEFT JOIN officer_compliance c ON c.officer_id = o.id"
+    " LEFT JOIN conversations v ON v.officer_id = o.id"
+    " WHERE o.telegram_user_id = ?")
+
+
+@one_statement
+async def account_holder(conn: Conn, user_id: int, now: datetime, today: date,
+                         policy: rules.Rules | None) -> AccountHolder:
+    """The gate's one read, before every update: the person, their session, their
+    compliance under `policy` (None: not assessed) and their open conversation, in one
+    statement (each an indexed row)."""
+    row = await conn.fetchone(_HOLDER, (SINCE_KEY, user_id))
+    if row is None:
+        return AccountHolder(None, None, None, None)
+    officer = officers.from_row(row)
+    standing = None if policy is None else _assess(row, _day(row["since"]), today, policy)
+    # No sessions row is a session never unlocked, as `sessions.session_of` reads it.
+    return AccountHolder(officer, sessions.from_row(officer.id, row), standing,
+                         conversations.from_row(officer.id, row, now, "talk_"))
 
 
 async def lapsed_ids(conn: Conn, today: date, policy: rules.Rules) -> frozenset[int]:

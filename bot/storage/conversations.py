@@ -28,21 +28,37 @@ class Conversation:
     expires_at: datetime
 
 
-@quick
-async def current(conn: Conn, officer_id: int, now: datetime) -> Conversation | None:
-    """The officer's open conversation, or None (an expired one counts as none); quick
-    (the router's, before every typed search)."""
-    row = await conn.fetchone(
-        "SELECT kind, step, token, pupil_id, data, message_id, started_at, expires_at"
-        " FROM conversations WHERE officer_id = ?", (officer_id,))
-    if row is None:
+_FIELDS = ("kind", "step", "token", "pupil_id", "data", "message_id", "started_at",
+           "expires_at")
+
+
+def columns(alias: str, prefix: str) -> str:
+    """The columns `from_row` reads, of the table named `alias`, each named `prefix` and
+    the column (for a query that joins conversations to other tables)."""
+    return ", ".join(f"{alias}.{field} AS {prefix}{field}" for field in _FIELDS)
+
+
+def from_row(officer_id: int, row: Any, now: datetime, prefix: str = "") -> Conversation | None:
+    """The open conversation in `row`'s columns (named `prefix` and the column), or None
+    when it has none or it has expired."""
+    if row is None or row[f"{prefix}token"] is None:
         return None
-    expires_at = datetime.fromisoformat(row["expires_at"])
+    expires_at = datetime.fromisoformat(row[f"{prefix}expires_at"])
     if expires_at <= now:
         return None
-    return Conversation(officer_id, row["kind"], row["step"], row["token"], row["pupil_id"],
-                        json.loads(row["data"]), row["message_id"],
-                        datetime.fromisoformat(row["started_at"]), expires_at)
+    return Conversation(officer_id, row[f"{prefix}kind"], row[f"{prefix}step"],
+                        row[f"{prefix}token"], row[f"{prefix}pupil_id"],
+                        json.loads(row[f"{prefix}data"]), row[f"{prefix}message_id"],
+                        datetime.fromisoformat(row[f"{prefix}started_at"]), expires_at)
+
+
+@quick
+async def current(conn: Conn, officer_id: int, now: datetime) -> Conversation | None:
+    """The officer's open conversation, or None (an expired one counts as none); quick.
+    The gate reads it with the officer (`compliance.account_holder`), for the router."""
+    row = await conn.fetchone(
+        f"SELECT {', '.join(_FIELDS)} FROM conversations WHERE officer_id = ?", (officer_id,))
+    return from_row(officer_id, row, now)
 
 
 async def take_from_draft(conn: Conn, officer_id: int, token: object, key: str,

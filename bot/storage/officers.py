@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.storage.db import Conn, quick, stamp
+from bot.storage.db import Conn, stamp
 from bot.storage.outbox import enqueue
 
 ROLES = ("officer", "supervisor", "controller")
@@ -41,11 +41,18 @@ class OfficerProblem(ValueError):
     """An administrator asked for something the data does not allow; str() is one line."""
 
 
-_COLUMNS = ("id, ref, name, role, status, supervisor_id, telegram_user_id, chat_id,"
-            " pin_hash IS NOT NULL AS enrolled, failed_pins")
+def columns(alias: str) -> str:
+    """The columns `from_row` reads, of the table named `alias` (a join's officers)."""
+    qualified = f"{alias}." if alias else ""
+    return ", ".join([*(f"{qualified}{name}" for name in (
+        "id", "ref", "name", "role", "status", "supervisor_id", "telegram_user_id",
+        "chat_id")), f"{qualified}pin_hash IS NOT NULL AS enrolled", f"{qualified}failed_pins"])
 
 
-def _officer(row: object) -> Officer:
+_COLUMNS = columns("")
+
+
+def from_row(row: object) -> Officer:
     return Officer(row["id"], row["ref"], row["name"], row["role"], row["status"],  # type: ignore[index]
                    row["supervisor_id"], row["telegram_user_id"], row["chat_id"],  # type: ignore[index]
                    bool(row["enrolled"]), row["failed_pins"])  # type: ignore[index]
@@ -61,20 +68,12 @@ async def officer_by_ref(conn: Conn, ref: str) -> Officer | None:
     carries the reference as stored, which is how the audit trail names them."""
     row = await conn.fetchone(f"SELECT {_COLUMNS} FROM officers WHERE upper(ref) = upper(?)",
                               (ref,))
-    return None if row is None else _officer(row)
+    return None if row is None else from_row(row)
 
 
 async def officer_by_id(conn: Conn, officer_id: int) -> Officer | None:
     row = await conn.fetchone(f"SELECT {_COLUMNS} FROM officers WHERE id = ?", (officer_id,))
-    return None if row is None else _officer(row)
-
-
-@quick
-async def officer_by_telegram_user(conn: Conn, user_id: int) -> Officer | None:
-    """The officer bound to a Telegram account; quick (the gate's)."""
-    row = await conn.fetchone(f"SELECT {_COLUMNS} FROM officers WHERE telegram_user_id = ?",
-                        (user_id,))
-    return None if row is None else _officer(row)
+    return None if row is None else from_row(row)
 
 
 async def add_officer(conn: Conn, *, ref: str, name: str, role: str,
@@ -170,8 +169,7 @@ class OfficerListing:
 
 async def list_officers(conn: Conn) -> list[OfficerListing]:
     rows = await conn.fetchall(
-        "SELECT o.id, o.ref, o.name, o.role, o.status, o.supervisor_id, o.telegram_user_id,"
-        " o.chat_id, o.pin_hash IS NOT NULL AS enrolled, o.failed_pins, s.ref AS supervisor_ref,"
+        f"SELECT {columns('o')}, s.ref AS supervisor_ref,"
         " (SELECT count(*) FROM allocations a WHERE a.officer_id = o.id) AS pupils"
         " FROM officers o LEFT JOIN officers s ON s.id = o.supervisor_id ORDER BY o.ref")
-    return [OfficerListing(_officer(row), row["supervisor_ref"], row["pupils"]) for row in rows]
+    return [OfficerListing(from_row(row), row["supervisor_ref"], row["pupils"]) for row in rows]

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.storage.db import Conn, quick, stamp
-from bot.storage.officers import Officer, hash_code, officer_by_telegram_user
+from bot.storage.officers import hash_code
 
 MAX_PIN_FAILURES = 5
 
@@ -29,22 +30,21 @@ def _moment(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-@quick
-async def session_of(conn: Conn, officer_id: int) -> Session:
-    """The officer's session (never unlocked if none is held); quick (the gate's)."""
-    row = await conn.fetchone(
-        "SELECT unlocked_at, last_seen_at FROM sessions WHERE officer_id = ?", (officer_id,))
+def from_row(officer_id: int, row: Any) -> Session:
+    """The session in `row`'s `unlocked_at` and `last_seen_at` (None: none is held, so
+    never unlocked)."""
     if row is None:
         return Session(officer_id, None, None)
     return Session(officer_id, _moment(row["unlocked_at"]), _moment(row["last_seen_at"]))
 
 
 @quick
-async def account_holder(conn: Conn, user_id: int) -> tuple[Officer | None, Session | None]:
-    """The officer behind a Telegram account and their session: the gate's one read
-    (quick: it comes before every update)."""
-    officer = await officer_by_telegram_user(conn, user_id)
-    return officer, None if officer is None else await session_of(conn, officer.id)
+async def session_of(conn: Conn, officer_id: int) -> Session:
+    """The officer's session (never unlocked if none is held). The gate reads it with
+    the officer (`compliance.account_holder`)."""
+    row = await conn.fetchone(
+        "SELECT unlocked_at, last_seen_at FROM sessions WHERE officer_id = ?", (officer_id,))
+    return from_row(officer_id, row)
 
 
 async def touch(conn: Conn, officer_id: int, now: datetime) -> None:
