@@ -63,6 +63,11 @@ class Conn(Protocol):
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         """The first column of the first row, or None."""
 
+    async def fetchall_together(self, *queries: tuple[str, Params]) -> list[list[Any]]:
+        """Every row of each query, in order, for reads that do not depend on each
+        other: sent in one round trip on PostgreSQL (a pipeline), one after another
+        on SQLite (where a statement costs no round trip)."""
+
     async def lock(self, name: str) -> None:
         """Serialise the rest of this transaction against every other taking the same
         name, until it ends: call it before a read-then-write that must be safe across

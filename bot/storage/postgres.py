@@ -324,7 +324,7 @@ class PgConn:
         try:
             if not self._pending:
                 return await self._raw.execute(sql, values)
-            return await self._send_pending((sql, values))
+            return (await self._send_pending((sql, values)))[-1]
         except psycopg.Error as exc:
             raise _terse(exc) from None
 
@@ -338,18 +338,18 @@ class PgConn:
         return self._raw
 
     async def _send_pending(self, *then: tuple[str, Params]
-                            ) -> psycopg.AsyncCursor[Any] | None:
+                            ) -> list[psycopg.AsyncCursor[Any]]:
         """Send what waits for the next statement, with `then` (in one pipeline: one
-        round trip), before psycopg sends anything itself; the last cursor."""
+        round trip), before psycopg sends anything itself; the cursors of `then`."""
         statements, self._pending = [*self._pending, *then], []
         if not statements:
-            return None
+            return []
         self.begun = not self._one_statement
-        cursor = None
+        cursors = []
         async with self._raw.pipeline():
             for text, given in statements:
-                cursor = await self._raw.execute(text, given)
-        return cursor
+                cursors.append(await self._raw.execute(text, given))
+        return cursors[len(cursors) - len(then):]
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
@@ -382,6 +382,18 @@ class PgConn:
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+    async def fetchall_together(self, *queries: tuple[str, Params]) -> list[list[Any]]:
+        """Every row of each query: all sent in one pipeline, one round trip."""
+        for sql, _ in queries:
+            self._one_more(sql)
+            self._counter.add()
+        try:
+            cursors = await self._send_pending(
+                *((translate(sql), () if params is None else params) for sql, params in queries))
+            return [await cursor.fetchall() for cursor in cursors]
+        except psycopg.Error as exc:
+            raise _terse(exc) from None
 
     async def lock(self, name: str) -> None:
         """Hold the lock `name` until this transaction ends: every other transaction

@@ -400,19 +400,17 @@ async def pupil_card(conn: Conn, officer: Officer, pupil_id: int, *, today: date
     recent_from = today - timedelta(days=RECENT_DAYS - 1)
     # Counted in SQL: a few rows back instead of one per session (each row fetched is a
     # hand-over of the interpreter lock between this thread and the event loop's).
-    codes = await conn.fetchall(
-        "SELECT code, count(*) AS sessions FROM marks"
-        " WHERE pupil_id = ? AND date >= ? AND date <= ? GROUP BY code",
-        (pupil_id, recent_from.isoformat(), today.isoformat()))
-    rules = await conn.fetchall(
-        "SELECT rule FROM rule_states WHERE pupil_id = ? AND academic_year = ? AND holding = 1",
-        (pupil_id, year))
-    visits = await conn.fetchall(
-        "SELECT v.id, v.visit_date, v.type, v.contact, v.officer_id, o.ref, v.saved_at"
-        " FROM visits v JOIN officers o ON o.id = v.officer_id"
-        f" WHERE v.pupil_id = ? AND {_CURRENT_VISIT}"
-        " ORDER BY v.visit_date DESC, v.saved_at DESC, v.id DESC LIMIT ?",
-        (pupil_id, LAST_VISITS))
+    codes, rules, visits = await conn.fetchall_together(
+        ("SELECT code, count(*) AS sessions FROM marks"
+         " WHERE pupil_id = ? AND date >= ? AND date <= ? GROUP BY code",
+         (pupil_id, recent_from.isoformat(), today.isoformat())),
+        ("SELECT rule FROM rule_states"
+         " WHERE pupil_id = ? AND academic_year = ? AND holding = 1", (pupil_id, year)),
+        ("SELECT v.id, v.visit_date, v.type, v.contact, v.officer_id, o.ref, v.saved_at"
+         " FROM visits v JOIN officers o ON o.id = v.officer_id"
+         f" WHERE v.pupil_id = ? AND {_CURRENT_VISIT}"
+         " ORDER BY v.visit_date DESC, v.saved_at DESC, v.id DESC LIMIT ?",
+         (pupil_id, LAST_VISITS)))
     year_tally = Tally(row["possible"], row["attended"], row["authorised"],
                        row["unauthorised"], row["lates_l"], row["lates_u"])
     held = {str(rule["rule"]) for rule in rules}

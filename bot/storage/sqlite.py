@@ -55,7 +55,15 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class AioConn:
+class _InTurn:
+    """Queries sent "together" run one after another: SQLite has no round trip to save."""
+
+    async def fetchall_together(self, *queries: tuple[str, Params]) -> list[list[Any]]:
+        return [await self.fetchall(sql, params)  # type: ignore[attr-defined]
+                for sql, params in queries]
+
+
+class AioConn(_InTurn):
     """A transaction's connection over aiosqlite's public API: each statement is one hop
     to the connection's worker thread."""
 
@@ -114,7 +122,7 @@ class AioConn:
                 yield row
 
 
-class QuickConn:
+class QuickConn(_InTurn):
     """A read-only Conn over a plain sqlite3 connection used on the event loop's
     thread: its methods complete at once, with no hop to a worker thread."""
 

@@ -206,3 +206,25 @@ async def test_reads_and_writes_on_an_encrypted_database(tmp_path: Path) -> None
         assert await db.read(keys) == await db.read(slow_keys) == ["canary"]
     finally:
         await db.close()
+
+
+async def test_queries_sent_together_answer_as_each_would_alone(db: Database) -> None:
+    for key in ("b", "a", "c"):
+        await db.write(put, key, key.upper())
+    queries = (("SELECT key FROM meta WHERE key IN ('a', 'b', 'c') ORDER BY key", ()),
+               ("SELECT value FROM meta WHERE key = ?", ("b",)),
+               ("SELECT key FROM meta WHERE key = :key", {"key": "none"}))
+
+    async def together(conn: Conn) -> list[list[tuple[str, ...]]]:
+        return [[tuple(row) for row in rows] for rows in await conn.fetchall_together(*queries)]
+
+    async def alone(conn: Conn) -> list[list[tuple[str, ...]]]:
+        return [[tuple(row) for row in await conn.fetchall(sql, params)]
+                for sql, params in queries]
+
+    expected = [[("a",), ("b",), ("c",)], [("B",)], []]
+    assert await db.read(alone) == expected
+    # Through a plain read, a @quick one and a write: every Conn the backends hand out.
+    for run in (db.read, db.write):
+        assert await run(together) == expected
+        assert await run(quick(together)) == expected

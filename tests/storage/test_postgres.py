@@ -138,6 +138,57 @@ async def test_a_one_statement_read_refuses_a_second_statement_or_a_write(
     assert await pg_db.read(alone_in_its_transaction)
 
 
+async def test_queries_sent_together_go_in_one_round_trip_with_what_waits(
+        pg_db: PostgresDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    await pg_db.write(add_school)
+    trips: list[list[str]] = []  # each round trip: the statements it carried
+    pipeline, execute = psycopg.AsyncConnection.pipeline, psycopg.AsyncConnection.execute
+
+    def counted_pipeline(raw: psycopg.AsyncConnection[Any]) -> Any:
+        trips.append([])
+        return pipeline(raw)
+
+    async def counted_execute(raw: psycopg.AsyncConnection[Any], sql: Any,
+                              params: Any = None, **kwargs: Any) -> Any:
+        if raw._pipeline is None:  # noqa: SLF001 - outside a pipeline: a trip of its own
+            trips.append([])
+        trips[-1].append(str(sql).split()[0].upper())
+        return await execute(raw, sql, params, **kwargs)
+
+    async def together(conn: PgConn) -> list[list[Any]]:
+        await conn.lock("digest")
+        return await conn.fetchall_together(
+            ("SELECT urn FROM schools", ()),
+            ("SELECT urn FROM schools WHERE urn = ?", ("none",)),
+            ("SELECT count(*) FROM schools WHERE name = :name", {"name": "Oak Primary"}))
+
+    monkeypatch.setattr(psycopg.AsyncConnection, "pipeline", counted_pipeline)
+    monkeypatch.setattr(psycopg.AsyncConnection, "execute", counted_execute)
+    rows = await pg_db.read(together)
+    monkeypatch.undo()
+    assert [[tuple(row) for row in got] for got in rows] == [[("100001",)], [], [(1,)]]
+    # BEGIN, the lock and the three queries in one trip; the end of the read after.
+    assert trips[0] == ["BEGIN", "SELECT", "SELECT", "SELECT", "SELECT"]
+    assert len(trips) <= 2
+
+
+async def test_queries_sent_together_fail_as_any_query_would_and_count_one_statement_each(
+        pg_db: PostgresDatabase) -> None:
+    async def broken(conn: PgConn) -> Any:
+        return await conn.fetchall_together(("SELECT 1", ()), ("SELECT nope FROM schools", ()))
+
+    with pytest.raises(psycopg.errors.UndefinedColumn, match='column "nope" does not exist'):
+        await pg_db.read(broken)
+
+    @one_statement
+    async def two(conn: PgConn) -> Any:
+        return await conn.fetchall_together(("SELECT 1", ()), ("SELECT 2", ()))
+
+    with pytest.raises(RuntimeError, match="one SELECT and nothing else"):
+        await pg_db.read(two)
+    assert await pg_db.read(alone_in_its_transaction)
+
+
 async def test_insert_ids_grow_and_a_deleted_pupils_id_is_never_reused(
         pg_db: PostgresDatabase) -> None:
     await pg_db.write(add_school)
