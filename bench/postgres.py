@@ -302,6 +302,11 @@ class _Recording:
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._conn, name)
+        if name == "fetchall_together":
+            async def noted_together(*queries: tuple[str, Any]) -> Any:
+                self.queries += queries
+                return await method(*queries)
+            return noted_together
         if name not in ("fetchall", "fetchone", "fetchval"):
             return method
 

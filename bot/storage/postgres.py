@@ -652,9 +652,14 @@ def _conninfo(url: DatabaseUrl, wait_seconds: float) -> str:
             extra[key] = value
     # Every statement the bot sends reads or writes a few rows through an index: the
     # planner's guesses about names (kept out of its statistics) made it start parallel
-    # workers for a search, at a few milliseconds each. A URL's own options win.
+    # workers for a search, at a few milliseconds each. The statements psycopg prepares
+    # (those a connection runs five times or more: a chat's searches, cards, the gate)
+    # keep one plan instead of being planned again at each run: a supervisor's search
+    # took 3 to 4 ms to plan and under 1 ms to run (bench/results.md, 2026-12-06).
+    # A URL's own options win.
     if "options" not in given:
-        extra["options"] = "-c max_parallel_workers_per_gather=0"
+        extra["options"] = ("-c max_parallel_workers_per_gather=0"
+                            " -c plan_cache_mode=force_generic_plan")
     return psycopg.conninfo.make_conninfo(url.get_secret_value(), **extra)
 
 

@@ -12,8 +12,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from bot.settings import DatabaseUrl
 from bot.storage.db import Conn, Database, DatabaseError, one_statement
-from bot.storage.postgres import DatabaseUnavailable, PgConn, PostgresDatabase
+from bot.storage.postgres import DatabaseUnavailable, PgConn, PostgresDatabase, connection_info
 from tests.pg import PASSWORD, Cluster, settings_for
 
 NOW = "2026-01-05T09:00:00+00:00"
@@ -499,3 +500,19 @@ async def test_database_open_picks_the_backend_the_settings_name(pg_url: str,
     finally:
         await on_postgres.close()
         await on_sqlite.close()
+
+
+async def test_sessions_keep_one_plan_per_prepared_statement_and_no_parallel_workers(
+        pg_db: PostgresDatabase) -> None:
+    async def planner(conn: PgConn) -> tuple[str, str]:
+        mode = await conn.fetchval("SELECT current_setting('plan_cache_mode')")
+        workers = await conn.fetchval(
+            "SELECT current_setting('max_parallel_workers_per_gather')")
+        return mode, workers
+    assert await pg_db.read(planner) == ("force_generic_plan", "0")
+
+
+def test_a_urls_own_planner_options_win() -> None:
+    url = DatabaseUrl("postgresql://ewo@127.0.0.1/ewo?options=-c%20work_mem%3D8MB")
+    given = psycopg.conninfo.conninfo_to_dict(connection_info(url))
+    assert given["options"] == "-c work_mem=8MB"
