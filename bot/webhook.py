@@ -13,7 +13,8 @@ health endpoint and always calls setWebhook. Here:
   handled after this one (`PerChatUpdateProcessor`). One whose chat stays busy past
   ORDER_WAIT_SECONDS is withdrawn and answered 503: Telegram sends it again, still
   before the chat's next update, so order holds whatever the load;
-- `/healthz` answers 200 `ok` when the database answers a trivial read, 503 otherwise;
+- `/healthz` answers 200 `ok` while updates are taken and the database answers a
+  trivial read, 503 otherwise (starting, stopping, or the database away);
 - the webhook is registered only when Telegram has another URL (or other update types),
   so restarting one of several instances does not disturb the others;
 - on SIGTERM (or Ctrl-C) the listener closes first (Telegram retries elsewhere or later),
@@ -103,9 +104,14 @@ class WebhookServer:
         Telegram keeps it and sends it again)."""
         self._taking = True
 
+    def stop_taking(self) -> None:
+        """From now on updates and /healthz are answered 503 (the load balancer and
+        Telegram go elsewhere): the first step of stopping."""
+        self._taking = False
+
     async def stop(self) -> None:
         """Stop taking updates: close the listener, let requests being answered finish."""
-        self._taking = False  # a kept-alive connection may still bring one: 503, sent again
+        self.stop_taking()  # a kept-alive connection may still bring one: 503, sent again
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
@@ -143,7 +149,8 @@ class WebhookServer:
         return web.Response(status=200)
 
     async def _health(self, request: web.Request) -> web.Response:
-        if await self._database_answers():
+        # Healthy means "send me updates": not before they are taken, nor while stopping.
+        if self._taking and await self._database_answers():
             return web.Response(status=200, text="ok")
         return web.Response(status=503)
 
@@ -205,7 +212,7 @@ async def serve(application: Application, endpoint: Endpoint, *, host: str, port
     server = WebhookServer(application, secret=endpoint.secret, host=host, port=port)
     try:
         # Listening first: a busy address stops start-up before anything else has begun;
-        # /healthz answers 503 until the Application (and its database) is up.
+        # /healthz answers 503 until the Application is up and updates are taken.
         await server.start()
         try:
             await start(application)

@@ -13,16 +13,18 @@ from pydantic import SecretStr
 from telegram import Bot
 from telegram.error import Conflict
 
-from bot.app import ALLOWED_UPDATES
+from bot.app import ALLOWED_UPDATES, build_application
 from bot.cli import CliEnv, main
 from bot.clock import FixedClock
 from bot.handlers import access
 from bot.harness import WEBHOOK_SECRET, RunningBot
+from bot.jobs.leader import LEASE_KEY
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database
-from bot.webhook import SECRET_HEADER, Endpoint, register
+from bot.webhook import SECRET_HEADER, Endpoint, WebhookServer, finish, register
+from bot.webhook import start as start_application
 from tests.e2e.conftest import People
 from tests.storage.pupil_rows import Service
 
@@ -109,6 +111,40 @@ async def test_healthz_answers_ok_while_the_database_answers_and_503_once_closed
             await own.close()
             async with session.get(health) as reply:
                 assert (reply.status, await reply.read()) == (503, b"")
+
+
+async def test_healthz_is_503_until_updates_are_taken_and_once_they_stop(
+        settings: Settings, standin: BotApiStandIn, clock: FixedClock, db: Database) -> None:
+    """A load balancer sends nothing to an instance still starting: had /healthz said 200
+    once the database answered, its first updates would have been refused with 503."""
+    settings = settings.model_copy(update={"telegram_token": SecretStr(standin.token),
+                                           "telegram_api_url": standin.base_url})
+    application = build_application(settings, clock=clock, db=db, polling=False)
+    server = WebhookServer(application, secret=WEBHOOK_SECRET, host="127.0.0.1", port=0)
+    await server.start()
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            async def health() -> int:
+                async with session.get(base + "/healthz") as reply:
+                    return reply.status
+
+            async def post() -> int:
+                async with session.post(base + "/telegram", json=an_update("hello"),
+                                        headers={SECRET_HEADER: WEBHOOK_SECRET}) as reply:
+                    return reply.status
+
+            assert await health() == 503  # listening, the Application not started
+            await start_application(application)
+            assert (await health(), await post()) == (503, 503)  # up, updates not taken
+            server.take_updates()
+            assert (await health(), await post()) == (200, 200)
+            assert (await standin.user(4242).next_message()).text == access.STRANGER
+            server.stop_taking()  # as stop() begins, before the listener closes
+            assert (await health(), await post()) == (503, 503)
+    finally:
+        await server.stop()
+        await finish(application)
 
 
 async def test_the_webhook_is_registered_only_when_telegram_has_another_url(
@@ -198,3 +234,26 @@ async def test_two_instances_behind_a_balancer_share_the_updates(
             assert "/pupils" in (await user.next_message()).text
         reached = {post.url for post in standin.webhook_posts}
         assert reached == {first.webhook_url, second.webhook_url}
+
+
+async def test_instances_share_telegrams_limit_between_them(
+        settings: Settings, standin: BotApiStandIn, db: Database, clock: FixedClock) -> None:
+    """Telegram's 30 messages a second are the bot's: two instances send 15 each; one
+    process on SQLite keeps all 30."""
+    public = "https://bot.example.test/telegram"
+    named = [settings.model_copy(update={"instance_name": name}) for name in ("one", "two")]
+    async with RunningBot(named[0], standin, clock=clock, db=db, webhook=True,
+                          public_url=public) as first, \
+            RunningBot(named[1], standin, clock=clock, db=db, webhook=True,
+                       public_url=public) as second:
+        bots = [first.application, second.application]
+        assert bots[0] is not None and bots[1] is not None
+        lease = bots[0].bot_data.get(LEASE_KEY)
+        if db.dialect == "sqlite":
+            assert lease is None
+            expected = 30.0
+        else:
+            await lease.renew()  # as every third of a lease: now it has seen the other
+            expected = 15.0
+        limits = [application.bot.rate_limiter.per_second for application in bots]
+        assert limits == [expected, expected]
