@@ -4,6 +4,8 @@
 - `keyboard`: the one builder of inline keyboards (callback data checked against
   Telegram's 64 bytes); `grid` lays a flat list of buttons out in columns with it.
 - `ack`: answer a press; a replayed press may be too old to answer, which is fine.
+  `answer_press` is the one call that answers one: never a press replayed after the
+  PIN, whose id Telegram does not know.
 - `edit`: show a text in the pressed message. "Message is not modified" (the same
   screen again) is fine; a message too old to edit, or gone, gets the text as a new
   message instead, so the user still sees it.
@@ -11,11 +13,10 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from datetime import date
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 NO_DATE = "None"
@@ -58,13 +59,29 @@ def not_modified(exc: BadRequest) -> bool:
     return "not modified" in str(exc).lower()
 
 
+# The id of a press kept while the session was locked and replayed after the PIN
+# (bot/handlers/kept.py): Telegram has no such query, so it is not answered.
+REPLAYED_PRESS = "kept-"
+
+
+async def answer_press(query: CallbackQuery, text: str | None = None, *,
+                       alert: bool = False) -> bool:
+    """Answer a press; False when it cannot be (replayed after the PIN, or too old):
+    the caller says it in the chat instead when it matters."""
+    if query.id.startswith(REPLAYED_PRESS):
+        return False
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest:
+        return False
+    return True
+
+
 async def ack(update: Update, text: str | None = None, *, alert: bool = False) -> None:
     """Answer the press (a replayed press may be too old to answer: nothing to do then)."""
     query = update.callback_query
-    if query is None:
-        return
-    with contextlib.suppress(BadRequest):
-        await query.answer(text, show_alert=alert)
+    if query is not None:
+        await answer_press(query, text, alert=alert)
 
 
 async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> int:

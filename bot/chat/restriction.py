@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest
 
+from bot.chat.render import answer_press
 from bot.storage import audit
 from bot.storage.db import Database
 from bot.storage.rights import RESTRICTED_REASON, Restricted
@@ -25,11 +25,7 @@ async def refuse_restricted(update: object, db: Database, error: Restricted) -> 
     if not isinstance(update, Update):
         return
     query = update.callback_query
-    if query is not None:
-        try:
-            await query.answer(RESTRICTED, show_alert=True)
-            return
-        except BadRequest:  # the press is too old to answer: say it in the chat
-            pass
-    if update.effective_chat is not None:
+    if query is not None and await answer_press(query, RESTRICTED, alert=True):
+        return
+    if update.effective_chat is not None:  # a message, or a press that cannot be answered
         await update.effective_chat.send_message(RESTRICTED)

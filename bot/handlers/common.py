@@ -19,8 +19,8 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.chat.deletion import delete_due
+from bot.chat.render import answer_press, not_modified
 from bot.chat.render import keyboard as keyboard  # re-exported: handlers import it from here
-from bot.chat.render import not_modified
 from bot.clock import Clock
 from bot.domain.message_parts import split_message
 from bot.handlers.table import Registry
@@ -123,11 +123,9 @@ async def answer(update: Update, text: str, *, alert: bool = False,
     """Reply to a message, or answer a button press (short text as a notification)."""
     query = update.callback_query
     if query is not None:
-        try:
-            await query.answer(text[:200], show_alert=alert)
-        except BadRequest:  # the press is too old to answer; say it in the chat instead
-            if query.message is not None:
-                await _send_in_parts(query.message.chat, text, markup)
+        # A press too old to answer, or replayed after the PIN: said in the chat instead.
+        if not await answer_press(query, text[:200], alert=alert) and query.message is not None:
+            await _send_in_parts(query.message.chat, text, markup)
         return
     if update.effective_chat is not None:
         await _send_in_parts(update.effective_chat, text, markup)

@@ -35,6 +35,7 @@ from typing import Any
 
 from telegram import Update
 
+from bot.chat.render import REPLAYED_PRESS
 from bot.handlers import pupils
 from bot.handlers.common import Context, answer, parse_id
 from bot.storage import conversations
@@ -237,8 +238,9 @@ async def _rebuilt(update: Update, context: Context, officer: Officer,
     sender = {"id": user.id, "is_bot": False, "first_name": user.first_name}
     if request["kind"] == "button":
         body: dict[str, Any] = {"callback_query": {
-            "id": f"kept-{update.update_id}", "from": sender, "chat_instance": str(chat.id),
-            "data": str(request.get("data")), "message": message}}
+            "id": f"{REPLAYED_PRESS}{update.update_id}", "from": sender,
+            "chat_instance": str(chat.id), "data": str(request.get("data")),
+            "message": message}}
     else:
         text = await _text(context, officer, request)
         if text is None:

@@ -316,3 +316,8 @@ async def test_an_alert_button_opens_the_card_after_the_pin_when_locked(
     assert (await ewo.next_message()).text == access.UNLOCKED
     card = await ewo.next_message()
     assert card.text is not None and "(C-00001)" in card.text
+    # The press was answered once, when it was kept; its replay after the PIN is not
+    # answered under the id it goes on with, which Telegram would refuse.
+    answered = [call.params["callback_query_id"]
+                for call in running.standin.calls_to("answerCallbackQuery")]
+    assert answered == [press]
