@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.storage.db import Conn, quick, stamp
+from bot.storage.db import Conn, one_statement, stamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +52,7 @@ def from_row(officer_id: int, row: Any, now: datetime, prefix: str = "") -> Conv
                         datetime.fromisoformat(row[f"{prefix}started_at"]), expires_at)
 
 
-@quick
+@one_statement
 async def current(conn: Conn, officer_id: int, now: datetime) -> Conversation | None:
     """The officer's open conversation, or None (an expired one counts as none); quick.
     The gate reads it with the officer (`compliance.account_holder`), for the router."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.storage.db import Conn, quick, stamp
+from bot.storage.db import Conn, one_statement, stamp
 from bot.storage.officers import hash_code
 
 MAX_PIN_FAILURES = 5
@@ -38,7 +38,7 @@ def from_row(officer_id: int, row: Any) -> Session:
     return Session(officer_id, _moment(row["unlocked_at"]), _moment(row["last_seen_at"]))
 
 
-@quick
+@one_statement
 async def session_of(conn: Conn, officer_id: int) -> Session:
     """The officer's session (never unlocked if none is held). The gate reads it with
     the officer (`compliance.account_holder`)."""
