@@ -315,8 +315,7 @@ async def _start_hold(update: Update, context: Context, args: Sequence[str]) -> 
 
 
 async def _current_hold(context: Context, token: str) -> Conversation | None:
-    svc = context.services
-    talk = await svc.db.read(conversations.current, context.officer.id, svc.clock.now())
+    talk = await context.open_conversation()  # the write that moves it checks it again
     if talk is None or talk.kind != KIND or talk.token != token:
         return None
     return talk
