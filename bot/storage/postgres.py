@@ -8,9 +8,11 @@ text (dollar-quoted bodies are not read: storage SQL has none; migrations, which
 are run as they are).
 
 Transactions:
-- `read(fn, …)` runs in one REPEATABLE READ READ ONLY transaction: one snapshot. A
-  `@one_statement` read (the gate's) is one SELECT, a snapshot by itself: it runs in
-  autocommit, with no BEGIN or COMMIT (one round trip instead of two).
+- `read(fn, …)` runs in one REPEATABLE READ READ ONLY transaction: one snapshot. Its
+  result is returned once `fn` has it; the transaction is ended (COMMIT) on the side
+  before the connection goes back to the pool: ending a read-only transaction changes
+  nothing, so no caller waits for it. A `@one_statement` read (the gate's) is one
+  SELECT, a snapshot by itself: it runs in autocommit, with no BEGIN or COMMIT.
 - `write(fn, …)` runs in one READ COMMITTED transaction: every statement sees what was
   committed before it started, so a function that reads and then writes on the
   strength of what it read (the audit chain's head, a code claim, an import's diff)
@@ -447,6 +449,7 @@ class PostgresDatabase(Database):
         self.counter = StatementCounter()
         self._pool = pool
         self._attempts = attempts
+        self._ending: set[asyncio.Task[None]] = set()  # read transactions being ended
 
     def __repr__(self) -> str:
         return f"<PostgresDatabase {self.url.redacted}>"
@@ -488,6 +491,8 @@ class PostgresDatabase(Database):
         return cls(url, pool, audit_key, attempts=attempts)
 
     async def close(self) -> None:
+        while self._ending:  # the reads' COMMITs, then their connections back in the pool
+            await asyncio.gather(*self._ending, return_exceptions=True)
         await self._pool.close()
 
     async def checkpoint(self, attempts: int = 50) -> None:
@@ -573,21 +578,43 @@ class PostgresDatabase(Database):
     async def _once(self, begin: str | None, writable: bool,
                     call: Callable[[PgConn], Awaitable[R]]) -> R:
         try:
-            async with self._pool.connection() as raw:
-                return await self._transaction(raw, begin, writable, call)
+            raw = await self._pool.getconn()
         except PoolTimeout:
             raise _Retry("no connection could be had in time") from None
+        handed_on = False
+        try:
+            # BEGIN goes with the transaction's first statement (one round trip for
+            # both); a transaction that sent no statement has nothing to end.
+            conn = PgConn(raw, self.audit_key, writable, self.counter, begin)
+            result = await self._transaction(raw, conn, call)
+            if conn.begun and not writable:
+                self._end_read(raw)
+                handed_on = True
+            return result
+        finally:
+            if not handed_on:
+                await self._pool.putconn(raw)
 
-    async def _transaction(self, raw: psycopg.AsyncConnection[Any], begin: str | None,
-                           writable: bool, call: Callable[[PgConn], Awaitable[R]]) -> R:
+    def _end_read(self, raw: psycopg.AsyncConnection[Any]) -> None:
+        """End a read transaction whose result is already in hand, then give the
+        connection back: on the side, so that no reader waits for the round trip."""
+        async def end() -> None:
+            try:
+                with contextlib.suppress(psycopg.Error):  # a lost one: the pool drops it
+                    await raw.execute("COMMIT")
+            finally:
+                await self._pool.putconn(raw)
+        task = asyncio.create_task(end(), name="read transaction end")
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
+
+    async def _transaction(self, raw: psycopg.AsyncConnection[Any], conn: PgConn,
+                           call: Callable[[PgConn], Awaitable[R]]) -> R:
         committing = False
-        # BEGIN goes with the transaction's first statement (one round trip for both);
-        # a transaction that sent no statement has nothing to commit.
-        conn = PgConn(raw, self.audit_key, writable, self.counter, begin)
         try:
             result = await call(conn)
             committing = True
-            if conn.begun:
+            if conn.begun and conn.writable:
                 await asyncio.shield(raw.execute("COMMIT"))
             return result
         except BaseException as exc:

@@ -190,6 +190,48 @@ async def test_queries_sent_together_fail_as_any_query_would_and_count_one_state
     assert await pg_db.read(alone_in_its_transaction)
 
 
+async def test_a_read_returns_before_its_transaction_ends_and_close_waits_for_the_end(
+        pg_db: PostgresDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    await pg_db.write(add_school)
+    sent: list[tuple[str, str]] = []  # (the task that sent it, the statement's first word)
+    execute = psycopg.AsyncConnection.execute
+
+    async def noted(raw: psycopg.AsyncConnection[Any], sql: Any, params: Any = None,
+                    **kwargs: Any) -> Any:
+        task = asyncio.current_task()
+        sent.append((task.get_name() if task else "", str(sql).split()[0].upper()))
+        return await execute(raw, sql, params, **kwargs)
+
+    async def two_reads(conn: PgConn) -> tuple[int, int]:
+        return await count(conn, "schools"), await count(conn, "pupils")
+
+    monkeypatch.setattr(psycopg.AsyncConnection, "execute", noted)
+    reader = asyncio.current_task()
+    assert reader is not None
+    assert await pg_db.read(two_reads) == (1, 0)
+    mine = [word for task, word in sent if task == reader.get_name()]
+    assert mine == ["BEGIN", "SELECT", "SELECT"]  # no COMMIT waited for
+    await pg_db.close()  # waits for the transaction's end
+    assert [word for task, word in sent if task != reader.get_name()] == ["COMMIT"]
+
+
+async def test_a_lock_taken_in_a_read_is_had_by_the_next_write(
+        pg_db: PostgresDatabase) -> None:
+    async def locked(conn: PgConn) -> int:
+        await conn.lock("digest")
+        return await count(conn, "schools")
+
+    async def locked_write(conn: PgConn, urn: str) -> None:
+        await conn.lock("digest")
+        await add_school(conn, urn)
+
+    async with asyncio.timeout(10):
+        for n in range(20):  # each read's end comes, so the write after it has the lock
+            assert await pg_db.read(locked) == n
+            await pg_db.write(locked_write, f"1000{n:02}")
+    assert await pg_db.read(count, "schools") == 20
+
+
 async def test_insert_ids_grow_and_a_deleted_pupils_id_is_never_reused(
         pg_db: PostgresDatabase) -> None:
     await pg_db.write(add_school)
@@ -407,7 +449,8 @@ async def test_a_connection_lost_during_commit_is_never_reported_saved(
 
     lost = CommitLost()
     with pytest.raises(DatabaseUnavailable, match="may not have been saved"):
-        await pg_db._transaction(lost, "BEGIN", True, change)  # type: ignore[arg-type]
+        conn = PgConn(lost, b"key", True, pg_db.counter, "BEGIN")  # type: ignore[arg-type]
+        await pg_db._transaction(lost, conn, change)  # type: ignore[arg-type]
     assert lost.sent == ["BEGIN", "UPDATE schools SET name = name", "COMMIT"]
 
 
