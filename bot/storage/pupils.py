@@ -383,34 +383,38 @@ async def pupil_card(conn: Conn, officer: Officer, pupil_id: int, *, today: date
         return None
     where, params = scope
     year = academic_year_of(today, year_end)
-    row = await conn.fetchone(
-        f"SELECT {_SUMMARY_COLUMNS}, p.sen, p.health_needs,"
-        " COALESCE(st.authorised, 0) AS authorised,"
-        " COALESCE(st.unauthorised, 0) AS unauthorised,"
-        " COALESCE(st.lates_l, 0) AS lates_l, COALESCE(st.lates_u, 0) AS lates_u,"
-        " (SELECT v.follow_up FROM visits v WHERE v.pupil_id = p.id AND "
-        f"   {_CURRENT_VISIT} ORDER BY v.saved_at DESC, v.id DESC LIMIT 1) AS follow_up,"
-        f" {STATEMENT_SQL.format(pupil='p.id')} AS statement"
-        f" {_SUMMARY_FROM} WHERE p.id = :pupil AND {where}",
-        {**params, "year": year, "pupil": pupil_id})
-    if row is None:
-        return None
-    if row["restricted"]:
-        raise Restricted(pupil_id, "pupil_card", officer.actor, row["access"])
     recent_from = today - timedelta(days=RECENT_DAYS - 1)
-    # Counted in SQL: a few rows back instead of one per session (each row fetched is a
-    # hand-over of the interpreter lock between this thread and the event loop's).
-    codes, rules, visits = await conn.fetchall_together(
+    params = {**params, "year": year, "pupil": pupil_id, "recent": recent_from.isoformat(),
+              "today": today.isoformat(), "visits": LAST_VISITS}
+    # The four reads go together (one round trip on PostgreSQL); each of the three
+    # after the first checks for itself that the pupil is this person's to see and not
+    # restricted, so nothing is read about a pupil the card would not show.
+    visible = (f"EXISTS (SELECT 1 FROM allocations a WHERE a.pupil_id = :pupil AND {where})"
+               f" AND NOT {RESTRICTED_SQL.format(pupil=':pupil')}")
+    found, codes, rules, visits = await conn.fetchall_together(
+        (f"SELECT {_SUMMARY_COLUMNS}, p.sen, p.health_needs,"
+         " COALESCE(st.authorised, 0) AS authorised,"
+         " COALESCE(st.unauthorised, 0) AS unauthorised,"
+         " COALESCE(st.lates_l, 0) AS lates_l, COALESCE(st.lates_u, 0) AS lates_u,"
+         " (SELECT v.follow_up FROM visits v WHERE v.pupil_id = p.id AND "
+         f"   {_CURRENT_VISIT} ORDER BY v.saved_at DESC, v.id DESC LIMIT 1) AS follow_up,"
+         f" {STATEMENT_SQL.format(pupil='p.id')} AS statement"
+         f" {_SUMMARY_FROM} WHERE p.id = :pupil AND {where}", params),
+        # Counted in SQL: a few rows back instead of one per session.
         ("SELECT code, count(*) AS sessions FROM marks"
-         " WHERE pupil_id = ? AND date >= ? AND date <= ? GROUP BY code",
-         (pupil_id, recent_from.isoformat(), today.isoformat())),
-        ("SELECT rule FROM rule_states"
-         " WHERE pupil_id = ? AND academic_year = ? AND holding = 1", (pupil_id, year)),
+         f" WHERE pupil_id = :pupil AND date >= :recent AND date <= :today AND {visible}"
+         " GROUP BY code", params),
+        ("SELECT rule FROM rule_states WHERE pupil_id = :pupil AND academic_year = :year"
+         f" AND holding = 1 AND {visible}", params),
         ("SELECT v.id, v.visit_date, v.type, v.contact, v.officer_id, o.ref, v.saved_at"
          " FROM visits v JOIN officers o ON o.id = v.officer_id"
-         f" WHERE v.pupil_id = ? AND {_CURRENT_VISIT}"
-         " ORDER BY v.visit_date DESC, v.saved_at DESC, v.id DESC LIMIT ?",
-         (pupil_id, LAST_VISITS)))
+         f" WHERE v.pupil_id = :pupil AND {_CURRENT_VISIT} AND {visible}"
+         " ORDER BY v.visit_date DESC, v.saved_at DESC, v.id DESC LIMIT :visits", params))
+    if not found:
+        return None
+    row = found[0]
+    if row["restricted"]:
+        raise Restricted(pupil_id, "pupil_card", officer.actor, row["access"])
     year_tally = Tally(row["possible"], row["attended"], row["authorised"],
                        row["unauthorised"], row["lates_l"], row["lates_u"])
     held = {str(rule["rule"]) for rule in rules}

@@ -9,7 +9,7 @@ import pytest
 
 from bot.domain.attendance import Rule, Tally
 from bot.domain.dates import academic_year_bounds, academic_year_of
-from bot.storage import pupils
+from bot.storage import pupils, rights
 from bot.storage.db import Conn, Database, stamp
 from bot.storage.officers import Officer
 from tests.held import held_write
@@ -349,3 +349,45 @@ async def test_queries_are_a_handful_of_statements(db: Database) -> None:
             await call
             assert db.counter.count - before <= 4
     await db.read(_snapshot)
+
+
+class _Together:
+    """A Conn that keeps what each `fetchall_together` answered (and passes on the rest)."""
+
+    def __init__(self, conn: Conn) -> None:
+        self._conn = conn
+        self.answered: list[list[list[object]]] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
+
+    async def fetchall_together(self, *queries: tuple[str, object]) -> list[list[object]]:
+        rows = await self._conn.fetchall_together(*queries)  # type: ignore[arg-type]
+        self.answered.append(rows)
+        return rows
+
+
+async def test_a_cards_reads_each_check_the_pupil_is_to_be_seen(service: Service) -> None:
+    """A card's four reads go together: each one finds nothing about a pupil the card
+    would not show (someone else's, or restricted), not only the first."""
+    ann, bob = await service.officer("EWO1"), await service.officer("EWO2")
+    pupil_id = await service.pupil("Amelia", "Hughes", officer=ann)
+    await service.marks(pupil_id, [(TODAY - timedelta(days=1), "AM", "O")])
+    await service.visit(pupil_id, ann, TODAY - timedelta(days=2))
+    await service.conn.execute(
+        "INSERT INTO rule_states (pupil_id, academic_year, rule, holding, changed_at)"
+        " VALUES (?, ?, ?, 1, ?)",
+        (pupil_id, academic_year_of(TODAY, YEAR_END), Rule.CONTINUOUS.value, stamp(NOW)))
+    conn = _Together(service.conn)
+    card = await pupils.pupil_card(conn, ann, pupil_id, today=TODAY,  # type: ignore[arg-type]
+                                   year_end=YEAR_END)
+    assert card is not None and card.visits and card.rules
+    assert all(conn.answered[-1])  # the owner: every read has rows
+    assert await pupils.pupil_card(conn, bob, pupil_id, today=TODAY,  # type: ignore[arg-type]
+                                   year_end=YEAR_END) is None
+    assert conn.answered[-1] == [[], [], [], []]
+    await rights.record(service.conn, pupil_id, "restriction", TODAY, actor="os:dpo", now=NOW)
+    with pytest.raises(rights.Restricted):
+        await pupils.pupil_card(conn, ann, pupil_id, today=TODAY,  # type: ignore[arg-type]
+                                year_end=YEAR_END)
+    assert conn.answered[-1][1:] == [[], [], []]  # only the row saying it is restricted
