@@ -139,11 +139,14 @@ async def append_many(conn: Conn, entries: Sequence[NewEntry], *,
         rows.append((seq, moment, entry.actor, entry.action, entry.target, entry.reason,
                      detail_text, prev_hash, digest))
         prev_hash = digest
-    await conn.executemany(
+    # Nothing reads them back in the transaction: on PostgreSQL they go with its next
+    # statement or its COMMIT, not in a round trip of their own.
+    await conn.executemany_with_next(
         "INSERT INTO audit (seq, at, actor, action, target, reason, detail, prev_hash, hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     if named:
-        await conn.executemany("INSERT INTO audit_targets (target, seq) VALUES (?, ?)", named)
+        await conn.executemany_with_next(
+            "INSERT INTO audit_targets (target, seq) VALUES (?, ?)", named)
     return seq
 
 

@@ -54,6 +54,11 @@ class Conn(Protocol):
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each of `rows`."""
 
+    async def executemany_with_next(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """`executemany` for rows nothing in the transaction reads back: on PostgreSQL
+        they are sent with the transaction's next statement, or with its COMMIT (one
+        round trip for both), so an error they meet is raised there; at once on SQLite."""
+
     async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
         """Every row a query returns."""
 

@@ -54,6 +54,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.adapt import Dumper, Loader
+from psycopg.pq import TransactionStatus
 from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -288,6 +289,11 @@ async def _configure(raw: psycopg.AsyncConnection[Any]) -> None:
 # --- the connection inside a transaction -----------------------------------------------
 
 
+# More rows than this go by executemany at once (an import's thousands of alert entries):
+# one pipelined statement each is cheap for a few, not for thousands.
+WITH_NEXT_AT_MOST = 64
+
+
 class PgConn:
     """One transaction's connection: the Conn interface over a psycopg connection.
 
@@ -305,6 +311,7 @@ class PgConn:
         # Statements whose answers nobody reads (the transaction's BEGIN, an advisory
         # lock), sent in one pipeline with the next statement: one round trip for all.
         self._pending: list[tuple[str, Params]] = [] if begin is None else [(begin, ())]
+        self._writes_pending = False  # rows waiting in _pending: COMMIT must send them
         self.begun = False  # BEGIN has been sent: there is a transaction to end
         # No BEGIN: a @one_statement read, one SELECT in autocommit, its own snapshot.
         self._one_statement = begin is None
@@ -344,6 +351,7 @@ class PgConn:
         """Send what waits for the next statement, with `then` (in one pipeline: one
         round trip), before psycopg sends anything itself; the cursors of `then`."""
         statements, self._pending = [*self._pending, *then], []
+        self._writes_pending = False
         if not statements:
             return []
         self.begun = not self._one_statement
@@ -372,6 +380,25 @@ class PgConn:
                 await cursor.executemany(translate(sql), rows)
             except psycopg.Error as exc:
                 raise _terse(exc) from None
+
+    async def executemany_with_next(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Rows to write with the next statement, or the COMMIT: no round trip of their own."""
+        self._one_more(None)
+        rows = list(rows)
+        if not self.writable or len(rows) > WITH_NEXT_AT_MOST:
+            await self.executemany(sql, rows)  # a read refuses it as any write
+            return
+        self._counter.add()
+        text = translate(sql)
+        self._pending += [(text, tuple(row)) for row in rows]
+        self._writes_pending = True
+
+    async def commit(self) -> None:
+        """End the transaction: COMMIT, with the rows still waiting to be written."""
+        if self._writes_pending:
+            await self._send_pending(("COMMIT", ()))
+        elif self.begun:
+            await self._raw.execute("COMMIT")
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
         cursor = await self._cursor(translate(sql), params)
@@ -614,16 +641,17 @@ class PostgresDatabase(Database):
         try:
             result = await call(conn)
             committing = True
-            if conn.begun and conn.writable:
-                await asyncio.shield(raw.execute("COMMIT"))
+            if conn.writable:
+                await asyncio.shield(conn.commit())
             return result
         except BaseException as exc:
             lost = isinstance(exc, psycopg.OperationalError) and raw.broken
             if committing and lost:
                 raise DatabaseUnavailable("the connection to the database was lost while "
                                           "saving: the change may not have been saved") from None
-            # A failed COMMIT has ended the transaction already.
-            if not committing and conn.begun and not raw.broken:
+            # A failed COMMIT has ended the transaction already; rows sent with it that
+            # failed left it aborted, the COMMIT not run.
+            if not raw.broken and raw.info.transaction_status != TransactionStatus.IDLE:
                 await _rollback(raw)
             if lost:
                 raise _Retry(_reason(exc, self.url)) from None

@@ -56,11 +56,15 @@ R = TypeVar("R")
 
 
 class _InTurn:
-    """Queries sent "together" run one after another: SQLite has no round trip to save."""
+    """Statements sent "together" or "with the next" run at once, one after another:
+    SQLite has no round trip to save."""
 
     async def fetchall_together(self, *queries: tuple[str, Params]) -> list[list[Any]]:
         return [await self.fetchall(sql, params)  # type: ignore[attr-defined]
                 for sql, params in queries]
+
+    async def executemany_with_next(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self.executemany(sql, rows)  # type: ignore[attr-defined]
 
 
 class AioConn(_InTurn):

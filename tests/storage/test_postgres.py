@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from bot.settings import DatabaseUrl
+from bot.storage import audit
 from bot.storage.db import Conn, Database, DatabaseError, one_statement
 from bot.storage.postgres import DatabaseUnavailable, PgConn, PostgresDatabase, connection_info
 from tests.pg import PASSWORD, Cluster, settings_for
@@ -139,10 +140,10 @@ async def test_a_one_statement_read_refuses_a_second_statement_or_a_write(
     assert await pg_db.read(alone_in_its_transaction)
 
 
-async def test_queries_sent_together_go_in_one_round_trip_with_what_waits(
-        pg_db: PostgresDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
-    await pg_db.write(add_school)
-    trips: list[list[str]] = []  # each round trip: the statements it carried
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """From now on, each round trip to the server: the first word of each statement it
+    carried (a pipeline is one trip; a statement outside one, a trip of its own)."""
+    trips: list[list[str]] = []
     pipeline, execute = psycopg.AsyncConnection.pipeline, psycopg.AsyncConnection.execute
 
     def counted_pipeline(raw: psycopg.AsyncConnection[Any]) -> Any:
@@ -156,6 +157,16 @@ async def test_queries_sent_together_go_in_one_round_trip_with_what_waits(
         trips[-1].append(str(sql).split()[0].upper())
         return await execute(raw, sql, params, **kwargs)
 
+    monkeypatch.setattr(psycopg.AsyncConnection, "pipeline", counted_pipeline)
+    monkeypatch.setattr(psycopg.AsyncConnection, "execute", counted_execute)
+    return trips
+
+
+async def test_queries_sent_together_go_in_one_round_trip_with_what_waits(
+        pg_db: PostgresDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    await pg_db.write(add_school)
+    trips = round_trips(monkeypatch)
+
     async def together(conn: PgConn) -> list[list[Any]]:
         await conn.lock("digest")
         return await conn.fetchall_together(
@@ -163,14 +174,48 @@ async def test_queries_sent_together_go_in_one_round_trip_with_what_waits(
             ("SELECT urn FROM schools WHERE urn = ?", ("none",)),
             ("SELECT count(*) FROM schools WHERE name = :name", {"name": "Oak Primary"}))
 
-    monkeypatch.setattr(psycopg.AsyncConnection, "pipeline", counted_pipeline)
-    monkeypatch.setattr(psycopg.AsyncConnection, "execute", counted_execute)
     rows = await pg_db.read(together)
     monkeypatch.undo()
     assert [[tuple(row) for row in got] for got in rows] == [[("100001",)], [], [(1,)]]
     # BEGIN, the lock and the three queries in one trip; the end of the read after.
     assert trips[0] == ["BEGIN", "SELECT", "SELECT", "SELECT", "SELECT"]
     assert len(trips) <= 2
+
+
+async def test_an_audit_entry_goes_with_the_commit(
+        pg_db: PostgresDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    trips = round_trips(monkeypatch)
+    await pg_db.write(audit.append, actor="officer:EWO1", action="view:pupil_card",
+                      reason="search", target="pupil:1")
+    monkeypatch.undo()
+    # BEGIN, the chain's lock and its head in one trip; the entry with the COMMIT.
+    assert trips == [["BEGIN", "SELECT", "SELECT"], ["INSERT", "COMMIT"]]
+    assert (await pg_db.read(audit.verify)).ok
+
+
+async def test_rows_sent_with_the_next_are_committed_seen_and_fail_the_whole_write(
+        pg_db: PostgresDatabase) -> None:
+    async def only_deferred(conn: PgConn, urn: str) -> None:
+        await conn.executemany_with_next(
+            "INSERT INTO schools (urn, name) VALUES (?, ?)", [(urn, "Oak Primary")])
+
+    await pg_db.write(only_deferred, "100001")  # nothing else sent: still committed
+    assert await pg_db.read(count, "schools") == 1
+
+    async def then_read(conn: PgConn) -> int:
+        await only_deferred(conn, "100002")
+        return await count(conn, "schools")  # sent after them, in the same trip
+
+    assert await pg_db.write(then_read) == 2
+
+    async def twice(conn: PgConn) -> None:
+        await only_deferred(conn, "100003")
+        await only_deferred(conn, "100001")  # already there: fails at the COMMIT
+
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        await pg_db.write(twice)
+    assert await pg_db.read(count, "schools") == 2  # 100003 went with it
+    assert await pg_db.read(alone_in_its_transaction)  # the connections are usable
 
 
 async def test_queries_sent_together_fail_as_any_query_would_and_count_one_statement_each(
