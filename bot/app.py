@@ -201,14 +201,8 @@ async def _hold_the_jobs_lease(application: Application, db: Database,
             jobs.run_once(callback, when=0, name=f"{name}-taken",
                           job_kwargs={"misfire_grace_time": None})
 
-    limiter = application.bot.rate_limiter
-
-    def instances(count: int) -> None:
-        if isinstance(limiter, RateLimiter):
-            limiter.share(count)
-
     lease = JobLease(db, settings.instance_name, seconds=settings.job_lease_seconds,
-                     on_taken=taken, on_instances=instances)
+                     on_taken=taken)
     await lease.renew()
     application.bot_data[LEASE_KEY] = lease
     application.bot_data[LEASE_TASK_KEY] = asyncio.create_task(lease.run(), name="jobs lease")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import time
 import warnings
 from collections import deque
@@ -20,8 +19,6 @@ from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.storage.chatlocks import ChatLocks, LocalOnly
-
-log = logging.getLogger(__name__)
 
 # Telegram's 429 names the seconds to wait. Up to this long, the request is sent again
 # after the wait (the person's chat waits with it); a longer wait goes back to the
@@ -208,13 +205,6 @@ class FairTurns:
             self._dispatcher = asyncio.create_task(self._dispatch(), name="fair-turns")
         await future  # cancelled with its waiter; the dispatcher then skips it
 
-    def set_rate(self, per_second: float) -> None:
-        """From now on at most `per_second` a second (turns already earned at the old
-        rate are kept, up to a second's worth at the new one)."""
-        self._refill()
-        self._per_second = per_second
-        self._credit = min(self._credit, per_second)
-
     def close(self) -> None:
         if self._dispatcher is not None:
             self._dispatcher.cancel()
@@ -255,31 +245,11 @@ class RateLimiter(BaseRateLimiter[int]):
     Requests that name no chat (answering a button press, getMe) are not limited, as
     python-telegram-bot's AIORateLimiter does not limit them. Its 20-a-minute limit for
     groups is not kept: the bot sends nothing to groups but `leaveChat`.
-
-    The limit is the bot's, whichever instance sends: with several running (SCALE.md),
-    `share(n)` keeps this one to its share, a n-th of it.
     """
 
     def __init__(self, per_second: float = 30.0) -> None:
-        self._whole = per_second
         self._per_second = per_second
         self._turns: FairTurns | None = None
-
-    @property
-    def per_second(self) -> float:
-        """This instance's limit now."""
-        return self._per_second
-
-    def share(self, instances: int) -> None:
-        """`instances` are sending (this one among them): keep to a share of the limit."""
-        per_second = self._whole / max(1, instances)
-        if per_second == self._per_second:
-            return
-        self._per_second = per_second
-        if self._turns is not None:
-            self._turns.set_rate(per_second)
-        log.info("%d instances running: this one sends up to %.1f messages a second",
-                 max(1, instances), per_second)
 
     async def initialize(self) -> None:
         self._turns = FairTurns(self._per_second)

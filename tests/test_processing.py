@@ -92,36 +92,3 @@ async def test_requests_naming_no_chat_are_not_held() -> None:
             task.cancel()
         await asyncio.gather(*blocked, return_exceptions=True)
         await limiter.shutdown()
-
-
-async def test_several_instances_each_keep_to_their_share_of_the_limit() -> None:
-    """Telegram's limit is the bot's: of three instances, each sends a third of it."""
-    async def burst(limiter: RateLimiter) -> int:
-        """How many of 15 requests to one chat go at once, the rest waiting their turn."""
-        await limiter.initialize()
-        sent: list[int] = []
-
-        async def send(n: int) -> bool:
-            sent.append(n)
-            return True
-
-        tasks = [asyncio.create_task(limiter.process_request(
-            send, (n,), {}, "sendMessage", {"chat_id": 1}, None)) for n in range(15)]
-        await asyncio.sleep(0)  # each has asked for its turn once
-        at_once = len(sent)
-        try:
-            async with asyncio.timeout(5):
-                await asyncio.gather(*tasks)  # the rest go at the (shared) rate
-        finally:
-            await limiter.shutdown()
-        assert sorted(sent) == list(range(15))
-        return at_once
-
-    alone = RateLimiter(per_second=30)
-    assert await burst(alone) == 15
-    shared = RateLimiter(per_second=30)
-    shared.share(3)
-    assert shared.per_second == 10
-    assert await burst(shared) == 10
-    shared.share(1)
-    assert shared.per_second == 30

@@ -47,17 +47,12 @@ class JobLease:
 
     def __init__(self, db: Database, instance: str, *, seconds: float,
                  on_taken: Callable[[], None] | None = None,
-                 on_instances: Callable[[int], None] | None = None,
                  wall: Callable[[], datetime] = lambda: datetime.now(UTC),
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.db = db
         self.instance = instance
         self.duration = timedelta(seconds=seconds)
         self.on_taken = on_taken
-        # Told after each renewal how many instances ran within the lease's length
-        # (each records itself at every renewal): they share Telegram's limit.
-        self.on_instances = on_instances
-        self.instances = 1
         self._wall = wall
         self._monotonic = monotonic
         self.fence: int | None = None
@@ -77,14 +72,10 @@ class JobLease:
         """Take or renew the lease once; True when it was just taken (newly leader)."""
         began, now = self._monotonic(), self._wall()
         try:
-            fence, instances = await self.db.write(_take_or_renew, self.instance, now,
-                                                   self.duration)
+            fence = await self.db.write(_take_or_renew, self.instance, now, self.duration)
         except DatabaseError as exc:
             log.warning("jobs lease not renewed: %s", exc)
             return False
-        self.instances = instances
-        if self.on_instances is not None:
-            self.on_instances(instances)
         taken = fence is not None and fence != self.fence
         if fence is None and self.fence is not None:
             log.info("instance %s no longer runs the scheduled jobs", self.instance)
@@ -112,11 +103,9 @@ class JobLease:
 
 
 async def _take_or_renew(conn: Conn, instance: str, now: datetime,
-                         duration: timedelta) -> tuple[int | None, int]:
-    """The fence (None: another holds the lease) and how many instances are running."""
+                         duration: timedelta) -> int | None:
     await leases.seen(conn, instance, now)
-    fence = await leases.take_or_renew(conn, leases.JOBS, instance, now, duration)
-    return fence, max(1, await leases.running(conn, now - duration))
+    return await leases.take_or_renew(conn, leases.JOBS, instance, now, duration)
 
 
 def leader_only(job: Job) -> Callable[[ContextTypes.DEFAULT_TYPE], Awaitable[None]]:

@@ -103,12 +103,6 @@ async def seen(conn: Conn, instance: str, now: datetime) -> None:
                        (stamp(now - FORGET_INSTANCES_AFTER),))
 
 
-async def running(conn: Conn, since: datetime) -> int:
-    """How many instances have been seen since `since`."""
-    return int(await conn.fetchval("SELECT count(*) FROM instances WHERE seen >= ?",
-                                   (stamp(since),)) or 0)
-
-
 async def seen_since(conn: Conn, since: datetime) -> list[tuple[str, str]]:
     """(name, last seen) of every instance seen since `since`, by name."""
     rows = await conn.fetchall(

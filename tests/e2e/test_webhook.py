@@ -18,7 +18,6 @@ from bot.cli import CliEnv, main
 from bot.clock import FixedClock
 from bot.handlers import access
 from bot.harness import WEBHOOK_SECRET, RunningBot
-from bot.jobs.leader import LEASE_KEY
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage import officers as officer_store
@@ -235,25 +234,3 @@ async def test_two_instances_behind_a_balancer_share_the_updates(
         reached = {post.url for post in standin.webhook_posts}
         assert reached == {first.webhook_url, second.webhook_url}
 
-
-async def test_instances_share_telegrams_limit_between_them(
-        settings: Settings, standin: BotApiStandIn, db: Database, clock: FixedClock) -> None:
-    """Telegram's 30 messages a second are the bot's: two instances send 15 each; one
-    process on SQLite keeps all 30."""
-    public = "https://bot.example.test/telegram"
-    named = [settings.model_copy(update={"instance_name": name}) for name in ("one", "two")]
-    async with RunningBot(named[0], standin, clock=clock, db=db, webhook=True,
-                          public_url=public) as first, \
-            RunningBot(named[1], standin, clock=clock, db=db, webhook=True,
-                       public_url=public) as second:
-        bots = [first.application, second.application]
-        assert bots[0] is not None and bots[1] is not None
-        lease = bots[0].bot_data.get(LEASE_KEY)
-        if db.dialect == "sqlite":
-            assert lease is None
-            expected = 30.0
-        else:
-            await lease.renew()  # as every third of a lease: now it has seen the other
-            expected = 15.0
-        limits = [application.bot.rate_limiter.per_second for application in bots]
-        assert limits == [expected, expected]

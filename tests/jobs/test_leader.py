@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -65,18 +65,3 @@ async def test_a_job_runs_only_on_the_holder_and_a_lost_lease_ends_it_quietly(
     assert "its writes were refused" in caplog.text
     seen = await pg_db.read(leases.seen_since, datetime(2000, 1, 1, tzinfo=UTC))
     assert "written-under-a-lost-lease" not in [name for name, _ in seen]
-
-
-async def test_every_renewal_counts_the_instances_running_within_the_lease(
-        pg_db: PostgresDatabase) -> None:
-    now = datetime.now(UTC)
-    told: list[int] = []
-    a = JobLease(pg_db, "a", seconds=30, on_instances=told.append, wall=lambda: now)
-    b = JobLease(pg_db, "b", seconds=30, wall=lambda: now)
-    gone = JobLease(pg_db, "gone", seconds=30, wall=lambda: now - timedelta(seconds=31))
-    await gone.renew()  # last seen longer ago than a lease lasts: not counted
-    await a.renew()
-    assert (a.instances, told) == (1, [1])
-    await b.renew()
-    await a.renew()
-    assert (a.instances, b.instances, told) == (2, 2, [1, 2])
