@@ -31,6 +31,12 @@ from bot.webhook import start as start_application
 WEBHOOK_SECRET = "harness-webhook-secret"
 
 
+def talking_to(settings: Settings, standin: BotApiStandIn) -> Settings:
+    """`settings` with the stand-in's token and address: a bot built on them talks to it."""
+    return settings.model_copy(update={"telegram_token": SecretStr(standin.token),
+                                       "telegram_api_url": standin.base_url})
+
+
 class RunningBot:
     """Start and stop the whole Application, polling the stand-in or serving its webhook."""
 
@@ -38,9 +44,7 @@ class RunningBot:
                  db: Database, rate_limiter: BaseRateLimiter | None = None,
                  webhook: bool = False, public_url: str | None = None,
                  registry: Registry = REGISTRY) -> None:
-        self.settings = settings.model_copy(update={
-            "telegram_token": SecretStr(standin.token),
-            "telegram_api_url": standin.base_url})
+        self.settings = talking_to(settings, standin)
         self.standin = standin
         self.clock = clock
         self.db = db

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from pydantic import SecretStr
 from telegram import Bot
 from telegram.error import Conflict
 
@@ -17,7 +16,7 @@ from bot.app import ALLOWED_UPDATES, build_application
 from bot.cli import CliEnv, main
 from bot.clock import FixedClock
 from bot.handlers import access
-from bot.harness import WEBHOOK_SECRET, RunningBot
+from bot.harness import WEBHOOK_SECRET, RunningBot, talking_to
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage import officers as officer_store
@@ -116,9 +115,8 @@ async def test_healthz_is_503_until_updates_are_taken_and_once_they_stop(
         settings: Settings, standin: BotApiStandIn, clock: FixedClock, db: Database) -> None:
     """A load balancer sends nothing to an instance still starting: had /healthz said 200
     once the database answered, its first updates would have been refused with 503."""
-    settings = settings.model_copy(update={"telegram_token": SecretStr(standin.token),
-                                           "telegram_api_url": standin.base_url})
-    application = build_application(settings, clock=clock, db=db, polling=False)
+    application = build_application(talking_to(settings, standin), clock=clock, db=db,
+                                    polling=False)
     server = WebhookServer(application, secret=WEBHOOK_SECRET, host="127.0.0.1", port=0)
     await server.start()
     base = f"http://127.0.0.1:{server.port}"
@@ -174,9 +172,7 @@ async def test_get_updates_is_refused_while_a_webhook_is_set(
 
 def cli(settings: Settings, standin: BotApiStandIn, *argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    env = CliEnv(settings_factory=lambda: settings.model_copy(update={
-        "telegram_token": SecretStr(standin.token),
-        "telegram_api_url": standin.base_url}), out=out, err=err)
+    env = CliEnv(settings_factory=lambda: talking_to(settings, standin), out=out, err=err)
     return main(list(argv), env), out.getvalue(), err.getvalue()
 
 
@@ -233,4 +229,3 @@ async def test_two_instances_behind_a_balancer_share_the_updates(
             assert "/pupils" in (await user.next_message()).text
         reached = {post.url for post in standin.webhook_posts}
         assert reached == {first.webhook_url, second.webhook_url}
-
