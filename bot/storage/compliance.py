@@ -177,8 +177,7 @@ async def record_since(conn: Conn, today: date) -> None:
 
 
 async def _since(conn: Conn) -> date | None:
-    value = await conn.fetchval("SELECT value FROM meta WHERE key = ?", (SINCE_KEY,))
-    return None if value is None else date.fromisoformat(value)
+    return _day(await conn.fetchval("SELECT value FROM meta WHERE key = ?", (SINCE_KEY,)))
 
 
 def _day(value: str | None) -> date | None:

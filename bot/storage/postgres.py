@@ -322,7 +322,7 @@ class PgConn:
         that is not a SELECT (`sql` None: a lock, a stream, the raw connection)."""
         if not self._one_statement:
             return
-        if self._sent or sql is None or not sql.lstrip()[:6].upper() == "SELECT":
+        if self._sent or sql is None or sql.lstrip()[:6].upper() != "SELECT":
             raise RuntimeError("a @one_statement read sends one SELECT and nothing else")
         self._sent = True
 

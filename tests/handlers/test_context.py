@@ -33,10 +33,9 @@ def test_a_handler_without_the_gate_s_verdict_fails_loudly() -> None:
 
 
 def test_the_verdict_is_this_context_s_alone() -> None:
-    officer = OFFICER
     admitted, other = _context(), _context()
-    admitted.admit(officer)
-    assert admitted.officer is officer
+    admitted.admit(OFFICER)
+    assert admitted.officer is OFFICER
     assert admitted.chat_data is not None and "ewo.officer" not in admitted.chat_data
     with pytest.raises(RuntimeError):
         _ = other.officer
@@ -45,7 +44,6 @@ def test_the_verdict_is_this_context_s_alone() -> None:
 
 
 async def test_the_gate_s_open_conversation_is_used_as_read_and_read_when_it_was_not() -> None:
-    officer = OFFICER
     now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
     talk = Conversation(1, "visit", "outcome", "ab12cd34", None, {}, None, now,
                         now + timedelta(hours=1))
@@ -59,9 +57,9 @@ async def test_the_gate_s_open_conversation_is_used_as_read_and_read_when_it_was
     context = _context()
     context.application.bot_data["services"] = SimpleNamespace(db=Db(), clock=FixedClock(now))
     for seen in (talk, None):
-        context.admit(officer, seen)
+        context.admit(OFFICER, seen)
         assert await context.open_conversation() is seen
     assert read == []
-    context.admit(officer)  # admitted without it (a kept search replayed): read now
+    context.admit(OFFICER)  # admitted without it (a kept search replayed): read now
     assert await context.open_conversation() is talk
     assert read == [1]
