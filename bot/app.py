@@ -45,6 +45,7 @@ from bot.jobs import digest, pathway_reminders, sweeper, visit_drafts
 from bot.jobs import outbox as outbox_jobs
 from bot.jobs import retention as retention_jobs
 from bot.jobs.leader import LEASE_KEY, JobLease
+from bot.jobs.send_budget import SendBudget
 from bot.logs import pin_library_loggers
 from bot.processing import PerChatUpdateProcessor, RateLimiter
 from bot.settings import Settings
@@ -57,6 +58,7 @@ from bot.storage.rights import Restricted
 log = logging.getLogger(__name__)
 START_JOBS_KEY = "ewo.start_jobs"  # bot_data: the jobs run at start, and on taking the lease
 LEASE_TASK_KEY = "ewo.lease_task"  # bot_data: the task renewing the jobs lease
+BUDGET_KEY = "ewo.send_budget"  # bot_data: (SendBudget, the task refreshing it)
 CHAT_LOCKS_KEY = "ewo.chat_locks"  # bot_data: each chat's lock in the database (several instances)
 JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
 
@@ -187,6 +189,7 @@ async def _post_init(application: Application) -> None:
         processor.use_locks(locks)
     if db.dialect != "sqlite":
         await _hold_the_jobs_lease(application, db, wiring.settings)
+        _share_the_send_rate(application, db, wiring.settings)
 
 
 async def _hold_the_jobs_lease(application: Application, db: Database,
@@ -208,9 +211,28 @@ async def _hold_the_jobs_lease(application: Application, db: Database,
     application.bot_data[LEASE_TASK_KEY] = asyncio.create_task(lease.run(), name="jobs lease")
 
 
+def _share_the_send_rate(application: Application, db: Database, settings: Settings) -> None:
+    """Several instances may send for this bot: Telegram's limit is shared between them
+    (bot/jobs/send_budget.py)."""
+    limiter = application.bot.rate_limiter
+    if not isinstance(limiter, RateLimiter):
+        return  # a test's own limiter
+    budget = SendBudget(db, settings.instance_name, limiter)
+    application.bot_data[BUDGET_KEY] = (budget, asyncio.create_task(budget.run(),
+                                                                    name="send budget"))
+
+
 async def _post_shutdown(application: Application) -> None:
     wiring: Wiring = application.bot_data["wiring"]
     services: Services | None = application.bot_data.get(SERVICES_KEY)
+    shared: tuple[SendBudget, asyncio.Task[None]] | None = application.bot_data.pop(
+        BUDGET_KEY, None)
+    if shared is not None:
+        budget, refreshing = shared
+        refreshing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refreshing
+        await budget.forget()
     task: asyncio.Task[None] | None = application.bot_data.pop(LEASE_TASK_KEY, None)
     if task is not None:
         task.cancel()

@@ -183,6 +183,7 @@ class FairTurns:
     def __init__(self, per_second: float, *,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._per_second = per_second
+        self._burst = per_second
         self._clock = clock
         self._credit = per_second
         self._updated = clock()
@@ -192,6 +193,27 @@ class FairTurns:
     @property
     def waiting(self) -> int:
         return sum(len(queue) for queue in self._queues.values())
+
+    @property
+    def per_second(self) -> float:
+        return self._per_second
+
+    @per_second.setter
+    def per_second(self, rate: float) -> None:
+        """A new rate from now on (the turns earned so far kept)."""
+        self._refill()
+        self._per_second = rate
+
+    @property
+    def burst(self) -> float:
+        """The turns a quiet spell can save up (a second's worth unless told)."""
+        return self._burst
+
+    @burst.setter
+    def burst(self, turns: float) -> None:
+        self._refill()
+        self._burst = turns
+        self._credit = min(self._credit, turns)
 
     async def turn(self, key: Hashable) -> None:
         """Return when `key` may send one request."""
@@ -215,7 +237,7 @@ class FairTurns:
 
     def _refill(self) -> None:
         now = self._clock()
-        self._credit = min(self._per_second,
+        self._credit = min(self._burst,
                            self._credit + (now - self._updated) * self._per_second)
         self._updated = now
 
@@ -242,17 +264,71 @@ class RateLimiter(BaseRateLimiter[int]):
     (FairTurns), so one chat's backlog never delays another chat's reply. A request
     Telegram answers with a short wait (429) is sent again after it, in its chat's turn.
 
+    With several instances sending for one bot, each keeps a share of the limit
+    (`per_second`, `burst`), which bot/jobs/send_budget.py sets from what the others
+    report; `sent_in_last_second` is this instance's report.
+
     Requests that name no chat (answering a button press, getMe) are not limited, as
     python-telegram-bot's AIORateLimiter does not limit them. Its 20-a-minute limit for
     groups is not kept: the bot sends nothing to groups but `leaveChat`.
     """
 
-    def __init__(self, per_second: float = 30.0) -> None:
+    def __init__(self, per_second: float = 30.0, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = per_second
         self._per_second = per_second
+        self._burst = per_second
+        self._clock = clock
         self._turns: FairTurns | None = None
+        self._sent: deque[float] = deque()  # when each turn of the last second was taken
 
     async def initialize(self) -> None:
-        self._turns = FairTurns(self._per_second)
+        self._turns = self._new_turns()
+
+    @property
+    def per_second(self) -> float:
+        """The rate this limiter keeps now: `limit`, or the share of it left to this
+        instance when several send for one bot (bot/jobs/send_budget.py)."""
+        return self._per_second
+
+    @per_second.setter
+    def per_second(self, rate: float) -> None:
+        self._per_second = rate
+        if self._turns is not None:
+            self._turns.per_second = rate
+
+    @property
+    def burst(self) -> float:
+        """How many may go at once after a quiet spell: `limit`, or this instance's part
+        of it when several send for one bot."""
+        return self._burst
+
+    @burst.setter
+    def burst(self, turns: float) -> None:
+        self._burst = turns
+        if self._turns is not None:
+            self._turns.burst = turns
+
+    def _new_turns(self) -> FairTurns:
+        turns = FairTurns(self._per_second, clock=self._clock)
+        turns.burst = self._burst
+        return turns
+
+    def sent_in_last_second(self) -> int:
+        """Requests that took a turn within the last second."""
+        self._forget_before(self._clock() - 1.0)
+        return len(self._sent)
+
+    def _forget_before(self, moment: float) -> None:
+        while self._sent and self._sent[0] < moment:
+            self._sent.popleft()
+
+    async def _turn(self, chat: str) -> None:
+        assert self._turns is not None
+        await self._turns.turn(chat)
+        now = self._clock()
+        self._forget_before(now - 1.0)
+        self._sent.append(now)
 
     async def shutdown(self) -> None:
         if self._turns is not None:
@@ -271,8 +347,8 @@ class RateLimiter(BaseRateLimiter[int]):
         if chat is None:
             return await callback(*args, **kwargs)
         if self._turns is None:
-            self._turns = FairTurns(self._per_second)
-        await self._turns.turn(str(chat))
+            self._turns = self._new_turns()
+        await self._turn(str(chat))
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as exc:
@@ -280,7 +356,7 @@ class RateLimiter(BaseRateLimiter[int]):
             if wait > SHORT_WAIT:
                 raise
         await asyncio.sleep(wait.total_seconds())
-        await self._turns.turn(str(chat))
+        await self._turn(str(chat))
         return await callback(*args, **kwargs)
 
 

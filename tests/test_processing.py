@@ -92,3 +92,104 @@ async def test_requests_naming_no_chat_are_not_held() -> None:
             task.cancel()
         await asyncio.gather(*blocked, return_exceptions=True)
         await limiter.shutdown()
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_the_limiter_counts_what_it_sent_in_the_last_second() -> None:
+    clock = _Clock()
+    limiter = RateLimiter(clock=clock)
+    await limiter.initialize()
+
+    async def send() -> bool:
+        return True
+
+    try:
+        for chat in (1, 2, 2):
+            await limiter.process_request(send, (), {}, "sendMessage", {"chat_id": chat}, None)
+        await limiter.process_request(send, (), {}, "answerCallbackQuery",
+                                      {"callback_query_id": "7"}, None)  # not a message
+        assert limiter.sent_in_last_second() == 3
+        clock.now += 0.6
+        await limiter.process_request(send, (), {}, "sendMessage", {"chat_id": 3}, None)
+        assert limiter.sent_in_last_second() == 4
+        clock.now += 0.5
+        assert limiter.sent_in_last_second() == 1  # the first three are over a second old
+    finally:
+        await limiter.shutdown()
+
+
+async def test_a_smaller_share_holds_the_limiter_to_it_from_then_on() -> None:
+    """Several instances sharing Telegram's limit: this one is given 2 a second of the
+    30, and a burst of 2. Of five requests at once two go, the others wait for turns
+    earned at 2 a second."""
+    clock = _Clock()
+    limiter = RateLimiter(clock=clock)
+    await limiter.initialize()
+    sent: list[int] = []
+    third = asyncio.Event()
+
+    async def send(number: int) -> bool:
+        sent.append(number)
+        if len(sent) == 3:
+            third.set()
+        return True
+
+    limiter.per_second = limiter.burst = 2
+    assert limiter.limit == 30 and limiter.per_second == 2
+    requests = [asyncio.create_task(limiter.process_request(
+        send, (n,), {}, "sendMessage", {"chat_id": n}, None)) for n in range(5)]
+    try:
+        for _ in range(5):
+            await asyncio.sleep(0)  # every request has had its chance to go at once
+        assert sent == [0, 1]
+        clock.now += 0.5  # one more turn earned
+        async with asyncio.timeout(5):
+            await third.wait()
+        assert sent == [0, 1, 2]
+        limiter.per_second = limiter.burst = 30  # the others stopped: the whole limit again
+        clock.now += 0.1  # three more turns at 30 a second
+        async with asyncio.timeout(5):
+            await asyncio.gather(*requests)
+        assert sent == [0, 1, 2, 3, 4]
+    finally:
+        for task in requests:
+            task.cancel()
+        await asyncio.gather(*requests, return_exceptions=True)
+        await limiter.shutdown()
+
+
+async def test_a_smaller_burst_lets_only_that_many_go_at_once() -> None:
+    """Three instances running: a quiet one may send 10 at once, not the whole 30."""
+    clock = _Clock()
+    limiter = RateLimiter(clock=clock)
+    await limiter.initialize()
+    sent: list[int] = []
+
+    async def send(number: int) -> bool:
+        sent.append(number)
+        return True
+
+    limiter.burst = 10
+    requests = [asyncio.create_task(limiter.process_request(
+        send, (n,), {}, "sendMessage", {"chat_id": n}, None)) for n in range(15)]
+    try:
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert sent == list(range(10))
+        assert limiter.per_second == 30  # then at the whole rate
+        clock.now += 1  # a second: turns for all five left
+        async with asyncio.timeout(5):
+            await asyncio.gather(*requests)
+        assert sent == list(range(15))
+    finally:
+        for task in requests:
+            task.cancel()
+        await asyncio.gather(*requests, return_exceptions=True)
+        await limiter.shutdown()

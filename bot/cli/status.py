@@ -1,7 +1,8 @@
 """`ewobot status`: this deployment at a glance (SCALE.md): the database backend and
-schema version, the instances seen in the last minute and which one runs the scheduled
-jobs, the outbox's pending and undelivered counts, and what Telegram says of the
-webhook (one line when it cannot be asked). Read-only: no database, exit 1."""
+schema version, the instances seen in the last minute (with what each sent to Telegram
+in its last second) and which one runs the scheduled jobs, the outbox's pending and
+undelivered counts, and what Telegram says of the webhook (one line when it cannot be
+asked). Read-only: no database, exit 1."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import argparse
 from datetime import UTC, datetime, timedelta
 
 from bot.cli import OK, CliEnv, CliError
-from bot.storage import leases, outbox
+from bot.jobs.send_budget import FRESH
+from bot.storage import leases, outbox, send_rates
 from bot.storage.db import Database
 
 RECENT = timedelta(minutes=1)
@@ -50,8 +52,9 @@ async def _instance_lines(db: Database, now: datetime) -> list[str]:
     seen = await db.read(leases.seen_since, now - RECENT)
     lease = await db.read(leases.current, leases.JOBS)
     leader = lease.holder if lease is not None and lease.live(now) else None
+    sending = await db.read(send_rates.recent, now - FRESH)
     names = [f"{name}{' (runs the scheduled jobs)' if name == leader else ''}, seen "
-             f"{_ago(now, at)}" for name, at in seen]
+             f"{_ago(now, at)}{_sending(sending.get(name))}" for name, at in seen]
     lines = [f"instances seen in the last minute: {len(seen)}"]
     lines += [f"  {name}" for name in names]
     if leader is None:
@@ -60,6 +63,11 @@ async def _instance_lines(db: Database, now: datetime) -> list[str]:
         assert lease is not None
         lines.append(f"scheduled jobs: {leader} (lease {lease.fence}, until {lease.expires})")
     return lines
+
+
+def _sending(sent: int | None) -> str:
+    """What an instance sent to Telegram in its last second (its report a moment ago)."""
+    return "" if sent is None else f", {sent} messages in its last second"
 
 
 def _ago(now: datetime, stamped: str) -> str:

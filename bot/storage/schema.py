@@ -454,6 +454,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER audit_targets_no_delete BEFORE DELETE ON audit_targets
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     """,
+    # 2: how many messages each instance sent in its last second, so that several instances
+    # keep Telegram's limit between them (bot/jobs/send_budget.py; unused by one process)
+    """
+    CREATE TABLE send_rates (
+        instance TEXT PRIMARY KEY,
+        sent INTEGER NOT NULL,
+        at TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -485,6 +485,14 @@ CREATE TRIGGER audit_targets_no_truncate BEFORE TRUNCATE ON audit_targets
 MIGRATIONS: tuple[str, ...] = (
     # 1: the whole service
     _V1 + _no_statistics(),
+    # 2: each instance's recent messages a second (bot/jobs/send_budget.py)
+    """
+CREATE TABLE send_rates (
+    instance TEXT COLLATE "C" PRIMARY KEY,
+    sent BIGINT NOT NULL,
+    at TEXT COLLATE "C" NOT NULL
+);
+""",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

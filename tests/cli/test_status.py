@@ -13,7 +13,7 @@ from bench.drills.custody import closed_port
 from bot.cli import CliEnv, main
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
-from bot.storage import leases, outbox, schema, schema_postgres
+from bot.storage import leases, outbox, schema, schema_postgres, send_rates
 from bot.storage.db import Conn, Database
 from tests.cli.conftest import Cli, Result
 from tests.cli.test_run import TOKEN
@@ -76,6 +76,7 @@ async def test_status_on_postgres_names_the_instances_the_leader_and_the_webhook
             await db.write(_messages, now)
             await db.write(leases.seen, "web-1", now - timedelta(seconds=5))
             await db.write(leases.seen, "web-2", now - timedelta(seconds=2))
+            await db.write(send_rates.report, "web-2", 12, now, timedelta(seconds=2))
             await db.write(leases.seen, "gone", now - timedelta(minutes=5))
             fence = await db.write(leases.take_or_renew, leases.JOBS, "web-2", now,
                                    timedelta(seconds=30))
@@ -95,6 +96,8 @@ async def test_status_on_postgres_names_the_instances_the_leader_and_the_webhook
     assert lines[1] == "instances seen in the last minute: 2"
     assert lines[2].startswith("  web-1, seen ")
     assert lines[3].startswith("  web-2 (runs the scheduled jobs), seen ")
+    assert lines[3].endswith(" s ago, 12 messages in its last second")
+    assert "messages" not in lines[2]  # web-1 sent nothing lately (no report)
     assert lines[4].startswith(f"scheduled jobs: web-2 (lease {fence}, until ")
     assert lines[5] == "outbox: 3 pending, 1 undelivered"
     assert lines[6].startswith("webhook: https://bot.example.test/telegram; 1 pending "

@@ -23,6 +23,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from bot.handlers import pupils as pupil_handlers
 from bot.harness import enrol_directly
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.settings import Settings
-from bot.storage import audit
+from bot.storage import audit, send_rates
 from bot.storage import officers as officer_store
 from bot.storage import outbox as outbox_store
 from bot.storage.db import Conn, Database
@@ -138,6 +139,13 @@ async def test_bursts_of_updates_over_three_instances_are_answered_once_and_in_o
     for user, _, _ in officers:
         assert len(user.history) == ANSWERS, [message.text for message in user.history]
     assert (await db.read(audit.verify)).ok  # one chain, whichever instance wrote
+    # Each instance reports what it sends, for the others to leave Telegram's limit be.
+    names = {instance.name for instance in deployment.instances}
+
+    async def reporting() -> bool:
+        since = datetime.now(UTC) - timedelta(seconds=2)
+        return set(await db.read(send_rates.recent, since)) == names
+    await until(reporting, 10, "every instance reporting its sending")
 
 
 async def test_officers_search_and_record_a_visit_each_over_three_instances(

@@ -63,6 +63,28 @@ async def test_newer_schema_is_refused(settings: Settings) -> None:
         await Database.open(settings)
 
 
+@pytest.mark.sqlite_only("PRAGMA user_version")
+async def test_a_database_at_schema_1_is_brought_up_to_date_keeping_its_rows(
+        settings: Settings) -> None:
+    """Opening a service an earlier release created (schema 1: all but the send rates)
+    runs the later migrations and loses nothing."""
+    await (await Database.open(settings)).close()
+    raw = sqlite3.connect(settings.database)
+    raw.execute("DROP TABLE send_rates")
+    raw.execute("INSERT INTO instances (instance, seen) VALUES ('web-1', 'then')")
+    raw.execute("PRAGMA user_version = 1")
+    raw.commit()
+    raw.close()
+    db = await Database.open(settings)
+    try:
+        assert await db.read(lambda conn: conn.fetchval("PRAGMA user_version")) == SCHEMA_VERSION
+        assert await db.read(lambda conn: conn.fetchval("SELECT instance FROM instances")) \
+            == "web-1"
+        assert await db.read(lambda conn: conn.fetchval("SELECT count(*) FROM send_rates")) == 0
+    finally:
+        await db.close()
+
+
 async def test_failed_write_rolls_back_only_its_own_rows(db: Database) -> None:
     """A coroutine's insert never rides in another coroutine's transaction."""
     entered = asyncio.Event()

@@ -155,16 +155,36 @@ async def test_instances_starting_together_migrate_once(pg_empty_url: str,
             return await migrate(raw)
 
     found = await asyncio.gather(*(start() for _ in range(4)))
-    assert sorted(found) == [0, 1, 1, 1]  # one migrated from nothing, the others waited
+    latest = schema_postgres.SCHEMA_VERSION
+    assert sorted(found) == [0, latest, latest, latest]  # one migrated, the others waited
     opened = await asyncio.gather(*(PostgresDatabase.open(settings_for(tmp_path, pg_empty_url))
                                     for _ in range(3)))
     await asyncio.gather(*(database.close() for database in opened))
     database = await PostgresDatabase.open(settings_for(tmp_path, pg_empty_url), create=False)
     try:
         assert await database.read(lambda conn: conn.fetchval(
-            f"SELECT version FROM {schema_postgres.VERSION_TABLE}")) == 1
+            f"SELECT version FROM {schema_postgres.VERSION_TABLE}")) == latest
     finally:
         await database.close()
+
+
+async def test_a_database_at_schema_1_is_brought_up_to_date_keeping_its_rows(
+        pg_empty_url: str, tmp_path: Path) -> None:
+    """`ewobot init` on a service created by an earlier release: the later migrations
+    run, once, and nothing of what was there is lost."""
+    async with await psycopg.AsyncConnection.connect(pg_empty_url, autocommit=True) as raw:
+        await raw.execute(schema_postgres.MIGRATIONS[0].encode())
+        await raw.execute(f"CREATE TABLE {schema_postgres.VERSION_TABLE} ("
+                          " singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),"
+                          " version INTEGER NOT NULL)")
+        await raw.execute(f"INSERT INTO {schema_postgres.VERSION_TABLE} (version) VALUES (1)")
+        await raw.execute("INSERT INTO instances (instance, seen) VALUES ('web-1', 'then')")
+        assert await migrate(raw) == 1
+        assert await migrate(raw) == schema_postgres.SCHEMA_VERSION
+        cursor = await raw.execute("SELECT instance FROM instances")
+        assert await cursor.fetchall() == [("web-1",)]
+        cursor = await raw.execute("SELECT count(*) FROM send_rates")
+        assert await cursor.fetchall() == [(0,)]
 
 
 async def test_opening_without_create_refuses_a_database_without_the_schema(

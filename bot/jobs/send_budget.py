@@ -1,0 +1,99 @@
+"""Telegram's limit of about 30 messages a second is the bot's, not each instance's. With
+several instances on one database, each one reports every REFRESH_SECONDS how many
+messages it sent in its last second (bot/storage/send_rates.py) and keeps for itself
+what the others leave, never less than an even share among the instances sending:
+
+- one instance busy and the others idle (or a balancer sending it everything, or the
+  job leader delivering a burst of pushed messages): it keeps the whole 30;
+- two busy: each settles on 15 within a second or two; three: 10 each;
+- one busy at 25 and another sending 2: 28 and 15, neither held below what it needs.
+
+What a quiet instance may send at once (its limiter's burst) is its even part of the
+limit among the instances running (30 alone, 10 of three), so instances that all
+become busy at the same moment (a balancer spreading a burst of updates) start with 30
+between them, not 30 each.
+
+Nothing is asked of the database on the way to Telegram: a message waits only for its
+turn in this instance's limiter (RateLimiter), whose rate this loop sets. The price is
+a lag: instances becoming busy together each send at the rate they had until their
+next refresh, a quarter of a second at most, and may pass the limit meanwhile; Telegram
+then answers some with a short wait, which the limiter honours (as one instance's
+burst always could). A report older than FRESH counts for nothing, so a killed
+instance's share is the others' within seconds; a clean stop hands it over at once.
+
+SQLite serves one process: there is no budget to share and this loop does not run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from bot.processing import RateLimiter
+from bot.storage import send_rates
+from bot.storage.db import Database, DatabaseError
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 0.25
+FRESH = timedelta(seconds=2)
+
+
+def allowance(limit: float, others: Sequence[int]) -> float:
+    """What one instance may send a second while the others sent `others` (each in its
+    last second): what they leave of `limit`, but at least an even share among the
+    instances sending (this one included), so that busy instances settle on equal
+    shares instead of starving one another."""
+    senders = 1 + sum(1 for sent in others if sent > 0)
+    return min(limit, max(limit / senders, limit - sum(others)))
+
+
+class SendBudget:
+    """This instance's share of the bot's sending rate, kept up to date by `run`."""
+
+    def __init__(self, db: Database, instance: str, limiter: RateLimiter, *,
+                 refresh_seconds: float = REFRESH_SECONDS,
+                 wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.db = db
+        self.instance = instance
+        self.limiter = limiter
+        self.refresh_seconds = refresh_seconds
+        self._wall = wall
+        self._failing = False
+
+    async def refresh(self) -> float:
+        """Report once and take the share that leaves; the share (kept as it was when
+        the database does not answer)."""
+        sent = self.limiter.sent_in_last_second()
+        try:
+            others = await self.db.write(send_rates.report, self.instance, sent,
+                                         self._wall(), FRESH)
+        except DatabaseError as exc:
+            if not self._failing:
+                log.warning("send rate not shared: %s", exc)
+            self._failing = True
+            return self.limiter.per_second
+        if self._failing:
+            log.info("send rate shared again")
+        self._failing = False
+        share = allowance(self.limiter.limit, others)
+        if share != self.limiter.per_second:
+            self.limiter.per_second = share
+        burst = self.limiter.limit / (1 + len(others))
+        if burst != self.limiter.burst:
+            self.limiter.burst = burst
+        return share
+
+    async def run(self) -> None:
+        """Refresh until cancelled."""
+        while True:
+            await self.refresh()
+            await asyncio.sleep(self.refresh_seconds)
+
+    async def forget(self) -> None:
+        """A clean stop: this instance's share goes to the others at once."""
+        with contextlib.suppress(DatabaseError):
+            await self.db.write(send_rates.forget, self.instance)
