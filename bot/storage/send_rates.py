@@ -3,7 +3,8 @@ database keep Telegram's limit of about 30 a second between them (bot/jobs/send_
 
 One row an instance, rewritten by it a few times a second while it runs and deleted
 when it stops cleanly; a row not rewritten within `fresh` (its instance killed or cut
-off) counts for nothing. Moments are the instances' own UTC clocks, as for the leases.
+off) counts for nothing, and goes after FORGET_AFTER. Moments are the instances' own
+UTC clocks, as for the leases.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.storage.db import Conn, one_statement, stamp
+
+FORGET_AFTER = timedelta(hours=1)  # the rows of instances gone (killed, never restarted)
 
 
 async def report(conn: Conn, instance: str, sent: int, now: datetime,
@@ -21,6 +24,8 @@ async def report(conn: Conn, instance: str, sent: int, now: datetime,
         "INSERT INTO send_rates (instance, sent, at) VALUES (?, ?, ?)"
         " ON CONFLICT (instance) DO UPDATE SET sent = excluded.sent, at = excluded.at",
         [(instance, sent, stamp(now))])
+    await conn.executemany_with_next("DELETE FROM send_rates WHERE at < ?",
+                                     [(stamp(now - FORGET_AFTER),)])
     rows = await conn.fetchall(
         "SELECT sent FROM send_rates WHERE instance <> ? AND at >= ?",
         (instance, stamp(now - fresh)))

@@ -28,3 +28,11 @@ async def test_a_clean_stop_forgets_the_instance_at_once(db: Database) -> None:
     await db.write(send_rates.report, "web-1", 30, NOW, FRESH)
     await db.write(send_rates.forget, "web-1")
     assert await db.write(send_rates.report, "web-2", 1, NOW, FRESH) == []
+
+
+async def test_the_rows_of_instances_gone_an_hour_are_deleted(db: Database) -> None:
+    await db.write(send_rates.report, "killed", 30, NOW, FRESH)
+    await db.write(send_rates.report, "web-1", 1, NOW + timedelta(minutes=59), FRESH)
+    assert set(await db.read(send_rates.recent, NOW)) == {"killed", "web-1"}
+    await db.write(send_rates.report, "web-1", 1, NOW + timedelta(minutes=61), FRESH)
+    assert set(await db.read(send_rates.recent, NOW)) == {"web-1"}
