@@ -171,6 +171,7 @@ async def card_rounds(workspace: Workspace, db: Database, settings: Settings,
                  for n in range(requests)] for user, pupils in people]
 
     await closed_loop(sessions(INSTANCES))  # every instance warmed up, all connections open
+    await asyncio.sleep(QUIET_SECONDS)  # the warm-up's sending forgotten before the rounds
     leader = deployment.by_name(await _until_holder(db, lambda name: name is not None,
                                                     REPLY_TIMEOUT))
     order = list(MODES)
@@ -210,8 +211,9 @@ async def card_rounds(workspace: Workspace, db: Database, settings: Settings,
 
 @dataclass(frozen=True)
 class Sending:
-    """The messages Telegram received in a flood: how many, a second on average from
-    the first to the last, and the most within any one second."""
+    """The messages Telegram received in a flood: how many, a second on average after
+    the flood's first second (the rate held, past the burst a quiet bot may send at
+    once), and the most within any one second."""
 
     messages: int
     per_second: float
@@ -220,14 +222,15 @@ class Sending:
     @classmethod
     def of(cls, moments: Sequence[float]) -> Sending:
         moments = sorted(moments)
-        if len(moments) < 2:
+        held = [moment for moment in moments if moment >= moments[0] + 1.0] if moments else []
+        if len(held) < 2:
             return cls(len(moments), 0.0, len(moments))
         busiest, start = 0, 0
         for end, moment in enumerate(moments):
             while moments[start] <= moment - 1.0:
                 start += 1
             busiest = max(busiest, end - start + 1)
-        return cls(len(moments), (len(moments) - 1) / (moments[-1] - moments[0]), busiest)
+        return cls(len(moments), (len(held) - 1) / (held[-1] - held[0]), busiest)
 
 
 def _flood_result(workspace: Workspace, floods: dict[str, Sending], leader: Instance) -> Result:
@@ -249,11 +252,13 @@ def _flood_result(workspace: Workspace, floods: dict[str, Sending], leader: Inst
         notes=[f"{scale.chat_officers} officers, {cards} cards each, each asked as soon as"
                " the last was answered: first every update to the job leader"
                f" ({leader.name}) alone, then to the three in turn, {QUIET_SECONDS:g} s"
-               " apart. Messages a second from Telegram's first sendMessage of the flood to"
-               " its last; the busiest second is any one second's window. Each instance's"
-               " limiter keeps 30 a second; the instances share it (bot/jobs/send_budget.py),"
-               " each keeping what the others leave, at least an even share, and a quiet"
-               " one's burst is a third of 30."])
+               " apart. Messages a second held from the flood's first second on (its first"
+               " second is the burst a quiet bot may send at once); the busiest second is"
+               " any one second's window (one instance alone may send 30 at once and 30 more"
+               " within the second). Each instance's limiter keeps 30 a second; the"
+               " instances share it (bot/jobs/send_budget.py): each keeps what the others"
+               " leave, at least an even share, and a quiet one keeps a third of 30, as its"
+               " rate and its burst, until it has told the others it is sending."])
 
 
 def _spread_result(workspace: Workspace, tally: Tally, leader: Instance, *, duplicated: int,

@@ -8,18 +8,20 @@ what the others leave, never less than an even share among the instances sending
 - two busy: each settles on 15 within a second or two; three: 10 each;
 - one busy at 25 and another sending 2: 28 and 15, neither held below what it needs.
 
-What a quiet instance may send at once (its limiter's burst) is its even part of the
-limit among the instances running (30 alone, 10 of three), so instances that all
-become busy at the same moment (a balancer spreading a burst of updates) start with 30
-between them, not 30 each.
+A quiet instance keeps only its even part of the limit among the instances running
+(30 alone, 10 of three), both as its rate and as what it may send at once (its
+limiter's burst), until its next refresh has told the others it is sending: instances
+that all become busy at the same moment (a balancer spreading a burst of updates) start
+with 30 between them, not 30 each.
 
 Nothing is asked of the database on the way to Telegram: a message waits only for its
 turn in this instance's limiter (RateLimiter), whose rate this loop sets. The price is
-a lag: instances becoming busy together each send at the rate they had until their
-next refresh, a quarter of a second at most, and may pass the limit meanwhile; Telegram
-then answers some with a short wait, which the limiter honours (as one instance's
-burst always could). A report older than FRESH counts for nothing, so a killed
-instance's share is the others' within seconds; a clean stop hands it over at once.
+a lag of a refresh (a quarter of a second): an instance starting alone waits that long
+before it has the whole 30, and instances becoming busy together may pass the limit
+by their even parts meanwhile; Telegram then answers some with a short wait, which the
+limiter honours (as one instance's burst always could). A report older than FRESH
+counts for nothing, so a killed instance's share is the others' within seconds; a
+clean stop hands it over at once.
 
 SQLite serves one process: there is no budget to share and this loop does not run.
 """
@@ -79,12 +81,16 @@ class SendBudget:
         if self._failing:
             log.info("send rate shared again")
         self._failing = False
+        even = self.limiter.limit / (1 + len(others))  # this one's part among those running
         share = allowance(self.limiter.limit, others)
+        if sent == 0:
+            # Quiet now: whatever comes next starts at the even part, until the next
+            # refresh has told the others; the others may be starting at this moment too.
+            share = min(share, even)
         if share != self.limiter.per_second:
             self.limiter.per_second = share
-        burst = self.limiter.limit / (1 + len(others))
-        if burst != self.limiter.burst:
-            self.limiter.burst = burst
+        if even != self.limiter.burst:
+            self.limiter.burst = even
         return share
 
     async def run(self) -> None:

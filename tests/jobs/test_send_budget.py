@@ -65,24 +65,23 @@ async def test_two_instances_on_one_database_share_the_limit_and_hand_it_back(
     clock, first, second = limiters
     one = SendBudget(pg_db, "web-1", first, wall=lambda: clock.wall)
     two = SendBudget(pg_db, "web-2", second, wall=lambda: clock.wall)
-    assert await one.refresh() == 30 and await two.refresh() == 30  # nobody sending yet
-    assert first.burst == 30  # it saw no one else when it asked
-    assert second.burst == 15  # two running: half the limit each at once
+    assert await one.refresh() == 30  # it saw no one else when it asked
+    assert first.burst == 30
+    assert await two.refresh() == 15  # two running, web-2 quiet: its even part
+    assert second.burst == 15
     await _send(first, 30)  # a burst from web-1 (the job leader delivering, say)
     assert await one.refresh() == 30  # web-2 sends nothing: web-1 keeps it all
     assert first.burst == 15  # but no more than half at once from now on
     assert await two.refresh() == 15  # web-1 takes it all: web-2 keeps its even share
-    assert second.per_second == 15
     clock.advance(0.5)
     await _send(second, 7)
     assert await two.refresh() == 15
     assert await one.refresh() == 23  # web-2 needs 7: web-1 has the rest
     assert first.per_second == 23
-    clock.advance(1.5)  # both bursts over a second old
-    assert await one.refresh() == 23  # web-2's last report (7) still counts
-    assert await two.refresh() == 30 and await one.refresh() == 30
+    clock.advance(1.5)  # both bursts over a second old: each quiet, at its even part
+    assert await one.refresh() == 15 and await two.refresh() == 15
     await _send(first, 15)
-    assert await one.refresh() == 30
+    assert await one.refresh() == 30  # web-1 sending, web-2 reported nothing sent
     assert await two.refresh() == 15
     clock.advance(0.5)
     await one.forget()  # a clean stop: its share is web-2's at once
@@ -98,6 +97,7 @@ async def test_a_killed_instances_share_passes_on_when_its_report_goes_stale(
     two = SendBudget(pg_db, "web-2", second, wall=lambda: clock.wall)
     await _send(first, 30)
     await one.refresh()
+    await _send(second, 1)
     assert await two.refresh() == 15
     clock.advance(2.5)  # web-1 killed: no report for longer than FRESH
     assert await two.refresh() == 30
