@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 0.25
 FRESH = timedelta(seconds=2)
+QUIET_REPORT = timedelta(seconds=1)  # a quiet instance's "0" rewritten this often, no more
 
 
 def allowance(limit: float, others: Sequence[int]) -> float:
@@ -65,14 +66,23 @@ class SendBudget:
         self.refresh_seconds = refresh_seconds
         self._wall = wall
         self._failing = False
+        self._reported: tuple[int, datetime] | None = None  # (sent, when) last written
 
     async def refresh(self) -> float:
         """Report once and take the share that leaves; the share (kept as it was when
-        the database does not answer)."""
-        sent = self.limiter.sent_in_last_second()
+        the database does not answer). A quiet instance that has said so rewrites its
+        report only every QUIET_REPORT (inside FRESH, so it still counts as running)
+        and otherwise only reads the others'."""
+        sent, now = self.limiter.sent_in_last_second(), self._wall()
+        quiet = (sent == 0 and self._reported is not None and self._reported[0] == 0
+                 and now - self._reported[1] < QUIET_REPORT)
         try:
-            others = await self.db.write(send_rates.report, self.instance, sent,
-                                         self._wall(), FRESH)
+            if quiet:
+                others = await self.db.read(send_rates.others, self.instance, now, FRESH)
+            else:
+                others = await self.db.write(send_rates.report, self.instance, sent, now,
+                                             FRESH)
+                self._reported = (sent, now)
         except DatabaseError as exc:
             if not self._failing:
                 log.warning("send rate not shared: %s", exc)

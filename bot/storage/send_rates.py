@@ -26,6 +26,12 @@ async def report(conn: Conn, instance: str, sent: int, now: datetime,
         [(instance, sent, stamp(now))])
     await conn.executemany_with_next("DELETE FROM send_rates WHERE at < ?",
                                      [(stamp(now - FORGET_AFTER),)])
+    return await others(conn, instance, now, fresh)
+
+
+@one_statement
+async def others(conn: Conn, instance: str, now: datetime, fresh: timedelta) -> list[int]:
+    """What each other instance reported within `fresh` of `now`, reporting nothing."""
     rows = await conn.fetchall(
         "SELECT sent FROM send_rates WHERE instance <> ? AND at >= ?",
         (instance, stamp(now - fresh)))

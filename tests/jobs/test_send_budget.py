@@ -11,6 +11,7 @@ import pytest
 
 from bot.jobs.send_budget import SendBudget, allowance
 from bot.processing import RateLimiter
+from bot.storage import send_rates
 from bot.storage.db import DatabaseError
 from bot.storage.postgres import PostgresDatabase
 from tests.storage.alert_seed import NOW
@@ -101,6 +102,28 @@ async def test_a_killed_instances_share_passes_on_when_its_report_goes_stale(
     assert await two.refresh() == 15
     clock.advance(2.5)  # web-1 killed: no report for longer than FRESH
     assert await two.refresh() == 30
+
+
+async def test_a_quiet_instance_rewrites_its_report_once_a_second_and_reads_between(
+        pg_db: PostgresDatabase,
+        limiters: tuple[_Clock, RateLimiter, RateLimiter]) -> None:
+    clock, first, second = limiters
+    one = SendBudget(pg_db, "web-1", first, wall=lambda: clock.wall)
+    two = SendBudget(pg_db, "web-2", second, wall=lambda: clock.wall)
+    began = clock.wall
+    await two.refresh()  # its first report: written
+    clock.advance(0.5)
+    assert await two.refresh() == 30  # quiet, said so: only read
+    assert await pg_db.read(send_rates.recent, began + timedelta(seconds=0.25)) == {}
+    await _send(first, 10)
+    assert await one.refresh() == 30
+    clock.advance(0.5)
+    assert await two.refresh() == 15  # a second after its last report: written again
+    assert await pg_db.read(send_rates.recent, clock.wall) == {"web-2": 0}
+    await _send(second, 1)
+    clock.advance(0.25)
+    assert await two.refresh() == 20  # sending: written at once (web-1's 10 left 20)
+    assert (await pg_db.read(send_rates.recent, clock.wall))["web-2"] == 1
 
 
 class _Away:
