@@ -44,6 +44,14 @@ async def test_a_chat_waiting_for_its_own_lock_holds_no_slot() -> None:
     assert processor.in_flight == 0
 
 
+async def _stop(limiter: RateLimiter, waiting: list[asyncio.Task[Any]]) -> None:
+    """The requests still waiting cancelled, then the limiter shut down."""
+    for task in waiting:
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+    await limiter.shutdown()
+
+
 async def test_another_chats_request_takes_the_next_turn_not_the_backlogs_end() -> None:
     """Telegram's 30 a second shared in turn: one chat with a hundred requests waiting,
     another chat's request goes within a round, not after the hundred."""
@@ -67,10 +75,7 @@ async def test_another_chats_request_takes_the_next_turn_not_the_backlogs_end() 
         # The burst of one second went to the flood, which was alone; then turns alternate.
         assert sent.index(2) <= 32
     finally:
-        for task in flood:
-            task.cancel()
-        await asyncio.gather(*flood, return_exceptions=True)
-        await limiter.shutdown()
+        await _stop(limiter, flood)
 
 
 async def test_requests_naming_no_chat_are_not_held() -> None:
@@ -88,10 +93,7 @@ async def test_requests_naming_no_chat_are_not_held() -> None:
             assert await limiter.process_request(send, (), {}, "answerCallbackQuery",
                                                  {"callback_query_id": "7"}, None)
     finally:
-        for task in blocked:
-            task.cancel()
-        await asyncio.gather(*blocked, return_exceptions=True)
-        await limiter.shutdown()
+        await _stop(limiter, blocked)
 
 
 class _Clock:
@@ -159,10 +161,7 @@ async def test_a_smaller_share_holds_the_limiter_to_it_from_then_on() -> None:
             await asyncio.gather(*requests)
         assert sent == [0, 1, 2, 3, 4]
     finally:
-        for task in requests:
-            task.cancel()
-        await asyncio.gather(*requests, return_exceptions=True)
-        await limiter.shutdown()
+        await _stop(limiter, requests)
 
 
 async def test_a_smaller_burst_lets_only_that_many_go_at_once() -> None:
@@ -189,7 +188,4 @@ async def test_a_smaller_burst_lets_only_that_many_go_at_once() -> None:
             await asyncio.gather(*requests)
         assert sent == list(range(15))
     finally:
-        for task in requests:
-            task.cancel()
-        await asyncio.gather(*requests, return_exceptions=True)
-        await limiter.shutdown()
+        await _stop(limiter, requests)

@@ -53,6 +53,13 @@ async def limiters() -> AsyncIterator[tuple[_Clock, RateLimiter, RateLimiter]]:
         await limiter.shutdown()
 
 
+def _budgets(db: PostgresDatabase, clock: _Clock, first: RateLimiter,
+             second: RateLimiter) -> tuple[SendBudget, SendBudget]:
+    """web-1 and web-2 on one database, on the test's clock."""
+    return (SendBudget(db, "web-1", first, wall=lambda: clock.wall),
+            SendBudget(db, "web-2", second, wall=lambda: clock.wall))
+
+
 async def _send(limiter: RateLimiter, count: int) -> None:
     async def sent() -> bool:
         return True
@@ -64,8 +71,7 @@ async def test_two_instances_on_one_database_share_the_limit_and_hand_it_back(
         pg_db: PostgresDatabase,
         limiters: tuple[_Clock, RateLimiter, RateLimiter]) -> None:
     clock, first, second = limiters
-    one = SendBudget(pg_db, "web-1", first, wall=lambda: clock.wall)
-    two = SendBudget(pg_db, "web-2", second, wall=lambda: clock.wall)
+    one, two = _budgets(pg_db, clock, first, second)
     assert await one.refresh() == 30  # it saw no one else when it asked
     assert first.burst == 30
     assert await two.refresh() == 15  # two running, web-2 quiet: its even part
@@ -94,8 +100,7 @@ async def test_a_killed_instances_share_passes_on_when_its_report_goes_stale(
         pg_db: PostgresDatabase,
         limiters: tuple[_Clock, RateLimiter, RateLimiter]) -> None:
     clock, first, second = limiters
-    one = SendBudget(pg_db, "web-1", first, wall=lambda: clock.wall)
-    two = SendBudget(pg_db, "web-2", second, wall=lambda: clock.wall)
+    one, two = _budgets(pg_db, clock, first, second)
     await _send(first, 30)
     await one.refresh()
     await _send(second, 1)
@@ -108,8 +113,7 @@ async def test_a_quiet_instance_rewrites_its_report_once_a_second_and_reads_betw
         pg_db: PostgresDatabase,
         limiters: tuple[_Clock, RateLimiter, RateLimiter]) -> None:
     clock, first, second = limiters
-    one = SendBudget(pg_db, "web-1", first, wall=lambda: clock.wall)
-    two = SendBudget(pg_db, "web-2", second, wall=lambda: clock.wall)
+    one, two = _budgets(pg_db, clock, first, second)
     began = clock.wall
     await two.refresh()  # its first report: written
     clock.advance(0.5)
