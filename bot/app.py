@@ -222,6 +222,13 @@ def _share_the_send_rate(application: Application, db: Database, settings: Setti
                                                                     name="send budget"))
 
 
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """A background loop of this instance (the lease's, the send budget's), ended."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _post_shutdown(application: Application) -> None:
     wiring: Wiring = application.bot_data["wiring"]
     services: Services | None = application.bot_data.get(SERVICES_KEY)
@@ -229,15 +236,11 @@ async def _post_shutdown(application: Application) -> None:
         BUDGET_KEY, None)
     if shared is not None:
         budget, refreshing = shared
-        refreshing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await refreshing
+        await _cancelled(refreshing)
         await budget.forget()
     task: asyncio.Task[None] | None = application.bot_data.pop(LEASE_TASK_KEY, None)
     if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await _cancelled(task)
     lease: JobLease | None = application.bot_data.pop(LEASE_KEY, None)
     if lease is not None:
         await lease.give_up()

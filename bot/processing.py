@@ -276,43 +276,32 @@ class RateLimiter(BaseRateLimiter[int]):
     def __init__(self, per_second: float = 30.0, *,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = per_second
-        self._per_second = per_second
-        self._burst = per_second
         self._clock = clock
-        self._turns: FairTurns | None = None
+        self._turns = FairTurns(per_second, clock=clock)
         self._sent: deque[float] = deque()  # when each turn of the last second was taken
 
     async def initialize(self) -> None:
-        self._turns = self._new_turns()
+        return None
 
     @property
     def per_second(self) -> float:
         """The rate this limiter keeps now: `limit`, or the share of it left to this
         instance when several send for one bot (bot/jobs/send_budget.py)."""
-        return self._per_second
+        return self._turns.per_second
 
     @per_second.setter
     def per_second(self, rate: float) -> None:
-        self._per_second = rate
-        if self._turns is not None:
-            self._turns.per_second = rate
+        self._turns.per_second = rate
 
     @property
     def burst(self) -> float:
         """How many may go at once after a quiet spell: `limit`, or this instance's part
         of it when several send for one bot."""
-        return self._burst
+        return self._turns.burst
 
     @burst.setter
     def burst(self, turns: float) -> None:
-        self._burst = turns
-        if self._turns is not None:
-            self._turns.burst = turns
-
-    def _new_turns(self) -> FairTurns:
-        turns = FairTurns(self._per_second, clock=self._clock)
-        turns.burst = self._burst
-        return turns
+        self._turns.burst = turns
 
     def sent_in_last_second(self) -> int:
         """Requests that took a turn within the last second."""
@@ -324,15 +313,13 @@ class RateLimiter(BaseRateLimiter[int]):
             self._sent.popleft()
 
     async def _turn(self, chat: str) -> None:
-        assert self._turns is not None
         await self._turns.turn(chat)
         now = self._clock()
         self._forget_before(now - 1.0)
         self._sent.append(now)
 
     async def shutdown(self) -> None:
-        if self._turns is not None:
-            self._turns.close()
+        self._turns.close()
 
     async def process_request(
         self,
@@ -346,8 +333,6 @@ class RateLimiter(BaseRateLimiter[int]):
         chat = data.get("chat_id")
         if chat is None:
             return await callback(*args, **kwargs)
-        if self._turns is None:
-            self._turns = self._new_turns()
         await self._turn(str(chat))
         try:
             return await callback(*args, **kwargs)

@@ -51,7 +51,7 @@ def allowance(limit: float, others: Sequence[int]) -> float:
     instances sending (this one included), so that busy instances settle on equal
     shares instead of starving one another."""
     senders = 1 + sum(1 for sent in others if sent > 0)
-    return min(limit, max(limit / senders, limit - sum(others)))
+    return max(limit / senders, limit - sum(others))
 
 
 class SendBudget:
@@ -97,10 +97,8 @@ class SendBudget:
             # Quiet now: whatever comes next starts at the even part, until the next
             # refresh has told the others; the others may be starting at this moment too.
             share = min(share, even)
-        if share != self.limiter.per_second:
-            self.limiter.per_second = share
-        if even != self.limiter.burst:
-            self.limiter.burst = even
+        self.limiter.per_second = share
+        self.limiter.burst = even
         return share
 
     async def run(self) -> None:
