@@ -276,7 +276,8 @@ def _spread_result(workspace: Workspace, tally: Tally, leader: Instance, *, dupl
     # pair, is the difference with the machine's slow spells weighing on both alike.
     pairs = [b.percentile_ms(95) / a.percentile_ms(95)
              for a, b in zip(tally.rounds["one"], tally.rounds["three"], strict=True)]
-    better = sum(pair <= 1 for pair in pairs)
+    pairs_median = statistics.median(pairs)
+    no_worse = sum(pair <= 1 for pair in pairs)
     return Result(
         SPREAD,
         figures={"p50_ms": three.percentile_ms(50), "p95_ms": p95,
@@ -292,8 +293,8 @@ def _spread_result(workspace: Workspace, tally: Tally, leader: Instance, *, dupl
                  "one_at_a_third_p95_ms": third.percentile_ms(95),
                  "three_at_the_limit_p50_ms": at_limit.percentile_ms(50),
                  "three_at_the_limit_p95_ms": at_limit.percentile_ms(95),
-                 "pair_ratio_median": statistics.median(pairs),
-                 "pairs_three_no_worse": better},
+                 "pair_ratio_median": pairs_median,
+                 "pairs_three_no_worse": no_worse},
         headline=(f"three at {PACED_RATE:g}/s: p50/p95/p99 {three.percentiles()} ms;"
                   f" {tally.lost} lost, {duplicated} duplicated of {tally.sent:,}"),
         baseline=f"one instance at {PACED_RATE:g}/s: p50/p95/p99 {one.percentiles()} ms",
@@ -310,7 +311,7 @@ def _spread_result(workspace: Workspace, tally: Tally, leader: Instance, *, dupl
                f" {leader.name}, the other two idle). p95 of each round: one {per_round['one']};"
                f" three {per_round['three']} ms; round by round, three against one"
                f" {' '.join(f'{pair:.2f}' for pair in pairs)} (median"
-               f" {statistics.median(pairs):.2f}; three no worse in {better} of {len(pairs)})."
+               f" {pairs_median:.2f}; three no worse in {no_worse} of {len(pairs)})."
                f" Lost: no card within {REPLY_TIMEOUT:g} s;"
                " duplicated: replies beyond one an update, and updates accepted twice;"
                f" {refused.total()} webhook posts were refused{_statuses(refused)} in the"
