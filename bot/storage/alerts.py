@@ -11,6 +11,7 @@ job) puts waiting alerts of allocated pupils into one message per officer.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ from bot.domain.marks import (
 )
 from bot.domain.text import initials
 from bot.settings import Settings
-from bot.storage import audit, rights
+from bot.storage import audit, outbox, rights
 from bot.storage.db import Conn, stamp
 from bot.storage.outbox import enqueue
 
@@ -443,6 +444,73 @@ async def queue_waiting(conn: Conn, now: datetime) -> int:
         await conn.executemany("UPDATE alerts SET queued_at = ? WHERE id = ?",
                                [(stamp(now), alert.alert_id) for alert in waiting])
     return messages
+
+
+# Messages about an officer's pupils, addressed to that officer (or copied to their
+# supervisor) when queued. Their pupils no longer the officer's, or restricted: the
+# row's (id, pupil) pairs.
+_ABOUT_THEIR_PUPILS = frozenset({"alert", "reminder"})
+_NO_LONGER_THEIRS = (
+    "SELECT o.id, op.pupil_id FROM outbox o JOIN outbox_pupils op ON op.outbox_id = o.id"
+    " LEFT JOIN allocations al ON al.pupil_id = op.pupil_id"
+    f" WHERE o.status = 'pending' AND o.kind IN ({', '.join('?' * len(_ABOUT_THEIR_PUPILS))})"
+    " AND (al.officer_id IS NULL"
+    "      OR o.audience NOT IN ('officer:' || al.officer_id, 'supervisor_of:' || al.officer_id)"
+    "      OR {restricted}) ORDER BY o.id, op.pupil_id")
+
+
+async def narrow_to_holders(conn: Conn, now: datetime) -> int:
+    """Take out of the waiting alerts and pathway reminders the pupils no longer theirs
+    to tell; returns how many rows changed. Recipients are resolved at delivery
+    (PRODUCT.md), and such a message, waiting out quiet time, may have been queued
+    before its pupil was allocated to another officer (or to no one) or before the
+    record was restricted (CASEWORK.md §3: stored and nothing else).
+
+    An alert digest is written again without those pupils (withdrawn when none is
+    left), and their alerts wait to be queued again, for the officer the pupil is
+    allocated to now (a supervisor's copy only loses them: the officer's own row queues
+    them again, copy included). A reminder is withdrawn whole and its reminders become
+    due again, each queued on the reminders' next run for its pupil's officer (a
+    restricted record's are not). Each change is audited."""
+    gone: dict[int, list[int]] = {}
+    sql = _NO_LONGER_THEIRS.format(restricted=rights.RESTRICTED_SQL.format(pupil="op.pupil_id"))
+    for row in await conn.fetchall(sql, sorted(_ABOUT_THEIR_PUPILS)):
+        gone.setdefault(row["id"], []).append(row["pupil_id"])
+    for outbox_id, pupil_ids in gone.items():
+        await _narrow(conn, outbox_id, pupil_ids, now)
+    return len(gone)
+
+
+async def _narrow(conn: Conn, outbox_id: int, pupil_ids: list[int], now: datetime) -> None:
+    row = await outbox.held(conn, outbox_id)
+    if row is None or row["status"] != "pending":
+        return  # disposed of, or claimed, meanwhile
+    marks = ", ".join("?" * len(pupil_ids))
+    payload: dict[str, Any] | None = None
+    if row["kind"] == "alert":
+        payload = json.loads(row["payload"])
+        for pupil_id in pupil_ids:
+            payload = alert_text.without_pupil(payload, pupil_id) if payload else None
+        if str(row["audience"]).startswith("officer:"):
+            await conn.execute(f"UPDATE alerts SET queued_at = NULL WHERE queued_at = ?"
+                               f" AND pupil_id IN ({marks})", (row["created_at"], *pupil_ids))
+    else:
+        await conn.execute(
+            "DELETE FROM pathway_reminders WHERE queued_at = ? AND pupil_id IN"
+            " (SELECT pupil_id FROM outbox_pupils WHERE outbox_id = ?)",
+            (row["created_at"], outbox_id))
+    if payload is None:
+        await conn.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
+    else:
+        await conn.execute(f"DELETE FROM outbox_pupils WHERE outbox_id = ?"
+                           f" AND pupil_id IN ({marks})", (outbox_id, *pupil_ids))
+        await conn.execute("UPDATE outbox SET payload = ? WHERE id = ?",
+                           (json.dumps(payload, ensure_ascii=False), outbox_id))
+    await audit.append(conn, actor="system", action="message_narrowed",
+                       target=f"outbox:{outbox_id}", reason="pupils_no_longer_theirs", at=now,
+                       targets=audit.pupil_refs(pupil_ids),
+                       detail={"kind": row["kind"], "pupils": len(pupil_ids),
+                               "withdrawn": payload is None})
 
 
 async def _waiting_alerts(conn: Conn) -> list[_Waiting]:

@@ -190,6 +190,15 @@ async def claim_due(conn: Conn, now: datetime, *, quiet: bool, holder: str | Non
     return claimed
 
 
+async def held(conn: Conn, outbox_id: int) -> Any:
+    """A row (kind, audience, payload, status, created_at) held until the transaction
+    ends (on PostgreSQL `FOR UPDATE`: whoever writes a payload again reads it this way,
+    so two such writers never undo each other); None when it is gone."""
+    sql = "SELECT id, kind, audience, payload, status, created_at FROM outbox WHERE id = ?"
+    return await conn.fetchone(sql + " FOR UPDATE" if conn.dialect == "postgres" else sql,
+                               (outbox_id,))
+
+
 async def _people(conn: Conn) -> dict[int, _Person]:
     rows = await conn.fetchall(
         "SELECT o.id, o.ref, o.role, o.status, o.supervisor_id, o.chat_id,"

@@ -19,7 +19,7 @@ from typing import Any
 from bot.domain import alerts as alert_text
 from bot.domain.retention import COMING, PAST, REMINDER_INTERVAL_DAYS, RetentionPolicy
 from bot.settings import Settings
-from bot.storage import audit, sessions
+from bot.storage import audit, outbox, sessions
 from bot.storage.db import Conn, stamp
 from bot.storage.officers import Officer
 from bot.storage.rights import PAST_DUE_SQL
@@ -290,11 +290,18 @@ async def _forget_in_messages(conn: Conn, pupil_id: int) -> None:
     again without this one (their alerts must still reach the officer); any other
     message about the pupil is deleted."""
     rows = await conn.fetchall(
-        "SELECT o.id, o.kind, o.payload FROM outbox o JOIN outbox_pupils op"
-        " ON op.outbox_id = o.id WHERE op.pupil_id = ?", (pupil_id,))
+        "SELECT o.id, o.kind FROM outbox o JOIN outbox_pupils op"
+        " ON op.outbox_id = o.id WHERE op.pupil_id = ? ORDER BY o.id", (pupil_id,))
     for row in rows:
-        kept = alert_text.without_pupil(json.loads(row["payload"]), pupil_id) \
-            if row["kind"] == "alert" else None
+        if row["kind"] != "alert":
+            await conn.execute("DELETE FROM outbox WHERE id = ?", (row["id"],))
+            continue
+        # Read held (on PostgreSQL), as the delivery's narrowing reads it: two rewrites
+        # of one digest never undo each other (a pupil taken out written back in).
+        held = await outbox.held(conn, row["id"])
+        if held is None:
+            continue  # deleted meanwhile
+        kept = alert_text.without_pupil(json.loads(held["payload"]), pupil_id)
         if kept is None:
             await conn.execute("DELETE FROM outbox WHERE id = ?", (row["id"],))
         else:

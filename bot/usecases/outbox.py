@@ -15,7 +15,9 @@ from bot.storage.outbox import Delivery
 
 async def prepare_round(db: Database, now: datetime) -> bool:
     """Whether there is anything to deliver; when there is, claims a crashed or stuck
-    send left behind are released and the alerts waiting for a digest are queued."""
+    send left behind are released, the messages waiting lose the pupils no longer their
+    officer's (`alerts.narrow_to_holders`) and the alerts waiting for a digest are
+    queued (those just taken out included, for the officer who holds them now)."""
     if not await db.read(_has_work, now):
         return False
     await db.write(_release_and_queue, now)
@@ -28,6 +30,7 @@ async def _has_work(conn: Conn, now: datetime) -> bool:
 
 async def _release_and_queue(conn: Conn, now: datetime) -> None:
     await outbox.release_claims(conn, claimed_before=now - outbox.CLAIM_TIMEOUT)
+    await alert_store.narrow_to_holders(conn, now)
     await alert_store.queue_waiting(conn, now)
 
 

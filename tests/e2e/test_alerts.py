@@ -6,6 +6,7 @@ long here so the test decides when a poll happens); the clock is the injected on
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,13 +14,14 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FixedClock
+from bot.domain import alerts as alert_text
 from bot.handlers import access
 from bot.handlers.common import STALE_BUTTON
 from bot.harness import RunningBot, enrol_directly
 from bot.jobs import outbox as outbox_jobs
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
-from bot.storage import audit
+from bot.storage import audit, rights
 from bot.storage import officers as officer_store
 from bot.storage import outbox as outbox_store
 from bot.storage.db import Conn, Database
@@ -300,6 +302,93 @@ async def test_quiet_hours_and_quiet_days_hold_alerts_until_monday_morning(
     await deliver(quiet_bot)
     assert "persistent absence" in ((await ewo.next_message()).text or "")
 
+
+
+FRIDAY_EVENING = datetime(2026, 11, 27, 20, 0, tzinfo=LONDON)  # quiet until Monday 07:30
+MONDAY_MORNING = datetime(2026, 11, 30, 7, 30, tzinfo=LONDON)
+
+
+async def narrowed(db: Database) -> list[tuple[str, dict[str, object]]]:
+    async def _entries(conn: Conn) -> list[tuple[str, dict[str, object]]]:
+        rows = await conn.fetchall(
+            "SELECT reason, detail FROM audit WHERE action = 'message_narrowed' ORDER BY seq")
+        return [(row["reason"], json.loads(row["detail"])) for row in rows]
+    return await db.read(_entries)
+
+
+async def test_an_alert_held_by_quiet_time_goes_to_the_officer_who_holds_the_pupil_then(
+        quiet_bot: RunningBot, people: People, seed: AlertSeed, db: Database,
+        clock: FixedClock) -> None:
+    clock.set(FRIDAY_EVENING)
+    first, second = await people.enrolled("EWO1"), await people.enrolled("EWO2")
+    moved = await seed.pupil(officer=await officer(db, "EWO1"))
+    stays = await seed.pupil(officer=await officer(db, "EWO1"))
+    for pupil_id in (moved, stays):
+        await seed.marks(pupil_id, sessions(PERSISTENT))
+    await seed.evaluate([moved, stays], now=clock.now())  # one import: one digest
+    await deliver(quiet_bot)
+    await seed.allocate(moved, await officer(db, "EWO2"))  # reallocated over the weekend
+    clock.set(MONDAY_MORNING)
+    await deliver(quiet_bot)
+    kept = await first.next_message()
+    assert kept.text is not None and kept.text.startswith("New attendance alerts (1)\n")
+    assert "C-00002 A.H." in kept.text and "C-00001" not in kept.text
+    assert kept.labels() == ["C-00002 A.H."]
+    await deliver(quiet_bot)  # the next poll: the moved pupil's alert, queued again
+    told = await second.next_message()
+    assert told.text is not None and "C-00001 A.H., Hillside Primary: persistent absence" \
+        in told.text and "C-00002" not in told.text
+    # The card is theirs now (after the PIN: the session locked over the weekend).
+    press = await second.press("C-00001 A.H.", message_id=told.message_id)
+    assert await second.answer_to(press) == access.LOCKED_PROMPT
+    await second.send(PIN)
+    assert (await second.next_message()).text == access.UNLOCKED
+    assert "(C-00001)" in ((await second.next_message()).text or "")
+    assert len(first.history) == 1  # the one alert left to them
+    assert await narrowed(db) == [("pupils_no_longer_theirs", {
+        "kind": "alert", "pupils": 1, "withdrawn": False, "targets": [f"pupil:{moved}"]})]
+
+
+async def test_a_supervisors_copy_follows_the_pupil_to_the_new_officers_supervisor(
+        quiet_bot: RunningBot, people: People, seed: AlertSeed, db: Database,
+        clock: FixedClock) -> None:
+    clock.set(FRIDAY_EVENING)
+    old_boss = await people.enrolled("SUP1", "supervisor")
+    new_boss = await people.enrolled("SUP2", "supervisor")
+    old = await people.enrolled("EWO1", supervisor="SUP1")
+    new = await people.enrolled("EWO2", supervisor="SUP2")
+    pupil_id = await alerted(seed, SEVERE, await officer(db, "EWO1"), clock)
+    await deliver(quiet_bot)  # the officer's digest and the supervisor's copy wait
+    await seed.allocate(pupil_id, await officer(db, "EWO2"))
+    clock.set(MONDAY_MORNING)
+    await deliver(quiet_bot)  # both withdrawn, the alert queued again for EWO2
+    await deliver(quiet_bot)
+    assert "severe absence" in ((await new.next_message()).text or "")
+    copy = await new_boss.next_message()
+    assert copy.text is not None and copy.text.startswith(
+        alert_text.SUPERVISOR_TITLE.format(ref="EWO2"))
+    assert old.history == [] and old_boss.history == []
+    assert [detail for _, detail in await narrowed(db)] == [  # the digest, then the copy
+        {"kind": "alert", "pupils": 1, "withdrawn": True, "targets": [f"pupil:{pupil_id}"]}] * 2
+
+
+async def test_an_alert_held_by_quiet_time_is_not_sent_once_the_record_is_restricted(
+        quiet_bot: RunningBot, people: People, seed: AlertSeed, db: Database,
+        clock: FixedClock) -> None:
+    clock.set(FRIDAY_EVENING)
+    ewo = await people.enrolled("EWO1")
+    pupil_id = await alerted(seed, PERSISTENT, await officer(db, "EWO1"), clock)
+    await deliver(quiet_bot)
+    now = clock.now()
+
+    async def _restrict(conn: Conn) -> None:  # `ewobot requests add UPN --kind restriction`
+        await rights.record(conn, pupil_id, "restriction", now.date(), actor="os:dpo", now=now)
+    await db.write(_restrict)
+    clock.set(MONDAY_MORNING)
+    for _ in range(2):
+        await deliver(quiet_bot)
+    assert await statuses(db) == []  # withdrawn, and not queued again
+    assert ewo.history == []
 
 
 async def test_an_alert_button_opens_the_card_after_the_pin_when_locked(

@@ -240,6 +240,33 @@ async def test_a_reminder_waits_for_quiet_hours_to_end(
         assert (await user.next_message()).text.startswith(reminder_chat.TITLE)
 
 
+async def test_a_reminder_held_by_quiet_hours_goes_to_the_officer_who_holds_the_pupil_then(
+        tmp_path: Path, standin: BotApiStandIn, db: Database, clock: FixedClock,
+        people: People) -> None:
+    settings = make_settings(tmp_path, outbox_poll_seconds=3600, quiet_hours="20:00-07:30")
+    first, second = await people.enrolled("EWO1"), await people.enrolled("EWO2")
+    pupils = await db.write(caseload)
+    clock.set(THURSDAY.replace(hour=6))
+    async with RunningBot(settings, standin, clock=clock, db=db) as bot:
+        await remind_and_deliver(bot)  # EWO1's reminders wait for 07:30
+
+        async def _reallocate(conn: Conn) -> None:  # as an allocations import does
+            await conn.execute("UPDATE allocations SET officer_id = ? WHERE pupil_id = ?",
+                               ((await officer(conn, "EWO2")).id, pupils["amelia"]))
+        await db.write(_reallocate)
+        clock.set(THURSDAY.replace(hour=7, minute=30))
+        await run_job(bot, "outbox")  # withdrawn: one of its pupils is no longer theirs
+        assert await reminder_rows(db) == 0
+        await unlock(first)
+        await unlock(second)
+        await remind_and_deliver(bot)  # the reminders' next run queues them again
+        kept = (await first.next_message()).text
+        moved = (await second.next_message()).text
+    assert kept.startswith(reminder_chat.TITLE) and moved.startswith(reminder_chat.TITLE)
+    assert "C00001" not in kept and len(kept.splitlines()) == 4  # the other three
+    assert "C00001 A.H." in moved and len(moved.splitlines()) == 2  # the review, alone
+
+
 async def test_a_restricted_record_is_not_reminded_and_due_lists_it_by_name_only(
         settings: Settings, standin: BotApiStandIn, db: Database, clock: FixedClock,
         people: People) -> None:
