@@ -18,6 +18,15 @@ _BARE_TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
 # wrote the URL into the text: a driver's error, a traceback's locals, a repr.
 _URL_PASSWORD = re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*(@)")
 _QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s'\"]*")
+# A %-format placeholder (`%s`, `%r`, `%(name)s`, `%5.1f`) or a literal `%%`.
+_PLACEHOLDER = re.compile(
+    r"%(?:%|(?:\([^)]*\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgGcrsa])")
+WITHHELD = "<withheld>"
+# Loggers whose arguments may be whole updates or API results (message texts: PINs typed
+# while locked, enrolment codes, pupils' names typed as searches, notes): python-telegram-
+# bot logs a batch of updates it could not parse, or an update it could not build a
+# context for, at CRITICAL.
+_LIBRARIES_WITH_UPDATES = ("telegram",)
 
 # At DEBUG these write every request and response in full (texts, PINs, codes).
 _CHATTY = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "telegram": logging.INFO,
@@ -37,17 +46,22 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites each record's message and traceback text without secrets."""
+    """Rewrites each record's message and traceback text without secrets; a
+    python-telegram-bot record keeps its text with its arguments withheld (they may be
+    whole updates, and no pattern can tell a PIN or a pupil's name in them)."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string must not take the record's args with it
-            message = str(record.msg)
+        if record.args and _logs_updates(record.name):
+            message = _without_arguments(str(record.msg))
+        else:
+            try:
+                message = record.getMessage()
+            except Exception:  # a bad format string must not take the record's args with it
+                message = str(record.msg)
         record.msg = redact(message, self.secrets)
         record.args = None
         if record.exc_info and not record.exc_text:
@@ -57,6 +71,16 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info, self.secrets)
         return True
+
+
+def _logs_updates(name: str) -> bool:
+    return any(name == library or name.startswith(library + ".")
+               for library in _LIBRARIES_WITH_UPDATES)
+
+
+def _without_arguments(template: str) -> str:
+    """The message's text with each argument's place marked withheld."""
+    return _PLACEHOLDER.sub(lambda m: "%" if m.group() == "%%" else WITHHELD, template)
 
 
 def pin_library_loggers() -> None:

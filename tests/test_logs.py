@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import sys
 import threading
@@ -11,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from telegram import Bot
+from telegram.request import BaseRequest, RequestData
 
 from bot.cli import CliEnv, main
 from bot.logs import RedactingFilter, configure_logging, pin_library_loggers, redact
@@ -144,3 +147,69 @@ def test_an_unexpected_error_in_a_command_prints_no_database_password(
     assert main(["audit", "verify"], env) == 1
     assert "RuntimeError: the server said: password <redacted> was wrong" in err.getvalue()
     assert "s3cr" not in err.getvalue()
+
+
+PIN = "482913"  # an officer's PIN, typed while locked
+SEARCH = "Amelia Hartley"  # a pupil's name, typed as a search
+
+
+def _message(update_id: int, text: str, date: object = 1700000000) -> dict[str, object]:
+    person = {"id": 4242, "is_bot": False, "first_name": "Officer"}
+    return {"update_id": update_id, "message": {
+        "message_id": update_id, "date": date, "text": text,
+        "chat": {"id": 4242, "type": "private"}, "from": person}}
+
+
+class _OneBadBatch(BaseRequest):
+    """getMe, then a getUpdates batch of two officers' messages and one update this
+    library version cannot parse (a field of a shape it does not expect)."""
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 1.0
+
+    async def initialize(self) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         read_timeout: object = None, write_timeout: object = None,
+                         connect_timeout: object = None, pool_timeout: object = None,
+                         ) -> tuple[int, bytes]:
+        if url.endswith("/getMe"):
+            result: object = {"id": 1, "is_bot": True, "first_name": "EWO",
+                              "username": "ewo_bot"}
+        else:
+            result = [_message(1, PIN), _message(2, SEARCH), _message(3, "hi", date="soon")]
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+
+async def test_a_batch_of_updates_that_does_not_parse_leaves_no_message_text_in_the_log(
+        configured: None, capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(level=logging.INFO, secrets=(TOKEN,))  # as `ewobot run` does
+    request = _OneBadBatch()
+    async with Bot(TOKEN, request=request, get_updates_request=request) as bot:
+        with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the library raises
+            await bot.get_updates()
+    err = capsys.readouterr().err
+    assert "CRITICAL telegram.Bot: Error while parsing updates! Received data was <withheld>" \
+        in err
+    assert PIN not in err and SEARCH not in err and "Officer" not in err
+
+
+def test_a_library_record_keeps_its_text_and_withholds_its_arguments() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("telegram.ext.Application")
+    saved = logger.handlers[:], logger.propagate
+    logger.handlers[:], logger.propagate = [handler], False
+    try:
+        logger.critical("Error while building CallbackContext for update %s. 100%% lost: %(x)r",
+                        {"x": SEARCH})
+        logger.warning("No error handlers are registered")
+    finally:
+        logger.handlers[:], logger.propagate = saved
+    assert stream.getvalue().splitlines() == [
+        "Error while building CallbackContext for update <withheld>. 100% lost: <withheld>",
+        "No error handlers are registered"]
