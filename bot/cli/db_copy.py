@@ -35,8 +35,9 @@ def _url(text: str) -> DatabaseUrl:
 
 
 async def cmd_db_copy(args: argparse.Namespace, env: CliEnv) -> int:
-    """Refuse a target that holds rows; copy; verify the copy's audit trail against the
-    head the source has, so a copy cut short or altered on the way cannot pass."""
+    """Refuse a target that holds rows; audit the copy in the source; copy; verify the
+    copy's audit trail against the head the source has, so a copy cut short or altered
+    on the way cannot pass."""
     from bot.storage import audit, db_copy
     from bot.storage.postgres import PostgresDatabase
 
@@ -50,6 +51,10 @@ async def cmd_db_copy(args: argparse.Namespace, env: CliEnv) -> int:
         raise CliError(f"refused: {url.redacted} is not empty ({occupied[0]} holds "
                        f"{occupied[1]} rows); db copy fills an empty database only")
     async with env.database(create=False) as source:
+        # Every record leaves for another database: audited like a backup, before the
+        # head is read, so the copy carries the entry and its head still matches.
+        await source.write(audit.append, actor=env.actor, action="db_copy",
+                           reason="admin_command", detail={"to": url.redacted})
         before = await source.read(audit.verify)
         if not before.ok:
             raise CliError(f"not copied: the audit trail here is broken ({before.problem}); "

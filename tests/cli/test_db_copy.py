@@ -94,11 +94,26 @@ def test_every_row_is_copied_ids_and_audit_chain_intact(
                     " WHERE ref = 'SUP9') WHERE id = (SELECT min(id) FROM officers"
                     " WHERE role = 'officer')")
     raw.close()
+    with sqlite3.connect(service.database) as raw:
+        entries_before = raw.execute("SELECT count(*) FROM audit").fetchone()[0]
+    raw.close()
     result = copy_cli("db", "copy", "--to", pg_empty_url)
     assert result.code == 0, result.err
     assert "audit verify on the copy: OK" in result.out
     assert PASSWORD not in result.out + result.err
     assert "ewo_service:***@" in result.out
+    # The copy is audited (every record left for another database), in the source and
+    # so in the copy: its last entry, naming the target without its password.
+    with sqlite3.connect(service.database) as raw:
+        last = raw.execute("SELECT seq, action, reason, actor, detail FROM audit"
+                           " ORDER BY seq DESC LIMIT 1").fetchone()
+    raw.close()
+    assert last[0] == entries_before + 1
+    assert last[1:3] == ("db_copy", "admin_command") and last[3].startswith("os:")
+    assert "ewo_service:***@" in last[4] and PASSWORD not in last[4]
+    with psycopg.connect(pg_empty_url) as copied:
+        assert copied.execute("SELECT seq, action FROM audit ORDER BY seq DESC LIMIT 1"
+                              ).fetchone() == (last[0], "db_copy")
 
     tables = tables_of(pg_empty_url)
     expected = source_prints(service.database, tables)
