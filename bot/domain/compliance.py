@@ -11,7 +11,7 @@ unrecorded, daily.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from bot.domain.rights import months_after
 
@@ -27,6 +27,13 @@ class Rules:
 
     training_valid_months: int = 12
     dbs_recheck_months: int = 36  # 0: a DBS check never needs rechecking
+    timezone: tzinfo = UTC  # EWO_TIMEZONE: the service's day, for the day a person was added
+
+    def day_of(self, moment: datetime) -> date:
+        """The service's date at a moment (a person's `created_at` is stored in UTC:
+        someone added at 00:30 in London's summer was added that day, not the one
+        before)."""
+        return moment.astimezone(self.timezone).date()
 
 
 @dataclass(frozen=True, slots=True)

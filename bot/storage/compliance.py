@@ -33,7 +33,8 @@ _ROWS = ("SELECT o.id, o.ref, o.role, o.supervisor_id, o.created_at, c.dbs_check
 
 
 def rules_of(settings: Settings) -> rules.Rules:
-    return rules.Rules(settings.training_valid_months, settings.dbs_recheck_months)
+    return rules.Rules(settings.training_valid_months, settings.dbs_recheck_months,
+                       settings.timezone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +186,7 @@ def _day(value: str | None) -> date | None:
 
 
 def _assess(row: Any, since: date | None, today: date, policy: rules.Rules) -> Compliance:
-    added = _day(row["created_at"])
-    assert added is not None
+    added = policy.day_of(datetime.fromisoformat(row["created_at"]))
     return rules.assess(dbs=_day(row["dbs_checked"]), training=_day(row["training_completed"]),
                         added=added, since=since, today=today, rules=policy)
 

@@ -4,10 +4,11 @@ compliance today and their open conversation, in one statement on both backends.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.domain.compliance import CURRENT, LAPSED, Rules
-from bot.storage import compliance, conversations, sessions
+from bot.storage import compliance, conversations, officers, sessions
 from bot.storage.compliance import AccountHolder
 from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
@@ -78,3 +79,26 @@ async def test_what_the_gate_does_not_ask_for_or_has_ended_is_none(db: Database)
     assert holder.talk is None  # expired
     assert holder.session is not None and holder.session.unlocked_at is None
 
+
+
+async def test_the_grace_counts_from_the_day_the_person_was_added_in_the_services_time(
+        db: Database) -> None:
+    """Added at 00:30 on 2 June in London's summer (23:30 on 1 June in UTC, as stored):
+    an undated training lapses 30 days after 2 June, not a day early."""
+    london = ZoneInfo("Europe/London")
+    added_at = datetime(2025, 6, 2, 0, 30, tzinfo=london)
+
+    async def add(conn: Conn) -> Officer:
+        await compliance.record_since(conn, date(2025, 1, 1))  # long before
+        officer = await officers.add_officer(conn, ref="EWO9", name="Olive Officer",
+                                             role="officer", supervisor_ref=None, now=added_at)
+        await sessions.bind_telegram_user(conn, officer.id, USER, USER, added_at)
+        return officer
+    officer = await db.write(add)
+    policy = Rules(timezone=london)
+    on_day_30 = await db.read(compliance.account_holder, USER, added_at, date(2025, 7, 1),
+                              policy)
+    assert on_day_30.standing is not None and not on_day_30.standing.lapsed
+    assert on_day_30.standing.training.lapses == date(2025, 7, 2)
+    assert await db.read(compliance.lapsed_ids, date(2025, 7, 1), policy) == frozenset()
+    assert await db.read(compliance.lapsed_ids, date(2025, 7, 2), policy) == {officer.id}
