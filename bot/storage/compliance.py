@@ -25,6 +25,9 @@ from bot.storage.sessions import Session
 # The head of a message readdressed because the supervisor it was for is blocked.
 LAPSED_SUPERVISOR = ("This was for {ref}, whose DBS check or training has lapsed, so it "
                      "comes to you until new dates are recorded.")
+# What a lapsed supervisor would have had that waits for them (or for another supervisor)
+# rather than going to the controllers: messages about pupils' attendance.
+WAIT_FOR_A_SUPERVISOR = frozenset({"alert", "reminder"})
 SINCE_KEY = "compliance_since"
 REMINDED_KEY = "compliance_reminded_on"
 _ROWS = ("SELECT o.id, o.ref, o.role, o.supervisor_id, o.created_at, c.dbs_checked,"
@@ -104,8 +107,13 @@ async def readdress_for_lapsed_supervisors(conn: Conn, blocked: frozenset[int],
                                            now: datetime) -> int:
     """Messages due now that would reach a supervisor in `blocked` (for them, for their
     team's officers, or their own caseload's alerts) go instead to every supervisor who
-    is neither revoked nor blocked, one row each; with none, to the controllers. Each is
-    headed LAPSED_SUPERVISOR and the readdressing is audited. Returns rows readdressed.
+    is neither revoked nor blocked, one row each; with none, to the controllers, save
+    attendance alerts and pathway reminders (`WAIT_FOR_A_SUPERVISOR`): a controller
+    sees no pupil's attendance (PRODUCT.md, Who sees what) and cannot open the card
+    they lead to, so those wait until a supervisor is current (`outbox.claim_due` sends
+    nothing to a blocked supervisor). An escalation or safeguarding concern still goes
+    to the controllers: someone must act on it. Each readdressed row is headed
+    LAPSED_SUPERVISOR and the readdressing is audited. Returns rows readdressed.
 
     The rows are rewritten just before they are claimed, so only what is due while the
     supervisor is blocked goes elsewhere; later messages wait for them as usual."""
@@ -117,6 +125,7 @@ async def readdress_for_lapsed_supervisors(conn: Conn, blocked: frozenset[int],
     others = sorted(pid for pid, row in people.items() if row["role"] == "supervisor"
                     and row["status"] != "revoked" and pid not in blocked)
     audiences = [f"supervisor:{pid}" for pid in others] or ["controllers"]
+    waiting = frozenset() if others else WAIT_FOR_A_SUPERVISOR
     rows = await conn.fetchall(
         "SELECT id, kind, audience, payload FROM outbox WHERE status = 'pending'"
         " AND not_before <= ? AND (audience LIKE 'officer:%' OR audience LIKE 'supervisor%')"
@@ -124,7 +133,7 @@ async def readdress_for_lapsed_supervisors(conn: Conn, blocked: frozenset[int],
     moved = 0
     for row in rows:
         supervisor = _reaches(str(row["audience"]), people, blocked)
-        if supervisor in lapsed:
+        if supervisor in lapsed and row["kind"] not in waiting:
             await _readdress(conn, row, audiences, people[supervisor]["ref"], now)
             moved += 1
     return moved

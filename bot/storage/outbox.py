@@ -255,6 +255,8 @@ async def _resolve(conn: Conn, row: Any, people: dict[int, _Person],
         person = people.get(number)
     if person is None or not person.reachable or person.chat_id is None:
         return None
+    if person.id in redirected and person.role == "supervisor":
+        return None  # blocked: what was not readdressed to others waits for them
     return _delivery(row, person.chat_id, person, forwarded_from, lapsed)
 
 

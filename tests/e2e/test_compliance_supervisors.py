@@ -1,7 +1,8 @@
 """A supervisor whose DBS check or training has lapsed (CASEWORK.md §4, enforce): what
 would reach them — escalations and alert copies about their team, their own pupils'
 alerts, their weekly digest — goes to every other supervisor who is not lapsed, or to
-the controllers when there is none, headed with why; nothing reaches the lapsed one."""
+the controllers when there is none (attendance alerts and reminders aside: those wait),
+headed with why; nothing reaches the lapsed one."""
 
 from __future__ import annotations
 
@@ -79,24 +80,36 @@ async def test_a_lapsed_supervisors_messages_go_to_the_other_supervisors(
     assert (await sup1.next_message()).text == "Next week's digest"
 
 
-async def test_with_no_other_supervisor_they_go_to_the_controllers(
+async def test_with_no_other_supervisor_escalations_go_to_the_controllers_and_alerts_wait(
         running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
     sup1 = await people.enrolled("SUP1", role="supervisor")
     dpo = await people.enrolled("DPO1", role="controller")
     await people.enrolled("EWO1", supervisor="SUP1")
     for ref, trained in (("SUP1", LAPSED), ("DPO1", CURRENT), ("EWO1", CURRENT)):
         await record(db, clock, ref, training=trained)
-    ewo1 = await officer_id(db, "EWO1")
-    await queue(db, clock, "alert", f"supervisor_of:{ewo1}", "Copy for supervisor: C00001")
+    ewo1, sup1_id = await officer_id(db, "EWO1"), await officer_id(db, "SUP1")
+    await queue(db, clock, "escalation", f"supervisor_of:{ewo1}", "Escalation: C00001")
+    await queue(db, clock, "alert", f"supervisor_of:{ewo1}", "Copy for supervisor: C00002")
+    await queue(db, clock, "reminder", f"officer:{sup1_id}", "Pathway reminder: C00003")
 
     await deliver(running)
-    copy = f"{LAPSED_SUPERVISOR.format(ref='SUP1')}\n\nCopy for supervisor: C00001"
+    escalation = f"{LAPSED_SUPERVISOR.format(ref='SUP1')}\n\nEscalation: C00001"
     texts = [(await dpo.next_message()).text]
-    if texts[0] != copy:  # the start-up's daily compliance reminder may come first
+    if texts[0] != escalation:  # the start-up's daily compliance reminder may come first
         texts.append((await dpo.next_message()).text)
-    assert texts[-1] == copy
+    assert texts[-1] == escalation
+    # A controller sees no pupil's attendance: the alert copy and the reminder wait, for
+    # SUP1 too while lapsed.
+    assert not any("C00002" in m.text or "C00003" in m.text for m in dpo.history)
     assert all(not m.text.startswith("DBS checks") for m in sup1.history)
-    assert copy not in [m.text for m in sup1.history]
+    assert sup1.history == []
+    assert [reason for _target, reason in await readdressed(db)] == ["supervisor_lapsed"]
+
+    await record(db, clock, "SUP1", training=clock.today())
+    await deliver(running)
+    got = sorted([(await sup1.next_message()).text for _ in range(2)])
+    assert got == ["Copy for supervisor: C00002", "Pathway reminder: C00003"]
+    assert not any("C00002" in m.text or "C00003" in m.text for m in dpo.history)
 
 
 async def test_nothing_is_readdressed_when_no_supervisor_is_lapsed(
