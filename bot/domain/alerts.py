@@ -95,21 +95,30 @@ def without_pupil(payload: dict[str, Any], pupil_id: int) -> dict[str, Any] | No
     return digest_payload(payload["title"], kept) if kept else None
 
 
-def pupil_line(alerts: Sequence[AlertLine]) -> str:
-    """One pupil's line in a digest, naming every rule that newly holds (most urgent
-    first) and the attendance figure this year of the latest import (the most sessions)."""
-    first = alerts[0]
+def as_written_now(payload: dict[str, Any]) -> dict[str, Any]:
+    """A stored digest `payload` laid out as this version writes digests, from its
+    `title` and `lines`: one queued before an upgrade (one line per pupil, then) goes
+    out, and pages on, as a line per alert. Any other payload comes back as it is."""
+    lines = payload.get("lines")
+    if not lines or not isinstance(lines, list) or not isinstance(payload.get("title"), str):
+        return payload
+    return digest_payload(payload["title"], [AlertLine.from_json(line) for line in lines])
+
+
+def pupil_lines(alerts: Sequence[AlertLine]) -> list[str]:
+    """One pupil's lines in a digest, a line per alert (most urgent first), each with
+    the attendance figure this year of the latest import (the most sessions)."""
     latest = max(alerts, key=lambda alert: alert.possible)
-    rules = [RULE_LABELS[alert.rule] for alert in alerts]
-    named = rules[0] if len(rules) == 1 else f"{', '.join(rules[:-1])} and {rules[-1]}"
-    return (f"• {first.case_ref} {first.initials}, {first.school}: {named}, "
-            f"{percent_text(latest.attended, latest.possible)} this year")
+    figure = percent_text(latest.attended, latest.possible)
+    return [f"• {alert.case_ref} {alert.initials}, {alert.school}: {RULE_LABELS[alert.rule]}, "
+            f"{figure} this year" for alert in alerts]
 
 
 def _by_pupil(lines: Sequence[AlertLine]) -> list[list[AlertLine]]:
-    """Alerts grouped per pupil, the pupil with the most urgent alert first."""
+    """Alerts grouped per pupil, most urgent first within a pupil, the pupil with the
+    most urgent alert first."""
     groups: dict[int, list[AlertLine]] = {}
-    # The same rule twice (alerts waiting from two imports) is named once.
+    # The same rule twice (alerts waiting from two imports) is one line.
     for line in sorted(lines, key=lambda line: (RULE_ORDER.index(line.rule), line.case_ref)):
         group = groups.setdefault(line.pupil_id, [])
         if all(alert.rule is not line.rule for alert in group):
@@ -118,23 +127,26 @@ def _by_pupil(lines: Sequence[AlertLine]) -> list[list[AlertLine]]:
 
 
 def _pages(title: str, pupils: list[list[AlertLine]]) -> list[dict[str, Any]]:
-    pages: list[list[list[AlertLine]]] = [[]]
+    """Pages of whole pupils (a pupil's lines never split over two), at most
+    PUPILS_PER_PAGE buttons and _PAGE_CHARACTERS of lines each."""
+    written = [pupil_lines(group) for group in pupils]
+    pages: list[list[int]] = [[]]
     size = 0
-    for group in pupils:
-        length = len(pupil_line(group)) + 1
+    for index, text in enumerate(written):
+        length = sum(len(line) + 1 for line in text)
         page = pages[-1]
         if page and (len(page) >= PUPILS_PER_PAGE or size + length > _PAGE_CHARACTERS):
             pages.append([])
             size = 0
-        pages[-1].append(group)
+        pages[-1].append(index)
         size += length
-    heading = f"{title} ({len(pupils)})"  # pupils, as many as the lines
+    heading = f"{title} ({sum(len(text) for text in written)})"  # alerts, as many as the lines
     rendered = []
     for number, page in enumerate(pages, start=1):
         mark = PAGE_MARK.format(page=number, pages=len(pages)) if len(pages) > 1 else ""
-        body = "\n".join(pupil_line(group) for group in page)
+        body = "\n".join(line for index in page for line in written[index])
         rendered.append({"text": f"{heading}{mark}\n{body}",
-                         "buttons": [group[0].button for group in page]})
+                         "buttons": [pupils[index][0].button for index in page]})
     return rendered
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain import alerts as alert_text
 from bot.storage import audit
 from bot.storage.db import Conn, stamp
 
@@ -325,7 +326,7 @@ async def _mark_nobody(conn: Conn, row: Any, now: datetime) -> None:
 
 def _delivery(row: Any, chat_id: int, person: _Person | None,
               forwarded_from: str | None, lapsed: bool = False) -> Delivery:
-    return Delivery(row["id"], row["kind"], row["audience"], json.loads(row["payload"]),
+    return Delivery(row["id"], row["kind"], row["audience"], _payload(row["kind"], row["payload"]),
                     row["attempts"], chat_id, None if person is None else person.id,
                     None if person is None else person.ref, forwarded_from, lapsed)
 
@@ -419,8 +420,15 @@ async def digest_pages(conn: Conn, outbox_id: int, *, recipient_id: int) -> list
         (outbox_id, recipient_id))
     if payload is None:
         return None
-    pages = json.loads(payload).get("pages")
+    pages = _payload("alert", payload).get("pages")
     return pages if isinstance(pages, list) else None
+
+
+def _payload(kind: str, stored: str) -> dict[str, Any]:
+    """A row's payload as it goes out: an alert digest laid out as this version lays
+    digests out (one queued before an upgrade included), anything else as stored."""
+    payload: dict[str, Any] = json.loads(stored)
+    return alert_text.as_written_now(payload) if kind == "alert" else payload
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from bot.domain.alerts import (
     DIGEST_TITLE,
     PUPILS_PER_PAGE,
     AlertLine,
+    as_written_now,
     digest_payload,
     new_alerts,
     without_pupil,
@@ -46,38 +47,51 @@ def test_one_page_needs_no_page_marks() -> None:
     assert len(payload["pages"]) == 1
 
 
-def test_a_pupil_with_several_alerts_has_one_button() -> None:
-    payload = digest_payload(DIGEST_TITLE, [line(1, CME), line(1, PN), line(2)])
+def test_a_pupil_with_several_alerts_has_a_line_for_each_and_one_button() -> None:
+    payload = digest_payload(DIGEST_TITLE, [line(1, PN), line(1, CME), line(2)])
     assert [button[1] for button in payload["buttons"]] == ["al:card:1", "al:card:2"]
-    assert payload["text"].splitlines()[1:] == [
-        "• C-00001 A.H., Hillside Primary: continuous absence (possible CME — check) and "
-        "penalty-notice consideration, 90.0 % this year",
+    assert payload["text"].splitlines() == [
+        "New attendance alerts (3)",
+        "• C-00001 A.H., Hillside Primary: continuous absence (possible CME — check), "
+        "90.0 % this year",
+        "• C-00001 A.H., Hillside Primary: penalty-notice consideration, 90.0 % this year",
         "• C-00002 A.H., Hillside Primary: persistent absence, 90.0 % this year"]
-    assert payload["text"].startswith("New attendance alerts (2)\n")
 
 
-def test_one_line_per_pupil_names_every_new_rule_once_with_the_latest_figure() -> None:
+def test_a_line_per_alert_kept_together_most_urgent_first_with_the_latest_figure() -> None:
     older = AlertLine(1, "C-00001", "A.H.", "Hillside Primary", PN, 30, 40)
     lines = [line(1, LATE), older, line(1, CME), line(1, PN), line(2, SA)]
     payload = digest_payload(DIGEST_TITLE, lines)
     assert payload["text"].splitlines() == [
-        "New attendance alerts (2)",
+        "New attendance alerts (4)",
         "• C-00002 A.H., Hillside Primary: severe absence, 90.0 % this year",
         "• C-00001 A.H., Hillside Primary: continuous absence (possible CME — check), "
-        "penalty-notice consideration and punctuality concern, 90.0 % this year"]
+        "90.0 % this year",
+        "• C-00001 A.H., Hillside Primary: penalty-notice consideration, 90.0 % this year",
+        "• C-00001 A.H., Hillside Primary: punctuality concern, 90.0 % this year"]
     assert [button[1] for button in payload["buttons"]] == ["al:card:2", "al:card:1"]
 
 
-def test_pages_hold_twenty_pupils_and_stay_under_telegrams_limit() -> None:
+def test_pages_hold_twenty_pupils_whole_and_stay_under_telegrams_limit() -> None:
     school = "The Very Long Name of a Church of England Voluntary Aided Primary School"
     lines = [line(n, rule, school) for n in range(1, 46) for rule in (CME, PA, PN, LATE)]
     pages = digest_payload(DIGEST_TITLE, lines)["pages"]
     assert all(len(page["text"]) <= 4096 for page in pages)
     assert all(len(page["buttons"]) <= PUPILS_PER_PAGE for page in pages)
     assert sum(len(page["buttons"]) for page in pages) == 45
-    assert sum(page["text"].count("\n•") for page in pages) == 45  # one line per pupil
-    assert pages[0]["text"].startswith(f"New attendance alerts (45) — page 1 of {len(pages)}\n")
-    assert pages[0]["text"].splitlines()[1].count(" and ") == 1  # four rules on one line
+    assert sum(page["text"].count("\n•") for page in pages) == 180  # a line per alert
+    assert pages[0]["text"].startswith(f"New attendance alerts (180) — page 1 of {len(pages)}\n")
+    for page in pages:  # each pupil with a button has all four lines on that page
+        for label, _ in page["buttons"]:
+            assert page["text"].count(f"• {label},") == 4
+
+
+def test_twenty_pupils_a_page_when_their_lines_are_short() -> None:
+    lines = [line(n, rule) for n in range(1, 26) for rule in (PA, PN)]
+    pages = digest_payload(DIGEST_TITLE, lines)["pages"]
+    assert [len(page["buttons"]) for page in pages] == [20, 5]
+    assert pages[1]["text"].startswith("New attendance alerts (50) — page 2 of 2\n")
+    assert pages[1]["text"].count("\n•") == 10
 
 
 def test_a_digest_is_written_again_without_one_pupil() -> None:
@@ -89,3 +103,17 @@ def test_a_digest_is_written_again_without_one_pupil() -> None:
     assert "C-00003" not in str(again)
     assert without_pupil(digest_payload(DIGEST_TITLE, [line(3)]), 3) is None  # nothing left
     assert without_pupil({"text": "Escalated by EWO1", "buttons": []}, 3) is None
+
+
+def test_a_digest_queued_one_line_per_pupil_is_written_a_line_per_alert() -> None:
+    alerts = [line(1, CME), line(1, PN), line(2)]
+    now = digest_payload(DIGEST_TITLE, alerts)
+    queued = {**now, "text": "New attendance alerts (2)\n• C-00001 A.H., Hillside Primary: "
+              "continuous absence (possible CME — check) and penalty-notice consideration, "
+              "90.0 % this year\n• C-00002 A.H., Hillside Primary: persistent absence, "
+              "90.0 % this year"}  # as an earlier version stored it
+    queued["pages"] = [{"text": queued["text"], "buttons": now["buttons"]}]
+    assert as_written_now(queued) == now
+    assert without_pupil(queued, 2) == digest_payload(DIGEST_TITLE, alerts[:2])
+    escalation = {"text": "Escalated by EWO1", "buttons": []}
+    assert as_written_now(escalation) is escalation

@@ -278,9 +278,12 @@ async def test_severe_and_continuous_absence_are_copied_to_the_supervisor(
     rows = await db.read(outbox_store.rows, kind="alert")
     assert [row.audience for row in rows] == [f"officer:{officer.id}",
                                               f"supervisor_of:{officer.id}"]
-    assert rows[0].payload["text"].count("\n•") == 3  # one line per pupil
-    assert ("continuous absence (possible CME — check) and penalty-notice consideration, "
-            "90.9 % this year") in rows[0].payload["text"]  # the N sessions: penalty too
+    assert rows[0].payload["text"].splitlines()[1:] == [  # a line per alert
+        "• C-00001 A.H., Hillside Primary: severe absence, 37.5 % this year",
+        "• C-00003 A.H., Hillside Primary: continuous absence (possible CME — check), "
+        "90.9 % this year",
+        "• C-00003 A.H., Hillside Primary: penalty-notice consideration, 90.9 % this year",
+        "• C-00002 A.H., Hillside Primary: persistent absence, 90.0 % this year"]
     copy = rows[1].payload
     assert copy["text"].startswith(
         "Copy for supervisor: severe or continuous absence among EWO1's pupils (2)\n")
