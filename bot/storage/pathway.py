@@ -15,6 +15,7 @@ bot/domain/penalty_notices.py; this module only reads and writes (CASEWORK.md §
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -522,26 +523,41 @@ _OUTCOME_ROWS = ("SELECT o.step_id, o.pupil_id, o.contact_id, o.outcome, o.outco
 
 
 def _step_items(steps: Sequence[Any]) -> list[OpenItem]:
-    """Reviews and improvement periods not yet followed by a later step for the pupil."""
+    """Reviews and improvement periods still open. Each belongs to its own step, whatever
+    comes after it in the meantime (a support plan beside a Notice to Improve is what the
+    guidance expects): a review is closed by a later step of the same kind (the new plan
+    or contract) or by any step recorded on or after its date (the case was reviewed and
+    moved on); an improvement period by a later Notice to Improve or by any step recorded
+    after the period ended."""
     items = []
-    latest: dict[int, tuple[str, int]] = {}  # each pupil's latest step: linear in the steps
+    by_pupil: dict[int, list[Any]] = defaultdict(list)
     for step in steps:
-        key = (step["step_date"], step["id"])
-        latest[step["pupil_id"]] = max(key, latest.get(step["pupil_id"], key))
-    for step in steps:
-        if (step["step_date"], step["id"]) != latest[step["pupil_id"]]:
-            continue  # the case moved on
-        pupil, started = step["pupil_id"], date.fromisoformat(step["step_date"])
-        if step["review_date"] is not None:
-            items.append(OpenItem(pupil, "review", date.fromisoformat(step["review_date"]),
-                                  step["id"], step_kind=step["kind"]))
-        if step["kind"] == "nti" and step["period_weeks"] is not None:  # imported: unknown
-            weeks = step["period_weeks"]
-            items.append(OpenItem(pupil, "improvement_ends",
-                                  rules.improvement_period_end(started, weeks), step["id"]))
-            items.append(OpenItem(pupil, "improvement_reminder",
-                                  rules.improvement_reminder_date(started, weeks), step["id"]))
+        by_pupil[step["pupil_id"]].append(step)
+    for pupil, own in by_pupil.items():
+        own.sort(key=lambda step: (step["step_date"], step["id"]))
+        for at, step in enumerate(own):
+            later = own[at + 1:]
+            started = date.fromisoformat(step["step_date"])
+            if step["review_date"] is not None:
+                review = date.fromisoformat(step["review_date"])
+                if not _closed(later, step["kind"], on_or_after=review):
+                    items.append(OpenItem(pupil, "review", review, step["id"],
+                                          step_kind=step["kind"]))
+            if step["kind"] == "nti" and step["period_weeks"] is not None:  # imported: unknown
+                weeks = step["period_weeks"]
+                ends = rules.improvement_period_end(started, weeks)
+                if not _closed(later, "nti", on_or_after=ends + timedelta(days=1)):
+                    items.append(OpenItem(pupil, "improvement_ends", ends, step["id"]))
+                    items.append(OpenItem(pupil, "improvement_reminder",
+                                          rules.improvement_reminder_date(started, weeks),
+                                          step["id"]))
     return items
+
+
+def _closed(later: Sequence[Any], kind: str, *, on_or_after: date) -> bool:
+    """Whether a later step replaces one of `kind` or was recorded on or after a day."""
+    return any(step["kind"] == kind or date.fromisoformat(step["step_date"]) >= on_or_after
+               for step in later)
 
 
 def _outcome_items(outcomes: Sequence[Any], today: date) -> list[OpenItem]:
@@ -671,7 +687,8 @@ async def caseload_items(conn: Conn, officer_id: int, *, today: date) -> list[Op
 
 # Open notices of many officers' caseloads in one statement (the caseload summary is a
 # few statements however large the team): each Notice to Improve that may still be in
-# its improvement period (issued in the last 6 weeks, the case not moved on since), and
+# its improvement period (issued in the last 6 weeks, no later Notice to Improve: a step
+# after the period ended cannot be recorded while it runs, `_step_items`), and
 # each penalty notice issued with no Paid, Withdrawn or Unpaid. `{officers}` joins the
 # officers (alias `ow`) to the allocation `a`; `{where}` chooses them.
 _OPEN_NOTICES = f"""
@@ -680,6 +697,7 @@ _OPEN_NOTICES = f"""
      WHERE {{where}} AND s.kind = 'nti' AND s.period_weeks IS NOT NULL
        AND s.step_date >= :nti_since AND {_CURRENT_STEP}
        AND NOT EXISTS (SELECT 1 FROM pathway_steps l WHERE l.pupil_id = s.pupil_id
+           AND l.kind = 'nti'
            AND (l.step_date > s.step_date OR (l.step_date = s.step_date AND l.id > s.id))
            AND NOT EXISTS (SELECT 1 FROM pathway_steps c WHERE c.pupil_id = l.pupil_id
                            AND c.supersedes = l.id))

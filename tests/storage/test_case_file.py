@@ -63,8 +63,10 @@ async def test_a_case_file_is_scoped_unaudited_and_clamps_its_page(service: Serv
     assert case is not None and case.access == pathway.OWN
     assert (case.offset, case.total, len(case.entries)) == (10, 13, 3)  # the last page
     assert case.stage == pathway.Stage("nti", TODAY - timedelta(days=10))
+    # The support plan's review stays open beside the notice (recorded before it was due).
     assert [(item.kind, item.due) for item in case.open_items] == [
-        ("improvement_ends", TODAY - timedelta(days=10) + timedelta(weeks=4))]
+        ("improvement_ends", TODAY - timedelta(days=10) + timedelta(weeks=4)),
+        ("review", TODAY - timedelta(days=20) + timedelta(weeks=6))]
     assert [(parent.name, parent.eligibility.ordinal) for parent in case.parents] == [
         ("Jo Team", 1)]
     seen = await pathway.case_file(conn, people["SUP1"], 2, today=TODAY)
@@ -80,7 +82,7 @@ async def test_open_notices_are_periods_running_and_notices_awaiting_an_outcome(
     conn = service.conn
     ewo1 = people["EWO1"]
     mum = await _parent(conn, 2, "Jo Team")
-    others = [await service.pupil(f"Pupil{n}", "Other", officer=ewo1) for n in range(4)]
+    others = [await service.pupil(f"Pupil{n}", "Other", officer=ewo1) for n in range(5)]
     parents = [await _parent(conn, pupil, f"Parent {pupil}") for pupil in others]
     # Running: a 6-week period from 5 weeks ago. Ended: a 3-week period from 4 weeks ago.
     await _step(conn, ewo1, NewStep(2, "nti", TODAY - timedelta(weeks=5), (mum,),
@@ -89,14 +91,18 @@ async def test_open_notices_are_periods_running_and_notices_awaiting_an_outcome(
                                     (parents[0],), period_weeks=3))
     await _issued(conn, ewo1, others[1], parents[1], TODAY - timedelta(days=40))  # awaiting
     await _issued(conn, ewo1, others[2], parents[2], TODAY - timedelta(days=40), "paid")
-    # A notice to improve the case has moved on from is no longer running.
+    # A support plan recorded in the period leaves the notice running.
     await _step(conn, ewo1, NewStep(others[3], "nti", TODAY - timedelta(days=3),
                                     (parents[3],), period_weeks=3))
     await _step(conn, ewo1, NewStep(others[3], "support_plan", TODAY - timedelta(days=1)))
+    # A notice issued again counts once: the later one replaces the earlier.
+    for days in (10, 2):
+        await _step(conn, ewo1, NewStep(others[4], "nti", TODAY - timedelta(days=days),
+                                        (parents[4],), period_weeks=3))
     counts = await pathway.open_notices(
         conn, officers="JOIN officers ow ON ow.id = a.officer_id", where="ow.id = :me",
         params={"me": ewo1.id}, today=TODAY)
-    assert counts == {ewo1.id: 2}
+    assert counts == {ewo1.id: 4}
 
 
 async def test_each_reminder_is_claimed_once(service: Service) -> None:

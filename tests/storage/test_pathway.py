@@ -415,3 +415,32 @@ async def test_step_record_on_postgresql(pg_db: object, monkeypatch: pytest.Monk
     monkeypatch.setattr(audit, "append_many", no_audit)
     found = await pg_db.write(_step_record_scenario)  # type: ignore[attr-defined]
     assert found[0] == ["Al Hughes", "Jo Hughes"] and len(found[1]) == 3
+
+
+async def test_a_step_in_the_meantime_leaves_a_notices_period_and_a_plans_review_open(
+        service: Service) -> None:
+    """A support plan beside a Notice to Improve (as the guidance expects): the notice's
+    period end and reminder, and the plan's review, each belong to their own step."""
+    ann = await service.officer("EWO1")
+    pupil = await service.pupil("Amelia", "Hughes", officer=ann)
+    conn = service.conn
+    mum = await _parent(conn, pupil, "Jo Hughes")
+    issued = date(2026, 10, 5)  # 4 weeks: the period ends 2 November, reminder 3 November
+    for new in (NewStep(pupil, "nti", issued, (mum,), period_weeks=4),
+                NewStep(pupil, "support_plan", date(2026, 10, 12))):  # review 23 November
+        assert (await pathway.record_step(conn, ann, new, today=new.step_date, now=NOW)).id
+
+    def dated(items: list[pathway.OpenItem]) -> list[tuple[str, date]]:
+        return [(item.kind, item.due) for item in items]
+    assert dated(await pathway.open_items(conn, ann, pupil, today=date(2026, 10, 20),
+                                          now=NOW)) == [
+        ("improvement_ends", date(2026, 11, 2)), ("review", date(2026, 11, 23))]
+    assert dated(await pathway.items_due(conn, ann, today=date(2026, 11, 3), now=NOW)) == [
+        ("improvement_reminder", date(2026, 11, 3))]
+
+    # A contract after the period ended and on the plan's review date closes both.
+    contract = NewStep(pupil, "contract", date(2026, 11, 23), (mum,))
+    assert (await pathway.record_step(conn, ann, contract, today=contract.step_date,
+                                      now=NOW)).id
+    assert dated(await pathway.open_items(conn, ann, pupil, today=date(2026, 11, 23),
+                                          now=NOW)) == [("review", date(2027, 1, 4))]
