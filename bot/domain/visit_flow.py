@@ -37,11 +37,14 @@ NOTES_MAX = 4096
 CONFIRM_OLDER_THAN = timedelta(days=28)  # a visit date further back is asked again
 NO_REPLY, NOT_KNOWN = "noreply", "unknown"
 
-# Draft keys beside the answers: the date waits for its check; the reason was not
-# asked (no reply, so nobody could say: Not known); a step changed from the summary
-# goes back to the summary once every step is answered again (`goto` is where to).
-DATE_UNCONFIRMED, REASON_SKIPPED, RETURNING, GOTO = (
-    "date_unconfirmed", "reason_skipped", "returning", "goto")
+# Draft keys beside the answers: the date waits for its check; a step changed from
+# the summary goes back to the summary once every step is answered again (`goto` is
+# where to).
+DATE_UNCONFIRMED, RETURNING, GOTO = "date_unconfirmed", "returning", "goto"
+# Only in drafts kept from before the reason was asked after no reply (they were given
+# Not known without asking): that Not known stands as answered, and goes when the type
+# or the contact is answered again, so that the reason is then asked.
+REASON_SKIPPED = "reason_skipped"
 
 # Steps answered from a fixed vocabulary (a typed label counts as pressing its button).
 VOCABULARIES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -83,9 +86,9 @@ class AnswerProblem(ValueError):
 
 
 def step_after(step: str, draft: Mapping[str, Any]) -> str:
-    """The step that follows `step`: a letter has no contact step, no reply skips the
-    reason, an old date is checked; going back from the summary, the answered steps
-    after the changed one are passed over on the way back to it."""
+    """The step that follows `step`: a letter has no contact step, an old date is
+    checked; going back from the summary, the answered steps after the changed one are
+    passed over on the way back to it."""
     if step == CHANGE:
         return str(draft.get(GOTO) or SUMMARY)
     following = _next_in_order(step, draft)
@@ -106,8 +109,6 @@ def _next_in_order(step: str, draft: Mapping[str, Any]) -> str:
     following = STEPS[STEPS.index(step) + 1]
     if following == CONTACT and draft.get(TYPE) in NO_CONTACT_TYPES:
         following = REASON
-    if following == REASON and draft.get(REASON_SKIPPED):
-        following = ACTION
     return following
 
 
@@ -126,6 +127,16 @@ def is_complete(draft: Mapping[str, Any]) -> bool:
     if draft.get(TYPE) not in NO_CONTACT_TYPES:
         required.append(CONTACT)
     return all(answered(step, draft) for step in required)
+
+
+def choices(step: str, draft: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A vocabulary step's (code, label) choices in the order offered: after no reply,
+    Not known comes first at the reason step (nobody was there to say why)."""
+    vocabulary = VOCABULARIES[step]
+    if step == REASON and draft.get(CONTACT) == NO_REPLY:
+        return (*[entry for entry in vocabulary if entry[0] == NOT_KNOWN],
+                *[entry for entry in vocabulary if entry[0] != NOT_KNOWN])
+    return vocabulary
 
 
 def changeable(draft: Mapping[str, Any]) -> tuple[str, ...]:
@@ -174,13 +185,11 @@ def _follow_vocabulary_answer(step: str, choice: str, updated: dict[str, Any]) -
         updated[CONTACT] = None
     elif step == TYPE and updated.get(CONTACT, "") is None:
         del updated[CONTACT]  # was a letter: the contact step must be answered now
-    no_reply = step == CONTACT and choice == NO_REPLY
-    if no_reply:
-        # Nobody was seen, so nobody could say why: the reason is Not known, not asked.
-        updated[REASON], updated[REASON_SKIPPED] = NOT_KNOWN, True
-    elif step in (TYPE, CONTACT) and updated.pop(REASON_SKIPPED, False):
-        del updated[REASON]  # someone was seen (or it is a letter): ask the reason now
-    if step == REASON:
+    # An older draft's Not known after no reply was never asked (REASON_SKIPPED): the
+    # type or contact answered again, the reason is asked now; answered, it is kept.
+    if step in (TYPE, CONTACT) and updated.pop(REASON_SKIPPED, False):
+        updated.pop(REASON, None)
+    elif step == REASON:
         updated.pop(REASON_SKIPPED, None)
 
 

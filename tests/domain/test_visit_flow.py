@@ -79,7 +79,7 @@ def test_follow_up_choices_and_limits() -> None:
 
 def test_typed_labels_count_as_their_buttons() -> None:
     assert flow.apply_text(flow.CONTACT, "no reply - card left", {}, TODAY) == {
-        "contact": "noreply", "reason": "unknown", "reason_skipped": True}
+        "contact": "noreply"}
     assert flow.apply_text(flow.ACTION, "  escalate to SUPERVISOR ", {}, TODAY) == {
         "action": "escalate"}
     with pytest.raises(AnswerProblem):

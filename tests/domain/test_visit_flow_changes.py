@@ -1,5 +1,6 @@
 """The /visit steps added within the spec's list: an old date's check, no reply's
-reason, and the summary's Change back to any step."""
+reason (asked, Not known first; an older draft's unasked Not known), and the summary's
+Change back to any step."""
 
 from __future__ import annotations
 
@@ -53,19 +54,52 @@ def test_a_date_over_28_days_ago_is_checked_and_may_be_changed() -> None:
         flow.apply_text(flow.DATE_CHECK, "yes please", old, TODAY)
 
 
-def test_no_reply_skips_the_reason_as_not_known_until_someone_is_seen() -> None:
-    draft = flow.apply_choice(flow.CONTACT, flow.NO_REPLY, {"type": "home"}, TODAY)
-    assert draft["reason"] == flow.NOT_KNOWN and draft[flow.REASON_SKIPPED]
-    assert flow.step_after(flow.CONTACT, draft) == flow.ACTION
-    seen = flow.apply_choice(flow.CONTACT, "child", draft, TODAY)
+@pytest.mark.parametrize("contact", [code for code, _ in flow.VOCABULARIES[flow.CONTACT]])
+def test_the_reason_is_asked_after_every_contact_answer(contact: str) -> None:
+    draft = flow.apply_choice(flow.CONTACT, contact, {"type": "home", "date": "2026-11-24"},
+                              TODAY)
+    assert draft == {"type": "home", "date": "2026-11-24", "contact": contact}
+    assert flow.step_after(flow.CONTACT, draft) == flow.REASON
+    assert walk(draft) == [flow.TYPE, flow.DATE, flow.CONTACT, flow.REASON, flow.ACTION,
+                           flow.FOLLOW_UP, flow.NOTES]
+
+
+def test_after_no_reply_not_known_is_offered_first() -> None:
+    reasons = flow.VOCABULARIES[flow.REASON]
+    no_reply = flow.choices(flow.REASON, {"contact": flow.NO_REPLY})
+    assert no_reply[0] == (flow.NOT_KNOWN, "Not known")
+    assert sorted(no_reply) == sorted(reasons)
+    assert [code for code, _ in no_reply[1:]] == [code for code, _ in reasons[:-1]]
+    assert flow.choices(flow.REASON, {"contact": "child"}) == reasons
+    # A reason chosen stays when the contact changes.
+    chosen = flow.apply_choice(flow.REASON, "illness", {"contact": flow.NO_REPLY}, TODAY)
+    assert flow.apply_choice(flow.CONTACT, "parent", chosen, TODAY)["reason"] == "illness"
+
+
+# A draft kept from before the reason was asked after no reply: Not known, never asked.
+OLDER: dict[str, Any] = {"type": "home", "date": "2026-11-24", "contact": "noreply",
+                         "reason": "unknown", "reason_skipped": True}
+
+
+def test_an_older_drafts_unasked_not_known_stands_until_the_contact_changes() -> None:
+    assert flow.step_after(flow.ACTION, OLDER) == flow.FOLLOW_UP
+    later = flow.apply_choice(flow.ACTION, "nfa", OLDER, TODAY)
+    done = {**later, "follow_up": None, "notes": None}
+    assert flow.is_complete(done) and done["reason"] == flow.NOT_KNOWN
+    # From the summary, the contact answered again: the reason is asked, then the summary.
+    back = flow.apply_choice(flow.CHANGE, flow.CONTACT, done, TODAY)
+    seen = flow.apply_choice(flow.CONTACT, "child", back, TODAY)
     assert "reason" not in seen and flow.REASON_SKIPPED not in seen
     assert flow.step_after(flow.CONTACT, seen) == flow.REASON
-    letter = flow.apply_choice(flow.TYPE, "letter", draft, TODAY)
+    again = flow.apply_choice(flow.CONTACT, flow.NO_REPLY, back, TODAY)
+    assert flow.step_after(flow.CONTACT, again) == flow.REASON
+    letter = flow.apply_choice(flow.TYPE, "letter", OLDER, TODAY)
     assert "reason" not in letter
     assert flow.step_after(flow.DATE, letter) == flow.REASON
-    # A reason chosen at the reason step stays when the contact changes.
-    chosen = flow.apply_choice(flow.REASON, "illness", seen, TODAY)
-    assert flow.apply_choice(flow.CONTACT, "parent", chosen, TODAY)["reason"] == "illness"
+    # The reason step answered: an answer like any other, kept when the contact changes.
+    chosen = flow.apply_choice(flow.REASON, flow.NOT_KNOWN, OLDER, TODAY)
+    assert flow.REASON_SKIPPED not in chosen
+    assert flow.apply_choice(flow.CONTACT, "parent", chosen, TODAY)["reason"] == "unknown"
 
 
 def test_change_goes_back_to_one_step_then_to_the_summary() -> None:

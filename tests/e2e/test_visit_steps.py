@@ -1,8 +1,10 @@
-"""The /visit steps a newcomer tripped on: an old date, no reply, Change from the
-summary, kept notes on correction, and one button per day; through the stand-in."""
+"""The /visit steps a newcomer tripped on: an old date, no reply (the reason asked,
+Not known first), Change from the summary, kept notes on correction, and one button
+per day; through the stand-in."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -12,6 +14,8 @@ from bot.domain import visit_flow as flow
 from bot.handlers import access, visit
 from bot.handlers.registry import REGISTRY
 from bot.harness import RunningBot
+from bot.sandbox import BotApiStandIn
+from bot.settings import Settings
 from bot.storage.db import Conn, Database
 from tests.e2e.conftest import PIN, People
 from tests.e2e.visit_helpers import Caseload, caseload, message, rows, tap, walk_to
@@ -60,27 +64,71 @@ async def test_a_date_over_28_days_ago_is_asked_again(case: Caseload, db: Databa
     assert [row["visit_date"] for row in saved] == ["2020-01-01"]
 
 
-async def test_no_reply_skips_the_reason_and_the_summary_says_so(
+REASONS = ["Illness", "Medical", "Anxiety or mental health", "SEN needs",
+           "Bullying or peer issues", "Family circumstances", "Young carer", "Holiday",
+           "Transport"]  # then "Not known", last unless nobody replied
+
+
+async def test_after_no_reply_the_reason_is_asked_with_not_known_first(
         case: Caseload, db: Database) -> None:
     user = case.user
     await walk_to(user, flow.CONTACT)
     shown = await tap(user, "No reply – card left")
+    assert shown.text == f"{HEADER}\n\n{visit.QUESTIONS[flow.REASON]}"
+    assert shown.labels() == ["Not known", *REASONS]
+    shown = await tap(user, "Not known")
     assert shown.text == f"{HEADER}\n\n{visit.QUESTIONS[flow.ACTION]}"
     for label in ("Follow-up visit", "In 1 week"):
         await tap(user, label)
     summary = await tap(user, "Skip")
-    assert "Contact: No reply – card left\nMain reason: Not known (not asked: no reply)\n" \
-        in summary.text
-    # Someone was seen after all: the reason is asked, then back to the summary.
+    assert "Contact: No reply – card left\nMain reason: Not known\nAction agreed: " \
+        "Follow-up visit\n" in summary.text
+    assert "not asked" not in summary.text
+    # Someone was seen after all: the reason chosen stays, and can be changed too.
     await tap(user, "Change")
     await tap(user, "Contact")
-    shown = await tap(user, "Parent/carer seen")
-    assert shown.text == f"{HEADER}\n\n{visit.QUESTIONS[flow.REASON]}"
+    summary = await tap(user, "Parent/carer seen")
+    assert "Contact: Parent/carer seen\nMain reason: Not known\n" in summary.text
+    await tap(user, "Change")
+    shown = await tap(user, "Main reason")
+    assert shown.labels() == [*REASONS, "✓ Not known"]
     summary = await tap(user, "Holiday")
     assert "Main reason: Holiday\nAction agreed: Follow-up visit" in summary.text
     await tap(user, "Save")
     saved = await rows(db, "SELECT contact, reason FROM visits")
     assert [tuple(row) for row in saved] == [("parent", "holiday")]
+
+
+async def test_a_draft_kept_with_the_reason_not_asked_after_no_reply_resumes(
+        case: Caseload, db: Database, running: RunningBot, settings: Settings,
+        standin: BotApiStandIn, clock: FixedClock) -> None:
+    """A draft written when no reply skipped the reason (Not known, marked not asked),
+    at the action step, resumed after the upgrade's restart."""
+    user = case.user
+    await walk_to(user, flow.CONTACT)
+    await tap(user, "No reply – card left")
+    await running.stop()
+
+    async def _as_kept_before(conn: Conn) -> None:
+        data = json.loads(await conn.fetchval("SELECT data FROM conversations"))
+        data.update({flow.REASON: flow.NOT_KNOWN, flow.REASON_SKIPPED: True})
+        await conn.execute("UPDATE conversations SET step = ?, data = ?",
+                           (flow.ACTION, json.dumps(data)))
+    await db.write(_as_kept_before)
+    async with RunningBot(settings, standin, clock=clock, db=db):
+        await user.send("/visit")
+        assert (await user.next_message()).text == "Continue visit for A.H.?"
+        shown = await tap(user, "Continue")
+        assert shown.text == f"{HEADER}\n\n{visit.QUESTIONS[flow.ACTION]}"
+        for label in ("Follow-up visit", "In 1 week"):
+            await tap(user, label)
+        summary = await tap(user, "Skip")
+        assert "Contact: No reply – card left\nMain reason: Not known\nAction agreed: " \
+            "Follow-up visit\n" in summary.text
+        assert "not asked" not in summary.text
+        await tap(user, "Save")
+    saved = await rows(db, "SELECT contact, reason, action FROM visits")
+    assert [tuple(row) for row in saved] == [("noreply", "unknown", "followup")]
 
 
 async def test_change_goes_back_to_any_step_and_returns_to_the_summary(

@@ -69,10 +69,24 @@ def test_the_notes_step_shows_kept_notes_and_matching_buttons() -> None:
     assert len(long.text) <= 4096 and "(4,096 characters in all)" in long.text
 
 
-def test_the_summary_says_the_reason_was_not_asked_after_no_reply() -> None:
+def test_after_no_reply_the_reason_step_offers_not_known_first() -> None:
     draft = flow.apply_choice(flow.CONTACT, flow.NO_REPLY, FULL, TODAY)
-    summary = screens.screen(talk(flow.SUMMARY, draft), PUPIL, today=TODAY)
-    assert "Main reason: Not known (not asked: no reply)" in summary.text
+    reason = screens.screen(talk(flow.REASON, draft), PUPIL, today=TODAY)
+    assert reason.text == f"Visit for A.H. (C00001)\n\n{visit.QUESTIONS[flow.REASON]}"
+    assert labels(reason) == [
+        "Not known", "✓ Illness", "Medical", "Anxiety or mental health", "SEN needs",
+        "Bullying or peer issues", "Family circumstances", "Young carer", "Holiday",
+        "Transport"]
+    seen = screens.screen(talk(flow.REASON, FULL), PUPIL, today=TODAY)
+    assert labels(seen)[0] == "✓ Illness" and labels(seen)[-1] == "Not known"
+
+
+def test_an_older_drafts_unasked_not_known_shows_as_not_known() -> None:
+    older = {**FULL, "contact": "noreply", "reason": "unknown", "reason_skipped": True}
+    summary = screens.screen(talk(flow.SUMMARY, older), PUPIL, today=TODAY)
+    assert "Contact: No reply – card left\nMain reason: Not known\nAction agreed" \
+        in summary.text
+    assert "not asked" not in summary.text
     assert labels(summary) == ["Save", "Change", "Cancel"]
 
 

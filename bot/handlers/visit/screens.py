@@ -39,7 +39,6 @@ from bot.handlers.visit.texts import (
     LABEL_YESTERDAY,
     NOTES_KEPT,
     QUESTIONS,
-    REASON_NOT_ASKED,
     SEVERAL_MATCH,
     TOLD_MANY,
     TOLD_NOBODY,
@@ -76,7 +75,7 @@ def _step_keyboard(talk: Conversation, today: date) -> list[list[tuple[str, str]
     step, draft = talk.step, talk.data
     if step in flow.VOCABULARIES:
         buttons = [(drafts.marked(label, draft.get(step) == code), VISIT.data(talk, step, code))
-                   for code, label in flow.VOCABULARIES[step]]
+                   for code, label in flow.choices(step, draft)]
         return drafts.rows(buttons, 1 if step in (flow.CONTACT, flow.ACTION) else 2)
     if step in (flow.DATE, flow.FOLLOW_UP):
         return _date_keyboard(talk, today)
@@ -135,13 +134,10 @@ def _question(talk: Conversation) -> tuple[str, bool]:
     return QUESTIONS[talk.step], False
 
 
-def _field_value(step: str, value: Any, draft: dict[str, Any]) -> str:
+def _field_value(step: str, value: Any) -> str:
     if step in (flow.DATE, flow.FOLLOW_UP):
         return render.day(value)
-    label = label_of(flow.VOCABULARIES[step], value)
-    if step == flow.REASON and draft.get(flow.REASON_SKIPPED):
-        return REASON_NOT_ASKED.format(label=label)
-    return label
+    return label_of(flow.VOCABULARIES[step], value)
 
 
 def _summary_text(talk: Conversation, pupil: VisitPupil) -> str:
@@ -150,7 +146,7 @@ def _summary_text(talk: Conversation, pupil: VisitPupil) -> str:
     for step, label in _FIELD_LABELS:
         if step == flow.CONTACT and draft.get(flow.TYPE) in NO_CONTACT_TYPES:
             continue
-        lines.append(f"{label}: {_field_value(step, draft.get(step), draft)}")
+        lines.append(f"{label}: {_field_value(step, draft.get(step))}")
     frame = "\n".join(lines) + "\nNotes: \n\n" + QUESTIONS[flow.SUMMARY]
     notes = draft.get(flow.NOTES) or "none"
     room = _MESSAGE_LIMIT - len(frame)

@@ -37,7 +37,6 @@ DATE_CHECK_QUESTION = ("{date} is more than 28 days ago. Is that the right date?
                        "another as DD/MM/YYYY or DD/MM.")
 NOTES_KEPT = ("Notes so far:\n{notes}\n\nKeep them, remove them, or type new notes "
               "(up to 4,096 characters) to replace them.")
-REASON_NOT_ASKED = "{label} (not asked: no reply)"
 HINTS = {
     Problem.CHOOSE: "Please choose one of the buttons.",
     Problem.NOT_A_DATE: "That is not a date I can read: type it as DD/MM/YYYY or DD/MM.",
