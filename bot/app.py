@@ -34,6 +34,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.chat.restriction import refuse_restricted
 from bot.clock import Clock
@@ -47,7 +48,7 @@ from bot.jobs import retention as retention_jobs
 from bot.jobs.leader import LEASE_KEY, JobLease
 from bot.jobs.send_budget import SendBudget
 from bot.logs import pin_library_loggers
-from bot.processing import PerChatUpdateProcessor, RateLimiter
+from bot.processing import PerChatUpdateProcessor, RateLimiter, ServiceBot
 from bot.settings import Settings
 from bot.storage import meta
 from bot.storage.audit import Appender
@@ -102,17 +103,20 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         raise ValueError("EWO_TELEGRAM_TOKEN is not set")
     pin_library_loggers()  # whoever configured logging, these never log requests in full
     wiring = Wiring(settings, clock or Clock(settings.timezone), db)
+    service_bot = ServiceBot(
+        settings.telegram_token.get_secret_value(),
+        base_url=settings.telegram_api_url,
+        base_file_url=settings.telegram_api_url.replace("/bot", "/file/bot", 1),
+        defaults=Defaults(tzinfo=settings.timezone, protect_content=True),
+        rate_limiter=rate_limiter if rate_limiter is not None else RateLimiter(),
+        request=HTTPXRequest(connection_pool_size=CONNECTIONS,
+                             pool_timeout=CONNECTION_WAIT_SECONDS),
+        get_updates_request=HTTPXRequest(connection_pool_size=1))
     builder = (
         ApplicationBuilder()
-        .token(settings.telegram_token.get_secret_value())
+        .bot(service_bot)
         .context_types(ContextTypes(context=EwoContext))
-        .base_url(settings.telegram_api_url)
-        .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot", 1))
-        .defaults(Defaults(tzinfo=settings.timezone, protect_content=True))
-        .rate_limiter(rate_limiter if rate_limiter is not None else RateLimiter())
         .concurrent_updates(PerChatUpdateProcessor())
-        .connection_pool_size(CONNECTIONS)
-        .pool_timeout(CONNECTION_WAIT_SECONDS)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

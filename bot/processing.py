@@ -1,11 +1,13 @@
 """Update and request processing: updates of one chat run in order, different chats at
 once and in turn; requests to Telegram within its flood limits, shared fairly between
-chats, a short wait it asks for waited out."""
+chats, a short wait it asks for waited out; an update this library cannot read skipped,
+not fetched again for ever."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 import warnings
 from collections import deque
@@ -15,10 +17,12 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import RetryAfter
-from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
+from telegram.ext import BaseRateLimiter, BaseUpdateProcessor, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.storage.chatlocks import ChatLocks, LocalOnly
+
+log = logging.getLogger(__name__)
 
 # Telegram's 429 names the seconds to wait. Up to this long, the request is sent again
 # after the wait (the person's chat waits with it); a longer wait goes back to the
@@ -351,3 +355,33 @@ def retry_after(exc: RetryAfter) -> timedelta:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         wait = exc.retry_after
     return wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
+
+
+class ServiceBot(ExtBot[None]):
+    """The library's bot, with getUpdates reading each update on its own. When one update
+    of a batch does not parse (a field of a shape this library version does not expect),
+    python-telegram-bot raises for the whole batch and its poller fetches the same batch
+    again on every poll: no officer is answered until someone steps in. Here that update
+    is skipped (`readable`), and the webhook skips one the same way (bot/webhook.py)."""
+
+    async def _post(self, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
+        result = await super()._post(endpoint, data, **kwargs)
+        if endpoint == "getUpdates" and isinstance(result, list):
+            return [readable(raw, self) for raw in result]
+        return result
+
+
+def readable(raw: Any, bot: ExtBot[None]) -> Any:
+    """An update as Telegram sent it, or, when this library cannot read it, the update
+    reduced to its id: nothing reaches a handler, the poller's offset (or the webhook's
+    answer) moves past it, and the log names it by its id alone (its text may hold a
+    PIN or a pupil's name)."""
+    try:
+        Update.de_json(raw, bot)
+    except Exception as exc:  # whatever the library raises for a shape it cannot read
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        log.error("skipped update %s, which this version cannot read (%s)",
+                  update_id if isinstance(update_id, int) else "without an id",
+                  type(exc).__name__)
+        return {"update_id": update_id}
+    return raw

@@ -37,7 +37,7 @@ from aiohttp import web
 from telegram import Bot, Update
 from telegram.ext import Application
 
-from bot.processing import PerChatUpdateProcessor
+from bot.processing import PerChatUpdateProcessor, readable
 from bot.storage.health import database_answers
 
 log = logging.getLogger(__name__)
@@ -125,12 +125,14 @@ class WebhookServer:
             return web.Response(status=503)
         try:
             data = json.loads(await request.read())
-            if not isinstance(data, dict):
-                raise ValueError("not an object")
-            update = Update.de_json(data, self._application.bot)
-        except (ValueError, TypeError, KeyError):
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             log.warning("refused a webhook request that is not an update")
             return web.Response(status=400)
+        # One this library cannot read is answered 200 and skipped, as polling skips it:
+        # refused, Telegram would hold every later update behind its retries.
+        update = Update.de_json(readable(data, self._application.bot), self._application.bot)
         processor = self._application.update_processor
         if not isinstance(processor, PerChatUpdateProcessor):
             await self._application.update_queue.put(update)

@@ -147,6 +147,13 @@ class FakeUser(ChatView):
         """Press the button with this exact label on the newest message that has it."""
         return self._press(self._person, label, message_id)
 
+    async def send_unreadable(self, text: str) -> None:
+        """A message whose update this version of python-telegram-bot cannot read, as a
+        newer Bot API might send one (a field of another shape: here its date)."""
+        message = {"message_id": self._chat.next_message_id(), "from": self._person,
+                   "chat": self._chat.json(), "date": "soon", "text": text}
+        self._world.queue_update("message", message)
+
     async def send_in(self, other: FakeUser, text: str, *, business: bool = False) -> int:
         """Write in `other`'s private chat as this user: a business message (this user's
         business account connected to the bot), or with `business=False` a plain message

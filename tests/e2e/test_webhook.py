@@ -97,6 +97,17 @@ async def test_the_right_secret_is_handled(hooked: RunningBot, standin: BotApiSt
     assert (await stranger.next_message()).text == access.STRANGER
 
 
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"message": {}}',
+                                  b'{"update_id": "7"}'])
+async def test_a_body_that_is_not_an_update_is_refused_with_a_400(
+        hooked: RunningBot, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture,
+        body: bytes) -> None:
+    async with aiohttp.ClientSession() as session, session.post(
+            hooked.webhook_url, data=body, headers={SECRET_HEADER: WEBHOOK_SECRET}) as reply:
+        assert reply.status == 400
+    assert "refused a webhook request that is not an update" in caplog.text
+
+
 @pytest.mark.sqlite_only("closes the SQLite database under the server")
 async def test_healthz_answers_ok_while_the_database_answers_and_503_once_closed(
         settings: Settings, standin: BotApiStandIn, clock: FixedClock) -> None:
