@@ -4,7 +4,9 @@ over an existing file unless asked."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 from pathlib import Path
 
 
@@ -13,8 +15,12 @@ def write_private(path: Path, data: bytes, *, force: bool) -> None:
 
     Without `force` an existing file is refused (FileExistsError, nothing written); with
     it the file is replaced whole through a temporary file beside it, so a reader never
-    sees half of it. OSError for a path that cannot be written.
+    sees half of it. A folder (IsADirectoryError) or any other thing that is not a
+    regular file (OSError) is refused either way, before anything is written. OSError
+    for a path that cannot be written; nothing is left behind then, not even the
+    temporary file (it holds the whole document).
     """
+    _refuse_unless_regular(path)
     if not force:
         _fill(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), path, data)
         return
@@ -22,7 +28,25 @@ def write_private(path: Path, data: bytes, *, force: bool) -> None:
     with contextlib.suppress(FileNotFoundError):
         temporary.unlink()
     _fill(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), temporary, data)
-    os.replace(temporary, path)
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+
+
+def _refuse_unless_regular(path: Path) -> None:
+    """A folder, device or pipe at `path` is never written to nor replaced (`--force`
+    over /dev/full or a folder given by mistake)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
 
 
 def _fill(fd: int, path: Path, data: bytes) -> None:

@@ -45,6 +45,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 async def cmd_ropa(args: argparse.Namespace, env: CliEnv) -> int:
     out = Path(args.out) if args.out else None
+    if out is not None and out.is_dir():
+        raise CliError(f"{out} is a folder; give a file name", BAD_INPUT)
     if out is not None and out.exists() and not args.force:
         raise CliError(f"{out} already exists; add --force to overwrite it", BAD_INPUT)
     now = env.clock.now()
@@ -58,6 +60,8 @@ async def cmd_ropa(args: argparse.Namespace, env: CliEnv) -> int:
             except FileExistsError:
                 raise CliError(f"{out} already exists; add --force to overwrite it",
                                BAD_INPUT) from None
+            except IsADirectoryError:
+                raise CliError(f"{out} is a folder; give a file name", BAD_INPUT) from None
             except OSError as exc:
                 raise CliError(f"cannot write {out}: {exc.strerror or type(exc).__name__}",
                                BAD_INPUT) from None

@@ -88,6 +88,8 @@ async def export_subject_access(db: Database, settings: Settings, upn: str, *, a
     wanted = normalise_upn(upn)
     if not is_valid_upn(wanted):
         raise SubjectAccessProblem("that is not a valid UPN")
+    if out is not None and out.is_dir():
+        raise SubjectAccessProblem(f"{out} is a folder; give a file name ending .json")
     if out is not None and out.exists() and not force:
         raise SubjectAccessProblem(f"{out} already exists; add --force to overwrite it")
     if out is not None and not out.parent.is_dir():
@@ -171,6 +173,13 @@ async def _is_controller(conn: Conn, officer: Officer) -> bool:
     return found is not None
 
 
+def _reason(exc: OSError) -> str:
+    """Why a file could not be written, in the system's words ("Read-only file system")."""
+    if isinstance(exc, FileExistsError) and exc.filename is not None:
+        return f"{exc.filename} is not a folder"
+    return exc.strerror or type(exc).__name__
+
+
 def _day(iso: str) -> str:
     return date.fromisoformat(iso).strftime("%d/%m/%Y")
 
@@ -180,7 +189,11 @@ _DEFAULT_NAME = re.compile(r"sar-[^/\\]+-\d{8}-\d{6}\.json")
 
 def _default_path(settings: Settings, case_ref: str, local: datetime) -> Path:
     folder = settings.export_dir
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SubjectAccessProblem(f"cannot make the export folder {folder} (EWO_EXPORT_DIR):"
+                                   f" {_reason(exc)}") from None
     path = folder / f"sar-{case_ref}-{local:%Y%m%d-%H%M%S}.json"
     if path.exists():
         raise SubjectAccessProblem(f"{path.name} already exists; try again in a second")
@@ -383,3 +396,7 @@ def _write(path: Path, document: dict[str, Any], *, force: bool) -> None:
         write_private(path, data, force=force)
     except FileExistsError:
         raise SubjectAccessProblem(f"{path} already exists; add --force to overwrite it") from None
+    except IsADirectoryError:
+        raise SubjectAccessProblem(f"{path} is a folder; give a file name ending .json") from None
+    except OSError as exc:
+        raise SubjectAccessProblem(f"cannot write {path}: {_reason(exc)}") from None

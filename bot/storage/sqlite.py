@@ -441,16 +441,28 @@ class SqliteDatabase(Database):
     async def backup(self, target: Path) -> None:
         """Copy the whole database, online (SQLite backup API), to a new 0600 file.
 
-        The copy is encrypted with the same key when the database is."""
-        if target.exists():
-            raise DatabaseError(f"{target.name} already exists; choose a new file")
-        create_private_file(target)
-        copy = _connector(target, self._key)()
+        The copy is encrypted with the same key when the database is. DatabaseError (one
+        line) when the file cannot be written; a copy that fails midway is removed."""
         try:
-            async with self._write_lock:
-                await self._writer.backup(copy)
-        finally:
-            copy.close()
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            raise DatabaseError(f"{target.name} already exists; choose a new file") from None
+        except OSError as exc:
+            raise DatabaseError(f"cannot write {target}: {exc.strerror}") from None
+        try:
+            copy = _connector(target, self._key)()
+            try:
+                async with self._write_lock:
+                    await self._writer.backup(copy)
+            finally:
+                copy.close()
+        except BaseException as exc:
+            for leftover in (target, target.with_name(target.name + "-journal")):
+                leftover.unlink(missing_ok=True)
+            if isinstance(exc, (OSError, sqlite3.Error, *self._operational_errors)):
+                reason = exc.strerror if isinstance(exc, OSError) else _reason(exc)
+                raise DatabaseError(f"cannot write {target}: {reason}") from None
+            raise
 
 
 BACKENDS["sqlite"] = SqliteDatabase
