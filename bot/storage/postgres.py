@@ -675,6 +675,7 @@ async def _disposal_tables(conn: Conn) -> tuple[list[str], bool]:
         " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
         " AND a.attname = 'pupil_id' AND NOT a.attisdropped")
     found = {str(row[0]) for row in rows} | set(schema_postgres.PERSONAL_COLUMNS)
+    found.add("meta")  # it names a disposed record's exports until they are deleted
     may_switch = await conn.fetchval(
         "SELECT has_function_privilege('pg_switch_wal()', 'EXECUTE')")
     return sorted(found - {"audit"}), bool(may_switch)

@@ -11,6 +11,7 @@ hold or dispose of records; the check that sends reminders reads counts only.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -26,6 +27,10 @@ from bot.storage.rights import PAST_DUE_SQL
 
 LAST_CHECK_KEY = "retention_last_check"
 CLEAN_UP_KEY = "disposal_clean_up_owed"  # set by a disposal until the files are cleaned
+# The exports in EWO_EXPORT_DIR of records disposed of, one file name a line, until deleted.
+EXPORTS_OWED_KEY = "disposal_exports_owed"
+# The name `ewobot sar` gives an export in EWO_EXPORT_DIR (any other was typed with --out).
+SAR_EXPORT_NAME = re.compile(r"sar-[^/\\\n]+-\d{8}-\d{6}\.json")
 
 # One row per pupil: its base date (what the deadline follows from) and its hold. The
 # last intervention is the latest visit, pathway step or outcome or sharing decision not
@@ -266,6 +271,7 @@ async def dispose(conn: Conn, pupil_id: int, *, by: Officer, policy: RetentionPo
     # A request kept while locked that names the pupil goes whole (it may name others
     # too; replaying a part of it would answer something nobody asked).
     await sessions.forget_requests_naming(conn, pupil_id)
+    await _forget_subject_access_requests(conn, pupil_id)
     # The parents a pathway step names are found through the step (no pupil_id of their own).
     await conn.execute("DELETE FROM pathway_parents WHERE step_id IN"
                        " (SELECT id FROM pathway_steps WHERE pupil_id = ?)", (pupil_id,))
@@ -282,6 +288,61 @@ async def dispose(conn: Conn, pupil_id: int, *, by: Officer, policy: RetentionPo
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (CLEAN_UP_KEY, f"{stamp(now)} pupil:{pupil_id}"))
     return True
+
+
+async def _forget_subject_access_requests(conn: Conn, pupil_id: int) -> None:
+    """The pupil's subject-access requests go; the names of their exports in the export
+    folder are kept until the clean-up deletes those files (`exports_owed`). A name
+    typed with --out (it may be the child's) is not kept: that file is the
+    administrator's to remove."""
+    target = f"pupil:{pupil_id}"
+    rows = await conn.fetchall(
+        "SELECT export_file FROM subject_access_requests WHERE pupil_ref = ?", (target,))
+    owed = "".join(f"{row['export_file']}\n" for row in rows
+                   if row["export_file"] and SAR_EXPORT_NAME.fullmatch(row["export_file"]))
+    if owed:
+        await conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = meta.value || excluded.value",
+            (EXPORTS_OWED_KEY, owed))
+    await conn.execute("DELETE FROM subject_access_requests WHERE pupil_ref = ?", (target,))
+
+
+async def exports_owed(conn: Conn) -> list[str]:
+    """The file names of disposed records' exports still to delete from the export folder:
+    those a disposal noted, and those of requests about pupils no longer held (kept by
+    disposals before requests went with the record)."""
+    value = await conn.fetchval("SELECT value FROM meta WHERE key = ?", (EXPORTS_OWED_KEY,))
+    names = [] if value is None else str(value).splitlines()
+    rows = await conn.fetchall(
+        "SELECT export_file FROM subject_access_requests r WHERE export_file IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM pupils p"
+        "   WHERE p.id = CAST(substr(r.pupil_ref, length('pupil:') + 1) AS INTEGER))")
+    names += [row["export_file"] for row in rows if SAR_EXPORT_NAME.fullmatch(row["export_file"])]
+    return list(dict.fromkeys(names))
+
+
+async def exports_deleted(conn: Conn, done: Sequence[str], failed: Sequence[str]) -> None:
+    """The exports named in `done` are gone from the export folder: their names are
+    forgotten (names a disposal noted meanwhile stay, as do those that `failed`), and
+    so are the requests about pupils no longer held."""
+    sql = "SELECT value FROM meta WHERE key = ?"
+    value = await conn.fetchval(sql + " FOR UPDATE" if conn.dialect == "postgres" else sql,
+                                (EXPORTS_OWED_KEY,))
+    finished = set(done)
+    noted = [] if value is None else str(value).splitlines()
+    left = list(dict.fromkeys([*(name for name in noted if name not in finished), *failed]))
+    if left:
+        await conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (EXPORTS_OWED_KEY, "".join(f"{name}\n" for name in left)))
+    elif value is not None:
+        await conn.execute("DELETE FROM meta WHERE key = ?", (EXPORTS_OWED_KEY,))
+    await conn.execute(
+        "DELETE FROM subject_access_requests WHERE NOT EXISTS (SELECT 1 FROM pupils p"
+        " WHERE p.id = CAST(substr(subject_access_requests.pupil_ref, length('pupil:') + 1)"
+        " AS INTEGER))")
 
 
 async def _forget_in_messages(conn: Conn, pupil_id: int) -> None:

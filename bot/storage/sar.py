@@ -13,9 +13,7 @@ reads the data; the file is written 0600 before that transaction commits.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -136,21 +134,25 @@ async def export_subject_access(db: Database, settings: Settings, upn: str, *, a
 async def remove_exports_of_disposed(db: Database, folder: Path) -> int:
     """Delete the exports still in `folder` (EWO_EXPORT_DIR) that were made for pupils
     since disposed of: the record is gone, so its copy goes too. Files written
-    elsewhere (`--out`) are the administrator's to remove. Returns how many went."""
-    async def _snapshot(conn: Conn):
-        return await conn.fetchall(
-            "SELECT export_file FROM subject_access_requests r WHERE export_file IS NOT NULL"
-            " AND NOT EXISTS (SELECT 1 FROM pupils p"
-            "   WHERE p.id = CAST(substr(r.pupil_ref, length('pupil:') + 1) AS INTEGER))")
-    rows = await db.read(_snapshot)
-    removed = 0
-    for row in rows:
-        name = row["export_file"]
-        if not _DEFAULT_NAME.fullmatch(name):
-            continue  # not a name this module gives a file in the export folder
-        with contextlib.suppress(FileNotFoundError):
+    elsewhere (`--out`) are the administrator's to remove. Returns how many went; an
+    OSError when one could not be deleted (its name is kept for the next clean-up)."""
+    owed = await db.read(retention.exports_owed)
+    removed, done, failed, failure = 0, [], [], None
+    for name in owed:
+        try:
             (folder / name).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            failed.append(name)
+            failure = exc
+            continue
+        else:
             removed += 1
+        done.append(name)
+    await db.write(retention.exports_deleted, done, failed)
+    if failure is not None:
+        raise failure
     return removed
 
 
@@ -182,9 +184,6 @@ def _reason(exc: OSError) -> str:
 
 def _day(iso: str) -> str:
     return date.fromisoformat(iso).strftime("%d/%m/%Y")
-
-
-_DEFAULT_NAME = re.compile(r"sar-[^/\\]+-\d{8}-\d{6}\.json")
 
 
 def _default_path(settings: Settings, case_ref: str, local: datetime) -> Path:

@@ -17,6 +17,7 @@ from bot.settings import Settings
 from bot.storage import audit
 from bot.storage import retention as retention_store
 from bot.storage.db import Conn, Database
+from bot.storage.sar import export_subject_access
 from tests.e2e.conftest import People
 from tests.e2e.retention_files import CANARY_FIRST, CANARY_LAST, import_service, upn
 from tests.pg import database_files
@@ -64,11 +65,16 @@ async def test_the_overview_shows_references_and_dates_only(controller: FakeUser
 
 
 async def test_dispose_asks_once_then_leaves_no_trace(controller: FakeUser, db: Database,
-                                                      settings: Settings) -> None:
+                                                      settings: Settings, tmp_path: Path,
+                                                      clock: FixedClock) -> None:
     def traces() -> int:
         return sum(path.read_bytes().count(CANARY_LAST.encode())
                    for path in database_files(settings))
 
+    # Two exports: one in the export folder, one the administrator named after the child.
+    exports = [await export_subject_access(db, settings, upn(1), actor="os:admin",
+                                           now=clock.now(), out=out)
+               for out in (None, tmp_path / f"{CANARY_FIRST}-{CANARY_LAST}-sar.json")]
     assert traces() > 0  # the name, address and a contact's name were written to the files
     await controller.send("/retention")
     await controller.next_message()
@@ -86,7 +92,9 @@ async def test_dispose_asks_once_then_leaves_no_trace(controller: FakeUser, db: 
     entry = await db.read(_snapshot)
     assert (entry.actor, entry.action, entry.reason) == ("officer:DPO1", "disposal",
                                                          "retention_due")
-    assert traces() == 0
+    assert traces() == 0  # the request naming the export after the child went too
+    assert not exports[0].path.exists()  # the export folder's copy went with the record
+    assert exports[1].path.exists()  # written with --out: the administrator's to remove
 
 
 async def test_keep_disposes_of_nothing(controller: FakeUser, db: Database) -> None:

@@ -196,7 +196,7 @@ async def test_a_disposed_records_subject_access_exports_go_with_it(
     seed = Seed(db)
     controller = await seed.officer("DPO1", "controller")
     disposed = await seed.pupil(imported=date(2024, 3, 1), upn=upn(1))
-    await seed.pupil(imported=date(2026, 11, 1), upn=upn(2))  # not yet due: stays
+    kept = await seed.pupil(imported=date(2026, 11, 1), upn=upn(2))  # not yet due: stays
     made = [await export_subject_access(db, settings, upn(number), actor="os:dpo", now=moment)
             for number, moment in ((1, NOW), (1, NOW + timedelta(seconds=1)), (2, NOW))]
     elsewhere = await export_subject_access(db, settings, upn(1), actor="os:dpo", now=NOW,
@@ -208,6 +208,12 @@ async def test_a_disposed_records_subject_access_exports_go_with_it(
     assert await clean_up_after_disposals(db, settings.export_dir)
     assert [export.path.exists() for export in made] == [False, False, True]
     assert elsewhere.path.exists()  # written with --out: where the administrator chose
+    async def _snapshot(conn: Conn) -> None:
+        # The disposed pupil's requests went with the record; nothing more is owed.
+        assert [row["pupil_ref"] for row in await conn.fetchall(
+            "SELECT pupil_ref FROM subject_access_requests")] == [f"pupil:{kept}"]
+        assert await retention.exports_owed(conn) == []
+    await db.read(_snapshot)
 
 
 async def test_rights_requests_due_soon_or_overdue_are_told_once_a_day(

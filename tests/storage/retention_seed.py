@@ -126,6 +126,13 @@ class Seed:
                 " decision_reason, statement, recorded_by) VALUES (?, 'rectification',"
                 " '2024-05-01', '2024-06-01', 'upheld', '2024-05-20', 'data_inaccurate', ?,"
                 " 'os:admin')", (pupil_id, f"{name} says the address was out of date"))
+            # Subject-access requests (keyed by reference, not pupil_id), one export named
+            # after the child with --out, one in the export folder under its usual name.
+            await conn.executemany(
+                "INSERT INTO subject_access_requests (pupil_ref, received, due, export_file,"
+                " requested_by) VALUES (?, '2024-05-02', '2024-06-02', ?, 'os:admin')",
+                [(f"pupil:{pupil_id}", f"{name} sar.json"),
+                 (f"pupil:{pupil_id}", f"sar-C{pupil_id:05d}-20240502-100000.json")])
             # A hold whose review date has passed: it no longer stops disposal.
             await conn.execute(
                 "INSERT INTO holds (pupil_id, reason, review_date, officer_id, created_at)"

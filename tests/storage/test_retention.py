@@ -190,6 +190,11 @@ async def test_disposal_removes_every_row_about_the_pupil_and_nothing_else(
                                        (disposed,)) == 0, table
         assert await conn.fetchval("SELECT count(*) FROM pupils WHERE id = ?", (disposed,)) == 0
         assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+        # Requests keyed by reference go too, with the export's name the child gave.
+        assert await conn.fetchval("SELECT count(*) FROM subject_access_requests") == 0
+        # Only the name of the export in the export folder is kept, for the clean-up.
+        assert await retention.exports_owed(conn) == [
+            f"sar-C{disposed:05d}-20240502-100000.json"]
         # The request kept while locked that named the pupil is gone, not just its link.
         assert await conn.fetchval("SELECT count(*) FROM sessions"
                                    " WHERE pending_update IS NOT NULL") == 0
