@@ -13,11 +13,20 @@ from bot.storage.base import DatabaseError
 
 
 def create_private_file(path: Path) -> None:
-    """Create the data folder 0700 and an empty file 0600 before SQLite does (umask)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
+    """Create the data folder 0700 and an empty file 0600 before SQLite does (umask);
+    DatabaseError (one line) when the path cannot be made."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError as exc:
+        if exc.filename == str(path):
+            return  # another process made it meanwhile
+        raise DatabaseError(f"cannot create the database {path}: "
+                            f"{exc.filename} is not a folder") from None
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the database {path}: "
+                            f"{exc.strerror or type(exc).__name__}") from None
 
 
 def load_audit_key(settings: Settings, *, create: bool = True) -> bytes:
@@ -41,6 +50,9 @@ def load_pepper(settings: Settings, *, create: bool = True) -> bytes:
 def check_private_files(path: Path) -> None:
     """Refuse a database whose folder group or others can write, or whose file (or -wal,
     -shm) they can read or write, as ssh's strict modes do: never used silently."""
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        raise DatabaseError(f"{path} is {kind}, not a database file: check EWO_DATABASE")
     folder = path.parent
     if folder.is_dir() and folder.stat().st_mode & 0o022:
         raise DatabaseError(f"refused: the data folder {folder} can be written by group or "
@@ -70,6 +82,9 @@ def _key_file(path: Path, setting: str, *, generated: bool, create: bool) -> byt
     except OpenToOthers as refused:
         raise DatabaseError(f"refused: key file {path} can be read by group or others "
                             f"(mode {refused.mode:04o}); chmod 600 it") from None
+    except OSError as exc:  # a folder, or a file it may not read
+        raise DatabaseError(f"cannot read key file {path}: "
+                            f"{exc.strerror or type(exc).__name__}") from None
     if not value:
         raise DatabaseError(f"refused: key file {path} is empty")
     return value
@@ -78,19 +93,23 @@ def _key_file(path: Path, setting: str, *, generated: bool, create: bool) -> byt
 def _generate_key_file(path: Path) -> bytes:
     """A new random key in a 0600 file, which appears whole or not at all (a process
     starting meanwhile never reads it empty)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_hex(32).encode()
     draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(value)
-            handle.flush()
-            os.fsync(handle.fileno())
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.link(draft, path)
-        except FileExistsError:  # another process made it first: theirs is the key
-            return _key_file(path, "", generated=True, create=False)
-    finally:
-        draft.unlink()
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(value)
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(draft, path)
+            except FileExistsError:  # another process made it first: theirs is the key
+                return _key_file(path, "", generated=True, create=False)
+        finally:
+            draft.unlink()
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the key file {path}: "
+                            f"{exc.strerror or type(exc).__name__}") from None
     return value

@@ -511,6 +511,9 @@ async def _connect(connector: Callable[[], sqlite3.Connection]) -> aiosqlite.Con
         try:
             await conn
         except Exception as exc:
+            # aiosqlite stops its worker thread but does not wait: left running, it would
+            # report to this event loop after it has closed (a thread traceback on stderr).
+            await asyncio.to_thread(conn._thread.join)
             raise DatabaseError(f"cannot open the database: {_reason(exc)}") from None
         try:
             # A wrong key shows here: the first read fails with "file is not a database".
