@@ -1,7 +1,8 @@
 """The command line: `ewobot …` (the same as `python -m bot …`).
 
 Output for people goes to stdout; errors to stderr, first line the reason. Exit codes:
-0 done, 1 bad input or data, 2 bad usage. A user mistake never shows a traceback.
+0 done, 1 bad input or data, 2 bad usage (141, quietly, when stdout's reader has gone).
+A user mistake never shows a traceback.
 Each area registers its subcommands from its own module (see COMMAND_MODULES).
 """
 
@@ -13,6 +14,7 @@ import getpass
 import importlib
 import inspect
 import logging
+import os
 import sys
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -27,6 +29,9 @@ from bot.settings import Settings, SettingsError, load_settings
 from bot.storage.db import Database, DatabaseError
 
 OK, BAD_INPUT, BAD_USAGE = 0, 1, 2
+# The reader of stdout went away (`ewobot audit show | head`): a quiet end, with the
+# status a shell gives a program killed by SIGPIPE (128 + 13), as `git log | head` has.
+CLOSED_PIPE = 141
 
 # Each module has `register(subparsers)`; a handler is `async def (args, env) -> int`.
 COMMAND_MODULES = (
@@ -148,7 +153,12 @@ def main(argv: Sequence[str] | None = None, env: CliEnv | None = None) -> int:
     try:
         result = handler(args, env)
         # Most commands are coroutines; `run` owns its event loop (run_polling).
-        return asyncio.run(result) if inspect.isawaitable(result) else result  # type: ignore[arg-type]
+        code = asyncio.run(result) if inspect.isawaitable(result) else result  # type: ignore[arg-type]
+        env.out.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
+    except BrokenPipeError:
+        _silence(env.out)
+        return CLOSED_PIPE
     except CliError as exc:
         _print(env, str(exc), *exc.details)
         return exc.code
@@ -161,6 +171,20 @@ def main(argv: Sequence[str] | None = None, env: CliEnv | None = None) -> int:
     except Exception:  # a bug, not a user mistake: its traceback, without secrets
         _print(env, traceback.format_exc().rstrip())
         return BAD_INPUT
+
+
+def _silence(stream: TextIO) -> None:
+    """Point a stream whose reader has gone at /dev/null, so what is still buffered in it
+    is dropped at exit instead of raising BrokenPipeError again there."""
+    try:
+        fileno = stream.fileno()
+    except (OSError, ValueError):  # not a file (a test's StringIO)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fileno)
+    finally:
+        os.close(devnull)
 
 
 def _print(env: CliEnv, *lines: str) -> None:
