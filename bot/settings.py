@@ -16,7 +16,14 @@ from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.dates import QuietHours, YearEnd, parse_quiet_days, parse_weekly
@@ -141,6 +148,16 @@ class Settings(BaseSettings):
     def _empty_secret_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("database", "export_dir", mode="before")
+    @classmethod
+    def _path_named(cls, value: Any, info: ValidationInfo) -> Any:
+        # Empty means none, and there is no running without these: Path("") would be
+        # the working directory (SAR exports written there, a traceback for the database).
+        if isinstance(value, str) and not value.strip():
+            what = "a file" if info.field_name == "database" else "a folder"
+            raise ValueError(f"must name {what}")
         return value
 
     @field_validator("database_url", mode="before")
@@ -385,6 +402,10 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError(_one_line(exc)) from None
+    except UnicodeDecodeError:  # pydantic-settings reading ./.env
+        raise SettingsError("cannot read ./.env: save it as UTF-8 text") from None
+    except OSError as exc:
+        raise SettingsError(f"cannot read ./.env: {exc.strerror or type(exc).__name__}") from None
 
 
 def _one_line(exc: ValidationError) -> str:

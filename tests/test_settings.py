@@ -209,3 +209,32 @@ def test_the_example_env_documents_every_setting() -> None:
     example = (Path(__file__).resolve().parent.parent / "config" / "example.env").read_text()
     missing = [name for name in Settings.model_fields if f"EWO_{name.upper()}" not in example]
     assert missing == []
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("EWO_DATABASE", "EWO_DATABASE: must name a file"),
+    ("EWO_EXPORT_DIR", "EWO_EXPORT_DIR: must name a folder"),
+])
+@pytest.mark.parametrize("argv", [["officers", "list"], ["init"], ["sar", "H801200001001"]])
+def test_an_empty_path_setting_is_one_line_and_writes_nothing(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, message: str,
+        argv: list[str]) -> None:
+    """Empty means none, and neither can be none: not the working directory."""
+    monkeypatch.setenv("EWO_DATABASE", str(tmp_path / "data" / "ewo.sqlite3"))
+    monkeypatch.setenv(name, "")
+    out, err = io.StringIO(), io.StringIO()
+
+    code = main(argv, CliEnv(settings_factory=load_settings, out=out, err=err))
+
+    assert (code, out.getvalue(), err.getvalue()) == (1, "", message + "\n")
+    assert list(tmp_path.iterdir()) == []  # the working directory: no export, no database
+
+
+def test_a_dotenv_not_in_utf8_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes(b"EWO_PA_THRESHOLD=\xff\xfe\n")
+    out, err = io.StringIO(), io.StringIO()
+
+    code = main(["officers", "list"], CliEnv(settings_factory=load_settings, out=out, err=err))
+
+    assert (code, out.getvalue()) == (1, "")
+    assert err.getvalue() == "cannot read ./.env: save it as UTF-8 text\n"
