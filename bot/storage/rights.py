@@ -38,6 +38,7 @@ PAST_DUE_SQL = (
 
 # The audit reason of a view refused because the record is restricted.
 RESTRICTED_REASON = "restricted"
+MAX_ID = 2**63 - 1  # the largest row id SQLite (INTEGER) and PostgreSQL (bigint) hold
 # A rectification upheld with a supplementary statement: the card's flag.
 STATEMENT_SQL = (
     "EXISTS (SELECT 1 FROM rights_requests rs WHERE rs.pupil_id = {pupil}"
@@ -126,6 +127,8 @@ async def _pupil_id(conn: Conn, upn: str) -> int:
 
 
 async def _one(conn: Conn, request_id: int) -> RightsRequest:
+    if not 1 <= request_id <= MAX_ID:  # no such row, and SQLite and bigint cannot hold it
+        raise RightsProblem(f"no request {request_id}")
     row = await conn.fetchone(f"{_SELECT} WHERE r.id = ?", (request_id,))
     if row is None:
         raise RightsProblem(f"no request {request_id}")

@@ -74,6 +74,13 @@ def test_restriction_upheld_stays_until_lifted(records: Records) -> None:
      " data_accurate, manifestly_unfounded, excessive, identity_not_verified"),
     (["requests", "decide", "1", "--uphold", "--reason", "request_valid", "--statement", "/nope"],
      "no file /nope"),
+    # IDs no database can hold: no such request, not SQLite's OverflowError.
+    (["requests", "extend", "9" * 23, "--reason", "complex"], f"no request {'9' * 23}"),
+    (["requests", "extend", str(2**63), "--reason", "complex"], f"no request {2**63}"),
+    (["requests", "decide", "9" * 23, "--reject", "--reason", "excessive"],
+     f"no request {'9' * 23}"),
+    (["requests", "extend", "0", "--reason", "complex"], "no request 0"),
+    (["requests", "extend", str(2**63 - 1), "--reason", "complex"], f"no request {2**63 - 1}"),
 ])
 def test_bad_input_is_one_line_and_exit_1(records: Records, argv: list[str],
                                           reason: str) -> None:
