@@ -6,6 +6,7 @@ import argparse
 from datetime import date
 
 from bot.cli import BAD_INPUT, BAD_USAGE, OK, CliEnv, CliError
+from bot.importing.rows import LINE_MAX, is_one_line, shown_safely
 from bot.storage import compliance, meta
 from bot.storage import officers as officer_store
 from bot.storage.db import Database, load_pepper
@@ -75,6 +76,9 @@ async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
     name = " ".join(args.name.split())
     if not name:
         raise CliError("--name must not be empty")
+    if not is_one_line(name) or len(name) > LINE_MAX:  # as the import files' names
+        raise CliError(f"--name must be one line of at most {LINE_MAX} characters, "
+                       "without control characters")
     _check_dates(args, env.clock.today())
     async with env.database() as db:
         try:
@@ -153,8 +157,8 @@ async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
         found = dates.get(officer.id)
         checks = ("  " + "; ".join(item.describe() for item in found.items)
                   if found is not None and env.settings.compliance != "off" else "")
-        env.say(f"{officer.ref}  {officer.name}  {officer.role}{supervisor}{pupils}{marker}"
-                f"{checks}")
+        env.say(f"{officer.ref}  {shown_safely(officer.name)}  {officer.role}{supervisor}"
+                f"{pupils}{marker}{checks}")
     return OK
 
 

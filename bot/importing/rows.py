@@ -46,8 +46,16 @@ def _shown(character: str) -> bool:
     return character.isprintable() or character in _JOINERS
 
 
-def _one_line(raw: str) -> bool:
+def is_one_line(raw: str) -> bool:
+    """Whether `raw` is text on one line, with no control or format characters (bar the
+    joiners): what a name or reference may hold, wherever it is typed."""
     return raw.isprintable() or all(map(_shown, raw))  # the quick test first
+
+
+def shown_safely(text: str) -> str:
+    """`text` with every control or format character as `?`: a value stored before it
+    was checked never reaches a terminal as an escape sequence."""
+    return text if is_one_line(text) else "".join(ch if _shown(ch) else "?" for ch in text)
 
 
 @dataclass(frozen=True)
@@ -160,7 +168,7 @@ class RowCheck:
         """A one-line value, or None when blank."""
         if not raw:
             return None
-        if not _one_line(raw):
+        if not is_one_line(raw):
             self.fail(column, NOT_ONE_LINE)
             return None
         return self._within(column, raw, max_length)

@@ -220,3 +220,34 @@ def test_compliance_mistakes_are_one_line(cli: Cli, argv: list[str], code: int,
     cli("officers", "add", "EWO1", "--name", "Olu", "--role", "officer")
     result = cli(*argv)
     assert (result.code, result.err) == (code, reason + "\n")
+
+
+NAME_RULE = "--name must be one line of at most 200 characters, without control characters"
+
+
+@pytest.mark.parametrize("name", [
+    "Evil\x1b]0;pwned\x07Name",  # a terminal escape: it would retitle the window
+    "Ann\u202eeroM",  # a bidirectional override, which disguises text
+    "x" * 201,
+])
+def test_a_name_not_on_one_line_or_too_long_is_refused(cli: Cli, name: str) -> None:
+    result = cli("officers", "add", "EWO3", "--name", name, "--role", "officer")
+    assert (result.code, result.out, result.err) == (1, "", NAME_RULE + "\n")
+    assert "EWO3" not in cli("officers", "list").out
+
+
+def test_names_as_the_imports_allow_them_are_kept(cli: Cli) -> None:
+    for ref, name in (("EWO1", "x" * 200), ("EWO2", "Zoë\u200cJoiner  Smith")):
+        assert cli("officers", "add", ref, "--name", name, "--role", "officer").code == 0
+    listed = cli("officers", "list").out
+    assert "EWO1  " + "x" * 200 + "  officer" in listed
+    assert "EWO2  Zoë\u200cJoiner Smith  officer" in listed
+
+
+def test_a_name_stored_before_the_check_is_listed_without_its_escapes(cli: Cli) -> None:
+    assert cli("officers", "add", "EWO3", "--name", "Ann", "--role", "officer").code == 0
+    raw = sqlite3.connect(cli.settings.database)
+    raw.execute("UPDATE officers SET name = ? WHERE ref = 'EWO3'", ("Evil\x1b]0;x\x07\u202eN",))
+    raw.commit()
+    raw.close()
+    assert "EWO3  Evil?]0;x??N  officer" in cli("officers", "list").out
