@@ -264,12 +264,15 @@ class SqliteDatabase(Database):
         elif not path.is_file():
             raise DatabaseError(f"no database at {path}: check EWO_DATABASE "
                                 "(`ewobot init` creates one)")
-        audit_key = load_audit_key(settings, create=create)
-        if settings.pin_pepper is None and settings.pepper_path.exists():
-            load_pepper(settings, create=False)  # a loose pepper stops every command
         connector = _connector(path, key)
         writer = await _connect(connector)
         try:
+            # Keys only for a file found to be (or to become) this service's database:
+            # none is generated beside a file that is refused.
+            await _refuse_another_applications(writer, path)
+            audit_key = load_audit_key(settings, create=create)
+            if settings.pin_pepper is None and settings.pepper_path.exists():
+                load_pepper(settings, create=False)  # a loose pepper stops every command
             await _migrate(writer)
             reader = await _connect(connector)
         except BaseException:
@@ -539,6 +542,20 @@ def _reason(exc: Exception) -> str:
     if "not a database" in text:
         return "wrong EWO_DATABASE_KEY, or the file is not an EWO database"
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+async def _refuse_another_applications(conn: aiosqlite.Connection, path: Path) -> None:
+    """A file with tables but no EWO schema version, or a version without the service's
+    meta table, is some other application's SQLite database (a mistyped EWO_DATABASE):
+    never written into."""
+    version = (await conn.execute_fetchall("PRAGMA user_version"))[0][0]
+    found = (await conn.execute_fetchall(
+        "SELECT count(*), count(CASE WHEN type = 'table' AND name = 'meta' THEN 1 END)"
+        " FROM sqlite_master"))[0]
+    objects, ours = found[0], found[1]
+    if (version == 0 and objects) or (version != 0 and not ours):
+        raise DatabaseError(f"{path} is an SQLite database of something else, not EWO Bot's:"
+                            " check EWO_DATABASE")
 
 
 async def _migrate(conn: aiosqlite.Connection) -> None:

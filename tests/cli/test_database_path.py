@@ -115,3 +115,47 @@ def test_a_connection_that_fails_leaves_no_worker_thread() -> None:
         asyncio.run(_connect(unopenable))
 
     assert set(threading.enumerate()) - before == set()
+
+
+def beside(database: Path) -> list[str]:
+    return sorted(path.name for path in database.parent.iterdir())
+
+
+@pytest.mark.parametrize("argv", [*WRITERS, ["audit", "verify"]])
+@pytest.mark.parametrize("version", [0, 3])
+def test_another_applications_database_is_never_adopted(
+        cli: Cli, tmp_path: Path, argv: list[str], version: int) -> None:
+    other = tmp_path / "bad" / "other.db"
+    other.parent.mkdir(mode=0o700)
+    raw = sqlite3.connect(other)
+    raw.execute("CREATE TABLE foo (a)")
+    raw.execute(f"PRAGMA user_version = {version}")
+    raw.commit()
+    raw.close()
+    other.chmod(0o600)
+    use_database(cli, tmp_path, other)
+
+    result = cli(*argv)
+
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (f"{other} is an SQLite database of something else, not EWO Bot's:"
+                          " check EWO_DATABASE\n")
+    raw = sqlite3.connect(other)
+    assert [row[0] for row in raw.execute("SELECT name FROM sqlite_master")] == ["foo"]
+    raw.close()
+    assert beside(other) == ["other.db"]  # no .audit-key or .pepper generated for it
+
+
+def test_a_file_that_is_not_a_database_gets_no_key_files(cli: Cli, tmp_path: Path) -> None:
+    junk = tmp_path / "bad" / "x.sqlite3"
+    junk.parent.mkdir(mode=0o700)
+    junk.write_text("junk\n")
+    junk.chmod(0o600)
+    use_database(cli, tmp_path, junk)
+
+    result = cli("init")
+
+    assert (result.code, result.out) == (1, "")
+    assert result.err == ("cannot open the database: wrong EWO_DATABASE_KEY, or the file is "
+                          "not an EWO database\n")
+    assert beside(junk) == ["x.sqlite3"]
