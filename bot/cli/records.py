@@ -141,10 +141,13 @@ async def cmd_backup(args: argparse.Namespace, env: CliEnv) -> int:
     if env.settings.database_url is not None:
         raise CliError(BACKUP_ON_POSTGRES)
     out = Path(args.out)
-    if out.exists():
-        raise CliError(f"{out} already exists; choose a new file")
-    if not out.parent.is_dir():
-        raise CliError(f"no folder {out.parent} to write the backup into")
+    try:
+        if out.exists():
+            raise CliError(f"{out} already exists; choose a new file")
+        if not out.parent.is_dir():
+            raise CliError(f"no folder {out.parent} to write the backup into")
+    except OSError as exc:  # a name too long, a folder it may not look in
+        raise CliError(f"cannot write {out}: {exc.strerror or type(exc).__name__}") from None
     async with env.database(create=False) as db:
         await db.backup(out)
         await db.write(audit.append, actor=env.actor, action="backup", reason="admin_command",

@@ -45,10 +45,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 async def cmd_ropa(args: argparse.Namespace, env: CliEnv) -> int:
     out = Path(args.out) if args.out else None
-    if out is not None and out.is_dir():
-        raise CliError(f"{out} is a folder; give a file name", BAD_INPUT)
-    if out is not None and out.exists() and not args.force:
-        raise CliError(f"{out} already exists; add --force to overwrite it", BAD_INPUT)
+    try:
+        if out is not None and out.is_dir():
+            raise CliError(f"{out} is a folder; give a file name", BAD_INPUT)
+        if out is not None and out.exists() and not args.force:
+            raise CliError(f"{out} already exists; add --force to overwrite it", BAD_INPUT)
+    except OSError as exc:  # a name too long, a folder it may not look in
+        raise CliError(f"cannot write {out}: {exc.strerror or type(exc).__name__}",
+                       BAD_INPUT) from None
     now = env.clock.now()
     policy = retention.policy_for(env.settings, now)
     async with env.database(create=False) as db:

@@ -86,12 +86,11 @@ async def export_subject_access(db: Database, settings: Settings, upn: str, *, a
     wanted = normalise_upn(upn)
     if not is_valid_upn(wanted):
         raise SubjectAccessProblem("that is not a valid UPN")
-    if out is not None and out.is_dir():
-        raise SubjectAccessProblem(f"{out} is a folder; give a file name ending .json")
-    if out is not None and out.exists() and not force:
-        raise SubjectAccessProblem(f"{out} already exists; add --force to overwrite it")
-    if out is not None and not out.parent.is_dir():
-        raise SubjectAccessProblem(f"no folder {out.parent} to write the export into")
+    if out is not None:
+        try:
+            _check_out(out, force=force)
+        except OSError as exc:  # a name too long, a folder it may not look in
+            raise SubjectAccessProblem(f"cannot write {out}: {_reason(exc)}") from None
     local = now.astimezone(settings.timezone)
     received = local.date()
     due = one_calendar_month_after(received)
@@ -386,6 +385,16 @@ async def _deadline(conn: Conn, settings: Settings, pupil: Any, local: datetime)
 
 
 # --- the file -------------------------------------------------------------------------------
+
+
+def _check_out(out: Path, *, force: bool) -> None:
+    """Refuse an --out that cannot be the export, before anything is read or recorded."""
+    if out.is_dir():
+        raise SubjectAccessProblem(f"{out} is a folder; give a file name ending .json")
+    if out.exists() and not force:
+        raise SubjectAccessProblem(f"{out} already exists; add --force to overwrite it")
+    if not out.parent.is_dir():
+        raise SubjectAccessProblem(f"no folder {out.parent} to write the export into")
 
 
 def _write(path: Path, document: dict[str, Any], *, force: bool) -> None:

@@ -125,3 +125,15 @@ def test_a_backup_that_fails_midway_leaves_no_half_copy(
     assert not out.exists()
     assert not out.with_name(out.name + "-journal").exists()
     assert "backup" not in records("audit", "show").out
+
+
+@pytest.mark.parametrize("writer", [*WRITERS, "backup"])
+def test_a_file_name_too_long_is_one_line(records: Records, tmp_path: Path,
+                                          writer: str) -> None:
+    out = tmp_path / ("x" * 300)
+    argv = ["backup"] if writer == "backup" else WRITERS[writer]
+
+    result = records(*argv, "--out", str(out))
+
+    assert (result.code, result.out) == (1, "")
+    assert result.err == f"cannot write {out}: {os.strerror(errno.ENAMETOOLONG)}\n"
