@@ -1,7 +1,8 @@
 """Two instances on one PostgreSQL racing for each read-then-write rule that SQLite's
 single writer made safe: the audit chain's head, an enrolment code's claim, an import's
-difference, the week's digests. Each instance is a database handle of its own (its own
-pool), so the two really run side by side, as two machines would."""
+difference, the week's digests, a waiting alert digest rewritten twice. Each instance is
+a database handle of its own (its own pool), so the two really run side by side, as two
+machines would."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.importing.service import run_import
 from bot.settings import Settings
-from bot.storage import audit, sessions
+from bot.storage import alerts as alert_store
+from bot.storage import audit, retention, sessions
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database, stamp
 from bot.storage.officers import hash_code
@@ -23,14 +26,18 @@ from bot.storage.postgres import PostgresDatabase
 from bot.synthetic import IMPORT_ORDER, generate
 from bot.usecases import digests as digest
 from tests.jobs.test_digest import at
-from tests.pg import settings_for
+from tests.pg import Cluster, settings_for
 from tests.storage import caseload_seed as seed
+from tests.storage.alert_seed import NOW as ALERT_NOW
+from tests.storage.alert_seed import AlertSeed
+from tests.storage.alert_seed import sessions as marked
 from tests.storage.test_caseload import small_team
 from tests.storage.test_postgres_imports import _contents, changed_copy
 
 NOW = datetime(2025, 3, 14, 16, 30, tzinfo=UTC)
 TODAY = date(2025, 3, 14)
 EACH = 25  # writes each instance sends at once
+PERSISTENT = ["/"] * 72 + ["I"] * 8  # 90.0 %
 
 
 @pytest.fixture
@@ -138,3 +145,49 @@ async def test_the_weeks_digests_queued_by_two_instances_at_once_go_once(
         return [json.loads(row["detail"]) for row in await conn.fetchall(
             "SELECT detail FROM audit WHERE action = 'caseload_digest'")]
     assert await first.read(_recorded) == [{"week": "2026-W48", "supervisors": 2}]
+
+
+async def test_a_digest_rewritten_by_a_disposal_and_by_the_delivery_at_once_loses_both(
+        instances: tuple[Database, Database], settings: Settings, pg_cluster: Cluster) -> None:
+    """One instance disposes of pupil A while another, about to deliver, takes pupil B
+    (reallocated) out of the same waiting digest: each rewrite reads the row held, so
+    neither writes back the pupil the other took out."""
+    first, second = instances
+    seeded = AlertSeed(first, settings)
+    ewo1, ewo2 = await seeded.officer("EWO1"), await seeded.officer("EWO2")
+    disposed, moved = [await seeded.pupil(officer=ewo1) for _ in range(2)]
+    for pupil_id in (disposed, moved):
+        await seeded.marks(pupil_id, marked(PERSISTENT))
+    assert (await seeded.evaluate([disposed, moved])).messages == 1  # one digest, both
+    await seeded.allocate(moved, ewo2)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def dispose(conn: Conn) -> None:  # the disposal's rewrite, its commit held back
+        await retention._forget_in_messages(conn, disposed)
+        holding.set()
+        await release.wait()
+
+    disposal = asyncio.create_task(first.write(dispose))
+    await holding.wait()
+    narrowing = asyncio.create_task(second.write(alert_store.narrow_to_holders, ALERT_NOW))
+    await _row_waiter(pg_cluster)  # the delivery's rewrite waits for the disposal's
+    release.set()
+    await asyncio.gather(disposal, narrowing)
+
+    async def _digests(conn: Conn) -> list[Any]:
+        return await conn.fetchall("SELECT o.id, o.payload, op.pupil_id FROM outbox o"
+                                   " LEFT JOIN outbox_pupils op ON op.outbox_id = o.id"
+                                   " WHERE o.kind = 'alert'")
+    assert await first.read(_digests) == []  # both pupils out: the digest withdrawn
+
+
+async def _row_waiter(cluster: Cluster) -> None:
+    def waiting() -> int:
+        with cluster.admin() as admin:
+            return admin.execute("SELECT COUNT(*) FROM pg_locks WHERE locktype ="
+                                 " 'transactionid' AND NOT granted").fetchone()[0]
+    for _ in range(1000):  # polled: the database gives no event for a waiter
+        if await asyncio.to_thread(waiting):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the second rewrite never waited for the row")
