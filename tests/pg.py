@@ -77,6 +77,19 @@ class Cluster:
         return psycopg.connect(host=str(self.socket_dir), port=self.port, user=user,
                                dbname=dbname, autocommit=True)
 
+    async def lock_waiter(self, locktype: str) -> None:
+        """Return once some session waits for a lock of this type (`advisory`; a row's
+        is `transactionid`); fail after about ten seconds."""
+        def waiting() -> int:
+            with self.admin() as admin:
+                return admin.execute("SELECT COUNT(*) FROM pg_locks WHERE locktype = %s"
+                                     " AND NOT granted", (locktype,)).fetchone()[0]
+        for _ in range(1000):  # polled: the database gives no event for a waiter
+            if await asyncio.to_thread(waiting):
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no session waited for a {locktype} lock")
+
     def url(self, dbname: str, password: str = PASSWORD) -> str:
         return f"postgresql://{ROLE}:{password}@127.0.0.1:{self.port}/{dbname}"
 

@@ -14,7 +14,7 @@ from bot.domain import visit_flow as flow
 from bot.handlers import access, visit
 from bot.handlers.registry import REGISTRY
 from bot.harness import RunningBot
-from bot.sandbox import BotApiStandIn
+from bot.sandbox import BotApiStandIn, FakeUser
 from bot.settings import Settings
 from bot.storage.db import Conn, Database
 from tests.e2e.conftest import PIN, People
@@ -69,6 +69,17 @@ REASONS = ["Illness", "Medical", "Anxiety or mental health", "SEN needs",
            "Transport"]  # then "Not known", last unless nobody replied
 
 
+async def _follow_up_after_no_reply(user: FakeUser) -> None:
+    """From the action step: a follow-up in a week, no note; the summary shows the
+    reason as answered (Not known), never "not asked"."""
+    for label in ("Follow-up visit", "In 1 week"):
+        await tap(user, label)
+    summary = await tap(user, "Skip")
+    assert "Contact: No reply – card left\nMain reason: Not known\nAction agreed: " \
+        "Follow-up visit\n" in summary.text
+    assert "not asked" not in summary.text
+
+
 async def test_after_no_reply_the_reason_is_asked_with_not_known_first(
         case: Caseload, db: Database) -> None:
     user = case.user
@@ -78,12 +89,7 @@ async def test_after_no_reply_the_reason_is_asked_with_not_known_first(
     assert shown.labels() == ["Not known", *REASONS]
     shown = await tap(user, "Not known")
     assert shown.text == f"{HEADER}\n\n{visit.QUESTIONS[flow.ACTION]}"
-    for label in ("Follow-up visit", "In 1 week"):
-        await tap(user, label)
-    summary = await tap(user, "Skip")
-    assert "Contact: No reply – card left\nMain reason: Not known\nAction agreed: " \
-        "Follow-up visit\n" in summary.text
-    assert "not asked" not in summary.text
+    await _follow_up_after_no_reply(user)
     # Someone was seen after all: the reason chosen stays, and can be changed too.
     await tap(user, "Change")
     await tap(user, "Contact")
@@ -120,12 +126,7 @@ async def test_a_draft_kept_with_the_reason_not_asked_after_no_reply_resumes(
         assert (await user.next_message()).text == "Continue visit for A.H.?"
         shown = await tap(user, "Continue")
         assert shown.text == f"{HEADER}\n\n{visit.QUESTIONS[flow.ACTION]}"
-        for label in ("Follow-up visit", "In 1 week"):
-            await tap(user, label)
-        summary = await tap(user, "Skip")
-        assert "Contact: No reply – card left\nMain reason: Not known\nAction agreed: " \
-            "Follow-up visit\n" in summary.text
-        assert "not asked" not in summary.text
+        await _follow_up_after_no_reply(user)
         await tap(user, "Save")
     saved = await rows(db, "SELECT contact, reason, action FROM visits")
     assert [tuple(row) for row in saved] == [("noreply", "unknown", "followup")]

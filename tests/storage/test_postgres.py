@@ -371,23 +371,11 @@ async def test_lock_serialises_two_read_then_write_transactions(
     await first_read.wait()
     second = asyncio.create_task(pg_db.write(bump, False))
     # The second writer must be waiting for the lock inside the database, not reading.
-    await _advisory_waiter(pg_cluster)
+    await pg_cluster.lock_waiter("advisory")
     release.set()
     await asyncio.gather(first, second)
     assert await pg_db.read(lambda conn: conn.fetchval(
         "SELECT value FROM meta WHERE key = 'counter'")) == "2"
-
-
-async def _advisory_waiter(cluster: Cluster) -> None:
-    def waiting() -> int:
-        with cluster.admin() as admin:
-            return admin.execute("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'"
-                                 " AND NOT granted").fetchone()[0]
-    for _ in range(1000):  # polled: the database gives no event for a waiter
-        if await asyncio.to_thread(waiting):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the second writer never waited for the lock")
 
 
 async def test_many_locked_increments_lose_none(pg_db: PostgresDatabase) -> None:

@@ -170,7 +170,7 @@ async def test_a_digest_rewritten_by_a_disposal_and_by_the_delivery_at_once_lose
     disposal = asyncio.create_task(first.write(dispose))
     await holding.wait()
     narrowing = asyncio.create_task(second.write(alert_store.narrow_to_holders, ALERT_NOW))
-    await _row_waiter(pg_cluster)  # the delivery's rewrite waits for the disposal's
+    await pg_cluster.lock_waiter("transactionid")  # the delivery's waits for the row
     release.set()
     await asyncio.gather(disposal, narrowing)
 
@@ -180,14 +180,3 @@ async def test_a_digest_rewritten_by_a_disposal_and_by_the_delivery_at_once_lose
                                    " WHERE o.kind = 'alert'")
     assert await first.read(_digests) == []  # both pupils out: the digest withdrawn
 
-
-async def _row_waiter(cluster: Cluster) -> None:
-    def waiting() -> int:
-        with cluster.admin() as admin:
-            return admin.execute("SELECT COUNT(*) FROM pg_locks WHERE locktype ="
-                                 " 'transactionid' AND NOT granted").fetchone()[0]
-    for _ in range(1000):  # polled: the database gives no event for a waiter
-        if await asyncio.to_thread(waiting):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the second rewrite never waited for the row")
