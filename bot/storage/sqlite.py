@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -43,6 +44,7 @@ from bot.storage.keys import (
 from bot.storage.schema import MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 15_000
+WORKER_STOP_SECONDS = 5.0  # a failed connection's aiosqlite thread, waited for at most
 _PRAGMAS = (
     "PRAGMA foreign_keys = ON",
     "PRAGMA synchronous = FULL",
@@ -516,7 +518,10 @@ async def _connect(connector: Callable[[], sqlite3.Connection]) -> aiosqlite.Con
         except Exception as exc:
             # aiosqlite stops its worker thread but does not wait: left running, it would
             # report to this event loop after it has closed (a thread traceback on stderr).
-            await asyncio.to_thread(conn._thread.join)
+            # Its thread is not public: waited for when there, and never for long.
+            worker = getattr(conn, "_thread", None)
+            if isinstance(worker, threading.Thread):
+                await asyncio.to_thread(worker.join, WORKER_STOP_SECONDS)
             raise DatabaseError(f"cannot open the database: {_reason(exc)}") from None
         try:
             # A wrong key shows here: the first read fails with "file is not a database".
