@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.error import RetryAfter
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter, BaseUpdateProcessor, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
@@ -358,30 +358,50 @@ def retry_after(exc: RetryAfter) -> timedelta:
 
 
 class ServiceBot(ExtBot[None]):
-    """The library's bot, with getUpdates reading each update on its own. When one update
-    of a batch does not parse (a field of a shape this library version does not expect),
-    python-telegram-bot raises for the whole batch and its poller fetches the same batch
-    again on every poll: no officer is answered until someone steps in. Here that update
-    is skipped (`readable`), and the webhook skips one the same way (bot/webhook.py)."""
+    """The library's bot, with getUpdates surviving an update it cannot read. When one
+    update of a batch does not parse (a field of a shape this library version does not
+    expect), python-telegram-bot raises for the whole batch and its poller fetches the
+    same batch again on every poll: no officer is answered until someone steps in. Here
+    the batch as received is read again one update at a time, and the one that does not
+    parse is skipped (`parse_or_skip`); the webhook skips one the same way
+    (bot/webhook.py). A batch that parses is read once, as before."""
+
+    _batch: Any = None  # the last getUpdates result as received, while get_updates runs
 
     async def _post(self, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
         result = await super()._post(endpoint, data, **kwargs)
-        if endpoint == "getUpdates" and isinstance(result, list):
-            return [readable(raw, self) for raw in result]
+        if endpoint == "getUpdates":
+            self._batch = result
         return result
 
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        self._batch = None
+        try:
+            return await super().get_updates(*args, **kwargs)
+        except TelegramError:
+            raise
+        except Exception:
+            batch = self._batch
+            if not isinstance(batch, list):
+                raise
+            updates = tuple(parse_or_skip(raw, self) for raw in batch)
+            for update in updates:
+                self.insert_callback_data(update)
+            return updates
+        finally:
+            self._batch = None
 
-def readable(raw: Any, bot: ExtBot[None]) -> Any:
-    """An update as Telegram sent it, or, when this library cannot read it, the update
+
+def parse_or_skip(raw: Any, bot: ExtBot[None]) -> Update:
+    """The update Telegram sent, or, when this library cannot read it, the update
     reduced to its id: nothing reaches a handler, the poller's offset (or the webhook's
     answer) moves past it, and the log names it by its id alone (its text may hold a
     PIN or a pupil's name)."""
     try:
-        Update.de_json(raw, bot)
+        return Update.de_json(raw, bot)
     except Exception as exc:  # whatever the library raises for a shape it cannot read
         update_id = raw.get("update_id") if isinstance(raw, dict) else None
         log.error("skipped update %s, which this version cannot read (%s)",
                   update_id if isinstance(update_id, int) else "without an id",
                   type(exc).__name__)
-        return {"update_id": update_id}
-    return raw
+        return Update.de_json({"update_id": update_id}, bot)

@@ -34,10 +34,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.ext import Application
 
-from bot.processing import PerChatUpdateProcessor, readable
+from bot.processing import PerChatUpdateProcessor, parse_or_skip
 from bot.storage.health import database_answers
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ class WebhookServer:
             return web.Response(status=400)
         # One this library cannot read is answered 200 and skipped, as polling skips it:
         # refused, Telegram would hold every later update behind its retries.
-        update = Update.de_json(readable(data, self._application.bot), self._application.bot)
+        update = parse_or_skip(data, self._application.bot)
         processor = self._application.update_processor
         if not isinstance(processor, PerChatUpdateProcessor):
             await self._application.update_queue.put(update)
