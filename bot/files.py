@@ -36,6 +36,12 @@ def write_private(path: Path, data: bytes, *, force: bool) -> None:
         raise
 
 
+def os_reason(exc: OSError) -> str:
+    """Why a file could not be read or written, in the system's words ("Read-only file
+    system"), for a one-line error."""
+    return exc.strerror or type(exc).__name__
+
+
 def _refuse_unless_regular(path: Path) -> None:
     """A folder, device or pipe at `path` is never written to nor replaced (`--force`
     over /dev/full or a folder given by mistake)."""

@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.dates import QuietHours, YearEnd, parse_quiet_days, parse_weekly
+from bot.files import os_reason
 
 # Shipped defaults live beside the package, never relative to the working directory.
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -405,7 +406,7 @@ def load_settings(**overrides: Any) -> Settings:
     except UnicodeDecodeError:  # pydantic-settings reading ./.env
         raise SettingsError("cannot read ./.env: save it as UTF-8 text") from None
     except OSError as exc:
-        raise SettingsError(f"cannot read ./.env: {exc.strerror or type(exc).__name__}") from None
+        raise SettingsError(f"cannot read ./.env: {os_reason(exc)}") from None
 
 
 def _one_line(exc: ValidationError) -> str:

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from bot.cli import BAD_INPUT, OK, CliEnv, CliError
+from bot.files import os_reason
 from bot.storage import audit
 from bot.storage import officers as officer_store
 from bot.storage.audit import AuditEntry, Head
@@ -147,7 +148,7 @@ async def cmd_backup(args: argparse.Namespace, env: CliEnv) -> int:
         if not out.parent.is_dir():
             raise CliError(f"no folder {out.parent} to write the backup into")
     except OSError as exc:  # a name too long, a folder it may not look in
-        raise CliError(f"cannot write {out}: {exc.strerror or type(exc).__name__}") from None
+        raise CliError(f"cannot write {out}: {os_reason(exc)}") from None
     async with env.database(create=False) as db:
         await db.backup(out)
         await db.write(audit.append, actor=env.actor, action="backup", reason="admin_command",

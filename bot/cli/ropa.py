@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.cli import BAD_INPUT, OK, CliEnv, CliError
 from bot.domain import pins
 from bot.domain.attempts import MAX_WRONG_CODES
-from bot.files import write_private
+from bot.files import os_reason, write_private
 from bot.settings import Settings
 from bot.storage import audit, retention
 from bot.storage.ropa import HELD, RopaFigures, figures
@@ -51,7 +51,7 @@ async def cmd_ropa(args: argparse.Namespace, env: CliEnv) -> int:
         if out is not None and out.exists() and not args.force:
             raise CliError(f"{out} already exists; add --force to overwrite it", BAD_INPUT)
     except OSError as exc:  # a name too long, a folder it may not look in
-        raise CliError(f"cannot write {out}: {exc.strerror or type(exc).__name__}",
+        raise CliError(f"cannot write {out}: {os_reason(exc)}",
                        BAD_INPUT) from None
     now = env.clock.now()
     policy = retention.policy_for(env.settings, now)
@@ -67,7 +67,7 @@ async def cmd_ropa(args: argparse.Namespace, env: CliEnv) -> int:
             except IsADirectoryError:
                 raise CliError(f"{out} is a folder; give a file name", BAD_INPUT) from None
             except OSError as exc:
-                raise CliError(f"cannot write {out}: {exc.strerror or type(exc).__name__}",
+                raise CliError(f"cannot write {out}: {os_reason(exc)}",
                                BAD_INPUT) from None
         await db.write(audit.append, actor=env.actor, action="ropa", reason="admin_command",
                        at=now, detail={"out": out.name if out else None})

@@ -21,7 +21,7 @@ from bot.domain.school_report import (
     headline,
     weekly_attendance,
 )
-from bot.files import write_private
+from bot.files import os_reason, write_private
 from bot.reports import pdf
 from bot.settings import Settings
 from bot.storage import reports as store
@@ -62,7 +62,7 @@ async def write_all_reports(db: Database, settings: Settings, period: Period, fo
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
-        raise ReportProblem(f"cannot create the folder {folder}: {exc.strerror}") from None
+        raise ReportProblem(f"cannot create the folder {folder}: {os_reason(exc)}") from None
     if not folder.is_dir():
         raise ReportProblem(f"{folder} is not a folder")
     schools = await db.read(store.schools)
@@ -89,7 +89,7 @@ async def _write(db: Database, settings: Settings, found: store.School, period: 
     except IsADirectoryError:
         raise ReportProblem(f"{out} is a folder; give a file name ending .pdf") from None
     except OSError as exc:
-        raise ReportProblem(f"cannot write {out}: {exc.strerror}") from None
+        raise ReportProblem(f"cannot write {out}: {os_reason(exc)}") from None
     await db.write(store.record_report, actor=actor, urn=found.urn, period=period,
                    counts=report.counts(), now=now)
     return ReportWritten(out, report)

@@ -8,6 +8,7 @@ import secrets
 import stat
 from pathlib import Path
 
+from bot.files import os_reason
 from bot.settings import OpenToOthers, Settings, read_private_file
 from bot.storage.base import DatabaseError
 
@@ -26,7 +27,7 @@ def create_private_file(path: Path) -> None:
                             f"{exc.filename} is not a folder") from None
     except OSError as exc:
         raise DatabaseError(f"cannot create the database {path}: "
-                            f"{exc.strerror or type(exc).__name__}") from None
+                            f"{os_reason(exc)}") from None
 
 
 def load_audit_key(settings: Settings, *, create: bool = True) -> bytes:
@@ -84,7 +85,7 @@ def _key_file(path: Path, setting: str, *, generated: bool, create: bool) -> byt
                             f"(mode {refused.mode:04o}); chmod 600 it") from None
     except OSError as exc:  # a folder, or a file it may not read
         raise DatabaseError(f"cannot read key file {path}: "
-                            f"{exc.strerror or type(exc).__name__}") from None
+                            f"{os_reason(exc)}") from None
     if not value:
         raise DatabaseError(f"refused: key file {path} is empty")
     return value
@@ -111,5 +112,5 @@ def _generate_key_file(path: Path) -> bytes:
             draft.unlink()
     except OSError as exc:
         raise DatabaseError(f"cannot create the key file {path}: "
-                            f"{exc.strerror or type(exc).__name__}") from None
+                            f"{os_reason(exc)}") from None
     return value

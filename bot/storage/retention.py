@@ -308,16 +308,19 @@ async def _forget_subject_access_requests(conn: Conn, pupil_id: int) -> None:
     await conn.execute("DELETE FROM subject_access_requests WHERE pupil_ref = ?", (target,))
 
 
+# A subject-access request (alias `r`) about a pupil no longer held.
+_NO_LONGER_HELD = ("NOT EXISTS (SELECT 1 FROM pupils p"
+                   " WHERE p.id = CAST(substr(r.pupil_ref, length('pupil:') + 1) AS INTEGER))")
+
+
 async def exports_owed(conn: Conn) -> list[str]:
     """The file names of disposed records' exports still to delete from the export folder:
     those a disposal noted, and those of requests about pupils no longer held (kept by
     disposals before requests went with the record)."""
     value = await conn.fetchval("SELECT value FROM meta WHERE key = ?", (EXPORTS_OWED_KEY,))
     names = [] if value is None else str(value).splitlines()
-    rows = await conn.fetchall(
-        "SELECT export_file FROM subject_access_requests r WHERE export_file IS NOT NULL"
-        " AND NOT EXISTS (SELECT 1 FROM pupils p"
-        "   WHERE p.id = CAST(substr(r.pupil_ref, length('pupil:') + 1) AS INTEGER))")
+    rows = await conn.fetchall("SELECT export_file FROM subject_access_requests r"
+                               f" WHERE export_file IS NOT NULL AND {_NO_LONGER_HELD}")
     names += [row["export_file"] for row in rows if SAR_EXPORT_NAME.fullmatch(row["export_file"])]
     return list(dict.fromkeys(names))
 
@@ -339,10 +342,7 @@ async def exports_deleted(conn: Conn, done: Sequence[str], failed: Sequence[str]
             (EXPORTS_OWED_KEY, "".join(f"{name}\n" for name in left)))
     elif value is not None:
         await conn.execute("DELETE FROM meta WHERE key = ?", (EXPORTS_OWED_KEY,))
-    await conn.execute(
-        "DELETE FROM subject_access_requests WHERE NOT EXISTS (SELECT 1 FROM pupils p"
-        " WHERE p.id = CAST(substr(subject_access_requests.pupil_ref, length('pupil:') + 1)"
-        " AS INTEGER))")
+    await conn.execute(f"DELETE FROM subject_access_requests AS r WHERE {_NO_LONGER_HELD}")
 
 
 async def _forget_in_messages(conn: Conn, pupil_id: int) -> None:

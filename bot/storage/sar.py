@@ -24,7 +24,7 @@ from bot.domain.dates import academic_year_bounds, academic_year_of
 from bot.domain.retention import one_calendar_month_after
 from bot.domain.upn import is_valid_upn, normalise_upn
 from bot.domain.visits import ABSENCE_REASONS, ACTIONS, CONTACT_OUTCOMES, VISIT_TYPES, label_of
-from bot.files import write_private
+from bot.files import os_reason, write_private
 from bot.settings import Settings
 from bot.storage import audit, retention, rights, sessions, sharing
 from bot.storage.db import Conn, Database
@@ -178,7 +178,7 @@ def _reason(exc: OSError) -> str:
     """Why a file could not be written, in the system's words ("Read-only file system")."""
     if isinstance(exc, FileExistsError) and exc.filename is not None:
         return f"{exc.filename} is not a folder"
-    return exc.strerror or type(exc).__name__
+    return os_reason(exc)
 
 
 def _day(iso: str) -> str:

@@ -24,6 +24,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
+from bot.files import os_reason
 from bot.logs import pin_library_loggers
 from bot.settings import Settings
 from bot.storage.base import (
@@ -453,7 +454,7 @@ class SqliteDatabase(Database):
         except FileExistsError:
             raise DatabaseError(f"{target.name} already exists; choose a new file") from None
         except OSError as exc:
-            raise DatabaseError(f"cannot write {target}: {exc.strerror}") from None
+            raise DatabaseError(f"cannot write {target}: {os_reason(exc)}") from None
         try:
             copy = _connector(target, self._key)()
             try:
@@ -465,7 +466,7 @@ class SqliteDatabase(Database):
             for leftover in (target, target.with_name(target.name + "-journal")):
                 leftover.unlink(missing_ok=True)
             if isinstance(exc, (OSError, sqlite3.Error, *self._operational_errors)):
-                reason = exc.strerror if isinstance(exc, OSError) else _reason(exc)
+                reason = os_reason(exc) if isinstance(exc, OSError) else _reason(exc)
                 raise DatabaseError(f"cannot write {target}: {reason}") from None
             raise
 
