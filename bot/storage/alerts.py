@@ -448,15 +448,18 @@ async def queue_waiting(conn: Conn, now: datetime) -> int:
 
 # Messages about an officer's pupils, addressed to that officer (or copied to their
 # supervisor) when queued. Their pupils no longer the officer's, or restricted: the
-# row's (id, pupil) pairs.
+# row's (id, pupil) pairs. A message readdressed for a lapsed supervisor (`supervisor:`,
+# `controllers`) went to whoever stood in when it was readdressed: only a restriction
+# takes a pupil out of it.
 _ABOUT_THEIR_PUPILS = frozenset({"alert", "reminder"})
 _NO_LONGER_THEIRS = (
     "SELECT o.id, op.pupil_id FROM outbox o JOIN outbox_pupils op ON op.outbox_id = o.id"
     " LEFT JOIN allocations al ON al.pupil_id = op.pupil_id"
     f" WHERE o.status = 'pending' AND o.kind IN ({', '.join('?' * len(_ABOUT_THEIR_PUPILS))})"
-    " AND (al.officer_id IS NULL"
-    "      OR o.audience NOT IN ('officer:' || al.officer_id, 'supervisor_of:' || al.officer_id)"
-    "      OR {restricted}) ORDER BY o.id, op.pupil_id")
+    " AND ({restricted} OR ((o.audience LIKE 'officer:%' OR o.audience LIKE 'supervisor_of:%')"
+    "      AND (al.officer_id IS NULL OR o.audience NOT IN"
+    "           ('officer:' || al.officer_id, 'supervisor_of:' || al.officer_id))))"
+    " ORDER BY o.id, op.pupil_id")
 
 
 async def narrow_to_holders(conn: Conn, now: datetime) -> int:

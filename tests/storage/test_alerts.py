@@ -369,3 +369,24 @@ async def test_no_rule_is_evaluated_for_a_restricted_record(
     assert await alerts_of(db, restricted) == ([Rule.SEVERE] if evaluated else [])
     assert await held(db, restricted) == (frozenset({Rule.SEVERE, Rule.PERSISTENT})
                                           if evaluated else frozenset())
+
+
+async def test_a_digest_readdressed_for_a_lapsed_supervisor_is_not_narrowed_away(
+        seed: AlertSeed, db: Database) -> None:
+    """Readdressed (`supervisor:N`, `controllers`), a digest went to whoever stood in:
+    waiting for them, it keeps its pupils (only a restriction would take one out)."""
+    ewo = await seed.officer("EWO1")
+    pupil_id = await seed.pupil(officer=ewo)
+    await seed.marks(pupil_id, sessions(["/"] * 72 + ["I"] * 8))
+    await seed.evaluate([pupil_id])
+
+    async def _readdress(conn: Conn) -> None:
+        await conn.execute("UPDATE outbox SET audience = 'controllers' WHERE kind = 'alert'")
+    await db.write(_readdress)
+    assert await db.write(alert_store.narrow_to_holders, NOW) == 0
+
+    async def _waiting(conn: Conn) -> list[tuple[str, int]]:
+        rows = await conn.fetchall("SELECT o.audience, op.pupil_id FROM outbox o"
+                                   " JOIN outbox_pupils op ON op.outbox_id = o.id")
+        return [(row["audience"], row["pupil_id"]) for row in rows]
+    assert await db.read(_waiting) == [("controllers", pupil_id)]
