@@ -99,10 +99,15 @@ def as_written_now(payload: dict[str, Any]) -> dict[str, Any]:
     """A stored digest `payload` laid out as this version writes digests, from its
     `title` and `lines`: one queued before an upgrade (one line per pupil, then) goes
     out, and pages on, as a line per alert. Any other payload comes back as it is."""
-    lines = payload.get("lines")
-    if not lines or not isinstance(lines, list) or not isinstance(payload.get("title"), str):
+    lines, title, text = payload.get("lines"), payload.get("title"), payload.get("text")
+    if not lines or not isinstance(lines, list) or not isinstance(title, str):
         return payload
-    return digest_payload(payload["title"], [AlertLine.from_json(line) for line in lines])
+    written = digest_payload(title, [AlertLine.from_json(line) for line in lines])
+    # A head put above the digest when it was readdressed (a lapsed supervisor's) stays.
+    head = text[:text.find(title)] if isinstance(text, str) and title in text else ""
+    if head:
+        written["text"] = head + written["text"]
+    return written
 
 
 def pupil_lines(alerts: Sequence[AlertLine]) -> list[str]:

@@ -117,3 +117,6 @@ def test_a_digest_queued_one_line_per_pupil_is_written_a_line_per_alert() -> Non
     assert without_pupil(queued, 2) == digest_payload(DIGEST_TITLE, alerts[:2])
     escalation = {"text": "Escalated by EWO1", "buttons": []}
     assert as_written_now(escalation) is escalation
+    # Readdressed for a lapsed supervisor: the head above the digest stays.
+    headed = {**queued, "text": "This was for SUP1…\n\n" + queued["text"]}
+    assert as_written_now(headed)["text"] == "This was for SUP1…\n\n" + now["text"]
