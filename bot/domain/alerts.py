@@ -92,18 +92,24 @@ def without_pupil(payload: dict[str, Any], pupil_id: int) -> dict[str, Any] | No
     if not isinstance(lines, list) or not isinstance(payload.get("title"), str):
         return None
     kept = [AlertLine.from_json(line) for line in lines if line["pupil_id"] != pupil_id]
-    return digest_payload(payload["title"], kept) if kept else None
+    return _written_again(payload, kept) if kept else None
 
 
 def as_written_now(payload: dict[str, Any]) -> dict[str, Any]:
     """A stored digest `payload` laid out as this version writes digests, from its
     `title` and `lines`: one queued before an upgrade (one line per pupil, then) goes
     out, and pages on, as a line per alert. Any other payload comes back as it is."""
-    lines, title, text = payload.get("lines"), payload.get("title"), payload.get("text")
-    if not lines or not isinstance(lines, list) or not isinstance(title, str):
+    lines = payload.get("lines")
+    if not lines or not isinstance(lines, list) or not isinstance(payload.get("title"), str):
         return payload
-    written = digest_payload(title, [AlertLine.from_json(line) for line in lines])
-    # A head put above the digest when it was readdressed (a lapsed supervisor's) stays.
+    return _written_again(payload, [AlertLine.from_json(line) for line in lines])
+
+
+def _written_again(payload: dict[str, Any], lines: list[AlertLine]) -> dict[str, Any]:
+    """The digest `payload` written from `lines`, keeping the head put above it when it
+    was readdressed (a lapsed supervisor's: "This was for SUP1…")."""
+    title, text = payload["title"], payload.get("text")
+    written = digest_payload(title, lines)
     head = text[:text.find(title)] if isinstance(text, str) and title in text else ""
     if head:
         written["text"] = head + written["text"]

@@ -120,3 +120,5 @@ def test_a_digest_queued_one_line_per_pupil_is_written_a_line_per_alert() -> Non
     # Readdressed for a lapsed supervisor: the head above the digest stays.
     headed = {**queued, "text": "This was for SUP1…\n\n" + queued["text"]}
     assert as_written_now(headed)["text"] == "This was for SUP1…\n\n" + now["text"]
+    assert without_pupil(headed, 2)["text"] == \
+        "This was for SUP1…\n\n" + digest_payload(DIGEST_TITLE, alerts[:2])["text"]
