@@ -201,6 +201,36 @@ def _default_path(settings: Settings, case_ref: str, local: datetime) -> Path:
 # --- the document --------------------------------------------------------------------------
 
 
+# Sections exported as they are stored, a query each with the pupil's id its one
+# parameter, in the order they appear in the export (after the visits and pathway).
+_STORED: tuple[tuple[str, str], ...] = (
+    ("alerts", "SELECT rule, academic_year, attended, possible, created_at FROM alerts"
+               " WHERE pupil_id = ? ORDER BY id"),
+    ("holds", "SELECT h.reason, h.review_date, o.ref AS placed_by, h.created_at FROM holds h"
+              " JOIN officers o ON o.id = h.officer_id WHERE h.pupil_id = ?"),
+    ("alert_rules", "SELECT academic_year, rule, holding, changed_at FROM rule_states"
+                    " WHERE pupil_id = ? ORDER BY academic_year, rule"),
+    ("stored_figures", "SELECT academic_year, possible, attended, authorised, unauthorised,"
+                       " lates_l, lates_u, latest_mark FROM pupil_stats WHERE pupil_id = ?"
+                       " ORDER BY academic_year"),
+    # Messages are listed without their text, which may be about other pupils too.
+    ("messages", "SELECT o.id, o.kind, o.status, o.created_at, o.sent_at FROM outbox o"
+                 " JOIN outbox_pupils op ON op.outbox_id = o.id WHERE op.pupil_id = ?"
+                 " ORDER BY o.id"),
+)
+# After the drafts and the kept requests.
+_KEPT: tuple[tuple[str, str], ...] = (
+    # Rectification statements are here in full: the export is the pupil's copy of them.
+    ("rights_requests", "SELECT id, kind, received, due, extension_reason, status, decided,"
+                        " decision_reason, statement, lifted FROM rights_requests"
+                        " WHERE pupil_id = ? ORDER BY id"),
+    ("retention_reminders", "SELECT stage, reminded_at FROM retention_reminders"
+                            " WHERE pupil_id = ?"),
+    ("pathway_reminders", "SELECT reminder_key, queued_at FROM pathway_reminders"
+                          " WHERE pupil_id = ? ORDER BY queued_at, reminder_key"),
+)
+
+
 async def _document(conn: Conn, settings: Settings, pupil: Any,
                     local: datetime) -> tuple[dict[str, Any], dict[str, int]]:
     """Every section in the order the controller reads them, and rows per section."""
@@ -213,39 +243,15 @@ async def _document(conn: Conn, settings: Settings, pupil: Any,
     sections["marks"] = {"figures": _figures(marks, settings), "sessions": marks}
     sections["visits"] = await _visits(conn, pupil_id)
     sections["pathway_steps"], sections["pathway_outcomes"] = await _pathway(conn, pupil_id)
-    sections["alerts"] = await _rows(
-        conn, "SELECT rule, academic_year, attended, possible, created_at FROM alerts"
-              " WHERE pupil_id = ? ORDER BY id", pupil_id)
-    sections["holds"] = await _rows(
-        conn, "SELECT h.reason, h.review_date, o.ref AS placed_by, h.created_at FROM holds h"
-              " JOIN officers o ON o.id = h.officer_id WHERE h.pupil_id = ?", pupil_id)
-    sections["alert_rules"] = await _rows(
-        conn, "SELECT academic_year, rule, holding, changed_at FROM rule_states"
-              " WHERE pupil_id = ? ORDER BY academic_year, rule", pupil_id)
-    sections["stored_figures"] = await _rows(
-        conn, "SELECT academic_year, possible, attended, authorised, unauthorised, lates_l,"
-              " lates_u, latest_mark FROM pupil_stats WHERE pupil_id = ?"
-              " ORDER BY academic_year", pupil_id)
-    # Messages are listed without their text, which may be about other pupils too.
-    sections["messages"] = await _rows(
-        conn, "SELECT o.id, o.kind, o.status, o.created_at, o.sent_at FROM outbox o"
-              " JOIN outbox_pupils op ON op.outbox_id = o.id WHERE op.pupil_id = ?"
-              " ORDER BY o.id", pupil_id)
+    for name, sql in _STORED:
+        sections[name] = await _rows(conn, sql, pupil_id)
     drafts = await _rows(
         conn, "SELECT kind, step, data, started_at, updated_at FROM conversations"
               " WHERE pupil_id = ?", pupil_id)
     sections["drafts"] = [{**draft, "data": json.loads(draft["data"])} for draft in drafts]
     sections["kept_requests"] = await _kept_requests(conn, pupil_id)
-    # Rectification statements are here in full: the export is the pupil's copy of them.
-    sections["rights_requests"] = await _rows(
-        conn, "SELECT id, kind, received, due, extension_reason, status, decided,"
-              " decision_reason, statement, lifted FROM rights_requests WHERE pupil_id = ?"
-              " ORDER BY id", pupil_id)
-    sections["retention_reminders"] = await _rows(
-        conn, "SELECT stage, reminded_at FROM retention_reminders WHERE pupil_id = ?", pupil_id)
-    sections["pathway_reminders"] = await _rows(
-        conn, "SELECT reminder_key, queued_at FROM pathway_reminders WHERE pupil_id = ?"
-              " ORDER BY queued_at, reminder_key", pupil_id)
+    for name, sql in _KEPT:
+        sections[name] = await _rows(conn, sql, pupil_id)
     sections["audit"] = [
         {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "target": e.target,
          "reason": e.reason, "detail": e.detail}
