@@ -1,4 +1,5 @@
-"""Draft-backed conversations: the parts every step-by-step flow shares (/visit today).
+"""Draft-backed conversations: the parts every step-by-step flow shares (/visit, /step,
+/share).
 
 A flow is one `Flow` row (its conversation kind, its callback prefix, what a stale
 press is told) plus its own screens and steps. What this module gives every flow:
@@ -11,7 +12,8 @@ press is told) plus its own screens and steps. What this module gives every flow
 - `show` edits the pressed message or sends a new one (through the sensitive-message
   path when the screen holds notes or details) and remembers which message shows the
   step; a list of pupils is audited before it shows;
-- the summary's Save / Change / Cancel (`summary_rows`, `change_rows`, `on_summary`).
+- the summary's Save / Change / Cancel (`summary_rows`, `change_rows`, `on_summary`);
+- the question asked when a draft is open and another is started (`ask_to_resume`).
 
 How to add a flow is in docs/ARCHITECTURE.md ("Step-by-step flows").
 """
@@ -38,6 +40,10 @@ Render = Callable[[Conversation], "Screen"]
 # The summary's choices, and Change's way back to the summary.
 SAVE, CHANGE, CANCEL, BACK = "save", "change", "cancel", "back"
 MARK = "✓ "
+# The resume question's step and buttons: carry on (`GO`), or discard the draft and then
+# do what was asked (the flow's own choice, such as `p<id>`).
+RESUME_STEP, GO = "resume", "go"
+LABEL_CONTINUE, LABEL_DISCARD = "Continue", "Discard"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,15 @@ async def discard_restricted(update: Update, context: Context, found: Restricted
                                detail={"kind": talk.kind}, at=svc.clock.now())
     await svc.db.write(_transaction)
     await context.bot.send_message(chat_id(update), text)
+
+
+async def ask_to_resume(update: Update, context: Context, flow: Flow, talk: Conversation,
+                        question: str, then: str) -> None:
+    """A draft of `flow` is open: ask `question`, to continue it or to discard it and
+    do `then`."""
+    buttons = [[(LABEL_CONTINUE, flow.data(talk, RESUME_STEP, GO)),
+                (LABEL_DISCARD, flow.data(talk, RESUME_STEP, then))]]
+    await context.bot.send_message(chat_id(update), question, reply_markup=chat.keyboard(buttons))
 
 
 def marked(label: str, chosen: bool) -> str:

@@ -11,7 +11,7 @@ import pytest
 from bot.chat.restriction import RESTRICTED
 from bot.clock import FixedClock
 from bot.domain import step_flow as flow
-from bot.handlers import step
+from bot.handlers import drafts, step
 from bot.harness import RunningBot, enrol_directly
 from bot.sandbox import BotMessage, FakeUser
 from bot.storage import rights
@@ -204,7 +204,7 @@ async def test_correct_while_a_step_is_open_offers_to_resume_first(
     await user.answer_to(press)
     prompt = await user.next_message()
     assert prompt.text == step.RESUME.format(initials="A.H.")
-    await tap(user, step.LABEL_DISCARD)
+    await tap(user, drafts.LABEL_DISCARD)
     summary = await user.edited(prompt)
     assert summary.text.splitlines()[:3] == [HEADER, "Notice to Improve", CORRECTING]
     assert [tuple(row) for row in await rows(db, "SELECT kind FROM conversations")] == [

@@ -18,7 +18,6 @@ from typing import Any
 from telegram import Update
 
 from bot.chat import render
-from bot.chat.render import keyboard
 from bot.domain import sharing as flow
 from bot.handlers import drafts
 from bot.handlers.common import Context, answer, button_data, parse_id, refuse
@@ -27,16 +26,12 @@ from bot.handlers.share.texts import (
     ALREADY_CORRECTED,
     CANNOT_CORRECT,
     DRAFT_OPEN,
-    GO,
     KIND,
-    LABEL_CONTINUE,
-    LABEL_DISCARD,
     NEW,
     NO_MATCH,
     NO_PUPILS,
     PUPIL_BUTTONS,
     RESUME,
-    RESUME_STEP,
     SHARE,
     SHARE_COMMAND,
     STALE,
@@ -219,11 +214,9 @@ async def begin_correction(update: Update, context: Context, officer: Officer,
 
 async def ask_to_resume(update: Update, context: Context, talk: Conversation,
                         pupil: VisitPupil, then: str) -> None:
-    """A sharing draft is open: continue it, or discard it and do `then`."""
-    buttons = [[(LABEL_CONTINUE, SHARE.data(talk, RESUME_STEP, GO)),
-                (LABEL_DISCARD, SHARE.data(talk, RESUME_STEP, then))]]
-    await context.bot.send_message(drafts.chat_id(update), RESUME.format(initials=pupil.initials),
-                                   reply_markup=keyboard(buttons))
+    """A draft is open: continue it, or discard it and do `then`."""
+    await drafts.ask_to_resume(update, context, SHARE, talk,
+                               RESUME.format(initials=pupil.initials), then)
 
 
 async def remind_open_draft(update: Update, context: Context, officer: Officer) -> None:

@@ -18,7 +18,7 @@ from bot.domain import sharing as flow
 from bot.domain.sharing import AnswerProblem, Problem
 from bot.handlers import drafts
 from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_sensitive
-from bot.handlers.drafts import SAVE
+from bot.handlers.drafts import GO, SAVE
 from bot.handlers.share import screens
 from bot.handlers.share.save import new_sharing
 from bot.handlers.share.start import (
@@ -34,7 +34,6 @@ from bot.handlers.share.texts import (
     CANCELLED,
     CORRECT_PREFIX,
     CORRECTION_ENDED,
-    GO,
     HINTS,
     LABEL_CORRECT,
     NO_MATCH,

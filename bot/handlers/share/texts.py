@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.domain import sharing as flow
 from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.sharing import Problem
-from bot.handlers.drafts import Flow
+from bot.handlers.drafts import RESUME_STEP, Flow
 
 KIND = ConversationKind.SHARE
 PREFIX = "sh"
@@ -84,12 +84,11 @@ LABEL_SKIP, LABEL_KEEP, LABEL_REMOVE_NOTE = "Skip", "Keep it", "Remove it"
 LABEL_DONE = "Done"
 LABEL_SAVE, LABEL_CHANGE, LABEL_CANCEL = "Save", "Change", "Cancel"
 LABEL_BACK = "Back to the summary"
-LABEL_CONTINUE, LABEL_DISCARD = "Continue", "Discard"
 LABEL_CORRECT = "Correct"
 
 # The resume prompt's choices: carry on, or discard the draft and start anew (with one
 # pupil, `p<id>`, or correcting an entry, `c<id>`).
-RESUME_STEP, GO, NEW = "resume", "go", "new"
+NEW = "new"
 
 SHARE = Flow(kind=KIND, prefix=PREFIX, stale=STALE, ended=STALE_ENDED,
              listed_reason=SHARE_COMMAND, side_steps=(RESUME_STEP,))

@@ -17,7 +17,6 @@ from typing import Any
 from telegram import Update
 
 from bot.chat import render
-from bot.chat.render import keyboard
 from bot.domain import step_flow as flow
 from bot.domain.step_flow import Record
 from bot.handlers import drafts
@@ -26,14 +25,11 @@ from bot.handlers.step import screens
 from bot.handlers.step.texts import (
     DRAFT_OPEN,
     KIND,
-    LABEL_CONTINUE,
-    LABEL_DISCARD,
     NEW,
     NO_MATCH,
     NO_PUPILS,
     PUPIL_BUTTONS,
     RESUME,
-    RESUME_STEP,
     STEP,
     STEP_COMMAND,
 )
@@ -151,10 +147,9 @@ async def start_draft(update: Update, context: Context, officer: Officer, *,
 
 async def ask_to_resume(update: Update, context: Context, talk: Conversation,
                         pupil: VisitPupil, then: str) -> None:
-    buttons = [[(LABEL_CONTINUE, STEP.data(talk, RESUME_STEP, "go")),
-                (LABEL_DISCARD, STEP.data(talk, RESUME_STEP, then))]]
-    await context.bot.send_message(drafts.chat_id(update), RESUME.format(initials=pupil.initials),
-                                   reply_markup=keyboard(buttons))
+    """A draft is open: continue it, or discard it and do `then`."""
+    await drafts.ask_to_resume(update, context, STEP, talk,
+                               RESUME.format(initials=pupil.initials), then)
 
 
 async def step_command(update: Update, context: Context) -> None:

@@ -20,7 +20,7 @@ from bot.domain import step_flow as flow
 from bot.domain.step_flow import AnswerProblem, Problem, Record
 from bot.handlers import drafts
 from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_sensitive
-from bot.handlers.drafts import BACK, SAVE
+from bot.handlers.drafts import BACK, GO, SAVE
 from bot.handlers.step import screens
 from bot.handlers.step.correct import begin_correction, correct_data, parse_resume_choice
 from bot.handlers.step.save import new_entry
@@ -167,7 +167,7 @@ def _render(context: Context, loaded: Loaded) -> drafts.Render:
 async def _on_resume(update: Update, context: Context, officer: Officer, talk: Conversation,
                      choice: str) -> None:
     """Continue the open draft, or discard it and start what was asked."""
-    if choice == "go":
+    if choice == GO:
         loaded = await load(context, officer, talk.pupil_id, talk.data)
         if talk.pupil_id is not None and loaded is None:
             await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=True)

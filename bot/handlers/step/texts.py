@@ -6,7 +6,7 @@ from bot.domain import pathway_text
 from bot.domain import step_flow as flow
 from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.step_flow import Problem
-from bot.handlers.drafts import Flow
+from bot.handlers.drafts import RESUME_STEP, Flow
 from bot.storage import pathway as pathway_store
 
 KIND = ConversationKind.STEP
@@ -108,14 +108,13 @@ LABEL_TODAY, LABEL_YESTERDAY, LABEL_DONE = "Today", "Yesterday", "Done"
 LABEL_IN_6_WEEKS = "In 6 weeks: {date}"
 LABEL_SAVE, LABEL_CHANGE, LABEL_CANCEL = "Save", "Change", "Cancel"
 LABEL_BACK = "Back to the summary"
-LABEL_CONTINUE, LABEL_DISCARD = "Continue", "Discard"
 FIELD_LABELS = {
     flow.TARGET: "For", flow.OUTCOME: "Outcome", flow.PARENTS: "Parents",
     flow.DATE: "Date", flow.REVIEW: "Review", flow.WEEKS: "Improvement period",
     flow.SECTION: "Section", flow.REASON: "Reason", flow.DETAIL: "Detail",
 }
 
-RESUME_STEP, GO, NEW = "resume", "go", "new"
+NEW = "new"
 
 STEP = Flow(kind=KIND, prefix=PREFIX, stale=STALE, ended=STALE_ENDED,
             listed_reason=STEP_COMMAND, side_steps=(RESUME_STEP,))

@@ -16,7 +16,6 @@ from typing import Any
 from telegram import Update
 
 from bot.chat import render
-from bot.chat.render import keyboard
 from bot.domain import visit_flow as flow
 from bot.domain.visits import NO_CONTACT_TYPES
 from bot.handlers import drafts
@@ -27,16 +26,12 @@ from bot.handlers.visit.texts import (
     CANNOT_CORRECT,
     DRAFT_OPEN,
     DRAFT_OPEN_NO_PUPIL,
-    GO,
     KIND,
-    LABEL_CONTINUE,
-    LABEL_DISCARD,
     NEW,
     NO_MATCH,
     NO_PUPILS,
     PUPIL_BUTTONS,
     RESUME,
-    RESUME_STEP,
     STALE,
     TOO_OLD,
     VISIT,
@@ -127,10 +122,8 @@ async def start_draft(update: Update, context: Context, officer: Officer, *,
 async def ask_to_resume(update: Update, context: Context, talk: Conversation,
                         pupil: VisitPupil, then: str) -> None:
     """A draft is open: continue it, or discard it and do `then`."""
-    buttons = [[(LABEL_CONTINUE, VISIT.data(talk, RESUME_STEP, GO)),
-                (LABEL_DISCARD, VISIT.data(talk, RESUME_STEP, then))]]
-    await context.bot.send_message(drafts.chat_id(update), RESUME.format(initials=pupil.initials),
-                                   reply_markup=keyboard(buttons))
+    await drafts.ask_to_resume(update, context, VISIT, talk,
+                               RESUME.format(initials=pupil.initials), then)
 
 
 async def visit_command(update: Update, context: Context) -> None:

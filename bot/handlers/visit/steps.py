@@ -18,7 +18,7 @@ from bot.domain.visit_flow import AnswerProblem, Problem
 from bot.domain.visits import VISIT_TYPES, label_of
 from bot.handlers import drafts
 from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_sensitive
-from bot.handlers.drafts import SAVE
+from bot.handlers.drafts import GO, SAVE
 from bot.handlers.visit import screens
 from bot.handlers.visit.save import _escalation, _new_visit, record_it_now
 from bot.handlers.visit.start import (
@@ -34,7 +34,6 @@ from bot.handlers.visit.texts import (
     ALREADY_SAVED,
     CANCELLED,
     CORRECTION_ENDED,
-    GO,
     HINTS,
     NEW,
     NO_MATCH,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from bot.domain import visit_flow as flow
 from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.visit_flow import Problem
-from bot.handlers.drafts import Flow
+from bot.handlers.drafts import RESUME_STEP, Flow
 
 KIND = ConversationKind.VISIT
 PREFIX = "v"
@@ -88,11 +88,10 @@ LABEL_SKIP, LABEL_KEEP_NOTES, LABEL_REMOVE_NOTES = "Skip", "Keep notes", "Remove
 LABEL_SAVE, LABEL_CHANGE, LABEL_CANCEL = "Save", "Change", "Cancel"
 LABEL_DATE_YES, LABEL_DATE_CHANGE = "Yes, keep it", "Change the date"
 LABEL_BACK = "Back to the summary"
-LABEL_CONTINUE, LABEL_DISCARD = "Continue", "Discard"
 
 # Choices of the resume prompt: carry on, or discard the draft and then start anew,
 # with one pupil (`p<id>`), or correcting a visit (`c<id>`).
-RESUME_STEP, GO, NEW = "resume", "go", "new"
+NEW = "new"
 
 # The visit as a draft-backed flow (bot/handlers/drafts.py): its kind, its buttons'
 # prefix, and what a refused press is told; the resume prompt's buttons are valid
