@@ -13,7 +13,10 @@ press is told) plus its own screens and steps. What this module gives every flow
   path when the screen holds notes or details) and remembers which message shows the
   step; a list of pupils is audited before it shows;
 - the summary's Save / Change / Cancel (`summary_rows`, `change_rows`, `on_summary`);
-- the question asked when a draft is open and another is started (`ask_to_resume`).
+- the question asked when a draft is open and another is started (`ask_to_resume`);
+- a command's look-up (`look_up`: the open draft, the pupils typed, the officer's most
+  in need), a draft's pupil read again at every start (`open_draft`, `settled`), and a
+  press checked before any step sees it (`pressed`).
 
 How to add a flow is in docs/ARCHITECTURE.md ("Step-by-step flows").
 """
@@ -22,17 +25,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.chat import render as chat
-from bot.handlers.common import Context, edit_sensitive, send_sensitive
+from bot.handlers.common import Context, button_data, edit_sensitive, send_sensitive
 from bot.storage import audit, conversations
+from bot.storage import pupils as pupil_store
+from bot.storage import visits as visit_store
 from bot.storage.conversations import Conversation
 from bot.storage.db import Conn
+from bot.storage.officers import Officer
+from bot.storage.pupils import PupilSummary
 from bot.storage.rights import RESTRICTED_REASON, Restricted
+from bot.storage.visits import VisitPupil
 
 Rows = list[list[tuple[str, str]]]
 Render = Callable[[Conversation], "Screen"]
@@ -40,6 +48,7 @@ Render = Callable[[Conversation], "Screen"]
 # The summary's choices, and Change's way back to the summary.
 SAVE, CHANGE, CANCEL, BACK = "save", "change", "cancel", "back"
 MARK = "✓ "
+PUPIL_BUTTONS = 10  # pupils offered as buttons at a flow's pupil step
 # The resume question's step and buttons: carry on (`GO`), or discard the draft and then
 # do what was asked (the flow's own choice, such as `p<id>`).
 RESUME_STEP, GO = "resume", "go"
@@ -113,6 +122,98 @@ async def ask_to_resume(update: Update, context: Context, flow: Flow, talk: Conv
     buttons = [[(LABEL_CONTINUE, flow.data(talk, RESUME_STEP, GO)),
                 (LABEL_DISCARD, flow.data(talk, RESUME_STEP, then))]]
     await context.bot.send_message(chat_id(update), question, reply_markup=chat.keyboard(buttons))
+
+
+OpenDraft = tuple[Conversation, VisitPupil] | None
+Found = OpenDraft | RestrictedDraft
+
+
+def today_in(context: Context) -> date:
+    """Today in the service's time zone, as every flow's dates are read."""
+    return context.services.clock.today()
+
+
+async def urgent_pupils(conn: Conn, context: Context, officer: Officer) -> list[PupilSummary]:
+    """The officer's pupils most in need first: what a pupil step offers."""
+    found, _ = await pupil_store.pupils_for_officer(
+        conn, officer, today=today_in(context),
+        year_end=context.services.settings.academic_year_end, offset=0, limit=PUPIL_BUTTONS)
+    return found
+
+
+async def find_pupils(conn: Conn, context: Context, officer: Officer,
+                      text: str) -> list[PupilSummary]:
+    """The officer's own pupils matching a typed name, UPN or case reference."""
+    return await pupil_store.find_pupils(
+        conn, officer, text, today=today_in(context),
+        year_end=context.services.settings.academic_year_end, limit=PUPIL_BUTTONS)
+
+
+async def record_refused_lookup(context: Context, officer: Officer, flow: Flow,
+                                typed: str) -> None:
+    """A UPN or case reference typed into `flow` of a pupil not the officer's: audited."""
+    await context.services.db.write(pupil_store.record_refused_lookup, officer, typed,
+                                     via=flow.listed_reason)
+
+
+async def look_up(context: Context, officer: Officer, flow: Flow,
+                  typed: str) -> tuple[Found, list[PupilSummary], list[PupilSummary]]:
+    """What a flow's command starts from, read at one moment: the open draft of `flow`,
+    the officer's pupils `typed` matches, and (unless exactly one matched) those most
+    in need; a typed text that matches none of theirs is audited."""
+    async def _snapshot(conn: Conn) -> tuple[Found, list[PupilSummary], list[PupilSummary]]:
+        found = await open_draft(conn, context, officer, flow)
+        matches = await find_pupils(conn, context, officer, typed) if typed else []
+        urgent = await urgent_pupils(conn, context, officer) if len(matches) != 1 else []
+        return found, matches, urgent
+    found, matches, urgent = await context.services.db.read(_snapshot)
+    if typed and not matches:
+        await record_refused_lookup(context, officer, flow, typed)
+    return found, matches, urgent
+
+
+async def open_draft(conn: Conn, context: Context, officer: Officer, flow: Flow) -> Found:
+    """The officer's draft of `flow` with its pupil, when there is one worth continuing
+    (a RestrictedDraft when its record became restricted: see `settled`)."""
+    talk = await conversations.current(conn, officer.id, context.services.clock.now())
+    if talk is None or talk.kind != flow.kind or talk.pupil_id is None:
+        return None
+    try:
+        pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
+    except Restricted as error:
+        return RestrictedDraft(talk, error)
+    return None if pupil is None else (talk, pupil)
+
+
+async def settled(update: Update, context: Context, found: Found, text: str) -> OpenDraft:
+    """The open draft to offer, after discarding one whose record is now restricted
+    (saying `text`), so that what was asked goes on as if no draft were open."""
+    if isinstance(found, RestrictedDraft):
+        await discard_restricted(update, context, found, text)
+        return None
+    return found
+
+
+async def pressed(update: Update, context: Context, flow: Flow, *, summary: str,
+                  saved_from_draft: Callable[[Conn, str], Awaitable[bool]],
+                  already_saved: str) -> tuple[Conversation, str, str] | None:
+    """The draft a press of one of `flow`'s step buttons is for, with the step and the
+    choice; None when it was refused and answered (Save pressed again after the draft
+    was saved: `already_saved`; a stale or ended draft's button: see `Flow.refusal`)."""
+    svc = context.services
+    parts = button_data(update)
+    async def _snapshot(conn: Conn) -> tuple[Conversation | None, bool]:
+        talk = await conversations.current(conn, context.officer.id, svc.clock.now())
+        again = (len(parts) == 4 and parts[2:] == [summary, SAVE]
+                 and await saved_from_draft(conn, parts[1]))
+        return talk, again
+    talk, again = await svc.db.read(_snapshot)
+    refused = already_saved if again else flow.refusal(talk, parts)
+    if refused is not None:
+        await chat.ack(update, refused, alert=True)
+        return None
+    assert talk is not None
+    return talk, parts[2], parts[3]
 
 
 def marked(label: str, chosen: bool) -> str:

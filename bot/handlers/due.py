@@ -14,7 +14,7 @@ from bot.chat.render import keyboard
 from bot.chat.restriction import RESTRICTED_MARK
 from bot.domain.pathway_text import DUE_ITEM_LABELS, STEP_LABELS, label
 from bot.handlers.common import Context, answer
-from bot.handlers.visit.start import today_in
+from bot.handlers.drafts import today_in
 from bot.handlers.visit.texts import (
     DUE_BUTTONS,
     DUE_COMMAND,

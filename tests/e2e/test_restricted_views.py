@@ -14,10 +14,12 @@ from bot.chat.restriction import RESTRICTED
 from bot.clock import FixedClock
 from bot.handlers.share import start as share_start
 from bot.handlers.step import start as step_start
+from bot.handlers.step import texts as step_texts
 from bot.handlers.visit import start as visit_start
 from bot.harness import RunningBot
 from bot.storage.db import Conn, Database
 from tests.e2e.conftest import People
+from tests.e2e.step_helpers import reply, tap
 from tests.e2e.test_caseload import SEPT, officer_id
 from tests.e2e.test_restriction import restrict, team
 from tests.storage import caseload_seed as seed
@@ -93,3 +95,28 @@ async def test_a_draft_whose_record_became_restricted_is_discarded_and_the_comma
     await ewo.next_message()
     await ewo.send(f"{command} C00001")  # Amelia's record itself is still refused
     assert (await ewo.next_message()).text == RESTRICTED
+
+
+async def test_correct_under_a_saved_step_discards_a_draft_whose_record_became_restricted(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    ewo, _sup, amelia, noah = await team(people, db)
+    await ewo.send("/step C00002")
+    await ewo.next_message()
+    await tap(ewo, "Support plan")
+    review = await tap(ewo, "Today")
+    await tap(ewo, review.labels()[0])
+    saved = await tap(ewo, "Save")
+    assert saved.text.startswith("Saved: Support plan for N.H.")
+    await ewo.send("/step C00001")
+    assert (await ewo.next_message()).labels()  # a draft for Amelia is open
+    await restrict(db, clock, amelia, "restriction")
+
+    press = await ewo.press(step_texts.LABEL_CORRECT, message_id=saved.message_id)
+    await ewo.answer_to(press)
+    assert (await ewo.next_message()).text == step_start.DRAFT_RESTRICTED
+    correcting = await reply(ewo)  # Noah's step, to correct, at its summary
+    assert correcting.text.startswith("Pathway step for N.H.")
+    assert correcting.labels() == ["Save", "Change", "Cancel"]
+    async def _snapshot(conn: Conn):
+        return await conn.fetchall("SELECT pupil_id FROM conversations")
+    assert [row["pupil_id"] for row in await db.read(_snapshot)] == [noah]

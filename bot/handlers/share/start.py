@@ -12,7 +12,6 @@ first (Continue, or Discard and start what was asked).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from telegram import Update
@@ -21,6 +20,7 @@ from bot.chat import render
 from bot.domain import sharing as flow
 from bot.handlers import drafts
 from bot.handlers.common import Context, answer, button_data, parse_id, refuse
+from bot.handlers.drafts import today_in
 from bot.handlers.share import screens
 from bot.handlers.share.texts import (
     ALREADY_CORRECTED,
@@ -30,74 +30,22 @@ from bot.handlers.share.texts import (
     NEW,
     NO_MATCH,
     NO_PUPILS,
-    PUPIL_BUTTONS,
     RESUME,
     SHARE,
-    SHARE_COMMAND,
     STALE,
     TOO_OLD,
 )
-from bot.storage import conversations
-from bot.storage import pupils as pupil_store
 from bot.storage import sharing as sharing_store
 from bot.storage import visits as visit_store
 from bot.storage.conversations import Conversation
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
 from bot.storage.pupils import PupilSummary
-from bot.storage.rights import Restricted
 from bot.storage.sharing import Sharing
 from bot.storage.visits import VisitPupil
 
-OpenDraft = tuple[Conversation, VisitPupil] | None
-Found = OpenDraft | drafts.RestrictedDraft
 DRAFT_RESTRICTED = ("The sharing decision you were recording is about a record that is now "
                     "restricted — ask the controller. That draft has been discarded.")
-
-
-def today_in(context: Context) -> date:
-    return context.services.clock.now().astimezone(context.services.settings.timezone).date()
-
-
-async def urgent_pupils(conn: Conn, context: Context, officer: Officer) -> list[PupilSummary]:
-    found, _ = await pupil_store.pupils_for_officer(
-        conn, officer, today=today_in(context),
-        year_end=context.services.settings.academic_year_end, offset=0, limit=PUPIL_BUTTONS)
-    return found
-
-
-async def find(conn: Conn, context: Context, officer: Officer, text: str) -> list[PupilSummary]:
-    return await pupil_store.find_pupils(
-        conn, officer, text, today=today_in(context),
-        year_end=context.services.settings.academic_year_end, limit=PUPIL_BUTTONS)
-
-
-async def record_refused_lookup(context: Context, officer: Officer, typed: str) -> None:
-    """A UPN or case reference of a pupil not allocated to this officer: audited."""
-    await context.services.db.write(pupil_store.record_refused_lookup, officer, typed,
-                                     via=SHARE_COMMAND)
-
-
-async def open_share_draft(conn: Conn, context: Context, officer: Officer) -> Found:
-    """The officer's draft with its pupil, when there is one worth continuing (a
-    RestrictedDraft when its record became restricted: see `settled`)."""
-    talk = await conversations.current(conn, officer.id, context.services.clock.now())
-    if talk is None or talk.kind != KIND or talk.pupil_id is None:
-        return None
-    try:
-        pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
-    except Restricted as error:
-        return drafts.RestrictedDraft(talk, error)
-    return None if pupil is None else (talk, pupil)
-
-
-async def settled(update: Update, context: Context, found: Found) -> OpenDraft:
-    """The open draft to offer, after discarding (and saying so) one whose record is
-    now restricted, so that what was asked goes on as if no draft were open."""
-    if isinstance(found, drafts.RestrictedDraft):
-        await drafts.discard_restricted(update, context, found, DRAFT_RESTRICTED)
-        return None
-    return found
 
 
 async def start_draft(update: Update, context: Context, officer: Officer, *,
@@ -130,15 +78,8 @@ async def share_command(update: Update, context: Context) -> None:
     """/share [NAME-OR-UPN-OR-REF] — record a sharing decision (or continue the open one)."""
     officer = context.officer
     typed = " ".join(context.args or [])
-    async def _snapshot(conn: Conn) -> tuple[Found, list[PupilSummary], list[PupilSummary]]:
-        open_draft = await open_share_draft(conn, context, officer)
-        matches = await find(conn, context, officer, typed) if typed else []
-        urgent = await urgent_pupils(conn, context, officer) if len(matches) != 1 else []
-        return open_draft, matches, urgent
-    found, matches, urgent = await context.services.db.read(_snapshot)
-    if typed and not matches:
-        await record_refused_lookup(context, officer, typed)
-    open_draft = await settled(update, context, found)
+    found, matches, urgent = await drafts.look_up(context, officer, SHARE, typed)
+    open_draft = await drafts.settled(update, context, found, DRAFT_RESTRICTED)
     if open_draft is not None:
         then = f"p{matches[0].id}" if len(matches) == 1 else NEW
         await ask_to_resume(update, context, *open_draft, then)
@@ -170,8 +111,8 @@ async def correct_button(update: Update, context: Context) -> None:
     if entry_id is None:
         await render.ack(update, STALE, alert=True)
         return
-    open_draft = await settled(update, context,
-                               await context.services.db.read(open_share_draft, context, officer))
+    found = await context.services.db.read(drafts.open_draft, context, officer, SHARE)
+    open_draft = await drafts.settled(update, context, found, DRAFT_RESTRICTED)
     if open_draft is not None:
         await ask_to_resume(update, context, *open_draft, f"c{entry_id}")
         await render.ack(update)
@@ -224,7 +165,7 @@ async def remind_open_draft(update: Update, context: Context, officer: Officer) 
     row = context.registry.conversation(KIND)
     if row is None or officer.role not in row.roles:
         return
-    open_draft = await context.services.db.read(open_share_draft, context, officer)
+    open_draft = await context.services.db.read(drafts.open_draft, context, officer, SHARE)
     # A draft about a restricted record is not named; the next command ends it.
     if open_draft is not None and not isinstance(open_draft, drafts.RestrictedDraft):
         await context.bot.send_message(drafts.chat_id(update),

@@ -17,17 +17,13 @@ from bot.chat.render import keyboard
 from bot.domain import sharing as flow
 from bot.domain.sharing import AnswerProblem, Problem
 from bot.handlers import drafts
-from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_sensitive
-from bot.handlers.drafts import GO, SAVE
+from bot.handlers.common import Context, parse_id, refuse, schedule_sensitive
+from bot.handlers.drafts import GO, find_pupils, today_in, urgent_pupils
 from bot.handlers.share import screens
 from bot.handlers.share.save import new_sharing
 from bot.handlers.share.start import (
     begin_correction,
-    find,
-    record_refused_lookup,
     start_draft,
-    today_in,
-    urgent_pupils,
 )
 from bot.handlers.share.texts import (
     ALREADY_SAVED,
@@ -57,23 +53,12 @@ from bot.usecases.sharing import Shared, save_sharing
 async def on_button(update: Update, context: Context) -> None:
     """A press on a sharing step's button, `sh:<token>:<step>:<choice>`."""
     officer = context.officer
-    svc = context.services
-    parts = button_data(update)
-    async def _snapshot(conn: Conn) -> tuple[Conversation | None, bool]:
-        talk = await conversations.current(conn, officer.id, svc.clock.now())
-        already_saved = (len(parts) == 4 and parts[2:] == [flow.SUMMARY, SAVE]
-                         and await sharing_store.saved_from_draft(conn, parts[1]))
-        return talk, already_saved
-    talk, already_saved = await svc.db.read(_snapshot)
-    if already_saved:
-        await render.ack(update, ALREADY_SAVED, alert=True)
+    pressed = await drafts.pressed(update, context, SHARE, summary=flow.SUMMARY,
+                                   saved_from_draft=sharing_store.saved_from_draft,
+                                   already_saved=ALREADY_SAVED)
+    if pressed is None:
         return
-    refused = SHARE.refusal(talk, parts)
-    if refused is not None:
-        await render.ack(update, refused, alert=True)
-        return
-    assert talk is not None
-    step, choice = parts[2], parts[3]
+    talk, step, choice = pressed
     if step == RESUME_STEP:
         await _on_resume(update, context, officer, talk, choice)
     elif step == flow.PUPIL:
@@ -209,7 +194,7 @@ async def _on_pupil_text(update: Update, context: Context, officer: Officer,
                          talk: Conversation, text: str) -> None:
     async def _snapshot(conn: Conn) -> tuple[list[PupilSummary], VisitPupil | None,
                                              list[PupilSummary]]:
-        matches = await find(conn, context, officer, text)
+        matches = await find_pupils(conn, context, officer, text)
         pupil = (await visit_store.visit_pupil(conn, officer, matches[0].id)
                  if len(matches) == 1 else None)
         urgent = await urgent_pupils(conn, context, officer) if not matches else []
@@ -220,7 +205,7 @@ async def _on_pupil_text(update: Update, context: Context, officer: Officer,
                     pupil_id=pupil.id, edit=False)
         return
     if not matches:
-        await record_refused_lookup(context, officer, text)
+        await drafts.record_refused_lookup(context, officer, SHARE, text)
     screen = screens.screen(talk, None, today=today_in(context), choices=matches or urgent,
                             several=bool(matches), hint=None if matches else NO_MATCH)
     await drafts.show(update, context, SHARE, talk, screen, edit=False)

@@ -10,7 +10,6 @@ from bot.handlers.drafts import RESUME_STEP, Flow
 KIND = ConversationKind.SHARE
 PREFIX = "sh"
 CORRECT_PREFIX = "shc"  # shc:<entry_id>, under a saved entry: correct it
-PUPIL_BUTTONS = 10
 
 CHOOSE_PUPIL = "Record a sharing decision: choose a pupil, or type a name."
 SEVERAL_MATCH = "Several pupils of yours match: choose one, or type more of the name."

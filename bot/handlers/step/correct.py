@@ -18,14 +18,16 @@ from telegram import Update
 from bot.chat import render
 from bot.domain import step_flow as flow
 from bot.domain.visit_flow import correctable
+from bot.handlers import drafts
 from bot.handlers.common import Context, button_data, parse_id, refuse
-from bot.handlers.step.start import ask_to_resume, load, open_step_draft, start_draft
+from bot.handlers.step.start import DRAFT_RESTRICTED, ask_to_resume, load, start_draft
 from bot.handlers.step.texts import (
     ALREADY_CORRECTED,
     CANNOT_CORRECT,
     CORRECT_PREFIX,
     HAS_OUTCOMES,
     STALE,
+    STEP,
     TOO_OLD,
 )
 from bot.storage import pathway_corrections as corrections
@@ -61,7 +63,8 @@ async def correct_button(update: Update, context: Context) -> None:
     if entry_id is None:
         await render.ack(update, STALE, alert=True)
         return
-    open_draft = await context.services.db.read(open_step_draft, context, officer)
+    found = await context.services.db.read(drafts.open_draft, context, officer, STEP)
+    open_draft = await drafts.settled(update, context, found, DRAFT_RESTRICTED)
     if open_draft is not None:
         await ask_to_resume(update, context, *open_draft, resume_choice(parts[1], entry_id))
         await render.ack(update)

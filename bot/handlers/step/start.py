@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import date
 from typing import Any
 
 from telegram import Update
@@ -21,6 +20,7 @@ from bot.domain import step_flow as flow
 from bot.domain.step_flow import Record
 from bot.handlers import drafts
 from bot.handlers.common import Context, answer, parse_id, refuse
+from bot.handlers.drafts import today_in
 from bot.handlers.step import screens
 from bot.handlers.step.texts import (
     DRAFT_OPEN,
@@ -28,44 +28,21 @@ from bot.handlers.step.texts import (
     NEW,
     NO_MATCH,
     NO_PUPILS,
-    PUPIL_BUTTONS,
     RESUME,
     STEP,
-    STEP_COMMAND,
 )
-from bot.storage import conversations
 from bot.storage import pathway as pathway_store
 from bot.storage import pathway_corrections as corrections
-from bot.storage import pupils as pupil_store
 from bot.storage import visits as visit_store
 from bot.storage.conversations import Conversation
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
 from bot.storage.pupils import PupilSummary
-from bot.storage.rights import Restricted
 from bot.storage.visits import VisitPupil
 
 Loaded = tuple[VisitPupil, Record] | None
 
 
-def today_in(context: Context) -> date:
-    return context.services.clock.now().date()
-
-
-async def urgent_pupils(conn: Conn, context: Context, officer: Officer) -> list[PupilSummary]:
-    """The officer's pupils most in need first, as /visit offers them."""
-    found, _ = await pupil_store.pupils_for_officer(
-        conn, officer, today=today_in(context),
-        year_end=context.services.settings.academic_year_end, offset=0, limit=PUPIL_BUTTONS)
-    return found
-
-
-async def find(conn: Conn, context: Context, officer: Officer, text: str) -> list[PupilSummary]:
-    return await pupil_store.find_pupils(
-        conn, officer, text, today=today_in(context),
-        year_end=context.services.settings.academic_year_end, limit=PUPIL_BUTTONS)
-OpenDraft = tuple[Conversation, VisitPupil] | None
-Found = OpenDraft | drafts.RestrictedDraft
 DRAFT_RESTRICTED = ("The pathway step you were recording is about a record that is now "
                     "restricted — ask the controller. That draft has been discarded.")
 
@@ -93,28 +70,6 @@ async def load(context: Context, officer: Officer, pupil_id: int | None,
             record = replace(record, targets=targets)
         return pupil, record
     return await svc.db.write(_read)
-
-
-async def open_step_draft(conn: Conn, context: Context, officer: Officer) -> Found:
-    """The officer's draft with its pupil, when there is one worth continuing (a
-    RestrictedDraft when its record became restricted: see `settled`)."""
-    talk = await conversations.current(conn, officer.id, context.services.clock.now())
-    if talk is None or talk.kind != KIND or talk.pupil_id is None:
-        return None
-    try:
-        pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
-    except Restricted as error:
-        return drafts.RestrictedDraft(talk, error)
-    return None if pupil is None else (talk, pupil)
-
-
-async def settled(update: Update, context: Context, found: Found) -> OpenDraft:
-    """The open draft to offer, after discarding (and saying so) one whose record is
-    now restricted, so that what was asked goes on as if no draft were open."""
-    if isinstance(found, drafts.RestrictedDraft):
-        await drafts.discard_restricted(update, context, found, DRAFT_RESTRICTED)
-        return None
-    return found
 
 
 async def start_draft(update: Update, context: Context, officer: Officer, *,
@@ -156,16 +111,8 @@ async def step_command(update: Update, context: Context) -> None:
     """/step [NAME-OR-UPN-OR-REF] — record a pathway step or outcome (or continue one)."""
     officer = context.officer
     typed = " ".join(context.args or [])
-    async def _snapshot(conn: Conn) -> tuple[Found, list[PupilSummary], list[PupilSummary]]:
-        open_draft = await open_step_draft(conn, context, officer)
-        matches = await find(conn, context, officer, typed) if typed else []
-        urgent = await urgent_pupils(conn, context, officer) if len(matches) != 1 else []
-        return open_draft, matches, urgent
-    found, matches, urgent = await context.services.db.read(_snapshot)
-    if typed and not matches:
-        await context.services.db.write(pupil_store.record_refused_lookup, officer, typed,
-                                         via=STEP_COMMAND)
-    open_draft = await settled(update, context, found)
+    found, matches, urgent = await drafts.look_up(context, officer, STEP, typed)
+    open_draft = await drafts.settled(update, context, found, DRAFT_RESTRICTED)
     if open_draft is not None:
         then = f"p{matches[0].id}" if len(matches) == 1 else NEW
         await ask_to_resume(update, context, *open_draft, then)
@@ -198,8 +145,8 @@ async def record_for_pupil(update: Update, context: Context, officer: Officer,
         await refuse(update, context, officer, reason="not_allocated",
                      target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
         return
-    open_draft = await settled(update, context,
-                               await context.services.db.read(open_step_draft, context, officer))
+    found = await context.services.db.read(drafts.open_draft, context, officer, STEP)
+    open_draft = await drafts.settled(update, context, found, DRAFT_RESTRICTED)
     if open_draft is not None:
         await ask_to_resume(update, context, *open_draft, f"p{loaded[0].id}-{what}")
     else:
@@ -212,7 +159,7 @@ async def remind_open_draft(update: Update, context: Context, officer: Officer) 
     row = context.registry.conversation(KIND)
     if row is None or officer.role not in row.roles:
         return
-    open_draft = await context.services.db.read(open_step_draft, context, officer)
+    open_draft = await context.services.db.read(drafts.open_draft, context, officer, STEP)
     # A draft about a restricted record is not named; the next command ends it.
     if open_draft is not None and not isinstance(open_draft, drafts.RestrictedDraft):
         await context.bot.send_message(drafts.chat_id(update),

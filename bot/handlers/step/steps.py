@@ -20,18 +20,15 @@ from bot.domain import step_flow as flow
 from bot.domain.step_flow import AnswerProblem, Problem, Record
 from bot.handlers import drafts
 from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_sensitive
-from bot.handlers.drafts import BACK, GO, SAVE
+from bot.handlers.drafts import BACK, GO, find_pupils, today_in, urgent_pupils
 from bot.handlers.step import screens
 from bot.handlers.step.correct import begin_correction, correct_data, parse_resume_choice
 from bot.handlers.step.save import new_entry
 from bot.handlers.step.start import (
     Loaded,
-    find,
     load,
     record_for_pupil,
     start_draft,
-    today_in,
-    urgent_pupils,
 )
 from bot.handlers.step.texts import (
     ALREADY_SAVED,
@@ -47,12 +44,10 @@ from bot.handlers.step.texts import (
     SAVED,
     STALE,
     STEP,
-    STEP_COMMAND,
     WHAT_LABELS,
 )
 from bot.storage import conversations
 from bot.storage import pathway as pathway_store
-from bot.storage import pupils as pupil_store
 from bot.storage.conversations import Conversation
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
@@ -66,26 +61,16 @@ async def on_button(update: Update, context: Context) -> None:
     """A press on a step's button, `st:<token>:<step>:<choice>`, or a visit's Record it
     now, `st:new:<pupil_id>:<what>`."""
     officer = context.officer
-    svc = context.services
     parts = button_data(update)
     if len(parts) == 4 and parts[1] == NEW:
         await record_for_pupil(update, context, officer, parts[2], parts[3])
         return
-    async def _snapshot(conn: Conn) -> tuple[Conversation | None, bool]:
-        talk = await conversations.current(conn, officer.id, svc.clock.now())
-        repeat = (len(parts) == 4 and parts[2:] == [flow.SUMMARY, SAVE]
-                  and await pathway_store.saved_from_draft(conn, parts[1]))
-        return talk, repeat
-    talk, repeat = await svc.db.read(_snapshot)
-    if repeat:
-        await render.ack(update, ALREADY_SAVED, alert=True)
+    pressed = await drafts.pressed(update, context, STEP, summary=flow.SUMMARY,
+                                   saved_from_draft=pathway_store.saved_from_draft,
+                                   already_saved=ALREADY_SAVED)
+    if pressed is None:
         return
-    refused = STEP.refusal(talk, parts)
-    if refused is not None:
-        await render.ack(update, refused, alert=True)
-        return
-    assert talk is not None
-    step, choice = parts[2], parts[3]
+    talk, step, choice = pressed
     if step == RESUME_STEP:
         await _on_resume(update, context, officer, talk, choice)
     elif step == flow.PUPIL:
@@ -225,7 +210,7 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
 async def _on_pupil_text(update: Update, context: Context, officer: Officer,
                          talk: Conversation, text: str) -> None:
     async def _snapshot(conn: Conn) -> tuple[list[PupilSummary], list[PupilSummary]]:
-        matches = await find(conn, context, officer, text)
+        matches = await find_pupils(conn, context, officer, text)
         return matches, await urgent_pupils(conn, context, officer) if not matches else []
     matches, urgent = await context.services.db.read(_snapshot)
     loaded = await load(context, officer, matches[0].id) if len(matches) == 1 else None
@@ -234,8 +219,7 @@ async def _on_pupil_text(update: Update, context: Context, officer: Officer,
                     edit=False)
         return
     if not matches:
-        await context.services.db.write(pupil_store.record_refused_lookup, officer, text,
-                                         via=STEP_COMMAND)
+        await drafts.record_refused_lookup(context, officer, STEP, text)
     screen = screens.screen(talk, None, None, today=today_in(context),
                             choices=matches or urgent, several=bool(matches),
                             hint=None if matches else NO_MATCH)

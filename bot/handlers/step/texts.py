@@ -12,7 +12,6 @@ from bot.storage import pathway as pathway_store
 KIND = ConversationKind.STEP
 PREFIX = "st"
 CORRECT_PREFIX = "stc"  # stc:<step|outcome>:<entry_id>, under a saved entry: correct it
-PUPIL_BUTTONS = 10
 
 WHAT_LABELS = pathway_text.WHAT_LABELS  # what to record, as /step's buttons name it
 STEP_NAMES = pathway_text.TARGET_NAMES  # a step on record, as an outcome's button names it

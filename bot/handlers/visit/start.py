@@ -10,7 +10,6 @@ meanwhile cannot go on: it is discarded, the officer is told, and what was asked
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from telegram import Update
@@ -20,6 +19,7 @@ from bot.domain import visit_flow as flow
 from bot.domain.visits import NO_CONTACT_TYPES
 from bot.handlers import drafts
 from bot.handlers.common import Context, answer, button_data, parse_id, refuse
+from bot.handlers.drafts import today_in
 from bot.handlers.visit import screens
 from bot.handlers.visit.texts import (
     ALREADY_CORRECTED,
@@ -30,75 +30,21 @@ from bot.handlers.visit.texts import (
     NEW,
     NO_MATCH,
     NO_PUPILS,
-    PUPIL_BUTTONS,
     RESUME,
     STALE,
     TOO_OLD,
     VISIT,
 )
 from bot.storage import conversations
-from bot.storage import pupils as pupil_store
 from bot.storage import visits as visit_store
 from bot.storage.conversations import Conversation
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
 from bot.storage.pupils import PupilSummary
-from bot.storage.rights import Restricted
 from bot.storage.visits import Visit, VisitPupil
 
 DRAFT_RESTRICTED = ("The visit you were recording is about a record that is now restricted "
                     "— ask the controller. That draft has been discarded.")
-
-
-def today_in(context: Context) -> date:
-    return context.services.clock.now().date()
-
-
-async def urgent_pupils(conn: Conn, context: Context, officer: Officer) -> list[PupilSummary]:
-    svc = context.services
-    found, _ = await pupil_store.pupils_for_officer(
-        conn, officer, today=today_in(context), year_end=svc.settings.academic_year_end,
-        offset=0, limit=PUPIL_BUTTONS)
-    return found
-
-
-async def find(conn: Conn, context: Context, officer: Officer, text: str) -> list[PupilSummary]:
-    svc = context.services
-    return await pupil_store.find_pupils(
-        conn, officer, text, today=today_in(context), year_end=svc.settings.academic_year_end,
-        limit=PUPIL_BUTTONS)
-
-
-async def record_refused_lookup(context: Context, officer: Officer, typed: str) -> None:
-    """A UPN or case reference of a pupil not allocated to this officer: audited."""
-    await context.services.db.write(pupil_store.record_refused_lookup, officer, typed,
-                                     via="visit_command")
-
-
-OpenDraft = tuple[Conversation, VisitPupil] | None
-Found = OpenDraft | drafts.RestrictedDraft
-
-
-async def open_visit_draft(conn: Conn, context: Context, officer: Officer) -> Found:
-    """The officer's visit draft with its pupil, when there is one worth continuing (a
-    RestrictedDraft when its record became restricted: see `settled`)."""
-    talk = await conversations.current(conn, officer.id, context.services.clock.now())
-    if talk is None or talk.kind != KIND or talk.pupil_id is None:
-        return None
-    try:
-        pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
-    except Restricted as error:
-        return drafts.RestrictedDraft(talk, error)
-    return None if pupil is None else (talk, pupil)
-
-
-async def settled(update: Update, context: Context, found: Found) -> OpenDraft:
-    """The open draft to offer, after discarding (and saying so) one whose record is
-    now restricted, so that what was asked goes on as if no draft were open."""
-    if isinstance(found, drafts.RestrictedDraft):
-        await drafts.discard_restricted(update, context, found, DRAFT_RESTRICTED)
-        return None
-    return found
 
 
 async def start_draft(update: Update, context: Context, officer: Officer, *,
@@ -130,15 +76,8 @@ async def visit_command(update: Update, context: Context) -> None:
     """/visit [NAME-OR-UPN-OR-REF] — start recording a visit (or continue the open one)."""
     officer = context.officer
     typed = " ".join(context.args or [])
-    async def _snapshot(conn: Conn) -> tuple[Found, list[PupilSummary], list[PupilSummary]]:
-        open_draft = await open_visit_draft(conn, context, officer)
-        matches = await find(conn, context, officer, typed) if typed else []
-        urgent = await urgent_pupils(conn, context, officer) if len(matches) != 1 else []
-        return open_draft, matches, urgent
-    found, matches, urgent = await context.services.db.read(_snapshot)
-    if typed and not matches:
-        await record_refused_lookup(context, officer, typed)
-    open_draft = await settled(update, context, found)
+    found, matches, urgent = await drafts.look_up(context, officer, VISIT, typed)
+    open_draft = await drafts.settled(update, context, found, DRAFT_RESTRICTED)
     if open_draft is not None:
         talk, pupil = open_draft
         then = f"p{matches[0].id}" if len(matches) == 1 else NEW
@@ -166,16 +105,16 @@ async def record_for_pupil(update: Update, context: Context, officer: Officer,
                            choice: str) -> None:
     """`v:new:<pupil_id>` — the card's Record visit: /visit for that pupil."""
     pupil_id = parse_id(choice)
-    async def _snapshot(conn: Conn) -> tuple[VisitPupil | None, Found]:
+    async def _snapshot(conn: Conn) -> tuple[VisitPupil | None, drafts.Found]:
         pupil = None if pupil_id is None else await visit_store.visit_pupil(conn, officer,
                                                                             pupil_id)
-        return pupil, await open_visit_draft(conn, context, officer)
+        return pupil, await drafts.open_draft(conn, context, officer, VISIT)
     pupil, found = await context.services.db.read(_snapshot)
     if pupil is None:
         await refuse(update, context, officer, reason="not_allocated",
                      target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
         return
-    open_draft = await settled(update, context, found)
+    open_draft = await drafts.settled(update, context, found, DRAFT_RESTRICTED)
     if open_draft is not None:
         await ask_to_resume(update, context, *open_draft, f"p{pupil.id}")
     else:
@@ -191,8 +130,8 @@ async def correct_button(update: Update, context: Context) -> None:
     if visit_id is None:
         await render.ack(update, STALE, alert=True)
         return
-    open_draft = await settled(update, context,
-                               await context.services.db.read(open_visit_draft, context, officer))
+    found = await context.services.db.read(drafts.open_draft, context, officer, VISIT)
+    open_draft = await drafts.settled(update, context, found, DRAFT_RESTRICTED)
     if open_draft is not None:
         talk, pupil = open_draft
         await ask_to_resume(update, context, talk, pupil, f"c{visit_id}")
@@ -247,9 +186,9 @@ async def remind_open_draft(update: Update, context: Context, officer: Officer) 
     if row is None or officer.role not in row.roles:
         return
     svc = context.services
-    async def _snapshot(conn: Conn) -> tuple[Conversation | None, Found]:
+    async def _snapshot(conn: Conn) -> tuple[Conversation | None, drafts.Found]:
         talk = await conversations.current(conn, officer.id, svc.clock.now())
-        return talk, await open_visit_draft(conn, context, officer)
+        return talk, await drafts.open_draft(conn, context, officer, VISIT)
     talk, open_draft = await svc.db.read(_snapshot)
     if talk is None or talk.kind != KIND or isinstance(open_draft, drafts.RestrictedDraft):
         return  # a draft about a restricted record is not named; the next /visit ends it

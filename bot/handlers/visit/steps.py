@@ -18,17 +18,13 @@ from bot.domain.visit_flow import AnswerProblem, Problem
 from bot.domain.visits import VISIT_TYPES, label_of
 from bot.handlers import drafts
 from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_sensitive
-from bot.handlers.drafts import GO, SAVE
+from bot.handlers.drafts import GO, find_pupils, today_in, urgent_pupils
 from bot.handlers.visit import screens
 from bot.handlers.visit.save import _escalation, _new_visit, record_it_now
 from bot.handlers.visit.start import (
     begin_correction,
-    find,
     record_for_pupil,
-    record_refused_lookup,
     start_draft,
-    today_in,
-    urgent_pupils,
 )
 from bot.handlers.visit.texts import (
     ALREADY_SAVED,
@@ -57,26 +53,16 @@ async def on_button(update: Update, context: Context) -> None:
     """A press on a visit step's button, `v:<token>:<step>:<choice>`, or the card's
     Record visit, `v:new:<pupil_id>`."""
     officer = context.officer
-    svc = context.services
     parts = button_data(update)
     if len(parts) == 3 and parts[1] == NEW:
         await record_for_pupil(update, context, officer, parts[2])
         return
-    async def _snapshot(conn: Conn) -> tuple[Conversation | None, bool]:
-        talk = await conversations.current(conn, officer.id, svc.clock.now())
-        already_saved = (len(parts) == 4 and parts[2:] == [flow.SUMMARY, SAVE]
-                         and await visit_store.saved_from_draft(conn, parts[1]))
-        return talk, already_saved
-    talk, already_saved = await svc.db.read(_snapshot)
-    if already_saved:
-        await render.ack(update, ALREADY_SAVED, alert=True)
+    pressed = await drafts.pressed(update, context, VISIT, summary=flow.SUMMARY,
+                                   saved_from_draft=visit_store.saved_from_draft,
+                                   already_saved=ALREADY_SAVED)
+    if pressed is None:
         return
-    refused = VISIT.refusal(talk, parts)
-    if refused is not None:
-        await render.ack(update, refused, alert=True)
-        return
-    assert talk is not None
-    step, choice = parts[2], parts[3]
+    talk, step, choice = pressed
     if step == RESUME_STEP:
         await _on_resume(update, context, officer, talk, choice)
     elif step == flow.PUPIL:
@@ -202,7 +188,7 @@ async def _on_pupil_text(update: Update, context: Context, officer: Officer,
                          talk: Conversation, text: str) -> None:
     async def _snapshot(conn: Conn) -> tuple[list[PupilSummary], VisitPupil | None,
                                              list[PupilSummary]]:
-        matches = await find(conn, context, officer, text)
+        matches = await find_pupils(conn, context, officer, text)
         pupil = (await visit_store.visit_pupil(conn, officer, matches[0].id)
                  if len(matches) == 1 else None)
         urgent = await urgent_pupils(conn, context, officer) if not matches else []
@@ -213,7 +199,7 @@ async def _on_pupil_text(update: Update, context: Context, officer: Officer,
                     edit=False)
         return
     if not matches:
-        await record_refused_lookup(context, officer, text)
+        await drafts.record_refused_lookup(context, officer, VISIT, text)
     screen = screens.screen(talk, None, today=today_in(context), choices=matches or urgent,
                             several=bool(matches),
                             hint=None if matches else NO_MATCH)

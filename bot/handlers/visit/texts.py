@@ -14,7 +14,6 @@ from bot.handlers.drafts import RESUME_STEP, Flow
 KIND = ConversationKind.VISIT
 PREFIX = "v"
 CORRECT_PREFIX = "vc"
-PUPIL_BUTTONS = 10
 DUE_LINES = 40
 DUE_BUTTONS = 10
 
