@@ -216,6 +216,20 @@ async def pressed(update: Update, context: Context, flow: Flow, *, summary: str,
     return talk, parts[2], parts[3]
 
 
+def pupil_step(flow: Flow, talk: Conversation, step: str,
+               choices: Sequence[PupilSummary], text: str) -> Screen:
+    """The pupil step `step`: `text` over a button a pupil of `choices` (the name, and
+    the attendance when there is any), listed as the audit records a list."""
+    buttons = [[(_pupil_label(choice), flow.data(talk, step, str(choice.id)))]
+               for choice in choices]
+    return Screen(text, chat.keyboard(buttons) if buttons else None,
+                  listed=tuple(choice.id for choice in choices))
+
+
+def _pupil_label(pupil: PupilSummary) -> str:
+    return pupil.name if not pupil.possible else f"{pupil.name} · {pupil.attendance_text}"
+
+
 def marked(label: str, chosen: bool) -> str:
     """A button label, ticked when it is the answer kept in the draft."""
     return MARK + label if chosen else label

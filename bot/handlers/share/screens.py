@@ -146,10 +146,6 @@ def summary_text(talk: Conversation, pupil: VisitPupil) -> str:
     return "\n".join([*lines, "", QUESTIONS[flow.SUMMARY]])
 
 
-def _pupil_label(pupil: PupilSummary) -> str:
-    return pupil.name if not pupil.possible else f"{pupil.name} · {pupil.attendance_text}"
-
-
 def screen(talk: Conversation, pupil: VisitPupil | None, *, today: date,
            hint: str | None = None, choices: Sequence[PupilSummary] = (),
            several: bool = False) -> Screen:
@@ -157,11 +153,8 @@ def screen(talk: Conversation, pupil: VisitPupil | None, *, today: date,
     a search, or the officer's most urgent pupils), as of `today`."""
     prefix = f"{hint}\n\n" if hint else ""
     if talk.step == flow.PUPIL or pupil is None:
-        buttons = [[(_pupil_label(choice), SHARE.data(talk, flow.PUPIL, str(choice.id)))]
-                   for choice in choices]
-        text = SEVERAL_MATCH if several else CHOOSE_PUPIL
-        return Screen(prefix + text, keyboard(buttons) if buttons else None,
-                      listed=tuple(choice.id for choice in choices))
+        return drafts.pupil_step(SHARE, talk, flow.PUPIL, choices,
+                                 prefix + (SEVERAL_MATCH if several else CHOOSE_PUPIL))
     rows = _step_rows(talk, today)
     markup = keyboard(rows) if rows else None
     if talk.step == flow.SUMMARY:

@@ -224,10 +224,6 @@ def _summary_text(pupil: VisitPupil, draft: Mapping[str, Any], record: Record,
     return "\n".join([*lines, "", QUESTIONS[flow.SUMMARY]])
 
 
-def _pupil_label(pupil: PupilSummary) -> str:
-    return pupil.name if not pupil.possible else f"{pupil.name} · {pupil.attendance_text}"
-
-
 def screen(talk: Conversation, pupil: VisitPupil | None, record: Record | None, *,
            today: date, hint: str | None = None, choices: Sequence[PupilSummary] = (),
            several: bool = False) -> Screen:
@@ -235,11 +231,8 @@ def screen(talk: Conversation, pupil: VisitPupil | None, record: Record | None, 
     a search, or the officer's most urgent pupils), as of `today`."""
     prefix = f"{hint}\n\n" if hint else ""
     if talk.step == flow.PUPIL or pupil is None or record is None:
-        buttons = [[(_pupil_label(choice), STEP.data(talk, flow.PUPIL, str(choice.id)))]
-                   for choice in choices]
-        text = SEVERAL_MATCH if several else CHOOSE_PUPIL
-        return Screen(prefix + text, keyboard(buttons) if buttons else None,
-                      listed=tuple(choice.id for choice in choices))
+        return drafts.pupil_step(STEP, talk, flow.PUPIL, choices,
+                                 prefix + (SEVERAL_MATCH if several else CHOOSE_PUPIL))
     rows = _keyboard(talk, record, today)
     if talk.step == flow.SUMMARY:
         text = _summary_text(pupil, talk.data, record, today)

@@ -157,12 +157,6 @@ def _summary_text(talk: Conversation, pupil: VisitPupil) -> str:
     return "\n".join([*lines, "", QUESTIONS[flow.SUMMARY]])
 
 
-def _pupil_label(pupil: PupilSummary) -> str:
-    if not pupil.possible:
-        return pupil.name
-    return f"{pupil.name} · {pupil.attendance_text}"
-
-
 def screen(talk: Conversation, pupil: VisitPupil | None, *, today: date,
            hint: str | None = None, choices: Sequence[PupilSummary] = (),
            several: bool = False) -> Screen:
@@ -170,11 +164,8 @@ def screen(talk: Conversation, pupil: VisitPupil | None, *, today: date,
     a search, or the officer's most urgent pupils), as of `today`."""
     prefix = f"{hint}\n\n" if hint else ""
     if talk.step == flow.PUPIL or pupil is None:
-        buttons = [[(_pupil_label(choice), VISIT.data(talk, flow.PUPIL, str(choice.id)))]
-                   for choice in choices]
-        text = SEVERAL_MATCH if several else CHOOSE_PUPIL
-        return Screen(prefix + text, keyboard(buttons) if buttons else None,
-                      listed=tuple(choice.id for choice in choices))
+        return drafts.pupil_step(VISIT, talk, flow.PUPIL, choices,
+                                 prefix + (SEVERAL_MATCH if several else CHOOSE_PUPIL))
     if talk.step == flow.SUMMARY:
         return Screen(prefix + _summary_text(talk, pupil),
                       keyboard(_step_keyboard(talk, today)), sensitive=True)
