@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from bot.domain import pinhash
 from bot.settings import Settings
@@ -19,6 +20,11 @@ pytest_plugins = ["tests.pg"]
 # minutes and prove nothing more: tests/domain/test_pinhash.py checks that cost.
 TEST_PIN_COST = pinhash.PinCost(2**8, 1, 1)
 pinhash.use_cost(TEST_PIN_COST)
+
+# Property tests draw the same examples on every run (seeded from each test), so a run
+# passes or fails for the code alone; a slow example on a busy machine is no failure.
+hypothesis_settings.register_profile("suite", derandomize=True, deadline=None)
+hypothesis_settings.load_profile("suite")
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
