@@ -15,7 +15,7 @@ from bot.jobs.leader import JobLease
 from bot.storage import leases
 from bot.storage.db import Conn, Database
 from bot.storage.postgres import PostgresDatabase
-from tests.pg import settings_for
+from tests.pg import Cluster, settings_for
 from tests.storage.alert_seed import NOW
 
 SECOND = timedelta(seconds=1)
@@ -71,7 +71,7 @@ async def test_a_write_under_a_lost_lease_is_refused_and_nothing_is_written(
 
 
 async def test_a_takeover_waits_for_the_old_holders_write_in_progress(
-        pg_db: PostgresDatabase, second_db: PostgresDatabase) -> None:
+        pg_db: PostgresDatabase, second_db: PostgresDatabase, pg_cluster: Cluster) -> None:
     """The fence check holds the lease row: the takeover is ordered after the write
     that passed the check, never in the middle of it."""
     assert await _take(pg_db, "a") == 1
@@ -86,7 +86,7 @@ async def test_a_takeover_waits_for_the_old_holders_write_in_progress(
     job = asyncio.create_task(old.write(slow_job))
     await asyncio.wait_for(inside.wait(), 5)
     takeover = asyncio.create_task(_take(second_db, "b", LEASE))
-    await asyncio.sleep(0.2)  # the takeover is given time to overtake, which it must not
+    await pg_cluster.lock_waiter("transactionid")  # the takeover waits for the lease row
     assert not takeover.done()
     go_on.set()
     await asyncio.wait_for(job, 5)
