@@ -22,10 +22,14 @@ from tests.pg import settings_for
 
 
 async def _last_error(standin: BotApiStandIn) -> None:
-    """Until the stand-in has failed to post the update at least once."""
-    async with asyncio.timeout(10):
-        while standin.webhook is None or standin.webhook.last_error_message is None:  # noqa: ASYNC110 - no event for a failed post: polled, with a deadline
-            await asyncio.sleep(0.02)
+    """Until the stand-in has failed to post the update at least once (within 10 s)."""
+    try:
+        async with asyncio.timeout(10):
+            while standin.webhook is None or standin.webhook.last_error_message is None:  # noqa: ASYNC110 - no event for a failed post: polled, with a deadline
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError("the stand-in never failed to post the update in 10 s: "
+                             f"{standin.webhook_posts}") from None
 
 
 def run_status(settings: Settings) -> Result:
