@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 
 from bot.domain import visit_flow as flow
+from bot.handlers import drafts, visit
 from bot.handlers import retention_texts as retention_handlers
-from bot.handlers import visit
 from bot.handlers.common import SENSITIVE_PLACEHOLDER
 from bot.sandbox import BotMessage, FakeUser
 
@@ -28,7 +28,7 @@ def visit_press(message: BotMessage) -> str | None:
     """The label to press on this screen of /visit, or None when it is not one."""
     text = message.text or ""
     if text.startswith(_RESUME):
-        return visit.LABEL_CONTINUE
+        return drafts.LABEL_CONTINUE
     for step, label in VISIT_PRESSES.items():
         if text.endswith(visit.QUESTIONS[step]) and label in message.labels():
             return label
