@@ -5,15 +5,13 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import segno
 
 from bot.cli import CliEnv, main
-from bot.domain.rights import months_after
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, Result
+from tests.cli.test_records import FixedEnv
 
 CODE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
@@ -183,25 +181,31 @@ def test_on_a_terminal_a_qr_code_of_the_link_comes_before_the_code(cli: Cli) -> 
 
 
 def test_compliance_dates_are_recorded_listed_and_audited(cli: Cli) -> None:
-    cli.settings = cli.settings.model_copy(update={"compliance": "enforce"})
-    today = datetime.now(ZoneInfo("Europe/London")).date()
-    trained = today - timedelta(days=340)
-    added = cli("officers", "add", "SUP1", "--name", "Sam", "--role", "supervisor",
-                "--dbs", "2020-01-31")
+    """On Wednesday 25 November 2026: training 340 days back is due in a year, a DBS
+    check not recorded counts as lapsed 30 days on, one of 31/01/2020 lapsed in 2023."""
+    settings = cli.settings.model_copy(update={"compliance": "enforce"})
+
+    def on_the_day(*argv: str) -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(list(argv), FixedEnv(settings_factory=lambda: settings, out=out, err=err))
+        return Result(code, out.getvalue(), err.getvalue())
+
+    added = on_the_day("officers", "add", "SUP1", "--name", "Sam", "--role", "supervisor",
+                       "--dbs", "2020-01-31")
     assert added.code == 0
-    cli("officers", "add", "EWO1", "--name", "Olu", "--role", "officer", "--supervisor", "SUP1")
-    recorded = cli("officers", "compliance", "EWO1", "--training", trained.isoformat())
+    on_the_day("officers", "add", "EWO1", "--name", "Olu", "--role", "officer",
+               "--supervisor", "SUP1")
+    recorded = on_the_day("officers", "compliance", "EWO1", "--training", "2025-12-20")
     assert recorded.code == 0
-    due = months_after(trained, 12)
-    grace = today + timedelta(days=30)
     assert recorded.out == (
-        f"EWO1: DBS check not recorded (counts as lapsed from {grace:%d/%m/%Y}); "
-        f"training {trained:%d/%m/%Y} (due {due:%d/%m/%Y})\n")
-    lines = {line.split()[0]: line for line in cli("officers", "list").out.splitlines()}
+        "EWO1: DBS check not recorded (counts as lapsed from 25/12/2026); "
+        "training 20/12/2025 (due 20/12/2026)\n")
+    lines = {line.split()[0]: line
+             for line in on_the_day("officers", "list").out.splitlines()}
     assert lines["SUP1"].endswith(
-        f"DBS check lapsed 31/01/2023; training not recorded (counts as lapsed from "
-        f"{grace:%d/%m/%Y})")
-    assert f"training {trained:%d/%m/%Y} (due {due:%d/%m/%Y})" in lines["EWO1"]
+        "DBS check lapsed 31/01/2023; training not recorded (counts as lapsed from "
+        "25/12/2026)")
+    assert "training 20/12/2025 (due 20/12/2026)" in lines["EWO1"]
     raw = sqlite3.connect(cli.settings.database)
     actions = [row[0] for row in raw.execute(
         "SELECT action FROM audit WHERE action = 'officer_compliance'")]
