@@ -149,9 +149,14 @@ def test_a_target_that_holds_rows_is_refused_with_one_line(
     assert target_prints(pg_empty_url, tables) == before
 
 
-def test_a_migrated_but_empty_target_is_accepted(copy_cli: Cli, pg_url: str) -> None:
+def test_a_migrated_but_empty_target_is_accepted(
+        copy_cli: Cli, pg_url: str, service: Settings) -> None:
     """`ewobot init` run on the new database first: its tables are there, still empty."""
-    assert copy_cli("db", "copy", "--to", pg_url).code == 0
+    result = copy_cli("db", "copy", "--to", pg_url)
+    assert result.code == 0, result.err
+    assert "audit verify on the copy: OK" in result.out
+    tables = tables_of(pg_url)
+    assert target_prints(pg_url, tables) == source_prints(service.database, tables)
 
 
 def test_a_bad_url_is_one_line_and_the_password_never_shows(
