@@ -21,7 +21,7 @@ from bot.storage import alerts as alert_store
 from bot.storage import outbox as outbox_store
 from bot.storage import rights
 from bot.storage.db import Conn, Database
-from tests.e2e.conftest import LONDON, People
+from tests.e2e.conftest import People
 from tests.e2e.processes import bot_environment
 from tests.held import held_write
 from tests.pg import backend_settings
@@ -66,6 +66,25 @@ def write_service(folder: Path, officer_ref: str) -> dict[str, Path]:
             rows.append(f"{upn(2)},{day.isoformat()},{session},/")
     files["attendance"].write_text("\n".join(rows) + "\n", encoding="utf-8")
     return files
+
+
+# `ewobot` (bot.cli.main) with the clock stopped at the moment given first.
+ON_THE_DAY = """
+import sys
+from datetime import datetime
+
+from bot.cli import CliEnv, main
+from bot.clock import FixedClock
+
+
+class OnTheDay(CliEnv):
+    @property
+    def clock(self):
+        return FixedClock(datetime.fromisoformat(sys.argv[1]))
+
+
+sys.exit(main(sys.argv[2:], OnTheDay()))
+"""
 
 
 async def import_file(db: Database, settings: Settings, kind: str, path: Path,
@@ -159,10 +178,12 @@ async def test_an_import_in_another_process_reaches_the_running_bot(
     await import_file(db, settings, "pupils", files["pupils"], clock)
     await import_file(db, settings, "allocations", files["allocations"], clock)
     polling = settings.model_copy(update={"outbox_poll_seconds": 0.1})
-    # The other process stamps its rows with the real time: so does this bot's clock.
-    async with RunningBot(polling, standin, clock=Clock(LONDON), db=db):
+    # The other process runs `ewobot import` on this bot's day: the file's marks are of
+    # that day's school year, whatever the date the suite runs on.
+    async with RunningBot(polling, standin, clock=clock, db=db):
         importer = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "import", "attendance", str(files["attendance"]),
+            sys.executable, "-c", ON_THE_DAY, clock.now().isoformat(),
+            "import", "attendance", str(files["attendance"]),
             env=bot_environment(settings, standin), cwd=tmp_path,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await asyncio.wait_for(importer.communicate(), 60)
