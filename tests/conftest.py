@@ -27,6 +27,20 @@ hypothesis_settings.register_profile("suite", derandomize=True, deadline=None)
 hypothesis_settings.load_profile("suite")
 
 
+def _has_sqlcipher() -> bool:
+    try:
+        import sqlcipher3  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# SQLCipher comes with sqlcipher3-binary, on Linux x86_64 only: elsewhere the tests of an
+# encrypted database are skipped, and only those.
+needs_sqlcipher = pytest.mark.skipif(
+    not _has_sqlcipher(), reason="sqlcipher3 is not installed: no encrypted database here")
+
+
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     """Settings for a test: files under tmp_path, no .env, no quiet hours, no weekly
     digest and no compliance reminders unless asked."""

@@ -13,7 +13,7 @@ import pytest
 from bot.settings import Settings
 from bot.storage.db import Conn, Database, DatabaseError
 from bot.storage.schema import SCHEMA_VERSION
-from tests.conftest import make_settings
+from tests.conftest import make_settings, needs_sqlcipher
 from tests.held import held_write
 from tests.pg import READ_ONLY_ERRORS
 
@@ -161,9 +161,7 @@ async def test_backup_is_private_and_complete(db: Database, tmp_path: Path) -> N
         await db.backup(target)
 
 
-sqlcipher = pytest.importorskip("sqlcipher3")
-
-
+@needs_sqlcipher
 async def test_encrypted_file_holds_no_plain_text(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, database_key="correct horse battery staple")
     db = await Database.open(settings)
@@ -177,6 +175,7 @@ async def test_encrypted_file_holds_no_plain_text(tmp_path: Path) -> None:
     assert not raw.startswith(b"SQLite format 3")
 
 
+@needs_sqlcipher
 async def test_wrong_key_fails_with_one_line(tmp_path: Path) -> None:
     db = await Database.open(make_settings(tmp_path, database_key="right"))
     await db.close()
@@ -187,6 +186,7 @@ async def test_wrong_key_fails_with_one_line(tmp_path: Path) -> None:
     assert "\n" not in message
 
 
+@needs_sqlcipher
 async def test_encrypted_backup_needs_the_key(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, database_key="k3y")
     db = await Database.open(settings)
@@ -200,6 +200,7 @@ async def test_encrypted_backup_needs_the_key(tmp_path: Path) -> None:
     assert os.stat(target).st_size > 0
 
 
+@needs_sqlcipher
 async def test_busy_scrub_of_an_encrypted_database_is_one_line(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, database_key="k3y")
     db = await Database.open(settings)

@@ -13,7 +13,7 @@ import pytest
 from bot.settings import Settings
 from bot.storage import sqlite as sqlite_module
 from bot.storage.db import Conn, Database, quick
-from tests.conftest import make_settings
+from tests.conftest import make_settings, needs_sqlcipher
 from tests.pg import READ_ONLY_ERRORS
 
 
@@ -194,9 +194,7 @@ def test_storage_uses_no_private_part_of_aiosqlite() -> None:
     assert not re.search(r"\._(tx|running|connection|conn|execute)\b", source)
 
 
-pytest.importorskip("sqlcipher3")
-
-
+@needs_sqlcipher
 async def test_reads_and_writes_on_an_encrypted_database(tmp_path: Path) -> None:
     db = await Database.open(make_settings(tmp_path, database_key="k3y"))
     try:
