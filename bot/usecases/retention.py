@@ -30,6 +30,7 @@ from bot.storage.retention import DueRecord, ReminderNews, SchoolCount
 log = logging.getLogger(__name__)
 
 CATCH_UP_AFTER = timedelta(days=1)
+CHECK_LOCK = "retention_check"
 MAX_SCHOOL_LINES = 40  # keeps the reminder well inside one Telegram message
 
 HEADLINE = "Retention check {day}: {past} past due, {coming} coming due by {by}, {held} on hold."
@@ -63,6 +64,9 @@ async def run_retention_check(db: Database, settings: Settings, now: datetime, *
     not_before = next_delivery_time(now, settings.quiet_hours, settings.quiet_days)
 
     async def check(conn: Conn) -> CheckResult:
+        # What the controllers were told, and when, is read here and decides what is
+        # queued: one check at a time, on any instance (the job, `ewobot retention check`).
+        await conn.lock(CHECK_LOCK)
         stock = await retention.take_stock(conn, policy, now)
         counts, news = stock.counts, stock.news
         requests = await rights.due_news_to_remind(conn, policy.today)

@@ -25,12 +25,14 @@ from bot.storage.officers import hash_code
 from bot.storage.postgres import PostgresDatabase
 from bot.synthetic import IMPORT_ORDER, generate
 from bot.usecases import digests as digest
+from bot.usecases.retention import run_retention_check
 from tests.jobs.test_digest import at
 from tests.pg import Cluster, settings_for
 from tests.storage import caseload_seed as seed
 from tests.storage.alert_seed import NOW as ALERT_NOW
 from tests.storage.alert_seed import AlertSeed
 from tests.storage.alert_seed import sessions as marked
+from tests.storage.retention_seed import Seed as RetentionSeed
 from tests.storage.test_caseload import small_team
 from tests.storage.test_postgres_imports import _contents, changed_copy
 
@@ -180,3 +182,48 @@ async def test_a_digest_rewritten_by_a_disposal_and_by_the_delivery_at_once_lose
                                    " WHERE o.kind = 'alert'")
     assert await first.read(_digests) == []  # both pupils out: the digest withdrawn
 
+
+
+async def _any_lock_waiter(cluster: Cluster) -> None:
+    """Return once some session waits for an advisory or a row's lock."""
+    waits = [asyncio.create_task(cluster.lock_waiter(kind))
+             for kind in ("advisory", "transactionid")]
+    done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    await next(iter(done))
+
+
+async def test_the_retention_check_run_by_two_instances_at_once_reminds_once(
+        instances: tuple[Database, Database], settings: Settings, pg_cluster: Cluster,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daily job on the leader and `ewobot retention check` on another machine at
+    the same moment: whichever goes second finds the controllers already told."""
+    first, second = instances
+    seeded = RetentionSeed(first)
+    await seeded.officer("DPO1", "controller")
+    await seeded.pupil(imported=date(2025, 6, 1))  # coming due on 1 August 2026
+    moment = datetime(2026, 8, 1, 9, tzinfo=UTC)
+    holding, release = asyncio.Event(), asyncio.Event()
+    record_check = retention.record_check
+
+    async def held_check(conn: Conn, now: datetime) -> None:  # the first's commit held back
+        if not holding.is_set():
+            holding.set()
+            await release.wait()
+        await record_check(conn, now)
+
+    monkeypatch.setattr(retention, "record_check", held_check)
+    job = asyncio.create_task(run_retention_check(first, settings, moment))
+    await holding.wait()
+    command = asyncio.create_task(run_retention_check(second, settings, moment,
+                                                      actor="os:admin"))
+    await _any_lock_waiter(pg_cluster)  # the command waits for the job's transaction
+    release.set()
+    results = await asyncio.gather(job, command)
+
+    assert sorted(result.reminded for result in results) == [False, True]
+    async def _reminders(conn: Conn) -> int:
+        return int(await conn.fetchval("SELECT count(*) FROM outbox WHERE kind = 'retention'"))
+    assert await first.read(_reminders) == 1
