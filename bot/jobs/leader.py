@@ -1,6 +1,6 @@
 """One job leader: the scheduled jobs (outbox delivery, the sensitive-message sweep, the
-retention check, the weekly digest, draft expiry) run only on the instance holding the
-jobs lease in the database (bot/storage/leases.py).
+retention check, the weekly digest, the pathway reminders, draft expiry) run only on the
+instance holding the jobs lease in the database (bot/storage/leases.py).
 
 Every instance tries to take or renew the lease every third of EWO_JOB_LEASE_SECONDS
 and records that it is running; the holder renews it, and when it stops (killed, cut

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.app import schedule_jobs
 from bot.clock import Clock
 from bot.handlers.common import Services
 from bot.jobs.leader import LEASE_KEY, JobLease, fence_of, leader_only, still_held
@@ -65,3 +66,40 @@ async def test_a_job_runs_only_on_the_holder_and_a_lost_lease_ends_it_quietly(
     assert "its writes were refused" in caplog.text
     seen = await pg_db.read(leases.seen_since, datetime(2000, 1, 1, tzinfo=UTC))
     assert "written-under-a-lost-lease" not in [name for name, _ in seen]
+
+
+class _Untouchable:
+    """What a job not on the lease's holder must not use: any attribute fails the test."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"a job ran on an instance not holding the lease: .{name}")
+
+
+class _Jobs:
+    """A job queue that keeps the callbacks `schedule_jobs` gives it."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+        self.callbacks: list[Any] = []
+
+    def run_once(self, callback: Any, **_: Any) -> None:
+        self.callbacks.append(callback)
+
+    def run_repeating(self, callback: Any, **_: Any) -> None:
+        self.callbacks.append(callback)
+
+
+async def test_every_scheduled_job_is_skipped_by_an_instance_not_holding_the_lease(
+        settings: Settings) -> None:
+    application = SimpleNamespace(bot_data={"wiring": SimpleNamespace(settings=settings)})
+    application.job_queue = jobs = _Jobs(application)  # type: ignore[attr-defined]
+    schedule_jobs(application)  # type: ignore[arg-type]
+    services = Services(_Untouchable(), settings, _Untouchable(), b"p" * 32,  # type: ignore[arg-type]
+                        _Untouchable())  # type: ignore[arg-type]
+    not_holding = JobLease(_Untouchable(), "b", seconds=30)  # type: ignore[arg-type]
+    context = SimpleNamespace(bot=_Untouchable(), application=SimpleNamespace(
+        bot_data={"services": services, LEASE_KEY: not_holding}))
+
+    assert len(jobs.callbacks) >= 12
+    for callback in jobs.callbacks:
+        await callback(context)
