@@ -126,10 +126,16 @@ async def _pupil_id(conn: Conn, upn: str) -> int:
     return int(pupil_id)
 
 
-async def _one(conn: Conn, request_id: int) -> RightsRequest:
+async def _one(conn: Conn, request_id: int, *, held: bool = False) -> RightsRequest:
+    """The request; `held`: its row held until the transaction ends (on PostgreSQL
+    `FOR UPDATE`), for a change decided from what is read, so two controllers deciding
+    or extending it at once take turns and the second reads what the first wrote."""
     if not 1 <= request_id <= MAX_ID:  # no such row, and SQLite and bigint cannot hold it
         raise RightsProblem(f"no request {request_id}")
-    row = await conn.fetchone(f"{_SELECT} WHERE r.id = ?", (request_id,))
+    sql = f"{_SELECT} WHERE r.id = ?"
+    if held and conn.dialect == "postgres":
+        sql += " FOR UPDATE OF r"
+    row = await conn.fetchone(sql, (request_id,))
     if row is None:
         raise RightsProblem(f"no request {request_id}")
     return _request(row)
@@ -178,7 +184,7 @@ async def extend(conn: Conn, request_id: int, reason: str, *, actor: str,
     """Extend an open request's due date once by two calendar months."""
     if reason not in rules.EXTENSION_REASONS:
         raise RightsProblem(f"the reason must be one of: {', '.join(rules.EXTENSION_REASONS)}")
-    request = await _one(conn, request_id)
+    request = await _one(conn, request_id, held=True)
     if request.status != OPEN:
         raise RightsProblem(f"request {request_id} is already decided")
     if request.extended:
@@ -198,7 +204,7 @@ async def decide(conn: Conn, request_id: int, *, uphold: bool, reason: str,
     problem = rules.reason_problem(reason, uphold=uphold)
     if problem is not None:
         raise RightsProblem(problem)
-    request = await _one(conn, request_id)
+    request = await _one(conn, request_id, held=True)
     if request.status != OPEN:
         raise RightsProblem(f"request {request_id} is already decided")
     if statement is not None:

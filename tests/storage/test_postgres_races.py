@@ -18,7 +18,7 @@ import pytest
 from bot.importing.service import run_import
 from bot.settings import Settings
 from bot.storage import alerts as alert_store
-from bot.storage import audit, retention, sessions
+from bot.storage import audit, retention, rights, sessions
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database, stamp
 from bot.storage.officers import hash_code
@@ -26,6 +26,7 @@ from bot.storage.postgres import PostgresDatabase
 from bot.synthetic import IMPORT_ORDER, generate
 from bot.usecases import digests as digest
 from bot.usecases.retention import run_retention_check
+from tests.e2e.retention_files import upn
 from tests.jobs.test_digest import at
 from tests.pg import Cluster, settings_for
 from tests.storage import caseload_seed as seed
@@ -227,3 +228,41 @@ async def test_the_retention_check_run_by_two_instances_at_once_reminds_once(
     async def _reminders(conn: Conn) -> int:
         return int(await conn.fetchval("SELECT count(*) FROM outbox WHERE kind = 'retention'"))
     assert await first.read(_reminders) == 1
+
+
+async def test_one_rights_request_decided_on_two_instances_at_once_is_decided_once(
+        instances: tuple[Database, Database], pg_cluster: Cluster) -> None:
+    """Two controllers decide the same request at the same moment (one from the chat,
+    one with `ewobot rights`): the second is told it is already decided."""
+    first, second = instances
+    seeded = RetentionSeed(first)
+    await seeded.pupil(imported=date(2026, 9, 1), upn=upn(1))
+    moment = datetime(2026, 11, 25, 10, tzinfo=UTC)
+    request = await first.write(rights.add, upn(1), "erasure", date(2026, 11, 20),
+                                actor="os:dpo", now=moment)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def upheld(conn: Conn) -> rights.Decision:  # its commit held back
+        decision = await rights.decide(conn, request.id, uphold=True, reason="no_longer_needed",
+                                       statement=None, actor="officer:DPO1", now=moment)
+        holding.set()
+        await release.wait()
+        return decision
+
+    uphold = asyncio.create_task(first.write(upheld))
+    await holding.wait()
+    reject = asyncio.create_task(second.write(
+        rights.decide, request.id, uphold=False, reason="legal_obligation", statement=None,
+        actor="officer:DPO2", now=moment))
+    await pg_cluster.lock_waiter("transactionid")  # the second waits for the request's row
+    release.set()
+    assert (await uphold).request.status == rights.UPHELD
+    with pytest.raises(rights.RightsProblem, match="already decided"):
+        await reject
+
+    async def _decisions(conn: Conn) -> list[str]:
+        return [row["action"] for row in await conn.fetchall(
+            "SELECT action FROM audit WHERE action LIKE 'rights\\_%' ESCAPE '\\'"
+            " AND action <> 'rights_request' ORDER BY seq")]
+    assert await first.read(_decisions) == ["rights_upheld"]
+    assert (await first.read(rights.one, request.id)).status == rights.UPHELD
