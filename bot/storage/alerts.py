@@ -411,12 +411,19 @@ class _Waiting:
     restricted: bool = False
 
 
+QUEUE_LOCK = "alerts.queue"
+
+
 async def queue_waiting(conn: Conn, now: datetime) -> int:
     """Put every waiting alert of an allocated pupil into outbox messages: one per
     officer (all their alerts) and, for severe and continuous absence, one copy for
     that officer's supervisor. Returns the number of messages queued. An alert whose
     pupil's record became restricted before it was queued is not sent (CASEWORK.md §3:
-    stored and nothing else), and does not wait either."""
+    stored and nothing else), and does not wait either.
+
+    What waits is read, then queued and marked: an import and the delivery round (on
+    any instance) take turns (`QUEUE_LOCK`), so an alert is never queued by both."""
+    await conn.lock(QUEUE_LOCK)
     waiting = await _waiting_alerts(conn)
     by_officer: defaultdict[int, list[_Waiting]] = defaultdict(list)
     for alert in waiting:

@@ -266,3 +266,36 @@ async def test_one_rights_request_decided_on_two_instances_at_once_is_decided_on
             " AND action <> 'rights_request' ORDER BY seq")]
     assert await first.read(_decisions) == ["rights_upheld"]
     assert (await first.read(rights.one, request.id)).status == rights.UPHELD
+
+
+async def test_waiting_alerts_queued_by_an_import_and_the_delivery_at_once_go_once(
+        instances: tuple[Database, Database], settings: Settings, pg_cluster: Cluster) -> None:
+    """An alert waiting for its pupil's officer: an import on one machine and the job
+    leader's delivery round on another both queue what waits, at the same moment; the
+    officer gets one digest, not two."""
+    first, second = instances
+    seeded = AlertSeed(first, settings)
+    ewo1 = await seeded.officer("EWO1")
+    pupil = await seeded.pupil()  # allocated to no one yet: its alert waits
+    await seeded.marks(pupil, marked(PERSISTENT))
+    assert (await seeded.evaluate([pupil])).messages == 0
+    await seeded.allocate(pupil, ewo1)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def importing(conn: Conn) -> int:  # the import's queuing, its commit held back
+        queued = await alert_store.queue_waiting(conn, ALERT_NOW)
+        holding.set()
+        await release.wait()
+        return queued
+
+    imported = asyncio.create_task(first.write(importing))
+    await holding.wait()
+    delivery = asyncio.create_task(second.write(alert_store.queue_waiting, ALERT_NOW))
+    await _any_lock_waiter(pg_cluster)  # the delivery's waits for the import's
+    release.set()
+    assert sorted(await asyncio.gather(imported, delivery)) == [0, 1]
+
+    async def _digests(conn: Conn) -> list[str]:
+        return [row["audience"] for row in await conn.fetchall(
+            "SELECT audience FROM outbox WHERE kind = 'alert' ORDER BY id")]
+    assert await first.read(_digests) == [f"officer:{ewo1.id}"]
