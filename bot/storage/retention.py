@@ -263,7 +263,14 @@ async def dispose(conn: Conn, pupil_id: int, *, by: Officer, policy: RetentionPo
     False (and nothing removed) unless `by` is an active controller and the record is
     still past due and not on hold. The caller checkpoints the database afterwards
     (`Database.checkpoint`) so nothing is recoverable from the files.
+
+    On PostgreSQL the pupil's row is held first (`FOR UPDATE`): whatever another
+    transaction is writing about the pupil (a hold, a visit, a step: each row naming it
+    takes a key lock on it) is committed before the record is read, and moves its
+    deadline or holds it; nothing written meanwhile is removed with the record unread.
     """
+    if conn.dialect == "postgres":
+        await conn.fetchval("SELECT id FROM pupils WHERE id = ? FOR UPDATE", (pupil_id,))
     record = await due_record(conn, by, policy, pupil_id)
     if record is None or not record.disposable:
         return False

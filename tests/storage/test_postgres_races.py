@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from bot.domain.dates import YearEnd
+from bot.domain.retention import RetentionPolicy
 from bot.importing.service import run_import
 from bot.settings import Settings
 from bot.storage import alerts as alert_store
@@ -299,3 +301,40 @@ async def test_waiting_alerts_queued_by_an_import_and_the_delivery_at_once_go_on
         return [row["audience"] for row in await conn.fetchall(
             "SELECT audience FROM outbox WHERE kind = 'alert' ORDER BY id")]
     assert await first.read(_digests) == [f"officer:{ewo1.id}"]
+
+
+async def test_a_record_put_on_hold_while_another_instance_disposes_of_it_is_kept(
+        instances: tuple[Database, Database], pg_cluster: Cluster) -> None:
+    """One controller puts a past-due record on hold (legal) while another disposes of
+    it on another instance: the disposal finds it held and removes nothing (it removed
+    the record, the hold the first was told of with it)."""
+    first, second = instances
+    seeded = RetentionSeed(first)
+    dpo1 = await seeded.officer("DPO1", "controller")
+    dpo2 = await seeded.officer("DPO2", "controller")
+    pupil = await seeded.pupil(imported=date(2024, 3, 1))  # past due
+    policy = RetentionPolicy(date(2026, 11, 25), YearEnd(8, 31), 30)
+    moment = datetime(2026, 11, 25, 10, tzinfo=UTC)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(conn: Conn) -> retention.DueRecord | None:  # its commit held back
+        record = await retention.hold(conn, dpo1, policy, pupil, reason="legal",
+                                      review_date=date(2027, 1, 15), now=moment)
+        holding.set()
+        await release.wait()
+        return record
+
+    held = asyncio.create_task(first.write(hold))
+    await holding.wait()
+    disposal = asyncio.create_task(second.write(retention.dispose, pupil, by=dpo2,
+                                                policy=policy, now=moment))
+    await pg_cluster.lock_waiter("transactionid")  # the disposal waits for the pupil's row
+    release.set()
+    record = await held
+    assert record is not None and record.held
+    assert not await disposal
+
+    async def _kept(conn: Conn) -> tuple[int, int]:
+        return (await conn.fetchval("SELECT count(*) FROM pupils WHERE id = ?", (pupil,)),
+                await conn.fetchval("SELECT count(*) FROM holds WHERE pupil_id = ?", (pupil,)))
+    assert await first.read(_kept) == (1, 1)
