@@ -18,7 +18,8 @@ health endpoint and always calls setWebhook. Here:
 - the webhook is registered only when Telegram has another URL (or other update types),
   so restarting one of several instances does not disturb the others;
 - on SIGTERM (or Ctrl-C) the listener closes first (Telegram retries elsewhere or later),
-  then the updates already queued are handled, within DRAIN_SECONDS.
+  then the updates already queued are handled, within DRAIN_SECONDS; one whose answer
+  the closing cut off before it held its chat is withdrawn (Telegram sends it again).
 """
 
 from __future__ import annotations
@@ -146,6 +147,11 @@ class WebhookServer:
                 log.info("an update waited %s s for its chat: Telegram sends it again",
                          ORDER_WAIT_SECONDS)
                 return web.Response(status=503)
+        except asyncio.CancelledError:
+            # Stopping: the connection closes unanswered and Telegram sends the update
+            # again, to another instance; one not yet holding its chat is not handled here.
+            processor.withdraw(update)
+            raise
         finally:
             processor.forget(update)
         return web.Response(status=200)

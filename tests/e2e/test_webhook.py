@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import pytest
@@ -17,6 +18,7 @@ from bot.cli import CliEnv, main
 from bot.clock import FixedClock
 from bot.handlers import access
 from bot.harness import WEBHOOK_SECRET, RunningBot, talking_to
+from bot.processing import PerChatUpdateProcessor
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage import officers as officer_store
@@ -153,6 +155,61 @@ async def test_healthz_is_503_until_updates_are_taken_and_once_they_stop(
     finally:
         await server.stop()
         await finish(application)
+
+
+class BusyChats:
+    """Chat locks held elsewhere (another instance's update of the chat) until `free`."""
+
+    def __init__(self) -> None:
+        self.free = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, chat: int, abandon: Callable[[], bool] | None = None
+                   ) -> AsyncIterator[bool]:
+        self.waiting.set()
+        await self.free.wait()
+        yield True
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_an_update_left_unanswered_by_a_stop_is_not_handled(
+        settings: Settings, standin: BotApiStandIn, clock: FixedClock, db: Database) -> None:
+    """SIGTERM while an update waits for its chat (busy on another instance): the
+    listener closes before Telegram has its answer, so Telegram sends the update again,
+    to another instance; handled here too, it would be handled twice."""
+    application = build_application(talking_to(settings, standin), clock=clock, db=db,
+                                    polling=False)
+    server = WebhookServer(application, secret=WEBHOOK_SECRET, host="127.0.0.1", port=0)
+    await server.start()
+    busy = BusyChats()
+    try:
+        await start_application(application)
+        processor = application.update_processor
+        assert isinstance(processor, PerChatUpdateProcessor)
+        processor.use_locks(busy)
+        server.take_updates()
+        async with aiohttp.ClientSession() as session:
+            async def post() -> int | None:
+                try:
+                    async with session.post(
+                            f"http://127.0.0.1:{server.port}/telegram", json=an_update("hello"),
+                            headers={SECRET_HEADER: WEBHOOK_SECRET}) as reply:
+                        return reply.status
+                except aiohttp.ClientError:
+                    return None  # no answer: Telegram sends it again
+
+            posting = asyncio.create_task(post())
+            await busy.waiting.wait()
+            await server.stop()
+            assert await posting != 200
+    finally:
+        await server.stop()
+        busy.free.set()
+        await finish(application)
+    assert standin.calls_to("sendMessage") == []
 
 
 async def test_the_webhook_is_registered_only_when_telegram_has_another_url(
