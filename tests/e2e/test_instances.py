@@ -152,6 +152,7 @@ async def test_officers_search_and_record_a_visit_each_over_three_instances(
         deployment: Deployment) -> None:
     people = People(db, settings, standin, Clock(LONDON))  # type: ignore[arg-type]
     users = await _enrolled_users(db, settings, people, MIXED)
+    today = people.clock.today()  # the instances' school year is the real date's
 
     async def _pupils(conn: Conn) -> None:
         service = Service(conn)
@@ -159,7 +160,7 @@ async def test_officers_search_and_record_a_visit_each_over_three_instances(
             officer = await officer_store.officer_by_ref(conn, f"EWO{n + 1}")
             for first, present in (("Amelia", 80), ("Noah", 50)):
                 await service.figures(await service.pupil(first, "Hughes", officer=officer),
-                                      present, 100)
+                                      present, 100, today=today)
     await db.write(_pupils)
     urls = [instance.url for instance in deployment.instances]
 

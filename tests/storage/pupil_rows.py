@@ -81,10 +81,12 @@ class Service:
                 (pupil_id, year, tally.possible, tally.attended, tally.authorised,
                  tally.unauthorised, tally.lates_l, tally.lates_u))
 
-    async def figures(self, pupil_id: int, attended: int, possible: int) -> None:
+    async def figures(self, pupil_id: int, attended: int, possible: int, *,
+                      today: date = TODAY) -> None:
+        """This year's figures, the year being `today`'s."""
         await self.conn.execute(
             "INSERT INTO pupil_stats (pupil_id, academic_year, possible, attended)"
-            " VALUES (?, ?, ?, ?)", (pupil_id, academic_year_of(TODAY, YEAR_END), possible,
+            " VALUES (?, ?, ?, ?)", (pupil_id, academic_year_of(today, YEAR_END), possible,
                                      attended))
 
     async def visit(self, pupil_id: int, officer: Officer, day: date, *, type_: str = "home",
