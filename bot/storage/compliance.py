@@ -134,8 +134,7 @@ async def readdress_for_lapsed_supervisors(conn: Conn, blocked: frozenset[int],
     for row in rows:
         supervisor = _reaches(str(row["audience"]), people, blocked)
         if supervisor in lapsed and row["kind"] not in waiting:
-            await _readdress(conn, row, audiences, people[supervisor]["ref"], now)
-            moved += 1
+            moved += await _readdress(conn, row, audiences, people[supervisor]["ref"], now)
     return moved
 
 
@@ -160,7 +159,12 @@ def _reaches(audience: str, people: dict[int, Any], blocked: frozenset[int]) -> 
 
 
 async def _readdress(conn: Conn, row: Any, audiences: list[str], ref: str,
-                     now: datetime) -> None:
+                     now: datetime) -> bool:
+    # Read again held, as every rewrite of a payload reads it (outbox.held): a disposal
+    # taking a pupil out of this digest meanwhile is not undone.
+    row = await outbox.held(conn, row["id"])
+    if row is None or row["status"] != "pending":
+        return False  # disposed of, or claimed, meanwhile
     payload = json.loads(row["payload"])
     payload["text"] = f"{LAPSED_SUPERVISOR.format(ref=ref)}\n\n{payload.get('text', '')}"
     text = json.dumps(payload, ensure_ascii=False)
@@ -178,6 +182,7 @@ async def _readdress(conn: Conn, row: Any, audiences: list[str], ref: str,
     await audit.append(conn, actor="system", action="message_readdressed",
                        target=f"outbox:{row['id']}", reason="supervisor_lapsed", at=now,
                        detail={"kind": row["kind"], "recipients": len(audiences)})
+    return True
 
 
 async def record_since(conn: Conn, today: date) -> None:

@@ -20,7 +20,7 @@ from bot.domain.retention import RetentionPolicy
 from bot.importing.service import run_import
 from bot.settings import Settings
 from bot.storage import alerts as alert_store
-from bot.storage import audit, retention, rights, sessions
+from bot.storage import audit, compliance, retention, rights, sessions
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database, stamp
 from bot.storage.officers import hash_code
@@ -338,3 +338,41 @@ async def test_a_record_put_on_hold_while_another_instance_disposes_of_it_is_kep
         return (await conn.fetchval("SELECT count(*) FROM pupils WHERE id = ?", (pupil,)),
                 await conn.fetchval("SELECT count(*) FROM holds WHERE pupil_id = ?", (pupil,)))
     assert await first.read(_kept) == (1, 1)
+
+
+async def test_a_digest_readdressed_for_a_lapsed_supervisor_while_disposed_of_loses_the_pupil(
+        instances: tuple[Database, Database], settings: Settings, pg_cluster: Cluster) -> None:
+    """One instance disposes of pupil A while the job leader readdresses the digest
+    naming A and B (for a supervisor whose DBS check lapsed) to another supervisor: the
+    readdressing reads the row held, so it does not write A back into the message."""
+    first, second = instances
+    seeded = AlertSeed(first, settings)
+    lapsed = await seeded.officer("SUP1", "supervisor")
+    await seeded.officer("SUP2", "supervisor")
+    disposed, kept = [await seeded.pupil(officer=lapsed) for _ in range(2)]
+    for pupil_id in (disposed, kept):
+        await seeded.marks(pupil_id, marked(PERSISTENT))
+    assert (await seeded.evaluate([disposed, kept])).messages == 1  # one digest, both
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def dispose(conn: Conn) -> None:  # the disposal's rewrite, its commit held back
+        await retention._forget_in_messages(conn, disposed)
+        holding.set()
+        await release.wait()
+
+    disposal = asyncio.create_task(first.write(dispose))
+    await holding.wait()
+    readdressing = asyncio.create_task(second.write(
+        compliance.readdress_for_lapsed_supervisors, frozenset({lapsed.id}), ALERT_NOW))
+    await pg_cluster.lock_waiter("transactionid")  # the readdressing waits for the row
+    release.set()
+    await asyncio.gather(disposal, readdressing)
+
+    async def _payloads(conn: Conn) -> tuple[list[str], str, str]:
+        refs = [await conn.fetchval("SELECT case_ref FROM pupils WHERE id = ?", (pupil_id,))
+                for pupil_id in (disposed, kept)]
+        return [row["payload"] for row in await conn.fetchall(
+            "SELECT payload FROM outbox WHERE kind = 'alert' ORDER BY id")], *refs
+    payloads, gone, still = await first.read(_payloads)
+    assert payloads and all(gone not in payload for payload in payloads)
+    assert all(still in payload for payload in payloads)
