@@ -32,6 +32,13 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def row_lock(conn: Conn, sql: str, clause: str = "FOR UPDATE") -> str:
+    """`sql`, a SELECT, reading its rows held until the transaction ends: on PostgreSQL
+    with `clause` (FOR UPDATE, FOR SHARE, FOR UPDATE OF a table), for a write decided
+    from what is read; unchanged on SQLite, whose one writer holds the whole file."""
+    return f"{sql} {clause}" if conn.dialect == "postgres" else sql
+
+
 class DatabaseError(Exception):
     """The database cannot be used; str() is one line for the person at the terminal."""
 

@@ -21,6 +21,7 @@ from bot.storage.base import (
     is_quick,
     one_statement,
     quick,
+    row_lock,
     stamp,
 )
 from bot.storage.keys import (
@@ -35,4 +36,4 @@ SqliteDatabase = _sqlite.SqliteDatabase
 __all__ = ["Conn", "Database", "DatabaseError", "Params", "SqliteDatabase",
            "StatementCounter", "check_private_files", "create_private_file",
            "is_one_statement", "is_quick", "load_audit_key", "load_pepper", "one_statement",
-           "quick", "stamp"]
+           "quick", "row_lock", "stamp"]

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from bot.storage.db import Conn, Database, stamp
+from bot.storage.db import Conn, Database, row_lock, stamp
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -79,10 +79,8 @@ async def give_up(conn: Conn, name: str, holder: str, fence: int, now: datetime)
 
 async def check_fence(conn: Conn, name: str, fence: int) -> None:
     """Raise LeaseLost unless `fence` is still the lease's (see the module docstring)."""
-    sql = "SELECT fence FROM leases WHERE lease = ?"
-    if conn.dialect == "postgres":
-        sql += " FOR SHARE"
-    current = await conn.fetchval(sql, (name,))
+    current = await conn.fetchval(
+        row_lock(conn, "SELECT fence FROM leases WHERE lease = ?", "FOR SHARE"), (name,))
     if current != fence:
         raise LeaseLost(name, fence, current)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.domain import alerts as alert_text
 from bot.storage import audit
-from bot.storage.db import Conn, stamp
+from bot.storage.db import Conn, row_lock, stamp
 
 AUDIENCE_FORMS = ("officer:<id>", "supervisor_of:<officer_id>", "supervisor:<id>",
                   "controllers", "chat:<chat_id>")
@@ -167,8 +167,7 @@ async def claim_due(conn: Conn, now: datetime, *, quiet: bool, holder: str | Non
     await conn.lock(CLAIMS_LOCK)
     people = await _people(conn)
     busy = await _busy_recipients(conn, now)
-    due = _DUE + " FOR UPDATE SKIP LOCKED" if conn.dialect == "postgres" else _DUE
-    rows = await conn.fetchall(due, (stamp(now),))
+    rows = await conn.fetchall(row_lock(conn, _DUE, "FOR UPDATE SKIP LOCKED"), (stamp(now),))
     claimed: list[Delivery] = []
     for row in rows:
         if quiet and row["kind"] != "commands":
@@ -195,9 +194,9 @@ async def held(conn: Conn, outbox_id: int) -> Any:
     """A row (kind, audience, payload, status, created_at) held until the transaction
     ends (on PostgreSQL `FOR UPDATE`: whoever writes a payload again reads it this way,
     so two such writers never undo each other); None when it is gone."""
-    sql = "SELECT id, kind, audience, payload, status, created_at FROM outbox WHERE id = ?"
-    return await conn.fetchone(sql + " FOR UPDATE" if conn.dialect == "postgres" else sql,
-                               (outbox_id,))
+    return await conn.fetchone(row_lock(
+        conn, "SELECT id, kind, audience, payload, status, created_at FROM outbox WHERE id = ?"),
+        (outbox_id,))
 
 
 async def _people(conn: Conn) -> dict[int, _Person]:

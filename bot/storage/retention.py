@@ -21,7 +21,7 @@ from bot.domain import alerts as alert_text
 from bot.domain.retention import COMING, PAST, REMINDER_INTERVAL_DAYS, RetentionPolicy
 from bot.settings import Settings
 from bot.storage import audit, outbox, sessions
-from bot.storage.db import Conn, stamp
+from bot.storage.db import Conn, row_lock, stamp
 from bot.storage.officers import Officer
 from bot.storage.rights import PAST_DUE_SQL
 
@@ -269,8 +269,7 @@ async def dispose(conn: Conn, pupil_id: int, *, by: Officer, policy: RetentionPo
     takes a key lock on it) is committed before the record is read, and moves its
     deadline or holds it; nothing written meanwhile is removed with the record unread.
     """
-    if conn.dialect == "postgres":
-        await conn.fetchval("SELECT id FROM pupils WHERE id = ? FOR UPDATE", (pupil_id,))
+    await conn.fetchval(row_lock(conn, "SELECT id FROM pupils WHERE id = ?"), (pupil_id,))
     record = await due_record(conn, by, policy, pupil_id)
     if record is None or not record.disposable:
         return False
@@ -336,8 +335,7 @@ async def exports_deleted(conn: Conn, done: Sequence[str], failed: Sequence[str]
     """The exports named in `done` are gone from the export folder: their names are
     forgotten (names a disposal noted meanwhile stay, as do those that `failed`), and
     so are the requests about pupils no longer held."""
-    sql = "SELECT value FROM meta WHERE key = ?"
-    value = await conn.fetchval(sql + " FOR UPDATE" if conn.dialect == "postgres" else sql,
+    value = await conn.fetchval(row_lock(conn, "SELECT value FROM meta WHERE key = ?"),
                                 (EXPORTS_OWED_KEY,))
     finished = set(done)
     noted = [] if value is None else str(value).splitlines()

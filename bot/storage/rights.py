@@ -18,7 +18,7 @@ from typing import Any
 from bot.domain import rights as rules
 from bot.domain.upn import is_valid_upn, normalise_upn
 from bot.storage import audit, sharing
-from bot.storage.db import Conn
+from bot.storage.db import Conn, row_lock
 
 OPEN, UPHELD, REJECTED, LIFTED = "open", "upheld", "rejected", "lifted"
 
@@ -133,9 +133,8 @@ async def _one(conn: Conn, request_id: int, *, held: bool = False) -> RightsRequ
     if not 1 <= request_id <= MAX_ID:  # no such row, and SQLite and bigint cannot hold it
         raise RightsProblem(f"no request {request_id}")
     sql = f"{_SELECT} WHERE r.id = ?"
-    if held and conn.dialect == "postgres":
-        sql += " FOR UPDATE OF r"
-    row = await conn.fetchone(sql, (request_id,))
+    row = await conn.fetchone(row_lock(conn, sql, "FOR UPDATE OF r") if held else sql,
+                              (request_id,))
     if row is None:
         raise RightsProblem(f"no request {request_id}")
     return _request(row)
