@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -152,6 +152,27 @@ async def test_the_weeks_digests_queued_by_two_instances_at_once_go_once(
     assert await first.read(_recorded) == [{"week": "2026-W48", "supervisors": 2}]
 
 
+async def _while_a_disposal_holds_the_digest(
+        db: Database, disposed: int, cluster: Cluster,
+        rewrite: Callable[[], Awaitable[Any]]) -> None:
+    """`db` disposes of pupil `disposed`'s place in the waiting messages and holds its
+    commit back; `rewrite` (another instance's) must then wait for the row in PostgreSQL
+    before the disposal commits; both are seen through."""
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def dispose(conn: Conn) -> None:  # the disposal's rewrite, its commit held back
+        await retention._forget_in_messages(conn, disposed)
+        holding.set()
+        await release.wait()
+
+    disposal = asyncio.create_task(db.write(dispose))
+    await holding.wait()
+    rewriting = asyncio.ensure_future(rewrite())
+    await cluster.lock_waiter("transactionid")
+    release.set()
+    await asyncio.gather(disposal, rewriting)
+
+
 async def test_a_digest_rewritten_by_a_disposal_and_by_the_delivery_at_once_loses_both(
         instances: tuple[Database, Database], settings: Settings, pg_cluster: Cluster) -> None:
     """One instance disposes of pupil A while another, about to deliver, takes pupil B
@@ -165,19 +186,9 @@ async def test_a_digest_rewritten_by_a_disposal_and_by_the_delivery_at_once_lose
         await seeded.marks(pupil_id, marked(PERSISTENT))
     assert (await seeded.evaluate([disposed, moved])).messages == 1  # one digest, both
     await seeded.allocate(moved, ewo2)
-    holding, release = asyncio.Event(), asyncio.Event()
-
-    async def dispose(conn: Conn) -> None:  # the disposal's rewrite, its commit held back
-        await retention._forget_in_messages(conn, disposed)
-        holding.set()
-        await release.wait()
-
-    disposal = asyncio.create_task(first.write(dispose))
-    await holding.wait()
-    narrowing = asyncio.create_task(second.write(alert_store.narrow_to_holders, ALERT_NOW))
-    await pg_cluster.lock_waiter("transactionid")  # the delivery's waits for the row
-    release.set()
-    await asyncio.gather(disposal, narrowing)
+    await _while_a_disposal_holds_the_digest(  # the delivery's rewrite waits for the row
+        first, disposed, pg_cluster,
+        lambda: second.write(alert_store.narrow_to_holders, ALERT_NOW))
 
     async def _digests(conn: Conn) -> list[Any]:
         return await conn.fetchall("SELECT o.id, o.payload, op.pupil_id FROM outbox o"
@@ -353,20 +364,10 @@ async def test_a_digest_readdressed_for_a_lapsed_supervisor_while_disposed_of_lo
     for pupil_id in (disposed, kept):
         await seeded.marks(pupil_id, marked(PERSISTENT))
     assert (await seeded.evaluate([disposed, kept])).messages == 1  # one digest, both
-    holding, release = asyncio.Event(), asyncio.Event()
-
-    async def dispose(conn: Conn) -> None:  # the disposal's rewrite, its commit held back
-        await retention._forget_in_messages(conn, disposed)
-        holding.set()
-        await release.wait()
-
-    disposal = asyncio.create_task(first.write(dispose))
-    await holding.wait()
-    readdressing = asyncio.create_task(second.write(
-        compliance.readdress_for_lapsed_supervisors, frozenset({lapsed.id}), ALERT_NOW))
-    await pg_cluster.lock_waiter("transactionid")  # the readdressing waits for the row
-    release.set()
-    await asyncio.gather(disposal, readdressing)
+    await _while_a_disposal_holds_the_digest(  # the readdressing waits for the row
+        first, disposed, pg_cluster,
+        lambda: second.write(compliance.readdress_for_lapsed_supervisors,
+                             frozenset({lapsed.id}), ALERT_NOW))
 
     async def _payloads(conn: Conn) -> tuple[list[str], str, str]:
         refs = [await conn.fetchval("SELECT case_ref FROM pupils WHERE id = ?", (pupil_id,))
