@@ -72,6 +72,7 @@ PRIMARY_YEARS = ("N1", "N2", "R", "1", "2", "3", "4", "5", "6")
 SECONDARY_YEARS = ("7", "8", "9", "10", "11", "12", "13")
 # How far each year group's birth year lies before the academic year's start.
 _YEAR_OFFSET = {"N1": -2, "N2": -1, "R": 0, **{str(year): year for year in range(1, 15)}}
+WEEKS = 12  # school weeks of marks, by default
 _LA_CODE = 801  # an invented local authority; more codes are used past 1,000 a year
 
 
@@ -93,7 +94,8 @@ class SyntheticOfficer:
 class Showcase:
     """Hand-made cases written only when asked (the demo), so that every feature has
     something to show: a pupil for each alert rule, whose marks come in a later file,
-    and records past due (`held` among them) and coming due for retention."""
+    records past due (`held` among them) and coming due for retention, pathway cases,
+    and a follow-up overdue."""
 
     late_attendance: Path  # import it after the others: each alert case newly holds
     officer_ref: str  # the officer the alert cases are allocated to
@@ -107,6 +109,7 @@ class Showcase:
     pathway_cases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     pathway_attendance: Path | None = None  # imported with the first attendance file
     shared: tuple[str, ...] = ()  # pathway cases with a sharing decision to record
+    follow_up_overdue: str = ""  # UPN of officer_ref's visit whose follow-up is overdue
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ def generate(
     officers: int = 4,
     supervisors: int = 1,
     controllers: int = 1,
-    weeks: int = 12,
+    weeks: int = WEEKS,
     today: date,
     showcase: bool = False,
 ) -> SyntheticService:
@@ -213,7 +216,7 @@ def generate(
         cases, added, added_contacts = _write_showcase(out_dir, files, people, staff, days,
                                                        today, seed)
         held = held + added
-        visits += len(cases.past_due) + len(cases.coming_due)
+        visits += len(cases.past_due) + len(cases.coming_due) + bool(cases.follow_up_overdue)
         contacts += added_contacts
         allocations += len(cases.alert_cases) + len(cases.pathway_cases)
     return SyntheticService(
@@ -441,29 +444,35 @@ def _profile(rng: random.Random, pupil: _Pupil) -> None:
 def school_days(today: date, weeks: int) -> list[date]:
     """Weekdays of `weeks` school weeks ending at today, oldest first. Holidays are
     left out and are not school weeks: Christmas, August, and a half-term week in the
-    middle of a span of more than seven weeks."""
+    middle of a span of more than seven weeks. The week in which September begins is a
+    school week from the 1st (the autumn term starts that week, whatever its day)."""
     monday = today - timedelta(days=today.weekday())
     half_term_after = weeks // 2 if weeks > 7 else None  # school weeks counted back
     days: list[date] = []
     counted = 0
     while counted < weeks:
         weekdays = [monday + timedelta(days=n) for n in range(5)]
-        if _holiday(weekdays):
+        if _christmas(weekdays) or all(day.month == 8 for day in weekdays):
             pass
         elif counted == half_term_after:
             half_term_after = None  # this week is the half-term holiday
         else:
-            days.extend(day for day in weekdays if day <= today)
+            days.extend(day for day in weekdays if day <= today and day.month != 8)
             counted += 1
         monday -= timedelta(weeks=1)
     return sorted(days)
 
 
-def _holiday(weekdays: Sequence[date]) -> bool:
-    return any(
-        day.month == 8 or (day.month, day.day) >= (12, 24) or (day.month, day.day) == (1, 1)
-        for day in weekdays
-    )
+def sessions_marked(today: date, *, since: date, weeks: int = WEEKS) -> int:
+    """Sessions the showcase's pupils have marks for from `since` to `today`, over the
+    school days of `weeks` weeks (today's afternoon is not marked yet)."""
+    days = [day for day in school_days(today, weeks) if day >= since]
+    return 2 * len(days) - (1 if days and days[-1] == today else 0)
+
+
+def _christmas(weekdays: Sequence[date]) -> bool:
+    return any((day.month, day.day) >= (12, 24) or (day.month, day.day) == (1, 1)
+               for day in weekdays)
 
 
 _GOOD_ABSENCES = ("I",) * 14 + ("M",) * 4 + ("C", "R")
@@ -715,6 +724,7 @@ def _visit(rng: random.Random, pupil: _Pupil, day: date, *, latest: bool) -> dic
 _ALERT_CASES = (("persistent_absence", "4"), ("severe_absence", "9"),
                 ("penalty_notice", "6"), ("continuous_absence", "10"), ("punctuality", "2"))
 _LEAVERS_YEARS = ("3", "7", "11")
+FOLLOW_UP_DAYS = 7  # the showcase's overdue follow-up: due a week after its visit
 LATE_ATTENDANCE = "attendance-late.csv"
 PATHWAY_ATTENDANCE = "attendance-pathway.csv"
 # The pathway cases, each with the year group it is in and the marks its attendance
@@ -765,12 +775,20 @@ def _write_showcase(out_dir: Path, files: Mapping[str, Path], people: _Generator
             _write_marks(out, pupil.upn, pupil.school, iso, iso, _case_codes(rule, days, today))
     pathway, pathway_file, pathway_contacts = _write_pathway_cases(
         out_dir, files, maker, rng, team[0], days, today)
+    # A visit of the officer's whose follow-up fell due a week or more ago, whatever the
+    # random visits gave them: /due has a follow-up to show.
+    overdue = pathway["support_plan"]
+    visited = max(day for day in days if day <= today - timedelta(days=2 * FOLLOW_UP_DAYS))
+    _append(files["visits"], visits_file.COLUMNS, [{
+        **_visit(rng, overdue, visited, latest=False), "officer_ref": team[0],
+        "follow_up": (visited + timedelta(days=FOLLOW_UP_DAYS)).isoformat()}])
     showcase = Showcase(late, team[0], MappingProxyType({r: p.upn for r, p in alerts.items()}),
                         tuple(p.upn for p, _ in past), tuple(p.upn for p, _ in coming),
                         held=past[0][0].upn,
                         pathway_cases=MappingProxyType({k: p.upn for k, p in pathway.items()}),
                         pathway_attendance=pathway_file,
-                        shared=tuple(pathway[kind].upn for kind in SHARED_CASES))
+                        shared=tuple(pathway[kind].upn for kind in SHARED_CASES),
+                        follow_up_overdue=overdue.upn)
     return showcase, [*added, *pathway.values()], len(contacts) + pathway_contacts
 
 

@@ -112,6 +112,16 @@ def test_school_days_are_weekdays_with_a_half_term_gap() -> None:
     assert len(school_days(date(2025, 2, 5), 3)) == 13  # Wednesday: the week so far
 
 
+def test_the_autumn_term_starts_on_the_first_of_september_whatever_its_weekday() -> None:
+    # 1 September 2026 is a Tuesday: its week is a school week from the Tuesday, and
+    # the August weeks before it are holiday, not school weeks.
+    assert school_days(date(2026, 9, 4), 1) == [date(2026, 9, d) for d in (1, 2, 3, 4)]
+    days = school_days(date(2026, 9, 8), 3)
+    assert days[:5] == [date(2026, 7, d) for d in range(27, 32)]  # the summer term's end
+    assert [day for day in days if day.month > 7] == [
+        date(2026, 9, d) for d in (1, 2, 3, 4, 7, 8)]
+
+
 def tallies(service: SyntheticService) -> dict[str, tuple[Tally, list[str]]]:
     attendance = parse_attendance(service.files["attendance"], today=TODAY)
     held = {row.upn for row in parse_pupils(service.files["pupils"], today=TODAY).rows}
