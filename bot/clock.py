@@ -36,3 +36,15 @@ class FixedClock(Clock):
 
     def advance(self, delta: timedelta) -> None:
         self._moment = self._moment + delta
+
+
+class ShiftedClock(Clock):
+    """Another clock's time, moved by a fixed span (the demo, run on a later day)."""
+
+    def __init__(self, base: Clock, shift: timedelta) -> None:
+        super().__init__(base.tz)
+        self._base = base
+        self.shift = shift
+
+    def now(self) -> datetime:
+        return self._base.now() + self.shift

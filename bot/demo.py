@@ -27,7 +27,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from bot.clock import Clock
+from bot.clock import Clock, ShiftedClock
+from bot.domain.dates import academic_year_start
 from bot.domain.retention import PAST
 from bot.handlers.common import SENSITIVE_PLACEHOLDER
 from bot.harness import RunningBot, enrol_directly
@@ -47,7 +48,7 @@ from bot.storage import sharing as sharing_store
 from bot.storage.db import Conn, Database
 from bot.storage.pathway import NewOutcome, NewStep
 from bot.storage.sharing import NewSharing
-from bot.synthetic import IMPORT_ORDER, Showcase, SyntheticService, generate
+from bot.synthetic import IMPORT_ORDER, Showcase, SyntheticService, generate, sessions_marked
 from bot.usecases import sharing as sharing_cases
 
 PIN = "2580"
@@ -67,6 +68,7 @@ NTI_DAYS_AGO, NTI_WEEKS = 14, 4  # half-way through its improvement period
 PN_REFERRED_DAYS_AGO, PN_ISSUED_DAYS_AGO = 35, 29  # day 29: no Paid or Withdrawn yet
 SHARED_DAYS_AGO = 7
 STRANGER_ROLE = "not enrolled"
+DAYS_SEARCHED = 366  # how far ahead demo_day looks for a day on which alerts can show
 
 ReadLine = Callable[[], Awaitable[str | None]]  # the next line typed; None at the end
 
@@ -81,6 +83,9 @@ DEMO_RULES = (
     f"{DEMO_NOTICE_DAYS} days before its deadline (EWO_RETENTION_NOTICE_DAYS).\n"
     "After your first message the schools send their latest marks: new alerts then "
     "arrive in {officer}'s chat.")
+EARLY_IN_THE_YEAR = (
+    "Early in an academic year no alert rule is evaluated until a pupil has {sessions} "
+    "possible sessions (EWO_ALERT_MIN_SESSIONS): this demo runs as if today were {day}.")
 RUNNING = ("The bot is running offline. Buttons show as [1] Label: type the number to "
            "press. :help lists the demo's commands and people, :who switches person, "
            ":quit ends.")
@@ -533,6 +538,9 @@ async def run_demo(base: Settings, *, read_line: ReadLine, out: TextIO,
 
     Pictures, files and exports go to `files` (by default a new folder that is kept)."""
     clock = clock or Clock(base.timezone)
+    day = demo_day(clock.today(), base)
+    if day != clock.today():
+        clock = ShiftedClock(clock, day - clock.today())
     files = files or Path(tempfile.mkdtemp(prefix="ewobot-demo-files-"))
     with tempfile.TemporaryDirectory(prefix="ewobot-demo-") as folder:
         settings = demo_settings(base, Path(folder), files)
@@ -540,6 +548,9 @@ async def run_demo(base: Settings, *, read_line: ReadLine, out: TextIO,
         service = await build_service(settings, Path(folder), clock, pupils=pupils)
         print(FOLDERS.format(files=files, exports=settings.export_dir, work=folder), file=out)
         print(DEMO_RULES.format(officer=service.showcase.officer_ref), file=out, flush=True)
+        if isinstance(clock, ShiftedClock):
+            print(EARLY_IN_THE_YEAR.format(sessions=base.alert_min_sessions,
+                                           day=f"{day:%A} {day:%d/%m/%Y}"), file=out, flush=True)
         try:
             async with BotApiStandIn() as standin, RunningBot(settings, standin, clock=clock,
                                                               db=service.db) as running:
@@ -553,6 +564,18 @@ async def run_demo(base: Settings, *, read_line: ReadLine, out: TextIO,
                 await chat.run()
         finally:
             await service.db.close()
+
+
+def demo_day(today: date, settings: Settings) -> date:
+    """The day the demo runs on: today, or, early in an academic year, the first day on
+    which the synthetic marks give a pupil the possible sessions this academic year that
+    any alert rule waits for (EWO_ALERT_MIN_SESSIONS); before then, none could show."""
+    for ahead in range(DAYS_SEARCHED):
+        day = today + timedelta(days=ahead)
+        since = academic_year_start(day, settings.academic_year_end)
+        if sessions_marked(day, since=since) >= settings.alert_min_sessions:
+            return day
+    return today  # more sessions than a year holds: no day would do
 
 
 async def _import_late_marks(running: RunningBot, service: DemoService, clock: Clock,

@@ -9,10 +9,11 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from telegram import Bot
 from telegram.ext import CallbackContext
 
@@ -20,11 +21,13 @@ from bot.cli import build_parser
 from bot.clock import FixedClock
 from bot.demo import (
     DELETED,
+    EARLY_IN_THE_YEAR,
     GOODBYE,
     ReadLine,
     StdinLines,
     TerminalChat,
     build_service,
+    demo_day,
     demo_settings,
     run_demo,
 )
@@ -146,13 +149,25 @@ class Screen(io.StringIO):
         return wait
 
 
-async def test_an_alert_arrives_after_the_first_message(tmp_path: Path) -> None:
+EARLY_SEPTEMBER = FixedClock(datetime(2026, 9, 3, 10, 0, tzinfo=ZoneInfo("Europe/London")))
+
+
+@pytest.mark.parametrize(("clock", "runs_on"), [
+    (CLOCK, None),
+    # Too early in the year for any alert (20 possible sessions): the demo runs on the
+    # first day the synthetic marks reach them, and says so.
+    (EARLY_SEPTEMBER, "Tuesday 15/09/2026"),
+], ids=["in-term", "early-september"])
+async def test_an_alert_arrives_after_the_first_message(
+        tmp_path: Path, clock: FixedClock, runs_on: str | None) -> None:
     out = Screen()
-    await run_demo(make_settings(tmp_path), out=out, clock=CLOCK, pupils=30,
+    await run_demo(make_settings(tmp_path), out=out, clock=clock, pupils=30,
                    files=tmp_path / "kept",
                    read_line=script(["2", "/help", out.until("bot: New attendance alerts"),
                                      ":who", "1", out.until("Copy for supervisor"), ":quit"]))
     transcript = out.getvalue()
+    early = EARLY_IN_THE_YEAR.format(sessions=20, day=runs_on)
+    assert (early in transcript) is (runs_on is not None)
     before = transcript.split("bot: /pupils — ")[0]
     assert "New attendance alerts" not in before  # not at start: after the first message
     alert = transcript.split("bot: New attendance alerts")[1].split("Who are you?")[0]
@@ -161,6 +176,21 @@ async def test_an_alert_arrives_after_the_first_message(tmp_path: Path) -> None:
     supervisor = transcript.split("You are SUP01")[1]
     assert "Copy for supervisor: severe or continuous absence among EWO01's pupils" \
         in supervisor
+
+
+@pytest.mark.parametrize(("today", "alert_min_sessions", "runs_on"), [
+    (date(2026, 11, 25), 20, date(2026, 11, 25)),  # in term: today
+    (date(2026, 8, 12), 20, date(2026, 8, 12)),  # the summer holiday: the year just ended
+    (date(2026, 9, 1), 20, date(2026, 9, 15)),  # Tuesday 1st: ten school days on
+    (date(2026, 9, 14), 20, date(2026, 9, 15)),  # 19 sessions, the afternoon not marked
+    (date(2026, 9, 15), 20, date(2026, 9, 15)),
+    (date(2026, 9, 1), 0, date(2026, 9, 1)),  # no wait for sessions: today
+    (date(2026, 9, 1), 10_000, date(2026, 9, 1)),  # more than a year holds: today
+])
+def test_the_demo_runs_on_the_first_day_an_alert_can_show(
+        tmp_path: Path, today: date, alert_min_sessions: int, runs_on: date) -> None:
+    settings = make_settings(tmp_path, alert_min_sessions=alert_min_sessions)
+    assert demo_day(today, settings) == runs_on
 
 
 async def test_a_picture_is_saved_and_its_path_printed(tmp_path: Path) -> None:
