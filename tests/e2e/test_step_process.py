@@ -1,6 +1,7 @@
 """A real process restart mid-/step: `python -m bot run` killed (SIGKILL) and started
 again. The child reads the real clock, so this test sets the test's clock to the real
-time before enrolling anyone."""
+time before enrolling anyone, and expects the date of the day the child pressed on
+(either, across midnight)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from bench.drills.processes import STARTUP, BotProcess
 from bot.clock import FixedClock
 from bot.domain import step_flow as flow
 from bot.handlers import step
-from bot.sandbox import BotApiStandIn, FakeUser
+from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage.db import Database
 from tests.e2e.conftest import People
+from tests.e2e.process_helpers import days_of, press
 from tests.e2e.step_helpers import JANE, add_parents
-from tests.e2e.visit_helpers import caseload, newest_with, rows
+from tests.e2e.visit_helpers import caseload, rows
 
 
 @pytest.fixture
@@ -31,12 +33,6 @@ async def bot_process(settings: Settings, standin: BotApiStandIn,
         yield child
     finally:
         await child.terminate()
-
-
-async def press(user: FakeUser, label: str, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-    shown = newest_with(user, label)
-    pressed = await user.press(label, message_id=shown.message_id)
-    await user.answer_to(pressed, timeout=timeout)
 
 
 async def test_a_killed_bot_process_resumes_the_step(
@@ -63,15 +59,15 @@ async def test_a_killed_bot_process_resumes_the_step(
     await bot_process.start()
     # The same message's buttons, for the step the draft is at, still work.
     await press(user, "Done", timeout=STARTUP)
-    await press(user, "Today")
+    pressed_on = await days_of(clock.tz, press(user, "Today"))
     await press(user, "5 weeks")
     await press(user, "Save")
     await bot_process.terminate()
 
     saved = await rows(db, "SELECT s.kind, s.step_date, s.period_weeks, p.contact_id"
                            " FROM pathway_steps s JOIN pathway_parents p ON p.step_id = s.id")
-    assert [tuple(row) for row in saved] == [
-        ("nti", clock.today().isoformat(), 5, parents[JANE])]
+    assert [tuple(row) for row in saved] == [("nti", saved[0]["step_date"], 5, parents[JANE])]
+    assert saved[0]["step_date"] in {day.isoformat() for day in pressed_on}
     assert await rows(db, "SELECT * FROM conversations") == []
     with contextlib.suppress(FileNotFoundError):
         for log in bot_process.workdir.glob("bot-*.log"):

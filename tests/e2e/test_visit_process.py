@@ -2,7 +2,8 @@
 
 The bot runs in a child process against the stand-in served by this test process, on
 the test database. The child reads the real clock, so this test sets the test's clock
-to the real time before enrolling anyone.
+to the real time before enrolling anyone, and expects the date of the day the child
+pressed on (either, across midnight).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from bench.drills.processes import STARTUP, BotProcess
 from bot.clock import FixedClock
 from bot.domain import visit_flow as flow
 from bot.handlers import visit
-from bot.sandbox import BotApiStandIn, FakeUser
+from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage.db import Database
 from tests.e2e.conftest import People
-from tests.e2e.visit_helpers import caseload, newest_with, rows
+from tests.e2e.process_helpers import days_of, press
+from tests.e2e.visit_helpers import caseload, rows
 
 
 @pytest.fixture
@@ -33,12 +35,6 @@ async def bot_process(settings: Settings, standin: BotApiStandIn,
         yield child
     finally:
         await child.terminate()
-
-
-async def press(user: FakeUser, label: str, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-    shown = newest_with(user, label)
-    pressed = await user.press(label, message_id=shown.message_id)
-    await user.answer_to(pressed, timeout=timeout)
 
 
 async def test_a_killed_bot_process_resumes_the_visit(
@@ -62,7 +58,7 @@ async def test_a_killed_bot_process_resumes_the_visit(
 
     await bot_process.start()
     # The same message's buttons, for the step the draft is at, still work.
-    await press(user, "Yesterday", timeout=STARTUP)
+    pressed_on = await days_of(clock.tz, press(user, "Yesterday", timeout=STARTUP))
     for label in ("Parent/carer seen", "Illness", "Follow-up visit", "In 2 weeks"):
         await press(user, label)
     await user.send("Seen at home after the restart.")
@@ -72,10 +68,12 @@ async def test_a_killed_bot_process_resumes_the_visit(
     await press(user, "Save")
     await bot_process.terminate()
 
-    yesterday = (clock.today() - timedelta(days=1)).isoformat()
     saved = await rows(db, "SELECT pupil_id, visit_date, type, contact, notes FROM visits")
     assert [tuple(row) for row in saved] == [
-        (case.amelia, yesterday, "home", "parent", "Seen at home after the restart.")]
+        (case.amelia, saved[0]["visit_date"], "home", "parent",
+         "Seen at home after the restart.")]
+    assert saved[0]["visit_date"] in {(day - timedelta(days=1)).isoformat()
+                                      for day in pressed_on}  # the day before the press
     assert await rows(db, "SELECT * FROM conversations") == []
     with contextlib.suppress(FileNotFoundError):
         for log in bot_process.workdir.glob("bot-*.log"):
