@@ -31,9 +31,12 @@ from bot.domain.attempts import AttemptLimits
 from bot.domain.compliance import Compliance
 from bot.domain.pinhash import PinCheck, check_pin, hash_pin, verify_pin
 from bot.domain.pins import is_pin_shaped, pin_problem
-from bot.handlers import kept, share, step, visit
+from bot.handlers import drafts, kept
 from bot.handlers.common import Context, answer, forget_message, refuse
+from bot.handlers.share.texts import SHARE
+from bot.handlers.step.texts import STEP
 from bot.handlers.table import command_name
+from bot.handlers.visit.texts import VISIT
 from bot.storage import audit, compliance, conversations, sessions
 from bot.storage.officers import Officer
 from bot.storage.rights import Restricted
@@ -294,12 +297,9 @@ async def _try_pin(update: Update, context: Context, officer: Officer, pin: str)
             return
         await answer(update, warning_text(standing))
     # A draft about a record restricted meanwhile is not named: its request still goes on.
-    with contextlib.suppress(Restricted):
-        await visit.remind_open_draft(update, context, officer)
-    with contextlib.suppress(Restricted):
-        await step.remind_open_draft(update, context, officer)
-    with contextlib.suppress(Restricted):
-        await share.remind_open_draft(update, context, officer)
+    for flow in (VISIT, STEP, SHARE):
+        with contextlib.suppress(Restricted):
+            await drafts.remind_open_draft(update, context, officer, flow)
     if tried.pending:
         await kept.replay(update, context, officer, tried.pending)
 

@@ -2,7 +2,8 @@
 /share).
 
 A flow is one `Flow` row (its conversation kind, its callback prefix, what a stale
-press is told) plus its own screens and steps. What this module gives every flow:
+press is told, what its start says) plus its own screens and steps. What this module
+gives every flow:
 
 - the draft is a `conversations` row written at every step (`start`, `move`), so a
   crash, a restart or a PIN lock resumes it where it was, and /cancel (which ends any
@@ -13,10 +14,18 @@ press is told) plus its own screens and steps. What this module gives every flow
   path when the screen holds notes or details) and remembers which message shows the
   step; a list of pupils is audited before it shows;
 - the summary's Save / Change / Cancel (`summary_rows`, `change_rows`, `on_summary`);
-- the question asked when a draft is open and another is started (`ask_to_resume`);
-- a command's look-up (`look_up`: the open draft, the pupils typed, the officer's most
-  in need), a draft's pupil read again at every start (`open_draft`, `settled`), and a
-  press checked before any step sees it (`pressed`).
+- the question asked when a draft is open and another is started (`ask_to_resume`,
+  `offered_to_resume`), and the reminder after a PIN that one is open
+  (`remind_open_draft`);
+- the command itself (`flow_command`: its look-up, `look_up`, of the open draft, the
+  pupils typed and the officer's most in need; then the resume question, or a new
+  draft about the one pupil typed, or the pupil step), given how the flow reads one
+  pupil and how its draft starts, which is all that differs between flows; a start
+  with no pupil to offer (`said_no_pupils`);
+- a draft's pupil read again at every start (`open_draft`, `settled`), and a press
+  checked before any step sees it (`pressed`);
+- a correction refused and audited alike in every flow: not theirs, too late, already
+  corrected (`correction_refusal`, `refused_correction`).
 
 How to add a flow is in docs/ARCHITECTURE.md ("Step-by-step flows").
 """
@@ -25,13 +34,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol, TypeVar
 
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.chat import render as chat
-from bot.handlers.common import Context, button_data, edit_sensitive, send_sensitive
+from bot.handlers.common import (
+    Context,
+    answer,
+    button_data,
+    edit_sensitive,
+    refuse,
+    send_sensitive,
+)
 from bot.storage import audit, conversations
 from bot.storage import pupils as pupil_store
 from bot.storage import visits as visit_store
@@ -50,8 +66,9 @@ SAVE, CHANGE, CANCEL, BACK = "save", "change", "cancel", "back"
 MARK = "✓ "
 PUPIL_BUTTONS = 10  # pupils offered as buttons at a flow's pupil step
 # The resume question's step and buttons: carry on (`GO`), or discard the draft and then
-# do what was asked (the flow's own choice, such as `p<id>`).
-RESUME_STEP, GO = "resume", "go"
+# do what was asked (the flow's own choice: start anew, `NEW`; with one pupil, `p<id>`;
+# correcting an entry, `c<id>`).
+RESUME_STEP, GO, NEW = "resume", "go", "new"
 LABEL_CONTINUE, LABEL_DISCARD = "Continue", "Discard"
 
 
@@ -75,6 +92,18 @@ class Flow:
     ended: str  # told on a press when none of its drafts is open
     listed_reason: str = ""  # audit reason of a screen that lists pupils
     side_steps: tuple[str, ...] = ()  # button steps valid beside the current one
+    # What its start says (`flow_command`, `offered_to_resume`, `remind_open_draft`,
+    # `said_no_pupils`):
+    restricted: str = ""  # its open draft's record is now restricted: discarded
+    resume: str = ""  # the resume question, about the open draft's pupil's {initials}
+    no_match: str = ""  # above the pupil step when what was typed matched none
+    no_pupils: str = ""  # the officer has no pupil to start a draft about
+    draft_open: str = ""  # after a PIN: a draft about {initials} is still open
+    draft_open_no_pupil: str = ""  # after a PIN, one with no pupil known (empty: not said)
+    # A correction refused (`correction_refusal`): not theirs, too late, already done.
+    cannot_correct: str = ""
+    too_old: str = ""
+    already_corrected: str = ""
 
     def data(self, talk: Conversation, step: str, choice: str) -> str:
         """A button of `talk` at `step`."""
@@ -100,6 +129,16 @@ class RestrictedDraft:
     error: Restricted
 
 
+class Correctable(Protocol):
+    """A saved entry that a correction would supersede, as each flow's storage reads it
+    (`correction_refusal`)."""
+
+    @property
+    def saved_at(self) -> datetime: ...
+    @property
+    def superseded(self) -> bool: ...
+
+
 async def discard_restricted(update: Update, context: Context, found: RestrictedDraft,
                              text: str) -> None:
     """End the draft (audited `draft_discarded`, reason `restricted`), then say `text`,
@@ -115,17 +154,138 @@ async def discard_restricted(update: Update, context: Context, found: Restricted
     await context.bot.send_message(chat_id(update), text)
 
 
-async def ask_to_resume(update: Update, context: Context, flow: Flow, talk: Conversation,
-                        question: str, then: str) -> None:
-    """A draft of `flow` is open: ask `question`, to continue it or to discard it and
-    do `then`."""
+async def ask_to_resume(update: Update, context: Context, flow: Flow,
+                        open_draft: tuple[Conversation, VisitPupil], then: str) -> None:
+    """A draft of `flow` is open: ask (`flow.resume`, naming its pupil) to continue it or
+    to discard it and do `then`."""
+    talk, pupil = open_draft
     buttons = [[(LABEL_CONTINUE, flow.data(talk, RESUME_STEP, GO)),
                 (LABEL_DISCARD, flow.data(talk, RESUME_STEP, then))]]
-    await context.bot.send_message(chat_id(update), question, reply_markup=chat.keyboard(buttons))
+    await context.bot.send_message(chat_id(update), flow.resume.format(initials=pupil.initials),
+                                   reply_markup=chat.keyboard(buttons))
 
 
 OpenDraft = tuple[Conversation, VisitPupil] | None
 Found = OpenDraft | RestrictedDraft
+
+
+async def offered_to_resume(update: Update, context: Context, flow: Flow, found: Found,
+                            then: str) -> bool:
+    """True when a draft of `flow` is open and the officer was asked whether to continue
+    it or discard it and do `then`; one whose record is now restricted is discarded
+    first (saying `flow.restricted`), and then none is open."""
+    open_draft = await settled(update, context, found, flow.restricted)
+    if open_draft is None:
+        return False
+    await ask_to_resume(update, context, flow, open_draft, then)
+    return True
+
+
+async def remind_open_draft(update: Update, context: Context, officer: Officer,
+                            flow: Flow) -> None:
+    """Called after a PIN unlocks the session: say that a draft of `flow` is still open
+    (`flow.draft_open`, naming its pupil), so the officer knows where they were (the
+    draft outlives the lock). One whose pupil is not known (not chosen yet, or no longer
+    theirs) is told `flow.draft_open_no_pupil`, where the flow has that text."""
+    row = context.registry.conversation(flow.kind)
+    if row is None or officer.role not in row.roles:
+        return
+    async def _snapshot(conn: Conn) -> tuple[Conversation | None, Found]:
+        talk = await conversations.current(conn, officer.id, context.services.clock.now())
+        return talk, await open_draft(conn, context, officer, flow)
+    talk, found = await context.services.db.read(_snapshot)
+    if isinstance(found, RestrictedDraft):
+        return  # a draft about a restricted record is not named; the next command ends it
+    if found is not None:
+        text = flow.draft_open.format(initials=found[1].initials)
+    elif talk is not None and talk.kind == flow.kind and flow.draft_open_no_pupil:
+        text = flow.draft_open_no_pupil
+    else:
+        return
+    await context.bot.send_message(chat_id(update), text)
+
+
+PupilRead = TypeVar("PupilRead")  # what a flow reads of a pupil to start a draft about them
+PupilReadIn = TypeVar("PupilReadIn", contravariant=True)
+
+
+class StartDraft(Protocol[PupilReadIn]):
+    """A flow's own start of a new draft: about the pupil read (as its `load` read them),
+    or, given None, at the pupil step offering `choices` (`several` matches of what was
+    typed; `hint` above them)."""
+
+    def __call__(self, update: Update, context: Context, officer: Officer,
+                 pupil: PupilReadIn | None, /, *, choices: Sequence[PupilSummary] = (),
+                 hint: str | None = None, several: bool = False) -> Awaitable[None]: ...
+
+
+async def flow_command(update: Update, context: Context, flow: Flow,
+                       load: Callable[[Context, Officer, int], Awaitable[PupilRead | None]],
+                       start_draft: StartDraft[PupilRead]) -> None:
+    """`flow`'s command, `/<command> [NAME-OR-UPN-OR-REF]`: its open draft is offered
+    first (Discard starts anew, or with the one pupil typed: `p<id>`); otherwise a new
+    draft about the one pupil typed (when `load` still reads them), or at the pupil step
+    offering the several typed matched, or the officer's most in need (`flow.no_match`
+    above them when something was typed)."""
+    officer = context.officer
+    typed = " ".join(context.args or [])
+    found, matches, urgent = await look_up(context, officer, flow, typed)
+    then = f"p{matches[0].id}" if len(matches) == 1 else NEW
+    if await offered_to_resume(update, context, flow, found, then):
+        return
+    if len(matches) == 1 and (pupil := await load(context, officer, matches[0].id)) is not None:
+        await start_draft(update, context, officer, pupil)
+    elif len(matches) > 1:
+        await start_draft(update, context, officer, None, choices=matches, several=True)
+    else:  # also one pupil matched but not read: `urgent` is then empty (`flow.no_pupils`)
+        await start_draft(update, context, officer, None, choices=urgent,
+                          hint=flow.no_match if typed else None)
+
+
+async def read_pupil(context: Context, officer: Officer, pupil_id: int) -> VisitPupil | None:
+    """The pupil through the scoped look-up of every visit and sharing step, for
+    `flow_command` (None: not the officer's)."""
+    return await context.services.db.read(visit_store.visit_pupil, officer, pupil_id)
+
+
+async def said_no_pupils(update: Update, flow: Flow, pupil: object | None,
+                         choices: Sequence[PupilSummary], *, edit: bool) -> bool:
+    """True, having said `flow.no_pupils` (in the pressed message when `edit`), when a
+    new draft would have neither a pupil nor any to choose from."""
+    if pupil is not None or choices:
+        return False
+    await (chat.edit(update, flow.no_pupils) if edit else answer(update, flow.no_pupils))
+    return True
+
+
+def correction_refusal(flow: Flow, old: Correctable | None, now: datetime,
+                       correctable: Callable[[datetime, datetime], bool]) -> tuple[str, str] | None:
+    """The answer and audit reason refusing a correction of `old` (None: not the
+    officer's, or its pupil no longer theirs), checked in this order; None when it may
+    be corrected. `correctable` is the flow's own time window."""
+    if old is None:
+        return flow.cannot_correct, "not_author"
+    if not correctable(old.saved_at, now):
+        return flow.too_old, "correction_window"
+    if old.superseded:
+        return flow.already_corrected, "already_corrected"
+    return None
+
+
+async def refused_correction(update: Update, context: Context, officer: Officer,
+                             refusal: tuple[str, str] | None, pupil_id: int | None, *,
+                             edit: bool) -> bool:
+    """True, having refused (audited with the reason, target the entry's pupil when
+    there is an entry), when `refusal` (the answer, the reason) refuses a correction;
+    the pressed message says it too when `edit` (from the resume question)."""
+    if refusal is None:
+        return False
+    text, reason = refusal
+    if edit:
+        await chat.edit(update, text)
+    await refuse(update, context, officer, reason=reason,
+                 target=None if pupil_id is None else f"pupil:{pupil_id}", text=text)
+    return True
 
 
 def today_in(context: Context) -> date:

@@ -12,10 +12,9 @@ import pytest
 
 from bot.chat.restriction import RESTRICTED
 from bot.clock import FixedClock
-from bot.handlers.share import start as share_start
-from bot.handlers.step import start as step_start
+from bot.handlers.share import texts as share_texts
 from bot.handlers.step import texts as step_texts
-from bot.handlers.visit import start as visit_start
+from bot.handlers.visit import texts as visit_texts
 from bot.harness import RunningBot
 from bot.storage.db import Conn, Database
 from tests.e2e.conftest import People
@@ -70,8 +69,8 @@ async def test_due_lists_a_restricted_pupils_follow_up_without_the_school(
         "23/11/2026 (2 days overdue) — Noah Hughes, C00002, Hillside Primary"]
 
 
-@pytest.mark.parametrize(("command", "texts"), [("/visit", visit_start), ("/step", step_start),
-                                                ("/share", share_start)])
+@pytest.mark.parametrize(("command", "texts"), [("/visit", visit_texts), ("/step", step_texts),
+                                                ("/share", share_texts)])
 async def test_a_draft_whose_record_became_restricted_is_discarded_and_the_command_goes_on(
         running: RunningBot, people: People, db: Database, clock: FixedClock, command: str,
         texts: ModuleType) -> None:
@@ -113,7 +112,7 @@ async def test_correct_under_a_saved_step_discards_a_draft_whose_record_became_r
 
     press = await ewo.press(step_texts.LABEL_CORRECT, message_id=saved.message_id)
     await ewo.answer_to(press)
-    assert (await ewo.next_message()).text == step_start.DRAFT_RESTRICTED
+    assert (await ewo.next_message()).text == step_texts.DRAFT_RESTRICTED
     correcting = await reply(ewo)  # Noah's step, to correct, at its summary
     assert correcting.text.startswith("Pathway step for N.H.")
     assert correcting.labels() == ["Save", "Change", "Cancel"]

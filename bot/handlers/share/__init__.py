@@ -13,16 +13,16 @@ pure, in bot/domain/sharing.py:
 - texts.py: every word shown, and the flow's `SHARE` row;
 - screens.py: pure, the draft in, text and buttons out;
 - steps.py: what a press or a typed answer does to the draft, and the Save press;
-- start.py: /share, Correct (`shc:<entry_id>`), the resume prompt, the reminder after
-  a PIN;
+- start.py: /share and Correct (`shc:<entry_id>`), on the start every flow shares
+  (drafts.py: the command, the resume prompt, the reminder after a PIN);
 - save.py: the draft read as a NewSharing (the save is bot/usecases/sharing.py).
 """
 
 from __future__ import annotations
 
-from bot.handlers.share.start import correct_button, remind_open_draft, share_command
+from bot.handlers.share.start import correct_button, share_command
 from bot.handlers.share.steps import on_button, on_text
 from bot.handlers.share.texts import CANCELLED, CORRECT_PREFIX, PREFIX
 
 __all__ = ["CANCELLED", "CORRECT_PREFIX", "PREFIX", "correct_button", "on_button", "on_text",
-           "remind_open_draft", "share_command"]
+           "share_command"]

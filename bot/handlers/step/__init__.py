@@ -13,7 +13,7 @@ bot/domain/step_flow.py:
 - texts.py: every word shown, and the flow's `STEP` row;
 - screens.py: pure, the draft and the pupil's record in, text and buttons out;
 - steps.py: what a press or a typed answer does to the draft, and the Save press;
-- start.py: /step, Record it now, the resume prompt, the reminder after a PIN;
+- start.py: /step and Record it now, on the start every flow shares (drafts.py);
 - correct.py: Correct under a saved entry (`stc:<step|outcome>:<entry_id>`), a new
   draft superseding it;
 - save.py: the draft read as the entry the use case saves.
@@ -22,8 +22,8 @@ bot/domain/step_flow.py:
 from __future__ import annotations
 
 from bot.handlers.step.correct import correct_button
-from bot.handlers.step.start import remind_open_draft, step_command
+from bot.handlers.step.start import step_command
 from bot.handlers.step.steps import on_button, on_text
 from bot.handlers.step.texts import *  # noqa: F403 - the step's words, as tests read them
 
-__all__ = ["correct_button", "on_button", "on_text", "remind_open_draft", "step_command"]
+__all__ = ["correct_button", "on_button", "on_text", "step_command"]

@@ -20,16 +20,8 @@ from bot.domain import step_flow as flow
 from bot.domain.visit_flow import correctable
 from bot.handlers import drafts
 from bot.handlers.common import Context, button_data, parse_id, refuse
-from bot.handlers.step.start import DRAFT_RESTRICTED, ask_to_resume, load, start_draft
-from bot.handlers.step.texts import (
-    ALREADY_CORRECTED,
-    CANNOT_CORRECT,
-    CORRECT_PREFIX,
-    HAS_OUTCOMES,
-    STALE,
-    STEP,
-    TOO_OLD,
-)
+from bot.handlers.step.start import load, start_draft
+from bot.handlers.step.texts import CANNOT_CORRECT, CORRECT_PREFIX, HAS_OUTCOMES, STALE, STEP
 from bot.storage import pathway_corrections as corrections
 from bot.storage import visits as visit_store
 from bot.storage.db import Conn
@@ -64,25 +56,20 @@ async def correct_button(update: Update, context: Context) -> None:
         await render.ack(update, STALE, alert=True)
         return
     found = await context.services.db.read(drafts.open_draft, context, officer, STEP)
-    open_draft = await drafts.settled(update, context, found, DRAFT_RESTRICTED)
-    if open_draft is not None:
-        await ask_to_resume(update, context, *open_draft, resume_choice(parts[1], entry_id))
+    if await drafts.offered_to_resume(update, context, STEP, found,
+                                      resume_choice(parts[1], entry_id)):
         await render.ack(update)
         return
     await begin_correction(update, context, officer, parts[1], entry_id, edit=False)
 
 
 def _refusal(old: OldEntry | None, context: Context) -> tuple[str, str] | None:
-    """The answer and audit reason refusing this correction, or None."""
-    if old is None:
-        return CANNOT_CORRECT, "not_author"
-    if not correctable(old.saved_at, context.services.clock.now()):
-        return TOO_OLD, "correction_window"
-    if old.superseded:
-        return ALREADY_CORRECTED, "already_corrected"
-    if old.has_outcomes:
+    """The answer and audit reason refusing this correction, or None: every flow's
+    refusals, then a step's outcome (the outcome is corrected instead)."""
+    refusal = drafts.correction_refusal(STEP, old, context.services.clock.now(), correctable)
+    if refusal is None and old is not None and old.has_outcomes:
         return HAS_OUTCOMES, "has_outcomes"
-    return None
+    return refusal
 
 
 async def begin_correction(update: Update, context: Context, officer: Officer, source: str,
@@ -94,13 +81,8 @@ async def begin_correction(update: Update, context: Context, officer: Officer, s
             return None  # visit_pupil raises Restricted for a restricted record
         return old
     old = await context.services.db.read(_snapshot)
-    refused = _refusal(old, context)
-    if refused is not None:
-        text, reason = refused
-        if edit:
-            await render.edit(update, text)
-        await refuse(update, context, officer, reason=reason,
-                     target=None if old is None else f"pupil:{old.pupil_id}", text=text)
+    if await drafts.refused_correction(update, context, officer, _refusal(old, context),
+                                       None if old is None else old.pupil_id, edit=edit):
         return
     assert old is not None
     draft = _draft(old)

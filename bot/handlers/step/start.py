@@ -1,5 +1,7 @@
-"""Starting /step: the command, the visit's "Record it now" (`st:new:<pupil_id>:<what>`),
-the resume prompt when a draft is already open, and the reminder after a PIN.
+"""Starting /step: the command and the visit's "Record it now"
+(`st:new:<pupil_id>:<what>`), on the start every flow shares (bot/handlers/drafts.py:
+the command, the resume prompt, the reminder after a PIN); what /step adds is how one
+pupil is read, with their record (`load`), and where its draft starts (`start_draft`).
 
 A new draft replaces any other conversation; one already open is offered first
 (Continue, or Discard and do what was asked). The pupil is resolved through the same
@@ -19,32 +21,19 @@ from bot.chat import render
 from bot.domain import step_flow as flow
 from bot.domain.step_flow import Record
 from bot.handlers import drafts
-from bot.handlers.common import Context, answer, parse_id, refuse
+from bot.handlers.common import Context, parse_id, refuse
 from bot.handlers.drafts import today_in
 from bot.handlers.step import screens
-from bot.handlers.step.texts import (
-    DRAFT_OPEN,
-    KIND,
-    NEW,
-    NO_MATCH,
-    NO_PUPILS,
-    RESUME,
-    STEP,
-)
+from bot.handlers.step.texts import NO_MATCH, STEP
 from bot.storage import pathway as pathway_store
 from bot.storage import pathway_corrections as corrections
 from bot.storage import visits as visit_store
-from bot.storage.conversations import Conversation
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
 from bot.storage.pupils import PupilSummary
 from bot.storage.visits import VisitPupil
 
 Loaded = tuple[VisitPupil, Record] | None
-
-
-DRAFT_RESTRICTED = ("The pathway step you were recording is about a record that is now "
-                    "restricted — ask the controller. That draft has been discarded.")
 
 
 async def load(context: Context, officer: Officer, pupil_id: int | None,
@@ -72,16 +61,15 @@ async def load(context: Context, officer: Officer, pupil_id: int | None,
     return await svc.db.write(_read)
 
 
-async def start_draft(update: Update, context: Context, officer: Officer, *,
-                      loaded: Loaded = None, what: str | None = None,
+async def start_draft(update: Update, context: Context, officer: Officer,
+                      loaded: Loaded = None, *, what: str | None = None,
                       choices: Sequence[PupilSummary] = (), hint: str | None = None,
                       several: bool = False, edit: bool = False,
                       draft: dict[str, Any] | None = None) -> None:
     """Open a new draft (replacing any other) at the pupil step, at what to record, or
     (from a visit's Record it now) at the first question of `what`; a correction's
     `draft`, at its summary (or the first answer it lacks)."""
-    if loaded is None and not choices:
-        await (render.edit(update, NO_PUPILS) if edit else answer(update, NO_PUPILS))
+    if await drafts.said_no_pupils(update, STEP, loaded, choices, edit=edit):
         return
     step = flow.PUPIL if loaded is None else flow.WHAT
     if draft is not None:
@@ -100,39 +88,9 @@ async def start_draft(update: Update, context: Context, officer: Officer, *,
     await drafts.show(update, context, STEP, talk, screen, edit=edit)
 
 
-async def ask_to_resume(update: Update, context: Context, talk: Conversation,
-                        pupil: VisitPupil, then: str) -> None:
-    """A draft is open: continue it, or discard it and do `then`."""
-    await drafts.ask_to_resume(update, context, STEP, talk,
-                               RESUME.format(initials=pupil.initials), then)
-
-
 async def step_command(update: Update, context: Context) -> None:
     """/step [NAME-OR-UPN-OR-REF] — record a pathway step or outcome (or continue one)."""
-    officer = context.officer
-    typed = " ".join(context.args or [])
-    found, matches, urgent = await drafts.look_up(context, officer, STEP, typed)
-    open_draft = await drafts.settled(update, context, found, DRAFT_RESTRICTED)
-    if open_draft is not None:
-        then = f"p{matches[0].id}" if len(matches) == 1 else NEW
-        await ask_to_resume(update, context, *open_draft, then)
-        return
-    await begin(update, context, officer, typed, matches, urgent, edit=False)
-
-
-async def begin(update: Update, context: Context, officer: Officer, typed: str,
-                matches: Sequence[PupilSummary], urgent: Sequence[PupilSummary], *,
-                edit: bool) -> None:
-    if len(matches) == 1:
-        loaded = await load(context, officer, matches[0].id)
-        if loaded is not None:
-            await start_draft(update, context, officer, loaded=loaded, edit=edit)
-            return
-    if len(matches) > 1:
-        await start_draft(update, context, officer, choices=matches, several=True, edit=edit)
-        return
-    await start_draft(update, context, officer, choices=urgent, edit=edit,
-                      hint=NO_MATCH if typed else None)
+    await drafts.flow_command(update, context, STEP, load, start_draft)
 
 
 async def record_for_pupil(update: Update, context: Context, officer: Officer,
@@ -146,21 +104,8 @@ async def record_for_pupil(update: Update, context: Context, officer: Officer,
                      target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
         return
     found = await context.services.db.read(drafts.open_draft, context, officer, STEP)
-    open_draft = await drafts.settled(update, context, found, DRAFT_RESTRICTED)
-    if open_draft is not None:
-        await ask_to_resume(update, context, *open_draft, f"p{loaded[0].id}-{what}")
-    else:
+    if not await drafts.offered_to_resume(update, context, STEP, found,
+                                          f"p{loaded[0].id}-{what}"):
         await start_draft(update, context, officer, loaded=loaded, what=what)
     await render.ack(update)
 
-
-async def remind_open_draft(update: Update, context: Context, officer: Officer) -> None:
-    """After a PIN unlocks the session: say that a pathway step is still open."""
-    row = context.registry.conversation(KIND)
-    if row is None or officer.role not in row.roles:
-        return
-    open_draft = await context.services.db.read(drafts.open_draft, context, officer, STEP)
-    # A draft about a restricted record is not named; the next command ends it.
-    if open_draft is not None and not isinstance(open_draft, drafts.RestrictedDraft):
-        await context.bot.send_message(drafts.chat_id(update),
-                                       DRAFT_OPEN.format(initials=open_draft[1].initials))

@@ -20,7 +20,7 @@ from bot.domain import step_flow as flow
 from bot.domain.step_flow import AnswerProblem, Problem, Record
 from bot.handlers import drafts
 from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_sensitive
-from bot.handlers.drafts import BACK, GO, find_pupils, today_in, urgent_pupils
+from bot.handlers.drafts import BACK, GO, NEW, find_pupils, today_in, urgent_pupils
 from bot.handlers.step import screens
 from bot.handlers.step.correct import begin_correction, correct_data, parse_resume_choice
 from bot.handlers.step.save import new_entry
@@ -35,7 +35,6 @@ from bot.handlers.step.texts import (
     CANCELLED,
     HINTS,
     LABEL_CORRECT,
-    NEW,
     NO_MATCH,
     NOT_ALLOCATED,
     REFUSALS,

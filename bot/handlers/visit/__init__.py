@@ -14,7 +14,8 @@ bot/handlers/drafts.py:
 - texts.py: every word shown, and the flow's `VISIT` row;
 - screens.py: pure, the draft in, text and buttons out;
 - steps.py: what a press or a typed answer does to the draft, and the Save press;
-- start.py: /visit, the card's Record visit and Correct, the resume prompt;
+- start.py: /visit, the card's Record visit and Correct, on the start every flow
+  shares (drafts.py: the command, the resume prompt, the reminder after a PIN);
 - save.py: the save's one write transaction.
 
 The handlers the composition root registers, and the texts tests compare with, are
@@ -25,9 +26,9 @@ from __future__ import annotations
 
 from bot.handlers.cancel import cancel_command
 from bot.handlers.due import due_command
-from bot.handlers.visit.start import correct_button, remind_open_draft, visit_command
+from bot.handlers.visit.start import correct_button, visit_command
 from bot.handlers.visit.steps import on_button, on_text
 from bot.handlers.visit.texts import *  # noqa: F403 - the visit's words, as tests read them
 
 __all__ = ["cancel_command", "correct_button", "due_command", "on_button", "on_text",
-           "remind_open_draft", "visit_command"]
+           "visit_command"]

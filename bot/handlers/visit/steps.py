@@ -18,7 +18,7 @@ from bot.domain.visit_flow import AnswerProblem, Problem
 from bot.domain.visits import VISIT_TYPES, label_of
 from bot.handlers import drafts
 from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_sensitive
-from bot.handlers.drafts import GO, find_pupils, today_in, urgent_pupils
+from bot.handlers.drafts import GO, NEW, find_pupils, today_in, urgent_pupils
 from bot.handlers.visit import screens
 from bot.handlers.visit.save import _escalation, _new_visit, record_it_now
 from bot.handlers.visit.start import (
@@ -31,7 +31,6 @@ from bot.handlers.visit.texts import (
     CANCELLED,
     CORRECTION_ENDED,
     HINTS,
-    NEW,
     NO_MATCH,
     NOT_ALLOCATED,
     RESUME_STEP,

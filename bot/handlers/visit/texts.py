@@ -66,6 +66,8 @@ STALE_ENDED = ("That button is from a visit that has ended: no visit is open. Se
                "record a new one.")
 DRAFT_OPEN = "A visit for {initials} is still open. Send /visit to carry on."
 DRAFT_OPEN_NO_PUPIL = "A visit is still open. Send /visit to carry on."
+DRAFT_RESTRICTED = ("The visit you were recording is about a record that is now restricted "
+                    "— ask the controller. That draft has been discarded.")
 NOT_ALLOCATED = ("This pupil is no longer allocated to you, so the visit has ended. "
                  "Nothing was saved.")
 CANNOT_CORRECT = "That visit cannot be corrected."
@@ -88,12 +90,12 @@ LABEL_SAVE, LABEL_CHANGE, LABEL_CANCEL = "Save", "Change", "Cancel"
 LABEL_DATE_YES, LABEL_DATE_CHANGE = "Yes, keep it", "Change the date"
 LABEL_BACK = "Back to the summary"
 
-# Choices of the resume prompt: carry on, or discard the draft and then start anew,
-# with one pupil (`p<id>`), or correcting a visit (`c<id>`).
-NEW = "new"
-
 # The visit as a draft-backed flow (bot/handlers/drafts.py): its kind, its buttons'
-# prefix, and what a refused press is told; the resume prompt's buttons are valid
-# beside the current step's.
+# prefix, what a refused press is told, and what its start says; the resume prompt's
+# buttons are valid beside the current step's.
 VISIT = Flow(kind=KIND, prefix=PREFIX, stale=STALE, ended=STALE_ENDED,
-             listed_reason=VISIT_COMMAND, side_steps=(RESUME_STEP,))
+             listed_reason=VISIT_COMMAND, side_steps=(RESUME_STEP,),
+             restricted=DRAFT_RESTRICTED, resume=RESUME, no_match=NO_MATCH,
+             no_pupils=NO_PUPILS, draft_open=DRAFT_OPEN,
+             draft_open_no_pupil=DRAFT_OPEN_NO_PUPIL, cannot_correct=CANNOT_CORRECT,
+             too_old=TOO_OLD, already_corrected=ALREADY_CORRECTED)
