@@ -16,7 +16,7 @@ or "what" asks exactly the steps that now apply and are not answered yet.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from enum import Enum
 from typing import Any
 
@@ -49,7 +49,6 @@ REASONS: Vocabulary = (
 
 OTHER_RECIPIENT, SHARED, NOT_SHARED, SPECIAL = "other", "shared", "not_shared", "sen_health"
 OTHER_MAX, NOTE_MAX = 100, 1000
-CORRECTION_WINDOW = timedelta(days=7)
 
 PUPIL, RECIPIENT, OTHER, DECISION, WHAT_STEP, BASIS, CONDITION, REASON, DATE, NOTE, SUMMARY = (
     "pupil", "to", "other", "decision", "what", "basis", "condition", "reason", "date", "note",
@@ -198,10 +197,6 @@ def _typed_date(typed: str, today: date) -> date:
         raise AnswerProblem(Problem.FUTURE_NO_YEAR if no_year else Problem.FUTURE)
     return day
 
-
-def correctable(saved_at: datetime, now: datetime) -> bool:
-    """Whether an entry saved at `saved_at` may still be corrected by its author."""
-    return now - saved_at < CORRECTION_WINDOW
 
 
 def from_entry(recipient: str, recipient_other: str | None, decision: str,

@@ -10,7 +10,7 @@ summary's Change goes back to one) simply replaces its value.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from enum import Enum
 from typing import Any
 
@@ -243,11 +243,3 @@ def _follow_up(text: str, today: date) -> date:
             Problem.PAST_FOLLOW_UP if with_year else Problem.PAST_FOLLOW_UP_NO_YEAR)
     return when
 
-
-# The card offers Correct to a visit's author for this long after it was saved.
-CORRECTION_WINDOW = timedelta(days=7)
-
-
-def correctable(saved_at: datetime, now: datetime) -> bool:
-    """Whether a visit saved at `saved_at` may still be corrected by its author."""
-    return now - saved_at < CORRECTION_WINDOW

@@ -40,6 +40,7 @@ from typing import Any, Protocol, TypeVar
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.chat import render as chat
+from bot.domain.corrections import correctable
 from bot.handlers.common import (
     Context,
     answer,
@@ -258,11 +259,11 @@ async def said_no_pupils(update: Update, flow: Flow, pupil: object | None,
     return True
 
 
-def correction_refusal(flow: Flow, old: Correctable | None, now: datetime,
-                       correctable: Callable[[datetime, datetime], bool]) -> tuple[str, str] | None:
+def correction_refusal(flow: Flow, old: Correctable | None,
+                       now: datetime) -> tuple[str, str] | None:
     """The answer and audit reason refusing a correction of `old` (None: not the
     officer's, or its pupil no longer theirs), checked in this order; None when it may
-    be corrected. `correctable` is the flow's own time window."""
+    be corrected."""
     if old is None:
         return flow.cannot_correct, "not_author"
     if not correctable(old.saved_at, now):

@@ -19,8 +19,8 @@ from telegram import InlineKeyboardMarkup, Update
 from bot.chat.render import ack, day, edit
 from bot.chat.restriction import RESTRICTED_MARK
 from bot.domain.attendance import RULE_LABELS, Rule, Tally
+from bot.domain.corrections import correctable
 from bot.domain.message_parts import clipped
-from bot.domain.visit_flow import correctable
 from bot.domain.visits import CONTACT_OUTCOMES, VISIT_TYPES, label_of
 from bot.handlers.common import (
     STALE_BUTTON,

@@ -23,9 +23,9 @@ from typing import Any
 
 from bot.domain import penalty_notices as rules
 from bot.domain.attendance import penalty_notice_holds
+from bot.domain.corrections import correctable
 from bot.domain.penalty_notices import Eligibility, Notice
 from bot.domain.step_flow import Parent, Record, Target
-from bot.domain.visit_flow import correctable
 from bot.storage import audit
 from bot.storage.db import Conn, stamp
 from bot.storage.imports import contact_name_key

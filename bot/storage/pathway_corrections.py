@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.domain import step_flow as flow
+from bot.domain.corrections import CORRECTION_WINDOW
 from bot.domain.step_flow import Target
-from bot.domain.visit_flow import CORRECTION_WINDOW
 from bot.storage.db import Conn, stamp
 from bot.storage.officers import Officer
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain import sharing as flow
-from bot.domain.sharing import correctable
+from bot.domain.corrections import correctable
 from bot.storage import audit, conversations
 from bot.storage import sharing as sharing_store
 from bot.storage import visits as visit_store

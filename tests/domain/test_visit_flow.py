@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import pytest
 
@@ -109,9 +109,3 @@ def test_complete_drafts() -> None:
     without_notes = dict(FULL)
     del without_notes["notes"]
     assert not flow.is_complete(without_notes)
-
-
-def test_correction_window_is_seven_days() -> None:
-    saved = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
-    assert flow.correctable(saved, saved + timedelta(days=7, seconds=-1))
-    assert not flow.correctable(saved, saved + timedelta(days=7))

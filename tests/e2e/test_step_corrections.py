@@ -188,10 +188,13 @@ async def test_each_refusal_is_a_short_answer_and_saves_nothing(
 
     assert len(await rows(db, "SELECT id FROM pathway_steps")) == 1
     assert await rows(db, "SELECT * FROM conversations") == []
-    reasons = await rows(db, "SELECT reason FROM audit WHERE action = 'refused:button'"
-                             " ORDER BY seq")
-    assert [row["reason"] for row in reasons] == [
-        "not_author", "not_author", "not_author", "correction_window"]
+    reasons = await rows(db, "SELECT target, reason FROM audit"
+                             " WHERE action = 'refused:button' ORDER BY seq")
+    # No entry is read for a pupil no longer theirs (pathway_corrections.old_entry), so
+    # no pupil is named then; the entry's pupil is, refusing it for its age.
+    assert [tuple(row) for row in reasons] == [
+        (None, "not_author"), (None, "not_author"), (None, "not_author"),
+        (f"pupil:{case.amelia}", "correction_window")]
 
 
 async def test_correct_while_a_step_is_open_offers_to_resume_first(

@@ -85,7 +85,7 @@ async def begin_correction(update: Update, context: Context, officer: Officer,
         return old, pupil
     old, pupil = await svc.db.read(_snapshot)
     refusal = drafts.correction_refusal(SHARE, None if pupil is None else old,
-                                        svc.clock.now(), flow.correctable)
+                                        svc.clock.now())
     if await drafts.refused_correction(update, context, officer, refusal,
                                        None if old is None else old.entry.pupil_id, edit=edit):
         return

@@ -17,11 +17,10 @@ from telegram import Update
 
 from bot.chat import render
 from bot.domain import step_flow as flow
-from bot.domain.visit_flow import correctable
 from bot.handlers import drafts
-from bot.handlers.common import Context, button_data, parse_id, refuse
+from bot.handlers.common import Context, button_data, parse_id
 from bot.handlers.step.start import load, start_draft
-from bot.handlers.step.texts import CANNOT_CORRECT, CORRECT_PREFIX, HAS_OUTCOMES, STALE, STEP
+from bot.handlers.step.texts import CORRECT_PREFIX, HAS_OUTCOMES, STALE, STEP
 from bot.storage import pathway_corrections as corrections
 from bot.storage import visits as visit_store
 from bot.storage.db import Conn
@@ -66,7 +65,7 @@ async def correct_button(update: Update, context: Context) -> None:
 def _refusal(old: OldEntry | None, context: Context) -> tuple[str, str] | None:
     """The answer and audit reason refusing this correction, or None: every flow's
     refusals, then a step's outcome (the outcome is corrected instead)."""
-    refusal = drafts.correction_refusal(STEP, old, context.services.clock.now(), correctable)
+    refusal = drafts.correction_refusal(STEP, old, context.services.clock.now())
     if refusal is None and old is not None and old.has_outcomes:
         return HAS_OUTCOMES, "has_outcomes"
     return refusal
@@ -87,8 +86,9 @@ async def begin_correction(update: Update, context: Context, officer: Officer, s
     assert old is not None
     draft = _draft(old)
     loaded = await load(context, officer, old.pupil_id, draft)
-    if loaded is None:
-        await refuse(update, context, officer, reason="not_author", text=CANNOT_CORRECT)
+    if loaded is None:  # no longer theirs since the snapshot: refused as it would be now
+        await drafts.refused_correction(update, context, officer, _refusal(None, context),
+                                        None, edit=edit)
         return
     await start_draft(update, context, officer, loaded=loaded, draft=draft, edit=edit)
     await render.ack(update)

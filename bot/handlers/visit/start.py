@@ -91,7 +91,7 @@ async def begin_correction(update: Update, context: Context, officer: Officer, v
         return old, pupil
     old, pupil = await svc.db.read(_snapshot)
     refusal = drafts.correction_refusal(VISIT, None if pupil is None else old,
-                                        svc.clock.now(), flow.correctable)
+                                        svc.clock.now())
     if await drafts.refused_correction(update, context, officer, refusal,
                                        None if old is None else old.pupil_id, edit=edit):
         return
