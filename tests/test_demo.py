@@ -65,11 +65,12 @@ def script(lines: Iterable[Step]) -> ReadLine:
 
 async def test_a_scripted_chat_lists_opens_a_card_and_switches_person(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    out = io.StringIO()
+    out = Screen()
     await run_demo(settings, out=out, clock=CLOCK, pupils=30, files=tmp_path / "kept",
                    read_line=script([
                        "9",  # not a person: asked again
                        "2",  # EWO01, the first officer (the supervisor comes first)
+                       *pushed_to_the_officer(out),
                        "/pupils",
                        "1",  # the first pupil's button
                        "/due",
@@ -83,10 +84,10 @@ async def test_a_scripted_chat_lists_opens_a_card_and_switches_person(tmp_path: 
     assert "You are EWO01 (officer). Your PIN is 2580." in transcript
     assert "bot: My pupils (" in transcript
     assert "[1] 1. " in transcript  # the list's buttons, numbered
-    card = transcript.split("EWO01> ")[2]  # what pressing [1] showed
+    after_list = transcript.split("bot: My pupils (")[1].split("EWO01> ")
+    card = after_list[1]  # what pressing [1] showed
     assert "Attendance this year:" in card and "[1] Contacts & needs" in card
-    # A pushed alert may be printed in between: it arrives while the person types.
-    due = transcript.split("EWO01> ")[3]
+    due = after_list[2]
     assert "bot: Follow-ups due" in due and "days overdue)" in due
     assert f"bot: {NOT_ALLOWED}" in transcript.split("DPO01> ")[1]
     assert transcript.rstrip().endswith(GOODBYE.format(files=tmp_path / "kept"))
@@ -147,6 +148,13 @@ class Screen(io.StringIO):
                     await self._changed.wait()
 
         return wait
+
+
+def pushed_to_the_officer(out: Screen) -> list[Step]:
+    """Script steps: a first message, then a wait until what is pushed to EWO01 unasked
+    (the day's pathway reminders, the alerts the first message brings) has shown. A
+    number pressed meanwhile would press a button of theirs (the newest message's)."""
+    return ["/help", out.until("bot: Pathway reminders"), out.until("bot: New attendance alerts")]
 
 
 EARLY_SEPTEMBER = FixedClock(datetime(2026, 9, 3, 10, 0, tzinfo=ZoneInfo("Europe/London")))
@@ -214,7 +222,7 @@ async def test_a_deletion_while_typing_does_not_hide_the_next_reply(tmp_path: Pa
     settings = demo_settings(make_settings(tmp_path), tmp_path / "service", kept)
     (tmp_path / "service").mkdir()
     service = await build_service(settings, tmp_path / "service", clock, pupils=30)
-    out = io.StringIO()
+    out = Screen()
     seen_before_next_line: list[str] = []
     try:
         async with BotApiStandIn() as standin, RunningBot(settings, standin, clock=clock,
@@ -234,7 +242,9 @@ async def test_a_deletion_while_typing_does_not_hide_the_next_reply(tmp_path: Pa
                 seen_before_next_line.append(out.getvalue())
 
             chat = TerminalChat(running, standin, service.personas, script([
-                "2", "/pupils", "1", "1",  # EWO01 opens a card, then its contacts
+                # EWO01, once the day's pathway reminders have shown (no alerts: the
+                # late marks are not imported), opens a card, then its contacts
+                "2", out.until("bot: Pathway reminders"), "/pupils", "1", "1",
                 time_passes, a_file_arrives, "/help", note_the_screen, ":quit",
             ]), out, files=kept)
             await chat.run()
@@ -332,12 +342,14 @@ async def test_contacts_show_once_as_a_message_not_as_a_placeholder_and_an_edit(
         tmp_path: Path) -> None:
     from bot.handlers.common import SENSITIVE_PLACEHOLDER
 
-    out = io.StringIO()
+    out = Screen()
     await run_demo(make_settings(tmp_path), out=out, clock=CLOCK, pupils=30,
                    files=tmp_path / "kept",
-                   read_line=script(["2", "/pupils", "1", "1", ":quit"]))  # card, then details
+                   read_line=script(["2", *pushed_to_the_officer(out), "/pupils", "1", "1",
+                                     ":quit"]))  # the list, a card, then its details
     transcript = out.getvalue()
-    details = transcript.split("EWO01> ")[3]  # what pressing Contacts & needs showed
+    # What pressing Contacts & needs showed
+    details = transcript.split("bot: My pupils (")[1].split("EWO01> ")[2]
     assert "Contacts" in details and details.startswith("bot: ")
     assert SENSITIVE_PLACEHOLDER not in transcript
     assert "bot (edited):" not in details
