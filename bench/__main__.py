@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from bench import attendance, chat, instances, memory, postgres, retention, school_reports
+from bench import attendance, chat, instances, memory, pins, postgres, retention, school_reports
 from bench.report import Result, print_result, table
 from bench.workspace import FULL, SCALES, Workspace
 
@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "attendance": attendance.run,
     "chat": chat.run,
     "memory": memory.run,
+    "pins": pins.run,
     "retention": retention.run,
     "reports": school_reports.run,
     "postgres": postgres.run,  # after attendance: it reuses the SQLite database imported

@@ -38,7 +38,7 @@ class PinCost:
         return 128 * self.r * (self.n + self.p)
 
 
-PRODUCTION_COST = PinCost(2**17, 8, 1)  # ≥ 250 ms a guess on the reference machine
+PRODUCTION_COST = PinCost(2**17, 8, 1)  # ≥ 250 ms a guess here (bench/pins.py)
 _MAX_N = 2**20  # a stored hash asking for more is refused, not computed (1 GiB)
 # Each hash holds `memory` bytes while it runs: two at a time keeps the bot's peak at
 # 256 MiB however many officers unlock at once (the rest wait their turn).

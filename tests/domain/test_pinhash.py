@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import subprocess
 import sys
 
@@ -23,19 +22,16 @@ def first_build_hash(pin: str, pepper: bytes) -> str:
     return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
 
 
-def test_the_production_default_costs_a_quarter_second_a_guess() -> None:
-    """In a fresh process (no test's lower cost): the parameters and the time."""
-    script = ("import json, time; from bot.domain.pinhash import hash_pin, verify_pin\n"
-              "stored = hash_pin('2580', b'p'); start = time.perf_counter()\n"
-              "verify_pin('1234', stored, b'p')\n"
-              "print(json.dumps([stored, time.perf_counter() - start]))")
+def test_the_production_default_is_scrypt_at_128_mib_a_guess() -> None:
+    """In a fresh process (no test's lower cost): the parameters a new hash carries. What
+    a guess costs in time is machine-bound: `make bench` measures it (bench/pins.py)."""
+    script = ("from bot.domain.pinhash import hash_pin\n"
+              "print(hash_pin('2580', b'p'))")
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True, timeout=60)
-    stored, seconds = json.loads(run.stdout)
-    assert stored.split("$")[:4] == ["scrypt", str(2**17), "8", "1"]
+    assert run.stdout.split("$")[:4] == ["scrypt", str(2**17), "8", "1"]
     assert PinCost(2**17, 8, 1) == pinhash.PRODUCTION_COST
     assert pinhash.PRODUCTION_COST.memory >= 128 * 2**20
-    assert seconds >= 0.25
 
 
 def test_the_suite_runs_at_a_lower_cost() -> None:
