@@ -173,19 +173,9 @@ class _Pupil:
         return self.persistent or self.late or self.continuous
 
 
-def generate(
-    out_dir: Path,
-    *,
-    seed: int = 1,
-    schools: int = 3,
-    pupils: int = 100,
-    officers: int = 4,
-    supervisors: int = 1,
-    controllers: int = 1,
-    weeks: int = WEEKS,
-    today: date,
-    showcase: bool = False,
-) -> SyntheticService:
+def generate(out_dir: Path, *, seed: int = 1, schools: int = 3, pupils: int = 100,
+             officers: int = 4, supervisors: int = 1, controllers: int = 1,
+             weeks: int = WEEKS, today: date, showcase: bool = False) -> SyntheticService:
     """Write pupils.csv, contacts.csv, allocations.csv, attendance.csv and visits.csv
     into `out_dir` (created if needed), in exactly the import formats.
 
@@ -220,23 +210,11 @@ def generate(
         contacts += added_contacts
         allocations += len(cases.alert_cases) + len(cases.pathway_cases)
     return SyntheticService(
-        directory=out_dir,
-        files=MappingProxyType(files),
-        officers=tuple(staff),
-        today=today,
-        school_days=tuple(days),
-        schools=schools,
-        pupils=len(held),
-        contacts=contacts,
-        marks=marks,
-        allocations=allocations,
-        visits=visits,
-        contacts_not_held=contacts_not_held,
-        marks_not_held=marks_not_held,
-        no_mark=no_mark,
-        allocated=_allocated(held),
-        showcase=cases,
-    )
+        directory=out_dir, files=MappingProxyType(files), officers=tuple(staff), today=today,
+        school_days=tuple(days), schools=schools, pupils=len(held), contacts=contacts,
+        marks=marks, allocations=allocations, visits=visits,
+        contacts_not_held=contacts_not_held, marks_not_held=marks_not_held, no_mark=no_mark,
+        allocated=_allocated(held), showcase=cases)
 
 
 def _allocated(pupils: Sequence[_Pupil],
