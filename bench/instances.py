@@ -305,24 +305,22 @@ def _spread_result(workspace: Workspace, tally: Tally, leader: Instance, *, dupl
                f" {workspace.service().pupils:,} on PostgreSQL, half by /pupil and half typed;"
                f" {ROUNDS} rounds of each mode, the modes taken in turn (forward, then"
                " backward), all of a mode's rounds pooled. `ewobot run` processes in webhook"
-               " mode with the bot's rate limiter and the real settings; the stand-in's"
-               " balancer posts each"
-               " update to the next instance in turn (one instance: all to the job leader,"
-               f" {leader.name}, the other two idle). p95 of each round: one {per_round['one']};"
+               " mode with the bot's rate limiter and the real settings; the stand-in's balancer"
+               " posts each update to the next instance in turn (one instance: all to the job"
+               f" leader, {leader.name}, the other two idle). p95 of each round: one"
+               f" {per_round['one']};"
                f" three {per_round['three']} ms; round by round, three against one"
                f" {' '.join(f'{pair:.2f}' for pair in pairs)} (median"
                f" {pairs_median:.2f}; three no worse in {no_worse} of {len(pairs)})."
                f" Lost: no card within {REPLY_TIMEOUT:g} s;"
                " duplicated: replies beyond one an update, and updates accepted twice;"
                f" {refused.total()} webhook posts were refused{_statuses(refused)} in the"
-               f" rounds and {warm_up_refused} while warming up, {unlocked}"
-               " updates handled without"
-               " their chat's lock. In the same rounds: one instance at a third of the pace,"
-               f" p50/p95/p99 {third.percentiles()} ms; three at 30 a second (Telegram's limit),"
-               f" {at_limit.percentiles()} ms (p95 of each round:"
+               f" rounds and {warm_up_refused} while warming up, {unlocked} updates handled"
+               " without their chat's lock. In the same rounds: one instance at a third of the"
+               f" pace, p50/p95/p99 {third.percentiles()} ms; three at 30 a second (Telegram's"
+               f" limit), {at_limit.percentiles()} ms (p95 of each round:"
                f" {per_round['one_at_a_third']}; {per_round['three_at_the_limit']})."
-               " Instances, stand-in and PostgreSQL"
-               " share the machine."])
+               " Instances, stand-in and PostgreSQL share the machine."])
 
 
 def _statuses(refused: Counter[int]) -> str:
