@@ -100,7 +100,7 @@ class Flow:
     no_match: str = ""  # above the pupil step when what was typed matched none
     no_pupils: str = ""  # the officer has no pupil to start a draft about
     draft_open: str = ""  # after a PIN: a draft about {initials} is still open
-    draft_open_no_pupil: str = ""  # after a PIN, one with no pupil known (empty: not said)
+    draft_open_no_pupil: str = ""  # after a PIN, one with no pupil known (yet, or now)
     # A correction refused (`correction_refusal`): not theirs, too late, already done.
     cannot_correct: str = ""
     too_old: str = ""
@@ -187,7 +187,7 @@ async def remind_open_draft(update: Update, context: Context, officer: Officer,
     """Called after a PIN unlocks the session: say that a draft of `flow` is still open
     (`flow.draft_open`, naming its pupil), so the officer knows where they were (the
     draft outlives the lock). One whose pupil is not known (not chosen yet, or no longer
-    theirs) is told `flow.draft_open_no_pupil`, where the flow has that text."""
+    theirs) is told `flow.draft_open_no_pupil`."""
     row = context.registry.conversation(flow.kind)
     if row is None or officer.role not in row.roles:
         return

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -13,17 +14,21 @@ from telegram import Update
 
 from bot.chat import render
 from bot.clock import FixedClock
-from bot.handlers import drafts, visit
+from bot.handlers import access, drafts, visit
 from bot.handlers.common import Context, button_data
 from bot.handlers.registry import REGISTRY
+from bot.handlers.share import texts as share_texts
+from bot.handlers.step import texts as step_texts
 from bot.handlers.table import OFFICER, SUPERVISOR, Button, Command, Registry, Talk
+from bot.handlers.visit import texts as visit_texts
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage import conversations
 from bot.storage.conversations import Conversation
 from bot.storage.db import Database
-from tests.e2e.conftest import WEBHOOK, People
+from tests.e2e.conftest import PIN, WEBHOOK, People
+from tests.e2e.visit_helpers import caseload
 
 TWO = drafts.Flow(kind="two", prefix="t2", stale="That button is from an earlier step.",
                   ended="No two-step draft is open.")
@@ -133,3 +138,29 @@ async def test_a_two_step_flow_on_the_shared_parts(running: RunningBot, people: 
     assert await draft_of(db) is None
     press = await user.press("A", message_id=second.message_id)
     assert await user.answer_to(press) == TWO.ended
+
+
+@pytest.mark.parametrize(("command", "texts"), [
+    ("/visit", visit_texts), ("/step", step_texts), ("/share", share_texts)],
+    ids=["visit", "step", "share"])
+async def test_after_the_pin_an_open_draft_is_mentioned_only_when_there_is_one(
+        running: RunningBot, people: People, db: Database, command: str,
+        texts: ModuleType) -> None:
+    """Whichever flow's: one at its pupil step, no pupil chosen yet, is mentioned too."""
+    user = (await caseload(people, db)).user
+    await user.send("/lock")
+    await user.next_message()
+    await user.send(PIN)
+    assert (await user.next_message()).text == access.UNLOCKED
+    await user.send("/help")  # answered next: nothing was said of a draft, none is open
+    assert (await user.next_message()).text.startswith(
+        REGISTRY.help_text("officer").splitlines()[0])
+    await user.send(command)
+    assert (await user.next_message()).text == texts.CHOOSE_PUPIL
+    await user.send("/lock")
+    await user.next_message()
+    await user.send(PIN)
+    assert (await user.next_message()).text == access.UNLOCKED
+    assert (await user.next_message()).text == texts.DRAFT_OPEN_NO_PUPIL
+    await user.send(command)
+    assert (await user.next_message()).text == texts.CHOOSE_PUPIL  # carries on there

@@ -11,13 +11,13 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.domain import visit_flow as flow
-from bot.handlers import access, visit
+from bot.handlers import visit
 from bot.handlers.registry import REGISTRY
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.settings import Settings
 from bot.storage.db import Conn, Database
-from tests.e2e.conftest import PIN, People
+from tests.e2e.conftest import People
 from tests.e2e.visit_helpers import Caseload, caseload, message, rows, tap, walk_to
 from tests.storage.pupil_rows import Service
 
@@ -213,22 +213,3 @@ async def test_the_date_and_follow_up_steps_offer_each_day_once(
     for label in ("✓ Today", "Child seen", "Illness", "Follow-up visit"):
         shown = await tap(user, label)
     assert shown.labels() == ["In 1 week", "✓ In 2 weeks", "None"]
-
-
-async def test_after_the_pin_an_open_visit_is_mentioned_only_when_there_is_one(
-        case: Caseload) -> None:
-    user = case.user
-    await user.send("/lock")
-    await user.next_message()
-    await user.send(PIN)
-    assert (await user.next_message()).text == access.UNLOCKED
-    await user.send("/help")  # answered next: nothing was said about a visit, none is open
-    assert (await user.next_message()).text.startswith(help_text_start())
-    await walk_to(user, flow.PUPIL)
-    await user.send("/lock")
-    await user.next_message()
-    await user.send(PIN)
-    assert (await user.next_message()).text == access.UNLOCKED
-    assert (await user.next_message()).text == visit.DRAFT_OPEN_NO_PUPIL
-    await user.send("/visit")
-    assert (await user.next_message()).text == visit.CHOOSE_PUPIL  # carries on there

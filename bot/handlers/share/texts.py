@@ -75,6 +75,7 @@ CORRECTION_ENDED = f"{ALREADY_CORRECTED} Nothing was saved."
 CORRECTING = "Correcting the decision of {date}: change what was wrong, then Save."
 RESUME = "Continue the sharing decision for {initials}?"
 DRAFT_OPEN = "A sharing decision for {initials} is still open. Send /share to carry on."
+DRAFT_OPEN_NO_PUPIL = "A sharing decision is still open. Send /share to carry on."
 DRAFT_RESTRICTED = ("The sharing decision you were recording is about a record that is now "
                     "restricted — ask the controller. That draft has been discarded.")
 # The audit reason of the pupil step's list of pupils, and of a refused lookup.
@@ -87,9 +88,9 @@ LABEL_SAVE, LABEL_CHANGE, LABEL_CANCEL = "Save", "Change", "Cancel"
 LABEL_BACK = "Back to the summary"
 LABEL_CORRECT = "Correct"
 
-# A sharing decision is said open after a PIN only once its pupil is chosen (DRAFT_OPEN).
 SHARE = Flow(kind=KIND, prefix=PREFIX, stale=STALE, ended=STALE_ENDED,
              listed_reason=SHARE_COMMAND, side_steps=(RESUME_STEP,),
              restricted=DRAFT_RESTRICTED, resume=RESUME, no_match=NO_MATCH,
-             no_pupils=NO_PUPILS, draft_open=DRAFT_OPEN, cannot_correct=CANNOT_CORRECT,
+             no_pupils=NO_PUPILS, draft_open=DRAFT_OPEN,
+             draft_open_no_pupil=DRAFT_OPEN_NO_PUPIL, cannot_correct=CANNOT_CORRECT,
              too_old=TOO_OLD, already_corrected=ALREADY_CORRECTED)

@@ -91,6 +91,7 @@ STALE = "That button is from an earlier step. Send /step to carry on."
 STALE_ENDED = ("That button is from a step that has ended: none is open. Send /step to "
                "record a new one.")
 DRAFT_OPEN = "A pathway step for {initials} is still open. Send /step to carry on."
+DRAFT_OPEN_NO_PUPIL = "A pathway step is still open. Send /step to carry on."
 DRAFT_RESTRICTED = ("The pathway step you were recording is about a record that is now "
                     "restricted — ask the controller. That draft has been discarded.")
 NOT_ALLOCATED = ("This pupil is no longer allocated to you, so the step has ended. "
@@ -115,11 +116,11 @@ FIELD_LABELS = {
     flow.SECTION: "Section", flow.REASON: "Reason", flow.DETAIL: "Detail",
 }
 
-# A step is said open after a PIN only once its pupil is chosen (DRAFT_OPEN).
 STEP = Flow(kind=KIND, prefix=PREFIX, stale=STALE, ended=STALE_ENDED,
             listed_reason=STEP_COMMAND, side_steps=(RESUME_STEP,),
             restricted=DRAFT_RESTRICTED, resume=RESUME, no_match=NO_MATCH,
-            no_pupils=NO_PUPILS, draft_open=DRAFT_OPEN, cannot_correct=CANNOT_CORRECT,
+            no_pupils=NO_PUPILS, draft_open=DRAFT_OPEN,
+            draft_open_no_pupil=DRAFT_OPEN_NO_PUPIL, cannot_correct=CANNOT_CORRECT,
             too_old=TOO_OLD, already_corrected=ALREADY_CORRECTED)
 OUTCOME_DATE_QUESTIONS = {
     "issued": "Date issued?", "paid": "Date paid?", "withdrawn": "Date withdrawn?",
