@@ -12,7 +12,6 @@ import pytest
 from bot.clock import FixedClock
 from bot.domain import visit_flow as flow
 from bot.handlers import visit
-from bot.handlers.registry import REGISTRY
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.settings import Settings
@@ -22,10 +21,6 @@ from tests.e2e.visit_helpers import Caseload, caseload, message, rows, tap, walk
 from tests.storage.pupil_rows import Service
 
 HEADER = "Visit for A.H. (C00001)"
-
-
-def help_text_start() -> str:
-    return REGISTRY.help_text("officer").splitlines()[0]
 
 
 @pytest.fixture
