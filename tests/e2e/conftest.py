@@ -74,6 +74,15 @@ async def running(settings: Settings, standin: BotApiStandIn, db: Database,
         yield bot
 
 
+async def deliver(bot: RunningBot) -> None:
+    """One poll of the outbox, as the repeating job runs it; returns once it is done (a
+    test that waited for the next poll instead would race its own timeout)."""
+    application = bot.application
+    assert application is not None and application.job_queue is not None
+    [job] = application.job_queue.get_jobs_by_name("outbox")
+    await job.run(application)
+
+
 class People:
     """Creates officers and their Telegram accounts for a test."""
 

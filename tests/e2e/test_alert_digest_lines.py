@@ -11,9 +11,8 @@ from bot.clock import FixedClock
 from bot.harness import RunningBot
 from bot.settings import Settings
 from bot.storage.db import Conn, Database
-from tests.e2e.conftest import People
+from tests.e2e.conftest import People, deliver
 from tests.e2e.test_alert_imports import (
-    deliver,
     import_file,
     school_days,
     settings,

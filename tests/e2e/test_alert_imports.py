@@ -21,7 +21,7 @@ from bot.storage import alerts as alert_store
 from bot.storage import outbox as outbox_store
 from bot.storage import rights
 from bot.storage.db import Conn, Database
-from tests.e2e.conftest import People
+from tests.e2e.conftest import People, deliver
 from tests.e2e.processes import bot_environment
 from tests.held import held_write
 from tests.pg import backend_settings
@@ -91,13 +91,6 @@ async def import_file(db: Database, settings: Settings, kind: str, path: Path,
                       clock: Clock, baseline: bool = False) -> None:
     await run_import(db, kind, path, actor="os:test", today=clock.today(), settings=settings,
                      now=clock.now(), baseline=baseline)
-
-
-async def deliver(bot: RunningBot) -> None:
-    application = bot.application
-    assert application is not None and application.job_queue is not None
-    [job] = application.job_queue.get_jobs_by_name("outbox")
-    await job.run(application)
 
 
 async def test_an_import_alerts_once_and_the_same_file_again_sends_nothing(

@@ -26,7 +26,7 @@ from bot.storage import officers as officer_store
 from bot.storage import outbox as outbox_store
 from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
-from tests.e2e.conftest import LONDON, PIN, People
+from tests.e2e.conftest import LONDON, PIN, People, deliver
 from tests.pg import backend_settings
 from tests.storage.alert_seed import AlertSeed, sessions
 
@@ -43,14 +43,6 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> Se
 @pytest.fixture
 def seed(db: Database, settings: Settings) -> AlertSeed:
     return AlertSeed(db, settings)
-
-
-async def deliver(bot: RunningBot) -> None:
-    """One poll of the outbox, as the repeating job runs it; returns once it is done."""
-    application = bot.application
-    assert application is not None and application.job_queue is not None
-    [job] = application.job_queue.get_jobs_by_name("outbox")
-    await job.run(application)
 
 
 async def officer(db: Database, ref: str) -> Officer:

@@ -18,8 +18,8 @@ from bot.storage import compliance
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database
 from tests.conftest import make_settings
-from tests.e2e.conftest import PIN, People
-from tests.e2e.test_alert_imports import deliver, import_file, write_service
+from tests.e2e.conftest import PIN, People, deliver
+from tests.e2e.test_alert_imports import import_file, write_service
 
 LAPSED = "training lapsed 01/10/2026"  # completed 01/10/2025, valid 12 months
 

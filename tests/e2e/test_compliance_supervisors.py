@@ -19,8 +19,7 @@ from bot.storage import officers as officer_store
 from bot.storage.compliance import LAPSED_SUPERVISOR
 from bot.storage.db import Conn, Database
 from tests.conftest import make_settings
-from tests.e2e.conftest import People
-from tests.e2e.test_alert_imports import deliver
+from tests.e2e.conftest import People, deliver
 from tests.e2e.test_compliance import record
 
 CURRENT, LAPSED = date(2026, 9, 1), date(2025, 10, 1)  # training valid 12 months

@@ -25,7 +25,7 @@ from bot.storage import retention as retention_store
 from bot.storage.db import Conn, Database
 from bot.storage.retention import SchoolCount
 from bot.usecases import retention as retention_cases
-from tests.e2e.conftest import PIN, People
+from tests.e2e.conftest import PIN, People, deliver
 from tests.e2e.test_pupils import audit_rows, officer
 from tests.e2e.visit_helpers import caseload, message, walk_to
 from tests.storage.pupil_rows import Service
@@ -269,6 +269,7 @@ async def test_a_pushed_message_past_4096_characters_arrives_in_parts(
     payload = retention_cases.reminder_payload(counts, head, policy)
     await db.write(outbox.enqueue, kind="retention", audience=f"officer:{controller.id}",
                    payload=payload, now=clock.now())
+    await deliver(running)
     parts = [await user.next_message()]
     while not parts[-1].labels():
         parts.append(await user.next_message())

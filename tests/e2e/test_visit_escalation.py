@@ -14,8 +14,7 @@ from bot.sandbox import FakeUser
 from bot.settings import Settings
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database
-from tests.e2e.conftest import People
-from tests.e2e.test_alerts import deliver
+from tests.e2e.conftest import People, deliver
 from tests.e2e.visit_helpers import officer, rows, tap
 from tests.pg import backend_settings
 from tests.storage.pupil_rows import Service
