@@ -6,7 +6,7 @@ from bot.handlers import step
 from bot.handlers.common import SENSITIVE_PLACEHOLDER
 from bot.sandbox import BotMessage, FakeUser
 from bot.storage.db import Conn, Database
-from tests.e2e.visit_helpers import message, newest_with
+from tests.e2e.visit_helpers import newest_with
 
 HEADER = "Pathway step for A.H. (C00001)"
 JANE, TOM = "Jane Hughes", "Tom Hughes"
@@ -27,14 +27,6 @@ async def add_parents(db: Database, pupil_id: int) -> dict[str, int]:
                                                       priority))
         return ids
     return await db.write(_transaction)
-
-
-async def tap(user: FakeUser, label: str) -> BotMessage:
-    """Press the newest button with this label; once answered, the message it was on."""
-    pressed = newest_with(user, label)
-    press = await user.press(label, message_id=pressed.message_id)
-    await user.answer_to(press)
-    return message(user, pressed.message_id)
 
 
 async def tap_answer(user: FakeUser, label: str) -> str | None:

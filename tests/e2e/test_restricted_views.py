@@ -18,9 +18,10 @@ from bot.handlers.visit import texts as visit_texts
 from bot.harness import RunningBot
 from bot.storage.db import Conn, Database
 from tests.e2e.conftest import People
-from tests.e2e.step_helpers import reply, tap
+from tests.e2e.step_helpers import reply
 from tests.e2e.test_caseload import SEPT, officer_id
 from tests.e2e.test_restriction import restrict, team
+from tests.e2e.visit_helpers import tap
 from tests.storage import caseload_seed as seed
 
 

@@ -21,11 +21,10 @@ from tests.e2e.step_helpers import (
     TOM,
     add_parents,
     reply,
-    tap,
     tap_answer,
     token_of,
 )
-from tests.e2e.visit_helpers import Caseload, caseload, rows
+from tests.e2e.visit_helpers import Caseload, caseload, rows, tap
 
 HINTS = step.HINTS
 Problem = flow.Problem

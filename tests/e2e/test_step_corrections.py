@@ -17,8 +17,8 @@ from bot.sandbox import BotMessage, FakeUser
 from bot.storage import rights
 from bot.storage.db import Database
 from tests.e2e.conftest import PIN, People
-from tests.e2e.step_helpers import HEADER, JANE, TOM, add_parents, reply, tap
-from tests.e2e.visit_helpers import Caseload, caseload, rows
+from tests.e2e.step_helpers import HEADER, JANE, TOM, add_parents, reply
+from tests.e2e.visit_helpers import Caseload, caseload, rows, tap
 
 CORRECTING = step.CORRECTING.format(date="25/11/2026")
 

@@ -22,7 +22,6 @@ from tests.e2e.step_helpers import (
     STEP_LABELS,
     add_parents,
     reply,
-    tap,
     token_of,
 )
 from tests.e2e.visit_helpers import (
@@ -34,6 +33,7 @@ from tests.e2e.visit_helpers import (
     marker,
     message,
     rows,
+    tap,
 )
 
 # An attendance contract, button by button, and the step each press leaves the draft at.

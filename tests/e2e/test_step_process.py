@@ -20,9 +20,9 @@ from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage.db import Database
 from tests.e2e.conftest import People
-from tests.e2e.process_helpers import days_of, press
+from tests.e2e.process_helpers import days_of
 from tests.e2e.step_helpers import JANE, add_parents
-from tests.e2e.visit_helpers import caseload, rows
+from tests.e2e.visit_helpers import caseload, rows, tap
 
 
 @pytest.fixture
@@ -47,8 +47,8 @@ async def test_a_killed_bot_process_resumes_the_step(
     await user.send("/step Amelia")
     shown = await user.next_message(timeout=STARTUP)
     assert shown.text.endswith(step.QUESTIONS[flow.WHAT])
-    await press(user, "Notice to Improve")
-    await press(user, JANE)
+    await tap(user, "Notice to Improve")
+    await tap(user, JANE)
     # The press was handled, and the next long poll confirmed it: kill the process now.
     await standin.wait_for_long_poll()
     assert standin.pending_updates == 0
@@ -58,10 +58,10 @@ async def test_a_killed_bot_process_resumes_the_step(
 
     await bot_process.start()
     # The same message's buttons, for the step the draft is at, still work.
-    await press(user, "Done", timeout=STARTUP)
-    pressed_on = await days_of(clock.tz, press(user, "Today"))
-    await press(user, "5 weeks")
-    await press(user, "Save")
+    await tap(user, "Done", timeout=STARTUP)
+    pressed_on = await days_of(clock.tz, tap(user, "Today"))
+    await tap(user, "5 weeks")
+    await tap(user, "Save")
     await bot_process.terminate()
 
     saved = await rows(db, "SELECT s.kind, s.step_date, s.period_weeks, p.contact_id"

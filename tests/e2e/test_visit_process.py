@@ -23,8 +23,8 @@ from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage.db import Database
 from tests.e2e.conftest import People
-from tests.e2e.process_helpers import days_of, press
-from tests.e2e.visit_helpers import caseload, rows
+from tests.e2e.process_helpers import days_of
+from tests.e2e.visit_helpers import caseload, rows, tap
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ async def test_a_killed_bot_process_resumes_the_visit(
     await user.send("/visit Amelia")
     shown = await user.next_message(timeout=STARTUP)
     assert shown.text.endswith(visit.QUESTIONS[flow.TYPE])
-    await press(user, "Home visit")
+    await tap(user, "Home visit")
     # The press was handled, and the next long poll confirmed it: kill the process now.
     await standin.wait_for_long_poll()
     assert standin.pending_updates == 0
@@ -58,14 +58,14 @@ async def test_a_killed_bot_process_resumes_the_visit(
 
     await bot_process.start()
     # The same message's buttons, for the step the draft is at, still work.
-    pressed_on = await days_of(clock.tz, press(user, "Yesterday", timeout=STARTUP))
+    pressed_on = await days_of(clock.tz, tap(user, "Yesterday", timeout=STARTUP))
     for label in ("Parent/carer seen", "Illness", "Follow-up visit", "In 2 weeks"):
-        await press(user, label)
+        await tap(user, label)
     await user.send("Seen at home after the restart.")
     summary = await user.edited(await user.next_message())
     assert summary.text.endswith(visit.QUESTIONS[flow.SUMMARY])
     assert summary.message_id != shown.message_id
-    await press(user, "Save")
+    await tap(user, "Save")
     await bot_process.terminate()
 
     saved = await rows(db, "SELECT pupil_id, visit_date, type, contact, notes FROM visits")

@@ -76,11 +76,13 @@ def newest_with(user: FakeUser, label: str) -> BotMessage:
     return next(shown for shown in reversed(user.history) if label in shown.labels())
 
 
-async def tap(user: FakeUser, label: str) -> BotMessage:
-    """Press the newest button with this label; once answered, the message it was on."""
+async def tap(user: FakeUser, label: str, *,
+              timeout: float = 5.0) -> BotMessage:  # noqa: ASYNC109
+    """Press the newest button with this label; once answered (within `timeout`), the
+    message it was on."""
     pressed = newest_with(user, label)
     press = await user.press(label, message_id=pressed.message_id)
-    await user.answer_to(press)
+    await user.answer_to(press, timeout=timeout)
     return message(user, pressed.message_id)
 
 
