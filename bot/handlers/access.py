@@ -15,7 +15,6 @@ button (bot/handlers/registry.py): outside it, one polite refusal and an audit e
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from datetime import datetime, timedelta
@@ -39,7 +38,6 @@ from bot.handlers.table import command_name
 from bot.handlers.visit.texts import VISIT
 from bot.storage import audit, compliance, conversations, sessions
 from bot.storage.officers import Officer
-from bot.storage.rights import Restricted
 from bot.usecases import access as access_cases
 from bot.usecases.access import PIN_SETUP, Enrolment
 
@@ -297,9 +295,7 @@ async def _try_pin(update: Update, context: Context, officer: Officer, pin: str)
             return
         await answer(update, warning_text(standing))
     # A draft about a record restricted meanwhile is not named: its request still goes on.
-    for flow in (VISIT, STEP, SHARE):
-        with contextlib.suppress(Restricted):
-            await drafts.remind_open_draft(update, context, officer, flow)
+    await drafts.remind_open_draft(update, context, officer, (VISIT, STEP, SHARE))
     if tried.pending:
         await kept.replay(update, context, officer, tried.pending)
 

@@ -183,27 +183,29 @@ async def offered_to_resume(update: Update, context: Context, flow: Flow, found:
 
 
 async def remind_open_draft(update: Update, context: Context, officer: Officer,
-                            flow: Flow) -> None:
-    """Called after a PIN unlocks the session: say that a draft of `flow` is still open
-    (`flow.draft_open`, naming its pupil), so the officer knows where they were (the
-    draft outlives the lock). One whose pupil is not known (not chosen yet, or no longer
-    theirs) is told `flow.draft_open_no_pupil`."""
-    row = context.registry.conversation(flow.kind)
-    if row is None or officer.role not in row.roles:
-        return
-    async def _snapshot(conn: Conn) -> tuple[Conversation | None, Found]:
+                            flows: Sequence[Flow]) -> None:
+    """Called after a PIN unlocks the session: say which draft of `flows` is still open
+    (an officer has one current conversation, so one at most), so the officer knows where
+    they were (the draft outlives the lock): `flow.draft_open`, naming its pupil, or
+    `flow.draft_open_no_pupil` when its pupil is not known (not chosen yet, or no longer
+    theirs). A draft about a restricted record is not named; the next command ends it."""
+    async def _snapshot(conn: Conn) -> tuple[Flow, Found] | None:
         talk = await conversations.current(conn, officer.id, context.services.clock.now())
-        return talk, await open_draft(conn, context, officer, flow)
-    talk, found = await context.services.db.read(_snapshot)
-    if isinstance(found, RestrictedDraft):
-        return  # a draft about a restricted record is not named; the next command ends it
-    if found is not None:
-        text = flow.draft_open.format(initials=found[1].initials)
-    elif talk is not None and talk.kind == flow.kind and flow.draft_open_no_pupil:
-        text = flow.draft_open_no_pupil
-    else:
+        if talk is None:
+            return None
+        flow = next((flow for flow in flows if flow.kind == talk.kind), None)
+        return None if flow is None else (flow, await _with_pupil(conn, officer, talk))
+    read = await context.services.db.read(_snapshot)
+    if read is None:
         return
-    await context.bot.send_message(chat_id(update), text)
+    flow, found = read
+    row = context.registry.conversation(flow.kind)
+    if row is None or officer.role not in row.roles or isinstance(found, RestrictedDraft):
+        return
+    text = (flow.draft_open_no_pupil if found is None
+            else flow.draft_open.format(initials=found[1].initials))
+    if text:
+        await context.bot.send_message(chat_id(update), text)
 
 
 PupilRead = TypeVar("PupilRead")  # what a flow reads of a pupil to start a draft about them
@@ -337,7 +339,14 @@ async def open_draft(conn: Conn, context: Context, officer: Officer, flow: Flow)
     """The officer's draft of `flow` with its pupil, when there is one worth continuing
     (a RestrictedDraft when its record became restricted: see `settled`)."""
     talk = await conversations.current(conn, officer.id, context.services.clock.now())
-    if talk is None or talk.kind != flow.kind or talk.pupil_id is None:
+    if talk is None or talk.kind != flow.kind:
+        return None
+    return await _with_pupil(conn, officer, talk)
+
+
+async def _with_pupil(conn: Conn, officer: Officer, talk: Conversation) -> Found:
+    """The draft with its pupil read again, as the officer may see them now."""
+    if talk.pupil_id is None:
         return None
     try:
         pupil = await visit_store.visit_pupil(conn, officer, talk.pupil_id)
