@@ -538,9 +538,10 @@ async def run_demo(base: Settings, *, read_line: ReadLine, out: TextIO,
 
     Pictures, files and exports go to `files` (by default a new folder that is kept)."""
     clock = clock or Clock(base.timezone)
-    day = demo_day(clock.today(), base)
-    if day != clock.today():
-        clock = ShiftedClock(clock, day - clock.today())
+    today = clock.today()  # read once: at midnight a second read would be the next day
+    day = demo_day(today, base)
+    if day != today:
+        clock = ShiftedClock(clock, day - today)
     files = files or Path(tempfile.mkdtemp(prefix="ewobot-demo-files-"))
     with tempfile.TemporaryDirectory(prefix="ewobot-demo-") as folder:
         settings = demo_settings(base, Path(folder), files)
@@ -548,7 +549,7 @@ async def run_demo(base: Settings, *, read_line: ReadLine, out: TextIO,
         service = await build_service(settings, Path(folder), clock, pupils=pupils)
         print(FOLDERS.format(files=files, exports=settings.export_dir, work=folder), file=out)
         print(DEMO_RULES.format(officer=service.showcase.officer_ref), file=out, flush=True)
-        if isinstance(clock, ShiftedClock):
+        if day != today:
             print(EARLY_IN_THE_YEAR.format(sessions=base.alert_min_sessions,
                                            day=f"{day:%A} {day:%d/%m/%Y}"), file=out, flush=True)
         try:

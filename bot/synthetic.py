@@ -444,7 +444,12 @@ def school_days(today: date, weeks: int) -> list[date]:
 def sessions_marked(today: date, *, since: date, weeks: int = WEEKS) -> int:
     """Sessions the showcase's pupils have marks for from `since` to `today`, over the
     school days of `weeks` weeks (today's afternoon is not marked yet)."""
-    days = [day for day in school_days(today, weeks) if day >= since]
+    return _marked(today, [day for day in school_days(today, weeks) if day >= since])
+
+
+def _marked(today: date, days: Sequence[date]) -> int:
+    """Sessions marked on `days` (school days up to today): both of each day's but
+    today's afternoon, not marked yet."""
     return 2 * len(days) - (1 if days and days[-1] == today else 0)
 
 
@@ -806,7 +811,7 @@ def _case_codes(rule: str, days: Sequence[date], today: date) -> list[str]:
     """Marks that make exactly `rule` hold (continuous absence brings the others that
     unauthorised absence does), present otherwise; today's afternoon not marked yet."""
     codes = ["\\" if index % 2 else "/" for index in range(2 * len(days))]
-    marked = len(codes) - (1 if days and days[-1] == today else 0)
+    marked = _marked(today, days)
     picked: Sequence[int]
     if rule == "persistent_absence":  # one session in seven, illness: about 86 %
         picked = range(3, marked, 7)
