@@ -40,6 +40,7 @@ from typing import Any, Protocol, TypeVar
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.chat import render as chat
+from bot.chat.restriction import RESTRICTED_MARK
 from bot.domain.corrections import correctable
 from bot.handlers.common import (
     Context,
@@ -389,7 +390,8 @@ async def pressed(update: Update, context: Context, flow: Flow, *, summary: str,
 def pupil_step(flow: Flow, talk: Conversation, step: str,
                choices: Sequence[PupilSummary], text: str) -> Screen:
     """The pupil step `step`: `text` over a button a pupil of `choices` (the name, and
-    the attendance when there is any), listed as the audit records a list."""
+    the attendance when there is any; a restricted record marked so), listed as the
+    audit records a list."""
     buttons = [[(_pupil_label(choice), flow.data(talk, step, str(choice.id)))]
                for choice in choices]
     return Screen(text, chat.keyboard(buttons) if buttons else None,
@@ -397,6 +399,10 @@ def pupil_step(flow: Flow, talk: Conversation, step: str,
 
 
 def _pupil_label(pupil: PupilSummary) -> str:
+    """The name, and the attendance when there is any; a restricted record's name and
+    the marker only, as every list shows it (CASEWORK.md §3)."""
+    if pupil.restricted:
+        return f"{pupil.name} — {RESTRICTED_MARK}"
     return pupil.name if not pupil.possible else f"{pupil.name} · {pupil.attendance_text}"
 
 
