@@ -80,7 +80,9 @@ class Problem(Enum):
     CHOOSE = "choose"
     NOT_A_DATE = "not_a_date"
     FUTURE = "future"
+    FUTURE_NO_YEAR = "future_no_year"  # DD/MM read as this year, in the future
     BEFORE_START = "before_start"
+    BEFORE_START_NO_YEAR = "before_start_no_year"  # DD/MM read as this year, too early
     NO_PARENT = "no_parent"
     THIRD_NOTICE = "third_notice"
     DETAIL_EMPTY = "detail_empty"
@@ -358,7 +360,12 @@ def apply_text(step: str, text: str, draft: Mapping[str, Any], record: Record,
             day = parse_chat_date(text, today)
         except ValueError:
             raise AnswerProblem(Problem.NOT_A_DATE) from None
-        return _set_date(step, day, updated, today)
+        try:
+            return _set_date(step, day, updated, today)
+        except AnswerProblem as problem:
+            if text.count("/") == 2 or (step, problem.problem) not in _NO_YEAR:
+                raise
+            raise AnswerProblem(_NO_YEAR[step, problem.problem]) from None
     if step == DETAIL:
         typed = text.strip()
         if not typed:
@@ -371,6 +378,13 @@ def apply_text(step: str, text: str, draft: Mapping[str, Any], record: Record,
         if label.casefold() == text.strip().casefold():
             return apply_choice(step, code, draft, record, today)
     raise AnswerProblem(Problem.CHOOSE)
+
+
+# A typed DD/MM is read as this calendar year: a date refused as in the future, or a
+# review refused as before the start, gets the hint to type the year (last year's date,
+# next year's review).
+_NO_YEAR = {(DATE, Problem.FUTURE): Problem.FUTURE_NO_YEAR,
+            (REVIEW, Problem.BEFORE_START): Problem.BEFORE_START_NO_YEAR}
 
 
 def chosen_parents(draft: Mapping[str, Any]) -> tuple[int, ...]:

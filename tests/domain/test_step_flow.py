@@ -103,3 +103,27 @@ def test_vocabularies_refuse_what_is_not_offered() -> None:
                                               TODAY)) is Problem.DETAIL_TOO_LONG
     assert problem_of(lambda: flow.apply_text(flow.DETAIL, "  ", outcome, RECORD,
                                               TODAY)) is Problem.DETAIL_EMPTY
+
+
+def test_a_date_typed_without_its_year_is_refused_with_the_year_hint() -> None:
+    # DD/MM is read as this calendar year: in January, last December's date is in the
+    # future; in December, next January's review is before the start. Either way the
+    # officer is told to type the year, as /visit and /share tell them.
+    january = date(2027, 1, 5)
+    plan = {"what": flow.SUPPORT_PLAN}
+    assert problem_of(lambda: flow.apply_text(flow.DATE, "15/12", plan, RECORD,
+                                              january)) is Problem.FUTURE_NO_YEAR
+    assert problem_of(lambda: flow.apply_text(flow.DATE, "15/12/2027", plan, RECORD,
+                                              january)) is Problem.FUTURE
+    december = date(2026, 12, 10)
+    started = {**plan, "date": "2026-12-01"}
+    assert problem_of(lambda: flow.apply_text(flow.REVIEW, "12/01", started, RECORD,
+                                              december)) is Problem.BEFORE_START_NO_YEAR
+    assert problem_of(lambda: flow.apply_text(flow.REVIEW, "12/01/2026", started, RECORD,
+                                              december)) is Problem.BEFORE_START
+    assert flow.apply_text(flow.REVIEW, "12/01/2027", started, RECORD,
+                           december)["review"] == "2027-01-12"
+    # An outcome dated before its notice's issue, this year, is not a matter of the year.
+    outcome = flow.apply_choice(flow.TARGET, "5.11", {"what": flow.PN_OUTCOME}, RECORD, TODAY)
+    assert problem_of(lambda: flow.apply_text(flow.DATE, "01/11", outcome, RECORD,
+                                              TODAY)) is Problem.BEFORE_START

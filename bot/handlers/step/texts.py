@@ -53,7 +53,11 @@ HINTS = {
     Problem.CHOOSE: "Please choose one of the buttons.",
     Problem.NOT_A_DATE: "That is not a date I can read: type it as DD/MM/YYYY or DD/MM.",
     Problem.FUTURE: "The date cannot be in the future.",
+    Problem.FUTURE_NO_YEAR: ("The date cannot be in the future. For a date last year, type "
+                             "the year too: DD/MM/YYYY."),
     Problem.BEFORE_START: "That date is before the start: choose or type a later one.",
+    Problem.BEFORE_START_NO_YEAR: ("That date is before the start. For a date next year, "
+                                   "type the year too: DD/MM/YYYY."),
     Problem.NO_PARENT: "Choose at least one parent first.",
     Problem.THIRD_NOTICE: "A third notice within 3 years is not possible for that parent.",
     Problem.DETAIL_EMPTY: "Please type a few words.",
