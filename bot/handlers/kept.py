@@ -12,14 +12,17 @@ database (`sessions.pending_update`, up to EWO_SESSION_MAX_HOURS):
 - a typed search or `/pupil NAME`: the ids of the pupils it matched in the officer's
   own scope when it was typed; after the PIN they are read again in that scope (an
   allocation may have changed) and answered as the search was. `/visit NAME` with one
-  match keeps the card's Record visit press for that pupil;
+  match keeps the card's Record visit press for that pupil; `/step NAME` and `/share
+  NAME` with one match keep the pupil's id, and go on as the command with the pupil's
+  case reference (read back when it goes on, found again in the officer's scope);
 - an answer to an open conversation about a pupil (visit notes, a hold's reason):
   no reference will do, so the words wait in that conversation's draft (which holds
   the answers already given, is cleared by disposal and shown in a subject-access
   export), its message is deleted from the chat like notes, and the request keeps
   only the conversation's token; after the PIN the answer goes on to the step that
   is current then. Anything else no reference will do for (an answer at a visit's
-  pupil step, `/visit NAME` matching none or several, text from a controller):
+  pupil step, `/visit`, `/step` or `/share NAME` matching none or several, text from a
+  controller):
   nothing is kept, and after the PIN the officer is asked to send it again.
 
 Every pupil a kept request names is listed beside it (`kept_request_pupils`):
@@ -38,6 +41,8 @@ from telegram import Update
 from bot.chat.render import REPLAYED_PRESS
 from bot.handlers import pupils
 from bot.handlers.common import Context, answer, parse_id
+from bot.handlers.share.texts import SHARE
+from bot.handlers.step.texts import STEP
 from bot.storage import conversations
 from bot.storage import officers as officer_store
 from bot.storage import pupils as pupil_store
@@ -55,6 +60,9 @@ _PUPIL_BUTTONS = (("card",), ("det",), ("pick",), ("v", "new"), ("al", "card"),
 # A typed date (a visit's date or follow-up, a hold's review date) names no one.
 _DATE = re.compile(r"^\d{1,2}/\d{1,2}(/\d{2,4})?$")
 _VISIT_CHOICES = 10  # /visit NAME with more matches than one is asked again
+# The flows besides /visit that start about the one pupil typed, and how a lookup of
+# theirs that found nothing is audited.
+_FLOW_COMMANDS = {"step": STEP.listed_reason, "share": SHARE.listed_reason}
 
 
 _AGAIN = Kept({"kind": "again"})
@@ -131,6 +139,13 @@ async def _command(conn: Conn, context: Context, officer: Officer, word: str,
         if len(found) == 1:
             return Kept({"kind": "button", "data": f"v:new:{found[0].id}"}, (found[0].id,))
         return Kept(_AGAIN.request, refused=None if found else (words, "visit_command"))
+    if name in _FLOW_COMMANDS and _may(context, officer, name):
+        found = await pupil_store.find_pupils(conn, officer, words, **_today(context),
+                                              limit=_VISIT_CHOICES)
+        if len(found) == 1:
+            return Kept({"kind": "flow", "command": name, "pupil": found[0].id},
+                        (found[0].id,))
+        return Kept(_AGAIN.request, refused=None if found else (words, _FLOW_COMMANDS[name]))
     if name == "case" and _may(context, officer, name):
         found = await pupil_store.find_pupils(conn, officer, words, **_today(context),
                                               limit=2, include_team=officer.role == "supervisor")
@@ -213,7 +228,7 @@ async def replay(update: Update, context: Context, officer: Officer, kept: str) 
         context.admit(officer)
         await pupils.show_kept_matches(update, context, _ids(request.get("pupils")),
                                        str(request.get("via")))
-    elif kind in ("text", "button", "sar", "answer"):
+    elif kind in ("text", "button", "sar", "answer", "flow"):
         rebuilt = await _rebuilt(update, context, officer, request)
         if rebuilt is not None:
             # The kept request goes through the gate again, so it is re-authorised.
@@ -261,5 +276,11 @@ async def _text(context: Context, officer: Officer, request: dict[str, Any]) -> 
     pupil_id = request.get("pupil")
     if not isinstance(pupil_id, int):
         return None
+    if request["kind"] == "flow":
+        command = request.get("command")
+        if command not in _FLOW_COMMANDS:
+            return None
+        case_ref = await context.services.db.read(pupil_store.case_ref_of, pupil_id)
+        return None if case_ref is None else f"/{command} {case_ref}"
     upn = await context.services.db.read(sar_store.upn_of, pupil_id)
     return None if upn is None else f"/sar {upn}"

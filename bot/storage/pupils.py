@@ -326,6 +326,14 @@ async def among_with_card(conn: Conn, officer: Officer, pupil_ids: Sequence[int]
     return found, await pupil_card(conn, officer, found[0].id, today=today, year_end=year_end)
 
 
+async def case_ref_of(conn: Conn, pupil_id: int) -> str | None:
+    """The case reference of a pupil held, or None: a `/step` or `/share` kept while
+    locked keeps the id only, and goes on as the command with this reference (which the
+    officer's own scoped lookup then finds, or not)."""
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        "SELECT case_ref FROM pupils WHERE id = ?", (pupil_id,))
+
+
 async def record_refused_lookup(conn: Conn, officer: Officer, query: str, *, via: str) -> bool:
     """Audit a lookup the person's own scoped query answered with nothing, when what was
     typed is the exact UPN or case reference of a pupil the service holds: a refused

@@ -220,3 +220,29 @@ async def test_visit_with_one_match_kept_while_locked_starts_the_visit(
     async def _snapshot(conn: Conn) -> None:
         assert await conn.fetchval("SELECT pupil_id FROM conversations") == 1
     await db.read(_snapshot)
+
+
+@pytest.mark.parametrize(("command", "header"), [("/step", "Pathway step for Z.Q. (C00001)"),
+                                                 ("/share", "Sharing decision for Z.Q. (C00001)")])
+async def test_step_and_share_with_one_match_kept_while_locked_start_for_that_pupil(
+        officer: FakeUser, db: Database, command: str, header: str) -> None:
+    await lock(officer)
+    await send_locked(officer, f"{command} {CANARY_LAST}")
+    requests, named = await kept_rows(db)
+    assert named == [(1, 1)] and CANARY_LAST not in requests[0]
+    await unlock(officer)
+    shown = await officer.next_message()
+    # The request goes on as it was made: about that pupil, not at the pupil step.
+    assert shown.text.splitlines()[0] == header
+    async def _snapshot(conn: Conn) -> None:
+        assert await conn.fetchval("SELECT pupil_id FROM conversations") == 1
+    await db.read(_snapshot)
+
+
+@pytest.mark.parametrize("command", ["/step", "/share"])
+async def test_step_and_share_matching_none_while_locked_are_asked_again(
+        officer: FakeUser, db: Database, command: str) -> None:
+    await lock(officer)
+    await send_locked(officer, f"{command} Nobodyhere")
+    await unlock(officer)
+    assert (await officer.next_message()).text == kept.SEND_AGAIN
