@@ -350,11 +350,17 @@ def _set_date(step: str, day: date, draft: dict[str, Any], today: date) -> dict[
     return draft
 
 
+# The date step's buttons, typed (a button's label typed counts as pressing it).
+_TYPED_DAYS = {"today": TODAY, "yesterday": YESTERDAY}
+
+
 def apply_text(step: str, text: str, draft: Mapping[str, Any], record: Record,
                today: date) -> dict[str, Any]:
     """The draft after a typed answer: a date at a date step, the detail, or a button's
     label typed (as pressing it)."""
     updated = dict(draft)
+    if step == DATE and (word := _TYPED_DAYS.get(text.strip().casefold())) is not None:
+        return _apply_date_choice(step, word, updated, today)
     if step in (DATE, REVIEW):
         try:
             day = parse_chat_date(text, today)

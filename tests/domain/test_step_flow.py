@@ -127,3 +127,13 @@ def test_a_date_typed_without_its_year_is_refused_with_the_year_hint() -> None:
     outcome = flow.apply_choice(flow.TARGET, "5.11", {"what": flow.PN_OUTCOME}, RECORD, TODAY)
     assert problem_of(lambda: flow.apply_text(flow.DATE, "01/11", outcome, RECORD,
                                               TODAY)) is Problem.BEFORE_START
+
+
+def test_a_date_buttons_label_typed_counts_as_pressing_it() -> None:
+    # As at /visit's and /share's date steps: "Today" typed is the Today button.
+    plan = {"what": flow.SUPPORT_PLAN}
+    for typed, day in (("Today", "2026-11-25"), (" yesterday ", "2026-11-24")):
+        assert flow.apply_text(flow.DATE, typed, plan, RECORD, TODAY)["date"] == day
+    started = {**plan, "date": "2026-11-20"}
+    assert problem_of(lambda: flow.apply_text(flow.REVIEW, "today", started, RECORD,
+                                              TODAY)) is Problem.NOT_A_DATE
