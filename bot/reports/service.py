@@ -58,7 +58,8 @@ async def write_all_reports(db: Database, settings: Settings, period: Period, fo
                             force: bool, actor: str, now: datetime,
                             progress: Callable[[int, int], None] = lambda done, total: None
                             ) -> list[ReportWritten]:
-    """One report per school into `folder` (created 0700 when missing)."""
+    """One report per school into `folder` (created 0700 when missing); without `force`,
+    refused before any is written when one of the files is already there."""
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
@@ -68,14 +69,31 @@ async def write_all_reports(db: Database, settings: Settings, period: Period, fo
     schools = await db.read(store.schools)
     if not schools:
         raise ReportProblem("the service holds no schools yet (import pupils first)")
+    targets = [folder / file_name(found.urn, period) for found in schools]
+    if not force:
+        # Before any is written: a refusal at the tenth school would leave nine new
+        # reports behind, written and audited, that the one error line does not mention.
+        _refuse_existing(targets)
     written = []
-    for done, found in enumerate(schools):
+    for done, (found, out) in enumerate(zip(schools, targets, strict=True)):
         progress(done, len(schools))
-        written.append(await _write(db, settings, found, period,
-                                    folder / file_name(found.urn, period),
+        written.append(await _write(db, settings, found, period, out,
                                     force=force, actor=actor, now=now))
     progress(len(schools), len(schools))
     return written
+
+
+def _refuse_existing(targets: list[Path]) -> None:
+    """ReportProblem naming the first of `targets` already there, as `_write` would."""
+    for out in targets:
+        try:
+            folder, there = out.is_dir(), out.exists() or out.is_symlink()
+        except OSError as exc:
+            raise ReportProblem(f"cannot write {out}: {os_reason(exc)}") from None
+        if folder:
+            raise ReportProblem(f"{out} is a folder; give a file name ending .pdf")
+        if there:
+            raise ReportProblem(f"{out} already exists; add --force to overwrite it")
 
 
 async def _write(db: Database, settings: Settings, found: store.School, period: Period,

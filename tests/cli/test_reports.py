@@ -110,3 +110,22 @@ def test_report_schools_shows_progress_on_a_terminal(service: Cli, tmp_path: Pat
     assert main(["report", "schools", "--out", str(tmp_path / "r")], env) == 0
     assert "\rschool reports 50 %" in err.getvalue()
     assert "\rschool reports 100 %" in err.getvalue()
+
+
+def test_report_schools_refused_for_one_file_writes_none(service: Cli, tmp_path: Path) -> None:
+    """A report already there refuses the run before any other is written: the one
+    error line would not mention new reports left behind, written and audited."""
+    folder = tmp_path / "reports"
+    assert service("report", "schools", "--out", str(folder)).code == 0
+    first, second = sorted(folder.iterdir())
+    first.unlink()
+
+    refused = service("report", "schools", "--out", str(folder))
+
+    assert (refused.code, refused.out) == (1, "")
+    assert refused.err == f"{second} already exists; add --force to overwrite it\n"
+    assert sorted(folder.iterdir()) == [second]
+    shown = service("audit", "show").out.splitlines()
+    assert len([line for line in shown if "school_report" in line]) == 2  # the first run's
+    forced = service("report", "schools", "--out", str(folder), "--force")
+    assert forced.code == 0 and sorted(folder.iterdir()) == [first, second]
