@@ -13,7 +13,7 @@ import socket
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -65,6 +65,19 @@ class DatabaseUrl:
         parts = urlsplit(self._url)
         query = dict(parse_qsl(parts.query))
         return parts.password or query.get("password")
+
+    @property
+    def passwords(self) -> tuple[str, ...]:
+        """Every password the URL gives (the user's and a `password=` parameter), as
+        written and %-decoded, longest first: what an error text must not show."""
+        parts = urlsplit(self._url)
+        given = [parts.password or "", *(value for key, value in
+                                         parse_qsl(parts.query, keep_blank_values=True)
+                                         if key == "password")]
+        raw = [part.split("=", 1)[1] for part in parts.query.split("&")
+               if part.startswith("password=")]
+        found = {text for value in (*given, *raw) for text in (value, unquote(value)) if text}
+        return tuple(sorted(found, key=len, reverse=True))
 
     @property
     def redacted(self) -> str:

@@ -70,3 +70,27 @@ def test_postgresql_requires_the_shared_secrets(monkeypatch: pytest.MonkeyPatch,
     assert main(["init"], CliEnv(settings_factory=load_settings, out=io.StringIO(),
                                  err=err)) == 1
     assert err.getvalue().count("\n") == 1 and err.getvalue().startswith(f"EWO_{missing} (or")
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("postgresql://ewo:pw-canary-77@127.0.0.1:1/ewo?bogus=1",
+     'invalid URI query parameter: "bogus"'),
+    ("postgresql://ewo:pw-canary-77%ZZ@127.0.0.1:1/ewo", 'invalid percent-encoded token: "***"'),
+    ("postgresql://ewo:pw@127.0.0.1:1/ewo?password=pw-canary-77%ZZ",
+     'invalid percent-encoded token: "***"'),
+])
+@pytest.mark.parametrize("argv", [["init"], ["status"], ["audit", "verify"]])
+def test_a_url_libpq_cannot_read_is_one_line_without_the_password(
+        monkeypatch: pytest.MonkeyPatch, url: str, reason: str, argv: list[str]) -> None:
+    """A mistyped EWO_DATABASE_URL (an unknown parameter, a bad %-escape) is the
+    operator's mistake: one line, exit 1, no traceback and no password in it."""
+    monkeypatch.setenv("EWO_DATABASE_URL", url)
+    monkeypatch.setenv("EWO_AUDIT_KEY", "k" * 32)
+    monkeypatch.setenv("EWO_PIN_PEPPER", "p" * 43)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, CliEnv(settings_factory=load_settings, out=out, err=err))
+    assert (code, out.getvalue()) == (1, ""), err.getvalue()
+    assert err.getvalue().count("\n") == 1, err.getvalue()
+    assert err.getvalue().startswith("cannot use postgresql://ewo:")
+    assert err.getvalue().endswith(f" {reason}\n")
+    assert "pw-canary-77" not in err.getvalue()

@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import NoReturn, TextIO
-from urllib.parse import unquote
 
 from bot.clock import Clock
 from bot.logs import configure_logging, redact
@@ -109,9 +108,8 @@ class CliEnv:
         url = self._settings.database_url
         if url is None:
             return found
-        # The whole URL first, then its password alone (as written and as decoded).
-        password = url.password or ""
-        return (*found, url.get_secret_value(), password, unquote(password))
+        # The whole URL first, then its passwords alone (as written and as decoded).
+        return (*found, url.get_secret_value(), *url.passwords)
 
 
 Handler = Callable[[argparse.Namespace, CliEnv], Awaitable[int] | int]

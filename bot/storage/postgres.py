@@ -693,8 +693,13 @@ async def _rollback(raw: psycopg.AsyncConnection[Any]) -> None:
 
 
 def _conninfo(url: DatabaseUrl, wait_seconds: float) -> str:
-    """The URL, with a connect timeout and application name unless it names its own."""
-    given = psycopg.conninfo.conninfo_to_dict(url.get_secret_value())
+    """The URL, with a connect timeout and application name unless it names its own;
+    DatabaseError (one line, no password) for a URL libpq cannot read (a query
+    parameter it does not know, a bad %-escape): a mistyped setting, not a bug."""
+    try:
+        given = psycopg.conninfo.conninfo_to_dict(url.get_secret_value())
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot use {url.redacted}: {_reason(exc, url)}") from None
     extra: dict[str, Any] = {}
     if "connect_timeout" not in given:
         extra["connect_timeout"] = max(2, int(wait_seconds))
@@ -723,8 +728,7 @@ def _reason(exc: BaseException, url: DatabaseUrl) -> str:
     """The first line of a driver error, with the password (should libpq quote it) hidden."""
     lines = str(exc).strip().splitlines()
     text = lines[0] if lines else type(exc).__name__
-    password = url.password
-    if password:
+    for password in url.passwords:
         text = text.replace(password, "***")
     return text
 

@@ -177,3 +177,14 @@ def test_a_service_already_on_postgresql_is_not_a_source(
     moved = on_postgres(copy_cli, pg_url)
     result = moved("db", "copy", "--to", pg_empty_url)
     assert result.code == 1 and "unset EWO_DATABASE_URL" in result.err
+
+
+@pytest.mark.parametrize("query", ["bogus=1", "password=query-canary-55%ZZ"])
+def test_a_url_libpq_cannot_read_is_one_line_and_no_password_shows(
+        copy_cli: Cli, query: str) -> None:
+    """A URL with a password in both places and a bad %-escape in the second: libpq's
+    message quotes the escape, which neither password may show in."""
+    result = copy_cli("db", "copy", "--to", f"postgresql://ewo:{PASSWORD}@127.0.0.1:1/ewo?{query}")
+    assert (result.code, result.out) == (1, "")
+    assert result.err.count("\n") == 1, result.err
+    assert PASSWORD not in result.err and "query-canary-55" not in result.err
