@@ -147,6 +147,8 @@ async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
         flags = []
         if officer.role == "officer" and item.supervisor_ref is None:
             flags.append("NO SUPERVISOR")
+        elif officer.role == "officer" and item.supervisor_revoked:
+            flags.append(SUPERVISOR_REVOKED)
         if not officer.enrolled and officer.status == "active":
             flags.append("not enrolled")
         if officer.status != "active":
@@ -160,6 +162,11 @@ async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
         env.say(f"{officer.ref}  {shown_safely(officer.name)}  {officer.role}{supervisor}"
                 f"{pupils}{marker}{checks}")
     return OK
+
+
+# An officer whose supervisor's access has ended: their escalations and, once they are
+# revoked or lapsed, their alerts reach no supervisor of their own.
+SUPERVISOR_REVOKED = "SUPERVISOR REVOKED"
 
 
 def _ref(raw: str) -> str:

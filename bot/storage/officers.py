@@ -90,6 +90,8 @@ async def add_officer(conn: Conn, *, ref: str, name: str, role: str,
         supervisor = await officer_by_ref(conn, supervisor_ref)
         if supervisor is None or supervisor.role != "supervisor":
             raise OfficerProblem(f"{supervisor_ref} is not an existing supervisor")
+        if supervisor.status == "revoked":  # as an allocation to a revoked officer is refused
+            raise OfficerProblem(f"{supervisor.ref} is a revoked supervisor")
         supervisor_id = supervisor.id
     officer_id = await conn.insert(
         "INSERT INTO officers (ref, name, role, supervisor_id, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -165,11 +167,13 @@ class OfficerListing:
     officer: Officer
     supervisor_ref: str | None
     pupils: int
+    supervisor_revoked: bool = False  # no one hears of this officer's escalations then
 
 
 async def list_officers(conn: Conn) -> list[OfficerListing]:
     rows = await conn.fetchall(
-        f"SELECT {columns('o')}, s.ref AS supervisor_ref,"
+        f"SELECT {columns('o')}, s.ref AS supervisor_ref, s.status AS supervisor_status,"
         " (SELECT count(*) FROM allocations a WHERE a.officer_id = o.id) AS pupils"
         " FROM officers o LEFT JOIN officers s ON s.id = o.supervisor_id ORDER BY o.ref")
-    return [OfficerListing(from_row(row), row["supervisor_ref"], row["pupils"]) for row in rows]
+    return [OfficerListing(from_row(row), row["supervisor_ref"], row["pupils"],
+                           row["supervisor_status"] == "revoked") for row in rows]

@@ -255,3 +255,19 @@ def test_a_name_stored_before_the_check_is_listed_without_its_escapes(cli: Cli) 
     raw.commit()
     raw.close()
     assert "EWO3  Evil?]0;x??N  officer" in cli("officers", "list").out
+
+
+def test_a_revoked_supervisor_is_refused_and_flagged(cli: Cli) -> None:
+    """A revoked supervisor hears of nothing: no new officer goes under them (as no pupil
+    is allocated to a revoked officer), and `officers list` flags those already there."""
+    cli("officers", "add", "SUP1", "--name", "Sam", "--role", "supervisor")
+    cli("officers", "add", "EWO1", "--name", "Olu", "--role", "officer", "--supervisor", "SUP1")
+    assert cli("officers", "revoke", "SUP1").code == 0
+
+    refused = cli("officers", "add", "EWO2", "--name", "Ana", "--role", "officer",
+                  "--supervisor", "sup1")
+
+    assert (refused.code, refused.out, refused.err) == (1, "", "SUP1 is a revoked supervisor\n")
+    lines = {line.split()[0]: line for line in cli("officers", "list").out.splitlines()}
+    assert "EWO2" not in lines
+    assert "(supervisor SUP1), 0 pupils  [SUPERVISOR REVOKED; not enrolled]" in lines["EWO1"]
