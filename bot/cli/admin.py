@@ -169,10 +169,17 @@ async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
 SUPERVISOR_REVOKED = "SUPERVISOR REVOKED"
 
 
+REF_RULE = "REF must be 1–32 of the letters A–Z or a–z, digits 0–9, '-' or '_'"
+
+
 def _ref(raw: str) -> str:
+    """A reference as typed, checked. ASCII only: references match in any case (`ewo1`
+    finds `EWO1`), and the databases' upper() folds only ASCII, so `EWÖ1` and `ewö1`
+    would be two officers; `²` or `٣` pass str.isalnum() but are no digits to type."""
     ref = raw.strip()
-    if not ref or len(ref) > 32 or not all(ch.isalnum() or ch in "-_" for ch in ref):
-        raise CliError("REF must be 1–32 letters, digits, '-' or '_'", BAD_INPUT)
+    if not ref or len(ref) > 32 or not all(
+            (ch.isascii() and ch.isalnum()) or ch in "-_" for ch in ref):
+        raise CliError(REF_RULE, BAD_INPUT)
     return ref
 
 

@@ -271,3 +271,13 @@ def test_a_revoked_supervisor_is_refused_and_flagged(cli: Cli) -> None:
     lines = {line.split()[0]: line for line in cli("officers", "list").out.splitlines()}
     assert "EWO2" not in lines
     assert "(supervisor SUP1), 0 pupils  [SUPERVISOR REVOKED; not enrolled]" in lines["EWO1"]
+
+
+@pytest.mark.parametrize("ref", ["EWÖ1", "ewö1", "EW²", "EW٣"])
+def test_a_reference_beyond_ascii_is_refused(cli: Cli, ref: str) -> None:
+    """References match in any case, which the databases fold only in ASCII: `EWÖ1` and
+    `ewö1` would otherwise be two officers."""
+    result = cli("officers", "add", ref, "--name", "Ann", "--role", "officer")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == ("REF must be 1–32 of the letters A–Z or a–z, digits 0–9, "
+                          "'-' or '_'\n")
