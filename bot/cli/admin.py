@@ -124,7 +124,7 @@ async def cmd_compliance(args: argparse.Namespace, env: CliEnv) -> int:
         raise CliError("give --dbs DATE, --training DATE or both", BAD_USAGE)
     _check_dates(args, env.clock.today())
     ref = _ref(args.ref)
-    async with env.database(create=False) as db:
+    async with env.database() as db:
         recorded = await officer_cases.record_compliance(
             db, ref, dbs=args.dbs, training=args.training, actor=env.actor,
             now=env.clock.now(), policy=compliance.rules_of(env.settings))

@@ -66,7 +66,7 @@ def _line(request: RightsRequest) -> str:
 async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
     now = env.clock.now()
     received = args.received or now.date()
-    async with env.database(create=False) as db:
+    async with env.database() as db:
         try:
             request = await db.write(rights.add, args.upn, args.kind, received,
                                      actor=env.actor, now=now)
@@ -88,7 +88,7 @@ async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def cmd_extend(args: argparse.Namespace, env: CliEnv) -> int:
-    async with env.database(create=False) as db:
+    async with env.database() as db:
         try:
             request = await db.write(rights.extend, args.id, args.reason, actor=env.actor,
                                      now=env.clock.now())
@@ -100,7 +100,7 @@ async def cmd_extend(args: argparse.Namespace, env: CliEnv) -> int:
 
 async def cmd_decide(args: argparse.Namespace, env: CliEnv) -> int:
     statement = _statement(Path(args.statement)) if args.statement else None
-    async with env.database(create=False) as db:
+    async with env.database() as db:
         try:
             decision = await db.write(rights.decide, args.id, uphold=args.uphold,
                                       reason=args.reason, statement=statement,
@@ -124,7 +124,7 @@ def _statement(path: Path) -> str:
 
 
 async def cmd_lift(args: argparse.Namespace, env: CliEnv) -> int:
-    async with env.database(create=False) as db:
+    async with env.database() as db:
         try:
             lifted = await db.write(rights.lift, args.upn, actor=env.actor, now=env.clock.now())
         except RightsProblem as problem:
