@@ -20,9 +20,11 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from typing import NoReturn, TextIO
 
 from bot.clock import Clock
+from bot.domain.dates import parse_import_date
 from bot.logs import configure_logging, redact
 from bot.settings import Settings, SettingsError, load_settings
 from bot.storage.db import Database, DatabaseError
@@ -44,6 +46,19 @@ COMMAND_MODULES = (
     "bot.cli.service",
     "bot.cli.status",
 )
+
+
+# Every date option (`--received`, `--dbs`, `--from`, …) takes the forms PRODUCT.md names.
+DATE_FORMS = "YYYY-MM-DD or DD/MM/YYYY"
+NOT_A_DATE = f"not a date (use {DATE_FORMS})"
+
+
+def date_option(text: str) -> date:
+    """An argparse `type` for a date option: argparse puts the option before the reason."""
+    try:
+        return parse_import_date(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(NOT_A_DATE) from None
 
 
 class CliError(Exception):

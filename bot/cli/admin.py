@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from bot.cli import BAD_INPUT, BAD_USAGE, OK, CliEnv, CliError
+from bot.cli import BAD_INPUT, BAD_USAGE, DATE_FORMS, OK, CliEnv, CliError, date_option
 from bot.importing.rows import LINE_MAX, is_one_line, shown_safely
 from bot.storage import compliance, meta
 from bot.storage import officers as officer_store
@@ -43,17 +43,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _compliance_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dbs", metavar="DATE", type=_date,
-                        help="the enhanced DBS check's date (YYYY-MM-DD)")
-    parser.add_argument("--training", metavar="DATE", type=_date,
-                        help="the data-protection training's date (YYYY-MM-DD)")
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
+    parser.add_argument("--dbs", metavar="DATE", type=date_option,
+                        help=f"the enhanced DBS check's date ({DATE_FORMS})")
+    parser.add_argument("--training", metavar="DATE", type=date_option,
+                        help=f"the data-protection training's date ({DATE_FORMS})")
 
 
 def _check_dates(args: argparse.Namespace, today: date) -> None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from pathlib import Path
 
-from bot.cli import BAD_INPUT, OK, CliEnv, CliError
-from bot.domain.dates import parse_import_date
+from bot.cli import BAD_INPUT, DATE_FORMS, OK, CliEnv, CliError, date_option
 from bot.domain.school_report import EmptyPeriod, Period
 from bot.importing.progress import Progress
 from bot.reports.service import (
@@ -17,7 +15,7 @@ from bot.reports.service import (
     write_school_report,
 )
 
-PERIOD_HELP = "YYYY-MM-DD or DD/MM/YYYY (default: this academic year to date)"
+PERIOD_HELP = f"{DATE_FORMS} (default: this academic year to date)"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -30,17 +28,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     every = sub.add_parser("schools", help="one report per school, into a folder")
     every.add_argument("--out", metavar="DIR", required=True)
     for parser, handler in ((one, cmd_report_school), (every, cmd_report_schools)):
-        parser.add_argument("--from", dest="start", metavar="DATE", type=_date, help=PERIOD_HELP)
-        parser.add_argument("--to", dest="end", metavar="DATE", type=_date, help=PERIOD_HELP)
+        for option, dest in (("--from", "start"), ("--to", "end")):
+            parser.add_argument(option, dest=dest, metavar="DATE", type=date_option,
+                                help=PERIOD_HELP)
         parser.add_argument("--force", action="store_true", help="overwrite existing files")
         parser.set_defaults(handler=handler)
-
-
-def _date(text: str) -> date:
-    try:
-        return parse_import_date(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError("a date is YYYY-MM-DD or DD/MM/YYYY") from None
 
 
 def _period(args: argparse.Namespace, env: CliEnv) -> Period:

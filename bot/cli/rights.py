@@ -8,10 +8,9 @@ shared with, so the controller can tell them (Article 19).
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from pathlib import Path
 
-from bot.cli import BAD_INPUT, OK, CliEnv, CliError
+from bot.cli import BAD_INPUT, DATE_FORMS, OK, CliEnv, CliError, date_option
 from bot.domain import rights as rules
 from bot.storage import rights
 from bot.storage.rights import RightsProblem, RightsRequest
@@ -26,7 +25,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     add = sub.add_parser("add", help="record a request received")
     add.add_argument("upn", metavar="UPN")
     add.add_argument("--kind", required=True, choices=rules.KINDS)
-    add.add_argument("--received", metavar="DATE", type=_day, help="YYYY-MM-DD (default today)")
+    add.add_argument("--received", metavar="DATE", type=date_option,
+                     help=f"{DATE_FORMS} (default today)")
     add.set_defaults(handler=cmd_add)
     listing = sub.add_parser("list", help="the requests, earliest due first")
     listing.add_argument("--open", action="store_true", help="only those not yet decided")
@@ -48,13 +48,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     lift = sub.add_parser("lift", help="end an upheld restriction of a pupil's record")
     lift.add_argument("upn", metavar="UPN")
     lift.set_defaults(handler=cmd_lift)
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
 
 
 def _line(request: RightsRequest) -> str:
