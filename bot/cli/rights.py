@@ -8,14 +8,19 @@ shared with, so the controller can tell them (Article 19).
 from __future__ import annotations
 
 import argparse
+import codecs
 from pathlib import Path
 
 from bot.cli import BAD_INPUT, DATE_FORMS, OK, CliEnv, CliError, date_option
 from bot.domain import rights as rules
+from bot.files import os_reason
 from bot.storage import rights
 from bot.storage.rights import RightsProblem, RightsRequest
 
 NO_SHARING = "no sharing recorded"
+NOT_UTF8 = "not UTF-8 text"
+STATEMENT_TOO_LONG = (f"the statement is more than {rules.STATEMENT_MAX_CHARS:,} characters; "
+                      f"at most {rules.STATEMENT_MAX_CHARS:,}")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -108,12 +113,23 @@ async def cmd_decide(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def _statement(path: Path) -> str:
+    """The statement file's text, without a byte-order mark. Read no further than the
+    longest statement allowed can reach (4 bytes a character, after a mark): a file
+    going on past that is too long, however it goes on."""
+    most = len(codecs.BOM_UTF8) + 4 * rules.STATEMENT_MAX_CHARS
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(most + 1)
     except FileNotFoundError:
         raise CliError(f"no file {path}", BAD_INPUT) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {path}: {type(exc).__name__}", BAD_INPUT) from None
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {os_reason(exc)}", BAD_INPUT) from None
+    if len(raw) > most:
+        raise CliError(STATEMENT_TOO_LONG, BAD_INPUT)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CliError(f"cannot read {path}: {NOT_UTF8}", BAD_INPUT) from None
 
 
 async def cmd_lift(args: argparse.Namespace, env: CliEnv) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage.db import Database
+from tests.cli.conftest import Result
 from tests.cli.test_records import ACTOR, Records
 from tests.conftest import make_settings
 from tests.e2e.retention_files import upn
@@ -136,3 +137,45 @@ def test_objection_or_erasure_upheld_is_past_due_at_once(
     assert records("requests", "decide", "1", decision, "--reason", reason).code == 0
     checked = records("retention", "check").out.splitlines()[0]
     assert checked == f"retention check: {past_due} past due, 0 coming due, 0 on hold"
+
+
+def _decide_with(records: Records, path: Path) -> Result:
+    records("requests", "add", upn(1), "--kind", "rectification")
+    return records("requests", "decide", "1", "--uphold", "--reason", "data_inaccurate",
+                   "--statement", str(path))
+
+
+def test_a_statement_not_in_utf8_is_one_line(records: Records, tmp_path: Path) -> None:
+    statement = tmp_path / "s.txt"
+    statement.write_bytes("The caf\u00e9 address was the family's previous one.".encode("cp1252"))
+    result = _decide_with(records, statement)
+    assert (result.code, result.err, result.out) == (
+        1, f"cannot read {statement}: not UTF-8 text\n", "")
+    assert records("requests", "list", "--open").out.endswith("  open\n")
+
+
+def test_a_statement_folder_is_one_line_in_the_systems_words(
+        records: Records, tmp_path: Path) -> None:
+    result = _decide_with(records, tmp_path)
+    assert (result.code, result.err) == (1, f"cannot read {tmp_path}: Is a directory\n")
+
+
+def test_a_statements_byte_order_mark_is_not_kept(records: Records, tmp_path: Path) -> None:
+    statement = tmp_path / "s.txt"
+    statement.write_bytes(b"\xef\xbb\xbf" + b"x" * 4000)  # 4,000 characters after it
+    assert _decide_with(records, statement).code == 0
+    raw = records.raw()
+    [(kept,)] = raw.execute("SELECT statement FROM rights_requests").fetchall()
+    raw.close()
+    assert kept == "x" * 4000
+
+
+def test_a_long_statement_is_refused_without_reading_it_all(
+        records: Records, tmp_path: Path) -> None:
+    """What comes after the first 4,000 characters' worth is never read: a byte there
+    that is not UTF-8 does not change the reason."""
+    statement = tmp_path / "s.txt"
+    statement.write_bytes(b"x" * 20_000 + b"\xff")
+    result = _decide_with(records, statement)
+    assert (result.code, result.err) == (
+        1, "the statement is more than 4,000 characters; at most 4,000\n")
