@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from bot.cli import BAD_INPUT, OK, CliEnv, CliError
+from bot.domain.upn import NOT_HELD, UpnProblem, checked_upn
 from bot.files import os_reason
 from bot.storage import audit
 from bot.storage import officers as officer_store
@@ -106,9 +107,12 @@ async def cmd_audit_show(args: argparse.Namespace, env: CliEnv) -> int:
 async def _entries(conn: Conn, args: argparse.Namespace) -> list[AuditEntry]:
     targets: tuple[str, ...] = ()
     if args.upn is not None:
-        target = await pupil_target(conn, args.upn)
+        try:
+            target = await pupil_target(conn, checked_upn(args.upn))
+        except UpnProblem as problem:
+            raise CliError(str(problem)) from None
         if target is None:
-            raise CliError("no pupil with that UPN is held")
+            raise CliError(NOT_HELD)
         targets = (target,)
     if args.officer is None:
         return await audit.entries(conn, targets=targets)

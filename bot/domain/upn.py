@@ -8,6 +8,15 @@ UPN_LENGTH = 13
 
 _DIGITS = frozenset("0123456789")  # ASCII only: str.isdigit also accepts other scripts
 
+# Why a UPN given to a command (`ewobot sar`, `requests`, `audit show --upn`, `/sar`) is
+# refused: every one of them says it alike.
+NOT_A_UPN = "that is not a valid UPN"
+NOT_HELD = "no pupil with that UPN is held"
+
+
+class UpnProblem(ValueError):
+    """A UPN given to a command that is not one (NOT_A_UPN), or names no pupil held."""
+
 
 def normalise_upn(raw: str) -> str:
     """The UPN as stored: upper-case, with all spaces removed."""
@@ -46,3 +55,11 @@ def is_valid_upn(upn: str) -> bool:
         return check_letter(upn) == upn[0]
     except ValueError:
         return False
+
+
+def checked_upn(raw: str) -> str:
+    """The UPN as stored, from what was typed; UpnProblem(NOT_A_UPN) when it is not one."""
+    upn = normalise_upn(raw)
+    if not is_valid_upn(upn):
+        raise UpnProblem(NOT_A_UPN)
+    return upn

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.domain import rights as rules
-from bot.domain.upn import is_valid_upn, normalise_upn
+from bot.domain.upn import NOT_HELD, UpnProblem, checked_upn
 from bot.storage import audit, sharing
 from bot.storage.db import Conn, row_lock
 
@@ -117,12 +117,13 @@ def _request(row: Any) -> RightsRequest:
 
 
 async def _pupil_id(conn: Conn, upn: str) -> int:
-    wanted = normalise_upn(upn)
-    if not is_valid_upn(wanted):
-        raise RightsProblem("that is not a valid UPN")
+    try:
+        wanted = checked_upn(upn)
+    except UpnProblem as problem:
+        raise RightsProblem(str(problem)) from None
     pupil_id = await conn.fetchval("SELECT id FROM pupils WHERE upn = ?", (wanted,))
     if pupil_id is None:
-        raise RightsProblem("no pupil with that UPN is held")
+        raise RightsProblem(NOT_HELD)
     return int(pupil_id)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from bot.domain.attendance import Tally
 from bot.domain.dates import academic_year_bounds, academic_year_of
 from bot.domain.retention import one_calendar_month_after
-from bot.domain.upn import is_valid_upn, normalise_upn
+from bot.domain.upn import NOT_HELD, UpnProblem, checked_upn, normalise_upn
 from bot.domain.visits import ABSENCE_REASONS, ACTIONS, CONTACT_OUTCOMES, VISIT_TYPES, label_of
 from bot.files import os_reason, write_private
 from bot.settings import Settings
@@ -83,9 +83,10 @@ async def export_subject_access(db: Database, settings: Settings, upn: str, *, a
     command line, run by an administrator on the server, passes None. `out` names the
     file (default: a new file in EWO_EXPORT_DIR); an existing file needs `force`.
     """
-    wanted = normalise_upn(upn)
-    if not is_valid_upn(wanted):
-        raise SubjectAccessProblem("that is not a valid UPN")
+    try:
+        wanted = checked_upn(upn)
+    except UpnProblem as problem:
+        raise SubjectAccessProblem(str(problem)) from None
     if out is not None:
         try:
             _check_out(out, force=force)
@@ -101,7 +102,7 @@ async def export_subject_access(db: Database, settings: Settings, upn: str, *, a
             "SELECT p.*, s.name AS school_name FROM pupils p"
             " JOIN schools s ON s.urn = p.school_urn WHERE p.upn = ?", (wanted,))
         if pupil is None:
-            raise SubjectAccessProblem("no pupil with that UPN is held")
+            raise SubjectAccessProblem(NOT_HELD)
         path = out or _default_path(settings, pupil["case_ref"], local)
         request_id = await conn.insert(
             "INSERT INTO subject_access_requests (pupil_ref, received, due, export_file,"

@@ -179,3 +179,18 @@ def test_a_long_statement_is_refused_without_reading_it_all(
     result = _decide_with(records, statement)
     assert (result.code, result.err) == (
         1, "the statement is more than 4,000 characters; at most 4,000\n")
+
+
+UPN_COMMANDS = [["requests", "add", "{upn}", "--kind", "access"], ["requests", "lift", "{upn}"],
+                ["sar", "{upn}"], ["audit", "show", "--upn", "{upn}"]]
+
+
+@pytest.mark.parametrize("argv", UPN_COMMANDS)
+@pytest.mark.parametrize(("typed", "reason"), [
+    ("X1", "that is not a valid UPN"),
+    (upn(1)[:-1] + ("1" if upn(1)[-1] != "1" else "2"), "that is not a valid UPN"),
+    (upn(42), "no pupil with that UPN is held")])
+def test_every_command_taking_a_upn_says_alike_why_it_is_refused(
+        records: Records, argv: list[str], typed: str, reason: str) -> None:
+    result = records(*(typed if word == "{upn}" else word for word in argv))
+    assert (result.code, result.err, result.out) == (1, reason + "\n", "")
