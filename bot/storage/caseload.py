@@ -7,8 +7,8 @@ whole team's summary is five statements, however many officers and pupils it has
 Definitions (shared/spec/PRODUCT.md, `/caseload`):
 - a visit that a correction superseded does not count anywhere;
 - a pupil's open follow-up is the follow-up of the visit saved last for them (as /due
-  and the card read it): the next visit saved closes it; it is overdue when dated
-  before today;
+  and the card read it, a correction in the place of the visit it corrects): the next
+  visit saved closes it; it is overdue when dated before today;
 - a pupil is not visited for 28 days when their latest visit date (a visit by anyone),
   or their allocation when never visited, is 28 or more days before today;
 - visits in the last 28 days are those an officer recorded, dated today or in the
@@ -42,6 +42,7 @@ from bot.storage import pathway
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
 from bot.storage.rights import RESTRICTED_SQL
+from bot.storage.visits import LATEST_FIRST
 
 _DIGEST_WEEK_KEY = "caseload_digest_week"
 
@@ -53,7 +54,7 @@ _PUPILS_SQL = f"""
         SELECT v.pupil_id, v.follow_up,
                MAX(v.visit_date) OVER (PARTITION BY v.pupil_id) AS last_visit,
                ROW_NUMBER() OVER (PARTITION BY v.pupil_id
-                                  ORDER BY v.saved_at DESC, v.id DESC) AS n
+                                  ORDER BY {LATEST_FIRST}) AS n
         FROM visits v
         JOIN allocations a ON a.pupil_id = v.pupil_id
         JOIN officers o ON o.id = a.officer_id

@@ -680,12 +680,14 @@ async def apply_visits(
             for r in found
         )
     new = [(p, o, row) for p, o, row in rows if _visit_key(p, o, row) not in held]
+    saved_at = stamp(now)  # and placed there: an imported visit corrects nothing
     await conn.executemany(
         "INSERT INTO visits (pupil_id, officer_id, visit_date, type, contact, reason, action,"
-        " follow_up, notes, source, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'import', ?)",
+        " follow_up, notes, source, saved_at, placed_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'import', ?, ?)",
         (
             (pupil, officer, row.date.isoformat(), row.type, row.outcome, row.reason,
-             row.action, _iso(row.follow_up), row.notes, stamp(now))
+             row.action, _iso(row.follow_up), row.notes, saved_at, saved_at)
             for pupil, officer, row in new
         ),
     )  # fmt: skip

@@ -28,6 +28,7 @@ from bot.storage import audit
 from bot.storage.db import Conn, quick
 from bot.storage.officers import Officer
 from bot.storage.rights import RESTRICTED_SQL, STATEMENT_SQL, Restricted
+from bot.storage.visits import LATEST_FIRST
 
 OWN = "own"
 SUPERVISION = "supervision"
@@ -405,7 +406,7 @@ async def pupil_card(conn: Conn, officer: Officer, pupil_id: int, *, today: date
          " COALESCE(st.unauthorised, 0) AS unauthorised,"
          " COALESCE(st.lates_l, 0) AS lates_l, COALESCE(st.lates_u, 0) AS lates_u,"
          " (SELECT v.follow_up FROM visits v WHERE v.pupil_id = p.id AND "
-         f"   {_CURRENT_VISIT} ORDER BY v.saved_at DESC, v.id DESC LIMIT 1) AS follow_up,"
+         f"   {_CURRENT_VISIT} ORDER BY {LATEST_FIRST} LIMIT 1) AS follow_up,"
          f" {STATEMENT_SQL.format(pupil='p.id')} AS statement"
          f" {_SUMMARY_FROM} WHERE p.id = :pupil AND {where}", params),
         # Counted in SQL: a few rows back instead of one per session.

@@ -463,6 +463,22 @@ MIGRATIONS: tuple[str, ...] = (
         at TEXT NOT NULL
     );
     """,
+    # 3: where each visit stands in the order visits were saved. A correction takes the
+    # place of the visit it corrects, so correcting an older visit never reopens the
+    # follow-up a later visit closed (bot/storage/visits.py LATEST_FIRST).
+    """
+    -- The saved_at of the first visit of its chain of corrections (a visit that corrects
+    -- nothing: its own). Stored, as chains have no bound and the card reads it. Nullable
+    -- only because SQLite adds no NOT NULL column without a default: NULL, which nothing
+    -- writes, reads as the visit's own saved_at.
+    ALTER TABLE visits ADD COLUMN placed_at TEXT;
+    WITH RECURSIVE placed (id, placed_at) AS (
+        SELECT id, saved_at FROM visits WHERE supersedes IS NULL
+        UNION ALL
+        SELECT v.id, placed.placed_at FROM visits v JOIN placed ON v.supersedes = placed.id
+    )
+    UPDATE visits SET placed_at = placed.placed_at FROM placed WHERE placed.id = visits.id;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -493,6 +493,17 @@ CREATE TABLE send_rates (
     at TEXT COLLATE "C" NOT NULL
 );
 """,
+    # 3: where each visit stands in the order visits were saved (a correction: where the
+    # first visit of its chain stood), back-filled through every chain of corrections
+    """
+ALTER TABLE visits ADD COLUMN placed_at TEXT COLLATE "C";
+WITH RECURSIVE placed (id, placed_at) AS (
+    SELECT id, saved_at FROM visits WHERE supersedes IS NULL
+    UNION ALL
+    SELECT v.id, placed.placed_at FROM visits v JOIN placed ON v.supersedes = placed.id
+)
+UPDATE visits SET placed_at = placed.placed_at FROM placed WHERE placed.id = visits.id;
+""",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

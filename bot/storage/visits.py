@@ -1,8 +1,10 @@
 """Visits recorded in the chat: saving a finished draft, follow-ups due, corrections.
 
 Visits are never edited: a correction is a new row whose `supersedes` names the old
-one. A visit saved from a draft carries the draft's token, so a double-tapped Save
-(or two processes racing) records one visit. Every read takes the requesting officer
+one, standing where the old one stood in the order visits were saved (`placed_at`),
+so correcting an older visit never reopens the follow-up a later one closed. A visit
+saved from a draft carries the draft's token, so a double-tapped Save (or two
+processes racing) records one visit. Every read takes the requesting officer
 and returns only that officer's own allocated pupils: visits are recorded for one's
 own caseload only, even by a supervisor.
 """
@@ -22,6 +24,16 @@ from bot.storage.officers import Officer
 # A visit is current unless a later entry supersedes it.
 _CURRENT = ("NOT EXISTS (SELECT 1 FROM visits c"
             " WHERE c.pupil_id = v.pupil_id AND c.supersedes = v.id)")
+
+# Visits (as `v`) latest first in the order they were saved, a correction in the place
+# of the visit it corrects (placed_at: its chain's first saved_at), so correcting an
+# older visit never reopens the follow-up a later visit closed. /due, the card and
+# /caseload all pick the pupil's latest current visit by it.
+LATEST_FIRST = "COALESCE(v.placed_at, v.saved_at) DESC, v.saved_at DESC, v.id DESC"
+
+# Where a new visit stands: where the visit it corrects stood, else at its own saving.
+_PLACED_AT = ("COALESCE((SELECT COALESCE(o.placed_at, o.saved_at) FROM visits o"
+              " WHERE o.id = ?), ?)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,14 +142,15 @@ async def record_visit(conn: Conn, officer: Officer, visit: NewVisit, *, draft_t
 
     The caller checks the allocation in the same transaction and ends the draft.
     """
+    saved_at = stamp(now)
     return await conn.fetchval(  # type: ignore[no-any-return]
         "INSERT INTO visits (pupil_id, officer_id, visit_date, type, contact, reason, action,"
-        " follow_up, notes, supersedes, source, saved_at, draft_token)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'chat', ?, ?)"
+        " follow_up, notes, supersedes, source, saved_at, placed_at, draft_token)"
+        f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'chat', ?, {_PLACED_AT}, ?)"
         " ON CONFLICT (draft_token) DO NOTHING RETURNING id",
         (visit.pupil_id, officer.id, visit.visit_date.isoformat(), visit.type, visit.contact,
          visit.reason, visit.action, _iso(visit.follow_up), visit.notes, visit.supersedes,
-         stamp(now), draft_token))
+         saved_at, visit.supersedes, saved_at, draft_token))
 
 
 async def saved_from_draft(conn: Conn, draft_token: str) -> bool:
@@ -165,7 +178,8 @@ async def open_follow_ups(conn: Conn, officer: Officer, *, today: date) -> list[
     """The officer's own pupils whose follow-up is dated `today` or earlier, oldest first.
 
     A follow-up is the one set by the pupil's latest current visit (by the order they
-    were saved, as the card shows it), so the next visit saved closes it.
+    were saved, a correction in its visit's place: LATEST_FIRST, as the card reads it),
+    so the next visit saved closes it.
     """
     if not _records_visits(officer):
         return []
@@ -177,7 +191,7 @@ async def open_follow_ups(conn: Conn, officer: Officer, *, today: date) -> list[
         " JOIN schools s ON s.urn = p.school_urn"
         " JOIN visits latest ON latest.id = ("
         "   SELECT v.id FROM visits v WHERE v.pupil_id = a.pupil_id AND "
-        f"  {_CURRENT} ORDER BY v.saved_at DESC, v.id DESC LIMIT 1)"
+        f"  {_CURRENT} ORDER BY {LATEST_FIRST} LIMIT 1)"
         " WHERE a.officer_id = ? AND latest.follow_up IS NOT NULL AND latest.follow_up <= ?"
         " ORDER BY latest.follow_up, p.case_ref", (officer.id, today.isoformat()))
     return [FollowUp(row["id"], row["case_ref"], row["first_name"], row["last_name"],

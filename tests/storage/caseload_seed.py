@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.text import search_key
 from bot.storage.db import Conn, stamp
+from tests.storage.pupil_rows import PLACED_AT
 
 LONDON = ZoneInfo("Europe/London")
 SCHOOL_URN = "100001"
@@ -66,10 +67,11 @@ async def visit(conn: Conn, *, pupil_id: int, officer_id: int, on: date,
                 saved: date | None = None) -> int:
     return await conn.insert(
         "INSERT INTO visits (pupil_id, officer_id, visit_date, type, contact, follow_up,"
-        " supersedes, saved_at) VALUES (?, ?, ?, 'home_visit', 'child_seen', ?, ?, ?)",
+        " supersedes, saved_at, placed_at)"
+        f" VALUES (?, ?, ?, 'home_visit', 'child_seen', ?, ?, ?, {PLACED_AT})",
         (pupil_id, officer_id, on.isoformat(),
          None if follow_up is None else follow_up.isoformat(), supersedes,
-         moment(saved or on)))
+         moment(saved or on), supersedes, moment(saved or on)))
 
 
 async def outbox_row(conn: Conn, *, audience: str, status: str = "undelivered",

@@ -17,6 +17,11 @@ TODAY = date(2026, 11, 25)
 YEAR_END = YearEnd(8, 31)
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
+# Where a visit stands in the saved order, as bot/storage/visits.py places it: a
+# correction where the visit it corrects stood, else at its own saving.
+PLACED_AT = ("COALESCE((SELECT COALESCE(o.placed_at, o.saved_at) FROM visits o"
+             " WHERE o.id = ?), ?)")
+
 
 class Service:
     """A tiny service written straight into the tables the imports fill."""
@@ -94,6 +99,8 @@ class Service:
                     supersedes: int | None = None, saved: datetime = NOW) -> int:
         return await self.conn.insert(
             "INSERT INTO visits (pupil_id, officer_id, visit_date, type, contact, follow_up,"
-            " supersedes, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " supersedes, saved_at, placed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+            f" {PLACED_AT})",
             (pupil_id, officer.id, day.isoformat(), type_, contact,
-             follow_up.isoformat() if follow_up else None, supersedes, stamp(saved)))
+             follow_up.isoformat() if follow_up else None, supersedes, stamp(saved),
+             supersedes, stamp(saved)))

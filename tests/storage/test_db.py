@@ -66,11 +66,12 @@ async def test_newer_schema_is_refused(settings: Settings) -> None:
 @pytest.mark.sqlite_only("PRAGMA user_version")
 async def test_a_database_at_schema_1_is_brought_up_to_date_keeping_its_rows(
         settings: Settings) -> None:
-    """Opening a service an earlier release created (schema 1: all but the send rates)
-    runs the later migrations and loses nothing."""
+    """Opening a service an earlier release created (schema 1: all but the send rates
+    and where visits stand) runs the later migrations and loses nothing."""
     await (await Database.open(settings)).close()
     raw = sqlite3.connect(settings.database)
     raw.execute("DROP TABLE send_rates")
+    raw.execute("ALTER TABLE visits DROP COLUMN placed_at")
     raw.execute("INSERT INTO instances (instance, seen) VALUES ('web-1', 'then')")
     raw.execute("PRAGMA user_version = 1")
     raw.commit()
@@ -81,6 +82,51 @@ async def test_a_database_at_schema_1_is_brought_up_to_date_keeping_its_rows(
         assert await db.read(lambda conn: conn.fetchval("SELECT instance FROM instances")) \
             == "web-1"
         assert await db.read(lambda conn: conn.fetchval("SELECT count(*) FROM send_rates")) == 0
+    finally:
+        await db.close()
+
+
+# A pupil's visits as a release before schema 3 kept them: A, B, then A corrected and
+# the correction corrected. Plain SQL that both dialects take.
+CORRECTION_CHAIN = (
+    "INSERT INTO schools (urn, name) VALUES ('100001', 'Hillside Primary')",
+    "INSERT INTO officers (id, ref, name, role, created_at)"
+    " VALUES (1, 'EWO1', 'Ann Officer', 'officer', '2026-09-01T00:00:00+00:00')",
+    "INSERT INTO pupils (id, upn, case_ref, first_name, last_name, search_first, search_last,"
+    " date_of_birth, year_group, school_urn, first_imported, last_imported)"
+    " VALUES (1, 'A123456789012', 'C00001', 'Amy', 'Hughes', 'amy', 'hughes', '2016-05-01',"
+    " '5', '100001', '2026-09-01', '2026-09-01')",
+    "INSERT INTO visits (id, pupil_id, officer_id, visit_date, type, follow_up, supersedes,"
+    " saved_at) VALUES"
+    " (1, 1, 1, '2026-11-16', 'home', '2026-11-23', NULL, '2026-11-16T09:00:00+00:00'),"
+    " (2, 1, 1, '2026-11-18', 'home', NULL, NULL, '2026-11-18T09:00:00+00:00'),"
+    " (3, 1, 1, '2026-11-16', 'home', '2026-11-23', 1, '2026-11-19T09:00:00+00:00'),"
+    " (4, 1, 1, '2026-11-16', 'home', '2026-11-23', 3, '2026-11-21T09:00:00+00:00')",
+)
+# Where schema 3 places them: each correction where A stood, so B stays the latest.
+CHAIN_PLACED = [(1, "2026-11-16T09:00:00+00:00"), (2, "2026-11-18T09:00:00+00:00"),
+                (3, "2026-11-16T09:00:00+00:00"), (4, "2026-11-16T09:00:00+00:00")]
+
+
+@pytest.mark.sqlite_only("PRAGMA user_version")
+async def test_a_database_at_schema_2_places_its_corrections_where_their_visits_stood(
+        settings: Settings) -> None:
+    """Schema 3 back-fills where each visit stands in the saved order, through every
+    chain of corrections, on a service an earlier release created."""
+    await (await Database.open(settings)).close()
+    raw = sqlite3.connect(settings.database)
+    raw.execute("ALTER TABLE visits DROP COLUMN placed_at")
+    for statement in CORRECTION_CHAIN:
+        raw.execute(statement)
+    raw.execute("PRAGMA user_version = 2")
+    raw.commit()
+    raw.close()
+    db = await Database.open(settings)
+    try:
+        assert await db.read(lambda conn: conn.fetchval("PRAGMA user_version")) == SCHEMA_VERSION
+        placed = await db.read(lambda conn: conn.fetchall(
+            "SELECT id, placed_at FROM visits ORDER BY id"))
+        assert [tuple(row) for row in placed] == CHAIN_PLACED
     finally:
         await db.close()
 

@@ -15,6 +15,7 @@ from bot.storage import schema, schema_postgres
 from bot.storage.db import DatabaseError
 from bot.storage.postgres import PgConn, PostgresDatabase, migrate
 from tests.pg import Cluster, settings_for
+from tests.storage.test_db import CHAIN_PLACED, CORRECTION_CHAIN
 from tests.storage.test_postgres import NOW, add_pupil, add_school
 
 # What each dialect calls SQLite's two storage classes the schema uses.
@@ -185,6 +186,25 @@ async def test_a_database_at_schema_1_is_brought_up_to_date_keeping_its_rows(
         assert await cursor.fetchall() == [("web-1",)]
         cursor = await raw.execute("SELECT count(*) FROM send_rates")
         assert await cursor.fetchall() == [(0,)]
+
+
+async def test_a_database_at_schema_2_places_its_corrections_where_their_visits_stood(
+        pg_empty_url: str) -> None:
+    """Schema 3 back-fills where each visit stands in the saved order, through every
+    chain of corrections (as on SQLite: tests/storage/test_db.py)."""
+    async with await psycopg.AsyncConnection.connect(pg_empty_url, autocommit=True) as raw:
+        for script in schema_postgres.MIGRATIONS[:2]:
+            await raw.execute(script.encode())
+        await raw.execute(f"CREATE TABLE {schema_postgres.VERSION_TABLE} ("
+                          " singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),"
+                          " version INTEGER NOT NULL)")
+        await raw.execute(f"INSERT INTO {schema_postgres.VERSION_TABLE} (version) VALUES (2)")
+        for statement in CORRECTION_CHAIN:
+            await raw.execute(statement.encode())
+        assert await migrate(raw) == 2
+        assert await migrate(raw) == schema_postgres.SCHEMA_VERSION
+        cursor = await raw.execute("SELECT id, placed_at FROM visits ORDER BY id")
+        assert await cursor.fetchall() == CHAIN_PLACED
 
 
 async def test_opening_without_create_refuses_a_database_without_the_schema(
