@@ -5,7 +5,8 @@ EWO_DBS_RECHECK_MONTHS after it was made (0: never). A date never recorded count
 lapsed GRACE_DAYS after the person was added, or after the upgrade that brought this
 feature for people added before it, so an upgrade never locks a working service out
 overnight. Reminders go REMIND_DAYS before a lapse and on the day; while a date is
-unrecorded, daily.
+unrecorded, daily. A reminder day on which the daily check did not run (the bot was
+down) is reminded at the next check, up to CATCH_UP_DAYS late.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.domain.rights import months_after
 MODES = ("enforce", "warn", "off")
 GRACE_DAYS = 30
 REMIND_DAYS = 30
+CATCH_UP_DAYS = 7  # a reminder day missed while the daily check did not run goes this late
 CURRENT, DUE, LAPSED, UNRECORDED = "current", "due", "lapsed", "unrecorded"
 
 
@@ -62,11 +64,17 @@ class Item:
     def remind_today(self, today: date) -> bool:
         """Whether today is a reminder day: REMIND_DAYS before, on the day, or any day
         while the date is unrecorded and not yet counted as lapsed."""
+        return self.remind_since(today - timedelta(days=1), today)
+
+    def remind_since(self, told: date, today: date) -> bool:
+        """Whether a reminder day lies after `told` (the last day reminders went) and up
+        to today: a reminder day missed while nothing ran is not lost."""
         if self.lapses is None:
             return False
         if self.state == UNRECORDED:
             return True
-        return self.lapses in (today, today + timedelta(days=REMIND_DAYS))
+        return any(told < day <= today
+                   for day in (self.lapses, self.lapses - timedelta(days=REMIND_DAYS)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.domain import compliance as rules
@@ -245,14 +245,18 @@ class Reminder:
     line: str
 
 
-async def due_reminders(conn: Conn, today: date, policy: rules.Rules) -> list[Reminder]:
-    """Today's reminders: an officer's go to their supervisor; a supervisor's or a
+async def due_reminders(conn: Conn, today: date, policy: rules.Rules, *,
+                        told: date | None = None) -> list[Reminder]:
+    """Today's reminders, and those of the days since `told` (the last day reminders
+    went; None: today's only): an officer's go to their supervisor; a supervisor's or a
     controller's (or an officer without a supervisor's) to every controller."""
     since = await _since(conn)
+    after = today - timedelta(days=1) if told is None else max(
+        told, today - timedelta(days=rules.CATCH_UP_DAYS))
     found = []
     for row in await conn.fetchall(f"{_ROWS} WHERE o.status = 'active' ORDER BY o.ref"):
         items = [item for item in _assess(row, since, today, policy).items
-                 if item.remind_today(today)]
+                 if item.remind_since(after, today)]
         if not items:
             continue
         audience = (f"supervisor_of:{row['id']}"
@@ -265,7 +269,8 @@ async def due_reminders(conn: Conn, today: date, policy: rules.Rules) -> list[Re
 async def queue_reminders(conn: Conn, settings: Settings, now: datetime, *,
                           not_before: datetime | None = None) -> int:
     """The daily check's compliance reminders, once a day, through the outbox: one
-    message per audience. None when EWO_COMPLIANCE is off. Returns messages queued."""
+    message per audience, with the reminder days missed since the last day told (the
+    bot was down). None when EWO_COMPLIANCE is off. Returns messages queued."""
     today = now.astimezone(settings.timezone).date()
     await record_since(conn, today)
     if settings.compliance == "off":
@@ -277,7 +282,7 @@ async def queue_reminders(conn: Conn, settings: Settings, now: datetime, *,
                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                        (REMINDED_KEY, today.isoformat()))
     by_audience: dict[str, list[str]] = {}
-    for reminder in await due_reminders(conn, today, rules_of(settings)):
+    for reminder in await due_reminders(conn, today, rules_of(settings), told=_day(told)):
         by_audience.setdefault(reminder.audience, []).append(reminder.line)
     for audience, lines in by_audience.items():
         text = "\n".join([f"DBS checks and training due or lapsed ({today:%d/%m/%Y}):",

@@ -279,3 +279,32 @@ async def test_compliance_reminders_thirty_days_before_and_on_the_day_once_a_day
     assert sent[2][1].splitlines()[1:] == [
         to_controllers[1],
         "Record new dates with `ewobot officers compliance`."]
+
+
+async def test_compliance_reminders_missed_while_down_go_at_the_next_check(
+        db: Database, settings: Settings) -> None:
+    settings = settings.model_copy(update={"compliance": "warn"})
+    seed = Seed(db)
+    await seed.officer("DPO1", "controller")
+    supervisor = await seed.officer("SUP1", "supervisor")
+    officer = await seed.officer("EWO1", supervisor="SUP1")
+    async with held_write(db) as conn:
+        await compliance.record_since(conn, date(2026, 1, 1))
+        await compliance.set_dates(conn, supervisor, dbs=date(2025, 1, 1),
+                                   training=date(2026, 6, 1), actor="os:admin", now=NOW)
+        # Training lapses on Saturday 21/11/2026; its thirty-day reminder was 22/10/2026.
+        await compliance.set_dates(conn, officer, dbs=date(2025, 1, 1),
+                                   training=date(2025, 11, 21), actor="os:admin", now=NOW)
+    await run_retention_check(db, settings, at(2026, 10, 20))
+    # The bot is down from 21/10 to 23/10 and over the weekend of 21/11.
+    await run_retention_check(db, settings, at(2026, 10, 24))
+    await run_retention_check(db, settings, at(2026, 11, 20))
+    await run_retention_check(db, settings, at(2026, 11, 23))
+    sent = [(audience, text.splitlines()[1]) for audience, text in await compliance_reminders(db)
+            if audience == f"supervisor_of:{officer.id}"]
+    assert sent == [(f"supervisor_of:{officer.id}", "EWO1: training 21/11/2025 (due 21/11/2026)"),
+                    (f"supervisor_of:{officer.id}", "EWO1: training lapsed 21/11/2026")]
+    # A day told already is not told again.
+    await run_retention_check(db, settings, at(2026, 11, 24))
+    assert len([a for a, _ in await compliance_reminders(db)
+                if a == f"supervisor_of:{officer.id}"]) == 2
