@@ -4,7 +4,8 @@ sharing decisions), in one snapshot; and the audit entry for each report made.
 
 Only current entries count: a correction replaces the entry it supersedes, by the same
 rules the case view reads them with (bot/storage/pathway.py, bot/storage/sharing.py).
-A typed recipient's name is never read: the school sees "Other"."""
+A typed recipient's name is never read: the school sees "Other". A restricted record
+(CASEWORK.md §3: stored and nothing else) is not referred: it is left out of every figure."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from bot.domain.school_report import (
 )
 from bot.domain.text import pupil_name
 from bot.domain.visits import CONTACT_OUTCOMES, VISIT_TYPES, label_of
-from bot.storage import audit
+from bot.storage import audit, rights
 from bot.storage.db import Conn
 from bot.storage.pathway import _CURRENT_OUTCOME, _CURRENT_STEP, Stage
 from bot.storage.sharing import _CURRENT as _CURRENT_SHARING
@@ -94,7 +95,8 @@ async def _referred(conn: Conn, urn: str, period: Period) -> list[ReferredRow]:
         " p.year_group, p.case_ref"
         " FROM allocation_history h JOIN pupils p ON p.id = h.pupil_id"
         " JOIN officers o ON o.id = h.officer_id"
-        " WHERE p.school_urn = ? AND h.started <= ? AND (h.ended IS NULL OR h.ended >= ?)",
+        " WHERE p.school_urn = ? AND h.started <= ? AND (h.ended IS NULL OR h.ended >= ?)"
+        f" AND NOT {rights.RESTRICTED_SQL.format(pupil='p.id')}",
         (urn, period.end.isoformat(), period.start.isoformat()))
     spans: defaultdict[int, list[Allocation]] = defaultdict(list)
     pupils = {}

@@ -459,3 +459,23 @@ async def test_the_same_casework_figures_on_postgresql(pg_service: Service) -> N
             } == {"School": (1, 0), "School nurse or health": (1, 0), "Police": (0, 1),
                   "Other": (1, 1)}
     assert [pupil.stage for pupil in report.pupils] == ["Enforcement"]
+
+
+async def test_a_restricted_record_is_left_out_of_the_report(service: Service) -> None:
+    """CASEWORK.md §3: a restricted record is stored and nothing else; a report handed to
+    the school is processing it (its name, attendance and stage disclosed)."""
+    from bot.storage import rights
+
+    whole_term = Period(date(2025, 9, 1), TODAY)
+    async def _restrict(conn: Conn) -> None:
+        await rights.add(conn, PUPILS["before"][0], "restriction", TODAY, actor=ACTOR,
+                         now=at(TODAY))
+    await service.db.write(_restrict)
+
+    report = await report_of(service, HILLSIDE, whole_term)
+
+    assert [p.name for p in report.pupils] == ["Amelia Hughes"]
+    assert report.headline.referred == 1
+    assert report.interventions.visits == 3  # Oscar's phone call is not counted
+    assert report.headline.now == report.pupils[0].now
+    assert sum(tally.possible for _, tally in report.weeks) == report.pupils[0].now.possible
