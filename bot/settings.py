@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.domain.dates import QuietHours, YearEnd, parse_quiet_days, parse_weekly
+from bot.domain.dates import WEEKDAYS, QuietHours, YearEnd, parse_quiet_days, parse_weekly
 from bot.files import os_reason
 
 # Shipped defaults live beside the package, never relative to the working directory.
@@ -265,9 +265,13 @@ class Settings(BaseSettings):
         if isinstance(value, frozenset):
             return value
         try:
-            return parse_quiet_days(str(value))
+            days = parse_quiet_days(str(value))
         except ValueError as exc:
             raise ValueError("expected day names like SAT,SUN, or empty for none") from exc
+        if len(days) == len(WEEKDAYS):
+            raise ValueError("every day is quiet, so no pushed message could ever be sent;"
+                             " leave at least one day out")
+        return days
 
     @field_validator("retention_check_time", mode="before")
     @classmethod

@@ -63,6 +63,8 @@ def test_dotenv_is_read_after_the_environment(monkeypatch: pytest.MonkeyPatch,
         ("EWO_ACADEMIC_YEAR_END", "02-29", "EWO_ACADEMIC_YEAR_END:"),
         ("EWO_QUIET_HOURS", "8pm-7am", "EWO_QUIET_HOURS:"),
         ("EWO_QUIET_DAYS", "SAT,FUNDAY", "EWO_QUIET_DAYS:"),
+        # Every day quiet: nothing pushed could ever go (and the retention check failed).
+        ("EWO_QUIET_DAYS", "MON,TUE,WED,THU,FRI,SAT,SUN", "EWO_QUIET_DAYS:"),
         ("EWO_CASELOAD_DIGEST", "MONDAY", "EWO_CASELOAD_DIGEST:"),
         ("EWO_SENSITIVE_MESSAGE_MINUTES", "3000", "EWO_SENSITIVE_MESSAGE_MINUTES:"),
     ],
