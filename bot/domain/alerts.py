@@ -60,6 +60,9 @@ class AlertLine:
     rule: Rule
     attended: int
     possible: int
+    # The academic year the figure is of (`2025/26`) when that year had ended before the
+    # alert could be queued (its pupil unallocated until then); None: this year's.
+    past_year: str | None = None
 
     @property
     def button(self) -> list[str]:
@@ -68,12 +71,19 @@ class AlertLine:
     def as_json(self) -> dict[str, Any]:
         return {"pupil_id": self.pupil_id, "case_ref": self.case_ref,
                 "initials": self.initials, "school": self.school, "rule": self.rule.value,
-                "attended": self.attended, "possible": self.possible}
+                "attended": self.attended, "possible": self.possible,
+                "past_year": self.past_year}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AlertLine:
         return cls(data["pupil_id"], data["case_ref"], data["initials"], data["school"],
-                   Rule(data["rule"]), data["attended"], data["possible"])
+                   Rule(data["rule"]), data["attended"], data["possible"],
+                   data.get("past_year"))
+
+
+def year_label(academic_year: int) -> str:
+    """The academic year ending in calendar year `academic_year`, as `2025/26`."""
+    return f"{academic_year - 1}/{academic_year % 100:02d}"
 
 
 def digest_payload(title: str, lines: Sequence[AlertLine]) -> dict[str, Any]:
@@ -118,19 +128,27 @@ def _written_again(payload: dict[str, Any], lines: list[AlertLine]) -> dict[str,
 
 def pupil_lines(alerts: Sequence[AlertLine]) -> list[str]:
     """One pupil's lines in a digest, a line per alert (most urgent first), each with
-    the attendance figure this year of the latest import (the most sessions)."""
-    latest = max(alerts, key=lambda alert: alert.possible)
-    figure = percent_text(latest.attended, latest.possible)
-    return [f"• {alert.case_ref} {alert.initials}, {alert.school}: {RULE_LABELS[alert.rule]}, "
-            f"{figure} this year" for alert in alerts]
+    the attendance figure this year of the latest import (the most sessions); an alert
+    of a year that has ended says which year its figure is of."""
+    lines = []
+    for alert in alerts:
+        latest = max((other for other in alerts if other.past_year == alert.past_year),
+                     key=lambda other: other.possible)
+        figure = percent_text(latest.attended, latest.possible)
+        when = "this year" if alert.past_year is None else f"in {alert.past_year}"
+        lines.append(f"• {alert.case_ref} {alert.initials}, {alert.school}: "
+                     f"{RULE_LABELS[alert.rule]}, {figure} {when}")
+    return lines
 
 
 def _by_pupil(lines: Sequence[AlertLine]) -> list[list[AlertLine]]:
     """Alerts grouped per pupil, most urgent first within a pupil, the pupil with the
     most urgent alert first."""
     groups: dict[int, list[AlertLine]] = {}
-    # The same rule twice (alerts waiting from two imports) is one line.
-    for line in sorted(lines, key=lambda line: (RULE_ORDER.index(line.rule), line.case_ref)):
+    # The same rule twice (alerts waiting from two imports) is one line: this year's,
+    # when one is of a year that has ended.
+    for line in sorted(lines, key=lambda line: (RULE_ORDER.index(line.rule), line.case_ref,
+                                                line.past_year is not None)):
         group = groups.setdefault(line.pupil_id, [])
         if all(alert.rule is not line.rule for alert in group):
             group.append(line)

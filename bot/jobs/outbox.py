@@ -84,9 +84,10 @@ def _lock(application: Application[Any, Any, Any, Any, Any, Any]) -> asyncio.Loc
 
 
 async def _deliver(context: ContextTypes.DEFAULT_TYPE, svc: Any) -> None:
-    if not await outbox_cases.prepare_round(svc.db, svc.clock.now()):
-        return
     settings = svc.settings
+    if not await outbox_cases.prepare_round(svc.db, svc.clock.now(),
+                                            settings.academic_year_end):
+        return
     holder = settings.instance_name
     for _ in range(MAX_ROUNDS):
         now = svc.clock.now()

@@ -124,7 +124,7 @@ async def evaluate_import(conn: Conn, pupil_ids: Collection[int], *, settings: S
         await _record_alerts(conn, fresh, year, now, actor)
         evaluated += len(eligible)
         created += len(fresh)
-    messages = await queue_waiting(conn, now) if created else 0
+    messages = await queue_waiting(conn, now, academic_year=year) if created else 0
     return Evaluation(evaluated, created, messages)
 
 
@@ -414,7 +414,7 @@ class _Waiting:
 QUEUE_LOCK = "alerts.queue"
 
 
-async def queue_waiting(conn: Conn, now: datetime) -> int:
+async def queue_waiting(conn: Conn, now: datetime, *, academic_year: int) -> int:
     """Put every waiting alert of an allocated pupil into outbox messages: one per
     officer (all their alerts) and, for severe and continuous absence, one copy for
     that officer's supervisor. Returns the number of messages queued. An alert whose
@@ -422,9 +422,12 @@ async def queue_waiting(conn: Conn, now: datetime) -> int:
     stored and nothing else), and does not wait either.
 
     What waits is read, then queued and marked: an import and the delivery round (on
-    any instance) take turns (`QUEUE_LOCK`), so an alert is never queued by both."""
+    any instance) take turns (`QUEUE_LOCK`), so an alert is never queued by both.
+
+    An alert of an academic year before `academic_year` (this one), its pupil allocated
+    only since, says which year its figure is of."""
     await conn.lock(QUEUE_LOCK)
-    waiting = await _waiting_alerts(conn)
+    waiting = await _waiting_alerts(conn, academic_year)
     by_officer: defaultdict[int, list[_Waiting]] = defaultdict(list)
     for alert in waiting:
         if not alert.restricted:
@@ -523,9 +526,12 @@ async def _narrow(conn: Conn, outbox_id: int, pupil_ids: list[int], now: datetim
                                "withdrawn": payload is None})
 
 
-async def _waiting_alerts(conn: Conn) -> list[_Waiting]:
+async def _waiting_alerts(conn: Conn, year: int) -> list[_Waiting]:
+    """The alerts waiting to be queued whose pupil is allocated; `year` is this academic
+    year (an alert of an earlier one is labelled with its own)."""
     rows = await conn.fetchall(
-        "SELECT a.id, a.pupil_id, a.rule, a.attended, a.possible, p.case_ref, p.first_name,"
+        "SELECT a.id, a.pupil_id, a.rule, a.attended, a.possible, a.academic_year,"
+        " p.case_ref, p.first_name,"
         " p.last_name, s.name AS school, o.id AS officer_id, o.ref, o.status,"
         " o.supervisor_id IS NOT NULL AS has_supervisor,"
         f" {rights.RESTRICTED_SQL.format(pupil='a.pupil_id')} AS restricted"
@@ -539,7 +545,9 @@ async def _waiting_alerts(conn: Conn) -> list[_Waiting]:
                      bool(row["has_supervisor"]),
                      AlertLine(row["pupil_id"], row["case_ref"],
                                initials(row["first_name"], row["last_name"]), row["school"],
-                               Rule(row["rule"]), row["attended"] or 0, row["possible"] or 0),
+                               Rule(row["rule"]), row["attended"] or 0, row["possible"] or 0,
+                               None if row["academic_year"] >= year
+                               else alert_text.year_label(row["academic_year"])),
                      bool(row["restricted"]))
             for row in rows]
 

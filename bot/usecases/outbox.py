@@ -7,20 +7,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.domain.dates import YearEnd, academic_year_of
 from bot.storage import alerts as alert_store
 from bot.storage import outbox
 from bot.storage.db import Conn, Database
 from bot.storage.outbox import Delivery
 
 
-async def prepare_round(db: Database, now: datetime) -> bool:
+async def prepare_round(db: Database, now: datetime, year_end: YearEnd) -> bool:
     """Whether there is anything to deliver; when there is, claims a crashed or stuck
     send left behind are released, the messages waiting lose the pupils no longer their
     officer's (`alerts.narrow_to_holders`) and the alerts waiting for a digest are
     queued (those just taken out included, for the officer who holds them now)."""
     if not await db.read(_has_work, now):
         return False
-    await db.write(_release_and_queue, now)
+    await db.write(_release_and_queue, now, year_end)
     return True
 
 
@@ -28,10 +29,12 @@ async def _has_work(conn: Conn, now: datetime) -> bool:
     return await outbox.has_due_work(conn, now) or await alert_store.has_waiting(conn)
 
 
-async def _release_and_queue(conn: Conn, now: datetime) -> None:
+async def _release_and_queue(conn: Conn, now: datetime, year_end: YearEnd) -> None:
     await outbox.release_claims(conn, claimed_before=now - outbox.CLAIM_TIMEOUT)
     await alert_store.narrow_to_holders(conn, now)
-    await alert_store.queue_waiting(conn, now)
+    # The clock's time is in the service time zone: its date is the service's today.
+    await alert_store.queue_waiting(conn, now,
+                                    academic_year=academic_year_of(now.date(), year_end))
 
 
 @dataclass(frozen=True, slots=True)

@@ -312,7 +312,8 @@ async def test_an_unallocated_pupils_alert_waits_for_an_allocation(seed: AlertSe
     await seed.allocate(pupil_id, officer)
     async def _transaction(conn: Conn):
         assert await alert_store.has_waiting(conn)
-        assert await alert_store.queue_waiting(conn, NOW + timedelta(minutes=1)) == 1
+        assert await alert_store.queue_waiting(conn, NOW + timedelta(minutes=1),
+                                              academic_year=2027) == 1
         rows = await outbox_store.rows(conn, kind="alert")
         assert not await alert_store.has_waiting(conn)
         return rows
@@ -390,3 +391,25 @@ async def test_a_digest_readdressed_for_a_lapsed_supervisor_is_not_narrowed_away
                                    " JOIN outbox_pupils op ON op.outbox_id = o.id")
         return [(row["audience"], row["pupil_id"]) for row in rows]
     assert await db.read(_waiting) == [("controllers", pupil_id)]
+
+
+async def test_an_alert_waiting_from_a_past_year_says_which_year_its_figure_is(
+        seed: AlertSeed, db: Database) -> None:
+    """A pupil in persistent absence in the summer term, allocated only in the autumn:
+    the waiting alert's figure is last year's, and the new year's card shows another."""
+    officer = await seed.officer("EWO1")
+    pupil_id = await seed.pupil()
+    await seed.marks(pupil_id, sessions(["/"] * 68 + ["I"] * 12, start=date(2026, 6, 1)))
+    await seed.evaluate([pupil_id], today=date(2026, 7, 31))  # 85.0 %, in 2025/26
+    await seed.marks(pupil_id, sessions(["/"] * 30))  # all present in 2026/27 so far
+    await seed.evaluate([pupil_id])
+    await seed.allocate(pupil_id, officer)
+    rows = await db.write(_queue_now)
+    text = rows[0].payload["text"]
+    assert "• C-00001 A.H., Hillside Primary: persistent absence, 85.0 % in 2025/26" in text
+    assert "this year" not in text
+
+
+async def _queue_now(conn: Conn) -> list:
+    await alert_store.queue_waiting(conn, NOW + timedelta(minutes=1), academic_year=2027)
+    return await outbox_store.rows(conn, kind="alert")

@@ -296,14 +296,15 @@ async def test_waiting_alerts_queued_by_an_import_and_the_delivery_at_once_go_on
     holding, release = asyncio.Event(), asyncio.Event()
 
     async def importing(conn: Conn) -> int:  # the import's queuing, its commit held back
-        queued = await alert_store.queue_waiting(conn, ALERT_NOW)
+        queued = await alert_store.queue_waiting(conn, ALERT_NOW, academic_year=2027)
         holding.set()
         await release.wait()
         return queued
 
     imported = asyncio.create_task(first.write(importing))
     await holding.wait()
-    delivery = asyncio.create_task(second.write(alert_store.queue_waiting, ALERT_NOW))
+    delivery = asyncio.create_task(second.write(alert_store.queue_waiting, ALERT_NOW,
+                                                academic_year=2027))
     await _any_lock_waiter(pg_cluster)  # the delivery's waits for the import's
     release.set()
     assert sorted(await asyncio.gather(imported, delivery)) == [0, 1]

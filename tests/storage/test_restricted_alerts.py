@@ -29,7 +29,8 @@ async def test_a_waiting_alert_of_a_restricted_record_is_not_sent_and_does_not_w
     await seed.allocate(restricted, officer)
     await seed.allocate(other, officer)
     async def _transaction(conn: Conn):
-        queued = await alert_store.queue_waiting(conn, NOW + timedelta(minutes=1))
+        queued = await alert_store.queue_waiting(conn, NOW + timedelta(minutes=1),
+                                                 academic_year=2027)
         return queued, await outbox_store.rows(conn, kind="alert"), \
             await alert_store.has_waiting(conn)
     queued, rows, waiting = await db.write(_transaction)
