@@ -84,6 +84,17 @@ def _footer(report: SchoolReport):  # noqa: ANN202 - reportlab's page callback
     return draw
 
 
+def _paragraph(text: str, style):  # noqa: ANN001, ANN202 - reportlab's types
+    """A Paragraph of `text` as it is: reportlab parses a Paragraph's text as markup, so a
+    school named "Ash&Oak" or "St Mary <b" would read "Ash&Oak;" or fail to build. Every
+    Paragraph of the report is made here; none of them carries markup of its own."""
+    from xml.sax.saxutils import escape
+
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(escape(text), style)
+
+
 def _styles():  # noqa: ANN202
     from reportlab.lib.styles import ParagraphStyle
 
@@ -104,17 +115,17 @@ def _styles():  # noqa: ANN202
 
 
 def _story(report: SchoolReport) -> list:
-    from reportlab.platypus import PageBreak, Paragraph, Spacer
+    from reportlab.platypus import PageBreak, Spacer
 
     styles = _styles()
     story = [
-        Paragraph(TITLE, styles["title"]),
-        Paragraph(f"{report.school} (URN {report.urn})", styles["school"]),
-        Paragraph(period_text(report), styles["body"]),
+        _paragraph(TITLE, styles["title"]),
+        _paragraph(f"{report.school} (URN {report.urn})", styles["school"]),
+        _paragraph(period_text(report), styles["body"]),
         Spacer(1, 14),
         *_headline(report, styles),
         Spacer(1, 10),
-        Paragraph(
+        _paragraph(
             "A pupil is counted as referred when allocated to an education welfare officer at "
             "any time in the period. Attendance is for the academic year, at referral (before "
             "the referral date) and now (to the end of the period).", styles["note"]),
@@ -126,7 +137,7 @@ def _story(report: SchoolReport) -> list:
 
 
 def _headline(report: SchoolReport, styles: dict) -> list:
-    from reportlab.platypus import Paragraph, Table, TableStyle
+    from reportlab.platypus import Table, TableStyle
 
     figures = report.headline
     cells = [
@@ -142,8 +153,8 @@ def _headline(report: SchoolReport, styles: dict) -> list:
     rows = []
     for start in (0, 3):
         chunk = cells[start:start + 3]
-        rows.append([Paragraph(value, styles["big"]) for value, _ in chunk])
-        rows.append([Paragraph(label, styles["caption"]) for _, label in chunk])
+        rows.append([_paragraph(value, styles["big"]) for value, _ in chunk])
+        rows.append([_paragraph(label, styles["caption"]) for _, label in chunk])
     table = Table(rows, colWidths=["33%"] * 3)
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), FONT, 9),  # cells' own font, or the standard Helvetica
@@ -159,7 +170,7 @@ def _headline(report: SchoolReport, styles: dict) -> list:
 
 def _charts(report: SchoolReport, styles: dict) -> list:
     from reportlab.lib.units import cm
-    from reportlab.platypus import Image, Paragraph
+    from reportlab.platypus import Image
 
     weeks = [(f"{week.day}/{week.month}",
               None if tally.possible == 0 else 100 * tally.attended / tally.possible)
@@ -170,14 +181,14 @@ def _charts(report: SchoolReport, styles: dict) -> list:
     mix = band_mix_chart(before, after, report.band_labels,
                          title="Attendance bands of referred pupils")
     return [
-        Paragraph("Attendance", styles["h2"]),
+        _paragraph("Attendance", styles["h2"]),
         Image(io.BytesIO(weekly), width=16 * cm, height=7 * cm),
         Image(io.BytesIO(mix), width=16 * cm, height=6 * cm),
     ]
 
 
 def _interventions(report: SchoolReport, styles: dict) -> list:
-    from reportlab.platypus import Paragraph, Spacer
+    from reportlab.platypus import Spacer
 
     done = report.interventions
     tally = (110, 30)
@@ -195,7 +206,7 @@ def _interventions(report: SchoolReport, styles: dict) -> list:
     if done.visits:
         sections.insert(1, _table([("Visits by who was seen", "Number"),
                                    *done.by_contact.items()], widths=tally))
-    story: list = [Paragraph("Interventions delivered", styles["h2"])]
+    story: list = [_paragraph("Interventions delivered", styles["h2"])]
     for section in sections:
         story += [section, Spacer(1, 8)]
     return story[:-1]
@@ -203,18 +214,14 @@ def _interventions(report: SchoolReport, styles: dict) -> list:
 
 def _counted(rows: list, widths: tuple[int, ...], empty: str, styles: dict):  # noqa: ANN202
     """The table of counts, or the line saying there was nothing to count."""
-    from reportlab.platypus import Paragraph
-
-    return _table(rows, widths=widths) if len(rows) > 1 else Paragraph(empty, styles["body"])
+    return _table(rows, widths=widths) if len(rows) > 1 else _paragraph(empty, styles["body"])
 
 
 def _pupil_table(report: SchoolReport, styles: dict) -> list:
-    from reportlab.platypus import Paragraph
-
-    story = [Paragraph("Referred pupils", styles["h2"])]
+    story = [_paragraph("Referred pupils", styles["h2"])]
     if not report.pupils:
-        return [*story, Paragraph("No pupil of this school was referred in the period.",
-                                  styles["body"])]
+        return [*story, _paragraph("No pupil of this school was referred in the period.",
+                                   styles["body"])]
     header = ("Name", "Year", "Case ref", "Referred", "At referral", "Now", "Stage", "Officer")
     rows = [(pupil.name, pupil.year_group, pupil.case_ref,
              f"{pupil.referred_on:%d/%m/%Y}", pupil.at_referral.attendance_percent_text,

@@ -479,3 +479,27 @@ async def test_a_restricted_record_is_left_out_of_the_report(service: Service) -
     assert report.interventions.visits == 3  # Oscar's phone call is not counted
     assert report.headline.now == report.pupils[0].now
     assert sum(tally.possible for _, tally in report.weeks) == report.pupils[0].now.possible
+
+
+@pytest.mark.parametrize("school", ["St Mary & St John CE Primary", "Ash&Oak",
+                                    "Oak <Academy>", "St Mary <b", "Elm &amp; Yew"])
+async def test_a_school_name_with_markup_characters_reads_back_as_it_is(
+        service: Service, tmp_path: Path, school: str) -> None:
+    """reportlab's Paragraph parses markup: a name from the data is text, never markup."""
+    urn, pupil = "100009", "Rosa <i>Marsh & Co"
+    await service.load("pupils", "upn,first_name,last_name,date_of_birth,year_group,"
+                       "school_urn,school_name",
+                       [f"{upn(90)},Rosa,<i>Marsh & Co,2015-05-01,5,{urn},{school}"],
+                       on=date(2025, 10, 2))
+    await service.load("allocations", "upn,officer_ref", [f"{upn(90)},EWO1"],
+                       on=date(2025, 10, 2))
+    out = tmp_path / "school.pdf"
+
+    await write_school_report(service.db, service.settings, urn, PERIOD, out, force=False,
+                              actor=ACTOR, now=at(TODAY))
+
+    lines = lines_of(out)
+    assert f"{school} (URN {urn})" in lines
+    assert pupil in lines
+    assert all(line.startswith(f"{school} (URN {urn}) · ") for line in lines
+               if "· made" in line)
