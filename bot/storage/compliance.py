@@ -113,7 +113,9 @@ async def readdress_for_lapsed_supervisors(conn: Conn, blocked: frozenset[int],
     they lead to, so those wait until a supervisor is current (`outbox.claim_due` sends
     nothing to a blocked supervisor). An escalation or safeguarding concern still goes
     to the controllers: someone must act on it. Each readdressed row is headed
-    LAPSED_SUPERVISOR and the readdressing is audited. Returns rows readdressed.
+    LAPSED_SUPERVISOR and the readdressing is audited. A lapsed or revoked officer's
+    alert digest readdressed so carries every line: the supervisor's copy queued with
+    it is withdrawn (`outbox.withdraw_copies`). Returns rows readdressed.
 
     The rows are rewritten just before they are claimed, so only what is due while the
     supervisor is blocked goes elsewhere; later messages wait for them as usual."""
@@ -127,14 +129,18 @@ async def readdress_for_lapsed_supervisors(conn: Conn, blocked: frozenset[int],
     audiences = [f"supervisor:{pid}" for pid in others] or ["controllers"]
     waiting = frozenset() if others else WAIT_FOR_A_SUPERVISOR
     rows = await conn.fetchall(
-        "SELECT id, kind, audience, payload FROM outbox WHERE status = 'pending'"
+        "SELECT id, kind, audience, payload, created_at FROM outbox WHERE status = 'pending'"
         " AND not_before <= ? AND (audience LIKE 'officer:%' OR audience LIKE 'supervisor%')"
         " ORDER BY id", (stamp(now),))
     moved = 0
     for row in rows:
         supervisor = _reaches(str(row["audience"]), people, blocked)
         if supervisor in lapsed and row["kind"] not in waiting:
-            moved += await _readdress(conn, row, audiences, people[supervisor]["ref"], now)
+            readdressed = await _readdress(conn, row, audiences, people[supervisor]["ref"], now)
+            moved += readdressed
+            if readdressed and str(row["audience"]) != f"officer:{supervisor}":
+                # An officer's digest forwarded whole: the copy would go twice.
+                await outbox.withdraw_copies(conn, row, now)
     return moved
 
 

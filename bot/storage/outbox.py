@@ -144,7 +144,7 @@ async def has_due_work(conn: Conn, now: datetime) -> bool:
 
 
 CLAIMS_LOCK = "ewo.outbox.claims"
-_DUE = ("SELECT id, kind, audience, payload, attempts, recipient_id FROM outbox"
+_DUE = ("SELECT id, kind, audience, payload, attempts, recipient_id, created_at FROM outbox"
         " WHERE status = 'pending' AND not_before <= ? ORDER BY id")
 
 
@@ -156,7 +156,9 @@ async def claim_due(conn: Conn, now: datetime, *, quiet: bool, holder: str | Non
 
     During quiet time only `commands` rows (menu removal, seen by no one) go. The
     `officer:<id>` rows of the people in `redirected` (blocked for lapsed compliance,
-    bot/storage/compliance.py) go to their supervisor, as a revoked officer's do.
+    bot/storage/compliance.py) go to their supervisor, as a revoked officer's do; an
+    alert digest forwarded so carries every line, and the supervisor's copy queued with
+    it is withdrawn (`withdraw_copies`).
 
     Claimers take turns (`CLAIMS_LOCK`, across instances on PostgreSQL), so "one row in
     flight per recipient" holds however many senders there are; each row goes from
@@ -169,8 +171,9 @@ async def claim_due(conn: Conn, now: datetime, *, quiet: bool, holder: str | Non
     busy = await _busy_recipients(conn, now)
     rows = await conn.fetchall(row_lock(conn, _DUE, "FOR UPDATE SKIP LOCKED"), (stamp(now),))
     claimed: list[Delivery] = []
+    withdrawn: set[int] = set()
     for row in rows:
-        if quiet and row["kind"] != "commands":
+        if (quiet and row["kind"] != "commands") or row["id"] in withdrawn:
             continue
         delivery = await _resolve(conn, row, people, redirected)
         if delivery is None:
@@ -187,7 +190,31 @@ async def claim_due(conn: Conn, now: datetime, *, quiet: bool, holder: str | Non
         if changed:
             busy.add(key)
             claimed.append(delivery)
+            if delivery.forwarded_from is not None:
+                withdrawn |= await withdraw_copies(conn, row, now)
     return claimed
+
+
+async def withdraw_copies(conn: Conn, row: Any, now: datetime) -> set[int]:
+    """The supervisor's copies (`supervisor_of:<id>`) queued with `row`, an officer's
+    alert digest (`officer:<id>`) that goes whole to that supervisor (or to whoever
+    stands in for them): it carries every line, so a copy would tell them the severe
+    and continuous absences twice. The copies still waiting are deleted, each audited;
+    returns their ids. A copy already sent, or of another row, is left as it is."""
+    form, _, officer_id = str(row["audience"]).partition(":")
+    if row["kind"] != "alert" or form != "officer":
+        return set()
+    copies = {found["id"] for found in await conn.fetchall(
+        "SELECT id FROM outbox WHERE kind = 'alert' AND audience = ? AND created_at = ?"
+        " AND status = 'pending'", (f"supervisor_of:{officer_id}", row["created_at"]))}
+    for copy_id in sorted(copies):
+        if not await conn.execute("DELETE FROM outbox WHERE id = ? AND status = 'pending'",
+                                  (copy_id,)):
+            continue  # claimed or disposed of meanwhile
+        await audit.append(conn, actor="system", action="message_withdrawn",
+                           target=f"outbox:{copy_id}", reason="forwarded_whole", at=now,
+                           detail={"kind": "alert", "forwarded": row["id"]})
+    return copies
 
 
 async def held(conn: Conn, outbox_id: int) -> Any:

@@ -6,12 +6,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.storage import audit, sessions
+from bot.settings import Settings
+from bot.storage import audit, compliance, sessions
 from bot.storage import officers as officer_store
 from bot.storage import outbox as outbox_store
 from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
-from tests.storage.alert_seed import NOW
+from tests.storage.alert_seed import NOW, AlertSeed
+from tests.storage.alert_seed import sessions as marked
 
 LATER = NOW + timedelta(minutes=5)
 
@@ -206,3 +208,82 @@ async def test_digest_pages_are_shown_only_to_their_recipient(db: Database,
         assert pages is not None and pages[1]["text"] == "p2"
         assert await outbox_store.digest_pages(conn, outbox_id, recipient_id=other.id) is None
     await db.read(_snapshot)
+
+
+# --- a supervisor's copy of alerts forwarded whole ----------------------------------------
+
+
+async def severe_alert(db: Database, settings: Settings, officer: Officer) -> tuple[int, int]:
+    """An import's severe-absence alert for `officer`'s pupil, queued: (the officer's
+    digest, the supervisor's copy)."""
+    seed = AlertSeed(db, settings)
+    pupil_id = await seed.pupil(officer=officer)
+    await seed.marks(pupil_id, marked(["/"] * 30 + ["I"] * 50))
+    await seed.evaluate([pupil_id])
+    rows = await db.read(outbox_store.rows, kind="alert")
+    assert [row.audience for row in rows] == [f"officer:{officer.id}",
+                                              f"supervisor_of:{officer.id}"]
+    return rows[0].id, rows[1].id
+
+
+async def every_delivery(db: Database, redirected: frozenset[int] = frozenset()
+                         ) -> list[outbox_store.Delivery]:
+    """Claim and send, round after round, until nothing more goes: every alert sent."""
+    delivered: list[outbox_store.Delivery] = []
+    while batch := await db.write(outbox_store.claim_due, NOW, quiet=False,
+                                  redirected=redirected):
+        for delivery in batch:
+            await sent(db, delivery)
+        delivered += [delivery for delivery in batch if delivery.kind == "alert"]
+    return delivered
+
+
+@pytest.mark.parametrize("how", ["lapsed", "revoked"])
+async def test_alerts_forwarded_whole_reach_the_supervisor_once(
+        db: Database, settings: Settings, people: People, how: str) -> None:
+    """Forwarded (the officer blocked for lapsed compliance, or revoked since it was
+    queued), the officer's digest carries every line: the copy would say the severe
+    ones to the same supervisor again."""
+    supervisor = await people.add("SUP1", "supervisor")
+    officer = await people.add("EWO1", supervisor="SUP1")
+    digest, copy = await severe_alert(db, settings, officer)
+    if how == "revoked":
+        await db.write(officer_store.revoke, officer, now=NOW)
+
+    delivered = await every_delivery(db, frozenset({officer.id} if how == "lapsed" else ()))
+
+    assert [(d.id, d.recipient_id, d.forwarded_from) for d in delivered] == [
+        (digest, supervisor.id, "EWO1")]
+    assert [row.id for row in await db.read(outbox_store.rows, kind="alert")] == [digest]
+    entries = await db.read(audit.entries, targets=(f"outbox:{copy}",))
+    assert [(e.action, e.reason) for e in entries] == [("message_withdrawn", "forwarded_whole")]
+
+
+async def test_the_copy_goes_when_the_officer_had_their_digest_before_lapsing(
+        db: Database, settings: Settings, people: People) -> None:
+    supervisor = await people.add("SUP1", "supervisor", enrolled=False)
+    officer = await people.add("EWO1", supervisor="SUP1")
+    digest, copy = await severe_alert(db, settings, officer)
+    assert [d.id for d in await every_delivery(db)] == [digest]  # the copy waits for SUP1
+    await people.enrol(supervisor)
+
+    delivered = await every_delivery(db, frozenset({officer.id}))
+
+    assert [(d.id, d.recipient_id, d.forwarded_from) for d in delivered] == [
+        (copy, supervisor.id, None)]
+
+
+async def test_readdressed_for_a_lapsed_supervisor_the_alert_goes_once(
+        db: Database, settings: Settings, people: People) -> None:
+    """The officer and their supervisor both lapsed: what would reach the supervisor goes
+    to another one, the officer's digest (every line) and not the copy besides."""
+    await people.add("SUP1", "supervisor")
+    other = await people.add("SUP2", "supervisor")
+    officer = await people.add("EWO1", supervisor="SUP1")
+    digest, _ = await severe_alert(db, settings, officer)
+    blocked = frozenset({officer.id, officer.supervisor_id or 0})
+
+    await db.write(compliance.readdress_for_lapsed_supervisors, blocked, NOW)
+    delivered = await every_delivery(db, blocked)
+
+    assert [(d.id, d.recipient_id) for d in delivered] == [(digest, other.id)]
