@@ -253,10 +253,11 @@ async def _document(conn: Conn, settings: Settings, pupil: Any,
     sections["kept_requests"] = await _kept_requests(conn, pupil_id)
     for name, sql in _KEPT:
         sections[name] = await _rows(conn, sql, pupil_id)
+    subject = f"pupil:{pupil_id}"
     sections["audit"] = [
         {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "target": e.target,
-         "reason": e.reason, "detail": e.detail}
-        for e in await audit.entries(conn, targets=(f"pupil:{pupil_id}",))]
+         "reason": e.reason, "detail": _about_subject(e.detail, subject)}
+        for e in await audit.entries(conn, targets=(subject,))]
     sections["purposes"] = list(PURPOSES)
     # Who receives the data as a rule, then every sharing decision about the pupil
     # (shared or not, with whom, what, why and on what basis): Article 15(1)(c).
@@ -273,6 +274,17 @@ async def _document(conn: Conn, settings: Settings, pupil: Any,
         "stored_figures", "messages", "drafts", "kept_requests", "retention_reminders",
         "pathway_reminders", "audit")})
     return sections, counts
+
+
+def _about_subject(detail: dict[str, Any] | None, subject: str) -> dict[str, Any] | None:
+    """An audit entry's detail as the export shows it: of the further records it names
+    (a listing names every pupil it showed), the other pupils are left out, as they are
+    from the kept requests: they are not the subject."""
+    if detail is None or "targets" not in detail:
+        return detail
+    targets = [target for target in detail["targets"]
+               if target == subject or not str(target).startswith("pupil:")]
+    return {**detail, "targets": targets}
 
 
 async def _pathway(conn: Conn, pupil_id: int) -> tuple[list[dict[str, Any]],

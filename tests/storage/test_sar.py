@@ -182,3 +182,19 @@ async def test_the_statement_is_exported_and_the_request_listed_as_access(
         listed = await rights.listing(conn, open_only=True)
     assert [(r.kind, r.case_ref, r.received, r.due) for r in listed] == [
         ("access", "C00001", date(2026, 11, 25), date(2026, 12, 25))]
+
+
+async def test_a_listing_that_showed_other_pupils_too_names_only_the_subject(
+        db: Database, settings: Settings, two_pupils: tuple[int, int]) -> None:
+    subject, other = two_pupils
+    async def _transaction(conn: Conn) -> None:  # a search that matched both pupils
+        await audit.append_many(conn, [audit.listing(
+            actor="officer:EWO1", reason="pupil_command", pupil_ids=[other, subject],
+            detail={"page": 0})], at=NOW)
+    await db.write(_transaction)
+    export = await export_subject_access(db, settings, upn(1), actor="os:dpo", now=NOW)
+    text = export.path.read_text(encoding="utf-8")
+    (shown,) = [entry for entry in json.loads(text)["audit"]
+                if entry["action"] == audit.LISTING]
+    assert shown["detail"] == {"page": 0, "targets": [f"pupil:{subject}"]}
+    assert f'"pupil:{other}"' not in text
