@@ -359,6 +359,8 @@ async def _forget_in_messages(conn: Conn, pupil_id: int) -> None:
         "SELECT o.id, o.kind FROM outbox o JOIN outbox_pupils op"
         " ON op.outbox_id = o.id WHERE op.pupil_id = ? ORDER BY o.id", (pupil_id,))
     for row in rows:
+        if row["kind"] == "reminder":
+            await _withdraw_reminder(conn, row["id"], pupil_id)
         if row["kind"] != "alert":
             await conn.execute("DELETE FROM outbox WHERE id = ?", (row["id"],))
             continue
@@ -373,6 +375,20 @@ async def _forget_in_messages(conn: Conn, pupil_id: int) -> None:
         else:
             await conn.execute("UPDATE outbox SET payload = ? WHERE id = ?",
                                (json.dumps(kept, ensure_ascii=False), row["id"]))
+
+
+async def _withdraw_reminder(conn: Conn, outbox_id: int, pupil_id: int) -> None:
+    """A pathway reminder still waiting goes whole (it is one text for all its pupils):
+    the other pupils' reminders in it become due again, so the next run queues them for
+    their officer, as when a reminder is withdrawn because its pupil moved
+    (bot/storage/alerts.narrow_to_holders)."""
+    row = await outbox.held(conn, outbox_id)
+    if row is None or row["status"] != "pending":
+        return  # sent, undelivered or being sent: its reminders were told or are kept
+    await conn.execute(
+        "DELETE FROM pathway_reminders WHERE queued_at = ? AND pupil_id != ? AND pupil_id IN"
+        " (SELECT op.pupil_id FROM outbox_pupils op WHERE op.outbox_id = ?)",
+        (row["created_at"], pupil_id, outbox_id))
 
 
 async def clean_up_owed(conn: Conn) -> str | None:

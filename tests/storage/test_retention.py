@@ -9,13 +9,16 @@ from datetime import date
 import psycopg
 import pytest
 
+from bot.chat.reminders import reminder_payload
 from bot.domain.alerts import DIGEST_TITLE, AlertLine, digest_payload
 from bot.domain.attendance import Rule
 from bot.domain.dates import YearEnd
+from bot.domain.pathway_reminders import Reminder
 from bot.domain.retention import COMING, PAST, RetentionPolicy
 from bot.settings import Settings
 from bot.storage import audit, retention
 from bot.storage import outbox as outbox_store
+from bot.storage import pathway_reminders as reminder_store
 from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 from tests.storage.retention_seed import NOW, Seed, contact
@@ -233,6 +236,27 @@ async def test_a_digest_naming_other_pupils_is_written_again_without_the_dispose
     assert payload == digest_payload(DIGEST_TITLE, [lines[kept]])  # still reaches the officer
     assert f"C0000{disposed}" not in rows[0]["payload"]
     assert [tuple(row) for row in linked] == [(both, kept)]
+
+
+async def test_a_waiting_reminder_naming_other_pupils_leaves_theirs_due_again(
+        db: Database, seed: Seed, controller: Officer, officer: Officer) -> None:
+    disposed = await seed.pupil(imported=date(2024, 3, 1), officer=officer)
+    kept = await seed.pupil(imported=date(2024, 3, 1), officer=officer)
+    due = [Reminder(f"review:{pupil}:0:2026-11-25", pupil, officer.id, f"C0000{pupil}",
+                    "A.B.", "Hillside Primary", "review", TODAY, "support_plan",
+                    date(2026, 10, 14)) for pupil in (disposed, kept)]
+    async def _transaction(conn: Conn):  # as the reminders' run queues them
+        claimed = await reminder_store.claim(conn, due, now=NOW)
+        await outbox_store.enqueue(conn, kind="reminder", audience=f"officer:{officer.id}",
+                                   payload=reminder_payload(claimed), now=NOW,
+                                   pupil_ids=[disposed, kept])
+        assert await retention.dispose(conn, disposed, by=controller, policy=POLICY, now=NOW)
+        return (await conn.fetchval("SELECT count(*) FROM outbox"),
+                await conn.fetchval("SELECT count(*) FROM pathway_reminders"))
+    assert await db.write(_transaction) == (0, 0)  # the message went with the record...
+    async def _again(conn: Conn):  # ...and the other pupil's reminder can be queued again
+        return await reminder_store.claim(conn, due[1:], now=NOW)
+    assert await db.write(_again) == due[1:]
 
 
 @pytest.mark.sqlite_only("the SQLite file canary")
