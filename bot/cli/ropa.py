@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.cli import BAD_INPUT, OK, CliEnv, CliError
 from bot.domain import pins
 from bot.domain.attempts import MAX_WRONG_CODES
+from bot.domain.retention import BACKUP_WINDOW_DAYS
 from bot.files import os_reason, write_private
 from bot.settings import Settings
 from bot.storage import audit, retention
@@ -126,9 +127,20 @@ def _security(settings: Settings) -> list[str]:
             f"{settings.session_max_hours} hours at most.",
             "Telegram messages sent with protect_content (no forwarding or saving).",
             f"Deletion: {deletion}.",
-            "Backups: `ewobot backup`, encrypted when a key is set, written 0600, on the "
-            "schedule the operator keeps.",
+            _backups(settings),
             "Audit trail: every read and change of personal data, chained by a keyed hash."]
+
+
+def _backups(settings: Settings) -> str:
+    """How backups are made and how long they are kept: what a disposal leaves behind."""
+    if settings.database_url is not None:
+        made = "the PostgreSQL server's own (pg_dump or base backups, and its WAL archive)"
+    elif settings.database_key is not None:
+        made = "`ewobot backup`, encrypted with the database key, written 0600"
+    else:
+        made = "`ewobot backup`, not encrypted (no EWO_DATABASE_KEY), written 0600"
+    return (f"Backups: {made}, kept at most {BACKUP_WINDOW_DAYS} days, so data disposed of "
+            f"leaves every backup within {BACKUP_WINDOW_DAYS} days.")
 
 
 def _held(found: RopaFigures) -> list[str]:

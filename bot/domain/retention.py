@@ -11,6 +11,8 @@ from bot.domain.dates import YearEnd, academic_year_bounds, academic_year_of, re
 REMINDER_INTERVAL_DAYS = 7  # past-due records are reminded again after this many days
 HOLD_REASONS = ("legal", "safeguarding", "complaint", "subject_access", "other")
 HOLD_MAX_YEARS = 10  # a review date further ahead is almost certainly mistyped
+# Backups are kept at most this long (README, "Backups"): disposed data leaves them within it.
+BACKUP_WINDOW_DAYS = 35
 
 COMING, PAST = "coming", "past"
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import stat
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from bot.cli.ropa import render
+from bot.storage.ropa import HELD, RopaFigures
 from tests.cli.test_records import ACTOR, Records
 from tests.conftest import make_settings
 from tests.e2e.retention_files import upn
@@ -54,3 +57,17 @@ def test_written_0600_never_over_a_file_without_force(records: Records,
     assert out.read_text(encoding="utf-8").startswith("# Record of processing")
     shown = records("audit", "show").out.splitlines()
     assert [line.split("  ")[2:4] for line in shown if "ropa" in line] == [[ACTOR, "ropa"]] * 2
+
+
+@pytest.mark.parametrize(("deployment", "made"), [
+    ({}, "`ewobot backup`, not encrypted (no EWO_DATABASE_KEY), written 0600"),
+    ({"database_url": "postgresql://ewo:pw@db.internal:5432/ewo", "pin_pepper": "p" * 43},
+     "the PostgreSQL server's own (pg_dump or base backups, and its WAL archive)"),
+])
+def test_the_backup_window_is_stated_for_the_backend_in_use(
+        tmp_path: Path, deployment: dict[str, str], made: str) -> None:
+    settings = make_settings(tmp_path, **deployment)
+    text = render(RopaFigures({table: 0 for table, _ in HELD}, {}, 0, 0, 0, {}), settings,
+                  date(2026, 11, 25))
+    assert f"- Backups: {made}, kept at most 35 days, so data disposed of leaves every backup" \
+           " within 35 days." in text.splitlines()
