@@ -109,7 +109,8 @@ async def _write(db: Database, settings: Settings, found: store.School, period: 
     except OSError as exc:
         raise ReportProblem(f"cannot write {out}: {os_reason(exc)}") from None
     await db.write(store.record_report, actor=actor, urn=found.urn, period=period,
-                   counts=report.counts(), now=now)
+                   counts=report.counts(),
+                   pupil_ids=[pupil.pupil_id for pupil in report.pupils], now=now)
     return ReportWritten(out, report)
 
 

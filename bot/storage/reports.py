@@ -10,6 +10,7 @@ A typed recipient's name is never read: the school sees "Other". A restricted re
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
@@ -225,9 +226,12 @@ async def _sharing(conn: Conn, urn: str, pupil_ids: set[int], period: Period
 
 
 async def record_report(conn: Conn, *, actor: str, urn: str, period: Period,
-                        counts: dict[str, int], now: datetime) -> None:
-    """The audit entry of a report made: the school, the period and counts, never names."""
+                        counts: dict[str, int], pupil_ids: Sequence[int],
+                        now: datetime) -> None:
+    """The audit entry of a report made: the school, the period and counts, never names.
+    It names (by reference) every pupil the report's table lists, as a listing does, so
+    each one's subject-access export shows that their record went into it."""
     await audit.append(conn, actor=actor, action="school_report", target=f"school:{urn}",
-                       reason="school_report", at=now,
+                       reason="school_report", at=now, targets=audit.pupil_refs(pupil_ids),
                        detail={"from": period.start.isoformat(), "to": period.end.isoformat(),
                                **counts})

@@ -45,6 +45,17 @@ def test_one_school_is_written_0600_and_audited_without_names(service: Cli,
     assert "Amelia" not in entry[0] and "Hughes" not in entry[0]
 
 
+def test_the_entry_names_the_pupils_listed_so_their_own_trail_shows_it(
+        service: Cli, tmp_path: Path) -> None:
+    assert service("report", "school", "100001", "--out", str(tmp_path / "r.pdf")).code == 0
+
+    listed = service("audit", "show", "--upn", "H801200001001").out.splitlines()
+    other = service("audit", "show", "--upn", "B801200005001").out.splitlines()
+
+    assert len([line for line in listed if "school_report" in line]) == 1
+    assert not [line for line in other if "school_report" in line]  # not referred, not listed
+
+
 def test_an_existing_file_is_kept_unless_forced(service: Cli, tmp_path: Path) -> None:
     out = tmp_path / "hillside.pdf"
     out.write_bytes(b"mine")
