@@ -53,6 +53,9 @@ NOT_OFFICER = "is not an officer (add them with ewobot officers add)"
 CONTROLLER = "is a controller, who holds no pupils"
 REVOKED = "is a revoked officer"
 NOT_CONTACT = "is not a contact of this pupil (import contacts first)"
+# CASEWORK.md section 3: a restricted record is stored and nothing else.
+RESTRICTED = ("is a pupil whose record is restricted: no visit or step is recorded"
+              " (ask the controller)")
 
 # How each count reads in the summary line, in the order the counts are kept; the
 # skipped ones come last, after a semicolon.
@@ -193,9 +196,13 @@ async def _plan(conn: Conn, parsed: ParsedFile[Any]) -> _Plan:
     good_refs = [row for row, failed, _ in named if "officer_ref" not in failed]
     officers, officer_problems = await _officers(conn, good_refs, parsed.kind)
     problems = parsed.problems if parsed.problems is not None else Problems()
+    restricted = (await store.restricted_pupils(conn, pupils.values())
+                  if parsed.kind == "visits" else set())
     for row, failed, counted in named:
         if "upn" not in failed and row.upn not in pupils:
             problems.add(row.line, "upn", NOT_HELD, counted=counted)
+        elif "upn" not in failed and pupils[row.upn] in restricted:
+            problems.add(row.line, "upn", RESTRICTED, counted=counted)
         if "officer_ref" not in failed and row.officer_ref in officer_problems:
             problems.add(row.line, "officer_ref", officer_problems[row.officer_ref],
                          counted=counted)
@@ -208,12 +215,15 @@ async def _plan_notices(conn: Conn, parsed: ParsedFile[Any],
                         pupils: Mapping[str, int]) -> _Plan:
     """Each row's pupil must be held and its contact_name one of that pupil's contacts."""
     contacts = await pathway_store.contact_ids(conn, list(pupils.values()))
+    restricted = await store.restricted_pupils(conn, pupils.values())
     problems = parsed.problems if parsed.problems is not None else Problems()
     for row, failed, counted in named:
         if "upn" in failed:
             continue
         if row.upn not in pupils:
             problems.add(row.line, "upn", NOT_HELD, counted=counted)
+        elif pupils[row.upn] in restricted:
+            problems.add(row.line, "upn", RESTRICTED, counted=counted)
         elif "contact_name" not in failed and _contact_key(pupils, row) not in contacts:
             problems.add(row.line, "contact_name", NOT_CONTACT, counted=counted)
     problems.raise_if_any()

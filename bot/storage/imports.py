@@ -31,6 +31,7 @@ from bot.domain.marks import (
 )
 from bot.domain.text import search_key
 from bot.storage.db import Conn, stamp
+from bot.storage.rights import RESTRICTED_SQL
 
 BATCH = 500  # keys per IN (…) list, well inside SQLite's limit on parameters
 
@@ -156,6 +157,18 @@ async def record_import_date(conn: Conn, pupils: Iterable[int], today: date) -> 
         "UPDATE pupils SET last_imported = ? WHERE id = ? AND last_imported < ?",
         ((day, pupil, day) for pupil in sorted(set(pupils))),
     )
+
+
+async def restricted_pupils(conn: Conn, pupils: Iterable[int]) -> set[int]:
+    """Which of these pupils' records are restricted now (CASEWORK.md section 3: stored
+    and nothing else), so an import records no visit or pathway step about them."""
+    found: set[int] = set()
+    for chunk in _chunks(sorted(set(pupils))):
+        rows = await conn.fetchall(
+            f"SELECT p.id FROM pupils p WHERE p.id IN ({_placeholders(len(chunk))})"
+            f" AND {RESTRICTED_SQL.format(pupil='p.id')}", chunk)
+        found.update(row["id"] for row in rows)
+    return found
 
 
 # --- pupils ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from bot.importing import service as import_service
 from bot.importing.csvfile import ImportRejected
 from bot.importing.service import ImportSummary, run_import
 from bot.settings import Settings
-from bot.storage import audit
+from bot.storage import audit, rights
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database
 from bot.synthetic import IMPORT_ORDER, generate
@@ -431,6 +431,29 @@ async def test_visit_rows_the_database_refuses(
         await importing(db, settings, "visits", write_file(VISITS + row + "\n"))
     (line,) = problem_lines(caught.value)
     assert line.startswith(f"line 2, {expected}")
+    assert await dump(db) == before
+
+
+@pytest.mark.parametrize(("kind", "rows"), [
+    ("visits", VISITS + f"{UPN_2},EWO1,2025-03-03,Letter,,,,,\n"
+                        f"{UPN_1},EWO1,2025-03-03,Letter,,,,,\n"),
+    ("notices", "upn,contact_name,kind,issued\n"
+                f"{UPN_2},Al Jones,pn,2024-09-02\n{UPN_1},Jo Hughes,nti,2024-09-02\n"),
+])
+async def test_nothing_is_recorded_about_a_restricted_record(
+    db: Database, settings: Settings, write_file: WriteFile, pupils: dict[str, int],
+    officers: dict[str, int], kind: str, rows: str,
+) -> None:  # fmt: skip
+    await importing(db, settings, "contacts", write_file(
+        f"upn,name,relationship,parental_responsibility\n{UPN_1},Jo Hughes,Mother,Y\n"
+        f"{UPN_2},Al Jones,Father,Y\n", "contacts.csv"))
+    await db.write(rights.add, UPN_1, "restriction", TODAY, actor=ACTOR, now=NOW)
+    before = await dump(db)
+    with pytest.raises(ImportRejected) as caught:
+        await importing(db, settings, kind, write_file(rows))
+    assert problem_lines(caught.value) == [
+        "line 3, column upn: is a pupil whose record is restricted: no visit or step is"
+        " recorded (ask the controller)"]
     assert await dump(db) == before
 
 
