@@ -111,6 +111,15 @@ def academic_year_bounds(year: int, year_end: YearEnd) -> tuple[date, date]:
     return first, last
 
 
+def year_label(academic_year: int, year_end: YearEnd) -> str:
+    """The academic year ending in calendar year `academic_year`, as people write it:
+    `2025/26`, or `2026` when it runs within one calendar year (it ends on 31 December)."""
+    first, last = academic_year_bounds(academic_year, year_end)
+    if first.year == last.year:
+        return str(last.year)
+    return f"{first.year}/{last.year % 100:02d}"
+
+
 def academic_year_start(d: date, year_end: YearEnd) -> date:
     """The first day of the academic year holding `d`."""
     return academic_year_bounds(academic_year_of(d, year_end), year_end)[0]

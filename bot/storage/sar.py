@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.attendance import Tally
-from bot.domain.dates import academic_year_bounds, academic_year_of
+from bot.domain.dates import academic_year_bounds, academic_year_of, year_label
 from bot.domain.retention import one_calendar_month_after
 from bot.domain.upn import NOT_HELD, UpnProblem, checked_upn, normalise_upn
 from bot.domain.visits import ABSENCE_REASONS, ACTIONS, CONTACT_OUTCOMES, VISIT_TYPES, label_of
@@ -389,7 +389,7 @@ def _figures(marks: list[dict[str, Any]], settings: Settings) -> list[dict[str, 
         tally = Tally.of(codes)
         first, last = academic_year_bounds(year, settings.academic_year_end)
         figures.append({
-            "academic_year": f"{first.year}/{str(last.year)[-2:]}",
+            "academic_year": year_label(year, settings.academic_year_end),
             "from": first.isoformat(), "to": last.isoformat(),
             "possible": tally.possible, "attended": tally.attended,
             "authorised": tally.authorised, "unauthorised": tally.unauthorised,

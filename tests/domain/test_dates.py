@@ -25,6 +25,7 @@ from bot.domain.dates import (
     parse_weekly,
     retention_deadline,
     school_week_start,
+    year_label,
 )
 
 LONDON = ZoneInfo("Europe/London")
@@ -418,3 +419,19 @@ def test_the_academic_year_starts_the_day_after_the_year_end() -> None:
     assert academic_year_start(date(2026, 8, 31), end) == date(2025, 9, 1)
     assert academic_year_start(date(2026, 9, 1), end) == date(2026, 9, 1)
     assert academic_year_start(date(2027, 2, 28), YearEnd.parse("07-31")) == date(2026, 8, 1)
+
+
+@pytest.mark.parametrize(
+    ("year", "year_end", "label"),
+    [
+        (2026, AUGUST, "2025/26"),
+        (2026, JULY, "2025/26"),
+        (2000, AUGUST, "1999/00"),
+        (2010, AUGUST, "2009/10"),
+        (2026, DECEMBER, "2026"),  # 1 January to 31 December 2026: one calendar year
+        (2026, YearEnd(12, 30), "2025/26"),  # from 31 December 2025
+        (2026, YearEnd(1, 1), "2025/26"),
+    ],
+)
+def test_year_label(year: int, year_end: YearEnd, label: str) -> None:
+    assert year_label(year, year_end) == label

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.dates import YearEnd
 from bot.settings import Settings
 from bot.storage import audit, rights
 from bot.storage.db import Conn, Database
@@ -198,3 +199,13 @@ async def test_a_listing_that_showed_other_pupils_too_names_only_the_subject(
                 if entry["action"] == audit.LISTING]
     assert shown["detail"] == {"page": 0, "targets": [f"pupil:{subject}"]}
     assert f'"pupil:{other}"' not in text
+
+
+async def test_a_calendar_academic_year_is_labelled_by_its_one_year(
+        db: Database, settings: Settings, two_pupils: tuple[int, int]) -> None:
+    """EWO_ACADEMIC_YEAR_END=12-31: the year runs 1 January to 31 December."""
+    calendar_years = settings.model_copy(update={"academic_year_end": YearEnd(12, 31)})
+    export = await export_subject_access(db, calendar_years, upn(1), actor="os:dpo", now=NOW)
+    figures = json.loads(export.path.read_text(encoding="utf-8"))["marks"]["figures"]
+    assert [(f["academic_year"], f["from"], f["to"]) for f in figures] == [
+        ("2024", "2024-01-01", "2024-12-31")]
