@@ -21,6 +21,10 @@ UPHOLD_REASONS = ("request_valid", "data_inaccurate", "no_overriding_grounds",
                   "no_longer_needed", "unlawful_processing")
 REJECT_REASONS = ("compelling_grounds", "legal_claims", "legal_obligation", "data_accurate",
                   "manifestly_unfounded", "excessive", "identity_not_verified")
+# The reasons a decision of a kind may give, where CASEWORK.md §3 names them: an
+# objection is rejected only on compelling legitimate grounds or for legal claims
+# (Article 21(1)). Every other decision takes the whole list above.
+REJECT_REASONS_BY_KIND = {"objection": ("compelling_grounds", "legal_claims")}
 STATEMENT_MAX_CHARS = 4000
 DUE_SOON_DAYS = 7
 
@@ -45,9 +49,16 @@ def extended_due_date(received: date) -> date:
     return months_after(received, 3)
 
 
-def reason_problem(reason: str, *, uphold: bool) -> str | None:
-    """Why a decision's reason code is not acceptable, or None."""
-    allowed = UPHOLD_REASONS if uphold else REJECT_REASONS
+def decision_reasons(kind: str, *, uphold: bool) -> tuple[str, ...]:
+    """The reason codes a decision on a request of `kind` may give."""
+    if uphold:
+        return UPHOLD_REASONS
+    return REJECT_REASONS_BY_KIND.get(kind, REJECT_REASONS)
+
+
+def reason_problem(reason: str, *, kind: str, uphold: bool) -> str | None:
+    """Why a decision's reason code is not acceptable for a request of `kind`, or None."""
+    allowed = decision_reasons(kind, uphold=uphold)
     if reason in allowed:
         return None
     return f"the reason must be one of: {', '.join(allowed)}"

@@ -13,6 +13,9 @@ whom the record was shared with (Article 19).
        └─ rq:<id> ──> the request ──┬─ rq:<id>:x ──> reason codes ──> rq:<id>:x:<code> extended
                                     ├─ rq:<id>:u ──> reason codes ──> rq:<id>:u:<code> upheld
                                     └─ rq:<id>:r ──> reason codes ──> rq:<id>:r:<code> rejected
+
+The reason codes offered are those the request's kind may give (an objection is
+rejected on compelling grounds or for legal claims alone), as the CLI accepts them.
 """
 
 from __future__ import annotations
@@ -60,8 +63,7 @@ LABEL_EXTEND, LABEL_UPHOLD, LABEL_REJECT = "Extend", "Uphold", "Reject"
 LABEL_LIST, LABEL_BACK = "All requests", "◀ Back"
 
 REQUESTS_COMMAND, REQUESTS_BUTTON = "requests_command", "requests_button"  # audit reasons
-_ASK = {"x": (ASK_EXTEND, rules.EXTENSION_REASONS), "u": (ASK_UPHOLD, rules.UPHOLD_REASONS),
-        "r": (ASK_REJECT, rules.REJECT_REASONS)}
+_ASK = {"x": ASK_EXTEND, "u": ASK_UPHOLD, "r": ASK_REJECT}
 
 
 def reason_label(code: str) -> str:
@@ -107,8 +109,9 @@ def request_screen(request: RightsRequest) -> tuple[str, InlineKeyboardMarkup]:
 
 
 def reasons_screen(request: RightsRequest, action: str) -> tuple[str, InlineKeyboardMarkup]:
-    question, codes = _ASK[action]
-    lines = [question.format(id=request.id)]
+    codes = (rules.EXTENSION_REASONS if action == "x"
+             else rules.decision_reasons(request.kind, uphold=action == "u"))
+    lines = [_ASK[action].format(id=request.id)]
     if action == "u" and request.kind == "rectification":
         lines += ["", STATEMENT_CLI_ONLY.format(id=request.id)]
     rows = [[(reason_label(code), f"{PREFIX}:{request.id}:{action}:{code}")] for code in codes]

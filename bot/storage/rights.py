@@ -201,12 +201,12 @@ async def extend(conn: Conn, request_id: int, reason: str, *, actor: str,
 async def decide(conn: Conn, request_id: int, *, uphold: bool, reason: str,
                  statement: str | None, actor: str, now: datetime) -> Decision:
     """Uphold or reject an open request; a rectification upheld may carry a statement."""
-    problem = rules.reason_problem(reason, uphold=uphold)
-    if problem is not None:
-        raise RightsProblem(problem)
     request = await _one(conn, request_id, held=True)
     if request.status != OPEN:
         raise RightsProblem(f"request {request_id} is already decided")
+    problem = rules.reason_problem(reason, kind=request.kind, uphold=uphold)
+    if problem is not None:
+        raise RightsProblem(problem)
     if statement is not None:
         if request.kind != "rectification" or not uphold:
             raise RightsProblem("a statement goes only with an upheld rectification")

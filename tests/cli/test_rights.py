@@ -70,9 +70,11 @@ def test_restriction_upheld_stays_until_lifted(records: Records) -> None:
     (["requests", "extend", "9", "--reason", "complex"], "no request 9"),
     (["requests", "extend", "1", "--reason", "busy"],
      "the reason must be one of: complex, numerous"),
+    # Request 1 is an objection: rejected on compelling grounds or for legal claims alone.
     (["requests", "decide", "1", "--reject", "--reason", "request_valid"],
-     "the reason must be one of: compelling_grounds, legal_claims, legal_obligation,"
-     " data_accurate, manifestly_unfounded, excessive, identity_not_verified"),
+     "the reason must be one of: compelling_grounds, legal_claims"),
+    (["requests", "decide", "1", "--reject", "--reason", "data_accurate"],
+     "the reason must be one of: compelling_grounds, legal_claims"),
     (["requests", "decide", "1", "--uphold", "--reason", "request_valid", "--statement", "/nope"],
      "no file /nope"),
     # IDs no database can hold: no such request, not SQLite's OverflowError.
@@ -88,6 +90,23 @@ def test_bad_input_is_one_line_and_exit_1(records: Records, argv: list[str],
     records("requests", "add", upn(2), "--kind", "objection")
     result = records(*argv)
     assert (result.code, result.err, result.out) == (1, reason + "\n", "")
+
+
+def test_the_reasons_for_rejecting_depend_on_the_kind(records: Records) -> None:
+    """CASEWORK.md §3: an objection is rejected with compelling grounds or legal claims."""
+    records("requests", "add", upn(1), "--kind", "objection")
+    records("requests", "add", upn(2), "--kind", "rectification")
+    refused = records("requests", "decide", "1", "--reject", "--reason", "data_accurate")
+    assert (refused.code, refused.err) == (
+        1, "the reason must be one of: compelling_grounds, legal_claims\n")
+    assert records("requests", "list", "--open").out.count("open") == 2
+    for request, reason in (("1", "compelling_grounds"), ("2", "data_accurate")):
+        decided = records("requests", "decide", request, "--reject", "--reason", reason)
+        assert (decided.code, decided.err) == (0, "")
+    rejected = [line.split("  ")[3:6] for line in records("audit", "show").out.splitlines()
+                if "rights_rejected" in line]
+    assert rejected == [["rights_rejected", "pupil:1", "compelling_grounds"],
+                        ["rights_rejected", "pupil:2", "data_accurate"]]
 
 
 def test_statement_only_for_an_upheld_rectification_within_the_limit(

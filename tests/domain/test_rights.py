@@ -8,7 +8,11 @@ import pytest
 
 from bot.domain.retention import one_calendar_month_after
 from bot.domain.rights import (
+    KINDS,
+    REJECT_REASONS,
     STATEMENT_MAX_CHARS,
+    UPHOLD_REASONS,
+    decision_reasons,
     due_date,
     extended_due_date,
     reason_problem,
@@ -39,11 +43,25 @@ def test_extension_is_two_further_calendar_months(received: date, extended: date
 
 
 def test_reason_codes_are_fixed_lists_by_decision() -> None:
-    assert reason_problem("legal_claims", uphold=False) is None
-    assert reason_problem("request_valid", uphold=True) is None
-    assert reason_problem("legal_claims", uphold=True) == (
+    assert reason_problem("legal_claims", kind="erasure", uphold=False) is None
+    assert reason_problem("request_valid", kind="erasure", uphold=True) is None
+    assert reason_problem("legal_claims", kind="erasure", uphold=True) == (
         "the reason must be one of: request_valid, data_inaccurate, no_overriding_grounds,"
         " no_longer_needed, unlawful_processing")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_objection_alone_is_rejected_on_its_own_grounds(kind: str) -> None:
+    """CASEWORK.md §3: an objection rejected, "with the reason code (compelling
+    legitimate grounds, legal claims)"; the spec names no other kind's reasons."""
+    rejecting = decision_reasons(kind, uphold=False)
+    if kind == "objection":
+        assert rejecting == ("compelling_grounds", "legal_claims")
+        assert reason_problem("data_accurate", kind=kind, uphold=False) == (
+            "the reason must be one of: compelling_grounds, legal_claims")
+    else:
+        assert rejecting == REJECT_REASONS
+    assert decision_reasons(kind, uphold=True) == UPHOLD_REASONS
 
 
 def test_statement_limit() -> None:

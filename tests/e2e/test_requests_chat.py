@@ -180,3 +180,38 @@ async def test_an_objection_upheld_by_button_is_past_due_in_retention(
     after = (await dpo.next_message()).text
     assert "C00002" not in before and "C00002" in after
     assert "1 past due" in after.splitlines()[0]
+
+
+async def test_an_objection_is_rejected_only_on_its_own_grounds(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    """CASEWORK.md §3: rejected "with the reason code (compelling legitimate grounds,
+    legal claims)": only those are offered, and a forged other code is refused."""
+    dpo = await people.enrolled("DPO1", role="controller")
+    await people.add("EWO1")
+    ids = await seed(db, clock)
+    async def _objection(conn: Conn) -> int:
+        return await rights.record(conn, ids["noah"], "objection", clock.today(),
+                                   actor="os:dpo", now=clock.now())
+    objection = await db.write(_objection)
+    await dpo.send("/requests")
+    await dpo.next_message()
+    await dpo.press(f"{objection} objection C00002")
+    await edited(dpo)
+    await dpo.press("Reject")
+    asked = await edited(dpo)
+    assert asked.labels() == ["Compelling grounds", "Legal claims", "◀ Back"]
+    forged = await dpo.press_data(f"rq:{objection}:r:data_accurate", asked.message_id)
+    assert await dpo.answer_to(forged) == (
+        "The reason must be one of: compelling_grounds, legal_claims.")
+    await dpo.press("◀ Back")
+    await edited(dpo)
+    await dpo.press("All requests")
+    await edited(dpo)
+    await dpo.press(f"{ids['restriction']} restriction C00001")  # another kind: every code
+    await edited(dpo)
+    await dpo.press("Reject")
+    assert "Data accurate" in (await edited(dpo)).labels()
+    async def _status(conn: Conn) -> str:
+        return str(await conn.fetchval("SELECT status FROM rights_requests WHERE id = ?",
+                                       (objection,)))
+    assert await db.read(_status) == "open"
