@@ -21,15 +21,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from bot.clock import Clock
 from bot.domain.dates import parse_import_date
 from bot.logs import configure_logging, redact
 from bot.settings import Settings, SettingsError, load_settings
+from bot.storage import audit
 from bot.storage.db import Database, DatabaseError
 
 OK, BAD_INPUT, BAD_USAGE = 0, 1, 2
+ADMIN_COMMAND = "admin_command"  # the audit reason of every administrator command
 # The reader of stdout went away (`ewobot audit show | head`): a quiet end, with the
 # status a shell gives a program killed by SIGPIPE (128 + 13), as `git log | head` has.
 CLOSED_PIPE = 141
@@ -108,6 +110,16 @@ class CliEnv:
             yield db
         finally:
             await db.close()
+
+    async def audit_command(self, db: Database, action: str, *, target: str | None = None,
+                            targets: Sequence[str] = (),
+                            detail: dict[str, Any] | None = None) -> None:
+        """The audit entry of a command that showed what the database holds (PRODUCT.md
+        "Audit"): the operating-system user, the command, the records it showed by
+        internal reference. Written into a database already open: a command that only
+        reads still never creates one."""
+        await db.write(audit.append, actor=self.actor, action=action, reason=ADMIN_COMMAND,
+                       target=target, targets=targets, detail=detail, at=self.clock.now())
 
     def say(self, line: str = "") -> None:
         print(line, file=self.out)

@@ -132,6 +132,7 @@ async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
     async with env.database(create=False) as db:
         listing, dates = await officer_cases.officer_listing(
             db, env.clock.today(), compliance.rules_of(env.settings))
+        await env.audit_command(db, "officers_list", detail={"officers": len(listing)})
     if not listing:
         env.say("no officers yet: add one with `ewobot officers add REF --name NAME --role ROLE`")
         return OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.cli import BAD_INPUT, OK, CliEnv, CliError
@@ -87,8 +88,14 @@ async def cmd_sar(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def cmd_audit_verify(args: argparse.Namespace, env: CliEnv) -> int:
+    """Audited once the trail has verified: an entry chained onto a trail found broken
+    (perhaps by this EWO_AUDIT_KEY being the wrong one) would muddy what verify reports
+    next; the head printed is the one verified, before this entry."""
     async with env.database(create=False) as db:
         result = await db.read(audit.verify, args.head)
+        if result.ok:
+            await env.audit_command(db, "audit_verify",
+                                    detail={"head": args.head is not None})
     if not result.ok:
         where = "" if result.first_bad_seq is None else f" at entry {result.first_bad_seq}"
         raise CliError(f"audit trail broken{where}: {result.problem}", BAD_INPUT)
@@ -97,14 +104,26 @@ async def cmd_audit_verify(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def cmd_audit_show(args: argparse.Namespace, env: CliEnv) -> int:
+    """Audited as naming the pupil and the officer asked about (who looked at whom)."""
     async with env.database(create=False) as db:
-        entries = await db.read(_entries, args)
-    for entry in entries:
+        shown = await db.read(_entries, args)
+        await env.audit_command(db, "audit_show", target=shown.pupil, targets=shown.officer,
+                                detail={"entries": len(shown.entries)})
+    for entry in shown.entries:
         env.say(entry_line(entry))
     return OK
 
 
-async def _entries(conn: Conn, args: argparse.Namespace) -> list[AuditEntry]:
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """The entries `audit show` lists, and the pupil and officer they are about."""
+
+    entries: list[AuditEntry]
+    pupil: str | None = None
+    officer: tuple[str, ...] = ()
+
+
+async def _entries(conn: Conn, args: argparse.Namespace) -> _Shown:
     targets: tuple[str, ...] = ()
     if args.upn is not None:
         try:
@@ -114,18 +133,19 @@ async def _entries(conn: Conn, args: argparse.Namespace) -> list[AuditEntry]:
         if target is None:
             raise CliError(NOT_HELD)
         targets = (target,)
+    pupil = targets[0] if targets else None
     if args.officer is None:
-        return await audit.entries(conn, targets=targets)
+        return _Shown(await audit.entries(conn, targets=targets), pupil)
     ref = args.officer.strip()
     officer = await officer_store.officer_by_ref(conn, ref)  # in any case
     if officer is None:
         raise CliError(f"no officer {ref}")
     person = officer.actor  # as the audit trail spells it
     if targets:  # what this officer did about this pupil
-        return await audit.entries(conn, targets=targets, actor=person)
+        return _Shown(await audit.entries(conn, targets=targets, actor=person), pupil, (person,))
     found = {entry.seq: entry for entry in await audit.entries(conn, actor=person)}
     found.update((entry.seq, entry) for entry in await audit.entries(conn, targets=(person,)))
-    return [found[seq] for seq in sorted(found)]
+    return _Shown([found[seq] for seq in sorted(found)], None, (person,))
 
 
 def entry_line(entry: AuditEntry) -> str:

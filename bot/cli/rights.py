@@ -1,8 +1,9 @@
 """`ewobot requests add|list|extend|decide|lift`: the controller's rights requests.
 
-Lists show ids, kinds, case references and dates, never names. Every change is
-audited as the operating-system user; every decision prints whom the record was
-shared with, so the controller can tell them (Article 19).
+Lists show ids, kinds, case references and dates, never names. Every change, and
+every list (naming each pupil it lists, by reference), is audited as the
+operating-system user; every decision prints whom the record was shared with, so the
+controller can tell them (Article 19).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from bot.cli import BAD_INPUT, DATE_FORMS, OK, CliEnv, CliError, date_option
 from bot.domain import rights as rules
 from bot.files import os_reason
-from bot.storage import rights
+from bot.storage import audit, rights
 from bot.storage.rights import RightsProblem, RightsRequest
 
 NO_SHARING = "no sharing recorded"
@@ -76,8 +77,12 @@ async def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
+    """Audited as /requests' list is, naming each pupil it lists (by reference)."""
     async with env.database(create=False) as db:
         requests = await db.read(rights.listing, open_only=args.open)
+        pupils = sorted({request.pupil_id for request in requests})
+        await env.audit_command(db, "rights_requests_list", targets=audit.pupil_refs(pupils),
+                                detail={"open": args.open})
     if not requests:
         env.say("no open requests" if args.open else "no requests recorded")
     for request in requests:

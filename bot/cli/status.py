@@ -2,7 +2,10 @@
 schema version, the instances seen in the last minute (with what each sent to Telegram
 in its last second) and which one runs the scheduled jobs, the outbox's pending and
 undelivered counts, and what Telegram says of the webhook (one line when it cannot be
-asked). Read-only: no database, exit 1."""
+asked). Read-only: no database, exit 1. Not audited, alone of the commands that
+read the database: it shows no record of a pupil or an officer, only how the service
+runs, and it is what monitoring runs every minute, whose entries would bury the ones
+that say who saw whom."""
 
 from __future__ import annotations
 

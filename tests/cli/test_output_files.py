@@ -12,7 +12,7 @@ import pytest
 
 import bot.files
 import bot.storage.sqlite
-from tests.cli.test_records import Records
+from tests.cli.test_records import Records, trail
 from tests.conftest import make_settings
 from tests.e2e.retention_files import upn
 
@@ -89,7 +89,7 @@ def test_a_read_only_folder_is_one_line_and_exit_1(
         records: Records, read_only: Path, writer: str) -> None:
     out = read_only / "x.out"
     argv = ["backup"] if writer == "backup" else WRITERS[writer]
-    trail = records("audit", "show").out
+    before = trail(records)
 
     result = records(*argv, "--out", str(out))
 
@@ -97,7 +97,7 @@ def test_a_read_only_folder_is_one_line_and_exit_1(
     assert result.err == f"cannot write {out}: Read-only file system\n"
     assert names_in(read_only) == []
     # Nothing was recorded or audited for an export that was never written.
-    assert records("audit", "show").out == trail
+    assert trail(records) == before
 
 
 def test_a_backup_that_fails_midway_leaves_no_half_copy(

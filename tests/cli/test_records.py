@@ -24,6 +24,7 @@ from bot.storage.db import Conn, Database
 from tests.cli.conftest import Result
 from tests.conftest import make_settings
 from tests.e2e.retention_files import upn
+from tests.pg import backend_settings
 from tests.storage.retention_seed import Seed
 
 MOMENT = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London"))
@@ -174,6 +175,8 @@ def test_tampering_with_one_row_is_reported_at_that_row(records: Records) -> Non
     result = records("audit", "verify")
     assert (result.code, result.out) == (1, "")
     assert result.err == "audit trail broken at entry 3: entry 3 has been altered\n"
+    # Nothing is chained onto a trail found broken.
+    assert records.raw().execute("SELECT count(*) FROM audit").fetchone()[0] == 4
 
 
 def test_a_shortened_trail_is_caught_by_the_head(records: Records) -> None:
@@ -185,11 +188,12 @@ def test_a_shortened_trail_is_caught_by_the_head(records: Records) -> None:
     raw.execute("DELETE FROM audit WHERE seq > 2")
     raw.commit()
     raw.close()
-    assert records("audit", "verify").code == 0  # what is left still chains...
+    # What is left still chains (and that verify is entry 3)...
+    assert records("audit", "verify").code == 0
     result = records("audit", "verify", "--head", head)  # ...but the noted head shows the cut
     assert result.code == 1
     assert result.err == ("audit trail broken: "
-                          "the trail ends at entry 2 but the recorded head is entry 4\n")
+                          "the trail ends at entry 3 but the recorded head is entry 4\n")
 
 
 def test_a_trail_cut_back_and_grown_again_is_caught_by_the_head(records: Records) -> None:
@@ -272,3 +276,60 @@ def test_backup_is_encrypted_when_a_key_is_set(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.DatabaseError, match="not a database"):
         plain.execute("SELECT count(*) FROM pupils")
     plain.close()
+
+
+@pytest.fixture
+def on_either(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> Records:
+    """Records on SQLite, then on PostgreSQL."""
+    return Records(backend_settings(request, tmp_path, backend))
+
+
+def trail(records: Records) -> list[audit.AuditEntry]:
+    """Every audit entry, read without a command (which would add its own)."""
+    async def read() -> list[audit.AuditEntry]:
+        db = await Database.open(records.settings, create=False)
+        try:
+            return await db.read(audit.entries)
+        finally:
+            await db.close()
+    return asyncio.run(read())
+
+
+def test_every_command_that_shows_records_is_audited(on_either: Records) -> None:
+    """PRODUCT.md "Audit": every administrator command writes an entry, naming the
+    pupils and officers it showed by reference, never by name."""
+    records = on_either
+    records("requests", "add", upn(1), "--kind", "objection")
+    records("requests", "add", upn(2), "--kind", "access")
+    before = len(trail(records))
+    for argv in (["requests", "list"], ["officers", "list"], ["audit", "show", "--upn", upn(1)],
+                 ["audit", "show", "--officer", "ewo1"],
+                 ["audit", "show", "--upn", upn(2), "--officer", "EWO1"], ["audit", "show"],
+                 ["audit", "verify"]):
+        assert records(*argv).code == 0, argv
+    assert records("audit", "show", "--upn", upn(42)).code == 1  # nothing shown
+    added = trail(records)[before:]
+    assert [(e.actor, e.action, e.target, e.reason) for e in added] == [
+        (ACTOR, "rights_requests_list", None, "admin_command"),
+        (ACTOR, "officers_list", None, "admin_command"),
+        (ACTOR, "audit_show", "pupil:1", "admin_command"),
+        (ACTOR, "audit_show", None, "admin_command"),
+        (ACTOR, "audit_show", "pupil:2", "admin_command"),
+        (ACTOR, "audit_show", None, "admin_command"),
+        (ACTOR, "audit_verify", None, "admin_command")]
+    assert added[0].detail == {"open": False, "targets": ["pupil:1", "pupil:2"]}
+    assert added[1].detail == {"officers": 1}
+    assert [entry.detail and entry.detail.get("targets") for entry in added[2:6]] == [
+        None, ["officer:EWO1"], ["officer:EWO1"], None]
+    assert "Quuxworth" not in repr(added) and "Officer EWO1" not in repr(added)
+    # Who looked at pupil 1 is found by that pupil.
+    about = [line.split("  ")[3] for line in
+             records("audit", "show", "--upn", upn(1)).out.splitlines()]
+    assert about[-2:] == ["rights_requests_list", "audit_show"]
+
+
+def test_status_is_not_audited(records: Records) -> None:
+    """Monitoring runs it every minute; it shows no record of anyone."""
+    before = len(trail(records))
+    assert records("status").code == 0
+    assert len(trail(records)) == before

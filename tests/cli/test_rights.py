@@ -45,8 +45,9 @@ def test_add_list_extend_and_decide(records: Records, tmp_path: Path) -> None:
     assert records("requests", "list", "--open").out.splitlines() == [
         "2  access  C00002  25/11/2026  25/12/2026  open"]
     shown = records("audit", "show", "--upn", upn(1)).out.splitlines()
-    assert [line.split("  ")[2:6] for line in shown[-3:]] == [
+    assert [line.split("  ")[2:6] for line in shown[-4:]] == [
         [ACTOR, "rights_request", "pupil:1", "rights_request"],
+        [ACTOR, "rights_requests_list", "-", "admin_command"],  # the list named pupil 1
         [ACTOR, "rights_extend", "pupil:1", "complex"],
         [ACTOR, "rights_upheld", "pupil:1", "data_inaccurate"]]
 
