@@ -81,11 +81,6 @@ class AlertLine:
                    data.get("past_year"))
 
 
-def year_label(academic_year: int) -> str:
-    """The academic year ending in calendar year `academic_year`, as `2025/26`."""
-    return f"{academic_year - 1}/{academic_year % 100:02d}"
-
-
 def digest_payload(title: str, lines: Sequence[AlertLine]) -> dict[str, Any]:
     """The outbox payload of one digest: the first page as `text` and `buttons`, every
     page in `pages` (the delivery adds a "More" button when there is more than one);

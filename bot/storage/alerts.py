@@ -38,7 +38,13 @@ from bot.domain.attendance import (
     recent_window_start,
     rules_holding,
 )
-from bot.domain.dates import academic_year_of, compulsory_school_age, school_week_start
+from bot.domain.dates import (
+    YearEnd,
+    academic_year_of,
+    compulsory_school_age,
+    school_week_start,
+    year_label,
+)
 from bot.domain.marks import (
     CODE_NUMBER,
     DAY_SHIFT,
@@ -124,7 +130,8 @@ async def evaluate_import(conn: Conn, pupil_ids: Collection[int], *, settings: S
         await _record_alerts(conn, fresh, year, now, actor)
         evaluated += len(eligible)
         created += len(fresh)
-    messages = await queue_waiting(conn, now, academic_year=year) if created else 0
+    messages = (await queue_waiting(conn, now, year_end=settings.academic_year_end)
+                if created else 0)
     return Evaluation(evaluated, created, messages)
 
 
@@ -414,7 +421,7 @@ class _Waiting:
 QUEUE_LOCK = "alerts.queue"
 
 
-async def queue_waiting(conn: Conn, now: datetime, *, academic_year: int) -> int:
+async def queue_waiting(conn: Conn, now: datetime, *, year_end: YearEnd) -> int:
     """Put every waiting alert of an allocated pupil into outbox messages: one per
     officer (all their alerts) and, for severe and continuous absence, one copy for
     that officer's supervisor. Returns the number of messages queued. An alert whose
@@ -424,10 +431,11 @@ async def queue_waiting(conn: Conn, now: datetime, *, academic_year: int) -> int
     What waits is read, then queued and marked: an import and the delivery round (on
     any instance) take turns (`QUEUE_LOCK`), so an alert is never queued by both.
 
-    An alert of an academic year before `academic_year` (this one), its pupil allocated
-    only since, says which year its figure is of."""
+    An alert of an academic year before this one (the one holding `now`, a time in the
+    service's time zone), its pupil allocated only since, says which year its figure is
+    of."""
     await conn.lock(QUEUE_LOCK)
-    waiting = await _waiting_alerts(conn, academic_year)
+    waiting = await _waiting_alerts(conn, now, year_end)
     by_officer: defaultdict[int, list[_Waiting]] = defaultdict(list)
     for alert in waiting:
         if not alert.restricted:
@@ -526,9 +534,10 @@ async def _narrow(conn: Conn, outbox_id: int, pupil_ids: list[int], now: datetim
                                "withdrawn": payload is None})
 
 
-async def _waiting_alerts(conn: Conn, year: int) -> list[_Waiting]:
-    """The alerts waiting to be queued whose pupil is allocated; `year` is this academic
-    year (an alert of an earlier one is labelled with its own)."""
+async def _waiting_alerts(conn: Conn, now: datetime, year_end: YearEnd) -> list[_Waiting]:
+    """The alerts waiting to be queued whose pupil is allocated; one of an academic year
+    before the one holding `now` is labelled with its own."""
+    year = academic_year_of(now.date(), year_end)
     rows = await conn.fetchall(
         "SELECT a.id, a.pupil_id, a.rule, a.attended, a.possible, a.academic_year,"
         " p.case_ref, p.first_name,"
@@ -547,7 +556,7 @@ async def _waiting_alerts(conn: Conn, year: int) -> list[_Waiting]:
                                initials(row["first_name"], row["last_name"]), row["school"],
                                Rule(row["rule"]), row["attended"] or 0, row["possible"] or 0,
                                None if row["academic_year"] >= year
-                               else alert_text.year_label(row["academic_year"])),
+                               else year_label(row["academic_year"], year_end)),
                      bool(row["restricted"]))
             for row in rows]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.dates import YearEnd, academic_year_of
+from bot.domain.dates import YearEnd
 from bot.storage import alerts as alert_store
 from bot.storage import outbox
 from bot.storage.db import Conn, Database
@@ -32,9 +32,7 @@ async def _has_work(conn: Conn, now: datetime) -> bool:
 async def _release_and_queue(conn: Conn, now: datetime, year_end: YearEnd) -> None:
     await outbox.release_claims(conn, claimed_before=now - outbox.CLAIM_TIMEOUT)
     await alert_store.narrow_to_holders(conn, now)
-    # The clock's time is in the service time zone: its date is the service's today.
-    await alert_store.queue_waiting(conn, now,
-                                    academic_year=academic_year_of(now.date(), year_end))
+    await alert_store.queue_waiting(conn, now, year_end=year_end)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from bot.storage import audit
 from bot.storage import outbox as outbox_store
 from bot.storage.db import Conn, Database
 from tests.held import held_write
-from tests.storage.alert_seed import NOW, AlertSeed, ending_on, sessions
+from tests.storage.alert_seed import NOW, YEAR_END, AlertSeed, ending_on, sessions
 
 SEVERE_CODES = ["/"] * 30 + ["I"] * 50
 
@@ -313,7 +313,7 @@ async def test_an_unallocated_pupils_alert_waits_for_an_allocation(seed: AlertSe
     async def _transaction(conn: Conn):
         assert await alert_store.has_waiting(conn)
         assert await alert_store.queue_waiting(conn, NOW + timedelta(minutes=1),
-                                              academic_year=2027) == 1
+                                              year_end=YEAR_END) == 1
         rows = await outbox_store.rows(conn, kind="alert")
         assert not await alert_store.has_waiting(conn)
         return rows
@@ -411,5 +411,5 @@ async def test_an_alert_waiting_from_a_past_year_says_which_year_its_figure_is(
 
 
 async def _queue_now(conn: Conn) -> list:
-    await alert_store.queue_waiting(conn, NOW + timedelta(minutes=1), academic_year=2027)
+    await alert_store.queue_waiting(conn, NOW + timedelta(minutes=1), year_end=YEAR_END)
     return await outbox_store.rows(conn, kind="alert")

@@ -33,7 +33,7 @@ from tests.jobs.test_digest import at
 from tests.pg import Cluster, settings_for
 from tests.storage import caseload_seed as seed
 from tests.storage.alert_seed import NOW as ALERT_NOW
-from tests.storage.alert_seed import AlertSeed
+from tests.storage.alert_seed import YEAR_END, AlertSeed
 from tests.storage.alert_seed import sessions as marked
 from tests.storage.retention_seed import Seed as RetentionSeed
 from tests.storage.test_caseload import small_team
@@ -296,7 +296,7 @@ async def test_waiting_alerts_queued_by_an_import_and_the_delivery_at_once_go_on
     holding, release = asyncio.Event(), asyncio.Event()
 
     async def importing(conn: Conn) -> int:  # the import's queuing, its commit held back
-        queued = await alert_store.queue_waiting(conn, ALERT_NOW, academic_year=2027)
+        queued = await alert_store.queue_waiting(conn, ALERT_NOW, year_end=YEAR_END)
         holding.set()
         await release.wait()
         return queued
@@ -304,7 +304,7 @@ async def test_waiting_alerts_queued_by_an_import_and_the_delivery_at_once_go_on
     imported = asyncio.create_task(first.write(importing))
     await holding.wait()
     delivery = asyncio.create_task(second.write(alert_store.queue_waiting, ALERT_NOW,
-                                                academic_year=2027))
+                                                year_end=YEAR_END))
     await _any_lock_waiter(pg_cluster)  # the delivery's waits for the import's
     release.set()
     assert sorted(await asyncio.gather(imported, delivery)) == [0, 1]

@@ -9,7 +9,7 @@ from bot.storage import alerts as alert_store
 from bot.storage import outbox as outbox_store
 from bot.storage import rights
 from bot.storage.db import Conn, Database
-from tests.storage.alert_seed import NOW, AlertSeed
+from tests.storage.alert_seed import NOW, YEAR_END, AlertSeed
 from tests.storage.test_alerts import pupil_with, seed
 
 __all__ = ["seed"]  # the fixture, shared with the alert tests
@@ -30,7 +30,7 @@ async def test_a_waiting_alert_of_a_restricted_record_is_not_sent_and_does_not_w
     await seed.allocate(other, officer)
     async def _transaction(conn: Conn):
         queued = await alert_store.queue_waiting(conn, NOW + timedelta(minutes=1),
-                                                 academic_year=2027)
+                                                 year_end=YEAR_END)
         return queued, await outbox_store.rows(conn, kind="alert"), \
             await alert_store.has_waiting(conn)
     queued, rows, waiting = await db.write(_transaction)
