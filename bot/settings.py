@@ -6,6 +6,7 @@ one line naming the setting (see :func:`load_settings`).
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
 import os
 import re
@@ -389,12 +390,14 @@ class OpenToOthers(PermissionError):
 
 def read_private_file(path: Path) -> bytes:
     """What a secret's file holds, refused (OpenToOthers) unless only its owner can read
-    it: the one check for every key, pepper and secret kept in a file. A missing file is
-    FileNotFoundError; each caller words the problems for its own setting."""
+    it: the one check for every key, pepper and secret kept in a file. A leading UTF-8
+    byte-order mark is an editor's, not the secret's: dropped, so the file gives the same
+    secret as the setting would. A missing file is FileNotFoundError; each caller words
+    the problems for its own setting."""
     mode = path.stat().st_mode
     if mode & 0o077:
         raise OpenToOthers(path, mode & 0o7777)
-    return path.read_bytes()
+    return path.read_bytes().removeprefix(codecs.BOM_UTF8)
 
 
 def read_secret_file(path: Path, setting: str) -> str:
@@ -407,8 +410,10 @@ def read_secret_file(path: Path, setting: str) -> str:
     except OpenToOthers as refused:
         raise SettingsError(f"{setting}: refused: {path} can be read by group or others "
                             f"(mode {refused.mode:04o}); chmod 600 it") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{setting}: cannot read {path} ({type(exc).__name__})") from None
+    except OSError as exc:  # a folder, or a file it may not read
+        raise SettingsError(f"{setting}: cannot read {path}: {os_reason(exc)}") from None
+    except UnicodeDecodeError:  # never echoed: it is a secret
+        raise SettingsError(f"{setting}: cannot read {path}: not UTF-8 text") from None
     if not text:
         raise SettingsError(f"{setting}: {path} is empty")
     return text

@@ -207,6 +207,37 @@ def test_the_webhook_secret_may_come_from_a_private_file(
     assert load_settings().webhook_secret_text() == "from-a-file_123"
 
 
+def test_a_byte_order_mark_is_not_part_of_the_webhook_secret(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An editor that saves UTF-8 with a mark: the secret is the text after it."""
+    secret = tmp_path / "webhook-secret"
+    secret.write_bytes(b"\xef\xbb\xbffrom-a-file_123\n")
+    secret.chmod(0o600)
+    monkeypatch.setenv("EWO_WEBHOOK_URL", "https://bot.example.org/telegram")
+    monkeypatch.setenv("EWO_WEBHOOK_SECRET_FILE", str(secret))
+    assert load_settings().webhook_secret_text() == "from-a-file_123"
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"caf\xe9-secret\n", "not UTF-8 text"),
+    (None, "Is a directory"),
+])
+def test_a_webhook_secret_file_that_cannot_be_read_says_why_in_words(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: bytes | None,
+        reason: str) -> None:
+    secret = tmp_path / "webhook-secret"
+    if content is None:
+        secret.mkdir(mode=0o700)
+    else:
+        secret.write_bytes(content)
+        secret.chmod(0o600)
+    monkeypatch.setenv("EWO_WEBHOOK_URL", "https://bot.example.org/telegram")
+    monkeypatch.setenv("EWO_WEBHOOK_SECRET_FILE", str(secret))
+    with pytest.raises(SettingsError) as refused:
+        load_settings().webhook_secret_text()
+    assert str(refused.value) == f"EWO_WEBHOOK_SECRET_FILE: cannot read {secret}: {reason}"
+
+
 def test_the_example_env_documents_every_setting() -> None:
     example = (Path(__file__).resolve().parent.parent / "config" / "example.env").read_text()
     missing = [name for name in Settings.model_fields if f"EWO_{name.upper()}" not in example]

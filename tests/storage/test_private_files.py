@@ -66,6 +66,29 @@ def test_keys_from_named_files(tmp_path: Path) -> None:
     assert not settings.database.with_name("ewo.sqlite3.pepper").exists()
 
 
+def test_a_byte_order_mark_is_not_part_of_a_key_file(tmp_path: Path) -> None:
+    """A key saved by an editor that writes a mark is the same key as in the settings."""
+    secrets_dir = tmp_path / "credentials"
+    secrets_dir.mkdir(mode=0o700)
+    for name, text in (("pepper", PEPPER), ("audit", "audit-from-file")):
+        (secrets_dir / name).write_bytes(b"\xef\xbb\xbf" + text.encode() + b"\r\n")
+        (secrets_dir / name).chmod(0o600)
+    from_files = make_settings(tmp_path, audit_key=None, pin_pepper_file=secrets_dir / "pepper",
+                               audit_key_file=secrets_dir / "audit")
+    from_settings = make_settings(tmp_path, pin_pepper=PEPPER, audit_key="audit-from-file")
+    assert load_pepper(from_files) == load_pepper(from_settings) == PEPPER.encode()
+    assert load_audit_key(from_files) == load_audit_key(from_settings) == b"audit-from-file"
+
+
+def test_a_key_file_holding_only_a_byte_order_mark_is_empty(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    settings.database.parent.mkdir(mode=0o700)
+    settings.pepper_path.write_bytes(b"\xef\xbb\xbf\n")
+    settings.pepper_path.chmod(0o600)
+    with pytest.raises(DatabaseError, match=r"^refused: key file .*\.pepper is empty$"):
+        load_pepper(settings)
+
+
 def test_a_named_key_file_that_is_missing_is_never_generated(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "pepper"
     settings = make_settings(tmp_path, pin_pepper_file=missing)
