@@ -2,14 +2,16 @@
 
 matplotlib is imported on first use only (it adds tens of MB to the process) and
 drawn with the Agg canvas on a Figure of its own, never through pyplot's global
-state; one chart is drawn at a time because matplotlib is not thread-safe.
+state; one chart is drawn at a time because matplotlib is not thread-safe. Every text
+is drawn as it is: a `$` (in an officer's reference, say) is never mathtext.
 """
 
 from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,6 +25,17 @@ _DPI = 100
 # Good to severe, then n/a; readable for the common colour-vision deficiencies.
 _BAND_COLOURS = ("#1a9850", "#a6d96a", "#fdae61", "#d73027", "#bdbdbd")
 _drawing = threading.Lock()
+
+
+@contextmanager
+def _literal_texts() -> Iterator[None]:
+    """Texts made (tick labels are made as late as the drawing) are kept as they are:
+    two `$` would make mathtext of what lies between, garbled, and a backslash there can
+    fail the drawing. rcParams are matplotlib's global state: held only while drawing."""
+    from matplotlib import rc_context
+
+    with rc_context({"text.parse_math": False}):
+        yield
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +70,7 @@ def caseload_chart(bars: Sequence[tuple[str, Sequence[int]]], band_labels: Seque
     if len(band_labels) > len(_BAND_COLOURS):
         raise ValueError("more bands than colours")
     bars = list(bars)[:MAX_BARS]
-    with _drawing:
+    with _drawing, _literal_texts():
         figure = caseload_figure(bars, band_labels, title)
         try:
             buffer = io.BytesIO()
@@ -70,6 +83,12 @@ def caseload_chart(bars: Sequence[tuple[str, Sequence[int]]], band_labels: Seque
 def caseload_figure(bars: Sequence[tuple[str, Sequence[int]]], band_labels: Sequence[str],
                     title: str) -> Figure:
     """The chart as a matplotlib Figure (on an Agg canvas), not yet rendered."""
+    with _literal_texts():
+        return _caseload_figure(bars, band_labels, title)
+
+
+def _caseload_figure(bars: Sequence[tuple[str, Sequence[int]]], band_labels: Sequence[str],
+                     title: str) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -111,7 +130,7 @@ def weekly_attendance_chart(weeks: Sequence[tuple[str, float | None]], *, title:
                             pa_threshold: int) -> bytes:
     """A line of attendance % week by week (None: no sessions that week), with the PA
     threshold drawn across; 16 × 7 cm at REPORT_DPI."""
-    with _drawing:
+    with _drawing, _literal_texts():
         return _draw_weekly(list(weeks), title, pa_threshold)
 
 
@@ -148,7 +167,7 @@ def _draw_weekly(weeks: list[tuple[str, float | None]], title: str, pa_threshold
 def band_mix_chart(before: Sequence[int], after: Sequence[int], band_labels: Sequence[str],
                    *, title: str, names: tuple[str, str] = ("at referral", "now")) -> bytes:
     """Two stacked bars (before and after), one segment per band, with the counts."""
-    with _drawing:
+    with _drawing, _literal_texts():
         return _draw_band_mix(list(before), list(after), band_labels, title, names)
 
 

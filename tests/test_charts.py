@@ -9,9 +9,11 @@ from bot.charts import (
     HEIGHT_PX,
     MAX_BARS,
     WIDTH_PX,
+    band_mix_chart,
     caseload_chart,
     caseload_figure,
     legend_entries,
+    weekly_attendance_chart,
 )
 from bot.domain.caseload import band_labels
 
@@ -65,3 +67,29 @@ def test_each_segment_shows_its_count() -> None:
 def test_nothing_to_draw_has_no_legend() -> None:
     figure = caseload_figure([("EWO1", (0, 0, 0, 0, 0))], LABELS, "Team")
     assert list(figure.legends) == [] and list(figure.axes[0].texts) == []
+
+
+# Two dollar signs would make matplotlib's mathtext of what lies between (spaces dropped,
+# letters in italics), and a backslash there can fail the whole drawing.
+DOLLARS = r"EWO$1 and $2"
+BAD_MATHS = r"EWO$\frac$"
+
+
+def test_a_dollar_sign_in_a_label_is_drawn_as_it_is() -> None:
+    figure = caseload_figure([(DOLLARS, (3, 2, 0, 1, 0)), (BAD_MATHS, (1, 0, 0, 4, 0))],
+                             [f"{label} $x$" for label in LABELS], f"Team {DOLLARS}")
+    (axes,) = figure.axes
+    (legend,) = figure.legends
+    texts = [*axes.get_yticklabels(), axes.title, *legend.get_texts()]
+    assert [text.get_text() for text in texts[:3]] == [DOLLARS, BAD_MATHS, f"Team {DOLLARS}"]
+    assert [text.get_parse_math() for text in texts] == [False] * len(texts)
+
+
+def test_every_chart_with_dollar_signs_in_its_texts_renders() -> None:
+    bars = [(BAD_MATHS, (1, 0, 0, 4, 0)), (f"{BAD_MATHS} (you)", (0, 1, 0, 0, 0))]
+    assert png_size(caseload_chart(bars, LABELS, title=BAD_MATHS)) == (800, 500)
+    labels = [f"{label} {BAD_MATHS}" for label in LABELS]
+    assert weekly_attendance_chart([(BAD_MATHS, 92.0), ("$1/9$", None), ("8/9", 81.5)],
+                                   title=BAD_MATHS, pa_threshold=90).startswith(b"\x89PNG")
+    assert band_mix_chart([1, 2, 0, 1, 0], [2, 1, 1, 0, 0], labels, title=BAD_MATHS,
+                          names=(BAD_MATHS, DOLLARS)).startswith(b"\x89PNG")
