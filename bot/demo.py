@@ -406,8 +406,10 @@ class TerminalChat:
                 self._say(line)
 
     async def _act(self, persona: Persona, user: FakeUser, line: str) -> None:
-        await self._show_unread(persona, user)  # what came before is shown before the reply
+        # A number presses a button the person saw: one of a message pushed after the
+        # line was typed, and shown only now, they never had in front of them.
         buttons = self._buttons.get(persona.ref, {})
+        await self._show_unread(persona, user)  # what came before is shown before the reply
         if line.isdigit() and int(line) in buttons:
             message_id, label = buttons[int(line)]
             try:

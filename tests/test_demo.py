@@ -8,13 +8,14 @@ import io
 import os
 import re
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import CallbackContext
 
 from bot.cli import build_parser
@@ -257,6 +258,55 @@ async def test_a_deletion_while_typing_does_not_hide_the_next_reply(tmp_path: Pa
     saved = re.findall(r"\(file saved: (.+)\)", screen)
     assert [Path(path).parent for path in saved] == [kept]
     assert Path(saved[0]).name == "001-export.json" and Path(saved[0]).read_bytes() == b"{}"
+
+
+async def test_a_number_presses_the_keyboard_on_screen_not_one_pushed_meanwhile(
+        tmp_path: Path) -> None:
+    """A push with buttons of its own that reaches the chat as Enter is pressed, before
+    the watcher could show it, is shown first, but the number typed presses the button
+    the officer saw: the first pupil of the list, not the push's."""
+    clock = FixedClock(CLOCK.now())
+    settings = demo_settings(make_settings(tmp_path), tmp_path / "service", tmp_path / "kept")
+    (tmp_path / "service").mkdir()
+    service = await build_service(settings, tmp_path / "service", clock, pupils=30)
+    officer = service.personas[1]
+    out = Screen()
+    pushes: list[asyncio.Task[object]] = []
+    try:
+        async with BotApiStandIn() as standin, RunningBot(settings, standin, clock=clock,
+                                                          db=service.db) as running:
+
+            async def push() -> None:
+                button = InlineKeyboardButton("Never seen", callback_data="x")
+                async with Bot(standin.token, base_url=standin.base_url) as bot:
+                    await bot.send_message(officer.user_id, "A push",
+                                           reply_markup=InlineKeyboardMarkup([[button]]))
+
+            async def one_typed_as_a_push_lands() -> str:
+                # Called before the watcher first runs, this waits ahead of it for the
+                # same change: the push is in the chat, unseen, when the line returns.
+                since = time.monotonic()
+                pushes.append(asyncio.create_task(push()))
+                await standin.wait_for_call(
+                    "sendMessage", lambda call: call.params.get("text") == "A push",
+                    timeout=30, since=since)
+                return "1\n"
+
+            lines = script(["2", out.until("bot: Pathway reminders"), "/pupils"])
+            steps = [one_typed_as_a_push_lands, script([":quit"])]
+
+            async def read_line() -> str | None:
+                line = await lines()
+                return line if line is not None or not steps else await steps.pop(0)()
+
+            await TerminalChat(running, standin, service.personas, read_line, out,
+                               files=tmp_path / "kept").run()
+            await asyncio.gather(*pushes)
+    finally:
+        await service.db.close()
+    after_push = out.getvalue().split("bot: A push")[1]
+    assert after_push.startswith("\n     [1] Never seen\n")  # shown before the reply
+    assert "Attendance this year:" in after_push  # [1] of the list: the first pupil's card
 
 
 async def test_stdin_lines_end_with_none() -> None:
