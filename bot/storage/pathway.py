@@ -1,7 +1,9 @@
 """The attendance pathway's records: steps, their outcomes, the notices they add up to.
 
 Steps and outcomes are never edited: a correction is a new row whose `supersedes`
-names the old one, by the old one's author, within 7 days (as visits). A step that
+names the old one, by the old one's author, within 7 days (as visits), standing where
+the old one stood in the order they were saved (`placed_at`), so correcting an older
+entry never makes it the latest (a notice's final outcome, the stage). A step that
 already has outcomes is not corrected (its outcomes would be left behind on the old
 row): the outcome is corrected instead, or a new step recorded.
 
@@ -139,6 +141,25 @@ _CURRENT_STEP = ("NOT EXISTS (SELECT 1 FROM pathway_steps c"
 _CURRENT_OUTCOME = ("NOT EXISTS (SELECT 1 FROM pathway_outcomes c"
                     " WHERE c.pupil_id = o.pupil_id AND c.supersedes = o.id)")
 
+# The order steps and outcomes were saved in, a correction in the place of the entry it
+# corrects (placed_at: its chain's first saved_at, schema 4), as visits.LATEST_FIRST: so
+# correcting an older outcome never makes it a notice's final one, nor correcting an
+# older step of the same day the stage. Outcomes (as `o`) oldest first, and latest first;
+# steps (as `s`) latest first by their date, then as saved.
+OUTCOMES_IN_ORDER = "COALESCE(o.placed_at, o.saved_at), o.saved_at, o.id"
+OUTCOMES_LATEST_FIRST = "COALESCE(o.placed_at, o.saved_at) DESC, o.saved_at DESC, o.id DESC"
+STEPS_LATEST_FIRST = ("s.step_date DESC, COALESCE(s.placed_at, s.saved_at) DESC,"
+                      " s.saved_at DESC, s.id DESC")
+# A step `{t}` as a row that compares in that order (date, then as saved).
+_STEP_PLACE = "({t}.step_date, COALESCE({t}.placed_at, {t}.saved_at), {t}.saved_at, {t}.id)"
+
+
+def _placed_at(table: str) -> str:
+    """Where a new entry of `table` stands (parameters: the entry it corrects, its own
+    saved_at): where the entry it corrects stood, else at its own saving."""
+    return (f"COALESCE((SELECT COALESCE(x.placed_at, x.saved_at) FROM {table} x"
+            " WHERE x.id = ?), ?)")
+
 
 async def access(conn: Conn, officer: Officer, pupil_id: int, *,
                  include_team: bool = True) -> str | None:
@@ -173,11 +194,11 @@ async def notices_on_record(conn: Conn, pupil_id: int) -> list[Notice]:
         "SELECT s.id, s.kind, s.step_date, pp.contact_id,"
         " (SELECT o.outcome_date FROM pathway_outcomes o WHERE o.step_id = s.id"
         f"   AND o.contact_id = pp.contact_id AND o.outcome = 'issued' AND {_CURRENT_OUTCOME}"
-        "   ORDER BY o.saved_at DESC, o.id DESC LIMIT 1) AS issued,"
+        f"   ORDER BY {OUTCOMES_LATEST_FIRST} LIMIT 1) AS issued,"
         " (SELECT o.outcome || ' ' || o.outcome_date FROM pathway_outcomes o"
         "   WHERE o.step_id = s.id AND o.contact_id = pp.contact_id"
         f"   AND o.outcome IN ('paid', 'withdrawn', 'unpaid') AND {_CURRENT_OUTCOME}"
-        "   ORDER BY o.saved_at DESC, o.id DESC LIMIT 1) AS final"
+        f"   ORDER BY {OUTCOMES_LATEST_FIRST} LIMIT 1) AS final"
         " FROM pathway_steps s JOIN pathway_parents pp ON pp.step_id = s.id"
         f" WHERE s.pupil_id = ? AND s.kind IN ('nti', 'pn_referral') AND {_CURRENT_STEP}"
         " ORDER BY s.step_date, s.id, pp.contact_id", (pupil_id,))
@@ -232,14 +253,16 @@ async def record_step(conn: Conn, officer: Officer, step: NewStep, *, today: dat
     review = step.review_date
     if review is None and step.kind in ("support_plan", "contract"):
         review = rules.support_review_date(step.step_date)
+    saved_at = stamp(now)
     step_id = await conn.fetchval(
         "INSERT INTO pathway_steps (pupil_id, officer_id, kind, step_date, review_date,"
-        " period_weeks, section, reason, notes, supersedes, source, saved_at, draft_token)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " period_weeks, section, reason, notes, supersedes, source, saved_at, placed_at,"
+        " draft_token)"
+        f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {_placed_at('pathway_steps')}, ?)"
         " ON CONFLICT (draft_token) DO NOTHING RETURNING id",
         (step.pupil_id, officer.id, step.kind, step.step_date.isoformat(), _iso(review),
          step.period_weeks, step.section, step.reason, step.notes, step.supersedes, source,
-         stamp(now), draft_token))
+         saved_at, step.supersedes, saved_at, draft_token))
     if step_id is None:
         return Saved(None, REPEAT)
     await conn.executemany("INSERT INTO pathway_parents (step_id, contact_id) VALUES (?, ?)",
@@ -362,14 +385,15 @@ async def record_outcome(conn: Conn, officer: Officer, outcome: NewOutcome, *, n
     end = outcome.end_date
     if end is None and outcome.outcome == "granted":
         end = rules.eso_end_date(outcome.outcome_date)
+    saved_at = stamp(now)
     outcome_id = await conn.fetchval(
         "INSERT INTO pathway_outcomes (step_id, pupil_id, officer_id, contact_id, outcome,"
-        " outcome_date, end_date, detail, supersedes, source, saved_at, draft_token)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " outcome_date, end_date, detail, supersedes, source, saved_at, placed_at, draft_token)"
+        f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {_placed_at('pathway_outcomes')}, ?)"
         " ON CONFLICT (draft_token) DO NOTHING RETURNING id",
         (step["id"], step["pupil_id"], officer.id, outcome.contact_id, outcome.outcome,
          outcome.outcome_date.isoformat(), _iso(end), outcome.detail, outcome.supersedes,
-         source, stamp(now), draft_token))
+         source, saved_at, outcome.supersedes, saved_at, draft_token))
     if outcome_id is None:
         return Saved(None, REPEAT)
     await audit.append(conn, actor=officer.actor, action="pathway_outcome_saved",
@@ -515,11 +539,12 @@ async def _viewed(conn: Conn, officer: Officer, action: str, pupil_id: int, seen
 _OPEN_KINDS = frozenset({"review", "improvement_ends", "payment_closes", "eso_ends"})
 _DUE_KINDS = frozenset({"review", "improvement_reminder", "outcome_reminder", "eso_reminder"})
 
-_STEP_ROWS = ("SELECT s.id, s.pupil_id, s.kind, s.step_date, s.review_date, s.period_weeks"
+_STEP_ROWS = ("SELECT s.id, s.pupil_id, s.kind, s.step_date, s.review_date, s.period_weeks,"
+              " COALESCE(s.placed_at, s.saved_at) AS placed, s.saved_at"
               " FROM pathway_steps s {join} WHERE {where} AND " + _CURRENT_STEP)
 _OUTCOME_ROWS = ("SELECT o.step_id, o.pupil_id, o.contact_id, o.outcome, o.outcome_date,"
                  " o.end_date FROM pathway_outcomes o {join} WHERE {where} AND "
-                 + _CURRENT_OUTCOME + " ORDER BY o.saved_at, o.id")
+                 + _CURRENT_OUTCOME + " ORDER BY " + OUTCOMES_IN_ORDER)
 
 
 def _step_items(steps: Sequence[Any]) -> list[OpenItem]:
@@ -534,7 +559,9 @@ def _step_items(steps: Sequence[Any]) -> list[OpenItem]:
     for step in steps:
         by_pupil[step["pupil_id"]].append(step)
     for pupil, own in by_pupil.items():
-        own.sort(key=lambda step: (step["step_date"], step["id"]))
+        # By date, then as saved (a correction where the step it corrects stood).
+        own.sort(key=lambda step: (step["step_date"], step["placed"], step["saved_at"],
+                                   step["id"]))
         for at, step in enumerate(own):
             later = own[at + 1:]
             started = date.fromisoformat(step["step_date"])
@@ -670,7 +697,7 @@ async def case_file(conn: Conn, officer: Officer, pupil_id: int, *, today: date,
         entries, total = await _chronology_page(conn, pupil_id, offset, limit)
     latest = await conn.fetchone(
         f"SELECT s.kind, s.step_date FROM pathway_steps s WHERE s.pupil_id = ? AND {_CURRENT_STEP}"
-        " ORDER BY s.step_date DESC, s.id DESC LIMIT 1", (pupil_id,))
+        f" ORDER BY {STEPS_LATEST_FIRST} LIMIT 1", (pupil_id,))
     stage = None if latest is None else Stage(latest["kind"],
                                               date.fromisoformat(latest["step_date"]))
     return CaseFile(pupil_id, seen, stage, tuple(await _open_items(conn, pupil_id, today)),
@@ -687,8 +714,9 @@ async def caseload_items(conn: Conn, officer_id: int, *, today: date) -> list[Op
 
 # Open notices of many officers' caseloads in one statement (the caseload summary is a
 # few statements however large the team): each Notice to Improve that may still be in
-# its improvement period (issued in the last 6 weeks, no later Notice to Improve: a step
-# after the period ended cannot be recorded while it runs, `_step_items`), and
+# its improvement period (issued in the last 6 weeks, no later Notice to Improve, by
+# date then as saved, as `_step_items` orders them: a step after the period ended cannot
+# be recorded while it runs), and
 # each penalty notice issued with no Paid, Withdrawn or Unpaid. `{officers}` joins the
 # officers (alias `ow`) to the allocation `a`; `{where}` chooses them.
 _OPEN_NOTICES = f"""
@@ -698,7 +726,7 @@ _OPEN_NOTICES = f"""
        AND s.step_date >= :nti_since AND {_CURRENT_STEP}
        AND NOT EXISTS (SELECT 1 FROM pathway_steps l WHERE l.pupil_id = s.pupil_id
            AND l.kind = 'nti'
-           AND (l.step_date > s.step_date OR (l.step_date = s.step_date AND l.id > s.id))
+           AND {_STEP_PLACE.format(t='l')} > {_STEP_PLACE.format(t='s')}
            AND NOT EXISTS (SELECT 1 FROM pathway_steps c WHERE c.pupil_id = l.pupil_id
                            AND c.supersedes = l.id))
     UNION ALL
@@ -775,10 +803,10 @@ async def apply_notices(conn: Conn, notices: Sequence[ImportedNotice], *,
             " AND pp.contact_id = ?",
             (notice.pupil_id, kind, notice.issued.isoformat(), notice.contact_id))
         if step_id is None:
-            step_id = await conn.insert(
-                "INSERT INTO pathway_steps (pupil_id, kind, step_date, source, saved_at)"
-                " VALUES (?, ?, ?, 'import', ?)",
-                (notice.pupil_id, kind, notice.issued.isoformat(), stamp(now)))
+            step_id = await conn.insert(  # placed at its saving: it corrects nothing
+                "INSERT INTO pathway_steps (pupil_id, kind, step_date, source, saved_at,"
+                " placed_at) VALUES (?, ?, ?, 'import', ?, ?)",
+                (notice.pupil_id, kind, notice.issued.isoformat(), stamp(now), stamp(now)))
             await conn.execute("INSERT INTO pathway_parents (step_id, contact_id) VALUES (?, ?)",
                                (step_id, notice.contact_id))
             if kind == "pn_referral":
@@ -802,17 +830,18 @@ async def _outcome_is_new(conn: Conn, step_id: int, notice: ImportedNotice) -> b
     latest = await conn.fetchone(
         "SELECT o.outcome, o.outcome_date FROM pathway_outcomes o WHERE o.step_id = ?"
         f" AND o.outcome IN ('paid', 'withdrawn', 'unpaid') AND {_CURRENT_OUTCOME}"
-        " ORDER BY o.saved_at DESC, o.id DESC LIMIT 1", (step_id,))
+        f" ORDER BY {OUTCOMES_LATEST_FIRST} LIMIT 1", (step_id,))
     return latest is None or (latest["outcome"], latest["outcome_date"]) != (
         notice.outcome, notice.outcome_date.isoformat())
 
 
 async def _imported_outcome(conn: Conn, step_id: int, notice: ImportedNotice, outcome: str,
                             on: date, now: datetime) -> None:
-    await conn.execute(
+    await conn.execute(  # placed at its saving: an imported outcome corrects nothing
         "INSERT INTO pathway_outcomes (step_id, pupil_id, contact_id, outcome, outcome_date,"
-        " source, saved_at) VALUES (?, ?, ?, ?, ?, 'import', ?)",
-        (step_id, notice.pupil_id, notice.contact_id, outcome, on.isoformat(), stamp(now)))
+        " source, saved_at, placed_at) VALUES (?, ?, ?, ?, ?, 'import', ?, ?)",
+        (step_id, notice.pupil_id, notice.contact_id, outcome, on.isoformat(), stamp(now),
+         stamp(now)))
 
 
 # --- what the /step flow offers ----------------------------------------------------------
@@ -851,7 +880,7 @@ async def _targets(conn: Conn, pupil_id: int) -> list[Target]:
         " ORDER BY s.step_date, s.id", (pupil_id,))
     outcomes = await conn.fetchall(
         "SELECT o.step_id, o.contact_id, o.outcome, o.outcome_date FROM pathway_outcomes o"
-        f" WHERE o.pupil_id = ? AND {_CURRENT_OUTCOME} ORDER BY o.saved_at, o.id",
+        f" WHERE o.pupil_id = ? AND {_CURRENT_OUTCOME} ORDER BY {OUTCOMES_IN_ORDER}",
         (pupil_id,))
     parents = await conn.fetchall(
         "SELECT pp.step_id, c.id, c.name FROM pathway_parents pp"

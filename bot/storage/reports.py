@@ -28,7 +28,7 @@ from bot.domain.text import pupil_name
 from bot.domain.visits import CONTACT_OUTCOMES, VISIT_TYPES, label_of
 from bot.storage import audit, rights
 from bot.storage.db import Conn
-from bot.storage.pathway import _CURRENT_OUTCOME, _CURRENT_STEP, Stage
+from bot.storage.pathway import _CURRENT_OUTCOME, _CURRENT_STEP, STEPS_LATEST_FIRST, Stage
 from bot.storage.sharing import _CURRENT as _CURRENT_SHARING
 
 
@@ -158,14 +158,17 @@ async def _interventions(conn: Conn, urn: str, pupil_ids: set[int], period: Peri
 
 async def _stages(conn: Conn, urn: str, pupil_ids: set[int], last: date) -> dict[int, Stage]:
     """Each pupil's stage on `last`, as /case has it: the latest current step (by step
-    date, then as saved) dated on or before that day."""
+    date, then as saved, a correction in its step's place) dated on or before that day."""
     rows = await conn.fetchall(
         "SELECT s.pupil_id, s.kind, s.step_date FROM pathway_steps s"
         " JOIN pupils p ON p.id = s.pupil_id"
         f" WHERE p.school_urn = ? AND s.step_date <= ? AND {_CURRENT_STEP}"
-        " ORDER BY s.step_date, s.id", (urn, last.isoformat()))
-    return {row["pupil_id"]: Stage(row["kind"], _day(row["step_date"]))
-            for row in rows if row["pupil_id"] in pupil_ids}  # the latest is kept
+        f" ORDER BY {STEPS_LATEST_FIRST}", (urn, last.isoformat()))
+    stages: dict[int, Stage] = {}
+    for row in rows:  # latest first: the first of each pupil is kept
+        if row["pupil_id"] in pupil_ids and row["pupil_id"] not in stages:
+            stages[row["pupil_id"]] = Stage(row["kind"], _day(row["step_date"]))
+    return stages
 
 
 def _stage_label(stage: Stage | None) -> str | None:

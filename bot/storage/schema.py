@@ -479,6 +479,31 @@ MIGRATIONS: tuple[str, ...] = (
     )
     UPDATE visits SET placed_at = placed.placed_at FROM placed WHERE placed.id = visits.id;
     """,
+    # 4: where each pathway step and outcome stands in the order they were saved, as
+    # visits do (3): a correction takes the place of the entry it corrects, so correcting
+    # an older outcome never makes it a notice's final one, nor an older step of the day
+    # the stage (bot/storage/pathway.py STEPS_LATEST_FIRST, OUTCOMES_IN_ORDER).
+    """
+    -- The saved_at of the first entry of its chain of corrections (an entry that corrects
+    -- nothing: its own). Nullable, as visits.placed_at: NULL reads as its own saved_at.
+    ALTER TABLE pathway_steps ADD COLUMN placed_at TEXT;
+    WITH RECURSIVE placed (id, placed_at) AS (
+        SELECT id, saved_at FROM pathway_steps WHERE supersedes IS NULL
+        UNION ALL
+        SELECT s.id, placed.placed_at FROM pathway_steps s JOIN placed ON s.supersedes = placed.id
+    )
+    UPDATE pathway_steps SET placed_at = placed.placed_at
+      FROM placed WHERE placed.id = pathway_steps.id;
+    ALTER TABLE pathway_outcomes ADD COLUMN placed_at TEXT;
+    WITH RECURSIVE placed (id, placed_at) AS (
+        SELECT id, saved_at FROM pathway_outcomes WHERE supersedes IS NULL
+        UNION ALL
+        SELECT o.id, placed.placed_at FROM pathway_outcomes o
+          JOIN placed ON o.supersedes = placed.id
+    )
+    UPDATE pathway_outcomes SET placed_at = placed.placed_at
+      FROM placed WHERE placed.id = pathway_outcomes.id;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

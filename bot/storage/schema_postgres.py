@@ -504,6 +504,26 @@ WITH RECURSIVE placed (id, placed_at) AS (
 )
 UPDATE visits SET placed_at = placed.placed_at FROM placed WHERE placed.id = visits.id;
 """,
+    # 4: where each pathway step and outcome stands in the order they were saved (a
+    # correction: where the first entry of its chain stood), back-filled as visits (3)
+    """
+ALTER TABLE pathway_steps ADD COLUMN placed_at TEXT COLLATE "C";
+WITH RECURSIVE placed (id, placed_at) AS (
+    SELECT id, saved_at FROM pathway_steps WHERE supersedes IS NULL
+    UNION ALL
+    SELECT s.id, placed.placed_at FROM pathway_steps s JOIN placed ON s.supersedes = placed.id
+)
+UPDATE pathway_steps SET placed_at = placed.placed_at
+  FROM placed WHERE placed.id = pathway_steps.id;
+ALTER TABLE pathway_outcomes ADD COLUMN placed_at TEXT COLLATE "C";
+WITH RECURSIVE placed (id, placed_at) AS (
+    SELECT id, saved_at FROM pathway_outcomes WHERE supersedes IS NULL
+    UNION ALL
+    SELECT o.id, placed.placed_at FROM pathway_outcomes o JOIN placed ON o.supersedes = placed.id
+)
+UPDATE pathway_outcomes SET placed_at = placed.placed_at
+  FROM placed WHERE placed.id = pathway_outcomes.id;
+""",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -67,11 +67,13 @@ async def test_newer_schema_is_refused(settings: Settings) -> None:
 async def test_a_database_at_schema_1_is_brought_up_to_date_keeping_its_rows(
         settings: Settings) -> None:
     """Opening a service an earlier release created (schema 1: all but the send rates
-    and where visits stand) runs the later migrations and loses nothing."""
+    and where visits, pathway steps and outcomes stand) runs the later migrations and
+    loses nothing."""
     await (await Database.open(settings)).close()
     raw = sqlite3.connect(settings.database)
     raw.execute("DROP TABLE send_rates")
-    raw.execute("ALTER TABLE visits DROP COLUMN placed_at")
+    for table in ("visits", *PATHWAY_TABLES):
+        raw.execute(f"ALTER TABLE {table} DROP COLUMN placed_at")
     raw.execute("INSERT INTO instances (instance, seen) VALUES ('web-1', 'then')")
     raw.execute("PRAGMA user_version = 1")
     raw.commit()
@@ -115,7 +117,8 @@ async def test_a_database_at_schema_2_places_its_corrections_where_their_visits_
     chain of corrections, on a service an earlier release created."""
     await (await Database.open(settings)).close()
     raw = sqlite3.connect(settings.database)
-    raw.execute("ALTER TABLE visits DROP COLUMN placed_at")
+    for table in ("visits", *PATHWAY_TABLES):
+        raw.execute(f"ALTER TABLE {table} DROP COLUMN placed_at")
     for statement in CORRECTION_CHAIN:
         raw.execute(statement)
     raw.execute("PRAGMA user_version = 2")
@@ -127,6 +130,64 @@ async def test_a_database_at_schema_2_places_its_corrections_where_their_visits_
         placed = await db.read(lambda conn: conn.fetchall(
             "SELECT id, placed_at FROM visits ORDER BY id"))
         assert [tuple(row) for row in placed] == CHAIN_PLACED
+    finally:
+        await db.close()
+
+
+PATHWAY_TABLES = ("pathway_steps", "pathway_outcomes")
+# A pupil's pathway as a release before schema 4 kept it: a support plan, a contract the
+# same day, then the plan corrected and the correction corrected; a penalty notice
+# issued, Unpaid, Withdrawn, then the Unpaid corrected twice.
+PATHWAY_CHAIN = (
+    *CORRECTION_CHAIN[:3],
+    "INSERT INTO pathway_steps (id, pupil_id, officer_id, kind, step_date, supersedes,"
+    " saved_at) VALUES"
+    " (1, 1, 1, 'support_plan', '2026-11-02', NULL, '2026-11-16T09:00:00+00:00'),"
+    " (2, 1, 1, 'contract', '2026-11-02', NULL, '2026-11-17T09:00:00+00:00'),"
+    " (3, 1, 1, 'support_plan', '2026-11-02', 1, '2026-11-18T09:00:00+00:00'),"
+    " (4, 1, 1, 'support_plan', '2026-11-02', 3, '2026-11-20T09:00:00+00:00'),"
+    " (5, 1, 1, 'pn_referral', '2026-10-01', NULL, '2026-11-16T10:00:00+00:00')",
+    "INSERT INTO pathway_outcomes (id, step_id, pupil_id, officer_id, outcome, outcome_date,"
+    " supersedes, saved_at) VALUES"
+    " (1, 5, 1, 1, 'issued', '2026-10-01', NULL, '2026-11-16T10:00:00+00:00'),"
+    " (2, 5, 1, 1, 'unpaid', '2026-10-29', NULL, '2026-11-17T10:00:00+00:00'),"
+    " (3, 5, 1, 1, 'withdrawn', '2026-11-02', NULL, '2026-11-18T10:00:00+00:00'),"
+    " (4, 5, 1, 1, 'unpaid', '2026-10-30', 2, '2026-11-19T10:00:00+00:00'),"
+    " (5, 5, 1, 1, 'unpaid', '2026-10-31', 4, '2026-11-21T10:00:00+00:00')",
+)
+# Where schema 4 places them: each correction where the entry it corrects stood, so the
+# contract stays the later step of the day and Withdrawn the notice's last outcome.
+PATHWAY_PLACED = {
+    "pathway_steps": [(1, "2026-11-16T09:00:00+00:00"), (2, "2026-11-17T09:00:00+00:00"),
+                      (3, "2026-11-16T09:00:00+00:00"), (4, "2026-11-16T09:00:00+00:00"),
+                      (5, "2026-11-16T10:00:00+00:00")],
+    "pathway_outcomes": [(1, "2026-11-16T10:00:00+00:00"), (2, "2026-11-17T10:00:00+00:00"),
+                         (3, "2026-11-18T10:00:00+00:00"), (4, "2026-11-17T10:00:00+00:00"),
+                         (5, "2026-11-17T10:00:00+00:00")],
+}
+
+
+@pytest.mark.sqlite_only("PRAGMA user_version")
+async def test_a_database_at_schema_3_places_its_pathway_corrections_where_they_stood(
+        settings: Settings) -> None:
+    """Schema 4 back-fills where each pathway step and outcome stands in the saved
+    order, through every chain of corrections, on a service an earlier release created."""
+    await (await Database.open(settings)).close()
+    raw = sqlite3.connect(settings.database)
+    for table in PATHWAY_TABLES:
+        raw.execute(f"ALTER TABLE {table} DROP COLUMN placed_at")
+    for statement in PATHWAY_CHAIN:
+        raw.execute(statement)
+    raw.execute("PRAGMA user_version = 3")
+    raw.commit()
+    raw.close()
+    db = await Database.open(settings)
+    try:
+        assert await db.read(lambda conn: conn.fetchval("PRAGMA user_version")) == SCHEMA_VERSION
+        for table in PATHWAY_TABLES:
+            placed = await db.read(lambda conn, table=table: conn.fetchall(
+                f"SELECT id, placed_at FROM {table} ORDER BY id"))
+            assert [tuple(row) for row in placed] == PATHWAY_PLACED[table]
     finally:
         await db.close()
 

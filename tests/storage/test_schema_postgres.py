@@ -15,7 +15,13 @@ from bot.storage import schema, schema_postgres
 from bot.storage.db import DatabaseError
 from bot.storage.postgres import PgConn, PostgresDatabase, migrate
 from tests.pg import Cluster, settings_for
-from tests.storage.test_db import CHAIN_PLACED, CORRECTION_CHAIN
+from tests.storage.test_db import (
+    CHAIN_PLACED,
+    CORRECTION_CHAIN,
+    PATHWAY_CHAIN,
+    PATHWAY_PLACED,
+    PATHWAY_TABLES,
+)
 from tests.storage.test_postgres import NOW, add_pupil, add_school
 
 # What each dialect calls SQLite's two storage classes the schema uses.
@@ -205,6 +211,26 @@ async def test_a_database_at_schema_2_places_its_corrections_where_their_visits_
         assert await migrate(raw) == schema_postgres.SCHEMA_VERSION
         cursor = await raw.execute("SELECT id, placed_at FROM visits ORDER BY id")
         assert await cursor.fetchall() == CHAIN_PLACED
+
+
+async def test_a_database_at_schema_3_places_its_pathway_corrections_where_they_stood(
+        pg_empty_url: str) -> None:
+    """Schema 4 back-fills where each pathway step and outcome stands in the saved
+    order, through every chain of corrections (as on SQLite: tests/storage/test_db.py)."""
+    async with await psycopg.AsyncConnection.connect(pg_empty_url, autocommit=True) as raw:
+        for script in schema_postgres.MIGRATIONS[:3]:
+            await raw.execute(script.encode())
+        await raw.execute(f"CREATE TABLE {schema_postgres.VERSION_TABLE} ("
+                          " singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),"
+                          " version INTEGER NOT NULL)")
+        await raw.execute(f"INSERT INTO {schema_postgres.VERSION_TABLE} (version) VALUES (3)")
+        for statement in PATHWAY_CHAIN:
+            await raw.execute(statement.encode())
+        assert await migrate(raw) == 3
+        assert await migrate(raw) == schema_postgres.SCHEMA_VERSION
+        for table in PATHWAY_TABLES:
+            cursor = await raw.execute(f"SELECT id, placed_at FROM {table} ORDER BY id".encode())
+            assert await cursor.fetchall() == PATHWAY_PLACED[table]
 
 
 async def test_opening_without_create_refuses_a_database_without_the_schema(
