@@ -11,6 +11,7 @@ import ipaddress
 import os
 import re
 import socket
+from collections.abc import Callable
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -37,6 +38,12 @@ MIN_PEPPER_CHARS = 43
 # What Telegram accepts as a webhook's secret_token.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 INSTANCE_NAME = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+# The secret settings. Each may instead be given as EWO_<NAME>_FILE (SCALE.md "Settings"),
+# read once as the settings are read (see Settings._secrets_from_files): whatever uses a
+# secret, and whatever hides it from logs and error output, sees the same value from
+# either source. Every value is stripped of surrounding whitespace, from either source.
+SECRET_SETTINGS = ("telegram_token", "database_key", "database_url", "audit_key",
+                   "pin_pepper", "webhook_secret")
 
 
 class SettingsError(Exception):
@@ -119,10 +126,13 @@ class Settings(BaseSettings):
     )
 
     telegram_token: SecretStr | None = None
+    telegram_token_file: Path | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
     database: Path = Path("data/ewo.sqlite3")
     database_key: SecretStr | None = None
+    database_key_file: Path | None = None
     database_url: Annotated[DatabaseUrl | None, NoDecode] = None
+    database_url_file: Path | None = None
     audit_key: SecretStr | None = None
     audit_key_file: Path | None = None
     pin_pepper: SecretStr | None = None
@@ -156,14 +166,44 @@ class Settings(BaseSettings):
     # Renewed every third of it, so a stopped holder is replaced within 4/3 of it (≤ 60 s).
     job_lease_seconds: float = Field(30, ge=1, le=45)
 
-    @field_validator("telegram_token", "database_key", "audit_key", "audit_key_file",
-                     "pin_pepper", "pin_pepper_file", "webhook_url", "webhook_secret",
-                     "webhook_secret_file", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _empty_secret_is_none(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            return None
+    def _secrets_from_files(cls, data: Any) -> Any:
+        """Each secret given as EWO_<NAME>_FILE read in its place, under the key-file rules
+        (read_secret_file) and held to the setting's own check; both given is refused."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name in SECRET_SETTINGS:
+            setting, file = f"EWO_{name.upper()}", _given(data.get(f"{name}_file"))
+            if file is None:
+                continue
+            if _given(data.get(name)) is not None:
+                raise ValueError(f"{setting} and {setting}_FILE are both set: keep one")
+            data[name] = text = read_secret_file(Path(file), f"{setting}_FILE")
+            check = SECRET_CHECKS.get(name)
+            try:
+                if check is not None:
+                    check(text)
+            except ValueError as exc:  # the check's reason, never the secret
+                raise SettingsError(f"{setting}_FILE: {file}: {exc}") from None
+        return data
+
+    @field_validator(*(name for name in SECRET_SETTINGS if name != "database_url"),
+                     mode="before")  # a DatabaseUrl strips itself
+    @classmethod
+    def _secret_stripped(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            return value.strip() or None
         return value
+
+    @field_validator(*(f"{name}_file" for name in SECRET_SETTINGS), "webhook_url",
+                     mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return _given(value)
 
     @field_validator("database", "export_dir", mode="before")
     @classmethod
@@ -183,12 +223,11 @@ class Settings(BaseSettings):
         text = str(value)
         return DatabaseUrl(text) if text.strip() else None
 
-    @field_validator("pin_pepper")
+    @field_validator("pin_pepper", "webhook_secret")
     @classmethod
-    def _pepper_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value().strip()) < MIN_PEPPER_CHARS:
-            raise ValueError(f"must be at least {MIN_PEPPER_CHARS} characters of randomness, "
-                             "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    def _secret_checked(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None:
+            SECRET_CHECKS[info.field_name](value.get_secret_value())  # type: ignore[index]
         return value
 
     @field_validator("webhook_url")
@@ -211,13 +250,6 @@ class Settings(BaseSettings):
         if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
             raise ValueError("expected HOST:PORT such as 127.0.0.1:8080 or [::1]:8080")
         return host, int(port)
-
-    @field_validator("webhook_secret")
-    @classmethod
-    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not WEBHOOK_SECRET.fullmatch(value.get_secret_value().strip()):
-            raise ValueError("must be 1 to 256 of A-Z, a-z, 0-9, _ and -")
-        return value
 
     @field_validator("instance_name")
     @classmethod
@@ -304,35 +336,18 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _one_source_per_secret(self) -> Settings:
-        for name, value, file in (("AUDIT_KEY", self.audit_key, self.audit_key_file),
-                                  ("PIN_PEPPER", self.pin_pepper, self.pin_pepper_file),
-                                  ("WEBHOOK_SECRET", self.webhook_secret,
-                                   self.webhook_secret_file)):
-            if value is not None and file is not None:
-                raise ValueError(f"EWO_{name} and EWO_{name}_FILE are both set: keep one")
-        return self
-
-    @model_validator(mode="after")
     def _webhook_has_secret(self) -> Settings:
-        if self.webhook_url is not None and self.webhook_secret is None \
-                and self.webhook_secret_file is None:
+        if self.webhook_url is not None and self.webhook_secret is None:
             raise ValueError("EWO_WEBHOOK_SECRET (or EWO_WEBHOOK_SECRET_FILE) is required "
                              "with EWO_WEBHOOK_URL")
         return self
 
     def webhook_secret_text(self) -> str:
-        """The webhook's secret: EWO_WEBHOOK_SECRET, else EWO_WEBHOOK_SECRET_FILE read
-        under the key-file rules (non-empty, owner-only). SettingsError naming it."""
-        if self.webhook_secret is not None:
-            return self.webhook_secret.get_secret_value().strip()
-        if self.webhook_secret_file is None:
+        """The webhook's secret, from EWO_WEBHOOK_SECRET or its file (SettingsError when
+        neither is set)."""
+        if self.webhook_secret is None:
             raise SettingsError("EWO_WEBHOOK_SECRET is not set")
-        text = read_secret_file(self.webhook_secret_file, "EWO_WEBHOOK_SECRET_FILE")
-        if not WEBHOOK_SECRET.fullmatch(text):
-            raise SettingsError(f"EWO_WEBHOOK_SECRET_FILE: {self.webhook_secret_file} must hold "
-                                "1 to 256 of A-Z, a-z, 0-9, _ and -")
-        return text
+        return self.webhook_secret.get_secret_value()
 
     @model_validator(mode="after")
     def _shared_secrets_with_postgres(self) -> Settings:
@@ -340,9 +355,8 @@ class Settings(BaseSettings):
         # so the secrets cannot be generated: every instance must be given the same.
         if self.database_url is None:
             return self
-        for name, value, file in (("AUDIT_KEY", self.audit_key, self.audit_key_file),
-                                  ("PIN_PEPPER", self.pin_pepper, self.pin_pepper_file)):
-            if value is None and file is None:
+        for name, value in (("AUDIT_KEY", self.audit_key), ("PIN_PEPPER", self.pin_pepper)):
+            if value is None:  # a file given was read into it (_secrets_from_files)
                 raise ValueError(f"EWO_{name} (or EWO_{name}_FILE) is required with "
                                  "EWO_DATABASE_URL, the same on every instance")
         return self
@@ -358,6 +372,33 @@ class Settings(BaseSettings):
         """Where the PIN pepper is read from when EWO_PIN_PEPPER is unset: EWO_PIN_PEPPER_FILE,
         else one generated beside the database (outside it, so a stolen file is not enough)."""
         return self.pin_pepper_file or self.database.with_name(self.database.name + ".pepper")
+
+
+def _given(value: Any) -> Any:
+    """A setting's value, or None when it is unset or empty (empty means none)."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _check_pepper(text: str) -> None:
+    if len(text.strip()) < MIN_PEPPER_CHARS:
+        raise ValueError(f"must be at least {MIN_PEPPER_CHARS} characters of randomness, "
+                         "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+
+
+def _check_webhook_secret(text: str) -> None:
+    if not WEBHOOK_SECRET.fullmatch(text.strip()):
+        raise ValueError("must be 1 to 256 of A-Z, a-z, 0-9, _ and -")
+
+
+# What a secret's value must be, whether given in the setting or in its file (ValueError
+# with the reason, which never holds the value).
+SECRET_CHECKS: dict[str, Callable[[str], object]] = {
+    "database_url": DatabaseUrl,
+    "pin_pepper": _check_pepper,
+    "webhook_secret": _check_webhook_secret,
+}
 
 
 def _public_url(url: str) -> bool:

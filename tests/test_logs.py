@@ -149,6 +149,46 @@ def test_an_unexpected_error_in_a_command_prints_no_database_password(
     assert "s3cr" not in err.getvalue()
 
 
+def private_file(path: Path, text: str) -> Path:
+    path.write_text(text + "\n")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_secrets_read_from_files_are_hidden_as_the_settings_are(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, backend: str) -> None:
+    """The token, the SQLCipher key and the database URL's password given as
+    EWO_*_FILE: never in a command's error output nor in the log `run` configures."""
+    files = {"telegram_token_file": private_file(tmp_path / "token", TOKEN)}
+    if backend == "postgres":
+        files["database_url_file"] = private_file(tmp_path / "url", DATABASE_URL)
+        files["pin_pepper_file"] = private_file(tmp_path / "pepper", "p" * 43)
+        hidden = ("AAH-secret", "s3cr")
+    else:
+        files["database_key_file"] = private_file(tmp_path / "key", "hunter2-database-key")
+        hidden = ("AAH-secret", "hunter2")
+    leaked = (f"bug holding {TOKEN}, bot{TOKEN}/getMe, key hunter2-database-key, "
+              "password s3cr@t-db-pw")
+
+    async def broken(args: object, env: CliEnv) -> int:
+        raise RuntimeError(leaked)
+
+    monkeypatch.setattr("bot.cli.records.cmd_audit_verify", broken)
+    settings = make_settings(tmp_path, **files)
+    err = io.StringIO()
+    env = CliEnv(settings_factory=lambda: settings, out=io.StringIO(), err=err)
+    env.settings  # noqa: B018 -- read, as a command would before failing
+    assert main(["audit", "verify"], env) == 1
+    logger, stream = capture(env.secrets())  # what `run` gives configure_logging
+    logger.error(leaked)
+    assert "RuntimeError: bug holding" in err.getvalue()
+    for output in (err.getvalue(), stream.getvalue()):
+        assert "bug holding" in output
+        for secret in hidden:
+            assert secret not in output, output
+
+
 PIN = "482913"  # an officer's PIN, typed while locked
 SEARCH = "Amelia Hartley"  # a pupil's name, typed as a search
 

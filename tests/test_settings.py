@@ -114,10 +114,15 @@ def test_settings_are_frozen() -> None:
 
 def test_secrets_may_come_from_settings_or_files(monkeypatch: pytest.MonkeyPatch,
                                                  tmp_path: Path) -> None:
+    (tmp_path / "audit").write_text("audit-key-from-a-file\n")
+    (tmp_path / "audit").chmod(0o600)
     monkeypatch.setenv("EWO_PIN_PEPPER", "x" * 43)
     monkeypatch.setenv("EWO_AUDIT_KEY_FILE", str(tmp_path / "audit"))
     settings = load_settings()
     assert settings.pin_pepper is not None and "x" * 43 not in repr(settings)
+    assert settings.audit_key is not None
+    assert settings.audit_key.get_secret_value() == "audit-key-from-a-file"
+    assert "audit-key-from-a-file" not in repr(settings)
     assert settings.audit_key_path == tmp_path / "audit"
     assert settings.pepper_path == Path("data/ewo.sqlite3.pepper")
 
@@ -130,7 +135,8 @@ def test_a_short_pepper_is_refused_without_echoing_it(monkeypatch: pytest.Monkey
     assert "short-pepper" not in str(refused.value)
 
 
-@pytest.mark.parametrize("name", ["AUDIT_KEY", "PIN_PEPPER"])
+@pytest.mark.parametrize("name", ["TELEGRAM_TOKEN", "DATABASE_KEY", "DATABASE_URL",
+                                  "AUDIT_KEY", "PIN_PEPPER", "WEBHOOK_SECRET"])
 def test_a_secret_and_its_file_together_are_refused(monkeypatch: pytest.MonkeyPatch,
                                                     name: str) -> None:
     monkeypatch.setenv(f"EWO_{name}", "y" * 43)
@@ -138,6 +144,122 @@ def test_a_secret_and_its_file_together_are_refused(monkeypatch: pytest.MonkeyPa
     with pytest.raises(SettingsError,
                        match=f"^EWO_{name} and EWO_{name}_FILE are both set: keep one$"):
         load_settings()
+
+
+# A value each secret setting takes, and how to read it back from the settings.
+SECRETS = {
+    "TELEGRAM_TOKEN": "123456789:AAH-token_from_a_file_0123456789",
+    "DATABASE_KEY": "hunter2-database-key",
+    "DATABASE_URL": "postgresql://ewo:pw-canary-77@db.example:5432/ewo",
+    "AUDIT_KEY": "audit-key-from-a-file",
+    "PIN_PEPPER": "p" * 43,
+    "WEBHOOK_SECRET": "from-a-file_123",
+}
+
+
+def secret_of(settings: Settings, name: str) -> str:
+    value = getattr(settings, name.lower())
+    assert value is not None, name
+    return value.get_secret_value()
+
+
+def secret_file(tmp_path: Path, content: bytes, mode: int = 0o600) -> Path:
+    path = tmp_path / "credential"
+    path.write_bytes(content)
+    path.chmod(mode)
+    return path
+
+
+def with_what_it_needs(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """The other settings a secret needs to be valid (PostgreSQL needs the shared keys)."""
+    if name == "DATABASE_URL":
+        monkeypatch.setenv("EWO_AUDIT_KEY", "k" * 32)
+        monkeypatch.setenv("EWO_PIN_PEPPER", "q" * 43)
+
+
+@pytest.mark.parametrize("name", SECRETS)
+def test_every_secret_may_come_from_a_file_as_from_its_setting(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str) -> None:
+    """An editor's mark and the file's surrounding whitespace are not the secret's."""
+    with_what_it_needs(monkeypatch, name)
+    monkeypatch.setenv(f"EWO_{name}", SECRETS[name])
+    from_setting = load_settings()
+    monkeypatch.delenv(f"EWO_{name}")
+    path = secret_file(tmp_path, b"\xef\xbb\xbf  " + SECRETS[name].encode() + b" \r\n")
+    monkeypatch.setenv(f"EWO_{name}_FILE", str(path))
+    from_file = load_settings()
+    assert secret_of(from_file, name) == secret_of(from_setting, name) == SECRETS[name]
+    assert getattr(from_file, name.lower()) == getattr(from_setting, name.lower())
+    assert "pw-canary-77" not in repr(from_file) and SECRETS[name] not in repr(from_file)
+
+
+@pytest.mark.parametrize("name", SECRETS)
+def test_a_secret_setting_is_stripped_as_its_file_is(monkeypatch: pytest.MonkeyPatch,
+                                                     name: str) -> None:
+    """The same value with surrounding whitespace is the same secret (the same audit key,
+    the same SQLCipher key) whichever way it is given."""
+    with_what_it_needs(monkeypatch, name)
+    monkeypatch.setenv(f"EWO_{name}", f"  {SECRETS[name]}\t\n")
+    assert secret_of(load_settings(), name) == SECRETS[name]
+
+
+@pytest.mark.parametrize(("content", "mode", "reason"), [
+    (b"", 0o600, "{path} is empty"),
+    (b" \r\n", 0o600, "{path} is empty"),
+    (b"\xef\xbb\xbf\n", 0o600, "{path} is empty"),
+    (b"caf\xe9-secret-value\n", 0o600, "cannot read {path}: not UTF-8 text"),
+    (b"secret-value", 0o640, "refused: {path} can be read by group or others (mode 0640); "
+                             "chmod 600 it"),
+    (b"secret-value", 0o604, "refused: {path} can be read by group or others (mode 0604); "
+                             "chmod 600 it"),
+    (None, 0o600, "no such file {path}"),
+])
+@pytest.mark.parametrize("name", SECRETS)
+def test_a_secret_file_that_will_not_do_stops_in_one_line_naming_it(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, content: bytes | None,
+        mode: int, reason: str) -> None:
+    with_what_it_needs(monkeypatch, name)
+    path = tmp_path / "credential"
+    if content is not None:
+        path = secret_file(tmp_path, content, mode)
+    monkeypatch.setenv(f"EWO_{name}_FILE", str(path))
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert str(refused.value) == f"EWO_{name}_FILE: " + reason.format(path=path)
+    err = io.StringIO()
+    assert main(["officers", "list"], CliEnv(settings_factory=load_settings,
+                                             out=io.StringIO(), err=err)) == 1
+    assert err.getvalue() == str(refused.value) + "\n"
+    assert "secret-value" not in err.getvalue()
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), [
+    ("PIN_PEPPER", "short-pepper", "must be at least 43 characters of randomness"),
+    ("WEBHOOK_SECRET", "has space", "must be 1 to 256 of A-Z, a-z, 0-9, _ and -"),
+    ("DATABASE_URL", "mysql://u:pw-canary-77@h/db",
+     "expected postgresql://USER:PASSWORD@HOST:PORT/DB"),
+])
+def test_a_secret_file_is_held_to_its_settings_rules_without_echoing_it(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, content: str,
+        reason: str) -> None:
+    """A pepper in a file is a pepper: at least 43 characters, as EWO_PIN_PEPPER."""
+    with_what_it_needs(monkeypatch, name)
+    path = secret_file(tmp_path, content.encode() + b"\n")
+    monkeypatch.setenv(f"EWO_{name}_FILE", str(path))
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert str(refused.value).startswith(f"EWO_{name}_FILE: {path}: {reason}")
+    assert content not in str(refused.value) and "pw-canary-77" not in str(refused.value)
+
+
+def test_a_token_file_is_the_token_and_is_hidden_in_error_output(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Not ignored, as an unknown setting would be; hidden as the setting is."""
+    path = secret_file(tmp_path, SECRETS["TELEGRAM_TOKEN"].encode() + b"\n")
+    monkeypatch.setenv("EWO_TELEGRAM_TOKEN_FILE", str(path))
+    settings = load_settings()
+    assert settings.telegram_token is not None
+    assert CliEnv(_settings=settings).secrets()[0] == SECRETS["TELEGRAM_TOKEN"]
 
 
 def test_webhook_settings_default_to_polling_on_the_loopback_port() -> None:

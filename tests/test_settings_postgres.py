@@ -58,6 +58,8 @@ def test_a_url_that_is_not_postgresql_is_refused_without_echoing_it(
 @pytest.mark.parametrize("missing", ["AUDIT_KEY", "PIN_PEPPER"])
 def test_postgresql_requires_the_shared_secrets(monkeypatch: pytest.MonkeyPatch,
                                                 missing: str, tmp_path: Path) -> None:
+    (tmp_path / "pepper").write_text("p" * 43 + "\n")
+    (tmp_path / "pepper").chmod(0o600)
     monkeypatch.setenv("EWO_DATABASE_URL", URL)
     monkeypatch.setenv("EWO_AUDIT_KEY", "k" * 32)
     monkeypatch.setenv("EWO_PIN_PEPPER_FILE", str(tmp_path / "pepper"))
@@ -80,11 +82,14 @@ def test_postgresql_requires_the_shared_secrets(monkeypatch: pytest.MonkeyPatch,
      'invalid percent-encoded token: "***"'),
 ])
 @pytest.mark.parametrize("argv", [["init"], ["status"], ["audit", "verify"]])
+@pytest.mark.parametrize("source", ["setting", "file"])
 def test_a_url_libpq_cannot_read_is_one_line_without_the_password(
-        monkeypatch: pytest.MonkeyPatch, url: str, reason: str, argv: list[str]) -> None:
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, reason: str,
+        argv: list[str], source: str) -> None:
     """A mistyped EWO_DATABASE_URL (an unknown parameter, a bad %-escape) is the
-    operator's mistake: one line, exit 1, no traceback and no password in it."""
-    monkeypatch.setenv("EWO_DATABASE_URL", url)
+    operator's mistake: one line, exit 1, no traceback and no password in it, whether
+    the URL is the setting or EWO_DATABASE_URL_FILE's."""
+    set_url(monkeypatch, tmp_path, url, source)
     monkeypatch.setenv("EWO_AUDIT_KEY", "k" * 32)
     monkeypatch.setenv("EWO_PIN_PEPPER", "p" * 43)
     out, err = io.StringIO(), io.StringIO()
@@ -94,3 +99,32 @@ def test_a_url_libpq_cannot_read_is_one_line_without_the_password(
     assert err.getvalue().startswith("cannot use postgresql://ewo:")
     assert err.getvalue().endswith(f" {reason}\n")
     assert "pw-canary-77" not in err.getvalue()
+
+
+def set_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, source: str) -> None:
+    """EWO_DATABASE_URL, or a private file holding it that EWO_DATABASE_URL_FILE names."""
+    if source == "setting":
+        monkeypatch.setenv("EWO_DATABASE_URL", url)
+        return
+    path = tmp_path / "database-url"
+    path.write_text(url + "\n")
+    path.chmod(0o400)
+    monkeypatch.setenv("EWO_DATABASE_URL_FILE", str(path))
+
+
+def test_a_url_file_is_the_database_init_and_status_use(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pg_url: str) -> None:
+    """EWO_DATABASE_URL_FILE means PostgreSQL, exactly as the setting does, and its
+    password never prints."""
+    from tests.pg import PASSWORD
+    set_url(monkeypatch, tmp_path, pg_url, "file")
+    monkeypatch.setenv("EWO_AUDIT_KEY", "k" * 32)
+    monkeypatch.setenv("EWO_PIN_PEPPER", "p" * 43)
+    for argv in (["init"], ["status"]):
+        out, err = io.StringIO(), io.StringIO()
+        code = main(argv, CliEnv(settings_factory=load_settings, out=out, err=err))
+        assert code == 0, err.getvalue()
+        assert PASSWORD not in out.getvalue() + err.getvalue()
+    assert out.getvalue().startswith("database: PostgreSQL postgresql://")
+    assert ":***@" in out.getvalue().splitlines()[0]
+    assert not (tmp_path / "data").exists()  # never the SQLite default

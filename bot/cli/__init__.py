@@ -26,7 +26,7 @@ from typing import Any, NoReturn, TextIO
 from bot.clock import Clock
 from bot.domain.dates import parse_import_date
 from bot.logs import configure_logging, redact
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import SECRET_SETTINGS, Settings, SettingsError, load_settings
 from bot.storage import audit
 from bot.storage.db import Database, DatabaseError
 
@@ -128,9 +128,9 @@ class CliEnv:
         """The secret settings' values, for redaction (none before settings are read)."""
         if self._settings is None:
             return ()
-        values = (self._settings.telegram_token, self._settings.database_key,
-                  self._settings.audit_key, self._settings.pin_pepper,
-                  self._settings.webhook_secret)
+        # Every secret setting, whether given in the environment or as its file.
+        values = (getattr(self._settings, name) for name in SECRET_SETTINGS
+                  if name != "database_url")
         found = tuple(value.get_secret_value() for value in values if value is not None)
         url = self._settings.database_url
         if url is None:

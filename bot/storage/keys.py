@@ -43,7 +43,7 @@ def load_pepper(settings: Settings, *, create: bool = True) -> bytes:
     """The PIN pepper: EWO_PIN_PEPPER, else EWO_PIN_PEPPER_FILE, else one generated once
     into a 0600 file beside the database (when `create`)."""
     if settings.pin_pepper is not None:
-        return settings.pin_pepper.get_secret_value().strip().encode()
+        return settings.pin_pepper.get_secret_value().encode()
     return _key_file(settings.pepper_path, "EWO_PIN_PEPPER_FILE",
                      generated=settings.pin_pepper_file is None, create=create)
 

@@ -35,3 +35,16 @@ def test_a_loose_database_stops_a_command_in_one_line(cli: Cli) -> None:
     assert result.code == 1
     assert result.err == (f"refused: {cli.settings.database} is open to group or others "
                           "(mode 0666); chmod 600 it\n")
+
+
+def test_init_with_the_keys_given_as_files_generates_none(tmp_path: Path) -> None:
+    folder = tmp_path / "credentials"
+    folder.mkdir(mode=0o700)
+    for name in ("pepper", "audit-key"):
+        (folder / name).write_text("k" * 43 + "\n")
+        (folder / name).chmod(0o400)
+    cli = Cli(tmp_path)
+    cli.settings = make_settings(tmp_path, audit_key=None, pin_pepper_file=folder / "pepper",
+                                 audit_key_file=folder / "audit-key")
+    assert cli("init").code == 0
+    assert sorted(p.name for p in cli.settings.database.parent.iterdir()) == ["ewo.sqlite3"]

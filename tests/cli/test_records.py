@@ -278,6 +278,27 @@ def test_backup_is_encrypted_when_a_key_is_set(tmp_path: Path) -> None:
     plain.close()
 
 
+def test_a_database_key_file_opens_the_encrypted_database(tmp_path: Path) -> None:
+    """EWO_DATABASE_KEY_FILE is the SQLCipher key EWO_DATABASE_KEY would be."""
+    pytest.importorskip("sqlcipher3")
+    Records(make_settings(tmp_path, database_key="correct horse battery staple"))
+    key = tmp_path / "database-key"
+    key.write_text("correct horse battery staple\n")
+    key.chmod(0o600)
+    records = Records.__new__(Records)  # the seeded database, not seeded again
+    records.settings = make_settings(tmp_path, database_key_file=key)
+    result = records("audit", "verify")
+    assert result.code == 0, result.err
+    backup = records("backup", "--out", str(tmp_path / "backup.sqlite3"))
+    assert backup.code == 0 and "encrypted with EWO_DATABASE_KEY" in backup.out
+    assert b"Quuxworth" not in records.settings.database.read_bytes()
+    key.write_text("another key\n")
+    wrong = Records.__new__(Records)
+    wrong.settings = make_settings(tmp_path, database_key_file=key)
+    refused = wrong("audit", "verify")
+    assert refused.code == 1 and "another key" not in refused.err
+
+
 @pytest.fixture
 def on_either(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> Records:
     """Records on SQLite, then on PostgreSQL."""

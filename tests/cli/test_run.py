@@ -103,3 +103,58 @@ async def test_a_loose_database_stops_run_before_telegram_is_asked(tmp_path: Pat
     assert code == 1 and telegram.requests == 0
     assert_one_line_without_the_token(out, err)
     assert err == f"refused: {database} is open to group or others (mode 0666); chmod 600 it\n"
+
+
+def token_file(tmp_path: Path, token: str, mode: int = 0o600) -> str:
+    """A private file holding the token, as systemd's LoadCredential leaves one."""
+    path = tmp_path / "telegram-token"
+    path.write_text(token + "\n")
+    path.chmod(mode)
+    return str(path)
+
+
+async def test_run_reads_the_token_from_its_file(tmp_path: Path) -> None:
+    async with BotApiStandIn() as standin:
+        env = bot_env(tmp_path, EWO_TELEGRAM_TOKEN_FILE=token_file(tmp_path, standin.token),
+                      EWO_TELEGRAM_API_URL=standin.base_url)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            stranger = standin.user(4242)
+            await stranger.send("hello")
+            reply = await stranger.next_message(timeout=30)
+            assert reply.text == access.STRANGER
+        finally:
+            process.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0
+    assert standin.token not in err.decode() and standin.token not in out.decode()
+
+
+@pytest.mark.parametrize("argv", [["run"], ["webhook", "info"]])
+async def test_a_refused_token_from_a_file_is_one_line_without_it(tmp_path: Path,
+                                                                  argv: list[str]) -> None:
+    async with FixedAnswer(401, "Unauthorized") as api_url:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", *argv, cwd=tmp_path,
+            env=bot_env(tmp_path, EWO_TELEGRAM_TOKEN_FILE=token_file(tmp_path, TOKEN),
+                        EWO_TELEGRAM_API_URL=api_url),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 1
+    assert_one_line_without_the_token(out.decode(), err.decode())
+    assert err.decode().startswith("Telegram refused the bot token (Unauthorized): ")
+
+
+async def test_run_refuses_a_token_file_others_can_read(tmp_path: Path) -> None:
+    path = token_file(tmp_path, TOKEN, mode=0o644)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path,
+        env=bot_env(tmp_path, EWO_TELEGRAM_TOKEN_FILE=path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 1
+    assert_one_line_without_the_token(out.decode(), err.decode())
+    assert err.decode() == (f"EWO_TELEGRAM_TOKEN_FILE: refused: {path} can be read by group "
+                            "or others (mode 0644); chmod 600 it\n")

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from bot.settings import DatabaseUrl
+from bot.settings import DatabaseUrl, SettingsError
 from bot.storage import audit
 from bot.storage.db import Conn, Database, DatabaseError, one_statement
 from bot.storage.postgres import DatabaseUnavailable, PgConn, PostgresDatabase, connection_info
@@ -508,11 +508,11 @@ async def test_the_password_never_shows(pg_cluster: Cluster, pg_url: str,
         await database.close()
 
 
-async def test_the_pepper_file_is_checked_at_open(pg_url: str, tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, pg_url, pin_pepper=None,
-                            pin_pepper_file=tmp_path / "absent")
-    with pytest.raises(DatabaseError, match="^EWO_PIN_PEPPER_FILE: no such file"):
-        await PostgresDatabase.open(settings)
+def test_the_pepper_file_is_checked_before_open(tmp_path: Path) -> None:
+    """Read with the settings, so nothing is opened with a pepper file that is missing."""
+    with pytest.raises(SettingsError, match="^EWO_PIN_PEPPER_FILE: no such file"):
+        settings_for(tmp_path, "postgresql://ewo@127.0.0.1:1/ewo", pin_pepper=None,
+                     pin_pepper_file=tmp_path / "absent")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

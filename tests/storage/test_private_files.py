@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.storage.db import Database, DatabaseError, load_audit_key, load_pepper
 from tests.conftest import make_settings
 
@@ -80,6 +80,29 @@ def test_a_byte_order_mark_is_not_part_of_a_key_file(tmp_path: Path) -> None:
     assert load_audit_key(from_files) == load_audit_key(from_settings) == b"audit-from-file"
 
 
+def test_an_audit_key_with_surrounding_whitespace_is_the_same_key_as_its_file(
+        tmp_path: Path) -> None:
+    """As the pepper is: the setting's surrounding whitespace is not the key's."""
+    key = tmp_path / "audit"
+    key.write_text("audit-from-file\n")
+    key.chmod(0o600)
+    from_file = make_settings(tmp_path, audit_key=None, audit_key_file=key)
+    from_setting = make_settings(tmp_path, audit_key=" audit-from-file\n")
+    assert load_audit_key(from_file) == load_audit_key(from_setting) == b"audit-from-file"
+
+
+async def test_the_generated_keys_may_be_given_as_files(tmp_path: Path) -> None:
+    """Moving to PostgreSQL, the README says to give the SQLite service's generated
+    `<database>.pepper` and `<database>.audit-key`: they pass the settings' rules."""
+    generated = make_settings(tmp_path, audit_key=None)
+    await make_database(generated)
+    pepper = load_pepper(generated)
+    named = make_settings(tmp_path, audit_key=None, pin_pepper_file=generated.pepper_path,
+                          audit_key_file=generated.audit_key_path)
+    assert load_pepper(named) == pepper
+    assert load_audit_key(named) == load_audit_key(generated)
+
+
 def test_a_key_file_holding_only_a_byte_order_mark_is_empty(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     settings.database.parent.mkdir(mode=0o700)
@@ -91,9 +114,8 @@ def test_a_key_file_holding_only_a_byte_order_mark_is_empty(tmp_path: Path) -> N
 
 def test_a_named_key_file_that_is_missing_is_never_generated(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "pepper"
-    settings = make_settings(tmp_path, pin_pepper_file=missing)
-    with pytest.raises(DatabaseError, match=f"^EWO_PIN_PEPPER_FILE: no such file {missing}$"):
-        load_pepper(settings)
+    with pytest.raises(SettingsError, match=f"^EWO_PIN_PEPPER_FILE: no such file {missing}$"):
+        make_settings(tmp_path, pin_pepper_file=missing)
     assert not missing.parent.exists()
 
 
