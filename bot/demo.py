@@ -36,7 +36,7 @@ from bot.importing.service import run_import
 from bot.jobs import outbox as outbox_jobs
 from bot.sandbox import BotApiStandIn, FakeUser
 from bot.sandbox.models import BotMessage, ChatEvent, FilePayload
-from bot.settings import Settings
+from bot.settings import SECRET_SETTINGS, Settings
 from bot.storage import audit
 from bot.storage import compliance as compliance_store
 from bot.storage import imports as import_store
@@ -150,13 +150,17 @@ class DemoService:
 
 def demo_settings(base: Settings, folder: Path, files: Path | None = None) -> Settings:
     """The service's settings, with every file inside `folder` (exports inside `files`),
-    no secrets of its own, and pushed messages at any hour."""
+    no secrets of its own, and pushed messages at any hour.
+
+    Nothing of the real service is kept: not its database (a PostgreSQL URL included),
+    nor a secret or the file it came from (the audit key and pepper are generated beside
+    the temporary database), nor its webhook (the demo polls its own stand-in)."""
     return base.model_copy(update={
+        **{name: None for name in SECRET_SETTINGS},
+        **{f"{name}_file": None for name in SECRET_SETTINGS},
         "database": folder / "ewo.sqlite3",
-        "database_key": None,
-        "audit_key": None,  # generated beside the temporary database
+        "webhook_url": None,
         "export_dir": (files or folder) / "exports",
-        "telegram_token": None,
         "quiet_hours": None,
         "quiet_days": frozenset(),
         "retention_notice_days": DEMO_NOTICE_DAYS,

@@ -39,7 +39,9 @@ from bot.handlers.common import NOT_ALLOWED
 from bot.harness import RunningBot
 from bot.jobs import sweeper
 from bot.sandbox import BotApiStandIn
+from bot.settings import SECRET_SETTINGS
 from bot.storage import compliance
+from bot.storage.keys import create_private_file
 from tests.conftest import make_settings
 
 CLOCK = FixedClock(datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London")))
@@ -353,6 +355,13 @@ async def test_the_demo_as_a_process(tmp_path: Path) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("EWO_")}
     env.update({"EWO_DATABASE": str(tmp_path / "data" / "ewo.sqlite3"),
                 "TMPDIR": str(tmp_path)})  # the demo's folders go under tmp_path
+    # A real service's settings beside it (a .env on a server): the demo uses none of
+    # them. Its database is no one's (nothing listens on port 1), nor is its webhook.
+    env.update({"EWO_DATABASE_URL": "postgresql://ewo:secret-pw@127.0.0.1:1/service",
+                "EWO_PIN_PEPPER": "p" * 43, "EWO_AUDIT_KEY": "the-service-audit-key",
+                "EWO_TELEGRAM_TOKEN": "123456:service-token",
+                "EWO_WEBHOOK_URL": "https://ewo.example.org/telegram",
+                "EWO_WEBHOOK_SECRET": "service-webhook-secret"})
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "demo", cwd=tmp_path, env=env,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -460,3 +469,19 @@ async def test_the_caseload_counts_the_showcases_open_notices(tmp_path: Path) ->
     # The Notice to Improve in its period and the penalty notice awaiting an outcome.
     assert "Open notices (improvement periods running, notices awaiting an outcome): 2" \
         in detail
+
+
+def test_the_demos_settings_keep_no_secret_or_key_file_of_the_service(tmp_path: Path) -> None:
+    """Key files named by a real service's settings (a .env on its server) are never
+    read or written by the demo: its keys are generated beside its own database."""
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o700)
+    for name in ("audit-key", "pepper"):
+        create_private_file(keys / name)
+        (keys / name).write_text("k" * 43)
+    base = make_settings(tmp_path, audit_key=None, audit_key_file=keys / "audit-key",
+                         pin_pepper_file=keys / "pepper")
+    settings = demo_settings(base, tmp_path / "service")
+    assert {name: getattr(settings, name) for name in SECRET_SETTINGS} == dict.fromkeys(
+        SECRET_SETTINGS)
+    assert settings.audit_key_path.parent == settings.pepper_path.parent == tmp_path / "service"
