@@ -6,6 +6,9 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -33,23 +36,43 @@ async def test_run_refuses_without_a_token(tmp_path: Path) -> None:
     assert err.decode().startswith("EWO_TELEGRAM_TOKEN is not set")
 
 
-async def test_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+@dataclass
+class Ran:
+    """How a `run` process ended, once it has."""
+    code: int | None = None
+    out: str = ""
+    err: str = ""
+
+
+@asynccontextmanager
+async def bot_running(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[Ran]:
+    """`ewobot run` as a process until the block ends, then SIGTERM and its end."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    ran = Ran()
+    try:
+        yield ran
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+        ran.code, ran.out, ran.err = process.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize("given", ["setting", "file"])
+async def test_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path, given: str) -> None:
+    """The token given as EWO_TELEGRAM_TOKEN or read from EWO_TELEGRAM_TOKEN_FILE."""
     async with BotApiStandIn() as standin:
-        env = bot_env(tmp_path, EWO_TELEGRAM_TOKEN=standin.token,
-                      EWO_TELEGRAM_API_URL=standin.base_url)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        try:
+        token = ({"EWO_TELEGRAM_TOKEN": standin.token} if given == "setting" else
+                 {"EWO_TELEGRAM_TOKEN_FILE": token_file(tmp_path, standin.token)})
+        env = bot_env(tmp_path, **token, EWO_TELEGRAM_API_URL=standin.base_url)
+        async with bot_running(tmp_path, env) as ran:
             stranger = standin.user(4242)
             await stranger.send("hello")
             reply = await stranger.next_message(timeout=30)
             assert reply.text == access.STRANGER
-        finally:
-            process.send_signal(signal.SIGTERM)
-            out, err = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 0
-    assert standin.token not in err.decode() and standin.token not in out.decode()
+    assert ran.code == 0
+    assert standin.token not in ran.err and standin.token not in ran.out
 
 
 TOKEN = "123456789:AAH-not_a_real_token_but_shaped_like_one"
@@ -111,25 +134,6 @@ def token_file(tmp_path: Path, token: str, mode: int = 0o600) -> str:
     path.write_text(token + "\n")
     path.chmod(mode)
     return str(path)
-
-
-async def test_run_reads_the_token_from_its_file(tmp_path: Path) -> None:
-    async with BotApiStandIn() as standin:
-        env = bot_env(tmp_path, EWO_TELEGRAM_TOKEN_FILE=token_file(tmp_path, standin.token),
-                      EWO_TELEGRAM_API_URL=standin.base_url)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        try:
-            stranger = standin.user(4242)
-            await stranger.send("hello")
-            reply = await stranger.next_message(timeout=30)
-            assert reply.text == access.STRANGER
-        finally:
-            process.send_signal(signal.SIGTERM)
-            out, err = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 0
-    assert standin.token not in err.decode() and standin.token not in out.decode()
 
 
 @pytest.mark.parametrize("argv", [["run"], ["webhook", "info"]])
