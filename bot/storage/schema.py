@@ -7,6 +7,26 @@ Dates are ISO `YYYY-MM-DD` text, moments ISO 8601 text in UTC with offset.
 
 from __future__ import annotations
 
+
+def placing_column(table: str, text_type: str = "TEXT") -> str:
+    """Migration SQL: `placed_at` added to `table`, whose entries a correction replaces
+    by a new row naming it in `supersedes`, and back-filled through every chain of
+    corrections with the saved_at of the chain's first entry (an entry that corrects
+    nothing: its own). Both dialects' migrations use it; only the column's type differs.
+    Stored rather than derived, as chains have no bound and the card reads it; nullable,
+    as SQLite adds no NOT NULL column without a default: NULL, which nothing writes,
+    reads as the entry's own saved_at."""
+    return f"""
+    ALTER TABLE {table} ADD COLUMN placed_at {text_type};
+    WITH RECURSIVE placed (id, placed_at) AS (
+        SELECT id, saved_at FROM {table} WHERE supersedes IS NULL
+        UNION ALL
+        SELECT e.id, placed.placed_at FROM {table} e JOIN placed ON e.supersedes = placed.id
+    )
+    UPDATE {table} SET placed_at = placed.placed_at FROM placed WHERE placed.id = {table}.id;
+    """
+
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the whole service
     """
@@ -466,44 +486,12 @@ MIGRATIONS: tuple[str, ...] = (
     # 3: where each visit stands in the order visits were saved. A correction takes the
     # place of the visit it corrects, so correcting an older visit never reopens the
     # follow-up a later visit closed (bot/storage/visits.py LATEST_FIRST).
-    """
-    -- The saved_at of the first visit of its chain of corrections (a visit that corrects
-    -- nothing: its own). Stored, as chains have no bound and the card reads it. Nullable
-    -- only because SQLite adds no NOT NULL column without a default: NULL, which nothing
-    -- writes, reads as the visit's own saved_at.
-    ALTER TABLE visits ADD COLUMN placed_at TEXT;
-    WITH RECURSIVE placed (id, placed_at) AS (
-        SELECT id, saved_at FROM visits WHERE supersedes IS NULL
-        UNION ALL
-        SELECT v.id, placed.placed_at FROM visits v JOIN placed ON v.supersedes = placed.id
-    )
-    UPDATE visits SET placed_at = placed.placed_at FROM placed WHERE placed.id = visits.id;
-    """,
+    placing_column("visits"),
     # 4: where each pathway step and outcome stands in the order they were saved, as
     # visits do (3): a correction takes the place of the entry it corrects, so correcting
     # an older outcome never makes it a notice's final one, nor an older step of the day
     # the stage (bot/storage/pathway.py STEPS_LATEST_FIRST, OUTCOMES_IN_ORDER).
-    """
-    -- The saved_at of the first entry of its chain of corrections (an entry that corrects
-    -- nothing: its own). Nullable, as visits.placed_at: NULL reads as its own saved_at.
-    ALTER TABLE pathway_steps ADD COLUMN placed_at TEXT;
-    WITH RECURSIVE placed (id, placed_at) AS (
-        SELECT id, saved_at FROM pathway_steps WHERE supersedes IS NULL
-        UNION ALL
-        SELECT s.id, placed.placed_at FROM pathway_steps s JOIN placed ON s.supersedes = placed.id
-    )
-    UPDATE pathway_steps SET placed_at = placed.placed_at
-      FROM placed WHERE placed.id = pathway_steps.id;
-    ALTER TABLE pathway_outcomes ADD COLUMN placed_at TEXT;
-    WITH RECURSIVE placed (id, placed_at) AS (
-        SELECT id, saved_at FROM pathway_outcomes WHERE supersedes IS NULL
-        UNION ALL
-        SELECT o.id, placed.placed_at FROM pathway_outcomes o
-          JOIN placed ON o.supersedes = placed.id
-    )
-    UPDATE pathway_outcomes SET placed_at = placed.placed_at
-      FROM placed WHERE placed.id = pathway_outcomes.id;
-    """,
+    placing_column("pathway_steps") + placing_column("pathway_outcomes"),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -27,6 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.storage.schema import placing_column
+
+# Text compared in byte order (order and prefix ranges matter).
+TEXT_C = 'TEXT COLLATE "C"'
+
 # Columns (and index expression columns, by position) whose values are personal data.
 PERSONAL_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "pupils": ("upn", "case_ref", "first_name", "last_name", "search_first", "search_last",
@@ -495,35 +500,10 @@ CREATE TABLE send_rates (
 """,
     # 3: where each visit stands in the order visits were saved (a correction: where the
     # first visit of its chain stood), back-filled through every chain of corrections
-    """
-ALTER TABLE visits ADD COLUMN placed_at TEXT COLLATE "C";
-WITH RECURSIVE placed (id, placed_at) AS (
-    SELECT id, saved_at FROM visits WHERE supersedes IS NULL
-    UNION ALL
-    SELECT v.id, placed.placed_at FROM visits v JOIN placed ON v.supersedes = placed.id
-)
-UPDATE visits SET placed_at = placed.placed_at FROM placed WHERE placed.id = visits.id;
-""",
+    placing_column("visits", TEXT_C),
     # 4: where each pathway step and outcome stands in the order they were saved (a
     # correction: where the first entry of its chain stood), back-filled as visits (3)
-    """
-ALTER TABLE pathway_steps ADD COLUMN placed_at TEXT COLLATE "C";
-WITH RECURSIVE placed (id, placed_at) AS (
-    SELECT id, saved_at FROM pathway_steps WHERE supersedes IS NULL
-    UNION ALL
-    SELECT s.id, placed.placed_at FROM pathway_steps s JOIN placed ON s.supersedes = placed.id
-)
-UPDATE pathway_steps SET placed_at = placed.placed_at
-  FROM placed WHERE placed.id = pathway_steps.id;
-ALTER TABLE pathway_outcomes ADD COLUMN placed_at TEXT COLLATE "C";
-WITH RECURSIVE placed (id, placed_at) AS (
-    SELECT id, saved_at FROM pathway_outcomes WHERE supersedes IS NULL
-    UNION ALL
-    SELECT o.id, placed.placed_at FROM pathway_outcomes o JOIN placed ON o.supersedes = placed.id
-)
-UPDATE pathway_outcomes SET placed_at = placed.placed_at
-  FROM placed WHERE placed.id = pathway_outcomes.id;
-""",
+    placing_column("pathway_steps", TEXT_C) + placing_column("pathway_outcomes", TEXT_C),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
