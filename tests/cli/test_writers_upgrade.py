@@ -5,19 +5,17 @@ creates a missing database, where commands that only read refuse."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from bot.settings import Settings
-from bot.storage import schema, schema_postgres
 from bot.storage.db import Database
-from bot.storage.keys import create_private_file
 from tests.cli.conftest import Cli
 from tests.e2e.retention_files import upn
 from tests.pg import BACKENDS, settings_for
+from tests.storage.old_schema import postgres_at, sqlite_at
 
 # Each writing command with what it says once past opening the database (it is empty).
 WRITERS = [
@@ -33,22 +31,7 @@ READERS = [["requests", "list"], ["officers", "list"], ["audit", "show"]]
 async def _at_schema_1_on_postgres(url: str) -> None:
     """The schema as the first release left it: migration 1 alone."""
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as raw:
-        await raw.execute(schema_postgres.MIGRATIONS[0].encode())
-        await raw.execute(f"CREATE TABLE {schema_postgres.VERSION_TABLE} ("
-                          " singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),"
-                          " version INTEGER NOT NULL)")
-        await raw.execute(f"INSERT INTO {schema_postgres.VERSION_TABLE} (version) VALUES (1)")
-
-
-def _at_schema_1_on_sqlite(path: Path) -> None:
-    create_private_file(path)
-    raw = sqlite3.connect(path)
-    try:
-        raw.executescript(schema.MIGRATIONS[0])
-        raw.execute("PRAGMA user_version = 1")
-        raw.commit()
-    finally:
-        raw.close()
+        await postgres_at(raw, 1)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -59,7 +42,7 @@ def old(request: pytest.FixtureRequest, cli: Cli, tmp_path: Path) -> Cli:
         asyncio.run(_at_schema_1_on_postgres(url))
         cli.settings = settings_for(tmp_path, url)
     else:
-        _at_schema_1_on_sqlite(cli.settings.database)
+        sqlite_at(cli.settings.database, 1)
     return cli
 
 

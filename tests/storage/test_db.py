@@ -16,6 +16,7 @@ from bot.storage.schema import SCHEMA_VERSION
 from tests.conftest import make_settings, needs_sqlcipher
 from tests.held import held_write
 from tests.pg import READ_ONLY_ERRORS
+from tests.storage.old_schema import sqlite_at
 
 
 def mode(path: Path) -> int:
@@ -69,15 +70,8 @@ async def test_a_database_at_schema_1_is_brought_up_to_date_keeping_its_rows(
     """Opening a service an earlier release created (schema 1: all but the send rates
     and where visits, pathway steps and outcomes stand) runs the later migrations and
     loses nothing."""
-    await (await Database.open(settings)).close()
-    raw = sqlite3.connect(settings.database)
-    raw.execute("DROP TABLE send_rates")
-    for table in ("visits", *PATHWAY_TABLES):
-        raw.execute(f"ALTER TABLE {table} DROP COLUMN placed_at")
-    raw.execute("INSERT INTO instances (instance, seen) VALUES ('web-1', 'then')")
-    raw.execute("PRAGMA user_version = 1")
-    raw.commit()
-    raw.close()
+    sqlite_at(settings.database, 1,
+              "INSERT INTO instances (instance, seen) VALUES ('web-1', 'then')")
     db = await Database.open(settings)
     try:
         assert await db.read(lambda conn: conn.fetchval("PRAGMA user_version")) == SCHEMA_VERSION
@@ -115,15 +109,7 @@ async def test_a_database_at_schema_2_places_its_corrections_where_their_visits_
         settings: Settings) -> None:
     """Schema 3 back-fills where each visit stands in the saved order, through every
     chain of corrections, on a service an earlier release created."""
-    await (await Database.open(settings)).close()
-    raw = sqlite3.connect(settings.database)
-    for table in ("visits", *PATHWAY_TABLES):
-        raw.execute(f"ALTER TABLE {table} DROP COLUMN placed_at")
-    for statement in CORRECTION_CHAIN:
-        raw.execute(statement)
-    raw.execute("PRAGMA user_version = 2")
-    raw.commit()
-    raw.close()
+    sqlite_at(settings.database, 2, *CORRECTION_CHAIN)
     db = await Database.open(settings)
     try:
         assert await db.read(lambda conn: conn.fetchval("PRAGMA user_version")) == SCHEMA_VERSION
@@ -172,15 +158,7 @@ async def test_a_database_at_schema_3_places_its_pathway_corrections_where_they_
         settings: Settings) -> None:
     """Schema 4 back-fills where each pathway step and outcome stands in the saved
     order, through every chain of corrections, on a service an earlier release created."""
-    await (await Database.open(settings)).close()
-    raw = sqlite3.connect(settings.database)
-    for table in PATHWAY_TABLES:
-        raw.execute(f"ALTER TABLE {table} DROP COLUMN placed_at")
-    for statement in PATHWAY_CHAIN:
-        raw.execute(statement)
-    raw.execute("PRAGMA user_version = 3")
-    raw.commit()
-    raw.close()
+    sqlite_at(settings.database, 3, *PATHWAY_CHAIN)
     db = await Database.open(settings)
     try:
         assert await db.read(lambda conn: conn.fetchval("PRAGMA user_version")) == SCHEMA_VERSION

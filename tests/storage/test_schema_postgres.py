@@ -15,6 +15,7 @@ from bot.storage import schema, schema_postgres
 from bot.storage.db import DatabaseError
 from bot.storage.postgres import PgConn, PostgresDatabase, migrate
 from tests.pg import Cluster, settings_for
+from tests.storage.old_schema import postgres_at
 from tests.storage.test_db import (
     CHAIN_PLACED,
     CORRECTION_CHAIN,
@@ -180,12 +181,7 @@ async def test_a_database_at_schema_1_is_brought_up_to_date_keeping_its_rows(
     """`ewobot init` on a service created by an earlier release: the later migrations
     run, once, and nothing of what was there is lost."""
     async with await psycopg.AsyncConnection.connect(pg_empty_url, autocommit=True) as raw:
-        await raw.execute(schema_postgres.MIGRATIONS[0].encode())
-        await raw.execute(f"CREATE TABLE {schema_postgres.VERSION_TABLE} ("
-                          " singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),"
-                          " version INTEGER NOT NULL)")
-        await raw.execute(f"INSERT INTO {schema_postgres.VERSION_TABLE} (version) VALUES (1)")
-        await raw.execute("INSERT INTO instances (instance, seen) VALUES ('web-1', 'then')")
+        await postgres_at(raw, 1, "INSERT INTO instances (instance, seen) VALUES ('web-1', 'then')")
         assert await migrate(raw) == 1
         assert await migrate(raw) == schema_postgres.SCHEMA_VERSION
         cursor = await raw.execute("SELECT instance FROM instances")
@@ -199,14 +195,7 @@ async def test_a_database_at_schema_2_places_its_corrections_where_their_visits_
     """Schema 3 back-fills where each visit stands in the saved order, through every
     chain of corrections (as on SQLite: tests/storage/test_db.py)."""
     async with await psycopg.AsyncConnection.connect(pg_empty_url, autocommit=True) as raw:
-        for script in schema_postgres.MIGRATIONS[:2]:
-            await raw.execute(script.encode())
-        await raw.execute(f"CREATE TABLE {schema_postgres.VERSION_TABLE} ("
-                          " singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),"
-                          " version INTEGER NOT NULL)")
-        await raw.execute(f"INSERT INTO {schema_postgres.VERSION_TABLE} (version) VALUES (2)")
-        for statement in CORRECTION_CHAIN:
-            await raw.execute(statement.encode())
+        await postgres_at(raw, 2, *CORRECTION_CHAIN)
         assert await migrate(raw) == 2
         assert await migrate(raw) == schema_postgres.SCHEMA_VERSION
         cursor = await raw.execute("SELECT id, placed_at FROM visits ORDER BY id")
@@ -218,14 +207,7 @@ async def test_a_database_at_schema_3_places_its_pathway_corrections_where_they_
     """Schema 4 back-fills where each pathway step and outcome stands in the saved
     order, through every chain of corrections (as on SQLite: tests/storage/test_db.py)."""
     async with await psycopg.AsyncConnection.connect(pg_empty_url, autocommit=True) as raw:
-        for script in schema_postgres.MIGRATIONS[:3]:
-            await raw.execute(script.encode())
-        await raw.execute(f"CREATE TABLE {schema_postgres.VERSION_TABLE} ("
-                          " singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),"
-                          " version INTEGER NOT NULL)")
-        await raw.execute(f"INSERT INTO {schema_postgres.VERSION_TABLE} (version) VALUES (3)")
-        for statement in PATHWAY_CHAIN:
-            await raw.execute(statement.encode())
+        await postgres_at(raw, 3, *PATHWAY_CHAIN)
         assert await migrate(raw) == 3
         assert await migrate(raw) == schema_postgres.SCHEMA_VERSION
         for table in PATHWAY_TABLES:
