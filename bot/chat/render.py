@@ -8,7 +8,8 @@
   PIN, whose id Telegram does not know.
 - `edit`: show a text in the pressed message. "Message is not modified" (the same
   screen again) is fine; a message too old to edit, or gone, gets the text as a new
-  message instead, so the user still sees it.
+  message instead, so the user still sees it. A text over Telegram's 4,096 characters
+  fills the pressed message and goes on in new ones, the keyboard on the last.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from datetime import date
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
+
+from bot.domain.message_parts import split_message
 
 NO_DATE = "None"
 CALLBACK_LIMIT = 64  # bytes of callback data Telegram keeps
@@ -86,7 +89,19 @@ async def ack(update: Update, text: str | None = None, *, alert: bool = False) -
 
 async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> int:
     """Show `text` in the pressed message, or in a new one when that message cannot be
-    edited any more; returns the id of the message that shows it."""
+    edited any more; returns the id of the message that shows it (its last part, for a
+    text too long for one message: Telegram refuses such an edit outright)."""
+    parts = split_message(text)
+    shown = await _edit_one(update, parts[0], markup if len(parts) == 1 else None)
+    assert update.effective_chat is not None
+    for number, part in enumerate(parts[1:], 2):
+        sent = await update.effective_chat.send_message(
+            part, reply_markup=markup if number == len(parts) else None)
+        shown = sent.message_id
+    return shown
+
+
+async def _edit_one(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> int:
     query = update.callback_query
     assert query is not None and query.message is not None
     try:

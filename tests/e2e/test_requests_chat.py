@@ -215,3 +215,33 @@ async def test_an_objection_is_rejected_only_on_its_own_grounds(
         return str(await conn.fetchval("SELECT status FROM rights_requests WHERE id = ?",
                                        (objection,)))
     assert await db.read(_status) == "open"
+
+
+async def test_all_requests_longer_than_one_message_still_shows(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    # Every /sar records an access request too, so the list outgrows one message in time;
+    # "All requests" showed it by editing one message, which Telegram refuses past 4,096.
+    dpo = await people.enrolled("DPO1", role="controller")
+    await people.add("EWO1")
+    ids = await seed(db, clock)
+    async def _many(conn: Conn) -> None:
+        for _ in range(90):
+            request = await rights.record(conn, ids["noah"], "access", date(2026, 11, 1),
+                                          actor="os:dpo", now=clock.now())
+            await rights.decide(conn, request, uphold=True, reason="request_valid",
+                                statement=None, actor="os:dpo", now=clock.now())
+    await db.write(_many)
+    await dpo.send("/requests")
+    first = await dpo.next_message()
+    parts = [first]
+    while not parts[-1].labels():
+        parts.append(await dpo.next_message())
+    assert len(parts) > 1
+    await dpo.press("1 restriction C00001")
+    await edited(dpo)
+    await dpo.press("All requests")
+    shown = [await edited(dpo)]
+    while not shown[-1].labels():
+        shown.append(await dpo.next_message())
+    assert [part.text for part in shown] == [part.text for part in parts]
+    assert shown[-1].labels() == ["1 restriction C00001", "2 rectification C00002"]
