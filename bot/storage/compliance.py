@@ -255,18 +255,25 @@ async def due_reminders(conn: Conn, today: date, policy: rules.Rules, *,
                         told: date | None = None) -> list[Reminder]:
     """Today's reminders, and those of the days since `told` (the last day reminders
     went; None: today's only): an officer's go to their supervisor; a supervisor's or a
-    controller's (or an officer without a supervisor's) to every controller."""
+    controller's (or an officer's without a supervisor, or whose supervisor's access has
+    ended) to every controller."""
     since = await _since(conn)
     after = today - timedelta(days=1) if told is None else max(
         told, today - timedelta(days=rules.CATCH_UP_DAYS))
     found = []
-    for row in await conn.fetchall(f"{_ROWS} WHERE o.status = 'active' ORDER BY o.ref"):
+    rows = await conn.fetchall(f"{_ROWS} WHERE o.status = 'active' ORDER BY o.ref")
+    # An officer whose supervisor's access has ended has no one to tell but the
+    # controllers, as one without a supervisor (a reminder for the revoked supervisor
+    # would be kept undelivered for nobody).
+    supervisors = {row["id"] for row in rows if row["role"] == "supervisor"}
+    for row in rows:
         items = [item for item in _assess(row, since, today, policy).items
                  if item.remind_since(after, today)]
         if not items:
             continue
         audience = (f"supervisor_of:{row['id']}"
-                    if row["role"] == "officer" and row["supervisor_id"] else "controllers")
+                    if row["role"] == "officer" and row["supervisor_id"] in supervisors
+                    else "controllers")
         found.append(Reminder(audience, f"{row['ref']}: "
                               + "; ".join(item.describe() for item in items)))
     return found

@@ -14,6 +14,7 @@ import pytest
 from bot.domain.retention import RetentionPolicy
 from bot.settings import Settings
 from bot.storage import audit, compliance, retention, rights
+from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database, DatabaseError
 from bot.storage.sar import export_subject_access
 from bot.usecases.retention import (
@@ -308,3 +309,28 @@ async def test_compliance_reminders_missed_while_down_go_at_the_next_check(
     await run_retention_check(db, settings, at(2026, 11, 24))
     assert len([a for a, _ in await compliance_reminders(db)
                 if a == f"supervisor_of:{officer.id}"]) == 2
+
+
+async def test_compliance_reminders_of_an_officer_whose_supervisor_left_go_to_the_controllers(
+        db: Database, settings: Settings) -> None:
+    # Addressed to the revoked supervisor, the reminder was kept as undelivered for
+    # nobody: no one was told before the officer was locked out.
+    settings = settings.model_copy(update={"compliance": "warn"})
+    seed = Seed(db)
+    dpo = await seed.officer("DPO1", "controller")
+    supervisor = await seed.officer("SUP1", "supervisor")
+    officer = await seed.officer("EWO1", supervisor="SUP1")
+    async with held_write(db) as conn:
+        await compliance.record_since(conn, date(2026, 1, 1))
+        await compliance.set_dates(conn, dpo, dbs=date(2025, 1, 1), training=date(2026, 6, 1),
+                                   actor="os:admin", now=NOW)
+        for person in (supervisor, officer):
+            await compliance.set_dates(conn, person, dbs=date(2025, 1, 1),
+                                       training=date(2025, 11, 21), actor="os:admin", now=NOW)
+        await officer_store.revoke(conn, supervisor, now=NOW)
+    await run_retention_check(db, settings, at(2026, 11, 21))
+    sent = await compliance_reminders(db)
+    assert sent == [("controllers", "\n".join([
+        "DBS checks and training due or lapsed (21/11/2026):",
+        "EWO1: training lapsed 21/11/2026",
+        "Record new dates with `ewobot officers compliance`."]))]
