@@ -171,7 +171,9 @@ async def _readdress(conn: Conn, row: Any, audiences: list[str], ref: str,
     row = await outbox.held(conn, row["id"])
     if row is None or row["status"] != "pending":
         return False  # disposed of, or claimed, meanwhile
-    payload = json.loads(row["payload"])
+    # Its buttons open what only the lapsed supervisor may see (their team's cards, their
+    # caseload): the others, or the controllers, get the text alone.
+    payload = outbox.without_buttons(json.loads(row["payload"]))
     payload["text"] = f"{LAPSED_SUPERVISOR.format(ref=ref)}\n\n{payload.get('text', '')}"
     text = json.dumps(payload, ensure_ascii=False)
     await conn.execute(

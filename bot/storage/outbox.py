@@ -65,6 +65,18 @@ async def escalation_audiences(conn: Conn, officer_id: int) -> tuple[str, ...]:
     return tuple(f"supervisor:{row['id']}" for row in others)
 
 
+def without_buttons(payload: dict[str, Any]) -> dict[str, Any]:
+    """A message for someone who may not open what its buttons open (an escalation or
+    an alert about another team's pupil: the card would answer "No pupil of yours
+    matches"; a digest's caseload would be their own team's), on every page."""
+    stripped = {**payload, "buttons": []}
+    pages = payload.get("pages")
+    if isinstance(pages, list):
+        stripped["pages"] = [{**page, "buttons": []} if isinstance(page, dict) else page
+                             for page in pages]
+    return stripped
+
+
 async def _audit_nobody(conn: Conn, outbox_id: int, kind: str, now: datetime) -> None:
     await audit.append(conn, actor="system", action=_actions(kind)[1],
                        target=f"outbox:{outbox_id}", reason=NO_RECIPIENT, at=now,
@@ -326,8 +338,14 @@ async def _readdress_escalation(conn: Conn, row: Any, people: dict[int, _Person]
                     and p.status != "revoked" and p.id != officer_id)
     if not others:
         return False
-    await conn.execute("UPDATE outbox SET audience = ? WHERE id = ?",
-                       (f"supervisor:{others[0]}", row["id"]))
+    # Read held, as every rewrite of a payload reads it (`held`); the card the button
+    # opens is not theirs to see.
+    current = await held(conn, row["id"])
+    if current is None:
+        return True  # disposed of meanwhile: nothing is left to readdress
+    payload = json.dumps(without_buttons(json.loads(current["payload"])), ensure_ascii=False)
+    await conn.execute("UPDATE outbox SET audience = ?, payload = ? WHERE id = ?",
+                       (f"supervisor:{others[0]}", payload, row["id"]))
     for other in others[1:]:
         copy_id = await conn.insert(
             "INSERT INTO outbox (kind, audience, payload, not_before, created_at)"

@@ -97,7 +97,10 @@ async def _escalate(conn: Conn, officer: Officer, visit: NewVisit, now: datetime
     left waiting for no one."""
     audiences = await outbox.escalation_audiences(conn, officer.id)
     for audience in audiences or (f"supervisor_of:{officer.id}",):
-        await outbox.enqueue(conn, kind="escalation", audience=audience, payload=payload,
+        # Another team's supervisor may not open the pupil's card: no button for them.
+        told = payload if audience.startswith("supervisor_of:") else outbox.without_buttons(
+            payload)
+        await outbox.enqueue(conn, kind="escalation", audience=audience, payload=told,
                              now=now, pupil_ids=[visit.pupil_id], nobody=not audiences)
     own = bool(audiences) and audiences[0].startswith("supervisor_of:")
     return Told(len(audiences), own)

@@ -121,3 +121,27 @@ async def test_nothing_is_readdressed_when_no_supervisor_is_lapsed(
                             compliance.rules_of(settings))
     assert await db.write(compliance.readdress_for_lapsed_supervisors, blocked,
                           clock.now()) == 0
+
+
+async def test_what_is_readdressed_carries_no_button_the_others_cannot_use(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    # The card of SUP1's team's pupil answered SUP2 "No pupil of yours matches", and the
+    # digest's "Open caseload" opened SUP2's own team, not the one the digest was about.
+    await people.enrolled("SUP1", role="supervisor")
+    sup2 = await people.enrolled("SUP2", role="supervisor")
+    await people.enrolled("EWO1", supervisor="SUP1")
+    for ref, trained in (("SUP1", LAPSED), ("SUP2", CURRENT), ("EWO1", CURRENT)):
+        await record(db, clock, ref, training=trained)
+    ewo1, sup1_id = await officer_id(db, "EWO1"), await officer_id(db, "SUP1")
+    async def _transaction(conn: Conn) -> None:
+        for kind, audience, button in (
+                ("escalation", f"supervisor_of:{ewo1}", ["Open card", "card:1"]),
+                ("digest", f"supervisor:{sup1_id}", ["Open caseload", "cl:page:0"])):
+            await outbox.enqueue(conn, kind=kind, audience=audience, now=clock.now(),
+                                 payload={"text": kind, "buttons": [button]})
+    await db.write(_transaction)
+    await deliver(running)
+    got = [await sup2.next_message() for _ in range(2)]
+    assert sorted(message.text.split("\n\n")[-1] for message in got) == ["digest",
+                                                                         "escalation"]
+    assert [message.labels() for message in got] == [[], []]

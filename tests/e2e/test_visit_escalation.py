@@ -73,7 +73,8 @@ async def test_a_supervisors_own_concern_goes_to_every_other_supervisor(
     for other in (sup2, sup3):
         pushed = await other.next_message()
         assert pushed.text == CONCERN
-        assert pushed.labels() == ["Open card"]
+        # Not their team's pupil: a card button would only answer "No pupil of yours".
+        assert pushed.labels() == []
     queued = await rows(db, "SELECT audience, status FROM outbox WHERE kind = 'escalation'"
                             " ORDER BY id")
     ids = [(await officer(db, ref)).id for ref in ("SUP2", "SUP3")]
@@ -92,7 +93,11 @@ async def test_an_officers_concern_goes_to_their_supervisor(
     assert confirmation.splitlines()[1] == (
         "Safeguarding concern – referred to DSL: 1 person was told, your supervisor.")
     await deliver(running)
-    assert (await sup1.next_message()).text == CONCERN.replace("SUP1", "EWO1")
+    pushed = await sup1.next_message()
+    assert pushed.text == CONCERN.replace("SUP1", "EWO1")
+    assert pushed.labels() == ["Open card"]  # their team's pupil: the card opens
+    await sup1.press("Open card")
+    assert (await sup1.next_message()).text.startswith("Read only: allocated to EWO1")
     await sup2.send("/help")  # the other supervisor was not told: /help is the next reply
     assert "/caseload" in (await sup2.next_message()).text
 
@@ -135,7 +140,8 @@ async def test_a_concern_whose_supervisor_has_left_goes_to_the_others(
         "Safeguarding concern – referred to DSL: you have no supervisor, so 1 other "
         "supervisor was told.")
     await deliver(running)
-    assert (await sup2.next_message()).text == CONCERN.replace("SUP1", "EWO1")
+    pushed = await sup2.next_message()
+    assert pushed.text == CONCERN.replace("SUP1", "EWO1") and pushed.labels() == []
 
 
 async def test_a_concern_whose_supervisor_leaves_before_delivery_goes_to_the_others(
@@ -150,7 +156,8 @@ async def test_a_concern_whose_supervisor_leaves_before_delivery_goes_to_the_oth
     await deliver(running)
     await deliver(running)
     for other in (sup2, sup3):
-        assert (await other.next_message()).text == CONCERN.replace("SUP1", "EWO1")
+        pushed = await other.next_message()
+        assert pushed.text == CONCERN.replace("SUP1", "EWO1") and pushed.labels() == []
     queued = await rows(db, "SELECT status FROM outbox WHERE kind = 'escalation'")
     assert [row["status"] for row in queued] == ["sent", "sent"]
     entries = await rows(db, "SELECT reason FROM audit WHERE action = 'message_readdressed'")
