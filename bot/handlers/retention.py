@@ -368,7 +368,9 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
         return
     problem = review_date_problem(review, policy.today)
     if problem is not None:
-        await answer(update, texts.REVIEW_HINT.format(problem=problem))
+        no_year = typed.count("/") == 1 and review <= policy.today  # read as this year
+        await answer(update, texts.REVIEW_NEXT_YEAR if no_year
+                     else texts.REVIEW_HINT.format(problem=problem))
         return
     reason = str(talk.data.get("reason"))
     record = await retention_cases.hold(svc.db, officer, policy, talk, review=review,

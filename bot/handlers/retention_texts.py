@@ -37,6 +37,9 @@ ASK_REVIEW = ("Hold {ref} ({reason}): type the review date as DD/MM/YYYY. "
               "No reminders about it until then. /cancel to stop.")
 REVIEW_HINT = "Type the review date as DD/MM/YYYY, {problem}."
 REVIEW_FORMAT = "a date such as 31/03/2027"
+# A DD/MM is read as this calendar year (bot.domain.dates.parse_chat_date), as at /visit.
+REVIEW_NEXT_YEAR = ("The review date must be after today. For a date next year, type the "
+                    "year too: DD/MM/YYYY.")
 CHOOSE_REASON = "Choose a reason with the buttons above, or send /cancel."
 HELD = "{ref} is on hold until {day} ({reason}). No reminders about it until then."
 HOLD_CANCELLED = "No hold was placed."

@@ -173,6 +173,10 @@ async def test_hold_asks_a_reason_and_a_review_date(controller: FakeUser, db: Da
     await controller.send("24/11/2026")
     assert (await controller.next_message()).text == retention_texts.REVIEW_HINT.format(
         problem="after today")
+    # Typed without a year, 15/01 is read as this year's, already past: the hint says
+    # to type next year's (it said only "after today", of a date that was).
+    await controller.send("15/01")
+    assert (await controller.next_message()).text == retention_texts.REVIEW_NEXT_YEAR
     await controller.send("15/01/2027")
     assert (await controller.next_message()).text == (
         "C00001 is on hold until 15/01/2027 (Legal proceedings). "
