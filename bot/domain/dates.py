@@ -49,6 +49,12 @@ def parse_chat_date(text: str, today: date) -> date:
     return _make_date(int(year) if year else today.year, int(month), int(day))
 
 
+def looks_like_chat_date(text: str) -> bool:
+    """Whether typed text has the shape of a chat date (`DD/MM/YYYY` or `DD/MM`), a day
+    that exists or not."""
+    return _CHAT_DATE.fullmatch(text.strip()) is not None
+
+
 def parse_clock_time(text: str) -> time:
     """A time of day, `HH:MM` (24-hour clock)."""
     match = _CLOCK_TIME.fullmatch(text.strip())

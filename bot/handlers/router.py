@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.domain.dates import looks_like_chat_date
 from bot.domain.pins import is_pin_shaped
 from bot.handlers.common import Context, answer, forget_message
+from bot.handlers.table import CONTROLLER
 
 NOTHING_TO_DO = "Send /help to see what you can do."
 ALREADY_UNLOCKED = "Already unlocked."
+# A controller's date with no hold open: theirs was placed or cancelled, or another
+# controller disposed of the record meanwhile, which ends the hold conversation too.
+NO_HOLD_WAITING = ("No hold is waiting for a review date: it was placed or cancelled, or "
+                   "its record is gone. Send /retention to look again.")
 
 
 async def on_text(update: Update, context: Context) -> None:
@@ -33,5 +39,8 @@ async def on_text(update: Update, context: Context) -> None:
             await row.answer(update, context, talk)
     elif officer.role in registry.search.roles:
         await registry.search.handler(update, context)
+    elif (talk is None and officer.role == CONTROLLER and message is not None
+          and looks_like_chat_date(message.text or "")):
+        await answer(update, NO_HOLD_WAITING)
     else:
         await answer(update, NOTHING_TO_DO)

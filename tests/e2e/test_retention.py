@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FixedClock
-from bot.handlers import retention, retention_texts, sar
+from bot.handlers import retention, retention_texts, router, sar
 from bot.handlers.common import NOT_ALLOWED, STALE_BUTTON
 from bot.harness import RunningBot
 from bot.sandbox import BotApiStandIn, BotMessage, FakeUser
@@ -207,6 +207,30 @@ async def test_a_stale_hold_button_is_refused(controller: FakeUser) -> None:
     await controller.next_message()
     press = await controller.press("Legal proceedings", message_id=first.message_id)
     assert await controller.answer_to(press) == STALE_BUTTON
+
+
+async def test_a_review_date_for_a_record_another_controller_disposed_of_says_so(
+        controller: FakeUser, people: People, db: Database) -> None:
+    # The disposal ends the hold conversation about the record (PRODUCT.md, Retention
+    # rule): the date typed for it was answered "Send /help to see what you can do."
+    other = await people.enrolled("DPO2", "controller")
+    await controller.send("/retention")
+    await controller.next_message()
+    await controller.press("Hold C00001")
+    await controller.next_message()
+    await controller.press("Legal proceedings")
+    await edited(controller)
+    await other.send("/retention")
+    await other.next_message()
+    await other.press("Dispose C00001")
+    await other.next_message()
+    await other.press("Yes, dispose")
+    assert (await edited(other)).text == "C00001 has been disposed of."
+    await controller.send("15/01/2027")
+    assert (await controller.next_message()).text == router.NO_HOLD_WAITING
+    assert await pupils_left(db) == ["C00002", "C00003"]
+    await controller.send("hello")  # not a date: nothing to say about a hold
+    assert (await controller.next_message()).text == router.NOTHING_TO_DO
 
 
 async def test_retention_is_for_controllers_only(controller: FakeUser, people: People) -> None:
