@@ -28,6 +28,11 @@ LAPSED_SUPERVISOR = ("This was for {ref}, whose DBS check or training has lapsed
 # What a lapsed supervisor would have had that waits for them (or for another supervisor)
 # rather than going to the controllers: messages about pupils' attendance.
 WAIT_FOR_A_SUPERVISOR = frozenset({"alert", "reminder"})
+# What a message readdressed to the controllers that has no form of its own for them
+# says (queued before escalations had one): its pupils' case references and schools.
+ABOUT_CASES = "An escalation or safeguarding concern was recorded about case {cases}."
+# Kinds that name no pupil (counts, officers' refs): they reach the controllers as they are.
+NAMES_NO_PUPIL = frozenset({"digest", "compliance"})
 SINCE_KEY = "compliance_since"
 REMINDED_KEY = "compliance_reminded_on"
 _ROWS = ("SELECT o.id, o.ref, o.role, o.supervisor_id, o.created_at, c.dbs_checked,"
@@ -112,10 +117,12 @@ async def readdress_for_lapsed_supervisors(conn: Conn, blocked: frozenset[int],
     sees no pupil's attendance (PRODUCT.md, Who sees what) and cannot open the card
     they lead to, so those wait until a supervisor is current (`outbox.claim_due` sends
     nothing to a blocked supervisor). An escalation or safeguarding concern still goes
-    to the controllers: someone must act on it. Each readdressed row is headed
-    LAPSED_SUPERVISOR and the readdressing is audited. A lapsed or revoked officer's
-    alert digest readdressed so carries every line: the supervisor's copy queued with
-    it is withdrawn (`outbox.withdraw_copies`). Returns rows readdressed.
+    to the controllers, someone must act on it, in its form for them: the case
+    reference, school and dates, not the pupil's initials (`_for_controllers`). Each
+    readdressed row is headed LAPSED_SUPERVISOR and the readdressing is audited. A
+    lapsed or revoked officer's alert digest readdressed so carries every line: the
+    supervisor's copy queued with it is withdrawn (`outbox.withdraw_copies`). Returns
+    rows readdressed.
 
     The rows are rewritten just before they are claimed, so only what is due while the
     supervisor is blocked goes elsewhere; later messages wait for them as usual."""
@@ -174,6 +181,8 @@ async def _readdress(conn: Conn, row: Any, audiences: list[str], ref: str,
     # Its buttons open what only the lapsed supervisor may see (their team's cards, their
     # caseload): the others, or the controllers, get the text alone.
     payload = outbox.without_buttons(json.loads(row["payload"]))
+    if audiences == ["controllers"]:
+        payload = await _for_controllers(conn, row, payload)
     payload["text"] = f"{LAPSED_SUPERVISOR.format(ref=ref)}\n\n{payload.get('text', '')}"
     text = json.dumps(payload, ensure_ascii=False)
     await conn.execute(
@@ -191,6 +200,26 @@ async def _readdress(conn: Conn, row: Any, audiences: list[str], ref: str,
                        target=f"outbox:{row['id']}", reason="supervisor_lapsed", at=now,
                        detail={"kind": row["kind"], "recipients": len(audiences)})
     return True
+
+
+async def _for_controllers(conn: Conn, row: Any, payload: dict[str, Any]) -> dict[str, Any]:
+    """What the controllers may read of a message readdressed to them: case references,
+    schools and dates only (PRODUCT.md, Who sees what). An escalation's own form for them
+    (`outbox.CONTROLLERS_FORM`, without the pupil's initials), else, for one queued before
+    it had one, ABOUT_CASES from its pupils' records; a digest or compliance reminder
+    names no pupil and goes as it is. Nothing else is readdressed to them
+    (`WAIT_FOR_A_SUPERVISOR`)."""
+    form = payload.get(outbox.CONTROLLERS_FORM)
+    if isinstance(form, dict) and isinstance(form.get("text"), str):
+        return {"text": form["text"], "buttons": []}
+    if row["kind"] in NAMES_NO_PUPIL:
+        return payload
+    cases = await conn.fetchall(
+        "SELECT p.case_ref, s.name AS school FROM outbox_pupils op"
+        " JOIN pupils p ON p.id = op.pupil_id JOIN schools s ON s.urn = p.school_urn"
+        " WHERE op.outbox_id = ? ORDER BY p.case_ref", (row["id"],))
+    about = "; ".join(f"{case['case_ref']}, {case['school']}" for case in cases)
+    return {"text": ABOUT_CASES.format(cases=about), "buttons": []}
 
 
 async def record_since(conn: Conn, today: date) -> None:

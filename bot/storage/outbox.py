@@ -22,6 +22,9 @@ from bot.storage.db import Conn, row_lock, stamp
 AUDIENCE_FORMS = ("officer:<id>", "supervisor_of:<officer_id>", "supervisor:<id>",
                   "controllers", "chat:<chat_id>")
 NO_RECIPIENT = "no_recipient"  # the error of a row whose audience resolves to nobody
+# The payload's key of what a controller may read of a message about a pupil, should it
+# be readdressed to them: {"text": …} with case references, schools and dates only.
+CONTROLLERS_FORM = "controllers"
 
 
 async def enqueue(conn: Conn, *, kind: str, audience: str, payload: dict[str, Any],

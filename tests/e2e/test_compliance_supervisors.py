@@ -6,6 +6,7 @@ headed with why; nothing reaches the lapsed one."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -16,11 +17,12 @@ from bot.harness import RunningBot
 from bot.settings import Settings
 from bot.storage import compliance, outbox
 from bot.storage import officers as officer_store
-from bot.storage.compliance import LAPSED_SUPERVISOR
+from bot.storage.compliance import ABOUT_CASES, LAPSED_SUPERVISOR
 from bot.storage.db import Conn, Database
 from tests.conftest import make_settings
 from tests.e2e.conftest import People, deliver
 from tests.e2e.test_compliance import record
+from tests.e2e.test_visit_escalation import own_pupil, record_safeguarding
 
 CURRENT, LAPSED = date(2026, 9, 1), date(2025, 10, 1)  # training valid 12 months
 
@@ -87,12 +89,20 @@ async def test_with_no_other_supervisor_escalations_go_to_the_controllers_and_al
     for ref, trained in (("SUP1", LAPSED), ("DPO1", CURRENT), ("EWO1", CURRENT)):
         await record(db, clock, ref, training=trained)
     ewo1, sup1_id = await officer_id(db, "EWO1"), await officer_id(db, "SUP1")
-    await queue(db, clock, "escalation", f"supervisor_of:{ewo1}", "Escalation: C00001")
+    pupil_id = await own_pupil(db, "EWO1")  # C00001, Hillside Primary School
+    async def _escalate(conn: Conn) -> None:
+        # Queued before escalations had a form for the controllers: its text names the
+        # pupil's initials, so the controllers get the case reference and school alone.
+        await outbox.enqueue(conn, kind="escalation", audience=f"supervisor_of:{ewo1}",
+                             payload={"text": "Escalation: C00001, A.H.", "buttons": []},
+                             now=clock.now(), pupil_ids=[pupil_id])
+    await db.write(_escalate)
     await queue(db, clock, "alert", f"supervisor_of:{ewo1}", "Copy for supervisor: C00002")
     await queue(db, clock, "reminder", f"officer:{sup1_id}", "Pathway reminder: C00003")
 
     await deliver(running)
-    escalation = f"{LAPSED_SUPERVISOR.format(ref='SUP1')}\n\nEscalation: C00001"
+    escalation = (f"{LAPSED_SUPERVISOR.format(ref='SUP1')}\n\n"
+                  + ABOUT_CASES.format(cases="C00001, Hillside Primary School"))
     texts = [(await dpo.next_message()).text]
     if texts[0] != escalation:  # the start-up's daily compliance reminder may come first
         texts.append((await dpo.next_message()).text)
@@ -145,3 +155,32 @@ async def test_what_is_readdressed_carries_no_button_the_others_cannot_use(
     assert sorted(message.text.split("\n\n")[-1] for message in got) == ["digest",
                                                                          "escalation"]
     assert [message.labels() for message in got] == [[], []]
+
+
+@pytest.mark.parametrize("supervised", [True, False])
+async def test_a_concern_readdressed_to_the_controllers_names_no_pupil(
+        running: RunningBot, people: People, db: Database, clock: FixedClock,
+        supervised: bool) -> None:
+    # A controller sees case references, schools and dates only (PRODUCT.md, Who sees
+    # what): the concern reached them with the pupil's initials. Whether the recorder's
+    # own supervisor is lapsed, or the recorder has none and the only other supervisor
+    # is lapsed, the controllers get it without them.
+    sup1 = await people.enrolled("SUP1", role="supervisor")
+    dpo = await people.enrolled("DPO1", role="controller")
+    ewo = await people.enrolled("EWO1", supervisor="SUP1" if supervised else None)
+    for ref, trained in (("SUP1", LAPSED), ("DPO1", CURRENT), ("EWO1", CURRENT)):
+        await record(db, clock, ref, training=trained)
+    await own_pupil(db, "EWO1")
+
+    await record_safeguarding(ewo)
+    await deliver(running)
+    concern = (f"{LAPSED_SUPERVISOR.format(ref='SUP1')}\n\nSafeguarding concern – referred "
+               "to DSL: case C00001, Hillside Primary School. Recorded by EWO1 on 24/11/2026.")
+    pushed = await dpo.next_message()
+    if pushed.text.startswith("DBS checks"):  # the start-up's daily compliance reminder
+        pushed = await dpo.next_message()
+    assert pushed.text == concern and pushed.labels() == []
+    assert not any("A.H." in message.text for message in dpo.history)
+    assert sup1.history == []
+    stored = await db.read(outbox.rows, kind="escalation")
+    assert all("A.H." not in json.dumps(row.payload, ensure_ascii=False) for row in stored)

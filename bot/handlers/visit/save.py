@@ -14,11 +14,10 @@ from bot.domain import visit_flow as flow
 from bot.domain.visits import ACTIONS, label_of
 from bot.handlers.step.texts import PREFIX as STEP_PREFIX
 from bot.handlers.step.texts import RECORD_IT_NOW
-from bot.handlers.visit.texts import (
-    ESCALATION,
-)
+from bot.handlers.visit.texts import ESCALATION, ESCALATION_FOR_CONTROLLERS
 from bot.storage.conversations import Conversation
 from bot.storage.officers import Officer
+from bot.storage.outbox import CONTROLLERS_FORM
 from bot.storage.visits import NewVisit, VisitPupil
 from bot.usecases.visits import Told as Told  # re-exported: the screens say who was told
 
@@ -36,12 +35,15 @@ def _new_visit(talk: Conversation) -> NewVisit:
 
 
 def _escalation(officer: Officer, pupil: VisitPupil, visit: NewVisit) -> dict[str, Any]:
-    """The pushed message to the supervisor: names no one."""
+    """The pushed message to the supervisor: names no one. Its form for the controllers
+    (`CONTROLLERS_FORM`, should it be readdressed to them) carries no initials either."""
     assert visit.action is not None
-    text = ESCALATION.format(action=label_of(ACTIONS, visit.action), case_ref=pupil.case_ref,
-                             initials=pupil.initials, school=pupil.school_name,
-                             officer=officer.ref, date=render.day(visit.visit_date))
-    return {"text": text, "buttons": [["Open card", f"card:{pupil.id}"]]}
+    fields = {"action": label_of(ACTIONS, visit.action), "case_ref": pupil.case_ref,
+              "school": pupil.school_name, "officer": officer.ref,
+              "date": render.day(visit.visit_date)}
+    return {"text": ESCALATION.format(initials=pupil.initials, **fields),
+            "buttons": [["Open card", f"card:{pupil.id}"]],
+            CONTROLLERS_FORM: {"text": ESCALATION_FOR_CONTROLLERS.format(**fields)}}
 
 
 # A visit's agreed action that is itself a pathway step: after Save, "Record it now"

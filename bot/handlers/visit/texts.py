@@ -76,6 +76,9 @@ ALREADY_CORRECTED = "That visit has already been corrected: correct the newer en
 CORRECTION_ENDED = f"{ALREADY_CORRECTED} Nothing was saved."
 CORRECTING = "Correcting the visit of {date}; your earlier answers are marked ✓."
 ESCALATION = "{action}: case {case_ref}, {initials}, {school}. Recorded by {officer} on {date}."
+# The same for the controllers, should it be readdressed to them (a lapsed supervisor and
+# no other): a controller sees case references, schools and dates only.
+ESCALATION_FOR_CONTROLLERS = "{action}: case {case_ref}, {school}. Recorded by {officer} on {date}."
 NO_FOLLOW_UPS = "No follow-ups are due."
 DUE_HEADER = "Follow-ups due, oldest first:"
 DUE_MORE = "…and {count} more."
