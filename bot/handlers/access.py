@@ -120,7 +120,8 @@ async def gate(update: Update, context: Context) -> None:
     context.admit(officer, holder.talk)
     if (settings.compliance == "enforce" and standing is not None and standing.lapsed
             and command_name(update, context.bot.username) != "help"):
-        await refuse(update, context, officer, reason="compliance", text=blocked_text(standing))
+        await refuse(update, context, officer, reason="compliance",
+                     text=blocked_text(standing, officer.role))
         raise ApplicationHandlerStop
     if not context.registry.allows(update, officer.role, context.bot.username):
         await refuse(update, context, officer, reason="role")
@@ -291,9 +292,9 @@ async def _try_pin(update: Update, context: Context, officer: Officer, pin: str)
     standing = await standing_of(context, officer)
     if standing is not None:  # lapsed: blocked (enforce), or told so (warn)
         if svc.settings.compliance == "enforce":
-            await answer(update, blocked_text(standing))
+            await answer(update, blocked_text(standing, officer.role))
             return
-        await answer(update, warning_text(standing))
+        await answer(update, warning_text(standing, officer.role))
     # A draft about a record restricted meanwhile is not named: its request still goes on.
     await drafts.remind_open_draft(update, context, officer, (VISIT, STEP, SHARE))
     if tried.pending:

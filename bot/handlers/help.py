@@ -28,7 +28,9 @@ async def help_command(update: Update, context: Context) -> None:
     officer = context.officer
     standing = await standing_of(context, officer)
     if standing is not None and context.services.settings.compliance == "enforce":
-        await answer(update, blocked_text(standing))
+        await answer(update, blocked_text(standing, officer.role))
         return
     text = context.registry.help_text(officer.role)
-    await answer(update, text if standing is None else f"{warning_text(standing)}\n\n{text}")
+    if standing is not None:
+        text = f"{warning_text(standing, officer.role)}\n\n{text}"
+    await answer(update, text)

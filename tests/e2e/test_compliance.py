@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.compliance import BLOCKED, WARNING
+from bot.chat.compliance import BLOCKED, BLOCKED_FOR, WARNING, WARNING_FOR
 from bot.clock import FixedClock
 from bot.harness import RunningBot
 from bot.jobs.outbox import FORWARDED_LAPSED
@@ -134,3 +134,32 @@ async def test_with_warn_a_lapsed_officer_carries_on_and_is_told_on_help(
     assert "A.H." in (await ewo.next_message()).text  # the alert comes to EWO1 as before
     await sup.send("/help")
     assert (await sup.next_message()).text.startswith("/caseload")  # SUP1 is current
+
+
+# CASEWORK.md §4: /help says why and whom to ask. An officer asks their supervisor; a
+# supervisor or controller has none (the reminders about them go to every controller),
+# and was told to ask their supervisor all the same.
+ASKS = {"officer": "Ask your supervisor", "supervisor": "Ask a controller",
+        "controller": "Ask another controller"}
+
+
+@pytest.mark.parametrize("mode", ["enforce", "warn"], indirect=True)
+@pytest.mark.parametrize("role", ["officer", "supervisor", "controller"])
+async def test_a_lapsed_person_is_told_whom_to_ask_by_their_role(
+        running: RunningBot, people: People, db: Database, clock: FixedClock,
+        mode: str, role: str) -> None:
+    await people.enrolled("SUP1", role="supervisor")
+    user = await people.enrolled("P1", role=role,
+                                 supervisor="SUP1" if role == "officer" else None)
+    await record(db, clock, "SUP1", training=date(2026, 9, 1))
+    await record(db, clock, "P1", training=date(2025, 10, 1))
+    await user.send("/help")
+    told = (await user.next_message()).text.split("\n\n")[0]
+    texts = {"enforce": BLOCKED_FOR, "warn": WARNING_FOR}[mode]
+    assert told == texts[role].format(what=LAPSED)
+    assert ASKS[role] in told
+    if role == "officer":  # the officer's text is as it was
+        assert told == {"enforce": BLOCKED, "warn": WARNING}[mode].format(what=LAPSED)
+    if mode == "enforce":
+        await user.send("/retention" if role == "controller" else "/pupils")
+        assert (await user.next_message()).text == told
