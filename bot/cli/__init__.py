@@ -63,6 +63,24 @@ def date_option(text: str) -> date:
         raise argparse.ArgumentTypeError(NOT_A_DATE) from None
 
 
+class _UpnWords(argparse.Action):
+    """The words of a UPN typed in groups, as on a form (`A123 4567 89012`), joined:
+    `checked_upn` removes the spaces (and upper-cases it), as import files have it."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[object] | None,
+                 option_string: str | None = None) -> None:
+        words = [values] if isinstance(values, str) else list(values or [])
+        setattr(namespace, self.dest, " ".join(str(word) for word in words))
+
+
+def add_upn(parser: argparse.ArgumentParser, *names: str,
+            help: str = "the pupil's UPN (spaces and lower case are fine)") -> None:
+    """A UPN argument (`upn`, or an option such as `--upn`): one word or several."""
+    parser.add_argument(*(names or ("upn",)), metavar="UPN", nargs="+", action=_UpnWords,
+                        help=help)
+
+
 class CliError(Exception):
     """A user mistake: one line on stderr, then exit with `code`."""
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.cli import BAD_INPUT, OK, CliEnv, CliError
+from bot.cli import BAD_INPUT, OK, CliEnv, CliError, add_upn
 from bot.domain.upn import NOT_HELD, UpnProblem, checked_upn
 from bot.files import os_reason
 from bot.storage import audit
@@ -29,7 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     check.set_defaults(handler=cmd_retention_check)
 
     sar = commands.add_parser("sar", help="subject-access export of everything held about a pupil")
-    sar.add_argument("upn", metavar="UPN")
+    add_upn(sar)
     sar.add_argument("--out", metavar="FILE", help="write here instead of EWO_EXPORT_DIR")
     sar.add_argument("--force", action="store_true", help="overwrite an existing FILE")
     sar.set_defaults(handler=cmd_sar)
@@ -42,7 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="a head noted earlier (e.g. from a retention reminder)")
     verify.set_defaults(handler=cmd_audit_verify)
     show = sub.add_parser("show", help="list entries, one per line")
-    show.add_argument("--upn", metavar="UPN", help="entries about this pupil")
+    add_upn(show, "--upn", help="entries about this pupil")
     show.add_argument("--officer", metavar="REF", help="entries by or about this officer")
     show.set_defaults(handler=cmd_audit_show)
 

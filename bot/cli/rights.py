@@ -12,7 +12,7 @@ import argparse
 import codecs
 from pathlib import Path
 
-from bot.cli import BAD_INPUT, DATE_FORMS, OK, CliEnv, CliError, date_option
+from bot.cli import BAD_INPUT, DATE_FORMS, OK, CliEnv, CliError, add_upn, date_option
 from bot.domain import rights as rules
 from bot.files import os_reason
 from bot.storage import audit, rights
@@ -29,7 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub = requests.add_subparsers(dest="action", metavar="ACTION", parser_class=type(requests))
     sub.required = True
     add = sub.add_parser("add", help="record a request received")
-    add.add_argument("upn", metavar="UPN")
+    add_upn(add)
     add.add_argument("--kind", required=True, choices=rules.KINDS)
     add.add_argument("--received", metavar="DATE", type=date_option,
                      help=f"{DATE_FORMS} (default today)")
@@ -52,7 +52,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="a rectification's supplementary statement (UTF-8 text)")
     decide.set_defaults(handler=cmd_decide)
     lift = sub.add_parser("lift", help="end an upheld restriction of a pupil's record")
-    lift.add_argument("upn", metavar="UPN")
+    add_upn(lift)
     lift.set_defaults(handler=cmd_lift)
 
 

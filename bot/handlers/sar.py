@@ -21,16 +21,19 @@ PROBLEM = "No export was made: {problem}."
 
 
 async def sar_command(update: Update, context: Context) -> None:
-    """/sar UPN — the export, written on the server; the reply names the file only."""
+    """/sar UPN — the export, written on the server; the reply names the file only. The
+    UPN may be typed with spaces or in lower case."""
     officer = context.officer
     svc = context.services
-    args = context.args or []
+    # A UPN may be typed in groups, as on a form ("A123 4567 89012"): the words are
+    # joined and the spaces go, as import files have them (`checked_upn`).
+    typed = " ".join(context.args or [])
     await forget_message(context, update.effective_message)  # it holds a UPN
-    if len(args) != 1:
+    if not typed:
         await answer(update, USAGE)
         return
     try:
-        export = await export_subject_access(svc.db, svc.settings, args[0], actor=officer.actor,
+        export = await export_subject_access(svc.db, svc.settings, typed, actor=officer.actor,
                                              requester=officer, now=svc.clock.now())
     except SubjectAccessProblem as problem:
         await answer(update, PROBLEM.format(problem=problem))

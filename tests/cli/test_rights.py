@@ -214,3 +214,20 @@ def test_every_command_taking_a_upn_says_alike_why_it_is_refused(
         records: Records, argv: list[str], typed: str, reason: str) -> None:
     result = records(*(typed if word == "{upn}" else word for word in argv))
     assert (result.code, result.err, result.out) == (1, reason + "\n", "")
+
+
+@pytest.mark.parametrize(("argv", "code", "answered"), [
+    (UPN_COMMANDS[0], 0, "request 1 recorded: access for C00001"),
+    (UPN_COMMANDS[1], 1, "that pupil's record has no upheld restriction to lift"),
+    (UPN_COMMANDS[2], 0, "export written: "),
+    (UPN_COMMANDS[3], 0, "")])
+def test_every_command_taking_a_upn_takes_it_typed_in_groups_or_lower_case(
+        records: Records, argv: list[str], code: int, answered: str) -> None:
+    # Import files remove the spaces from UPNs (PRODUCT.md, Import files); a UPN typed
+    # as on a form, unquoted, was refused ("unrecognized arguments").
+    typed = [upn(1)[:4].lower(), upn(1)[4:8], upn(1)[8:]]
+    words = [part for word in argv for part in (typed if word == "{upn}" else [word])]
+    result = records(*words)
+    assert result.code == code, result.err
+    assert answered in (result.out if code == 0 else result.err)
+    assert "unrecognized" not in result.err and "not a valid UPN" not in result.err

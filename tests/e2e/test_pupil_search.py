@@ -11,6 +11,7 @@ from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database
 from bot.storage.officers import Officer
 from tests.e2e.conftest import People
+from tests.e2e.retention_files import upn
 from tests.storage.pupil_rows import Service
 
 NOT_FOUND, DID_YOU_MEAN = pupil_handlers.NOT_FOUND, pupil_handlers.DID_YOU_MEAN
@@ -114,3 +115,26 @@ async def test_a_did_you_mean_list_is_audited_naming_the_pupils_offered(
     entries = await db.read(_snapshot)
     assert [(e.actor, e.reason, e.detail["targets"]) for e in entries] == [
         ("officer:EWO1", "search", ["pupil:3"])]
+
+
+async def test_a_upn_typed_in_groups_or_lower_case_finds_the_pupil(
+        running: RunningBot, people: People, db: Database) -> None:
+    # Import files remove the spaces from UPNs (PRODUCT.md, Import files): every command
+    # that takes NAME-OR-UPN-OR-REF, and a typed search, find the pupil by a UPN typed
+    # as on a form; words that are a name stay a name.
+    user = await people.enrolled("EWO1")
+    ann = await officer(db, "EWO1")
+    async def _transaction(conn: Conn) -> None:
+        await Service(conn).pupil("Dylan", "O’Brien", officer=ann, upn=upn(1))  # C00001
+    await db.write(_transaction)
+    spaced = f"{upn(1)[:4]} {upn(1)[4:8]} {upn(1)[8:]}".lower()
+    for command, shown in (("", "Dylan O’Brien (C00001)"), ("/pupil ", "Dylan O’Brien (C00001)"),
+                           ("/case ", "C00001"), ("/visit ", "Visit for D.O. (C00001)"),
+                           ("/step ", "Pathway step for D.O. (C00001)"),
+                           ("/share ", "Sharing decision for D.O. (C00001)")):
+        answered = await reply(user, f"{command}{spaced}")
+        if command == "/case ":  # "One moment…", then the case
+            answered = await user.edited(answered)
+        assert shown in answered.text, (command, answered.text)
+        await reply(user, "/cancel")
+    assert (await reply(user, "dylan o brien")).text.startswith("Dylan O’Brien (C00001)")

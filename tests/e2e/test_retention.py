@@ -259,6 +259,25 @@ async def test_sar_writes_the_export_on_the_server_and_replies_with_counts(
     await db.read(_snapshot)
 
 
+def spaced(typed: str) -> str:
+    """A UPN as written on a form, in groups (`A000 0000 00001`) and lower-case."""
+    return f"{typed[:4]} {typed[4:8]} {typed[8:]}".lower()
+
+
+async def test_sar_takes_a_upn_typed_with_spaces_or_in_lower_case(
+        controller: FakeUser, settings: Settings) -> None:
+    # Import files remove the spaces from UPNs (PRODUCT.md, Import files); /sar answered
+    # one typed in groups with its usage.
+    typed = await controller.send(f"/sar {spaced(upn(1))}")
+    reply = await controller.next_message()
+    assert reply.text.splitlines()[0] == ("Subject-access export written on the server: "
+                                          "sar-C00001-20261125-100000.json")
+    assert typed in controller.deleted
+    await controller.send("/sar Amelia Hughes")  # words that are not a UPN
+    assert (await controller.next_message()).text == (
+        "No export was made: that is not a valid UPN.")
+
+
 async def test_sar_refuses_others_and_unknown_upns(controller: FakeUser, people: People,
                                                    settings: Settings) -> None:
     officer = await people.enrolled("EWO2")
