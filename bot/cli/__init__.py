@@ -28,13 +28,17 @@ from bot.domain.dates import parse_import_date
 from bot.logs import configure_logging, redact
 from bot.settings import SECRET_SETTINGS, Settings, SettingsError, load_settings
 from bot.storage import audit
-from bot.storage.db import Database, DatabaseError
+from bot.storage.db import Database, DatabaseError, is_busy
 
 OK, BAD_INPUT, BAD_USAGE = 0, 1, 2
 ADMIN_COMMAND = "admin_command"  # the audit reason of every administrator command
 # The reader of stdout went away (`ewobot audit show | head`): a quiet end, with the
 # status a shell gives a program killed by SIGPIPE (128 + 13), as `git log | head` has.
 CLOSED_PIPE = 141
+# Another process (the running bot, another import) kept the database locked past the
+# busy timeout: not a bug, so no traceback; the command changed nothing.
+DATABASE_BUSY = ("the database is busy: another process kept it locked;"
+                 " nothing was changed, try again")
 
 # Each module has `register(subparsers)`; a handler is `async def (args, env) -> int`.
 COMMAND_MODULES = (
@@ -211,7 +215,11 @@ def main(argv: Sequence[str] | None = None, env: CliEnv | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=env.err)
         return 130
-    except Exception:  # a bug, not a user mistake: its traceback, without secrets
+    except Exception as exc:
+        if is_busy(exc):
+            _print(env, DATABASE_BUSY)
+            return BAD_INPUT
+        # A bug, not a user mistake: its traceback, without secrets.
         _print(env, traceback.format_exc().rstrip())
         return BAD_INPUT
 

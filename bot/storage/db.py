@@ -32,8 +32,9 @@ from bot.storage.keys import (
 )
 
 SqliteDatabase = _sqlite.SqliteDatabase
+is_busy = _sqlite.is_busy
 
 __all__ = ["Conn", "Database", "DatabaseError", "Params", "SqliteDatabase",
-           "StatementCounter", "check_private_files", "create_private_file",
+           "StatementCounter", "check_private_files", "create_private_file", "is_busy",
            "is_one_statement", "is_quick", "load_audit_key", "load_pepper", "one_statement",
            "quick", "row_lock", "stamp"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -476,6 +477,16 @@ BACKENDS["sqlite"] = SqliteDatabase
 
 def _sql_quote(text: str) -> str:
     return text.replace("'", "''")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite's (or SQLCipher's) "database is locked": another process
+    held the database past the busy timeout, and the transaction never began."""
+    classes: list[type[Exception]] = [sqlite3.OperationalError]
+    sqlcipher = sys.modules.get("sqlcipher3.dbapi2")  # only if it was loaded
+    if sqlcipher is not None:
+        classes.append(sqlcipher.OperationalError)
+    return isinstance(exc, tuple(classes)) and str(exc) == "database is locked"
 
 
 def _operational_errors(key: str | None) -> tuple[type[Exception], ...]:

@@ -273,3 +273,28 @@ def test_a_session_given_twice_is_reported_with_a_bad_code_on_either_row(
         "line 5, column code: is not an attendance code (the codes accepted are listed below);"
         " column session: the same upn, date and session as line 4",
     ]
+
+
+def test_a_busy_database_is_one_line_and_nothing_is_imported(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holding the write lock past the busy timeout is not a bug: one line
+    on stderr, no traceback, nothing imported."""
+    from bot.storage import sqlite as sqlite_backend
+
+    monkeypatch.setattr(sqlite_backend, "_PRAGMAS", tuple(
+        "PRAGMA busy_timeout = 50" if pragma.startswith("PRAGMA busy_timeout") else pragma
+        for pragma in sqlite_backend._PRAGMAS))
+    assert cli("init").code == 0
+    holder = sqlite3.connect(cli.settings.database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        result = cli("import", "pupils", write(tmp_path, "pupils.csv", PUPILS))
+    finally:
+        holder.close()
+    assert (result.code, result.out) == (1, "")
+    assert "Traceback" not in result.err
+    assert result.err == ("the database is busy: another process kept it locked;"
+                          " nothing was changed, try again\n")
+    with sqlite3.connect(cli.settings.database) as raw:
+        assert raw.execute("SELECT count(*) FROM pupils").fetchone() == (0,)
