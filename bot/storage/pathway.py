@@ -26,6 +26,7 @@ from typing import Any
 from bot.domain import penalty_notices as rules
 from bot.domain.attendance import penalty_notice_holds
 from bot.domain.corrections import correctable
+from bot.domain.dates import compulsory_school_age
 from bot.domain.penalty_notices import Eligibility, Notice
 from bot.domain.step_flow import Parent, Record, Target
 from bot.storage import audit
@@ -225,10 +226,18 @@ async def _parents(conn: Conn, pupil_id: int, contact_ids: Sequence[int]) -> dic
 
 
 async def _rule_holds(conn: Conn, pupil_id: int, today: date) -> bool:
+    """Whether the penalty-notice rule holds today: as every rule, only for a pupil of
+    compulsory school age on the date of their latest mark (ATTENDANCE.md, Rules)."""
     rows = await conn.fetchall(
         "SELECT date, code FROM marks WHERE pupil_id = ? AND date > ? AND date <= ?",
         (pupil_id, (today - timedelta(days=_MARKS_DAYS)).isoformat(), today.isoformat()))
-    return penalty_notice_holds([(date.fromisoformat(r["date"]), r["code"]) for r in rows])
+    marks = [(date.fromisoformat(r["date"]), r["code"]) for r in rows]
+    if not marks:
+        return False
+    born = await conn.fetchval("SELECT date_of_birth FROM pupils WHERE id = ?", (pupil_id,))
+    latest = max(day for day, _code in marks)
+    return (born is not None and compulsory_school_age(date.fromisoformat(born), latest)
+            and penalty_notice_holds(marks))
 
 
 # --- recording ---------------------------------------------------------------------------

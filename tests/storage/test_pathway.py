@@ -444,3 +444,26 @@ async def test_a_step_in_the_meantime_leaves_a_notices_period_and_a_plans_review
                                       now=NOW)).id
     assert dated(await pathway.open_items(conn, ann, pupil, today=date(2026, 11, 23),
                                           now=NOW)) == [("review", date(2027, 1, 4))]
+
+
+@pytest.mark.parametrize("born", ["2008-05-01", "2022-03-01"])  # past Year 11; not yet 5
+async def test_the_penalty_notice_rule_does_not_hold_outside_compulsory_school_age(
+        service: Service, born: str) -> None:
+    """ATTENDANCE.md: rules apply only to pupils of compulsory school age on the date of
+    the latest mark, so a referral for an older or younger pupil needs a reason, however
+    many unauthorised sessions and however recent the Notice to Improve."""
+    ann = await service.officer("EWO1")
+    pupil = await service.pupil("Amelia", "Hughes", officer=ann)
+    conn = service.conn
+    await conn.execute("UPDATE pupils SET date_of_birth = ? WHERE id = ?", (born, pupil))
+    mum = await _parent(conn, pupil, "Jo Hughes")
+    nti = NewStep(pupil, "nti", TODAY - timedelta(weeks=4), (mum,), period_weeks=3)
+    assert (await pathway.record_step(conn, ann, nti, today=TODAY, now=NOW)).id
+    monday = TODAY - timedelta(days=TODAY.weekday())
+    await service.marks(pupil, [(monday - timedelta(weeks=w) + timedelta(days=d), s, "O")
+                                for w in range(10) for d in range(5) for s in ("AM", "PM")])
+    record = await pathway.step_record(conn, ann, pupil, today=TODAY, now=NOW)
+    assert record is not None and not record.rule_holds
+    referral = NewStep(pupil, "pn_referral", TODAY, (mum,))
+    refused = await pathway.record_step(conn, ann, referral, today=TODAY, now=NOW)
+    assert refused.problem == pathway.REASON_NEEDED
