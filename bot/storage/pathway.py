@@ -133,6 +133,9 @@ class OpenItem:
     step_id: int
     contact_id: int | None = None
     step_kind: str | None = None  # the kind of the step the date belongs to
+    # An outcome_reminder of a notice recorded Unpaid: pushed on its day all the same
+    # (neither Paid nor Withdrawn), not listed by /due, which asks for that outcome.
+    answered: bool = False
 
 
 # --- scope -------------------------------------------------------------------------------
@@ -610,7 +613,8 @@ def _outcome_items(outcomes: Sequence[Any], today: date) -> list[OpenItem]:
             items.append(OpenItem(pupil, "payment_closes", closes, step_id, contact))
         if issued and not any(r["outcome"] in ("paid", "withdrawn") for r in rows):
             items.append(OpenItem(pupil, "outcome_reminder",
-                                  rules.outcome_reminder_date(issued[-1]), step_id, contact))
+                                  rules.outcome_reminder_date(issued[-1]), step_id, contact,
+                                  answered=any(r["outcome"] == "unpaid" for r in rows)))
         if last["outcome"] == "granted" and last["end_date"] is not None:
             end = date.fromisoformat(last["end_date"])
             if end >= today:
@@ -654,12 +658,13 @@ async def items_due(conn: Conn, officer: Officer, *, today: date,
                     now: datetime | None = None) -> list[OpenItem]:
     """The pathway reminders due today or earlier on the officer's own caseload, oldest
     first: reviews on the day, the day after an improvement period ends, day 29 after a
-    notice with no Paid or Withdrawn, 4 weeks before an order ends."""
+    notice with no outcome recorded, 4 weeks before an order ends."""
     if officer.role not in ("officer", "supervisor") or not officer.active:
         return []
     items = await _all_items(conn, "JOIN allocations a ON a.pupil_id = {t}.pupil_id",
                              "a.officer_id = :me", {"me": officer.id}, today)
-    due = [item for item in items if item.kind in _DUE_KINDS and item.due <= today]
+    due = [item for item in items
+           if item.kind in _DUE_KINDS and item.due <= today and not item.answered]
     if due:
         await audit.append_many(conn, [audit.listing(
             actor=officer.actor, reason="pathway_due",

@@ -467,3 +467,26 @@ async def test_the_penalty_notice_rule_does_not_hold_outside_compulsory_school_a
     referral = NewStep(pupil, "pn_referral", TODAY, (mum,))
     refused = await pathway.record_step(conn, ann, referral, today=TODAY, now=NOW)
     assert refused.problem == pathway.REASON_NEEDED
+
+
+async def test_a_notice_recorded_unpaid_is_no_longer_listed_as_due(service: Service) -> None:
+    """/due's day-29 item asks for Paid, Withdrawn or Unpaid: once Unpaid is recorded
+    (in the chat or by an imported history) nothing more can be recorded for that
+    notice, so it is not listed as due any more; the day-29 push still went."""
+    ann = await service.officer("EWO1")
+    pupil = await service.pupil("Amelia", "Hughes", officer=ann)
+    conn = service.conn
+    mum, dad = await _parent(conn, pupil, "Jo Hughes"), await _parent(conn, pupil, "Al Hughes")
+    issued = date(2026, 10, 1)
+    referral = await _notice(conn, ann, pupil, mum, issued)
+    await pathway.apply_notices(conn, [pathway.ImportedNotice(
+        pupil, dad, "pn", date(2025, 3, 3), "unpaid", date(2025, 3, 31))], now=NOW)
+    reminder_day = issued + timedelta(days=29)
+    assert [i.kind for i in await pathway.caseload_items(conn, ann.id, today=reminder_day)
+            if i.kind == "outcome_reminder" and i.contact_id == mum] == ["outcome_reminder"]
+    await pathway.record_outcome(conn, ann, NewOutcome(  # type: ignore[arg-type]
+        referral, "unpaid", issued + timedelta(days=28), mum), now=NOW)
+    # The push on day 29 is as before: neither Paid nor Withdrawn is recorded.
+    assert [i.contact_id for i in await pathway.caseload_items(conn, ann.id, today=reminder_day)
+            if i.kind == "outcome_reminder" and pathway.reminder_due(i)] == [dad, mum]
+    assert await pathway.items_due(conn, ann, today=TODAY, now=NOW) == []
