@@ -34,12 +34,25 @@ async def due_reminders(conn: Conn, *, today: date) -> list[Reminder]:
                                                                today=today)
                  if pathway.reminder_due(item) and reminders.in_window(item.due, today)]
         for item in items:
-            key = reminders.reminder_key(item.kind, item.step_id, item.contact_id, item.due)
+            key = reminders.reminder_key(item.kind, await _first_saved(conn, item.step_id),
+                                         item.contact_id, item.due)
             if await conn.fetchval("SELECT 1 FROM pathway_reminders WHERE reminder_key = ?",
                                    (key,)) is None and not await rights.is_restricted(
                                        conn, item.pupil_id):
                 found.append(await _reminder(conn, key, row["officer_id"], item))
     return found
+
+
+async def _first_saved(conn: Conn, step_id: int) -> int:
+    """The step a chain of corrections began with: a correction is the same item, so a
+    reminder pushed before it (on a date it keeps) is not pushed again."""
+    first = await conn.fetchval(
+        "WITH RECURSIVE chain (id, supersedes) AS ("
+        " SELECT id, supersedes FROM pathway_steps WHERE id = ?"
+        " UNION ALL SELECT s.id, s.supersedes FROM pathway_steps s"
+        " JOIN chain c ON s.id = c.supersedes)"
+        " SELECT id FROM chain WHERE supersedes IS NULL", (step_id,))
+    return step_id if first is None else int(first)
 
 
 async def _reminder(conn: Conn, key: str, officer_id: int,

@@ -153,3 +153,24 @@ async def test_the_same_reads_on_postgresql(pg_db: object,
     total, stage, counts, claimed, again = await pg_db.write(scenario)  # type: ignore[attr-defined]
     assert (total, stage.kind, claimed, again) == (3, "nti", ["outcome_reminder"], [])
     assert list(counts.values()) == [2]  # the period ends today; the notice awaits
+
+
+async def test_a_correction_keeping_the_date_is_not_reminded_again(service: Service) -> None:
+    """A reminder is the item and its date: a support plan recorded late, its review
+    today, is pushed at once; correcting it (its start, say) without moving the review
+    is the same item on the same date, so it is not pushed a second time. Moving the
+    review date is a new reminder."""
+    ann = await service.officer("EWO1")
+    pupil = await service.pupil("Amelia", "Hughes", officer=ann)
+    conn = service.conn
+    start = TODAY - timedelta(weeks=6)
+    plan = await _step(conn, ann, NewStep(pupil, "support_plan", start))
+    assert len(await reminder_store.claim(
+        conn, await reminder_store.due_reminders(conn, today=TODAY), now=NOW)) == 1
+    fixed = await _step(conn, ann, NewStep(pupil, "support_plan", start + timedelta(days=1),
+                                           review_date=TODAY, supersedes=plan))
+    assert await reminder_store.due_reminders(conn, today=TODAY) == []
+    await _step(conn, ann, NewStep(pupil, "support_plan", start + timedelta(days=1),
+                                   review_date=TODAY - timedelta(days=1), supersedes=fixed))
+    assert [r.due for r in await reminder_store.due_reminders(conn, today=TODAY)] == [
+        TODAY - timedelta(days=1)]
