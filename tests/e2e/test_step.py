@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -340,3 +340,48 @@ async def test_a_hearing_outcome_and_a_school_attendance_order(
     assert [tuple(row) for row in outcomes] == [
         ("hearing", "2026-11-24", "Fined £120 and a parenting order."),
         ("order", "2026-11-25", None)]
+
+
+async def test_a_reason_found_needed_at_save_is_asked_by_change(
+        case: Caseload, parents: dict[str, int], db: Database) -> None:
+    """No reason was needed when the parents were chosen (a recent Notice to Improve, the
+    rule holding); by Save the rule no longer holds (a new attendance import). The save is
+    refused with "press Change": Change offers the reason to choose."""
+    user = case.user
+    today = date(2026, 11, 25)
+
+    async def _history(conn):
+        monday = today - timedelta(days=today.weekday())
+        await conn.executemany(
+            "INSERT INTO marks (pupil_id, date, session, code) VALUES (?, ?, ?, 'O')",
+            [(case.amelia, (monday - timedelta(weeks=w, days=-d)).isoformat(), s)
+             for w in range(10) for d in range(3) for s in ("AM", "PM")])
+        await conn.execute(
+            "INSERT INTO pathway_steps (pupil_id, officer_id, kind, step_date, period_weeks,"
+            " source, saved_at, placed_at) VALUES (?, ?, 'nti', '2026-11-02', 3, 'chat',"
+            " '2026-11-02T10:00:00+00:00', '2026-11-02T10:00:00+00:00')",
+            (case.amelia, case.ann.id))
+        await conn.execute("INSERT INTO pathway_parents (step_id, contact_id)"
+                           " SELECT max(id), ? FROM pathway_steps", (parents[JANE],))
+    await db.write(_history)
+    await open_step(user)
+    await tap(user, "Penalty-notice referral")
+    await tap(user, JANE)
+    await tap(user, "Done")
+    summary = await tap(user, "Today")
+    assert "Reason" not in summary.text  # the usual grounds are there
+
+    async def _import(conn):
+        await conn.execute("UPDATE marks SET code = '/' WHERE pupil_id = ?", (case.amelia,))
+    await db.write(_import)
+    refused = await tap(user, "Save")
+    assert refused.text.startswith(step.REFUSALS[pathway_store.REASON_NEEDED])
+    shown = await tap(user, "Change")
+    assert "Reason" in shown.labels(), shown.labels()
+    await tap(user, "Reason")
+    summary = await tap(user, "Support not appropriate")
+    assert "Reason: Support not appropriate" in summary.text
+    saved = await tap(user, "Save")
+    assert saved.text == "Saved: Penalty-notice referral for A.H. on 25/11/2026."
+    referral = await rows(db, "SELECT reason FROM pathway_steps WHERE kind = 'pn_referral'")
+    assert [tuple(row) for row in referral] == [("support_not_appropriate",)]

@@ -165,6 +165,8 @@ def _question(talk: Conversation, record: Record, today: date) -> str:
 
 def _value(step: str, draft: Mapping[str, Any], record: Record) -> str:
     value = draft.get(step)
+    if value is None:  # asked since (a reason found needed at Save)
+        return "–"
     if step in (flow.DATE, flow.REVIEW):
         return render.day(value)
     if step == flow.PARENTS:

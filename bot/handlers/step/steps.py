@@ -250,10 +250,23 @@ async def _save(update: Update, context: Context, officer: Officer, talk: Conver
         await render.edit(update, NOT_ALLOCATED)
         await render.ack(update)
     elif saved.outcome is Saved.REFUSED:
+        if saved.problem == pathway_store.REASON_NEEDED:
+            talk = await _reason_asked(context, talk) or talk
         await _refused(update, context, talk, loaded,
                        REFUSALS.get(str(saved.problem), REFUSED_OTHER))
     else:
         await render.ack(update, STALE, alert=True)
+
+
+async def _reason_asked(context: Context, talk: Conversation) -> Conversation | None:
+    """A reason the draft did not ask for is needed at Save (the rule or the Notice to
+    Improve no longer holds as it did when the parents were chosen): the draft asks it
+    from now on, so the summary's Change offers it."""
+    svc = context.services
+    moved: Conversation | None = await svc.db.write(
+        conversations.advance, talk, step=flow.SUMMARY, now=svc.clock.now(),
+        data={**talk.data, flow.NEEDS_REASON: True})
+    return moved
 
 
 async def _refused(update: Update, context: Context, talk: Conversation,
