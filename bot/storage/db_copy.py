@@ -3,7 +3,9 @@
 Every table the PostgreSQL schema has, every row, in one transaction on the target
 (a copy that fails leaves it as empty as it was): parents before the tables that refer
 to them, each table's rows in primary-key order through COPY, ids as they are, then
-each identity sequence moved past the largest id so the next insert gets a fresh one.
+each identity sequence moved past the largest id so the next insert gets a fresh one,
+and past every id SQLite has handed out (AUTOINCREMENT: a disposed pupil's id, named
+by its audit entries, is never given to another pupil there, nor on the copy).
 The audit trail is copied entry by entry as it stands: inserting is all its triggers
 allow, and all a copy needs; its hashes still follow, since the key is the same.
 """
@@ -140,11 +142,23 @@ async def copy_all(conn: Conn, source: Database, wanted: Sequence[Table]) -> lis
                                 f"{exc.diag.message_primary or type(exc).__name__}") from None
         copied.append(Copied(table.name, rows))
         if table.identity is not None:
+            issued = await source.read(_issued, table.name)
             await conn.fetchval(
-                f"SELECT setval(pg_get_serial_sequence(?, ?), max({table.identity}))"
-                f" FROM {table.name} HAVING max({table.identity}) IS NOT NULL",
-                (table.name, table.identity))
+                f"SELECT setval(pg_get_serial_sequence(?, ?), GREATEST(max({table.identity}), ?))"
+                f" FROM {table.name} HAVING GREATEST(max({table.identity}), ?) > 0",
+                (table.name, table.identity, issued, issued))
     return copied
+
+
+async def _issued(conn: Conn, table: str) -> int:
+    """The largest id SQLite has handed out in `table` (AUTOINCREMENT keeps it in
+    sqlite_sequence, rows deleted since included); 0 for a table without it."""
+    kept = await conn.fetchval(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'")
+    if not kept:
+        return 0
+    issued = await conn.fetchval("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,))
+    return int(issued or 0)
 
 
 async def _pour(conn: Conn, table: Table, pipe: Any) -> int:

@@ -188,3 +188,28 @@ def test_a_url_libpq_cannot_read_is_one_line_and_no_password_shows(
     assert (result.code, result.out) == (1, "")
     assert result.err.count("\n") == 1, result.err
     assert PASSWORD not in result.err and "query-canary-55" not in result.err
+
+
+def test_a_disposed_pupils_id_is_not_given_again_on_the_copy(
+        copy_cli: Cli, pg_empty_url: str, service: Settings) -> None:
+    """SQLite never gives a disposed pupil's id again (AUTOINCREMENT), so the audit
+    entries naming `pupil:<id>` stay that pupil's: the copy's sequence starts past it,
+    not past the largest id still held."""
+    with sqlite3.connect(service.database) as raw:
+        raw.execute("INSERT INTO pupils (upn, case_ref, first_name, last_name, search_first,"
+                    " search_last, date_of_birth, year_group, school_urn, first_imported,"
+                    " last_imported) SELECT 'Z999999999999', 'GONE-1', 'Gone', 'Pupil',"
+                    " 'gone', 'pupil', date_of_birth, year_group, school_urn, first_imported,"
+                    " last_imported FROM pupils LIMIT 1")
+        disposed = raw.execute("SELECT max(id) FROM pupils").fetchone()[0]
+        raw.execute("DELETE FROM pupils WHERE id = ?", (disposed,))
+    raw.close()
+    assert copy_cli("db", "copy", "--to", pg_empty_url).code == 0
+    with psycopg.connect(pg_empty_url) as raw:
+        new_id = raw.execute(
+            "INSERT INTO pupils (upn, case_ref, first_name, last_name, search_first,"
+            " search_last, date_of_birth, year_group, school_urn, first_imported,"
+            " last_imported) SELECT 'Z888888888888', 'NEW-1', 'New', 'Pupil', 'new',"
+            " 'pupil', date_of_birth, year_group, school_urn, first_imported,"
+            " last_imported FROM pupils LIMIT 1 RETURNING id").fetchone()[0]
+    assert new_id > disposed
