@@ -126,7 +126,7 @@ class WebhookServer:
             return web.Response(status=503)
         try:
             data = json.loads(await request.read())
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
             data = None
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             log.warning("refused a webhook request that is not an update")

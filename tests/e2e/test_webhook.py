@@ -110,6 +110,32 @@ async def test_a_body_that_is_not_an_update_is_refused_with_a_400(
     assert "refused a webhook request that is not an update" in caplog.text
 
 
+@pytest.mark.parametrize("body", [b"[" * 200_000, b'{"update_id": 1, "message": ' + b"[" * 200_000])
+async def test_a_body_nested_past_the_parsers_depth_is_a_400_without_a_traceback(
+        hooked: RunningBot, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture,
+        body: bytes) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with aiohttp.ClientSession() as session, session.post(
+            hooked.webhook_url, data=body, headers={SECRET_HEADER: WEBHOOK_SECRET}) as reply:
+        assert reply.status == 400
+    assert "refused a webhook request that is not an update" in caplog.text
+    assert "Traceback" not in caplog.text and "Error handling request" not in caplog.text
+    assert not any(record.exc_info for record in caplog.records)
+
+
+async def test_a_body_too_large_is_a_413_without_a_traceback(
+        hooked: RunningBot, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    body = b'{"update_id": 5, "message": {"text": "' + b"x" * (2 * 1024 * 1024) + b'"}}'
+    async with aiohttp.ClientSession() as session, session.post(
+            hooked.webhook_url, data=body, headers={SECRET_HEADER: WEBHOOK_SECRET}) as reply:
+        assert reply.status == 413
+    assert hooked.application is not None
+    await hooked.application.update_queue.join()
+    assert standin.calls_to("sendMessage") == []
+    assert not any(record.exc_info for record in caplog.records)
+
+
 @pytest.mark.sqlite_only("closes the SQLite database under the server")
 async def test_healthz_answers_ok_while_the_database_answers_and_503_once_closed(
         settings: Settings, standin: BotApiStandIn, clock: FixedClock) -> None:
