@@ -16,7 +16,8 @@ health endpoint and always calls setWebhook. Here:
 - `/healthz` answers 200 `ok` while updates are taken and the database answers a
   trivial read, 503 otherwise (starting, stopping, or the database away);
 - the webhook is registered only when Telegram has another URL (or other update types),
-  so restarting one of several instances does not disturb the others;
+  or the secret differs from the one last registered (its fingerprint kept in the
+  database), so restarting one of several instances does not disturb the others;
 - on SIGTERM (or Ctrl-C) the listener closes first (Telegram retries elsewhere or later),
   then the updates already queued are handled, within DRAIN_SECONDS; one whose answer
   the closing cut off before it held its chat is withdrawn (Telegram sends it again).
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import json
 import logging
@@ -39,6 +41,8 @@ from telegram import Bot
 from telegram.ext import Application
 
 from bot.processing import PerChatUpdateProcessor, parse_or_skip
+from bot.storage import meta
+from bot.storage.db import Database
 from bot.storage.health import database_answers
 
 log = logging.getLogger(__name__)
@@ -175,17 +179,31 @@ class WebhookServer:
             return False
 
 
-async def register(bot: Bot, endpoint: Endpoint) -> bool:
+async def register(bot: Bot, endpoint: Endpoint, db: Database | None = None,
+                   pepper: bytes = b"") -> bool:
     """setWebhook unless Telegram already posts this bot's updates to this URL (with these
-    update types); True when it was set. Pending updates are kept."""
+    update types) and with this secret; True when it was set. Pending updates are kept.
+
+    getWebhookInfo never shows the secret: with `db`, the fingerprint of the one last
+    registered is kept there (keyed with the PIN `pepper`, never the secret itself), so
+    a changed EWO_WEBHOOK_SECRET is registered, not refused with 403 in every update."""
     info = await bot.get_webhook_info()
     wanted = set(endpoint.allowed_updates)
-    if info.url == endpoint.url and set(info.allowed_updates or ()) == wanted:
+    mark = secret_mark(endpoint.secret, pepper)
+    same_secret = db is None or await db.read(meta.webhook_secret_mark) == mark
+    if info.url == endpoint.url and set(info.allowed_updates or ()) == wanted and same_secret:
         return False
     await bot.set_webhook(endpoint.url, secret_token=endpoint.secret,
                           allowed_updates=list(endpoint.allowed_updates),
                           drop_pending_updates=False)
+    if db is not None:
+        await db.write(meta.remember_webhook_secret_mark, mark)
     return True
+
+
+def secret_mark(secret: str, pepper: bytes) -> str:
+    """A fingerprint of the webhook secret that does not give it away."""
+    return hmac.new(pepper, b"ewo.webhook-secret\0" + secret.encode(), hashlib.sha256).hexdigest()
 
 
 async def start(application: Application) -> None:
@@ -225,7 +243,8 @@ async def serve(application: Application, endpoint: Endpoint, *, host: str, port
         try:
             await start(application)
             server.take_updates()
-            if await register(application.bot, endpoint):
+            services = application.bot_data["services"]
+            if await register(application.bot, endpoint, services.db, services.pepper):
                 log.info("webhook registered")
             log.info("instance %s taking webhook updates on %s:%s", instance, host, server.port)
             await stop.wait()

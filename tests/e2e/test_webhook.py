@@ -23,7 +23,7 @@ from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database
-from bot.webhook import SECRET_HEADER, Endpoint, WebhookServer, finish, register
+from bot.webhook import SECRET_HEADER, Endpoint, WebhookServer, finish, register, serve
 from bot.webhook import start as start_application
 from tests.e2e.conftest import People
 from tests.storage.pupil_rows import Service
@@ -253,6 +253,45 @@ async def test_the_webhook_is_registered_only_when_telegram_has_another_url(
     moved = Endpoint("https://bot.example.test/telegram", WEBHOOK_SECRET, ALLOWED_UPDATES)
     assert await register(bot, moved) is True
     assert standin.webhook is not None and standin.webhook.url == moved.url
+
+
+async def serve_until_taking(settings: Settings, standin: BotApiStandIn, db: Database,
+                             clock: FixedClock, secret: str,
+                             caplog: pytest.LogCaptureFixture) -> None:
+    """`ewobot run`'s webhook serving, in this process, from start until it takes
+    updates (registered or not), then stopped."""
+    caplog.set_level(logging.INFO)
+    taking = sum("taking webhook updates" in r.getMessage() for r in caplog.records)
+    application = build_application(talking_to(settings, standin), clock=clock, db=db,
+                                    polling=False)
+    endpoint = Endpoint("https://bot.example.test/telegram", secret, ALLOWED_UPDATES)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(application, endpoint, host="127.0.0.1", port=0,
+                                        instance="test-1", stop=stop))
+    async with asyncio.timeout(20):
+        while sum("taking webhook updates" in r.getMessage()
+                  for r in caplog.records) == taking:
+            assert not serving.done()
+            await asyncio.sleep(0.02)
+    stop.set()
+    await serving
+
+
+async def test_a_changed_secret_is_registered_though_the_url_is_the_same(
+        settings: Settings, standin: BotApiStandIn, db: Database, clock: FixedClock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Telegram never shows the secret it sends: a restart with a new EWO_WEBHOOK_SECRET
+    must register it, or every update would be refused with 403 from then on."""
+    await serve_until_taking(settings, standin, db, clock, "first-secret", caplog)
+    assert standin.webhook is not None and standin.webhook.secret == "first-secret"
+    assert len(standin.calls_to("setWebhook")) == 1
+    await serve_until_taking(settings, standin, db, clock, "first-secret", caplog)
+    assert len(standin.calls_to("setWebhook")) == 1  # nothing changed: left as it is
+    await serve_until_taking(settings, standin, db, clock, "rotated-secret", caplog)
+    assert len(standin.calls_to("setWebhook")) == 2
+    assert standin.webhook.secret == "rotated-secret"
+    stored = await db.read(lambda conn: conn.fetchall("SELECT value FROM meta"))
+    assert not any("rotated-secret" in str(row[0]) for row in stored)
 
 
 async def test_get_updates_is_refused_while_a_webhook_is_set(
