@@ -70,6 +70,7 @@ from bot.storage.db import (
     is_one_statement,
     load_audit_key,
     load_pepper,
+    one_statement,
 )
 
 P = ParamSpec("P")
@@ -541,6 +542,7 @@ class PostgresDatabase(Database):
         rather than queue every chat behind a long transaction. DatabaseError when
         the tables stay busy (the retention job tries again)."""
         tables, may_switch = await self.read(_disposal_tables)
+        await self._wait_for_older_transactions(attempts)
         await self._outside_transaction(
             [f"VACUUM (FULL) {_quoted(table)}" for table in tables], attempts)
         if may_switch:
@@ -548,6 +550,21 @@ class PostgresDatabase(Database):
             # switched now, the checkpoint lets it go (removed, with wal_recycle off).
             await self._outside_transaction(["SELECT pg_switch_wal()"], attempts)
         await self.checkpoint(attempts)
+
+    async def _wait_for_older_transactions(self, attempts: int) -> None:
+        """Until no transaction that began before now is open: VACUUM FULL copies a
+        deleted row into the new file while one that may still read it lasts (a session
+        left in a transaction, a long import or report, a standby's feedback, a slot).
+        Waits about as long as a lock wait, then DatabaseError: the disposal's clean-up
+        stays owed and the retention job tries again."""
+        since = await self.read(_next_transaction)
+        for attempt in range(1, attempts + 1):
+            if not await self.read(_transactions_before, since):
+                return
+            if attempt < attempts:
+                await asyncio.sleep(0.05 * (0.5 + random.random()))
+        raise DatabaseError("the database stayed busy: a transaction older than the disposal"
+                            " is still open, so the files cannot be cleaned yet; try again")
 
     async def _outside_transaction(self, statements: Sequence[str], attempts: int) -> None:
         """Run each statement on its own (VACUUM and CHECKPOINT cannot run inside a
@@ -679,6 +696,32 @@ async def _disposal_tables(conn: Conn) -> tuple[list[str], bool]:
     may_switch = await conn.fetchval(
         "SELECT has_function_privilege('pg_switch_wal()', 'EXECUTE')")
     return sorted(found - {"audit"}), bool(may_switch)
+
+
+@one_statement
+async def _next_transaction(conn: Conn) -> str:
+    """The id the next transaction will get: every one below it has begun already."""
+    return str(await conn.fetchval("SELECT pg_snapshot_xmax(pg_current_snapshot())::text"))
+
+
+@one_statement
+async def _transactions_before(conn: Conn, since: str) -> bool:
+    """Whether anything but this session keeps a transaction (or a snapshot) that began
+    before `since` and may read rows deleted since: a session of this database (of any
+    role: these two columns are shown to every role), a walsender's standby feedback,
+    a replication slot, a prepared transaction. A (lazy) VACUUM's own holds no rows back;
+    it is told by its progress row, as another role's backend_type is not shown."""
+    return bool(await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+        " AND pid NOT IN (SELECT pid FROM pg_stat_progress_vacuum)"
+        " AND (datname = current_database() OR datname IS NULL)"
+        " AND (age(backend_xmin) > age(xid(CAST(? AS xid8)))"
+        " OR age(backend_xid) > age(xid(CAST(? AS xid8)))))"
+        " OR EXISTS (SELECT 1 FROM pg_replication_slots"
+        " WHERE age(xmin) > age(xid(CAST(? AS xid8))))"
+        " OR EXISTS (SELECT 1 FROM pg_prepared_xacts"
+        " WHERE age(transaction) > age(xid(CAST(? AS xid8))))",
+        (since, since, since, since)))
 
 
 def _quoted(name: str) -> str:

@@ -4,6 +4,7 @@ cluster checkpointed; personal columns never reach pg_statistic."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import date
 from pathlib import Path
@@ -147,3 +148,30 @@ async def test_scrub_reports_tables_held_by_another_transaction(
         other.execute("LOCK TABLE contacts IN ACCESS SHARE MODE")
         with pytest.raises(DatabaseError, match="busy"):
             await pg_db.scrub(attempts=2)
+
+
+@pytest.mark.parametrize("whose", ["the service's role", "a superuser"])
+async def test_a_snapshot_older_than_the_disposal_does_not_leave_the_pupil_in_the_files(
+        pg_db: PostgresDatabase, pg_cluster: Cluster, pg_url: str, tmp_path: Path,
+        whose: str) -> None:
+    """A transaction that began before the disposal (a report, a session left open in
+    a transaction, a long import) can still see the deleted rows, so VACUUM FULL copies
+    them into the new files: the clean-up is not done while it lasts (whoever's it is),
+    and is done once it has ended."""
+    database = pg_url.rsplit("/", 1)[1]
+    connect = (functools.partial(psycopg.connect, pg_url) if whose == "the service's role"
+               else functools.partial(pg_cluster.admin, database))
+    with connect() as other:
+        other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        other.execute("SELECT count(*) FROM schools").fetchone()
+        controller, pupil = await seed(pg_db)
+        outcome = await retention_use.dispose_records(
+            pg_db, controller, POLICY, [pupil], now=NOW, export_dir=tmp_path)
+        assert outcome.disposed == 1
+        left = [name for name in traces(pg_cluster, FIRST, LAST)
+                if not name.startswith("pg_wal/")]
+        assert not outcome.cleaned or left == [], left
+        other.execute("COMMIT")
+    await retention_use.clean_up_after_disposals(pg_db, tmp_path)
+    after = traces(pg_cluster, FIRST, LAST)
+    assert [name for name in after if not name.startswith("pg_wal/")] == [], after
