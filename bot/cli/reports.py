@@ -45,7 +45,7 @@ def _period(args: argparse.Namespace, env: CliEnv) -> Period:
 
 async def cmd_report_school(args: argparse.Namespace, env: CliEnv) -> int:
     period = _period(args, env)
-    async with env.database() as db:
+    async with env.database(create=False) as db:  # a report only reads
         try:
             written = await write_school_report(
                 db, env.settings, args.urn.strip(), period, Path(args.out), force=args.force,
@@ -66,7 +66,7 @@ async def cmd_report_schools(args: argparse.Namespace, env: CliEnv) -> int:
             progress = Progress("school reports", total, env.err)
         progress.advance_to(done)
 
-    async with env.database() as db:
+    async with env.database(create=False) as db:  # a report only reads
         try:
             written = await write_all_reports(
                 db, env.settings, period, Path(args.out), force=args.force, actor=env.actor,

@@ -25,7 +25,9 @@ WRITERS = [
     (["requests", "lift", upn(1)], "no pupil with that UPN is held"),
     (["officers", "compliance", "EWO1", "--dbs", "2026-01-05"], "no officer EWO1"),
 ]
-READERS = [["requests", "list"], ["officers", "list"], ["audit", "show"]]
+READERS = [["requests", "list"], ["officers", "list"], ["audit", "show"], ["ropa"],
+           ["status"], ["report", "school", "100000", "--out", "report.pdf"],
+           ["report", "schools", "--out", "reports"]]
 
 
 async def _at_schema_1_on_postgres(url: str) -> None:
@@ -70,8 +72,11 @@ def test_a_writing_command_creates_a_missing_database(
 
 
 @pytest.mark.parametrize("argv", READERS)
-def test_a_reading_command_creates_no_database(cli: Cli, argv: list[str]) -> None:
+def test_a_reading_command_creates_no_database(
+        cli: Cli, argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     result = cli(*argv)
     assert (result.code, result.out) == (1, "")
     assert result.err.endswith("(`ewobot init` creates one)\n")
     assert not cli.settings.database.exists()
+    assert not (tmp_path / "reports").exists()  # nor a report's folder
