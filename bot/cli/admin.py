@@ -6,6 +6,7 @@ import argparse
 from datetime import date
 
 from bot.cli import BAD_INPUT, BAD_USAGE, DATE_FORMS, OK, CliEnv, CliError, date_option
+from bot.domain.text import counted
 from bot.importing.rows import LINE_MAX, is_one_line, shown_safely
 from bot.storage import compliance, meta
 from bot.storage import officers as officer_store
@@ -148,7 +149,7 @@ async def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
         if officer.status != "active":
             flags.append(officer.status)
         supervisor = f" (supervisor {item.supervisor_ref})" if item.supervisor_ref else ""
-        pupils = f", {item.pupils} pupils" if officer.role != "controller" else ""
+        pupils = f", {counted(item.pupils, 'pupil')}" if officer.role != "controller" else ""
         marker = f"  [{'; '.join(flags)}]" if flags else ""
         found = dates.get(officer.id)
         checks = ("  " + "; ".join(item.describe() for item in found.items)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from bot.cli import OK, CliEnv, CliError
+from bot.domain.text import counted
 from bot.settings import DatabaseUrl
 
 URL_SHAPE = "--to must be a postgresql:// URL naming the user, password, host, port and database"
@@ -49,7 +50,7 @@ async def cmd_db_copy(args: argparse.Namespace, env: CliEnv) -> int:
     occupied = await db_copy.first_occupied(url)
     if occupied is not None:
         raise CliError(f"refused: {url.redacted} is not empty ({occupied[0]} holds "
-                       f"{occupied[1]} rows); db copy fills an empty database only")
+                       f"{counted(occupied[1], 'row')}); db copy fills an empty database only")
     async with env.database(create=False) as source:
         # Every record leaves for another database: audited like a backup, before the
         # head is read, so the copy carries the entry and its head still matches.
@@ -75,8 +76,10 @@ async def cmd_db_copy(args: argparse.Namespace, env: CliEnv) -> int:
         problem = after.problem or "its head differs from this service's"
         raise CliError(f"the copy's audit trail does not verify: {problem}")
     for table in copied:
-        env.say(f"{table.name}: {table.rows} rows")
-    env.say(f"copied {sum(t.rows for t in copied)} rows in {len(copied)} tables to "
+        env.say(f"{table.name}: {counted(table.rows, 'row')}")
+    env.say(f"copied {counted(sum(t.rows for t in copied), 'row')} in "
+            f"{counted(len(copied), 'table')} to "
             f"{url.redacted}")
-    env.say(f"audit verify on the copy: OK {after.head.short()} ({after.head.count} entries)")
+    entries = counted(after.head.count, "entry", "entries")
+    env.say(f"audit verify on the copy: OK {after.head.short()} ({entries})")
     return OK

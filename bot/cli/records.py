@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.cli import BAD_INPUT, OK, CliEnv, CliError, add_upn
+from bot.domain.text import counted
 from bot.domain.upn import NOT_HELD, UpnProblem, checked_upn
 from bot.files import os_reason
 from bot.storage import audit
@@ -99,7 +100,7 @@ async def cmd_audit_verify(args: argparse.Namespace, env: CliEnv) -> int:
     if not result.ok:
         where = "" if result.first_bad_seq is None else f" at entry {result.first_bad_seq}"
         raise CliError(f"audit trail broken{where}: {result.problem}", BAD_INPUT)
-    env.say(f"OK {result.head.short()} ({result.head.count} entries)")
+    env.say(f"OK {result.head.short()} ({counted(result.head.count, 'entry', 'entries')})")
     return OK
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.cli import BAD_INPUT, DATE_FORMS, OK, CliEnv, CliError, date_option
 from bot.domain.school_report import EmptyPeriod, Period
+from bot.domain.text import counted
 from bot.importing.progress import Progress
 from bot.reports.service import (
     ReportProblem,
@@ -78,11 +79,11 @@ async def cmd_report_schools(args: argparse.Namespace, env: CliEnv) -> int:
                 progress.finish()
     for one in written:
         _say_written(env, one)
-    env.say(f"{len(written)} reports written")
+    env.say(f"{counted(len(written), 'report')} written")
     return OK
 
 
 def _say_written(env: CliEnv, written: ReportWritten) -> None:
     figures = written.report.headline
-    env.say(f"report written: {written.path} ({figures.referred} pupils referred, "
-            f"{written.report.interventions.visits} visits)")
+    env.say(f"report written: {written.path} ({counted(figures.referred, 'pupil')} referred, "
+            f"{counted(written.report.interventions.visits, 'visit')})")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
+from pathlib import Path
 
 import pytest
 import segno
 
 from bot.cli import CliEnv, main
 from tests.cli.conftest import Cli, Result
+from tests.cli.test_imports import PUPILS, UPN_1, write
 from tests.cli.test_records import FixedEnv
 
 CODE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -271,6 +273,15 @@ def test_a_revoked_supervisor_is_refused_and_flagged(cli: Cli) -> None:
     lines = {line.split()[0]: line for line in cli("officers", "list").out.splitlines()}
     assert "EWO2" not in lines
     assert "(supervisor SUP1), 0 pupils  [SUPERVISOR REVOKED; not enrolled]" in lines["EWO1"]
+
+
+def test_the_list_counts_one_pupil_in_the_singular(cli: Cli, tmp_path: Path) -> None:
+    cli("officers", "add", "EWO1", "--name", "Olu", "--role", "officer")
+    assert cli("import", "pupils", write(tmp_path, "pupils.csv", PUPILS)).code == 0
+    allocations = f"upn,officer_ref\n{UPN_1},EWO1\n"
+    assert cli("import", "allocations", write(tmp_path, "allocations.csv", allocations)).code == 0
+    lines = {line.split()[0]: line for line in cli("officers", "list").out.splitlines()}
+    assert "  officer, 1 pupil  [" in lines["EWO1"]
 
 
 @pytest.mark.parametrize("ref", ["EWÖ1", "ewö1", "EW²", "EW٣"])

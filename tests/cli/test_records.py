@@ -21,7 +21,7 @@ from bot.clock import Clock, FixedClock
 from bot.settings import Settings
 from bot.storage import audit
 from bot.storage.db import Conn, Database
-from tests.cli.conftest import Result
+from tests.cli.conftest import Cli, Result
 from tests.conftest import make_settings
 from tests.e2e.retention_files import upn
 from tests.pg import backend_settings
@@ -153,6 +153,12 @@ def test_audit_show_filters_by_pupil_and_officer(records: Records) -> None:
     assert [line.split("  ")[3] for line in by_officer] == ["card", "card", "officer_code"]
     both = records("audit", "show", "--upn", upn(2), "--officer", "EWO1").out.splitlines()
     assert len(both) == 1 and both[0].endswith("pupil:2  pupil_command")
+
+
+def test_verify_counts_a_single_entry_in_the_singular(cli: Cli) -> None:
+    assert cli("init").code == 0  # the trail's first entry
+    result = cli("audit", "verify")
+    assert result.code == 0 and result.out.endswith(" (1 entry)\n"), result.out
 
 
 def test_verify_passes_an_untouched_trail(records: Records) -> None:

@@ -34,7 +34,7 @@ def test_one_school_is_written_0600_and_audited_without_names(service: Cli,
     result = service("report", "school", "100001", "--out", str(out))
 
     assert result.code == 0, result.err
-    assert result.out.startswith(f"report written: {out} (1 pupils referred")
+    assert result.out == f"report written: {out} (1 pupil referred, 0 visits)\n"
     assert out.read_bytes().startswith(b"%PDF")
     assert out.stat().st_mode & 0o777 == 0o600
     shown = service("audit", "show").out.splitlines()
@@ -43,6 +43,20 @@ def test_one_school_is_written_0600_and_audited_without_names(service: Cli,
     detail = json.loads(entry[0].split("  ")[-1])
     assert detail["referred"] == 1 and "from" in detail and "to" in detail
     assert "Amelia" not in entry[0] and "Hughes" not in entry[0]
+
+
+def test_every_count_agrees_with_its_noun(service: Cli, tmp_path: Path) -> None:
+    visits = tmp_path / "visits.csv"
+    visits.write_text("upn,officer_ref,date,type,outcome\n"
+                      "H801200001001,EWO1,2026-10-01,Home visit,Parent/carer seen\n",
+                      encoding="utf-8")
+    assert service("import", "visits", str(visits)).code == 0, "visits"
+    one = tmp_path / "one.pdf"
+    assert service("report", "school", "100001", "--from", "2026-09-01", "--out",
+                   str(one)).out == f"report written: {one} (1 pupil referred, 1 visit)\n"
+    folder = tmp_path / "reports"
+    shown = service("report", "schools", "--from", "2026-09-01", "--out", str(folder))
+    assert shown.out.splitlines()[-1] == "2 reports written"
 
 
 def test_the_entry_names_the_pupils_listed_so_their_own_trail_shows_it(
