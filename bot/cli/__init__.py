@@ -36,9 +36,10 @@ ADMIN_COMMAND = "admin_command"  # the audit reason of every administrator comma
 # status a shell gives a program killed by SIGPIPE (128 + 13), as `git log | head` has.
 CLOSED_PIPE = 141
 # Another process (the running bot, another import) kept the database locked past the
-# busy timeout: not a bug, so no traceback; the command changed nothing.
-DATABASE_BUSY = ("the database is busy: another process kept it locked;"
-                 " nothing was changed, try again")
+# busy timeout: not a bug, so no traceback. The write it stopped changed nothing (each is
+# one transaction: an import is one), but a command that writes more than once (a report
+# per school) may have made its earlier ones, so the line does not promise "nothing".
+DATABASE_BUSY = "the database is busy: another process kept it locked; try again"
 
 # Each module has `register(subparsers)`; a handler is `async def (args, env) -> int`.
 COMMAND_MODULES = (
