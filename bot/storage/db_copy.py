@@ -24,6 +24,7 @@ from bot.settings import DatabaseUrl
 from bot.storage import schema_postgres
 from bot.storage.db import Conn, Database, DatabaseError
 from bot.storage.postgres import PgConn, _conninfo, _reason
+from bot.storage.sqlite import last_issued_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,23 +143,12 @@ async def copy_all(conn: Conn, source: Database, wanted: Sequence[Table]) -> lis
                                 f"{exc.diag.message_primary or type(exc).__name__}") from None
         copied.append(Copied(table.name, rows))
         if table.identity is not None:
-            issued = await source.read(_issued, table.name)
+            issued = await source.read(last_issued_id, table.name)
             await conn.fetchval(
                 f"SELECT setval(pg_get_serial_sequence(?, ?), GREATEST(max({table.identity}), ?))"
                 f" FROM {table.name} HAVING GREATEST(max({table.identity}), ?) > 0",
                 (table.name, table.identity, issued, issued))
     return copied
-
-
-async def _issued(conn: Conn, table: str) -> int:
-    """The largest id SQLite has handed out in `table` (AUTOINCREMENT keeps it in
-    sqlite_sequence, rows deleted since included); 0 for a table without it."""
-    kept = await conn.fetchval(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'")
-    if not kept:
-        return 0
-    issued = await conn.fetchval("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,))
-    return int(issued or 0)
 
 
 async def _pour(conn: Conn, table: Table, pipe: Any) -> int:

@@ -479,6 +479,19 @@ def _sql_quote(text: str) -> str:
     return text.replace("'", "''")
 
 
+async def last_issued_id(conn: Conn, table: str) -> int:
+    """The largest id SQLite has handed out in `table` (AUTOINCREMENT keeps it in
+    sqlite_sequence, rows deleted since included; `ewobot db copy` starts PostgreSQL's
+    sequence past it, so a disposed pupil's id is never given again); 0 for a table
+    without it."""
+    kept = await conn.fetchval(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'")
+    if not kept:
+        return 0
+    issued = await conn.fetchval("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,))
+    return int(issued or 0)
+
+
 def is_busy(exc: BaseException) -> bool:
     """Whether `exc` is SQLite's (or SQLCipher's) "database is locked": another process
     held the database past the busy timeout, and the transaction never began."""
