@@ -11,7 +11,7 @@ from bot.domain.alerts import BUTTON_COLUMNS, more_button
 from bot.handlers.case import show_case
 from bot.handlers.common import STALE_BUTTON, Context, answer, button_data, parse_id, refuse
 from bot.handlers.pupils import ALERT_BUTTON, show_card
-from bot.storage import outbox
+from bot.storage import alerts as alert_store
 from bot.storage.db import Conn
 
 
@@ -39,7 +39,7 @@ async def _more(update: Update, context: Context, outbox_id: int | None,
     if outbox_id is not None and page is not None:
         async def _snapshot(conn: Conn) -> None:
             nonlocal pages
-            pages = await outbox.digest_pages(conn, outbox_id, recipient_id=officer.id)
+            pages = await alert_store.digest_pages(conn, outbox_id, recipient_id=officer.id)
         await context.services.db.read(_snapshot)
     if outbox_id is None or page is None or pages is None or page >= len(pages):
         target = f"outbox:{outbox_id}" if outbox_id is not None else None

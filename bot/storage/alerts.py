@@ -473,11 +473,13 @@ _ABOUT_THEIR_PUPILS = frozenset({"alert", "reminder"})
 _NO_LONGER_THEIRS = (
     "SELECT o.id, op.pupil_id FROM outbox o JOIN outbox_pupils op ON op.outbox_id = o.id"
     " LEFT JOIN allocations al ON al.pupil_id = op.pupil_id"
-    f" WHERE o.status = 'pending' AND o.kind IN ({', '.join('?' * len(_ABOUT_THEIR_PUPILS))})"
-    " AND ({restricted} OR ((o.audience LIKE 'officer:%' OR o.audience LIKE 'supervisor_of:%')"
+    " WHERE {rows} AND ({restricted}"
+    "   OR ((o.audience LIKE 'officer:%' OR o.audience LIKE 'supervisor_of:%')"
     "      AND (al.officer_id IS NULL OR o.audience NOT IN"
     "           ('officer:' || al.officer_id, 'supervisor_of:' || al.officer_id))))"
-    " ORDER BY o.id, op.pupil_id")
+    " ORDER BY o.id, op.pupil_id").format(
+        rows="{rows}", restricted=rights.RESTRICTED_SQL.format(pupil="op.pupil_id"))
+_WAITING = f"o.status = 'pending' AND o.kind IN ({', '.join('?' * len(_ABOUT_THEIR_PUPILS))})"
 
 
 async def narrow_to_holders(conn: Conn, now: datetime) -> int:
@@ -494,12 +496,29 @@ async def narrow_to_holders(conn: Conn, now: datetime) -> int:
     due again, each queued on the reminders' next run for its pupil's officer (a
     restricted record's are not). Each change is audited."""
     gone: dict[int, list[int]] = {}
-    sql = _NO_LONGER_THEIRS.format(restricted=rights.RESTRICTED_SQL.format(pupil="op.pupil_id"))
+    sql = _NO_LONGER_THEIRS.format(rows=_WAITING)
     for row in await conn.fetchall(sql, sorted(_ABOUT_THEIR_PUPILS)):
         gone.setdefault(row["id"], []).append(row["pupil_id"])
     for outbox_id, pupil_ids in gone.items():
         await _narrow(conn, outbox_id, pupil_ids, now)
     return len(gone)
+
+
+async def digest_pages(conn: Conn, outbox_id: int, *, recipient_id: int) -> list[Any] | None:
+    """The pages of an alert digest sent to this person (else None), as they may be shown
+    now: a "More" press is a request like any other, so a pupil no longer theirs to be
+    told about (allocated to someone else since, or restricted) is left out, as from a
+    waiting digest; None when no one is left."""
+    payload = await conn.fetchval(
+        "SELECT payload FROM outbox WHERE id = ? AND recipient_id = ? AND kind = 'alert'",
+        (outbox_id, recipient_id))
+    if payload is None:
+        return None
+    digest: dict[str, Any] | None = alert_text.as_written_now(json.loads(payload))
+    for row in await conn.fetchall(_NO_LONGER_THEIRS.format(rows="o.id = ?"), (outbox_id,)):
+        digest = alert_text.without_pupil(digest, row["pupil_id"]) if digest else None
+    pages = None if digest is None else digest.get("pages")
+    return pages if isinstance(pages, list) else None
 
 
 async def _narrow(conn: Conn, outbox_id: int, pupil_ids: list[int], now: datetime) -> None:

@@ -460,17 +460,6 @@ async def undelivered_counts(conn: Conn, officer_ids: Sequence[int]) -> dict[int
     return {row["recipient_id"]: row["undelivered"] for row in rows}
 
 
-async def digest_pages(conn: Conn, outbox_id: int, *, recipient_id: int) -> list[Any] | None:
-    """The pages of an alert digest, only for the person it was sent to (else None)."""
-    payload = await conn.fetchval(
-        "SELECT payload FROM outbox WHERE id = ? AND recipient_id = ? AND kind = 'alert'",
-        (outbox_id, recipient_id))
-    if payload is None:
-        return None
-    pages = _payload("alert", payload).get("pages")
-    return pages if isinstance(pages, list) else None
-
-
 def _payload(kind: str, stored: str) -> dict[str, Any]:
     """A row's payload as it goes out: an alert digest laid out as this version lays
     digests out (one queued before an upgrade included), anything else as stored."""

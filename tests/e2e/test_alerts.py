@@ -402,3 +402,35 @@ async def test_an_alert_button_opens_the_card_after_the_pin_when_locked(
     answered = [call.params["callback_query_id"]
                 for call in running.standin.calls_to("answerCallbackQuery")]
     assert answered == [press]
+
+
+async def test_a_digests_more_page_leaves_out_pupils_no_longer_theirs_or_restricted(
+        running: RunningBot, people: People, seed: AlertSeed, db: Database,
+        clock: FixedClock) -> None:
+    """A press of More is a request like any other: the page is read again in the
+    recipient's rights, so a pupil allocated to someone else since the digest was sent,
+    or whose record is restricted since, is not shown (nor their figure)."""
+    ewo = await people.enrolled("EWO1")
+    await people.enrolled("EWO2")
+    owner, other = await officer(db, "EWO1"), await officer(db, "EWO2")
+    ids = []
+    for _ in range(25):
+        pupil_id = await seed.pupil(officer=owner)
+        await seed.marks(pupil_id, sessions(PERSISTENT))
+        ids.append(pupil_id)
+    await seed.evaluate(ids, now=clock.now())
+    await deliver(running)
+    digest = await ewo.next_message()
+    assert "C-00021" not in (digest.text or "")  # on page two
+    now = clock.now()
+    await seed.allocate(ids[-1], other)  # C-00025 is EWO2's now
+
+    async def _restrict(conn: Conn) -> None:  # `ewobot requests add UPN --kind restriction`
+        await rights.record(conn, ids[-2], "restriction", now.date(), actor="os:dpo", now=now)
+    await db.write(_restrict)
+
+    await ewo.press("More")
+    page_two = await ewo.next_message()
+    assert page_two.text is not None and "C-00023 A.H." in page_two.text
+    assert "C-00025" not in page_two.text and "C-00024" not in page_two.text
+    assert page_two.labels() == ["C-00021 A.H.", "C-00022 A.H.", "C-00023 A.H."]

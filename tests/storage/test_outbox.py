@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.settings import Settings
+from bot.storage import alerts as alert_store
 from bot.storage import audit, compliance, sessions
 from bot.storage import officers as officer_store
 from bot.storage import outbox as outbox_store
@@ -200,13 +201,13 @@ async def test_digest_pages_are_shown_only_to_their_recipient(db: Database,
                                payload={"text": "p1", "pages": [{"text": "p1"}, {"text": "p2"}]},
                                now=NOW)
     async def _snapshot2(conn: Conn) -> None:
-        assert await outbox_store.digest_pages(conn, outbox_id, recipient_id=officer.id) is None
+        assert await alert_store.digest_pages(conn, outbox_id, recipient_id=officer.id) is None
     await db.read(_snapshot2)
     await claim(db)
     async def _snapshot(conn: Conn) -> None:
-        pages = await outbox_store.digest_pages(conn, outbox_id, recipient_id=officer.id)
+        pages = await alert_store.digest_pages(conn, outbox_id, recipient_id=officer.id)
         assert pages is not None and pages[1]["text"] == "p2"
-        assert await outbox_store.digest_pages(conn, outbox_id, recipient_id=other.id) is None
+        assert await alert_store.digest_pages(conn, outbox_id, recipient_id=other.id) is None
     await db.read(_snapshot)
 
 
