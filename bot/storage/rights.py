@@ -142,7 +142,8 @@ async def _one(conn: Conn, request_id: int, *, held: bool = False) -> RightsRequ
 
 
 async def one(conn: Conn, request_id: int) -> RightsRequest:
-    """One request by id (RightsProblem when there is none): `/requests`' buttons."""
+    """One request by id (RightsProblem when there is none): `/requests`' buttons. No
+    officer: only controllers may press them (the registry), and it names no one."""
     return await _one(conn, request_id)
 
 
@@ -173,7 +174,8 @@ async def add(conn: Conn, upn: str, kind: str, received: date, *, actor: str,
 
 
 async def listing(conn: Conn, *, open_only: bool) -> list[RightsRequest]:
-    """Every request (or the open ones), earliest due first."""
+    """Every request (or the open ones), earliest due first. No officer: for the command
+    line and a controller's `/requests` (case references and dates, no names)."""
     where = " WHERE r.status = 'open'" if open_only else ""
     rows = await conn.fetchall(f"{_SELECT}{where} ORDER BY r.due, r.id")
     return [_request(row) for row in rows]

@@ -157,13 +157,15 @@ async def remove_exports_of_disposed(db: Database, folder: Path) -> int:
 
 
 async def pupil_target(conn: Conn, upn: str) -> str | None:
-    """The audit reference (`pupil:<id>`) of the pupil with this UPN, or None."""
+    """The audit reference (`pupil:<id>`) of the pupil with this UPN, or None. No officer:
+    a controller's `/sar UPN` kept while locked (whom the registry lets ask for one)."""
     pupil_id = await conn.fetchval("SELECT id FROM pupils WHERE upn = ?", (normalise_upn(upn),))
     return None if pupil_id is None else f"pupil:{pupil_id}"
 
 
 async def upn_of(conn: Conn, pupil_id: int) -> str | None:
-    """The UPN of a pupil held, or None (a `/sar` kept while locked keeps the id only)."""
+    """The UPN of a pupil held, or None (a `/sar` kept while locked keeps the id only).
+    No officer: the `/sar` it rebuilds goes through the gate again, controllers only."""
     return await conn.fetchval(  # type: ignore[no-any-return]
         "SELECT upn FROM pupils WHERE id = ?", (pupil_id,))
 
