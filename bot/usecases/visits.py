@@ -43,6 +43,9 @@ class Told:
 class VisitSaved:
     outcome: Saved
     told: Told | None = None  # who an escalation went to (None: there was none)
+    # The agreed action is new: not a correction's unchanged one, whose escalation and
+    # pathway step were already prompted by the visit corrected.
+    new_action: bool = True
 
 
 Escalation = Callable[[VisitPupil], dict[str, Any]]
@@ -84,10 +87,11 @@ async def _save(conn: Conn, officer: Officer, talk: Conversation, visit: NewVisi
     await audit.append(conn, actor=officer.actor, action="visit_saved",
                        target=f"pupil:{visit.pupil_id}",
                        reason="visit_correction" if old else "visit_command", detail=detail)
-    if visit.action in SUPERVISOR_ACTIONS and (old is None or old.action != visit.action):
+    new_action = old is None or old.action != visit.action
+    if visit.action in SUPERVISOR_ACTIONS and new_action:
         return VisitSaved(Saved.SAVED, await _escalate(conn, officer, visit, now,
                                                        escalation(pupil)))
-    return VisitSaved(Saved.SAVED)
+    return VisitSaved(Saved.SAVED, new_action=new_action)
 
 
 async def _escalate(conn: Conn, officer: Officer, visit: NewVisit, now: datetime,

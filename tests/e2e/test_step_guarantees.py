@@ -35,6 +35,7 @@ from tests.e2e.visit_helpers import (
     rows,
     tap,
 )
+from tests.storage.pupil_rows import Service
 
 # An attendance contract, button by button, and the step each press leaves the draft at.
 CONTRACT = (("Attendance contract", flow.PARENTS), (JANE, flow.PARENTS), ("Done", flow.DATE),
@@ -325,3 +326,43 @@ async def test_other_visit_actions_offer_no_hand_off(case: Caseload) -> None:
         await tap(user, label)
     saved = await tap(user, "Save")
     assert saved.labels() == []
+
+
+async def _corrected(case: Caseload, db: Database, clock: FixedClock, old_action: str,
+                     new_label: str):
+    """Correct a visit saved yesterday whose action was `old_action`, choosing
+    `new_label` as its action; the message Save left."""
+    user = case.user
+    async def _transaction(conn: Conn) -> int:
+        old = await Service(conn).visit(case.amelia, case.ann, clock.today(),
+                                        saved=clock.now() - timedelta(hours=1))
+        await conn.execute("UPDATE visits SET reason = 'illness', action = ? WHERE id = ?",
+                           (old_action, old))
+        return old
+    old = await db.write(_transaction)
+    await user.press_data(f"vc:{old}", 1)
+    await user.next_message()
+    for label in ("✓ Home visit", "✓ Today", "✓ Parent/carer seen", "✓ Illness", new_label,
+                  "✓ None", "Skip"):
+        await tap(user, label)
+    saved = await tap(user, "Save")
+    assert saved.text.startswith("Saved: Home visit for A.H.")
+    return saved
+
+
+@pytest.mark.parametrize(("old_action", "label"), [
+    ("contract", "✓ Attendance contract"), ("notice", "✓ Notice to improve")])
+async def test_a_correction_keeping_the_step_action_offers_no_second_hand_off(
+        case: Caseload, db: Database, clock: FixedClock, old_action: str, label: str) -> None:
+    # The contract or notice may have been recorded from the visit already: offering it
+    # again would invite the same step twice.
+    saved = await _corrected(case, db, clock, old_action, label)
+    assert saved.labels() == []
+
+
+@pytest.mark.parametrize(("old_action", "label"), [
+    ("nfa", "Attendance contract"), ("contract", "Notice to improve")])
+async def test_a_correction_changing_the_action_to_a_step_offers_it(
+        case: Caseload, db: Database, clock: FixedClock, old_action: str, label: str) -> None:
+    saved = await _corrected(case, db, clock, old_action, label)
+    assert saved.labels() == [step.RECORD_IT_NOW]

@@ -222,7 +222,8 @@ async def _save(update: Update, context: Context, officer: Officer, talk: Conver
                             follow_up=render.day(visit.follow_up))
         told = saved.told
         told_text = "" if told is None else f"\n{screens.told_text(visit, told)}"
-        hand_off = record_it_now(visit)
+        # A correction keeping the action offers no second contract or notice.
+        hand_off = record_it_now(visit) if saved.new_action else []
         await render.edit(update, text + told_text,
                           render.keyboard(hand_off) if hand_off else None)
         await render.ack(update, "Saved")
