@@ -59,16 +59,17 @@ async def write_all_reports(db: Database, settings: Settings, period: Period, fo
                             progress: Callable[[int, int], None] = lambda done, total: None
                             ) -> list[ReportWritten]:
     """One report per school into `folder` (created 0700 when missing); without `force`,
-    refused before any is written when one of the files is already there."""
+    refused before any is written when one of the files is already there. A refusal
+    for holding no schools comes before the folder is made: none is left behind."""
+    schools = await db.read(store.schools)
+    if not schools:
+        raise ReportProblem("the service holds no schools yet (import pupils first)")
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise ReportProblem(f"cannot create the folder {folder}: {os_reason(exc)}") from None
     if not folder.is_dir():
         raise ReportProblem(f"{folder} is not a folder")
-    schools = await db.read(store.schools)
-    if not schools:
-        raise ReportProblem("the service holds no schools yet (import pupils first)")
     targets = [folder / file_name(found.urn, period) for found in schools]
     if not force:
         # Before any is written: a refusal at the tenth school would leave nine new

@@ -154,3 +154,15 @@ def test_report_schools_refused_for_one_file_writes_none(service: Cli, tmp_path:
     assert len([line for line in shown if "school_report" in line]) == 2  # the first run's
     forced = service("report", "schools", "--out", str(folder), "--force")
     assert forced.code == 0 and sorted(folder.iterdir()) == [first, second]
+
+
+def test_report_schools_with_no_schools_held_creates_no_folder(cli: Cli,
+                                                                tmp_path: Path) -> None:
+    folder = tmp_path / "reports" / "november"
+    assert cli("init").code == 0  # a service, but no pupils imported yet
+
+    result = cli("report", "schools", "--out", str(folder))
+
+    assert result.code == 1
+    assert result.err == "the service holds no schools yet (import pupils first)\n"
+    assert not (tmp_path / "reports").exists()
