@@ -12,6 +12,7 @@ from bot.cli import BAD_INPUT, OK, CliEnv, CliError, add_upn
 from bot.domain.text import counted
 from bot.domain.upn import NOT_HELD, UpnProblem, checked_upn
 from bot.files import os_reason
+from bot.settings import Settings
 from bot.storage import audit
 from bot.storage import officers as officer_store
 from bot.storage.audit import AuditEntry, Head
@@ -181,5 +182,21 @@ async def cmd_backup(args: argparse.Namespace, env: CliEnv) -> int:
     env.say(f"backup written: {out}")
     env.say("encrypted with EWO_DATABASE_KEY" if env.settings.database_key is not None
             else "not encrypted: keep it as safe as the database itself")
-    env.say("the audit key is not in it: keep that apart from the backup")
+    left_out = _key_files_not_held(env.settings)
+    if left_out is not None:
+        env.say(left_out)
     return OK
+
+
+def _key_files_not_held(settings: Settings) -> str | None:
+    """The line naming the audit key and PIN pepper files generated beside the database,
+    which the backup does not hold (README: keep both apart from it); None when both are
+    given by settings, so no such file is there."""
+    files = [f"the {what} ({path})" for what, given, path in (
+        ("audit key", settings.audit_key, settings.audit_key_path),
+        ("PIN pepper", settings.pin_pepper, settings.pepper_path)) if given is None]
+    if not files:
+        return None
+    if len(files) == 1:
+        return f"{files[0]} is not in it: keep that apart from the backup"
+    return f"{' and '.join(files)} are not in it: keep them apart from the backup"

@@ -255,6 +255,37 @@ def test_backup_is_private_complete_and_audited(records: Records, tmp_path: Path
     assert (again.code, again.err) == (1, f"{out} already exists; choose a new file\n")
 
 
+def test_backup_names_the_key_files_beside_the_database_it_does_not_hold(
+        tmp_path: Path) -> None:
+    """The audit key and the PIN pepper generated beside the database are not copied:
+    the warning names each file, so neither is kept with the backup nor forgotten."""
+    records = Records(make_settings(tmp_path, audit_key=None))
+    database = records.settings.database
+    result = records("backup", "--out", str(tmp_path / "backup.sqlite3"))
+    assert result.code == 0
+    assert result.out.splitlines()[-1] == (
+        f"the audit key ({database}.audit-key) and the PIN pepper ({database}.pepper) are"
+        " not in it: keep them apart from the backup")
+
+
+def test_backup_names_only_the_key_files_not_given_by_settings(records: Records,
+                                                               tmp_path: Path) -> None:
+    """The audit key is given by EWO_AUDIT_KEY here: the pepper alone is a file beside
+    the database."""
+    result = records("backup", "--out", str(tmp_path / "backup.sqlite3"))
+    assert result.code == 0
+    assert result.out.splitlines()[-1] == (
+        f"the PIN pepper ({records.settings.database}.pepper) is not in it: keep that apart"
+        " from the backup")
+
+
+def test_backup_with_both_secrets_given_by_settings_warns_of_no_file(tmp_path: Path) -> None:
+    records = Records(make_settings(tmp_path, pin_pepper="p" * 43))
+    result = records("backup", "--out", str(tmp_path / "backup.sqlite3"))
+    assert result.code == 0
+    assert "not in it" not in result.out
+
+
 def test_backup_on_postgresql_is_one_line_naming_the_servers_own(tmp_path: Path) -> None:
     """No connection is needed to say so: the URL here names no server at all."""
     settings = make_settings(tmp_path, database_url="postgresql://u:pw@127.0.0.1:1/none",
