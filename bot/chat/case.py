@@ -13,7 +13,7 @@ from collections.abc import Callable
 from bot.chat.render import day
 from bot.domain.message_parts import clipped
 from bot.domain.pathway_text import OPEN_ITEM_LABELS, OUTCOME_LABELS, STAGES, STEP_LABELS, label
-from bot.domain.penalty_notices import COUNT_YEARS
+from bot.domain.penalty_notices import COUNT_YEARS, awaiting_text
 from bot.domain.sharing import describe as describe_sharing
 from bot.domain.visits import VISIT_TYPES
 from bot.storage.pathway import CaseFile, Entry, OpenItem, ParentCount
@@ -31,6 +31,7 @@ ITEM_FOR = "• {what}: {date} ({parent})"
 COUNTS = f"Penalty notices per parent (last {COUNT_YEARS} years):"
 NO_PARENTS = "Penalty notices per parent: no parent with parental responsibility held"
 COUNT = "• {parent}: {counted} — {text}"
+COUNT_AWAITING = "• {parent}: {text}"  # a referral not yet issued, not in the count
 CHRONOLOGY = "Chronology, newest first ({first}–{last} of {total}):"
 NO_ENTRIES = "Chronology: nothing recorded yet"
 ENTRY = "• {date} — {what} ({ref})"
@@ -97,9 +98,15 @@ def open_item_lines(items: tuple[OpenItem, ...], parents: tuple[ParentCount, ...
 def count_lines(parents: tuple[ParentCount, ...]) -> list[str]:
     if not parents:
         return [NO_PARENTS]
-    return [COUNTS] + [COUNT.format(parent=clipped(parent.name, _NAME_MAX),
-                                    counted=parent.eligibility.counted,
-                                    text=parent.eligibility.text) for parent in parents]
+    lines = [COUNTS]
+    for parent in parents:
+        name = clipped(parent.name, _NAME_MAX)
+        lines.append(COUNT.format(parent=name, counted=parent.eligibility.counted,
+                                  text=parent.eligibility.text))
+        awaiting = awaiting_text([day(on) for on in parent.awaiting])
+        if awaiting is not None:
+            lines.append(COUNT_AWAITING.format(parent=name, text=awaiting))
+    return lines
 
 
 def chronology_lines(case: CaseFile) -> list[str]:

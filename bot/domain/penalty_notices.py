@@ -56,6 +56,10 @@ THIRD_REFUSED_TEXT = (
     f"a third notice within {COUNT_YEARS} years is not possible — "
     "consider prosecution or an education supervision order"
 )
+# Beside the count (which is of notices issued only): a parent's referrals not yet issued,
+# so the officer sees one before referring again. `{dates}`: DD/MM/YYYY, as shown.
+AWAITING_TEXT = "a referral of {dates} awaits its outcome"
+AWAITING_SEVERAL_TEXT = "referrals of {dates} await their outcome"
 
 NOTICE_KINDS = frozenset({"nti", "pn"})
 OUTCOMES = frozenset({"paid", "withdrawn", "unpaid"})
@@ -145,6 +149,16 @@ def eligibility_per_parent(notices: Sequence[Notice], contact_ids: Iterable[int]
                            today: date) -> list[Eligibility]:
     """Eligibility for each parent named, in the order given."""
     return [eligibility(notices, contact_id, today) for contact_id in contact_ids]
+
+
+def awaiting_text(days: Sequence[str]) -> str | None:
+    """The line for a parent's penalty-notice referrals awaiting their Issued outcome,
+    given their dates as shown; None when there are none. They are not counted: a
+    referral is not a notice until it is issued."""
+    if not days:
+        return None
+    return (AWAITING_TEXT if len(days) == 1 else AWAITING_SEVERAL_TEXT).format(
+        dates=", ".join(days))
 
 
 def nti_recent(notices: Iterable[Notice], contact_id: int, today: date) -> bool:

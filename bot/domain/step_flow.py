@@ -128,6 +128,14 @@ class Record:
     def eligibility(self, contact_id: int, today: date) -> Eligibility:
         return rules.eligibility(self.notices, contact_id, today)
 
+    def referrals_awaiting(self, contact_id: int, *, besides: int | None = None
+                           ) -> tuple[date, ...]:
+        """The dates of this parent's penalty-notice referrals awaiting their Issued
+        outcome (current, neither Issued nor Withdrawn recorded), but the step `besides`."""
+        return tuple(t.step_date for t in self.targets
+                     if t.what == PN_OUTCOME and t.issued is None
+                     and t.contact_id == contact_id and t.step_id != besides)
+
     def reason_required(self, contact_id: int, today: date) -> bool:
         return rules.reason_required(self.notices, contact_id, today, rule_holds=self.rule_holds)
 
@@ -405,3 +413,13 @@ def eligibility_lines(draft: Mapping[str, Any], record: Record,
                       today: date) -> Sequence[tuple[str, Eligibility]]:
     """Each chosen parent's name and what a notice to them would be."""
     return [(record.name_of(c), record.eligibility(c, today)) for c in chosen_parents(draft)]
+
+
+def referrals_awaiting(draft: Mapping[str, Any], record: Record,
+                       contact_id: int) -> tuple[date, ...]:
+    """The dates of this parent's referrals awaiting their Issued outcome, shown beside
+    the count before another referral; correcting a referral, it is not among them (the
+    correction takes its place)."""
+    corrected = (int(draft[SUPERSEDES]) if is_correction(draft)
+                 and draft.get(CORRECTS) == STEP_SOURCE else None)
+    return record.referrals_awaiting(contact_id, besides=corrected)

@@ -120,6 +120,8 @@ class ParentCount:
     contact_id: int
     name: str
     eligibility: Eligibility
+    # The dates of their penalty-notice referrals awaiting Issued (not in the count).
+    awaiting: tuple[date, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,8 +521,9 @@ async def chronology(conn: Conn, officer: Officer, pupil_id: int, *, offset: int
 
 async def parent_counts(conn: Conn, officer: Officer, pupil_id: int, *, today: date,
                         now: datetime | None = None) -> list[ParentCount]:
-    """Each parent's penalty-notice count and what a referral would be today: the pupil's
-    contacts with parental responsibility and anyone a notice went to, by name."""
+    """Each parent's penalty-notice count and what a referral would be today, with the
+    dates of their referrals awaiting Issued: the pupil's contacts with parental
+    responsibility and anyone a notice or referral went to, by name."""
     seen = await access(conn, officer, pupil_id)
     if seen is None:
         await _refused(conn, officer, "case_counts", pupil_id, now)
@@ -532,11 +535,14 @@ async def parent_counts(conn: Conn, officer: Officer, pupil_id: int, *, today: d
 
 async def _parent_counts(conn: Conn, pupil_id: int, today: date) -> list[ParentCount]:
     notices = await notices_on_record(conn, pupil_id)
-    named = {notice.contact_id for notice in notices}
+    awaiting = [t for t in await _targets(conn, pupil_id)
+                if t.what == "pn_outcome" and t.issued is None]
+    named = {n.contact_id for n in notices} | {t.contact_id for t in awaiting}
     rows = await conn.fetchall(
         "SELECT id, name, parental_responsibility FROM contacts WHERE pupil_id = ?"
         " ORDER BY COALESCE(priority, 999), name, id", (pupil_id,))
-    return [ParentCount(row["id"], row["name"], rules.eligibility(notices, row["id"], today))
+    return [ParentCount(row["id"], row["name"], rules.eligibility(notices, row["id"], today),
+                        tuple(t.step_date for t in awaiting if t.contact_id == row["id"]))
             for row in rows if row["parental_responsibility"] == 1 or row["id"] in named]
 
 

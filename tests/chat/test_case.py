@@ -73,6 +73,18 @@ def test_stage_items_counts_and_chronology_with_their_dates() -> None:
     ]
 
 
+def test_a_referral_awaiting_its_outcome_is_shown_under_its_parent_s_count() -> None:
+    today = date(2026, 11, 25)
+    mum = ParentCount(11, "Jo Hughes", rules.eligibility([], 11, today), (date(2026, 11, 20),))
+    dad = ParentCount(12, "Sam Hughes", rules.eligibility([], 12, today))
+    lines = case_chat.count_lines((mum, dad))
+    assert lines == [
+        "Penalty notices per parent (last 3 years):",
+        f"• Jo Hughes: 0 — {rules.FIRST_NOTICE_TEXT}",
+        "• Jo Hughes: a referral of 20/11/2026 awaits its outcome",
+        f"• Sam Hughes: 0 — {rules.FIRST_NOTICE_TEXT}"]
+
+
 def test_a_supervisor_sees_whose_pupil_it_is() -> None:
     text = case_chat.case_text(AMELIA, _case(access=SUPERVISION), minutes=0)
     assert text.splitlines()[0] == "Read only: allocated to EWO1"

@@ -25,6 +25,13 @@ def test_none_on_record_is_a_first_notice() -> None:
     assert result.text == "first notice: £80 if paid within 21 days, £160 within 28 days"
 
 
+def test_referrals_awaiting_their_outcome_have_a_line_of_their_own() -> None:
+    assert pn.awaiting_text([]) is None
+    assert pn.awaiting_text(["20/11/2026"]) == "a referral of 20/11/2026 awaits its outcome"
+    assert pn.awaiting_text(["02/11/2026", "20/11/2026"]) == (
+        "referrals of 02/11/2026, 20/11/2026 await their outcome")
+
+
 def test_one_on_record_is_a_second_notice_without_reduction() -> None:
     result = pn.eligibility([_pn(date(2025, 1, 6))], MUM, TODAY)
     assert result.ordinal == 2

@@ -71,6 +71,26 @@ def test_a_referral_refuses_a_third_notice_and_asks_a_reason_only_when_needed() 
     assert flow.apply_choice(flow.PARENTS, flow.DONE, jane, no_rule, TODAY)["needs_reason"]
 
 
+def test_a_referral_awaiting_its_issued_outcome_is_shown_beside_its_parent_not_counted(
+        ) -> None:
+    """Jane's referral of 20/11 awaits Issued: shown before referring her again, not in
+    her count; not shown correcting that referral, whose correction takes its place."""
+    awaiting = Target("7.11", flow.PN_OUTCOME, 7, date(2026, 11, 20), 11, "Jane", None,
+                      ("issued",))
+    record = Record(parents=RECORD.parents, targets=(NOTICE, awaiting),
+                    notices=(Notice(11, "pn", date(2026, 11, 2)),), rule_holds=True)
+    draft = {"what": flow.PN_REFERRAL}
+    assert flow.referrals_awaiting(draft, record, 11) == (date(2026, 11, 20),)
+    assert flow.referrals_awaiting(draft, record, 12) == ()  # Tom has none
+    assert record.eligibility(11, TODAY).ordinal == 2  # the count is of notices issued
+    assert flow.apply_choice(flow.PARENTS, "11", draft, record, TODAY)["parents"] == [11]
+    correcting = flow.step_draft(7, flow.PN_REFERRAL, date(2026, 11, 20), parents=(11,))
+    assert flow.referrals_awaiting(correcting, record, 11) == ()
+    # Correcting another step still shows it.
+    other = flow.step_draft(5, flow.PN_REFERRAL, date(2026, 10, 30), parents=(11,))
+    assert flow.referrals_awaiting(other, record, 11) == (date(2026, 11, 20),)
+
+
 def test_dates_are_checked() -> None:
     draft = {"what": flow.SUPPORT_PLAN}
     for text, problem in (("31/02/2026", Problem.NOT_A_DATE), ("26/11/2026", Problem.FUTURE),

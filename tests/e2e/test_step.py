@@ -385,3 +385,35 @@ async def test_a_reason_found_needed_at_save_is_asked_by_change(
     assert saved.text == "Saved: Penalty-notice referral for A.H. on 25/11/2026."
     referral = await rows(db, "SELECT reason FROM pathway_steps WHERE kind = 'pn_referral'")
     assert [tuple(row) for row in referral] == [("support_not_appropriate",)]
+
+
+async def refer_jane_today(user) -> None:
+    await open_step(user)
+    for label in ("Penalty-notice referral", JANE, "Done", "Today", "Holiday in term time"):
+        await tap(user, label)
+    saved = await tap(user, "Save")
+    assert saved.text == "Saved: Penalty-notice referral for A.H. on 25/11/2026."
+
+
+async def test_a_referral_awaiting_its_outcome_is_shown_before_referring_again(
+        case: Caseload, parents: dict[str, int], db: Database) -> None:
+    """Jane has one notice issued and a referral awaiting Issued: the count stays one
+    (CASEWORK.md §1, notices issued), and a line shows the referral awaiting, before
+    the parents are chosen, at the summary and on /case. Tom has none."""
+    user = case.user
+    await import_notices(db, case.amelia, parents[JANE], [date(2025, 6, 1)])
+    await refer_jane_today(user)
+    awaits = f"{JANE}: a referral of 25/11/2026 awaits its outcome"
+    await open_step(user)
+    shown = await tap(user, "Penalty-notice referral")
+    assert f"{JANE}: {rules.SECOND_NOTICE_TEXT}\n{awaits}\n{TOM}: " in shown.text
+    assert "awaits" not in shown.text.split(f"{TOM}: ")[1]
+    await tap(user, JANE)  # still allowed: one notice issued
+    for label in ("Done", "Today"):
+        await tap(user, label)
+    summary = await tap(user, "Holiday in term time")
+    assert f"{JANE}: {rules.SECOND_NOTICE_TEXT}\n{awaits}" in summary.text
+    await tap(user, "Cancel")
+    await user.send("/case amelia")
+    shown = await reply(user)
+    assert f"• {JANE}: 1 — {rules.SECOND_NOTICE_TEXT}\n• {awaits}\n• {TOM}: 0" in shown.text

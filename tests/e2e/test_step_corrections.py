@@ -241,3 +241,19 @@ async def test_the_case_offers_correct_for_the_officer_s_recent_entries_only(
                                              (week_ago,)))
     await user.send("/case amelia")
     assert (await reply(user)).labels() == []
+
+
+async def test_correcting_a_referral_awaiting_its_outcome_does_not_show_it_as_awaiting(
+        case: Caseload, parents: dict[str, int], db: Database) -> None:
+    """The correction takes the referral's place: it is not another awaiting beside it."""
+    user = case.user
+    await user.send("/step amelia")
+    await user.next_message()
+    for label in ("Penalty-notice referral", JANE, "Done", "Today", "Holiday in term time"):
+        await tap(user, label)
+    saved = await tap(user, "Save")
+    summary = await press_correct(user, saved)
+    assert f"{JANE}: first notice" in summary.text and "awaits" not in summary.text
+    await tap(user, "Change")
+    shown = await tap(user, "Parents")
+    assert f"{JANE}: first notice" in shown.text and "awaits" not in shown.text

@@ -417,6 +417,34 @@ async def test_step_record_on_postgresql(pg_db: object, monkeypatch: pytest.Monk
     assert found[0] == ["Al Hughes", "Jo Hughes"] and len(found[1]) == 3
 
 
+async def test_a_referral_awaiting_issued_is_shown_per_parent_but_not_counted(
+        service: Service) -> None:
+    """Jo has a notice issued, a referral awaiting Issued and one superseded by it; Al's
+    share of that referral was issued. The count is of notices issued only."""
+    ann = await service.officer("EWO1")
+    pupil = await service.pupil("Amelia", "Hughes", officer=ann)
+    conn = service.conn
+    mum, dad = await _parent(conn, pupil, "Jo Hughes"), await _parent(conn, pupil, "Al Hughes")
+    await _notice(conn, ann, pupil, mum, TODAY - timedelta(days=400), "paid")
+    wrong = await pathway.record_step(conn, ann, NewStep(
+        pupil, "pn_referral", TODAY - timedelta(days=5), (mum, dad), reason="holiday"),
+        today=TODAY, now=NOW)
+    fixed = await pathway.record_step(conn, ann, NewStep(
+        pupil, "pn_referral", TODAY - timedelta(days=3), (mum, dad), reason="holiday",
+        supersedes=wrong.id), today=TODAY, now=NOW)
+    assert fixed.id is not None, fixed.problem
+    await pathway.record_outcome(conn, ann, NewOutcome(fixed.id, "issued", TODAY, dad), now=NOW)
+    counts = await pathway.parent_counts(conn, ann, pupil, today=TODAY, now=NOW)
+    assert [(c.name, c.eligibility.counted, c.eligibility.allowed, c.awaiting)
+            for c in counts] == [("Al Hughes", 1, True, ()),
+                                 ("Jo Hughes", 1, True, (TODAY - timedelta(days=3),))]
+    record = await pathway.step_record(conn, ann, pupil, today=TODAY, now=NOW)
+    assert record is not None
+    assert record.referrals_awaiting(mum) == (TODAY - timedelta(days=3),)
+    assert record.referrals_awaiting(dad) == ()
+    assert record.referrals_awaiting(mum, besides=fixed.id) == ()  # correcting it
+
+
 async def test_a_step_in_the_meantime_leaves_a_notices_period_and_a_plans_review_open(
         service: Service) -> None:
     """A support plan beside a Notice to Improve (as the guidance expects): the notice's

@@ -17,6 +17,7 @@ from bot.chat import render
 from bot.chat.render import keyboard
 from bot.domain import penalty_notices as rules
 from bot.domain import step_flow as flow
+from bot.domain.penalty_notices import Eligibility
 from bot.domain.step_flow import Record, Target
 from bot.handlers import drafts
 from bot.handlers.drafts import MARK, Rows, Screen
@@ -156,9 +157,8 @@ def _question(talk: Conversation, record: Record, today: date) -> str:
         if not record.parents:
             return NO_PARENTS
         if what == flow.PN_REFERRAL:
-            lines = [ELIGIBILITY_LINE.format(name=p.name,
-                                             text=record.eligibility(p.contact_id, today).text)
-                     for p in record.parents]
+            lines = [line for p in record.parents for line in _eligibility(
+                p.name, record.eligibility(p.contact_id, today), draft, record)]
             return "\n".join([QUESTIONS[step], "", *lines])
     return QUESTIONS[step]
 
@@ -190,8 +190,8 @@ def _consequences(draft: Mapping[str, Any], record: Record, today: date) -> list
     referral, the amount of a notice paid, the end of an order granted."""
     what, outcome = draft.get(flow.WHAT), draft.get(flow.OUTCOME)
     if what == flow.PN_REFERRAL:
-        return [ELIGIBILITY_LINE.format(name=name, text=item.text)
-                for name, item in flow.eligibility_lines(draft, record, today)]
+        return [line for name, item in flow.eligibility_lines(draft, record, today)
+                for line in _eligibility(name, item, draft, record)]
     if what == flow.PN_OUTCOME and outcome == "paid" and draft.get(flow.DATE):
         amount = amount_paid(draft, record)
         return [AMOUNT_CLOSED if amount is None else AMOUNT_LINE.format(amount=amount)]
@@ -199,6 +199,18 @@ def _consequences(draft: Mapping[str, Any], record: Record, today: date) -> list
         end = rules.eso_end_date(date.fromisoformat(draft[flow.DATE]))
         return [ENDS_LINE.format(date=render.day(end))]
     return []
+
+
+def _eligibility(name: str, item: Eligibility, draft: Mapping[str, Any],
+                 record: Record) -> list[str]:
+    """A parent's count as a referral would make it, and a line for any referral of
+    theirs still awaiting its Issued outcome (not counted: not a notice until issued)."""
+    lines = [ELIGIBILITY_LINE.format(name=name, text=item.text)]
+    awaiting = flow.referrals_awaiting(draft, record, item.contact_id)
+    text = rules.awaiting_text([render.day(on) for on in awaiting])
+    if text is not None:
+        lines.append(ELIGIBILITY_LINE.format(name=name, text=text))
+    return lines
 
 
 def amount_paid(draft: Mapping[str, Any], record: Record) -> int | None:
