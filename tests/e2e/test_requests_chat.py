@@ -163,14 +163,7 @@ async def test_an_objection_upheld_by_button_is_past_due_in_retention(
     ids = await seed(db, clock)
     await dpo.send("/retention")
     before = (await dpo.next_message()).text
-    async def _objection(conn: Conn) -> int:
-        return await rights.record(conn, ids["noah"], "objection", clock.today(),
-                                   actor="os:dpo", now=clock.now())
-    objection = await db.write(_objection)
-    await dpo.send("/requests")
-    await dpo.next_message()
-    await dpo.press(f"{objection} objection C00002")
-    await edited(dpo)
+    await objection_shown(dpo, db, clock, ids)
     await dpo.press("Uphold")
     await edited(dpo)
     await dpo.press("No overriding grounds")
@@ -189,14 +182,7 @@ async def test_an_objection_is_rejected_only_on_its_own_grounds(
     dpo = await people.enrolled("DPO1", role="controller")
     await people.add("EWO1")
     ids = await seed(db, clock)
-    async def _objection(conn: Conn) -> int:
-        return await rights.record(conn, ids["noah"], "objection", clock.today(),
-                                   actor="os:dpo", now=clock.now())
-    objection = await db.write(_objection)
-    await dpo.send("/requests")
-    await dpo.next_message()
-    await dpo.press(f"{objection} objection C00002")
-    await edited(dpo)
+    objection = await objection_shown(dpo, db, clock, ids)
     await dpo.press("Reject")
     asked = await edited(dpo)
     assert asked.labels() == ["Compelling grounds", "Legal claims", "◀ Back"]
@@ -245,3 +231,17 @@ async def test_all_requests_longer_than_one_message_still_shows(
         shown.append(await dpo.next_message())
     assert [part.text for part in shown] == [part.text for part in parts]
     assert shown[-1].labels() == ["1 restriction C00001", "2 rectification C00002"]
+
+
+async def objection_shown(dpo: FakeUser, db: Database, clock: FixedClock,
+                          ids: dict[str, int]) -> int:
+    """An objection about Noah (C00002) recorded today, opened from /requests by `dpo`."""
+    async def _objection(conn: Conn) -> int:
+        return await rights.record(conn, ids["noah"], "objection", clock.today(),
+                                   actor="os:dpo", now=clock.now())
+    objection = await db.write(_objection)
+    await dpo.send("/requests")
+    await dpo.next_message()
+    await dpo.press(f"{objection} objection C00002")
+    await edited(dpo)
+    return objection

@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.storage import audit, compliance, retention, rights
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database, DatabaseError
+from bot.storage.officers import Officer
 from bot.storage.sar import export_subject_access
 from bot.usecases.retention import (
     check_if_due,
@@ -240,6 +241,18 @@ async def test_rights_requests_due_soon_or_overdue_are_told_once_a_day(
     assert next_day["text"].splitlines()[1] == "Rights requests overdue: 2 (1, 2)."
 
 
+async def compliance_people(db: Database) -> tuple[Seed, Officer, Officer]:
+    """DPO1 (a controller without dates), SUP1 and EWO1 under them, in a service whose
+    compliance checks began on 01/01/2026: the seed, SUP1 and EWO1."""
+    seed = Seed(db)
+    await seed.officer("DPO1", "controller")
+    supervisor = await seed.officer("SUP1", "supervisor")
+    officer = await seed.officer("EWO1", supervisor="SUP1")
+    async with held_write(db) as conn:
+        await compliance.record_since(conn, date(2026, 1, 1))
+    return seed, supervisor, officer
+
+
 async def compliance_reminders(db: Database) -> list[tuple[str, str]]:
     async with held_write(db) as conn:
         rows = await conn.fetchall(
@@ -250,13 +263,9 @@ async def compliance_reminders(db: Database) -> list[tuple[str, str]]:
 async def test_compliance_reminders_thirty_days_before_and_on_the_day_once_a_day(
         db: Database, settings: Settings) -> None:
     settings = settings.model_copy(update={"compliance": "warn"})
-    seed = Seed(db)
-    await seed.officer("DPO1", "controller")
-    supervisor = await seed.officer("SUP1", "supervisor")
-    officer = await seed.officer("EWO1", supervisor="SUP1")
+    seed, supervisor, officer = await compliance_people(db)
     current = await seed.officer("DPO2", "controller")
     async with held_write(db) as conn:
-        await compliance.record_since(conn, date(2026, 1, 1))
         for person, trained in ((supervisor, date(2025, 12, 21)), (officer, date(2025, 11, 21))):
             await compliance.set_dates(conn, person, dbs=date(2025, 1, 1), training=trained,
                                        actor="os:admin", now=NOW)
@@ -285,12 +294,8 @@ async def test_compliance_reminders_thirty_days_before_and_on_the_day_once_a_day
 async def test_compliance_reminders_missed_while_down_go_at_the_next_check(
         db: Database, settings: Settings) -> None:
     settings = settings.model_copy(update={"compliance": "warn"})
-    seed = Seed(db)
-    await seed.officer("DPO1", "controller")
-    supervisor = await seed.officer("SUP1", "supervisor")
-    officer = await seed.officer("EWO1", supervisor="SUP1")
+    _, supervisor, officer = await compliance_people(db)
     async with held_write(db) as conn:
-        await compliance.record_since(conn, date(2026, 1, 1))
         await compliance.set_dates(conn, supervisor, dbs=date(2025, 1, 1),
                                    training=date(2026, 6, 1), actor="os:admin", now=NOW)
         # Training lapses on Saturday 21/11/2026; its thirty-day reminder was 22/10/2026.
