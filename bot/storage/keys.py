@@ -31,21 +31,21 @@ def create_private_file(path: Path) -> None:
 
 
 def load_audit_key(settings: Settings, *, create: bool = True) -> bytes:
-    """The audit chain's key: EWO_AUDIT_KEY, else EWO_AUDIT_KEY_FILE, else a key generated
-    once into a 0600 file beside the database (when `create`)."""
+    """The audit chain's key: EWO_AUDIT_KEY (or the file EWO_AUDIT_KEY_FILE names, read
+    into it with the settings), else a key generated once into a 0600 file beside the
+    database (when `create`)."""
     if settings.audit_key is not None:
         return settings.audit_key.get_secret_value().encode()
-    return _key_file(settings.audit_key_path, "EWO_AUDIT_KEY_FILE",
-                     generated=settings.audit_key_file is None, create=create)
+    return _key_file(settings.audit_key_path, create=create)
 
 
 def load_pepper(settings: Settings, *, create: bool = True) -> bytes:
-    """The PIN pepper: EWO_PIN_PEPPER, else EWO_PIN_PEPPER_FILE, else one generated once
-    into a 0600 file beside the database (when `create`)."""
+    """The PIN pepper: EWO_PIN_PEPPER (or the file EWO_PIN_PEPPER_FILE names, read into it
+    with the settings), else one generated once into a 0600 file beside the database
+    (when `create`)."""
     if settings.pin_pepper is not None:
         return settings.pin_pepper.get_secret_value().encode()
-    return _key_file(settings.pepper_path, "EWO_PIN_PEPPER_FILE",
-                     generated=settings.pin_pepper_file is None, create=create)
+    return _key_file(settings.pepper_path, create=create)
 
 
 def check_private_files(path: Path) -> None:
@@ -68,14 +68,12 @@ def _mode(path: Path) -> str:
     return f"{stat.S_IMODE(path.stat().st_mode):04o}"
 
 
-def _key_file(path: Path, setting: str, *, generated: bool, create: bool) -> bytes:
-    """A key read from a private, non-empty file; a file generated beside the database
-    is made when missing (and `create`), one named by a setting never is."""
+def _key_file(path: Path, *, create: bool) -> bytes:
+    """A key read from a private, non-empty file beside the database, made when missing
+    (and `create`)."""
     try:
         value = read_private_file(path).strip()
     except FileNotFoundError:
-        if not generated:
-            raise DatabaseError(f"{setting}: no such file {path}") from None
         if not create:
             raise DatabaseError(f"no key file {path}: the database's keys are kept there "
                                 "(`ewobot init` creates it)") from None
@@ -107,7 +105,7 @@ def _generate_key_file(path: Path) -> bytes:
             try:
                 os.link(draft, path)
             except FileExistsError:  # another process made it first: theirs is the key
-                return _key_file(path, "", generated=True, create=False)
+                return _key_file(path, create=False)
         finally:
             draft.unlink()
     except OSError as exc:
