@@ -25,6 +25,15 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def placed_as_corrected(table: str) -> str:
+    """SQL for where a new entry of `table` stands in the order entries were saved
+    (`placed_at`, schema 3 and 4; parameters: the entry it corrects, or None, and its own
+    saved_at): where the entry it corrects stood, else at its own saving. Visits, pathway
+    steps and outcomes are corrected by new rows; this keeps a correction in its place."""
+    return (f"COALESCE((SELECT COALESCE(x.placed_at, x.saved_at) FROM {table} x"
+            " WHERE x.id = ?), ?)")
+
+
 def stamp(moment: datetime) -> str:
     """How a moment is stored: ISO 8601 in UTC, so text comparison is time order."""
     if moment.tzinfo is None:

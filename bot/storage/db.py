@@ -20,6 +20,7 @@ from bot.storage.base import (
     is_one_statement,
     is_quick,
     one_statement,
+    placed_as_corrected,
     quick,
     row_lock,
     stamp,
@@ -37,4 +38,4 @@ is_busy = _sqlite.is_busy
 __all__ = ["Conn", "Database", "DatabaseError", "Params", "SqliteDatabase",
            "StatementCounter", "check_private_files", "create_private_file", "is_busy",
            "is_one_statement", "is_quick", "load_audit_key", "load_pepper", "one_statement",
-           "quick", "row_lock", "stamp"]
+           "placed_as_corrected", "quick", "row_lock", "stamp"]

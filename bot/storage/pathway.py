@@ -30,7 +30,7 @@ from bot.domain.dates import compulsory_school_age
 from bot.domain.penalty_notices import Eligibility, Notice
 from bot.domain.step_flow import Parent, Record, Target
 from bot.storage import audit
-from bot.storage.db import Conn, stamp
+from bot.storage.db import Conn, placed_as_corrected, stamp
 from bot.storage.imports import contact_name_key
 from bot.storage.officers import Officer
 
@@ -160,13 +160,6 @@ STEPS_LATEST_FIRST = ("s.step_date DESC, COALESCE(s.placed_at, s.saved_at) DESC,
 _STEP_PLACE = "({t}.step_date, COALESCE({t}.placed_at, {t}.saved_at), {t}.saved_at, {t}.id)"
 
 
-def _placed_at(table: str) -> str:
-    """Where a new entry of `table` stands (parameters: the entry it corrects, its own
-    saved_at): where the entry it corrects stood, else at its own saving."""
-    return (f"COALESCE((SELECT COALESCE(x.placed_at, x.saved_at) FROM {table} x"
-            " WHERE x.id = ?), ?)")
-
-
 async def access(conn: Conn, officer: Officer, pupil_id: int, *,
                  include_team: bool = True) -> str | None:
     """`own`, `supervision` (a supervisor's team member's pupil) or None, as pupils.py's
@@ -272,7 +265,7 @@ async def record_step(conn: Conn, officer: Officer, step: NewStep, *, today: dat
         "INSERT INTO pathway_steps (pupil_id, officer_id, kind, step_date, review_date,"
         " period_weeks, section, reason, notes, supersedes, source, saved_at, placed_at,"
         " draft_token)"
-        f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {_placed_at('pathway_steps')}, ?)"
+        f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {placed_as_corrected('pathway_steps')}, ?)"
         " ON CONFLICT (draft_token) DO NOTHING RETURNING id",
         (step.pupil_id, officer.id, step.kind, step.step_date.isoformat(), _iso(review),
          step.period_weeks, step.section, step.reason, step.notes, step.supersedes, source,
@@ -403,7 +396,7 @@ async def record_outcome(conn: Conn, officer: Officer, outcome: NewOutcome, *, n
     outcome_id = await conn.fetchval(
         "INSERT INTO pathway_outcomes (step_id, pupil_id, officer_id, contact_id, outcome,"
         " outcome_date, end_date, detail, supersedes, source, saved_at, placed_at, draft_token)"
-        f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {_placed_at('pathway_outcomes')}, ?)"
+        f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {placed_as_corrected('pathway_outcomes')}, ?)"
         " ON CONFLICT (draft_token) DO NOTHING RETURNING id",
         (step["id"], step["pupil_id"], officer.id, outcome.contact_id, outcome.outcome,
          outcome.outcome_date.isoformat(), _iso(end), outcome.detail, outcome.supersedes,

@@ -18,7 +18,7 @@ from typing import Any
 from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.text import initials, pupil_name
 from bot.storage import rights
-from bot.storage.db import Conn, stamp
+from bot.storage.db import Conn, placed_as_corrected, stamp
 from bot.storage.officers import Officer
 
 # A visit is current unless a later entry supersedes it.
@@ -30,11 +30,6 @@ _CURRENT = ("NOT EXISTS (SELECT 1 FROM visits c"
 # older visit never reopens the follow-up a later visit closed. /due, the card and
 # /caseload all pick the pupil's latest current visit by it.
 LATEST_FIRST = "COALESCE(v.placed_at, v.saved_at) DESC, v.saved_at DESC, v.id DESC"
-
-# Where a new visit stands: where the visit it corrects stood, else at its own saving.
-_PLACED_AT = ("COALESCE((SELECT COALESCE(o.placed_at, o.saved_at) FROM visits o"
-              " WHERE o.id = ?), ?)")
-
 
 @dataclass(frozen=True, slots=True)
 class VisitPupil:
@@ -146,7 +141,7 @@ async def record_visit(conn: Conn, officer: Officer, visit: NewVisit, *, draft_t
     return await conn.fetchval(  # type: ignore[no-any-return]
         "INSERT INTO visits (pupil_id, officer_id, visit_date, type, contact, reason, action,"
         " follow_up, notes, supersedes, source, saved_at, placed_at, draft_token)"
-        f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'chat', ?, {_PLACED_AT}, ?)"
+        f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'chat', ?, {placed_as_corrected('visits')}, ?)"
         " ON CONFLICT (draft_token) DO NOTHING RETURNING id",
         (visit.pupil_id, officer.id, visit.visit_date.isoformat(), visit.type, visit.contact,
          visit.reason, visit.action, _iso(visit.follow_up), visit.notes, visit.supersedes,

@@ -11,8 +11,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.domain.text import search_key
-from bot.storage.db import Conn, stamp
-from tests.storage.pupil_rows import PLACED_AT
+from bot.storage.db import Conn, placed_as_corrected, stamp
 
 LONDON = ZoneInfo("Europe/London")
 SCHOOL_URN = "100001"
@@ -68,7 +67,7 @@ async def visit(conn: Conn, *, pupil_id: int, officer_id: int, on: date,
     return await conn.insert(
         "INSERT INTO visits (pupil_id, officer_id, visit_date, type, contact, follow_up,"
         " supersedes, saved_at, placed_at)"
-        f" VALUES (?, ?, ?, 'home_visit', 'child_seen', ?, ?, ?, {PLACED_AT})",
+        f" VALUES (?, ?, ?, 'home_visit', 'child_seen', ?, ?, ?, {placed_as_corrected('visits')})",
         (pupil_id, officer_id, on.isoformat(),
          None if follow_up is None else follow_up.isoformat(), supersedes,
          moment(saved or on), supersedes, moment(saved or on)))

@@ -10,17 +10,12 @@ from bot.domain.attendance import Tally
 from bot.domain.dates import YearEnd, academic_year_of
 from bot.domain.text import search_key
 from bot.storage import officers as officer_store
-from bot.storage.db import Conn, stamp
+from bot.storage.db import Conn, placed_as_corrected, stamp
 from bot.storage.officers import Officer
 
 TODAY = date(2026, 11, 25)
 YEAR_END = YearEnd(8, 31)
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-
-# Where a visit stands in the saved order, as bot/storage/visits.py places it: a
-# correction where the visit it corrects stood, else at its own saving.
-PLACED_AT = ("COALESCE((SELECT COALESCE(o.placed_at, o.saved_at) FROM visits o"
-             " WHERE o.id = ?), ?)")
 
 
 class Service:
@@ -100,7 +95,7 @@ class Service:
         return await self.conn.insert(
             "INSERT INTO visits (pupil_id, officer_id, visit_date, type, contact, follow_up,"
             " supersedes, saved_at, placed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
-            f" {PLACED_AT})",
+            f" {placed_as_corrected('visits')})",
             (pupil_id, officer.id, day.isoformat(), type_, contact,
              follow_up.isoformat() if follow_up else None, supersedes, stamp(saved),
              supersedes, stamp(saved)))
