@@ -53,7 +53,7 @@ from bot.domain.marks import (
 )
 from bot.domain.text import initials
 from bot.settings import Settings
-from bot.storage import audit, outbox, rights
+from bot.storage import audit, outbox, pathway_reminders, rights
 from bot.storage.db import Conn, stamp
 from bot.storage.outbox import enqueue
 
@@ -535,10 +535,7 @@ async def _narrow(conn: Conn, outbox_id: int, pupil_ids: list[int], now: datetim
             await conn.execute(f"UPDATE alerts SET queued_at = NULL WHERE queued_at = ?"
                                f" AND pupil_id IN ({marks})", (row["created_at"], *pupil_ids))
     else:
-        await conn.execute(
-            "DELETE FROM pathway_reminders WHERE queued_at = ? AND pupil_id IN"
-            " (SELECT pupil_id FROM outbox_pupils WHERE outbox_id = ?)",
-            (row["created_at"], outbox_id))
+        await pathway_reminders.due_again(conn, outbox_id, row["created_at"])
     if payload is None:
         await conn.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
     else:

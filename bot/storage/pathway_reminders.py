@@ -89,3 +89,12 @@ async def claim(conn: Conn, due: Sequence[Reminder], *, now: datetime) -> list[R
         if key is not None:
             claimed.append(reminder)
     return claimed
+
+
+async def due_again(conn: Conn, outbox_id: int, queued_at: str) -> None:
+    """The reminders queued (at `queued_at`) into the reminder message `outbox_id`, which
+    is withdrawn before it went (a pupil in it moved, or was disposed of): due again, so
+    the next run queues each for the officer who holds the pupil then."""
+    await conn.execute(
+        "DELETE FROM pathway_reminders WHERE queued_at = ? AND pupil_id IN"
+        " (SELECT pupil_id FROM outbox_pupils WHERE outbox_id = ?)", (queued_at, outbox_id))

@@ -20,7 +20,7 @@ from typing import Any
 from bot.domain import alerts as alert_text
 from bot.domain.retention import COMING, PAST, REMINDER_INTERVAL_DAYS, RetentionPolicy
 from bot.settings import Settings
-from bot.storage import audit, outbox, sessions
+from bot.storage import audit, outbox, pathway_reminders, sessions
 from bot.storage.db import Conn, row_lock, stamp
 from bot.storage.officers import Officer
 from bot.storage.rights import PAST_DUE_SQL
@@ -360,7 +360,7 @@ async def _forget_in_messages(conn: Conn, pupil_id: int) -> None:
         " ON op.outbox_id = o.id WHERE op.pupil_id = ? ORDER BY o.id", (pupil_id,))
     for row in rows:
         if row["kind"] == "reminder":
-            await _withdraw_reminder(conn, row["id"], pupil_id)
+            await _withdraw_reminder(conn, row["id"])
         if row["kind"] != "alert":
             await conn.execute("DELETE FROM outbox WHERE id = ?", (row["id"],))
             continue
@@ -377,18 +377,15 @@ async def _forget_in_messages(conn: Conn, pupil_id: int) -> None:
                                (json.dumps(kept, ensure_ascii=False), row["id"]))
 
 
-async def _withdraw_reminder(conn: Conn, outbox_id: int, pupil_id: int) -> None:
+async def _withdraw_reminder(conn: Conn, outbox_id: int) -> None:
     """A pathway reminder still waiting goes whole (it is one text for all its pupils):
-    the other pupils' reminders in it become due again, so the next run queues them for
-    their officer, as when a reminder is withdrawn because its pupil moved
+    the other pupils' reminders in it become due again (the disposed pupil's rows go with
+    the pupil), as when a reminder is withdrawn because its pupil moved
     (bot/storage/alerts.narrow_to_holders)."""
     row = await outbox.held(conn, outbox_id)
     if row is None or row["status"] != "pending":
         return  # sent, undelivered or being sent: its reminders were told or are kept
-    await conn.execute(
-        "DELETE FROM pathway_reminders WHERE queued_at = ? AND pupil_id != ? AND pupil_id IN"
-        " (SELECT op.pupil_id FROM outbox_pupils op WHERE op.outbox_id = ?)",
-        (row["created_at"], pupil_id, outbox_id))
+    await pathway_reminders.due_again(conn, outbox_id, row["created_at"])
 
 
 async def clean_up_owed(conn: Conn) -> str | None:
