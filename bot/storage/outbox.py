@@ -381,11 +381,15 @@ def _delivery(row: Any, chat_id: int, person: _Person | None,
 async def _expand_to_controllers(conn: Conn, row: Any,
                                  people: dict[int, _Person]) -> _Person | None:
     """This row goes to the first reachable controller; a copy is written for each other
-    one (claimed on a later round), so each person's delivery is tracked on its own."""
+    one (claimed on a later round), so each person's delivery is tracked on its own. The
+    row keeps its person at once: should they have another row in flight, it waits for
+    them, not to be expanded (and copied to the others) again."""
     controllers = sorted((p for p in people.values() if p.role == "controller" and p.reachable),
                          key=lambda p: p.id)
     if not controllers:
         return None
+    await conn.execute("UPDATE outbox SET recipient_id = ? WHERE id = ?",
+                       (controllers[0].id, row["id"]))
     for other in controllers[1:]:
         copy_id = await conn.insert(
             "INSERT INTO outbox (kind, audience, payload, not_before, created_at, recipient_id)"

@@ -128,6 +128,24 @@ async def test_controllers_are_tracked_one_by_one(db: Database, people: People) 
     assert await claim(db, LATER) == []
 
 
+async def test_two_messages_for_the_controllers_reach_each_once(db: Database,
+                                                                people: People) -> None:
+    # The daily check queues the retention and the compliance reminders together: the
+    # second, waiting while the first controller had the first in flight, was expanded
+    # again on the next round, and the second controller was sent it twice.
+    await people.add("DPO1", "controller")
+    await people.add("DPO2", "controller")
+    await queue(db, "controllers", "retention", kind="retention")
+    await queue(db, "controllers", "compliance", kind="compliance")
+    received = []
+    for _ in range(4):
+        for delivery in await claim(db):
+            received.append((delivery.recipient_ref, delivery.payload["text"]))
+            await sent(db, delivery)
+    assert sorted(received) == [("DPO1", "compliance"), ("DPO1", "retention"),
+                                ("DPO2", "compliance"), ("DPO2", "retention")]
+
+
 async def test_one_recipients_messages_go_in_order(db: Database, people: People) -> None:
     officer = await people.add("EWO1")
     first = await queue(db, f"officer:{officer.id}", "first")
