@@ -35,14 +35,15 @@ PAGE_BUDGET = 3800  # UTF-16 units; Telegram's limit is 4,096
 _LONGEST_NAME = 60
 
 
-def summary_pages(team: TeamCaseload, *, title: str) -> list[str]:
+def summary_pages(team: TeamCaseload, *, title: str, footer: bool = True) -> list[str]:
     """The summary as messages that each fit in Telegram: the first holds the legend,
-    the team total and the supervisor's own line; officers follow, most in need first."""
+    the team total and the supervisor's own line; officers follow, most in need first.
+    Without `footer`, no FOOTER (for someone who cannot send /caseload for this team)."""
     head = [LEGEND, "", TOTAL.format(figures=figures_text(team.total)),
             OWN.format(ref=team.own.ref, figures=figures_text(team.own.figures)), ""]
     lines = [_officer_line(line) for line in team.officers] or [NO_TEAM]
     bodies: list[list[str]] = [head]
-    for line in [*lines, "", FOOTER]:
+    for line in [*lines, *(["", FOOTER] if footer else [])]:
         if _length("\n".join([title, *bodies[-1], line])) > PAGE_BUDGET:
             bodies.append([])
         if line or bodies[-1]:  # a page never starts with a blank line

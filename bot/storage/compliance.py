@@ -90,20 +90,27 @@ async def lapsed_ids(conn: Conn, today: date, policy: rules.Rules) -> frozenset[
     return frozenset(row["id"] for row in rows if _assess(row, since, today, policy).lapsed)
 
 
+async def blocked_ids(conn: Conn, settings: Settings, now: datetime) -> frozenset[int]:
+    """The people EWO_COMPLIANCE=enforce blocks now (lapsed); nobody under warn or off."""
+    if settings.compliance != "enforce":
+        return frozenset()
+    return await lapsed_ids(conn, now.astimezone(settings.timezone).date(),
+                            rules_of(settings))
+
+
 async def claim_due(conn: Conn, now: datetime, settings: Settings, *, quiet: bool,
                     holder: str | None = None) -> list[Delivery]:
     """`outbox.claim_due`, with EWO_COMPLIANCE=enforce sending a blocked officer's
     messages (their pupils' alerts) to their supervisor meanwhile, as a revoked
-    officer's go (with no supervisor they wait until the dates are recorded), and a
-    blocked supervisor's to the other supervisors (`readdress_for_lapsed_supervisors`)."""
-    blocked: frozenset[int] = frozenset()
-    if settings.compliance == "enforce":
-        today = now.astimezone(settings.timezone).date()
-        blocked = await lapsed_ids(conn, today, rules_of(settings))
-        if blocked and not quiet:  # in quiet time nothing would go: nothing is readdressed
-            # Under the claimers' lock: two instances must not readdress one row twice.
-            await conn.lock(outbox.CLAIMS_LOCK)
-            await readdress_for_lapsed_supervisors(conn, blocked, now)
+    officer's go (with no supervisor they wait until the dates are recorded), a
+    blocked supervisor's to the other supervisors (`readdress_for_lapsed_supervisors`),
+    and what is for every controller to those who are not blocked (all of them when
+    every one is)."""
+    blocked = await blocked_ids(conn, settings, now)
+    if blocked and not quiet:  # in quiet time nothing would go: nothing is readdressed
+        # Under the claimers' lock: two instances must not readdress one row twice.
+        await conn.lock(outbox.CLAIMS_LOCK)
+        await readdress_for_lapsed_supervisors(conn, blocked, now)
     return await outbox.claim_due(conn, now, quiet=quiet, holder=holder,
                                   redirected=blocked)
 
@@ -179,8 +186,9 @@ async def _readdress(conn: Conn, row: Any, audiences: list[str], ref: str,
     if row is None or row["status"] != "pending":
         return False  # disposed of, or claimed, meanwhile
     # Its buttons open what only the lapsed supervisor may see (their team's cards, their
-    # caseload): the others, or the controllers, get the text alone.
-    payload = outbox.without_buttons(json.loads(row["payload"]))
+    # caseload): the others, or the controllers, get the text alone, in its form for
+    # them when it has one (a digest without its pointers to /caseload).
+    payload = outbox.readdressed(json.loads(row["payload"]))
     if audiences == ["controllers"]:
         payload = await _for_controllers(conn, row, payload)
     payload["text"] = f"{LAPSED_SUPERVISOR.format(ref=ref)}\n\n{payload.get('text', '')}"

@@ -25,6 +25,10 @@ NO_RECIPIENT = "no_recipient"  # the error of a row whose audience resolves to n
 # The payload's key of what a controller may read of a message about a pupil, should it
 # be readdressed to them: {"text": …} with case references, schools and dates only.
 CONTROLLERS_FORM = "controllers"
+# The payload's key of what anyone a message is readdressed to reads in place of its
+# text (`readdressed`): {"text": …}, e.g. a digest without its pointers to /caseload,
+# which would show another supervisor their own team and a controller nothing.
+READDRESSED_FORM = "readdressed"
 
 
 async def enqueue(conn: Conn, *, kind: str, audience: str, payload: dict[str, Any],
@@ -52,11 +56,13 @@ async def enqueue(conn: Conn, *, kind: str, audience: str, payload: dict[str, An
     return outbox_id
 
 
-async def escalation_audiences(conn: Conn, officer_id: int) -> tuple[str, ...]:
+async def escalation_audiences(conn: Conn, officer_id: int, *,
+                               lapsed: frozenset[int] = frozenset()) -> tuple[str, ...]:
     """Who hears of an escalation or a safeguarding concern the officer recorded: their
     supervisor (`supervisor_of:`, resolved at delivery); when they have none who holds
-    an account, every other supervisor who does (one `supervisor:<id>` each); nobody
-    (empty) when there is no such supervisor at all."""
+    an account, every other supervisor who does (one `supervisor:<id>` each), those in
+    `lapsed` (blocked under EWO_COMPLIANCE=enforce) left out while any other is current
+    (`current_first`); nobody (empty) when there is no such supervisor at all."""
     own = await conn.fetchval(
         "SELECT s.id FROM officers o JOIN officers s ON s.id = o.supervisor_id"
         " WHERE o.id = ? AND s.status != 'revoked'", (officer_id,))
@@ -65,7 +71,17 @@ async def escalation_audiences(conn: Conn, officer_id: int) -> tuple[str, ...]:
     others = await conn.fetchall(
         "SELECT id FROM officers WHERE role = 'supervisor' AND status != 'revoked'"
         " AND id != ? ORDER BY id", (officer_id,))
-    return tuple(f"supervisor:{row['id']}" for row in others)
+    return tuple(f"supervisor:{person_id}"
+                 for person_id in current_first([row["id"] for row in others], lapsed))
+
+
+def current_first(people: Sequence[int], lapsed: frozenset[int]) -> list[int]:
+    """Of the people a message is for (every controller, every other supervisor), those
+    not in `lapsed`: a lapsed person may use only /help and cannot act on it
+    (CASEWORK.md §4). When all of them are lapsed, all of them: the message must still
+    reach someone, and their /help tells them to have new dates recorded."""
+    current = [person for person in people if person not in lapsed]
+    return current or list(people)
 
 
 def without_buttons(payload: dict[str, Any]) -> dict[str, Any]:
@@ -77,6 +93,16 @@ def without_buttons(payload: dict[str, Any]) -> dict[str, Any]:
     if isinstance(pages, list):
         stripped["pages"] = [{**page, "buttons": []} if isinstance(page, dict) else page
                              for page in pages]
+    return stripped
+
+
+def readdressed(payload: dict[str, Any]) -> dict[str, Any]:
+    """What someone other than its addressee gets of a message: no buttons
+    (`without_buttons`) and, when it has one, its READDRESSED_FORM's text."""
+    form = payload.get(READDRESSED_FORM)
+    stripped = without_buttons(payload)
+    if isinstance(form, dict) and isinstance(form.get("text"), str):
+        stripped["text"] = form["text"]
     return stripped
 
 
@@ -173,7 +199,9 @@ async def claim_due(conn: Conn, now: datetime, *, quiet: bool, holder: str | Non
     `officer:<id>` rows of the people in `redirected` (blocked for lapsed compliance,
     bot/storage/compliance.py) go to their supervisor, as a revoked officer's do; an
     alert digest forwarded so carries every line, and the supervisor's copy queued with
-    it is withdrawn (`withdraw_copies`).
+    it is withdrawn (`withdraw_copies`). What is for every controller, or readdressed to
+    every other supervisor, leaves out those in `redirected` while any other can have it
+    (`current_first`).
 
     Claimers take turns (`CLAIMS_LOCK`, across instances on PostgreSQL), so "one row in
     flight per recipient" holds however many senders there are; each row goes from
@@ -192,7 +220,8 @@ async def claim_due(conn: Conn, now: datetime, *, quiet: bool, holder: str | Non
             continue
         delivery = await _resolve(conn, row, people, redirected)
         if delivery is None:
-            if _nobody(row, people) and not await _readdress_escalation(conn, row, people, now):
+            if _nobody(row, people) and not await _readdress_escalation(conn, row, people, now,
+                                                                         redirected):
                 await _mark_nobody(conn, row, now)
             continue  # otherwise it waits (or goes readdressed on the next round)
         key = delivery.recipient_id if delivery.recipient_id is not None else delivery.audience
@@ -284,7 +313,7 @@ async def _resolve(conn: Conn, row: Any, people: dict[int, _Person],
     if row["recipient_id"] is not None and form == "controllers":
         person = people.get(row["recipient_id"])  # an expanded copy keeps its person
     elif form == "controllers":
-        person = await _expand_to_controllers(conn, row, people)
+        person = await _expand_to_controllers(conn, row, people, redirected)
     elif form == "officer" and number in people:
         person = people[number]
         if person.status == "revoked" or person.id in redirected:
@@ -329,16 +358,18 @@ def _nobody(row: Any, people: dict[int, _Person]) -> bool:
 
 
 async def _readdress_escalation(conn: Conn, row: Any, people: dict[int, _Person],
-                                now: datetime) -> bool:
+                                now: datetime, redirected: frozenset[int]) -> bool:
     """An escalation for a supervisor who left before it went: it goes to every other
     supervisor instead, as it would have at saving (the row readdressed to the first,
-    a copy for each other one). False when there is no one to readdress it to."""
+    a copy for each other one), the lapsed ones (`redirected`) left out while any other
+    is current. False when there is no one to readdress it to."""
     form, _, arg = str(row["audience"]).partition(":")
     officer_id = _number(arg) if arg else None
     if row["kind"] != "escalation" or form != "supervisor_of" or officer_id is None:
         return False
-    others = sorted(p.id for p in people.values() if p.role == "supervisor"
-                    and p.status != "revoked" and p.id != officer_id)
+    others = current_first(sorted(p.id for p in people.values() if p.role == "supervisor"
+                                  and p.status != "revoked" and p.id != officer_id),
+                           redirected)
     if not others:
         return False
     # Read held, as every rewrite of a payload reads it (`held`); the card the button
@@ -346,7 +377,7 @@ async def _readdress_escalation(conn: Conn, row: Any, people: dict[int, _Person]
     current = await held(conn, row["id"])
     if current is None:
         return True  # disposed of meanwhile: nothing is left to readdress
-    payload = json.dumps(without_buttons(json.loads(current["payload"])), ensure_ascii=False)
+    payload = json.dumps(readdressed(json.loads(current["payload"])), ensure_ascii=False)
     await conn.execute("UPDATE outbox SET audience = ?, payload = ? WHERE id = ?",
                        (f"supervisor:{others[0]}", payload, row["id"]))
     for other in others[1:]:
@@ -378,14 +409,16 @@ def _delivery(row: Any, chat_id: int, person: _Person | None,
                     None if person is None else person.ref, forwarded_from, lapsed)
 
 
-async def _expand_to_controllers(conn: Conn, row: Any,
-                                 people: dict[int, _Person]) -> _Person | None:
+async def _expand_to_controllers(conn: Conn, row: Any, people: dict[int, _Person],
+                                 redirected: frozenset[int]) -> _Person | None:
     """This row goes to the first reachable controller; a copy is written for each other
     one (claimed on a later round), so each person's delivery is tracked on its own. The
     row keeps its person at once: should they have another row in flight, it waits for
-    them, not to be expanded (and copied to the others) again."""
-    controllers = sorted((p for p in people.values() if p.role == "controller" and p.reachable),
-                         key=lambda p: p.id)
+    them, not to be expanded (and copied to the others) again. Those whose DBS check or
+    training has lapsed (`redirected`, under enforce) are left out while any other is
+    reachable (`current_first`)."""
+    reachable = sorted(p.id for p in people.values() if p.role == "controller" and p.reachable)
+    controllers = [people[person_id] for person_id in current_first(reachable, redirected)]
     if not controllers:
         return None
     await conn.execute("UPDATE outbox SET recipient_id = ? WHERE id = ?",

@@ -10,6 +10,7 @@ a second process or a missed run never sends a week's digest twice or not at all
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from bot.chat.caseload import summary_pages
 from bot.chat.render import day
@@ -54,28 +55,27 @@ async def enqueue_due_digests(db: Database, settings: Settings, now: datetime) -
     return 0 if queued is None else queued
 
 
-async def _digests(conn: Conn, week: str, terms: Terms) -> list[tuple[int, str]] | None:
-    """Each supervisor's digest text (None: this week's are queued already)."""
+async def _digests(conn: Conn, week: str, terms: Terms) -> list[tuple[int, dict[str, Any]]] | None:
+    """Each supervisor's digest payload (None: this week's are queued already)."""
     if await _done(conn, week):
         return None
     digests = []
     for supervisor in await caseload_store.digest_supervisors(conn):
         team = await caseload_store.team_caseload(conn, supervisor, terms=terms)
         if team.officers or team.own.figures.pupils:
-            digests.append((supervisor.id, digest_text(team)))
+            digests.append((supervisor.id, digest_payload(team)))
     return digests
 
 
-async def _queue_digests(conn: Conn, week: str, digests: list[tuple[int, str]],
+async def _queue_digests(conn: Conn, week: str, digests: list[tuple[int, dict[str, Any]]],
                          now: datetime) -> int | None:
     """Queue the week's digests and record the week (None: another process was quicker)."""
     await conn.lock("caseload_digest")
     if await _done(conn, week):
         return None
-    for supervisor_id, text in digests:
+    for supervisor_id, payload in digests:
         await outbox.enqueue(conn, kind="digest", audience=f"supervisor:{supervisor_id}",
-                             payload={"text": text, "buttons": [[OPEN_BUTTON, "cl:page:0"]]},
-                             now=now)
+                             payload=payload, now=now)
     await caseload_store.record_digest_week(conn, week)
     await audit.append(conn, actor="system", action="caseload_digest",
                        reason="weekly_digest", detail={"week": week,
@@ -83,10 +83,20 @@ async def _queue_digests(conn: Conn, week: str, digests: list[tuple[int, str]],
     return len(digests)
 
 
-def digest_text(team: caseload_store.TeamCaseload) -> str:
-    """The first page of the summary (officers most in need come first)."""
-    pages = summary_pages(team, title=TITLE.format(date=day(team.today)))
-    return pages[0] if len(pages) == 1 else f"{pages[0]}\n\n{MORE}"
+def digest_payload(team: caseload_store.TeamCaseload) -> dict[str, Any]:
+    """The digest as queued: its text and button, and its form for anyone it is
+    readdressed to while the supervisor is lapsed (`outbox.READDRESSED_FORM`): their
+    /caseload is their own team's, or, for a controller, not theirs at all, so it points
+    to no /caseload."""
+    return {"text": digest_text(team), "buttons": [[OPEN_BUTTON, "cl:page:0"]],
+            outbox.READDRESSED_FORM: {"text": digest_text(team, pointers=False)}}
+
+
+def digest_text(team: caseload_store.TeamCaseload, *, pointers: bool = True) -> str:
+    """The first page of the summary (officers most in need come first); without
+    `pointers`, neither FOOTER nor MORE."""
+    pages = summary_pages(team, title=TITLE.format(date=day(team.today)), footer=pointers)
+    return pages[0] if len(pages) == 1 or not pointers else f"{pages[0]}\n\n{MORE}"
 
 
 async def _done(conn: Conn, week: str) -> bool:

@@ -11,7 +11,8 @@ from typing import Any
 
 from bot.domain import visit_flow as flow
 from bot.domain.visits import SUPERVISOR_ACTIONS
-from bot.storage import audit, conversations, outbox, sessions
+from bot.settings import Settings
+from bot.storage import audit, compliance, conversations, outbox, sessions
 from bot.storage import sharing as sharing_store
 from bot.storage import visits as visit_store
 from bot.storage.conversations import Conversation
@@ -52,15 +53,16 @@ Escalation = Callable[[VisitPupil], dict[str, Any]]
 
 
 async def save_visit(db: Database, officer: Officer, talk: Conversation, visit: NewVisit,
-                     now: datetime, *, escalation: Escalation) -> VisitSaved:
+                     now: datetime, *, escalation: Escalation,
+                     settings: Settings) -> VisitSaved:
     """Save the draft `talk` as `visit`; `escalation(pupil)` is the pushed message's
     payload (rendered by the caller: it names no one) for an action a supervisor must
-    hear of."""
-    return await db.write(_save, officer, talk, visit, now, escalation)
+    hear of; `settings` say whose compliance has lapsed (CASEWORK.md §4)."""
+    return await db.write(_save, officer, talk, visit, now, escalation, settings)
 
 
 async def _save(conn: Conn, officer: Officer, talk: Conversation, visit: NewVisit,
-                now: datetime, escalation: Escalation) -> VisitSaved:
+                now: datetime, escalation: Escalation, settings: Settings) -> VisitSaved:
     if await visit_store.saved_from_draft(conn, talk.token):
         return VisitSaved(Saved.REPEAT)
     current = await conversations.current(conn, officer.id, now)
@@ -90,16 +92,19 @@ async def _save(conn: Conn, officer: Officer, talk: Conversation, visit: NewVisi
     new_action = old is None or old.action != visit.action
     if visit.action in SUPERVISOR_ACTIONS and new_action:
         return VisitSaved(Saved.SAVED, await _escalate(conn, officer, visit, now,
-                                                       escalation(pupil)))
+                                                       escalation(pupil), settings))
     return VisitSaved(Saved.SAVED, new_action=new_action)
 
 
 async def _escalate(conn: Conn, officer: Officer, visit: NewVisit, now: datetime,
-                    payload: dict[str, Any]) -> Told:
+                    payload: dict[str, Any], settings: Settings) -> Told:
     """Queue the message naming no one: to the recorder's supervisor, else to every other
-    supervisor; when there is nobody, the row is kept as undelivered (counted), not
-    left waiting for no one."""
-    audiences = await outbox.escalation_audiences(conn, officer.id)
+    supervisor (those blocked under EWO_COMPLIANCE=enforce left out while any other is
+    current: a blocked one's copy would go to the others, who would hear twice); when
+    there is nobody, the row is kept as undelivered (counted), not left waiting for no
+    one."""
+    audiences = await outbox.escalation_audiences(
+        conn, officer.id, lapsed=await compliance.blocked_ids(conn, settings, now))
     for audience in audiences or (f"supervisor_of:{officer.id}",):
         # Another team's supervisor may not open the pupil's card: no button for them.
         told = payload if audience.startswith("supervisor_of:") else outbox.without_buttons(

@@ -10,8 +10,10 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bot.app import build_application
+from bot.chat.caseload import FOOTER
 from bot.settings import Settings
 from bot.storage import caseload as caseload_store
+from bot.storage import outbox
 from bot.storage.db import Conn, Database
 from bot.storage.officers import officer_by_id
 from bot.usecases import digests as digest
@@ -75,8 +77,13 @@ async def test_sent_once_per_week_across_restarts(tmp_path: Path) -> None:
                 conn, sup1, terms=caseload_store.Terms.of(settings, at(23, 8)))
         team = await db.read(_snapshot2)
         payload = queued[0][1]
-        assert payload == {"text": digest.digest_text(team),
-                           "buttons": [[digest.OPEN_BUTTON, "cl:page:0"]]}
+        assert payload["text"] == digest.digest_text(team)
+        assert payload["text"].endswith(f"\n\n{FOOTER}")
+        assert payload["buttons"] == [[digest.OPEN_BUTTON, "cl:page:0"]]
+        # Readdressed while SUP1 is lapsed, it points to no /caseload: another
+        # supervisor's is their own team's, and a controller has none.
+        assert payload[outbox.READDRESSED_FORM] == {
+            "text": payload["text"].removesuffix(f"\n\n{FOOTER}")}
         assert payload["text"].startswith("Weekly caseload digest for your team, 23/11/2026\n")
         assert ("Officer EWO1 (EWO1): 7 pupils · 3 in persistent absence · "
                 "2 in severe absence") in payload["text"]
@@ -117,6 +124,8 @@ async def test_a_long_summary_is_cut_to_one_message(tmp_path: Path) -> None:
         text = (await digests(db))[0][1]["text"]
         assert len(text.encode("utf-16-le")) // 2 <= 4096
         assert text.endswith(digest.MORE)
+        readdressed = (await digests(db))[0][1][outbox.READDRESSED_FORM]["text"]
+        assert readdressed == text.removesuffix(f"\n\n{digest.MORE}")
     finally:
         await db.close()
 

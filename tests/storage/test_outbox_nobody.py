@@ -91,4 +91,11 @@ async def test_escalation_audiences(db: Database, people: People) -> None:
             f"supervisor:{sup1.id}", f"supervisor:{sup2.id}")
         assert await outbox_store.escalation_audiences(conn, sup1.id) == (
             f"supervisor:{sup2.id}",)
+        # Under enforce a lapsed supervisor is left out while another is current, and
+        # told still when none is.
+        assert await outbox_store.escalation_audiences(
+            conn, alone.id, lapsed=frozenset({sup1.id})) == (f"supervisor:{sup2.id}",)
+        assert await outbox_store.escalation_audiences(
+            conn, alone.id, lapsed=frozenset({sup1.id, sup2.id})) == (
+            f"supervisor:{sup1.id}", f"supervisor:{sup2.id}")
     await db.read(_snapshot)

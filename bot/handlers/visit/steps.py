@@ -215,7 +215,8 @@ async def _save(update: Update, context: Context, officer: Officer, talk: Conver
     now = svc.clock.now()
     visit = _new_visit(talk)
     saved = await save_visit(svc.db, officer, talk, visit, now,
-                             escalation=lambda pupil: _escalation(officer, pupil, visit))
+                             escalation=lambda pupil: _escalation(officer, pupil, visit),
+                             settings=svc.settings)
     if saved.outcome is Saved.SAVED:
         text = SAVED.format(type=label_of(VISIT_TYPES, visit.type), initials=pupil.initials,
                             date=render.day(visit.visit_date),
