@@ -1,5 +1,6 @@
-"""The weekly caseload digest's job: at start and every few minutes it queues this
-week's digests once their moment has passed (bot/usecases/digests.py)."""
+"""The weekly caseload digest's job: at start and every few minutes it queues the digests
+of the latest moment passed if they are not queued yet, so one missed while the bot was
+down, even over the turn of the week, goes once it is back (bot/usecases/digests.py)."""
 
 from __future__ import annotations
 

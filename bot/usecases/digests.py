@@ -2,9 +2,14 @@
 once a week.
 
 `EWO_CASELOAD_DIGEST` names a day and time (none: no digest). The job runs at start
-and every few minutes; once this ISO week's moment has passed it queues one digest
-per supervisor, and records the week in `meta` in the same transaction, so a restart,
-a second process or a missed run never sends a week's digest twice or not at all.
+and every few minutes; the digest due is that of the latest moment passed, labelled by
+its ISO week. Until it is queued it stays due, so one missed while the bot was down is
+sent once it is back, even after the week has turned (set to `SUN 23:30`, a bot down
+over midnight sends it at 00:30 on Monday), until the next moment replaces it: a digest
+a week late is not sent beside the new one. It queues one digest per supervisor and
+records the week in `meta` in the same transaction, so a restart, a second process or
+a missed run never sends a week's digest twice or not at all. A service that never sent
+one starts with this week's moment, not last week's from before it was running.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ MORE = "More officers in /caseload."
 OPEN_BUTTON = "Open caseload"
 
 
-def due_week(now: datetime, weekly: tuple[int, time]) -> str | None:
-    """This ISO week's label (`2026-W48`) once its digest moment has passed, else None.
+def due_week(now: datetime, weekly: tuple[int, time]) -> str:
+    """The ISO week label (`2026-W48`) of the latest digest moment at or before `now`:
+    this week's once it has passed, else last week's.
 
     `now` is in the service time zone; the moment is the weekday (0 = Monday) and
     wall-clock time of the setting, in that zone.
@@ -35,8 +41,13 @@ def due_week(now: datetime, weekly: tuple[int, time]) -> str | None:
     monday = now.date() - timedelta(days=now.weekday())
     moment = datetime.combine(monday + timedelta(days=weekday), at, tzinfo=now.tzinfo)
     if now < moment:
-        return None
-    year, week, _ = now.isocalendar()
+        moment -= timedelta(weeks=1)
+    return week_of(moment)
+
+
+def week_of(moment: datetime) -> str:
+    """A moment's ISO week label (`2026-W48`)."""
+    year, week, _ = moment.isocalendar()
     return f"{year}-W{week:02d}"
 
 
@@ -44,20 +55,20 @@ async def enqueue_due_digests(db: Database, settings: Settings, now: datetime) -
     """Queue this week's digests if they are due and not yet queued; returns how many."""
     if settings.caseload_digest is None:
         return 0
-    week = due_week(now.astimezone(settings.timezone), settings.caseload_digest)
-    if week is None:
-        return 0
+    local = now.astimezone(settings.timezone)
+    week = due_week(local, settings.caseload_digest)
     # Figures are read before the write lock so other writers are not held up.
-    digests = await db.read(_digests, week, Terms.of(settings, now))
+    digests = await db.read(_digests, week, week_of(local), Terms.of(settings, now))
     if digests is None:
         return 0
-    queued = await db.write(_queue_digests, week, digests, now)
+    queued = await db.write(_queue_digests, week, week_of(local), digests, now)
     return 0 if queued is None else queued
 
 
-async def _digests(conn: Conn, week: str, terms: Terms) -> list[tuple[int, dict[str, Any]]] | None:
-    """Each supervisor's digest payload (None: this week's are queued already)."""
-    if await _done(conn, week):
+async def _digests(conn: Conn, week: str, current: str,
+                   terms: Terms) -> list[tuple[int, dict[str, Any]]] | None:
+    """Each supervisor's digest payload (None: the week's are not owed, see _owed)."""
+    if not await _owed(conn, week, current):
         return None
     digests = []
     for supervisor in await caseload_store.digest_supervisors(conn):
@@ -67,11 +78,11 @@ async def _digests(conn: Conn, week: str, terms: Terms) -> list[tuple[int, dict[
     return digests
 
 
-async def _queue_digests(conn: Conn, week: str, digests: list[tuple[int, dict[str, Any]]],
-                         now: datetime) -> int | None:
+async def _queue_digests(conn: Conn, week: str, current: str,
+                         digests: list[tuple[int, dict[str, Any]]], now: datetime) -> int | None:
     """Queue the week's digests and record the week (None: another process was quicker)."""
     await conn.lock("caseload_digest")
-    if await _done(conn, week):
+    if not await _owed(conn, week, current):
         return None
     for supervisor_id, payload in digests:
         await outbox.enqueue(conn, kind="digest", audience=f"supervisor:{supervisor_id}",
@@ -99,7 +110,11 @@ def digest_text(team: caseload_store.TeamCaseload, *, pointers: bool = True) -> 
     return pages[0] if len(pages) == 1 or not pointers else f"{pages[0]}\n\n{MORE}"
 
 
-async def _done(conn: Conn, week: str) -> bool:
+async def _owed(conn: Conn, week: str, current: str) -> bool:
+    """Whether `week`'s digests are still to be queued; `current` is this ISO week's label
+    (a service that never sent a digest owes none for a week before it)."""
     last = await caseload_store.last_digest_week(conn)
+    if last is None:
+        return week >= current
     # ISO week labels sort in time order; a clock set back never repeats a week.
-    return last is not None and last >= week
+    return last < week

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from bot.importing.service import run_import
 from bot.settings import Settings
 from bot.storage import alerts as alert_store
 from bot.storage import audit, compliance, retention, rights, sessions
+from bot.storage import caseload as caseload_store
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database, stamp
 from bot.storage.officers import hash_code
@@ -146,6 +147,24 @@ async def test_the_weeks_digests_queued_by_two_instances_at_once_go_once(
             "SELECT audience FROM outbox WHERE kind = 'digest' ORDER BY id")]
     assert await first.read(_digests) == [f"supervisor:{ids['SUP1']}",
                                           f"supervisor:{ids['SUP2']}"]
+    async def _recorded(conn: Conn) -> list[dict[str, object]]:
+        return [json.loads(row["detail"]) for row in await conn.fetchall(
+            "SELECT detail FROM audit WHERE action = 'caseload_digest'")]
+    assert await first.read(_recorded) == [{"week": "2026-W48", "supervisors": 2}]
+
+
+async def test_a_missed_digest_caught_up_by_two_instances_at_once_goes_once(
+        instances: tuple[Database, Database], settings: Settings) -> None:
+    first, second = instances
+    await small_team(first)
+    late = settings.model_copy(update={"caseload_digest": (6, time(23, 30))})
+    await first.write(caseload_store.record_digest_week, "2026-W47")
+
+    # Both come back at 00:30 on Monday 30 November, after Sunday 23:30's moment.
+    queued = await asyncio.gather(*(digest.enqueue_due_digests(db, late, at(30, 0, 30))
+                                    for _ in range(4) for db in (first, second)))
+
+    assert sorted(queued) == [0] * 7 + [2]
     async def _recorded(conn: Conn) -> list[dict[str, object]]:
         return [json.loads(row["detail"]) for row in await conn.fetchall(
             "SELECT detail FROM audit WHERE action = 'caseload_digest'")]
