@@ -1,7 +1,8 @@
 """The daily retention check's job: it runs at EWO_RETENTION_CHECK_TIME and at start-up
-when the last check is more than a day old, so a check missed while the bot was down is
-not lost: the job looks every minute (and at start) at the time of the last check, kept
-in the database, rather than trusting an in-memory daily job. `ewobot retention check`
+when a check time has passed since the last check (even before midnight, the bot back
+after it), so a check missed while the bot was down is not lost: the job looks every
+minute (and at start) at the time of the last check, kept in the database, rather than
+trusting an in-memory daily job. `ewobot retention check`
 runs the same check (bot/usecases/retention.py).
 """
 

@@ -114,12 +114,17 @@ def reminder_payload(counts: list[SchoolCount], head: audit.Head, policy: Retent
 
 
 def check_is_due(now: datetime, last: datetime | None, check_time: time) -> bool:
-    """Whether the check should run now: today's check time has passed since the last
-    check, or the last check is more than a day old (missed while the bot was down)."""
+    """Whether the check should run now: the latest check time (today's once passed, else
+    yesterday's) has come since the last check, or the last check is more than a day old.
+    A check time missed while the bot was down is caught up when it is back, even after
+    midnight (set to 23:30, a bot down from 23:00 to 00:30 checks at 00:30)."""
     if last is None or now - last >= CATCH_UP_AFTER:
         return True
-    todays = datetime.combine(now.date(), check_time, tzinfo=now.tzinfo)
-    return last < todays <= now
+    latest = datetime.combine(now.date(), check_time, tzinfo=now.tzinfo)
+    if now < latest:
+        latest = datetime.combine(now.date() - timedelta(days=1), check_time,
+                                  tzinfo=now.tzinfo)
+    return last < latest
 
 
 async def check_if_due(db: Database, settings: Settings, now: datetime) -> CheckResult | None:

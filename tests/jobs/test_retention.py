@@ -24,6 +24,7 @@ from bot.usecases.retention import (
     clean_up_after_disposals,
     run_retention_check,
 )
+from tests.conftest import make_settings
 from tests.e2e.retention_files import upn
 from tests.held import held_write
 from tests.storage.retention_seed import NOW, Seed
@@ -133,6 +134,35 @@ async def test_a_check_missed_while_down_runs_at_start(db: Database, settings: S
     assert "1 past due" in message["text"]
     assert await check_if_due(db, settings, at(2026, 11, 23, 8)) is None
     assert await check_if_due(db, settings, at(2026, 11, 23, 9)) is not None  # the daily one
+
+
+def test_a_check_time_missed_before_midnight_is_due_after_it() -> None:
+    half_eleven = time(23, 30)
+    # The last check ran at 00:40 on Sunday; down from 23:00 to 00:30 on Monday.
+    assert check_is_due(at(2026, 11, 23, 0, 30), at(2026, 11, 22, 0, 40), half_eleven)
+    assert not check_is_due(at(2026, 11, 23, 0, 30), at(2026, 11, 22, 23, 30), half_eleven)
+    assert not check_is_due(at(2026, 11, 23, 23, 29), at(2026, 11, 23, 0, 30), half_eleven)
+    assert check_is_due(at(2026, 11, 23, 23, 30), at(2026, 11, 23, 0, 30), half_eleven)
+
+
+async def test_a_check_missed_over_midnight_runs_when_the_bot_is_back(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, retention_check_time="23:30")
+    db = await Database.open(settings)
+    try:
+        seed = Seed(db)
+        # Saturday's check was missed too: it ran at 00:40 on Sunday, when the bot was back.
+        assert await check_if_due(db, settings, at(2026, 11, 22, 0, 40)) is not None
+        assert await check_if_due(db, settings, at(2026, 11, 22, 22, 59)) is None
+        # Down from 23:00 on Sunday to 00:30 on Monday; a record falls past due meanwhile.
+        await seed.pupil(imported=date(2024, 3, 1))
+        result = await check_if_due(db, settings, at(2026, 11, 23, 0, 30))
+        assert result is not None and result.reminded
+        (message,) = await reminders(db)
+        assert message["text"].startswith("Retention check 23/11/2026: 1 past due")
+        assert await check_if_due(db, settings, at(2026, 11, 23, 0, 35)) is None
+        assert await check_if_due(db, settings, at(2026, 11, 23, 23, 30)) is not None
+    finally:
+        await db.close()
 
 
 async def test_the_same_check_twice_in_a_day_sends_nothing_new(db: Database,
