@@ -53,7 +53,7 @@ from bot.settings import Settings
 from bot.storage import meta
 from bot.storage.audit import Appender
 from bot.storage.chatlocks import ChatLocks, chat_locks
-from bot.storage.db import Database, load_pepper
+from bot.storage.db import Database, DatabaseBusy, load_pepper
 from bot.storage.rights import Restricted
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,9 @@ ALLOWED_UPDATES = list(access.UPDATE_TYPES)
 UNKNOWN_COMMAND = "I don't know that command. Send /help to see what you can do."
 STALE = "That button no longer works. Send the command again."
 SOMETHING_WRONG = "Something went wrong on our side (ref {ref}). Please try again."
+# The database stayed busy past its wait (an import or backup holding it): the write it
+# stopped saved nothing, so the same message or press can simply be sent again.
+BUSY = "The service is busy just now. Please try again in a moment."
 
 # Requests to Telegram share this many connections. The rate limiter lets about 30
 # through a second and Telegram answers in a few hundred milliseconds, so a handful are
@@ -267,7 +270,9 @@ async def _on_error(update: object, context: Context) -> None:
     """Log an error id and the exception's type and place; never the update or user data.
 
     A restricted record (`rights.Restricted`, raised by the pupil lookups) is no error:
-    it is answered with the fixed text and audited as a refused view.
+    it is answered with the fixed text and audited as a refused view. Nor is a database
+    that stayed busy (`DatabaseBusy`): the person is told to try again in a moment, and
+    the log says busy in one line.
 
     The update goes no further: after an error in the gate (Telegram failing its PIN
     prompt, say) python-telegram-bot would otherwise go on to the feature handlers,
@@ -276,6 +281,9 @@ async def _on_error(update: object, context: Context) -> None:
     error = context.error
     if isinstance(error, Restricted):  # a lookup reached a restricted record: no error
         await refuse_restricted(update, context.services.db, error)
+        raise ApplicationHandlerStop
+    if isinstance(error, DatabaseBusy):
+        await _say_busy(update, error)
         raise ApplicationHandlerStop
     ref = secrets.token_hex(4)
     where = ""
@@ -291,3 +299,18 @@ async def _on_error(update: object, context: Context) -> None:
         except Exception:  # noqa: BLE001 - the error report must not raise in turn
             log.warning("error %s: the person could not be told", ref)
     raise ApplicationHandlerStop
+
+
+async def _say_busy(update: object, error: DatabaseBusy) -> None:
+    """The database stayed busy: the transaction it stopped was rolled back whole (a draft
+    stays at the step it had reached), so the person is asked to send or press it again;
+    a press is answered with the hint, so its spinner stops."""
+    if not isinstance(update, Update):  # a job's: it runs again at its next turn
+        log.warning("database busy in a scheduled job: %s", error)
+        return
+    log.warning("database busy: an update was not handled (%s); the person was asked to"
+                " try again", error)
+    try:
+        await answer(update, BUSY, alert=True)
+    except Exception:  # noqa: BLE001 - the busy report must not raise in turn
+        log.warning("database busy: the person could not be told")

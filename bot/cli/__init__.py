@@ -28,7 +28,7 @@ from bot.domain.dates import parse_import_date
 from bot.logs import configure_logging, redact
 from bot.settings import SECRET_SETTINGS, Settings, SettingsError, load_settings
 from bot.storage import audit
-from bot.storage.db import Database, DatabaseError, is_busy
+from bot.storage.db import LOCKED, Database, DatabaseError, is_busy
 
 OK, BAD_INPUT, BAD_USAGE = 0, 1, 2
 ADMIN_COMMAND = "admin_command"  # the audit reason of every administrator command
@@ -39,7 +39,9 @@ CLOSED_PIPE = 141
 # busy timeout: not a bug, so no traceback. The write it stopped changed nothing (each is
 # one transaction: an import is one), but a command that writes more than once (a report
 # per school) may have made its earlier ones, so the line does not promise "nothing".
-DATABASE_BUSY = "the database is busy: another process kept it locked; try again"
+# Storage raises it as DatabaseBusy (its line is this one); a "database is locked" met
+# outside a transaction of storage's is said the same way.
+DATABASE_BUSY = LOCKED
 
 # Each module has `register(subparsers)`; a handler is `async def (args, env) -> int`.
 COMMAND_MODULES = (

@@ -9,13 +9,14 @@ conversations (bot/handlers/registry.py). Handlers never look people up themselv
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from telegram import Chat, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.chat.deletion import delete_due
@@ -28,7 +29,7 @@ from bot.settings import Settings
 from bot.storage import audit, conversations
 from bot.storage import messages as message_store
 from bot.storage.conversations import Conversation
-from bot.storage.db import Database
+from bot.storage.db import Database, DatabaseBusy
 from bot.storage.officers import Officer
 
 SERVICES_KEY = "services"  # bot_data: the Services, set in the composition root's post_init
@@ -148,6 +149,18 @@ async def schedule_sensitive(context: Context, chat_id: int, message_id: int) ->
                            svc.clock.now() + timedelta(minutes=minutes))
 
 
+async def schedule_typed(context: Context, message: Message) -> None:
+    """The person's own message holding notes or names goes after
+    EWO_SENSITIVE_MESSAGE_MINUTES, as the bot's sensitive messages do. When its row
+    cannot be written (the database stayed busy), nothing would delete it later: it is
+    deleted now, and the error goes on, so the person is asked to send it again."""
+    try:
+        await schedule_sensitive(context, message.chat_id, message.message_id)
+    except DatabaseBusy:
+        await _delete_now(context, message)
+        raise
+
+
 async def send_sensitive(context: Context, chat_id: int, text: str, *,
                          markup: InlineKeyboardMarkup | None = None) -> int:
     """Send contacts, SEN/health details or notes, deleted later; returns the last part's id.
@@ -204,14 +217,26 @@ async def forget_message(context: Context, message: Message | None) -> None:
     """Delete a message that held a secret (code, PIN, UPN) once it has been read.
 
     Its row is written first, due now: a deletion that fails (or a crash before it)
-    is retried by the sweep."""
+    is retried by the sweep. A row that cannot be written (the database stayed busy):
+    deleted all the same, once, and the error goes on (the person is asked to try again)."""
     if message is None:
         return
     svc = context.services
     now = svc.clock.now()
     item = message_store.DueDeletion(message.chat_id, message.message_id)
-    await svc.db.write(message_store.schedule_deletion, item.chat_id, item.message_id, now)
+    try:
+        await svc.db.write(message_store.schedule_deletion, item.chat_id, item.message_id, now)
+    except DatabaseBusy:
+        await _delete_now(context, message)
+        raise
     await delete_due(context.bot, svc.db, item, now)
+
+
+async def _delete_now(context: Context, message: Message) -> None:
+    """Delete the person's message once, with no row to retry it: what could be done
+    while the database is busy (a failure is left as it is)."""
+    with contextlib.suppress(TelegramError):
+        await context.bot.delete_message(message.chat_id, message.message_id)
 
 
 def button_data(update: Update) -> list[str]:

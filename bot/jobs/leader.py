@@ -32,7 +32,7 @@ from typing import Any
 from telegram.ext import ContextTypes
 
 from bot.storage import leases
-from bot.storage.db import Conn, Database, DatabaseError
+from bot.storage.db import Conn, Database, DatabaseBusy, DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -111,26 +111,37 @@ async def _take_or_renew(conn: Conn, instance: str, now: datetime,
 def leader_only(job: Job) -> Callable[[ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
     """The job as the scheduler runs it: only on the lease's holder, with the services'
     database fenced (nothing at all on another instance); a lease lost meanwhile ends
-    it with one log line."""
+    it with one log line. So does a database that stays busy (another process holding
+    it): the transaction it stopped saved nothing, what is due stays in its tables, and
+    the job's next run does it."""
 
     @functools.wraps(job)
     async def run(context: ContextTypes.DEFAULT_TYPE) -> None:
-        svc = context.application.bot_data["services"]
-        lease: JobLease | None = context.application.bot_data.get(LEASE_KEY)
-        if lease is None:  # one process (SQLite): always the leader
-            await job(context, svc)
-            return
-        fence = lease.held()
-        if fence is None:
-            return
-        fenced = leases.FencedDatabase(svc.db, leases.JOBS, fence)
         try:
-            await job(context, dataclasses.replace(svc, db=fenced))
-        except leases.LeaseLost as exc:
-            log.warning("%s: its writes were refused, the jobs lease has passed on (%s)",
-                     job.__name__, exc)
+            await _as_leader(job, context)
+        except DatabaseBusy as exc:
+            log.warning("%s: the database is busy (%s); tried again at the next run",
+                        job.__name__, exc)
 
     return run
+
+
+async def _as_leader(job: Job, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Run `job` if this instance holds the jobs lease, under its fence."""
+    svc = context.application.bot_data["services"]
+    lease: JobLease | None = context.application.bot_data.get(LEASE_KEY)
+    if lease is None:  # one process (SQLite): always the leader
+        await job(context, svc)
+        return
+    fence = lease.held()
+    if fence is None:
+        return
+    fenced = leases.FencedDatabase(svc.db, leases.JOBS, fence)
+    try:
+        await job(context, dataclasses.replace(svc, db=fenced))
+    except leases.LeaseLost as exc:
+        log.warning("%s: its writes were refused, the jobs lease has passed on (%s)",
+                    job.__name__, exc)
 
 
 def fence_of(svc: Any) -> int:

@@ -52,6 +52,14 @@ class DatabaseError(Exception):
     """The database cannot be used; str() is one line for the person at the terminal."""
 
 
+class DatabaseBusy(DatabaseError):
+    """The database stayed busy past the wait (SQLite: another process held the write
+    lock past the busy timeout; PostgreSQL: lock waits or no free connection, past the
+    retries): what was asked did not happen (a transaction is rolled back whole), so
+    the same request can simply be made again. Not a bug: said briefly, never with a
+    traceback."""
+
+
 class Conn(Protocol):
     """One transaction's connection. Rows behave like sqlite3.Row (by name, by index,
     dict()). `writable` says whether this is a write transaction, `audit_key` keys the

@@ -5,7 +5,9 @@ which every storage function runs: `await db.read(fn, ...)`, `await db.write(fn,
 (bot/storage/base.py describes the interface).
 
 Import what storage needs from here: the interface, `stamp`, `quick`, `one_statement`,
-and the key and file helpers (bot/storage/keys.py).
+and the key and file helpers (bot/storage/keys.py). A database that stays busy past
+its wait is `DatabaseBusy` on either backend (SQLite's "database is locked" is turned
+into it), so callers have one thing to catch.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from bot.storage import sqlite as _sqlite  # registers the SQLite backend
 from bot.storage.base import (
     Conn,
     Database,
+    DatabaseBusy,
     DatabaseError,
     Params,
     StatementCounter,
@@ -34,8 +37,9 @@ from bot.storage.keys import (
 
 SqliteDatabase = _sqlite.SqliteDatabase
 is_busy = _sqlite.is_busy
+LOCKED = _sqlite.LOCKED
 
-__all__ = ["Conn", "Database", "DatabaseError", "Params", "SqliteDatabase",
-           "StatementCounter", "check_private_files", "create_private_file", "is_busy",
-           "is_one_statement", "is_quick", "load_audit_key", "load_pepper", "one_statement",
-           "placed_as_corrected", "quick", "row_lock", "stamp"]
+__all__ = ["LOCKED", "Conn", "Database", "DatabaseBusy", "DatabaseError", "Params",
+           "SqliteDatabase", "StatementCounter", "check_private_files", "create_private_file",
+           "is_busy", "is_one_statement", "is_quick", "load_audit_key", "load_pepper",
+           "one_statement", "placed_as_corrected", "quick", "row_lock", "stamp"]

@@ -19,10 +19,12 @@ Transactions:
   takes `conn.lock(name)` first; every transaction taking the same name then runs one
   at a time, on any instance (`pg_advisory_xact_lock`, freed at COMMIT/ROLLBACK).
   Row locks (`SELECT … FOR UPDATE`) and `ON CONFLICT` serve where one row is at stake.
-- A deadlock or serialisation failure, or a connection lost before COMMIT was sent,
-  rolls back and runs `fn` again, a bounded number of times, so `fn` must be safe to
-  run twice: database work only, no Telegram call, nothing sent, nothing appended to
-  a list outside it. A connection lost *during* COMMIT is never retried (the change may
+- A deadlock or serialisation failure, a lock wait past a `lock_timeout` the operator
+  set, or a connection lost before COMMIT was sent, rolls back and runs `fn` again, a
+  bounded number of times, so `fn` must be safe to run twice: database work only, no
+  Telegram call, nothing sent, nothing appended to a list outside it. Still busy (or
+  away) after the last try: `StayedBusy`, a `DatabaseBusy` as SQLite's locked database
+  is, nothing of it saved. A connection lost *during* COMMIT is never retried (the change may
   or may not be in): DatabaseError, so no caller tells anyone it was saved.
 
 Why psycopg 3 (not asyncpg): it is libpq itself, so `EWO_DATABASE_URL` takes every
@@ -65,6 +67,7 @@ from bot.storage.base import BACKENDS
 from bot.storage.db import (
     Conn,
     Database,
+    DatabaseBusy,
     DatabaseError,
     StatementCounter,
     is_one_statement,
@@ -83,7 +86,13 @@ WRITE_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
 
 
 class DatabaseUnavailable(DatabaseError):
-    """The database could not be reached, or stayed busy, after the bounded retries."""
+    """The database could not be reached, or stayed busy, after the bounded retries (or
+    the connection was lost while saving)."""
+
+
+class StayedBusy(DatabaseUnavailable, DatabaseBusy):
+    """A transaction still busy, or its database out of reach, after the bounded retries:
+    rolled back each time, nothing of it saved, so the request can be made again."""
 
 
 # --- SQL translation -------------------------------------------------------------------
@@ -539,7 +548,7 @@ class PostgresDatabase(Database):
 
         Each table is locked while it is rewritten (reads of it wait), so this is for
         disposals, never the hot path; an attempt gives up after a short lock wait
-        rather than queue every chat behind a long transaction. DatabaseError when
+        rather than queue every chat behind a long transaction. DatabaseBusy when
         the tables stay busy (the retention job tries again)."""
         tables, may_switch = await self.read(_disposal_tables)
         await self._wait_for_older_transactions(attempts)
@@ -555,7 +564,7 @@ class PostgresDatabase(Database):
         """Until no transaction that began before now is open: VACUUM FULL copies a
         deleted row into the new file while one that may still read it lasts (a session
         left in a transaction, a long import or report, a standby's feedback, a slot).
-        Waits about as long as a lock wait, then DatabaseError: the disposal's clean-up
+        Waits about as long as a lock wait, then DatabaseBusy: the disposal's clean-up
         stays owed and the retention job tries again."""
         since = await self.read(_next_transaction)
         for attempt in range(1, attempts + 1):
@@ -563,7 +572,7 @@ class PostgresDatabase(Database):
                 return
             if attempt < attempts:
                 await asyncio.sleep(0.05 * (0.5 + random.random()))
-        raise DatabaseError("the database stayed busy: a transaction older than the disposal"
+        raise DatabaseBusy("the database stayed busy: a transaction older than the disposal"
                             " is still open, so the files cannot be cleaned yet; try again")
 
     async def _outside_transaction(self, statements: Sequence[str], attempts: int) -> None:
@@ -583,7 +592,7 @@ class PostgresDatabase(Database):
                     break
                 except (pg_errors.LockNotAvailable, pg_errors.DeadlockDetected, PoolTimeout):
                     if attempt == attempts:
-                        raise DatabaseError(f"the database stayed busy: {statement.split()[0]}"
+                        raise DatabaseBusy(f"the database stayed busy: {statement.split()[0]}"
                                             " could not run; try again") from None
                     await asyncio.sleep(0.05 * (0.5 + random.random()))
                 except psycopg.Error as exc:
@@ -612,7 +621,7 @@ class PostgresDatabase(Database):
                 return await self._once(begin, writable, call)
             except _Retry as retry:
                 if attempt == self._attempts:
-                    raise DatabaseUnavailable(
+                    raise StayedBusy(
                         f"the database did not answer after {attempt} attempts: {retry}"
                     ) from None
             await asyncio.sleep(delay * (0.5 + random.random()))  # apart, not in step
@@ -672,7 +681,8 @@ class PostgresDatabase(Database):
                 await _rollback(raw)
             if lost:
                 raise _Retry(_reason(exc, self.url)) from None
-            if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected):
+            if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected
+                          | pg_errors.LockNotAvailable):
                 raise _Retry("the database stayed busy") from None
             raise
 

@@ -8,6 +8,11 @@ timeout on every connection. Write transactions are `BEGIN IMMEDIATE` under one 
 per process, so a coroutine's write can never ride in another's transaction; readers
 use their own connection and see committed data only. With `EWO_DATABASE_KEY` the
 file is encrypted with SQLCipher.
+
+Another process (an `ewobot import`, a backup) holding the write lock past the busy
+timeout makes SQLite raise "database is locked": a read or write meeting it is rolled
+back and raised as `DatabaseBusy`, as PostgreSQL's backend raises a database that stays
+busy, so callers have one thing to catch.
 """
 
 from __future__ import annotations
@@ -17,9 +22,17 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -32,6 +45,7 @@ from bot.storage.base import (
     BACKENDS,
     Conn,
     Database,
+    DatabaseBusy,
     DatabaseError,
     Params,
     StatementCounter,
@@ -46,6 +60,8 @@ from bot.storage.keys import (
 from bot.storage.schema import MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 15_000
+# DatabaseBusy's line: the write lock was held past BUSY_TIMEOUT_MS by another process.
+LOCKED = "the database is busy: another process kept it locked; try again"
 WORKER_STOP_SECONDS = 5.0  # a failed connection's aiosqlite thread, waited for at most
 _PRAGMAS = (
     "PRAGMA foreign_keys = ON",
@@ -277,7 +293,8 @@ class SqliteDatabase(Database):
             audit_key = load_audit_key(settings, create=create)
             if settings.pin_pepper is None and settings.pepper_path.exists():
                 load_pepper(settings, create=False)  # a loose pepper stops every command
-            await _migrate(writer)
+            with _busy_as_error():
+                await _migrate(writer)
             reader = await _connect(connector)
         except BaseException:
             await writer.close()
@@ -301,38 +318,44 @@ class SqliteDatabase(Database):
         A `@quick` function runs whole on the writer's twin's thread: BEGIN, its
         statements and COMMIT in one hop, instead of a round trip through the busy
         event loop for each (bench/findings.md, issue 17). A caller cancelled meanwhile
-        does not cut it short: it commits or rolls back before the next write begins."""
-        if is_quick(fn):
-            return await self._write_in_one_hop(lambda conn: fn(conn, *args, **kwargs))
-        async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                result = await fn(AioConn(self._writer, self.audit_key, True, self.counter),
-                                  *args, **kwargs)
-            except BaseException:
-                await asyncio.shield(self._writer.rollback())
-                raise
-            await asyncio.shield(self._writer.commit())
-            return result
+        does not cut it short: it commits or rolls back before the next write begins.
+
+        Another process holding the database past the busy timeout: DatabaseBusy, nothing
+        of the transaction saved."""
+        with _busy_as_error():
+            if is_quick(fn):
+                return await self._write_in_one_hop(lambda conn: fn(conn, *args, **kwargs))
+            async with self._write_lock:
+                await self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    result = await fn(AioConn(self._writer, self.audit_key, True,
+                                              self.counter), *args, **kwargs)
+                except BaseException:
+                    await asyncio.shield(self._writer.rollback())
+                    raise
+                await asyncio.shield(self._writer.commit())
+                return result
 
     async def read(self, fn: Callable[Concatenate[Conn, P], Awaitable[R]], /,
                    *args: P.args, **kwargs: P.kwargs) -> R:
         """A consistent read-only snapshot. A `@quick` function runs on the event loop's
         own thread (no hop, no wait for the interpreter lock on the way back); it never
         waits for the database there (busy timeout 0): should another process keep it
-        busy, the read goes the worker's way, where waiting holds up no other chat."""
+        busy, the read goes the worker's way, where waiting holds up no other chat (and
+        still busy past the busy timeout: DatabaseBusy)."""
         if is_quick(fn):
             try:
                 return self._quick_read(fn, *args, **kwargs)
             except self._operational_errors:
                 pass
-        async with self._read_lock:
-            await self._reader.execute("BEGIN")
-            try:
-                return await fn(AioConn(self._reader, self.audit_key, False, self.counter),
-                                *args, **kwargs)
-            finally:
-                await asyncio.shield(self._reader.rollback())
+        with _busy_as_error():
+            async with self._read_lock:
+                await self._reader.execute("BEGIN")
+                try:
+                    return await fn(AioConn(self._reader, self.audit_key, False,
+                                            self.counter), *args, **kwargs)
+                finally:
+                    await asyncio.shield(self._reader.rollback())
 
     async def _write_in_one_hop(self, fn: Callable[[Conn], Awaitable[R]]) -> R:
         """`fn` as a transaction on the twin's thread, under the write lock until it ends
@@ -412,7 +435,7 @@ class SqliteDatabase(Database):
             if next(iter(row))[0] == 0:
                 return
             await asyncio.sleep(0.05)  # another process holds a read or write transaction
-        raise DatabaseError("the write-ahead log could not be checkpointed (busy); try again")
+        raise DatabaseBusy("the write-ahead log could not be checkpointed (busy); try again")
 
     async def scrub(self, attempts: int = 50) -> None:
         """Rebuild the file from the rows it holds (VACUUM), then checkpoint: after a
@@ -422,14 +445,14 @@ class SqliteDatabase(Database):
         moved by inserts and deletes around them) can still hold an old copy of a row in
         its free space; only rebuilding the file clears those. It takes this process's
         writers for as long as it runs (about a second for 50 MB), so it is for
-        disposals, never the hot path. DatabaseError when another process keeps the
+        disposals, never the hot path. DatabaseBusy when another process keeps the
         database busy (try again later).
         """
         async with self._write_lock, self._read_lock, self._not_waiting():
             try:
                 await self._writer.execute_fetchall("VACUUM")
             except self._operational_errors:
-                raise DatabaseError("the database could not be rebuilt (busy); try again") from None
+                raise DatabaseBusy("the database could not be rebuilt (busy); try again") from None
         await self.checkpoint(attempts)
 
     @asynccontextmanager
@@ -500,6 +523,17 @@ def is_busy(exc: BaseException) -> bool:
     if sqlcipher is not None:
         classes.append(sqlcipher.OperationalError)
     return isinstance(exc, tuple(classes)) and str(exc) == "database is locked"
+
+
+@contextmanager
+def _busy_as_error() -> Iterator[None]:
+    """SQLite's "database is locked" (`is_busy`) raised as DatabaseBusy."""
+    try:
+        yield
+    except Exception as exc:
+        if is_busy(exc):
+            raise DatabaseBusy(LOCKED) from None
+        raise
 
 
 def _operational_errors(key: str | None) -> tuple[type[Exception], ...]:

@@ -12,7 +12,7 @@ import pytest
 
 from bot.settings import Settings
 from bot.storage import sqlite as sqlite_module
-from bot.storage.db import Conn, Database, quick
+from bot.storage.db import LOCKED, Conn, Database, DatabaseBusy, quick
 from tests.conftest import make_settings, needs_sqlcipher
 from tests.pg import READ_ONLY_ERRORS
 
@@ -29,6 +29,12 @@ async def keys(conn: Conn) -> list[str]:
 async def slow_keys(conn: Conn) -> list[str]:
     """`keys` through the reader connection (not marked quick)."""
     return [row["key"] for row in await conn.fetchall("SELECT key FROM meta ORDER BY key")]
+
+
+@quick
+async def quick_put(conn: Conn, key: str, value: str) -> int:
+    """`put` on the writer's twin, in one hop."""
+    return await put(conn, key, value)
 
 
 async def put_then_fail(conn: Conn, key: str) -> None:
@@ -95,7 +101,7 @@ async def test_a_read_cannot_write_nor_keep_anything_open(db: Database) -> None:
     with pytest.raises(READ_ONLY_ERRORS):
         await db.read(put, "x", "1")
     with pytest.raises(READ_ONLY_ERRORS):
-        await db.read(quick(put), "x", "1")
+        await db.read(quick_put, "x", "1")
     assert await db.read(slow_keys) == []
     await db.write(put, "y", "1")
     assert await db.read(slow_keys) == await db.read(keys) == ["y"]
@@ -129,6 +135,32 @@ async def test_the_event_loop_runs_while_a_write_waits_for_a_busy_database(
     finally:
         other.close()
     assert await db.read(keys) == ["after", "before"]
+
+
+@pytest.mark.sqlite_only("a second sqlite3 connection holding the file's write lock")
+async def test_a_database_locked_past_the_busy_timeout_is_database_busy_and_saves_nothing(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's "database is locked" is raised as DatabaseBusy, as PostgreSQL's backend
+    raises a database that stays busy: one thing for callers to catch, on either path."""
+    monkeypatch.setattr(sqlite_module, "_PRAGMAS", tuple(
+        "PRAGMA busy_timeout = 20" if pragma.startswith("PRAGMA busy_timeout") else pragma
+        for pragma in sqlite_module._PRAGMAS))
+    db = await Database.open(settings)
+    other = sqlite3.connect(settings.database, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(DatabaseBusy, match=f"^{LOCKED}$"):
+            await db.write(put, "slow", "1")  # the writer's own connection
+        with pytest.raises(DatabaseBusy, match=f"^{LOCKED}$"):
+            await db.write(quick_put, "quick", "1")  # the writer's twin, in one hop
+        other.rollback()
+        assert await db.read(keys) == []
+        await db.write(put, "after", "1")  # and both carry on once it is free
+        await db.write(quick_put, "quick after", "1")
+        assert await db.read(keys) == ["after", "quick after"]
+    finally:
+        other.close()
+        await db.close()
 
 
 async def test_a_cancelled_write_rolls_back_before_the_next_begins(db: Database) -> None:

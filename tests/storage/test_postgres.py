@@ -14,7 +14,7 @@ import pytest
 
 from bot.settings import DatabaseUrl, SettingsError
 from bot.storage import audit
-from bot.storage.db import Conn, Database, DatabaseError, one_statement
+from bot.storage.db import Conn, Database, DatabaseBusy, DatabaseError, one_statement
 from bot.storage.postgres import DatabaseUnavailable, PgConn, PostgresDatabase, connection_info
 from tests.pg import PASSWORD, Cluster, settings_for
 
@@ -446,6 +446,7 @@ async def test_a_database_that_stays_away_is_a_clear_error_and_nothing_saved(
         with pytest.raises(DatabaseUnavailable) as failed:
             await pg_db.write(add_school)
         assert "attempts" in str(failed.value) and "\n" not in str(failed.value)
+        assert isinstance(failed.value, DatabaseBusy)  # what the bot says "try again" to
         assert PASSWORD not in str(failed.value)
     finally:
         with pg_cluster.admin() as admin:

@@ -17,7 +17,7 @@ from bot.chat.render import keyboard
 from bot.domain import sharing as flow
 from bot.domain.sharing import AnswerProblem, Problem
 from bot.handlers import drafts
-from bot.handlers.common import Context, parse_id, refuse, schedule_sensitive
+from bot.handlers.common import Context, parse_id, refuse, schedule_typed
 from bot.handlers.drafts import GO, find_pupils, today_in, urgent_pupils
 from bot.handlers.share import screens
 from bot.handlers.share.save import new_sharing
@@ -168,7 +168,7 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
     text = message.text
     if talk.step in (flow.NOTE, flow.OTHER):
         # Typed names and notes are sensitive: their message goes after a while too.
-        await schedule_sensitive(context, drafts.chat_id(update), message.message_id)
+        await schedule_typed(context, message)
     if talk.step == flow.PUPIL:
         await _on_pupil_text(update, context, officer, talk, text)
         return

@@ -19,7 +19,7 @@ from bot.chat.render import keyboard
 from bot.domain import step_flow as flow
 from bot.domain.step_flow import AnswerProblem, Problem, Record
 from bot.handlers import drafts
-from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_sensitive
+from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_typed
 from bot.handlers.drafts import BACK, GO, NEW, find_pupils, today_in, urgent_pupils
 from bot.handlers.step import screens
 from bot.handlers.step.correct import begin_correction, correct_data, parse_resume_choice
@@ -187,7 +187,7 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
     if message is None or not message.text:
         return
     if talk.step == flow.DETAIL:  # may name people: the message goes after a while too
-        await schedule_sensitive(context, drafts.chat_id(update), message.message_id)
+        await schedule_typed(context, message)
     if talk.step == flow.PUPIL:
         await _on_pupil_text(update, context, officer, talk, message.text)
         return

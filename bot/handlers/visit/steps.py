@@ -17,7 +17,7 @@ from bot.domain import visit_flow as flow
 from bot.domain.visit_flow import AnswerProblem, Problem
 from bot.domain.visits import VISIT_TYPES, label_of
 from bot.handlers import drafts
-from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_sensitive
+from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_typed
 from bot.handlers.drafts import GO, NEW, find_pupils, today_in, urgent_pupils
 from bot.handlers.visit import screens
 from bot.handlers.visit.save import _escalation, _new_visit, record_it_now
@@ -160,7 +160,7 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
     text = message.text
     if talk.step == flow.NOTES:
         # The officer's own notes are sensitive: their message goes after a while too.
-        await schedule_sensitive(context, drafts.chat_id(update), message.message_id)
+        await schedule_typed(context, message)
     if talk.step == flow.PUPIL:
         await _on_pupil_text(update, context, officer, talk, text)
         return
