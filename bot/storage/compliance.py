@@ -128,8 +128,10 @@ async def readdress_for_lapsed_supervisors(conn: Conn, blocked: frozenset[int],
     reference, school and dates, not the pupil's initials (`_for_controllers`). Each
     readdressed row is headed LAPSED_SUPERVISOR and the readdressing is audited. A
     lapsed or revoked officer's alert digest readdressed so carries every line: the
-    supervisor's copy queued with it is withdrawn (`outbox.withdraw_copies`). Returns
-    rows readdressed.
+    supervisor's copy queued with it is withdrawn (`outbox.withdraw_copies`), and so is
+    a lapsed supervisor's copy of an escalation everyone it would go to has another copy
+    of (`_not_told_yet`): one queued for every lapsed supervisor reaches each controller
+    once. Returns rows readdressed.
 
     The rows are rewritten just before they are claimed, so only what is due while the
     supervisor is blocked goes elsewhere; later messages wait for them as usual."""
@@ -149,13 +151,50 @@ async def readdress_for_lapsed_supervisors(conn: Conn, blocked: frozenset[int],
     moved = 0
     for row in rows:
         supervisor = _reaches(str(row["audience"]), people, blocked)
-        if supervisor in lapsed and row["kind"] not in waiting:
-            readdressed = await _readdress(conn, row, audiences, people[supervisor]["ref"], now)
-            moved += readdressed
-            if readdressed and str(row["audience"]) != f"officer:{supervisor}":
-                # An officer's digest forwarded whole: the copy would go twice.
-                await outbox.withdraw_copies(conn, row, now)
+        if supervisor not in lapsed or row["kind"] in waiting:
+            continue
+        untold = await _not_told_yet(conn, row, audiences)
+        if not untold:
+            await _withdraw_told(conn, row, now)
+            continue
+        readdressed = await _readdress(conn, row, untold, people[supervisor]["ref"], now)
+        moved += readdressed
+        if readdressed and str(row["audience"]) != f"officer:{supervisor}":
+            # An officer's digest forwarded whole: the copy would go twice.
+            await outbox.withdraw_copies(conn, row, now)
     return moved
+
+
+async def _not_told_yet(conn: Conn, row: Any, audiences: list[str]) -> list[str]:
+    """Of `audiences`, those no other copy of this escalation is for. One for every
+    other supervisor is queued as one row each (lapsed ones too, when all are), and a
+    copy keeps its kind, pupils and moment of saving (`created_at`) when readdressed: a
+    lapsed supervisor's copy readdressed to someone another copy is for (another
+    supervisor, the controllers another lapsed one's copy went to) would tell them
+    twice. Any other kind is one message each (a digest per supervisor), all untold."""
+    if row["kind"] != "escalation":
+        return audiences
+    copies = await conn.fetchall(
+        "SELECT o.audience FROM outbox o WHERE o.kind = 'escalation' AND o.created_at = ?"
+        " AND o.id != ? AND o.status != 'undelivered' AND NOT EXISTS ("
+        "   SELECT pupil_id FROM outbox_pupils WHERE outbox_id = o.id"
+        "   EXCEPT SELECT pupil_id FROM outbox_pupils WHERE outbox_id = ?)"
+        " AND NOT EXISTS ("
+        "   SELECT pupil_id FROM outbox_pupils WHERE outbox_id = ?"
+        "   EXCEPT SELECT pupil_id FROM outbox_pupils WHERE outbox_id = o.id)",
+        (row["created_at"], row["id"], row["id"], row["id"]))
+    told = {str(copy["audience"]) for copy in copies}
+    return [audience for audience in audiences if audience not in told]
+
+
+async def _withdraw_told(conn: Conn, row: Any, now: datetime) -> None:
+    """A lapsed supervisor's copy of an escalation everyone it would go to has another
+    copy of (`_not_told_yet`): deleted, audited, unless claimed or disposed of meanwhile."""
+    if await conn.execute("DELETE FROM outbox WHERE id = ? AND status = 'pending'",
+                          (row["id"],)):
+        await audit.append(conn, actor="system", action="message_withdrawn",
+                           target=f"outbox:{row['id']}", reason="already_told", at=now,
+                           detail={"kind": row["kind"]})
 
 
 def _reaches(audience: str, people: dict[int, Any], blocked: frozenset[int]) -> int | None:

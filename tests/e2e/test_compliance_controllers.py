@@ -2,8 +2,9 @@
 for: what goes to every controller (retention and rights-request reminders, compliance
 reminders, what is readdressed to them) reaches the controllers who are current, and an
 escalation for every other supervisor the supervisors who are current; only when all of
-them are lapsed do they get it, so that it still reaches someone. A weekly digest
-readdressed to someone else carries no pointer to a /caseload that is not theirs."""
+them are lapsed do they get it, so that it still reaches someone, each person once (the
+copies of one escalation readdressed once). A weekly digest readdressed to someone else
+carries no pointer to a /caseload that is not theirs. On both backends."""
 
 from __future__ import annotations
 
@@ -17,14 +18,16 @@ from bot.clock import FixedClock
 from bot.harness import RunningBot
 from bot.settings import Settings
 from bot.storage import officers as officer_store
-from bot.storage.compliance import LAPSED_SUPERVISOR
-from bot.storage.db import Database
+from bot.storage import outbox
+from bot.storage.compliance import ABOUT_CASES, LAPSED_SUPERVISOR
+from bot.storage.db import Conn, Database
 from bot.usecases import digests
-from tests.conftest import make_settings
 from tests.e2e.conftest import People, deliver
 from tests.e2e.test_compliance import record
 from tests.e2e.test_compliance_supervisors import officer_id, queue
 from tests.e2e.test_visit_escalation import own_pupil, record_safeguarding
+from tests.pg import backend_settings
+from tests.storage.pupil_rows import Service
 
 CURRENT, LAPSED = date(2026, 9, 1), date(2025, 10, 1)  # training valid 12 months
 RETENTION = "Retention: 2 records past due, 1 rights request due within 7 days."
@@ -38,8 +41,11 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, mode: str) -> Settings:
-    return make_settings(tmp_path, compliance=mode, outbox_poll_seconds=3600)
+def settings(request: pytest.FixtureRequest, tmp_path: Path, backend: str,
+             mode: str) -> Settings:
+    found: Settings = backend_settings(request, tmp_path, backend, compliance=mode,
+                                       outbox_poll_seconds=3600)
+    return found
 
 
 async def polls(running: RunningBot, count: int = 4) -> None:
@@ -186,3 +192,117 @@ async def test_an_escalation_whose_supervisor_left_skips_a_lapsed_one(
     await polls(running)
     assert texts(sup3.history) == ["Escalation: C00001"]
     assert sup2.history == []
+
+
+async def lapsed_supervisors(people: People, db: Database, clock: FixedClock,
+                             *refs: str) -> list:
+    users = []
+    for ref in refs:
+        users.append(await people.enrolled(ref, role="supervisor"))
+        await record(db, clock, ref, training=LAPSED)
+    return users
+
+
+async def test_a_concern_for_every_other_supervisor_all_lapsed_reaches_each_controller_once(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    # It was queued for each of SUP1, SUP2 and SUP3, and each copy readdressed to the
+    # controllers: each controller was told of one concern three times.
+    ewo = await people.enrolled("EWO1")  # no supervisor
+    await record(db, clock, "EWO1", training=CURRENT)
+    supervisors = await lapsed_supervisors(people, db, clock, "SUP1", "SUP2", "SUP3")
+    dpo1, dpo2 = await controllers(people, db, clock, CURRENT, CURRENT)
+    await own_pupil(db, "EWO1")
+
+    confirmation = await record_safeguarding(ewo)
+    assert confirmation.splitlines()[-1] == ("Safeguarding concern – referred to DSL: you "
+                                             "have no supervisor, so 3 other supervisors "
+                                             "were told.")
+    await polls(running, 6)
+    concern = (f"{LAPSED_SUPERVISOR.format(ref='SUP1')}\n\nSafeguarding concern – referred "
+               "to DSL: case C00001, Hillside Primary School. Recorded by EWO1 on 24/11/2026.")
+    assert [texts(dpo.history) for dpo in (dpo1, dpo2)] == [[concern], [concern]]
+    assert all(sup.history == [] for sup in supervisors)
+    assert await withdrawn(db) == ["already_told", "already_told"]  # SUP2's and SUP3's
+
+
+async def withdrawn(db: Database) -> list[str]:
+    async def _snapshot(conn: Conn):
+        return await conn.fetchall("SELECT reason FROM audit"
+                                   " WHERE action = 'message_withdrawn' ORDER BY seq")
+    return [row["reason"] for row in await db.read(_snapshot)]
+
+
+async def test_an_escalation_whose_supervisor_left_all_others_lapsed_reaches_them_once(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    # SUP1's access ended before it went: it was readdressed to SUP2 and SUP3, both
+    # lapsed, and each copy then to the controller, who heard twice.
+    await people.enrolled("SUP1", role="supervisor")
+    await people.enrolled("EWO1", supervisor="SUP1")
+    await record(db, clock, "EWO1", training=CURRENT)
+    await lapsed_supervisors(people, db, clock, "SUP2", "SUP3")
+    [dpo] = await controllers(people, db, clock, CURRENT)
+    ewo1, pupil_id = await officer_id(db, "EWO1"), await own_pupil(db, "EWO1")
+    async def _escalate(conn: Conn) -> None:
+        await outbox.enqueue(conn, kind="escalation", audience=f"supervisor_of:{ewo1}",
+                             payload={"text": "Escalation: C00001, A.H.", "buttons": []},
+                             now=clock.now(), pupil_ids=[pupil_id])
+    await db.write(_escalate)
+    sup1 = await db.read(officer_store.officer_by_ref, "SUP1")
+    assert sup1 is not None
+    await db.write(officer_store.revoke, sup1, now=clock.now())
+    await polls(running, 6)
+    assert texts(dpo.history) == [f"{LAPSED_SUPERVISOR.format(ref='SUP2')}\n\n"
+                                  + ABOUT_CASES.format(cases="C00001, Hillside Primary School")]
+
+
+async def test_a_supervisor_current_again_is_not_told_twice_of_one_escalation(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    # Queued for SUP1 and SUP2, both lapsed, in quiet time; by morning SUP1's dates are
+    # recorded: SUP1 had their own copy and SUP2's readdressed to them besides.
+    ewo = await people.enrolled("EWO1")  # no supervisor
+    await record(db, clock, "EWO1", training=CURRENT)
+    sup1, sup2 = await lapsed_supervisors(people, db, clock, "SUP1", "SUP2")
+    await own_pupil(db, "EWO1")
+    await record_safeguarding(ewo)
+    await record(db, clock, "SUP1", training=CURRENT)
+    await polls(running, 6)
+    assert texts(sup1.history) == ["Safeguarding concern – referred to DSL: case C00001, "
+                                   "A.H., Hillside Primary School. Recorded by EWO1 on "
+                                   "24/11/2026."]
+    assert sup2.history == []
+
+
+async def amelia(db: Database, ref: str, earlier: int) -> None:
+    """Amelia Hughes, allocated to `ref`, after `earlier` pupils (C00001, C00002, …)."""
+    holder = await db.read(officer_store.officer_by_ref, ref)
+    async def _transaction(conn: Conn) -> None:
+        service = Service(conn)
+        service.serial = earlier
+        await service.figures(await service.pupil("Amelia", "Hughes", officer=holder), 80, 100)
+    await db.write(_transaction)
+
+
+async def test_each_lapsed_supervisors_digest_and_each_concern_still_arrive(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    # Queued at one moment, two supervisors' digests and two officers' concerns about two
+    # pupils are four messages: none is taken for a copy of another.
+    sup1, sup2 = await lapsed_supervisors(people, db, clock, "SUP1", "SUP2")
+    [dpo] = await controllers(people, db, clock, CURRENT)
+    for ref in ("SUP1", "SUP2"):
+        audience = f"supervisor:{await officer_id(db, ref)}"
+        await queue(db, clock, "digest", audience, f"Weekly caseload digest for {ref}")
+    for number, ref in enumerate(("EWO1", "EWO2")):  # no supervisor: for SUP1 and SUP2
+        ewo = await people.enrolled(ref)
+        await record(db, clock, ref, training=CURRENT)
+        await amelia(db, ref, number)  # C00001, then C00002
+        await record_safeguarding(ewo)
+    await polls(running, 6)
+    concern = ("Safeguarding concern – referred to DSL: case {case}, Hillside Primary "
+               "School. Recorded by {ref} on 24/11/2026.")
+    assert sorted(texts(dpo.history)) == [
+        f"{LAPSED_SUPERVISOR.format(ref=sup)}\n\n{text}" for sup, text in (
+            ("SUP1", concern.format(case="C00001", ref="EWO1")),
+            ("SUP1", concern.format(case="C00002", ref="EWO2")),
+            ("SUP1", "Weekly caseload digest for SUP1"),
+            ("SUP2", "Weekly caseload digest for SUP2"))]
+    assert sup1.history == [] and sup2.history == []

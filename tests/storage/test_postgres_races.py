@@ -20,7 +20,7 @@ from bot.domain.retention import RetentionPolicy
 from bot.importing.service import run_import
 from bot.settings import Settings
 from bot.storage import alerts as alert_store
-from bot.storage import audit, compliance, retention, rights, sessions
+from bot.storage import audit, compliance, outbox, retention, rights, sessions
 from bot.storage import caseload as caseload_store
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, Database, stamp
@@ -397,3 +397,37 @@ async def test_a_digest_readdressed_for_a_lapsed_supervisor_while_disposed_of_lo
     payloads, gone, still = await first.read(_payloads)
     assert payloads and all(gone not in payload for payload in payloads)
     assert all(still in payload for payload in payloads)
+
+
+async def test_one_escalation_for_lapsed_supervisors_claimed_by_two_instances_goes_once(
+        instances: tuple[Database, Database], settings: Settings) -> None:
+    """An escalation queued for each of three lapsed supervisors (there was no current
+    one), claimed by two instances at once: one copy is readdressed to the controllers
+    and the others withdrawn, once, not a copy for the controllers per supervisor."""
+    first, second = instances
+    seeded = AlertSeed(first, settings)
+    supervisors = [await seeded.officer(f"SUP{n}", "supervisor") for n in (1, 2, 3)]
+    dpo = await seeded.officer("DPO1", "controller")
+    pupil_id = await seeded.pupil()
+    async def _queue(conn: Conn) -> None:
+        trained = {person.id: date(2025, 10, 1) for person in supervisors}  # lapsed
+        for person in (*supervisors, dpo):
+            await compliance.set_dates(conn, person, dbs=date(2025, 1, 6),
+                                       training=trained.get(person.id, date(2026, 9, 1)),
+                                       actor="os:admin", now=ALERT_NOW)
+        for supervisor in supervisors:
+            await outbox.enqueue(conn, kind="escalation", audience=f"supervisor:{supervisor.id}",
+                                 payload={"text": "Escalation: C-00001", "buttons": []},
+                                 now=ALERT_NOW, pupil_ids=[pupil_id])
+    await first.write(_queue)
+    enforced = settings.model_copy(update={"compliance": "enforce"})
+
+    await asyncio.gather(*(db.write(compliance.claim_due, ALERT_NOW, enforced, quiet=False)
+                           for _ in range(3) for db in (first, second)))
+
+    async def _escalations(conn: Conn) -> tuple[list[str], list[str]]:
+        return ([row["audience"] for row in await conn.fetchall(
+                    "SELECT audience FROM outbox WHERE kind = 'escalation'")],
+                [row["reason"] for row in await conn.fetchall(
+                    "SELECT reason FROM audit WHERE action = 'message_withdrawn'")])
+    assert await first.read(_escalations) == (["controllers"], ["already_told"] * 2)
