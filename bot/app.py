@@ -45,7 +45,7 @@ from bot.handlers.table import Registry
 from bot.jobs import digest, pathway_reminders, sweeper, visit_drafts
 from bot.jobs import outbox as outbox_jobs
 from bot.jobs import retention as retention_jobs
-from bot.jobs.leader import LEASE_KEY, JobLease
+from bot.jobs.leader import LEASE_KEY, NAME_LOST_KEY, STOP_KEY, JobLease
 from bot.jobs.send_budget import SendBudget
 from bot.logs import pin_library_loggers
 from bot.processing import PerChatUpdateProcessor, RateLimiter, ServiceBot
@@ -202,7 +202,9 @@ async def _post_init(application: Application) -> None:
 async def _hold_the_jobs_lease(application: Application, db: Database,
                                settings: Settings) -> None:
     """Several instances may share this database: the jobs run on one (bot/jobs/leader.py).
-    The first try is made before the jobs' start-up runs, which then find it held or not."""
+    The instance's name is taken first (NameInUse, and no start, while another process
+    runs under it); the first try at the lease is made before the jobs' start-up runs,
+    which then find it held or not."""
     def taken() -> None:
         jobs = application.job_queue
         if jobs is None or not application.running:
@@ -211,8 +213,15 @@ async def _hold_the_jobs_lease(application: Application, db: Database,
             jobs.run_once(callback, when=0, name=f"{name}-taken",
                           job_kwargs={"misfire_grace_time": None})
 
+    def name_lost() -> None:  # another process runs under this name now: this one goes
+        application.bot_data[NAME_LOST_KEY] = True
+        stop: Callable[[], None] = application.bot_data.get(STOP_KEY,
+                                                           application.stop_running)
+        stop()
+
     lease = JobLease(db, settings.instance_name, seconds=settings.job_lease_seconds,
-                     on_taken=taken)
+                     on_taken=taken, on_name_lost=name_lost)
+    await lease.claim_name()
     await lease.renew()
     application.bot_data[LEASE_KEY] = lease
     application.bot_data[LEASE_TASK_KEY] = asyncio.create_task(lease.run(), name="jobs lease")

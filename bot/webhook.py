@@ -40,6 +40,7 @@ from aiohttp import web
 from telegram import Bot
 from telegram.ext import Application
 
+from bot.jobs.leader import STOP_KEY
 from bot.processing import PerChatUpdateProcessor, parse_or_skip
 from bot.storage import meta
 from bot.storage.db import Database
@@ -232,6 +233,7 @@ async def serve(application: Application, endpoint: Endpoint, *, host: str, port
                 instance: str, stop: asyncio.Event | None = None) -> None:
     """The bot in webhook mode until SIGTERM or SIGINT (or `stop` is set)."""
     stop = stop or asyncio.Event()
+    application.bot_data[STOP_KEY] = stop.set  # the instance stopping itself (its name lost)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)

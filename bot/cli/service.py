@@ -12,9 +12,15 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from telegram import WebhookInfo
+    from telegram.ext import Application
 
 NO_TOKEN = ("EWO_TELEGRAM_TOKEN is not set: put the bot's token from BotFather "
             "in the environment or .env")
+NAME_IN_USE = ("EWO_INSTANCE_NAME {name} is in use by another running instance (seen "
+               "{seconds} s ago): give each instance its own name, or leave it unset "
+               "(HOSTNAME:PID)")
+NAME_TAKEN = ("EWO_INSTANCE_NAME {name} was taken by another process while this one did not "
+              "answer, so this one stopped: give each instance its own name")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -42,6 +48,7 @@ def cmd_run(args: argparse.Namespace, env: CliEnv) -> int:
 
     from bot.app import ALLOWED_UPDATES, build_application
     from bot.cli.preflight import check_before_run, problem_line
+    from bot.jobs.leader import NameInUse
     from bot.logs import configure_logging
 
     settings = env.settings
@@ -53,12 +60,25 @@ def cmd_run(args: argparse.Namespace, env: CliEnv) -> int:
     asyncio.run(check_before_run(settings))
     try:
         if secret is None:
-            build_application(settings).run_polling(allowed_updates=ALLOWED_UPDATES)
+            application = build_application(settings)
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+            _stopped_for_its_name(application, settings)
         else:
             asyncio.run(_serve_webhooks(settings, secret, ALLOWED_UPDATES))
     except TelegramError as exc:  # Telegram went away between the check and the start
         raise CliError(problem_line(exc, settings)) from None
+    except NameInUse as exc:  # several instances: another process runs under this name
+        raise CliError(NAME_IN_USE.format(name=exc.instance,
+                                           seconds=exc.seconds_ago)) from None
     return OK
+
+
+def _stopped_for_its_name(application: Application, settings: Settings) -> None:
+    """CliError when the bot stopped because another process took its name meanwhile."""
+    from bot.jobs.leader import NAME_LOST_KEY
+
+    if application.bot_data.get(NAME_LOST_KEY):
+        raise CliError(NAME_TAKEN.format(name=settings.instance_name))
 
 
 async def _serve_webhooks(settings: Settings, secret: str, allowed_updates: list[str]) -> None:
@@ -68,11 +88,13 @@ async def _serve_webhooks(settings: Settings, secret: str, allowed_updates: list
     assert settings.webhook_url is not None
     host, port = settings.webhook_listen
     endpoint = Endpoint(settings.webhook_url, secret, allowed_updates)
+    application = build_application(settings, polling=False)
     try:
-        await serve(build_application(settings, polling=False), endpoint, host=host, port=port,
+        await serve(application, endpoint, host=host, port=port,
                     instance=settings.instance_name)
     except ListenError as exc:
         raise CliError(str(exc)) from None
+    _stopped_for_its_name(application, settings)
 
 
 async def webhook_info(env: CliEnv, *, attempts: int | None = None) -> WebhookInfo:

@@ -13,6 +13,14 @@ anything goes to Telegram once its own clock says the lease may have lapsed
 (`still_held`): the lease is trusted locally for 80 % of its length after a renewal
 began, less than the database's expiry by a margin.
 
+An instance's name (EWO_INSTANCE_NAME) is one live process's: at start `claim_name`
+takes it, under a random token drawn by this process, or raises NameInUse when another
+process running under that name renews its heartbeat meanwhile; a name whose holder
+has stopped renewing for a whole lease (killed) is taken over, so a restart under a
+fixed name works. A process that finds its name taken while it runs (it was frozen
+past the lease, and another started under the name) no longer leads and stops
+(`on_name_lost`). The lease is renewed by the process that took it, not by its name.
+
 SQLite serves one process: there the lease is held without asking (`JobLease` is
 not made, `leader_only` runs the job as it is), at no cost.
 """
@@ -24,6 +32,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
@@ -37,25 +46,48 @@ from bot.storage.db import Conn, Database, DatabaseBusy, DatabaseError
 log = logging.getLogger(__name__)
 
 LEASE_KEY = "ewo.job_lease"  # bot_data: this instance's JobLease (absent on SQLite)
+STOP_KEY = "ewo.stop"  # bot_data: stops the webhook server cleanly (else stop_running)
+NAME_LOST_KEY = "ewo.name_lost"  # bot_data: True once another process took the name
 TRUSTED_SHARE = 0.8
 
 Job = Callable[[ContextTypes.DEFAULT_TYPE, Any], Coroutine[Any, Any, None]]
+NAME_LOST = ("instance %s: another process has taken this EWO_INSTANCE_NAME (this one did "
+             "not renew it for longer than the jobs lease); it no longer runs the scheduled "
+             "jobs and stops")
+NAME_TAKEN_OVER = ("instance %s: the process last seen under this name at %s has stopped "
+                   "(killed?); this one takes the name")
+
+
+class NameInUse(Exception):
+    """Another live process runs under this instance's name (EWO_INSTANCE_NAME)."""
+
+    def __init__(self, instance: str, now: datetime, last_seen: str) -> None:
+        self.instance = instance
+        self.seconds_ago = max(0, int((now - datetime.fromisoformat(last_seen)).total_seconds()))
+        super().__init__(f"instance name {instance!r} is in use (seen {self.seconds_ago} s ago)")
 
 
 class JobLease:
-    """This instance's hold on the jobs lease: renewed by `run`, read by `held`."""
+    """This instance's hold on its name and the jobs lease: renewed by `run`, read by
+    `held`."""
 
     def __init__(self, db: Database, instance: str, *, seconds: float,
                  on_taken: Callable[[], None] | None = None,
+                 on_name_lost: Callable[[], None] | None = None,
                  wall: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.db = db
         self.instance = instance
+        self.token = secrets.token_hex(16)  # this process, whatever its name
         self.duration = timedelta(seconds=seconds)
         self.on_taken = on_taken
+        self.on_name_lost = on_name_lost
         self._wall = wall
         self._monotonic = monotonic
+        self._sleep = sleep
         self.fence: int | None = None
+        self.name_lost = False
         self._trusted_until = 0.0
 
     @property
@@ -68,13 +100,37 @@ class JobLease:
             return None
         return self.fence
 
+    async def claim_name(self, *, poll: float = 0.5) -> None:
+        """Take this instance's name before anything else (NameInUse while another live
+        process holds it). A holder not seen for a lease is dead; one seen more recently
+        may still be (a restart just after a kill): its heartbeat is watched until it
+        either moves (alive: NameInUse) or grows as old as the lease (dead: taken)."""
+        first: str | None = None
+        while True:
+            now = self._wall()
+            other = await self.db.write(leases.seen, self.instance, self.token, now,
+                                        self.duration)
+            if other is None:
+                break
+            if first is not None and other != first:
+                raise NameInUse(self.instance, now, other)
+            first = other
+            await self._sleep(poll)
+        if first is not None:
+            log.info(NAME_TAKEN_OVER, self.instance, first)
+
     async def renew(self) -> bool:
         """Take or renew the lease once; True when it was just taken (newly leader)."""
         began, now = self._monotonic(), self._wall()
         try:
-            fence = await self.db.write(_take_or_renew, self.instance, now, self.duration)
+            fence = await self.db.write(_take_or_renew, self.instance, self.token, now,
+                                        self.duration)
         except DatabaseError as exc:
             log.warning("jobs lease not renewed: %s", exc)
+            return False
+        except NameInUse:
+            log.error(NAME_LOST, self.instance)
+            self.fence, self.name_lost = None, True
             return False
         taken = fence is not None and fence != self.fence
         if fence is None and self.fence is not None:
@@ -87,25 +143,41 @@ class JobLease:
         return taken
 
     async def run(self) -> None:
-        """Renew until cancelled; on becoming leader, `on_taken` (the jobs run at once)."""
+        """Renew until cancelled; on becoming leader, `on_taken` (the jobs run at once);
+        on finding the name taken by another process, `on_name_lost`, and no more."""
         while True:
-            await asyncio.sleep(self.renew_every)
-            if await self.renew() and self.on_taken is not None:
+            await self._sleep(self.renew_every)
+            taken = await self.renew()
+            if self.name_lost:
+                if self.on_name_lost is not None:
+                    self.on_name_lost()
+                return
+            if taken and self.on_taken is not None:
                 self.on_taken()
 
     async def give_up(self) -> None:
-        """A clean stop: let the lease go so another instance takes it at once."""
+        """A clean stop: let the lease and the name go, so that another instance takes
+        the lease at once, and a restart under this name need not wait."""
         fence, self.fence = self.fence, None
-        if fence is None:
-            return
         with contextlib.suppress(DatabaseError):
-            await self.db.write(leases.give_up, leases.JOBS, self.instance, fence, self._wall())
+            await self.db.write(_give_up, self.instance, self.token, fence, self._wall())
 
 
-async def _take_or_renew(conn: Conn, instance: str, now: datetime,
+async def _take_or_renew(conn: Conn, instance: str, token: str, now: datetime,
                          duration: timedelta) -> int | None:
-    await leases.seen(conn, instance, now)
-    return await leases.take_or_renew(conn, leases.JOBS, instance, now, duration)
+    """The heartbeat, then the lease; neither (NameInUse) while another live process
+    holds the name."""
+    other = await leases.seen(conn, instance, token, now, duration)
+    if other is not None:
+        raise NameInUse(instance, now, other)
+    return await leases.take_or_renew(conn, leases.JOBS, instance, token, now, duration)
+
+
+async def _give_up(conn: Conn, instance: str, token: str, fence: int | None,
+                   now: datetime) -> None:
+    if fence is not None:
+        await leases.give_up(conn, leases.JOBS, token, fence, now)
+    await leases.release(conn, instance, token)
 
 
 def leader_only(job: Job) -> Callable[[ContextTypes.DEFAULT_TYPE], Awaitable[None]]:

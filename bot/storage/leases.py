@@ -1,9 +1,10 @@
 """Leases and fencing: which instance runs the scheduled jobs, and refusing the writes of
 one that has lost that role (SCALE.md, "Behaviour with several instances").
 
-A lease is one row: its holder, its `fence` (a number that goes up each time the lease
-changes hands) and when it expires unless renewed. Taking and renewing are one
-conditional upsert, so two instances racing for it never both get it. A job's write
+A lease is one row: its holder (the instance's name and its process's `token`), its
+`fence` (a number that goes up each time the lease changes hands) and when it expires
+unless renewed. Taking and renewing are one conditional upsert, so two instances racing
+for it never both get it. A job's write
 transaction starts with `check_fence`, which compares the fence the job started under
 with the current one; on PostgreSQL it reads the row `FOR SHARE`, so a takeover (an
 UPDATE of that row) waits for the job's transaction to end, and a job's transaction
@@ -11,7 +12,12 @@ starting after the takeover sees the new fence: a write under a lost lease is re
 (LeaseLost), never committed after another instance began the same work.
 
 Moments are the instances' own UTC clocks (kept in step by NTP, as TLS needs anyway);
-`instances` is each instance's heartbeat, for `ewobot status`.
+`instances` is each instance's heartbeat, for `ewobot status`, and who holds its name:
+a name is one live process's (the random `token` it drew at start). Another process
+given the same EWO_INSTANCE_NAME is refused while that one's heartbeat is younger than
+the lease, and takes the name once it is older (the first was killed: a restart under
+a fixed name) or released (a clean stop). The lease, too, is renewed only by the
+process that took it, so two processes under one name never share a fence.
 """
 
 from __future__ import annotations
@@ -52,28 +58,32 @@ class Lease:
         return self.expires > stamp(now)
 
 
-async def take_or_renew(conn: Conn, name: str, holder: str, now: datetime,
+async def take_or_renew(conn: Conn, name: str, holder: str, token: str, now: datetime,
                         duration: timedelta) -> int | None:
-    """Take the lease (free, expired, or never held) or renew it (already `holder`'s);
-    its fence, or None while another instance holds it. The fence goes up only when the
-    lease changes hands."""
+    """Take the lease (free, expired, or never held) or renew it (already this process's:
+    `holder` under its `token`); its fence, or None while another holds it. The fence
+    goes up only when the lease changes hands, from one process to another (another
+    process under the same name included)."""
     return await conn.fetchval(
-        "INSERT INTO leases (lease, holder, fence, expires) VALUES (:name, :holder, 1, :expires)"
+        "INSERT INTO leases (lease, holder, token, fence, expires)"
+        " VALUES (:name, :holder, :token, 1, :expires)"
         " ON CONFLICT (lease) DO UPDATE SET"
-        " fence = CASE WHEN leases.holder = excluded.holder THEN leases.fence"
-        "              ELSE leases.fence + 1 END,"
-        " holder = excluded.holder, expires = excluded.expires"
-        " WHERE leases.holder = excluded.holder OR leases.expires <= :now"
+        " fence = CASE WHEN leases.holder = excluded.holder AND leases.token = excluded.token"
+        "              THEN leases.fence ELSE leases.fence + 1 END,"
+        " holder = excluded.holder, token = excluded.token, expires = excluded.expires"
+        " WHERE (leases.holder = excluded.holder AND leases.token = excluded.token)"
+        "    OR leases.expires <= :now"
         " RETURNING fence",
-        {"name": name, "holder": holder, "expires": stamp(now + duration), "now": stamp(now)})
+        {"name": name, "holder": holder, "token": token, "expires": stamp(now + duration),
+         "now": stamp(now)})
 
 
-async def give_up(conn: Conn, name: str, holder: str, fence: int, now: datetime) -> bool:
+async def give_up(conn: Conn, name: str, token: str, fence: int, now: datetime) -> bool:
     """Let the lease go at once (a clean stop): the next instance need not wait for it to
-    expire. Nothing changes when it is no longer `holder`'s under `fence`."""
+    expire. Nothing changes when it is no longer this process's (`token`) under `fence`."""
     changed = await conn.execute(
-        "UPDATE leases SET expires = ? WHERE lease = ? AND holder = ? AND fence = ?",
-        (stamp(now), name, holder, fence))
+        "UPDATE leases SET expires = ? WHERE lease = ? AND token = ? AND fence = ?",
+        (stamp(now), name, token, fence))
     return changed > 0
 
 
@@ -92,13 +102,33 @@ async def current(conn: Conn, name: str) -> Lease | None:
                                           row["expires"])
 
 
-async def seen(conn: Conn, instance: str, now: datetime) -> None:
-    """This instance is running (its heartbeat); instances gone a week are forgotten."""
-    await conn.execute(
-        "INSERT INTO instances (instance, seen) VALUES (?, ?)"
-        " ON CONFLICT (instance) DO UPDATE SET seen = excluded.seen", (instance, stamp(now)))
+async def seen(conn: Conn, instance: str, token: str, now: datetime,
+               alive: timedelta) -> str | None:
+    """This instance is running (its heartbeat), the name held by this process (`token`):
+    None. While another process holds the name, seen within `alive` of `now` (it is
+    running), nothing is written: that one's last heartbeat. Instances gone a week are
+    forgotten."""
+    held = await conn.fetchval(
+        "INSERT INTO instances (instance, seen, token) VALUES (:instance, :now, :token)"
+        " ON CONFLICT (instance) DO UPDATE SET seen = excluded.seen, token = excluded.token"
+        " WHERE instances.token IS NULL OR instances.token = excluded.token"
+        "    OR instances.seen <= :dead"
+        " RETURNING instance",
+        {"instance": instance, "now": stamp(now), "token": token,
+         "dead": stamp(now - alive)})
+    if held is None:
+        other: str | None = await conn.fetchval(
+            "SELECT seen FROM instances WHERE instance = ?", (instance,))
+        return other
     await conn.execute("DELETE FROM instances WHERE seen < ?",
                        (stamp(now - FORGET_INSTANCES_AFTER),))
+    return None
+
+
+async def release(conn: Conn, instance: str, token: str) -> None:
+    """A clean stop: the name is free at once for the next process (a restart)."""
+    await conn.execute("UPDATE instances SET token = NULL WHERE instance = ? AND token = ?",
+                       (instance, token))
 
 
 async def seen_since(conn: Conn, since: datetime) -> list[tuple[str, str]]:

@@ -492,6 +492,14 @@ MIGRATIONS: tuple[str, ...] = (
     # an older outcome never makes it a notice's final one, nor an older step of the day
     # the stage (bot/storage/pathway.py STEPS_LATEST_FIRST, OUTCOMES_IN_ORDER).
     placing_column("pathway_steps") + placing_column("pathway_outcomes"),
+    # 5: the process behind each instance name and behind the jobs lease, a random token
+    # it draws at start, so that two live processes given one EWO_INSTANCE_NAME are told
+    # apart: the second is refused, and never renews the first one's lease under its
+    # fence (bot/storage/leases.py). NULL: no process holds the name (a clean stop).
+    """
+    ALTER TABLE instances ADD COLUMN token TEXT;
+    ALTER TABLE leases ADD COLUMN token TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

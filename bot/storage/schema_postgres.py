@@ -504,6 +504,12 @@ CREATE TABLE send_rates (
     # 4: where each pathway step and outcome stands in the order they were saved (a
     # correction: where the first entry of its chain stood), back-filled as visits (3)
     placing_column("pathway_steps", TEXT_C) + placing_column("pathway_outcomes", TEXT_C),
+    # 5: the process behind each instance name and behind the jobs lease (a random token
+    # drawn at start): one name, one live process (bot/storage/leases.py)
+    f"""
+ALTER TABLE instances ADD COLUMN token {TEXT_C};
+ALTER TABLE leases ADD COLUMN token {TEXT_C};
+""",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

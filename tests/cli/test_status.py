@@ -78,11 +78,12 @@ async def test_status_on_postgres_names_the_instances_the_leader_and_the_webhook
         db = await Database.open(settings)
         try:
             await db.write(_messages, now)
-            await db.write(leases.seen, "web-1", now - timedelta(seconds=5))
-            await db.write(leases.seen, "web-2", now - timedelta(seconds=2))
+            alive = timedelta(seconds=30)
+            await db.write(leases.seen, "web-1", "web-1", now - timedelta(seconds=5), alive)
+            await db.write(leases.seen, "web-2", "web-2", now - timedelta(seconds=2), alive)
             await db.write(send_rates.report, "web-2", 12, now, timedelta(seconds=2))
-            await db.write(leases.seen, "gone", now - timedelta(minutes=5))
-            fence = await db.write(leases.take_or_renew, leases.JOBS, "web-2", now,
+            await db.write(leases.seen, "gone", "gone", now - timedelta(minutes=5), alive)
+            fence = await db.write(leases.take_or_renew, leases.JOBS, "web-2", "web-2", now,
                                    timedelta(seconds=30))
         finally:
             await db.close()

@@ -123,15 +123,29 @@ class Deployment:
         self.route_to(self.instances)
         self.standin.set_webhook_attempts(10_000)  # an instance down: tried again, elsewhere
         for instance in self.instances:
-            env = {**self.env, "EWO_INSTANCE_NAME": instance.name,
-                   "EWO_WEBHOOK_LISTEN": f"127.0.0.1:{instance.port}"}
-            with instance.log.open("wb") as log:
-                instance.process = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "bot", "run", env=env, cwd=self.cwd,
-                    stdout=asyncio.subprocess.DEVNULL, stderr=log)
+            await self._spawn(instance)
         async with aiohttp.ClientSession() as session:
             for instance in self.instances:
                 await healthy(session, instance)
+
+    async def restart(self, instance: Instance) -> None:
+        """The instance started again under its name and port (after a kill or a stop, as
+        systemd would), its log started afresh; once healthy."""
+        await self._spawn(instance)
+        async with aiohttp.ClientSession() as session:
+            await healthy(session, instance)
+
+    def environment(self, name: str, port: int) -> dict[str, str]:
+        """An instance's environment: the deployment's, with its name and address."""
+        return {**self.env, "EWO_INSTANCE_NAME": name,
+                "EWO_WEBHOOK_LISTEN": f"127.0.0.1:{port}"}
+
+    async def _spawn(self, instance: Instance) -> None:
+        with instance.log.open("wb") as log:
+            instance.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", env=self.environment(instance.name,
+                                                                        instance.port),
+                cwd=self.cwd, stdout=asyncio.subprocess.DEVNULL, stderr=log)
 
     def route_to(self, instances: Sequence[Instance]) -> None:
         """The balancer sends the updates to these instances only, in turn."""

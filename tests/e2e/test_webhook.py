@@ -350,10 +350,11 @@ async def test_two_instances_behind_a_balancer_share_the_updates(
         settings: Settings, standin: BotApiStandIn, db: Database, clock: FixedClock,
         people: People) -> None:
     public = "https://bot.example.test/telegram"
-    async with RunningBot(settings, standin, clock=clock, db=db, webhook=True,
-                          public_url=public) as first, \
-            RunningBot(settings, standin, clock=clock, db=db, webhook=True,
-                       public_url=public) as second:
+    # Each instance its own name: one name is one running process's.
+    async with RunningBot(settings.model_copy(update={"instance_name": "web-1"}), standin,
+                          clock=clock, db=db, webhook=True, public_url=public) as first, \
+            RunningBot(settings.model_copy(update={"instance_name": "web-2"}), standin,
+                       clock=clock, db=db, webhook=True, public_url=public) as second:
         standin.route_webhook_to([first.webhook_url, second.webhook_url])
         assert len(standin.calls_to("setWebhook")) == 1  # the second saw the same URL
         users = [await people.enrolled(f"EWO{n}") for n in range(1, 5)]

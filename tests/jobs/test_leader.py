@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -54,9 +54,10 @@ async def test_a_job_runs_only_on_the_holder_and_a_lost_lease_ends_it_quietly(
     async def job(context: Any, svc: Any) -> None:
         ran.append(f"fence {fence_of(svc)}")
         # The lease passes on while the job runs: its next write is refused.
-        await svc.db.write(leases.give_up, leases.JOBS, "a", 1, datetime.now(UTC))
+        await svc.db.write(leases.give_up, leases.JOBS, holder.token, 1, datetime.now(UTC))
         await other.renew()
-        await svc.db.write(leases.seen, "written-under-a-lost-lease", datetime.now(UTC))
+        await svc.db.write(leases.seen, "written-under-a-lost-lease", "t", datetime.now(UTC),
+                           timedelta(seconds=30))
         ran.append("not reached")
 
     await job(_context(pg_db, settings, other))  # not the holder: nothing runs
