@@ -5,6 +5,26 @@ from __future__ import annotations
 from bot.domain import sharing as flow
 from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.sharing import Problem
+from bot.handlers.draft_texts import (
+             CHANGE_QUESTION,
+             HINT_CHOOSE,
+             HINT_FUTURE,
+             HINT_FUTURE_NO_YEAR,
+             HINT_NOT_A_DATE,
+             NO_MATCH,
+             TYPE_THE_DATE,
+)
+from bot.handlers.draft_texts import LABEL_BACK as LABEL_BACK
+from bot.handlers.draft_texts import LABEL_CANCEL as LABEL_CANCEL
+from bot.handlers.draft_texts import LABEL_CHANGE as LABEL_CHANGE
+from bot.handlers.draft_texts import LABEL_CORRECT as LABEL_CORRECT
+from bot.handlers.draft_texts import LABEL_DONE as LABEL_DONE
+from bot.handlers.draft_texts import LABEL_KEEP as LABEL_KEEP
+from bot.handlers.draft_texts import LABEL_SAVE as LABEL_SAVE
+from bot.handlers.draft_texts import LABEL_SKIP as LABEL_SKIP
+from bot.handlers.draft_texts import LABEL_TODAY as LABEL_TODAY
+from bot.handlers.draft_texts import LABEL_YESTERDAY as LABEL_YESTERDAY
+from bot.handlers.draft_texts import SEVERAL_MATCH as SEVERAL_MATCH
 from bot.handlers.drafts import RESUME_STEP, Flow
 
 KIND = ConversationKind.SHARE
@@ -12,8 +32,6 @@ PREFIX = "sh"
 CORRECT_PREFIX = "shc"  # shc:<entry_id>, under a saved entry: correct it
 
 CHOOSE_PUPIL = "Record a sharing decision: choose a pupil, or type a name."
-SEVERAL_MATCH = "Several pupils of yours match: choose one, or type more of the name."
-NO_MATCH = "No pupil of yours matches"
 NO_PUPILS = ("You have no pupils allocated to you, so there is no sharing decision to "
              "record.")
 HEADER = "Sharing decision for {initials} ({case_ref})"
@@ -26,10 +44,10 @@ QUESTIONS = {
     flow.CONDITION: ("SEN or health information is special-category data: which condition "
                      "applies?"),
     flow.REASON: "Why was it shared?",
-    flow.DATE: "When was it decided? Choose, or type the date as DD/MM/YYYY or DD/MM.",
+    flow.DATE: "When was it decided?" + TYPE_THE_DATE,
     flow.NOTE: "A note? Type it (up to 1,000 characters), or Skip.",
     flow.SUMMARY: "Save this sharing decision?",
-    flow.CHANGE: "Which answer do you want to change? Then you come back to the summary.",
+    flow.CHANGE: CHANGE_QUESTION,
 }
 # A decision not to share: "what" is what was asked for, and the reason is the request's
 # (why it was refused goes in the note).
@@ -41,12 +59,11 @@ OTHER_KEPT = "Recipient so far: {other}\n\nKeep it, or type another (up to 100 c
 NOTE_KEPT = ("Note so far:\n{note}\n\nKeep it, remove it, or type a new note (up to 1,000 "
              "characters) to replace it.")
 HINTS = {
-    Problem.CHOOSE: "Please choose one of the buttons.",
+    Problem.CHOOSE: HINT_CHOOSE,
     Problem.CHOOSE_SOME: "Tick at least one, then Done.",
-    Problem.NOT_A_DATE: "That is not a date I can read: type it as DD/MM/YYYY or DD/MM.",
-    Problem.FUTURE: "The date cannot be in the future.",
-    Problem.FUTURE_NO_YEAR: ("The date cannot be in the future. For a date last year, type "
-                             "the year too: DD/MM/YYYY."),
+    Problem.NOT_A_DATE: HINT_NOT_A_DATE,
+    Problem.FUTURE: HINT_FUTURE,
+    Problem.FUTURE_NO_YEAR: HINT_FUTURE_NO_YEAR,
     Problem.OTHER_TOO_LONG: ("The recipient can be up to 100 characters: please shorten it "
                              "and send it again."),
     Problem.NOTE_TOO_LONG: ("A note can be up to 1,000 characters: please shorten it and "
@@ -81,12 +98,7 @@ DRAFT_RESTRICTED = ("The sharing decision you were recording is about a record t
 # The audit reason of the pupil step's list of pupils, and of a refused lookup.
 SHARE_COMMAND = "share_command"
 
-LABEL_TODAY, LABEL_YESTERDAY = "Today", "Yesterday"
-LABEL_SKIP, LABEL_KEEP, LABEL_REMOVE_NOTE = "Skip", "Keep it", "Remove it"
-LABEL_DONE = "Done"
-LABEL_SAVE, LABEL_CHANGE, LABEL_CANCEL = "Save", "Change", "Cancel"
-LABEL_BACK = "Back to the summary"
-LABEL_CORRECT = "Correct"
+LABEL_REMOVE_NOTE = "Remove it"
 
 SHARE = Flow(kind=KIND, prefix=PREFIX, stale=STALE, ended=STALE_ENDED,
              listed_reason=SHARE_COMMAND, side_steps=(RESUME_STEP,),

@@ -6,6 +6,25 @@ from bot.domain import pathway_text
 from bot.domain import step_flow as flow
 from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.step_flow import Problem
+from bot.handlers.draft_texts import (
+    CHANGE_QUESTION,
+    HINT_CHOOSE,
+    HINT_FUTURE,
+    HINT_FUTURE_NO_YEAR,
+    HINT_NOT_A_DATE,
+    NO_MATCH,
+)
+from bot.handlers.draft_texts import DATE_HOW as DATE_HOW
+from bot.handlers.draft_texts import LABEL_BACK as LABEL_BACK
+from bot.handlers.draft_texts import LABEL_CANCEL as LABEL_CANCEL
+from bot.handlers.draft_texts import LABEL_CHANGE as LABEL_CHANGE
+from bot.handlers.draft_texts import LABEL_CORRECT as LABEL_CORRECT
+from bot.handlers.draft_texts import LABEL_DONE as LABEL_DONE
+from bot.handlers.draft_texts import LABEL_KEEP as LABEL_KEEP
+from bot.handlers.draft_texts import LABEL_SAVE as LABEL_SAVE
+from bot.handlers.draft_texts import LABEL_TODAY as LABEL_TODAY
+from bot.handlers.draft_texts import LABEL_YESTERDAY as LABEL_YESTERDAY
+from bot.handlers.draft_texts import SEVERAL_MATCH as SEVERAL_MATCH
 from bot.handlers.drafts import RESUME_STEP, Flow
 from bot.storage import pathway as pathway_store
 
@@ -17,8 +36,6 @@ WHAT_LABELS = pathway_text.WHAT_LABELS  # what to record, as /step's buttons nam
 STEP_NAMES = pathway_text.TARGET_NAMES  # a step on record, as an outcome's button names it
 
 CHOOSE_PUPIL = "Record a pathway step: choose a pupil, or type a name."
-SEVERAL_MATCH = "Several pupils of yours match: choose one, or type more of the name."
-NO_MATCH = "No pupil of yours matches"
 NO_PUPILS = "You have no pupils allocated to you, so there is no step to record."
 HEADER = "Pathway step for {initials} ({case_ref})"
 QUESTIONS = {
@@ -26,15 +43,15 @@ QUESTIONS = {
     flow.TARGET: "Which one is it for?",
     flow.OUTCOME: "What happened?",
     flow.PARENTS: "Which parents? Choose one or more, then Done.",
-    flow.DATE: "Date? Choose, or type it as DD/MM/YYYY or DD/MM.",
-    flow.REVIEW: "Review date? Choose, or type it as DD/MM/YYYY or DD/MM.",
+    flow.DATE: "Date?" + DATE_HOW,
+    flow.REVIEW: "Review date?" + DATE_HOW,
     flow.WEEKS: "Improvement period?",
     flow.SECTION: "Under which section?",
     flow.REASON: ("The usual grounds are not all there (the penalty-notice rule, or a "
                   "Notice to Improve to that parent in the last 12 weeks). Why refer?"),
     flow.DETAIL: "Type it (up to 200 characters).",
     flow.SUMMARY: "Save this?",
-    flow.CHANGE: "Which answer do you want to change? Then you come back to the summary.",
+    flow.CHANGE: CHANGE_QUESTION,
 }
 DETAIL_QUESTIONS = {
     flow.PN_OUTCOME: "Why was it withdrawn? Type it (up to 200 characters).",
@@ -46,15 +63,13 @@ DATE_QUESTIONS = {
     flow.PROSECUTION: "Date referred?", flow.ESO: "Application date?",
     flow.SAO: "Notice date?", flow.HEARING: "Hearing date?", flow.SAO_ORDER: "Date of the order?",
 }
-DATE_HOW = " Choose, or type it as DD/MM/YYYY or DD/MM."
 NO_PARENTS = ("No contact of this pupil has parental responsibility on record, so this "
               "cannot be recorded: send /cancel, or /step to record something else.")
 HINTS = {
-    Problem.CHOOSE: "Please choose one of the buttons.",
-    Problem.NOT_A_DATE: "That is not a date I can read: type it as DD/MM/YYYY or DD/MM.",
-    Problem.FUTURE: "The date cannot be in the future.",
-    Problem.FUTURE_NO_YEAR: ("The date cannot be in the future. For a date last year, type "
-                             "the year too: DD/MM/YYYY."),
+    Problem.CHOOSE: HINT_CHOOSE,
+    Problem.NOT_A_DATE: HINT_NOT_A_DATE,
+    Problem.FUTURE: HINT_FUTURE,
+    Problem.FUTURE_NO_YEAR: HINT_FUTURE_NO_YEAR,
     Problem.BEFORE_START: "That date is before the start: choose or type a later one.",
     Problem.BEFORE_START_NO_YEAR: ("That date is before the start. For a date next year, "
                                    "type the year too: DD/MM/YYYY."),
@@ -101,7 +116,6 @@ DRAFT_RESTRICTED = ("The pathway step you were recording is about a record that 
 NOT_ALLOCATED = ("This pupil is no longer allocated to you, so the step has ended. "
                  "Nothing was saved.")
 RECORD_IT_NOW = "Record it now"
-LABEL_CORRECT = "Correct"
 CANNOT_CORRECT = "That entry cannot be corrected."
 TOO_OLD = "A pathway step or outcome can be corrected only within 7 days of saving it."
 ALREADY_CORRECTED = "That entry has already been corrected: correct the newer entry instead."
@@ -110,10 +124,7 @@ HAS_OUTCOMES = ("That step has an outcome recorded, so it cannot be corrected: c
 CORRECTING = "Correcting the entry of {date}: change what was wrong, then Save."
 STEP_COMMAND = "step_command"  # audit reason of the pupil step's list
 
-LABEL_TODAY, LABEL_YESTERDAY, LABEL_DONE = "Today", "Yesterday", "Done"
 LABEL_IN_6_WEEKS = "In 6 weeks: {date}"
-LABEL_SAVE, LABEL_CHANGE, LABEL_CANCEL = "Save", "Change", "Cancel"
-LABEL_BACK = "Back to the summary"
 FIELD_LABELS = {
     flow.TARGET: "For", flow.OUTCOME: "Outcome", flow.PARENTS: "Parents",
     flow.DATE: "Date", flow.REVIEW: "Review", flow.WEEKS: "Improvement period",
@@ -131,6 +142,5 @@ OUTCOME_DATE_QUESTIONS = {
     "unpaid": "Date the payment window closed unpaid?", "granted": "Date granted?",
     "refused": "Date refused?",
 }
-LABEL_KEEP = "Keep it"
 ENDS_LINE = "Order ends: {date}"
 PERIOD_ENDS = "{weeks} weeks (ends {date})"

@@ -9,6 +9,21 @@ from __future__ import annotations
 from bot.domain import visit_flow as flow
 from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.visit_flow import Problem
+from bot.handlers.draft_texts import (
+    CHANGE_QUESTION,
+    HINT_CHOOSE,
+    HINT_NOT_A_DATE,
+    NO_MATCH,
+    TYPE_THE_DATE,
+)
+from bot.handlers.draft_texts import LABEL_BACK as LABEL_BACK
+from bot.handlers.draft_texts import LABEL_CANCEL as LABEL_CANCEL
+from bot.handlers.draft_texts import LABEL_CHANGE as LABEL_CHANGE
+from bot.handlers.draft_texts import LABEL_SAVE as LABEL_SAVE
+from bot.handlers.draft_texts import LABEL_SKIP as LABEL_SKIP
+from bot.handlers.draft_texts import LABEL_TODAY as LABEL_TODAY
+from bot.handlers.draft_texts import LABEL_YESTERDAY as LABEL_YESTERDAY
+from bot.handlers.draft_texts import SEVERAL_MATCH as SEVERAL_MATCH
 from bot.handlers.drafts import RESUME_STEP, Flow
 
 KIND = ConversationKind.VISIT
@@ -18,27 +33,25 @@ DUE_LINES = 40
 DUE_BUTTONS = 10
 
 CHOOSE_PUPIL = "Record a visit: choose a pupil, or type a name."
-SEVERAL_MATCH = "Several pupils of yours match: choose one, or type more of the name."
-NO_MATCH = "No pupil of yours matches"
 NO_PUPILS = "You have no pupils allocated to you, so there is no visit to record."
 QUESTIONS = {
     flow.TYPE: "What kind of contact was it?",
-    flow.DATE: "When was it? Choose, or type the date as DD/MM/YYYY or DD/MM.",
+    flow.DATE: "When was it?" + TYPE_THE_DATE,
     flow.CONTACT: "Who was seen?",
     flow.REASON: "Main reason for absence?",
     flow.ACTION: "Action agreed?",
-    flow.FOLLOW_UP: "Next follow-up? Choose, or type the date as DD/MM/YYYY or DD/MM.",
+    flow.FOLLOW_UP: "Next follow-up?" + TYPE_THE_DATE,
     flow.NOTES: "Notes? Type them (up to 4,096 characters), or Skip.",
     flow.SUMMARY: "Save this visit?",
-    flow.CHANGE: "Which answer do you want to change? Then you come back to the summary.",
+    flow.CHANGE: CHANGE_QUESTION,
 }
 DATE_CHECK_QUESTION = ("{date} is more than 28 days ago. Is that the right date? Or type "
                        "another as DD/MM/YYYY or DD/MM.")
 NOTES_KEPT = ("Notes so far:\n{notes}\n\nKeep them, remove them, or type new notes "
               "(up to 4,096 characters) to replace them.")
 HINTS = {
-    Problem.CHOOSE: "Please choose one of the buttons.",
-    Problem.NOT_A_DATE: "That is not a date I can read: type it as DD/MM/YYYY or DD/MM.",
+    Problem.CHOOSE: HINT_CHOOSE,
+    Problem.NOT_A_DATE: HINT_NOT_A_DATE,
     Problem.FUTURE_VISIT: "The visit date cannot be in the future.",
     Problem.FUTURE_VISIT_NO_YEAR: ("The visit date cannot be in the future. For a date last "
                                    "year, type the year too: DD/MM/YYYY."),
@@ -86,12 +99,9 @@ DUE_MORE = "…and {count} more."
 DUE_COMMAND, VISIT_COMMAND = "due_command", "visit_command"
 DUE_TODAY, OVERDUE_ONE, OVERDUE = "today", "1 day overdue", "{days} days overdue"
 
-LABEL_TODAY, LABEL_YESTERDAY = "Today", "Yesterday"
 LABEL_1_WEEK, LABEL_2_WEEKS, LABEL_NONE = "In 1 week", "In 2 weeks", "None"
-LABEL_SKIP, LABEL_KEEP_NOTES, LABEL_REMOVE_NOTES = "Skip", "Keep notes", "Remove notes"
-LABEL_SAVE, LABEL_CHANGE, LABEL_CANCEL = "Save", "Change", "Cancel"
+LABEL_KEEP_NOTES, LABEL_REMOVE_NOTES = "Keep notes", "Remove notes"
 LABEL_DATE_YES, LABEL_DATE_CHANGE = "Yes, keep it", "Change the date"
-LABEL_BACK = "Back to the summary"
 
 # The visit as a draft-backed flow (bot/handlers/drafts.py): its kind, its buttons'
 # prefix, what a refused press is told, and what its start says; the resume prompt's
