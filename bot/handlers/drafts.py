@@ -24,6 +24,10 @@ gives every flow:
   with no pupil to offer (`said_no_pupils`);
 - a draft's pupil read again at every start (`open_draft`, `settled`), and a press
   checked before any step sees it (`pressed`);
+- the pupil step: its screen (`choose_pupil`), a pupil pressed (`chosen_pupil`; one
+  not the officer's refused alike everywhere, `refused_pupil`), a name typed there
+  (`pupils_typed`, `offer_pupils`); and a typed answer read, its message deleted later
+  at a step whose answer may name people (`typed_answer`);
 - a correction refused and audited alike in every flow: not theirs, too late, already
   corrected (`correction_refusal`, `refused_correction`).
 
@@ -32,7 +36,7 @@ How to add a flow is in docs/ARCHITECTURE.md ("Step-by-step flows").
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -47,9 +51,12 @@ from bot.handlers.common import (
     answer,
     button_data,
     edit_sensitive,
+    parse_id,
     refuse,
+    schedule_typed,
     send_sensitive,
 )
+from bot.handlers.draft_texts import SEVERAL_MATCH
 from bot.storage import audit, conversations
 from bot.storage import pupils as pupil_store
 from bot.storage import visits as visit_store
@@ -99,6 +106,7 @@ class Flow:
     restricted: str = ""  # its open draft's record is now restricted: discarded
     resume: str = ""  # the resume question, about the open draft's pupil's {initials}
     no_match: str = ""  # above the pupil step when what was typed matched none
+    choose_pupil: str = ""  # the pupil step's question (`choose_pupil`)
     no_pupils: str = ""  # the officer has no pupil to start a draft about
     draft_open: str = ""  # after a PIN: a draft about {initials} is still open
     draft_open_no_pupil: str = ""  # after a PIN, one with no pupil known (yet, or now)
@@ -246,10 +254,73 @@ async def flow_command(update: Update, context: Context, flow: Flow,
                           hint=flow.no_match if typed else None)
 
 
-async def read_pupil(context: Context, officer: Officer, pupil_id: int) -> VisitPupil | None:
+async def read_pupil(context: Context, officer: Officer,
+                     pupil_id: int | None) -> VisitPupil | None:
     """The pupil through the scoped look-up of every visit and sharing step, for
-    `flow_command` (None: not the officer's)."""
+    `flow_command` and `chosen_pupil` (None: not the officer's, or no id)."""
+    if pupil_id is None:
+        return None
     return await context.services.db.read(visit_store.visit_pupil, officer, pupil_id)
+
+
+async def chosen_pupil(update: Update, context: Context, flow: Flow,
+                       load: Callable[[Context, Officer, int | None], Awaitable[PupilRead | None]],
+                       choice: str) -> PupilRead | None:
+    """The pupil a button names by id (`choice`), as `load` reads them; None, having
+    refused it (`refused_pupil`), when they are not the officer's."""
+    pupil_id = parse_id(choice)
+    pupil = await load(context, context.officer, pupil_id)
+    if pupil is None:
+        await refused_pupil(update, context, flow, pupil_id)
+    return pupil
+
+
+async def refused_pupil(update: Update, context: Context, flow: Flow,
+                        pupil_id: int | None) -> None:
+    """A pupil pressed who is not the officer's: audited (`not_allocated`), answered
+    `flow.no_match`."""
+    await refuse(update, context, context.officer, reason="not_allocated",
+                 target=None if pupil_id is None else f"pupil:{pupil_id}", text=flow.no_match)
+
+
+async def typed_answer(update: Update, context: Context, talk: Conversation,
+                       sensitive: Collection[str]) -> str | None:
+    """The text typed while `talk` waits (None: the message has none); typed at one of
+    its `sensitive` steps, the message is deleted after a while too."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return None
+    if talk.step in sensitive:
+        await schedule_typed(context, message)
+    return message.text
+
+
+async def pupils_typed(context: Context, officer: Officer, typed: str
+                       ) -> tuple[list[PupilSummary], VisitPupil | None, list[PupilSummary]]:
+    """What a name typed at a visit's or sharing's pupil step finds, read at one moment:
+    the officer's pupils it matches, the one matched through the scoped look-up, and
+    (when none matched) those most in need."""
+    async def _snapshot(conn: Conn) -> tuple[list[PupilSummary], VisitPupil | None,
+                                             list[PupilSummary]]:
+        matches = await find_pupils(conn, context, officer, typed)
+        pupil = (await visit_store.visit_pupil(conn, officer, matches[0].id)
+                 if len(matches) == 1 else None)
+        urgent = await urgent_pupils(conn, context, officer) if not matches else []
+        return matches, pupil, urgent
+    return await context.services.db.read(_snapshot)
+
+
+async def offer_pupils(update: Update, context: Context, flow: Flow, talk: Conversation,
+                       typed: str, matches: Sequence[PupilSummary],
+                       urgent: Sequence[PupilSummary]) -> None:
+    """A name typed at the pupil step that found no one pupil: the step again, offering
+    the `matches` (several), or, when it matched none (audited), `flow.no_match` over
+    those most in need."""
+    if not matches:
+        await record_refused_lookup(context, context.officer, flow, typed)
+    screen = choose_pupil(flow, talk, talk.step, matches or urgent, several=bool(matches),
+                          hint=None if matches else flow.no_match)
+    await show(update, context, flow, talk, screen, edit=False)
 
 
 async def said_no_pupils(update: Update, flow: Flow, pupil: object | None,
@@ -396,6 +467,15 @@ def pupil_step(flow: Flow, talk: Conversation, step: str,
                for choice in choices]
     return Screen(text, chat.keyboard(buttons) if buttons else None,
                   listed=tuple(choice.id for choice in choices))
+
+
+def choose_pupil(flow: Flow, talk: Conversation, step: str, choices: Sequence[PupilSummary],
+                 *, hint: str | None = None, several: bool = False) -> Screen:
+    """The pupil step `step` offering `choices` (`several` matches of what was typed, or
+    the officer's most in need: `flow.choose_pupil`), `hint` above."""
+    prefix = f"{hint}\n\n" if hint else ""
+    return pupil_step(flow, talk, step, choices,
+                      prefix + (SEVERAL_MATCH if several else flow.choose_pupil))
 
 
 def _pupil_label(pupil: PupilSummary) -> str:

@@ -19,7 +19,6 @@ from bot.handlers import drafts
 from bot.handlers.drafts import MARK, Rows, Screen
 from bot.handlers.share.texts import (
     ASKED_FOR,
-    CHOOSE_PUPIL,
     CORRECTING,
     FIELD_LABELS,
     HEADER,
@@ -37,7 +36,6 @@ from bot.handlers.share.texts import (
     NOTE_KEPT,
     OTHER_KEPT,
     QUESTIONS,
-    SEVERAL_MATCH,
     SHARE,
 )
 from bot.storage.conversations import Conversation
@@ -153,8 +151,7 @@ def screen(talk: Conversation, pupil: VisitPupil | None, *, today: date,
     a search, or the officer's most urgent pupils), as of `today`."""
     prefix = f"{hint}\n\n" if hint else ""
     if talk.step == flow.PUPIL or pupil is None:
-        return drafts.pupil_step(SHARE, talk, flow.PUPIL, choices,
-                                 prefix + (SEVERAL_MATCH if several else CHOOSE_PUPIL))
+        return drafts.choose_pupil(SHARE, talk, flow.PUPIL, choices, hint=hint, several=several)
     rows = _step_rows(talk, today)
     markup = keyboard(rows) if rows else None
     if talk.step == flow.SUMMARY:

@@ -17,8 +17,8 @@ from bot.chat.render import keyboard
 from bot.domain import sharing as flow
 from bot.domain.sharing import AnswerProblem, Problem
 from bot.handlers import drafts
-from bot.handlers.common import Context, parse_id, refuse, schedule_typed
-from bot.handlers.drafts import GO, find_pupils, today_in, urgent_pupils
+from bot.handlers.common import Context, parse_id
+from bot.handlers.drafts import GO, today_in, urgent_pupils
 from bot.handlers.share import screens
 from bot.handlers.share.save import new_sharing
 from bot.handlers.share.start import (
@@ -32,7 +32,6 @@ from bot.handlers.share.texts import (
     CORRECTION_ENDED,
     HINTS,
     LABEL_CORRECT,
-    NO_MATCH,
     NOT_ALLOCATED,
     RESUME_STEP,
     SAVED,
@@ -62,22 +61,17 @@ async def on_button(update: Update, context: Context) -> None:
     if step == RESUME_STEP:
         await _on_resume(update, context, officer, talk, choice)
     elif step == flow.PUPIL:
-        await _on_pupil_button(update, context, officer, talk, choice)
+        await _on_pupil_button(update, context, talk, choice)
     else:
         await _on_step_button(update, context, officer, talk, choice)
 
 
-async def _on_pupil_button(update: Update, context: Context, officer: Officer,
-                           talk: Conversation, choice: str) -> None:
-    pupil_id = parse_id(choice)
-    pupil = (None if pupil_id is None
-             else await context.services.db.read(visit_store.visit_pupil, officer, pupil_id))
-    if pupil is None:
-        await refuse(update, context, officer, reason="not_allocated",
-                     target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
-        return
-    await _move(update, context, talk, pupil, dict(talk.data), step=flow.RECIPIENT,
-                pupil_id=pupil.id, edit=True)
+async def _on_pupil_button(update: Update, context: Context, talk: Conversation,
+                           choice: str) -> None:
+    pupil = await drafts.chosen_pupil(update, context, SHARE, drafts.read_pupil, choice)
+    if pupil is not None:
+        await _move(update, context, talk, pupil, dict(talk.data), step=flow.RECIPIENT,
+                    pupil_id=pupil.id, edit=True)
 
 
 async def _on_step_button(update: Update, context: Context, officer: Officer,
@@ -162,13 +156,10 @@ async def _on_resume(update: Update, context: Context, officer: Officer, talk: C
 async def on_text(update: Update, context: Context, talk: Conversation) -> None:
     """Typed text while a sharing draft waits: the answer to its current step."""
     officer = context.officer
-    message = update.effective_message
-    if message is None or not message.text:
+    # Typed names and notes are sensitive: their message goes after a while too.
+    text = await drafts.typed_answer(update, context, talk, sensitive=(flow.NOTE, flow.OTHER))
+    if text is None:
         return
-    text = message.text
-    if talk.step in (flow.NOTE, flow.OTHER):
-        # Typed names and notes are sensitive: their message goes after a while too.
-        await schedule_typed(context, message)
     if talk.step == flow.PUPIL:
         await _on_pupil_text(update, context, officer, talk, text)
         return
@@ -192,23 +183,12 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
 
 async def _on_pupil_text(update: Update, context: Context, officer: Officer,
                          talk: Conversation, text: str) -> None:
-    async def _snapshot(conn: Conn) -> tuple[list[PupilSummary], VisitPupil | None,
-                                             list[PupilSummary]]:
-        matches = await find_pupils(conn, context, officer, text)
-        pupil = (await visit_store.visit_pupil(conn, officer, matches[0].id)
-                 if len(matches) == 1 else None)
-        urgent = await urgent_pupils(conn, context, officer) if not matches else []
-        return matches, pupil, urgent
-    matches, pupil, urgent = await context.services.db.read(_snapshot)
+    matches, pupil, urgent = await drafts.pupils_typed(context, officer, text)
     if pupil is not None:
         await _move(update, context, talk, pupil, dict(talk.data), step=flow.RECIPIENT,
                     pupil_id=pupil.id, edit=False)
         return
-    if not matches:
-        await drafts.record_refused_lookup(context, officer, SHARE, text)
-    screen = screens.screen(talk, None, today=today_in(context), choices=matches or urgent,
-                            several=bool(matches), hint=None if matches else NO_MATCH)
-    await drafts.show(update, context, SHARE, talk, screen, edit=False)
+    await drafts.offer_pupils(update, context, SHARE, talk, text, matches, urgent)
 
 
 async def _save(update: Update, context: Context, officer: Officer, talk: Conversation,

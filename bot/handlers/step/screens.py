@@ -24,7 +24,6 @@ from bot.handlers.drafts import MARK, Rows, Screen
 from bot.handlers.step.texts import (
     AMOUNT_CLOSED,
     AMOUNT_LINE,
-    CHOOSE_PUPIL,
     CORRECTING,
     DATE_HOW,
     DATE_QUESTIONS,
@@ -46,7 +45,6 @@ from bot.handlers.step.texts import (
     OUTCOME_DATE_QUESTIONS,
     PERIOD_ENDS,
     QUESTIONS,
-    SEVERAL_MATCH,
     STEP,
     STEP_NAMES,
     WHAT_LABELS,
@@ -245,8 +243,7 @@ def screen(talk: Conversation, pupil: VisitPupil | None, record: Record | None, 
     a search, or the officer's most urgent pupils), as of `today`."""
     prefix = f"{hint}\n\n" if hint else ""
     if talk.step == flow.PUPIL or pupil is None or record is None:
-        return drafts.pupil_step(STEP, talk, flow.PUPIL, choices,
-                                 prefix + (SEVERAL_MATCH if several else CHOOSE_PUPIL))
+        return drafts.choose_pupil(STEP, talk, flow.PUPIL, choices, hint=hint, several=several)
     rows = _keyboard(talk, record, today)
     if talk.step == flow.SUMMARY:
         text = _summary_text(pupil, talk.data, record, today)

@@ -21,10 +21,10 @@ from bot.chat import render
 from bot.domain import step_flow as flow
 from bot.domain.step_flow import Record
 from bot.handlers import drafts
-from bot.handlers.common import Context, parse_id, refuse
+from bot.handlers.common import Context
 from bot.handlers.drafts import today_in
 from bot.handlers.step import screens
-from bot.handlers.step.texts import NO_MATCH, STEP
+from bot.handlers.step.texts import STEP
 from bot.storage import pathway as pathway_store
 from bot.storage import pathway_corrections as corrections
 from bot.storage import visits as visit_store
@@ -97,11 +97,8 @@ async def record_for_pupil(update: Update, context: Context, officer: Officer,
                            choice: str, what: str) -> None:
     """`st:new:<pupil_id>:<what>` — a visit's Record it now: /step for that pupil, at
     `what` (an attendance contract or a Notice to Improve)."""
-    pupil_id = parse_id(choice)
-    loaded = await load(context, officer, pupil_id)
+    loaded = await drafts.chosen_pupil(update, context, STEP, load, choice)
     if loaded is None:
-        await refuse(update, context, officer, reason="not_allocated",
-                     target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
         return
     found = await context.services.db.read(drafts.open_draft, context, officer, STEP)
     if not await drafts.offered_to_resume(update, context, STEP, found,

@@ -19,7 +19,7 @@ from bot.chat.render import keyboard
 from bot.domain import step_flow as flow
 from bot.domain.step_flow import AnswerProblem, Problem, Record
 from bot.handlers import drafts
-from bot.handlers.common import Context, button_data, parse_id, refuse, schedule_typed
+from bot.handlers.common import Context, button_data, parse_id
 from bot.handlers.drafts import BACK, GO, NEW, find_pupils, today_in, urgent_pupils
 from bot.handlers.step import screens
 from bot.handlers.step.correct import begin_correction, correct_data, parse_resume_choice
@@ -35,7 +35,6 @@ from bot.handlers.step.texts import (
     CANCELLED,
     HINTS,
     LABEL_CORRECT,
-    NO_MATCH,
     NOT_ALLOCATED,
     REFUSALS,
     REFUSED_OTHER,
@@ -73,21 +72,17 @@ async def on_button(update: Update, context: Context) -> None:
     if step == RESUME_STEP:
         await _on_resume(update, context, officer, talk, choice)
     elif step == flow.PUPIL:
-        await _on_pupil_button(update, context, officer, talk, choice)
+        await _on_pupil_button(update, context, talk, choice)
     else:
         await _on_step_button(update, context, officer, talk, choice)
 
 
-async def _on_pupil_button(update: Update, context: Context, officer: Officer,
-                           talk: Conversation, choice: str) -> None:
-    pupil_id = parse_id(choice)
-    loaded = await load(context, officer, pupil_id)
-    if loaded is None:
-        await refuse(update, context, officer, reason="not_allocated",
-                     target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
-        return
-    await _move(update, context, talk, loaded, {}, step=flow.WHAT, pupil_id=loaded[0].id,
-                edit=True)
+async def _on_pupil_button(update: Update, context: Context, talk: Conversation,
+                           choice: str) -> None:
+    loaded = await drafts.chosen_pupil(update, context, STEP, load, choice)
+    if loaded is not None:
+        await _move(update, context, talk, loaded, {}, step=flow.WHAT, pupil_id=loaded[0].id,
+                    edit=True)
 
 
 async def _on_step_button(update: Update, context: Context, officer: Officer,
@@ -183,21 +178,19 @@ async def _on_resume(update: Update, context: Context, officer: Officer, talk: C
 async def on_text(update: Update, context: Context, talk: Conversation) -> None:
     """Typed text while a pathway draft waits: the answer to its current step."""
     officer = context.officer
-    message = update.effective_message
-    if message is None or not message.text:
+    # The detail may name people: its message goes after a while too.
+    text = await drafts.typed_answer(update, context, talk, sensitive=(flow.DETAIL,))
+    if text is None:
         return
-    if talk.step == flow.DETAIL:  # may name people: the message goes after a while too
-        await schedule_typed(context, message)
     if talk.step == flow.PUPIL:
-        await _on_pupil_text(update, context, officer, talk, message.text)
+        await _on_pupil_text(update, context, officer, talk, text)
         return
     loaded = await load(context, officer, talk.pupil_id, talk.data)
     if loaded is None:
         await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=False)
         return
     try:
-        draft = flow.apply_text(talk.step, message.text, talk.data, loaded[1],
-                                today_in(context))
+        draft = flow.apply_text(talk.step, text, talk.data, loaded[1], today_in(context))
     except AnswerProblem as problem:
         screen = screens.screen(talk, *loaded, today=today_in(context),
                                 hint=HINTS[problem.problem])
@@ -217,12 +210,7 @@ async def _on_pupil_text(update: Update, context: Context, officer: Officer,
         await _move(update, context, talk, loaded, {}, step=flow.WHAT, pupil_id=loaded[0].id,
                     edit=False)
         return
-    if not matches:
-        await drafts.record_refused_lookup(context, officer, STEP, text)
-    screen = screens.screen(talk, None, None, today=today_in(context),
-                            choices=matches or urgent, several=bool(matches),
-                            hint=None if matches else NO_MATCH)
-    await drafts.show(update, context, STEP, talk, screen, edit=False)
+    await drafts.offer_pupils(update, context, STEP, talk, text, matches, urgent)
 
 
 async def _save(update: Update, context: Context, officer: Officer, talk: Conversation,

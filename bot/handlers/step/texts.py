@@ -134,7 +134,7 @@ FIELD_LABELS = {
 STEP = Flow(kind=KIND, prefix=PREFIX, stale=STALE, ended=STALE_ENDED,
             listed_reason=STEP_COMMAND, side_steps=(RESUME_STEP,),
             restricted=DRAFT_RESTRICTED, resume=RESUME, no_match=NO_MATCH,
-            no_pupils=NO_PUPILS, draft_open=DRAFT_OPEN,
+            choose_pupil=CHOOSE_PUPIL, no_pupils=NO_PUPILS, draft_open=DRAFT_OPEN,
             draft_open_no_pupil=DRAFT_OPEN_NO_PUPIL, cannot_correct=CANNOT_CORRECT,
             too_old=TOO_OLD, already_corrected=ALREADY_CORRECTED)
 OUTCOME_DATE_QUESTIONS = {

@@ -19,7 +19,6 @@ from bot.handlers import drafts
 from bot.handlers.drafts import MARK, Screen
 from bot.handlers.visit.save import Told
 from bot.handlers.visit.texts import (
-    CHOOSE_PUPIL,
     CORRECTING,
     DATE_CHECK_QUESTION,
     HEADER,
@@ -39,7 +38,6 @@ from bot.handlers.visit.texts import (
     LABEL_YESTERDAY,
     NOTES_KEPT,
     QUESTIONS,
-    SEVERAL_MATCH,
     TOLD_MANY,
     TOLD_NOBODY,
     TOLD_ONE,
@@ -164,8 +162,7 @@ def screen(talk: Conversation, pupil: VisitPupil | None, *, today: date,
     a search, or the officer's most urgent pupils), as of `today`."""
     prefix = f"{hint}\n\n" if hint else ""
     if talk.step == flow.PUPIL or pupil is None:
-        return drafts.pupil_step(VISIT, talk, flow.PUPIL, choices,
-                                 prefix + (SEVERAL_MATCH if several else CHOOSE_PUPIL))
+        return drafts.choose_pupil(VISIT, talk, flow.PUPIL, choices, hint=hint, several=several)
     if talk.step == flow.SUMMARY:
         return Screen(prefix + _summary_text(talk, pupil),
                       keyboard(_step_keyboard(talk, today)), sensitive=True)

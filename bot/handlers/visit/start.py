@@ -18,10 +18,10 @@ from bot.chat import render
 from bot.domain import visit_flow as flow
 from bot.domain.visits import NO_CONTACT_TYPES
 from bot.handlers import drafts
-from bot.handlers.common import Context, button_data, parse_id, refuse
+from bot.handlers.common import Context, button_data, parse_id
 from bot.handlers.drafts import today_in
 from bot.handlers.visit import screens
-from bot.handlers.visit.texts import NO_MATCH, STALE, VISIT
+from bot.handlers.visit.texts import STALE, VISIT
 from bot.storage import visits as visit_store
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
@@ -58,8 +58,7 @@ async def record_for_pupil(update: Update, context: Context, officer: Officer,
         return pupil, await drafts.open_draft(conn, context, officer, VISIT)
     pupil, found = await context.services.db.read(_snapshot)
     if pupil is None:
-        await refuse(update, context, officer, reason="not_allocated",
-                     target=None if pupil_id is None else f"pupil:{pupil_id}", text=NO_MATCH)
+        await drafts.refused_pupil(update, context, VISIT, pupil_id)
         return
     if not await drafts.offered_to_resume(update, context, VISIT, found, f"p{pupil.id}"):
         await start_draft(update, context, officer, pupil=pupil)
