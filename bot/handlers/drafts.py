@@ -14,6 +14,8 @@ gives every flow:
   path when the screen holds notes or details) and remembers which message shows the
   step; a list of pupils is audited before it shows;
 - the summary's Save / Change / Cancel (`summary_rows`, `change_rows`, `on_summary`);
+- a draft ended when its pupil, read again at a step, is no longer the officer's
+  (`ended_if_gone`);
 - the question asked when a draft is open and another is started (`ask_to_resume`,
   `offered_to_resume`), and the reminder after a PIN that one is open
   (`remind_open_draft`);
@@ -108,6 +110,7 @@ class Flow:
     no_match: str = ""  # above the pupil step when what was typed matched none
     choose_pupil: str = ""  # the pupil step's question (`choose_pupil`)
     no_pupils: str = ""  # the officer has no pupil to start a draft about
+    not_allocated: str = ""  # a step's pupil is no longer theirs: the draft has ended
     draft_open: str = ""  # after a PIN: a draft about {initials} is still open
     draft_open_no_pupil: str = ""  # after a PIN, one with no pupil known (yet, or now)
     # A correction refused (`correction_refusal`): not theirs, too late, already done.
@@ -581,6 +584,19 @@ async def end_with(update: Update, context: Context, talk: Conversation, text: s
         await chat.edit(update, text)
     else:
         await context.bot.send_message(chat_id(update), text)
+
+
+async def ended_if_gone(update: Update, context: Context, flow: Flow, talk: Conversation,
+                        pupil: object | None, *, edit: bool) -> bool:
+    """True, having ended the draft saying `flow.not_allocated` (in the pressed message,
+    the press answered, when `edit`), when its pupil, read again at a step, is no longer
+    the officer's (`pupil` None)."""
+    if pupil is not None:
+        return False
+    await end_with(update, context, talk, flow.not_allocated, edit=edit)
+    if edit:
+        await chat.ack(update)
+    return True
 
 
 async def on_summary(update: Update, context: Context, flow: Flow, talk: Conversation,

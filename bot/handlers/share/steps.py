@@ -78,9 +78,7 @@ async def _on_step_button(update: Update, context: Context, officer: Officer,
                           talk: Conversation, choice: str) -> None:
     assert talk.pupil_id is not None
     pupil = await context.services.db.read(visit_store.visit_pupil, officer, talk.pupil_id)
-    if pupil is None:
-        await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=True)
-        await render.ack(update)
+    if await drafts.ended_if_gone(update, context, SHARE, talk, pupil, edit=True):
         return
     if talk.step == flow.SUMMARY:
         await drafts.on_summary(
@@ -165,8 +163,7 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
         return
     assert talk.pupil_id is not None
     pupil = await context.services.db.read(visit_store.visit_pupil, officer, talk.pupil_id)
-    if pupil is None:
-        await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=False)
+    if await drafts.ended_if_gone(update, context, SHARE, talk, pupil, edit=False):
         return
     try:
         if talk.step in (flow.SUMMARY, flow.CHANGE, flow.WHAT_STEP):

@@ -88,9 +88,7 @@ async def _on_pupil_button(update: Update, context: Context, talk: Conversation,
 async def _on_step_button(update: Update, context: Context, officer: Officer,
                           talk: Conversation, choice: str) -> None:
     loaded = await load(context, officer, talk.pupil_id, talk.data)
-    if loaded is None:
-        await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=True)
-        await render.ack(update)
+    if await drafts.ended_if_gone(update, context, STEP, talk, loaded, edit=True):
         return
     if talk.step == flow.SUMMARY:
         await drafts.on_summary(
@@ -186,8 +184,7 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
         await _on_pupil_text(update, context, officer, talk, text)
         return
     loaded = await load(context, officer, talk.pupil_id, talk.data)
-    if loaded is None:
-        await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=False)
+    if await drafts.ended_if_gone(update, context, STEP, talk, loaded, edit=False):
         return
     try:
         draft = flow.apply_text(talk.step, text, talk.data, loaded[1], today_in(context))

@@ -134,9 +134,9 @@ FIELD_LABELS = {
 STEP = Flow(kind=KIND, prefix=PREFIX, stale=STALE, ended=STALE_ENDED,
             listed_reason=STEP_COMMAND, side_steps=(RESUME_STEP,),
             restricted=DRAFT_RESTRICTED, resume=RESUME, no_match=NO_MATCH,
-            choose_pupil=CHOOSE_PUPIL, no_pupils=NO_PUPILS, draft_open=DRAFT_OPEN,
-            draft_open_no_pupil=DRAFT_OPEN_NO_PUPIL, cannot_correct=CANNOT_CORRECT,
-            too_old=TOO_OLD, already_corrected=ALREADY_CORRECTED)
+            choose_pupil=CHOOSE_PUPIL, no_pupils=NO_PUPILS, not_allocated=NOT_ALLOCATED,
+            draft_open=DRAFT_OPEN, draft_open_no_pupil=DRAFT_OPEN_NO_PUPIL,
+            cannot_correct=CANNOT_CORRECT, too_old=TOO_OLD, already_corrected=ALREADY_CORRECTED)
 OUTCOME_DATE_QUESTIONS = {
     "issued": "Date issued?", "paid": "Date paid?", "withdrawn": "Date withdrawn?",
     "unpaid": "Date the payment window closed unpaid?", "granted": "Date granted?",

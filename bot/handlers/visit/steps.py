@@ -80,9 +80,7 @@ async def _on_step_button(update: Update, context: Context, officer: Officer,
                           talk: Conversation, choice: str) -> None:
     assert talk.pupil_id is not None
     pupil = await context.services.db.read(visit_store.visit_pupil, officer, talk.pupil_id)
-    if pupil is None:
-        await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=True)
-        await render.ack(update)
+    if await drafts.ended_if_gone(update, context, VISIT, talk, pupil, edit=True):
         return
     if talk.step == flow.SUMMARY:
         await drafts.on_summary(
@@ -157,8 +155,7 @@ async def on_text(update: Update, context: Context, talk: Conversation) -> None:
         return
     assert talk.pupil_id is not None
     pupil = await context.services.db.read(visit_store.visit_pupil, officer, talk.pupil_id)
-    if pupil is None:
-        await drafts.end_with(update, context, talk, NOT_ALLOCATED, edit=False)
+    if await drafts.ended_if_gone(update, context, VISIT, talk, pupil, edit=False):
         return
     if talk.step == flow.SUMMARY:
         screen = screens.screen(talk, pupil, today=today_in(context), hint=HINTS[Problem.CHOOSE])

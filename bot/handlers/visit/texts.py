@@ -109,6 +109,6 @@ LABEL_DATE_YES, LABEL_DATE_CHANGE = "Yes, keep it", "Change the date"
 VISIT = Flow(kind=KIND, prefix=PREFIX, stale=STALE, ended=STALE_ENDED,
              listed_reason=VISIT_COMMAND, side_steps=(RESUME_STEP,),
              restricted=DRAFT_RESTRICTED, resume=RESUME, no_match=NO_MATCH,
-             choose_pupil=CHOOSE_PUPIL, no_pupils=NO_PUPILS, draft_open=DRAFT_OPEN,
-             draft_open_no_pupil=DRAFT_OPEN_NO_PUPIL, cannot_correct=CANNOT_CORRECT,
-             too_old=TOO_OLD, already_corrected=ALREADY_CORRECTED)
+             choose_pupil=CHOOSE_PUPIL, no_pupils=NO_PUPILS, not_allocated=NOT_ALLOCATED,
+             draft_open=DRAFT_OPEN, draft_open_no_pupil=DRAFT_OPEN_NO_PUPIL,
+             cannot_correct=CANNOT_CORRECT, too_old=TOO_OLD, already_corrected=ALREADY_CORRECTED)
