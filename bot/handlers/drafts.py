@@ -13,7 +13,8 @@ gives every flow:
 - `show` edits the pressed message or sends a new one (through the sensitive-message
   path when the screen holds notes or details) and remembers which message shows the
   step; a list of pupils is audited before it shows;
-- the summary's Save / Change / Cancel (`summary_rows`, `change_rows`, `on_summary`);
+- the summary's Save / Change / Cancel (`summary_rows`, `change_rows`, `on_summary`,
+  and Change's own step where a flow has one, `on_change`);
 - a draft ended when its pupil, read again at a step, is no longer the officer's
   (`ended_if_gone`);
 - the question asked when a draft is open and another is started (`ask_to_resume`,
@@ -584,6 +585,21 @@ async def end_with(update: Update, context: Context, talk: Conversation, text: s
         await chat.edit(update, text)
     else:
         await context.bot.send_message(chat_id(update), text)
+
+
+async def on_change(update: Update, context: Context, flow: Flow, talk: Conversation,
+                    choice: str, *, changeable: Collection[str], summary: str, returning: str,
+                    render: Render, hint: str) -> None:
+    """A press at Change: Back to the `summary`, or to one answer of `changeable` (the
+    draft marked `returning`, so that it comes back to the summary); else `hint`."""
+    if choice == BACK:
+        await move(update, context, flow, talk, dict(talk.data), step=summary, render=render,
+                   edit=True)
+    elif choice in changeable:
+        await move(update, context, flow, talk, {**talk.data, returning: True}, step=choice,
+                   render=render, edit=True)
+    else:
+        await chat.ack(update, hint, alert=True)
 
 
 async def ended_if_gone(update: Update, context: Context, flow: Flow, talk: Conversation,

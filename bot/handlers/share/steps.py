@@ -88,7 +88,10 @@ async def _on_step_button(update: Update, context: Context, officer: Officer,
             change_step=flow.CHANGE)
         return
     if talk.step == flow.CHANGE:
-        await _on_change(update, context, talk, pupil, choice)
+        await drafts.on_change(update, context, SHARE, talk, choice,
+                               changeable=flow.changeable(talk.data), summary=flow.SUMMARY,
+                               returning=flow.RETURNING, render=_render(context, pupil),
+                               hint=HINTS[Problem.CHOOSE])
         return
     try:
         draft = flow.apply_choice(talk.step, choice, talk.data, today_in(context))
@@ -97,19 +100,6 @@ async def _on_step_button(update: Update, context: Context, officer: Officer,
         return
     step = talk.step if flow.stays(talk.step, choice) else flow.step_after(talk.step, draft)
     await _move(update, context, talk, pupil, draft, step=step, edit=True)
-
-
-async def _on_change(update: Update, context: Context, talk: Conversation, pupil: VisitPupil,
-                     choice: str) -> None:
-    """The summary's Change: back to one answer (then on to the summary), or Back."""
-    if choice == flow.BACK:
-        await _move(update, context, talk, pupil, dict(talk.data), step=flow.SUMMARY,
-                    edit=True)
-    elif choice in flow.changeable(talk.data):
-        await _move(update, context, talk, pupil, {**talk.data, flow.RETURNING: True},
-                    step=choice, edit=True)
-    else:
-        await render.ack(update, HINTS[Problem.CHOOSE], alert=True)
 
 
 async def _move(update: Update, context: Context, talk: Conversation, pupil: VisitPupil,

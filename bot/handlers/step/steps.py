@@ -20,7 +20,7 @@ from bot.domain import step_flow as flow
 from bot.domain.step_flow import AnswerProblem, Problem, Record
 from bot.handlers import drafts
 from bot.handlers.common import Context, button_data, parse_id
-from bot.handlers.drafts import BACK, GO, NEW, find_pupils, today_in, urgent_pupils
+from bot.handlers.drafts import GO, NEW, find_pupils, today_in, urgent_pupils
 from bot.handlers.step import screens
 from bot.handlers.step.correct import begin_correction, correct_data, parse_resume_choice
 from bot.handlers.step.save import new_entry
@@ -98,7 +98,10 @@ async def _on_step_button(update: Update, context: Context, officer: Officer,
             change_step=flow.CHANGE)
         return
     if talk.step == flow.CHANGE:
-        await _on_change(update, context, talk, loaded, choice)
+        await drafts.on_change(update, context, STEP, talk, choice,
+                               changeable=flow.changeable(talk.data), summary=flow.SUMMARY,
+                               returning=flow.RETURNING, render=_render(context, loaded),
+                               hint=HINTS[Problem.CHOOSE])
         return
     try:
         draft = flow.apply_choice(talk.step, choice, talk.data, loaded[1], today_in(context))
@@ -109,19 +112,6 @@ async def _on_step_button(update: Update, context: Context, officer: Officer,
         await _move(update, context, talk, loaded, draft, step=flow.PARENTS, edit=True)
         return
     await _move(update, context, talk, loaded, draft, edit=True)
-
-
-async def _on_change(update: Update, context: Context, talk: Conversation, loaded: Loaded,
-                     choice: str) -> None:
-    """Change: back to the summary, or to one answer (then the summary again)."""
-    if choice == BACK:
-        await _move(update, context, talk, loaded, dict(talk.data), step=flow.SUMMARY,
-                    edit=True)
-    elif choice in flow.changeable(talk.data):
-        draft = {**talk.data, flow.RETURNING: True}
-        await _move(update, context, talk, loaded, draft, step=choice, edit=True)
-    else:
-        await render.ack(update, HINTS[Problem.CHOOSE], alert=True)
 
 
 async def _move(update: Update, context: Context, talk: Conversation, loaded: Loaded,
