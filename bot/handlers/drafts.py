@@ -31,7 +31,8 @@ gives every flow:
   not the officer's refused alike everywhere, `refused_pupil`), a name typed there
   (`pupils_typed`, `offer_pupils`); and a typed answer read, its message deleted later
   at a step whose answer may name people (`typed_answer`);
-- a correction refused and audited alike in every flow: not theirs, too late, already
+- Correct under a saved entry: the open draft offered first (`correct_pressed`), and a
+  correction refused and audited alike in every flow: not theirs, too late, already
   corrected (`correction_refusal`, `refused_correction`).
 
 How to add a flow is in docs/ARCHITECTURE.md ("Step-by-step flows").
@@ -335,6 +336,25 @@ async def said_no_pupils(update: Update, flow: Flow, pupil: object | None,
         return False
     await (chat.edit(update, flow.no_pupils) if edit else answer(update, flow.no_pupils))
     return True
+
+
+Entry = TypeVar("Entry")  # a saved entry as a flow's Correct button names it
+
+
+async def correct_pressed(update: Update, context: Context, flow: Flow, entry: Entry | None, *,
+                          then: Callable[[Entry], str],
+                          begin: Callable[[Entry], Awaitable[None]]) -> None:
+    """Correct under a saved entry of `flow` (`entry` as its button names it; None: not
+    readable, refused as stale): the open draft is offered first (its Discard: `then`),
+    or else `begin` starts the correction."""
+    if entry is None:
+        await chat.ack(update, flow.stale, alert=True)
+        return
+    found = await context.services.db.read(open_draft, context, context.officer, flow)
+    if await offered_to_resume(update, context, flow, found, then(entry)):
+        await chat.ack(update)
+        return
+    await begin(entry)
 
 
 def correction_refusal(flow: Flow, old: Correctable | None,

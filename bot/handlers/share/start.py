@@ -22,7 +22,7 @@ from bot.handlers import drafts
 from bot.handlers.common import Context, button_data, parse_id
 from bot.handlers.drafts import today_in
 from bot.handlers.share import screens
-from bot.handlers.share.texts import SHARE, STALE
+from bot.handlers.share.texts import SHARE
 from bot.storage import sharing as sharing_store
 from bot.storage import visits as visit_store
 from bot.storage.db import Conn
@@ -63,15 +63,10 @@ async def correct_button(update: Update, context: Context) -> None:
     """`shc:<entry_id>` — Correct under a saved entry: /share pre-filled from it."""
     officer = context.officer
     parts = button_data(update)
-    entry_id = parse_id(parts[1]) if len(parts) == 2 else None
-    if entry_id is None:
-        await render.ack(update, STALE, alert=True)
-        return
-    found = await context.services.db.read(drafts.open_draft, context, officer, SHARE)
-    if await drafts.offered_to_resume(update, context, SHARE, found, f"c{entry_id}"):
-        await render.ack(update)
-        return
-    await begin_correction(update, context, officer, entry_id, edit=False)
+    await drafts.correct_pressed(
+        update, context, SHARE, parse_id(parts[1]) if len(parts) == 2 else None,
+        then=lambda entry_id: f"c{entry_id}",
+        begin=lambda entry_id: begin_correction(update, context, officer, entry_id, edit=False))
 
 
 async def begin_correction(update: Update, context: Context, officer: Officer,

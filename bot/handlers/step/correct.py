@@ -20,7 +20,7 @@ from bot.domain import step_flow as flow
 from bot.handlers import drafts
 from bot.handlers.common import Context, button_data, parse_id
 from bot.handlers.step.start import load, start_draft
-from bot.handlers.step.texts import CORRECT_PREFIX, HAS_OUTCOMES, STALE, STEP
+from bot.handlers.step.texts import CORRECT_PREFIX, HAS_OUTCOMES, STEP
 from bot.storage import pathway_corrections as corrections
 from bot.storage import visits as visit_store
 from bot.storage.db import Conn
@@ -51,15 +51,10 @@ async def correct_button(update: Update, context: Context) -> None:
     officer = context.officer
     parts = button_data(update)
     entry_id = parse_id(parts[2]) if len(parts) == 3 and parts[1] in SOURCES else None
-    if entry_id is None:
-        await render.ack(update, STALE, alert=True)
-        return
-    found = await context.services.db.read(drafts.open_draft, context, officer, STEP)
-    if await drafts.offered_to_resume(update, context, STEP, found,
-                                      resume_choice(parts[1], entry_id)):
-        await render.ack(update)
-        return
-    await begin_correction(update, context, officer, parts[1], entry_id, edit=False)
+    await drafts.correct_pressed(
+        update, context, STEP, None if entry_id is None else (parts[1], entry_id),
+        then=lambda entry: resume_choice(*entry),
+        begin=lambda entry: begin_correction(update, context, officer, *entry, edit=False))
 
 
 def _refusal(old: OldEntry | None, context: Context) -> tuple[str, str] | None:

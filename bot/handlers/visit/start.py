@@ -21,7 +21,7 @@ from bot.handlers import drafts
 from bot.handlers.common import Context, button_data, parse_id
 from bot.handlers.drafts import today_in
 from bot.handlers.visit import screens
-from bot.handlers.visit.texts import STALE, VISIT
+from bot.handlers.visit.texts import VISIT
 from bot.storage import visits as visit_store
 from bot.storage.db import Conn
 from bot.storage.officers import Officer
@@ -69,15 +69,10 @@ async def correct_button(update: Update, context: Context) -> None:
     """`vc:<visit_id>` — the card's Correct: /visit pre-filled from that visit."""
     officer = context.officer
     parts = button_data(update)
-    visit_id = parse_id(parts[1]) if len(parts) == 2 else None
-    if visit_id is None:
-        await render.ack(update, STALE, alert=True)
-        return
-    found = await context.services.db.read(drafts.open_draft, context, officer, VISIT)
-    if await drafts.offered_to_resume(update, context, VISIT, found, f"c{visit_id}"):
-        await render.ack(update)
-        return
-    await begin_correction(update, context, officer, visit_id, edit=False)
+    await drafts.correct_pressed(
+        update, context, VISIT, parse_id(parts[1]) if len(parts) == 2 else None,
+        then=lambda visit_id: f"c{visit_id}",
+        begin=lambda visit_id: begin_correction(update, context, officer, visit_id, edit=False))
 
 
 async def begin_correction(update: Update, context: Context, officer: Officer, visit_id: int,
