@@ -6,13 +6,13 @@ from bot.domain import sharing as flow
 from bot.domain.conversation_kinds import ConversationKind
 from bot.domain.sharing import Problem
 from bot.handlers.draft_texts import (
-             CHANGE_QUESTION,
-             HINT_CHOOSE,
-             HINT_FUTURE,
-             HINT_FUTURE_NO_YEAR,
-             HINT_NOT_A_DATE,
-             NO_MATCH,
-             TYPE_THE_DATE,
+    CHANGE_QUESTION,
+    HINT_CHOOSE,
+    HINT_FUTURE,
+    HINT_FUTURE_NO_YEAR,
+    HINT_NOT_A_DATE,
+    NO_MATCH,
+    TYPE_THE_DATE,
 )
 from bot.handlers.draft_texts import LABEL_BACK as LABEL_BACK
 from bot.handlers.draft_texts import LABEL_CANCEL as LABEL_CANCEL
