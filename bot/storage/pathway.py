@@ -63,6 +63,8 @@ ALREADY_CORRECTED = "already_corrected"
 HAS_OUTCOMES = "has_outcomes"
 NOT_ISSUED = "not_issued"
 ALREADY_ISSUED = "already_issued"
+BEFORE_REFERRAL = "before_referral"
+REFERRAL_CLOSED = "referral_closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,10 +374,11 @@ async def record_outcome(conn: Conn, officer: Officer, outcome: NewOutcome, *, n
                          draft_token: str | None = None, source: str = "chat") -> Saved:
     """Save what became of a current step of one of the officer's own pupils, and its audit
     entry; Saved(None, problem) and nothing saved when a rule refuses it. A penalty
-    notice's Paid, Withdrawn or Unpaid needs its Issued first, for the same parent."""
+    notice's Paid or Unpaid needs its Issued first, for the same parent; Withdrawn may
+    come before it (a referral withdrawn, no notice issued), and then closes it."""
     step = await conn.fetchone(
-        f"SELECT s.id, s.pupil_id, s.kind FROM pathway_steps s WHERE s.id = ? AND {_CURRENT_STEP}",
-        (outcome.step_id,))
+        "SELECT s.id, s.pupil_id, s.kind, s.step_date FROM pathway_steps s"
+        f" WHERE s.id = ? AND {_CURRENT_STEP}", (outcome.step_id,))
     if step is None or await access(conn, officer, step["pupil_id"], include_team=False) != OWN:
         await _refused(conn, officer, "pathway_outcome",
                        None if step is None else step["pupil_id"], now)
@@ -436,7 +439,18 @@ async def _outcome_problem(conn: Conn, step: Any, outcome: NewOutcome) -> str | 
         (step["id"], outcome.contact_id))
     if outcome.outcome == "issued":
         # One notice per parent per referral: a wrong date is corrected, not added to.
-        return ALREADY_ISSUED if issued is not None and outcome.supersedes is None else None
+        if outcome.supersedes is not None:
+            return None
+        if issued is not None:
+            return ALREADY_ISSUED
+        withdrawn = await conn.fetchval(
+            "SELECT 1 FROM pathway_outcomes o WHERE o.step_id = ? AND o.contact_id = ?"
+            f" AND o.outcome = 'withdrawn' AND {_CURRENT_OUTCOME}",
+            (step["id"], outcome.contact_id))
+        return REFERRAL_CLOSED if withdrawn is not None else None
+    if outcome.outcome == "withdrawn" and issued is None:
+        # The referral withdrawn before any notice was issued to this parent.
+        return BEFORE_REFERRAL if outcome.outcome_date.isoformat() < step["step_date"] else None
     if issued is None or outcome.outcome_date.isoformat() < issued:
         return NOT_ISSUED
     return None
@@ -915,7 +929,7 @@ async def _targets(conn: Conn, pupil_id: int) -> list[Target]:
             issued = [row["outcome_date"] for row in mine if row["outcome"] == "issued"]
             if any(row["outcome"] in _FINAL for row in mine):
                 continue
-            left = ("paid", "withdrawn", "unpaid") if issued else ("issued",)
+            left = ("paid", "withdrawn", "unpaid") if issued else ("issued", "withdrawn")
             targets.append(Target(f"{step['id']}.{parent['id']}", what, step["id"], on,
                                   parent["id"], parent["name"],
                                   date.fromisoformat(issued[-1]) if issued else None, left))

@@ -120,7 +120,7 @@ async def test_a_whole_pathway_from_support_plan_to_prosecution(
     target = f"Referral 25/11/2026 · {JANE}"
     assert shown.labels() == [target]
     shown = await tap(user, target)
-    assert shown.labels() == ["Issued"]
+    assert shown.labels() == ["Issued", "Withdrawn"]  # withdrawn before any notice, too
     await tap(user, "Issued")
     summary = await tap(user, "Today")
     assert "Outcome: Issued" in summary.text
@@ -393,6 +393,33 @@ async def refer_jane_today(user) -> None:
         await tap(user, label)
     saved = await tap(user, "Save")
     assert saved.text == "Saved: Penalty-notice referral for A.H. on 25/11/2026."
+
+
+async def test_a_referral_withdrawn_before_any_notice_was_issued_no_longer_awaits(
+        case: Caseload, parents: dict[str, int], db: Database) -> None:
+    """A referral the council did not issue is closed by Withdrawn, with its reason,
+    dated from the referral: it no longer awaits an outcome, and counts for nothing."""
+    user = case.user
+    await refer_jane_today(user)
+    await open_step(user)
+    await tap(user, "Penalty-notice outcome")
+    await tap(user, f"Referral 25/11/2026 · {JANE}")
+    await tap(user, "Withdrawn")
+    await user.send("Not issued: the school withdrew its request.")
+    assert (await reply(user)).text.endswith("Date withdrawn?" + step.DATE_HOW)
+    summary = await tap(user, "Today")
+    assert "Outcome: Withdrawn" in summary.text
+    saved = await tap(user, "Save")
+    assert saved.text == "Saved: Penalty-notice outcome for A.H. on 25/11/2026."
+    outcomes = await rows(db, "SELECT outcome, outcome_date, detail FROM pathway_outcomes")
+    assert [tuple(row) for row in outcomes] == [
+        ("withdrawn", "2026-11-25", "Not issued: the school withdrew its request.")]
+    shown = await open_step(user)
+    assert "Penalty-notice outcome" not in shown.labels()  # nothing awaits an outcome now
+    await user.send("/case amelia")
+    shown = await reply(user)
+    assert "awaits" not in shown.text
+    assert f"• {JANE}: 0" in shown.text
 
 
 async def test_a_referral_awaiting_its_outcome_is_shown_before_referring_again(

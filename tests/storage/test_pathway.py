@@ -397,7 +397,7 @@ async def test_step_record_offers_parents_and_what_awaits_an_outcome(service: Se
     parents, targets, notices, hidden, repeat, referral, eso, mum, dad = (
         await _step_record_scenario(service.conn))
     assert parents == ["Al Hughes", "Jo Hughes"]  # the grandparent has no responsibility
-    assert targets == [(f"{referral}.{dad}", ("issued",), None),  # by name, as the card
+    assert targets == [(f"{referral}.{dad}", ("issued", "withdrawn"), None),  # by name
                        (f"{referral}.{mum}", ("paid", "withdrawn", "unpaid"), TODAY),
                        (str(eso), ("granted", "refused"), None)]
     assert notices == [mum]
@@ -415,6 +415,38 @@ async def test_step_record_on_postgresql(pg_db: object, monkeypatch: pytest.Monk
     monkeypatch.setattr(audit, "append_many", no_audit)
     found = await pg_db.write(_step_record_scenario)  # type: ignore[attr-defined]
     assert found[0] == ["Al Hughes", "Jo Hughes"] and len(found[1]) == 3
+
+
+async def test_a_referral_withdrawn_before_its_notice_was_issued_is_closed(
+        service: Service) -> None:
+    """Withdrawn may come before Issued (the council issued no notice): dated from the
+    referral, it closes that parent's share; nothing is issued after it."""
+    ann = await service.officer("EWO1")
+    pupil = await service.pupil("Amelia", "Hughes", officer=ann)
+    conn = service.conn
+    mum, dad = await _parent(conn, pupil, "Jo Hughes"), await _parent(conn, pupil, "Al Hughes")
+    referred = TODAY - timedelta(days=3)
+    referral = (await pathway.record_step(conn, ann, NewStep(
+        pupil, "pn_referral", referred, (mum, dad), reason="holiday"), today=TODAY,
+        now=NOW)).id
+    assert referral is not None
+
+    async def outcome(what: str, on: date, contact: int = dad) -> str | None:
+        return (await pathway.record_outcome(conn, ann, NewOutcome(
+            referral, what, on, contact, detail="Not issued"), now=NOW)).problem
+
+    assert await outcome("withdrawn", referred - timedelta(days=1)) == pathway.BEFORE_REFERRAL
+    assert await outcome("withdrawn", referred) is None
+    assert await outcome("issued", TODAY) == pathway.REFERRAL_CLOSED
+    assert await outcome("paid", TODAY) == pathway.NOT_ISSUED
+    record = await pathway.step_record(conn, ann, pupil, today=TODAY, now=NOW)
+    assert record is not None
+    assert [(t.key, t.outcomes) for t in record.targets] == [
+        (f"{referral}.{mum}", ("issued", "withdrawn"))]
+    counts = await pathway.parent_counts(conn, ann, pupil, today=TODAY, now=NOW)
+    assert [(c.name, c.eligibility.counted, c.awaiting) for c in counts] == [
+        ("Al Hughes", 0, ()), ("Jo Hughes", 0, (referred,))]
+    assert await pathway.open_items(conn, ann, pupil, today=TODAY, now=NOW) == []
 
 
 async def test_a_referral_awaiting_issued_is_shown_per_parent_but_not_counted(
