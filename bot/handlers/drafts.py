@@ -40,6 +40,7 @@ How to add a flow is in docs/ARCHITECTURE.md ("Step-by-step flows").
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -65,11 +66,13 @@ from bot.storage import audit, conversations
 from bot.storage import pupils as pupil_store
 from bot.storage import visits as visit_store
 from bot.storage.conversations import Conversation
-from bot.storage.db import Conn
+from bot.storage.db import Conn, DatabaseBusy
 from bot.storage.officers import Officer
 from bot.storage.pupils import PupilSummary
 from bot.storage.rights import RESTRICTED_REASON, Restricted
 from bot.storage.visits import VisitPupil
+
+log = logging.getLogger(__name__)
 
 Rows = list[list[tuple[str, str]]]
 Render = Callable[[Conversation], "Screen"]
@@ -560,7 +563,9 @@ async def show(update: Update, context: Context, flow: Flow, talk: Conversation,
     """Show the step: edit the pressed message, or send a new one; then remember it.
 
     One screen per answer: an earlier message's buttons are left alone (pressed, they
-    are refused as stale unless they are the current step's).
+    are refused as stale unless they are the current step's). Which message shows the
+    step is only remembered: the answer is already stored and the screen shown, so a
+    database busy just then is logged, not told (the screen's buttons work all the same).
     """
     svc = context.services
     where = chat_id(update)
@@ -578,8 +583,12 @@ async def show(update: Update, context: Context, flow: Flow, talk: Conversation,
     else:
         message = await context.bot.send_message(where, screen.text, reply_markup=screen.markup)
         message_id = message.message_id
-    await svc.db.write(conversations.advance, talk, step=talk.step, now=svc.clock.now(),
-                       message_id=message_id)
+    try:
+        await svc.db.write(conversations.advance, talk, step=talk.step, now=svc.clock.now(),
+                           message_id=message_id)
+    except DatabaseBusy as error:
+        log.warning("database busy: a step's message was shown but not remembered (%s)",
+                    error)
 
 
 async def move(update: Update, context: Context, flow: Flow, talk: Conversation,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -105,6 +106,27 @@ async def test_a_press_an_answer_and_save_on_a_busy_database_can_simply_be_repea
     busy = [record.getMessage() for record in caplog.records
             if record.levelno == logging.WARNING and "database busy" in record.getMessage()]
     assert len(busy) == 3 and all("kept it locked" in line for line in busy)
+
+
+async def test_a_step_shown_as_the_database_turns_busy_is_not_told_as_busy(
+        running: RunningBot, people: People, db: Database, settings: Settings,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The answer stored and the next step shown, only remembering which message shows
+    it meets the lock: the press is answered as usual (not "busy, try again", which would
+    have the officer press a button already taken), and the new step's buttons work."""
+    user = (await caseload(people, db)).user
+    shown = await walk_to(user, flow.TYPE)
+    await running.settled()
+    running.standin.delay_next("editMessageText", 0.5)  # the lock is taken meanwhile
+    since = time.monotonic()
+    press = await user.press("Home visit", message_id=shown.message_id)
+    await running.standin.wait_for_call("editMessageText", since=since)
+    with held(settings):
+        assert await user.answer_to(press) is None
+    assert message(user, shown.message_id).text.endswith(visit.QUESTIONS[flow.DATE])
+    assert (await tap(user, "Yesterday")).text.endswith(visit.QUESTIONS[flow.CONTACT])
+    assert errors(caplog) == []
+    assert any("shown but not remembered" in line for line in caplog.messages)
 
 
 async def test_a_pin_sent_while_the_database_is_busy_is_deleted_and_can_be_sent_again(
