@@ -10,10 +10,11 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -175,6 +176,18 @@ class Deployment:
                 except TimeoutError:
                     instance.process.kill()
                     await instance.process.wait()
+
+
+@contextlib.asynccontextmanager
+async def deployed(settings: Settings, standin: BotApiStandIn, folder: Path,
+                   **options: Any) -> AsyncIterator[Deployment]:
+    """A Deployment (`options` as its own) started, and stopped however the block ends."""
+    running = Deployment(settings, standin, folder, **options)
+    try:
+        await running.start()
+        yield running
+    finally:
+        await running.stop()
 
 
 async def healthy(session: aiohttp.ClientSession, instance: Instance) -> None:

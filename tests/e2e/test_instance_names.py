@@ -19,7 +19,7 @@ from bot.sandbox import BotApiStandIn
 from bot.settings import Settings
 from bot.storage import leases, retention
 from bot.storage.db import Database
-from tests.e2e.processes import Deployment, Instance, free_port, lease_holder
+from tests.e2e.processes import Deployment, Instance, deployed, free_port, lease_holder
 from tests.e2e.test_instances import until
 from tests.pg import settings_for
 
@@ -36,13 +36,9 @@ def settings(pg_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def deployment(settings: Settings, standin: BotApiStandIn, db: Database,
                      tmp_path: Path) -> AsyncIterator[Deployment]:
-    running = Deployment(settings, standin, tmp_path, count=1, lease_seconds=LEASE_SECONDS,
-                         secret=SECRET)
-    try:
-        await running.start()
+    async with deployed(settings, standin, tmp_path, count=1, lease_seconds=LEASE_SECONDS,
+                        secret=SECRET) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 async def _run_once(env: dict[str, str], cwd: Path) -> tuple[int | None, str]:

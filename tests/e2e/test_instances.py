@@ -43,7 +43,7 @@ from bot.storage import outbox as outbox_store
 from bot.storage.db import Conn, Database
 from tests.e2e import visit_helpers
 from tests.e2e.conftest import LONDON, PIN, People
-from tests.e2e.processes import Deployment, lease_holder, outbox_claim
+from tests.e2e.processes import Deployment, deployed, lease_holder, outbox_claim
 from tests.pg import settings_for
 from tests.storage.pupil_rows import Service
 
@@ -83,13 +83,9 @@ def settings(pg_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def deployment(settings: Settings, standin: BotApiStandIn, db: Database,
                      tmp_path: Path) -> AsyncIterator[Deployment]:
-    running = Deployment(settings, standin, tmp_path, lease_seconds=LEASE_SECONDS,
-                         secret=SECRET, public_url=PUBLIC_URL)
-    try:
-        await running.start()
+    async with deployed(settings, standin, tmp_path, lease_seconds=LEASE_SECONDS,
+                        secret=SECRET, public_url=PUBLIC_URL) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 async def test_bursts_of_updates_over_three_instances_are_answered_once_and_in_order(
