@@ -44,7 +44,8 @@ FIRST_USER = 5_000
 LONDON = ZoneInfo("Europe/London")
 # Everything held about a pupil besides the pupil row (disposal removes it all).
 PUPIL_TABLES = ("contacts", "allocations", "marks", "pupil_stats", "rule_states", "visits",
-                "conversations", "alerts", "outbox_pupils", "holds", "retention_reminders")
+                "conversations", "alerts", "outbox_pupils", "holds", "retention_reminders",
+                "pupil_name_tails")
 
 
 def _now() -> datetime:

@@ -51,15 +51,30 @@ def search_key(text: str) -> str:
     return "".join(ch for ch in fold(text) if ch not in _SEARCH_IGNORED and not ch.isspace())
 
 
+def search_tails(last_name: str) -> list[str]:
+    """The last name from each of its later words on, as search_key has it: "jones" for
+    Smith-Jones; "lacruz" and "cruz" for De La Cruz; none for a name of one word. Stored
+    as `pupil_name_tails` at import, so that "Jones" and "Amelia Jones" find Amelia
+    Smith-Jones as "Smith" and "Amelia Smith" do.
+
+    Words part at spaces and hyphens (as folded); an apostrophe stays inside its word,
+    so O'Brien is one word and "Brien" finds nobody."""
+    words = [key for word in fold(last_name).replace("-", " ").split()
+             if (key := search_key(word))]
+    return ["".join(words[start:]) for start in range(1, len(words))]
+
+
 def name_matches(query: str, first_name: str, last_name: str) -> bool:
-    """Whether `query` is a prefix of the first name, the last name or "first last",
-    compared by search_key (case, accents, apostrophes, hyphens and spaces aside). An
-    empty query matches nothing."""
+    """Whether `query` is a prefix of the first name, the last name or "first last", or
+    of a tail of the last name (search_tails) or "first tail", compared by search_key
+    (case, accents, apostrophes, hyphens and spaces aside): what find_pupils matches by
+    name. An empty query matches nothing."""
     wanted = search_key(query)
     if not wanted:
         return False
-    first, last = search_key(first_name), search_key(last_name)
-    return last.startswith(wanted) or (first + last).startswith(wanted)
+    first = search_key(first_name)
+    return any(last.startswith(wanted) or (first + last).startswith(wanted)
+               for last in (search_key(last_name), *search_tails(last_name)))
 
 
 # A near miss allows this many typing slips (a letter wrong, missing, extra or two

@@ -29,7 +29,7 @@ from bot.domain.marks import (
     slot_day,
     slot_session,
 )
-from bot.domain.text import search_key
+from bot.domain.text import search_key, search_tails
 from bot.storage.db import Conn, stamp
 from bot.storage.rights import RESTRICTED_SQL
 
@@ -212,6 +212,7 @@ async def apply_pupils(
     held = await _held_pupils(conn, [row.upn for row in rows])
     new: list[tuple[str, dict[str, Any]]] = []
     changed: list[tuple[int, dict[str, Any]]] = []
+    renamed: list[tuple[int, str]] = []
     for row in rows:
         values = _pupil_values(row)
         stored = held.get(row.upn)
@@ -219,8 +220,11 @@ async def apply_pupils(
             new.append((row.upn, values))
         elif any(stored[name] != values[name] for name in kept):
             changed.append((stored["id"], values))
+            if stored["last_name"] != values["last_name"]:
+                renamed.append((stored["id"], values["last_name"]))
     await _insert_pupils(conn, new, today)
     await _update_pupils(conn, changed, kept)
+    await save_name_tails(conn, renamed)
     counts = {"added": len(new), "updated": len(changed)}
     counts["unchanged"] = len(rows) - len(new) - len(changed)
     return Applied(counts, tuple(pupil for pupil, _ in changed))
@@ -267,11 +271,12 @@ async def _insert_pupils(
     )  # fmt: skip
     if not pupils:
         return
-    fresh = await conn.fetchall("SELECT id FROM pupils WHERE case_ref LIKE '~%'")
+    fresh = await conn.fetchall("SELECT id, last_name FROM pupils WHERE case_ref LIKE '~%'")
     await conn.executemany(
         "UPDATE pupils SET case_ref = ? WHERE id = ?",
         ((f"C{row['id']:05d}", row["id"]) for row in fresh),
     )
+    await save_name_tails(conn, [(row["id"], row["last_name"]) for row in fresh], fresh=True)
 
 
 async def _update_pupils(
@@ -286,6 +291,20 @@ async def _update_pupils(
             for pupil, values in pupils
         ),
     )  # fmt: skip
+
+
+async def save_name_tails(conn: Conn, pupils: Sequence[tuple[int, str]], *,
+                          fresh: bool = False) -> None:
+    """Hold the search tails (bot.domain.text.search_tails) of each (pupil id, last name)
+    in place of any held before (`fresh`: pupils just added, that have none): written
+    wherever a last name is, so the search finds "Jones" in Smith-Jones."""
+    if pupils and not fresh:
+        await conn.executemany("DELETE FROM pupil_name_tails WHERE pupil_id = ?",
+                               [(pupil,) for pupil, _ in pupils])
+    tails = [(pupil, tail) for pupil, last_name in pupils for tail in search_tails(last_name)]
+    if tails:
+        await conn.executemany(
+            "INSERT INTO pupil_name_tails (pupil_id, search_tail) VALUES (?, ?)", tails)
 
 
 # --- contacts ----------------------------------------------------------------------------

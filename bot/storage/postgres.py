@@ -62,7 +62,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from bot.logs import pin_library_loggers
 from bot.settings import DatabaseUrl, Settings
-from bot.storage import schema_postgres
+from bot.storage import schema, schema_postgres
 from bot.storage.base import BACKENDS
 from bot.storage.db import (
     Conn,
@@ -806,10 +806,20 @@ async def migrate(raw: psycopg.AsyncConnection[Any], *, create: bool = True) -> 
             # A script without parameters goes as one simple query: many statements,
             # function bodies included.
             await raw.execute(schema_postgres.MIGRATIONS[number - 1].encode())
+            for backfill in schema.BACKFILLS.get(number, ()):
+                await _backfill(raw, backfill)
             await raw.execute(
                 f"INSERT INTO {schema_postgres.VERSION_TABLE} (version) VALUES (%s)"
                 " ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version", (number,))
     return found
+
+
+async def _backfill(raw: psycopg.AsyncConnection[Any], backfill: schema.Backfill) -> None:
+    """A migration's rows computed here (schema.BACKFILLS), as on SQLite."""
+    cursor = await raw.execute(backfill.read)
+    rows = [row for held in await cursor.fetchall() for row in backfill.rows(held)]
+    async with raw.cursor() as writing:
+        await writing.executemany(translate(backfill.write), rows)
 
 
 async def _version(raw: psycopg.AsyncConnection[Any]) -> int:

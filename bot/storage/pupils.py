@@ -187,7 +187,9 @@ async def find_pupils(conn: Conn, officer: Officer, query: str, *, today: date,
                       year_end: YearEnd, limit: int = 10, include_team: bool = False,
                       by_index: bool | None = None) -> list[PupilSummary]:
     """Pupils this person may see whose first name, last name or "first last" starts with
-    `query` (ignoring case and accents), or whose UPN or case reference is `query`.
+    `query` (ignoring case and accents), or whose last name from a later word on, or
+    "first" and that, does ("Jones", "Amelia Jo": Amelia Smith-Jones), or whose UPN or
+    case reference is `query` (bot.domain.text.name_matches says the same of names).
 
     Only the officer's own pupils unless `include_team` (a supervisor reading their
     team). Exact UPN or case-reference matches come first, then by name.
@@ -221,25 +223,35 @@ async def find_pupils(conn: Conn, officer: Officer, query: str, *, today: date,
         f"SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM}"
         f" WHERE {where} {candidates} AND ({exact}"
         "   OR substr(p.search_last, 1, :length) = :key"
-        "   OR substr(p.search_first || p.search_last, 1, :length) = :key)"
+        "   OR substr(p.search_first || p.search_last, 1, :length) = :key"
+        f"  OR {_BY_TAIL})"
         f" ORDER BY CASE WHEN {exact} THEN 0 ELSE 1 END,"
         "   p.search_last, p.search_first, p.id"
         " LIMIT :limit", params)
     return [_summary(row) for row in rows]
 
 
+# The last name from a later word on (pupil_name_tails), or "first" and it, starts with
+# the query: "Jones", "Amelia Jo" find Amelia Smith-Jones. A few rows a pupil, looked
+# up by its primary key.
+_BY_TAIL = """EXISTS (SELECT 1 FROM pupil_name_tails t WHERE t.pupil_id = p.id
+    AND (substr(t.search_tail, 1, :length) = :key
+         OR substr(p.search_first || t.search_tail, 1, :length) = :key))"""
 # Sorts after any text a name holds: values from X up to X + this start with X.
 _AFTER_ALL = "\U0010ffff"
 # The pupils the search's conditions can match, found through the indexes: "first
-# last" starts with the query only if the first name starts with the query or is
-# itself a prefix of it (names are compared without spaces, so both can happen). The
-# prefixes are a list of parameters, which both backends look up in the index on first
-# names (PostgreSQL read every pupil for prefixes made in SQL by a recursive CTE).
+# last" (and "first tail") starts with the query only if the first name starts with
+# the query or is itself a prefix of it (names are compared without spaces, so both
+# can happen). The prefixes are a list of parameters, which both backends look up in
+# the index on first names (PostgreSQL read every pupil for prefixes made in SQL by a
+# recursive CTE).
 _CANDIDATES = """
     AND p.id IN (
         SELECT id FROM pupils WHERE upn = :upn
         UNION ALL SELECT id FROM pupils WHERE upper(case_ref) = :ref
         UNION ALL SELECT id FROM pupils WHERE search_last >= :key AND search_last < :key_to
+        UNION ALL SELECT pupil_id FROM pupil_name_tails
+            WHERE search_tail >= :key AND search_tail < :key_to
         UNION ALL SELECT id FROM pupils WHERE search_first >= :key AND search_first < :key_to
         UNION ALL SELECT id FROM pupils WHERE search_first IN ({prefixes}))
 """

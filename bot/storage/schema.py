@@ -7,6 +7,12 @@ Dates are ISO `YYYY-MM-DD` text, moments ISO 8601 text in UTC with offset.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain.text import search_tails
+
 
 def placing_column(table: str, text_type: str = "TEXT") -> str:
     """Migration SQL: `placed_at` added to `table`, whose entries a correction replaces
@@ -500,6 +506,42 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE instances ADD COLUMN token TEXT;
     ALTER TABLE leases ADD COLUMN token TEXT;
     """,
+    # 6: each pupil's last name from each of its later words on (bot.domain.text
+    # search_tails), so that "Jones" finds Smith-Jones through an index; back-filled
+    # from the names held (NAME_TAILS, below).
+    """
+    CREATE TABLE pupil_name_tails (
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        search_tail TEXT NOT NULL,
+        PRIMARY KEY (pupil_id, search_tail)
+    ) WITHOUT ROWID;
+    CREATE INDEX pupil_name_tails_search ON pupil_name_tails(search_tail);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class Backfill:
+    """Rows a migration adds that its SQL cannot compute (a name folded as the search
+    folds it): each row `read` returns becomes the rows `rows` gives, inserted by `write`
+    (`?` placeholders), in the migration's transaction, after its SQL."""
+
+    read: str
+    write: str
+    rows: Callable[[Sequence[Any]], Iterable[Sequence[Any]]]
+
+
+def _name_tails(pupil: Sequence[Any]) -> list[tuple[int, str]]:
+    """A pupil's rows of pupil_name_tails, from its (id, last name)."""
+    return [(pupil[0], tail) for tail in search_tails(pupil[1])]
+
+
+NAME_TAILS = Backfill(
+    read="SELECT id, last_name FROM pupils",
+    write="INSERT INTO pupil_name_tails (pupil_id, search_tail) VALUES (?, ?)",
+    rows=_name_tails)
+
+# The back-fills of each migration (by number), on both dialects.
+BACKFILLS: Mapping[int, tuple[Backfill, ...]] = {6: (NAME_TAILS,)}

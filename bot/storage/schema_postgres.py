@@ -25,7 +25,7 @@ How SQLite's types are translated:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from bot.storage.schema import placing_column
 
@@ -52,6 +52,7 @@ PERSONAL_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "sharing_log": ("recipient_other", "items", "special_condition", "reason", "note"),
     "rights_requests": ("extension_reason", "decision_reason", "statement", "recorded_by"),
     "audit": ("actor", "target", "reason", "detail"),
+    "pupil_name_tails": ("search_tail",),
 }
 PERSONAL_INDEX_COLUMNS: Mapping[str, tuple[int, ...]] = {
     "pupils_case_ref": (1,),      # upper(case_ref)
@@ -59,12 +60,17 @@ PERSONAL_INDEX_COLUMNS: Mapping[str, tuple[int, ...]] = {
 }
 
 
-def _no_statistics() -> str:
+def _no_statistics(tables: Iterable[str], indexes: Iterable[str] = ()) -> str:
+    """SQL keeping the personal columns of `tables` and `indexes` out of the statistics."""
     lines = [f"ALTER TABLE {table} ALTER COLUMN {column} SET STATISTICS 0;"
-             for table, columns in PERSONAL_COLUMNS.items() for column in columns]
+             for table in tables for column in PERSONAL_COLUMNS[table]]
     lines += [f"ALTER INDEX {index} ALTER COLUMN {number} SET STATISTICS 0;"
-              for index, numbers in PERSONAL_INDEX_COLUMNS.items() for number in numbers]
+              for index in indexes for number in PERSONAL_INDEX_COLUMNS[index]]
     return "\n".join(lines)
+
+
+# The tables of version 1 (a later migration keeps its own tables out: 6).
+_V1_PERSONAL = [table for table in PERSONAL_COLUMNS if table != "pupil_name_tails"]
 
 
 _V1 = """
@@ -489,7 +495,7 @@ CREATE TRIGGER audit_targets_no_truncate BEFORE TRUNCATE ON audit_targets
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the whole service
-    _V1 + _no_statistics(),
+    _V1 + _no_statistics(_V1_PERSONAL, PERSONAL_INDEX_COLUMNS),
     # 2: each instance's recent messages a second (bot/jobs/send_budget.py)
     """
 CREATE TABLE send_rates (
@@ -510,6 +516,16 @@ CREATE TABLE send_rates (
 ALTER TABLE instances ADD COLUMN token {TEXT_C};
 ALTER TABLE leases ADD COLUMN token {TEXT_C};
 """,
+    # 6: each pupil's last name from each of its later words on, for the search
+    # (bot.domain.text.search_tails); back-filled as on SQLite (schema.BACKFILLS)
+    f"""
+CREATE TABLE pupil_name_tails (
+    pupil_id BIGINT NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+    search_tail {TEXT_C} NOT NULL,
+    PRIMARY KEY (pupil_id, search_tail)
+);
+CREATE INDEX pupil_name_tails_search ON pupil_name_tails(search_tail);
+""" + _no_statistics(["pupil_name_tails"]),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

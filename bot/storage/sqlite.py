@@ -57,7 +57,7 @@ from bot.storage.keys import (
     load_audit_key,
     load_pepper,
 )
-from bot.storage.schema import MIGRATIONS, SCHEMA_VERSION
+from bot.storage.schema import BACKFILLS, MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 15_000
 # DatabaseBusy's line: the write lock was held past BUSY_TIMEOUT_MS by another process.
@@ -635,6 +635,10 @@ async def _migrate(conn: aiosqlite.Connection) -> None:
             # Statements one by one: executescript would commit the open transaction.
             for statement in _statements(script):
                 await conn.execute(statement)
+            for backfill in BACKFILLS.get(number, ()):
+                found = await conn.execute_fetchall(backfill.read)
+                await conn.executemany(
+                    backfill.write, [row for held in found for row in backfill.rows(held)])
             await conn.execute(f"PRAGMA user_version = {number}")
         except BaseException:
             await conn.rollback()

@@ -15,6 +15,7 @@ from bot.domain.text import (
     prefix_slips,
     pupil_name,
     search_key,
+    search_tails,
 )
 
 
@@ -98,6 +99,26 @@ def test_name_matches_whatever_the_punctuation_inside_names() -> None:
     for typed in ("obrien", "o'brien", "o brien", "dylan o brien", "dylanob"):
         assert name_matches(typed, "Dylan", "O’Brien"), typed
     assert not name_matches("brien", "Dylan", "O’Brien")
+
+
+@pytest.mark.parametrize(
+    ("last_name", "tails"),
+    [("Smith-Jones", ["jones"]), ("Smith Jones", ["jones"]), ("García  López", ["lopez"]),
+     ("De La Cruz", ["lacruz", "cruz"]), ("Smith – Jones", ["jones"]), ("O’Brien", []),
+     ("O'Brien-Smith", ["smith"]), ("Hughes", []), ("-Jones-", []), ("", [])],
+)
+def test_search_tails_start_at_each_later_word(last_name: str, tails: list[str]) -> None:
+    assert search_tails(last_name) == tails
+
+
+def test_name_matches_a_later_word_of_the_last_name_and_first_name_with_it() -> None:
+    for typed in ("Jones", "jo", "Amelia Jones", "amelia jo", "AMÉLIA-JONES", "smith jo"):
+        assert name_matches(typed, "Amélia", "Smith-Jones"), typed
+    for typed in ("cruz", "la cruz", "la", "rosa cruz", "rosa la c", "de la"):
+        assert name_matches(typed, "Rosa", "De La Cruz"), typed
+    for typed in ("ones", "jones amelia", "amelia smith-jones x", "rosa de cruz"):
+        assert not name_matches(typed, "Amelia", "Smith-Jones") \
+            and not name_matches(typed, "Rosa", "De La Cruz"), typed
 
 
 def test_prefix_slips_counts_edits_against_the_best_prefix() -> None:

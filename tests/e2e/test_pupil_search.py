@@ -138,3 +138,24 @@ async def test_a_upn_typed_in_groups_or_lower_case_finds_the_pupil(
         assert shown in answered.text, (command, answered.text)
         await reply(user, "/cancel")
     assert (await reply(user, "dylan o brien")).text.startswith("Dylan O’Brien (C00001)")
+
+
+async def test_a_later_word_of_a_last_name_finds_the_officers_pupil(
+        running: RunningBot, people: People, db: Database) -> None:
+    """An officer who types "Jones" gets the card of their Amelia Smith-Jones, never
+    another officer's Jones."""
+    user = await people.enrolled("EWO1")
+    await people.enrolled("EWO2")
+    ann, bob = await officer(db, "EWO1"), await officer(db, "EWO2")
+    async def _transaction(conn: Conn) -> None:
+        service = Service(conn)
+        await service.pupil("Amelia", "Smith-Jones", officer=ann)  # C00001
+        await service.pupil("Rosa", "De La Cruz", officer=ann)  # C00002
+        await service.pupil("Carys", "Jones", officer=bob)  # C00003, another officer's
+    await db.write(_transaction)
+    for typed in ("Jones", "amelia jones", "Amelia Jo", "/pupil jones"):
+        card = await reply(user, typed)
+        assert card.text.startswith("Amelia Smith-Jones (C00001)"), typed
+        assert "Carys" not in card.text, typed
+    assert (await reply(user, "la cruz")).text.startswith("Rosa De La Cruz (C00002)")
+    assert (await reply(user, "Carys Jones")).text.startswith(NOT_FOUND)

@@ -11,6 +11,7 @@ from bot.domain.dates import YearEnd, academic_year_of
 from bot.domain.text import search_key
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn, placed_as_corrected, stamp
+from bot.storage.imports import save_name_tails
 from bot.storage.officers import Officer
 
 TODAY = date(2026, 11, 25)
@@ -46,6 +47,7 @@ class Service:
             " '2026-09-01', '2026-09-01')",
             (upn or f"T{self.serial:012d}", f"C{self.serial:05d}", first, last, search_key(first),
              search_key(last), year_group, str(100000 + len(school)), sen, health))
+        await save_name_tails(self.conn, [(pupil_id, last)], fresh=True)
         if officer is not None:
             await self.conn.execute(
                 "INSERT INTO allocations (pupil_id, officer_id, allocated_at) VALUES (?, ?, ?)",

@@ -13,6 +13,7 @@ from bot.domain.text import search_key
 from bot.storage import officers as officer_store
 from bot.storage import sessions
 from bot.storage.db import Conn, Database, stamp
+from bot.storage.imports import save_name_tails
 from bot.storage.officers import Officer
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -50,6 +51,7 @@ class Seed:
                 (upn or f"T{self.serial:012d}", f"C{self.serial:05d}", first, last,
                  search_key(first), search_key(last), urn, imported.isoformat(),
                  imported.isoformat()))
+            await save_name_tails(conn, [(pupil_id, last)], fresh=True)
             if officer is not None:
                 await conn.execute(
                     "INSERT INTO allocations (pupil_id, officer_id, allocated_at)"

@@ -6,11 +6,15 @@ import asyncio
 import os
 import sqlite3
 import stat
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from bot.domain.dates import YearEnd
 from bot.settings import Settings
+from bot.storage import officers as officer_store
+from bot.storage import pupils
 from bot.storage.db import Conn, Database, DatabaseError
 from bot.storage.schema import SCHEMA_VERSION
 from tests.conftest import make_settings, needs_sqlcipher
@@ -166,6 +170,56 @@ async def test_a_database_at_schema_3_places_its_pathway_corrections_where_they_
             placed = await db.read(lambda conn, table=table: conn.fetchall(
                 f"SELECT id, placed_at FROM {table} ORDER BY id"))
             assert [tuple(row) for row in placed] == PATHWAY_PLACED[table]
+    finally:
+        await db.close()
+
+
+# Pupils as a release before schema 6 kept them (no tails of their last names), EWO1's.
+NAMED_PUPILS = (
+    *CORRECTION_CHAIN[:2],
+    "INSERT INTO pupils (id, upn, case_ref, first_name, last_name, search_first, search_last,"
+    " date_of_birth, year_group, school_urn, first_imported, last_imported) VALUES"
+    " (1, 'A123456789012', 'C00001', 'Amelia', 'Smith-Jones', 'amelia', 'smithjones',"
+    "  '2016-05-01', '5', '100001', '2026-09-01', '2026-09-01'),"
+    " (2, 'A123456789013', 'C00002', 'Rosa', 'De La Cruz', 'rosa', 'delacruz',"
+    "  '2016-05-01', '5', '100001', '2026-09-01', '2026-09-01'),"
+    " (3, 'A123456789014', 'C00003', 'Mateo', 'García López', 'mateo', 'garcialopez',"
+    "  '2016-05-01', '5', '100001', '2026-09-01', '2026-09-01'),"
+    " (4, 'A123456789015', 'C00004', 'Dylan', 'O’Brien', 'dylan', 'obrien',"
+    "  '2016-05-01', '5', '100001', '2026-09-01', '2026-09-01')",
+    "INSERT INTO allocations (pupil_id, officer_id, allocated_at) VALUES"
+    " (1, 1, '2026-09-01T00:00:00+00:00'), (2, 1, '2026-09-01T00:00:00+00:00'),"
+    " (3, 1, '2026-09-01T00:00:00+00:00'), (4, 1, '2026-09-01T00:00:00+00:00')",
+)
+# What schema 6 back-fills: each last name from each of its later words on, folded.
+NAMED_TAILS = [(1, "jones"), (2, "cruz"), (2, "lacruz"), (3, "lopez")]
+# And what the upgraded service's search then finds for EWO1.
+NAMED_FOUND = {"Jones": ["Amelia Smith-Jones"], "amelia jo": ["Amelia Smith-Jones"],
+               "lopez": ["Mateo García López"], "la cruz": ["Rosa De La Cruz"], "brien": []}
+
+
+async def found_by_name(conn: Conn) -> dict[str, list[str]]:
+    """What EWO1's search finds for each of NAMED_FOUND's queries."""
+    officer = await officer_store.officer_by_ref(conn, "EWO1")
+    assert officer is not None
+    return {typed: [pupil.name for pupil in await pupils.find_pupils(
+        conn, officer, typed, today=date(2026, 11, 25), year_end=YearEnd(8, 31))]
+        for typed in NAMED_FOUND}
+
+
+@pytest.mark.sqlite_only("PRAGMA user_version")
+async def test_a_database_at_schema_5_finds_its_pupils_by_later_words_of_their_names(
+        settings: Settings) -> None:
+    """Schema 6 back-fills the tails of the last names held, on a service an earlier
+    release created: "Jones" then finds Amelia Smith-Jones."""
+    sqlite_at(settings.database, 5, *NAMED_PUPILS)
+    db = await Database.open(settings)
+    try:
+        assert await db.read(lambda conn: conn.fetchval("PRAGMA user_version")) == SCHEMA_VERSION
+        tails = await db.read(lambda conn: conn.fetchall(
+            "SELECT pupil_id, search_tail FROM pupil_name_tails ORDER BY pupil_id, search_tail"))
+        assert [tuple(row) for row in tails] == NAMED_TAILS
+        assert await db.read(found_by_name) == NAMED_FOUND
     finally:
         await db.close()
 

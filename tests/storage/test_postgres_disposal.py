@@ -17,15 +17,18 @@ from bot.domain.retention import RetentionPolicy
 from bot.domain.text import search_key
 from bot.storage import officers as officer_store
 from bot.storage.db import Conn
+from bot.storage.imports import save_name_tails
 from bot.storage.officers import Officer
 from bot.storage.postgres import PostgresDatabase
 from bot.usecases import retention as retention_use
 from tests.pg import ROLE, Cluster
 from tests.storage.retention_seed import NOW, Seed
 
-# Unique to this file: other tests' databases share the cluster's data directory.
-FIRST, LAST = "Quillonius", "Vexmarrow"
+# Unique to this file: other tests' databases share the cluster's data directory. A last
+# name of two words: its later word is held on its own too (pupil_name_tails).
+FIRST, LAST = "Quillonius", "Vexmarrow-Quindlebeck"
 CANARY = f"{FIRST} {LAST}"
+WORDS = (FIRST, *LAST.split("-"))  # searched for in the files, in any case
 POLICY = RetentionPolicy(date(2026, 11, 25), YearEnd(8, 31), 30)
 
 
@@ -68,6 +71,7 @@ async def seed(db: PostgresDatabase) -> tuple[Officer, int]:
             " first_imported, last_imported) VALUES ('T000000000001', 'C00001', ?, ?, ?,"
             " ?, '2014-03-01', '7', '100001', ?, 'BS1 4AA', '2024-03-01', '2024-03-01')",
             (FIRST, LAST, search_key(FIRST), search_key(LAST), f"1 {LAST} Lane"))
+        await save_name_tails(conn, [(pupil, LAST)], fresh=True)
         # A kept pupil, so the tables are not simply empty afterwards.
         await conn.insert(
             "INSERT INTO pupils (upn, case_ref, first_name, last_name, search_first,"
@@ -98,24 +102,30 @@ async def dispose_and_trace(db: PostgresDatabase, cluster: Cluster, url: str,
     # Statistics taken while the pupil is there: its names must not be kept in them.
     run_sql(url, "ANALYZE")
     await db.checkpoint()
-    before = traces(cluster, FIRST, LAST)
-    # The control: the files held the names before disposal, the notes' TOAST table too.
+    before = traces(cluster, *WORDS)
+    # The control: the files held the names before disposal, the notes' TOAST table too,
+    # and the later word of the last name in the search's table and its index.
     toast = await db.read(lambda conn: conn.fetchval(
         "SELECT pg_relation_filepath(reltoastrelid) FROM pg_class WHERE relname = 'visits'"))
     assert toast in before, before
+    for relation in ("pupil_name_tails", "pupil_name_tails_search"):
+        path = await db.read(lambda conn, name=relation: conn.fetchval(
+            "SELECT pg_relation_filepath(?)", (name,)))
+        assert path in before, (relation, before)
     assert len([name for name in before if name.startswith("base/")]) > 5, before
     assert any(name.startswith("pg_wal/") for name in before), before
 
-    async def statistics_naming(conn: Conn) -> int:
+    async def statistics_naming(conn: Conn, word: str) -> int:
         return int(await conn.fetchval(
             "SELECT count(*) FROM pg_stats WHERE most_common_vals::text ILIKE ?"
-            " OR histogram_bounds::text ILIKE ?", (f"%{LAST}%", f"%{LAST}%")))
-    assert await db.read(statistics_naming) == 0
+            " OR histogram_bounds::text ILIKE ?", (f"%{word}%", f"%{word}%")))
+    for word in WORDS:
+        assert await db.read(statistics_naming, word) == 0, word
 
     outcome = await retention_use.dispose_records(
         db, controller, POLICY, [pupil], now=NOW, export_dir=export_dir)
     assert (outcome.disposed, outcome.cleaned) == (1, True)
-    return traces(cluster, FIRST, LAST)
+    return traces(cluster, *WORDS)
 
 
 async def test_a_disposed_pupil_is_not_in_the_data_files(
@@ -173,10 +183,10 @@ async def test_a_snapshot_older_than_the_disposal_does_not_leave_the_pupil_in_th
         outcome = await retention_use.dispose_records(
             pg_db, controller, POLICY, [pupil], now=NOW, export_dir=tmp_path)
         assert outcome.disposed == 1
-        left = [name for name in traces(pg_cluster, FIRST, LAST)
+        left = [name for name in traces(pg_cluster, *WORDS)
                 if not name.startswith("pg_wal/")]
         assert not outcome.cleaned or left == [], left
         other.execute("COMMIT")
     await retention_use.clean_up_after_disposals(pg_db, tmp_path)
-    after = traces(pg_cluster, FIRST, LAST)
+    after = traces(pg_cluster, *WORDS)
     assert [name for name in after if not name.startswith("pg_wal/")] == [], after

@@ -9,6 +9,7 @@ import pytest
 
 from bot.domain.attendance import Rule, Tally
 from bot.domain.dates import academic_year_bounds, academic_year_of
+from bot.domain.text import name_matches
 from bot.storage import pupils, rights
 from bot.storage.db import Conn, Database, stamp
 from bot.storage.officers import Officer
@@ -71,6 +72,55 @@ async def test_search_ignores_apostrophes_hyphens_and_spaces_inside_names(
     assert await _find(conn, ann, "brien") == []  # still a prefix, not any part
 
 
+async def test_a_later_word_of_the_last_name_finds_the_pupil(service: Service) -> None:
+    ann, bob = await service.officer("EWO1"), await service.officer("EWO2")
+    await service.pupil("Amelia", "Smith-Jones", officer=ann)
+    await service.pupil("Mateo", "García López", officer=ann)
+    await service.pupil("Rosa", "De La Cruz", officer=ann)
+    await service.pupil("Joan", "Hill", officer=ann)
+    await service.pupil("Dylan", "O’Brien", officer=ann)
+    await service.pupil("Amelia", "Jones", officer=bob)  # another officer's
+    await service.pupil("Carys", "Ap Jones", officer=bob)  # another officer's
+    conn = service.conn
+    for typed in ("Jones", "JONES", "jon", "Amelia Jones", "amelia jo", "amelia-jones",
+                  "Amelia Smith-Jones", "smith j"):
+        assert await _find(conn, ann, typed) == ["Amelia Smith-Jones"], typed
+    for typed in ("Lopez", "lópez", "mateo lop", "Mateo López", "garcia l"):
+        assert await _find(conn, ann, typed) == ["Mateo García López"], typed
+    for typed in ("Cruz", "la cruz", "La", "rosa cruz", "Rosa La Cruz", "de la c"):
+        assert await _find(conn, ann, typed) == ["Rosa De La Cruz"], typed
+    # Ordered by last name as before, however each was found: Hill before Smith-Jones.
+    assert await _find(conn, ann, "jo") == ["Joan Hill", "Amelia Smith-Jones"]
+    assert await _find(conn, ann, "jo", by_index=True) == ["Joan Hill", "Amelia Smith-Jones"]
+    # A word's start only, in order, and never across an apostrophe.
+    for typed in ("ones", "jones amelia", "rosa de cruz", "brien", "dylan brien", "pez"):
+        assert await _find(conn, ann, typed) == [], typed
+    # Another officer's pupils are theirs alone, found by a later word or not.
+    assert await _find(conn, bob, "Jones") == ["Carys Ap Jones", "Amelia Jones"]
+    assert await _find(conn, bob, "amelia jones") == ["Amelia Jones"]
+    assert await _find(conn, bob, "cruz") == []
+
+
+async def test_name_matches_says_what_the_search_finds(service: Service) -> None:
+    """bot.domain.text.name_matches and the SQL agree, name for name (no UPN or case
+    reference among these queries)."""
+    ann = await service.officer("EWO1")
+    names = [("Amelia", "Smith-Jones"), ("Amelia", "Jones"), ("Rosa", "De La Cruz"),
+             ("Mary Ann", "Van der Berg"), ("Seán", "O’Brien"), ("Jo", "Jo Jo"),
+             ("Zoë", "Łukasiewicz-Nowak"), ("Ann", "Smith")]
+    for first, last in names:
+        await service.pupil(first, last, officer=ann)
+    queries = {"amelia", "jones", "amelia jo", "smith", "smith jones", "la", "la cruz", "cruz",
+               "rosa la", "van", "der", "mary ann b", "mary ann der", "brien", "o brien",
+               "jo", "jojo", "jo jo jo", "jojojojo", "nowak", "zoe n", "zoe l", "ann s", "a"}
+    for typed in sorted(queries):
+        for by_index in (True, False):
+            found = await _find(service.conn, ann, typed, limit=50, by_index=by_index)
+            expected = [f"{first} {last}" for first, last in names
+                        if name_matches(typed, first, last)]
+            assert sorted(found) == sorted(expected), (typed, by_index)
+
+
 async def test_near_misses_are_the_officers_own_pupils_only(service: Service) -> None:
     sup = await service.team()  # Amy Own (SUP1's), Amy Team (EWO1's), Amy Other (EWO2's)
 
@@ -112,7 +162,9 @@ async def test_the_indexes_find_what_reading_every_pupil_finds(service: Service)
     ann = sup["EWO1"]
     names = [("Amy", "Own"), ("Zoë", "Łukasiewicz"), ("Mary Ann", "Smith-Jones"),
              ("Mary", "Ann Smith"), ("Ann", "C00002"), ("T0000", "Hill"), ("50%", "Off_Cut"),
-             ("Seán", "O’Brien"), ("Jo", "Jo Jo"), ("Åsa", "\\back")]
+             ("Seán", "O’Brien"), ("Jo", "Jo Jo"), ("Åsa", "\\back"),
+             ("Amelia", "Smith-Jones"), ("Rosa", "De La Cruz"), ("Mateo", "García López"),
+             ("Amelia", "Jones"), ("Ann", "Smith Ann-Smith")]
     for number, (first, last) in enumerate(names):
         await service.pupil(first, last, officer=(ann, sup["SUP1"], sup["EWO2"])[number % 3])
     await service.conn.execute("UPDATE pupils SET case_ref = 'c-low1' WHERE id = 4")
@@ -120,7 +172,10 @@ async def test_the_indexes_find_what_reading_every_pupil_finds(service: Service)
     queries = {"", " ", "%", "_", "\\", "mary a", "mary ann s", "jo jo j", "sean o'", "zoe l",
                "obrien", "o brien", "seanob", "maryanns", "mary-ann", "jojoj", "annsmi"}
     for upn, case_ref, first, last in rows:
-        for text in (f"{first} {last}", last, upn, case_ref.lower()):
+        words = last.replace("-", " ").split()
+        tails = [" ".join(words[start:]) for start in range(1, len(words))]
+        for text in (f"{first} {last}", last, upn, case_ref.lower(), *tails,
+                     *(f"{first} {tail}" for tail in tails)):
             queries |= {text[:length] for length in range(1, len(text) + 1)}
     for person, team in ((ann, False), (sup["SUP1"], True), (sup["SUP1"], False)):
         for typed in sorted(queries):

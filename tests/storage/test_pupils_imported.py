@@ -66,6 +66,38 @@ async def test_imported_names_are_found_folded(db: Database, settings: Settings,
     await db.read(_snapshot)
 
 
+async def test_a_pupil_renamed_by_an_import_is_found_by_the_new_names_words_only(
+        db: Database, settings: Settings, tmp_path: Path) -> None:
+    officer = await _service(db, settings, tmp_path)
+
+    async def names(query: str) -> list[str]:
+        found = await db.read(lambda conn: pupils.find_pupils(
+            conn, officer, query, today=TODAY, year_end=settings.academic_year_end))
+        return [pupil.name for pupil in found]
+
+    async def tails() -> list[str]:
+        rows = await db.read(lambda conn: conn.fetchall(
+            "SELECT search_tail FROM pupil_name_tails ORDER BY search_tail"))
+        return [row[0] for row in rows]
+
+    assert await names("Jones") == ["Seán Smith-Jones"]
+    assert await names("sean jo") == ["Seán Smith-Jones"]
+    assert await tails() == ["jones"]
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(
+        "upn,first_name,last_name,date_of_birth,year_group,school_urn,school_name\n"
+        f"{UPNS[2]},Seán,García de la Cruz,2017-07-07,4,100001,Hillside Primary School\n"
+        f"{UPNS[1]},Łukasz,Nowak,2012-02-03,10,100002,Riverside Academy\n",
+        encoding="utf-8")
+    await run_import(db, "pupils", renamed, actor="os:test", today=TODAY, settings=settings,
+                     now=NOW)
+    assert await names("Jones") == []
+    assert await names("sean jo") == []
+    assert await names("cruz") == ["Seán García de la Cruz"]
+    assert await names("Sean de la") == ["Seán García de la Cruz"]
+    assert await tails() == ["cruz", "delacruz", "lacruz"]  # Nowak's new year: none added
+
+
 async def test_card_figures_equal_the_domain_functions_after_imports(
         db: Database, settings: Settings, tmp_path: Path) -> None:
     officer = await _service(db, settings, tmp_path)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.dates import YearEnd
+from bot.domain.text import search_tails
 from bot.settings import Settings
 from bot.storage import audit, rights
 from bot.storage.db import Conn, Database
@@ -44,6 +45,8 @@ def rows_in_export(document: dict, table: str) -> int:
         "sharing_log": lambda: len(document["recipients"]["sharing_log"]),
         "allocations": lambda: int(document["pupil"]["allocation"] is not None),
         "allocation_history": lambda: len(document["pupil"]["allocation_history"]),
+        # Search keys made from the last name shown, as search_last is: not listed apart.
+        "pupil_name_tails": lambda: len(search_tails(document["pupil"]["last_name"])),
     }
     return sections[table]()
 
@@ -52,8 +55,8 @@ def rows_in_export(document: dict, table: str) -> int:
 async def two_pupils(db: Database) -> tuple[int, int]:
     seed = Seed(db)
     officer = await seed.officer("EWO1")
-    subject = await seed.pupil(imported=date(2024, 3, 1), first="Zebediah", last="Quuxworth",
-                               upn=upn(1), officer=officer)
+    subject = await seed.pupil(imported=date(2024, 3, 1), first="Zebediah",
+                               last="Quuxworth-Vimbleton", upn=upn(1), officer=officer)
     await seed.full_record(subject, officer, "Zebediah Quuxworth")
     colleague = await seed.officer("EWO2")  # one open conversation per officer
     other = await seed.pupil(imported=date(2024, 3, 1), first="Otto", last="Otherperson",

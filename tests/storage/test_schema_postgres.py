@@ -19,9 +19,13 @@ from tests.storage.old_schema import postgres_at
 from tests.storage.test_db import (
     CHAIN_PLACED,
     CORRECTION_CHAIN,
+    NAMED_FOUND,
+    NAMED_PUPILS,
+    NAMED_TAILS,
     PATHWAY_CHAIN,
     PATHWAY_PLACED,
     PATHWAY_TABLES,
+    found_by_name,
 )
 from tests.storage.test_postgres import NOW, add_pupil, add_school
 
@@ -213,6 +217,24 @@ async def test_a_database_at_schema_3_places_its_pathway_corrections_where_they_
         for table in PATHWAY_TABLES:
             cursor = await raw.execute(f"SELECT id, placed_at FROM {table} ORDER BY id".encode())
             assert await cursor.fetchall() == PATHWAY_PLACED[table]
+
+
+async def test_a_database_at_schema_5_finds_its_pupils_by_later_words_of_their_names(
+        pg_empty_url: str, tmp_path: Path) -> None:
+    """Schema 6 back-fills the tails of the last names held, folded as on SQLite
+    (tests/storage/test_db.py): "Jones" then finds Amelia Smith-Jones."""
+    async with await psycopg.AsyncConnection.connect(pg_empty_url, autocommit=True) as raw:
+        await postgres_at(raw, 5, *NAMED_PUPILS)
+        assert await migrate(raw) == 5
+        assert await migrate(raw) == schema_postgres.SCHEMA_VERSION
+        cursor = await raw.execute(
+            "SELECT pupil_id, search_tail FROM pupil_name_tails ORDER BY pupil_id, search_tail")
+        assert await cursor.fetchall() == NAMED_TAILS
+    database = await PostgresDatabase.open(settings_for(tmp_path, pg_empty_url), create=False)
+    try:
+        assert await database.read(found_by_name) == NAMED_FOUND
+    finally:
+        await database.close()
 
 
 async def test_opening_without_create_refuses_a_database_without_the_schema(
