@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import stat
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
@@ -25,6 +27,19 @@ from tests.storage.old_schema import sqlite_at
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+@contextlib.asynccontextmanager
+async def upgraded(settings: Settings, version: int, *rows: str) -> AsyncIterator[Database]:
+    """The service as a release at schema `version` left it (holding `rows`), opened by
+    this one: brought up to date, then closed however the block ends."""
+    sqlite_at(settings.database, version, *rows)
+    db = await Database.open(settings)
+    try:
+        assert await db.read(lambda conn: conn.fetchval("PRAGMA user_version")) == SCHEMA_VERSION
+        yield db
+    finally:
+        await db.close()
 
 
 @pytest.mark.sqlite_only("file modes of the SQLite file")
@@ -74,16 +89,11 @@ async def test_a_database_at_schema_1_is_brought_up_to_date_keeping_its_rows(
     """Opening a service an earlier release created (schema 1: all but the send rates
     and where visits, pathway steps and outcomes stand) runs the later migrations and
     loses nothing."""
-    sqlite_at(settings.database, 1,
-              "INSERT INTO instances (instance, seen) VALUES ('web-1', 'then')")
-    db = await Database.open(settings)
-    try:
-        assert await db.read(lambda conn: conn.fetchval("PRAGMA user_version")) == SCHEMA_VERSION
+    async with upgraded(settings, 1,
+                        "INSERT INTO instances (instance, seen) VALUES ('web-1', 'then')") as db:
         assert await db.read(lambda conn: conn.fetchval("SELECT instance FROM instances")) \
             == "web-1"
         assert await db.read(lambda conn: conn.fetchval("SELECT count(*) FROM send_rates")) == 0
-    finally:
-        await db.close()
 
 
 # A pupil's visits as a release before schema 3 kept them: A, B, then A corrected and
@@ -113,15 +123,10 @@ async def test_a_database_at_schema_2_places_its_corrections_where_their_visits_
         settings: Settings) -> None:
     """Schema 3 back-fills where each visit stands in the saved order, through every
     chain of corrections, on a service an earlier release created."""
-    sqlite_at(settings.database, 2, *CORRECTION_CHAIN)
-    db = await Database.open(settings)
-    try:
-        assert await db.read(lambda conn: conn.fetchval("PRAGMA user_version")) == SCHEMA_VERSION
+    async with upgraded(settings, 2, *CORRECTION_CHAIN) as db:
         placed = await db.read(lambda conn: conn.fetchall(
             "SELECT id, placed_at FROM visits ORDER BY id"))
         assert [tuple(row) for row in placed] == CHAIN_PLACED
-    finally:
-        await db.close()
 
 
 PATHWAY_TABLES = ("pathway_steps", "pathway_outcomes")
@@ -162,16 +167,11 @@ async def test_a_database_at_schema_3_places_its_pathway_corrections_where_they_
         settings: Settings) -> None:
     """Schema 4 back-fills where each pathway step and outcome stands in the saved
     order, through every chain of corrections, on a service an earlier release created."""
-    sqlite_at(settings.database, 3, *PATHWAY_CHAIN)
-    db = await Database.open(settings)
-    try:
-        assert await db.read(lambda conn: conn.fetchval("PRAGMA user_version")) == SCHEMA_VERSION
+    async with upgraded(settings, 3, *PATHWAY_CHAIN) as db:
         for table in PATHWAY_TABLES:
             placed = await db.read(lambda conn, table=table: conn.fetchall(
                 f"SELECT id, placed_at FROM {table} ORDER BY id"))
             assert [tuple(row) for row in placed] == PATHWAY_PLACED[table]
-    finally:
-        await db.close()
 
 
 # Pupils as a release before schema 6 kept them (no tails of their last names), EWO1's.
@@ -212,16 +212,11 @@ async def test_a_database_at_schema_5_finds_its_pupils_by_later_words_of_their_n
         settings: Settings) -> None:
     """Schema 6 back-fills the tails of the last names held, on a service an earlier
     release created: "Jones" then finds Amelia Smith-Jones."""
-    sqlite_at(settings.database, 5, *NAMED_PUPILS)
-    db = await Database.open(settings)
-    try:
-        assert await db.read(lambda conn: conn.fetchval("PRAGMA user_version")) == SCHEMA_VERSION
+    async with upgraded(settings, 5, *NAMED_PUPILS) as db:
         tails = await db.read(lambda conn: conn.fetchall(
             "SELECT pupil_id, search_tail FROM pupil_name_tails ORDER BY pupil_id, search_tail"))
         assert [tuple(row) for row in tails] == NAMED_TAILS
         assert await db.read(found_by_name) == NAMED_FOUND
-    finally:
-        await db.close()
 
 
 async def test_failed_write_rolls_back_only_its_own_rows(db: Database) -> None:
