@@ -433,21 +433,19 @@ async def _outcome_problem(conn: Conn, step: Any, outcome: NewOutcome) -> str | 
         (step["id"], outcome.contact_id))
     if named is None:
         return UNKNOWN_PARENT
-    issued = await conn.fetchval(
-        "SELECT min(o.outcome_date) FROM pathway_outcomes o WHERE o.step_id = ?"
-        f" AND o.contact_id = ? AND o.outcome = 'issued' AND {_CURRENT_OUTCOME}",
-        (step["id"], outcome.contact_id))
+    held = await conn.fetchone(
+        "SELECT min(CASE WHEN o.outcome = 'issued' THEN o.outcome_date END) AS issued,"
+        " count(CASE WHEN o.outcome = 'withdrawn' THEN 1 END) AS withdrawn"
+        " FROM pathway_outcomes o WHERE o.step_id = ? AND o.contact_id = ?"
+        f" AND {_CURRENT_OUTCOME}", (step["id"], outcome.contact_id))
+    issued = held["issued"]
     if outcome.outcome == "issued":
         # One notice per parent per referral: a wrong date is corrected, not added to.
         if outcome.supersedes is not None:
             return None
         if issued is not None:
             return ALREADY_ISSUED
-        withdrawn = await conn.fetchval(
-            "SELECT 1 FROM pathway_outcomes o WHERE o.step_id = ? AND o.contact_id = ?"
-            f" AND o.outcome = 'withdrawn' AND {_CURRENT_OUTCOME}",
-            (step["id"], outcome.contact_id))
-        return REFERRAL_CLOSED if withdrawn is not None else None
+        return REFERRAL_CLOSED if held["withdrawn"] else None
     if outcome.outcome == "withdrawn" and issued is None:
         # The referral withdrawn before any notice was issued to this parent.
         return BEFORE_REFERRAL if outcome.outcome_date.isoformat() < step["step_date"] else None
