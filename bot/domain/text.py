@@ -4,6 +4,7 @@ chat, and counts with their nouns."""
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 # Letters that carry no combining mark to drop, and punctuation that phones "smarten":
 # without these, "Lukasz" would not find Łukasz, nor "O'B" (straight) O’Brien (curly).
@@ -116,14 +117,17 @@ def prefix_slips(wanted: str, name: str, most: int) -> int | None:
     return slips if slips <= most else None
 
 
-def near_miss(wanted: str, first_name_key: str, last_name_key: str) -> int | None:
+def near_miss(wanted: str, first_name_key: str, last_name_key: str,
+              last_name_tails: Sequence[str] = ()) -> int | None:
     """How near `wanted` (what was typed, as search_key has it) comes to the name: the
-    fewest slips against the last name or "first last" (search_key forms too), or None
-    when it is not a near miss."""
+    fewest slips against the last name or "first last", or against a tail of the last
+    name (search_tails) or "first tail", as the search matches (search_key forms too);
+    None when it is not a near miss."""
     most = slips_allowed(wanted)
     if not most:
         return None
-    found = [slips for name in (last_name_key, first_name_key + last_name_key)
+    lasts = (last_name_key, *last_name_tails)
+    found = [slips for name in (*lasts, *(first_name_key + last for last in lasts))
              if (slips := prefix_slips(wanted, name, most)) is not None]
     return min(found) if found else None
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.domain.attendance import Rule, Tally, in_band, percent_text
 from bot.domain.dates import YearEnd, academic_year_of
-from bot.domain.text import near_miss, pupil_name, search_key, slips_allowed
+from bot.domain.text import near_miss, pupil_name, search_key, search_tails, slips_allowed
 from bot.domain.upn import normalise_upn
 from bot.storage import audit
 from bot.storage.db import Conn, quick
@@ -282,12 +282,12 @@ async def near_misses(conn: Conn, officer: Officer, query: str, *, today: date,
         return []
     where, params = scope
     names = await conn.fetchall(
-        f"SELECT p.id, p.search_first, p.search_last FROM pupils p"
+        f"SELECT p.id, p.search_first, p.search_last, p.last_name FROM pupils p"
         f" JOIN allocations a ON a.pupil_id = p.id WHERE {where}", params)
     scored = sorted((slips, row["search_last"], row["search_first"], row["id"])
                     for row in names
-                    if (slips := near_miss(wanted, row["search_first"], row["search_last"]))
-                    is not None)
+                    if (slips := near_miss(wanted, row["search_first"], row["search_last"],
+                                           search_tails(row["last_name"]))) is not None)
     chosen = [pupil_id for *_, pupil_id in scored[:limit]]
     if not chosen:
         return []

@@ -142,6 +142,20 @@ def test_near_misses_need_four_letters_and_allow_more_slips_for_longer_names() -
     assert near("Zebedee", "jack", "walker") is None
 
 
+def test_near_misses_of_a_later_word_of_the_last_name_as_the_search_finds_it() -> None:
+    def near(typed: str, first: str, last: str) -> int | None:
+        return near_miss(search_key(typed), search_key(first), search_key(last),
+                         search_tails(last))
+
+    assert near("Jnoes", "Amelia", "Smith-Jones") == 1  # "Jones" finds her
+    assert near("Amelia Jnoes", "Amelia", "Smith-Jones") == 1
+    assert near("Crzu", "Rosa", "De La Cruz") == 1
+    assert near("Lacrz", "Rosa", "De La Cruz") == 1
+    assert near("Smiht", "Amelia", "Smith-Jones") == 1  # the whole name, as before
+    assert near("Jnoes", "Amelia", "Smith") is None
+    assert near("Brein", "Dylan", "O'Brien") is None  # one word: "Brien" finds nobody
+
+
 @given(st.text("abcde", max_size=9), st.text("abcde", max_size=12), st.integers(1, 3))
 def test_prefix_slips_agrees_with_the_full_table(wanted: str, name: str, most: int) -> None:
     expected = min(_slips(wanted, name[:end]) for end in range(len(name) + 1))

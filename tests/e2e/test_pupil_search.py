@@ -72,6 +72,27 @@ async def test_a_near_miss_offers_the_officers_own_pupils(running: RunningBot,
     assert (await reply(user, "/pupil Amelia Ahmd")).labels() == amelia.labels()
 
 
+async def test_a_near_miss_of_a_later_word_of_the_last_name_is_offered(
+        running: RunningBot, people: People, db: Database) -> None:
+    # "Jones" finds Amelia Smith-Jones, so "Jnoes" is a slip of her name as "Walkr" is
+    # of Walker's; EWO2's Carys Jones, as near, is never offered.
+    user = await people.enrolled("EWO1")
+    await people.enrolled("EWO2")
+    ann, bob = await officer(db, "EWO1"), await officer(db, "EWO2")
+    async def _transaction(conn: Conn) -> None:
+        service = Service(conn)
+        await service.pupil("Amelia", "Smith-Jones", officer=ann)  # C00001
+        await service.pupil("Rosa", "De La Cruz", officer=ann)  # C00002
+        await service.pupil("Carys", "Jones", officer=bob)  # C00003, another officer's
+    await db.write(_transaction)
+    for typed in ("Jnoes", "Amelia Jnoes", "/pupil jnoes"):
+        shown = await reply(user, typed)
+        assert shown.text == DID_YOU_MEAN, typed
+        assert shown.labels() == ["Amelia Smith-Jones (C00001), Yr 5"], typed
+    assert (await reply(user, "Rosa Crzu")).labels() == ["Rosa De La Cruz (C00002), Yr 5"]
+    assert (await reply(user, "Carys Jnoes")).text == NOT_FOUND
+
+
 async def test_another_officers_pupil_is_never_offered(running: RunningBot, people: People,
                                                        db: Database) -> None:
     user = await caseload(people, db)
