@@ -25,7 +25,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.chat import render
-from bot.chat.compliance import blocked_text, warning_text
+from bot.chat.compliance import blocked_text, warning_text, whom_to_ask
 from bot.domain.attempts import AttemptLimits
 from bot.domain.compliance import Compliance
 from bot.domain.pinhash import PinCheck, check_pin, hash_pin, verify_pin
@@ -121,7 +121,7 @@ async def gate(update: Update, context: Context) -> None:
     if (settings.compliance == "enforce" and standing is not None and standing.lapsed
             and command_name(update, context.bot.username) != "help"):
         await refuse(update, context, officer, reason="compliance",
-                     text=blocked_text(standing, officer.role))
+                     text=await lapsed_text(context, officer, standing))
         raise ApplicationHandlerStop
     if not context.registry.allows(update, officer.role, context.bot.username):
         await refuse(update, context, officer, reason="role")
@@ -136,6 +136,16 @@ async def standing_of(context: Context, officer: Officer) -> Compliance | None:
     standing = await svc.db.read(compliance.compliance_of, officer, svc.clock.today(),
                                  policy=compliance.rules_of(svc.settings))
     return standing if standing.lapsed else None
+
+
+async def lapsed_text(context: Context, officer: Officer, standing: Compliance) -> str:
+    """What a lapsed person is told under EWO_COMPLIANCE (enforce: why only /help is
+    open; warn: a note), naming whom to ask: whoever is reminded about them."""
+    whom = whom_to_ask(officer.role, has_supervisor=await context.services.db.read(
+        compliance.has_current_supervisor, officer))
+    if context.services.settings.compliance == "enforce":
+        return blocked_text(standing, whom)
+    return warning_text(standing, whom)
 
 
 def _from_own_private_chat(update: Update, user_id: int) -> bool:
@@ -291,10 +301,9 @@ async def _try_pin(update: Update, context: Context, officer: Officer, pin: str)
     await answer(update, UNLOCKED)
     standing = await standing_of(context, officer)
     if standing is not None:  # lapsed: blocked (enforce), or told so (warn)
+        await answer(update, await lapsed_text(context, officer, standing))
         if svc.settings.compliance == "enforce":
-            await answer(update, blocked_text(standing, officer.role))
             return
-        await answer(update, warning_text(standing, officer.role))
     # A draft about a record restricted meanwhile is not named: its request still goes on.
     await drafts.remind_open_draft(update, context, officer, (VISIT, STEP, SHARE))
     if tried.pending:

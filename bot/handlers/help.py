@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.chat.compliance import blocked_text, warning_text
-from bot.handlers.access import standing_of
+from bot.handlers.access import lapsed_text, standing_of
 from bot.handlers.common import Context, answer
 from bot.handlers.table import CONTROLLER, OFFICER, SUPERVISOR
 
@@ -27,10 +26,11 @@ async def help_command(update: Update, context: Context) -> None:
     lapsed, why only /help is open (enforce) or a note of it first (warn)."""
     officer = context.officer
     standing = await standing_of(context, officer)
-    if standing is not None and context.services.settings.compliance == "enforce":
-        await answer(update, blocked_text(standing, officer.role))
-        return
     text = context.registry.help_text(officer.role)
     if standing is not None:
-        text = f"{warning_text(standing, officer.role)}\n\n{text}"
+        told = await lapsed_text(context, officer, standing)
+        if context.services.settings.compliance == "enforce":
+            await answer(update, told)
+            return
+        text = f"{told}\n\n{text}"
     await answer(update, text)

@@ -297,6 +297,17 @@ async def compliance_of(conn: Conn, officer: Officer, today: date, *,
     return _assess(row, await _since(conn), today, policy or rules.Rules())
 
 
+@quick
+async def has_current_supervisor(conn: Conn, officer: Officer) -> bool:
+    """Whether reminders about this officer's dates go to their supervisor (one who is a
+    supervisor with access), as `due_reminders` sends them; else to the controllers."""
+    if officer.supervisor_id is None:
+        return False
+    return bool(await conn.fetchval(
+        "SELECT COUNT(*) FROM officers WHERE id = ? AND role = 'supervisor'"
+        " AND status = 'active'", (officer.supervisor_id,)))
+
+
 async def compliance_by_officer(conn: Conn, today: date,
                                 policy: rules.Rules) -> dict[int, Compliance]:
     """Everyone's compliance on `today`, by officer id (for `officers list`)."""

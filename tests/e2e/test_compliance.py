@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.compliance import BLOCKED, BLOCKED_FOR, WARNING, WARNING_FOR
+from bot.chat.compliance import BLOCKED, WARNING, YOUR_SUPERVISOR
 from bot.clock import FixedClock
 from bot.harness import RunningBot
 from bot.jobs.outbox import FORWARDED_LAPSED
@@ -67,7 +67,7 @@ async def test_a_lapsed_officer_can_use_only_help_and_their_alerts_go_to_the_sup
         clock: FixedClock, tmp_path: Path) -> None:
     sup, ewo, files = await service_with_a_lapsed_officer(people, db, settings, clock,
                                                           tmp_path)
-    blocked = BLOCKED.format(what=LAPSED)
+    blocked = BLOCKED.format(what=LAPSED, whom=YOUR_SUPERVISOR)
     for text in ("/pupils", "Amelia", "/visit", "/lock"):
         await ewo.send(text)
         assert (await ewo.next_message()).text == blocked
@@ -113,9 +113,9 @@ async def test_after_the_pin_a_lapsed_officer_is_told_and_nothing_kept_goes_on(
     assert (await ewo.next_message()).text.startswith("Locked")
     await ewo.send(PIN)
     assert (await ewo.next_message()).text == "Unlocked."
-    assert (await ewo.next_message()).text == BLOCKED.format(what=LAPSED)
+    assert (await ewo.next_message()).text == BLOCKED.format(what=LAPSED, whom=YOUR_SUPERVISOR)
     await ewo.send("/help")  # the kept /pupils did not go on: /help is the next answer
-    assert (await ewo.next_message()).text == BLOCKED.format(what=LAPSED)
+    assert (await ewo.next_message()).text == BLOCKED.format(what=LAPSED, whom=YOUR_SUPERVISOR)
 
 
 @pytest.mark.parametrize("mode", ["warn"], indirect=True)
@@ -128,7 +128,7 @@ async def test_with_warn_a_lapsed_officer_carries_on_and_is_told_on_help(
     assert (await ewo.next_message()).text.startswith("My pupils (2)")
     await ewo.send("/help")
     help_text = (await ewo.next_message()).text
-    assert help_text.startswith(WARNING.format(what=LAPSED) + "\n\n/pupils")
+    assert help_text.startswith(WARNING.format(what=LAPSED, whom=YOUR_SUPERVISOR) + "\n\n/pupils")
     await import_file(db, settings, "attendance", files["attendance"], clock)
     await deliver(running)
     assert "A.H." in (await ewo.next_message()).text  # the alert comes to EWO1 as before
@@ -136,30 +136,42 @@ async def test_with_warn_a_lapsed_officer_carries_on_and_is_told_on_help(
     assert (await sup.next_message()).text.startswith("/caseload")  # SUP1 is current
 
 
-# CASEWORK.md §4: /help says why and whom to ask. An officer asks their supervisor; a
-# supervisor or controller has none (the reminders about them go to every controller),
-# and was told to ask their supervisor all the same.
-ASKS = {"officer": "Ask your supervisor", "supervisor": "Ask a controller",
+# CASEWORK.md §4: /help says why and whom to ask: whoever is reminded about the
+# person's dates. An officer asks their supervisor; an officer without one (or whose
+# supervisor's access has ended), a supervisor or a controller asks the controllers, as
+# the reminders about them go to every controller.
+ASKS = {"officer": "Ask your supervisor", "no_supervisor": "Ask a controller",
+        "supervisor_revoked": "Ask a controller", "supervisor": "Ask a controller",
         "controller": "Ask another controller"}
 
 
 @pytest.mark.parametrize("mode", ["enforce", "warn"], indirect=True)
-@pytest.mark.parametrize("role", ["officer", "supervisor", "controller"])
-async def test_a_lapsed_person_is_told_whom_to_ask_by_their_role(
-        running: RunningBot, people: People, db: Database, clock: FixedClock,
-        mode: str, role: str) -> None:
+@pytest.mark.parametrize("role", list(ASKS))
+async def test_a_lapsed_person_is_told_to_ask_whoever_is_reminded_about_them(
+        running: RunningBot, people: People, db: Database, settings: Settings,
+        clock: FixedClock, mode: str, role: str) -> None:
     await people.enrolled("SUP1", role="supervisor")
-    user = await people.enrolled("P1", role=role,
-                                 supervisor="SUP1" if role == "officer" else None)
+    is_officer = role in ("officer", "no_supervisor", "supervisor_revoked")
+    user = await people.enrolled("P1", role="officer" if is_officer else role,
+                                 supervisor="SUP1" if role in ("officer", "supervisor_revoked")
+                                 else None)
     await record(db, clock, "SUP1", training=date(2026, 9, 1))
     await record(db, clock, "P1", training=date(2025, 10, 1))
+    if role == "supervisor_revoked":
+        await db.write(lambda conn: conn.execute(
+            "UPDATE officers SET status = 'revoked' WHERE ref = 'SUP1'"))
     await user.send("/help")
     told = (await user.next_message()).text.split("\n\n")[0]
-    texts = {"enforce": BLOCKED_FOR, "warn": WARNING_FOR}[mode]
-    assert told == texts[role].format(what=LAPSED)
-    assert ASKS[role] in told
-    if role == "officer":  # the officer's text is as it was
-        assert told == {"enforce": BLOCKED, "warn": WARNING}[mode].format(what=LAPSED)
+    assert told.startswith({"enforce": "Only /help is open to you: ",
+                            "warn": "Please note: "}[mode] + LAPSED + ". ")
+    assert told.endswith(f"{ASKS[role]} to have it renewed and the new date recorded.")
+    # ...and the reminders on the day it lapsed went there.
+    person = await db.read(officer_store.officer_by_ref, "P1")
+    assert person is not None
+    reminders = await db.read(compliance.due_reminders, date(2026, 10, 1),
+                              compliance.rules_of(settings))
+    assert [r.audience for r in reminders if r.line.startswith("P1:")] == [
+        f"supervisor_of:{person.id}" if role == "officer" else "controllers"]
     if mode == "enforce":
         await user.send("/retention" if role == "controller" else "/pupils")
         assert (await user.next_message()).text == told
