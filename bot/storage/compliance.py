@@ -8,6 +8,7 @@ unrecorded dates of people added before then count from it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -33,6 +34,21 @@ WAIT_FOR_A_SUPERVISOR = frozenset({"alert", "reminder"})
 ABOUT_CASES = "An escalation or safeguarding concern was recorded about case {cases}."
 # Kinds that name no pupil (counts, officers' refs): they reach the controllers as they are.
 NAMES_NO_PUPIL = frozenset({"digest", "compliance"})
+# Whom an escalation reaches (`escalation_reach`).
+OWN_SUPERVISOR, SUPERVISORS, CONTROLLERS, NOBODY = ("own_supervisor", "supervisors",
+                                                   "controllers", "nobody")
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Who is told of an escalation, how many of them, and whether it goes `instead` of
+    to the blocked supervisors it was addressed to."""
+
+    whom: str
+    count: int
+    instead: bool = False
+
+
 SINCE_KEY = "compliance_since"
 REMINDED_KEY = "compliance_reminded_on"
 _ROWS = ("SELECT o.id, o.ref, o.role, o.supervisor_id, o.created_at, c.dbs_checked,"
@@ -135,15 +151,10 @@ async def readdress_for_lapsed_supervisors(conn: Conn, blocked: frozenset[int],
 
     The rows are rewritten just before they are claimed, so only what is due while the
     supervisor is blocked goes elsewhere; later messages wait for them as usual."""
-    people = {row["id"]: row for row in await conn.fetchall(
-        "SELECT id, ref, role, status, supervisor_id FROM officers")}
+    people = await _people(conn)
     lapsed = {pid for pid in blocked if pid in people and people[pid]["role"] == "supervisor"}
     if not lapsed:
         return 0
-    others = sorted(pid for pid, row in people.items() if row["role"] == "supervisor"
-                    and row["status"] != "revoked" and pid not in blocked)
-    audiences = [f"supervisor:{pid}" for pid in others] or ["controllers"]
-    waiting = frozenset() if others else WAIT_FOR_A_SUPERVISOR
     rows = await conn.fetchall(
         "SELECT id, kind, audience, payload, created_at FROM outbox WHERE status = 'pending'"
         " AND not_before <= ? AND (audience LIKE 'officer:%' OR audience LIKE 'supervisor%')"
@@ -151,8 +162,10 @@ async def readdress_for_lapsed_supervisors(conn: Conn, blocked: frozenset[int],
     moved = 0
     for row in rows:
         supervisor = _reaches(str(row["audience"]), people, blocked)
-        if supervisor not in lapsed or row["kind"] in waiting:
+        others = _current_supervisors(people, blocked, besides=_recorder(row))
+        if supervisor not in lapsed or (not others and row["kind"] in WAIT_FOR_A_SUPERVISOR):
             continue
+        audiences = [f"supervisor:{pid}" for pid in others] or ["controllers"]
         untold = await _not_told_yet(conn, row, audiences)
         if not untold:
             await _withdraw_told(conn, row, now)
@@ -163,6 +176,51 @@ async def readdress_for_lapsed_supervisors(conn: Conn, blocked: frozenset[int],
             # An officer's digest forwarded whole: the copy would go twice.
             await outbox.withdraw_copies(conn, row, now)
     return moved
+
+
+async def _people(conn: Conn) -> dict[int, Any]:
+    return {row["id"]: row for row in await conn.fetchall(
+        "SELECT id, ref, role, status, supervisor_id FROM officers")}
+
+
+def _current_supervisors(people: dict[int, Any], blocked: frozenset[int], *,
+                         besides: int | None = None) -> list[int]:
+    """Whom a message for a blocked supervisor goes to instead: every supervisor neither
+    revoked nor blocked, but `besides` (the supervisor who recorded an escalation: it is
+    theirs already); with none, the controllers."""
+    return sorted(pid for pid, row in people.items() if row["role"] == "supervisor"
+                  and row["status"] != "revoked" and pid not in blocked and pid != besides)
+
+
+def _recorder(row: Any) -> int | None:
+    """Who recorded an escalation (its payload's RECORDER), else None."""
+    if row["kind"] != "escalation":
+        return None
+    recorder = json.loads(row["payload"]).get(outbox.RECORDER)
+    return recorder if isinstance(recorder, int) else None
+
+
+async def escalation_reach(conn: Conn, officer: Officer, audiences: Sequence[str],
+                           blocked: frozenset[int]) -> Reach:
+    """Whom an escalation `officer` recorded, queued for `audiences`
+    (`outbox.escalation_audiences`), reaches when it is delivered now: those addressed,
+    or, when the supervisors it is for are blocked (`readdress_for_lapsed_supervisors`),
+    the current supervisors but the recorder, else every controller not revoked (the
+    current ones while any is, as `outbox.current_first` expands them)."""
+    if not audiences:
+        return Reach(NOBODY, 0)
+    people = await _people(conn)
+    reached = {_reaches(audience, people, blocked) for audience in audiences}
+    own = audiences[0].startswith("supervisor_of:")
+    if not reached & blocked:
+        return Reach(OWN_SUPERVISOR if own else SUPERVISORS, len(audiences))
+    others = _current_supervisors(people, blocked, besides=officer.id)
+    if others:
+        return Reach(SUPERVISORS, len(others), instead=True)
+    controllers = outbox.current_first(
+        sorted(pid for pid, row in people.items()
+               if row["role"] == "controller" and row["status"] != "revoked"), blocked)
+    return Reach(CONTROLLERS if controllers else NOBODY, len(controllers), instead=True)
 
 
 async def _not_told_yet(conn: Conn, row: Any, audiences: list[str]) -> list[str]:

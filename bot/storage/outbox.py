@@ -29,6 +29,9 @@ CONTROLLERS_FORM = "controllers"
 # text (`readdressed`): {"text": …}, e.g. a digest without its pointers to /caseload,
 # which would show another supervisor their own team and a controller nothing.
 READDRESSED_FORM = "readdressed"
+# The payload's key of who recorded an escalation (their officer id, never shown): a copy
+# readdressed from a blocked supervisor does not go back to a supervisor who recorded it.
+RECORDER = "recorder"
 
 
 async def enqueue(conn: Conn, *, kind: str, audience: str, payload: dict[str, Any],

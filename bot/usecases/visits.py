@@ -33,11 +33,14 @@ class Saved(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Told:
-    """How many people an escalation was addressed to, and whether it was the
-    recorder's own supervisor."""
+    """How many people an escalation reaches, whether they are the recorder's own
+    supervisor, and, when it goes to others `instead` of the blocked supervisors it was
+    addressed to (EWO_COMPLIANCE=enforce), whether those are the controllers."""
 
     count: int
     own_supervisor: bool
+    instead: bool = False
+    controllers: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +105,10 @@ async def _escalate(conn: Conn, officer: Officer, visit: NewVisit, now: datetime
     supervisor (those blocked under EWO_COMPLIANCE=enforce left out while any other is
     current: a blocked one's copy would go to the others, who would hear twice); when
     there is nobody, the row is kept as undelivered (counted), not left waiting for no
-    one."""
-    audiences = await outbox.escalation_audiences(
-        conn, officer.id, lapsed=await compliance.blocked_ids(conn, settings, now))
+    one. Who is told is who it reaches when delivered (`compliance.escalation_reach`):
+    a blocked supervisor's copy goes to the current ones, else the controllers."""
+    blocked = await compliance.blocked_ids(conn, settings, now)
+    audiences = await outbox.escalation_audiences(conn, officer.id, lapsed=blocked)
     for audience in audiences or (f"supervisor_of:{officer.id}",):
         # Another team's supervisor may not open the pupil's card: no button for them.
         told = payload if audience.startswith("supervisor_of:") else outbox.without_buttons(
@@ -112,7 +116,8 @@ async def _escalate(conn: Conn, officer: Officer, visit: NewVisit, now: datetime
         await outbox.enqueue(conn, kind="escalation", audience=audience, payload=told,
                              now=now, pupil_ids=[visit.pupil_id], nobody=not audiences)
     own = bool(audiences) and audiences[0].startswith("supervisor_of:")
-    return Told(len(audiences), own)
+    reach = await compliance.escalation_reach(conn, officer, audiences, blocked)
+    return Told(reach.count, own, reach.instead, reach.whom == compliance.CONTROLLERS)
 
 
 async def discard_expired_drafts(db: Database, now: datetime) -> None:

@@ -105,12 +105,60 @@ async def test_a_concern_readdressed_to_the_controllers_skips_a_lapsed_one(
     dpo1, dpo2 = await controllers(people, db, clock, LAPSED, CURRENT)
     await own_pupil(db, "EWO1")
 
-    await record_safeguarding(ewo)
+    confirmation = await record_safeguarding(ewo)
+    # It read "1 person was told, your supervisor": SUP1 is not told until current again.
+    assert confirmation.splitlines()[-1] == ("Safeguarding concern – referred to DSL: your "
+                                             "supervisor's access is paused, so 1 controller "
+                                             "was told.")
     await polls(running)
     concern = (f"{LAPSED_SUPERVISOR.format(ref='SUP1')}\n\nSafeguarding concern – referred "
                "to DSL: case C00001, Hillside Primary School. Recorded by EWO1 on 24/11/2026.")
     assert concern in texts(dpo2.history)
     assert dpo1.history == [] and sup1.history == []
+
+
+async def test_a_concern_whose_supervisor_is_lapsed_names_the_others_told(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    sup1, sup2, sup3 = [await people.enrolled(ref, role="supervisor")
+                        for ref in ("SUP1", "SUP2", "SUP3")]
+    ewo = await people.enrolled("EWO1", supervisor="SUP1")
+    for ref, trained in (("SUP1", LAPSED), ("SUP2", CURRENT), ("SUP3", CURRENT),
+                         ("EWO1", CURRENT)):
+        await record(db, clock, ref, training=trained)
+    await own_pupil(db, "EWO1")
+
+    confirmation = await record_safeguarding(ewo)
+    assert confirmation.splitlines()[-1] == ("Safeguarding concern – referred to DSL: your "
+                                             "supervisor's access is paused, so 2 other "
+                                             "supervisors were told.")
+    await polls(running)
+    for other in (sup2, sup3):
+        [concern] = texts(other.history)
+        assert concern.startswith(LAPSED_SUPERVISOR.format(ref="SUP1"))
+    assert sup1.history == []
+
+
+async def test_a_supervisors_own_concern_all_others_lapsed_goes_to_the_controllers(
+        running: RunningBot, people: People, db: Database, clock: FixedClock) -> None:
+    # Readdressed from the lapsed SUP2 to "every current supervisor", it went back to
+    # SUP1, who had recorded it, and the confirmation said 1 other supervisor was told.
+    sup1 = await people.enrolled("SUP1", role="supervisor")
+    await record(db, clock, "SUP1", training=CURRENT)
+    [sup2] = await lapsed_supervisors(people, db, clock, "SUP2")
+    [dpo] = await controllers(people, db, clock, CURRENT)
+    await own_pupil(db, "SUP1")
+
+    confirmation = await record_safeguarding(sup1)
+    assert confirmation.splitlines()[-1] == (
+        "Safeguarding concern – referred to DSL: you have no supervisor and the other "
+        "supervisors' access is paused, so 1 controller was told.")
+    await polls(running)
+    assert texts(dpo.history) == [
+        f"{LAPSED_SUPERVISOR.format(ref='SUP2')}\n\nSafeguarding concern – referred to DSL: "
+        "case C00001, Hillside Primary School. Recorded by SUP1 on 24/11/2026."]
+    assert not any(m.text.startswith(LAPSED_SUPERVISOR.format(ref="SUP2"))
+                   for m in sup1.history)
+    assert sup2.history == []
 
 
 async def lapsed_supervisors_digest(people: People, db: Database, clock: FixedClock,
@@ -214,9 +262,10 @@ async def test_a_concern_for_every_other_supervisor_all_lapsed_reaches_each_cont
     await own_pupil(db, "EWO1")
 
     confirmation = await record_safeguarding(ewo)
-    assert confirmation.splitlines()[-1] == ("Safeguarding concern – referred to DSL: you "
-                                             "have no supervisor, so 3 other supervisors "
-                                             "were told.")
+    # It read "3 other supervisors were told": they were not, the controllers were.
+    assert confirmation.splitlines()[-1] == (
+        "Safeguarding concern – referred to DSL: you have no supervisor and the other "
+        "supervisors' access is paused, so 2 controllers were told.")
     await polls(running, 6)
     concern = (f"{LAPSED_SUPERVISOR.format(ref='SUP1')}\n\nSafeguarding concern – referred "
                "to DSL: case C00001, Hillside Primary School. Recorded by EWO1 on 24/11/2026.")

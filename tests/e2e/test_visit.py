@@ -437,7 +437,9 @@ async def test_escalation_tells_the_supervisor_naming_no_one(case: Caseload,
         "buttons": [["Open card", f"card:{case.amelia}"]],
         # Should it be readdressed to the controllers: no initials.
         "controllers": {"text": ("Safeguarding concern – referred to DSL: case C00001, "
-                                 "Hillside Primary School. Recorded by EWO1 on 24/11/2026.")}}
+                                 "Hillside Primary School. Recorded by EWO1 on 24/11/2026.")},
+        # Who recorded it, never shown: a readdressed copy does not go back to them.
+        "recorder": case.ann.id}
     linked = await rows(db, "SELECT pupil_id FROM outbox_pupils")
     assert [row["pupil_id"] for row in linked] == [case.amelia]
 

@@ -103,6 +103,23 @@ def test_the_confirmation_says_who_was_told() -> None:
         "Contact the DSL directly.")
 
 
+def test_the_confirmation_says_who_is_told_instead_of_a_blocked_supervisor() -> None:
+    saved = NewVisit(pupil_id=1, visit_date=TODAY, type="home", contact="child",
+                     reason="illness", action="escalate", follow_up=None, notes=None)
+    told = screens.told_text
+    assert told(saved, screens.Told(2, True, instead=True)) == (
+        "Escalate to supervisor: your supervisor's access is paused, so 2 other supervisors"
+        " were told.")
+    assert told(saved, screens.Told(1, True, instead=True, controllers=True)) == (
+        "Escalate to supervisor: your supervisor's access is paused, so 1 controller was told.")
+    assert told(saved, screens.Told(3, False, instead=True, controllers=True)) == (
+        "Escalate to supervisor: you have no supervisor and the other supervisors' access is"
+        " paused, so 3 controllers were told.")
+    assert told(saved, screens.Told(0, False, instead=True)) == (
+        "Escalate to supervisor: nobody could be told, as no supervisor's access is current"
+        " and there is no controller. Contact the DSL directly.")
+
+
 def data_of(screen: screens.Screen) -> list[str]:
     assert screen.markup is not None
     return [str(button.callback_data) for row in screen.markup.inline_keyboard for button in row]

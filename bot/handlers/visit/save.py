@@ -17,7 +17,7 @@ from bot.handlers.step.texts import RECORD_IT_NOW
 from bot.handlers.visit.texts import ESCALATION, ESCALATION_FOR_CONTROLLERS
 from bot.storage.conversations import Conversation
 from bot.storage.officers import Officer
-from bot.storage.outbox import CONTROLLERS_FORM
+from bot.storage.outbox import CONTROLLERS_FORM, RECORDER
 from bot.storage.visits import NewVisit, VisitPupil
 from bot.usecases.visits import Told as Told  # re-exported: the screens say who was told
 
@@ -36,14 +36,16 @@ def _new_visit(talk: Conversation) -> NewVisit:
 
 def _escalation(officer: Officer, pupil: VisitPupil, visit: NewVisit) -> dict[str, Any]:
     """The pushed message to the supervisor: names no one. Its form for the controllers
-    (`CONTROLLERS_FORM`, should it be readdressed to them) carries no initials either."""
+    (`CONTROLLERS_FORM`, should it be readdressed to them) carries no initials either;
+    `RECORDER` keeps a copy readdressed from a blocked supervisor from its recorder."""
     assert visit.action is not None
     fields = {"action": label_of(ACTIONS, visit.action), "case_ref": pupil.case_ref,
               "school": pupil.school_name, "officer": officer.ref,
               "date": render.day(visit.visit_date)}
     return {"text": ESCALATION.format(initials=pupil.initials, **fields),
             "buttons": [["Open card", f"card:{pupil.id}"]],
-            CONTROLLERS_FORM: {"text": ESCALATION_FOR_CONTROLLERS.format(**fields)}}
+            CONTROLLERS_FORM: {"text": ESCALATION_FOR_CONTROLLERS.format(**fields)},
+            RECORDER: officer.id}
 
 
 # A visit's agreed action that is itself a pathway step: after Save, "Record it now"

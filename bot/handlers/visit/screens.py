@@ -38,8 +38,13 @@ from bot.handlers.visit.texts import (
     LABEL_YESTERDAY,
     NOTES_KEPT,
     QUESTIONS,
+    TOLD_CONTROLLER,
+    TOLD_CONTROLLERS,
+    TOLD_INSTEAD_OF_OTHERS,
+    TOLD_INSTEAD_OF_SUPERVISOR,
     TOLD_MANY,
     TOLD_NOBODY,
+    TOLD_NOBODY_INSTEAD,
     TOLD_ONE,
     TOLD_OTHERS,
     TOLD_SUPERVISOR,
@@ -176,8 +181,15 @@ def told_text(visit: NewVisit, told: Told) -> str:
     assert visit.action is not None
     action = label_of(ACTIONS, visit.action)
     if told.count == 0:
-        return TOLD_NOBODY.format(action=action)
-    if told.own_supervisor:
+        return (TOLD_NOBODY_INSTEAD if told.instead else TOLD_NOBODY).format(action=action)
+    if told.own_supervisor and not told.instead:
         return TOLD_SUPERVISOR.format(action=action)
-    people = TOLD_ONE if told.count == 1 else TOLD_MANY.format(count=told.count)
-    return TOLD_OTHERS.format(action=action, people=people)
+    if told.controllers:
+        people = TOLD_CONTROLLER if told.count == 1 else TOLD_CONTROLLERS.format(
+            count=told.count)
+    else:
+        people = TOLD_ONE if told.count == 1 else TOLD_MANY.format(count=told.count)
+    if not told.instead:
+        return TOLD_OTHERS.format(action=action, people=people)
+    return (TOLD_INSTEAD_OF_SUPERVISOR if told.own_supervisor else TOLD_INSTEAD_OF_OTHERS
+            ).format(action=action, people=people)

@@ -70,6 +70,15 @@ TOLD_ONE = "1 other supervisor was"
 TOLD_MANY = "{count} other supervisors were"
 TOLD_NOBODY = ("{action}: nobody could be told, as you have no supervisor and there is no "
                "other supervisor. Contact the DSL directly.")
+# When the supervisors it was for are blocked (EWO_COMPLIANCE=enforce) it goes to the
+# current ones, else to the controllers; nobody's reason for it is named.
+TOLD_INSTEAD_OF_SUPERVISOR = "{action}: your supervisor's access is paused, so {people} told."
+TOLD_INSTEAD_OF_OTHERS = ("{action}: you have no supervisor and the other supervisors' "
+                          "access is paused, so {people} told.")
+TOLD_CONTROLLER = "1 controller was"
+TOLD_CONTROLLERS = "{count} controllers were"
+TOLD_NOBODY_INSTEAD = ("{action}: nobody could be told, as no supervisor's access is current "
+                       "and there is no controller. Contact the DSL directly.")
 ALREADY_SAVED = "That visit is already saved."
 CANCELLED = "Visit cancelled. Nothing was saved."
 CANCELLED_OTHER = "Cancelled. Nothing was saved."
