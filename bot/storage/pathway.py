@@ -65,6 +65,7 @@ NOT_ISSUED = "not_issued"
 ALREADY_ISSUED = "already_issued"
 BEFORE_REFERRAL = "before_referral"
 REFERRAL_CLOSED = "referral_closed"
+THIRD_ISSUED = "third_issued"  # Issued, the parent having two notices counted on that day
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,7 +446,13 @@ async def _outcome_problem(conn: Conn, step: Any, outcome: NewOutcome) -> str | 
             return None
         if issued is not None:
             return ALREADY_ISSUED
-        return REFERRAL_CLOSED if held["withdrawn"] else None
+        if held["withdrawn"]:
+            return REFERRAL_CLOSED
+        # The count was checked at the referral; another notice may have been recorded
+        # or imported since, and a third within 3 years cannot be issued.
+        notices = await notices_on_record(conn, step["pupil_id"])
+        allowed = rules.eligibility(notices, outcome.contact_id, outcome.outcome_date).allowed
+        return None if allowed else THIRD_ISSUED
     if outcome.outcome == "withdrawn" and issued is None:
         # The referral withdrawn before any notice was issued to this parent.
         return BEFORE_REFERRAL if outcome.outcome_date.isoformat() < step["step_date"] else None

@@ -422,6 +422,37 @@ async def test_a_referral_withdrawn_before_any_notice_was_issued_no_longer_await
     assert f"• {JANE}: 0" in shown.text
 
 
+async def test_a_third_notice_on_record_by_its_issue_is_refused_and_withdrawn_closes_it(
+        case: Caseload, parents: dict[str, int], db: Database) -> None:
+    """Referred with one notice on record; a second came in by import before the
+    council's answer: Issued would be a third within 3 years, so its Save is refused
+    (the draft stays), and Withdrawn closes the referral."""
+    user = case.user
+    await import_notices(db, case.amelia, parents[JANE], [date(2025, 6, 1)])
+    await refer_jane_today(user)
+    await import_notices(db, case.amelia, parents[JANE], [date(2026, 1, 5)])
+    await open_step(user)
+    await tap(user, "Penalty-notice outcome")
+    await tap(user, f"Referral 25/11/2026 · {JANE}")
+    await tap(user, "Issued")
+    await tap(user, "Today")
+    shown = await tap(user, "Save")
+    assert shown.text.startswith(step.REFUSALS[pathway_store.THIRD_ISSUED])
+    assert shown.labels() == ["Save", "Change", "Cancel"]
+    assert await rows(db, "SELECT * FROM pathway_outcomes WHERE source = 'chat'") == []
+    await user.send("/cancel")
+    assert (await user.next_message()).text == step.CANCELLED
+    await open_step(user)
+    await tap(user, "Penalty-notice outcome")
+    await tap(user, f"Referral 25/11/2026 · {JANE}")
+    await tap(user, "Withdrawn")
+    await user.send("Not issued: a third notice is not possible.")
+    await reply(user)
+    await tap(user, "Today")
+    saved = await tap(user, "Save")
+    assert saved.text == "Saved: Penalty-notice outcome for A.H. on 25/11/2026."
+
+
 async def test_a_referral_awaiting_its_outcome_is_shown_before_referring_again(
         case: Caseload, parents: dict[str, int], db: Database) -> None:
     """Jane has one notice issued and a referral awaiting Issued: the count stays one

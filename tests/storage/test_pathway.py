@@ -449,6 +449,33 @@ async def test_a_referral_withdrawn_before_its_notice_was_issued_is_closed(
     assert await pathway.open_items(conn, ann, pupil, today=TODAY, now=NOW) == []
 
 
+async def test_a_third_notice_within_three_years_is_not_recorded_as_issued(
+        service: Service) -> None:
+    """A referral saved while the parent had one notice; by its Issued, another was on
+    record (an imported history, a second referral): a third cannot be issued, so it is
+    refused, and the referral is closed as Withdrawn."""
+    ann = await service.officer("EWO1")
+    pupil = await service.pupil("Amelia", "Hughes", officer=ann)
+    conn = service.conn
+    mum = await _parent(conn, pupil, "Jo Hughes")
+    await _notice(conn, ann, pupil, mum, TODAY - timedelta(days=400), "paid")
+    referral = (await pathway.record_step(conn, ann, NewStep(
+        pupil, "pn_referral", TODAY - timedelta(days=5), (mum,), reason="holiday"),
+        today=TODAY, now=NOW)).id
+    assert referral is not None
+    await _notice(conn, ann, pupil, mum, TODAY - timedelta(days=300), "unpaid")
+
+    async def outcome(what: str, on: date) -> str | None:
+        return (await pathway.record_outcome(conn, ann, NewOutcome(
+            referral, what, on, mum, detail="Third not possible"), now=NOW)).problem
+
+    assert await outcome("issued", TODAY) == pathway.THIRD_ISSUED
+    assert await outcome("withdrawn", TODAY) is None
+    counts = await pathway.parent_counts(conn, ann, pupil, today=TODAY, now=NOW)
+    assert [(c.name, c.eligibility.counted, c.awaiting) for c in counts] == [
+        ("Jo Hughes", 2, ())]
+
+
 async def test_a_referral_awaiting_issued_is_shown_per_parent_but_not_counted(
         service: Service) -> None:
     """Jo has a notice issued, a referral awaiting Issued and one superseded by it; Al's

@@ -92,6 +92,9 @@ REFUSALS = {  # a save refused by a pathway rule: the draft stays at the summary
     pathway_store.ALREADY_ISSUED: "That notice is already recorded as issued.",
     pathway_store.BEFORE_REFERRAL: "The date is before the referral: press Change.",
     pathway_store.REFERRAL_CLOSED: "That referral is recorded as withdrawn for this parent.",
+    pathway_store.THIRD_ISSUED: ("That parent has 2 notices counted on that date: a third "
+                                 "within 3 years is not possible. Record the referral as "
+                                 "Withdrawn, or Cancel."),
     pathway_store.TOO_OLD: "An entry can be corrected only within 7 days of saving it.",
     pathway_store.ALREADY_CORRECTED: ("That entry has already been corrected: Cancel, and "
                                       "correct the newer entry instead."),
