@@ -45,7 +45,7 @@ LONDON = ZoneInfo("Europe/London")
 # Everything held about a pupil besides the pupil row (disposal removes it all).
 PUPIL_TABLES = ("contacts", "allocations", "marks", "pupil_stats", "rule_states", "visits",
                 "conversations", "alerts", "outbox_pupils", "holds", "retention_reminders",
-                "pupil_name_tails")
+                "pupil_name_tails", "school_history")
 
 
 def _now() -> datetime:

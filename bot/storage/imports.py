@@ -213,6 +213,7 @@ async def apply_pupils(
     new: list[tuple[str, dict[str, Any]]] = []
     changed: list[tuple[int, dict[str, Any]]] = []
     renamed: list[tuple[int, str]] = []
+    moved: list[tuple[int, str]] = []
     for row in rows:
         values = _pupil_values(row)
         stored = held.get(row.upn)
@@ -222,9 +223,12 @@ async def apply_pupils(
             changed.append((stored["id"], values))
             if stored["last_name"] != values["last_name"]:
                 renamed.append((stored["id"], values["last_name"]))
+            if stored["school_urn"] != values["school_urn"]:
+                moved.append((stored["id"], values["school_urn"]))
     await _insert_pupils(conn, new, today)
     await _update_pupils(conn, changed, kept)
     await save_name_tails(conn, renamed)
+    await _record_school_moves(conn, moved, today)
     counts = {"added": len(new), "updated": len(changed)}
     counts["unchanged"] = len(rows) - len(new) - len(changed)
     return Applied(counts, tuple(pupil for pupil, _ in changed))
@@ -271,12 +275,14 @@ async def _insert_pupils(
     )  # fmt: skip
     if not pupils:
         return
-    fresh = await conn.fetchall("SELECT id, last_name FROM pupils WHERE case_ref LIKE '~%'")
+    fresh = await conn.fetchall(
+        "SELECT id, last_name, school_urn FROM pupils WHERE case_ref LIKE '~%'")
     await conn.executemany(
         "UPDATE pupils SET case_ref = ? WHERE id = ?",
         ((f"C{row['id']:05d}", row["id"]) for row in fresh),
     )
     await save_name_tails(conn, [(row["id"], row["last_name"]) for row in fresh], fresh=True)
+    await _open_school_spans(conn, [(row["id"], row["school_urn"]) for row in fresh], today)
 
 
 async def _update_pupils(
@@ -305,6 +311,28 @@ async def save_name_tails(conn: Conn, pupils: Sequence[tuple[int, str]], *,
     if tails:
         await conn.executemany(
             "INSERT INTO pupil_name_tails (pupil_id, search_tail) VALUES (?, ?)", tails)
+
+
+async def _record_school_moves(conn: Conn, moves: Sequence[tuple[int, str]],
+                               today: date) -> None:
+    """Each (pupil id, new school URN) of a pupil now at another school: its open span
+    in school_history ends today and one at the new school starts today, as an
+    allocation's do (`_record_allocation_history`). `ended` is the first day at the new
+    school: a school's report counts the pupil's days there up to the day before."""
+    if not moves:
+        return
+    await conn.executemany(
+        "UPDATE school_history SET ended = ? WHERE pupil_id = ? AND ended IS NULL",
+        ((today.isoformat(), pupil) for pupil, _ in moves))
+    await _open_school_spans(conn, moves, today)
+
+
+async def _open_school_spans(conn: Conn, pupils: Sequence[tuple[int, str]],
+                             today: date) -> None:
+    """A span at its school, starting today, for each (pupil id, school URN)."""
+    await conn.executemany(
+        "INSERT INTO school_history (pupil_id, school_urn, started) VALUES (?, ?, ?)",
+        ((pupil, urn, today.isoformat()) for pupil, urn in pupils))
 
 
 # --- contacts ----------------------------------------------------------------------------

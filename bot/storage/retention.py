@@ -243,7 +243,8 @@ async def release_hold(conn: Conn, viewer: Officer, policy: RetentionPolicy, pup
 _PUPIL_TABLES = ("outbox_pupils", "retention_reminders", "pathway_reminders", "holds",
                  "alerts", "rule_states", "pupil_stats", "marks", "conversations", "visits",
                  "pathway_outcomes", "pathway_steps", "allocation_history", "allocations",
-                 "contacts", "rights_requests", "sharing_log", "pupil_name_tails")
+                 "school_history", "contacts", "rights_requests", "sharing_log",
+                 "pupil_name_tails")
 
 
 async def dispose_many(conn: Conn, pupil_ids: Sequence[int], *, by: Officer,

@@ -337,6 +337,10 @@ async def _pupil(conn: Conn, pupil: Any) -> dict[str, Any]:
         "SELECT o.ref, h.started, h.ended FROM allocation_history h"
         " JOIN officers o ON o.id = h.officer_id WHERE h.pupil_id = ? ORDER BY h.started, h.id",
         (pupil["id"],))
+    schools = await conn.fetchall(
+        "SELECT h.school_urn, s.name, h.started, h.ended FROM school_history h"
+        " JOIN schools s ON s.urn = h.school_urn WHERE h.pupil_id = ?"
+        " ORDER BY h.started, h.id", (pupil["id"],))
     return {
         "upn": pupil["upn"], "case_ref": pupil["case_ref"],
         "first_name": pupil["first_name"], "last_name": pupil["last_name"],
@@ -350,6 +354,9 @@ async def _pupil(conn: Conn, pupil: Any) -> dict[str, Any]:
             "officer_ref": allocation["ref"], "allocated_at": allocation["allocated_at"]},
         "allocation_history": [{"officer_ref": span["ref"], "from": span["started"],
                                 "to": span["ended"]} for span in spans],
+        # "to": the day the pupils import recorded the next school (None: still there).
+        "school_history": [{"urn": span["school_urn"], "name": span["name"],
+                            "from": span["started"], "to": span["ended"]} for span in schools],
     }
 
 

@@ -517,6 +517,26 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX pupil_name_tails_search ON pupil_name_tails(search_tail);
     """,
+    # 7: the schools each pupil has been at, as spans of days like allocation_history
+    # (ended NULL while it lasts): the pupils import opens one for a new pupil and, when
+    # a later file names another school, closes the open one that day (`ended`, the
+    # first day at the next school) and opens the next, so a school's report counts only
+    # the pupil's time there. Back-filled: each pupil held at its school since it was
+    # first imported.
+    """
+    CREATE TABLE school_history (
+        id INTEGER PRIMARY KEY,
+        pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+        school_urn TEXT NOT NULL REFERENCES schools(urn),
+        started TEXT NOT NULL,
+        ended TEXT
+    );
+    CREATE INDEX school_history_pupil ON school_history(pupil_id, started);
+    -- A school's report reads its pupils' spans there.
+    CREATE INDEX school_history_school ON school_history(school_urn);
+    INSERT INTO school_history (pupil_id, school_urn, started)
+        SELECT id, school_urn, first_imported FROM pupils ORDER BY id;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -52,6 +52,9 @@ class Seed:
                  search_key(first), search_key(last), urn, imported.isoformat(),
                  imported.isoformat()))
             await save_name_tails(conn, [(pupil_id, last)], fresh=True)
+            await conn.execute(
+                "INSERT INTO school_history (pupil_id, school_urn, started) VALUES (?, ?, ?)",
+                (pupil_id, urn, imported.isoformat()))
             if officer is not None:
                 await conn.execute(
                     "INSERT INTO allocations (pupil_id, officer_id, allocated_at)"

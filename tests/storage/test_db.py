@@ -219,6 +219,23 @@ async def test_a_database_at_schema_5_finds_its_pupils_by_later_words_of_their_n
         assert await db.read(found_by_name) == NAMED_FOUND
 
 
+# What schema 7 back-fills from NAMED_PUPILS: each pupil at its school since it was
+# first imported, still there.
+NAMED_SCHOOLS = [(1, "100001", "2026-09-01", None), (2, "100001", "2026-09-01", None),
+                 (3, "100001", "2026-09-01", None), (4, "100001", "2026-09-01", None)]
+SCHOOL_SPANS = "SELECT pupil_id, school_urn, started, ended FROM school_history ORDER BY id"
+
+
+@pytest.mark.sqlite_only("PRAGMA user_version")
+async def test_a_database_at_schema_6_holds_each_pupil_at_its_school_since_first_imported(
+        settings: Settings) -> None:
+    """Schema 7 back-fills one open school span a pupil held, at its school since it was
+    first imported, on a service an earlier release created."""
+    async with upgraded(settings, 6, *NAMED_PUPILS) as db:
+        spans = await db.read(lambda conn: conn.fetchall(SCHOOL_SPANS))
+        assert [tuple(row) for row in spans] == NAMED_SCHOOLS
+
+
 async def test_failed_write_rolls_back_only_its_own_rows(db: Database) -> None:
     """A coroutine's insert never rides in another coroutine's transaction."""
     entered = asyncio.Event()

@@ -98,6 +98,32 @@ async def test_a_pupil_renamed_by_an_import_is_found_by_the_new_names_words_only
     assert await tails() == ["cruz", "delacruz", "lacruz"]  # Nowak's new year: none added
 
 
+async def test_a_pupil_moved_by_an_import_ends_one_school_span_and_starts_the_next(
+        db: Database, settings: Settings, tmp_path: Path) -> None:
+    await _service(db, settings, tmp_path)
+
+    async def spans() -> list[tuple[str, str, str, str | None]]:
+        rows = await db.read(lambda conn: conn.fetchall(
+            "SELECT p.upn, h.school_urn, h.started, h.ended FROM school_history h"
+            " JOIN pupils p ON p.id = h.pupil_id ORDER BY p.upn, h.id"))
+        return [tuple(row) for row in rows]
+
+    first = TODAY.isoformat()
+    assert await spans() == [(UPNS[2], "100001", first, None), (UPNS[1], "100002", first, None),
+                             (UPNS[0], "100001", first, None)]
+    moved, later = tmp_path / "moved.csv", date(2027, 1, 4)
+    moved.write_text(
+        "upn,first_name,last_name,date_of_birth,year_group,school_urn,school_name\n"
+        f"{UPNS[0]},Zoë,O’Brien,2016-05-01,5,100002,Riverside Academy\n"
+        f"{UPNS[1]},Łukasz,Nowak,2012-02-03,10,100002,Riverside Academy\n",  # same school
+        encoding="utf-8")
+    await run_import(db, "pupils", moved, actor="os:test", today=later, settings=settings,
+                     now=NOW)
+    assert await spans() == [(UPNS[2], "100001", first, None), (UPNS[1], "100002", first, None),
+                             (UPNS[0], "100001", first, later.isoformat()),
+                             (UPNS[0], "100002", later.isoformat(), None)]
+
+
 async def test_card_figures_equal_the_domain_functions_after_imports(
         db: Database, settings: Settings, tmp_path: Path) -> None:
     officer = await _service(db, settings, tmp_path)

@@ -45,6 +45,7 @@ def rows_in_export(document: dict, table: str) -> int:
         "sharing_log": lambda: len(document["recipients"]["sharing_log"]),
         "allocations": lambda: int(document["pupil"]["allocation"] is not None),
         "allocation_history": lambda: len(document["pupil"]["allocation_history"]),
+        "school_history": lambda: len(document["pupil"]["school_history"]),
         # Search keys made from the last name shown, as search_last is: not listed apart.
         "pupil_name_tails": lambda: len(search_tails(document["pupil"]["last_name"])),
     }

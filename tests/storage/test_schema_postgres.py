@@ -21,10 +21,12 @@ from tests.storage.test_db import (
     CORRECTION_CHAIN,
     NAMED_FOUND,
     NAMED_PUPILS,
+    NAMED_SCHOOLS,
     NAMED_TAILS,
     PATHWAY_CHAIN,
     PATHWAY_PLACED,
     PATHWAY_TABLES,
+    SCHOOL_SPANS,
     found_by_name,
 )
 from tests.storage.test_postgres import NOW, add_pupil, add_school
@@ -235,6 +237,18 @@ async def test_a_database_at_schema_5_finds_its_pupils_by_later_words_of_their_n
         assert await database.read(found_by_name) == NAMED_FOUND
     finally:
         await database.close()
+
+
+async def test_a_database_at_schema_6_holds_each_pupil_at_its_school_since_first_imported(
+        pg_empty_url: str) -> None:
+    """Schema 7 back-fills one open school span a pupil held (as on SQLite:
+    tests/storage/test_db.py)."""
+    async with await psycopg.AsyncConnection.connect(pg_empty_url, autocommit=True) as raw:
+        await postgres_at(raw, 6, *NAMED_PUPILS)
+        assert await migrate(raw) == 6
+        assert await migrate(raw) == schema_postgres.SCHEMA_VERSION
+        cursor = await raw.execute(SCHOOL_SPANS)
+        assert await cursor.fetchall() == NAMED_SCHOOLS
 
 
 async def test_opening_without_create_refuses_a_database_without_the_schema(
