@@ -1,10 +1,13 @@
 """What a commissioning school's report says, worked out from plain values (no I/O).
 
-A pupil is *referred* when allocated to an officer at any time in the period; the
-referral date is the first day of the period on which they were allocated. Attendance
-is the academic year's, as on the pupil card: "at referral" counts the marks of the
-referral's academic year before the referral date, "now" those of the period end's
-academic year up to its last day. Bands follow the card's and the chart's rules.
+A pupil is *referred* to a school's report when allocated to an officer at any time in
+the period while at that school; the referral date is the first such day. Only the
+pupil's time at the school counts (the marks, visits, steps and decisions dated while
+there): a pupil who moved to another school is the other school's from the move on.
+Attendance is the academic year's, as on the pupil card: "at referral" counts the marks
+of the referral's academic year before the referral date, "now" those of the academic
+year of the pupil's last day (the period's end, or their last day at the school) up to
+that day. Bands follow the card's and the chart's rules.
 """
 
 from __future__ import annotations
@@ -58,16 +61,54 @@ class Allocation:
     ended: date | None
 
 
-def referral(spans: Sequence[Allocation], period: Period) -> tuple[date, str] | None:
-    """The referral date in `period` and the officer ref of the last span in it; None when
-    the pupil was not allocated at any time in the period."""
-    inside = [span for span in spans
-              if span.started <= period.end and (span.ended is None or span.ended >= period.start)]
-    if not inside:
+_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Stay:
+    """One span of a pupil's time at the school: from `since` (None: the pupil's first
+    school, held as theirs from before the service knew them) to the day before `until`,
+    the first day at the next school (None: still there)."""
+
+    since: date | None
+    until: date | None
+
+    def within(self, period: Period) -> tuple[date, date] | None:
+        """The first and last day of the stay in `period`; None when it has none."""
+        first = period.start if self.since is None else max(self.since, period.start)
+        last = period.end if self.until is None else min(self.until - _DAY, period.end)
+        return (first, last) if first <= last else None
+
+
+@dataclass(frozen=True)
+class Referral:
+    """A pupil's place in a school's report: the referral date, the officer ref of the
+    last allocation in it, the pupil's last day counted ("now": the period's end, or the
+    last day at the school) and, for a pupil who left the school in the period, the day
+    of the move (their first day at the next school)."""
+
+    referred_on: date
+    officer_ref: str
+    last_day: date
+    left_on: date | None = None
+
+
+def referral(spans: Sequence[Allocation], stays: Sequence[Stay], period: Period
+             ) -> Referral | None:
+    """Where the pupil stands in the school's report for `period`, from their allocations
+    and their stays at the school; None when they were not allocated on any day of the
+    period they were at the school."""
+    windows = [(window, stay) for stay in stays if (window := stay.within(period))]
+    allocated = [(max(span.started, first), span) for span in spans
+                 for (first, last), _ in windows
+                 if span.started <= last and (span.ended is None or span.ended >= first)]
+    if not allocated:
         return None
-    first = min(max(span.started, period.start) for span in inside)
-    last = max(inside, key=lambda span: span.started)
-    return first, last.officer_ref
+    referred_on = min(day for day, _ in allocated)
+    officer = max((span for _, span in allocated), key=lambda span: span.started)
+    (_, last_day), stay = max(windows, key=lambda one: one[0][1])
+    left_on = stay.until if last_day < period.end else None
+    return Referral(referred_on, officer.officer_ref, last_day, left_on)
 
 
 def attendance_at_referral(marks: Iterable[tuple[date, str]], referred_on: date,
@@ -77,11 +118,12 @@ def attendance_at_referral(marks: Iterable[tuple[date, str]], referred_on: date,
     return Tally.of(code for day, code in marks if first <= day < referred_on)
 
 
-def attendance_now(marks: Iterable[tuple[date, str]], period: Period,
+def attendance_now(marks: Iterable[tuple[date, str]], last_day: date,
                    year_end: YearEnd) -> Tally:
-    """The period end's academic year up to the period's last day."""
-    first = academic_year_start(period.end, year_end)
-    return Tally.of(code for day, code in marks if first <= day <= period.end)
+    """The academic year of `last_day` (the period's end, or the pupil's last day at the
+    school) up to that day."""
+    first = academic_year_start(last_day, year_end)
+    return Tally.of(code for day, code in marks if first <= day <= last_day)
 
 
 @dataclass(frozen=True)
@@ -96,7 +138,8 @@ class ReferredPupil:
     referred_on: date
     at_referral: Tally
     now: Tally
-    stage: str | None = None  # the pathway stage at the period's end; None: no step
+    stage: str | None = None  # the pathway stage on the last day counted; None: no step
+    left_on: date | None = None  # the day they moved to another school, in the period
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """A school's report as an A4 PDF: a title page with the headline figures, the charts,
 the interventions (visits, pathway steps and outcomes, sharing decisions) and the table
-of referred pupils with their current stage, the footer on every page.
+of referred pupils with their current stage (and the day a pupil who moved to another
+school left), the footer on every page.
 
 reportlab lays it out (tables split across pages with their header repeated); the
 fonts are DejaVu Sans from matplotlib's own data, embedded, so every reader shows the
@@ -15,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from bot.charts import band_mix_chart, weekly_attendance_chart
-from bot.domain.school_report import SchoolReport
+from bot.domain.school_report import ReferredPupil, SchoolReport
 
 FOOTER_WARNING = "Contains personal data — handle under your data-protection policy"
 TITLE = "Education welfare service report"
@@ -25,6 +26,7 @@ NO_STEPS = "No pathway step was recorded in the period."
 NO_OUTCOMES = "No pathway outcome was recorded in the period."
 NO_SHARING = "No sharing decision was recorded in the period."
 NO_STAGE = "—"  # no pathway step on record by the period's end
+LEFT = "left"  # under the stage of a pupil who moved to another school: "left DD/MM/YYYY"
 _GREY = "#5a5a5a"
 _HEADLINE_BLUE = "#1f4e79"
 
@@ -128,7 +130,9 @@ def _story(report: SchoolReport) -> list:
         _paragraph(
             "A pupil is counted as referred when allocated to an education welfare officer at "
             "any time in the period. Attendance is for the academic year, at referral (before "
-            "the referral date) and now (to the end of the period).", styles["note"]),
+            "the referral date) and now (to the end of the period). A pupil who moved to "
+            "another school counts only while at this one: for them, now is their last day "
+            "here, and the table gives the day they left.", styles["note"]),
     ]
     if report.pupils:
         story += _charts(report, styles)
@@ -225,10 +229,16 @@ def _pupil_table(report: SchoolReport, styles: dict) -> list:
     header = ("Name", "Year", "Case ref", "Referred", "At referral", "Now", "Stage", "Officer")
     rows = [(pupil.name, pupil.year_group, pupil.case_ref,
              f"{pupil.referred_on:%d/%m/%Y}", pupil.at_referral.attendance_percent_text,
-             pupil.now.attendance_percent_text, pupil.stage or NO_STAGE, pupil.officer_ref)
+             pupil.now.attendance_percent_text, _stage_cell(pupil), pupil.officer_ref)
             for pupil in report.pupils]
     story.append(_table([header, *rows], widths=(39, 10, 22, 20, 20, 16, 29, 18)))
     return story
+
+
+def _stage_cell(pupil: ReferredPupil) -> str:
+    """The stage on the pupil's last day counted, over the day they left the school."""
+    stage = pupil.stage or NO_STAGE
+    return stage if pupil.left_on is None else f"{stage}\n{LEFT} {pupil.left_on:%d/%m/%Y}"
 
 
 def _table(rows: list, *, widths: tuple[int, ...]):  # noqa: ANN202

@@ -125,7 +125,8 @@ async def build_report(db: Database, settings: Settings, found: store.School, pe
         ReferredPupil(row.pupil_id, row.name, row.year_group, row.case_ref, row.officer_ref,
                       row.referred_on,
                       attendance_at_referral(data.marks[row.pupil_id], row.referred_on, year_end),
-                      attendance_now(data.marks[row.pupil_id], period, year_end), row.stage)
+                      attendance_now(data.marks[row.pupil_id], row.last_day, year_end),
+                      row.stage, row.left_on)
         for row in data.pupils)
     thresholds = Thresholds(settings.pa_threshold, settings.sa_threshold)
     return SchoolReport(

@@ -2,6 +2,11 @@
 pathway stage and what was delivered to them (visits, pathway steps and outcomes,
 sharing decisions), in one snapshot; and the audit entry for each report made.
 
+Only the pupil's time at the school counts (school_history, read as `stays`): a pupil
+who moved is in each school's report with what is dated while they were there, and
+nothing of the other school's. Each query reads the school's stays with its rows, in
+one statement for the whole school.
+
 Only current entries count: a correction replaces the entry it supersedes, by the same
 rules the case view reads them with (bot/storage/pathway.py, bot/storage/sharing.py).
 A typed recipient's name is never read: the school sees "Other". A restricted record
@@ -22,6 +27,7 @@ from bot.domain.school_report import (
     Decisions,
     Interventions,
     Period,
+    Stay,
     referral,
 )
 from bot.domain.text import pupil_name
@@ -48,7 +54,9 @@ class ReferredRow:
     case_ref: str
     officer_ref: str
     referred_on: date
-    stage: str | None = None  # the pathway stage's label at the period's end
+    last_day: date  # "now": the period's end, or the pupil's last day at the school
+    left_on: date | None = None  # the day they moved to another school, in the period
+    stage: str | None = None  # the pathway stage's label on `last_day`
 
 
 @dataclass(frozen=True)
@@ -72,11 +80,31 @@ async def school(conn: Conn, urn: str) -> School | None:
     return None if row is None else School(row["urn"], row["name"])
 
 
+# The school's pupils' stays there, from `since` to the day before `until` (the first day
+# at the next school; NULL: still there). A pupil's first stay reaches back without
+# bound (since ''): what the service holds from before it first held the pupil is from
+# the only school it knows them at. That stay began on the pupil's first import and
+# outlasted its day (a move that day leaves an empty span before it): told by a join,
+# as a subquery would run again for every mark the stay is compared with. Its one
+# parameter, the URN, comes first.
+_STAYS = (
+    "WITH stays AS (SELECT st.id, st.pupil_id,"
+    " CASE WHEN st.started = pupil.first_imported"
+    " AND (st.ended IS NULL OR st.ended > st.started) THEN '' ELSE st.started END AS since,"
+    " st.ended AS until FROM school_history st JOIN pupils pupil ON pupil.id = st.pupil_id"
+    " WHERE st.school_urn = ?) ")
+
+
+def _at_school(day: str) -> str:
+    """SQL: the date `day` lies in the stay `st`."""
+    return f"{day} >= st.since AND (st.until IS NULL OR {day} < st.until)"
+
+
 async def school_data(conn: Conn, found: School, period: Period, marks_from: date
                 ) -> SchoolData:
-    """The referred pupils of `found` in `period` with their stage at its end, their marks
-    from `marks_from` to the period's end and what was delivered to them in the period
-    (corrections counted once)."""
+    """The referred pupils of `found` in `period` with their stage on their last day
+    counted, their marks from `marks_from` to the period's end and what was delivered to
+    them in the period (corrections counted once), all while they were at the school."""
     referred = await _referred(conn, found.urn, period)
     ids = {pupil.pupil_id for pupil in referred}
     stages = await _stages(conn, found.urn, ids, period.end)
@@ -91,29 +119,36 @@ async def school_data(conn: Conn, found: School, period: Period, marks_from: dat
 
 
 async def _referred(conn: Conn, urn: str, period: Period) -> list[ReferredRow]:
+    """Every pupil allocated in the period while at the school: each allocation span in
+    the period beside each stay there in the period (a pupil has one of each, mostly)."""
     rows = await conn.fetchall(
-        "SELECT h.pupil_id, h.started, h.ended, o.ref, p.first_name, p.last_name,"
-        " p.year_group, p.case_ref"
-        " FROM allocation_history h JOIN pupils p ON p.id = h.pupil_id"
-        " JOIN officers o ON o.id = h.officer_id"
-        " WHERE p.school_urn = ? AND h.started <= ? AND (h.ended IS NULL OR h.ended >= ?)"
+        _STAYS
+        + "SELECT h.id AS span_id, h.pupil_id, h.started, h.ended, o.ref,"
+        " st.id AS stay_id, st.since, st.until, p.first_name, p.last_name, p.year_group,"
+        " p.case_ref FROM stays st JOIN allocation_history h ON h.pupil_id = st.pupil_id"
+        " JOIN pupils p ON p.id = st.pupil_id JOIN officers o ON o.id = h.officer_id"
+        " WHERE h.started <= ? AND (h.ended IS NULL OR h.ended >= ?)"
+        " AND st.since <= ? AND (st.until IS NULL OR st.until > ?)"
         f" AND NOT {rights.RESTRICTED_SQL.format(pupil='p.id')}",
-        (urn, period.end.isoformat(), period.start.isoformat()))
-    spans: defaultdict[int, list[Allocation]] = defaultdict(list)
+        (urn, *(period.end.isoformat(), period.start.isoformat()) * 2))
+    spans: defaultdict[int, dict[int, Allocation]] = defaultdict(dict)
+    stays: defaultdict[int, dict[int, Stay]] = defaultdict(dict)
     pupils = {}
     for row in rows:
-        spans[row["pupil_id"]].append(Allocation(
-            row["ref"], date.fromisoformat(row["started"]),
-            None if row["ended"] is None else date.fromisoformat(row["ended"])))
+        spans[row["pupil_id"]][row["span_id"]] = Allocation(
+            row["ref"], _day(row["started"]), _day_or_none(row["ended"]))
+        stays[row["pupil_id"]][row["stay_id"]] = Stay(
+            _day_or_none(row["since"] or None), _day_or_none(row["until"]))
         pupils[row["pupil_id"]] = row
     referred = []
     for pupil_id, row in pupils.items():
-        found = referral(spans[pupil_id], period)
-        assert found is not None  # the query kept only spans inside the period
-        referred_on, officer_ref = found
+        found = referral(list(spans[pupil_id].values()), list(stays[pupil_id].values()),
+                         period)
+        if found is None:  # allocated in the period, but not while at the school
+            continue
         referred.append(ReferredRow(pupil_id, pupil_name(row["first_name"], row["last_name"]),
-                                    row["year_group"], row["case_ref"], officer_ref,
-                                    referred_on))
+                                    row["year_group"], row["case_ref"], found.officer_ref,
+                                    found.referred_on, found.last_day, found.left_on))
     return sorted(referred, key=lambda pupil: (pupil.name.casefold(), pupil.case_ref))
 
 
@@ -122,12 +157,17 @@ def _day(text: str) -> date:
     return date.fromisoformat(text)
 
 
+def _day_or_none(text: str | None) -> date | None:
+    return None if text is None else _day(text)
+
+
 async def _marks(conn: Conn, urn: str, pupil_ids: set[int], first: date, last: date
                  ) -> dict[int, list[tuple[date, str]]]:
     marks: dict[int, list[tuple[date, str]]] = {pupil: [] for pupil in pupil_ids}
     rows = await conn.fetchall(
-        "SELECT m.pupil_id, m.date, m.code FROM pupils p JOIN marks m ON m.pupil_id = p.id"
-        " WHERE p.school_urn = ? AND m.date BETWEEN ? AND ?",
+        _STAYS + "SELECT m.pupil_id, m.date, m.code FROM stays st"
+        " JOIN marks m ON m.pupil_id = st.pupil_id"
+        f" WHERE m.date BETWEEN ? AND ? AND {_at_school('m.date')}",
         (urn, first.isoformat(), last.isoformat()))
     for pupil, day, code in rows:
         held = marks.get(pupil)
@@ -139,8 +179,9 @@ async def _marks(conn: Conn, urn: str, pupil_ids: set[int], first: date, last: d
 async def _interventions(conn: Conn, urn: str, pupil_ids: set[int], period: Period
                    ) -> Interventions:
     rows = await conn.fetchall(
-        "SELECT v.pupil_id, v.type, v.contact FROM visits v JOIN pupils p ON p.id = v.pupil_id"
-        " WHERE p.school_urn = ? AND v.visit_date BETWEEN ? AND ?"
+        _STAYS + "SELECT v.pupil_id, v.type, v.contact FROM stays st"
+        " JOIN visits v ON v.pupil_id = st.pupil_id"
+        f" WHERE v.visit_date BETWEEN ? AND ? AND {_at_school('v.visit_date')}"
         " AND NOT EXISTS (SELECT 1 FROM visits later WHERE later.supersedes = v.id)",
         (urn, period.start.isoformat(), period.end.isoformat()))
     by_type: Counter[str] = Counter()
@@ -157,12 +198,13 @@ async def _interventions(conn: Conn, urn: str, pupil_ids: set[int], period: Peri
 
 
 async def _stages(conn: Conn, urn: str, pupil_ids: set[int], last: date) -> dict[int, Stage]:
-    """Each pupil's stage on `last`, as /case has it: the latest current step (by step
-    date, then as saved, a correction in its step's place) dated on or before that day."""
+    """Each pupil's stage on `last`, or on their last day at the school before it, as
+    /case has it but of their steps there: the latest current step (by step date, then
+    as saved, a correction in its step's place) dated then or before, at the school."""
     rows = await conn.fetchall(
-        "SELECT s.pupil_id, s.kind, s.step_date FROM pathway_steps s"
-        " JOIN pupils p ON p.id = s.pupil_id"
-        f" WHERE p.school_urn = ? AND s.step_date <= ? AND {_CURRENT_STEP}"
+        _STAYS + "SELECT s.pupil_id, s.kind, s.step_date FROM stays st"
+        " JOIN pathway_steps s ON s.pupil_id = st.pupil_id"
+        f" WHERE s.step_date <= ? AND {_at_school('s.step_date')} AND {_CURRENT_STEP}"
         f" ORDER BY {STEPS_LATEST_FIRST}", (urn, last.isoformat()))
     stages: dict[int, Stage] = {}
     for row in rows:  # latest first: the first of each pupil is kept
@@ -184,10 +226,12 @@ def _in_order(counts: Counter[str], labels: dict[str, str]) -> dict[str, int]:
 
 
 async def _steps(conn: Conn, urn: str, pupil_ids: set[int], period: Period) -> dict[str, int]:
-    """Current pathway steps dated in the period, by kind."""
+    """Current pathway steps dated in the period while at the school, by kind."""
     rows = await conn.fetchall(
-        "SELECT s.pupil_id, s.kind FROM pathway_steps s JOIN pupils p ON p.id = s.pupil_id"
-        f" WHERE p.school_urn = ? AND s.step_date BETWEEN ? AND ? AND {_CURRENT_STEP}",
+        _STAYS + "SELECT s.pupil_id, s.kind FROM stays st"
+        " JOIN pathway_steps s ON s.pupil_id = st.pupil_id"
+        f" WHERE s.step_date BETWEEN ? AND ? AND {_at_school('s.step_date')}"
+        f" AND {_CURRENT_STEP}",
         (urn, period.start.isoformat(), period.end.isoformat()))
     return _in_order(Counter(row["kind"] for row in rows if row["pupil_id"] in pupil_ids),
                      STEP_LABELS)
@@ -195,12 +239,13 @@ async def _steps(conn: Conn, urn: str, pupil_ids: set[int], period: Period) -> d
 
 async def _outcomes(conn: Conn, urn: str, pupil_ids: set[int], period: Period
                     ) -> dict[str, int]:
-    """Current pathway outcomes dated in the period, by outcome (a penalty notice is one
-    per parent it was issued to)."""
+    """Current pathway outcomes dated in the period while at the school, by outcome (a
+    penalty notice is one per parent it was issued to)."""
     rows = await conn.fetchall(
-        "SELECT o.pupil_id, o.outcome FROM pathway_outcomes o"
-        " JOIN pupils p ON p.id = o.pupil_id"
-        f" WHERE p.school_urn = ? AND o.outcome_date BETWEEN ? AND ? AND {_CURRENT_OUTCOME}",
+        _STAYS + "SELECT o.pupil_id, o.outcome FROM stays st"
+        " JOIN pathway_outcomes o ON o.pupil_id = st.pupil_id"
+        f" WHERE o.outcome_date BETWEEN ? AND ? AND {_at_school('o.outcome_date')}"
+        f" AND {_CURRENT_OUTCOME}",
         (urn, period.start.isoformat(), period.end.isoformat()))
     return _in_order(Counter(row["outcome"] for row in rows if row["pupil_id"] in pupil_ids),
                      OUTCOME_LABELS)
@@ -208,12 +253,13 @@ async def _outcomes(conn: Conn, urn: str, pupil_ids: set[int], period: Period
 
 async def _sharing(conn: Conn, urn: str, pupil_ids: set[int], period: Period
                    ) -> dict[str, Decisions]:
-    """Current sharing decisions dated in the period, by recipient type, shared and not
-    shared apart. The typed name of an Other recipient is not read."""
+    """Current sharing decisions dated in the period while at the school, by recipient
+    type, shared and not shared apart. The typed name of an Other recipient is not read."""
     rows = await conn.fetchall(
-        "SELECT sh.pupil_id, sh.recipient, sh.decision FROM sharing_log sh"
-        " JOIN pupils p ON p.id = sh.pupil_id"
-        f" WHERE p.school_urn = ? AND sh.shared_on BETWEEN ? AND ? AND {_CURRENT_SHARING}",
+        _STAYS + "SELECT sh.pupil_id, sh.recipient, sh.decision FROM stays st"
+        " JOIN sharing_log sh ON sh.pupil_id = st.pupil_id"
+        f" WHERE sh.shared_on BETWEEN ? AND ? AND {_at_school('sh.shared_on')}"
+        f" AND {_CURRENT_SHARING}",
         (urn, period.start.isoformat(), period.end.isoformat()))
     shared: Counter[str] = Counter()
     not_shared: Counter[str] = Counter()

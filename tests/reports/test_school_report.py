@@ -17,7 +17,7 @@ import pytest
 from pypdf import PdfReader
 
 from bot.domain.attendance import Tally
-from bot.domain.school_report import Period
+from bot.domain.school_report import Period, ReferredPupil, SchoolReport
 from bot.domain.upn import check_letter
 from bot.importing.service import run_import
 from bot.reports.pdf import FOOTER_WARNING
@@ -503,3 +503,156 @@ async def test_a_school_name_with_markup_characters_reads_back_as_it_is(
     assert pupil in lines
     assert all(line.startswith(f"{school} (URN {urn}) · ") for line in lines
                if "· made" in line)
+
+
+# --- a pupil who moves school --------------------------------------------------------------
+
+MOVED = date(2025, 11, 3)  # Amelia's first day at Riverside: the pupils file that said so
+
+
+async def move_amelia(service: Service) -> None:
+    """A later pupils file has Amelia at Riverside from MOVED."""
+    number, first, last, _ = PUPILS["referred"]
+    await service.load(
+        "pupils", "upn,first_name,last_name,date_of_birth,year_group,school_urn,school_name",
+        [f"{number},{first},{last},2015-05-01,5,{RIVERSIDE},Riverside Academy"], on=MOVED)
+
+
+def amelia(report: SchoolReport) -> ReferredPupil:
+    return next(pupil for pupil in report.pupils if pupil.name == "Amelia Hughes")
+
+
+async def test_a_pupil_who_moved_counts_for_each_school_only_while_there(
+        service: Service) -> None:
+    await move_amelia(service)
+
+    hillside = await report_of(service, HILLSIDE)
+    riverside = await report_of(service, RIVERSIDE)
+
+    year = date(2025, 9, 1)
+    before = [c for d, c in service.marks("referred", year, MOVED) if d < date(2025, 10, 1)]
+    at_hillside = [c for d, c in service.marks("referred", year, MOVED) if d < MOVED]
+    at_riverside = [c for _, c in service.marks("referred", MOVED, date(2025, 12, 4))]
+    left = amelia(hillside)
+    assert (left.referred_on, left.officer_ref, left.left_on) == (date(2025, 10, 1), "EWO1",
+                                                                  MOVED)
+    assert left.at_referral == Tally.of(before)
+    assert left.now == Tally.of(at_hillside)
+    assert hillside.interventions.by_type == {"Home visit": 2}  # 8 and 15 October
+    weeks = dict(hillside.weeks)
+    assert weeks[date(2025, 10, 27)].possible == 10 and weeks[MOVED].possible == 0
+    joined = amelia(riverside)
+    assert [pupil.name for pupil in riverside.pupils] == ["Amelia Hughes", "Nadia Okonkwo"]
+    assert (joined.referred_on, joined.officer_ref, joined.left_on) == (MOVED, "EWO1", None)
+    assert joined.at_referral == Tally()  # nothing of Hillside's registers
+    assert joined.now == Tally.of(at_riverside)
+    assert riverside.interventions.by_type == {"School meeting": 1}  # 3 November
+
+
+async def test_the_old_schools_pdf_says_when_the_pupil_left(service: Service,
+                                                           tmp_path: Path) -> None:
+    await seed_casework(service)
+    await move_amelia(service)
+    out = tmp_path / "hillside.pdf"
+
+    written = await write_school_report(service.db, service.settings, HILLSIDE, PERIOD, out,
+                                        force=False, actor=ACTOR, now=at(TODAY))
+
+    pupil = amelia(written.report)
+    lines = lines_of(out)
+    assert row(lines, "Amelia Hughes", "5", pupil.case_ref, "01/10/2025", "100.0 %",
+               pupil.now.attendance_percent_text, "Support", "left 03/11/2025", "EWO1")
+    assert pupil.now.attendance_percent_text != "65.9 %"  # not her Riverside weeks
+
+
+async def moved_casework(service: Service) -> tuple[SchoolReport, SchoolReport]:
+    """Amelia's casework, then her move to Riverside: both schools' reports of PERIOD."""
+    await seed_casework(service)
+    await move_amelia(service)
+    return await report_of(service, HILLSIDE), await report_of(service, RIVERSIDE)
+
+
+def casework(report: SchoolReport) -> tuple:
+    done = report.interventions
+    return (done.steps, done.outcomes,
+            {recipient: (one.shared, one.not_shared) for recipient, one in done.sharing.items()},
+            [(pupil.name, pupil.stage) for pupil in report.pupils])
+
+
+# Before the move (Hillside's): the corrected support plan, four decisions; after it
+# (Riverside's): the prosecution and supervision order with their outcomes, and Nadia's.
+HILLSIDE_CASEWORK = (
+    {"Support plan": 1}, {},
+    {"School": (1, 0), "School nurse or health": (1, 0), "Police": (0, 1), "Other": (1, 1)},
+    [("Amelia Hughes", "Support")])
+RIVERSIDE_CASEWORK = (
+    {"Support plan": 1, "Prosecution referral": 1,
+     "Education supervision order applied for": 1},
+    {"Prosecution hearing outcome": 1, "Education supervision order refused": 1},
+    {"School": (1, 0)},
+    [("Amelia Hughes", "Enforcement"), ("Nadia Okonkwo", "Support")])
+
+
+async def test_casework_before_the_move_is_the_old_schools_and_after_it_the_new(
+        service: Service) -> None:
+    hillside, riverside = await moved_casework(service)
+
+    assert casework(hillside) == HILLSIDE_CASEWORK
+    assert casework(riverside) == RIVERSIDE_CASEWORK
+
+
+async def test_casework_follows_the_move_on_postgresql(pg_service: Service) -> None:
+    hillside, riverside = await moved_casework(pg_service)
+
+    assert casework(hillside) == HILLSIDE_CASEWORK
+    assert casework(riverside) == RIVERSIDE_CASEWORK
+
+
+async def test_a_pupil_allocated_only_after_leaving_is_not_the_old_schools(
+        service: Service) -> None:
+    """Ivy, never allocated at Hillside, moves to Riverside and is allocated there."""
+    number, first, last, _ = PUPILS["unallocated"]
+    await service.load(
+        "pupils", "upn,first_name,last_name,date_of_birth,year_group,school_urn,school_name",
+        [f"{number},{first},{last},2015-05-01,5,{RIVERSIDE},Riverside Academy"], on=MOVED)
+    await service.load("allocations", "upn,officer_ref", [f"{number},EWO2"],
+                       on=date(2025, 11, 10))
+
+    hillside = await report_of(service, HILLSIDE)
+    riverside = await report_of(service, RIVERSIDE)
+
+    assert [pupil.name for pupil in hillside.pupils] == ["Amelia Hughes"]
+    assert [(pupil.name, pupil.referred_on) for pupil in riverside.pupils] == [
+        ("Ivy Lancaster", date(2025, 11, 10)), ("Nadia Okonkwo", date(2025, 10, 1))]
+
+
+async def test_what_was_held_from_before_a_pupils_first_import_is_their_first_schools(
+        service: Service) -> None:
+    """A pupil first imported in October with September's marks counts them at the school
+    first named; one moved the day they were first imported, at the school named next."""
+    header = "upn,first_name,last_name,date_of_birth,year_group,school_urn,school_name"
+    joined = date(2025, 10, 2)
+    await service.load("pupils", header, [
+        f"{upn(91)},Rosa,Marsh,2015-05-01,5,{HILLSIDE},Hillside Primary",
+        f"{upn(92)},Theo,Marsh,2015-05-01,5,{HILLSIDE},Hillside Primary"], on=joined)
+    await service.load("pupils", header,
+                       [f"{upn(92)},Theo,Marsh,2015-05-01,5,{RIVERSIDE},Riverside Academy"],
+                       on=joined)
+    await service.load("attendance", "upn,date,session,code",
+                       [f"{number},{day},{session},/" for number in (upn(91), upn(92))
+                        for day in school_days(date(2025, 9, 1), TODAY - timedelta(days=1))
+                        for session in ("AM", "PM")], on=TODAY)
+    await service.load("allocations", "upn,officer_ref", [f"{upn(91)},EWO1", f"{upn(92)},EWO1"],
+                       on=joined)
+
+    hillside = await report_of(service, HILLSIDE)
+    riverside = await report_of(service, RIVERSIDE)
+
+    september = 2 * len(school_days(date(2025, 9, 1), date(2025, 9, 30)))
+    before_joining = september + 2  # and 1 October
+    assert [(p.name, p.referred_on, p.at_referral.possible) for p in hillside.pupils] == [
+        ("Amelia Hughes", date(2025, 10, 1), september),
+        ("Rosa Marsh", joined, before_joining)]
+    assert [(p.name, p.referred_on, p.at_referral.possible) for p in riverside.pupils] == [
+        ("Nadia Okonkwo", date(2025, 10, 1), september),
+        ("Theo Marsh", joined, before_joining)]

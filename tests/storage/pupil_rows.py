@@ -48,6 +48,9 @@ class Service:
             (upn or f"T{self.serial:012d}", f"C{self.serial:05d}", first, last, search_key(first),
              search_key(last), year_group, str(100000 + len(school)), sen, health))
         await save_name_tails(self.conn, [(pupil_id, last)], fresh=True)
+        await self.conn.execute(
+            "INSERT INTO school_history (pupil_id, school_urn, started)"
+            " VALUES (?, ?, '2026-09-01')", (pupil_id, str(100000 + len(school))))
         if officer is not None:
             await self.conn.execute(
                 "INSERT INTO allocations (pupil_id, officer_id, allocated_at) VALUES (?, ?, ?)",
