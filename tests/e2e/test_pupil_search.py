@@ -72,19 +72,26 @@ async def test_a_near_miss_offers_the_officers_own_pupils(running: RunningBot,
     assert (await reply(user, "/pupil Amelia Ahmd")).labels() == amelia.labels()
 
 
-async def test_a_near_miss_of_a_later_word_of_the_last_name_is_offered(
-        running: RunningBot, people: People, db: Database) -> None:
-    # "Jones" finds Amelia Smith-Jones, so "Jnoes" is a slip of her name as "Walkr" is
-    # of Walker's; EWO2's Carys Jones, as near, is never offered.
+async def later_word_caseload(people: People, db: Database) -> FakeUser:
+    """EWO1's Amelia Smith-Jones (C00001) and Rosa De La Cruz (C00002), and EWO2's Carys
+    Jones (C00003) that EWO1 must never see."""
     user = await people.enrolled("EWO1")
     await people.enrolled("EWO2")
     ann, bob = await officer(db, "EWO1"), await officer(db, "EWO2")
     async def _transaction(conn: Conn) -> None:
         service = Service(conn)
-        await service.pupil("Amelia", "Smith-Jones", officer=ann)  # C00001
-        await service.pupil("Rosa", "De La Cruz", officer=ann)  # C00002
-        await service.pupil("Carys", "Jones", officer=bob)  # C00003, another officer's
+        await service.pupil("Amelia", "Smith-Jones", officer=ann)
+        await service.pupil("Rosa", "De La Cruz", officer=ann)
+        await service.pupil("Carys", "Jones", officer=bob)
     await db.write(_transaction)
+    return user
+
+
+async def test_a_near_miss_of_a_later_word_of_the_last_name_is_offered(
+        running: RunningBot, people: People, db: Database) -> None:
+    # "Jones" finds Amelia Smith-Jones, so "Jnoes" is a slip of her name as "Walkr" is
+    # of Walker's; EWO2's Carys Jones, as near, is never offered.
+    user = await later_word_caseload(people, db)
     for typed in ("Jnoes", "Amelia Jnoes", "/pupil jnoes"):
         shown = await reply(user, typed)
         assert shown.text == DID_YOU_MEAN, typed
@@ -165,15 +172,7 @@ async def test_a_later_word_of_a_last_name_finds_the_officers_pupil(
         running: RunningBot, people: People, db: Database) -> None:
     """An officer who types "Jones" gets the card of their Amelia Smith-Jones, never
     another officer's Jones."""
-    user = await people.enrolled("EWO1")
-    await people.enrolled("EWO2")
-    ann, bob = await officer(db, "EWO1"), await officer(db, "EWO2")
-    async def _transaction(conn: Conn) -> None:
-        service = Service(conn)
-        await service.pupil("Amelia", "Smith-Jones", officer=ann)  # C00001
-        await service.pupil("Rosa", "De La Cruz", officer=ann)  # C00002
-        await service.pupil("Carys", "Jones", officer=bob)  # C00003, another officer's
-    await db.write(_transaction)
+    user = await later_word_caseload(people, db)
     for typed in ("Jones", "amelia jones", "Amelia Jo", "/pupil jones"):
         card = await reply(user, typed)
         assert card.text.startswith("Amelia Smith-Jones (C00001)"), typed
