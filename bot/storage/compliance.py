@@ -34,19 +34,17 @@ WAIT_FOR_A_SUPERVISOR = frozenset({"alert", "reminder"})
 ABOUT_CASES = "An escalation or safeguarding concern was recorded about case {cases}."
 # Kinds that name no pupil (counts, officers' refs): they reach the controllers as they are.
 NAMES_NO_PUPIL = frozenset({"digest", "compliance"})
-# Whom an escalation reaches (`escalation_reach`).
-OWN_SUPERVISOR, SUPERVISORS, CONTROLLERS, NOBODY = ("own_supervisor", "supervisors",
-                                                   "controllers", "nobody")
 
 
 @dataclass(frozen=True, slots=True)
 class Reach:
-    """Who is told of an escalation, how many of them, and whether it goes `instead` of
-    to the blocked supervisors it was addressed to."""
+    """How many people are told of an escalation (`escalation_reach`), whether it goes to
+    them `instead` of to the blocked supervisors it was addressed to, and whether they
+    are the controllers."""
 
-    whom: str
     count: int
     instead: bool = False
+    controllers: bool = False
 
 
 SINCE_KEY = "compliance_since"
@@ -159,10 +157,12 @@ async def readdress_for_lapsed_supervisors(conn: Conn, blocked: frozenset[int],
         "SELECT id, kind, audience, payload, created_at FROM outbox WHERE status = 'pending'"
         " AND not_before <= ? AND (audience LIKE 'officer:%' OR audience LIKE 'supervisor%')"
         " ORDER BY id", (stamp(now),))
+    current = _current_supervisors(people, blocked)
     moved = 0
     for row in rows:
         supervisor = _reaches(str(row["audience"]), people, blocked)
-        others = _current_supervisors(people, blocked, besides=_recorder(row))
+        recorder = _recorder(row)
+        others = [pid for pid in current if pid != recorder]
         if supervisor not in lapsed or (not others and row["kind"] in WAIT_FOR_A_SUPERVISOR):
             continue
         audiences = [f"supervisor:{pid}" for pid in others] or ["controllers"]
@@ -183,13 +183,12 @@ async def _people(conn: Conn) -> dict[int, Any]:
         "SELECT id, ref, role, status, supervisor_id FROM officers")}
 
 
-def _current_supervisors(people: dict[int, Any], blocked: frozenset[int], *,
-                         besides: int | None = None) -> list[int]:
+def _current_supervisors(people: dict[int, Any], blocked: frozenset[int]) -> list[int]:
     """Whom a message for a blocked supervisor goes to instead: every supervisor neither
-    revoked nor blocked, but `besides` (the supervisor who recorded an escalation: it is
+    revoked nor blocked, but the one who recorded an escalation (`_recorder`: it is
     theirs already); with none, the controllers."""
     return sorted(pid for pid, row in people.items() if row["role"] == "supervisor"
-                  and row["status"] != "revoked" and pid not in blocked and pid != besides)
+                  and row["status"] != "revoked" and pid not in blocked)
 
 
 def _recorder(row: Any) -> int | None:
@@ -208,19 +207,17 @@ async def escalation_reach(conn: Conn, officer: Officer, audiences: Sequence[str
     the current supervisors but the recorder, else every controller not revoked (the
     current ones while any is, as `outbox.current_first` expands them)."""
     if not audiences:
-        return Reach(NOBODY, 0)
+        return Reach(0)
     people = await _people(conn)
-    reached = {_reaches(audience, people, blocked) for audience in audiences}
-    own = audiences[0].startswith("supervisor_of:")
-    if not reached & blocked:
-        return Reach(OWN_SUPERVISOR if own else SUPERVISORS, len(audiences))
-    others = _current_supervisors(people, blocked, besides=officer.id)
+    if not {_reaches(audience, people, blocked) for audience in audiences} & blocked:
+        return Reach(len(audiences))
+    others = [pid for pid in _current_supervisors(people, blocked) if pid != officer.id]
     if others:
-        return Reach(SUPERVISORS, len(others), instead=True)
+        return Reach(len(others), instead=True)
     controllers = outbox.current_first(
         sorted(pid for pid, row in people.items()
                if row["role"] == "controller" and row["status"] != "revoked"), blocked)
-    return Reach(CONTROLLERS if controllers else NOBODY, len(controllers), instead=True)
+    return Reach(len(controllers), instead=True, controllers=True)
 
 
 async def _not_told_yet(conn: Conn, row: Any, audiences: list[str]) -> list[str]:

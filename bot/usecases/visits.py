@@ -117,7 +117,7 @@ async def _escalate(conn: Conn, officer: Officer, visit: NewVisit, now: datetime
                              now=now, pupil_ids=[visit.pupil_id], nobody=not audiences)
     own = bool(audiences) and audiences[0].startswith("supervisor_of:")
     reach = await compliance.escalation_reach(conn, officer, audiences, blocked)
-    return Told(reach.count, own, reach.instead, reach.whom == compliance.CONTROLLERS)
+    return Told(reach.count, own, reach.instead, reach.controllers)
 
 
 async def discard_expired_drafts(db: Database, now: datetime) -> None:
